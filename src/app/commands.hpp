@@ -1,0 +1,19 @@
+#pragma once
+// Subcommand registry of the `bihuan` executable. Each cmd_*.cpp file adds its subcommands at
+// static-initialisation time:
+//   static const bool registered = bihuan::app::add_command([](CLI::App& app) { ... });
+// A subcommand's callback throws bihuan::Error for expected failures; main() prints the message
+// and exits with exit_code(error.code()).
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+
+namespace bihuan::app {
+
+using CommandSetup = std::function<void(CLI::App&)>;
+bool add_command(CommandSetup setup);
+
+// Database URL default shared by every subcommand: sqlite:var/bihuan.db
+inline const char* kDefaultDb = "sqlite:var/bihuan.db";
+
+}  // namespace bihuan::app

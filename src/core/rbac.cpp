@@ -1,0 +1,130 @@
+#include "core/rbac.hpp"
+
+#include <array>
+#include <utility>
+
+namespace bihuan {
+
+namespace {
+using P = Permission;
+struct RoleRow {
+  Role role;
+  const char* name;
+  bool org_scoped;
+  std::vector<Permission> perms;
+};
+
+const std::vector<RoleRow>& role_table() {
+  static const std::vector<RoleRow> rows = {
+      {Role::admin, "admin", false,
+       {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
+        P::venue_read, P::venue_write, P::org_read, P::org_write, P::user_manage, P::audit_read}},
+      {Role::command_centre, "command_centre", false,
+       {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
+        P::venue_read, P::venue_write, P::org_read, P::org_write}},
+      {Role::port_health, "port_health", true, {P::person_read, P::person_write, P::import_data, P::area_read, P::org_read}},
+      {Role::transfer_team, "transfer_team", true, {P::person_read, P::area_read, P::org_read}},
+      {Role::quarantine_site, "quarantine_site", true, {P::person_read, P::person_write, P::area_read, P::org_read}},
+      {Role::hospital, "hospital", true, {P::person_read, P::person_write, P::area_read, P::org_read}},
+      {Role::lab, "lab", true, {P::person_read, P::org_read}},
+      {Role::investigator, "investigator", false,
+       {P::person_read, P::person_unmask, P::area_read, P::venue_read, P::org_read}},
+      {Role::grid_worker, "grid_worker", false, {P::person_read, P::person_write, P::area_read, P::venue_read}},
+      {Role::venue, "venue", true, {P::venue_read}},
+      {Role::enterprise, "enterprise", true, {P::person_read, P::org_read}},
+      {Role::auditor, "auditor", false, {P::audit_read, P::area_read}},
+  };
+  return rows;
+}
+
+const RoleRow* find(Role r) {
+  for (const auto& row : role_table())
+    if (row.role == r) return &row;
+  return nullptr;
+}
+
+constexpr std::array<std::pair<Permission, const char*>, 12> kPermNames{{
+    {P::person_read, "person.read"},   {P::person_write, "person.write"},
+    {P::person_unmask, "person.unmask"}, {P::person_merge, "person.merge"},
+    {P::import_data, "import"},        {P::area_read, "area.read"},
+    {P::venue_read, "venue.read"},     {P::venue_write, "venue.write"},
+    {P::org_read, "org.read"},         {P::org_write, "org.write"},
+    {P::user_manage, "user.manage"},   {P::audit_read, "audit.read"},
+}};
+
+// Byte length of the UTF-8 sequence starting with lead byte c.
+std::size_t utf8_len(unsigned char c) {
+  if (c < 0x80) return 1;
+  if ((c >> 5) == 0x6) return 2;
+  if ((c >> 4) == 0xE) return 3;
+  if ((c >> 3) == 0x1E) return 4;
+  return 1;
+}
+}  // namespace
+
+const char* to_string(Role r) {
+  const auto* row = find(r);
+  return row ? row->name : "unknown";
+}
+std::optional<Role> role_from(std::string_view s) {
+  for (const auto& row : role_table())
+    if (s == row.name) return row.role;
+  return std::nullopt;
+}
+const std::vector<Role>& all_roles() {
+  static const std::vector<Role> roles = [] {
+    std::vector<Role> out;
+    for (const auto& row : role_table()) out.push_back(row.role);
+    return out;
+  }();
+  return roles;
+}
+const char* to_string(Permission p) {
+  for (const auto& [perm, name] : kPermNames)
+    if (perm == p) return name;
+  return "unknown";
+}
+bool has_permission(Role r, Permission p) {
+  const auto* row = find(r);
+  if (!row) return false;
+  for (auto q : row->perms)
+    if (q == p) return true;
+  return false;
+}
+std::vector<Permission> permissions_of(Role r) {
+  const auto* row = find(r);
+  return row ? row->perms : std::vector<Permission>{};
+}
+bool org_scoped(Role r) {
+  const auto* row = find(r);
+  return row && row->org_scoped;
+}
+
+std::string mask_id_number(std::string_view id) {
+  if (id.size() <= 10) return std::string(id.size(), '*');
+  std::string out(id);
+  for (std::size_t i = 6; i + 4 < out.size(); ++i) out[i] = '*';
+  return out;
+}
+
+std::string mask_phone(std::string_view phone) {
+  if (phone.size() <= 7) return std::string(phone.size(), '*');
+  std::string out(phone);
+  for (std::size_t i = 3; i + 4 < out.size(); ++i) out[i] = '*';
+  return out;
+}
+
+std::string mask_name(std::string_view name) {
+  if (name.empty()) return {};
+  std::size_t first = utf8_len(static_cast<unsigned char>(name[0]));
+  if (first > name.size()) first = name.size();
+  std::string out(name.substr(0, first));
+  std::size_t i = first;
+  while (i < name.size()) {
+    i += utf8_len(static_cast<unsigned char>(name[i]));
+    out += '*';
+  }
+  return out;
+}
+
+}  // namespace bihuan
