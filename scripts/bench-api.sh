@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# API throughput: authenticated GET of a person by ID number with wrk on loopback, against nginx
+# returning a fixed JSON body on the same machine in the same run. Prints a Markdown table row.
+# Usage: bench-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(realpath "$1") PERSONS=${2:-100000} DUR=${3:-15}
+WORK=$(mktemp -d /tmp/bihuan-bench-api.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for p in $(shuf -i 20000-40000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  return 1
+}
+wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+
+# nginx: one worker, a fixed 17-byte JSON answer.
+NGX_PORT=$(free_port)
+mkdir -p "$WORK/nginx/logs"
+cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGX_PORT;
+    location / { default_type application/json; return 200 '{"status":"ok"}\n'; }
+  }
+}
+CONF
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" & pids+=($!)
+
+DB="$WORK/city.db"
+"$BIN" gen --persons "$PERSONS" --seed 1 --db "sqlite:$DB" >/dev/null
+"$BIN" user add --db "sqlite:$DB" --username bench --role admin --password "bench-password-1" >/dev/null
+TOKEN=$("$BIN" user token --db "sqlite:$DB" --username bench --name wrk | tail -n 1)
+ID=$(sqlite3 "$DB" "select doc_number from persons where doc_type='resident_id' order by id limit 1 offset 1000")
+API_PORT=$(free_port)
+"$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads 2 >"$WORK/serve.log" 2>&1 & pids+=($!)
+wait_http "http://127.0.0.1:$NGX_PORT/"
+wait_http "http://127.0.0.1:$API_PORT/api/health"
+curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID" | grep -q '"items":\[{' \
+  || { echo "API did not find $ID" >&2; exit 1; }
+
+rps() { wrk -t1 -c64 -d"${DUR}s" --latency "$@" | tee -a "$WORK/wrk.txt" | awk '/Requests\/sec/ {print $2}'; }
+NGX=$(rps "http://127.0.0.1:$NGX_PORT/")
+API=$(rps -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID")
+AUDITS=$(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'")
+cat "$WORK/wrk.txt" >&2
+echo "| nginx fixed JSON | $NGX req/s | 1.00 |"
+echo "| bihuan GET /api/persons?doc_number= (bearer token, audited, $PERSONS persons) | $API req/s | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') |"
+echo "audit records written during the run: $AUDITS" >&2
