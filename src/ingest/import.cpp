@@ -1,0 +1,570 @@
+#include "ingest/import.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/resident_id.hpp"
+#include "ingest/csv.hpp"
+#include "ingest/encoding.hpp"
+#include "ingest/fields.hpp"
+
+namespace bihuan::ingest {
+
+const char* to_string(ImportKind k) {
+  switch (k) {
+    case ImportKind::persons: return "persons";
+    case ImportKind::households: return "households";
+    case ImportKind::venues: return "venues";
+    case ImportKind::orgs: return "orgs";
+  }
+  return "unknown";
+}
+
+const char* to_string(ImportMode m) {
+  return m == ImportMode::valid_rows ? "valid_rows" : "all_or_nothing";
+}
+
+bool import_kind_from(std::string_view s, ImportKind& out) {
+  for (auto k : {ImportKind::persons, ImportKind::households, ImportKind::venues, ImportKind::orgs}) {
+    if (s == to_string(k)) {
+      out = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string errors_csv(const ImportReport& r) {
+  std::string out = "\xEF\xBB\xBFrow,column,value,reason\r\n";
+  for (const auto& e : r.errors) {
+    out += std::to_string(e.row);
+    out += ',';
+    out += csv_escape(e.column);
+    out += ',';
+    out += csv_escape(e.value);
+    out += ',';
+    out += csv_escape(e.reason);
+    out += "\r\n";
+  }
+  return out;
+}
+
+namespace {
+
+// Lookups of referenced rows, cached for the whole import (they are few and repeat a lot).
+class RefCache {
+ public:
+  explicit RefCache(store::Repository& repo) : repo_(repo) {}
+
+  // Level of an existing area, nullopt if no such area.
+  std::optional<AreaLevel> area_level(const std::string& code) {
+    auto it = areas_.find(code);
+    if (it == areas_.end()) {
+      auto a = repo_.area(code);
+      it = areas_.emplace(code, a ? std::optional<AreaLevel>(a->level) : std::nullopt).first;
+    }
+    return it->second;
+  }
+  const Household* household(const std::string& no) {
+    auto it = households_.find(no);
+    if (it == households_.end())
+      it = households_.emplace(no, repo_.household_by_no(no, Scope::everything())).first;
+    return it->second ? &*it->second : nullptr;
+  }
+  std::int64_t org_id(const std::string& code) {
+    auto it = orgs_.find(code);
+    if (it == orgs_.end()) {
+      auto o = repo_.org_by_code(code);
+      it = orgs_.emplace(code, o ? o->id : 0).first;
+    }
+    return it->second;
+  }
+  std::int64_t building_id(const std::string& area, const std::string& address) {
+    const std::string key = area + '\x1f' + address;
+    auto it = buildings_.find(key);
+    if (it == buildings_.end()) {
+      Building b;
+      b.area_code = area;
+      b.address = address;
+      it = buildings_.emplace(key, repo_.upsert_building(b)).first;
+    }
+    return it->second;
+  }
+  // Forget what the database said (after a rolled-back write, cached ids may be gone).
+  void forget_writes() { buildings_.clear(); }
+
+ private:
+  store::Repository& repo_;
+  std::unordered_map<std::string, std::optional<AreaLevel>> areas_;
+  std::unordered_map<std::string, std::optional<Household>> households_;
+  std::unordered_map<std::string, std::int64_t> orgs_;
+  std::unordered_map<std::string, std::int64_t> buildings_;
+};
+
+// One import run: validates rows and converts them to model values; writes batches.
+class Importer {
+ public:
+  Importer(store::Repository& repo, const ImportOptions& opt, std::string_view text, const HeaderMap& header)
+      : repo_(repo), opt_(opt), text_(text), header_(header), refs_(repo) {}
+
+  // One pass over the data rows. write=false: validate only. write=true: also write each batch
+  // of valid rows (the caller decides about the surrounding transaction).
+  void pass(bool write, std::uint64_t progress_base, std::uint64_t progress_total, ImportReport& report) {
+    CsvReader reader(text_);
+    CsvRecord rec;
+    reader.next(rec);  // header, already mapped
+    std::size_t last_progress = 0;
+    while (reader.next(rec)) {
+      ++rows_;
+      const std::size_t before = errors_.size();
+      process_row(rec);
+      if (errors_.size() != before) {
+        ++rejected_;
+        if (write && !keep_write_errors) {
+          // All-or-nothing: the validation pass accepted this row, so the database changed under
+          // the import. Abort; the surrounding transaction rolls everything back.
+          const RowError& e = errors_[before];
+          fail(ErrorCode::conflict, "row " + std::to_string(e.row) + " became invalid during the import: " +
+                                        e.column + " " + e.reason);
+        }
+      }
+      if (write && pending() >= opt_.batch_rows) flush(report);
+      if (opt_.progress && reader.offset() - last_progress >= (1u << 20)) {
+        last_progress = reader.offset();
+        opt_.progress(progress_base + reader.offset(), progress_total);
+      }
+    }
+    if (write) flush(report);
+    if (opt_.progress) opt_.progress(progress_base + reader.offset(), progress_total);
+  }
+
+  std::int64_t rows() const { return rows_; }
+  std::int64_t rejected() const { return rejected_; }
+  std::vector<RowError>& errors() { return errors_; }
+  void reset_counts() {
+    rows_ = 0;
+    rejected_ = 0;
+  }
+  // Valid-rows mode: errors found while writing are collected too.
+  bool keep_write_errors = false;
+
+ private:
+  // --- helpers
+  std::string_view get(const CsvRecord& rec, std::size_t key) const {
+    const int c = header_.index[key];
+    if (c < 0 || static_cast<std::size_t>(c) >= rec.fields.size()) return {};
+    return trim(rec.fields[static_cast<std::size_t>(c)]);
+  }
+  const std::string& col(std::size_t key) const {
+    static const std::string none;
+    const int c = header_.index[key];
+    return c < 0 ? none : header_.names[static_cast<std::size_t>(c)];
+  }
+  void error(const CsvRecord& rec, std::size_t key, std::string_view value, std::string reason) {
+    errors_.push_back(RowError{rec.line, col(key), std::string(value), std::move(reason)});
+  }
+  void row_error(const CsvRecord& rec, std::string reason) {
+    errors_.push_back(RowError{rec.line, "", "", std::move(reason)});
+  }
+  // Checks a file-level unique key; true if this row is the first with the key.
+  bool unique_in_file(const CsvRecord& rec, std::size_t key, std::string_view shown, std::string k) {
+    auto [it, inserted] = seen_.emplace(std::move(k), rec.line);
+    if (!inserted && it->second != rec.line) {
+      error(rec, key, shown, "duplicate of row " + std::to_string(it->second));
+      return false;
+    }
+    return true;
+  }
+  // Resolves an area code column: canonical form of an existing area, or "" after an error.
+  std::string area(const CsvRecord& rec, std::size_t key, std::string_view value, bool households_live_here) {
+    auto code = canonical_area_code(value);
+    if (!code) {
+      error(rec, key, value, "malformed area code (2, 4, 6, 9, 12 or 15 digits)");
+      return {};
+    }
+    auto level = refs_.area_level(*code);
+    if (!level) {
+      error(rec, key, value, "unknown area code");
+      return {};
+    }
+    if (households_live_here && *level != AreaLevel::grid && *level != AreaLevel::community) {
+      error(rec, key, value, "area must be a community or a grid");
+      return {};
+    }
+    return *code;
+  }
+  bool structural(const CsvRecord& rec) {
+    if (!rec.error.empty()) {
+      row_error(rec, rec.error);
+      return false;
+    }
+    if (rec.fields.size() > static_cast<std::size_t>(header_.width)) {
+      for (std::size_t i = static_cast<std::size_t>(header_.width); i < rec.fields.size(); ++i) {
+        if (!trim(rec.fields[i]).empty()) {
+          row_error(rec, "row has " + std::to_string(rec.fields.size()) + " fields but the header has " +
+                             std::to_string(header_.width));
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  void process_row(const CsvRecord& rec) {
+    if (!structural(rec)) return;
+    switch (opt_.kind) {
+      case ImportKind::persons: person_row(rec); break;
+      case ImportKind::households: household_row(rec); break;
+      case ImportKind::venues: venue_row(rec); break;
+      case ImportKind::orgs: org_row(rec); break;
+    }
+  }
+
+  // --- persons
+  enum P : std::size_t { p_id, p_doc_type, p_nat, p_name, p_sex, p_birth, p_phone, p_hh, p_area, p_addr, p_work };
+
+  void person_row(const CsvRecord& rec) {
+    const std::size_t before = errors_.size();
+    Person p;
+    std::string_view v;
+
+    v = get(rec, p_doc_type);
+    if (!v.empty()) {
+      if (auto t = parse_doc_type(v)) p.doc_type = *t;
+      else error(rec, p_doc_type, v, "unknown document type (居民身份证, 护照, 港澳居民来往内地通行证, ...)");
+    }
+    v = get(rec, p_nat);
+    if (!v.empty()) {
+      if (auto n = parse_nationality(v)) p.nationality = *n;
+      else error(rec, p_nat, v, "unknown nationality (ISO 3166 alpha-3 code such as CHN, USA)");
+    } else if (p.doc_type == DocType::passport || p.doc_type == DocType::foreigner_permit) {
+      error(rec, p_nat, v, "nationality is required for a passport or foreigner permit");
+    }
+
+    std::optional<Date> id_birth;
+    std::optional<Sex> id_sex;
+    v = get(rec, p_id);
+    if (!v.empty() && v.front() == '\'') v = trim(v.substr(1));  // Excel's text marker
+    if (v.empty()) {
+      error(rec, p_id, v, "required");
+    } else if (p.doc_type == DocType::resident_id) {
+      try {
+        ResidentId id = parse_resident_id(v, opt_.today, col(p_id));
+        p.doc_number = id.number;
+        id_birth = id.birth_date;
+        id_sex = id.sex;
+        if (p.nationality != "CHN") error(rec, p_nat, p.nationality, "a resident ID number belongs to a Chinese national (CHN)");
+      } catch (const Error& e) {
+        error(rec, p_id, v, e.what());
+      }
+    } else {
+      if (auto d = normalize_doc_number(v)) p.doc_number = *d;
+      else error(rec, p_id, v, "document number must be 5 to 20 letters, digits or hyphens");
+    }
+
+    v = get(rec, p_name);
+    if (v.empty()) error(rec, p_name, v, "required");
+    else if (v.size() > 100) error(rec, p_name, v, "longer than 100 bytes");
+    else p.name = v;
+
+    v = get(rec, p_sex);
+    if (!v.empty()) {
+      auto s = parse_sex(v);
+      if (!s) error(rec, p_sex, v, "expected 男 or 女 (male or female)");
+      else if (id_sex && *s != *id_sex)
+        error(rec, p_sex, v, std::string("does not match the ID number (") + (*id_sex == Sex::male ? "男" : "女") + ")");
+      else p.sex = *s;
+    } else if (!id_sex && !p.doc_number.empty()) {
+      error(rec, p_sex, v, "required when the document is not a resident ID");
+    }
+    if (id_sex) p.sex = *id_sex;
+
+    v = get(rec, p_birth);
+    if (!v.empty()) {
+      auto d = parse_flexible_date(v);
+      if (!d) error(rec, p_birth, v, "expected a date YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD");
+      else if (id_birth && *d != *id_birth)
+        error(rec, p_birth, v, "does not match the ID number (" + format_date(*id_birth) + ")");
+      else if (*d > opt_.today) error(rec, p_birth, v, "in the future");
+      else p.birth_date = *d;
+    } else if (!id_birth && !p.doc_number.empty()) {
+      error(rec, p_birth, v, "required when the document is not a resident ID");
+    }
+    if (id_birth) p.birth_date = *id_birth;
+
+    v = get(rec, p_phone);
+    if (!v.empty()) {
+      std::string why;
+      if (auto ph = normalize_phone(v, &why)) p.phone = *ph;
+      else error(rec, p_phone, v, why);
+    }
+
+    const Household* hh = nullptr;
+    v = get(rec, p_hh);
+    if (!v.empty()) {
+      hh = refs_.household(std::string(v));
+      if (!hh) error(rec, p_hh, v, "unknown household number (import the households first)");
+      else p.household_id = hh->id;
+    }
+
+    v = get(rec, p_area);
+    if (!v.empty()) {
+      p.area_code = area(rec, p_area, v, true);
+    } else if (hh) {
+      p.area_code = hh->area_code;
+    } else {
+      error(rec, p_area, v, "required when no household number is given");
+    }
+
+    v = get(rec, p_addr);
+    if (!v.empty()) p.address = v;
+    else if (hh) p.address = hh->address;
+
+    v = get(rec, p_work);
+    if (!v.empty()) {
+      const std::int64_t org = refs_.org_id(std::string(v));
+      if (org == 0) error(rec, p_work, v, "unknown organisation code");
+      else p.workplace_org_id = org;
+    }
+
+    if (!p.doc_number.empty()) {
+      std::string key = std::to_string(static_cast<int>(p.doc_type));
+      key += '|';
+      key += p.nationality;
+      key += '|';
+      key += p.doc_number;
+      unique_in_file(rec, p_id, get(rec, p_id), std::move(key));
+    }
+    if (errors_.size() == before) {
+      persons_.push_back(std::move(p));
+      lines_.push_back(rec.line);
+    }
+  }
+
+  // --- households
+  enum H : std::size_t { h_no, h_area, h_addr, h_building };
+
+  void household_row(const CsvRecord& rec) {
+    const std::size_t before = errors_.size();
+    Household h;
+    std::string_view v = get(rec, h_no);
+    if (v.empty()) error(rec, h_no, v, "required");
+    else if (v.size() > 40) error(rec, h_no, v, "longer than 40 characters");
+    else if (unique_in_file(rec, h_no, v, std::string(v))) h.household_no = v;
+    v = get(rec, h_area);
+    if (v.empty()) error(rec, h_area, v, "required");
+    else h.area_code = area(rec, h_area, v, true);
+    v = get(rec, h_addr);
+    if (v.empty()) error(rec, h_addr, v, "required");
+    else h.address = v;
+    if (errors_.size() == before) {
+      households_.push_back(std::move(h));
+      buildings_.emplace_back(get(rec, h_building));
+      lines_.push_back(rec.line);
+    }
+  }
+
+  // --- venues
+  enum V : std::size_t { v_code, v_name, v_type, v_area, v_addr, v_cap, v_encl };
+
+  void venue_row(const CsvRecord& rec) {
+    const std::size_t before = errors_.size();
+    Venue x;
+    std::string_view v = get(rec, v_code);
+    if (v.empty()) error(rec, v_code, v, "required");
+    else if (v.size() > 64) error(rec, v_code, v, "longer than 64 characters");
+    else if (unique_in_file(rec, v_code, v, std::string(v))) x.code = v;
+    v = get(rec, v_name);
+    if (v.empty()) error(rec, v_name, v, "required");
+    else x.name = v;
+    v = get(rec, v_type);
+    if (auto t = parse_venue_type(v)) x.type = *t;
+    else error(rec, v_type, v, "unknown venue type (餐馆, 超市, 农贸市场, 学校, ... or restaurant, supermarket, ...)");
+    v = get(rec, v_area);
+    if (v.empty()) error(rec, v_area, v, "required");
+    else x.area_code = area(rec, v_area, v, false);
+    x.address = get(rec, v_addr);
+    v = get(rec, v_cap);
+    if (!v.empty()) {
+      int cap = -1;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), cap);
+      if (ec != std::errc{} || ptr != v.data() + v.size() || cap < 0 || cap > 10'000'000)
+        error(rec, v_cap, v, "expected a whole number 0..10000000");
+      else x.capacity = cap;
+    }
+    v = get(rec, v_encl);
+    if (!v.empty()) {
+      if (auto b = parse_yes_no(v)) x.enclosed = *b;
+      else error(rec, v_encl, v, "expected 是 or 否 (true or false)");
+    }
+    if (errors_.size() == before) {
+      venues_.push_back(std::move(x));
+      lines_.push_back(rec.line);
+    }
+  }
+
+  // --- orgs
+  enum O : std::size_t { o_code, o_name, o_kind, o_area, o_addr, o_phone };
+
+  void org_row(const CsvRecord& rec) {
+    const std::size_t before = errors_.size();
+    Org x;
+    std::string_view v = get(rec, o_code);
+    if (v.empty()) error(rec, o_code, v, "required");
+    else if (v.size() > 64) error(rec, o_code, v, "longer than 64 characters");
+    else if (unique_in_file(rec, o_code, v, std::string(v))) x.code = v;
+    v = get(rec, o_name);
+    if (v.empty()) error(rec, o_name, v, "required");
+    else x.name = v;
+    v = get(rec, o_kind);
+    if (auto k = parse_org_kind(v)) x.kind = *k;
+    else error(rec, o_kind, v, "unknown organisation type (疾控中心, 口岸, 隔离点, 企业, ... or cdc, port, ...)");
+    v = get(rec, o_area);
+    if (v.empty()) error(rec, o_area, v, "required");
+    else x.area_code = area(rec, o_area, v, false);
+    x.address = get(rec, o_addr);
+    v = get(rec, o_phone);
+    if (!v.empty()) {
+      std::string why;
+      if (auto ph = normalize_phone(v, &why)) x.phone = *ph;
+      else error(rec, o_phone, v, why);
+    }
+    if (errors_.size() == before) {
+      orgs_.push_back(std::move(x));
+      lines_.push_back(rec.line);
+    }
+  }
+
+  // --- writing
+  std::size_t pending() const { return lines_.size(); }
+
+  void add(store::UpsertStats& to, const store::UpsertStats& s) {
+    to.inserted += s.inserted;
+    to.updated += s.updated;
+    to.unchanged += s.unchanged;
+  }
+
+  void write_batch(ImportReport& report) {
+    switch (opt_.kind) {
+      case ImportKind::persons: add(report.stats, repo_.upsert_persons(persons_)); break;
+      case ImportKind::households:
+        for (std::size_t i = 0; i < households_.size(); ++i)
+          if (!buildings_[i].empty())
+            households_[i].building_id = refs_.building_id(households_[i].area_code, buildings_[i]);
+        add(report.stats, repo_.upsert_households(households_));
+        break;
+      case ImportKind::venues: add(report.stats, repo_.upsert_venues(venues_)); break;
+      case ImportKind::orgs: add(report.stats, repo_.upsert_orgs(orgs_)); break;
+    }
+  }
+
+  void flush(ImportReport& report) {
+    if (lines_.empty()) return;
+    if (!keep_write_errors) {
+      write_batch(report);
+    } else {
+      // Valid-rows mode: a batch the store refuses is reported row by row; others still go in.
+      try {
+        repo_.transaction([&] { write_batch(report); });
+      } catch (const Error& e) {
+        refs_.forget_writes();
+        for (auto line : lines_)
+          errors_.push_back(RowError{line, "", "", std::string("not stored: ") + e.what()});
+        rejected_ += static_cast<std::int64_t>(lines_.size());
+        write_failures_ += static_cast<std::int64_t>(lines_.size());
+      }
+    }
+    persons_.clear();
+    households_.clear();
+    buildings_.clear();
+    venues_.clear();
+    orgs_.clear();
+    lines_.clear();
+  }
+
+ public:
+  std::int64_t write_failures() const { return write_failures_; }
+  void clear_pending() {
+    persons_.clear();
+    households_.clear();
+    buildings_.clear();
+    venues_.clear();
+    orgs_.clear();
+    lines_.clear();
+  }
+
+ private:
+  store::Repository& repo_;
+  const ImportOptions& opt_;
+  std::string_view text_;
+  const HeaderMap& header_;
+  RefCache refs_;
+  std::unordered_map<std::string, std::int64_t> seen_;  // file-level unique key -> first row
+  std::vector<RowError> errors_;
+  std::int64_t rows_ = 0;
+  std::int64_t rejected_ = 0;
+  std::int64_t write_failures_ = 0;
+  std::vector<Person> persons_;
+  std::vector<Household> households_;
+  std::vector<std::string> buildings_;
+  std::vector<Venue> venues_;
+  std::vector<Org> orgs_;
+  std::vector<std::int64_t> lines_;
+};
+
+}  // namespace
+
+ImportReport run_import(store::Repository& repo, std::string_view data, const ImportOptions& opt) {
+  ImportReport report;
+  report.kind = opt.kind;
+  report.mode = opt.mode;
+  if (opt.batch_rows == 0) fail(ErrorCode::invalid_argument, "batch_rows must be positive", "batch_rows");
+
+  std::string storage;
+  const std::string_view text = decode_text(data, opt.encoding, storage);
+
+  CsvReader reader(text);
+  CsvRecord header;
+  if (!reader.next(header)) fail(ErrorCode::invalid_argument, "line 1: the file is empty (no header row)", "line 1");
+  if (!header.error.empty())
+    fail(ErrorCode::invalid_argument, "line " + std::to_string(header.line) + ": " + header.error,
+         "line " + std::to_string(header.line));
+  const HeaderMap map = map_header(opt.kind, header.fields);
+
+  Importer imp(repo, opt, text, map);
+  const std::uint64_t size = text.size();
+  if (opt.mode == ImportMode::all_or_nothing) {
+    imp.pass(false, 0, 2 * size, report);
+    report.total_rows = imp.rows();
+    report.rejected = imp.rejected();
+    report.accepted = report.total_rows - report.rejected;
+    report.errors = std::move(imp.errors());
+    if (report.rejected > 0) {
+      report.accepted = 0;
+      return report;  // nothing written
+    }
+    imp.clear_pending();
+    imp.reset_counts();
+    repo.transaction([&] { imp.pass(true, size, 2 * size, report); });
+    report.committed = true;
+    return report;
+  }
+
+  imp.keep_write_errors = true;
+  imp.pass(true, 0, size, report);
+  report.total_rows = imp.rows();
+  report.rejected = imp.rejected();
+  report.accepted = report.total_rows - report.rejected;
+  report.errors = std::move(imp.errors());
+  std::stable_sort(report.errors.begin(), report.errors.end(),
+                   [](const RowError& a, const RowError& b) { return a.row < b.row; });
+  report.committed = report.accepted > 0;
+  return report;
+}
+
+}  // namespace bihuan::ingest
