@@ -1,0 +1,262 @@
+#include "core/policy.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "core/error.hpp"
+
+namespace bihuan::policy {
+
+namespace {
+
+constexpr std::array<std::pair<Measure, const char*>, 4> kMeasures{{
+    {Measure::central_quarantine, "central_quarantine"},
+    {Measure::home_isolation, "home_isolation"},
+    {Measure::home_health_monitoring, "home_health_monitoring"},
+    {Measure::testing_only, "testing_only"},
+}};
+constexpr std::array<std::pair<Colour, const char*>, 3> kColours{{
+    {Colour::green, "green"}, {Colour::yellow, "yellow"}, {Colour::red, "red"}}};
+constexpr std::array<std::pair<Confidence, const char*>, 3> kConfidence{{
+    {Confidence::verified, "V"}, {Confidence::single_source, "S"}, {Confidence::local_setting, "U"}}};
+const std::vector<std::string> kReleaseConditions = {"all_tests_negative", "last_test_negative", "none"};
+
+// Error helper: "line L: message", field = key path.
+[[noreturn]] void bad(const YAML::Node& node, const std::string& path, const std::string& message) {
+  std::string where = node.Mark().is_null() ? std::string() : "line " + std::to_string(node.Mark().line + 1) + ": ";
+  fail(ErrorCode::invalid_argument, where + path + ": " + message, path);
+}
+
+const YAML::Node require(const YAML::Node& map, const std::string& key, const std::string& path) {
+  YAML::Node v = map[key];
+  if (!v) bad(map, path.empty() ? key : path + "." + key, "missing required key");
+  return v;
+}
+
+std::string scalar(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) bad(n, path, "must be a text value");
+  return n.Scalar();
+}
+
+int positive_int(const YAML::Node& n, const std::string& path, int min = 1, int max = 365) {
+  if (!n.IsScalar()) bad(n, path, "must be an integer");
+  int v = 0;
+  try {
+    v = n.as<int>();
+  } catch (const YAML::Exception&) {
+    bad(n, path, "must be an integer, got '" + n.Scalar() + "'");
+  }
+  if (v < min || v > max)
+    bad(n, path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(v));
+  return v;
+}
+
+template <typename E, std::size_t N>
+E enum_of(const std::array<std::pair<E, const char*>, N>& names, const YAML::Node& n, const std::string& path) {
+  std::string s = scalar(n, path);
+  std::string allowed;
+  for (const auto& [e, name] : names) {
+    if (s == name) return e;
+    allowed += (allowed.empty() ? "" : ", ") + std::string(name);
+  }
+  bad(n, path, "unknown value '" + s + "' (allowed: " + allowed + ")");
+}
+
+template <typename E, std::size_t N>
+const char* name_of(const std::array<std::pair<E, const char*>, N>& names, E v) {
+  for (const auto& [e, name] : names)
+    if (e == v) return name;
+  return "unknown";
+}
+
+void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
+  for (const auto& kv : map) {
+    std::string k = kv.first.as<std::string>();
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
+      bad(kv.first, path.empty() ? k : path + "." + k, "unknown key");
+  }
+}
+
+Phase parse_phase(const YAML::Node& n, const std::string& path) {
+  if (!n.IsMap()) bad(n, path, "must be a mapping with measure, days, test_days, colour");
+  check_keys(n, path, {"measure", "days", "test_days", "colour"});
+  Phase ph;
+  ph.measure = enum_of(kMeasures, require(n, "measure", path), path + ".measure");
+  ph.days = positive_int(require(n, "days", path), path + ".days");
+  ph.colour = enum_of(kColours, require(n, "colour", path), path + ".colour");
+  if (auto td = n["test_days"]) {
+    if (!td.IsSequence()) bad(td, path + ".test_days", "must be a list of day numbers");
+    int prev = 0;
+    for (std::size_t i = 0; i < td.size(); ++i) {
+      std::string p = path + ".test_days[" + std::to_string(i) + "]";
+      int d = positive_int(td[i], p, 1, ph.days);
+      if (d <= prev) bad(td[i], p, "test days must be ascending and distinct");
+      ph.test_days.push_back(d);
+      prev = d;
+    }
+  }
+  return ph;
+}
+
+Group parse_group(const std::string& key, const YAML::Node& n, const std::string& path) {
+  if (!n.IsMap()) bad(n, path, "must be a mapping");
+  check_keys(n, path, {"name_zh", "traced", "phases", "release", "pre_departure_test_hours", "source",
+                       "confidence", "note"});
+  Group g;
+  g.key = key;
+  g.name_zh = scalar(require(n, "name_zh", path), path + ".name_zh");
+  g.source = scalar(require(n, "source", path), path + ".source");
+  g.confidence = enum_of(kConfidence, require(n, "confidence", path), path + ".confidence");
+  if (auto t = n["traced"]) {
+    try {
+      g.traced = t.as<bool>();
+    } catch (const YAML::Exception&) {
+      bad(t, path + ".traced", "must be true or false");
+    }
+  }
+  if (auto ph = n["phases"]) {
+    if (!ph.IsSequence()) bad(ph, path + ".phases", "must be a list of phases");
+    for (std::size_t i = 0; i < ph.size(); ++i)
+      g.phases.push_back(parse_phase(ph[i], path + ".phases[" + std::to_string(i) + "]"));
+  }
+  if (g.traced && g.phases.empty() && !n["pre_departure_test_hours"])
+    bad(n, path + ".phases", "a traced group needs at least one phase");
+  g.release = g.phases.empty() ? "none" : "all_tests_negative";
+  if (auto r = n["release"]) {
+    g.release = scalar(r, path + ".release");
+    if (std::find(kReleaseConditions.begin(), kReleaseConditions.end(), g.release) == kReleaseConditions.end())
+      bad(r, path + ".release", "unknown release condition '" + g.release + "'");
+  }
+  if (auto h = n["pre_departure_test_hours"]) g.pre_departure_test_hours = positive_int(h, path + ".pre_departure_test_hours", 1, 168);
+  if (auto note = n["note"]) g.note = scalar(note, path + ".note");
+  return g;
+}
+
+}  // namespace
+
+const std::vector<std::string>& standard_group_keys() {
+  static const std::vector<std::string> keys = {
+      "inbound", "close_contact", "secondary_contact", "high_risk_area_arrival", "medium_risk_area_arrival",
+      "low_risk_area_arrival", "high_risk_post", "discharged_case"};
+  return keys;
+}
+
+Profile parse_profile(std::string_view text, std::string_view name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::ParserException& e) {
+    fail(ErrorCode::invalid_argument,
+         "line " + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg, "");
+  }
+  if (!root.IsMap()) fail(ErrorCode::invalid_argument, "line 1: a profile must be a YAML mapping", "");
+  check_keys(root, "", {"schema", "name", "title", "issued", "inherits", "sources", "groups", "routine_testing"});
+  Profile p;
+  int schema = positive_int(require(root, "schema", ""), "schema", 1, 1);
+  (void)schema;
+  p.name = scalar(require(root, "name", ""), "name");
+  if (!name.empty() && p.name != name) bad(root["name"], "name", "must equal the file name '" + std::string(name) + "'");
+  p.title = scalar(require(root, "title", ""), "title");
+  auto issued = require(root, "issued", "");
+  auto d = parse_date(scalar(issued, "issued"));
+  if (!d) bad(issued, "issued", "must be a date YYYY-MM-DD");
+  p.issued = *d;
+  if (auto inh = root["inherits"]) p.inherits = scalar(inh, "inherits");
+  if (auto src = root["sources"]) {
+    if (!src.IsMap()) bad(src, "sources", "must be a mapping of key: citation");
+    for (const auto& kv : src) p.sources[kv.first.as<std::string>()] = scalar(kv.second, "sources." + kv.first.as<std::string>());
+  }
+  auto groups = p.inherits.empty() ? require(root, "groups", "") : root["groups"];
+  if (groups) {
+    if (!groups.IsMap()) bad(groups, "groups", "must be a mapping of group key: group");
+    for (const auto& kv : groups) {
+      std::string key = kv.first.as<std::string>();
+      bool snake = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      });
+      if (!snake) bad(kv.first, "groups." + key, "group keys are snake_case");
+      p.groups[key] = parse_group(key, kv.second, "groups." + key);
+    }
+  }
+  if (auto rt = root["routine_testing"]) {
+    if (!rt.IsMap()) bad(rt, "routine_testing", "must be a mapping");
+    for (const auto& kv : rt) {
+      std::string key = kv.first.as<std::string>(), path = "routine_testing." + key;
+      const auto& n = kv.second;
+      if (!n.IsMap()) bad(n, path, "must be a mapping");
+      check_keys(n, path, {"name_zh", "every_days", "source", "confidence"});
+      RoutineTesting r;
+      r.key = key;
+      r.name_zh = scalar(require(n, "name_zh", path), path + ".name_zh");
+      r.every_days = positive_int(require(n, "every_days", path), path + ".every_days", 1, 30);
+      r.source = scalar(require(n, "source", path), path + ".source");
+      r.confidence = enum_of(kConfidence, require(n, "confidence", path), path + ".confidence");
+      p.routine_testing[key] = r;
+    }
+  }
+  return p;
+}
+
+void merge_parent(Profile& child, const Profile& parent) {
+  for (const auto& [k, v] : parent.sources) child.sources.emplace(k, v);
+  for (const auto& [k, v] : parent.groups) child.groups.emplace(k, v);
+  for (const auto& [k, v] : parent.routine_testing) child.routine_testing.emplace(k, v);
+  child.inherits.clear();
+}
+
+void throw_inheritance_too_deep(const std::string& name) {
+  fail(ErrorCode::invalid_argument, "profile " + name + ": inheritance deeper than 8 levels (a cycle?)", "inherits");
+}
+
+void validate(const Profile& p) {
+  for (const auto& key : standard_group_keys())
+    if (!p.groups.count(key))
+      fail(ErrorCode::invalid_argument, "profile " + p.name + " does not define the group '" + key + "'", "groups." + key);
+  for (const auto& [k, g] : p.groups)
+    if (!p.sources.count(g.source))
+      fail(ErrorCode::invalid_argument, "group " + k + " cites the unknown source '" + g.source + "'", "groups." + k + ".source");
+  for (const auto& [k, r] : p.routine_testing)
+    if (!p.sources.count(r.source))
+      fail(ErrorCode::invalid_argument, "routine test " + k + " cites the unknown source '" + r.source + "'",
+           "routine_testing." + k + ".source");
+}
+
+Plan make_plan(const Profile& p, std::string_view group, Date start) {
+  auto it = p.groups.find(std::string(group));
+  if (it == p.groups.end())
+    fail(ErrorCode::invalid_argument, "profile " + p.name + " has no group '" + std::string(group) + "'", "group");
+  const Group& g = it->second;
+  Plan plan;
+  plan.profile = p.name;
+  plan.group = g.key;
+  plan.start = start;
+  plan.managed = g.traced && !g.phases.empty();
+  plan.release_condition = g.release;
+  plan.pre_departure_test_hours = g.pre_departure_test_hours;
+  if (!plan.managed) return plan;
+  std::chrono::sys_days day{start};
+  for (const auto& ph : g.phases) {
+    PlannedPhase out{ph.measure, ph.colour, Date{day}, Date{day + std::chrono::days{ph.days - 1}}, {}};
+    for (int t : ph.test_days) out.test_dates.push_back(Date{day + std::chrono::days{t - 1}});
+    plan.phases.push_back(std::move(out));
+    day += std::chrono::days{ph.days};
+  }
+  plan.release_date = Date{day};
+  return plan;
+}
+
+Colour colour_on(const Plan& plan, Date day) {
+  std::chrono::sys_days d{day};
+  for (const auto& ph : plan.phases)
+    if (d >= std::chrono::sys_days{ph.start} && d <= std::chrono::sys_days{ph.end}) return ph.colour;
+  return Colour::green;
+}
+
+const char* to_string(Measure m) { return name_of(kMeasures, m); }
+const char* to_string(Colour c) { return name_of(kColours, c); }
+const char* to_string(Confidence c) { return name_of(kConfidence, c); }
+
+}  // namespace bihuan::policy
