@@ -11,6 +11,19 @@
 // - A method that returned has committed durably enough to survive kill -9 of the process.
 // - Scoped reads take a Scope and filter inside the query: rows outside the scope are neither
 //   returned nor counted. Scope::org matches persons by workplace_org_id.
+//   Scope per entity:            area scope (prefix P)        org scope (org O)
+//     persons                     area_code in subtree of P    workplace_org_id = O
+//     households                  area_code in subtree of P    has a (non-merged) member working at O
+//     venues                      area_code in subtree of P    area_code in the subtree of O's area
+//     orgs                        area_code in subtree of P    O itself
+//   Scope::area("") and Scope::org(0) see nothing; the whole system is Scope::everything().
+//   area_children_counts under an area scope lists the children inside P and the ancestors of
+//   P (counted inside P only); under an org scope the children holding any counted row.
+// - Merged persons (merged_into != 0) are left out of find_persons, household_members,
+//   count_persons and the counts, but person(id) still returns them.
+// - Upserts compare stored values: a row identical to the stored one counts as unchanged and
+//   is not written. Instants are stored as unix ms, dates as 'YYYY-MM-DD', enums by name.
+// - Upserts of zero-valued created_at/updated_at (persons) take the current time.
 // - A Repository object is used by one thread at a time; make one per worker thread
 //   (open_repository is cheap after the first call migrated the schema).
 #include <cstdint>

@@ -1,0 +1,116 @@
+#pragma once
+// Thin driver layer under the repository: one connection, prepared statements cached by SQL
+// text, positional parameters, row reading, transactions. Two drivers implement it: SQLite
+// (sqlite_db.cpp) and PostgreSQL (pg_db.cpp). SQL is written once with `?` placeholders; the
+// PostgreSQL driver rewrites them to $1, $2, ... when it prepares a statement.
+//
+// Errors surface as bihuan::Error: conflict for a unique violation, invalid_argument for a
+// foreign-key / not-null / check violation, unavailable when the server cannot be reached or
+// the database stays locked, internal otherwise.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace bihuan::store {
+
+enum class Backend { sqlite, postgresql };
+
+// One prepared statement. Parameters are 1-based, columns 0-based. step() runs the statement
+// on its first call and then moves to the next result row; it returns false when there are no
+// more rows. reset() makes it reusable (clears parameters and results); it never throws.
+class Stmt {
+ public:
+  virtual ~Stmt() = default;
+  virtual void bind_null(int idx) = 0;
+  virtual void bind_i64(int idx, std::int64_t v) = 0;
+  virtual void bind_f64(int idx, double v) = 0;
+  virtual void bind_text(int idx, std::string_view v) = 0;
+  virtual bool step() = 0;
+  virtual bool is_null(int col) const = 0;
+  virtual std::int64_t i64(int col) const = 0;  // NULL reads as 0
+  virtual double f64(int col) const = 0;
+  virtual std::string text(int col) const = 0;  // NULL reads as ""
+  virtual std::int64_t changes() const = 0;     // rows changed by the last run
+  virtual void reset() noexcept = 0;
+};
+
+// SQL that differs between the backends; everything else is written once.
+struct Dialect {
+  Backend backend;
+  // Null-safe "differs": `a IS NOT b` (SQLite) / `a IS DISTINCT FROM b` (PostgreSQL).
+  std::string distinct(std::string_view a, std::string_view b) const;
+  // Position of needle in haystack, 0 when absent: instr(h, n) / strpos(h, n).
+  std::string find(std::string_view haystack, std::string_view needle) const;
+  // Expands schema placeholders: {pk} auto-increment primary key, {text} text column with
+  // byte-order collation, {i64} 64-bit integer.
+  std::string schema(std::string_view sql) const;
+};
+
+class Db {
+ public:
+  virtual ~Db() = default;
+  virtual Backend backend() const = 0;
+  const Dialect& dialect() const { return dialect_; }
+  // A cached prepared statement for sql (prepared on first use). The statement stays owned by
+  // the Db. Do not use the same SQL text twice at once (nested iteration).
+  virtual Stmt& prepare(std::string_view sql) = 0;
+  // Runs one or more statements without parameters (schema scripts).
+  virtual void exec_script(std::string_view sql) = 0;
+  // Transactions. begin() takes the write lock up front on SQLite (BEGIN IMMEDIATE) so that
+  // two writers queue on busy_timeout instead of failing to upgrade a read lock.
+  virtual void begin() = 0;
+  virtual void commit() = 0;
+  virtual void rollback() noexcept = 0;
+  virtual void savepoint(std::string_view name) = 0;
+  virtual void release(std::string_view name) = 0;
+  virtual void rollback_to(std::string_view name) noexcept = 0;
+
+ protected:
+  explicit Db(Backend b) : dialect_{b} {}
+
+ private:
+  Dialect dialect_;
+};
+
+// Opens a connection: a file path for SQLite, a libpq URI for PostgreSQL.
+std::unique_ptr<Db> open_sqlite(const std::string& path);
+std::unique_ptr<Db> open_pg(const std::string& uri);
+
+// Binds parameters in order and reads rows of one cached statement; resets it when destroyed.
+//   Q q(db, "SELECT id FROM persons WHERE name = ? AND area_code >= ?");
+//   q.text(name).text(lo);
+//   while (q.next()) ids.push_back(q.int64(0));
+class Q {
+ public:
+  Q(Db& db, std::string_view sql) : s_(&db.prepare(sql)) { s_->reset(); }
+  ~Q() { s_->reset(); }
+  Q(const Q&) = delete;
+  Q& operator=(const Q&) = delete;
+
+  Q& i64(std::int64_t v) { s_->bind_i64(++n_, v); return *this; }
+  Q& f64(double v) { s_->bind_f64(++n_, v); return *this; }
+  Q& text(std::string_view v) { s_->bind_text(++n_, v); return *this; }
+  Q& null() { s_->bind_null(++n_); return *this; }
+  // A row id where 0 means "none": binds NULL for 0.
+  Q& ref(std::int64_t id) { return id == 0 ? null() : i64(id); }
+
+  bool next() { return s_->step(); }
+  // Runs a statement that returns no rows (or whose rows are ignored); returns rows changed.
+  std::int64_t run() {
+    while (s_->step()) {
+    }
+    return s_->changes();
+  }
+  // Column readers (0-based).
+  bool null_at(int c) const { return s_->is_null(c); }
+  std::int64_t int64(int c) const { return s_->i64(c); }
+  double real(int c) const { return s_->f64(c); }
+  std::string str(int c) const { return s_->text(c); }
+
+ private:
+  Stmt* s_;
+  int n_ = 0;
+};
+
+}  // namespace bihuan::store

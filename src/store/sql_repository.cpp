@@ -1,0 +1,1197 @@
+// The one Repository implementation, over the Db driver layer. SQL is written once with `?`
+// placeholders; the few spots where SQLite and PostgreSQL differ go through Dialect.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <variant>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "store/db.hpp"
+#include "store/migrations.hpp"
+#include "store/repository.hpp"
+
+namespace bihuan::store {
+
+namespace {
+
+// Every (table, column) that refers to a person and follows the person when two records are
+// merged. A table added later that links to persons adds itself here; merge_persons re-points
+// the rows and undo_merge puts them back. Each table needs an integer `id` primary key.
+// (persons.household_id is the person's own membership and stays with the merged record.)
+struct PersonLink {
+  const char* table;
+  const char* column;
+};
+const std::vector<PersonLink>& person_links() {
+  static const std::vector<PersonLink> links{
+      {"persons", "merged_into"},  // records merged earlier into the merged one follow it
+  };
+  return links;
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Bigger than any UTF-8 continuation of a prefix: U+10FFFF.
+constexpr std::string_view kMaxChar = "\xF4\x8F\xBF\xBF";
+
+std::string normalise_doc(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  std::string out(s);
+  if (out.size() == 18 && out.back() == 'x') out.back() = 'X';
+  return out;
+}
+
+std::string date_text(Date d) { return d.ok() ? format_date(d) : std::string(); }
+Date date_from(const std::string& s) { return s.empty() ? Date{} : parse_date(s).value_or(Date{}); }
+
+int check_limit(const Page& page) {
+  if (page.limit < 1 || page.limit > 1000)
+    fail(ErrorCode::invalid_argument, "page limit must be between 1 and 1000", "limit");
+  if (page.after < 0) fail(ErrorCode::invalid_argument, "page cursor must not be negative", "after");
+  return page.limit;
+}
+
+void check_area_code(const std::string& code, const std::string& field, bool required) {
+  if (code.empty()) {
+    if (required) fail(ErrorCode::invalid_argument, field + ": area code is required", field);
+    return;
+  }
+  auto c = canonical_area_code(code);
+  if (!c || *c != code)
+    fail(ErrorCode::invalid_argument, field + ": '" + code + "' is not a canonical area code", field);
+}
+
+std::string at(const char* what, std::size_t i, const char* field) {
+  return std::string(what) + "[" + std::to_string(i) + "]." + field;
+}
+
+// A WHERE clause built from conditions, with its parameters in order.
+using Param = std::variant<std::monostate, std::int64_t, std::string>;
+struct Where {
+  std::vector<std::string> conds;
+  std::vector<Param> params;
+  void add(std::string cond) { conds.push_back(std::move(cond)); }
+  void add(std::string cond, Param p) {
+    conds.push_back(std::move(cond));
+    params.push_back(std::move(p));
+  }
+  void add(std::string cond, Param p1, Param p2) {
+    conds.push_back(std::move(cond));
+    params.push_back(std::move(p1));
+    params.push_back(std::move(p2));
+  }
+  void nothing() { conds.emplace_back("1 = 0"); }
+  // `col` in the subtree of prefix (prefix "" = everything).
+  void range(const std::string& col, std::string_view prefix) {
+    if (prefix.empty()) return;
+    auto r = subtree_range(prefix);
+    add(col + " >= ? AND " + col + " < ?", r.lo, r.hi);
+  }
+  std::string sql() const {
+    if (conds.empty()) return " WHERE 1 = 1";
+    std::string s = " WHERE ";
+    for (std::size_t i = 0; i < conds.size(); ++i) {
+      if (i) s += " AND ";
+      s += "(" + conds[i] + ")";
+    }
+    return s;
+  }
+  void bind(Q& q) const {
+    for (const auto& p : params) {
+      if (std::holds_alternative<std::int64_t>(p))
+        q.i64(std::get<std::int64_t>(p));
+      else if (std::holds_alternative<std::string>(p))
+        q.text(std::get<std::string>(p));
+      else
+        q.null();
+    }
+  }
+};
+
+constexpr const char* kPersonCols =
+    "p.id, p.doc_type, p.doc_number, p.nationality, p.name, p.sex, p.birth_date, p.phone, p.household_id, "
+    "p.area_code, p.address, p.workplace_org_id, p.merged_into, p.created_at, p.updated_at";
+
+Person read_person(const Q& q) {
+  Person p;
+  p.id = q.int64(0);
+  p.doc_type = doc_type_from(q.str(1)).value_or(DocType::resident_id);
+  p.doc_number = q.str(2);
+  p.nationality = q.str(3);
+  p.name = q.str(4);
+  p.sex = sex_from(q.str(5)).value_or(Sex::male);
+  p.birth_date = date_from(q.str(6));
+  p.phone = q.str(7);
+  p.household_id = q.int64(8);
+  p.area_code = q.str(9);
+  p.address = q.str(10);
+  p.workplace_org_id = q.int64(11);
+  p.merged_into = q.int64(12);
+  p.created_at = from_unix_ms(q.int64(13));
+  p.updated_at = from_unix_ms(q.int64(14));
+  return p;
+}
+
+constexpr const char* kHouseholdCols = "h.id, h.household_no, h.building_id, h.area_code, h.address";
+Household read_household(const Q& q) {
+  Household h;
+  h.id = q.int64(0);
+  h.household_no = q.str(1);
+  h.building_id = q.int64(2);
+  h.area_code = q.str(3);
+  h.address = q.str(4);
+  return h;
+}
+
+constexpr const char* kVenueCols = "v.id, v.code, v.name, v.type, v.area_code, v.address, v.capacity, v.enclosed";
+Venue read_venue(const Q& q) {
+  Venue v;
+  v.id = q.int64(0);
+  v.code = q.str(1);
+  v.name = q.str(2);
+  v.type = venue_type_from(q.str(3)).value_or(VenueType::other);
+  v.area_code = q.str(4);
+  v.address = q.str(5);
+  v.capacity = static_cast<int>(q.int64(6));
+  v.enclosed = q.int64(7) != 0;
+  return v;
+}
+
+constexpr const char* kOrgCols = "o.id, o.code, o.name, o.kind, o.area_code, o.address, o.phone";
+Org read_org(const Q& q) {
+  Org o;
+  o.id = q.int64(0);
+  o.code = q.str(1);
+  o.name = q.str(2);
+  o.kind = org_kind_from(q.str(3)).value_or(OrgKind::enterprise);
+  o.area_code = q.str(4);
+  o.address = q.str(5);
+  o.phone = q.str(6);
+  return o;
+}
+
+constexpr const char* kUserCols =
+    "id, username, display_name, password_hash, role, scope_area, scope_org, active, created_at";
+User read_user(const Q& q) {
+  User u;
+  u.id = q.int64(0);
+  u.username = q.str(1);
+  u.display_name = q.str(2);
+  u.password_hash = q.str(3);
+  u.role = role_from(q.str(4)).value_or(Role::grid_worker);
+  u.scope_area = q.str(5);
+  u.scope_org = q.int64(6);
+  u.active = q.int64(7) != 0;
+  u.created_at = from_unix_ms(q.int64(8));
+  return u;
+}
+
+constexpr const char* kAuditCols = "id, at, user_id, username, action, entity, entity_id, ip, reason, detail";
+AuditRecord read_audit(const Q& q) {
+  AuditRecord r;
+  r.id = q.int64(0);
+  r.at = from_unix_ms(q.int64(1));
+  r.user_id = q.int64(2);
+  r.username = q.str(3);
+  r.action = q.str(4);
+  r.entity = q.str(5);
+  r.entity_id = q.int64(6);
+  r.ip = q.str(7);
+  r.reason = q.str(8);
+  r.detail = q.str(9);
+  return r;
+}
+
+constexpr const char* kMergeCols = "id, kept_id, merged_id, by_user, at, moved, undone";
+MergeRecord read_merge(const Q& q) {
+  MergeRecord m;
+  m.id = q.int64(0);
+  m.kept_id = q.int64(1);
+  m.merged_id = q.int64(2);
+  m.by_user = q.int64(3);
+  m.at = from_unix_ms(q.int64(4));
+  m.moved = q.str(5);
+  m.undone = q.int64(6) != 0;
+  return m;
+}
+
+// Outcome of one upsert row from its RETURNING rev: no row = unchanged, rev 1 = inserted.
+enum class Outcome { inserted, updated, unchanged };
+void count(UpsertStats& st, Outcome o) {
+  switch (o) {
+    case Outcome::inserted: ++st.inserted; break;
+    case Outcome::updated: ++st.updated; break;
+    case Outcome::unchanged: ++st.unchanged; break;
+  }
+}
+
+class SqlRepository final : public Repository {
+ public:
+  explicit SqlRepository(std::unique_ptr<Db> db) : db_(std::move(db)) {
+    migrate(*db_);
+    build_sql();
+  }
+
+  Db& db() { return *db_; }
+
+  std::string backend() const override { return db_->backend() == Backend::sqlite ? "sqlite" : "postgresql"; }
+
+  void transaction(const std::function<void()>& fn) override { tx(fn); }
+
+  // ------------------------------------------------------------------ areas
+  UpsertStats upsert_areas(const std::vector<Area>& areas) override {
+    for (std::size_t i = 0; i < areas.size(); ++i) {
+      const auto& a = areas[i];
+      check_area_code(a.code, at("areas", i, "code"), true);
+      if (a.name.empty()) fail(ErrorCode::invalid_argument, at("areas", i, "name") + ": name is required", at("areas", i, "name"));
+      if (area_level_of(a.code) != a.level)
+        fail(ErrorCode::invalid_argument, at("areas", i, "level") + ": level does not match the code length",
+             at("areas", i, "level"));
+      if (!a.parent_code.empty() && a.parent_code != parent_area_code(a.code))
+        fail(ErrorCode::invalid_argument, at("areas", i, "parent_code") + ": parent does not match the code",
+             at("areas", i, "parent_code"));
+    }
+    UpsertStats st;
+    tx([&] {
+      for (const auto& a : areas) {
+        Q q(*db_, sql_upsert_area_);
+        q.text(a.code).text(a.name).i64(static_cast<int>(a.level)).text(parent_area_code(a.code));
+        count(st, q.next() ? (q.int64(0) == 1 ? Outcome::inserted : Outcome::updated) : Outcome::unchanged);
+      }
+    });
+    return st;
+  }
+
+  std::optional<Area> area(std::string_view code) override {
+    Q q(*db_, "SELECT code, name, level, parent_code FROM areas WHERE code = ?");
+    q.text(code);
+    if (!q.next()) return std::nullopt;
+    return read_area(q);
+  }
+
+  std::vector<Area> area_children(std::string_view parent_code) override {
+    Q q(*db_, "SELECT code, name, level, parent_code FROM areas WHERE parent_code = ? ORDER BY code");
+    q.text(parent_code);
+    std::vector<Area> out;
+    while (q.next()) out.push_back(read_area(q));
+    return out;
+  }
+
+  std::vector<AreaCount> area_children_counts(std::string_view parent_code, const Scope& scope) override {
+    auto children = area_children(parent_code);
+    std::vector<AreaCount> out;
+    if (children.empty()) return out;
+    // The narrowest prefix covering both the parent's subtree and the scope.
+    std::string prefix(parent_code);
+    if (scope.kind == Scope::Kind::area) {
+      if (scope.area_prefix.empty()) return out;
+      if (in_subtree(scope.area_prefix, prefix))
+        prefix = scope.area_prefix;
+      else if (!in_subtree(prefix, scope.area_prefix))
+        return out;  // disjoint
+    }
+    if (scope.kind == Scope::Kind::org && scope.org_id == 0) return out;
+
+    std::set<std::size_t> lengths;
+    for (const auto& c : children) lengths.insert(c.code.size());
+    std::map<std::string, std::int64_t> persons, households;
+    for (auto len : lengths) {
+      const std::string l = std::to_string(len);
+      Where wp;
+      wp.add("p.merged_into IS NULL");
+      wp.range("p.area_code", prefix);
+      if (scope.kind == Scope::Kind::org) wp.add("p.workplace_org_id = ?", scope.org_id);
+      {
+        Q q(*db_, "SELECT substr(p.area_code, 1, " + l + "), count(*) FROM persons p" + wp.sql() + " GROUP BY 1");
+        wp.bind(q);
+        while (q.next()) persons[q.str(0)] += q.int64(1);
+      }
+      Where wh;
+      wh.range("h.area_code", prefix);
+      if (scope.kind == Scope::Kind::org)
+        wh.add("EXISTS (SELECT 1 FROM persons m WHERE m.household_id = h.id AND m.merged_into IS NULL AND "
+               "m.workplace_org_id = ?)",
+               scope.org_id);
+      {
+        Q q(*db_, "SELECT substr(h.area_code, 1, " + l + "), count(*) FROM households h" + wh.sql() + " GROUP BY 1");
+        wh.bind(q);
+        while (q.next()) households[q.str(0)] += q.int64(1);
+      }
+    }
+    for (auto& c : children) {
+      AreaCount ac;
+      auto pi = persons.find(c.code);
+      auto hi = households.find(c.code);
+      ac.persons = pi == persons.end() ? 0 : pi->second;
+      ac.households = hi == households.end() ? 0 : hi->second;
+      bool visible = true;
+      if (scope.kind == Scope::Kind::area)
+        visible = in_subtree(c.code, scope.area_prefix) || in_subtree(scope.area_prefix, c.code);
+      else if (scope.kind == Scope::Kind::org)
+        visible = ac.persons > 0 || ac.households > 0;
+      if (!visible) continue;
+      ac.area = std::move(c);
+      out.push_back(std::move(ac));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ buildings, households
+  std::int64_t upsert_building(const Building& b) override {
+    if (b.address.empty()) fail(ErrorCode::invalid_argument, "building address is required", "address");
+    check_area_code(b.area_code, "area_code", false);
+    std::int64_t id = 0;
+    tx([&] {
+      {
+        Q q(*db_,
+            "INSERT INTO buildings (area_code, address) VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET "
+            "area_code = excluded.area_code WHERE buildings.area_code <> excluded.area_code RETURNING id");
+        q.text(b.area_code).text(b.address);
+        if (q.next()) id = q.int64(0);
+      }
+      if (id == 0) {
+        Q q(*db_, "SELECT id FROM buildings WHERE address = ?");
+        q.text(b.address);
+        if (q.next()) id = q.int64(0);
+      }
+    });
+    return id;
+  }
+
+  UpsertStats upsert_households(std::vector<Household>& hs) override {
+    for (std::size_t i = 0; i < hs.size(); ++i) {
+      auto& h = hs[i];
+      if (h.household_no.empty())
+        fail(ErrorCode::invalid_argument, at("households", i, "household_no") + ": household number is required",
+             at("households", i, "household_no"));
+      check_area_code(h.area_code, at("households", i, "area_code"), false);
+      if (h.building_id < 0)
+        fail(ErrorCode::invalid_argument, at("households", i, "building_id") + ": must not be negative",
+             at("households", i, "building_id"));
+    }
+    UpsertStats st;
+    tx([&] {
+      for (auto& h : hs) {
+        Outcome o = Outcome::unchanged;
+        {
+          Q q(*db_, sql_upsert_household_);
+          q.text(h.household_no).ref(h.building_id).text(h.area_code).text(h.address);
+          if (q.next()) {
+            h.id = q.int64(0);
+            o = q.int64(1) == 1 ? Outcome::inserted : Outcome::updated;
+          }
+        }
+        if (o == Outcome::unchanged) {
+          Q q(*db_, "SELECT id FROM households WHERE household_no = ?");
+          q.text(h.household_no);
+          if (q.next()) h.id = q.int64(0);
+        }
+        count(st, o);
+      }
+    });
+    return st;
+  }
+
+  std::optional<Household> household(std::int64_t id, const Scope& scope) override {
+    Where w;
+    w.add("h.id = ?", id);
+    household_scope(w, scope);
+    Q q(*db_, std::string("SELECT ") + kHouseholdCols + " FROM households h" + w.sql());
+    w.bind(q);
+    if (!q.next()) return std::nullopt;
+    return read_household(q);
+  }
+
+  std::optional<Household> household_by_no(std::string_view household_no, const Scope& scope) override {
+    Where w;
+    w.add("h.household_no = ?", std::string(household_no));
+    household_scope(w, scope);
+    Q q(*db_, std::string("SELECT ") + kHouseholdCols + " FROM households h" + w.sql());
+    w.bind(q);
+    if (!q.next()) return std::nullopt;
+    return read_household(q);
+  }
+
+  // ------------------------------------------------------------------ persons
+  UpsertStats upsert_persons(std::vector<Person>& ps) override {
+    for (std::size_t i = 0; i < ps.size(); ++i) {
+      auto& p = ps[i];
+      if (p.doc_type == DocType::resident_id) p.doc_number = normalise_doc(p.doc_number);
+      if (p.doc_number.empty())
+        fail(ErrorCode::invalid_argument, at("persons", i, "doc_number") + ": document number is required",
+             at("persons", i, "doc_number"));
+      if (p.nationality.empty())
+        fail(ErrorCode::invalid_argument, at("persons", i, "nationality") + ": nationality is required",
+             at("persons", i, "nationality"));
+      if (p.name.empty())
+        fail(ErrorCode::invalid_argument, at("persons", i, "name") + ": name is required", at("persons", i, "name"));
+      if (p.household_id < 0 || p.workplace_org_id < 0)
+        fail(ErrorCode::invalid_argument, at("persons", i, "household_id") + ": ids must not be negative",
+             at("persons", i, "household_id"));
+      check_area_code(p.area_code, at("persons", i, "area_code"), false);
+    }
+    UpsertStats st;
+    const std::int64_t now = now_ms();
+    tx([&] {
+      for (auto& p : ps) {
+        if (p.created_at == Instant{}) p.created_at = from_unix_ms(now);
+        if (p.updated_at == Instant{}) p.updated_at = from_unix_ms(now);
+        Outcome o = Outcome::unchanged;
+        {
+          Q q(*db_, sql_upsert_person_);
+          q.text(to_string(p.doc_type))
+              .text(p.doc_number)
+              .text(p.nationality)
+              .text(p.name)
+              .text(to_string(p.sex))
+              .text(date_text(p.birth_date))
+              .text(p.phone)
+              .ref(p.household_id)
+              .text(p.area_code)
+              .text(p.address)
+              .ref(p.workplace_org_id)
+              .i64(to_unix_ms(p.created_at))
+              .i64(to_unix_ms(p.updated_at));
+          if (q.next()) {
+            p.id = q.int64(0);
+            o = q.int64(1) == 1 ? Outcome::inserted : Outcome::updated;
+          }
+        }
+        if (o == Outcome::unchanged) {
+          Q q(*db_, "SELECT id FROM persons WHERE doc_type = ? AND doc_number = ? AND nationality = ?");
+          q.text(to_string(p.doc_type)).text(p.doc_number).text(p.nationality);
+          if (q.next()) p.id = q.int64(0);
+        }
+        count(st, o);
+      }
+    });
+    return st;
+  }
+
+  std::optional<Person> person(std::int64_t id, const Scope& scope) override {
+    Where w;
+    w.add("p.id = ?", id);
+    person_scope(w, scope, "p");
+    Q q(*db_, std::string("SELECT ") + kPersonCols + " FROM persons p" + w.sql());
+    w.bind(q);
+    if (!q.next()) return std::nullopt;
+    return read_person(q);
+  }
+
+  std::optional<Person> person_by_doc(std::string_view doc_number, const Scope& scope) override {
+    Where w;
+    w.add("p.doc_number = ?", normalise_doc(doc_number));
+    person_scope(w, scope, "p");
+    Q q(*db_, std::string("SELECT ") + kPersonCols + " FROM persons p" + w.sql() +
+                  " ORDER BY CASE WHEN p.merged_into IS NULL THEN 0 ELSE 1 END, p.id LIMIT 1");
+    w.bind(q);
+    if (!q.next()) return std::nullopt;
+    return read_person(q);
+  }
+
+  PageOf<Person> find_persons(const PersonQuery& pq, const Scope& scope, Page page) override {
+    const int limit = check_limit(page);
+    Where w;
+    w.add("p.merged_into IS NULL");
+    person_scope(w, scope, "p");
+    if (!pq.area_prefix.empty()) {
+      if (!canonical_area_code(pq.area_prefix))
+        fail(ErrorCode::invalid_argument, "'" + pq.area_prefix + "' is not an area code", "area_prefix");
+      w.range("p.area_code", pq.area_prefix);
+    }
+    if (!pq.doc_number.empty()) w.add("p.doc_number = ?", normalise_doc(pq.doc_number));
+    if (!pq.name.empty()) w.add("p.name >= ? AND p.name < ?", pq.name, pq.name + std::string(kMaxChar));
+    if (!pq.phone.empty()) w.add("p.phone = ?", pq.phone);
+    if (pq.household_id != 0) w.add("p.household_id = ?", pq.household_id);
+    if (!pq.address.empty()) {
+      const auto& d = db_->dialect();
+      w.add(d.find("p.address", "?") + " > 0 OR EXISTS (SELECT 1 FROM households ha WHERE ha.id = p.household_id AND " +
+                d.find("ha.address", "?") + " > 0)",
+            pq.address, pq.address);
+    }
+    if (page.after > 0) w.add("p.id > ?", page.after);
+    Q q(*db_, std::string("SELECT ") + kPersonCols + " FROM persons p" + w.sql() + " ORDER BY p.id LIMIT ?");
+    w.bind(q);
+    q.i64(limit + 1);
+    PageOf<Person> out;
+    while (q.next()) out.items.push_back(read_person(q));
+    finish_page(out, limit, [](const Person& p) { return p.id; });
+    return out;
+  }
+
+  std::vector<Person> household_members(std::int64_t household_id, const Scope& scope) override {
+    Where w;
+    w.add("p.household_id = ?", household_id);
+    w.add("p.merged_into IS NULL");
+    person_scope(w, scope, "p");
+    Q q(*db_, std::string("SELECT ") + kPersonCols + " FROM persons p" + w.sql() + " ORDER BY p.id");
+    w.bind(q);
+    std::vector<Person> out;
+    while (q.next()) out.push_back(read_person(q));
+    return out;
+  }
+
+  std::int64_t count_persons(const Scope& scope) override {
+    Where w;
+    w.add("p.merged_into IS NULL");
+    person_scope(w, scope, "p");
+    Q q(*db_, "SELECT count(*) FROM persons p" + w.sql());
+    w.bind(q);
+    return q.next() ? q.int64(0) : 0;
+  }
+
+  // ------------------------------------------------------------------ identity resolution
+  PageOf<DuplicateCandidate> duplicate_candidates(const Scope& scope, Page page) override {
+    const int limit = check_limit(page);
+    Where w;
+    w.add("a.merged_into IS NULL AND b.merged_into IS NULL");
+    w.add("a.birth_date <> '' AND a.doc_number <> b.doc_number");
+    w.add("(a.phone <> '' AND a.phone = b.phone) OR a.household_id = b.household_id OR "
+          "(a.address <> '' AND a.address = b.address)");
+    person_scope(w, scope, "a");
+    person_scope(w, scope, "b");
+    const std::string base =
+        "SELECT a.id, b.id, CASE WHEN a.phone <> '' AND a.phone = b.phone THEN 'same name, birth date and phone' "
+        "WHEN a.household_id = b.household_id THEN 'same name, birth date and household' "
+        "ELSE 'same name, birth date and address' END "
+        "FROM persons a JOIN persons b ON b.name = a.name AND b.birth_date = a.birth_date AND b.id > a.id";
+    auto run = [&](Where ww, std::int64_t lim) {
+      Q q(*db_, base + ww.sql() + " ORDER BY a.id, b.id" + (lim > 0 ? " LIMIT ?" : ""));
+      ww.bind(q);
+      if (lim > 0) q.i64(lim);
+      std::vector<DuplicateCandidate> rows;
+      while (q.next()) rows.push_back({q.int64(0), q.int64(1), q.str(2)});
+      return rows;
+    };
+    Where wp = w;
+    if (page.after > 0) wp.add("a.id > ?", page.after);
+    auto rows = run(wp, limit + 1);
+    PageOf<DuplicateCandidate> out;
+    if (static_cast<int>(rows.size()) <= limit) {
+      out.items = std::move(rows);
+      return out;
+    }
+    // More follow. The cursor is person_a, so a page ends after a complete group of person_a.
+    const std::int64_t cut = rows[static_cast<std::size_t>(limit)].person_a;
+    rows.resize(static_cast<std::size_t>(limit));
+    if (rows.back().person_a == cut) {
+      while (!rows.empty() && rows.back().person_a == cut) rows.pop_back();
+      if (rows.empty()) {  // a single group larger than the page: return it whole
+        Where wa = w;
+        wa.add("a.id = ?", cut);
+        rows = run(wa, 0);
+      }
+    }
+    out.next = rows.back().person_a;
+    out.items = std::move(rows);
+    return out;
+  }
+
+  MergeRecord merge_persons(std::int64_t kept, std::int64_t merged, std::int64_t by_user, Instant when) override {
+    if (kept == merged) fail(ErrorCode::invalid_argument, "a person cannot be merged into itself", "merged_id");
+    MergeRecord rec;
+    tx([&] {
+      auto k = person(kept, Scope::everything());
+      auto m = person(merged, Scope::everything());
+      if (!k) fail(ErrorCode::not_found, "no person " + std::to_string(kept), "kept_id");
+      if (!m) fail(ErrorCode::not_found, "no person " + std::to_string(merged), "merged_id");
+      if (k->merged_into != 0) fail(ErrorCode::conflict, "person " + std::to_string(kept) + " is merged already", "kept_id");
+      if (m->merged_into != 0)
+        fail(ErrorCode::conflict, "person " + std::to_string(merged) + " is merged already", "merged_id");
+      nlohmann::json moved = nlohmann::json::object();
+      for (const auto& link : person_links()) {
+        const std::string t = link.table, c = link.column;
+        std::vector<std::int64_t> ids;
+        {
+          Q q(*db_, "SELECT id FROM " + t + " WHERE " + c + " = ? ORDER BY id");
+          q.i64(merged);
+          while (q.next()) ids.push_back(q.int64(0));
+        }
+        if (ids.empty()) continue;
+        Q(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE " + c + " = ?").i64(kept).i64(merged).run();
+        moved[t + "." + c] = ids;
+      }
+      Q(*db_, "UPDATE persons SET merged_into = ?, updated_at = ?, rev = rev + 1 WHERE id = ?")
+          .i64(kept)
+          .i64(to_unix_ms(when))
+          .i64(merged)
+          .run();
+      rec.kept_id = kept;
+      rec.merged_id = merged;
+      rec.by_user = by_user;
+      rec.at = when;
+      rec.moved = moved.dump();
+      Q q(*db_,
+          "INSERT INTO person_merges (kept_id, merged_id, by_user, at, moved, undone) VALUES (?, ?, ?, ?, ?, 0) "
+          "RETURNING id");
+      q.i64(kept).i64(merged).i64(by_user).i64(to_unix_ms(when)).text(rec.moved);
+      if (q.next()) rec.id = q.int64(0);
+    });
+    return rec;
+  }
+
+  void undo_merge(std::int64_t merge_id) override {
+    tx([&] {
+      std::optional<MergeRecord> m;
+      {
+        Q q(*db_, std::string("SELECT ") + kMergeCols + " FROM person_merges WHERE id = ?");
+        q.i64(merge_id);
+        if (q.next()) m = read_merge(q);
+      }
+      if (!m) fail(ErrorCode::not_found, "no merge " + std::to_string(merge_id), "merge_id");
+      if (m->undone) fail(ErrorCode::conflict, "merge " + std::to_string(merge_id) + " was undone already", "merge_id");
+      auto merged = person(m->merged_id, Scope::everything());
+      if (!merged || merged->merged_into != m->kept_id)
+        fail(ErrorCode::conflict,
+             "merge " + std::to_string(merge_id) + " cannot be undone: undo the later merges of person " +
+                 std::to_string(m->kept_id) + " first",
+             "merge_id");
+      auto kept = person(m->kept_id, Scope::everything());
+      if (!kept || kept->merged_into != 0)
+        fail(ErrorCode::conflict,
+             "merge " + std::to_string(merge_id) + " cannot be undone: person " + std::to_string(m->kept_id) +
+                 " was merged since",
+             "merge_id");
+      auto moved = nlohmann::json::parse(m->moved.empty() ? std::string("{}") : m->moved, nullptr, false);
+      if (moved.is_discarded() || !moved.is_object())
+        fail(ErrorCode::internal, "merge " + std::to_string(merge_id) + " has an unreadable record of moved rows");
+      for (const auto& link : person_links()) {
+        const std::string t = link.table, c = link.column;
+        auto it = moved.find(t + "." + c);
+        if (it == moved.end()) continue;
+        for (const auto& idj : *it) {
+          Q(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE id = ? AND " + c + " = ?")
+              .i64(m->merged_id)
+              .i64(idj.get<std::int64_t>())
+              .i64(m->kept_id)
+              .run();
+        }
+      }
+      Q(*db_, "UPDATE persons SET merged_into = NULL, rev = rev + 1 WHERE id = ?").i64(m->merged_id).run();
+      Q(*db_, "UPDATE person_merges SET undone = 1 WHERE id = ?").i64(merge_id).run();
+    });
+  }
+
+  std::vector<MergeRecord> merges_of(std::int64_t person_id) override {
+    Q q(*db_, std::string("SELECT ") + kMergeCols + " FROM person_merges WHERE kept_id = ? OR merged_id = ? ORDER BY id");
+    q.i64(person_id).i64(person_id);
+    std::vector<MergeRecord> out;
+    while (q.next()) out.push_back(read_merge(q));
+    return out;
+  }
+
+  // ------------------------------------------------------------------ venues, orgs
+  UpsertStats upsert_venues(std::vector<Venue>& vs) override {
+    for (std::size_t i = 0; i < vs.size(); ++i) {
+      const auto& v = vs[i];
+      if (v.code.empty())
+        fail(ErrorCode::invalid_argument, at("venues", i, "code") + ": venue code is required", at("venues", i, "code"));
+      if (v.name.empty())
+        fail(ErrorCode::invalid_argument, at("venues", i, "name") + ": name is required", at("venues", i, "name"));
+      if (v.capacity < 0)
+        fail(ErrorCode::invalid_argument, at("venues", i, "capacity") + ": must not be negative",
+             at("venues", i, "capacity"));
+      check_area_code(v.area_code, at("venues", i, "area_code"), false);
+    }
+    UpsertStats st;
+    tx([&] {
+      for (auto& v : vs) {
+        Outcome o = Outcome::unchanged;
+        {
+          Q q(*db_, sql_upsert_venue_);
+          q.text(v.code).text(v.name).text(to_string(v.type)).text(v.area_code).text(v.address).i64(v.capacity).i64(
+              v.enclosed ? 1 : 0);
+          if (q.next()) {
+            v.id = q.int64(0);
+            o = q.int64(1) == 1 ? Outcome::inserted : Outcome::updated;
+          }
+        }
+        if (o == Outcome::unchanged) {
+          Q q(*db_, "SELECT id FROM venues WHERE code = ?");
+          q.text(v.code);
+          if (q.next()) v.id = q.int64(0);
+        }
+        count(st, o);
+      }
+    });
+    return st;
+  }
+
+  UpsertStats upsert_orgs(std::vector<Org>& os) override {
+    for (std::size_t i = 0; i < os.size(); ++i) {
+      const auto& o = os[i];
+      if (o.code.empty())
+        fail(ErrorCode::invalid_argument, at("orgs", i, "code") + ": organisation code is required", at("orgs", i, "code"));
+      if (o.name.empty())
+        fail(ErrorCode::invalid_argument, at("orgs", i, "name") + ": name is required", at("orgs", i, "name"));
+      check_area_code(o.area_code, at("orgs", i, "area_code"), false);
+    }
+    UpsertStats st;
+    tx([&] {
+      for (auto& o : os) {
+        Outcome oc = Outcome::unchanged;
+        {
+          Q q(*db_, sql_upsert_org_);
+          q.text(o.code).text(o.name).text(to_string(o.kind)).text(o.area_code).text(o.address).text(o.phone);
+          if (q.next()) {
+            o.id = q.int64(0);
+            oc = q.int64(1) == 1 ? Outcome::inserted : Outcome::updated;
+          }
+        }
+        if (oc == Outcome::unchanged) {
+          Q q(*db_, "SELECT id FROM orgs WHERE code = ?");
+          q.text(o.code);
+          if (q.next()) o.id = q.int64(0);
+        }
+        count(st, oc);
+      }
+    });
+    return st;
+  }
+
+  PageOf<Venue> find_venues(std::string_view text, const Scope& scope, Page page) override {
+    const int limit = check_limit(page);
+    Where w;
+    if (scope.kind == Scope::Kind::area) {
+      if (scope.area_prefix.empty())
+        w.nothing();
+      else
+        w.range("v.area_code", scope.area_prefix);
+    } else if (scope.kind == Scope::Kind::org) {
+      auto o = scope.org_id ? org(scope.org_id) : std::nullopt;
+      if (!o || o->area_code.empty())
+        w.nothing();
+      else
+        w.range("v.area_code", o->area_code);
+    }
+    if (!text.empty()) {
+      const auto& d = db_->dialect();
+      std::string t(text);
+      w.conds.push_back(d.find("v.name", "?") + " > 0 OR v.code = ? OR " + d.find("v.address", "?") + " > 0");
+      w.params.insert(w.params.end(), {t, t, t});
+    }
+    if (page.after > 0) w.add("v.id > ?", page.after);
+    Q q(*db_, std::string("SELECT ") + kVenueCols + " FROM venues v" + w.sql() + " ORDER BY v.id LIMIT ?");
+    w.bind(q);
+    q.i64(limit + 1);
+    PageOf<Venue> out;
+    while (q.next()) out.items.push_back(read_venue(q));
+    finish_page(out, limit, [](const Venue& v) { return v.id; });
+    return out;
+  }
+
+  PageOf<Org> find_orgs(std::string_view text, std::optional<OrgKind> kind, const Scope& scope, Page page) override {
+    const int limit = check_limit(page);
+    Where w;
+    if (scope.kind == Scope::Kind::area) {
+      if (scope.area_prefix.empty())
+        w.nothing();
+      else
+        w.range("o.area_code", scope.area_prefix);
+    } else if (scope.kind == Scope::Kind::org) {
+      w.add("o.id = ?", scope.org_id);
+    }
+    if (kind) w.add("o.kind = ?", std::string(to_string(*kind)));
+    if (!text.empty()) {
+      const auto& d = db_->dialect();
+      std::string t(text);
+      w.conds.push_back(d.find("o.name", "?") + " > 0 OR o.code = ? OR " + d.find("o.address", "?") + " > 0");
+      w.params.insert(w.params.end(), {t, t, t});
+    }
+    if (page.after > 0) w.add("o.id > ?", page.after);
+    Q q(*db_, std::string("SELECT ") + kOrgCols + " FROM orgs o" + w.sql() + " ORDER BY o.id LIMIT ?");
+    w.bind(q);
+    q.i64(limit + 1);
+    PageOf<Org> out;
+    while (q.next()) out.items.push_back(read_org(q));
+    finish_page(out, limit, [](const Org& o) { return o.id; });
+    return out;
+  }
+
+  std::optional<Org> org(std::int64_t id) override {
+    Q q(*db_, std::string("SELECT ") + kOrgCols + " FROM orgs o WHERE o.id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_org(q);
+  }
+
+  std::optional<Org> org_by_code(std::string_view code) override {
+    Q q(*db_, std::string("SELECT ") + kOrgCols + " FROM orgs o WHERE o.code = ?");
+    q.text(code);
+    if (!q.next()) return std::nullopt;
+    return read_org(q);
+  }
+
+  // ------------------------------------------------------------------ users, sessions, tokens
+  std::int64_t create_user(const User& u) override {
+    if (u.username.empty()) fail(ErrorCode::invalid_argument, "username is required", "username");
+    try {
+      Q q(*db_,
+          "INSERT INTO users (username, display_name, password_hash, role, scope_area, scope_org, active, created_at) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+      q.text(u.username)
+          .text(u.display_name)
+          .text(u.password_hash)
+          .text(to_string(u.role))
+          .text(u.scope_area)
+          .i64(u.scope_org)
+          .i64(u.active ? 1 : 0)
+          .i64(u.created_at == Instant{} ? now_ms() : to_unix_ms(u.created_at));
+      if (!q.next()) fail(ErrorCode::internal, "user insert returned no id");
+      return q.int64(0);
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::conflict)
+        fail(ErrorCode::conflict, "username '" + u.username + "' is taken", "username");
+      throw;
+    }
+  }
+
+  void update_user(const User& u) override {
+    if (u.username.empty()) fail(ErrorCode::invalid_argument, "username is required", "username");
+    std::int64_t changed = 0;
+    try {
+      changed = Q(*db_,
+                  "UPDATE users SET username = ?, display_name = ?, password_hash = ?, role = ?, scope_area = ?, "
+                  "scope_org = ?, active = ? WHERE id = ?")
+                    .text(u.username)
+                    .text(u.display_name)
+                    .text(u.password_hash)
+                    .text(to_string(u.role))
+                    .text(u.scope_area)
+                    .i64(u.scope_org)
+                    .i64(u.active ? 1 : 0)
+                    .i64(u.id)
+                    .run();
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::conflict)
+        fail(ErrorCode::conflict, "username '" + u.username + "' is taken", "username");
+      throw;
+    }
+    if (changed == 0) fail(ErrorCode::not_found, "no user " + std::to_string(u.id), "id");
+  }
+
+  std::optional<User> user(std::int64_t id) override {
+    Q q(*db_, std::string("SELECT ") + kUserCols + " FROM users WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_user(q);
+  }
+
+  std::optional<User> user_by_name(std::string_view username) override {
+    Q q(*db_, std::string("SELECT ") + kUserCols + " FROM users WHERE username = ?");
+    q.text(username);
+    if (!q.next()) return std::nullopt;
+    return read_user(q);
+  }
+
+  std::vector<User> users() override {
+    Q q(*db_, std::string("SELECT ") + kUserCols + " FROM users ORDER BY id");
+    std::vector<User> out;
+    while (q.next()) out.push_back(read_user(q));
+    return out;
+  }
+
+  void put_session(const SessionRecord& s) override {
+    if (s.token_hash.empty()) fail(ErrorCode::invalid_argument, "session token hash is required", "token_hash");
+    Q(*db_,
+      "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, ip) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (token_hash) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at, "
+      "expires_at = excluded.expires_at, ip = excluded.ip")
+        .text(s.token_hash)
+        .i64(s.user_id)
+        .i64(to_unix_ms(s.created_at))
+        .i64(to_unix_ms(s.expires_at))
+        .text(s.ip)
+        .run();
+  }
+
+  std::optional<SessionRecord> session(std::string_view token_hash) override {
+    Q q(*db_, "SELECT token_hash, user_id, created_at, expires_at, ip FROM sessions WHERE token_hash = ?");
+    q.text(token_hash);
+    if (!q.next()) return std::nullopt;
+    SessionRecord s;
+    s.token_hash = q.str(0);
+    s.user_id = q.int64(1);
+    s.created_at = from_unix_ms(q.int64(2));
+    s.expires_at = from_unix_ms(q.int64(3));
+    s.ip = q.str(4);
+    return s;
+  }
+
+  void delete_session(std::string_view token_hash) override {
+    Q(*db_, "DELETE FROM sessions WHERE token_hash = ?").text(token_hash).run();
+  }
+
+  std::int64_t create_token(const ApiToken& t) override {
+    if (t.token_hash.empty()) fail(ErrorCode::invalid_argument, "token hash is required", "token_hash");
+    Q q(*db_,
+        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?) RETURNING id");
+    q.i64(t.user_id)
+        .text(t.name)
+        .text(t.token_hash)
+        .i64(t.created_at == Instant{} ? now_ms() : to_unix_ms(t.created_at))
+        .i64(t.revoked ? 1 : 0);
+    if (!q.next()) fail(ErrorCode::internal, "token insert returned no id");
+    return q.int64(0);
+  }
+
+  std::optional<ApiToken> token_by_hash(std::string_view token_hash) override {
+    Q q(*db_, "SELECT id, user_id, name, token_hash, created_at, revoked FROM api_tokens WHERE token_hash = ?");
+    q.text(token_hash);
+    if (!q.next()) return std::nullopt;
+    ApiToken t;
+    t.id = q.int64(0);
+    t.user_id = q.int64(1);
+    t.name = q.str(2);
+    t.token_hash = q.str(3);
+    t.created_at = from_unix_ms(q.int64(4));
+    t.revoked = q.int64(5) != 0;
+    return t;
+  }
+
+  void revoke_token(std::int64_t id) override {
+    if (Q(*db_, "UPDATE api_tokens SET revoked = 1 WHERE id = ?").i64(id).run() == 0)
+      fail(ErrorCode::not_found, "no token " + std::to_string(id), "id");
+  }
+
+  // ------------------------------------------------------------------ audit
+  std::int64_t append_audit(const AuditRecord& r) override {
+    if (r.action.empty()) fail(ErrorCode::invalid_argument, "audit action is required", "action");
+    Q q(*db_,
+        "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    q.i64(to_unix_ms(r.at))
+        .i64(r.user_id)
+        .text(r.username)
+        .text(r.action)
+        .text(r.entity)
+        .i64(r.entity_id)
+        .text(r.ip)
+        .text(r.reason)
+        .text(r.detail);
+    if (!q.next()) fail(ErrorCode::internal, "audit insert returned no id");
+    return q.int64(0);
+  }
+
+  void append_audit_batch(const std::vector<AuditRecord>& rs) override {
+    for (std::size_t i = 0; i < rs.size(); ++i)
+      if (rs[i].action.empty())
+        fail(ErrorCode::invalid_argument, at("audit", i, "action") + ": audit action is required", at("audit", i, "action"));
+    tx([&] {
+      for (const auto& r : rs) append_audit(r);
+    });
+  }
+
+  PageOf<AuditRecord> find_audit(const AuditQuery& aq, Page page) override {
+    const int limit = check_limit(page);
+    Where w;
+    if (aq.user_id != 0) w.add("user_id = ?", aq.user_id);
+    if (!aq.action.empty()) w.add("action = ?", aq.action);
+    if (!aq.entity.empty()) w.add("entity = ?", aq.entity);
+    if (aq.entity_id != 0) w.add("entity_id = ?", aq.entity_id);
+    if (aq.from) w.add("at >= ?", to_unix_ms(*aq.from));
+    if (aq.to) w.add("at < ?", to_unix_ms(*aq.to));
+    if (page.after > 0) w.add("id < ?", page.after);
+    Q q(*db_, std::string("SELECT ") + kAuditCols + " FROM audit_log" + w.sql() + " ORDER BY id DESC LIMIT ?");
+    w.bind(q);
+    q.i64(limit + 1);
+    PageOf<AuditRecord> out;
+    while (q.next()) out.items.push_back(read_audit(q));
+    finish_page(out, limit, [](const AuditRecord& r) { return r.id; });
+    return out;
+  }
+
+  // ------------------------------------------------------------------ settings
+  std::optional<std::string> setting(std::string_view key) override {
+    Q q(*db_, "SELECT value FROM settings WHERE key = ?");
+    q.text(key);
+    if (!q.next()) return std::nullopt;
+    return q.str(0);
+  }
+
+  void set_setting(std::string_view key, std::string_view value) override {
+    if (key.empty()) fail(ErrorCode::invalid_argument, "setting key is required", "key");
+    Q(*db_, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .text(key)
+        .text(value)
+        .run();
+  }
+
+ private:
+  template <typename F>
+  void tx(F&& fn) {
+    if (depth_ == 0) {
+      db_->begin();
+      depth_ = 1;
+      try {
+        fn();
+      } catch (...) {
+        depth_ = 0;
+        db_->rollback();
+        throw;
+      }
+      depth_ = 0;
+      try {
+        db_->commit();
+      } catch (...) {
+        db_->rollback();
+        throw;
+      }
+    } else {
+      const std::string name = "sp" + std::to_string(depth_);
+      db_->savepoint(name);
+      ++depth_;
+      try {
+        fn();
+      } catch (...) {
+        --depth_;
+        db_->rollback_to(name);
+        throw;
+      }
+      --depth_;
+      db_->release(name);
+    }
+  }
+
+  template <typename T, typename Id>
+  static void finish_page(PageOf<T>& page, int limit, Id id_of) {
+    if (static_cast<int>(page.items.size()) > limit) {
+      page.items.resize(static_cast<std::size_t>(limit));
+      page.next = id_of(page.items.back());
+    }
+  }
+
+  static Area read_area(const Q& q) {
+    Area a;
+    a.code = q.str(0);
+    a.name = q.str(1);
+    a.level = static_cast<AreaLevel>(q.int64(2));
+    a.parent_code = q.str(3);
+    return a;
+  }
+
+  // Scope::area("") and Scope::org(0) see nothing: use Scope::everything() for the whole system.
+  static void person_scope(Where& w, const Scope& scope, const std::string& alias) {
+    switch (scope.kind) {
+      case Scope::Kind::all: break;
+      case Scope::Kind::area:
+        if (scope.area_prefix.empty())
+          w.nothing();
+        else
+          w.range(alias + ".area_code", scope.area_prefix);
+        break;
+      case Scope::Kind::org:
+        if (scope.org_id == 0)
+          w.nothing();
+        else
+          w.add(alias + ".workplace_org_id = ?", scope.org_id);
+        break;
+    }
+  }
+
+  static void household_scope(Where& w, const Scope& scope) {
+    switch (scope.kind) {
+      case Scope::Kind::all: break;
+      case Scope::Kind::area:
+        if (scope.area_prefix.empty())
+          w.nothing();
+        else
+          w.range("h.area_code", scope.area_prefix);
+        break;
+      case Scope::Kind::org:
+        if (scope.org_id == 0)
+          w.nothing();
+        else
+          w.add("EXISTS (SELECT 1 FROM persons m WHERE m.household_id = h.id AND m.merged_into IS NULL AND "
+                "m.workplace_org_id = ?)",
+                scope.org_id);
+        break;
+    }
+  }
+
+  // Upserts that write only when a value differs and report (id, rev) for written rows.
+  void build_sql() {
+    const auto& d = db_->dialect();
+    sql_upsert_area_ =
+        "INSERT INTO areas (code, name, level, parent_code) VALUES (?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
+        "name = excluded.name, level = excluded.level, parent_code = excluded.parent_code, rev = areas.rev + 1 "
+        "WHERE areas.name <> excluded.name OR areas.level <> excluded.level OR areas.parent_code <> "
+        "excluded.parent_code RETURNING rev";
+    sql_upsert_household_ =
+        "INSERT INTO households (household_no, building_id, area_code, address) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (household_no) DO UPDATE SET building_id = excluded.building_id, area_code = "
+        "excluded.area_code, address = excluded.address, rev = households.rev + 1 WHERE " +
+        d.distinct("households.building_id", "excluded.building_id") +
+        " OR households.area_code <> excluded.area_code OR households.address <> excluded.address "
+        "RETURNING id, rev";
+    sql_upsert_person_ =
+        "INSERT INTO persons (doc_type, doc_number, nationality, name, sex, birth_date, phone, household_id, "
+        "area_code, address, workplace_org_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (doc_type, doc_number, nationality) DO UPDATE SET name = excluded.name, sex = excluded.sex, "
+        "birth_date = excluded.birth_date, phone = excluded.phone, household_id = excluded.household_id, "
+        "area_code = excluded.area_code, address = excluded.address, workplace_org_id = excluded.workplace_org_id, "
+        "updated_at = excluded.updated_at, rev = persons.rev + 1 WHERE persons.name <> excluded.name OR "
+        "persons.sex <> excluded.sex OR persons.birth_date <> excluded.birth_date OR persons.phone <> excluded.phone "
+        "OR " +
+        d.distinct("persons.household_id", "excluded.household_id") +
+        " OR persons.area_code <> excluded.area_code OR persons.address <> excluded.address OR " +
+        d.distinct("persons.workplace_org_id", "excluded.workplace_org_id") + " RETURNING id, rev";
+    sql_upsert_venue_ =
+        "INSERT INTO venues (code, name, type, area_code, address, capacity, enclosed) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, type = excluded.type, area_code = excluded.area_code, "
+        "address = excluded.address, capacity = excluded.capacity, enclosed = excluded.enclosed, rev = venues.rev + 1 "
+        "WHERE venues.name <> excluded.name OR venues.type <> excluded.type OR venues.area_code <> excluded.area_code "
+        "OR venues.address <> excluded.address OR venues.capacity <> excluded.capacity OR venues.enclosed <> "
+        "excluded.enclosed RETURNING id, rev";
+    sql_upsert_org_ =
+        "INSERT INTO orgs (code, name, kind, area_code, address, phone) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, area_code = excluded.area_code, "
+        "address = excluded.address, phone = excluded.phone, rev = orgs.rev + 1 "
+        "WHERE orgs.name <> excluded.name OR orgs.kind <> excluded.kind OR orgs.area_code <> excluded.area_code "
+        "OR orgs.address <> excluded.address OR orgs.phone <> excluded.phone RETURNING id, rev";
+  }
+
+  std::unique_ptr<Db> db_;
+  int depth_ = 0;
+  std::string sql_upsert_area_, sql_upsert_household_, sql_upsert_person_, sql_upsert_venue_, sql_upsert_org_;
+};
+
+bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }
+
+}  // namespace
+
+std::unique_ptr<Repository> open_repository(const std::string& url) {
+  if (starts_with(url, "postgresql://") || starts_with(url, "postgres://"))
+    return std::make_unique<SqlRepository>(open_pg(url));
+  std::string path;
+  if (starts_with(url, "sqlite:")) {
+    path = url.substr(7);
+    if (starts_with(path, "//")) path = path.substr(2);
+  } else if (url.size() > 3 && url.ends_with(".db")) {
+    path = url;
+  } else {
+    fail(ErrorCode::invalid_argument,
+         "unknown database URL '" + url + "': use sqlite:PATH, PATH.db or postgresql://...", "db");
+  }
+  if (path.empty()) fail(ErrorCode::invalid_argument, "database URL names no file", "db");
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  return std::make_unique<SqlRepository>(open_sqlite(path));
+}
+
+int schema_version(Repository& repo) {
+  auto* r = dynamic_cast<SqlRepository*>(&repo);
+  if (!r) fail(ErrorCode::internal, "schema_version: not a bihuan SQL repository");
+  return applied_schema_version(r->db());
+}
+
+}  // namespace bihuan::store
