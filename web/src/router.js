@@ -1,0 +1,79 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { useAuth } from './stores/auth'
+
+import MainLayout from './components/MainLayout.vue'
+import LoginView from './views/LoginView.vue'
+
+// Side-menu entries, in order; each is shown only to users holding `perm`.
+export const MENU = [
+  { name: 'areas', path: '/areas', icon: 'MapLocation', perm: 'area.read' },
+  { name: 'persons', path: '/persons', icon: 'User', perm: 'person.read' },
+  { name: 'duplicates', path: '/duplicates', icon: 'CopyDocument', perm: 'person.merge' },
+  { name: 'import', path: '/import', icon: 'Upload', perm: 'import' },
+  { name: 'users', path: '/users', icon: 'Avatar', perm: 'user.manage' },
+  { name: 'audit', path: '/audit', icon: 'Document', perm: 'audit.read' },
+]
+
+const routes = [
+  { path: '/login', name: 'login', component: LoginView, meta: { public: true } },
+  {
+    path: '/',
+    component: MainLayout,
+    children: [
+      { path: '', name: 'home', component: { render: () => null } },
+      { path: 'areas', name: 'areas', component: () => import('./views/AreasView.vue'), meta: { perm: 'area.read' } },
+      { path: 'persons', name: 'persons', component: () => import('./views/PersonsView.vue'), meta: { perm: 'person.read' } },
+      {
+        path: 'persons/:id',
+        name: 'person',
+        component: () => import('./views/PersonDetailView.vue'),
+        meta: { perm: 'person.read', menu: 'persons' },
+      },
+      {
+        path: 'households/:id',
+        name: 'household',
+        component: () => import('./views/HouseholdView.vue'),
+        meta: { perm: 'person.read', menu: 'persons' },
+      },
+      {
+        path: 'duplicates',
+        name: 'duplicates',
+        component: () => import('./views/DuplicatesView.vue'),
+        meta: { perm: 'person.merge' },
+      },
+      { path: 'import', name: 'import', component: () => import('./views/ImportView.vue'), meta: { perm: 'import' } },
+      { path: 'users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { perm: 'user.manage' } },
+      { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { perm: 'audit.read' } },
+      { path: ':rest(.*)*', name: 'notfound', component: () => import('./views/NotFoundView.vue') },
+    ],
+  },
+]
+
+export const router = createRouter({ history: createWebHistory(), routes })
+
+export function firstAllowed(auth) {
+  const item = MENU.find((m) => auth.can(m.perm))
+  return item ? item.path : null
+}
+
+router.beforeEach(async (to) => {
+  const auth = useAuth()
+  if (!auth.loaded) {
+    try {
+      await auth.load()
+    } catch {
+      // server unreachable: let the login page show the error on submit
+    }
+  }
+  if (to.meta.public) {
+    if (auth.loggedIn && to.name === 'login') return firstAllowed(auth) || '/'
+    return true
+  }
+  if (!auth.loggedIn) return { name: 'login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} }
+  if (to.name === 'home') {
+    const first = firstAllowed(auth)
+    return first && first !== '/' ? first : true
+  }
+  if (to.meta.perm && !auth.can(to.meta.perm)) return firstAllowed(auth) || { name: 'notfound', params: { rest: [] } }
+  return true
+})
