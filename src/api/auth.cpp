@@ -1,0 +1,190 @@
+#include "api/auth.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace bihuan::api {
+
+void ensure_sodium() {
+  static const int rc = sodium_init();
+  if (rc < 0) fail(ErrorCode::internal, "libsodium failed to initialise");
+}
+
+std::string hash_password(std::string_view password) {
+  ensure_sodium();
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+    fail(ErrorCode::internal, "out of memory while hashing a password");
+  return std::string(out);
+}
+
+bool verify_password(std::string_view encoded_hash, std::string_view password) {
+  ensure_sodium();
+  if (encoded_hash.empty() || encoded_hash.size() >= crypto_pwhash_STRBYTES) return false;
+  char buf[crypto_pwhash_STRBYTES] = {};
+  std::copy(encoded_hash.begin(), encoded_hash.end(), buf);
+  return crypto_pwhash_str_verify(buf, password.data(), password.size()) == 0;
+}
+
+namespace {
+std::string to_hex(const unsigned char* p, std::size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out(n * 2, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = kDigits[p[i] >> 4];
+    out[2 * i + 1] = kDigits[p[i] & 0xF];
+  }
+  return out;
+}
+}  // namespace
+
+std::string sha256_hex(std::string_view data) {
+  ensure_sodium();
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(data.data()), data.size());
+  return to_hex(digest, sizeof digest);
+}
+
+std::string random_hex(std::size_t bytes) {
+  ensure_sodium();
+  std::string raw(bytes, '\0');
+  randombytes_buf(raw.data(), raw.size());
+  return to_hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+}
+
+std::string new_api_token() { return "bh_" + random_hex(32); }
+std::string new_session_token() { return random_hex(32); }
+
+Scope scope_of(const store::User& u) {
+  if (org_scoped(u.role)) return Scope::org(u.scope_org);
+  if ((u.role == Role::admin || u.role == Role::auditor) && u.scope_area.empty()) return Scope::everything();
+  // An area-scoped role with no area configured sees nothing rather than everything.
+  if (u.scope_area.empty()) return Scope::area("-");
+  return Scope::area(u.scope_area);
+}
+
+// --- LoginLimiter
+void LoginLimiter::prune(std::deque<Instant>& q, Instant now) const {
+  while (!q.empty() && q.front() + window_ <= now) q.pop_front();
+}
+
+bool LoginLimiter::blocked(const std::string& key, Instant now) {
+  std::lock_guard lock(mu_);
+  auto it = failures_.find(key);
+  if (it == failures_.end()) return false;
+  prune(it->second, now);
+  if (it->second.empty()) {
+    failures_.erase(it);
+    return false;
+  }
+  return static_cast<int>(it->second.size()) >= max_;
+}
+
+void LoginLimiter::failure(const std::string& key, Instant now) {
+  std::lock_guard lock(mu_);
+  // Keep the map bounded under a flood of distinct usernames: drop stale entries now and then.
+  if (failures_.size() > 100000) {
+    for (auto it = failures_.begin(); it != failures_.end();) {
+      prune(it->second, now);
+      it = it->second.empty() ? failures_.erase(it) : std::next(it);
+    }
+  }
+  auto& q = failures_[key];
+  prune(q, now);
+  q.push_back(now);
+}
+
+void LoginLimiter::success(const std::string& key) {
+  std::lock_guard lock(mu_);
+  failures_.erase(key);
+}
+
+// --- PrincipalCache
+std::optional<store::User> PrincipalCache::get(const std::string& token_hash, Instant now) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(token_hash);
+  if (it == map_.end()) return std::nullopt;
+  if (it->second.valid_until <= now) {
+    map_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.user;
+}
+
+void PrincipalCache::put(const std::string& token_hash, const store::User& u, Instant now, Instant expires_at) {
+  std::lock_guard lock(mu_);
+  if (map_.size() > 50000) map_.clear();
+  map_[token_hash] = Entry{u, std::min(now + ttl_, expires_at)};
+}
+
+void PrincipalCache::erase(const std::string& token_hash) {
+  std::lock_guard lock(mu_);
+  map_.erase(token_hash);
+}
+
+void PrincipalCache::clear() {
+  std::lock_guard lock(mu_);
+  map_.clear();
+}
+
+// --- Authenticator
+std::string_view cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    auto part = header.substr(0, semi);
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    auto eq = part.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (part.substr(0, eq) == name) {
+      auto v = part.substr(eq + 1);
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      return v;
+    }
+  }
+  return {};
+}
+
+Principal Authenticator::authenticate(store::Repository& repo, std::string_view cookie_header,
+                                      std::string_view authorization, Instant now) {
+  std::string_view bearer;
+  if (authorization.size() > 7 && (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer "))
+    bearer = authorization.substr(7);
+  std::string_view session = bearer.empty() ? cookie_value(cookie_header, kSessionCookie) : std::string_view{};
+  if (bearer.empty() && session.empty()) fail(ErrorCode::unauthenticated, "authentication required");
+
+  const bool by_token = !bearer.empty();
+  // Domain-separate the two kinds of secret in the cache key.
+  const std::string hash = sha256_hex(by_token ? bearer : session);
+  const std::string key = (by_token ? "t:" : "s:") + hash;
+  Principal p;
+  if (auto cached = cache_.get(key, now)) {
+    p.user = std::move(*cached);
+  } else {
+    Instant valid_until = now + std::chrono::hours(24);
+    std::int64_t user_id = 0;
+    if (by_token) {
+      auto t = repo.token_by_hash(hash);
+      if (!t || t->revoked) fail(ErrorCode::unauthenticated, "invalid or revoked API token");
+      user_id = t->user_id;
+    } else {
+      auto s = repo.session(hash);
+      if (!s || s->expires_at <= now) fail(ErrorCode::unauthenticated, "session expired; log in again");
+      user_id = s->user_id;
+      valid_until = s->expires_at;
+    }
+    auto u = repo.user(user_id);
+    if (!u || !u->active) fail(ErrorCode::unauthenticated, "user is disabled");
+    p.user = std::move(*u);
+    cache_.put(key, p.user, now, valid_until);
+  }
+  if (!by_token) p.session_hash = hash;
+  p.scope = scope_of(p.user);
+  return p;
+}
+
+}  // namespace bihuan::api

@@ -1,0 +1,91 @@
+#pragma once
+// The route table: method + path pattern ("/api/persons/{id}") -> handler, with the metadata
+// the OpenAPI document is built from. Router::handle authenticates, checks the permission,
+// runs the handler and maps every exception onto the JSON error body; it never throws.
+#include <functional>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/auth.hpp"
+#include "api/http_types.hpp"
+#include "core/date.hpp"
+#include "core/rbac.hpp"
+#include "store/repository.hpp"
+
+namespace bihuan::api {
+
+// State shared by every request (thread-safe parts only).
+struct Services {
+  const Clock* clock = nullptr;
+  Authenticator auth;
+  // Area name cache: code -> name (areas change only through offline imports).
+  std::mutex area_mu;
+  std::unordered_map<std::string, std::string> area_names;
+};
+
+// What a handler gets besides the request: the worker's repository, the shared services and
+// (for authenticated routes) the caller.
+struct Context {
+  store::Repository& repo;
+  Services& svc;
+  std::optional<Principal> principal;
+
+  Instant now() const { return svc.clock->now(); }
+  const Principal& who() const { return *principal; }
+};
+
+enum class AuthMode { none, any, session };
+
+struct ParamDoc {
+  std::string name;
+  std::string in = "query";  // "query" or "path"
+  std::string description;
+  bool required = false;
+  std::string type = "string";  // "string", "integer"
+};
+
+using Handler = std::function<Response(Request&, Context&)>;
+
+struct Route {
+  std::string method;
+  std::string pattern;  // "/api/persons/{id}"
+  std::string summary;
+  std::vector<std::string> tags;
+  std::vector<ParamDoc> params;
+  AuthMode auth = AuthMode::any;
+  std::optional<Permission> permission;
+  std::string request_body;  // content type of the request body, "" for none
+  Handler handler;
+};
+
+class Router {
+ public:
+  void add(Route r);
+  // Runs the whole request. Never throws.
+  Response handle(Request& req, Context& ctx) const;
+  const std::vector<Route>& routes() const { return routes_; }
+  // OpenAPI 3.0 document describing every route.
+  nlohmann::json openapi(const std::string& version) const;
+  // True if some route's pattern matches the path (any method).
+  bool known_path(std::string_view path) const;
+
+ private:
+  struct Compiled {
+    std::vector<std::string> segments;  // "{x}" = parameter
+  };
+  static bool match(const Compiled& c, std::string_view path, std::map<std::string, std::string, std::less<>>* params);
+  std::vector<Route> routes_;
+  std::vector<Compiled> compiled_;
+};
+
+// The error response for the exception currently being handled (call inside catch(...)).
+Response error_response_for_current_exception(const Request& req);
+
+}  // namespace bihuan::api

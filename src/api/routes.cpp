@@ -1,0 +1,876 @@
+#include "api/routes.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "api/json_io.hpp"
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/resident_id.hpp"
+#include "ingest/import.hpp"
+
+namespace bihuan::api {
+
+namespace {
+
+using P = Permission;
+
+// ---------------------------------------------------------------- helpers
+
+Date today_of(const Context& ctx) {
+  return Date{std::chrono::floor<std::chrono::days>(ctx.now())};
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::int64_t path_id(const Request& req, const char* name = "id") {
+  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
+}
+
+void audit(Context& ctx, const Request& req, std::string action, std::string entity, std::int64_t entity_id,
+           std::string reason = {}, const json& detail = nullptr) {
+  store::AuditRecord r;
+  r.at = ctx.now();
+  if (ctx.principal) {
+    r.user_id = ctx.who().user.id;
+    r.username = ctx.who().user.username;
+  }
+  r.action = std::move(action);
+  r.entity = std::move(entity);
+  r.entity_id = entity_id;
+  r.ip = req.client_ip;
+  r.reason = std::move(reason);
+  if (!detail.is_null()) r.detail = detail.dump(-1, ' ', false, json::error_handler_t::replace);
+  ctx.repo.append_audit(r);
+}
+
+std::string area_name(Context& ctx, const std::string& code) {
+  if (code.empty()) return {};
+  {
+    std::lock_guard lock(ctx.svc.area_mu);
+    auto it = ctx.svc.area_names.find(code);
+    if (it != ctx.svc.area_names.end()) return it->second;
+  }
+  auto a = ctx.repo.area(code);
+  std::string name = a ? a->name : std::string{};
+  std::lock_guard lock(ctx.svc.area_mu);
+  if (ctx.svc.area_names.size() > 200000) ctx.svc.area_names.clear();
+  ctx.svc.area_names.emplace(code, name);
+  return name;
+}
+
+// Whether this request unmasks: unmask=1 needs person.unmask (403) and a reason (400).
+bool wants_unmask(const Request& req, const Context& ctx, std::string& reason) {
+  auto u = req.q("unmask");
+  if (u.empty() || u == "0" || u == "false") return false;
+  if (u != "1" && u != "true") fail(ErrorCode::invalid_argument, "unmask must be 1 or 0", "unmask");
+  if (!ctx.who().can(P::person_unmask))
+    fail(ErrorCode::permission_denied,
+         std::string("role ") + to_string(ctx.who().user.role) + " may not see unmasked numbers", "unmask");
+  reason = trim(req.q("reason"));
+  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required to unmask", "reason");
+  return true;
+}
+
+json persons_json(Context& ctx, const std::vector<Person>& ps, bool unmasked, json* ids) {
+  json items = json::array();
+  const Date today = today_of(ctx);
+  for (const auto& p : ps) {
+    items.push_back(person_json(p, area_name(ctx, p.area_code), unmasked, today));
+    if (ids) ids->push_back(p.id);
+  }
+  return items;
+}
+
+// An area code from input, canonicalised; 400 naming the field when malformed.
+std::string area_code_arg(std::string_view text, const char* field) {
+  auto c = canonical_area_code(trim(text));
+  if (!c) fail(ErrorCode::invalid_argument, "not an area code: " + std::string(text), field);
+  return *c;
+}
+
+// Whether an area is visible: inside the caller's subtree, or an ancestor of it (names of the
+// path to one's own jurisdiction are not secret).
+bool area_visible(const Scope& s, std::string_view code) {
+  if (s.kind == Scope::Kind::all) return true;
+  if (s.kind == Scope::Kind::org) return true;  // org-scoped roles browse the tree; counts are scoped
+  return in_subtree(code, s.area_prefix) || in_subtree(s.area_prefix, code);
+}
+
+// Writes may only place a record inside the caller's area scope.
+void require_writable_area(const Context& ctx, std::string_view code, const char* field) {
+  const Scope& s = ctx.who().scope;
+  if (s.kind == Scope::Kind::all) return;
+  if (s.kind == Scope::Kind::area && in_subtree(code, s.area_prefix)) return;
+  fail(ErrorCode::permission_denied, "area " + std::string(code) + " is outside your jurisdiction", field);
+}
+
+std::string normalise_doc(std::string_view text) {
+  std::string d = trim(text);
+  for (auto& c : d) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return d;
+}
+
+json area_count_json(const store::AreaCount& c) {
+  json j = area_json(c.area);
+  j["households"] = c.households;
+  j["persons"] = c.persons;
+  return j;
+}
+
+json page_json(json items, std::int64_t next) { return {{"items", std::move(items)}, {"next", next}}; }
+
+json me_json(Context& ctx) {
+  const auto& u = ctx.who().user;
+  json perms = json::array();
+  for (auto p : permissions_of(u.role)) perms.push_back(to_string(p));
+  json j = {{"id", u.id},
+            {"username", u.username},
+            {"display_name", u.display_name},
+            {"role", to_string(u.role)},
+            {"scope_area", u.scope_area},
+            {"scope_area_name", area_name(ctx, u.scope_area)},
+            {"scope_org", u.scope_org},
+            {"permissions", perms}};
+  return j;
+}
+
+std::string set_cookie(std::string_view value, long max_age) {
+  return std::string(kSessionCookie) + "=" + std::string(value) + "; HttpOnly; SameSite=Strict; Path=/; Max-Age=" +
+         std::to_string(max_age);
+}
+
+// ---------------------------------------------------------------- auth
+
+Response login(Request& req, Context& ctx) {
+  json body = parse_object(req.body);
+  std::string username = req_string(body, "username");
+  std::string password = req_string(body, "password");
+  const Instant now = ctx.now();
+  const std::string key = username + "\n" + req.client_ip;
+  auto& limiter = ctx.svc.auth.limiter();
+  if (limiter.blocked(key, now)) {
+    audit(ctx, req, "login.blocked", "user", 0, {}, {{"username", username}});
+    fail(ErrorCode::rate_limited, "too many failed logins; try again later", "username");
+  }
+  auto user = ctx.repo.user_by_name(username);
+  // Verify against a fixed hash for unknown users so both paths cost the same.
+  static const std::string dummy = hash_password("bihuan-dummy-password-for-timing");
+  const bool ok = verify_password(user ? user->password_hash : dummy, password) && user && user->active;
+  if (!ok) {
+    limiter.failure(key, now);
+    audit(ctx, req, "login.failed", "user", user ? user->id : 0, {}, {{"username", username}});
+    fail(ErrorCode::unauthenticated, "wrong username or password");
+  }
+  limiter.success(key);
+  const std::string token = new_session_token();
+  store::SessionRecord s;
+  s.token_hash = sha256_hex(token);
+  s.user_id = user->id;
+  s.created_at = now;
+  s.expires_at = now + std::chrono::duration_cast<std::chrono::milliseconds>(kSessionLifetime);
+  s.ip = req.client_ip;
+  ctx.repo.put_session(s);
+  ctx.principal = Principal{*user, scope_of(*user), s.token_hash};
+  audit(ctx, req, "login", "user", user->id);
+  Response r = Response::json({{"user", me_json(ctx)}});
+  r.headers.emplace_back("Set-Cookie", set_cookie(token, std::chrono::seconds(kSessionLifetime).count()));
+  return r;
+}
+
+Response logout(Request& req, Context& ctx) {
+  ctx.repo.delete_session(ctx.who().session_hash);
+  ctx.svc.auth.cache().erase("s:" + ctx.who().session_hash);
+  audit(ctx, req, "logout", "user", ctx.who().user.id);
+  Response r = Response::json({{"ok", true}});
+  r.headers.emplace_back("Set-Cookie", set_cookie("", 0));
+  return r;
+}
+
+Response me(Request&, Context& ctx) { return Response::json(me_json(ctx)); }
+
+// ---------------------------------------------------------------- areas
+
+Response list_areas(Request& req, Context& ctx) {
+  const Scope& scope = ctx.who().scope;
+  json items = json::array();
+  if (req.has_q("parent") && !req.q("parent").empty()) {
+    std::string parent = area_code_arg(req.q("parent"), "parent");
+    if (!area_visible(scope, parent) || !ctx.repo.area(parent))
+      fail(ErrorCode::not_found, "no such area: " + parent, "parent");
+    for (const auto& c : ctx.repo.area_children_counts(parent, scope)) items.push_back(area_count_json(c));
+  } else if (scope.kind == Scope::Kind::area) {
+    // The caller's root: its own area, with counts.
+    for (const auto& c : ctx.repo.area_children_counts(parent_area_code(scope.area_prefix), scope))
+      if (c.area.code == scope.area_prefix) items.push_back(area_count_json(c));
+  } else {
+    for (const auto& c : ctx.repo.area_children_counts("", scope)) items.push_back(area_count_json(c));
+  }
+  return Response::json({{"items", items}});
+}
+
+Response get_area(Request& req, Context& ctx) {
+  std::string code = area_code_arg(req.param("code"), "code");
+  auto a = ctx.repo.area(code);
+  if (!a || !area_visible(ctx.who().scope, code)) fail(ErrorCode::not_found, "no such area: " + code, "code");
+  json j = area_json(*a);
+  json path = json::array();
+  std::vector<Area> chain{*a};
+  for (std::string p = a->parent_code; !p.empty();) {
+    auto up = ctx.repo.area(p);
+    if (!up) break;
+    chain.push_back(*up);
+    p = up->parent_code;
+  }
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) path.push_back({{"code", it->code}, {"name", it->name}});
+  j["path"] = path;
+  return Response::json(j);
+}
+
+// ---------------------------------------------------------------- persons
+
+Response search_persons(Request& req, Context& ctx) {
+  std::string reason;
+  const bool unmasked = wants_unmask(req, ctx, reason);
+  const Scope& scope = ctx.who().scope;
+  store::PersonQuery q;
+  q.doc_number = normalise_doc(req.q("doc_number"));
+  q.name = trim(req.q("name"));
+  q.phone = trim(req.q("phone"));
+  q.address = trim(req.q("address"));
+  if (!req.q("area").empty()) q.area_prefix = area_code_arg(req.q("area"), "area");
+  q.household_id = query_int(req.q("household_id"), "household_id", 0, std::numeric_limits<std::int64_t>::max(), 0);
+  if (q.doc_number.empty() && q.name.empty() && q.phone.empty() && q.address.empty() && q.area_prefix.empty() &&
+      q.household_id == 0)
+    fail(ErrorCode::invalid_argument,
+         "give at least one of doc_number, name, phone, address, area, household_id", "doc_number");
+  store::Page page = query_page(req.q("limit"), req.q("after"));
+
+  store::PageOf<Person> found;
+  const bool by_doc_only = !q.doc_number.empty() && q.name.empty() && q.phone.empty() && q.address.empty() &&
+                           q.area_prefix.empty() && q.household_id == 0;
+  if (by_doc_only) {
+    // The hot path: one indexed lookup.
+    if (page.after == 0)
+      if (auto p = ctx.repo.person_by_doc(q.doc_number, scope)) found.items.push_back(std::move(*p));
+  } else {
+    found = ctx.repo.find_persons(q, scope, page);
+  }
+  json ids = json::array();
+  json items = persons_json(ctx, found.items, unmasked, &ids);
+  json criteria = json::object();
+  for (const auto& [k, v] : req.query)
+    if (k != "reason" && k != "limit" && k != "after") criteria[k] = v;
+  audit(ctx, req, unmasked ? "person.unmask" : "person.search", "person",
+        found.items.size() == 1 ? found.items.front().id : 0, reason, {{"query", criteria}, {"ids", ids}});
+  return Response::json(page_json(std::move(items), found.next));
+}
+
+json household_brief(Context& ctx, std::int64_t id) {
+  if (id == 0) return nullptr;
+  auto h = ctx.repo.household(id, ctx.who().scope);
+  if (!h) return nullptr;
+  return {{"id", h->id}, {"household_no", h->household_no}, {"address", h->address}};
+}
+
+Response get_person(Request& req, Context& ctx) {
+  std::string reason;
+  const bool unmasked = wants_unmask(req, ctx, reason);
+  const std::int64_t id = path_id(req);
+  auto p = ctx.repo.person(id, ctx.who().scope);
+  if (!p) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
+  json j = person_json(*p, area_name(ctx, p->area_code), unmasked, today_of(ctx));
+  j["household"] = household_brief(ctx, p->household_id);
+  j["workplace"] = nullptr;
+  if (p->workplace_org_id != 0)
+    if (auto o = ctx.repo.org(p->workplace_org_id)) j["workplace"] = {{"id", o->id}, {"name", o->name}};
+  json merges = json::array();
+  for (const auto& m : ctx.repo.merges_of(id)) merges.push_back(merge_json(m));
+  j["merges"] = merges;
+  audit(ctx, req, unmasked ? "person.unmask" : "person.read", "person", id, reason);
+  return Response::json(j);
+}
+
+// Applies the editable fields present in `body` to `p`; returns the names of changed fields.
+json apply_person_fields(Context& ctx, const json& body, Person& p) {
+  json changed = json::array();
+  if (auto v = opt_string(body, "name")) {
+    std::string name = trim(*v);
+    if (name.empty()) fail(ErrorCode::invalid_argument, "name must not be empty", "name");
+    if (name != p.name) changed.push_back("name");
+    p.name = name;
+  }
+  if (auto v = opt_string(body, "phone")) {
+    std::string phone = trim(*v);
+    if (!phone.empty()) {
+      const bool intl = phone.front() == '+';
+      bool digits = std::all_of(phone.begin() + (intl ? 1 : 0), phone.end(),
+                                [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits || (!intl && phone.size() != 11) || (intl && (phone.size() < 8 || phone.size() > 16)))
+        fail(ErrorCode::invalid_argument, "phone must be an 11-digit mobile number or +country code and digits", "phone");
+    }
+    if (phone != p.phone) changed.push_back("phone");
+    p.phone = phone;
+  }
+  if (auto v = opt_string(body, "address")) {
+    if (trim(*v) != p.address) changed.push_back("address");
+    p.address = trim(*v);
+  }
+  if (auto v = opt_string(body, "area_code")) {
+    std::string code = area_code_arg(*v, "area_code");
+    if (!ctx.repo.area(code)) fail(ErrorCode::invalid_argument, "unknown area: " + code, "area_code");
+    require_writable_area(ctx, code, "area_code");
+    if (code != p.area_code) changed.push_back("area_code");
+    p.area_code = code;
+  }
+  if (auto v = opt_int(body, "household_id")) {
+    if (*v < 0) fail(ErrorCode::invalid_argument, "household_id must not be negative", "household_id");
+    if (*v != 0 && !ctx.repo.household(*v, ctx.who().scope))
+      fail(ErrorCode::invalid_argument, "no such household: " + std::to_string(*v), "household_id");
+    if (*v != p.household_id) changed.push_back("household_id");
+    p.household_id = *v;
+  }
+  if (auto v = opt_int(body, "workplace_org_id")) {
+    if (*v < 0) fail(ErrorCode::invalid_argument, "workplace_org_id must not be negative", "workplace_org_id");
+    if (*v != 0 && !ctx.repo.org(*v))
+      fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(*v), "workplace_org_id");
+    if (*v != p.workplace_org_id) changed.push_back("workplace_org_id");
+    p.workplace_org_id = *v;
+  }
+  return changed;
+}
+
+Response create_person(Request& req, Context& ctx) {
+  json body = parse_object(req.body);
+  Person p;
+  const Date today = today_of(ctx);
+  if (auto t = opt_string(body, "doc_type")) {
+    auto dt = doc_type_from(*t);
+    if (!dt) fail(ErrorCode::invalid_argument, "unknown doc_type: " + *t, "doc_type");
+    p.doc_type = *dt;
+  }
+  p.doc_number = normalise_doc(req_string(body, "doc_number"));
+  if (auto n = opt_string(body, "nationality")) p.nationality = normalise_doc(*n);
+  if (p.nationality.size() != 3 || !std::all_of(p.nationality.begin(), p.nationality.end(), [](char c) { return c >= 'A' && c <= 'Z'; }))
+    fail(ErrorCode::invalid_argument, "nationality must be an ISO 3166-1 alpha-3 code", "nationality");
+  std::optional<Date> birth;
+  if (auto b = opt_string(body, "birth_date")) {
+    birth = parse_date(*b);
+    if (!birth || *birth > today) fail(ErrorCode::invalid_argument, "birth_date must be a past date YYYY-MM-DD", "birth_date");
+  }
+  std::optional<Sex> sex;
+  if (auto s = opt_string(body, "sex")) {
+    sex = sex_from(*s);
+    if (!sex) fail(ErrorCode::invalid_argument, "sex must be male or female", "sex");
+  }
+  if (p.doc_type == DocType::resident_id) {
+    ResidentId rid = parse_resident_id(p.doc_number, today, "doc_number");
+    p.doc_number = rid.number;
+    if (birth && *birth != rid.birth_date)
+      fail(ErrorCode::invalid_argument, "birth_date differs from the one in the ID number", "birth_date");
+    if (sex && *sex != rid.sex) fail(ErrorCode::invalid_argument, "sex differs from the one in the ID number", "sex");
+    birth = rid.birth_date;
+    sex = rid.sex;
+  }
+  if (!birth) fail(ErrorCode::invalid_argument, "birth_date is required", "birth_date");
+  if (!sex) fail(ErrorCode::invalid_argument, "sex is required", "sex");
+  p.birth_date = *birth;
+  p.sex = *sex;
+  if (!body.contains("name")) fail(ErrorCode::invalid_argument, "name is required", "name");
+  if (!body.contains("area_code")) fail(ErrorCode::invalid_argument, "area_code is required", "area_code");
+  apply_person_fields(ctx, body, p);
+  if (ctx.repo.person_by_doc(p.doc_number, Scope::everything()))
+    fail(ErrorCode::conflict, "a person with this document number exists", "doc_number");
+  p.created_at = p.updated_at = ctx.now();
+  std::vector<Person> batch{p};
+  ctx.repo.upsert_persons(batch);
+  p.id = batch.front().id;
+  audit(ctx, req, "person.create", "person", p.id);
+  const bool unmasked = ctx.who().can(P::person_unmask) && req.q("unmask") == "1";
+  return Response::json(person_json(p, area_name(ctx, p.area_code), unmasked, today), 201);
+}
+
+Response update_person(Request& req, Context& ctx) {
+  const std::int64_t id = path_id(req);
+  json body = parse_object(req.body);
+  auto p = ctx.repo.person(id, ctx.who().scope);
+  if (!p) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
+  if (p->merged_into != 0) fail(ErrorCode::conflict, "this record was merged into another", "id");
+  for (const char* ro : {"doc_type", "doc_number", "nationality", "birth_date", "sex", "id"})
+    if (body.contains(ro) && ro != std::string_view("id"))
+      fail(ErrorCode::invalid_argument, std::string(ro) + " cannot be changed here", ro);
+  json changed = apply_person_fields(ctx, body, *p);
+  if (!changed.empty()) {
+    p->updated_at = ctx.now();
+    std::vector<Person> batch{*p};
+    ctx.repo.upsert_persons(batch);
+  }
+  audit(ctx, req, "person.update", "person", id, {}, {{"changed", changed}});
+  return Response::json(person_json(*p, area_name(ctx, p->area_code), false, today_of(ctx)));
+}
+
+Response get_household(Request& req, Context& ctx) {
+  const std::int64_t id = path_id(req);
+  auto h = ctx.repo.household(id, ctx.who().scope);
+  if (!h) fail(ErrorCode::not_found, "no such household: " + std::to_string(id), "id");
+  json ids = json::array();
+  json members = persons_json(ctx, ctx.repo.household_members(id, ctx.who().scope), false, &ids);
+  audit(ctx, req, "household.read", "household", id, {}, {{"ids", ids}});
+  return Response::json({{"id", h->id},
+                         {"household_no", h->household_no},
+                         {"area_code", h->area_code},
+                         {"address", h->address},
+                         {"building_id", h->building_id},
+                         {"members", members}});
+}
+
+// ---------------------------------------------------------------- identity resolution
+
+Response list_duplicates(Request& req, Context& ctx) {
+  const Scope& scope = ctx.who().scope;
+  auto page = ctx.repo.duplicate_candidates(scope, query_page(req.q("limit"), req.q("after")));
+  const Date today = today_of(ctx);
+  json items = json::array();
+  json ids = json::array();
+  for (const auto& d : page.items) {
+    auto a = ctx.repo.person(d.person_a, scope);
+    auto b = ctx.repo.person(d.person_b, scope);
+    if (!a || !b) continue;
+    ids.push_back(a->id);
+    ids.push_back(b->id);
+    items.push_back({{"person_a", person_json(*a, area_name(ctx, a->area_code), false, today)},
+                     {"person_b", person_json(*b, area_name(ctx, b->area_code), false, today)},
+                     {"reason", d.reason}});
+  }
+  audit(ctx, req, "person.duplicates", "person", 0, {}, {{"ids", ids}});
+  return Response::json(page_json(std::move(items), page.next));
+}
+
+Response create_merge(Request& req, Context& ctx) {
+  json body = parse_object(req.body);
+  const std::int64_t kept = req_int(body, "kept_id");
+  const std::int64_t merged = req_int(body, "merged_id");
+  const std::string reason = trim(opt_string(body, "reason").value_or(""));
+  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
+  if (kept == merged) fail(ErrorCode::invalid_argument, "a record cannot be merged into itself", "merged_id");
+  const Scope& scope = ctx.who().scope;
+  auto a = ctx.repo.person(kept, scope);
+  if (!a) fail(ErrorCode::not_found, "no such person: " + std::to_string(kept), "kept_id");
+  auto b = ctx.repo.person(merged, scope);
+  if (!b) fail(ErrorCode::not_found, "no such person: " + std::to_string(merged), "merged_id");
+  if (a->merged_into != 0) fail(ErrorCode::conflict, "the kept record was itself merged", "kept_id");
+  if (b->merged_into != 0) fail(ErrorCode::conflict, "this record was already merged", "merged_id");
+  auto m = ctx.repo.merge_persons(kept, merged, ctx.who().user.id, ctx.now());
+  audit(ctx, req, "person.merge", "person", kept, reason, {{"merge_id", m.id}, {"merged_id", merged}});
+  return Response::json(merge_json(m), 201);
+}
+
+Response undo_merge(Request& req, Context& ctx) {
+  const std::int64_t id = path_id(req);
+  json body = req.body.empty() ? json::object() : parse_object(req.body);
+  const std::string reason = trim(opt_string(body, "reason").value_or(""));
+  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
+  const Scope& scope = ctx.who().scope;
+  std::int64_t kept_id = 0;
+  if (scope.kind != Scope::Kind::all) {
+    // Only merges of a record inside the caller's scope: the caller names the kept record.
+    kept_id = opt_int(body, "kept_id").value_or(0);
+    if (kept_id == 0) fail(ErrorCode::invalid_argument, "kept_id is required for a scoped user", "kept_id");
+    if (!ctx.repo.person(kept_id, scope)) fail(ErrorCode::not_found, "no such merge: " + std::to_string(id), "id");
+    auto ms = ctx.repo.merges_of(kept_id);
+    if (std::none_of(ms.begin(), ms.end(), [&](const store::MergeRecord& m) { return m.id == id; }))
+      fail(ErrorCode::not_found, "no such merge: " + std::to_string(id), "id");
+  }
+  ctx.repo.undo_merge(id);
+  audit(ctx, req, "person.merge_undo", "merge", id, reason, kept_id ? json{{"kept_id", kept_id}} : json(nullptr));
+  return Response::json({{"id", id}, {"undone", true}});
+}
+
+// ---------------------------------------------------------------- venues, orgs
+
+Response list_venues(Request& req, Context& ctx) {
+  auto page = ctx.repo.find_venues(trim(req.q("q")), ctx.who().scope, query_page(req.q("limit"), req.q("after")));
+  json items = json::array();
+  for (const auto& v : page.items) items.push_back(venue_json(v));
+  return Response::json(page_json(std::move(items), page.next));
+}
+
+Response list_orgs(Request& req, Context& ctx) {
+  std::optional<OrgKind> kind;
+  if (!req.q("kind").empty()) {
+    kind = org_kind_from(req.q("kind"));
+    if (!kind) fail(ErrorCode::invalid_argument, "unknown organisation kind: " + std::string(req.q("kind")), "kind");
+  }
+  auto page = ctx.repo.find_orgs(trim(req.q("q")), kind, ctx.who().scope, query_page(req.q("limit"), req.q("after")));
+  json items = json::array();
+  for (const auto& o : page.items) items.push_back(org_json(o));
+  return Response::json(page_json(std::move(items), page.next));
+}
+
+// ---------------------------------------------------------------- import
+
+Response import_file(Request& req, Context& ctx) {
+  ingest::ImportOptions opt;
+  if (!ingest::import_kind_from(req.param("kind"), opt.kind))
+    fail(ErrorCode::not_found, "unknown import kind: " + std::string(req.param("kind")), "kind");
+  auto mode = req.q("mode");
+  if (mode.empty() || mode == "all-or-nothing") opt.mode = ingest::ImportMode::all_or_nothing;
+  else if (mode == "valid-rows") opt.mode = ingest::ImportMode::valid_rows;
+  else fail(ErrorCode::invalid_argument, "mode must be all-or-nothing or valid-rows", "mode");
+  auto enc = req.q("encoding");
+  if (enc.empty() || enc == "auto") opt.encoding = ingest::Encoding::auto_detect;
+  else if (enc == "utf-8" || enc == "utf8") opt.encoding = ingest::Encoding::utf8;
+  else if (enc == "gb18030" || enc == "gbk") opt.encoding = ingest::Encoding::gb18030;
+  else fail(ErrorCode::invalid_argument, "encoding must be auto, utf-8 or gb18030", "encoding");
+  if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV file", "body");
+  opt.today = today_of(ctx);
+  // Imports write into the registry as a whole; only callers whose scope is everything, or an
+  // area role writing rows of its own area, may do it. Row-level scope is the importer's: keep
+  // it simple and restrict area-scoped importers to nothing outside their area by refusing
+  // org-scoped importers outright.
+  if (ctx.who().scope.kind == Scope::Kind::org && opt.kind != ingest::ImportKind::persons)
+    fail(ErrorCode::permission_denied, "organisation-scoped roles may import persons only", "kind");
+  auto rep = ingest::run_import(ctx.repo, req.body, opt);
+  json errors = json::array();
+  for (const auto& e : rep.errors)
+    errors.push_back({{"row", e.row}, {"column", e.column}, {"value", e.value}, {"reason", e.reason}});
+  json j = {{"kind", ingest::to_string(rep.kind)},
+            {"mode", ingest::to_string(rep.mode)},
+            {"total_rows", rep.total_rows},
+            {"accepted", rep.accepted},
+            {"rejected", rep.rejected},
+            {"inserted", rep.stats.inserted},
+            {"updated", rep.stats.updated},
+            {"unchanged", rep.stats.unchanged},
+            {"committed", rep.committed},
+            {"errors", errors}};
+  audit(ctx, req, "import", "import", 0, {},
+        {{"kind", j["kind"]}, {"mode", j["mode"]}, {"bytes", req.body.size()}, {"total_rows", rep.total_rows},
+         {"accepted", rep.accepted}, {"rejected", rep.rejected}, {"committed", rep.committed}});
+  return Response::json(j);
+}
+
+// ---------------------------------------------------------------- users
+
+void validate_user_scope(Context& ctx, store::User& u) {
+  if (org_scoped(u.role)) {
+    if (u.scope_org <= 0 || !ctx.repo.org(u.scope_org))
+      fail(ErrorCode::invalid_argument, std::string("role ") + to_string(u.role) + " needs an existing scope_org",
+           "scope_org");
+    u.scope_area.clear();
+  } else {
+    u.scope_org = 0;
+    if (!u.scope_area.empty()) {
+      u.scope_area = area_code_arg(u.scope_area, "scope_area");
+      if (!ctx.repo.area(u.scope_area)) fail(ErrorCode::invalid_argument, "unknown area: " + u.scope_area, "scope_area");
+    } else if (u.role != Role::admin && u.role != Role::auditor) {
+      fail(ErrorCode::invalid_argument, std::string("role ") + to_string(u.role) + " needs a scope_area", "scope_area");
+    }
+  }
+}
+
+void validate_password(const std::string& pw) {
+  // Characters, not bytes: count UTF-8 lead bytes.
+  std::size_t chars = 0;
+  for (unsigned char c : pw)
+    if ((c & 0xC0) != 0x80) ++chars;
+  if (chars < 10) fail(ErrorCode::invalid_argument, "password must have at least 10 characters", "password");
+}
+
+Response list_users(Request&, Context& ctx) {
+  json items = json::array();
+  for (const auto& u : ctx.repo.users()) items.push_back(user_json(u));
+  return Response::json({{"items", items}});
+}
+
+Role role_arg(const std::string& s) {
+  auto r = role_from(s);
+  if (!r) fail(ErrorCode::invalid_argument, "unknown role: " + s, "role");
+  return *r;
+}
+
+Response create_user(Request& req, Context& ctx) {
+  json body = parse_object(req.body);
+  store::User u;
+  u.username = trim(req_string(body, "username"));
+  if (u.username.size() > 64 ||
+      !std::all_of(u.username.begin(), u.username.end(),
+                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'; }))
+    fail(ErrorCode::invalid_argument, "username: 1-64 of letters, digits, _ . -", "username");
+  u.display_name = trim(opt_string(body, "display_name").value_or(u.username));
+  std::string password = req_string(body, "password");
+  validate_password(password);
+  u.role = role_arg(req_string(body, "role"));
+  u.scope_area = opt_string(body, "scope_area").value_or("");
+  u.scope_org = opt_int(body, "scope_org").value_or(0);
+  validate_user_scope(ctx, u);
+  u.password_hash = hash_password(password);
+  u.active = true;
+  u.created_at = ctx.now();
+  u.id = ctx.repo.create_user(u);
+  audit(ctx, req, "user.create", "user", u.id, {}, {{"username", u.username}, {"role", to_string(u.role)}});
+  return Response::json(user_json(u), 201);
+}
+
+Response update_user(Request& req, Context& ctx) {
+  const std::int64_t id = path_id(req);
+  json body = parse_object(req.body);
+  auto u = ctx.repo.user(id);
+  if (!u) fail(ErrorCode::not_found, "no such user: " + std::to_string(id), "id");
+  json changed = json::array();
+  if (auto v = opt_string(body, "display_name")) {
+    u->display_name = trim(*v);
+    changed.push_back("display_name");
+  }
+  if (auto v = opt_string(body, "role")) {
+    u->role = role_arg(*v);
+    changed.push_back("role");
+  }
+  if (auto v = opt_string(body, "scope_area")) {
+    u->scope_area = *v;
+    changed.push_back("scope_area");
+  }
+  if (auto v = opt_int(body, "scope_org")) {
+    u->scope_org = *v;
+    changed.push_back("scope_org");
+  }
+  if (auto v = opt_bool(body, "active")) {
+    if (!*v && id == ctx.who().user.id) fail(ErrorCode::invalid_argument, "you cannot disable yourself", "active");
+    u->active = *v;
+    changed.push_back("active");
+  }
+  if (auto v = opt_string(body, "password")) {
+    validate_password(*v);
+    u->password_hash = hash_password(*v);
+    changed.push_back("password");
+  }
+  validate_user_scope(ctx, *u);
+  ctx.repo.update_user(*u);
+  ctx.svc.auth.cache().clear();  // role, scope or activity may have changed
+  audit(ctx, req, "user.update", "user", id, {}, {{"changed", changed}});
+  return Response::json(user_json(*u));
+}
+
+Response create_token(Request& req, Context& ctx) {
+  const std::int64_t id = path_id(req);
+  json body = parse_object(req.body);
+  std::string name = trim(req_string(body, "name"));
+  auto u = ctx.repo.user(id);
+  if (!u) fail(ErrorCode::not_found, "no such user: " + std::to_string(id), "id");
+  const std::string secret = new_api_token();
+  store::ApiToken t;
+  t.user_id = id;
+  t.name = name;
+  t.token_hash = sha256_hex(secret);
+  t.created_at = ctx.now();
+  t.id = ctx.repo.create_token(t);
+  audit(ctx, req, "token.create", "user", id, {}, {{"token_id", t.id}, {"name", name}});
+  return Response::json({{"id", t.id}, {"token", secret}}, 201);
+}
+
+Response list_roles(Request&, Context&) {
+  json items = json::array();
+  for (auto r : all_roles()) {
+    json perms = json::array();
+    for (auto p : permissions_of(r)) perms.push_back(to_string(p));
+    items.push_back({{"role", to_string(r)}, {"permissions", perms}, {"org_scoped", org_scoped(r)}});
+  }
+  return Response::json({{"items", items}});
+}
+
+// ---------------------------------------------------------------- audit
+
+Instant instant_arg(std::string_view text, const char* field, bool end_of_day) {
+  if (auto t = parse_instant(text)) return *t;
+  if (auto d = parse_date(text)) {
+    Instant t{std::chrono::sys_days{*d}};
+    return end_of_day ? t + std::chrono::hours(24) : t;
+  }
+  fail(ErrorCode::invalid_argument, std::string(field) + " must be a date or an ISO 8601 UTC time", field);
+}
+
+store::AuditQuery audit_query(const Request& req) {
+  store::AuditQuery q;
+  q.user_id = query_int(req.q("user_id"), "user_id", 0, std::numeric_limits<std::int64_t>::max(), 0);
+  q.action = trim(req.q("action"));
+  q.entity = trim(req.q("entity"));
+  q.entity_id = query_int(req.q("entity_id"), "entity_id", 0, std::numeric_limits<std::int64_t>::max(), 0);
+  if (!req.q("from").empty()) q.from = instant_arg(req.q("from"), "from", false);
+  if (!req.q("to").empty()) q.to = instant_arg(req.q("to"), "to", true);
+  return q;
+}
+
+Response list_audit(Request& req, Context& ctx) {
+  auto page = ctx.repo.find_audit(audit_query(req), query_page(req.q("limit"), req.q("after")));
+  json items = json::array();
+  for (const auto& a : page.items) items.push_back(audit_json(a));
+  return Response::json(page_json(std::move(items), page.next));
+}
+
+void csv_field(std::string& out, std::string_view v) {
+  const bool quote = v.find_first_of(",\"\r\n") != std::string_view::npos ||
+                     (!v.empty() && (v.front() == '=' || v.front() == '+' || v.front() == '-' || v.front() == '@'));
+  if (!quote) {
+    out.append(v);
+    return;
+  }
+  out.push_back('"');
+  // A leading formula character is neutralised for spreadsheets.
+  if (!v.empty() && (v.front() == '=' || v.front() == '+' || v.front() == '-' || v.front() == '@')) out.push_back('\'');
+  for (char c : v) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+Response export_audit(Request& req, Context& ctx) {
+  const std::string reason = trim(req.q("reason"));
+  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required to export the audit log", "reason");
+  store::AuditQuery q = audit_query(req);
+  constexpr std::int64_t kMaxRows = 1'000'000;
+  std::string csv = "\xEF\xBB\xBF" "id,at,user_id,username,action,entity,entity_id,ip,reason,detail\r\n";
+  std::int64_t rows = 0;
+  store::Page page{0, 1000};
+  while (rows < kMaxRows) {
+    auto chunk = ctx.repo.find_audit(q, page);
+    for (const auto& a : chunk.items) {
+      csv += std::to_string(a.id);
+      csv += ',';
+      csv += format_instant(a.at);
+      csv += ',';
+      csv += std::to_string(a.user_id);
+      csv += ',';
+      csv_field(csv, a.username);
+      csv += ',';
+      csv_field(csv, a.action);
+      csv += ',';
+      csv_field(csv, a.entity);
+      csv += ',';
+      csv += std::to_string(a.entity_id);
+      csv += ',';
+      csv_field(csv, a.ip);
+      csv += ',';
+      csv_field(csv, a.reason);
+      csv += ',';
+      csv_field(csv, a.detail);
+      csv += "\r\n";
+      ++rows;
+    }
+    if (chunk.next == 0 || chunk.items.empty()) break;
+    page.after = chunk.next;
+  }
+  json filters = json::object();
+  for (const auto& [k, v] : req.query)
+    if (k != "reason") filters[k] = v;
+  audit(ctx, req, "audit.export", "audit", 0, reason, {{"filters", filters}, {"rows", rows}});
+  Response r;
+  r.content_type = "text/csv; charset=utf-8";
+  r.body = std::move(csv);
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"bihuan-audit.csv\"");
+  return r;
+}
+
+// ---------------------------------------------------------------- health
+
+Response health(Request&, Context& ctx) {
+  return Response::json({{"status", "ok"}, {"backend", ctx.repo.backend()}, {"schema", store::schema_version(ctx.repo)}});
+}
+
+ParamDoc qp(std::string name, std::string description, std::string type = "string", bool required = false) {
+  return ParamDoc{std::move(name), "query", std::move(description), required, std::move(type)};
+}
+ParamDoc pp(std::string name, std::string description, std::string type = "integer") {
+  return ParamDoc{std::move(name), "path", std::move(description), true, std::move(type)};
+}
+
+}  // namespace
+
+void add_api_routes(Router& router, const RouteOptions& opt) {
+  const std::string json_body = "application/json";
+  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
+                                        qp("after", "the previous page's next", "integer")};
+  auto with_paging = [&](std::vector<ParamDoc> ps) {
+    ps.insert(ps.end(), paging.begin(), paging.end());
+    return ps;
+  };
+  auto add = [&](std::string method, std::string pattern, std::string summary, std::string tag,
+                 std::vector<ParamDoc> params, AuthMode auth, std::optional<Permission> perm, std::string body,
+                 Handler h) {
+    router.add(Route{std::move(method), std::move(pattern), std::move(summary), {std::move(tag)}, std::move(params),
+                     auth, perm, std::move(body), std::move(h)});
+  };
+  const auto A = AuthMode::any;
+
+  add("GET", "/api/health", "Liveness and database facts", "system", {}, AuthMode::none, std::nullopt, "", health);
+  add("POST", "/api/auth/login", "Log in; sets the bihuan_session cookie", "auth", {}, AuthMode::none, std::nullopt,
+      json_body, login);
+  add("POST", "/api/auth/logout", "Log out (ends the session)", "auth", {}, AuthMode::session, std::nullopt, "", logout);
+  add("GET", "/api/auth/me", "The caller, role, scope and permissions", "auth", {}, A, std::nullopt, "", me);
+
+  add("GET", "/api/areas", "Child areas with counts in scope (or the caller's scope roots)", "areas",
+      {qp("parent", "parent area code")}, A, P::area_read, "", list_areas);
+  add("GET", "/api/areas/{code}", "One area and its path from the province", "areas", {pp("code", "area code", "string")},
+      A, P::area_read, "", get_area);
+
+  add("GET", "/api/persons", "Search persons in scope (at least one criterion)", "persons",
+      with_paging({qp("doc_number", "exact document number"), qp("name", "name or name prefix"),
+                   qp("phone", "exact phone"), qp("address", "address substring"), qp("area", "area code prefix"),
+                   qp("household_id", "household id", "integer"), qp("unmask", "1 to unmask (person.unmask)"),
+                   qp("reason", "why unmasking (required with unmask=1)")}),
+      A, P::person_read, "", search_persons);
+  add("GET", "/api/persons/{id}", "One person with household, workplace and merges", "persons",
+      {pp("id", "person id"), qp("unmask", "1 to unmask (person.unmask)"), qp("reason", "why unmasking")}, A,
+      P::person_read, "", get_person);
+  add("POST", "/api/persons", "Create a person", "persons", {}, A, P::person_write, json_body, create_person);
+  add("PUT", "/api/persons/{id}", "Update name, phone, address, area, household, workplace", "persons",
+      {pp("id", "person id")}, A, P::person_write, json_body, update_person);
+  add("GET", "/api/households/{id}", "One household and its members", "persons", {pp("id", "household id")}, A,
+      P::person_read, "", get_household);
+
+  add("GET", "/api/duplicates", "Probable duplicate person records in scope", "identity", paging, A, P::person_merge,
+      "", list_duplicates);
+  add("POST", "/api/merges", "Merge two person records", "identity", {}, A, P::person_merge, json_body, create_merge);
+  add("POST", "/api/merges/{id}/undo", "Undo a merge", "identity", {pp("id", "merge id")}, A, P::person_merge,
+      json_body, undo_merge);
+
+  add("GET", "/api/venues", "Venues in scope", "venues", with_paging({qp("q", "text in code, name or address")}), A,
+      P::venue_read, "", list_venues);
+  add("GET", "/api/orgs", "Organisations in scope", "orgs",
+      with_paging({qp("q", "text in code, name or address"), qp("kind", "organisation kind")}), A, P::org_read, "",
+      list_orgs);
+
+  add("POST", "/api/import/{kind}", "Import a CSV file (persons, households, venues, orgs)", "import",
+      {pp("kind", "persons | households | venues | orgs", "string"), qp("mode", "all-or-nothing | valid-rows"),
+       qp("encoding", "auto | utf-8 | gb18030")},
+      A, P::import_data, "text/csv", import_file);
+
+  add("GET", "/api/users", "All users (no password hashes)", "users", {}, A, P::user_manage, "", list_users);
+  add("POST", "/api/users", "Create a user", "users", {}, A, P::user_manage, json_body, create_user);
+  add("PUT", "/api/users/{id}", "Update a user", "users", {pp("id", "user id")}, A, P::user_manage, json_body,
+      update_user);
+  add("POST", "/api/users/{id}/tokens", "Issue an API token (shown once)", "users", {pp("id", "user id")}, A,
+      P::user_manage, json_body, create_token);
+  add("GET", "/api/roles", "Roles and their permissions", "users", {}, A, std::nullopt, "", list_roles);
+
+  const std::vector<ParamDoc> audit_filters = {
+      qp("user_id", "user id", "integer"), qp("action", "action, e.g. person.read"), qp("entity", "entity kind"),
+      qp("entity_id", "entity id", "integer"), qp("from", "from (date or ISO time)"), qp("to", "to (date or ISO time)")};
+  add("GET", "/api/audit", "The audit log, newest first", "audit", with_paging(audit_filters), A, P::audit_read, "",
+      list_audit);
+  auto export_params = audit_filters;
+  export_params.insert(export_params.begin(), qp("reason", "why exporting", "string", true));
+  add("GET", "/api/audit/export.csv", "The audit log as CSV (UTF-8 with BOM); audited", "audit", export_params, A,
+      P::audit_read, "", export_audit);
+
+  const Router* self = &router;
+  const std::string version = opt.version;
+  add("GET", "/api/openapi.json", "This document", "system", {}, AuthMode::none, std::nullopt, "",
+      [self, version](Request&, Context&) { return Response::json(self->openapi(version)); });
+}
+
+}  // namespace bihuan::api

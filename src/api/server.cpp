@@ -1,0 +1,341 @@
+#include "api/net.hpp"  // first: <utility> before Boost.Asio
+
+#include "api/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "api/routes.hpp"
+#include "api/static_files.hpp"
+#include "core/error.hpp"
+
+namespace bihuan::api {
+
+namespace {
+// The repository slot of the current worker thread (null on other threads).
+thread_local std::unique_ptr<store::Repository>* tl_repo = nullptr;
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+using Strand = net::strand<net::io_context::executor_type>;
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opt;
+  SystemClock system_clock;
+  Services services;
+  Router router;
+
+  net::io_context ioc;
+  Strand control{net::make_strand(ioc)};  // acceptor, signals, grace timer
+  tcp::acceptor acceptor{control};
+  net::signal_set signals{control};
+  net::steady_timer grace{control};
+  net::io_context pool;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> pool_guard;
+  std::vector<std::thread> io_threads, pool_threads;
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> started{false};
+  unsigned short bound_port = 0;
+
+  // Open connections, for closing idle ones at stop.
+  struct Conn {
+    net::any_io_executor strand;
+    beast::tcp_stream* stream = nullptr;  // null once the session ended; touched on `strand` only
+    bool idle = true;
+  };
+  std::mutex conns_mu;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Conn>> conns;
+  std::uint64_t next_conn = 1;
+
+  explicit Impl(ServerOptions o) : opt(std::move(o)) {
+    services.clock = opt.clock ? opt.clock : &system_clock;
+    add_api_routes(router, RouteOptions{opt.version});
+  }
+
+  Response handle_on_worker(Request& req) {
+    if (!tl_repo) return Response::error(500, "internal", "not on a worker thread");
+    auto& slot = *tl_repo;
+    if (!slot) {
+      try {
+        slot = store::open_repository(opt.db_url);
+      } catch (const std::exception& e) {
+        spdlog::error("cannot open the database: {}", e.what());
+        return Response::error(503, "unavailable", "database unavailable");
+      }
+    }
+    Context ctx{*slot, services, std::nullopt};
+    return router.handle(req, ctx);
+  }
+
+  static net::awaitable<Response> run_on_pool(Impl* self, Request* req) { co_return self->handle_on_worker(*req); }
+
+  static Request to_request(http::request<http::string_body>& m, const std::string& ip) {
+    Request r;
+    r.method = std::string(m.method_string());
+    std::string_view target(m.target().data(), m.target().size());
+    auto qpos = target.find('?');
+    r.path = percent_decode(target.substr(0, qpos), false);
+    if (qpos != std::string_view::npos) r.query = parse_query(target.substr(qpos + 1));
+    r.content_type = std::string(m[http::field::content_type]);
+    r.cookie = std::string(m[http::field::cookie]);
+    r.authorization = std::string(m[http::field::authorization]);
+    r.client_ip = ip;
+    r.body = std::move(m.body());
+    return r;
+  }
+
+  static http::response<http::string_body> to_message(Response&& r, unsigned version, bool keep_alive, bool head,
+                                                      bool api) {
+    http::response<http::string_body> m{static_cast<http::status>(r.status), version};
+    m.set(http::field::server, "bihuan");
+    m.set(http::field::content_type, r.content_type);
+    m.set("X-Content-Type-Options", "nosniff");
+    if (api) m.set(http::field::cache_control, "no-store");
+    for (auto& [k, v] : r.headers) m.insert(k, v);
+    m.keep_alive(keep_alive);
+    const auto size = r.body.size();
+    if (!head) m.body() = std::move(r.body);
+    m.content_length(size);
+    return m;
+  }
+
+  net::awaitable<void> write_error(beast::tcp_stream& stream, unsigned version, Response r) {
+    boost::system::error_code ec;
+    auto m = to_message(std::move(r), version, false, false, true);
+    stream.expires_after(opt.write_timeout);
+    co_await http::async_write(stream, m, net::redirect_error(net::use_awaitable, ec));
+  }
+
+  static net::awaitable<void> session(Impl* self, tcp::socket socket, std::shared_ptr<Conn> conn, std::uint64_t id) {
+    beast::tcp_stream stream(std::move(socket));
+    conn->stream = &stream;
+    try {
+      co_await self->serve_connection(stream, *conn);
+    } catch (const std::exception& e) {
+      spdlog::warn("connection ended by an exception: {}", e.what());
+    }
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.socket().close(ignored);
+    conn->stream = nullptr;
+    self->connection_ended(id);
+  }
+
+  net::awaitable<void> serve_connection(beast::tcp_stream& stream, Conn& conn) {
+    boost::system::error_code ec;
+    const auto remote = stream.socket().remote_endpoint(ec);
+    const std::string ip = ec ? std::string{} : remote.address().to_string();
+    beast::flat_buffer buffer;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(16 * 1024);
+      parser.body_limit(opt.import_body_limit);
+      conn.idle = true;
+      if (stopping) co_return;
+      stream.expires_after(opt.idle_timeout);
+      co_await http::async_read_header(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+      conn.idle = false;
+      if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+          ec == net::error::connection_reset || ec == net::error::eof)
+        co_return;
+      if (ec) {
+        co_await write_error(stream, 11, Response::error(400, "invalid_argument", "malformed HTTP request: " + ec.message()));
+        co_return;
+      }
+      auto& head = parser.get();
+      const unsigned version = head.version();
+      std::string_view target(head.target().data(), head.target().size());
+      const bool is_import = head.method() == http::verb::post && target.substr(0, 12) == "/api/import/";
+      const std::size_t limit = is_import ? opt.import_body_limit : opt.body_limit;
+      if (parser.content_length() && *parser.content_length() > limit) {
+        co_await write_error(stream, version,
+                             Response::error(413, "payload_too_large",
+                                             "request body over " + std::to_string(limit) + " bytes", "body"));
+        co_return;
+      }
+      parser.body_limit(limit);
+      if (!parser.is_done()) {
+        if (iequals(std::string_view(head[http::field::expect].data(), head[http::field::expect].size()), "100-continue")) {
+          http::response<http::empty_body> cont{http::status::continue_, version};
+          stream.expires_after(opt.write_timeout);
+          co_await http::async_write(stream, cont, net::redirect_error(net::use_awaitable, ec));
+          if (ec) co_return;
+        }
+        stream.expires_after(opt.read_timeout);
+        co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
+        if (ec == http::error::body_limit) {
+          co_await write_error(stream, version,
+                               Response::error(413, "payload_too_large",
+                                               "request body over " + std::to_string(limit) + " bytes", "body"));
+          co_return;
+        }
+        if (ec) co_return;
+      }
+      stream.expires_never();
+      auto msg = parser.release();
+      const bool keep_alive = msg.keep_alive();
+      const bool is_head = msg.method() == http::verb::head;
+      Request req = to_request(msg, ip);
+      const bool api = req.path == "/api" || req.path.rfind("/api/", 0) == 0;
+      Response res;
+      if (api) {
+        res = co_await net::co_spawn(pool.get_executor(), run_on_pool(this, &req), net::use_awaitable);
+      } else {
+        res = serve_static(opt.web_dir, req.method, req.path);
+      }
+      const bool keep = keep_alive && !stopping;
+      auto out = to_message(std::move(res), version, keep, is_head, api);
+      stream.expires_after(opt.write_timeout);
+      co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+      if (ec || !keep) co_return;
+    }
+  }
+
+  void connection_ended(std::uint64_t id) {
+    std::lock_guard lock(conns_mu);
+    conns.erase(id);
+    if (stopping && conns.empty()) net::post(control, [this] { grace.cancel(); });
+  }
+
+  static net::awaitable<void> listen(Impl* self) {
+    for (;;) {
+      boost::system::error_code ec;
+      tcp::socket socket(net::make_strand(self->ioc));
+      co_await self->acceptor.async_accept(socket, net::redirect_error(net::use_awaitable, ec));
+      if (self->stopping || ec == net::error::operation_aborted) co_return;
+      if (ec) {
+        spdlog::warn("accept failed: {}", ec.message());
+        net::steady_timer pause(self->control, std::chrono::milliseconds(50));
+        co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+        continue;
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto conn = std::make_shared<Conn>();
+      conn->strand = socket.get_executor();
+      std::uint64_t id = 0;
+      {
+        std::lock_guard lock(self->conns_mu);
+        id = self->next_conn++;
+        self->conns.emplace(id, conn);
+      }
+      auto ex = socket.get_executor();
+      net::co_spawn(ex, session(self, std::move(socket), conn, id), net::detached);
+    }
+  }
+
+  void begin_stop() {
+    if (stopping.exchange(true)) return;
+    net::post(control, [this] {
+      spdlog::info("stopping: no new connections; finishing requests in flight");
+      boost::system::error_code ec;
+      acceptor.close(ec);
+      signals.cancel(ec);
+      std::vector<std::shared_ptr<Conn>> open;
+      {
+        std::lock_guard lock(conns_mu);
+        for (auto& [id, c] : conns) open.push_back(c);
+      }
+      for (auto& c : open)
+        net::post(c->strand, [c] {
+          if (c->idle && c->stream) c->stream->cancel();
+        });
+      if (open.empty()) return;
+      grace.expires_after(opt.shutdown_grace);
+      grace.async_wait([this](boost::system::error_code wait_ec) {
+        if (wait_ec) return;  // cancelled: every connection finished in time
+        spdlog::warn("shutdown grace period over; closing the remaining connections");
+        std::lock_guard lock(conns_mu);
+        for (auto& [id, c] : conns)
+          net::post(c->strand, [c] {
+            if (c->stream) c->stream->cancel();
+          });
+      });
+    });
+  }
+};
+
+Server::Server(ServerOptions opt) : impl_(std::make_unique<Impl>(std::move(opt))) {}
+
+Server::~Server() {
+  if (impl_->started) {
+    stop();
+    wait();
+  }
+}
+
+void Server::start() {
+  auto& s = *impl_;
+  if (s.started) fail(ErrorCode::internal, "server already started");
+  // Opens (and migrates) the database once up front, so a wrong URL fails here.
+  std::unique_ptr<store::Repository> first = store::open_repository(s.opt.db_url);
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(s.opt.host, ec);
+  if (ec) fail(ErrorCode::invalid_argument, "not an IP address: " + s.opt.host, "host");
+  tcp::endpoint ep(addr, s.opt.port);
+  s.acceptor.open(ep.protocol(), ec);
+  if (!ec) s.acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) s.acceptor.bind(ep, ec);
+  if (!ec) s.acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) fail(ErrorCode::unavailable, "cannot listen on " + s.opt.host + ":" + std::to_string(s.opt.port) + ": " + ec.message());
+  s.bound_port = s.acceptor.local_endpoint().port();
+
+  if (s.opt.handle_signals) {
+    s.signals.add(SIGINT);
+    s.signals.add(SIGTERM);
+    s.signals.async_wait([this](boost::system::error_code wait_ec, int sig) {
+      if (wait_ec) return;
+      spdlog::info("signal {} received", sig);
+      impl_->begin_stop();
+    });
+  }
+
+  s.pool_guard.emplace(s.pool.get_executor());
+  const int workers = std::max(1, s.opt.db_threads);
+  for (int i = 0; i < workers; ++i) {
+    std::unique_ptr<store::Repository> repo = i == 0 ? std::move(first) : nullptr;
+    s.pool_threads.emplace_back([this, r = std::move(repo)]() mutable {
+      tl_repo = &r;
+      impl_->pool.run();
+      tl_repo = nullptr;
+    });
+  }
+  net::co_spawn(s.control, Impl::listen(&s), net::detached);
+  const int io = std::max(1, s.opt.io_threads);
+  for (int i = 0; i < io; ++i) s.io_threads.emplace_back([this] { impl_->ioc.run(); });
+  s.started = true;
+  spdlog::info("bihuan listening on http://{}:{} ({} I/O threads, {} database workers, {})", s.opt.host,
+               s.bound_port, io, workers, s.opt.web_dir.empty() ? "no console" : "console from " + s.opt.web_dir);
+}
+
+unsigned short Server::port() const { return impl_->bound_port; }
+
+void Server::stop() { impl_->begin_stop(); }
+
+void Server::wait() {
+  auto& s = *impl_;
+  for (auto& t : s.io_threads)
+    if (t.joinable()) t.join();
+  s.pool_guard.reset();
+  for (auto& t : s.pool_threads)
+    if (t.joinable()) t.join();
+  s.io_threads.clear();
+  s.pool_threads.clear();
+  if (s.started.exchange(false)) spdlog::info("bihuan stopped");
+}
+
+Services& Server::services() { return impl_->services; }
+const Router& Server::router() const { return impl_->router; }
+
+}  // namespace bihuan::api

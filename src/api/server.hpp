@@ -1,0 +1,56 @@
+#pragma once
+// The HTTP server: an acceptor and keep-alive sessions (C++20 coroutines on Boost.Beast) run by
+// N I/O threads; every /api request is handled on a worker pool whose threads each own one
+// store::Repository, and the session resumes on its own strand when the answer is ready.
+// Graceful stop: stop accepting, let in-flight requests finish, close idle connections.
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "api/router.hpp"
+#include "core/date.hpp"
+
+namespace bihuan::api {
+
+struct ServerOptions {
+  std::string db_url = "sqlite:var/bihuan.db";
+  std::string host = "127.0.0.1";
+  unsigned short port = 8080;  // 0 = any free port (see Server::port())
+  int io_threads = 1;
+  int db_threads = 4;
+  std::string web_dir;  // "" = serve no static files
+  std::size_t body_limit = 1u << 20;          // 1 MiB
+  std::size_t import_body_limit = 64u << 20;  // 64 MiB for POST /api/import/*
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};   // a request's header and body
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};   // between keep-alive requests
+  std::chrono::milliseconds write_timeout{std::chrono::seconds(60)};
+  std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};  // then connections are cut
+  bool handle_signals = false;  // SIGINT/SIGTERM start a graceful stop
+  const Clock* clock = nullptr;  // default: the system clock
+  std::string version = "0.1.0";
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions opt);
+  ~Server();  // stops and joins
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Opens the database (migrating it), binds and starts the threads. Throws bihuan::Error.
+  void start();
+  unsigned short port() const;  // the bound port
+  // Starts a graceful stop; returns at once; safe from any thread (not from a signal handler).
+  void stop();
+  // Blocks until every thread has finished (after stop() or a signal).
+  void wait();
+  Services& services();
+  const Router& router() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bihuan::api
