@@ -1,0 +1,55 @@
+// bihuan serve --db URL --host H --port P --threads N --db-threads M --web DIR
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "api/server.hpp"
+#include "app/commands.hpp"
+#include "core/error.hpp"
+
+namespace bihuan::app {
+namespace {
+
+struct ServeArgs {
+  std::string db = kDefaultDb;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int threads = 0;
+  int db_threads = 0;
+  std::string web;
+  std::size_t body_limit_kib = 1024;
+};
+
+void run_serve(const ServeArgs& a) {
+  if (a.port < 0 || a.port > 65535) fail(ErrorCode::invalid_argument, "port must be 0..65535", "port");
+  api::ServerOptions o;
+  o.db_url = a.db;
+  o.host = a.host;
+  o.port = static_cast<unsigned short>(a.port);
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  o.io_threads = a.threads > 0 ? a.threads : cores;
+  o.db_threads = a.db_threads > 0 ? a.db_threads : std::max(4, 2 * cores);
+  o.web_dir = a.web;
+  o.body_limit = a.body_limit_kib * 1024;
+  o.handle_signals = true;
+  api::Server server(o);
+  server.start();
+  server.wait();
+}
+
+const bool registered = add_command([](CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand("serve", "Run the HTTP API and the console");
+  cmd->add_option("--db", args->db, "database URL (sqlite:PATH or postgresql://...)")->capture_default_str();
+  cmd->add_option("--host", args->host, "address to listen on")->capture_default_str();
+  cmd->add_option("--port", args->port, "port (0 = any free port)")->capture_default_str();
+  cmd->add_option("--threads", args->threads, "I/O threads (default: cores)");
+  cmd->add_option("--db-threads", args->db_threads, "database worker threads (default: max(4, 2*cores))");
+  cmd->add_option("--web", args->web, "directory of the built console (web/dist)");
+  cmd->add_option("--body-limit-kib", args->body_limit_kib, "request body limit in KiB (imports: 64 MiB)")
+      ->capture_default_str();
+  cmd->callback([args] { run_serve(*args); });
+});
+
+}  // namespace
+}  // namespace bihuan::app
