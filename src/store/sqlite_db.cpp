@@ -2,7 +2,9 @@
 // the process; only a power loss can take the last commits), foreign keys on, 5 s busy wait.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <unordered_map>
 
 #include "core/error.hpp"
@@ -105,7 +107,15 @@ class SqliteDb final : public Db {
     }
     try {
       sqlite3_busy_timeout(db_, 5000);
-      exec_script("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      // Switching a new file to WAL can report SQLITE_BUSY without waiting on the busy handler
+      // while another connection does the same: retry for up to the busy timeout.
+      for (int attempt = 0;; ++attempt) {
+        int prc = sqlite3_exec(db_, "PRAGMA journal_mode=WAL", nullptr, nullptr, nullptr);
+        if (prc == SQLITE_OK) break;
+        if ((prc & 0xff) != SQLITE_BUSY || attempt >= 500) raise(db_, prc, "sqlite journal_mode=WAL");
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      exec_script("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
     } catch (...) {
       sqlite3_close(db_);
       db_ = nullptr;
@@ -139,7 +149,7 @@ class SqliteDb final : public Db {
     int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
     if (rc != SQLITE_OK) {
       sqlite3_free(err);
-      raise(db_, rc, "sqlite exec");
+      raise(db_, rc, "sqlite exec [" + s.substr(0, 40) + "]");
     }
   }
 
