@@ -118,6 +118,26 @@ struct Server::Impl {
     co_await http::async_write(stream, m, net::redirect_error(net::use_awaitable, ec));
   }
 
+  // After refusing a body: stop sending, then read and discard what the client still sends
+  // (bounded), so the client sees the answer instead of a connection reset.
+  net::awaitable<void> linger(beast::tcp_stream& stream) {
+    boost::system::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    std::vector<char> sink(64 * 1024);
+    std::size_t drained = 0;
+    stream.expires_after(std::chrono::seconds(5));
+    while (!ec && drained < (16u << 20)) {
+      drained += co_await stream.async_read_some(net::buffer(sink), net::redirect_error(net::use_awaitable, ec));
+    }
+  }
+
+  net::awaitable<void> refuse_body(beast::tcp_stream& stream, unsigned version, std::size_t limit) {
+    co_await write_error(stream, version,
+                         Response::error(413, "payload_too_large",
+                                         "request body over " + std::to_string(limit) + " bytes", "body"));
+    co_await linger(stream);
+  }
+
   static net::awaitable<void> session(Impl* self, tcp::socket socket, std::shared_ptr<Conn> conn, std::uint64_t id) {
     beast::tcp_stream stream(std::move(socket));
     conn->stream = &stream;
@@ -160,9 +180,7 @@ struct Server::Impl {
       const bool is_import = head.method() == http::verb::post && target.substr(0, 12) == "/api/import/";
       const std::size_t limit = is_import ? opt.import_body_limit : opt.body_limit;
       if (parser.content_length() && *parser.content_length() > limit) {
-        co_await write_error(stream, version,
-                             Response::error(413, "payload_too_large",
-                                             "request body over " + std::to_string(limit) + " bytes", "body"));
+        co_await refuse_body(stream, version, limit);
         co_return;
       }
       parser.body_limit(limit);
@@ -176,9 +194,7 @@ struct Server::Impl {
         stream.expires_after(opt.read_timeout);
         co_await http::async_read(stream, buffer, parser, net::redirect_error(net::use_awaitable, ec));
         if (ec == http::error::body_limit) {
-          co_await write_error(stream, version,
-                               Response::error(413, "payload_too_large",
-                                               "request body over " + std::to_string(limit) + " bytes", "body"));
+          co_await refuse_body(stream, version, limit);
           co_return;
         }
         if (ec) co_return;
