@@ -1,0 +1,119 @@
+// Import of a small persons CSV with one bad row: all-or-nothing writes nothing and lists the row
+// error; valid-rows writes the good rows; the error report downloads as UTF-8 CSV with a BOM.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { BASE, apiAs, env, hook, login, openBrowser, residentId } from './helpers.mjs'
+import { shot } from './shots.mjs'
+
+let b
+let admin
+let goodDocs
+let badDoc
+let csv
+
+async function countByDoc(doc) {
+  const res = await admin.get(`/persons?doc_number=${doc}`)
+  assert.equal(res.status, 200)
+  return res.body.items.length
+}
+
+before(async () => {
+  b = await openBrowser()
+  admin = await apiAs(b.context.request, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
+  // Place the new persons in the grid of an existing person, with ID numbers of its county.
+  const other = await admin.get(`/persons?doc_number=${encodeURIComponent(env('BIHUAN_GRID_OTHER_DOC'))}`)
+  const area = other.body.items[0].area_code
+  const county = area.slice(0, 6)
+  // Sequence numbers 900-989 are unused by the generator's first persons; check to be sure.
+  const docs = []
+  for (let seq = 900; docs.length < 3 && seq < 990; seq++) {
+    const doc = residentId(`${county}19880512${seq}`)
+    if ((await countByDoc(doc)) === 0) docs.push(doc)
+  }
+  assert.equal(docs.length, 3)
+  goodDocs = [docs[0], docs[2]]
+  // Row 3 of the file: the right digits with a wrong check character.
+  const right = docs[1]
+  badDoc = right.slice(0, 17) + (right[17] === '0' ? '1' : '0')
+  csv = [
+    'doc_type,doc_number,nationality,name,sex,birth_date,phone,area_code,address',
+    `resident_id,${docs[0]},CHN,测试甲,male,1988-05-12,13800001111,${area},测试路1号`,
+    `resident_id,${badDoc},CHN,测试乙,female,1988-05-12,13800002222,${area},测试路2号`,
+    `resident_id,${docs[2]},CHN,测试丙,female,1988-05-12,13800003333,${area},测试路3号`,
+  ].join('\n') + '\n'
+  await b.context.clearCookies()
+  await login(b.page, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
+})
+after(async () => {
+  await b?.close()
+})
+
+async function runImport(page, mode) {
+  await page.goto(`${BASE()}/import`)
+  await hook(page, 'import-kind-persons').click()
+  await hook(page, `import-mode-${mode}`).click()
+  await page.locator('input[data-test="import-file"]').setInputFiles({
+    name: 'persons-test.csv',
+    mimeType: 'text/csv',
+    buffer: Buffer.from(csv, 'utf8'),
+  })
+  await page.getByText('persons-test.csv').waitFor()
+  await hook(page, 'import-submit').click()
+  const report = hook(page, 'import-report')
+  await report.waitFor()
+  return report
+}
+
+async function stat(page, key) {
+  const text = await hook(page, `stat-${key}`).locator('.stat-value').innerText()
+  return Number(text.replace(/[^\d]/g, ''))
+}
+
+test('all-or-nothing: the bad row is listed and nothing is committed', async () => {
+  const { page } = b
+  const report = await runImport(page, 'all-or-nothing')
+  assert.equal(await report.getAttribute('data-committed'), 'false')
+  await hook(page, 'import-not-committed').waitFor()
+  assert.equal(await stat(page, 'total_rows'), 3)
+  assert.equal(await stat(page, 'rejected'), 1)
+  assert.equal(await stat(page, 'inserted'), 0)
+  const rows = hook(page, 'import-errors').locator('tbody tr')
+  assert.equal(await rows.count(), 1)
+  const cells = await rows.first().locator('td').allInnerTexts()
+  assert.equal(cells[0].trim(), '3')
+  assert.equal(cells[2].trim(), badDoc)
+  await shot(page, 'import-all-or-nothing.png')
+  for (const doc of goodDocs) assert.equal(await countByDoc(doc), 0, `${doc} must not be written`)
+})
+
+test('the error report downloads as CSV, UTF-8 with a BOM', async () => {
+  const { page } = b
+  const [download] = await Promise.all([page.waitForEvent('download'), hook(page, 'download-errors').click()])
+  assert.match(download.suggestedFilename(), /\.csv$/)
+  const bytes = readFileSync(await download.path())
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf])
+  const lines = bytes.subarray(3).toString('utf8').trim().split(/\r?\n/)
+  assert.equal(lines.length, 2)
+  assert.equal(lines[0], '行号,列,值,原因')
+  assert.ok(lines[1].startsWith(`3,`), lines[1])
+  assert.ok(lines[1].includes(badDoc), lines[1])
+})
+
+test('valid-rows: the two good rows are committed, the bad one is reported', async () => {
+  const { page } = b
+  const report = await runImport(page, 'valid-rows')
+  assert.equal(await report.getAttribute('data-committed'), 'true')
+  await hook(page, 'import-committed').waitFor()
+  assert.equal(await stat(page, 'accepted'), 2)
+  assert.equal(await stat(page, 'rejected'), 1)
+  assert.equal(await stat(page, 'inserted'), 2)
+  assert.equal(await hook(page, 'import-errors').locator('tbody tr').count(), 1)
+  await shot(page, 'import-valid-rows.png')
+  for (const doc of goodDocs) assert.equal(await countByDoc(doc), 1, `${doc} must be written`)
+  assert.equal(await countByDoc(badDoc), 0)
+})
+
+test('no script errors on the pages visited', () => {
+  assert.deepEqual(b.problems, [])
+})
