@@ -26,7 +26,7 @@ const char* to_string(ImportKind k) {
 }
 
 const char* to_string(ImportMode m) {
-  return m == ImportMode::valid_rows ? "valid_rows" : "all_or_nothing";
+  return m == ImportMode::valid_rows ? "valid-rows" : "all-or-nothing";
 }
 
 bool import_kind_from(std::string_view s, ImportKind& out) {
