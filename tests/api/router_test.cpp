@@ -1,0 +1,168 @@
+// The router as a plain function: matching, 404/405, error mapping, auth and permissions.
+#include "support.hpp"
+
+#include "api/routes.hpp"
+#include "core/error.hpp"
+
+namespace bihuan::testing {
+namespace {
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    repo_ = store::open_repository("sqlite:" + (dir_.path() / "r.db").string());
+    svc_.clock = &clock_;
+    auto add = [&](std::string method, std::string pattern, api::AuthMode auth, std::optional<Permission> perm,
+                   api::Handler h) {
+      router_.add(api::Route{std::move(method), std::move(pattern), "test", {"t"}, {}, auth, perm, "", std::move(h)});
+    };
+    using api::AuthMode;
+    add("GET", "/api/echo/{a}/x/{b}", AuthMode::none, std::nullopt, [](api::Request& r, api::Context&) {
+      return api::Response::json({{"a", r.param("a")}, {"b", r.param("b")}, {"q", r.q("q")}});
+    });
+    add("GET", "/api/typed", AuthMode::none, std::nullopt, [](api::Request&, api::Context&) -> api::Response {
+      fail(ErrorCode::conflict, "taken", "username");
+    });
+    add("POST", "/api/typed", AuthMode::none, std::nullopt, [](api::Request& r, api::Context&) -> api::Response {
+      auto j = json::parse(r.body);
+      return api::Response::json({{"n", j.at("n").get<int>()}});
+    });
+    add("GET", "/api/boom", AuthMode::none, std::nullopt,
+        [](api::Request&, api::Context&) -> api::Response { throw std::logic_error("bug"); });
+    add("GET", "/api/secret", AuthMode::any, Permission::audit_read,
+        [](api::Request&, api::Context&) { return api::Response::json({{"ok", true}}); });
+  }
+  api::Response call(const std::string& method, const std::string& target, const std::string& body = {},
+                     const std::string& bearer = {}) {
+    api::Request req;
+    req.method = method;
+    auto q = target.find('?');
+    req.path = target.substr(0, q);
+    if (q != std::string::npos) req.query = api::parse_query(target.substr(q + 1));
+    req.body = body;
+    if (!bearer.empty()) req.authorization = "Bearer " + bearer;
+    api::Context ctx{*repo_, svc_, std::nullopt};
+    return router_.handle(req, ctx);
+  }
+  static json body(const api::Response& r) { return json::parse(r.body); }
+
+  TempDir dir_;
+  std::unique_ptr<store::Repository> repo_;
+  ManualClock clock_{from_unix_ms(1'800'000'000'000)};
+  api::Services svc_;
+  api::Router router_;
+};
+
+TEST_F(RouterTest, MatchesParamsAndDecodesQuery) {
+  auto r = call("GET", "/api/echo/1/x/two?q=a%20b+c");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body(r)["a"], "1");
+  EXPECT_EQ(body(r)["b"], "two");
+  EXPECT_EQ(body(r)["q"], "a b c");
+  EXPECT_EQ(call("GET", "/api/echo/1/y/two").status, 404);
+  EXPECT_EQ(call("GET", "/api/echo/1/x").status, 404);
+  EXPECT_EQ(call("GET", "/api/echo/1/x/2/3").status, 404);
+  EXPECT_EQ(call("HEAD", "/api/echo/1/x/2").status, 200);
+}
+
+TEST_F(RouterTest, WrongMethodIs405WithAllow) {
+  auto r = call("DELETE", "/api/typed");
+  EXPECT_EQ(r.status, 405);
+  ASSERT_TRUE(r.header("Allow"));
+  EXPECT_EQ(*r.header("Allow"), "GET, POST");
+}
+
+TEST_F(RouterTest, ErrorsMapToStatusAndBody) {
+  auto r = call("GET", "/api/typed");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(body(r), (json{{"code", "conflict"}, {"message", "taken"}, {"field", "username"}}));
+  r = call("POST", "/api/typed", "{\"n\": ");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(body(r)["code"], "invalid_argument");
+  EXPECT_NE(body(r)["message"].get<std::string>().find("malformed JSON at byte 7"), std::string::npos);
+  r = call("POST", "/api/typed", R"({"n": "x"})");
+  EXPECT_EQ(r.status, 400);
+  r = call("POST", "/api/typed", R"({"m": 1})");
+  EXPECT_EQ(r.status, 400);
+  r = call("GET", "/api/boom");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(body(r)["code"], "internal");
+  EXPECT_EQ(body(r)["message"], "internal error");  // no internals leak
+}
+
+TEST_F(RouterTest, AuthAndPermission) {
+  EXPECT_EQ(call("GET", "/api/secret").status, 401);
+  store::User u;
+  u.username = "g";
+  u.password_hash = api::hash_password("irrelevant-password");
+  u.role = Role::grid_worker;
+  u.scope_area = "110105";
+  u.id = repo_->create_user(u);
+  const std::string secret = api::new_api_token();
+  repo_->create_token(store::ApiToken{0, u.id, "t", api::sha256_hex(secret), clock_.now(), false});
+  auto r = call("GET", "/api/secret", {}, secret);
+  EXPECT_EQ(r.status, 403);
+  EXPECT_EQ(body(r)["code"], "permission_denied");
+  u.role = Role::auditor;
+  repo_->update_user(u);
+  svc_.auth.cache().clear();
+  EXPECT_EQ(call("GET", "/api/secret", {}, secret).status, 200);
+}
+
+TEST(Auth, PasswordHashIsArgon2idAndVerifies) {
+  auto h = api::hash_password("密码-long-enough");
+  EXPECT_EQ(h.rfind("$argon2id$", 0), 0u);
+  EXPECT_TRUE(api::verify_password(h, "密码-long-enough"));
+  EXPECT_FALSE(api::verify_password(h, "密码-long-enougH"));
+  EXPECT_FALSE(api::verify_password("", "x"));
+  EXPECT_EQ(api::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Auth, LimiterWindowSlides) {
+  api::LoginLimiter lim(5, std::chrono::minutes(15));
+  Instant t = from_unix_ms(1'800'000'000'000);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FALSE(lim.blocked("u\n1.2.3.4", t));
+    lim.failure("u\n1.2.3.4", t + std::chrono::minutes(i));
+  }
+  EXPECT_TRUE(lim.blocked("u\n1.2.3.4", t + std::chrono::minutes(5)));
+  EXPECT_FALSE(lim.blocked("u\n5.6.7.8", t + std::chrono::minutes(5)));
+  EXPECT_FALSE(lim.blocked("u\n1.2.3.4", t + std::chrono::minutes(15)));  // the first failure left the window
+  lim.success("u\n1.2.3.4");
+  EXPECT_FALSE(lim.blocked("u\n1.2.3.4", t + std::chrono::minutes(6)));
+}
+
+TEST(Auth, CookieValueAndScope) {
+  EXPECT_EQ(api::cookie_value("a=1; bihuan_session=abc; c=3", "bihuan_session"), "abc");
+  EXPECT_EQ(api::cookie_value("xbihuan_session=abc", "bihuan_session"), "");
+  store::User u;
+  u.role = Role::admin;
+  EXPECT_EQ(api::scope_of(u).kind, Scope::Kind::all);
+  u.role = Role::grid_worker;
+  u.scope_area = "110105001001001";
+  EXPECT_EQ(api::scope_of(u).area_prefix, "110105001001001");
+  u.role = Role::hospital;
+  u.scope_org = 7;
+  EXPECT_EQ(api::scope_of(u).kind, Scope::Kind::org);
+  EXPECT_EQ(api::scope_of(u).org_id, 7);
+  u.role = Role::grid_worker;
+  u.scope_area.clear();
+  EXPECT_NE(api::scope_of(u).kind, Scope::Kind::all);  // misconfigured: sees nothing, not everything
+}
+
+TEST(Routes, EveryDocumentedEndpointIsRegistered) {
+  api::Router r;
+  api::add_api_routes(r);
+  for (const char* path : {"/api/health", "/api/auth/login", "/api/auth/logout", "/api/auth/me", "/api/areas",
+                           "/api/areas/{code}", "/api/persons", "/api/persons/{id}", "/api/households/{id}",
+                           "/api/duplicates", "/api/merges", "/api/merges/{id}/undo", "/api/venues", "/api/orgs",
+                           "/api/import/{kind}", "/api/users", "/api/users/{id}", "/api/users/{id}/tokens",
+                           "/api/roles", "/api/audit", "/api/audit/export.csv", "/api/openapi.json"}) {
+    bool found = false;
+    for (const auto& route : r.routes()) found = found || route.pattern == path;
+    EXPECT_TRUE(found) << path;
+  }
+}
+
+}  // namespace
+}  // namespace bihuan::testing
