@@ -36,11 +36,12 @@ before(async () => {
   // Row 3 of the file: the right digits with a wrong check character.
   const right = docs[1]
   badDoc = right.slice(0, 17) + (right[17] === '0' ? '1' : '0')
+  // Chinese headers, as a registry office's spreadsheet has them; sex follows from the ID number.
   csv = [
-    'doc_type,doc_number,nationality,name,sex,birth_date,phone,area_code,address',
-    `resident_id,${docs[0]},CHN,测试甲,male,1988-05-12,13800001111,${area},测试路1号`,
-    `resident_id,${badDoc},CHN,测试乙,female,1988-05-12,13800002222,${area},测试路2号`,
-    `resident_id,${docs[2]},CHN,测试丙,female,1988-05-12,13800003333,${area},测试路3号`,
+    '证件号码,姓名,出生日期,手机号,网格编码,住址',
+    `${docs[0]},测试甲,1988-05-12,13800001111,${area},测试路1号`,
+    `${badDoc},测试乙,1988-05-12,13800002222,${area},测试路2号`,
+    `${docs[2]},测试丙,1988-05-12,13800003333,${area},测试路3号`,
   ].join('\n') + '\n'
   await b.context.clearCookies()
   await login(b.page, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Browser tests of the console against a real server:
+#   tests/e2e/run-browser-tests.sh PATH/TO/bihuan
+# Makes a throwaway SQLite database with a generated city of 3,000 persons, adds an administrator
+# and a grid worker (scoped to the most populated grid), serves web/dist on a free loopback port,
+# runs `node --test web/e2e/` with the server's address and the accounts in the environment, and
+# stops the server whatever happens. Passwords are random per run.
+# Screenshots: set BIHUAN_SCREENSHOTS=/some/dir to keep PNGs of the key pages.
+set -euo pipefail
+
+if [[ $# -lt 1 ]]; then
+  echo "usage: $0 PATH/TO/bihuan" >&2
+  exit 2
+fi
+BIN=$(realpath "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+
+die() { echo "run-browser-tests: $*" >&2; exit 1; }
+[[ -x "$BIN" ]] || die "no bihuan executable at $BIN"
+[[ -f web/dist/index.html ]] || die "web/dist is missing: build the console first (make web, or scripts/build-web.sh)"
+[[ -d web/node_modules/playwright-core ]] || die "web/node_modules is missing: run scripts/setup.sh (npm ci in web/)"
+CHROMIUM=${BIHUAN_CHROMIUM:-/usr/bin/chromium}
+[[ -x "$CHROMIUM" ]] || die "no chromium at $CHROMIUM (Debian package chromium)"
+command -v sqlite3 >/dev/null || die "sqlite3 is missing (Debian package sqlite3)"
+command -v curl >/dev/null || die "curl is missing"
+
+TMP=$(mktemp -d /tmp/bihuan-e2e.XXXXXX)
+DB="$TMP/bihuan.db"
+SERVER_PID=""
+cleanup() {
+  local rc=$?
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [[ $rc -ne 0 && -f "$TMP/server.log" ]]; then
+    echo "run-browser-tests: last lines of the server log:" >&2
+    tail -n 30 "$TMP/server.log" >&2 || true
+  fi
+  rm -rf "$TMP"
+  exit $rc
+}
+trap cleanup EXIT
+
+free_port() {
+  local p
+  for p in $(shuf -i 20000-40000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  return 1
+}
+random_password() { head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20; }
+
+echo "run-browser-tests: generating a city of 3000 persons in $DB"
+"$BIN" gen --persons 3000 --seed 7 --db "sqlite:$DB" >"$TMP/gen.log" 2>&1 || { cat "$TMP/gen.log" >&2; die "bihuan gen failed"; }
+
+# The grid worker's grid: the grid with the most persons.
+GRID=$(sqlite3 "$DB" "SELECT p.area_code FROM persons p JOIN areas a ON a.code = p.area_code
+  WHERE a.level = 6 AND p.merged_into IS NULL GROUP BY p.area_code ORDER BY count(*) DESC, p.area_code LIMIT 1")
+[[ -n "$GRID" ]] || die "no grid with persons in the generated city"
+# A person of another grid whose ID number is unique and not used by anyone in the grid.
+OTHER_DOC=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code NOT LIKE '$GRID%' AND merged_into IS NULL
+  AND doc_type = 'resident_id'
+  AND doc_number NOT IN (SELECT doc_number FROM persons WHERE area_code LIKE '$GRID%')
+  GROUP BY doc_number HAVING count(*) = 1 ORDER BY min(id) LIMIT 1")
+OWN_NAME=$(sqlite3 "$DB" "SELECT name FROM persons WHERE area_code LIKE '$GRID%' AND merged_into IS NULL ORDER BY id LIMIT 1")
+[[ -n "$OTHER_DOC" && -n "$OWN_NAME" ]] || die "could not pick the test persons from $DB"
+
+ADMIN_USER=e2e-admin
+ADMIN_PASS=$(random_password)
+GRID_USER=e2e-grid
+GRID_PASS=$(random_password)
+printf '%s\n' "$ADMIN_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$ADMIN_USER" --password-stdin \
+  --role admin --display-name 管理员 >/dev/null
+printf '%s\n' "$GRID_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$GRID_USER" --password-stdin \
+  --role grid_worker --scope "$GRID" --display-name 网格员 >/dev/null
+
+PORT=$(free_port) || die "no free port"
+"$BIN" serve --db "sqlite:$DB" --host 127.0.0.1 --port "$PORT" --web "$ROOT/web/dist" >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+URL="http://127.0.0.1:$PORT"
+for _ in $(seq 1 300); do
+  if curl -fsS "$URL/api/health" >/dev/null 2>&1; then break; fi
+  kill -0 "$SERVER_PID" 2>/dev/null || die "the server exited before answering /api/health"
+  sleep 0.2
+done
+curl -fsS "$URL/api/health" >/dev/null || die "the server did not answer /api/health within 60 s"
+echo "run-browser-tests: server at $URL (grid $GRID)"
+
+export BIHUAN_URL="$URL"
+export BIHUAN_ADMIN_USER="$ADMIN_USER" BIHUAN_ADMIN_PASS="$ADMIN_PASS"
+export BIHUAN_GRID_USER="$GRID_USER" BIHUAN_GRID_PASS="$GRID_PASS"
+export BIHUAN_GRID_OTHER_DOC="$OTHER_DOC" BIHUAN_GRID_OWN_NAME="$OWN_NAME"
+export BIHUAN_CHROMIUM="$CHROMIUM"
+# One test file at a time: each starts its own chromium, and the machine has two cores.
+node --test --test-concurrency=1 web/e2e/
