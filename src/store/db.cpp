@@ -40,4 +40,13 @@ std::string Dialect::schema(std::string_view sql) const {
   return out;
 }
 
+std::string Dialect::insert_returning(std::string_view insert_sql, std::string_view col) const {
+  std::string out(insert_sql);
+  if (backend == Backend::postgresql) {
+    out += " RETURNING ";
+    out += col;
+  }
+  return out;
+}
+
 }  // namespace bihuan::store

@@ -32,6 +32,9 @@ class Stmt {
   virtual double f64(int col) const = 0;
   virtual std::string text(int col) const = 0;  // NULL reads as ""
   virtual std::int64_t changes() const = 0;     // rows changed by the last run
+  // SQLite: rowid of the row the last run inserted. PostgreSQL: 0 (use RETURNING there; on
+  // SQLite RETURNING makes a small INSERT several times slower, so it is avoided).
+  virtual std::int64_t last_insert_id() const = 0;
   virtual void reset() noexcept = 0;
 };
 
@@ -45,6 +48,9 @@ struct Dialect {
   // Expands schema placeholders: {pk} auto-increment primary key, {text} text column with
   // byte-order collation, {i64} 64-bit integer.
   std::string schema(std::string_view sql) const;
+  // An INSERT that reports the key it inserted: PostgreSQL appends `RETURNING col`; SQLite
+  // reads last_insert_id(). Run it with inserted_id().
+  std::string insert_returning(std::string_view insert_sql, std::string_view col) const;
 };
 
 class Db {
@@ -83,7 +89,7 @@ std::unique_ptr<Db> open_pg(const std::string& uri);
 //   while (q.next()) ids.push_back(q.int64(0));
 class Q {
  public:
-  Q(Db& db, std::string_view sql) : s_(&db.prepare(sql)) { s_->reset(); }
+  Q(Db& db, std::string_view sql) : s_(&db.prepare(sql)), backend_(db.backend()) { s_->reset(); }
   ~Q() { s_->reset(); }
   Q(const Q&) = delete;
   Q& operator=(const Q&) = delete;
@@ -95,6 +101,13 @@ class Q {
   // A row id where 0 means "none": binds NULL for 0.
   Q& ref(std::int64_t id) { return id == 0 ? null() : i64(id); }
 
+  // Runs an INSERT built with Dialect::insert_returning: the new row's id (or 1 for a table
+  // keyed otherwise), 0 when no row was inserted (ON CONFLICT DO NOTHING).
+  std::int64_t inserted_id() {
+    if (backend_ == Backend::postgresql) return next() ? (int64(0) != 0 ? int64(0) : 1) : 0;
+    return run() > 0 ? s_->last_insert_id() : 0;
+  }
+
   bool next() { return s_->step(); }
   // Runs a statement that returns no rows (or whose rows are ignored); returns rows changed.
   std::int64_t run() {
@@ -102,6 +115,7 @@ class Q {
     }
     return s_->changes();
   }
+  std::int64_t last_insert_id() const { return s_->last_insert_id(); }
   // Column readers (0-based).
   bool null_at(int c) const { return s_->is_null(c); }
   std::int64_t int64(int c) const { return s_->i64(c); }
@@ -110,6 +124,7 @@ class Q {
 
  private:
   Stmt* s_;
+  Backend backend_;
   int n_ = 0;
 };
 

@@ -116,6 +116,7 @@ class PgStmt final : public Stmt {
     return std::string(PQgetvalue(res_.get(), row_, col), static_cast<std::size_t>(PQgetlength(res_.get(), row_, col)));
   }
   std::int64_t changes() const override { return changes_; }
+  std::int64_t last_insert_id() const override { return 0; }
   void reset() noexcept override {
     res_.reset();
     for (auto& p : params_) p.reset();

@@ -223,7 +223,58 @@ MergeRecord read_merge(const Q& q) {
   return m;
 }
 
-// Outcome of one upsert row from its RETURNING rev: no row = unchanged, rev 1 = inserted.
+// Upsert statements generated from one column list, so every table upserts the same way:
+//   insert     INSERT ... ON CONFLICT (key) DO NOTHING          -> inserted (id known) or not
+//   upsert     INSERT ... ON CONFLICT (key) DO UPDATE ... WHERE (a compared column differs)
+//                                                              -> 1 row changed = updated, 0 = unchanged
+//   select_id  SELECT id ... WHERE key                          -> id of an updated/unchanged row
+// A fresh import costs one statement per row. (SQLite's RETURNING made the per-row INSERT
+// several times slower, so ids come from last_insert_rowid there.)
+struct UpsertCol {
+  enum Kind { key, compared, insert_only, touched };
+  const char* name;
+  Kind kind;
+  bool nullable = false;
+};
+struct UpsertSql {
+  std::string insert, upsert, select_id;
+};
+UpsertSql make_upsert(const Dialect& d, const std::string& table, const std::vector<UpsertCol>& cols,
+                      const char* id_col, bool has_rev) {
+  std::string names, marks, keys, sets, changed, where_key;
+  auto sep = [](std::string& s, const char* by) {
+    if (!s.empty()) s += by;
+  };
+  for (const auto& c : cols) {
+    const std::string n = c.name;
+    sep(names, ", ");
+    names += n;
+    sep(marks, ", ");
+    marks += "?";
+    if (c.kind == UpsertCol::key) {
+      sep(keys, ", ");
+      keys += n;
+      sep(where_key, " AND ");
+      where_key += n + " = ?";
+    }
+    if (c.kind == UpsertCol::compared || c.kind == UpsertCol::touched) {
+      sep(sets, ", ");
+      sets += n + " = excluded." + n;
+    }
+    if (c.kind == UpsertCol::compared) {
+      sep(changed, " OR ");
+      changed += c.nullable ? d.distinct(table + "." + n, "excluded." + n) : table + "." + n + " <> excluded." + n;
+    }
+  }
+  if (has_rev) sets += ", rev = " + table + ".rev + 1";
+  const std::string base = "INSERT INTO " + table + " (" + names + ") VALUES (" + marks + ") ON CONFLICT (" + keys + ") DO ";
+  UpsertSql out;
+  out.insert = d.insert_returning(base + "NOTHING", id_col);
+  out.upsert = base + "UPDATE SET " + sets + " WHERE " + changed;
+  out.select_id = std::string("SELECT ") + id_col + " FROM " + table + " WHERE " + where_key;
+  return out;
+}
+
 enum class Outcome { inserted, updated, unchanged };
 void count(UpsertStats& st, Outcome o) {
   switch (o) {
@@ -262,9 +313,10 @@ class SqlRepository final : public Repository {
     UpsertStats st;
     tx([&] {
       for (const auto& a : areas) {
-        Q q(*db_, sql_upsert_area_);
-        q.text(a.code).text(a.name).i64(static_cast<int>(a.level)).text(parent_area_code(a.code));
-        count(st, q.next() ? (q.int64(0) == 1 ? Outcome::inserted : Outcome::updated) : Outcome::unchanged);
+        const std::string parent = parent_area_code(a.code);
+        count(st, upsert_row(
+                      up_area_, [&](Q& q) { q.text(a.code).text(a.name).i64(static_cast<int>(a.level)).text(parent); },
+                      [](Q&) {}, nullptr));
       }
     });
     return st;
@@ -350,18 +402,8 @@ class SqlRepository final : public Repository {
     check_area_code(b.area_code, "area_code", false);
     std::int64_t id = 0;
     tx([&] {
-      {
-        Q q(*db_,
-            "INSERT INTO buildings (area_code, address) VALUES (?, ?) ON CONFLICT (address) DO UPDATE SET "
-            "area_code = excluded.area_code WHERE buildings.area_code <> excluded.area_code RETURNING id");
-        q.text(b.area_code).text(b.address);
-        if (q.next()) id = q.int64(0);
-      }
-      if (id == 0) {
-        Q q(*db_, "SELECT id FROM buildings WHERE address = ?");
-        q.text(b.address);
-        if (q.next()) id = q.int64(0);
-      }
+      upsert_row(
+          up_building_, [&](Q& q) { q.text(b.address).text(b.area_code); }, [&](Q& q) { q.text(b.address); }, &id);
     });
     return id;
   }
@@ -380,21 +422,10 @@ class SqlRepository final : public Repository {
     UpsertStats st;
     tx([&] {
       for (auto& h : hs) {
-        Outcome o = Outcome::unchanged;
-        {
-          Q q(*db_, sql_upsert_household_);
-          q.text(h.household_no).ref(h.building_id).text(h.area_code).text(h.address);
-          if (q.next()) {
-            h.id = q.int64(0);
-            o = q.int64(1) == 1 ? Outcome::inserted : Outcome::updated;
-          }
-        }
-        if (o == Outcome::unchanged) {
-          Q q(*db_, "SELECT id FROM households WHERE household_no = ?");
-          q.text(h.household_no);
-          if (q.next()) h.id = q.int64(0);
-        }
-        count(st, o);
+        count(st, upsert_row(
+                      up_household_,
+                      [&](Q& q) { q.text(h.household_no).ref(h.building_id).text(h.area_code).text(h.address); },
+                      [&](Q& q) { q.text(h.household_no); }, &h.id));
       }
     });
     return st;
@@ -444,15 +475,14 @@ class SqlRepository final : public Repository {
       for (auto& p : ps) {
         if (p.created_at == Instant{}) p.created_at = from_unix_ms(now);
         if (p.updated_at == Instant{}) p.updated_at = from_unix_ms(now);
-        Outcome o = Outcome::unchanged;
-        {
-          Q q(*db_, sql_upsert_person_);
+        const std::string birth = date_text(p.birth_date);
+        auto values = [&](Q& q) {
           q.text(to_string(p.doc_type))
               .text(p.doc_number)
               .text(p.nationality)
               .text(p.name)
               .text(to_string(p.sex))
-              .text(date_text(p.birth_date))
+              .text(birth)
               .text(p.phone)
               .ref(p.household_id)
               .text(p.area_code)
@@ -460,17 +490,9 @@ class SqlRepository final : public Repository {
               .ref(p.workplace_org_id)
               .i64(to_unix_ms(p.created_at))
               .i64(to_unix_ms(p.updated_at));
-          if (q.next()) {
-            p.id = q.int64(0);
-            o = q.int64(1) == 1 ? Outcome::inserted : Outcome::updated;
-          }
-        }
-        if (o == Outcome::unchanged) {
-          Q q(*db_, "SELECT id FROM persons WHERE doc_type = ? AND doc_number = ? AND nationality = ?");
-          q.text(to_string(p.doc_type)).text(p.doc_number).text(p.nationality);
-          if (q.next()) p.id = q.int64(0);
-        }
-        count(st, o);
+        };
+        auto key = [&](Q& q) { q.text(to_string(p.doc_type)).text(p.doc_number).text(p.nationality); };
+        count(st, upsert_row(up_person_, values, key, &p.id));
       }
     });
     return st;
@@ -629,11 +651,11 @@ class SqlRepository final : public Repository {
       rec.by_user = by_user;
       rec.at = when;
       rec.moved = moved.dump();
-      Q q(*db_,
-          "INSERT INTO person_merges (kept_id, merged_id, by_user, at, moved, undone) VALUES (?, ?, ?, ?, ?, 0) "
-          "RETURNING id");
+      Q q(*db_, db_->dialect().insert_returning(
+                    "INSERT INTO person_merges (kept_id, merged_id, by_user, at, moved, undone) VALUES (?, ?, ?, ?, ?, 0)",
+                    "id"));
       q.i64(kept).i64(merged).i64(by_user).i64(to_unix_ms(when)).text(rec.moved);
-      if (q.next()) rec.id = q.int64(0);
+      rec.id = q.inserted_id();
     });
     return rec;
   }
@@ -704,22 +726,13 @@ class SqlRepository final : public Repository {
     UpsertStats st;
     tx([&] {
       for (auto& v : vs) {
-        Outcome o = Outcome::unchanged;
-        {
-          Q q(*db_, sql_upsert_venue_);
-          q.text(v.code).text(v.name).text(to_string(v.type)).text(v.area_code).text(v.address).i64(v.capacity).i64(
-              v.enclosed ? 1 : 0);
-          if (q.next()) {
-            v.id = q.int64(0);
-            o = q.int64(1) == 1 ? Outcome::inserted : Outcome::updated;
-          }
-        }
-        if (o == Outcome::unchanged) {
-          Q q(*db_, "SELECT id FROM venues WHERE code = ?");
-          q.text(v.code);
-          if (q.next()) v.id = q.int64(0);
-        }
-        count(st, o);
+        count(st, upsert_row(
+                      up_venue_,
+                      [&](Q& q) {
+                        q.text(v.code).text(v.name).text(to_string(v.type)).text(v.area_code).text(v.address).i64(
+                            v.capacity).i64(v.enclosed ? 1 : 0);
+                      },
+                      [&](Q& q) { q.text(v.code); }, &v.id));
       }
     });
     return st;
@@ -737,21 +750,13 @@ class SqlRepository final : public Repository {
     UpsertStats st;
     tx([&] {
       for (auto& o : os) {
-        Outcome oc = Outcome::unchanged;
-        {
-          Q q(*db_, sql_upsert_org_);
-          q.text(o.code).text(o.name).text(to_string(o.kind)).text(o.area_code).text(o.address).text(o.phone);
-          if (q.next()) {
-            o.id = q.int64(0);
-            oc = q.int64(1) == 1 ? Outcome::inserted : Outcome::updated;
-          }
-        }
-        if (oc == Outcome::unchanged) {
-          Q q(*db_, "SELECT id FROM orgs WHERE code = ?");
-          q.text(o.code);
-          if (q.next()) o.id = q.int64(0);
-        }
-        count(st, oc);
+        count(st, upsert_row(
+                      up_org_,
+                      [&](Q& q) {
+                        q.text(o.code).text(o.name).text(to_string(o.kind)).text(o.area_code).text(o.address).text(
+                            o.phone);
+                      },
+                      [&](Q& q) { q.text(o.code); }, &o.id));
       }
     });
     return st;
@@ -834,9 +839,10 @@ class SqlRepository final : public Repository {
   std::int64_t create_user(const User& u) override {
     if (u.username.empty()) fail(ErrorCode::invalid_argument, "username is required", "username");
     try {
-      Q q(*db_,
-          "INSERT INTO users (username, display_name, password_hash, role, scope_area, scope_org, active, created_at) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+      Q q(*db_, db_->dialect().insert_returning(
+                    "INSERT INTO users (username, display_name, password_hash, role, scope_area, scope_org, active, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "id"));
       q.text(u.username)
           .text(u.display_name)
           .text(u.password_hash)
@@ -845,8 +851,7 @@ class SqlRepository final : public Repository {
           .i64(u.scope_org)
           .i64(u.active ? 1 : 0)
           .i64(u.created_at == Instant{} ? now_ms() : to_unix_ms(u.created_at));
-      if (!q.next()) fail(ErrorCode::internal, "user insert returned no id");
-      return q.int64(0);
+      return q.inserted_id();
     } catch (const Error& e) {
       if (e.code() == ErrorCode::conflict)
         fail(ErrorCode::conflict, "username '" + u.username + "' is taken", "username");
@@ -932,15 +937,14 @@ class SqlRepository final : public Repository {
 
   std::int64_t create_token(const ApiToken& t) override {
     if (t.token_hash.empty()) fail(ErrorCode::invalid_argument, "token hash is required", "token_hash");
-    Q q(*db_,
-        "INSERT INTO api_tokens (user_id, name, token_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?) RETURNING id");
+    Q q(*db_, db_->dialect().insert_returning(
+                  "INSERT INTO api_tokens (user_id, name, token_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?)", "id"));
     q.i64(t.user_id)
         .text(t.name)
         .text(t.token_hash)
         .i64(t.created_at == Instant{} ? now_ms() : to_unix_ms(t.created_at))
         .i64(t.revoked ? 1 : 0);
-    if (!q.next()) fail(ErrorCode::internal, "token insert returned no id");
-    return q.int64(0);
+    return q.inserted_id();
   }
 
   std::optional<ApiToken> token_by_hash(std::string_view token_hash) override {
@@ -965,9 +969,10 @@ class SqlRepository final : public Repository {
   // ------------------------------------------------------------------ audit
   std::int64_t append_audit(const AuditRecord& r) override {
     if (r.action.empty()) fail(ErrorCode::invalid_argument, "audit action is required", "action");
-    Q q(*db_,
-        "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id");
+    Q q(*db_, db_->dialect().insert_returning(
+                  "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                  "id"));
     q.i64(to_unix_ms(r.at))
         .i64(r.user_id)
         .text(r.username)
@@ -977,8 +982,7 @@ class SqlRepository final : public Repository {
         .text(r.ip)
         .text(r.reason)
         .text(r.detail);
-    if (!q.next()) fail(ErrorCode::internal, "audit insert returned no id");
-    return q.int64(0);
+    return q.inserted_id();
   }
 
   void append_audit_batch(const std::vector<AuditRecord>& rs) override {
@@ -1117,51 +1121,80 @@ class SqlRepository final : public Repository {
     }
   }
 
-  // Upserts that write only when a value differs and report (id, rev) for written rows.
+  template <typename Values, typename Key>
+  Outcome upsert_row(const UpsertSql& sql, Values&& values, Key&& key, std::int64_t* id) {
+    {
+      Q q(*db_, sql.insert);
+      values(q);
+      if (const auto new_id = q.inserted_id(); new_id != 0) {
+        if (id) *id = new_id;
+        return Outcome::inserted;
+      }
+    }
+    Outcome o = Outcome::unchanged;
+    {
+      Q q(*db_, sql.upsert);
+      values(q);
+      if (q.run() > 0) o = Outcome::updated;
+    }
+    if (id) {
+      Q q(*db_, sql.select_id);
+      key(q);
+      if (q.next()) *id = q.int64(0);
+    }
+    return o;
+  }
+
   void build_sql() {
+    using C = UpsertCol;
     const auto& d = db_->dialect();
-    sql_upsert_area_ =
-        "INSERT INTO areas (code, name, level, parent_code) VALUES (?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET "
-        "name = excluded.name, level = excluded.level, parent_code = excluded.parent_code, rev = areas.rev + 1 "
-        "WHERE areas.name <> excluded.name OR areas.level <> excluded.level OR areas.parent_code <> "
-        "excluded.parent_code RETURNING rev";
-    sql_upsert_household_ =
-        "INSERT INTO households (household_no, building_id, area_code, address) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (household_no) DO UPDATE SET building_id = excluded.building_id, area_code = "
-        "excluded.area_code, address = excluded.address, rev = households.rev + 1 WHERE " +
-        d.distinct("households.building_id", "excluded.building_id") +
-        " OR households.area_code <> excluded.area_code OR households.address <> excluded.address "
-        "RETURNING id, rev";
-    sql_upsert_person_ =
-        "INSERT INTO persons (doc_type, doc_number, nationality, name, sex, birth_date, phone, household_id, "
-        "area_code, address, workplace_org_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (doc_type, doc_number, nationality) DO UPDATE SET name = excluded.name, sex = excluded.sex, "
-        "birth_date = excluded.birth_date, phone = excluded.phone, household_id = excluded.household_id, "
-        "area_code = excluded.area_code, address = excluded.address, workplace_org_id = excluded.workplace_org_id, "
-        "updated_at = excluded.updated_at, rev = persons.rev + 1 WHERE persons.name <> excluded.name OR "
-        "persons.sex <> excluded.sex OR persons.birth_date <> excluded.birth_date OR persons.phone <> excluded.phone "
-        "OR " +
-        d.distinct("persons.household_id", "excluded.household_id") +
-        " OR persons.area_code <> excluded.area_code OR persons.address <> excluded.address OR " +
-        d.distinct("persons.workplace_org_id", "excluded.workplace_org_id") + " RETURNING id, rev";
-    sql_upsert_venue_ =
-        "INSERT INTO venues (code, name, type, area_code, address, capacity, enclosed) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, type = excluded.type, area_code = excluded.area_code, "
-        "address = excluded.address, capacity = excluded.capacity, enclosed = excluded.enclosed, rev = venues.rev + 1 "
-        "WHERE venues.name <> excluded.name OR venues.type <> excluded.type OR venues.area_code <> excluded.area_code "
-        "OR venues.address <> excluded.address OR venues.capacity <> excluded.capacity OR venues.enclosed <> "
-        "excluded.enclosed RETURNING id, rev";
-    sql_upsert_org_ =
-        "INSERT INTO orgs (code, name, kind, area_code, address, phone) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, area_code = excluded.area_code, "
-        "address = excluded.address, phone = excluded.phone, rev = orgs.rev + 1 "
-        "WHERE orgs.name <> excluded.name OR orgs.kind <> excluded.kind OR orgs.area_code <> excluded.area_code "
-        "OR orgs.address <> excluded.address OR orgs.phone <> excluded.phone RETURNING id, rev";
+    up_area_ = make_upsert(d, "areas",
+                           {{"code", C::key}, {"name", C::compared}, {"level", C::compared}, {"parent_code", C::compared}},
+                           "code", true);
+    up_building_ = make_upsert(d, "buildings", {{"address", C::key}, {"area_code", C::compared}}, "id", false);
+    up_household_ = make_upsert(d, "households",
+                                {{"household_no", C::key},
+                                 {"building_id", C::compared, true},
+                                 {"area_code", C::compared},
+                                 {"address", C::compared}},
+                                "id", true);
+    up_person_ = make_upsert(d, "persons",
+                             {{"doc_type", C::key},
+                              {"doc_number", C::key},
+                              {"nationality", C::key},
+                              {"name", C::compared},
+                              {"sex", C::compared},
+                              {"birth_date", C::compared},
+                              {"phone", C::compared},
+                              {"household_id", C::compared, true},
+                              {"area_code", C::compared},
+                              {"address", C::compared},
+                              {"workplace_org_id", C::compared, true},
+                              {"created_at", C::insert_only},
+                              {"updated_at", C::touched}},
+                             "id", true);
+    up_venue_ = make_upsert(d, "venues",
+                            {{"code", C::key},
+                             {"name", C::compared},
+                             {"type", C::compared},
+                             {"area_code", C::compared},
+                             {"address", C::compared},
+                             {"capacity", C::compared},
+                             {"enclosed", C::compared}},
+                            "id", true);
+    up_org_ = make_upsert(d, "orgs",
+                          {{"code", C::key},
+                           {"name", C::compared},
+                           {"kind", C::compared},
+                           {"area_code", C::compared},
+                           {"address", C::compared},
+                           {"phone", C::compared}},
+                          "id", true);
   }
 
   std::unique_ptr<Db> db_;
   int depth_ = 0;
-  std::string sql_upsert_area_, sql_upsert_household_, sql_upsert_person_, sql_upsert_venue_, sql_upsert_org_;
+  UpsertSql up_area_, up_building_, up_household_, up_person_, up_venue_, up_org_;
 };
 
 bool starts_with(const std::string& s, std::string_view p) { return s.rfind(p, 0) == 0; }

@@ -63,6 +63,7 @@ class SqliteStmt final : public Stmt {
     done_ = true;
     if (rc == SQLITE_DONE) {
       changes_ = sqlite3_changes64(db_);
+      last_id_ = sqlite3_last_insert_rowid(db_);
       return false;
     }
     raise(db_, rc, "sqlite");
@@ -76,6 +77,7 @@ class SqliteStmt final : public Stmt {
     return std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(st_, col)));
   }
   std::int64_t changes() const override { return changes_; }
+  std::int64_t last_insert_id() const override { return last_id_; }
   void reset() noexcept override {
     sqlite3_reset(st_);
     sqlite3_clear_bindings(st_);
@@ -91,6 +93,7 @@ class SqliteStmt final : public Stmt {
   sqlite3_stmt* st_;
   bool done_ = false;
   std::int64_t changes_ = 0;
+  std::int64_t last_id_ = 0;
 };
 
 class SqliteDb final : public Db {
@@ -115,7 +118,8 @@ class SqliteDb final : public Db {
         if ((prc & 0xff) != SQLITE_BUSY || attempt >= 500) raise(db_, prc, "sqlite journal_mode=WAL");
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
-      exec_script("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+      exec_script("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
+                  "PRAGMA temp_store=MEMORY;");
     } catch (...) {
       sqlite3_close(db_);
       db_ = nullptr;
