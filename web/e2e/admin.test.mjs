@@ -2,6 +2,7 @@
 // audited unmasking, area tree with its chart.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { BASE, apiAs, env, hook, inputHook, login, maskedForm, openBrowser, searchByDoc } from './helpers.mjs'
 import { shot } from './shots.mjs'
 
@@ -99,6 +100,18 @@ test('the unmasking is in the audit log with its reason', async () => {
   const res = await api.get('/audit?limit=50')
   assert.equal(res.status, 200)
   assert.ok(res.body.items.some((a) => a.reason === '浏览器测试：核实身份'))
+})
+
+test('the audit log exports as CSV (UTF-8 with BOM) after a reason is given', async () => {
+  const { page } = b
+  await page.goto(`${BASE()}/audit`)
+  await hook(page, 'audit-table').locator('tbody tr').first().waitFor()
+  await hook(page, 'audit-export').click()
+  await inputHook(page, 'export-input').fill('浏览器测试：导出')
+  const [download] = await Promise.all([page.waitForEvent('download'), hook(page, 'export-confirm').click()])
+  const bytes = readFileSync(await download.path())
+  assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf])
+  assert.ok(bytes.toString('utf8').includes('浏览器测试：核实身份'), 'the unmask reason is in the export')
 })
 
 test('no script errors on the pages visited', () => {
