@@ -27,6 +27,21 @@ test('wrong password shows the bad-credentials message in Chinese', async () => 
   assert.match(page.url(), /\/login/)
 })
 
+test('repeated failures for one username show the rate-limit message', async () => {
+  const { page } = b
+  const username = `e2e-nobody-${process.pid}`
+  // Five failures through the API, the sixth through the form.
+  for (let i = 0; i < 5; i++) {
+    const res = await page.context().request.post(`${BASE()}/api/auth/login`, { data: { username, password: 'wrong-password-1' } })
+    assert.equal(res.status(), 401)
+  }
+  await page.goto(`${BASE()}/login`)
+  await inputHook(page, 'login-username').fill(username)
+  await inputHook(page, 'login-password').fill('wrong-password-1')
+  await hook(page, 'login-submit').click()
+  await page.getByText('登录失败次数过多').waitFor()
+})
+
 test('admin logs in and sees the Chinese console with every menu entry', async () => {
   const { page } = b
   await login(page, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
@@ -86,6 +101,23 @@ test('admin finds a person by ID number and sees the masked number, then unmasks
   await hook(page, 'unmask-confirm').click()
   await hook(page, 'unmasked-tag').waitFor()
   assert.equal((await hook(page, 'detail-doc').innerText()).trim(), doc)
+})
+
+test('a search with more than one page of results loads more on request', async () => {
+  const { page } = b
+  await page.goto(`${BASE()}/persons`)
+  // Every generated address starts with the city's name.
+  const city = (await (await page.context().request.get(`${BASE()}/api/areas`)).json()).items[0].name
+  await inputHook(page, 'search-address').fill(city)
+  await hook(page, 'search-submit').click()
+  const rows = hook(page, 'persons-table').locator('tbody tr')
+  await hook(page, 'load-more').waitFor()
+  assert.equal(await rows.count(), 50)
+  await hook(page, 'load-more').click()
+  await rows.nth(50).waitFor()
+  const ids = await rows.locator('a, .el-link').evaluateAll((els) => els.map((e) => e.getAttribute('data-test')))
+  assert.equal(new Set(ids).size, ids.length, 'no person is listed twice')
+  assert.ok(ids.length > 50 && ids.length <= 100)
 })
 
 test('the unmasking is in the audit log with its reason', async () => {
