@@ -36,6 +36,9 @@ struct Context {
   store::Repository& repo;
   Services& svc;
   std::optional<Principal> principal;
+  // Audit records of this request. The server commits them (group commit) before it sends the
+  // answer; a request whose records cannot be committed is answered 503 instead.
+  std::vector<store::AuditRecord> audits;
 
   Instant now() const { return svc.clock->now(); }
   const Principal& who() const { return *principal; }

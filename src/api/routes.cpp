@@ -45,7 +45,7 @@ void audit(Context& ctx, const Request& req, std::string action, std::string ent
   r.ip = req.client_ip;
   r.reason = std::move(reason);
   if (!detail.is_null()) r.detail = detail.dump(-1, ' ', false, json::error_handler_t::replace);
-  ctx.repo.append_audit(r);
+  ctx.audits.push_back(std::move(r));
 }
 
 std::string area_name(Context& ctx, const std::string& code) {

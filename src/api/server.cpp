@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/audit_writer.hpp"
 #include "api/routes.hpp"
 #include "api/static_files.hpp"
 #include "core/error.hpp"
@@ -43,6 +44,7 @@ struct Server::Impl {
   net::signal_set signals{control};
   net::steady_timer grace{control};
   net::io_context pool;
+  AuditWriter audit_writer{opt.db_url};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> pool_guard;
   std::vector<std::thread> io_threads, pool_threads;
   std::atomic<bool> stopping{false};
@@ -64,22 +66,42 @@ struct Server::Impl {
     add_api_routes(router, RouteOptions{opt.version});
   }
 
-  Response handle_on_worker(Request& req) {
-    if (!tl_repo) return Response::error(500, "internal", "not on a worker thread");
+  struct Handled {
+    Response res;
+    std::vector<store::AuditRecord> audits;
+  };
+
+  Handled handle_on_worker(Request& req) {
+    if (!tl_repo) return {Response::error(500, "internal", "not on a worker thread"), {}};
     auto& slot = *tl_repo;
     if (!slot) {
       try {
         slot = store::open_repository(opt.db_url);
       } catch (const std::exception& e) {
         spdlog::error("cannot open the database: {}", e.what());
-        return Response::error(503, "unavailable", "database unavailable");
+        return {Response::error(503, "unavailable", "database unavailable"), {}};
       }
     }
-    Context ctx{*slot, services, std::nullopt};
-    return router.handle(req, ctx);
+    Context ctx{*slot, services, std::nullopt, {}};
+    Handled out{router.handle(req, ctx), {}};
+    out.audits = std::move(ctx.audits);
+    return out;
   }
 
-  static net::awaitable<Response> run_on_pool(Impl* self, Request* req) { co_return self->handle_on_worker(*req); }
+  static net::awaitable<Handled> run_on_pool(Impl* self, Request* req) { co_return self->handle_on_worker(*req); }
+
+  // Runs an /api request on the worker pool, then commits its audit records.
+  net::awaitable<Response> handle_api(Request& req) {
+    Handled h = co_await net::co_spawn(pool.get_executor(), run_on_pool(this, &req), net::use_awaitable);
+    if (!h.audits.empty()) {
+      try {
+        co_await audit_writer.append(std::move(h.audits));
+      } catch (...) {
+        co_return error_response_for_current_exception(req);
+      }
+    }
+    co_return std::move(h.res);
+  }
 
   static Request to_request(http::request<http::string_body>& m, const std::string& ip) {
     Request r;
@@ -207,7 +229,7 @@ struct Server::Impl {
       const bool api = req.path == "/api" || req.path.rfind("/api/", 0) == 0;
       Response res;
       if (api) {
-        res = co_await net::co_spawn(pool.get_executor(), run_on_pool(this, &req), net::use_awaitable);
+        res = co_await handle_api(req);
       } else {
         res = serve_static(opt.web_dir, req.method, req.path);
       }
@@ -317,6 +339,7 @@ void Server::start() {
     });
   }
 
+  s.audit_writer.start();
   s.pool_guard.emplace(s.pool.get_executor());
   const int workers = std::max(1, s.opt.db_threads);
   for (int i = 0; i < workers; ++i) {
@@ -343,6 +366,7 @@ void Server::wait() {
   auto& s = *impl_;
   for (auto& t : s.io_threads)
     if (t.joinable()) t.join();
+  s.audit_writer.stop();
   s.pool_guard.reset();
   for (auto& t : s.pool_threads)
     if (t.joinable()) t.join();

@@ -41,7 +41,7 @@ class RouterTest : public ::testing::Test {
     if (q != std::string::npos) req.query = api::parse_query(target.substr(q + 1));
     req.body = body;
     if (!bearer.empty()) req.authorization = "Bearer " + bearer;
-    api::Context ctx{*repo_, svc_, std::nullopt};
+    api::Context ctx{*repo_, svc_, std::nullopt, {}};
     return router_.handle(req, ctx);
   }
   static json body(const api::Response& r) { return json::parse(r.body); }
