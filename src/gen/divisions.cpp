@@ -37,23 +37,30 @@ std::vector<Area> load_divisions(const std::string& dir, std::string_view code) 
   bool found = false;
   for (const auto& lv : kLevels) {
     const std::string data = read_file(dir + "/" + lv.file);
-    ingest::CsvReader reader(data);
-    ingest::CsvRecord rec;
-    reader.next(rec);  // header
     std::vector<Area> level_areas;
-    while (reader.next(rec)) {
-      if (rec.fields.size() < 2) continue;
-      const std::string& c = rec.fields[0];
+    // Pre-filter by the first field so the 600k-line village file parses quickly.
+    std::size_t pos = data.find('\n');  // skip the header
+    while (pos != std::string::npos && pos + 1 < data.size()) {
+      const std::size_t start = pos + 1;
+      pos = data.find('\n', start);
+      const std::string_view line =
+          std::string_view(data).substr(start, (pos == std::string::npos ? data.size() : pos) - start);
+      const std::string_view c = line.substr(0, line.find(','));
       // Ancestors of `code` and everything under it.
       const bool ancestor = c.size() < code.size() && code.starts_with(c);
       const bool inside = c.starts_with(code);
       if (!ancestor && !inside) continue;
+      ingest::CsvReader reader(line);
+      ingest::CsvRecord rec;
+      if (!reader.next(rec) || rec.fields.size() < 2) continue;
       if (c == code) found = true;
       Area a;
-      a.code = c;
+      a.code = std::string(c);
       a.name = rec.fields[1];
       a.level = lv.level;
-      a.parent_code = lv.level == AreaLevel::province ? std::string() : c.substr(0, c.size() == 4 ? 2 : c.size() == 6 ? 4 : c.size() - 3);
+      a.parent_code = lv.level == AreaLevel::province
+                          ? std::string()
+                          : a.code.substr(0, a.code.size() == 4 ? 2 : a.code.size() == 6 ? 4 : a.code.size() - 3);
       level_areas.push_back(std::move(a));
     }
     std::sort(level_areas.begin(), level_areas.end(), [](const Area& a, const Area& b) { return a.code < b.code; });
