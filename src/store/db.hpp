@@ -8,6 +8,7 @@
 // foreign-key / not-null / check violation, unavailable when the server cannot be reached or
 // the database stays locked, internal otherwise.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +16,12 @@
 namespace bihuan::store {
 
 enum class Backend { sqlite, postgresql };
+
+// Hash for the statement caches: looks SQL text up without copying it into a std::string.
+struct SqlHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
 
 // One prepared statement. Parameters are 1-based, columns 0-based. step() runs the statement
 // on its first call and then moves to the next result row; it returns false when there are no

@@ -172,7 +172,7 @@ class PgDb final : public Db {
   Backend backend() const override { return Backend::postgresql; }
 
   Stmt& prepare(std::string_view sql) override {
-    auto it = stmts_.find(std::string(sql));
+    auto it = stmts_.find(sql);
     if (it != stmts_.end()) return *it->second;
     int n = 0;
     std::string text = number_placeholders(sql, n);
@@ -206,7 +206,7 @@ class PgDb final : public Db {
  private:
   PGconn* conn_ = nullptr;
   int counter_ = 0;
-  std::unordered_map<std::string, std::unique_ptr<PgStmt>> stmts_;
+  std::unordered_map<std::string, std::unique_ptr<PgStmt>, SqlHash, std::equal_to<>> stmts_;
 };
 
 }  // namespace

@@ -352,31 +352,41 @@ class SqlRepository final : public Repository {
     }
     if (scope.kind == Scope::Kind::org && scope.org_id == 0) return out;
 
-    std::set<std::size_t> lengths;
-    for (const auto& c : children) lengths.insert(c.code.size());
+    // Count per stored area code (walks the area_code index in order, no sort), then add the
+    // codes up under the child they belong to.
     std::map<std::string, std::int64_t> persons, households;
-    for (auto len : lengths) {
-      const std::string l = std::to_string(len);
-      Where wp;
-      wp.add("p.merged_into IS NULL");
-      wp.range("p.area_code", prefix);
-      if (scope.kind == Scope::Kind::org) wp.add("p.workplace_org_id = ?", scope.org_id);
-      {
-        Q q(*db_, "SELECT substr(p.area_code, 1, " + l + "), count(*) FROM persons p" + wp.sql() + " GROUP BY 1");
-        wp.bind(q);
-        while (q.next()) persons[q.str(0)] += q.int64(1);
-      }
-      Where wh;
-      wh.range("h.area_code", prefix);
-      if (scope.kind == Scope::Kind::org)
-        wh.add("EXISTS (SELECT 1 FROM persons m WHERE m.household_id = h.id AND m.merged_into IS NULL AND "
-               "m.workplace_org_id = ?)",
-               scope.org_id);
-      {
-        Q q(*db_, "SELECT substr(h.area_code, 1, " + l + "), count(*) FROM households h" + wh.sql() + " GROUP BY 1");
-        wh.bind(q);
-        while (q.next()) households[q.str(0)] += q.int64(1);
-      }
+    std::set<std::string> child_codes;
+    std::set<std::size_t> lengths;
+    for (const auto& c : children) {
+      child_codes.insert(c.code);
+      lengths.insert(c.code.size());
+    }
+    auto add_up = [&](std::map<std::string, std::int64_t>& into, const std::string& code, std::int64_t n) {
+      for (auto len : lengths)
+        if (code.size() >= len && child_codes.count(code.substr(0, len))) {
+          into[code.substr(0, len)] += n;
+          return;
+        }
+    };
+    Where wp;
+    wp.add("p.merged_into IS NULL");
+    wp.range("p.area_code", prefix);
+    if (scope.kind == Scope::Kind::org) wp.add("p.workplace_org_id = ?", scope.org_id);
+    {
+      Q q(*db_, "SELECT p.area_code, count(*) FROM persons p" + wp.sql() + " GROUP BY p.area_code");
+      wp.bind(q);
+      while (q.next()) add_up(persons, q.str(0), q.int64(1));
+    }
+    Where wh;
+    wh.range("h.area_code", prefix);
+    if (scope.kind == Scope::Kind::org)
+      wh.add("EXISTS (SELECT 1 FROM persons m WHERE m.household_id = h.id AND m.merged_into IS NULL AND "
+             "m.workplace_org_id = ?)",
+             scope.org_id);
+    {
+      Q q(*db_, "SELECT h.area_code, count(*) FROM households h" + wh.sql() + " GROUP BY h.area_code");
+      wh.bind(q);
+      while (q.next()) add_up(households, q.str(0), q.int64(1));
     }
     for (auto& c : children) {
       AreaCount ac;

@@ -136,7 +136,7 @@ class SqliteDb final : public Db {
   Backend backend() const override { return Backend::sqlite; }
 
   Stmt& prepare(std::string_view sql) override {
-    auto it = stmts_.find(std::string(sql));
+    auto it = stmts_.find(sql);
     if (it != stmts_.end()) return *it->second;
     sqlite3_stmt* st = nullptr;
     int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &st,
@@ -171,7 +171,7 @@ class SqliteDb final : public Db {
 
  private:
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string, std::unique_ptr<SqliteStmt>> stmts_;
+  std::unordered_map<std::string, std::unique_ptr<SqliteStmt>, SqlHash, std::equal_to<>> stmts_;
 };
 
 }  // namespace
