@@ -68,6 +68,19 @@ test('a page the grid worker may not use sends them back to a permitted one', as
   assert.equal(await hook(page, 'users-table').count(), 0)
 })
 
+test('when the session is gone, the next API answer (401) leads to the login form', async () => {
+  const { page } = b
+  await page.goto(`${BASE()}/persons`)
+  await inputHook(page, 'search-name').waitFor()
+  const cookies = await b.context.cookies()
+  await b.context.clearCookies()
+  await inputHook(page, 'search-name').fill(env('BIHUAN_GRID_OWN_NAME'))
+  await hook(page, 'search-submit').click()
+  await page.waitForURL(/\/login\?redirect=/)
+  await inputHook(page, 'login-username').waitFor()
+  await b.context.addCookies(cookies)
+})
+
 test('after logging out, any page leads to the login form', async () => {
   const { page } = b
   await page.goto(`${BASE()}/persons`)

@@ -19,6 +19,8 @@ test('a duplicate pair is merged with a reason, and the merge is undone from the
   await page.goto(`${BASE()}/duplicates`)
   const pair = hook(page, 'duplicate-0')
   await pair.waitFor()
+  // The server's reason phrase is shown in Chinese.
+  assert.match(await pair.innerText(), /姓名、出生日期/)
   await shot(page, 'duplicates.png')
   await pair.locator('[data-test="keep-a"]').click()
   await inputHook(page, 'merge-input').fill('浏览器测试：同一人重复登记')
