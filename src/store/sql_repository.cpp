@@ -847,6 +847,12 @@ class SqlRepository final : public Repository {
 
   // ------------------------------------------------------------------ users, sessions, tokens
   std::int64_t create_user(const User& u) override {
+    std::int64_t id = 0;
+    guard([&] { id = create_user_unguarded(u); });
+    return id;
+  }
+
+  std::int64_t create_user_unguarded(const User& u) {
     if (u.username.empty()) fail(ErrorCode::invalid_argument, "username is required", "username");
     try {
       Q q(*db_, db_->dialect().insert_returning(
@@ -870,6 +876,10 @@ class SqlRepository final : public Repository {
   }
 
   void update_user(const User& u) override {
+    guard([&] { update_user_unguarded(u); });
+  }
+
+  void update_user_unguarded(const User& u) {
     if (u.username.empty()) fail(ErrorCode::invalid_argument, "username is required", "username");
     std::int64_t changed = 0;
     try {
@@ -915,6 +925,10 @@ class SqlRepository final : public Repository {
   }
 
   void put_session(const SessionRecord& s) override {
+    guard([&] { put_session_unguarded(s); });
+  }
+
+  void put_session_unguarded(const SessionRecord& s) {
     if (s.token_hash.empty()) fail(ErrorCode::invalid_argument, "session token hash is required", "token_hash");
     Q(*db_,
       "INSERT INTO sessions (token_hash, user_id, created_at, expires_at, ip) VALUES (?, ?, ?, ?, ?) "
@@ -946,6 +960,12 @@ class SqlRepository final : public Repository {
   }
 
   std::int64_t create_token(const ApiToken& t) override {
+    std::int64_t id = 0;
+    guard([&] { id = create_token_unguarded(t); });
+    return id;
+  }
+
+  std::int64_t create_token_unguarded(const ApiToken& t) {
     if (t.token_hash.empty()) fail(ErrorCode::invalid_argument, "token hash is required", "token_hash");
     Q q(*db_, db_->dialect().insert_returning(
                   "INSERT INTO api_tokens (user_id, name, token_hash, created_at, revoked) VALUES (?, ?, ?, ?, ?)", "id"));
@@ -978,6 +998,12 @@ class SqlRepository final : public Repository {
 
   // ------------------------------------------------------------------ audit
   std::int64_t append_audit(const AuditRecord& r) override {
+    std::int64_t id = 0;
+    guard([&] { id = append_audit_unguarded(r); });
+    return id;
+  }
+
+  std::int64_t append_audit_unguarded(const AuditRecord& r) {
     if (r.action.empty()) fail(ErrorCode::invalid_argument, "audit action is required", "action");
     Q q(*db_, db_->dialect().insert_returning(
                   "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
@@ -1000,7 +1026,7 @@ class SqlRepository final : public Repository {
       if (rs[i].action.empty())
         fail(ErrorCode::invalid_argument, at("audit", i, "action") + ": audit action is required", at("audit", i, "action"));
     tx([&] {
-      for (const auto& r : rs) append_audit(r);
+      for (const auto& r : rs) append_audit_unguarded(r);
     });
   }
 
@@ -1032,6 +1058,10 @@ class SqlRepository final : public Repository {
   }
 
   void set_setting(std::string_view key, std::string_view value) override {
+    guard([&] { set_setting_unguarded(key, value); });
+  }
+
+  void set_setting_unguarded(std::string_view key, std::string_view value) {
     if (key.empty()) fail(ErrorCode::invalid_argument, "setting key is required", "key");
     Q(*db_, "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         .text(key)
@@ -1040,6 +1070,17 @@ class SqlRepository final : public Repository {
   }
 
  private:
+  // A single-statement write. Alone it is atomic by itself; inside a transaction on PostgreSQL
+  // it gets a savepoint, so that a failure the caller catches (a taken username, say) does not
+  // leave the whole transaction aborted (SQLite undoes just the failed statement by itself).
+  template <typename F>
+  void guard(F&& fn) {
+    if (depth_ == 0 || db_->backend() == Backend::sqlite)
+      fn();
+    else
+      tx(fn);
+  }
+
   template <typename F>
   void tx(F&& fn) {
     if (depth_ == 0) {

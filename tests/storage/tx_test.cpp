@@ -60,6 +60,25 @@ TEST_P(TxTest, InnerFailureCaughtInsideOuterKeepsTheRest) {
   EXPECT_FALSE(repo_->person_by_doc(resident_id("19910101", 3), Scope::everything()));
 }
 
+TEST_P(TxTest, CaughtConflictInsideTransactionLeavesItUsable) {
+  User u;
+  u.username = "dup";
+  u.role = Role::auditor;
+  repo_->create_user(u);
+  repo_->transaction([&] {
+    repo_->set_setting("before", "1");
+    BIHUAN_EXPECT_ERROR(repo_->create_user(u), conflict);
+    ApiToken t;
+    t.user_id = 999999;  // no such user
+    t.token_hash = "t1";
+    BIHUAN_EXPECT_ERROR(repo_->create_token(t), invalid_argument);
+    repo_->set_setting("after", "2");
+  });
+  EXPECT_EQ(repo_->setting("before").value_or(""), "1");
+  EXPECT_EQ(repo_->setting("after").value_or(""), "2");
+  EXPECT_EQ(repo_->users().size(), 1u);
+}
+
 TEST_P(TxTest, UniqueConflictsAreConflicts) {
   User u;
   u.username = "grid01";
