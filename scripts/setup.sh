@@ -9,7 +9,7 @@ DEB_PACKAGES=(
   libboost-dev libboost-system-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
-  nodejs npm chromium wrk nginx-light curl time
+  nodejs npm chromium fonts-wqy-microhei wrk nginx-light curl time
 )
 
 missing=()
