@@ -92,10 +92,13 @@ void BM_PlainSqliteInserts(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     const std::string path = bihuan::bench::scratch_db("plain");
-    bihuan::store::open_repository("sqlite:" + path).reset();  // same schema and indexes
+    bihuan::store::open_repository("sqlite:" + path).reset();  // same schema, indexes and pragmas
     sqlite3* db = nullptr;
     check(sqlite3_open(path.c_str(), &db), db, "open");
-    check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", nullptr,
+    check(sqlite3_exec(db,
+                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                       "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
+                       nullptr,
                        nullptr, nullptr),
           db, "pragma");
     state.ResumeTiming();
