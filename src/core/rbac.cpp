@@ -18,18 +18,21 @@ const std::vector<RoleRow>& role_table() {
   static const std::vector<RoleRow> rows = {
       {Role::admin, "admin", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
-        P::venue_read, P::venue_write, P::org_read, P::org_write, P::user_manage, P::audit_read}},
+        P::venue_read, P::venue_write, P::org_read, P::org_write, P::user_manage, P::audit_read, P::loop_read,
+        P::loop_write, P::loop_manage}},
       {Role::command_centre, "command_centre", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
-        P::venue_read, P::venue_write, P::org_read, P::org_write}},
-      {Role::port_health, "port_health", true, {P::person_read, P::person_write, P::import_data, P::area_read, P::org_read}},
-      {Role::transfer_team, "transfer_team", true, {P::person_read, P::area_read, P::org_read}},
-      {Role::quarantine_site, "quarantine_site", true, {P::person_read, P::person_write, P::area_read, P::org_read}},
-      {Role::hospital, "hospital", true, {P::person_read, P::person_write, P::area_read, P::org_read}},
+        P::venue_read, P::venue_write, P::org_read, P::org_write, P::loop_read, P::loop_write, P::loop_manage}},
+      {Role::port_health, "port_health", true, {P::person_read, P::person_write, P::import_data, P::area_read, P::org_read, P::loop_read, P::loop_write}},
+      {Role::transfer_team, "transfer_team", true, {P::person_read, P::area_read, P::org_read, P::loop_read, P::loop_write}},
+      {Role::quarantine_site, "quarantine_site", true,
+       {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write}},
+      {Role::hospital, "hospital", true, {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write}},
       {Role::lab, "lab", true, {P::person_read, P::org_read}},
       {Role::investigator, "investigator", false,
-       {P::person_read, P::person_unmask, P::area_read, P::venue_read, P::org_read}},
-      {Role::grid_worker, "grid_worker", false, {P::person_read, P::person_write, P::area_read, P::venue_read}},
+       {P::person_read, P::person_unmask, P::area_read, P::venue_read, P::org_read, P::loop_read}},
+      {Role::grid_worker, "grid_worker", false,
+       {P::person_read, P::person_write, P::area_read, P::venue_read, P::loop_read, P::loop_write}},
       {Role::venue, "venue", true, {P::venue_read}},
       {Role::enterprise, "enterprise", true, {P::person_read, P::org_read}},
       {Role::auditor, "auditor", false, {P::audit_read, P::area_read}},
@@ -43,13 +46,15 @@ const RoleRow* find(Role r) {
   return nullptr;
 }
 
-constexpr std::array<std::pair<Permission, const char*>, 12> kPermNames{{
+constexpr std::array<std::pair<Permission, const char*>, 15> kPermNames{{
     {P::person_read, "person.read"},   {P::person_write, "person.write"},
     {P::person_unmask, "person.unmask"}, {P::person_merge, "person.merge"},
     {P::import_data, "import"},        {P::area_read, "area.read"},
     {P::venue_read, "venue.read"},     {P::venue_write, "venue.write"},
     {P::org_read, "org.read"},         {P::org_write, "org.write"},
     {P::user_manage, "user.manage"},   {P::audit_read, "audit.read"},
+    {P::loop_read, "loop.read"},       {P::loop_write, "loop.write"},
+    {P::loop_manage, "loop.manage"},
 }};
 
 // Byte length of the UTF-8 sequence starting with lead byte c.

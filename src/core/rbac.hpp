@@ -26,6 +26,9 @@ enum class Permission {
   org_read, org_write,
   user_manage,     // create users, reset passwords, issue API tokens
   audit_read,      // browse and export the audit log
+  loop_read,       // control orders, handovers, alerts, sites in scope
+  loop_write,      // hand over, acknowledge, record checks and tests, release
+  loop_manage,     // switch the policy profile, re-plan in bulk, manage site rooms
 };
 
 const char* to_string(Role r);
