@@ -9,6 +9,7 @@ export class ApiError extends Error {
     this.code = body?.code || (status === 0 ? 'network' : 'internal')
     this.field = body?.field || ''
     this.serverMessage = body?.message || ''
+    this.body = body || null // the whole answer, for endpoints that explain a refusal (release 409)
   }
 }
 
