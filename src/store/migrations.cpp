@@ -171,6 +171,178 @@ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
 )SQL";
 
+// Version 2: closed-loop management (control orders, handovers, checks, tests, alerts,
+// quarantine rooms, arrival manifests) and the watcher's pending deadlines.
+constexpr const char* kV2 = R"SQL(
+CREATE TABLE control_orders (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  group_key {text} NOT NULL,
+  profile {text} NOT NULL,
+  source {text} NOT NULL,
+  status {text} NOT NULL DEFAULT 'active',
+  start_date {text} NOT NULL,
+  plan_json {text} NOT NULL DEFAULT '{}',
+  release_date {text} NOT NULL DEFAULT '',
+  stage {text} NOT NULL,
+  owner_kind {text} NOT NULL,
+  owner_org {i64} NOT NULL DEFAULT 0,
+  owner_area {text} NOT NULL DEFAULT '',
+  since {i64} NOT NULL,
+  pending_handover {i64} NOT NULL DEFAULT 0,
+  pending_kind {text} NOT NULL DEFAULT '',
+  pending_org {i64} NOT NULL DEFAULT 0,
+  pending_area {text} NOT NULL DEFAULT '',
+  destination_area {text} NOT NULL DEFAULT '',
+  note {text} NOT NULL DEFAULT '',
+  created_at {i64} NOT NULL,
+  created_by {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX control_orders_person ON control_orders (person_id);
+CREATE INDEX control_orders_owner_org ON control_orders (owner_org, status) WHERE owner_kind = 'org';
+CREATE INDEX control_orders_owner_area ON control_orders (owner_area, status) WHERE owner_kind = 'area';
+CREATE INDEX control_orders_pending_org ON control_orders (pending_org) WHERE pending_kind = 'org';
+CREATE INDEX control_orders_pending_area ON control_orders (pending_area) WHERE pending_kind = 'area';
+CREATE INDEX control_orders_status ON control_orders (status, stage);
+
+CREATE TABLE order_stages (
+  id {pk},
+  order_id {i64} NOT NULL REFERENCES control_orders (id),
+  stage {text} NOT NULL,
+  owner_kind {text} NOT NULL,
+  owner_org {i64} NOT NULL DEFAULT 0,
+  owner_area {text} NOT NULL DEFAULT '',
+  since {i64} NOT NULL
+);
+CREATE INDEX order_stages_order ON order_stages (order_id, since);
+
+CREATE TABLE handovers (
+  id {pk},
+  order_id {i64} NOT NULL REFERENCES control_orders (id),
+  from_stage {text} NOT NULL,
+  to_stage {text} NOT NULL,
+  sender_kind {text} NOT NULL,
+  sender_org {i64} NOT NULL DEFAULT 0,
+  sender_area {text} NOT NULL DEFAULT '',
+  receiver_kind {text} NOT NULL,
+  receiver_org {i64} NOT NULL DEFAULT 0,
+  receiver_area {text} NOT NULL DEFAULT '',
+  sent_at {i64} NOT NULL,
+  sent_by {i64} NOT NULL DEFAULT 0,
+  vehicle {text} NOT NULL DEFAULT '',
+  escort {text} NOT NULL DEFAULT '',
+  deadline {i64} NOT NULL,
+  acknowledged_at {i64},
+  acknowledged_by {i64} NOT NULL DEFAULT 0,
+  ack_note {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX handovers_order ON handovers (order_id);
+CREATE INDEX handovers_receiver_org ON handovers (receiver_org, acknowledged_at);
+CREATE INDEX handovers_receiver_area ON handovers (receiver_area, acknowledged_at);
+CREATE INDEX handovers_sender_org ON handovers (sender_org, acknowledged_at);
+CREATE INDEX handovers_sender_area ON handovers (sender_area, acknowledged_at);
+
+CREATE TABLE health_checks (
+  id {pk},
+  order_id {i64} NOT NULL REFERENCES control_orders (id),
+  at {i64} NOT NULL,
+  temperature_c DOUBLE PRECISION NOT NULL,
+  symptoms {text} NOT NULL DEFAULT '[]',
+  by_user {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX health_checks_order ON health_checks (order_id, at);
+
+CREATE TABLE order_tests (
+  id {pk},
+  order_id {i64} NOT NULL REFERENCES control_orders (id),
+  day {text} NOT NULL,
+  result {text} NOT NULL,
+  ct DOUBLE PRECISION,
+  recorded_at {i64} NOT NULL,
+  by_user {i64} NOT NULL DEFAULT 0,
+  UNIQUE (order_id, day)
+);
+
+CREATE TABLE alerts (
+  id {pk},
+  order_id {i64} NOT NULL REFERENCES control_orders (id),
+  kind {text} NOT NULL,
+  severity {text} NOT NULL,
+  subject {text} NOT NULL,
+  raised_at {i64} NOT NULL,
+  status {text} NOT NULL DEFAULT 'open',
+  owner_kind {text} NOT NULL,
+  owner_org {i64} NOT NULL DEFAULT 0,
+  owner_area {text} NOT NULL DEFAULT '',
+  escalation_level INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (order_id, kind, subject)
+);
+CREATE INDEX alerts_status ON alerts (status, id);
+
+CREATE TABLE alert_events (
+  id {pk},
+  alert_id {i64} NOT NULL REFERENCES alerts (id),
+  at {i64} NOT NULL,
+  user_id {i64} NOT NULL DEFAULT 0,
+  username {text} NOT NULL DEFAULT '',
+  action {text} NOT NULL,
+  note {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX alert_events_alert ON alert_events (alert_id, id);
+
+CREATE TABLE quarantine_rooms (
+  id {pk},
+  org_id {i64} NOT NULL REFERENCES orgs (id),
+  number {text} NOT NULL,
+  type {text} NOT NULL,
+  capacity INTEGER NOT NULL,
+  in_service INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (org_id, number)
+);
+
+CREATE TABLE room_occupants (
+  id {pk},
+  room_id {i64} NOT NULL REFERENCES quarantine_rooms (id),
+  order_id {i64} NOT NULL REFERENCES control_orders (id),
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  since {i64} NOT NULL,
+  until {i64}
+);
+CREATE INDEX room_occupants_room ON room_occupants (room_id) WHERE until IS NULL;
+CREATE INDEX room_occupants_order ON room_occupants (order_id);
+CREATE INDEX room_occupants_person ON room_occupants (person_id);
+
+CREATE TABLE arrival_manifests (
+  id {pk},
+  kind {text} NOT NULL,
+  ref {text} NOT NULL,
+  arrived_at {i64} NOT NULL,
+  port_org {i64} NOT NULL REFERENCES orgs (id),
+  created_at {i64} NOT NULL,
+  created_by {i64} NOT NULL DEFAULT 0
+);
+
+CREATE TABLE manifest_passengers (
+  id {pk},
+  manifest_id {i64} NOT NULL REFERENCES arrival_manifests (id),
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  seat {text} NOT NULL DEFAULT '',
+  order_id {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX manifest_passengers_manifest ON manifest_passengers (manifest_id, seat);
+CREATE INDEX manifest_passengers_person ON manifest_passengers (person_id);
+
+CREATE TABLE loop_deadlines (
+  order_id {i64} NOT NULL,
+  subject {text} NOT NULL,
+  kind {text} NOT NULL,
+  due {i64} NOT NULL,
+  PRIMARY KEY (order_id, subject)
+);
+
+INSERT INTO settings (key, value) VALUES ('loop.active_profile', 'ninth-edition') ON CONFLICT (key) DO NOTHING;
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -207,6 +379,7 @@ void apply_pending(Db& db) {
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, kV1, kV1Sqlite, kV1Pg},
+      {2, kV2, "", ""},
   };
   return all;
 }

@@ -29,6 +29,9 @@ struct PersonLink {
 const std::vector<PersonLink>& person_links() {
   static const std::vector<PersonLink> links{
       {"persons", "merged_into"},  // records merged earlier into the merged one follow it
+      {"control_orders", "person_id"},
+      {"room_occupants", "person_id"},
+      {"manifest_passengers", "person_id"},
   };
   return links;
 }
@@ -1270,6 +1273,12 @@ std::unique_ptr<Repository> open_repository(const std::string& url) {
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
   return std::make_unique<SqlRepository>(open_sqlite(path));
+}
+
+Db& database_of(Repository& repo) {
+  auto* r = dynamic_cast<SqlRepository*>(&repo);
+  if (!r) fail(ErrorCode::internal, "database_of: not a bihuan SQL repository");
+  return r->db();
 }
 
 int schema_version(Repository& repo) {
