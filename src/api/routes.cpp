@@ -104,7 +104,7 @@ bool area_visible(const Scope& s, std::string_view code) {
 // Writes may only place a record inside the caller's area scope.
 void require_writable_area(const Context& ctx, std::string_view code, const char* field) {
   const Scope& s = ctx.who().scope;
-  if (s.kind == Scope::Kind::all) return;
+  if (s.kind == Scope::Kind::all || s.kind == Scope::Kind::org) return;  // org: checked by workplace
   if (s.kind == Scope::Kind::area && in_subtree(code, s.area_prefix)) return;
   fail(ErrorCode::permission_denied, "area " + std::string(code) + " is outside your jurisdiction", field);
 }
@@ -382,7 +382,12 @@ Response create_person(Request& req, Context& ctx) {
   p.sex = *sex;
   if (!body.contains("name")) fail(ErrorCode::invalid_argument, "name is required", "name");
   if (!body.contains("area_code")) fail(ErrorCode::invalid_argument, "area_code is required", "area_code");
+  const Scope& scope = ctx.who().scope;
+  if (scope.kind == Scope::Kind::org && !body.contains("workplace_org_id")) p.workplace_org_id = scope.org_id;
   apply_person_fields(ctx, body, p);
+  // An organisation-scoped writer creates records of its own organisation (so it can see them).
+  if (scope.kind == Scope::Kind::org && p.workplace_org_id != scope.org_id)
+    fail(ErrorCode::permission_denied, "records you create must belong to your organisation", "workplace_org_id");
   if (ctx.repo.person_by_doc(p.doc_number, Scope::everything()))
     fail(ErrorCode::conflict, "a person with this document number exists", "doc_number");
   p.created_at = p.updated_at = ctx.now();
@@ -404,6 +409,8 @@ Response update_person(Request& req, Context& ctx) {
     if (body.contains(ro) && ro != std::string_view("id"))
       fail(ErrorCode::invalid_argument, std::string(ro) + " cannot be changed here", ro);
   json changed = apply_person_fields(ctx, body, *p);
+  if (ctx.who().scope.kind == Scope::Kind::org && p->workplace_org_id != ctx.who().scope.org_id)
+    fail(ErrorCode::permission_denied, "the record would leave your organisation", "workplace_org_id");
   if (!changed.empty()) {
     p->updated_at = ctx.now();
     std::vector<Person> batch{*p};
@@ -528,10 +535,8 @@ Response import_file(Request& req, Context& ctx) {
   else fail(ErrorCode::invalid_argument, "encoding must be auto, utf-8 or gb18030", "encoding");
   if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV file", "body");
   opt.today = today_of(ctx);
-  // Imports write into the registry as a whole; only callers whose scope is everything, or an
-  // area role writing rows of its own area, may do it. Row-level scope is the importer's: keep
-  // it simple and restrict area-scoped importers to nothing outside their area by refusing
-  // org-scoped importers outright.
+  // The importer writes by natural key and knows no jurisdiction: only roles holding `import`
+  // reach it (admin, command centre, port health), and organisation-scoped ones only for persons.
   if (ctx.who().scope.kind == Scope::Kind::org && opt.kind != ingest::ImportKind::persons)
     fail(ErrorCode::permission_denied, "organisation-scoped roles may import persons only", "kind");
   auto rep = ingest::run_import(ctx.repo, req.body, opt);

@@ -303,6 +303,16 @@ TEST_F(Api, GridWorkerCannotSeeAnotherGrid) {
   EXPECT_EQ(r.j()["items"][0]["persons"], 1);
 }
 
+TEST_F(Api, OrgScopedRoleSeesOnlyItsOrganisationsPeople) {
+  Client e = login(port(), "enterprise");
+  EXPECT_EQ(e.get("/api/persons/" + std::to_string(w().person_a)).status, 200);  // works at the org
+  EXPECT_EQ(e.get("/api/persons/" + std::to_string(w().person_a2)).status, 404);
+  auto r = e.get("/api/persons?name=张");
+  ASSERT_EQ(r.status, 200);
+  ASSERT_EQ(r.j()["items"].size(), 1u);
+  EXPECT_EQ(r.j()["items"][0]["id"], w().person_a);
+}
+
 TEST_F(Api, AdminCountsEverything) {
   Client admin = login(port(), "admin");
   auto r = admin.get(std::string("/api/areas?parent=") + World::kCommunity);
