@@ -78,8 +78,38 @@ printf '%s\n' "$ADMIN_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$ADM
 printf '%s\n' "$GRID_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$GRID_USER" --password-stdin \
   --role grid_worker --scope "$GRID" --display-name 网格员 >/dev/null
 
+# Closed loop (web/e2e/loop.test.mjs): a port, a transfer team and a quarantine site in the
+# grid's area, with one user each; the grid worker receives the travellers at their destination.
+cat >"$TMP/loop-orgs.csv" <<ORGS
+机构代码,机构名称,机构类型,区划代码,地址
+E2E-PORT-01,测试国际机场口岸,口岸,$GRID,测试机场路1号
+E2E-TRANSFER-01,测试转运专班,转运专班,$GRID,测试路2号
+E2E-SITE-01,测试集中隔离点,隔离点,$GRID,测试路3号
+ORGS
+"$BIN" import orgs "$TMP/loop-orgs.csv" --db "sqlite:$DB" >"$TMP/loop-orgs.log" 2>&1 \
+  || { cat "$TMP/loop-orgs.log" >&2; die "importing the closed-loop organisations failed"; }
+PORT_USER=e2e-port
+PORT_PASS=$(random_password)
+TRANSFER_USER=e2e-transfer
+TRANSFER_PASS=$(random_password)
+SITE_USER=e2e-site
+SITE_PASS=$(random_password)
+printf '%s\n' "$PORT_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$PORT_USER" --password-stdin \
+  --role port_health --org E2E-PORT-01 --display-name 口岸检疫员 >/dev/null
+printf '%s\n' "$TRANSFER_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$TRANSFER_USER" --password-stdin \
+  --role transfer_team --org E2E-TRANSFER-01 --display-name 转运专班 >/dev/null
+printf '%s\n' "$SITE_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$SITE_USER" --password-stdin \
+  --role quarantine_site --org E2E-SITE-01 --display-name 隔离点工作人员 >/dev/null
+# Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
+# (docs/API-loop.md, "Test settings"); only when this server has the option.
+SERVE_EXTRA=()
+if "$BIN" serve --help 2>/dev/null | grep -q -- '--handover-deadline-minutes'; then
+  SERVE_EXTRA=(--handover-deadline-minutes 0)
+  export BIHUAN_SHORT_DEADLINES=1
+fi
+
 PORT=$(free_port) || die "no free port"
-"$BIN" serve --db "sqlite:$DB" --host 127.0.0.1 --port "$PORT" --web "$ROOT/web/dist" >"$TMP/server.log" 2>&1 &
+"$BIN" serve --db "sqlite:$DB" --host 127.0.0.1 --port "$PORT" --web "$ROOT/web/dist" "${SERVE_EXTRA[@]}" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 URL="http://127.0.0.1:$PORT"
 for _ in $(seq 1 300); do
@@ -95,5 +125,9 @@ export BIHUAN_ADMIN_USER="$ADMIN_USER" BIHUAN_ADMIN_PASS="$ADMIN_PASS"
 export BIHUAN_GRID_USER="$GRID_USER" BIHUAN_GRID_PASS="$GRID_PASS"
 export BIHUAN_GRID_OTHER_DOC="$OTHER_DOC" BIHUAN_GRID_OWN_NAME="$OWN_NAME"
 export BIHUAN_CHROMIUM="$CHROMIUM"
+export BIHUAN_PORT_USER="$PORT_USER" BIHUAN_PORT_PASS="$PORT_PASS" BIHUAN_PORT_ORG=E2E-PORT-01
+export BIHUAN_TRANSFER_USER="$TRANSFER_USER" BIHUAN_TRANSFER_PASS="$TRANSFER_PASS" BIHUAN_TRANSFER_ORG=E2E-TRANSFER-01
+export BIHUAN_SITE_USER="$SITE_USER" BIHUAN_SITE_PASS="$SITE_PASS" BIHUAN_SITE_ORG=E2E-SITE-01
+export BIHUAN_GRID_AREA="$GRID"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
 node --test --test-concurrency=1 web/e2e/

@@ -96,5 +96,9 @@ export async function apiAs(request, username, password) {
       const r = await request.get(`${BASE()}/api${path}`)
       return { status: r.status(), body: await r.json().catch(() => null) }
     },
+    async post(path, data, method = 'post') {
+      const r = await request[method](`${BASE()}/api${path}`, { data })
+      return { status: r.status(), body: await r.json().catch(() => null) }
+    },
   }
 }
