@@ -1,0 +1,866 @@
+#include "loop/service.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/resident_id.hpp"
+#include "ingest/csv.hpp"
+#include "ingest/encoding.hpp"
+#include "ingest/fields.hpp"
+
+namespace bihuan::loop {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using std::chrono::days;
+using std::chrono::hours;
+using std::chrono::sys_days;
+
+namespace {
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) fail(ErrorCode::not_found, "cannot read " + p.string(), "file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int setting_minutes(store::Repository& repo, const char* key, int dflt) {
+  auto v = repo.setting(key);
+  if (!v) return dflt;
+  try {
+    int m = std::stoi(*v);
+    return m > 0 ? m : dflt;
+  } catch (...) {
+    return dflt;
+  }
+}
+
+policy::Measure measure_from(const std::string& s) {
+  for (auto m : {policy::Measure::central_quarantine, policy::Measure::home_isolation,
+                 policy::Measure::home_health_monitoring, policy::Measure::testing_only})
+    if (s == policy::to_string(m)) return m;
+  return policy::Measure::testing_only;
+}
+policy::Colour colour_from(const std::string& s) {
+  for (auto c : {policy::Colour::green, policy::Colour::yellow, policy::Colour::red})
+    if (s == policy::to_string(c)) return c;
+  return policy::Colour::green;
+}
+
+// End of a local day (Asia/Shanghai, UTC+8) as a UTC instant.
+Instant local_day_end(Date d) { return Instant{sys_days{d} + hours{16}}; }
+
+std::string test_subject(Date d) { return "test:" + format_date(d); }
+
+// Check slots of a local day: morning window [local 00:00, 15:00), afternoon [15:00, 24:00).
+struct Slot {
+  std::string subject;
+  Instant from, to, due;
+};
+std::vector<Slot> slots_of(Date d, std::chrono::minutes grace) {
+  auto dues = quarantine::check_slots(d, grace);
+  Instant base{sys_days{d}};
+  return {{"check:" + format_date(d) + ":am", base - hours{8}, base + hours{7}, dues.at(0)},
+          {"check:" + format_date(d) + ":pm", base + hours{7}, base + hours{16}, dues.at(1)}};
+}
+
+bool monitored(const policy::PlannedPhase& ph) { return ph.measure != policy::Measure::testing_only; }
+
+}  // namespace
+
+Date local_date(Instant t) { return Date{std::chrono::floor<days>(t + hours{8})}; }
+
+LoopSettings read_settings(store::Repository& repo) {
+  LoopSettings s;
+  s.test_grace = std::chrono::minutes{setting_minutes(repo, "loop.test_grace_minutes", 12 * 60)};
+  s.check_grace = std::chrono::minutes{setting_minutes(repo, "loop.check_grace_minutes", 120)};
+  s.escalate_every = std::chrono::minutes{setting_minutes(repo, "loop.escalate_minutes", 60)};
+  return s;
+}
+
+// ---------------------------------------------------------------- profiles
+
+Profiles::Profiles(std::string dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) fail(ErrorCode::not_found, "no policies directory: " + dir_, "policies");
+  auto load = [&](const std::string& n) {
+    fs::path file = fs::path(dir_) / (n + ".yaml");
+    try {
+      return policy::parse_profile(read_file(file), n);
+    } catch (const Error& e) {
+      throw Error(e.code(), file.string() + ": " + e.what(), e.field());
+    }
+  };
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    if (entry.path().extension() != ".yaml") continue;
+    const std::string name = entry.path().stem().string();
+    auto p = policy::resolve(load(name), load);
+    try {
+      policy::validate(p);
+    } catch (const Error& e) {
+      throw Error(e.code(), entry.path().string() + ": " + e.what(), e.field());
+    }
+    by_name_.emplace(name, std::move(p));
+  }
+  if (by_name_.empty()) fail(ErrorCode::not_found, "no profiles in " + dir_, "policies");
+}
+
+const policy::Profile& Profiles::get(std::string_view name) const {
+  auto it = by_name_.find(std::string(name));
+  if (it == by_name_.end()) fail(ErrorCode::not_found, "no such policy profile: " + std::string(name), "profile");
+  return it->second;
+}
+
+std::vector<const policy::Profile*> Profiles::all() const {
+  std::vector<const policy::Profile*> out;
+  for (const auto& [k, p] : by_name_) out.push_back(&p);
+  return out;
+}
+
+// ---------------------------------------------------------------- code signer
+
+const code::KeyPair& CodeSigner::keys() {
+  std::lock_guard lock(mu_);
+  if (keys_) return *keys_;
+  fs::path secret = prefix_ + ".secret", pub = prefix_ + ".pub";
+  auto decode = [](const fs::path& p, std::size_t n) {
+    std::ifstream in(p);
+    std::string line;
+    std::getline(in, line);
+    auto bytes = code::from_base64url(line);
+    if (bytes.size() != n) fail(ErrorCode::internal, p.string() + " does not hold a key of the right size", "key");
+    return bytes;
+  };
+  code::KeyPair k;
+  if (fs::exists(secret)) {
+    auto s = decode(secret, 64);
+    auto p = decode(pub, 32);
+    std::copy(s.begin(), s.end(), k.secret_key.begin());
+    std::copy(p.begin(), p.end(), k.public_key.begin());
+  } else {
+    if (secret.has_parent_path()) fs::create_directories(secret.parent_path());
+    k = code::generate_keys();
+    {
+      std::ofstream out(secret);
+      out << code::to_base64url(k.secret_key.data(), k.secret_key.size()) << "\n";
+    }
+    ::chmod(secret.c_str(), 0600);
+    std::ofstream(pub) << code::to_base64url(k.public_key.data(), k.public_key.size()) << "\n";
+  }
+  keys_ = k;
+  return *keys_;
+}
+
+// ---------------------------------------------------------------- plan JSON
+
+std::string plan_to_json(const policy::Plan& p) {
+  json phases = json::array();
+  for (const auto& ph : p.phases) {
+    json tests = json::array();
+    for (auto d : ph.test_dates) tests.push_back(format_date(d));
+    phases.push_back({{"measure", policy::to_string(ph.measure)}, {"colour", policy::to_string(ph.colour)},
+                      {"start", format_date(ph.start)}, {"end", format_date(ph.end)}, {"test_dates", tests}});
+  }
+  json j = {{"profile", p.profile},
+            {"group", p.group},
+            {"start", format_date(p.start)},
+            {"managed", p.managed},
+            {"phases", phases},
+            {"release_condition", p.release_condition},
+            {"release_date", p.release_date ? json(format_date(*p.release_date)) : json(nullptr)},
+            {"pre_departure_test_hours", p.pre_departure_test_hours}};
+  return j.dump();
+}
+
+policy::Plan plan_from_json(std::string_view text) {
+  policy::Plan p;
+  auto j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return p;
+  auto date = [](const json& v) { return v.is_string() ? parse_date(v.get<std::string>()).value_or(Date{}) : Date{}; };
+  p.profile = j.value("profile", "");
+  p.group = j.value("group", "");
+  p.start = date(j.value("start", json()));
+  p.managed = j.value("managed", true);
+  p.release_condition = j.value("release_condition", "");
+  p.pre_departure_test_hours = j.value("pre_departure_test_hours", 0);
+  if (j.contains("release_date") && j["release_date"].is_string()) p.release_date = date(j["release_date"]);
+  for (const auto& ph : j.value("phases", json::array())) {
+    policy::PlannedPhase x;
+    x.measure = measure_from(ph.value("measure", ""));
+    x.colour = colour_from(ph.value("colour", ""));
+    x.start = date(ph.value("start", json()));
+    x.end = date(ph.value("end", json()));
+    for (const auto& t : ph.value("test_dates", json::array())) x.test_dates.push_back(date(t));
+    p.phases.push_back(std::move(x));
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------- service
+
+Service::Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink)
+    : repo_(repo),
+      loop_(store::open_loop_repository(repo)),
+      profiles_(profiles),
+      clock_(clock),
+      sink_(sink),
+      settings_(read_settings(repo)) {}
+
+Service::~Service() = default;
+
+template <typename F>
+auto Service::write(F&& fn) -> decltype(fn()) {
+  added_.clear();
+  removed_.clear();
+  raised_.clear();
+  settled_.clear();
+  auto flush = [&] {
+    if (!sink_) return;
+    if (!added_.empty() || !removed_.empty()) sink_->deadlines_changed(added_, removed_);
+    for (const auto& a : raised_) sink_->alert_raised(a);
+    for (auto id : settled_) sink_->alert_settled(id);
+  };
+  if constexpr (std::is_void_v<decltype(fn())>) {
+    repo_.transaction([&] { fn(); });
+    flush();
+  } else {
+    std::optional<decltype(fn())> out;
+    repo_.transaction([&] { out.emplace(fn()); });
+    flush();
+    return std::move(*out);
+  }
+}
+
+void Service::put(const Deadline& d) {
+  loop_->put_deadline(d);
+  added_.push_back(d);
+}
+void Service::drop(std::int64_t order_id, const std::string& subject) {
+  if (loop_->delete_deadline(order_id, subject)) removed_.emplace_back(order_id, subject);
+}
+void Service::drop_all(std::int64_t order_id) {
+  for (const auto& d : loop_->deadlines_of(order_id)) drop(order_id, d.subject);
+}
+
+void Service::audit(const Actor& a, const std::string& action, const std::string& entity, std::int64_t id,
+                    const std::string& reason, const std::string& detail) {
+  store::AuditRecord r;
+  r.at = clock_.now();
+  r.user_id = a.user_id;
+  r.username = a.username;
+  r.action = action;
+  r.entity = entity;
+  r.entity_id = id;
+  r.ip = a.ip;
+  r.reason = reason;
+  r.detail = detail;
+  repo_.append_audit(r);
+}
+
+store::OrderRow Service::must_order(std::int64_t id) {
+  auto o = loop_->order(id, Scope::everything());
+  if (!o) fail(ErrorCode::not_found, "no such order: " + std::to_string(id), "id");
+  return std::move(*o);
+}
+
+policy::Plan Service::plan_of(const store::OrderRow& o) const { return plan_from_json(o.plan_json); }
+
+std::optional<Deadline> Service::next_test_deadline(store::LoopRepository& loop, const store::OrderRow& o,
+                                                    const policy::Plan& plan, const LoopSettings& s,
+                                                    std::optional<Date> after) {
+  if (!plan.managed) return std::nullopt;
+  std::set<Date> done;
+  for (const auto& t : loop.tests_of(o.order.id)) done.insert(t.day);
+  for (const auto& ph : plan.phases)
+    for (auto d : ph.test_dates) {
+      if (after && sys_days{d} <= sys_days{*after}) continue;
+      if (done.count(d)) continue;
+      return Deadline{o.order.id, AlertKind::test_missing, test_subject(d), local_day_end(d) + s.test_grace};
+    }
+  return std::nullopt;
+}
+
+std::optional<Deadline> Service::next_check_deadline(store::LoopRepository& loop, std::int64_t order_id,
+                                                     const policy::Plan& plan, const LoopSettings& s, Instant after) {
+  if (!plan.managed) return std::nullopt;
+  for (const auto& ph : plan.phases) {
+    if (!monitored(ph)) continue;
+    for (sys_days d = sys_days{ph.start}; d <= sys_days{ph.end}; d += days{1}) {
+      if (local_day_end(Date{d}) <= after) continue;
+      for (const auto& slot : slots_of(Date{d}, s.check_grace)) {
+        if (slot.due <= after) continue;
+        if (loop.has_check_between(order_id, slot.from, slot.to)) continue;
+        return Deadline{order_id, AlertKind::health_check_missing, slot.subject, slot.due};
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void Service::schedule(const store::OrderRow& o, const policy::Plan& plan) {
+  for (const auto& d : loop_->deadlines_of(o.order.id))
+    if (d.kind == AlertKind::test_missing || d.kind == AlertKind::health_check_missing) drop(o.order.id, d.subject);
+  if (o.order.status != OrderStatus::active) return;
+  if (auto t = next_test_deadline(*loop_, o, plan, settings_)) put(*t);
+  if (auto c = next_check_deadline(*loop_, o.order.id, plan, settings_, clock_.now())) put(*c);
+}
+
+// ---- profiles
+
+std::string Service::active_profile() {
+  auto v = repo_.setting("loop.active_profile");
+  if (v && profiles_.has(*v)) return *v;
+  return profiles_.has("ninth-edition") ? "ninth-edition" : profiles_.all().front()->name;
+}
+
+void Service::switch_profile(const std::string& name, const std::string& reason, const Actor& a) {
+  profiles_.get(name);
+  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
+  write([&] {
+    const std::string old = active_profile();
+    repo_.set_setting("loop.active_profile", name);
+    audit(a, "policy.switch", "policy", 0, reason, json{{"from", old}, {"to", name}}.dump());
+  });
+}
+
+std::vector<ReplanChange> Service::replan(const std::string& profile, const std::string& reason, bool apply,
+                                          const Actor& a) {
+  const auto& prof = profiles_.get(profile);
+  if (apply && reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
+  std::vector<ReplanChange> changes;
+  auto body = [&] {
+    changes.clear();
+    std::int64_t after = 0;
+    for (;;) {
+      auto batch = loop_->active_orders_after(after, 1000);
+      if (batch.empty()) break;
+      after = batch.back().order.id;
+      for (const auto& o : batch) {
+        if (!prof.groups.count(o.order.group)) continue;
+        auto plan = policy::make_plan(prof, o.order.group, o.order.start);
+        const std::string pj = plan_to_json(plan);
+        if (pj == o.plan_json && o.order.profile == profile) continue;
+        changes.push_back({o.order.id, o.person_name, o.order.group, o.release_date, plan.release_date});
+        if (apply) {
+          loop_->set_plan(o.order.id, profile, pj, plan.release_date);
+          schedule(o, plan);
+        }
+      }
+    }
+    if (apply) {
+      json ids = json::array();
+      for (const auto& c : changes) ids.push_back(c.order_id);
+      audit(a, "policy.replan", "policy", 0, reason, json{{"profile", profile}, {"orders", ids}}.dump());
+    }
+  };
+  if (apply)
+    write(body);
+  else
+    body();
+  return changes;
+}
+
+// ---- orders
+
+store::OrderRow Service::create_order(const NewOrder& n, const Actor& a) {
+  const std::string profile = n.profile.empty() ? active_profile() : n.profile;
+  const auto& prof = profiles_.get(profile);
+  if (!prof.groups.count(n.group)) fail(ErrorCode::invalid_argument, "no such group in " + profile + ": " + n.group, "group");
+  if (!n.start.ok()) fail(ErrorCode::invalid_argument, "start_date is required", "start_date");
+  if (n.stage == Stage::released) fail(ErrorCode::invalid_argument, "an order cannot start released", "stage");
+  if (org_owned(n.stage) != (n.owner.kind == Owner::Kind::org))
+    fail(ErrorCode::invalid_argument,
+         std::string("stage ") + to_string(n.stage) + (org_owned(n.stage) ? " is owned by an organisation" : " is owned by an area"),
+         "owner");
+  if (n.owner.kind == Owner::Kind::org && !repo_.org(n.owner.org_id))
+    fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(n.owner.org_id), "owner");
+  if (n.owner.kind == Owner::Kind::area) {
+    auto c = canonical_area_code(n.owner.area_code);
+    if (!c || *c != n.owner.area_code) fail(ErrorCode::invalid_argument, "owner area code is malformed", "owner");
+  }
+  auto plan = policy::make_plan(prof, n.group, n.start);
+  return write([&] {
+    auto person = repo_.person(n.person_id, Scope::everything());
+    if (!person) fail(ErrorCode::invalid_argument, "no such person: " + std::to_string(n.person_id), "person_id");
+    if (person->merged_into != 0) fail(ErrorCode::invalid_argument, "the person record was merged", "person_id");
+    store::OrderRow r;
+    r.order.person_id = n.person_id;
+    r.order.group = n.group;
+    r.order.profile = profile;
+    r.order.start = n.start;
+    r.order.source = n.source;
+    r.order.current = StageEntry{n.stage, n.owner, clock_.now()};
+    r.plan_json = plan_to_json(plan);
+    r.release_date = plan.release_date;
+    r.destination_area = n.destination_area;
+    r.note = n.note;
+    r.created_at = clock_.now();
+    r.created_by = a.user_id;
+    loop_->insert_order(r);
+    schedule(r, plan);
+    audit(a, "order.create", "order", r.order.id, {},
+          json{{"person_id", n.person_id}, {"group", n.group}, {"profile", profile}}.dump());
+    return must_order(r.order.id);
+  });
+}
+
+ManifestReport Service::import_manifest(std::string_view csv, const ManifestOptions& opt, const Actor& a) {
+  if (opt.kind != "flight" && opt.kind != "ship" && opt.kind != "land")
+    fail(ErrorCode::invalid_argument, "kind must be flight, ship or land", "kind");
+  if (opt.ref.empty()) fail(ErrorCode::invalid_argument, "ref is required", "ref");
+  auto port = repo_.org(opt.port_org);
+  if (!port) fail(ErrorCode::invalid_argument, "no such port organisation: " + std::to_string(opt.port_org), "port_org");
+  const std::string profile = active_profile();
+  const auto& prof = profiles_.get(profile);
+  if (!prof.groups.count("inbound")) fail(ErrorCode::invalid_argument, profile + " has no inbound group", "profile");
+  const Date arrival = local_date(opt.arrived_at);
+  const Date today = local_date(clock_.now());
+
+  std::string storage;
+  std::string_view text = ingest::decode_text(csv, ingest::Encoding::auto_detect, storage);
+  ingest::CsvReader reader(text);
+  ingest::CsvRecord rec;
+  if (!reader.next(rec)) fail(ErrorCode::invalid_argument, "the manifest is empty", "body");
+  struct Col {
+    const char* key;
+    std::vector<std::string> aliases;
+    bool required;
+  };
+  const std::vector<Col> cols = {{"doc_type", {"证件类型", "doc_type"}, false},
+                                 {"doc_number", {"证件号码", "doc_number", "id_number"}, true},
+                                 {"nationality", {"国籍", "nationality"}, false},
+                                 {"name", {"姓名", "name"}, true},
+                                 {"sex", {"性别", "sex"}, false},
+                                 {"birth_date", {"出生日期", "birth_date"}, false},
+                                 {"phone", {"手机号", "phone", "手机号码"}, false},
+                                 {"seat", {"座位号", "seat"}, false},
+                                 {"destination_area", {"目的地网格", "destination_area"}, false}};
+  std::vector<int> idx(cols.size(), -1);
+  std::vector<std::string> header;
+  for (std::size_t i = 0; i < rec.fields.size(); ++i) {
+    const std::string h = ingest::normalize_header(rec.fields[i]);
+    header.push_back(std::string(ingest::trim(rec.fields[i])));
+    for (std::size_t c = 0; c < cols.size(); ++c)
+      for (const auto& al : cols[c].aliases)
+        if (h == ingest::normalize_header(al) && idx[c] < 0) idx[c] = static_cast<int>(i);
+  }
+  for (std::size_t c = 0; c < cols.size(); ++c)
+    if (cols[c].required && idx[c] < 0)
+      fail(ErrorCode::invalid_argument, std::string("missing column ") + cols[c].key + " (" + cols[c].aliases[0] + ")",
+           cols[c].key);
+
+  struct Row {
+    Person p;
+    std::string seat;
+    std::string destination;
+  };
+  std::vector<Row> rows;
+  ManifestReport rep;
+  std::set<std::string> seen;
+  while (reader.next(rec)) {
+    ++rep.total_rows;
+    const std::size_t before = rep.errors.size();
+    auto err = [&](std::size_t c, const std::string& value, const std::string& reason) {
+      rep.errors.push_back({rec.line, idx[c] >= 0 ? header[static_cast<std::size_t>(idx[c])] : cols[c].key, value, reason});
+    };
+    auto get = [&](std::size_t c) -> std::string {
+      if (idx[c] < 0 || static_cast<std::size_t>(idx[c]) >= rec.fields.size()) return {};
+      return std::string(ingest::trim(rec.fields[static_cast<std::size_t>(idx[c])]));
+    };
+    if (!rec.error.empty()) {
+      rep.errors.push_back({rec.line, "", "", rec.error});
+      ++rep.rejected;
+      continue;
+    }
+    Row r;
+    Person& p = r.p;
+    const std::string dt = get(0);
+    if (!dt.empty()) {
+      if (auto t = ingest::parse_doc_type(dt))
+        p.doc_type = *t;
+      else
+        err(0, dt, "unknown document type");
+    }
+    const std::string nat = get(2);
+    if (!nat.empty()) {
+      if (auto n = ingest::parse_nationality(nat))
+        p.nationality = *n;
+      else
+        err(2, nat, "unknown nationality");
+    } else if (p.doc_type == DocType::passport) {
+      err(2, nat, "nationality is required for a passport");
+    }
+    const std::string doc = get(1);
+    std::optional<Date> id_birth;
+    std::optional<Sex> id_sex;
+    if (doc.empty()) {
+      err(1, doc, "document number is required");
+    } else if (p.doc_type == DocType::resident_id) {
+      if (auto why = resident_id_error(doc, today)) {
+        err(1, doc, *why);
+      } else {
+        auto rid = parse_resident_id(doc, today, "doc_number");
+        p.doc_number = rid.number;
+        id_birth = rid.birth_date;
+        id_sex = rid.sex;
+      }
+    } else if (auto d = ingest::normalize_doc_number(doc)) {
+      p.doc_number = *d;
+    } else {
+      err(1, doc, "a document number has 5 to 20 letters, digits or hyphens");
+    }
+    p.name = get(3);
+    if (p.name.empty()) err(3, p.name, "name is required");
+    const std::string sx = get(4);
+    if (!sx.empty()) {
+      if (auto s = ingest::parse_sex(sx))
+        p.sex = *s;
+      else
+        err(4, sx, "sex must be 男/女 or male/female");
+    } else if (id_sex) {
+      p.sex = *id_sex;
+    } else {
+      err(4, sx, "sex is required");
+    }
+    const std::string bd = get(5);
+    if (!bd.empty()) {
+      auto b = ingest::parse_flexible_date(bd);
+      if (!b || sys_days{*b} > sys_days{today})
+        err(5, bd, "birth date must be a past date");
+      else if (id_birth && *b != *id_birth)
+        err(5, bd, "differs from the birth date in the ID number");
+      else
+        p.birth_date = *b;
+    } else if (id_birth) {
+      p.birth_date = *id_birth;
+    } else {
+      err(5, bd, "birth date is required");
+    }
+    const std::string ph = get(6);
+    if (!ph.empty()) {
+      std::string why;
+      if (auto n = ingest::normalize_phone(ph, &why))
+        p.phone = *n;
+      else
+        err(6, ph, why.empty() ? "malformed phone number" : why);
+    }
+    r.seat = get(7);
+    const std::string dest = get(8);
+    if (!dest.empty()) {
+      auto c = canonical_area_code(dest);
+      if (!c)
+        err(8, dest, "not an area code");
+      else if (!repo_.area(*c))
+        err(8, dest, "unknown area");
+      else
+        r.destination = *c;
+    }
+    if (rep.errors.size() == before && !p.doc_number.empty()) {
+      const std::string key = std::string(to_string(p.doc_type)) + "|" + p.doc_number + "|" + p.nationality;
+      if (!seen.insert(key).second) err(1, doc, "the same person is listed twice");
+    }
+    if (rep.errors.size() != before) {
+      ++rep.rejected;
+      continue;
+    }
+    ++rep.accepted;
+    rows.push_back(std::move(r));
+  }
+  if (rep.rejected > 0) {
+    rep.accepted = 0;  // all-or-nothing: nothing was written
+    return rep;
+  }
+  const auto plan = policy::make_plan(prof, "inbound", arrival);
+  const std::string pj = plan_to_json(plan);
+  write([&] {
+    rep.manifest_id = loop_->insert_manifest(opt.kind, opt.ref, opt.arrived_at, opt.port_org, clock_.now(), a.user_id);
+    std::vector<Person> fresh;
+    std::vector<std::int64_t> ids(rows.size(), 0);
+    std::vector<std::size_t> fresh_idx;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      auto& p = rows[i].p;
+      if (auto found = repo_.person_by_doc(p.doc_number, Scope::everything());
+          found && found->doc_type == p.doc_type && found->nationality == p.nationality) {
+        ids[i] = found->merged_into != 0 ? found->merged_into : found->id;
+        continue;
+      }
+      p.area_code = rows[i].destination;
+      p.created_at = p.updated_at = clock_.now();
+      fresh.push_back(p);
+      fresh_idx.push_back(i);
+    }
+    if (!fresh.empty()) repo_.upsert_persons(fresh);
+    for (std::size_t k = 0; k < fresh.size(); ++k) ids[fresh_idx[k]] = fresh[k].id;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      store::OrderRow r;
+      r.order.person_id = ids[i];
+      r.order.group = "inbound";
+      r.order.profile = profile;
+      r.order.start = arrival;
+      r.order.source = OrderSource::arrival_manifest;
+      r.order.current = StageEntry{Stage::port_screening, Owner::org(opt.port_org), clock_.now()};
+      r.plan_json = pj;
+      r.release_date = plan.release_date;
+      r.destination_area = rows[i].destination;
+      r.note = opt.kind + " " + opt.ref + (rows[i].seat.empty() ? "" : " seat " + rows[i].seat);
+      r.created_at = clock_.now();
+      r.created_by = a.user_id;
+      loop_->insert_order(r);
+      loop_->insert_passenger(rep.manifest_id, ids[i], rows[i].seat, r.order.id);
+      schedule(r, plan);
+      ++rep.created_orders;
+    }
+    audit(a, "manifest.import", "manifest", rep.manifest_id, {},
+          json{{"kind", opt.kind}, {"ref", opt.ref}, {"port_org", opt.port_org}, {"orders", rep.created_orders}}.dump());
+  });
+  return rep;
+}
+
+Handover Service::send_handover(std::int64_t order_id, Stage to, const Owner& receiver, std::string vehicle,
+                                std::string escort, const Actor& a) {
+  if (receiver.kind == Owner::Kind::org && !repo_.org(receiver.org_id))
+    fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(receiver.org_id), "receiver");
+  return write([&] {
+    auto o = must_order(order_id);
+    auto h = loop::send_handover(o.order, to, receiver, clock_.now(), a.user_id, std::move(vehicle), std::move(escort),
+                                 settings_.handover);
+    loop_->insert_handover(h);
+    put(Deadline{order_id, AlertKind::handover_overdue, "handover:" + std::to_string(h.id), h.deadline});
+    audit(a, "handover.send", "order", order_id, {},
+          json{{"handover_id", h.id}, {"to_stage", to_string(to)}}.dump());
+    return h;
+  });
+}
+
+Handover Service::acknowledge(std::int64_t handover_id, const Owner& by_owner, const std::string& note, const Actor& a) {
+  return write([&] {
+    auto h = loop_->handover(handover_id);
+    if (!h) fail(ErrorCode::not_found, "no such handover: " + std::to_string(handover_id), "id");
+    auto o = must_order(h->order_id);
+    if (!o.order.pending || o.order.pending->id != handover_id)
+      fail(ErrorCode::conflict, "handover " + std::to_string(handover_id) + " is not pending", "id");
+    loop::acknowledge(o.order, by_owner, clock_.now(), a.user_id);
+    h->acknowledged_at = clock_.now();
+    h->acknowledged_by = a.user_id;
+    loop_->acknowledge_handover(*h, note);
+    drop(o.order.id, "handover:" + std::to_string(handover_id));
+    if (h->from == Stage::quarantine_site) loop_->end_occupancy(o.order.id, clock_.now());
+    audit(a, "handover.ack", "order", o.order.id, {}, json{{"handover_id", handover_id}}.dump());
+    return *h;
+  });
+}
+
+CheckOutcome Service::record_check(std::int64_t order_id, double temperature_c, std::vector<std::string> symptoms,
+                                   std::optional<Instant> at, const Actor& a) {
+  if (!quarantine::plausible_temperature(temperature_c))
+    fail(ErrorCode::invalid_argument, "temperature must be between 34.0 and 43.0 °C", "temperature_c");
+  const Instant when = at.value_or(clock_.now());
+  if (when > clock_.now() + std::chrono::minutes{5}) fail(ErrorCode::invalid_argument, "a check cannot be in the future", "at");
+  return write([&] {
+    auto o = must_order(order_id);
+    if (o.order.status != OrderStatus::active) fail(ErrorCode::conflict, "the order is not active", "id");
+    CheckOutcome out;
+    store::CheckRow c;
+    c.order_id = order_id;
+    c.at = when;
+    c.temperature_c = temperature_c;
+    c.symptoms = symptoms;
+    c.by_user = a.user_id;
+    out.check_id = loop_->insert_check(c);
+    // The pending check slot this reading satisfies, if any: then the next one.
+    for (const auto& d : loop_->deadlines_of(order_id)) {
+      if (d.kind != AlertKind::health_check_missing) continue;
+      auto plan = plan_of(o);
+      const std::string day = d.subject.substr(6, 10);
+      auto date = parse_date(day);
+      if (!date) continue;
+      for (const auto& slot : slots_of(*date, settings_.check_grace))
+        if (slot.subject == d.subject && when >= slot.from && when < slot.to) {
+          drop(order_id, d.subject);
+          if (auto next = next_check_deadline(*loop_, order_id, plan, settings_, slot.due)) put(*next);
+        }
+    }
+    quarantine::HealthCheck hc{when, temperature_c, symptoms};
+    if (quarantine::needs_assessment(hc)) {
+      store::AlertRow al;
+      al.order_id = order_id;
+      al.kind = "medical_assessment";
+      al.severity = to_string(Severity::high);
+      al.subject = "check:" + std::to_string(out.check_id);
+      al.raised_at = clock_.now();
+      al.owner = o.order.current.owner;
+      if (loop_->raise_alert(al)) raised_.push_back(al);
+      out.alert_id = al.id;
+    }
+    audit(a, "check.record", "order", order_id, {}, json{{"check_id", out.check_id}, {"temperature_c", temperature_c}}.dump());
+    return out;
+  });
+}
+
+void Service::record_test(std::int64_t order_id, Date day, const std::string& result, std::optional<double> ct,
+                          const Actor& a) {
+  if (result != "negative" && result != "positive")
+    fail(ErrorCode::invalid_argument, "result must be negative or positive", "result");
+  if (ct && (*ct <= 0 || *ct > 50)) fail(ErrorCode::invalid_argument, "ct must be between 0 and 50", "ct");
+  write([&] {
+    auto o = must_order(order_id);
+    auto plan = plan_of(o);
+    bool planned = false;
+    for (const auto& ph : plan.phases)
+      for (auto d : ph.test_dates) planned = planned || d == day;
+    if (!planned) fail(ErrorCode::invalid_argument, format_date(day) + " is not a test day of the plan", "day");
+    store::TestRow t;
+    t.order_id = order_id;
+    t.day = day;
+    t.result = result;
+    t.ct = ct;
+    t.recorded_at = clock_.now();
+    t.by_user = a.user_id;
+    loop_->upsert_test(t);
+    const std::string subject = test_subject(day);
+    if (loop_->deadline_exists(order_id, subject)) {
+      drop(order_id, subject);
+      if (auto next = next_test_deadline(*loop_, o, plan, settings_, day)) put(*next);
+    }
+    if (result == "positive") {
+      store::AlertRow al;
+      al.order_id = order_id;
+      al.kind = "positive_result";
+      al.severity = to_string(Severity::critical);
+      al.subject = subject;
+      al.raised_at = clock_.now();
+      al.owner = o.order.current.owner;
+      if (loop_->raise_alert(al)) raised_.push_back(al);
+    }
+    audit(a, "test.record", "order", order_id, {}, json{{"day", format_date(day)}, {"result", result}}.dump());
+  });
+}
+
+quarantine::ReleaseDecision Service::release(std::int64_t order_id, const std::string& note, const Actor& a) {
+  quarantine::ReleaseDecision decision;
+  write([&] {
+    auto o = must_order(order_id);
+    if (o.order.status != OrderStatus::active) fail(ErrorCode::conflict, "the order is not active", "id");
+    auto plan = plan_of(o);
+    std::vector<quarantine::TestRecord> tests;
+    for (const auto& t : loop_->tests_of(order_id)) tests.push_back({t.day, t.result == "negative"});
+    int missing_checks = 0;
+    for (const auto& al : loop_->find_alerts({"", "health_check_missing", order_id}, Scope::everything(), {0, 1000}))
+      if (al.status != "closed") ++missing_checks;
+    decision = quarantine::decide_release(plan, tests, missing_checks, local_date(clock_.now()));
+    if (!decision.release) return;
+    if (o.order.pending) fail(ErrorCode::conflict, "a handover is pending", "id");
+    move_within_owner(o.order, Stage::released, clock_.now());
+    loop_->set_current(order_id, o.order.current, o.order.status);
+    loop_->end_occupancy(order_id, clock_.now());
+    drop_all(order_id);
+    audit(a, "order.release", "order", order_id, note);
+  });
+  return decision;
+}
+
+// ---- alerts
+
+store::AlertRow Service::settle_alert(std::int64_t id, const std::string& note, const Actor& a, const char* action,
+                                      const char* status) {
+  std::string n = note;
+  while (!n.empty() && std::isspace(static_cast<unsigned char>(n.back()))) n.pop_back();
+  if (n.empty()) fail(ErrorCode::invalid_argument, "a note is required", "note");
+  return write([&] {
+    auto al = loop_->alert(id);
+    if (!al) fail(ErrorCode::not_found, "no such alert: " + std::to_string(id), "id");
+    if (al->status == "closed") fail(ErrorCode::conflict, "the alert is closed", "id");
+    if (std::string_view(status) == "acknowledged" && al->status != "open")
+      fail(ErrorCode::conflict, "the alert was acknowledged already", "id");
+    loop_->add_alert_event(id, {clock_.now(), a.user_id, a.username, action, n}, status);
+    settled_.push_back(id);
+    audit(a, std::string("alert.") + action, "alert", id, n);
+    return *loop_->alert(id);
+  });
+}
+
+store::AlertRow Service::acknowledge_alert(std::int64_t id, const std::string& note, const Actor& a) {
+  return settle_alert(id, note, a, "acknowledged", "acknowledged");
+}
+store::AlertRow Service::close_alert(std::int64_t id, const std::string& note, const Actor& a) {
+  return settle_alert(id, note, a, "closed", "closed");
+}
+
+// ---- sites
+
+std::vector<quarantine::Room> Service::add_rooms(std::int64_t org_id, std::vector<quarantine::Room> rooms, const Actor& a) {
+  auto org = repo_.org(org_id);
+  if (!org) fail(ErrorCode::not_found, "no such organisation: " + std::to_string(org_id), "org_id");
+  for (std::size_t i = 0; i < rooms.size(); ++i) {
+    if (rooms[i].number.empty())
+      fail(ErrorCode::invalid_argument, "rooms[" + std::to_string(i) + "].number is required", "rooms[" + std::to_string(i) + "].number");
+    if (rooms[i].capacity < 1 || rooms[i].capacity > 20)
+      fail(ErrorCode::invalid_argument, "rooms[" + std::to_string(i) + "].capacity must be 1..20",
+           "rooms[" + std::to_string(i) + "].capacity");
+  }
+  write([&] {
+    loop_->add_rooms(org_id, rooms);
+    audit(a, "site.rooms", "org", org_id, {}, json{{"added", rooms.size()}}.dump());
+  });
+  return rooms;
+}
+
+quarantine::AssignmentResult Service::assign_rooms(std::int64_t org_id, const std::vector<std::int64_t>& order_ids,
+                                                   const Actor& a) {
+  return write([&] {
+    std::vector<quarantine::Room> rooms;
+    for (auto& r : loop_->rooms(org_id)) rooms.push_back(r.room);
+    std::vector<quarantine::Arrival> arrivals;
+    std::map<std::int64_t, std::int64_t> order_of_person;
+    const Date today = local_date(clock_.now());
+    for (auto id : order_ids) {
+      auto o = must_order(id);
+      if (o.order.status != OrderStatus::active) fail(ErrorCode::conflict, "order " + std::to_string(id) + " is not active", "order_ids");
+      if (loop_->room_of(id)) fail(ErrorCode::conflict, "order " + std::to_string(id) + " has a room already", "order_ids");
+      auto p = repo_.person(o.order.person_id, Scope::everything());
+      quarantine::Arrival ar;
+      ar.person_id = o.order.person_id;
+      ar.household_id = o.household_id;
+      if (p && p->birth_date.ok()) ar.age = age_on(p->birth_date, today);
+      arrivals.push_back(ar);
+      order_of_person[ar.person_id] = id;
+    }
+    auto res = quarantine::assign_rooms(rooms, arrivals);
+    for (const auto& as : res.assigned) loop_->add_occupant(as.room_id, order_of_person[as.person_id], as.person_id, clock_.now());
+    audit(a, "site.assign", "org", org_id, {},
+          json{{"orders", order_ids}, {"assigned", res.assigned.size()}, {"unassigned", res.unassigned}}.dump());
+    return res;
+  });
+}
+
+// ---- health code
+
+policy::Colour Service::colour_of(std::int64_t person_id, Date day) {
+  code::ColourInputs in;
+  for (const auto& o : loop_->active_orders_of_person(person_id)) {
+    in.active_plans.push_back(plan_of(o));
+    if (loop_->has_open_alert(o.order.id, "test_missing")) in.test_overdue = true;
+  }
+  return code::colour_on(in, day);
+}
+
+CodeOut Service::code_for(std::int64_t person_id, CodeSigner& signer) {
+  CodeOut out;
+  const Instant now = clock_.now();
+  out.colour = colour_of(person_id, local_date(now));
+  out.expires = now + hours{24};
+  out.token = code::sign({person_id, out.colour, now, out.expires}, signer.keys());
+  return out;
+}
+
+}  // namespace bihuan::loop
