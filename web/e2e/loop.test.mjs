@@ -239,6 +239,30 @@ test('release is refused with the missing items while the plan is not done', asy
   await page.keyboard.press('Escape')
 })
 
+test('quarantine site: rooms with occupancy, and automatic room assignment of A', async (t) => {
+  if (skipIfMissing(t)) return
+  const { page } = phone
+  const site = orgs[env('BIHUAN_SITE_ORG')]
+  const rooms = await api.admin.post(`/loop/sites/${site.id}/rooms`, {
+    rooms: [
+      { number: `${flight}-1`, type: 'single', capacity: 1 },
+      { number: `${flight}-2`, type: 'double', capacity: 2 },
+    ],
+  })
+  assert.ok(rooms.status >= 200 && rooms.status < 300, JSON.stringify(rooms.body))
+  // The site's own staff land on their site.
+  await page.goto(`${BASE()}/loop/sites`)
+  await page.waitForURL(new RegExp(`/loop/sites/${site.id}$`))
+  await hook(page, 'site-rooms').waitFor()
+  const waiting = hook(page, 'site-waiting')
+  await waiting.getByText(travellers[0].name.slice(0, 1)).first().waitFor()
+  await hook(page, 'site-assign').click()
+  // A now sits in one of the new rooms and the occupancy counts them.
+  await page.locator(`[data-test^="room-${flight}-"]`).filter({ hasText: travellers[0].name.slice(0, 1) }).first().waitFor()
+  assert.ok(Number(await hook(page, 'site-occupancy').getAttribute('data-occupied')) >= 1)
+  await shot(page, 'loop-site-phone.png')
+})
+
 test('a handover nobody acknowledges becomes an alert; the port acknowledges it with a note', async (t) => {
   if (skipIfMissing(t)) return
   if (!process.env.BIHUAN_SHORT_DEADLINES) {
