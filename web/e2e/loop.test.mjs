@@ -338,3 +338,8 @@ test('policy page: profiles with the active one, groups with sources and confide
   await hook(page, 'replan-changes').waitFor()
   assert.equal(await hook(page, 'replan-applied').count(), 0)
 })
+
+test('no script errors on the pages visited', (t) => {
+  if (skipIfMissing(t)) return
+  assert.deepEqual([...desk.problems, ...phone.problems], [])
+})
