@@ -176,7 +176,9 @@ class PgDb final : public Db {
     if (it != stmts_.end()) return *it->second;
     int n = 0;
     std::string text = number_placeholders(sql, n);
-    std::string name = "b" + std::to_string(++counter_);
+    // Appended rather than "b" + to_string(): g++ 12 at -O3 warns (-Wrestrict) on the latter.
+    std::string name("b");
+    name += std::to_string(++counter_);
     Result r(PQprepare(conn_, name.c_str(), text.c_str(), 0, nullptr));
     if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) raise(conn_, r.get(), "postgresql prepare [" + text + "]");
     auto& slot = stmts_[std::string(sql)];
