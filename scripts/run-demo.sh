@@ -16,9 +16,9 @@ if [[ ! -f "$DB" || ! -f "$CRED" ]]; then
   pw() { head -c 18 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16; }
   ADMIN_PW=$(pw) GRID_PW=$(pw) AUDIT_PW=$(pw)
   GRID=$(sqlite3 "$DB" "select code from areas where level = 6 order by code limit 1")
-  "$BIN" user add --db "$URL" --username admin --display-name "系统管理员" --role admin --password "$ADMIN_PW" >/dev/null
-  "$BIN" user add --db "$URL" --username grid01 --display-name "网格员" --role grid_worker --scope "$GRID" --password "$GRID_PW" >/dev/null
-  "$BIN" user add --db "$URL" --username auditor --display-name "审计员" --role auditor --password "$AUDIT_PW" >/dev/null
+  "$BIN" user add --db "$URL" --username admin --display-name "系统管理员" --role admin --password-stdin <<<"$ADMIN_PW" >/dev/null
+  "$BIN" user add --db "$URL" --username grid01 --display-name "网格员" --role grid_worker --scope "$GRID" --password-stdin <<<"$GRID_PW" >/dev/null
+  "$BIN" user add --db "$URL" --username auditor --display-name "审计员" --role auditor --password-stdin <<<"$AUDIT_PW" >/dev/null
   umask 077
   cat > "$CRED" <<CRED
 admin    $ADMIN_PW    (administrator, whole city)
