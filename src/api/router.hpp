@@ -19,6 +19,12 @@
 #include "core/rbac.hpp"
 #include "store/repository.hpp"
 
+namespace bihuan::loop {
+class Profiles;
+class Watcher;
+class CodeSigner;
+}  // namespace bihuan::loop
+
 namespace bihuan::api {
 
 // State shared by every request (thread-safe parts only).
@@ -28,6 +34,10 @@ struct Services {
   // Area name cache: code -> name (areas change only through offline imports).
   std::mutex area_mu;
   std::unordered_map<std::string, std::string> area_names;
+  // Closed-loop management (loop_routes.cpp), set up by the server; null = not available.
+  const loop::Profiles* loop_profiles = nullptr;
+  loop::Watcher* loop_watcher = nullptr;
+  loop::CodeSigner* code_signer = nullptr;
 };
 
 // What a handler gets besides the request: the worker's repository, the shared services and

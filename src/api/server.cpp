@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "api/audit_writer.hpp"
+#include "api/loop_routes.hpp"
 #include "api/routes.hpp"
 #include "api/static_files.hpp"
 #include "core/error.hpp"
+#include "loop/service.hpp"
+#include "loop/watcher.hpp"
 
 namespace bihuan::api {
 
@@ -50,6 +53,9 @@ struct Server::Impl {
   std::atomic<bool> stopping{false};
   std::atomic<bool> started{false};
   unsigned short bound_port = 0;
+  std::unique_ptr<loop::Profiles> loop_profiles;
+  std::unique_ptr<loop::CodeSigner> code_signer;
+  std::unique_ptr<loop::Watcher> watcher;
 
   // Open connections, for closing idle ones at stop.
   struct Conn {
@@ -64,12 +70,34 @@ struct Server::Impl {
   explicit Impl(ServerOptions o) : opt(std::move(o)) {
     services.clock = opt.clock ? opt.clock : &system_clock;
     add_api_routes(router, RouteOptions{opt.version});
+    add_loop_routes(router);
   }
 
   struct Handled {
     Response res;
     std::vector<store::AuditRecord> audits;
   };
+
+  // Closed-loop management: profiles, code keys and the watcher (which loads pending deadlines
+  // once and then runs on a timer). Without a policies directory the loop routes answer 503.
+  void start_loop() {
+    auto& s = *this;
+  s.code_signer = std::make_unique<loop::CodeSigner>(s.opt.code_key);
+  s.services.code_signer = s.code_signer.get();
+  if (s.opt.policies_dir.empty()) return;
+  try {
+    s.loop_profiles = std::make_unique<loop::Profiles>(s.opt.policies_dir);
+  } catch (const Error& e) {
+    spdlog::warn("closed-loop management is off: {}", e.what());
+    return;
+  }
+  s.services.loop_profiles = s.loop_profiles.get();
+  s.watcher = std::make_unique<loop::Watcher>(store::open_repository(s.opt.db_url), *s.loop_profiles, *s.services.clock);
+  auto raised = s.watcher->load();
+  if (!raised.empty()) spdlog::warn("{} active orders have no owner (alerts raised)", raised.size());
+  s.services.loop_watcher = s.watcher.get();
+  s.watcher->start(s.opt.watch_interval);
+}
 
   Handled handle_on_worker(Request& req) {
     if (!tl_repo) return {Response::error(500, "internal", "not on a worker thread"), {}};
@@ -199,7 +227,8 @@ struct Server::Impl {
       auto& head = parser.get();
       const unsigned version = head.version();
       std::string_view target(head.target().data(), head.target().size());
-      const bool is_import = head.method() == http::verb::post && target.substr(0, 12) == "/api/import/";
+      const bool is_import = head.method() == http::verb::post &&
+                             (target.substr(0, 12) == "/api/import/" || target.substr(0, 19) == "/api/loop/manifests");
       const std::size_t limit = is_import ? opt.import_body_limit : opt.body_limit;
       if (parser.content_length() && *parser.content_length() > limit) {
         co_await refuse_body(stream, version, limit);
@@ -339,6 +368,7 @@ void Server::start() {
     });
   }
 
+  s.start_loop();
   s.audit_writer.start();
   s.pool_guard.emplace(s.pool.get_executor());
   const int workers = std::max(1, s.opt.db_threads);
@@ -366,6 +396,7 @@ void Server::wait() {
   auto& s = *impl_;
   for (auto& t : s.io_threads)
     if (t.joinable()) t.join();
+  if (s.watcher) s.watcher->stop();
   s.audit_writer.stop();
   s.pool_guard.reset();
   for (auto& t : s.pool_threads)

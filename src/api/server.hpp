@@ -29,6 +29,11 @@ struct ServerOptions {
   bool handle_signals = false;  // SIGINT/SIGTERM start a graceful stop
   const Clock* clock = nullptr;  // default: the system clock
   std::string version = "0.1.0";
+  // Closed-loop management: policy profiles directory ("" = none: the loop routes answer 503),
+  // health-code key prefix, and how often the lost-from-loop watcher runs.
+  std::string policies_dir = "policies";
+  std::string code_key = "var/code-signing";
+  std::chrono::milliseconds watch_interval{std::chrono::seconds(5)};
 };
 
 class Server {

@@ -109,6 +109,8 @@ const bool registered = add_command([](CLI::App& app) {
     auto p = load_profile(dir, name);
     std::cout << plan_json(policy::make_plan(p, group, *d)).dump(2) << "\n";
   });
+
+  add_policy_switch(cmd);
 });
 
 }  // namespace

@@ -16,4 +16,7 @@ bool add_command(CommandSetup setup);
 // Database URL default shared by every subcommand: sqlite:var/bihuan.db
 inline const char* kDefaultDb = "sqlite:var/bihuan.db";
 
+// `bihuan policy switch` (cmd_loop.cpp), added to the policy command by cmd_policy.cpp.
+void add_policy_switch(CLI::App* policy_cmd);
+
 }  // namespace bihuan::app

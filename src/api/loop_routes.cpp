@@ -1,0 +1,699 @@
+#include "api/loop_routes.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+#include "api/json_io.hpp"
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/health_code.hpp"
+#include "loop/service.hpp"
+#include "loop/watcher.hpp"
+
+namespace bihuan::api {
+
+namespace {
+
+using P = Permission;
+using loop::Owner;
+using std::chrono::days;
+
+// ---------------------------------------------------------------- helpers
+
+const loop::Profiles& profiles(Context& ctx) {
+  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
+  return *ctx.svc.loop_profiles;
+}
+
+loop::Service service(Context& ctx) {
+  return loop::Service(ctx.repo, profiles(ctx), *ctx.svc.clock, ctx.svc.loop_watcher);
+}
+
+loop::Actor actor(const Context& ctx, const Request& req) {
+  loop::Actor a;
+  a.user_id = ctx.who().user.id;
+  a.username = ctx.who().user.username;
+  a.ip = req.client_ip;
+  return a;
+}
+
+std::int64_t path_id(const Request& req, const char* name = "id") {
+  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
+}
+
+void audit(Context& ctx, const Request& req, std::string action, std::string entity, std::int64_t entity_id,
+           const json& detail = nullptr) {
+  store::AuditRecord r;
+  r.at = ctx.now();
+  if (ctx.principal) {
+    r.user_id = ctx.who().user.id;
+    r.username = ctx.who().user.username;
+  }
+  r.action = std::move(action);
+  r.entity = std::move(entity);
+  r.entity_id = entity_id;
+  r.ip = req.client_ip;
+  if (!detail.is_null()) r.detail = detail.dump(-1, ' ', false, json::error_handler_t::replace);
+  ctx.audits.push_back(std::move(r));
+}
+
+Date today(const Context& ctx) { return loop::local_date(ctx.now()); }
+
+bool super_user(const Principal& p) {
+  return p.scope.kind == Scope::Kind::all || p.user.role == Role::admin || p.user.role == Role::command_centre;
+}
+
+// Whether the caller acts for `o` (an org it belongs to, an area inside its scope).
+bool acts_for(const Principal& p, const Owner& o) {
+  if (p.scope.kind == Scope::Kind::all) return true;
+  if (p.scope.kind == Scope::Kind::org) return o.kind == Owner::Kind::org && o.org_id == p.scope.org_id;
+  return o.kind == Owner::Kind::area && !p.scope.area_prefix.empty() && in_subtree(o.area_code, p.scope.area_prefix);
+}
+
+void require_owner(const Context& ctx, const Owner& current) {
+  if (super_user(ctx.who()) || acts_for(ctx.who(), current)) return;
+  fail(ErrorCode::permission_denied, "only the current owner may do this", "owner");
+}
+
+json owner_json(const Owner& o) {
+  if (o.kind == Owner::Kind::org) return {{"kind", "org"}, {"org_id", o.org_id}};
+  return {{"kind", "area"}, {"area_code", o.area_code}};
+}
+
+Owner owner_arg(const json& j, const char* field) {
+  if (!j.is_object()) fail(ErrorCode::invalid_argument, std::string(field) + " must be an object {kind, org_id|area_code}", field);
+  const std::string kind = j.value("kind", "");
+  if (kind == "org") {
+    auto id = opt_int(j, "org_id");
+    if (!id || *id <= 0) fail(ErrorCode::invalid_argument, std::string(field) + ".org_id is required", field);
+    return Owner::org(*id);
+  }
+  if (kind == "area") {
+    auto code = opt_string(j, "area_code");
+    auto c = code ? canonical_area_code(*code) : std::nullopt;
+    if (!c) fail(ErrorCode::invalid_argument, std::string(field) + ".area_code is not an area code", field);
+    return Owner::area(*c);
+  }
+  fail(ErrorCode::invalid_argument, std::string(field) + ".kind must be org or area", field);
+}
+
+std::string owner_name(Context& ctx, const Owner& o, const std::string& known = {}) {
+  if (!known.empty()) return known;
+  if (o.kind == Owner::Kind::org) {
+    auto org = ctx.repo.org(o.org_id);
+    return org ? org->name : std::string();
+  }
+  auto a = ctx.repo.area(o.area_code);
+  return a ? a->name : std::string();
+}
+
+json handover_json(const loop::Handover& h, Instant now) {
+  return {{"id", h.id},
+          {"order_id", h.order_id},
+          {"from_stage", loop::to_string(h.from)},
+          {"to_stage", loop::to_string(h.to)},
+          {"sender", owner_json(h.sender)},
+          {"receiver", owner_json(h.receiver)},
+          {"sent_at", format_instant(h.sent_at)},
+          {"deadline", format_instant(h.deadline)},
+          {"vehicle", h.vehicle},
+          {"escort", h.escort},
+          {"acknowledged_at", h.acknowledged_at ? json(format_instant(*h.acknowledged_at)) : json(nullptr)},
+          {"overdue", !h.acknowledged_at && now > h.deadline}};
+}
+
+json order_json(Context& ctx, const store::OrderRow& r) {
+  const auto& o = r.order;
+  const auto plan = loop::plan_from_json(r.plan_json);
+  return {{"id", o.id},
+          {"person_id", o.person_id},
+          {"person_name", mask_name(r.person_name)},
+          {"group", o.group},
+          {"profile", o.profile},
+          {"source", loop::to_string(o.source)},
+          {"status", loop::to_string(o.status)},
+          {"start_date", format_date(o.start)},
+          {"stage", loop::to_string(o.current.stage)},
+          {"owner", owner_json(o.current.owner)},
+          {"owner_name", owner_name(ctx, o.current.owner, r.owner_name)},
+          {"since", format_instant(o.current.since)},
+          {"pending_handover", o.pending ? handover_json(*o.pending, ctx.now()) : json(nullptr)},
+          {"release_date", r.release_date ? json(format_date(*r.release_date)) : json(nullptr)},
+          {"colour_today", policy::to_string(policy::colour_on(plan, today(ctx)))}};
+}
+
+std::string responsible_area(const store::AlertRow& a) {
+  std::string code = a.owner_base_area;
+  for (int l = a.escalation_level; l > 0 && code.size() > 6; --l) code = parent_area_code(code);
+  return code;
+}
+
+json alert_json(const store::AlertRow& a) {
+  json notes = json::array();
+  for (const auto& e : a.events)
+    notes.push_back({{"at", format_instant(e.at)}, {"user", e.username}, {"action", e.action}, {"note", e.note}});
+  return {{"id", a.id},
+          {"order_id", a.order_id},
+          {"kind", a.kind},
+          {"severity", a.severity},
+          {"subject", a.subject},
+          {"raised_at", format_instant(a.raised_at)},
+          {"status", a.status},
+          {"owner", owner_json(a.owner)},
+          {"responsible_area", responsible_area(a)},
+          {"escalation_level", a.escalation_level},
+          {"notes", notes}};
+}
+
+store::OrderRow visible_order(Context& ctx, loop::Service& svc, std::int64_t id, bool history = false) {
+  auto o = svc.loop().order(id, ctx.who().scope, history);
+  if (!o) fail(ErrorCode::not_found, "no such order: " + std::to_string(id), "id");
+  return std::move(*o);
+}
+
+json phase_json(const policy::Phase& ph) {
+  return {{"measure", policy::to_string(ph.measure)}, {"days", ph.days}, {"test_days", ph.test_days},
+          {"colour", policy::to_string(ph.colour)}};
+}
+
+json profile_json(const policy::Profile& p) {
+  json groups = json::object();
+  for (const auto& [k, g] : p.groups) {
+    json phases = json::array();
+    for (const auto& ph : g.phases) phases.push_back(phase_json(ph));
+    groups[k] = {{"name_zh", g.name_zh}, {"traced", g.traced}, {"phases", phases}, {"release", g.release},
+                 {"pre_departure_test_hours", g.pre_departure_test_hours}, {"source", g.source},
+                 {"confidence", policy::to_string(g.confidence)}, {"note", g.note}};
+  }
+  json routine = json::object();
+  for (const auto& [k, r] : p.routine_testing)
+    routine[k] = {{"name_zh", r.name_zh}, {"every_days", r.every_days}, {"source", r.source},
+                  {"confidence", policy::to_string(r.confidence)}};
+  return {{"name", p.name}, {"title", p.title}, {"issued", format_date(p.issued)}, {"sources", p.sources},
+          {"groups", groups}, {"routine_testing", routine}};
+}
+
+// Whether the caller may see a site (organisation).
+void require_site_visible(Context& ctx, std::int64_t org_id) {
+  auto org = ctx.repo.org(org_id);
+  if (!org) fail(ErrorCode::not_found, "no such site: " + std::to_string(org_id), "org_id");
+  const auto& s = ctx.who().scope;
+  const bool ok = s.kind == Scope::Kind::all || (s.kind == Scope::Kind::org && s.org_id == org_id) ||
+                  (s.kind == Scope::Kind::area && !s.area_prefix.empty() && in_subtree(org->area_code, s.area_prefix));
+  if (!ok) fail(ErrorCode::not_found, "no such site: " + std::to_string(org_id), "org_id");
+}
+
+// ---------------------------------------------------------------- policy
+
+Response list_profiles(Request&, Context& ctx) {
+  auto svc = service(ctx);
+  const std::string active = svc.active_profile();
+  json items = json::array();
+  for (const auto* p : profiles(ctx).all())
+    items.push_back({{"name", p->name}, {"title", p->title}, {"issued", format_date(p->issued)}, {"active", p->name == active}});
+  return Response::json({{"items", items}});
+}
+
+Response get_profile(Request& req, Context& ctx) {
+  return Response::json(profile_json(profiles(ctx).get(req.param("name"))));
+}
+
+Response set_active(Request& req, Context& ctx) {
+  json body = parse_object(req.body);
+  auto svc = service(ctx);
+  svc.switch_profile(req_string(body, "name"), req_string(body, "reason"), actor(ctx, req));
+  return Response::json({{"active", svc.active_profile()}});
+}
+
+Response replan(Request& req, Context& ctx) {
+  json body = parse_object(req.body);
+  const bool apply = opt_bool(body, "apply").value_or(false);
+  const std::string reason = opt_string(body, "reason").value_or("");
+  auto svc = service(ctx);
+  auto changes = svc.replan(req_string(body, "profile"), reason, apply, actor(ctx, req));
+  json items = json::array();
+  for (const auto& c : changes)
+    items.push_back({{"order_id", c.order_id},
+                     {"person_name", mask_name(c.person_name)},
+                     {"group", c.group},
+                     {"old_release", c.old_release ? json(format_date(*c.old_release)) : json(nullptr)},
+                     {"new_release", c.new_release ? json(format_date(*c.new_release)) : json(nullptr)}});
+  if (!apply) audit(ctx, req, "policy.replan_preview", "policy", 0, {{"profile", body["profile"]}, {"changes", changes.size()}});
+  return Response::json({{"changes", items}, {"applied", apply}});
+}
+
+// ---------------------------------------------------------------- orders
+
+Response import_manifest(Request& req, Context& ctx) {
+  loop::ManifestOptions opt;
+  opt.kind = std::string(req.q("kind"));
+  if (opt.kind.empty()) opt.kind = "flight";
+  opt.ref = std::string(req.q("ref"));
+  auto at = parse_instant(req.q("arrived_at"));
+  if (!at) fail(ErrorCode::invalid_argument, "arrived_at must be an ISO 8601 UTC time", "arrived_at");
+  opt.arrived_at = *at;
+  opt.port_org = query_int(req.q("port_org"), "port_org", 1, std::numeric_limits<std::int64_t>::max(), 0);
+  if (opt.port_org == 0) fail(ErrorCode::invalid_argument, "port_org is required", "port_org");
+  if (!super_user(ctx.who()) && !acts_for(ctx.who(), Owner::org(opt.port_org)))
+    fail(ErrorCode::permission_denied, "you do not act for this port", "port_org");
+  auto svc = service(ctx);
+  auto rep = svc.import_manifest(req.body, opt, actor(ctx, req));
+  json errors = json::array();
+  for (const auto& e : rep.errors)
+    errors.push_back({{"row", e.row}, {"column", e.column}, {"value", e.value}, {"reason", e.reason}});
+  return Response::json({{"manifest_id", rep.manifest_id},
+                         {"total_rows", rep.total_rows},
+                         {"accepted", rep.accepted},
+                         {"rejected", rep.rejected},
+                         {"created_orders", rep.created_orders},
+                         {"errors", errors}});
+}
+
+Response create_order(Request& req, Context& ctx) {
+  json body = parse_object(req.body);
+  loop::NewOrder n;
+  n.person_id = req_int(body, "person_id");
+  n.group = req_string(body, "group");
+  auto src = loop::order_source_from(req_string(body, "source"));
+  if (!src) fail(ErrorCode::invalid_argument, "unknown source", "source");
+  n.source = *src;
+  auto start = parse_date(req_string(body, "start_date"));
+  if (!start) fail(ErrorCode::invalid_argument, "start_date must be YYYY-MM-DD", "start_date");
+  n.start = *start;
+  auto stage = loop::stage_from(req_string(body, "stage"));
+  if (!stage) fail(ErrorCode::invalid_argument, "unknown stage", "stage");
+  n.stage = *stage;
+  if (!body.contains("owner")) fail(ErrorCode::invalid_argument, "owner is required", "owner");
+  n.owner = owner_arg(body["owner"], "owner");
+  if (auto d = opt_string(body, "destination_area"); d && !d->empty()) {
+    auto c = canonical_area_code(*d);
+    if (!c) fail(ErrorCode::invalid_argument, "destination_area is not an area code", "destination_area");
+    n.destination_area = *c;
+  }
+  n.note = opt_string(body, "note").value_or("");
+  require_owner(ctx, n.owner);
+  auto svc = service(ctx);
+  auto row = svc.create_order(n, actor(ctx, req));
+  return Response::json(order_json(ctx, row), 201);
+}
+
+Response list_orders(Request& req, Context& ctx) {
+  store::OrderFilter f;
+  f.stage = std::string(req.q("stage"));
+  if (!f.stage.empty() && !loop::stage_from(f.stage)) fail(ErrorCode::invalid_argument, "unknown stage", "stage");
+  f.group = std::string(req.q("group"));
+  f.status = std::string(req.q("status"));
+  if (!f.status.empty() && f.status != "active" && f.status != "released" && f.status != "cancelled")
+    fail(ErrorCode::invalid_argument, "status must be active, released or cancelled", "status");
+  f.owner_org = query_int(req.q("owner_org"), "owner_org", 0, std::numeric_limits<std::int64_t>::max(), 0);
+  if (!req.q("owner_area").empty()) {
+    auto c = canonical_area_code(req.q("owner_area"));
+    if (!c) fail(ErrorCode::invalid_argument, "owner_area is not an area code", "owner_area");
+    f.owner_area = *c;
+  }
+  f.q = std::string(req.q("q"));
+  auto page = query_page(req.q("limit"), req.q("after"));
+  auto svc = service(ctx);
+  auto found = svc.loop().find_orders(f, ctx.who().scope, page);
+  json items = json::array(), ids = json::array();
+  for (const auto& r : found.items) {
+    items.push_back(order_json(ctx, r));
+    ids.push_back(r.order.id);
+  }
+  audit(ctx, req, "order.list", "order", 0, {{"ids", ids}});
+  return Response::json({{"items", items}, {"next", found.next}});
+}
+
+Response get_order(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  auto svc = service(ctx);
+  auto r = visible_order(ctx, svc, id, true);
+  json j = order_json(ctx, r);
+  j["plan"] = json::parse(r.plan_json, nullptr, false);
+  j["destination_area"] = r.destination_area;
+  j["note"] = r.note;
+  std::vector<std::pair<Instant, json>> events;
+  auto& loop = svc.loop();
+  std::vector<loop::StageEntry> stages = r.order.history;
+  stages.push_back(r.order.current);
+  for (const auto& s : stages)
+    events.emplace_back(s.since, json{{"type", "stage"}, {"at", format_instant(s.since)}, {"stage", loop::to_string(s.stage)},
+                                      {"owner", owner_json(s.owner)}, {"owner_name", owner_name(ctx, s.owner)}});
+  for (const auto& h : loop.handovers_of(id)) {
+    json hj = handover_json(h, ctx.now());
+    hj["type"] = "handover";
+    hj["at"] = format_instant(h.sent_at);
+    events.emplace_back(h.sent_at, hj);
+  }
+  for (const auto& c : loop.checks_of(id))
+    events.emplace_back(c.at, json{{"type", "check"}, {"at", format_instant(c.at)}, {"id", c.id},
+                                   {"temperature_c", c.temperature_c}, {"symptoms", c.symptoms}});
+  for (const auto& t : loop.tests_of(id))
+    events.emplace_back(t.recorded_at, json{{"type", "test"}, {"at", format_instant(t.recorded_at)}, {"day", format_date(t.day)},
+                                            {"result", t.result}, {"ct", t.ct ? json(*t.ct) : json(nullptr)}});
+  for (const auto& a : loop.find_alerts({"", "", id}, Scope::everything(), {0, 1000})) {
+    json aj = alert_json(a);
+    aj["type"] = "alert";
+    aj["at"] = format_instant(a.raised_at);
+    events.emplace_back(a.raised_at, aj);
+  }
+  std::stable_sort(events.begin(), events.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  json timeline = json::array();
+  for (auto& [at, e] : events) timeline.push_back(std::move(e));
+  j["timeline"] = timeline;
+  audit(ctx, req, "order.read", "order", id);
+  return Response::json(j);
+}
+
+Response board(Request& req, Context& ctx) {
+  auto svc = service(ctx);
+  auto b = svc.loop().board(ctx.who().scope);
+  json by_stage = json::array(), by_owner = json::array();
+  for (const auto& [s, n] : b.by_stage) by_stage.push_back({{"stage", s}, {"count", n}});
+  for (const auto& o : b.by_owner)
+    by_owner.push_back({{"owner", owner_json(o.owner)}, {"owner_name", owner_name(ctx, o.owner, o.owner_name)},
+                        {"stage", o.stage}, {"count", o.count}});
+  audit(ctx, req, "order.board", "order", 0);
+  return Response::json({{"by_stage", by_stage}, {"by_owner", by_owner}, {"open_alerts", b.open_alerts},
+                         {"pending_handovers", b.pending_handovers}});
+}
+
+Response send_handover(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  json body = parse_object(req.body);
+  auto to = loop::stage_from(req_string(body, "to_stage"));
+  if (!to) fail(ErrorCode::invalid_argument, "unknown stage", "to_stage");
+  if (!body.contains("receiver")) fail(ErrorCode::invalid_argument, "receiver is required", "receiver");
+  Owner receiver = owner_arg(body["receiver"], "receiver");
+  auto svc = service(ctx);
+  auto o = visible_order(ctx, svc, id);
+  require_owner(ctx, o.order.current.owner);
+  auto h = svc.send_handover(id, *to, receiver, opt_string(body, "vehicle").value_or(""),
+                             opt_string(body, "escort").value_or(""), actor(ctx, req));
+  return Response::json(handover_json(h, ctx.now()), 201);
+}
+
+Response list_handovers(Request& req, Context& ctx) {
+  const std::string dir = req.q("direction").empty() ? "inbox" : std::string(req.q("direction"));
+  if (dir != "inbox" && dir != "outbox") fail(ErrorCode::invalid_argument, "direction must be inbox or outbox", "direction");
+  const std::string status = req.q("status").empty() ? "pending" : std::string(req.q("status"));
+  if (status != "pending" && status != "all") fail(ErrorCode::invalid_argument, "status must be pending or all", "status");
+  const int limit = static_cast<int>(query_int(req.q("limit"), "limit", 1, 1000, 200));
+  auto svc = service(ctx);
+  json items = json::array();
+  for (const auto& h : svc.loop().find_handovers(dir == "inbox", status == "pending", ctx.who().scope, limit))
+    items.push_back(handover_json(h, ctx.now()));
+  audit(ctx, req, "handover.list", "order", 0, {{"direction", dir}});
+  return Response::json({{"items", items}});
+}
+
+Response ack_handover(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  json body = req.body.empty() ? json::object() : parse_object(req.body);
+  auto svc = service(ctx);
+  auto h = svc.loop().handover(id);
+  if (!h) fail(ErrorCode::not_found, "no such handover: " + std::to_string(id), "id");
+  if (!super_user(ctx.who()) && !acts_for(ctx.who(), h->receiver))
+    fail(ErrorCode::permission_denied, "only the receiver acknowledges a handover", "receiver");
+  auto done = svc.acknowledge(id, h->receiver, opt_string(body, "note").value_or(""), actor(ctx, req));
+  return Response::json(handover_json(done, ctx.now()));
+}
+
+Response record_check(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  json body = parse_object(req.body);
+  if (!body.contains("temperature_c") || !body["temperature_c"].is_number())
+    fail(ErrorCode::invalid_argument, "temperature_c must be a number", "temperature_c");
+  std::vector<std::string> symptoms;
+  if (body.contains("symptoms") && !body["symptoms"].is_null()) {
+    if (!body["symptoms"].is_array()) fail(ErrorCode::invalid_argument, "symptoms must be a list", "symptoms");
+    for (const auto& s : body["symptoms"]) {
+      if (!s.is_string()) fail(ErrorCode::invalid_argument, "symptoms must be strings", "symptoms");
+      symptoms.push_back(s.get<std::string>());
+    }
+  }
+  std::optional<Instant> at;
+  if (auto a = opt_string(body, "at")) {
+    at = parse_instant(*a);
+    if (!at) fail(ErrorCode::invalid_argument, "at must be an ISO 8601 UTC time", "at");
+  }
+  auto svc = service(ctx);
+  auto o = visible_order(ctx, svc, id);
+  require_owner(ctx, o.order.current.owner);
+  auto out = svc.record_check(id, body["temperature_c"].get<double>(), symptoms, at, actor(ctx, req));
+  json j = {{"id", out.check_id}, {"alert", nullptr}};
+  if (out.alert_id)
+    if (auto a = svc.loop().alert(out.alert_id)) j["alert"] = alert_json(*a);
+  return Response::json(j, 201);
+}
+
+Response record_test(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  json body = parse_object(req.body);
+  auto day = parse_date(req_string(body, "day"));
+  if (!day) fail(ErrorCode::invalid_argument, "day must be YYYY-MM-DD", "day");
+  std::optional<double> ct;
+  if (body.contains("ct") && !body["ct"].is_null()) {
+    if (!body["ct"].is_number()) fail(ErrorCode::invalid_argument, "ct must be a number", "ct");
+    ct = body["ct"].get<double>();
+  }
+  auto svc = service(ctx);
+  auto o = visible_order(ctx, svc, id);
+  require_owner(ctx, o.order.current.owner);
+  svc.record_test(id, *day, req_string(body, "result"), ct, actor(ctx, req));
+  return Response::json({{"order_id", id}, {"day", format_date(*day)}, {"result", body["result"]}}, 201);
+}
+
+Response release(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  json body = req.body.empty() ? json::object() : parse_object(req.body);
+  auto svc = service(ctx);
+  auto o = visible_order(ctx, svc, id);
+  require_owner(ctx, o.order.current.owner);
+  auto d = svc.release(id, opt_string(body, "note").value_or(""), actor(ctx, req));
+  if (!d.release)
+    return Response::json({{"code", "conflict"}, {"message", d.reason.empty() ? "release not allowed" : d.reason},
+                           {"field", ""}, {"missing", d.missing}},
+                          409);
+  return Response::json(order_json(ctx, visible_order(ctx, svc, id)));
+}
+
+// ---------------------------------------------------------------- alerts
+
+Response list_alerts(Request& req, Context& ctx) {
+  store::AlertFilter f;
+  f.status = std::string(req.q("status"));
+  if (!f.status.empty() && f.status != "open" && f.status != "acknowledged" && f.status != "closed")
+    fail(ErrorCode::invalid_argument, "status must be open, acknowledged or closed", "status");
+  f.kind = std::string(req.q("kind"));
+  auto page = query_page(req.q("limit"), req.q("after"));
+  auto svc = service(ctx);
+  json items = json::array();
+  auto found = svc.loop().find_alerts(f, ctx.who().scope, page);
+  for (const auto& a : found) items.push_back(alert_json(a));
+  const std::int64_t next = static_cast<int>(found.size()) == page.limit && !found.empty() ? found.back().id : 0;
+  audit(ctx, req, "alert.list", "alert", 0);
+  return Response::json({{"items", items}, {"next", next}});
+}
+
+Response settle_alert(Request& req, Context& ctx, bool close) {
+  const auto id = path_id(req);
+  json body = parse_object(req.body);
+  const std::string note = opt_string(body, "note").value_or("");
+  auto svc = service(ctx);
+  auto a = svc.loop().alert(id);
+  if (!a) fail(ErrorCode::not_found, "no such alert: " + std::to_string(id), "id");
+  visible_order(ctx, svc, a->order_id);  // 404 outside scope
+  auto out = close ? svc.close_alert(id, note, actor(ctx, req)) : svc.acknowledge_alert(id, note, actor(ctx, req));
+  return Response::json(alert_json(out));
+}
+
+// ---------------------------------------------------------------- sites
+
+Response get_site(Request& req, Context& ctx) {
+  const auto org_id = path_id(req, "org_id");
+  require_site_visible(ctx, org_id);
+  auto svc = service(ctx);
+  auto& loop = svc.loop();
+  json rooms = json::array();
+  int capacity = 0, occupied = 0;
+  std::vector<Date> last_days;
+  for (const auto& r : loop.rooms(org_id)) {
+    json occ = json::array();
+    for (const auto& o : r.occupants) {
+      occ.push_back({{"order_id", o.order_id}, {"person_id", o.person_id}, {"person_name", mask_name(o.person_name)},
+                     {"since", format_instant(o.since)}});
+      if (auto ord = loop.order(o.order_id, Scope::everything()); ord && ord->release_date)
+        last_days.push_back(Date{std::chrono::sys_days{*ord->release_date} - days{1}});
+    }
+    if (r.room.in_service) capacity += r.room.capacity;
+    occupied += r.room.occupied;
+    rooms.push_back({{"id", r.room.id}, {"number", r.room.number}, {"type", quarantine::to_string(r.room.type)},
+                     {"capacity", r.room.capacity}, {"occupied", r.room.occupied}, {"in_service", r.room.in_service},
+                     {"occupants", occ}});
+  }
+  const Date tomorrow = Date{std::chrono::sys_days{today(ctx)} + days{1}};
+  json rel = json::array();
+  for (const auto& o : loop.releases_on(org_id, tomorrow)) rel.push_back(order_json(ctx, o));
+  json forecast = json::array();
+  for (const auto& d : quarantine::forecast_capacity(capacity, last_days, {}, 7, today(ctx), 7))
+    forecast.push_back({{"day", format_date(d.day)}, {"occupied", d.occupied}, {"free", d.free}});
+  audit(ctx, req, "site.read", "org", org_id);
+  return Response::json({{"rooms", rooms},
+                         {"occupancy", {{"capacity", capacity}, {"occupied", occupied}}},
+                         {"releases_tomorrow", rel},
+                         {"forecast", forecast}});
+}
+
+Response add_rooms(Request& req, Context& ctx) {
+  const auto org_id = path_id(req, "org_id");
+  require_site_visible(ctx, org_id);
+  json body = parse_object(req.body);
+  if (!body.contains("rooms") || !body["rooms"].is_array()) fail(ErrorCode::invalid_argument, "rooms must be a list", "rooms");
+  std::vector<quarantine::Room> rooms;
+  for (std::size_t i = 0; i < body["rooms"].size(); ++i) {
+    const auto& r = body["rooms"][i];
+    const std::string f = "rooms[" + std::to_string(i) + "]";
+    if (!r.is_object()) fail(ErrorCode::invalid_argument, f + " must be an object", f);
+    quarantine::Room room;
+    room.number = r.value("number", "");
+    auto t = quarantine::room_type_from(r.value("type", "single"));
+    if (!t) fail(ErrorCode::invalid_argument, f + ".type must be single, family or accessible", f + ".type");
+    room.type = *t;
+    if (!r.contains("capacity") || !r["capacity"].is_number_integer())
+      fail(ErrorCode::invalid_argument, f + ".capacity must be an integer", f + ".capacity");
+    room.capacity = r["capacity"].get<int>();
+    rooms.push_back(room);
+  }
+  auto svc = service(ctx);
+  auto added = svc.add_rooms(org_id, rooms, actor(ctx, req));
+  json items = json::array();
+  for (const auto& r : added)
+    items.push_back({{"id", r.id}, {"number", r.number}, {"type", quarantine::to_string(r.type)}, {"capacity", r.capacity}});
+  return Response::json({{"rooms", items}}, 201);
+}
+
+Response assign(Request& req, Context& ctx) {
+  const auto org_id = path_id(req, "org_id");
+  require_site_visible(ctx, org_id);
+  if (!super_user(ctx.who()) && !acts_for(ctx.who(), Owner::org(org_id)))
+    fail(ErrorCode::permission_denied, "only the site assigns its rooms", "org_id");
+  json body = parse_object(req.body);
+  if (!body.contains("order_ids") || !body["order_ids"].is_array())
+    fail(ErrorCode::invalid_argument, "order_ids must be a list", "order_ids");
+  std::vector<std::int64_t> ids;
+  for (const auto& v : body["order_ids"]) {
+    if (!v.is_number_integer()) fail(ErrorCode::invalid_argument, "order_ids must be integers", "order_ids");
+    ids.push_back(v.get<std::int64_t>());
+  }
+  auto svc = service(ctx);
+  for (auto id : ids) visible_order(ctx, svc, id);
+  auto res = svc.assign_rooms(org_id, ids, actor(ctx, req));
+  json assigned = json::array();
+  for (const auto& a : res.assigned) assigned.push_back({{"person_id", a.person_id}, {"room_id", a.room_id}});
+  return Response::json({{"assigned", assigned}, {"unassigned", res.unassigned}});
+}
+
+// ---------------------------------------------------------------- codes
+
+Response person_code(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  if (!ctx.repo.person(id, ctx.who().scope)) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
+  if (!ctx.svc.code_signer) fail(ErrorCode::unavailable, "no code signing key is configured");
+  auto svc = service(ctx);
+  auto c = svc.code_for(id, *ctx.svc.code_signer);
+  audit(ctx, req, "code.issue", "person", id, {{"colour", policy::to_string(c.colour)}});
+  return Response::json({{"colour", policy::to_string(c.colour)}, {"token", c.token}, {"expires", format_instant(c.expires)}});
+}
+
+Response verify_code(Request& req, Context& ctx) {
+  json body = parse_object(req.body);
+  const std::string token = req_string(body, "token");
+  if (!ctx.svc.code_signer) fail(ErrorCode::unavailable, "no code signing key is configured");
+  auto claims = code::verify(token, ctx.svc.code_signer->keys().public_key, ctx.now());
+  return Response::json({{"valid", true}, {"person_id", claims.person_id}, {"colour", policy::to_string(claims.colour)},
+                         {"expires", format_instant(claims.expires)}});
+}
+
+ParamDoc qp(std::string name, std::string description, std::string type = "string") {
+  return ParamDoc{std::move(name), "query", std::move(description), false, std::move(type)};
+}
+ParamDoc pp(std::string name, std::string description, std::string type = "integer") {
+  return ParamDoc{std::move(name), "path", std::move(description), true, std::move(type)};
+}
+
+}  // namespace
+
+void add_loop_routes(Router& router) {
+  const std::string js = "application/json";
+  const auto A = AuthMode::any;
+  auto add = [&](std::string method, std::string pattern, std::string summary, std::string tag,
+                 std::vector<ParamDoc> params, AuthMode auth, std::optional<Permission> perm, std::string body,
+                 Handler h) {
+    router.add(Route{std::move(method), std::move(pattern), std::move(summary), {std::move(tag)}, std::move(params),
+                     auth, perm, std::move(body), std::move(h)});
+  };
+  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
+                                        qp("after", "the previous page's next", "integer")};
+  auto with_paging = [&](std::vector<ParamDoc> ps) {
+    ps.insert(ps.end(), paging.begin(), paging.end());
+    return ps;
+  };
+
+  add("GET", "/api/policy/profiles", "Policy profiles and which one is active", "policy", {}, A, std::nullopt, "",
+      list_profiles);
+  add("GET", "/api/policy/profiles/{name}", "One resolved policy profile", "policy", {pp("name", "profile name", "string")},
+      A, std::nullopt, "", get_profile);
+  add("PUT", "/api/policy/active", "Switch the active profile for new orders (audited)", "policy", {}, A, P::loop_manage,
+      js, set_active);
+  add("POST", "/api/policy/replan", "Preview or apply re-planning every active order under a profile", "policy", {}, A,
+      P::loop_manage, js, replan);
+
+  add("POST", "/api/loop/manifests", "Import an arrival manifest (CSV): persons and inbound orders at the port", "loop",
+      {qp("kind", "flight, ship or land"), qp("ref", "flight or ship number"), qp("arrived_at", "ISO 8601 UTC"),
+       qp("port_org", "port organisation id", "integer")},
+      A, P::loop_write, "text/csv", import_manifest);
+  add("POST", "/api/loop/orders", "Create a control order", "loop", {}, A, P::loop_write, js, create_order);
+  add("GET", "/api/loop/orders", "Control orders in scope", "loop",
+      with_paging({qp("stage", "stage name"), qp("group", "policy group"), qp("status", "active, released or cancelled"),
+                   qp("owner_org", "owner organisation id", "integer"), qp("owner_area", "owner area code prefix"),
+                   qp("q", "person name prefix or document number")}),
+      A, P::loop_read, "", list_orders);
+  add("GET", "/api/loop/orders/{id}", "One order with plan and timeline", "loop", {pp("id", "order id")}, A, P::loop_read,
+      "", get_order);
+  add("GET", "/api/loop/board", "Counts by stage and owner, open alerts, pending handovers in scope", "loop", {}, A,
+      P::loop_read, "", board);
+  add("POST", "/api/loop/orders/{id}/handover", "Hand an order over to the next stage", "loop", {pp("id", "order id")}, A,
+      P::loop_write, js, send_handover);
+  add("GET", "/api/loop/handovers", "Handovers to (inbox) or from (outbox) the caller", "loop",
+      {qp("direction", "inbox or outbox"), qp("status", "pending or all"), qp("limit", "at most this many", "integer")}, A,
+      P::loop_read, "", list_handovers);
+  add("POST", "/api/loop/handovers/{id}/ack", "The receiver acknowledges a handover", "loop", {pp("id", "handover id")}, A,
+      P::loop_write, js, ack_handover);
+  add("POST", "/api/loop/orders/{id}/checks", "Record a health check", "loop", {pp("id", "order id")}, A, P::loop_write, js,
+      record_check);
+  add("POST", "/api/loop/orders/{id}/tests", "Record a test result for a plan test day", "loop", {pp("id", "order id")}, A,
+      P::loop_write, js, record_test);
+  add("POST", "/api/loop/orders/{id}/release", "Release an order when the rules allow", "loop", {pp("id", "order id")}, A,
+      P::loop_write, js, release);
+  add("GET", "/api/loop/alerts", "Alerts in scope (newest first)", "loop",
+      with_paging({qp("status", "open, acknowledged or closed"), qp("kind", "alert kind")}), A, P::loop_read, "",
+      list_alerts);
+  add("POST", "/api/loop/alerts/{id}/ack", "Acknowledge an alert (note required)", "loop", {pp("id", "alert id")}, A,
+      P::loop_write, js, [](Request& r, Context& c) { return settle_alert(r, c, false); });
+  add("POST", "/api/loop/alerts/{id}/close", "Close an alert (note required)", "loop", {pp("id", "alert id")}, A,
+      P::loop_write, js, [](Request& r, Context& c) { return settle_alert(r, c, true); });
+  add("GET", "/api/loop/sites/{org_id}", "A quarantine site: rooms, occupancy, releases tomorrow, forecast", "loop",
+      {pp("org_id", "site organisation id")}, A, P::loop_read, "", get_site);
+  add("POST", "/api/loop/sites/{org_id}/rooms", "Add rooms to a site", "loop", {pp("org_id", "site organisation id")}, A,
+      P::loop_manage, js, add_rooms);
+  add("POST", "/api/loop/sites/{org_id}/assign", "Assign rooms keeping households together", "loop",
+      {pp("org_id", "site organisation id")}, A, P::loop_write, js, assign);
+  add("GET", "/api/persons/{id}/code", "A person's health code (colour and signed token)", "codes",
+      {pp("id", "person id")}, A, P::person_read, "", person_code);
+  add("POST", "/api/codes/verify", "Verify a health-code token", "codes", {}, AuthMode::none, std::nullopt, js,
+      verify_code);
+}
+
+}  // namespace bihuan::api
