@@ -1,0 +1,237 @@
+// Closed-loop routes (docs/API-loop.md): scope of orders, manifest import, handover and
+// acknowledgement by the receiver only, checks opening alerts, notes on alerts, release refusals,
+// health codes, policy profiles and OpenAPI coverage.
+#include "support.hpp"
+
+#include "core/health_code.hpp"
+
+namespace bihuan::testing {
+namespace {
+
+class LoopApi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = "sqlite:" + (dir_.path() / "l.db").string();
+    auto repo = store::open_repository(url_);
+    world_.seed(*repo, clock_.now());
+    std::vector<Org> orgs = {{0, "PORT-1", "首都机场口岸", OrgKind::port, World::kStreet, "", ""},
+                             {0, "SITE-1", "第一隔离点", OrgKind::quarantine_site, World::kStreet, "", ""},
+                             {0, "SITE-2", "第二隔离点", OrgKind::quarantine_site, World::kStreet, "", ""}};
+    repo->upsert_orgs(orgs);
+    port_ = orgs[0].id;
+    site1_ = orgs[1].id;
+    site2_ = orgs[2].id;
+    const std::string hash = api::hash_password(World::kPassword);
+    auto user = [&](const std::string& name, Role role, std::int64_t org) {
+      store::User u;
+      u.username = name;
+      u.password_hash = hash;
+      u.role = role;
+      u.scope_org = org;
+      u.created_at = clock_.now();
+      repo->create_user(u);
+    };
+    user("port", Role::port_health, port_);
+    user("site1", Role::quarantine_site, site1_);
+    user("site2", Role::quarantine_site, site2_);
+    api::ServerOptions o;
+    o.db_url = url_;
+    o.port = 0;
+    o.db_threads = 2;
+    o.clock = &clock_;
+    o.policies_dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";
+    o.code_key = (dir_.path() / "code-signing").string();
+    o.watch_interval = std::chrono::hours(1);  // the tests call no timer; the watcher is exercised in tests/loop
+    server_ = std::make_unique<api::Server>(o);
+    server_->start();
+  }
+  void TearDown() override {
+    server_->stop();
+    server_->wait();
+  }
+
+  json create_order(Client& c, std::int64_t person, std::int64_t site) {
+    auto r = c.post("/api/loop/orders", json{{"person_id", person},
+                                             {"group", "close_contact"},
+                                             {"source", "close_contact"},
+                                             {"start_date", "2022-07-01"},
+                                             {"stage", "quarantine_site"},
+                                             {"owner", {{"kind", "org"}, {"org_id", site}}}}
+                                            .dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.j();
+  }
+
+  TempDir dir_;
+  World world_;
+  ManualClock clock_{*parse_instant("2022-07-01T01:00:00Z")};
+  std::string url_;
+  std::int64_t port_ = 0, site1_ = 0, site2_ = 0;
+  std::unique_ptr<api::Server> server_;
+};
+
+TEST_F(LoopApi, ASiteSeesOnlyItsOwnOrders) {
+  auto admin = login(server_->port(), "admin");
+  auto order = create_order(admin, world_.person_a, site1_);
+  EXPECT_EQ(order["stage"], "quarantine_site");
+  EXPECT_EQ(order["owner"]["org_id"], site1_);
+  EXPECT_EQ(order["owner_name"], "第一隔离点");
+  EXPECT_EQ(order["person_name"], "张*");
+  EXPECT_EQ(order["release_date"], "2022-07-11");
+  EXPECT_EQ(order["colour_today"], "red");
+  const auto id = order["id"].get<std::int64_t>();
+
+  auto s1 = login(server_->port(), "site1");
+  auto s2 = login(server_->port(), "site2");
+  EXPECT_EQ(s1.get("/api/loop/orders").j()["items"].size(), 1u);
+  EXPECT_EQ(s2.get("/api/loop/orders").j()["items"].size(), 0u);
+  EXPECT_EQ(s1.get("/api/loop/orders/" + std::to_string(id)).status, 200);
+  EXPECT_EQ(s2.get("/api/loop/orders/" + std::to_string(id)).status, 404);
+  // Writes by another site are refused as if the order did not exist.
+  EXPECT_EQ(s2.post("/api/loop/orders/" + std::to_string(id) + "/checks", json{{"temperature_c", 36.5}}.dump()).status, 404);
+  // The grid of the person's home sees it (area role, person lives inside the scope); grid B does not.
+  EXPECT_EQ(login(server_->port(), "grid_a").get("/api/loop/orders").j()["items"].size(), 1u);
+  EXPECT_EQ(login(server_->port(), "grid_b").get("/api/loop/orders").j()["items"].size(), 0u);
+  auto board = s1.get("/api/loop/board").j();
+  ASSERT_EQ(board["by_stage"].size(), 1u);
+  EXPECT_EQ(board["by_stage"][0]["count"], 1);
+  EXPECT_EQ(s2.get("/api/loop/board").j()["by_stage"].size(), 0u);
+  // Reads of orders are audited.
+  auto audit = admin.get("/api/audit?action=order.read").j();
+  EXPECT_GE(audit["items"].size(), 1u);
+}
+
+TEST_F(LoopApi, ManifestHandoverAckByReceiverOnly) {
+  auto port = login(server_->port(), "port");
+  const std::string csv = "证件类型,证件号码,国籍,姓名,性别,出生日期,座位号\n"
+                          "护照,E12345678,USA,John Smith,男,1980-01-02,12A\n"
+                          "护照,E87654321,GBR,Jane Roe,女,1982-03-04,12B\n";
+  auto r = port.request(http::verb::post,
+                        "/api/loop/manifests?kind=flight&ref=CA981&arrived_at=2022-07-01T00:30:00Z&port_org=" +
+                            std::to_string(port_),
+                        csv, "text/csv");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.j()["created_orders"], 2);
+  EXPECT_EQ(r.j()["rejected"], 0);
+  auto bad = port.request(http::verb::post,
+                          "/api/loop/manifests?kind=flight&ref=CA982&arrived_at=2022-07-01T00:30:00Z&port_org=" +
+                              std::to_string(port_),
+                          "证件类型,证件号码,国籍,姓名,性别,出生日期\n护照,E1,USA,X,男,1980-01-02\n", "text/csv");
+  ASSERT_EQ(bad.status, 200) << bad.body;
+  EXPECT_EQ(bad.j()["created_orders"], 0);
+  EXPECT_EQ(bad.j()["errors"][0]["row"], 2);
+
+  auto orders = port.get("/api/loop/orders?stage=port_screening").j()["items"];
+  ASSERT_EQ(orders.size(), 2u);
+  const std::string oid = std::to_string(orders[0]["id"].get<std::int64_t>());
+  auto h = port.post("/api/loop/orders/" + oid + "/handover",
+                     json{{"to_stage", "hospital"}, {"receiver", {{"kind", "org"}, {"org_id", site1_}}}}.dump());
+  EXPECT_EQ(h.status, 201) << h.body;  // the receiver kind fits; the stage edge is allowed
+  auto s1 = login(server_->port(), "site1");
+  auto s2 = login(server_->port(), "site2");
+  auto inbox = s1.get("/api/loop/handovers?direction=inbox").j()["items"];
+  ASSERT_EQ(inbox.size(), 1u);
+  EXPECT_EQ(inbox[0]["overdue"], false);
+  const std::string hid = std::to_string(inbox[0]["id"].get<std::int64_t>());
+  EXPECT_EQ(s2.get("/api/loop/handovers?direction=inbox").j()["items"].size(), 0u);
+  EXPECT_EQ(s2.post("/api/loop/handovers/" + hid + "/ack", "{}").status, 403);
+  clock_.advance(std::chrono::hours(5));
+  EXPECT_EQ(s1.get("/api/loop/handovers?direction=inbox").j()["items"][0]["overdue"], true);
+  auto ack = s1.post("/api/loop/handovers/" + hid + "/ack", json{{"note", "arrived"}}.dump());
+  ASSERT_EQ(ack.status, 200) << ack.body;
+  auto detail = s1.get("/api/loop/orders/" + oid).j();
+  EXPECT_EQ(detail["stage"], "hospital");
+  EXPECT_EQ(detail["owner"]["org_id"], site1_);
+  EXPECT_TRUE(detail["pending_handover"].is_null());
+  EXPECT_EQ(detail["plan"]["group"], "inbound");
+  EXPECT_GE(detail["timeline"].size(), 3u);
+  // The port no longer owns it: its checks are refused.
+  EXPECT_EQ(port.post("/api/loop/orders/" + oid + "/checks", json{{"temperature_c", 36.5}}.dump()).status, 404);
+}
+
+TEST_F(LoopApi, FeverAlertNeedsANoteAndReleaseIsRefusedEarly) {
+  auto admin = login(server_->port(), "admin");
+  const auto id = std::to_string(create_order(admin, world_.person_b, site1_)["id"].get<std::int64_t>());
+  auto s1 = login(server_->port(), "site1");
+  auto c = s1.post("/api/loop/orders/" + id + "/checks", json{{"temperature_c", 38.2}, {"symptoms", {"cough"}}}.dump());
+  ASSERT_EQ(c.status, 201) << c.body;
+  EXPECT_EQ(c.j()["alert"]["kind"], "medical_assessment");
+  EXPECT_EQ(c.j()["alert"]["severity"], "high");
+  EXPECT_EQ(s1.post("/api/loop/orders/" + id + "/checks", json{{"temperature_c", 48}}.dump()).status, 400);
+  auto alerts = s1.get("/api/loop/alerts?status=open").j()["items"];
+  ASSERT_EQ(alerts.size(), 1u);
+  const std::string aid = std::to_string(alerts[0]["id"].get<std::int64_t>());
+  EXPECT_EQ(login(server_->port(), "site2").get("/api/loop/alerts").j()["items"].size(), 0u);
+  EXPECT_EQ(s1.post("/api/loop/alerts/" + aid + "/close", json{{"note", "  "}}.dump()).status, 400);
+  auto closed = s1.post("/api/loop/alerts/" + aid + "/close", json{{"note", "assessed: flu"}}.dump());
+  ASSERT_EQ(closed.status, 200) << closed.body;
+  EXPECT_EQ(closed.j()["status"], "closed");
+  EXPECT_EQ(closed.j()["notes"].back()["note"], "assessed: flu");
+
+  auto rel = s1.post("/api/loop/orders/" + id + "/release", "{}");
+  EXPECT_EQ(rel.status, 409) << rel.body;
+  EXPECT_TRUE(rel.j().contains("missing"));
+  EXPECT_EQ(s1.post("/api/loop/orders/" + id + "/tests", json{{"day", "2022-07-04"}, {"result", "negative"}}.dump()).status,
+            400);  // not a test day
+  EXPECT_EQ(s1.post("/api/loop/orders/" + id + "/tests", json{{"day", "2022-07-01"}, {"result", "negative"}}.dump()).status,
+            201);
+}
+
+TEST_F(LoopApi, HealthCodeIsSignedAndVerified) {
+  auto admin = login(server_->port(), "admin");
+  create_order(admin, world_.person_a, site1_);
+  auto code = admin.get("/api/persons/" + std::to_string(world_.person_a) + "/code");
+  ASSERT_EQ(code.status, 200) << code.body;
+  EXPECT_EQ(code.j()["colour"], "red");
+  const std::string token = code.j()["token"];
+  Client anon(server_->port());
+  auto v = anon.post("/api/codes/verify", json{{"token", token}}.dump());
+  ASSERT_EQ(v.status, 200) << v.body;
+  EXPECT_EQ(v.j()["person_id"], world_.person_a);
+  EXPECT_EQ(v.j()["colour"], "red");
+  std::string forged = token;
+  forged[forged.size() - 3] = forged[forged.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(anon.post("/api/codes/verify", json{{"token", forged}}.dump()).status, 401);
+  auto green = admin.get("/api/persons/" + std::to_string(world_.person_b) + "/code");
+  EXPECT_EQ(green.j()["colour"], "green");
+  // Grid B cannot get the code of a person of grid A.
+  EXPECT_EQ(login(server_->port(), "grid_b").get("/api/persons/" + std::to_string(world_.person_a) + "/code").status, 404);
+}
+
+TEST_F(LoopApi, ProfilesSwitchAndReplan) {
+  auto admin = login(server_->port(), "admin");
+  auto items = admin.get("/api/policy/profiles").j()["items"];
+  ASSERT_EQ(items.size(), 4u);
+  int active = 0;
+  for (const auto& p : items) active += p["active"].get<bool>() ? 1 : 0;
+  EXPECT_EQ(active, 1);
+  EXPECT_EQ(admin.get("/api/policy/profiles/class-b").j()["groups"]["inbound"]["traced"], false);
+  EXPECT_EQ(admin.get("/api/policy/profiles/nope").status, 404);
+  create_order(admin, world_.person_a, site1_);
+  auto grid = login(server_->port(), "grid_a");
+  EXPECT_EQ(grid.put("/api/policy/active", json{{"name", "class-b"}, {"reason", "x"}}.dump()).status, 403);
+  auto preview = admin.post("/api/policy/replan", json{{"profile", "twenty-measures"}, {"apply", false}}.dump());
+  ASSERT_EQ(preview.status, 200) << preview.body;
+  ASSERT_EQ(preview.j()["changes"].size(), 1u);
+  EXPECT_EQ(preview.j()["changes"][0]["old_release"], "2022-07-11");
+  EXPECT_EQ(preview.j()["changes"][0]["new_release"], "2022-07-09");
+  EXPECT_EQ(preview.j()["applied"], false);
+  auto sw = admin.put("/api/policy/active", json{{"name", "twenty-measures"}, {"reason", "new rules"}}.dump());
+  ASSERT_EQ(sw.status, 200) << sw.body;
+  auto applied = admin.post("/api/policy/replan",
+                            json{{"profile", "twenty-measures"}, {"apply", true}, {"reason", "new rules"}}.dump());
+  EXPECT_EQ(applied.j()["applied"], true);
+  EXPECT_EQ(admin.get("/api/loop/orders").j()["items"][0]["release_date"], "2022-07-09");
+}
+
+TEST_F(LoopApi, OpenApiListsTheLoopRoutes) {
+  Client anon(server_->port());
+  auto doc = anon.get("/api/openapi.json").j();
+  for (const char* p : {"/api/loop/orders", "/api/loop/orders/{id}", "/api/loop/board", "/api/loop/handovers",
+                        "/api/loop/alerts", "/api/loop/sites/{org_id}", "/api/policy/profiles", "/api/codes/verify",
+                        "/api/persons/{id}/code", "/api/loop/manifests"})
+    EXPECT_TRUE(doc["paths"].contains(p)) << p;
+}
+
+}  // namespace
+}  // namespace bihuan::testing
