@@ -368,17 +368,93 @@ INSTANTIATE_TEST_SUITE_P(Loop, Case,
                                             ::testing::ValuesIn(case_files())),
                          case_name);
 
-// The watcher's queue holds what is pending, and a pass pops only what fell due.
-TEST(Watcher, PassCostFollowsWhatFellDue) {
-  Backend b("sqlite");
-  ManualClock clock(*parse_instant("2022-07-01T00:00:00Z"));
-  auto repo = store::open_repository(b.url);
-  loop::Profiles profiles(std::string(BIHUAN_SOURCE_DIR) + "/policies");
-  loop::Watcher w(store::open_repository(b.url), profiles, clock);
-  w.load();
+class Loop : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    b_ = std::make_unique<Backend>(GetParam());
+    if (!b_->skip.empty()) GTEST_SKIP() << b_->skip;
+    repo_ = store::open_repository(b_->url);
+    repo_->upsert_areas({area("11", "北京市"), area("1101", "市辖区"), area("110105", "朝阳区")});
+    std::vector<Org> orgs(2);
+    orgs[0].code = "port";
+    orgs[0].name = "port";
+    orgs[0].kind = OrgKind::port;
+    orgs[1].code = "transfer";
+    orgs[1].name = "transfer";
+    orgs[1].kind = OrgKind::transfer_team;
+    repo_->upsert_orgs(orgs);
+    port_ = orgs[0].id;
+    transfer_ = orgs[1].id;
+    std::vector<Person> ps(2);
+    for (int i = 0; i < 2; ++i) {
+      ps[static_cast<std::size_t>(i)].doc_number = resident_id(100 + i);
+      ps[static_cast<std::size_t>(i)].name = "人" + std::to_string(i);
+      ps[static_cast<std::size_t>(i)].birth_date = date("1985-03-07");
+      ps[static_cast<std::size_t>(i)].area_code = "110105";
+    }
+    repo_->upsert_persons(ps);
+    p0_ = ps[0].id;
+    p1_ = ps[1].id;
+  }
+  std::unique_ptr<Backend> b_;
+  std::unique_ptr<store::Repository> repo_;
+  loop::Profiles profiles_{std::string(BIHUAN_SOURCE_DIR) + "/policies"};
+  ManualClock clock_{*parse_instant("2022-07-01T02:00:00Z")};
+  std::int64_t port_ = 0, transfer_ = 0, p0_ = 0, p1_ = 0;
+  loop::Actor actor_{1, "tester", ""};
+};
+
+// Deadlines written while no watcher ran are loaded by the next one and raised when due.
+TEST_P(Loop, WatcherLoadsPendingDeadlinesOnce) {
+  loop::Service svc(*repo_, profiles_, clock_);  // no sink: the watcher is not running
+  loop::NewOrder n;
+  n.person_id = p0_;
+  n.group = "inbound";
+  n.start = date("2022-07-01");
+  n.stage = loop::Stage::port_screening;
+  n.owner = Owner::org(port_);
+  auto o = svc.create_order(n, actor_);
+  svc.send_handover(o.order.id, loop::Stage::transfer, Owner::org(transfer_), "", "", actor_);
+  loop::Watcher w(store::open_repository(b_->url), profiles_, clock_);
   EXPECT_EQ(w.pending(), 0u);
-  auto r = w.tick(clock.now());
-  EXPECT_EQ(r.popped, 0u);
+  w.load();
+  EXPECT_EQ(w.pending(), 3u);  // the handover, the first test day, the next check slot
+  EXPECT_TRUE(w.tick(*parse_instant("2022-07-01T03:59:00Z")).raised.empty());
+  auto r = w.tick(*parse_instant("2022-07-01T04:00:00Z"));
+  ASSERT_EQ(r.raised.size(), 1u);
+  EXPECT_EQ(r.raised[0].kind, "handover_overdue");
+  // Escalation: one level per hour without acknowledgement, from the port's area upwards.
+  auto e = w.tick(*parse_instant("2022-07-01T05:00:00Z"));
+  ASSERT_EQ(e.escalated.size(), 1u);
+  EXPECT_EQ(e.escalated[0].escalation_level, 1);
+  svc.acknowledge_alert(r.raised[0].id, "called the transfer team", actor_);
+  w.alert_settled(r.raised[0].id);
+  EXPECT_TRUE(w.tick(*parse_instant("2022-07-01T06:00:00Z")).escalated.empty());
+  // A second watcher (a restart) does not raise the same alert again.
+  loop::Watcher again(store::open_repository(b_->url), profiles_, clock_);
+  again.load();
+  EXPECT_TRUE(again.tick(*parse_instant("2022-07-01T06:00:00Z")).raised.empty());
 }
+
+// Merging two person records re-points the merged one's orders to the kept one.
+TEST_P(Loop, MergeRepointsOrders) {
+  loop::Service svc(*repo_, profiles_, clock_);
+  loop::NewOrder n;
+  n.person_id = p1_;
+  n.group = "close_contact";
+  n.start = date("2022-07-01");
+  n.stage = loop::Stage::port_screening;
+  n.owner = Owner::org(port_);
+  auto o = svc.create_order(n, actor_);
+  repo_->merge_persons(p0_, p1_, 1, clock_.now());
+  auto kept = svc.loop().active_orders_of_person(p0_);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].order.id, o.order.id);
+  EXPECT_TRUE(svc.loop().active_orders_of_person(p1_).empty());
+  EXPECT_EQ(svc.colour_of(p0_, date("2022-07-02")), policy::Colour::red);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Loop, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& p) { return std::string(p.param); });
 
 }  // namespace bihuan::looptest
