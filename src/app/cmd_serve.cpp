@@ -18,6 +18,8 @@ struct ServeArgs {
   int db_threads = 0;
   std::string web;
   std::size_t body_limit_kib = 1024;
+  std::string policies = "policies";
+  std::string code_key = "var/code-signing";
 };
 
 void run_serve(const ServeArgs& a) {
@@ -32,6 +34,8 @@ void run_serve(const ServeArgs& a) {
   o.web_dir = a.web;
   o.body_limit = a.body_limit_kib * 1024;
   o.handle_signals = true;
+  o.policies_dir = a.policies;
+  o.code_key = a.code_key;
   api::Server server(o);
   server.start();
   server.wait();
@@ -47,6 +51,10 @@ const bool registered = add_command([](CLI::App& app) {
   cmd->add_option("--db-threads", args->db_threads, "database worker threads (default: max(4, 2*cores))");
   cmd->add_option("--web", args->web, "directory of the built console (web/dist)");
   cmd->add_option("--body-limit-kib", args->body_limit_kib, "request body limit in KiB (imports: 64 MiB)")
+      ->capture_default_str();
+  cmd->add_option("--policies", args->policies, "directory of policy profiles (closed-loop management)")
+      ->capture_default_str();
+  cmd->add_option("--code-key", args->code_key, "health-code key prefix (PREFIX.secret/.pub, created on first use)")
       ->capture_default_str();
   cmd->callback([args] { run_serve(*args); });
 });
