@@ -535,10 +535,11 @@ Response import_file(Request& req, Context& ctx) {
   else fail(ErrorCode::invalid_argument, "encoding must be auto, utf-8 or gb18030", "encoding");
   if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV file", "body");
   opt.today = today_of(ctx);
-  // The importer writes by natural key and knows no jurisdiction: only roles holding `import`
-  // reach it (admin, command centre, port health), and organisation-scoped ones only for persons.
+  // Only roles holding `import` reach it (admin, command centre, port health); the importer
+  // checks every row against the caller's jurisdiction, and org-scoped roles import persons only.
   if (ctx.who().scope.kind == Scope::Kind::org && opt.kind != ingest::ImportKind::persons)
     fail(ErrorCode::permission_denied, "organisation-scoped roles may import persons only", "kind");
+  opt.scope = ctx.who().scope;
   auto rep = ingest::run_import(ctx.repo, req.body, opt);
   json errors = json::array();
   for (const auto& e : rep.errors)

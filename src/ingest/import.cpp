@@ -196,6 +196,10 @@ class Importer {
       error(rec, key, value, "area must be a community or a grid");
       return {};
     }
+    if (opt_.scope.kind == Scope::Kind::area && !in_subtree(*code, opt_.scope.area_prefix)) {
+      error(rec, key, value, "outside your jurisdiction " + opt_.scope.area_prefix);
+      return {};
+    }
     return *code;
   }
   bool structural(const CsvRecord& rec) {
@@ -331,6 +335,12 @@ class Importer {
       if (org == 0) error(rec, p_work, v, "unknown organisation code");
       else p.workplace_org_id = org;
     }
+
+    if (opt_.scope.kind == Scope::Kind::org && p.workplace_org_id != opt_.scope.org_id)
+      error(rec, p_work, get(rec, p_work), "an organisation imports only its own staff: the workplace must be your organisation");
+    if (opt_.scope.kind != Scope::Kind::all && !p.doc_number.empty() &&
+        repo_.person_by_doc(p.doc_number, Scope::everything()) && !repo_.person_by_doc(p.doc_number, opt_.scope))
+      error(rec, p_id, get(rec, p_id), "this person is registered outside your jurisdiction");
 
     if (!p.doc_number.empty()) {
       std::string key = std::to_string(static_cast<int>(p.doc_type));

@@ -32,6 +32,10 @@ struct ImportOptions {
   Encoding encoding = Encoding::auto_detect;
   Date today{};                       // for birth-date sanity checks
   std::size_t batch_rows = 10000;     // rows per write batch (valid-rows mode commits per batch)
+  // The importer's jurisdiction. Area scope: every area code must lie inside it, and a person
+  // already registered outside it cannot be changed. Org scope: persons only, each employed by
+  // that organisation. Scope::everything() (the default) for administrators and the CLI.
+  Scope scope = Scope::everything();
   // Called now and then with (bytes consumed, total bytes); for a progress bar.
   std::function<void(std::uint64_t, std::uint64_t)> progress;
 };

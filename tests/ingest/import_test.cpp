@@ -323,3 +323,60 @@ TEST_F(ImportTest, EmptyFileIsAFileError) {
 
 }  // namespace
 }  // namespace bihuan::ingest
+
+namespace bihuan::ingest {
+namespace {
+
+class ScopedImportTest : public ImportTest {
+ protected:
+  void SetUp() override {
+    ImportTest::SetUp();
+    std::vector<Area> more{{"110105001002", "光华里社区居委会", AreaLevel::community, "110105001"},
+                           {"110105001002001", "第1网格", AreaLevel::grid, "110105001002"}};
+    repo().upsert_areas(more);
+  }
+  ImportReport run_as(const Scope& scope, const std::string& csv) {
+    ImportOptions opt;
+    opt.kind = ImportKind::persons;
+    opt.today = kToday;
+    opt.scope = scope;
+    return run_import(repo(), csv, opt);
+  }
+};
+
+TEST_F(ScopedImportTest, AreaScopeRejectsRowsOutsideTheJurisdiction) {
+  std::string csv = kHeader + rid("11010519900307001") + ",张三,男,,,110105001001001,永安里1号楼101,\n" +
+                    rid("11010519850612002") + ",李四,女,,,110105001002001,光华里2号楼1,\n";
+  auto r = run_as(Scope::area("110105001001"), csv);
+  EXPECT_FALSE(r.committed);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].row, 3);
+  EXPECT_EQ(r.errors[0].column, "网格编码");
+  EXPECT_THAT(r.errors[0].reason, HasSubstr("outside your jurisdiction"));
+  EXPECT_EQ(persons(), 0);
+}
+
+TEST_F(ScopedImportTest, APersonRegisteredElsewhereCannotBeMovedIn) {
+  std::string outside = kHeader + rid("11010519850612002") + ",李四,女,,,110105001002001,光华里2号楼1,\n";
+  ASSERT_TRUE(run(ImportKind::persons, outside).committed);
+  // Someone scoped to the first community re-registers her there: refused, nothing changes.
+  std::string moved = kHeader + rid("11010519850612002") + ",李四,女,,,110105001001001,永安里1号楼9,\n";
+  auto r = run_as(Scope::area("110105001001"), moved);
+  EXPECT_FALSE(r.committed);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_THAT(r.errors[0].reason, HasSubstr("registered outside your jurisdiction"));
+  EXPECT_EQ(repo().person_by_doc(rid("11010519850612002"), Scope::everything())->area_code, "110105001002001");
+}
+
+TEST_F(ScopedImportTest, OrganisationImportsOnlyItsOwnStaff) {
+  std::string csv = kHeader + rid("11010519900307001") + ",张三,男,,,110105001001001,永安里1号楼101,91110105MA00000001\n" +
+                    rid("11010519850612002") + ",李四,女,,,110105001001001,永安里1号楼102,\n";
+  auto r = run_as(Scope::org(org_id_), csv);
+  EXPECT_FALSE(r.committed);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].row, 3);
+  EXPECT_THAT(r.errors[0].reason, HasSubstr("own staff"));
+}
+
+}  // namespace
+}  // namespace bihuan::ingest
