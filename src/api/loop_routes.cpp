@@ -27,7 +27,7 @@ const loop::Profiles& profiles(Context& ctx) {
 }
 
 loop::Service service(Context& ctx) {
-  return loop::Service(ctx.repo, profiles(ctx), *ctx.svc.clock, ctx.svc.loop_watcher);
+  return loop::Service(ctx.repo, profiles(ctx), *ctx.svc.clock, ctx.svc.loop_watcher, ctx.svc.handover_deadline);
 }
 
 loop::Actor actor(const Context& ctx, const Request& req) {
@@ -333,6 +333,13 @@ Response get_order(Request& req, Context& ctx) {
   j["plan"] = json::parse(r.plan_json, nullptr, false);
   j["destination_area"] = r.destination_area;
   j["note"] = r.note;
+  // The stages the order may go to next: a handover for a change of owner kind, a move
+  // (POST .../move) within the owner, release (POST .../release). Nothing while a handover is
+  // pending or the order is no longer active.
+  json next = json::array();
+  if (r.order.status == loop::OrderStatus::active && !r.order.pending)
+    for (auto s : loop::next_stages(r.order.current.stage)) next.push_back(loop::to_string(s));
+  j["allowed_next"] = next;
   std::vector<std::pair<Instant, json>> events;
   auto& loop = svc.loop();
   std::vector<loop::StageEntry> stages = r.order.history;
@@ -394,6 +401,57 @@ Response send_handover(Request& req, Context& ctx) {
   return Response::json(handover_json(h, ctx.now()), 201);
 }
 
+// The org kind that owns stage `s` (nullopt: an area owns it).
+std::optional<OrgKind> owning_org_kind(loop::Stage s) {
+  switch (s) {
+    case loop::Stage::port_screening: return OrgKind::port;
+    case loop::Stage::transfer:
+    case loop::Stage::destination_transfer: return OrgKind::transfer_team;
+    case loop::Stage::quarantine_site: return OrgKind::quarantine_site;
+    case loop::Stage::hospital: return OrgKind::hospital;
+    default: return std::nullopt;
+  }
+}
+
+// Who may receive a handover into a stage: the organisations of the owning kind in the caller's
+// city (the whole system for callers scoped to everything). Area-owned stages answer no items
+// and area_owned: the console then offers the areas (the order's destination area and below).
+Response receivers(Request& req, Context& ctx) {
+  auto to = loop::stage_from(req.q("to_stage"));
+  if (!to || *to == loop::Stage::released) fail(ErrorCode::invalid_argument, "to_stage must be a stage that can be handed over to", "to_stage");
+  auto kind = owning_org_kind(*to);
+  json items = json::array();
+  if (!kind) return Response::json({{"items", items}, {"area_owned", true}});
+  const auto& p = ctx.who();
+  Scope scope = Scope::everything();
+  if (p.scope.kind == Scope::Kind::org) {
+    auto own = ctx.repo.org(p.scope.org_id);
+    scope = Scope::area(own && own->area_code.size() >= 4 ? own->area_code.substr(0, 4) : std::string());
+  } else if (p.scope.kind == Scope::Kind::area) {
+    scope = Scope::area(p.scope.area_prefix.size() >= 4 ? p.scope.area_prefix.substr(0, 4) : p.scope.area_prefix);
+  }
+  store::Page page{0, 1000};
+  for (;;) {
+    auto found = ctx.repo.find_orgs("", kind, scope, page);
+    for (const auto& o : found.items) items.push_back(org_json(o));
+    if (!found.next) break;
+    page.after = found.next;
+  }
+  return Response::json({{"items", items}, {"area_owned", false}});
+}
+
+Response move_order(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  json body = parse_object(req.body);
+  auto to = loop::stage_from(req_string(body, "to_stage"));
+  if (!to) fail(ErrorCode::invalid_argument, "unknown stage", "to_stage");
+  auto svc = service(ctx);
+  auto o = visible_order(ctx, svc, id);
+  require_owner(ctx, o.order.current.owner);
+  svc.move_stage(id, *to, opt_string(body, "note").value_or(""), actor(ctx, req));
+  return Response::json(order_json(ctx, visible_order(ctx, svc, id)));
+}
+
 Response list_handovers(Request& req, Context& ctx) {
   const std::string dir = req.q("direction").empty() ? "inbox" : std::string(req.q("direction"));
   if (dir != "inbox" && dir != "outbox") fail(ErrorCode::invalid_argument, "direction must be inbox or outbox", "direction");
@@ -402,8 +460,15 @@ Response list_handovers(Request& req, Context& ctx) {
   const int limit = static_cast<int>(query_int(req.q("limit"), "limit", 1, 1000, 200));
   auto svc = service(ctx);
   json items = json::array();
-  for (const auto& h : svc.loop().find_handovers(dir == "inbox", status == "pending", ctx.who().scope, limit))
-    items.push_back(handover_json(h, ctx.now()));
+  for (const auto& h : svc.loop().find_handovers(dir == "inbox", status == "pending", ctx.who().scope, limit)) {
+    // The inbox and outbox name the traveller (masked) and both parties.
+    json hj = handover_json(h, ctx.now());
+    auto o = svc.loop().order(h.order_id, Scope::everything());
+    hj["person_name"] = o ? mask_name(o->person_name) : std::string();
+    hj["sender_name"] = owner_name(ctx, h.sender);
+    hj["receiver_name"] = owner_name(ctx, h.receiver);
+    items.push_back(std::move(hj));
+  }
   audit(ctx, req, "handover.list", "order", 0, {{"direction", dir}});
   return Response::json({{"items", items}});
 }
@@ -666,6 +731,10 @@ void add_loop_routes(Router& router) {
       P::loop_read, "", board);
   add("POST", "/api/loop/orders/{id}/handover", "Hand an order over to the next stage", "loop", {pp("id", "order id")}, A,
       P::loop_write, js, send_handover);
+  add("GET", "/api/loop/receivers", "Organisations that can receive a handover into a stage", "loop",
+      {qp("to_stage", "the stage handed over to")}, A, P::loop_write, "", receivers);
+  add("POST", "/api/loop/orders/{id}/move", "Move an order to the next stage within the same owner", "loop",
+      {pp("id", "order id")}, A, P::loop_write, js, move_order);
   add("GET", "/api/loop/handovers", "Handovers to (inbox) or from (outbox) the caller", "loop",
       {qp("direction", "inbox or outbox"), qp("status", "pending or all"), qp("limit", "at most this many", "integer")}, A,
       P::loop_read, "", list_handovers);

@@ -2,6 +2,7 @@
 // The route table: method + path pattern ("/api/persons/{id}") -> handler, with the metadata
 // the OpenAPI document is built from. Router::handle authenticates, checks the permission,
 // runs the handler and maps every exception onto the JSON error body; it never throws.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -38,6 +39,8 @@ struct Services {
   const loop::Profiles* loop_profiles = nullptr;
   loop::Watcher* loop_watcher = nullptr;
   loop::CodeSigner* code_signer = nullptr;
+  // serve --handover-deadline-minutes: every acknowledgement deadline (unset = per stage).
+  std::optional<std::chrono::minutes> handover_deadline;
 };
 
 // What a handler gets besides the request: the worker's repository, the shared services and

@@ -84,6 +84,7 @@ struct Server::Impl {
     auto& s = *this;
   s.code_signer = std::make_unique<loop::CodeSigner>(s.opt.code_key);
   s.services.code_signer = s.code_signer.get();
+  s.services.handover_deadline = s.opt.handover_deadline;
   if (s.opt.policies_dir.empty()) return;
   try {
     s.loop_profiles = std::make_unique<loop::Profiles>(s.opt.policies_dir);

@@ -34,6 +34,8 @@ struct ServerOptions {
   std::string policies_dir = "policies";
   std::string code_key = "var/code-signing";
   std::chrono::milliseconds watch_interval{std::chrono::seconds(5)};
+  // Every handover acknowledgement deadline (unset = the per-stage defaults; 0 = overdue at once).
+  std::optional<std::chrono::minutes> handover_deadline;
 };
 
 class Server {

@@ -20,6 +20,7 @@ struct ServeArgs {
   std::size_t body_limit_kib = 1024;
   std::string policies = "policies";
   std::string code_key = "var/code-signing";
+  int handover_deadline_minutes = -1;  // -1 = the per-stage defaults
 };
 
 void run_serve(const ServeArgs& a) {
@@ -36,6 +37,7 @@ void run_serve(const ServeArgs& a) {
   o.handle_signals = true;
   o.policies_dir = a.policies;
   o.code_key = a.code_key;
+  if (a.handover_deadline_minutes >= 0) o.handover_deadline = std::chrono::minutes{a.handover_deadline_minutes};
   api::Server server(o);
   server.start();
   server.wait();
@@ -56,6 +58,9 @@ const bool registered = add_command([](CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--code-key", args->code_key, "health-code key prefix (PREFIX.secret/.pub, created on first use)")
       ->capture_default_str();
+  cmd->add_option("--handover-deadline-minutes", args->handover_deadline_minutes,
+                  "every handover acknowledgement deadline in minutes (0 = overdue at once; default: per stage)")
+      ->check(CLI::Range(0, 7 * 24 * 60));
   cmd->callback([args] { run_serve(*args); });
 });
 

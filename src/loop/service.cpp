@@ -88,6 +88,14 @@ LoopSettings read_settings(store::Repository& repo) {
   return s;
 }
 
+void override_handover_deadlines(LoopSettings& s, std::chrono::minutes m) {
+  if (m.count() < 0) fail(ErrorCode::invalid_argument, "a handover deadline cannot be negative", "handover_deadline_minutes");
+  s.handover.to_transfer = m;
+  s.handover.to_site_or_hospital = m;
+  s.handover.to_destination = m;
+  s.handover.to_home = m;
+}
+
 // ---------------------------------------------------------------- profiles
 
 Profiles::Profiles(std::string dir) : dir_(std::move(dir)) {
@@ -208,13 +216,16 @@ policy::Plan plan_from_json(std::string_view text) {
 
 // ---------------------------------------------------------------- service
 
-Service::Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink)
+Service::Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink,
+                 std::optional<std::chrono::minutes> handover_deadline)
     : repo_(repo),
       loop_(store::open_loop_repository(repo)),
       profiles_(profiles),
       clock_(clock),
       sink_(sink),
-      settings_(read_settings(repo)) {}
+      settings_(read_settings(repo)) {
+  if (handover_deadline) override_handover_deadlines(settings_, *handover_deadline);
+}
 
 Service::~Service() = default;
 
@@ -743,6 +754,19 @@ void Service::record_test(std::int64_t order_id, Date day, const std::string& re
       if (loop_->raise_alert(al)) raised_.push_back(al);
     }
     audit(a, "test.record", "order", order_id, {}, json{{"day", format_date(day)}, {"result", result}}.dump());
+  });
+}
+
+store::OrderRow Service::move_stage(std::int64_t order_id, Stage to, const std::string& note, const Actor& a) {
+  if (to == Stage::released) fail(ErrorCode::invalid_argument, "release an order with release, not a move", "to_stage");
+  return write([&] {
+    auto o = must_order(order_id);
+    const Stage from = o.order.current.stage;
+    move_within_owner(o.order, to, clock_.now());
+    loop_->set_current(order_id, o.order.current, o.order.status);
+    audit(a, "order.move", "order", order_id, note,
+          json{{"from_stage", to_string(from)}, {"to_stage", to_string(to)}}.dump());
+    return o;
   });
 }
 

@@ -32,6 +32,9 @@ struct LoopSettings {
   std::chrono::minutes escalate_every{60};     // [loop.escalate_minutes]
   HandoverDeadlines handover;
 };
+// Every acknowledgement deadline set to `m` (serve --handover-deadline-minutes; 0 = the deadline
+// is the sending time).
+void override_handover_deadlines(LoopSettings& s, std::chrono::minutes m);
 LoopSettings read_settings(store::Repository& repo);
 
 // The policy profiles of a directory (policies/*.yaml), parsed, resolved and validated.
@@ -131,7 +134,9 @@ struct CodeOut {
 
 class Service {
  public:
-  Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink = nullptr);
+  // handover_deadline: overrides every acknowledgement deadline (see override_handover_deadlines).
+  Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink = nullptr,
+          std::optional<std::chrono::minutes> handover_deadline = std::nullopt);
   ~Service();
   store::LoopRepository& loop() { return *loop_; }
   const LoopSettings& settings() const { return settings_; }
@@ -154,6 +159,10 @@ class Service {
                             std::optional<Instant> at, const Actor& a);
   // result "negative" | "positive". A positive result opens a critical "positive_result" alert.
   void record_test(std::int64_t order_id, Date day, const std::string& result, std::optional<double> ct, const Actor& a);
+  // A stage change by the current owner without a handover (loop::move_within_owner), e.g. the
+  // destination community puts a traveller into home isolation or home monitoring. Releasing
+  // goes through release().
+  store::OrderRow move_stage(std::int64_t order_id, Stage to, const std::string& note, const Actor& a);
   // Releases when the rules allow; otherwise returns the decision unchanged (nothing written).
   quarantine::ReleaseDecision release(std::int64_t order_id, const std::string& note, const Actor& a);
 
