@@ -28,9 +28,19 @@ const EDGES = {
 
 // Stages an order in `stage` may be handed over to (release is its own action, not a handover).
 // The server's own list (OrderDetail.allowed_next) wins when it sends one.
+// A step between two area-owned stages (destination community → home isolation or home
+// monitoring, home isolation → home monitoring) stays with the same grid: it is a move
+// (POST /api/loop/orders/{id}/move), not a handover.
 export function handoverTargets(stage, allowedNext) {
   const list = Array.isArray(allowedNext) ? allowedNext : EDGES[stage] || []
-  return list.filter((s) => s !== 'released')
+  return list.filter((s) => s !== 'released' && !(isAreaStage(stage) && isAreaStage(s)))
+}
+export function moveTargets(stage, allowedNext) {
+  const list = Array.isArray(allowedNext) ? allowedNext : EDGES[stage] || []
+  return list.filter((s) => s !== 'released' && isAreaStage(stage) && isAreaStage(s))
+}
+function isAreaStage(s) {
+  return s !== 'released' && !ORG_STAGES.has(s)
 }
 
 // Stages owned by an organisation; the others belong to an area (community or grid).
