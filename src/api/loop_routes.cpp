@@ -664,9 +664,14 @@ Response assign(Request& req, Context& ctx) {
 
 Response person_code(Request& req, Context& ctx) {
   const auto id = path_id(req);
-  if (!ctx.repo.person(id, ctx.who().scope)) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
   if (!ctx.svc.code_signer) fail(ErrorCode::unavailable, "no code signing key is configured");
   auto svc = service(ctx);
+  // Visible: a person in the caller's scope, or one whose active order the caller can see (the
+  // port, transfer team or site holding the traveller).
+  bool visible = ctx.repo.person(id, ctx.who().scope).has_value();
+  for (const auto& o : visible ? std::vector<store::OrderRow>{} : svc.loop().active_orders_of_person(id))
+    if (svc.loop().order(o.order.id, ctx.who().scope)) visible = true;
+  if (!visible) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
   auto c = svc.code_for(id, *ctx.svc.code_signer);
   audit(ctx, req, "code.issue", "person", id, {{"colour", policy::to_string(c.colour)}});
   return Response::json({{"colour", policy::to_string(c.colour)}, {"token", c.token}, {"expires", format_instant(c.expires)}});

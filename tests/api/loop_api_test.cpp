@@ -3,6 +3,8 @@
 // health codes, policy profiles and OpenAPI coverage.
 #include "support.hpp"
 
+#include <set>
+
 #include "core/health_code.hpp"
 
 namespace bihuan::testing {
@@ -99,6 +101,55 @@ TEST_F(LoopApi, ASiteSeesOnlyItsOwnOrders) {
   // Reads of orders are audited.
   auto audit = admin.get("/api/audit?action=order.read").j();
   EXPECT_GE(audit["items"].size(), 1u);
+}
+
+TEST_F(LoopApi, ReceiversAreTheOrgsOfTheStageKindOrAnArea) {
+  auto port = login(server_->port(), "port");
+  auto r = port.get("/api/loop/receivers?to_stage=quarantine_site");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::set<std::int64_t> ids;
+  const json body = r.j();
+  for (const auto& o : body["items"]) ids.insert(o["id"].get<std::int64_t>());
+  EXPECT_EQ(ids, (std::set<std::int64_t>{site1_, site2_})) << r.body;
+  EXPECT_EQ(r.j()["area_owned"], false);
+  r = port.get("/api/loop/receivers?to_stage=destination_community");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_TRUE(r.j()["items"].empty());
+  EXPECT_EQ(r.j()["area_owned"], true);
+  EXPECT_EQ(port.get("/api/loop/receivers?to_stage=released").status, 400);
+  EXPECT_EQ(port.get("/api/loop/receivers?to_stage=nowhere").status, 400);
+}
+
+TEST_F(LoopApi, TheCommunityMovesAnOrderHomeWithoutAHandover) {
+  auto admin = login(server_->port(), "admin");
+  auto r = admin.post("/api/loop/orders", json{{"person_id", world_.person_a},
+                                                {"group", "close_contact"},
+                                                {"source", "close_contact"},
+                                                {"start_date", "2022-07-01"},
+                                                {"stage", "destination_community"},
+                                                {"owner", {{"kind", "area"}, {"area_code", World::kGridA}}}}
+                                               .dump());
+  ASSERT_EQ(r.status, 201) << r.body;
+  const auto id = r.j()["id"].get<std::int64_t>();
+  const std::string path = "/api/loop/orders/" + std::to_string(id);
+  auto d = admin.get(path);
+  EXPECT_EQ(d.j()["allowed_next"], json::parse(R"(["home_isolation","home_monitoring","released"])"));
+  // A move that changes the owner kind is a handover; released goes through release.
+  EXPECT_EQ(admin.post(path + "/move", R"({"to_stage":"quarantine_site"})").status, 400);
+  EXPECT_EQ(admin.post(path + "/move", R"({"to_stage":"released"})").status, 400);
+  // A site user does not own the order.
+  auto site = login(server_->port(), "site1");
+  EXPECT_NE(site.post(path + "/move", R"({"to_stage":"home_isolation"})").status, 200);
+  r = admin.post(path + "/move", R"({"to_stage":"home_isolation"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.j()["stage"], "home_isolation");
+  EXPECT_EQ(r.j()["owner"]["area_code"], World::kGridA);
+  d = admin.get(path);
+  EXPECT_EQ(d.j()["allowed_next"], json::parse(R"(["home_monitoring","hospital","released"])"));
+  int stages = 0;
+  const json detail = d.j();
+  for (const auto& e : detail["timeline"]) stages += e["type"] == "stage";
+  EXPECT_EQ(stages, 2) << d.body;
 }
 
 TEST_F(LoopApi, ManifestHandoverAckByReceiverOnly) {
