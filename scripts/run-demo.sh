@@ -19,11 +19,23 @@ if [[ ! -f "$DB" || ! -f "$CRED" ]]; then
   "$BIN" user add --db "$URL" --username admin --display-name "系统管理员" --role admin --password-stdin <<<"$ADMIN_PW" >/dev/null
   "$BIN" user add --db "$URL" --username grid01 --display-name "网格员" --role grid_worker --scope "$GRID" --password-stdin <<<"$GRID_PW" >/dev/null
   "$BIN" user add --db "$URL" --username auditor --display-name "审计员" --role auditor --password-stdin <<<"$AUDIT_PW" >/dev/null
+  # One user for each organisation of the closed loop, so a traveller can be followed through
+  # every stage: port -> transfer team -> quarantine site -> ... -> the grid worker above.
+  org_of() { sqlite3 "$DB" "select code from orgs where kind = '$1' order by id limit 1"; }
+  PORT_PW=$(pw) TRANSFER_PW=$(pw) SITE_PW=$(pw) CMD_PW=$(pw)
+  "$BIN" user add --db "$URL" --username port01 --display-name "口岸检疫" --role port_health --org "$(org_of port)" --password-stdin <<<"$PORT_PW" >/dev/null
+  "$BIN" user add --db "$URL" --username transfer01 --display-name "转运专班" --role transfer_team --org "$(org_of transfer_team)" --password-stdin <<<"$TRANSFER_PW" >/dev/null
+  "$BIN" user add --db "$URL" --username site01 --display-name "隔离点" --role quarantine_site --org "$(org_of quarantine_site)" --password-stdin <<<"$SITE_PW" >/dev/null
+  "$BIN" user add --db "$URL" --username command01 --display-name "指挥部" --role command_centre --scope "$(sqlite3 "$DB" "select code from areas where level = 2 order by code limit 1")" --password-stdin <<<"$CMD_PW" >/dev/null
   umask 077
   cat > "$CRED" <<CRED
-admin    $ADMIN_PW    (administrator, whole city)
-grid01   $GRID_PW    (grid worker, grid $GRID)
-auditor  $AUDIT_PW    (auditor)
+admin       $ADMIN_PW    (administrator, whole city)
+command01   $CMD_PW    (command centre of the city)
+port01      $PORT_PW    (port health: $(sqlite3 "$DB" "select name from orgs where kind = 'port' order by id limit 1"))
+transfer01  $TRANSFER_PW    (transfer team: $(sqlite3 "$DB" "select name from orgs where kind = 'transfer_team' order by id limit 1"))
+site01      $SITE_PW    (quarantine site: $(sqlite3 "$DB" "select name from orgs where kind = 'quarantine_site' order by id limit 1"))
+grid01      $GRID_PW    (grid worker, grid $GRID)
+auditor     $AUDIT_PW    (auditor)
 CRED
 fi
 
