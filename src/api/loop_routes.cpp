@@ -351,6 +351,8 @@ Response get_order(Request& req, Context& ctx) {
     json hj = handover_json(h, ctx.now());
     hj["type"] = "handover";
     hj["at"] = format_instant(h.sent_at);
+    hj["sender_name"] = owner_name(ctx, h.sender);
+    hj["receiver_name"] = owner_name(ctx, h.receiver);
     events.emplace_back(h.sent_at, hj);
   }
   for (const auto& c : loop.checks_of(id))
