@@ -688,6 +688,45 @@ Response verify_code(Request& req, Context& ctx) {
                          {"expires", format_instant(claims.expires)}});
 }
 
+// ---------------------------------------------------------------- transfers (跨地区交接)
+
+loop::CodeSigner& signer(Context& ctx) {
+  if (!ctx.svc.code_signer) fail(ErrorCode::unavailable, "no signing key is configured", "key");
+  return *ctx.svc.code_signer;
+}
+
+void require_centre(const Context& ctx) {
+  const auto role = ctx.who().user.role;
+  if (role == Role::admin || role == Role::command_centre) return;
+  fail(ErrorCode::permission_denied, "only the command centre or an admin exchanges transfer documents", "role");
+}
+
+Response transfer_out(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  json body = parse_object(req.body);
+  const std::string region = req_string(body, "to_region");
+  auto svc = service(ctx);
+  auto o = visible_order(ctx, svc, id);
+  require_owner(ctx, o.order.current.owner);
+  auto doc = svc.transfer_out(id, region, opt_string(body, "note").value_or(""), signer(ctx), actor(ctx, req));
+  return Response::json(json::parse(doc), 201);
+}
+
+Response transfer_in(Request& req, Context& ctx) {
+  require_centre(ctx);
+  auto svc = service(ctx);
+  auto in = svc.transfer_in(req.body, signer(ctx), actor(ctx, req));
+  return Response::json(json::parse(in.receipt), 201);
+}
+
+Response transfer_receipt(Request& req, Context& ctx) {
+  require_centre(ctx);
+  auto svc = service(ctx);
+  auto done = svc.accept_receipt(req.body, actor(ctx, req));
+  return Response::json({{"order_id", done.order_id}, {"document_id", done.document_id}, {"region", done.region},
+                         {"status", "released"}});
+}
+
 ParamDoc qp(std::string name, std::string description, std::string type = "string") {
   return ParamDoc{std::move(name), "query", std::move(description), false, std::move(type)};
 }
@@ -747,6 +786,15 @@ void add_loop_routes(Router& router) {
       P::loop_read, "", list_handovers);
   add("POST", "/api/loop/handovers/{id}/ack", "The receiver acknowledges a handover", "loop", {pp("id", "handover id")}, A,
       P::loop_write, js, ack_handover);
+  add("POST", "/api/loop/orders/{id}/transfer-out",
+      "Hand an order over to another deployment: answers the signed bihuan-handover/1 document", "loop",
+      {pp("id", "order id")}, A, P::loop_write, js, transfer_out);
+  add("POST", "/api/loop/transfers/in",
+      "Import a signed handover document from a trusted deployment: answers the signed receipt", "loop", {}, A,
+      P::loop_write, js, transfer_in);
+  add("POST", "/api/loop/transfers/receipt",
+      "Accept the destination's signed receipt: the order leaves this deployment's custody", "loop", {}, A,
+      P::loop_write, js, transfer_receipt);
   add("POST", "/api/loop/orders/{id}/checks", "Record a health check", "loop", {pp("id", "order id")}, A, P::loop_write, js,
       record_check);
   add("POST", "/api/loop/orders/{id}/tests", "Record a test result for a plan test day", "loop", {pp("id", "order id")}, A,

@@ -1,10 +1,13 @@
 // bihuan loop import-manifest FILE.csv --port-org CODE --ref CA981 --arrived-at ISO | loop watch --once
+// bihuan loop transfer-out | transfer-in | transfer-receipt | trust (跨地区交接, docs/API-loop.md)
 // bihuan policy switch NAME (registered on the policy command through add_policy_switch)
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "app/commands.hpp"
 #include "core/error.hpp"
@@ -33,6 +36,26 @@ std::string read_all(const std::string& path) {
 void print_alert(const store::AlertRow& a, const char* what) {
   std::cout << what << " alert " << a.id << " order " << a.order_id << " " << a.kind << " (" << a.severity << ") "
             << a.subject << " at " << format_instant(a.raised_at) << " level " << a.escalation_level << "\n";
+}
+
+// A public key file: the base64url key on its first line (as PREFIX.pub of the signing key).
+std::string read_key(const std::string& path) {
+  std::string text = read_all(path);
+  auto end = text.find_first_of("\r\n");
+  if (end != std::string::npos) text.resize(end);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+  return text;
+}
+
+void write_or_print(const std::string& path, const std::string& text) {
+  if (path.empty() || path == "-") {
+    std::cout << text << "\n";
+    return;
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out) fail(ErrorCode::invalid_argument, "cannot write " + path, "out");
+  out << text << "\n";
+  if (!out) fail(ErrorCode::internal, "writing " + path + " failed", "out");
 }
 
 const bool registered = add_command([](CLI::App& app) {
@@ -91,6 +114,79 @@ const bool registered = add_command([](CLI::App& app) {
       std::cout.flush();
       std::this_thread::sleep_for(std::chrono::seconds(interval));
     }
+  });
+  // --- handovers between deployments (跨地区交接)
+  static std::string key_prefix = "var/code-signing", to_region, note, out, sender_key, name;
+  static std::int64_t order_id = 0;
+  auto* xo = cmd->add_subcommand("transfer-out", "Hand an order over to another deployment: writes the signed document");
+  xo->add_option("--db", db, "database URL")->capture_default_str();
+  xo->add_option("--policies", policies, "directory of policy profiles")->capture_default_str();
+  xo->add_option("--key", key_prefix, "signing key prefix (PREFIX.secret, PREFIX.pub)")->capture_default_str();
+  xo->add_option("--order", order_id, "order id")->required();
+  xo->add_option("--to-region", to_region, "area code of the destination region")->required();
+  xo->add_option("--note", note, "reason (default: transferred to REGION)");
+  xo->add_option("--out", out, "output file (- = stdout)")->required();
+  xo->callback([] {
+    auto repo = store::open_repository(db);
+    loop::Profiles profiles(policies);
+    SystemClock clock;
+    loop::Service svc(*repo, profiles, clock);
+    loop::CodeSigner signer(key_prefix);
+    write_or_print(out, svc.transfer_out(order_id, to_region, note, signer, cli_actor()));
+    if (out != "-") std::cout << "order " << order_id << " handed over to " << to_region << ": " << out << "\n";
+  });
+
+  auto* xi = cmd->add_subcommand("transfer-in", "Import a signed handover document: creates the order, writes the receipt");
+  xi->add_option("FILE", file, "bihuan-handover/1 document")->required();
+  xi->add_option("--db", db, "database URL")->capture_default_str();
+  xi->add_option("--policies", policies, "directory of policy profiles")->capture_default_str();
+  xi->add_option("--key", key_prefix, "signing key prefix (PREFIX.secret, PREFIX.pub)")->capture_default_str();
+  xi->add_option("--sender-key", sender_key, "the sender's public key file: the document must carry this key (it must also be trusted)");
+  xi->add_option("--out", out, "receipt file (- = stdout)")->capture_default_str();
+  xi->callback([] {
+    const std::string doc = read_all(file);
+    if (!sender_key.empty()) {
+      const std::string pinned = read_key(sender_key);
+      auto j = nlohmann::json::parse(doc, nullptr, false);
+      if (!j.is_object() || !j.contains("sender") || !j["sender"].is_object() ||
+          j["sender"].value("public_key", "") != pinned)
+        fail(ErrorCode::unauthenticated, "the document is not from the key in " + sender_key, "sender.public_key");
+    }
+    auto repo = store::open_repository(db);
+    loop::Profiles profiles(policies);
+    SystemClock clock;
+    loop::Service svc(*repo, profiles, clock);
+    loop::CodeSigner signer(key_prefix);
+    auto in = svc.transfer_in(doc, signer, cli_actor());
+    write_or_print(out.empty() ? "-" : out, in.receipt);
+    std::cerr << "document " << in.document_id << ": order " << in.order_id << ", person " << in.person_id << "\n";
+  });
+
+  auto* xr = cmd->add_subcommand("transfer-receipt", "Accept the destination's signed receipt: releases the order here");
+  xr->add_option("FILE", file, "bihuan-receipt/1 document")->required();
+  xr->add_option("--db", db, "database URL")->capture_default_str();
+  xr->add_option("--policies", policies, "directory of policy profiles")->capture_default_str();
+  xr->callback([] {
+    auto repo = store::open_repository(db);
+    loop::Profiles profiles(policies);
+    SystemClock clock;
+    loop::Service svc(*repo, profiles, clock);
+    auto done = svc.accept_receipt(read_all(file), cli_actor());
+    std::cout << "order " << done.order_id << " transferred to " << done.region << " (" << done.document_id << ")\n";
+  });
+
+  auto* tr = cmd->add_subcommand("trust", "Trust another deployment's public key for transfer documents and receipts");
+  tr->add_option("--db", db, "database URL")->capture_default_str();
+  tr->add_option("--policies", policies, "directory of policy profiles")->capture_default_str();
+  tr->add_option("--name", name, "a name for the deployment")->required();
+  tr->add_option("--key", sender_key, "its public key file (PREFIX.pub)")->required();
+  tr->callback([] {
+    auto repo = store::open_repository(db);
+    loop::Profiles profiles(policies);
+    SystemClock clock;
+    loop::Service svc(*repo, profiles, clock);
+    svc.trust_sender(name, read_key(sender_key), cli_actor());
+    std::cout << "trusted " << name << "\n";
   });
 });
 

@@ -1,5 +1,6 @@
 #include "loop/service.hpp"
 
+#include <sodium.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "ingest/csv.hpp"
 #include "ingest/encoding.hpp"
 #include "ingest/fields.hpp"
+#include "store/db.hpp"
 
 namespace bihuan::loop {
 
@@ -654,6 +656,9 @@ Handover Service::send_handover(std::int64_t order_id, Stage to, const Owner& re
 }
 
 Handover Service::acknowledge(std::int64_t handover_id, const Owner& by_owner, const std::string& note, const Actor& a) {
+  if (auto region = external_region_of(handover_id); !region.empty())
+    fail(ErrorCode::conflict, "handover " + std::to_string(handover_id) + " went to region " + region +
+                                  ": only the destination's signed receipt acknowledges it", "id");
   return write([&] {
     auto h = loop_->handover(handover_id);
     if (!h) fail(ErrorCode::not_found, "no such handover: " + std::to_string(handover_id), "id");
@@ -884,6 +889,388 @@ CodeOut Service::code_for(std::int64_t person_id, CodeSigner& signer) {
   out.colour = colour_of(person_id, local_date(now));
   out.expires = now + hours{24};
   out.token = code::sign({person_id, out.colour, now, out.expires}, signer.keys());
+  return out;
+}
+
+// ---------------------------------------------------------------- transfers (跨地区交接)
+
+namespace {
+
+constexpr const char* kHandoverFormat = "bihuan-handover/1";
+constexpr const char* kReceiptFormat = "bihuan-receipt/1";
+constexpr std::chrono::hours kDocumentLifetime{24 * 7};
+
+json parse_document(std::string_view text) {
+  auto j = json::parse(text, nullptr, false);
+  if (!j.is_object()) fail(ErrorCode::invalid_argument, "the document is not a JSON object", "document");
+  return j;
+}
+
+std::string canonical_bytes(json j) {
+  j.erase("signature");
+  return j.dump();
+}
+
+std::string sign_bytes(const std::string& bytes, const code::KeyPair& k) {
+  if (sodium_init() < 0) fail(ErrorCode::internal, "libsodium failed to initialise");
+  std::array<unsigned char, crypto_sign_BYTES> sig{};
+  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                       k.secret_key.data());
+  return code::to_base64url(sig.data(), sig.size());
+}
+
+std::string doc_string(const json& j, const std::string& field, bool required = true) {
+  const auto dot = field.find('.');
+  const json* v = &j;
+  if (dot != std::string::npos) {
+    const std::string outer = field.substr(0, dot);
+    if (!j.contains(outer) || !j[outer].is_object())
+      fail(ErrorCode::invalid_argument, outer + " must be an object", outer);
+    v = &j[outer];
+  }
+  const std::string key = dot == std::string::npos ? field : field.substr(dot + 1);
+  if (!v->contains(key) || (*v)[key].is_null()) {
+    if (required) fail(ErrorCode::invalid_argument, field + " is required", field);
+    return {};
+  }
+  if (!(*v)[key].is_string()) fail(ErrorCode::invalid_argument, field + " must be a string", field);
+  std::string out = (*v)[key].get<std::string>();
+  if (required && out.empty()) fail(ErrorCode::invalid_argument, field + " is required", field);
+  return out;
+}
+
+Instant doc_instant(const json& j, const std::string& field) {
+  auto t = parse_instant(doc_string(j, field));
+  if (!t) fail(ErrorCode::invalid_argument, field + " is not an ISO 8601 time", field);
+  return *t;
+}
+
+// The trusted sender holding `key` (its name), or an unauthenticated error.
+std::string trusted_name(store::Db& db, const std::string& key, const std::string& field) {
+  store::Q q(db, "SELECT name FROM trusted_senders WHERE public_key = ?");
+  q.text(key);
+  if (!q.next()) fail(ErrorCode::unauthenticated, "unknown sender: the key is not among the trusted senders", field);
+  return q.str(0);
+}
+
+// Verifies the signature of `j` made with the key in `key_field`; returns the trusted name.
+std::string verify_document(store::Db& db, const json& j, const std::string& key_field) {
+  const std::string key = doc_string(j, key_field);
+  const std::string name = trusted_name(db, key, key_field);
+  const std::string sig_text = doc_string(j, "signature");
+  std::vector<unsigned char> pub, sig;
+  try {
+    pub = code::from_base64url(key);
+    sig = code::from_base64url(sig_text);
+  } catch (const Error&) {
+    fail(ErrorCode::unauthenticated, "bad signature: not base64url", "signature");
+  }
+  if (pub.size() != crypto_sign_PUBLICKEYBYTES || sig.size() != crypto_sign_BYTES)
+    fail(ErrorCode::unauthenticated, "bad signature: wrong size", "signature");
+  if (sodium_init() < 0) fail(ErrorCode::internal, "libsodium failed to initialise");
+  const std::string bytes = canonical_bytes(j);
+  if (crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
+                                  pub.data()) != 0)
+    fail(ErrorCode::unauthenticated, "bad signature: the document was not signed by " + name + " or was altered",
+         "signature");
+  return name;
+}
+
+struct Deployment {
+  std::string id, name, region, key;
+};
+Deployment deployment_of(store::Repository& repo, const code::KeyPair& k) {
+  Deployment d;
+  d.key = code::to_base64url(k.public_key.data(), k.public_key.size());
+  d.id = repo.setting("deployment.id").value_or("bihuan-" + d.key.substr(0, 12));
+  d.name = repo.setting("deployment.name").value_or(d.id);
+  d.region = repo.setting("deployment.region").value_or("");
+  return d;
+}
+
+}  // namespace
+
+std::string canonical_document(std::string_view text) { return canonical_bytes(parse_document(text)); }
+
+std::string Service::external_region_of(std::int64_t handover_id) {
+  store::Q q(store::database_of(repo_), "SELECT region FROM loop_transfers WHERE direction = 'out' AND handover_id = ?");
+  q.i64(handover_id);
+  return q.next() ? q.str(0) : std::string();
+}
+
+void Service::trust_sender(const std::string& name, const std::string& public_key, const Actor& a) {
+  if (name.empty()) fail(ErrorCode::invalid_argument, "a name is required", "name");
+  std::vector<unsigned char> k;
+  try {
+    k = code::from_base64url(public_key);
+  } catch (const Error&) {
+    fail(ErrorCode::invalid_argument, "the key is not base64url", "key");
+  }
+  if (k.size() != crypto_sign_PUBLICKEYBYTES) fail(ErrorCode::invalid_argument, "the key must be 32 bytes", "key");
+  write([&] {
+    auto& db = store::database_of(repo_);
+    store::Q(db, "DELETE FROM trusted_senders WHERE name = ? OR public_key = ?").text(name).text(public_key).run();
+    store::Q(db, "INSERT INTO trusted_senders (name, public_key, added_at) VALUES (?, ?, ?)")
+        .text(name)
+        .text(public_key)
+        .i64(clock_.now().time_since_epoch().count())
+        .run();
+    audit(a, "transfer.trust", "trusted_sender", 0, {}, json{{"name", name}, {"public_key", public_key}}.dump());
+  });
+}
+
+std::string Service::transfer_out(std::int64_t order_id, const std::string& to_region, const std::string& note,
+                                  CodeSigner& signer, const Actor& a) {
+  auto region = canonical_area_code(to_region);
+  if (!region || *region != to_region) fail(ErrorCode::invalid_argument, "to_region is not an area code", "to_region");
+  const auto& keys = signer.keys();
+  return write([&] {
+    const Deployment me = deployment_of(repo_, keys);
+    if (!me.region.empty() && in_subtree(*region, me.region))
+      fail(ErrorCode::invalid_argument, "to_region " + *region + " is inside this deployment (" + me.region + "): hand over locally",
+           "to_region");
+    auto o = must_order(order_id);
+    const Instant now = clock_.now();
+    // The destination community of the other region receives; until its receipt arrives the
+    // current owner stays responsible (the handover is pending).
+    Handover h;
+    h.order_id = order_id;
+    if (o.order.status != OrderStatus::active) fail(ErrorCode::conflict, "the order is not active", "id");
+    if (o.order.pending) fail(ErrorCode::conflict, "a handover is pending", "id");
+    h.from = o.order.current.stage;
+    h.to = Stage::destination_community;
+    h.sender = o.order.current.owner;
+    h.receiver = Owner::area(*region);
+    h.sent_at = now;
+    h.sent_by = a.user_id;
+    h.vehicle = "transfer:" + *region;
+    h.deadline = now + settings_.handover.for_stage(Stage::destination_community);
+    loop_->insert_handover(h);
+    put(Deadline{order_id, AlertKind::handover_overdue, "handover:" + std::to_string(h.id), h.deadline});
+
+    auto person = repo_.person(o.order.person_id, Scope::everything());
+    if (!person) fail(ErrorCode::internal, "the order's person is missing", "person_id");
+    json tests = json::array();
+    for (const auto& t : loop_->tests_of(order_id)) tests.push_back({{"day", format_date(t.day)}, {"result", t.result}});
+    const auto checks = loop_->checks_of(order_id);
+    json checks_json = {{"count", checks.size()}};
+    if (!checks.empty()) checks_json["last_at"] = format_instant(checks.back().at);
+    const std::string reason = note.empty() ? "transferred to " + *region : note;
+    const std::string doc_id = me.id + ":" + std::to_string(order_id) + ":" + std::to_string(h.id);
+    json doc = {
+        {"format", kHandoverFormat},
+        {"document_id", doc_id},
+        {"sender", {{"id", me.id}, {"name", me.name}, {"region", me.region}, {"public_key", me.key}}},
+        {"to_region", *region},
+        {"sent_at", format_instant(now)},
+        {"expires_at", format_instant(now + kDocumentLifetime)},
+        {"reason", reason},
+        {"person",
+         {{"doc_type", bihuan::to_string(person->doc_type)},
+          {"doc_number", person->doc_number},
+          {"nationality", person->nationality},
+          {"name", person->name},
+          {"sex", bihuan::to_string(person->sex)},
+          {"birth_date", person->birth_date.ok() ? format_date(person->birth_date) : std::string()},
+          {"phone", person->phone},
+          {"destination_area", o.destination_area.empty() ? *region : o.destination_area},
+          {"address", person->address}}},
+        {"order",
+         {{"id", order_id},
+          {"group", o.order.group},
+          {"profile", o.order.profile},
+          {"source", to_string(o.order.source)},
+          {"start_date", format_date(o.order.start)},
+          {"stage", to_string(o.order.current.stage)},
+          {"plan", json::parse(o.plan_json, nullptr, false)}}},
+        {"tests", tests},
+        {"checks", checks_json},
+    };
+    doc["signature"] = sign_bytes(canonical_bytes(doc), keys);
+    const std::string text = doc.dump();
+    store::Q(store::database_of(repo_),
+             "INSERT INTO loop_transfers (direction, document_id, order_id, handover_id, region, peer, document, status, "
+             "created_at) VALUES ('out', ?, ?, ?, ?, '', ?, 'pending', ?)")
+        .text(doc_id)
+        .i64(order_id)
+        .i64(h.id)
+        .text(*region)
+        .text(text)
+        .i64(now.time_since_epoch().count())
+        .run();
+    audit(a, "transfer.out", "order", order_id, reason,
+          json{{"document_id", doc_id}, {"to_region", *region}, {"handover_id", h.id}}.dump());
+    return text;
+  });
+}
+
+TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, const Actor& a) {
+  const json doc = parse_document(document);
+  if (doc.value("format", "") != kHandoverFormat)
+    fail(ErrorCode::invalid_argument, std::string("format must be ") + kHandoverFormat, "format");
+  const auto& keys = signer.keys();
+  TransferIn out;
+  return write([&] {
+    auto& db = store::database_of(repo_);
+    const std::string sender = verify_document(db, doc, "sender.public_key");
+    const Instant now = clock_.now();
+    if (doc_instant(doc, "expires_at") < now)
+      fail(ErrorCode::unauthenticated, "the document expired at " + doc_string(doc, "expires_at"), "expires_at");
+    out.document_id = doc_string(doc, "document_id");
+    {
+      store::Q q(db, "SELECT order_id FROM loop_transfers WHERE direction = 'in' AND document_id = ?");
+      q.text(out.document_id);
+      if (q.next())
+        fail(ErrorCode::conflict, "document " + out.document_id + " was already imported (order " +
+                                      std::to_string(q.int64(0)) + ")", "document_id");
+    }
+    // Person.
+    Person p;
+    auto dt = doc_type_from(doc_string(doc, "person.doc_type"));
+    if (!dt) fail(ErrorCode::invalid_argument, "person.doc_type is unknown", "person.doc_type");
+    p.doc_type = *dt;
+    p.doc_number = doc_string(doc, "person.doc_number");
+    p.nationality = doc_string(doc, "person.nationality");
+    p.name = doc_string(doc, "person.name");
+    auto sx = sex_from(doc_string(doc, "person.sex"));
+    if (!sx) fail(ErrorCode::invalid_argument, "person.sex is unknown", "person.sex");
+    p.sex = *sx;
+    if (auto bd = doc_string(doc, "person.birth_date", false); !bd.empty()) {
+      auto d = parse_date(bd);
+      if (!d) fail(ErrorCode::invalid_argument, "person.birth_date is not a date", "person.birth_date");
+      p.birth_date = *d;
+    }
+    p.phone = doc_string(doc, "person.phone", false);
+    p.address = doc_string(doc, "person.address", false);
+    const std::string dest = doc_string(doc, "person.destination_area");
+    auto dest_code = canonical_area_code(dest);
+    if (!dest_code || !repo_.area(*dest_code))
+      fail(ErrorCode::invalid_argument, "person.destination_area " + dest + " is not an area of this deployment",
+           "person.destination_area");
+    p.area_code = *dest_code;
+    // Order.
+    const std::string group = doc_string(doc, "order.group");
+    auto start = parse_date(doc_string(doc, "order.start_date"));
+    if (!start) fail(ErrorCode::invalid_argument, "order.start_date is not a date", "order.start_date");
+    if (!doc["order"].contains("plan") || !doc["order"]["plan"].is_object())
+      fail(ErrorCode::invalid_argument, "order.plan must be an object", "order.plan");
+    const policy::Plan plan = plan_from_json(doc["order"]["plan"].dump());
+    if (plan.phases.empty()) fail(ErrorCode::invalid_argument, "order.plan has no phases", "order.plan");
+    if (doc.contains("tests") && !doc["tests"].is_array()) fail(ErrorCode::invalid_argument, "tests must be a list", "tests");
+
+    if (auto found = repo_.person_by_doc(p.doc_number, Scope::everything());
+        found && found->doc_type == p.doc_type && found->nationality == p.nationality) {
+      out.person_id = found->merged_into != 0 ? found->merged_into : found->id;
+    } else {
+      p.created_at = p.updated_at = now;
+      std::vector<Person> fresh{p};
+      repo_.upsert_persons(fresh);
+      out.person_id = fresh.front().id;
+    }
+    const std::string profile = doc_string(doc, "order.profile");
+    store::OrderRow r;
+    r.order.person_id = out.person_id;
+    r.order.group = group;
+    r.order.profile = profile;
+    r.order.start = *start;
+    r.order.source = order_source_from(doc_string(doc, "order.source", false)).value_or(OrderSource::arrival_manifest);
+    r.order.current = StageEntry{Stage::destination_community, Owner::area(*dest_code), now};
+    r.plan_json = plan_to_json(plan);
+    r.release_date = plan.release_date;
+    r.destination_area = *dest_code;
+    r.note = "transfer in from " + sender + ": " + doc_string(doc, "reason", false);
+    r.created_at = now;
+    r.created_by = a.user_id;
+    loop_->insert_order(r);
+    out.order_id = r.order.id;
+    for (const auto& t : doc.value("tests", json::array())) {
+      store::TestRow tr;
+      tr.order_id = r.order.id;
+      auto day = t.is_object() && t.value("day", json()).is_string() ? parse_date(t["day"].get<std::string>()) : std::nullopt;
+      const std::string result = t.is_object() ? t.value("result", "") : "";
+      if (!day || (result != "negative" && result != "positive"))
+        fail(ErrorCode::invalid_argument, "tests: each entry needs a day and a negative or positive result", "tests");
+      tr.day = *day;
+      tr.result = result;
+      tr.recorded_at = now;
+      tr.by_user = a.user_id;
+      loop_->upsert_test(tr);
+    }
+    schedule(r, plan);
+
+    const Deployment me = deployment_of(repo_, keys);
+    json receipt = {{"format", kReceiptFormat},
+                    {"document_id", out.document_id},
+                    {"receiver", {{"id", me.id}, {"name", me.name}, {"region", me.region}, {"public_key", me.key}}},
+                    {"received_at", format_instant(now)},
+                    {"order_ref", me.id + ":" + std::to_string(r.order.id)},
+                    {"owner_area", *dest_code}};
+    receipt["signature"] = sign_bytes(canonical_bytes(receipt), keys);
+    out.receipt = receipt.dump();
+    store::Q(db,
+             "INSERT INTO loop_transfers (direction, document_id, order_id, handover_id, region, peer, document, receipt, "
+             "status, created_at, settled_at) VALUES ('in', ?, ?, 0, ?, ?, ?, ?, 'received', ?, ?)")
+        .text(out.document_id)
+        .i64(r.order.id)
+        .text(doc_string(doc, "sender.region", false))
+        .text(sender)
+        .text(std::string(document))
+        .text(out.receipt)
+        .i64(now.time_since_epoch().count())
+        .i64(now.time_since_epoch().count())
+        .run();
+    audit(a, "transfer.in", "order", r.order.id, {},
+          json{{"document_id", out.document_id}, {"sender", sender}, {"person_id", out.person_id}}.dump());
+    return out;
+  });
+}
+
+TransferDone Service::accept_receipt(std::string_view receipt, const Actor& a) {
+  const json doc = parse_document(receipt);
+  if (doc.value("format", "") != kReceiptFormat)
+    fail(ErrorCode::invalid_argument, std::string("format must be ") + kReceiptFormat, "format");
+  TransferDone out;
+  write([&] {
+    auto& db = store::database_of(repo_);
+    const std::string receiver = verify_document(db, doc, "receiver.public_key");
+    out.document_id = doc_string(doc, "document_id");
+    std::int64_t handover_id = 0;
+    std::string status;
+    {
+      store::Q q(db, "SELECT order_id, handover_id, region, status FROM loop_transfers WHERE direction = 'out' AND document_id = ?");
+      q.text(out.document_id);
+      if (!q.next()) fail(ErrorCode::not_found, "no transfer sent with document id " + out.document_id, "document_id");
+      out.order_id = q.int64(0);
+      handover_id = q.int64(1);
+      out.region = q.str(2);
+      status = q.str(3);
+    }
+    if (status != "pending") fail(ErrorCode::conflict, "the receipt for " + out.document_id + " was already accepted", "document_id");
+    const std::string their_region = doc_string(doc, "receiver.region", false);
+    if (!their_region.empty() && !in_subtree(out.region, their_region) && !in_subtree(their_region, out.region))
+      fail(ErrorCode::permission_denied, "the receipt comes from region " + their_region + ", the order went to " + out.region,
+           "receiver.region");
+    auto h = loop_->handover(handover_id);
+    if (!h || h->acknowledged_at) fail(ErrorCode::conflict, "the handover is no longer pending", "document_id");
+    const Instant now = clock_.now();
+    h->acknowledged_at = now;
+    h->acknowledged_by = a.user_id;
+    const std::string reason = "transferred to " + out.region;
+    loop_->acknowledge_handover(*h, reason + " (receipt " + doc_string(doc, "order_ref", false) + " from " + receiver + ")");
+    drop(out.order_id, "handover:" + std::to_string(handover_id));
+    loop_->set_current(out.order_id, StageEntry{Stage::released, h->receiver, now}, OrderStatus::released);
+    loop_->end_occupancy(out.order_id, now);
+    drop_all(out.order_id);
+    store::Q(db, "UPDATE loop_transfers SET status = 'acknowledged', receipt = ?, peer = ?, settled_at = ? "
+                 "WHERE direction = 'out' AND document_id = ?")
+        .text(std::string(receipt))
+        .text(receiver)
+        .i64(now.time_since_epoch().count())
+        .text(out.document_id)
+        .run();
+    audit(a, "transfer.receipt", "order", out.order_id, reason,
+          json{{"document_id", out.document_id}, {"receiver", receiver}, {"order_ref", doc.value("order_ref", "")}}.dump());
+  });
   return out;
 }
 

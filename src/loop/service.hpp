@@ -132,6 +132,24 @@ struct CodeOut {
   Instant expires{};
 };
 
+// ---- handovers between deployments (跨地区交接, docs/API-loop.md "Transfers")
+// Documents are JSON objects signed with the deployment's Ed25519 key (the health-code key pair,
+// CodeSigner): "signature" is base64url(Ed25519(canonical bytes)), the canonical bytes being the
+// document without "signature" dumped by nlohmann::json (keys sorted, no spaces, UTF-8).
+struct TransferIn {
+  std::int64_t order_id = 0;
+  std::int64_t person_id = 0;
+  std::string document_id;
+  std::string receipt;  // the signed "bihuan-receipt/1" document for the sender
+};
+struct TransferDone {
+  std::int64_t order_id = 0;
+  std::string document_id;
+  std::string region;
+};
+// The canonical bytes of a document (without its "signature").
+std::string canonical_document(std::string_view text);
+
 class Service {
  public:
   // handover_deadline: overrides every acknowledgement deadline (see override_handover_deadlines).
@@ -165,6 +183,27 @@ class Service {
   store::OrderRow move_stage(std::int64_t order_id, Stage to, const std::string& note, const Actor& a);
   // Releases when the rules allow; otherwise returns the decision unchanged (nothing written).
   quarantine::ReleaseDecision release(std::int64_t order_id, const std::string& note, const Actor& a);
+
+  // --- handovers between deployments (跨地区交接)
+  // The current owner hands an active order over to another deployment (region `to_region`):
+  // a pending handover into destination_community whose receiver is the external region; it is
+  // acknowledged only by the destination's signed receipt (accept_receipt), and the watcher
+  // raises handover_overdue when no receipt arrives before the deadline. Answers the signed
+  // "bihuan-handover/1" document.
+  std::string transfer_out(std::int64_t order_id, const std::string& to_region, const std::string& note,
+                           CodeSigner& signer, const Actor& a);
+  // Destination side: verifies the document against the trusted senders, upserts the person and
+  // creates an order at destination_community owned by the destination area. Errors:
+  // unauthenticated (bad signature, unknown sender, expired), conflict (replayed document id),
+  // invalid_argument naming the field.
+  TransferIn transfer_in(std::string_view document, CodeSigner& signer, const Actor& a);
+  // Sender side: verifies the receipt and closes the loop here (order released, reason
+  // "transferred to REGION").
+  TransferDone accept_receipt(std::string_view receipt, const Actor& a);
+  // Trusts the deployment holding `public_key` (base64url, 32 bytes) under `name`.
+  void trust_sender(const std::string& name, const std::string& public_key, const Actor& a);
+  // The external transfer behind a handover ("" = an ordinary local handover).
+  std::string external_region_of(std::int64_t handover_id);
 
   // --- alerts (a note is required)
   store::AlertRow acknowledge_alert(std::int64_t id, const std::string& note, const Actor& a);

@@ -343,6 +343,34 @@ CREATE TABLE loop_deadlines (
 INSERT INTO settings (key, value) VALUES ('loop.active_profile', 'ninth-edition') ON CONFLICT (key) DO NOTHING;
 )SQL";
 
+// Version 3: handovers between deployments (跨地区交接): signed transfer documents sent and
+// received, and the public keys of the deployments whose documents this one accepts.
+constexpr const char* kV3 = R"SQL(
+CREATE TABLE loop_transfers (
+  id {pk},
+  direction {text} NOT NULL,
+  document_id {text} NOT NULL,
+  order_id {i64} NOT NULL REFERENCES control_orders (id),
+  handover_id {i64} NOT NULL DEFAULT 0,
+  region {text} NOT NULL DEFAULT '',
+  peer {text} NOT NULL DEFAULT '',
+  document {text} NOT NULL,
+  receipt {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL,
+  created_at {i64} NOT NULL,
+  settled_at {i64},
+  UNIQUE (direction, document_id)
+);
+CREATE INDEX loop_transfers_order ON loop_transfers (order_id);
+CREATE INDEX loop_transfers_handover ON loop_transfers (handover_id);
+
+CREATE TABLE trusted_senders (
+  name {text} PRIMARY KEY,
+  public_key {text} NOT NULL UNIQUE,
+  added_at {i64} NOT NULL
+);
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -380,6 +408,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, kV1, kV1Sqlite, kV1Pg},
       {2, kV2, "", ""},
+      {3, kV3, "", ""},
   };
   return all;
 }

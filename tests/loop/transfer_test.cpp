@@ -1,0 +1,324 @@
+// Handovers between deployments (跨地区交接): two databases, each a deployment with its own
+// Ed25519 key, exchange a signed handover document and a signed receipt. SQLite always,
+// PostgreSQL when BIHUAN_TEST_PG is set (two schemas).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/resident_id.hpp"
+#include "loop/service.hpp"
+#include "loop/watcher.hpp"
+#include "store/db.hpp"
+#include "store/repository.hpp"
+
+namespace bihuan::transfertest {
+
+namespace fs = std::filesystem;
+using loop::Owner;
+using nlohmann::json;
+
+std::string suffix() {
+  std::random_device rd;
+  std::mt19937_64 g(rd());
+  std::string s;
+  for (int i = 0; i < 12; ++i) s += "abcdefghijklmnopqrstuvwxyz0123456789"[g() % 36];
+  return s;
+}
+
+// One database of a backend (a temporary SQLite file or a PostgreSQL schema).
+struct Db {
+  std::string url, dir, pg_base, schema, skip;
+  explicit Db(const std::string& kind) {
+    dir = (fs::temp_directory_path() / ("bihuan-xfer-" + suffix())).string();
+    fs::create_directories(dir);
+    if (kind == "sqlite") {
+      url = "sqlite:" + dir + "/t.db";
+      return;
+    }
+    const char* pg = std::getenv("BIHUAN_TEST_PG");
+    const char* req = std::getenv("BIHUAN_REQUIRE_PG");
+    const bool required = req && std::string(req) == "1";
+    if (!pg || !*pg) {
+      if (required) throw std::runtime_error("BIHUAN_REQUIRE_PG=1 but BIHUAN_TEST_PG is not set");
+      skip = "BIHUAN_TEST_PG not set";
+      return;
+    }
+    pg_base = pg;
+    schema = "x_" + suffix();
+    try {
+      store::open_pg(pg_base)->exec_script("CREATE SCHEMA " + schema);
+    } catch (const Error& e) {
+      if (required) throw;
+      skip = std::string("PostgreSQL unreachable: ") + e.what();
+      schema.clear();
+      return;
+    }
+    url = pg_base + (pg_base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+  }
+  ~Db() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+    if (!schema.empty()) try {
+        store::open_pg(pg_base)->exec_script("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+      } catch (...) {
+      }
+  }
+};
+
+Area area(const std::string& code, const std::string& name) {
+  Area a;
+  a.code = code;
+  a.name = name;
+  a.level = *area_level_of(code);
+  a.parent_code = parent_area_code(code);
+  return a;
+}
+
+Date date(const std::string& s) { return *parse_date(s); }
+Instant at(const std::string& s) { return *parse_instant(s); }
+
+// One deployment: its database, key and service.
+struct Deployment {
+  Db db;
+  std::unique_ptr<store::Repository> repo;
+  std::unique_ptr<loop::Service> svc;
+  std::unique_ptr<loop::CodeSigner> signer;
+  std::string public_key;
+  Deployment(const std::string& kind, const std::string& id, const std::string& region, std::vector<Area> areas,
+             const loop::Profiles& profiles, const Clock& clock)
+      : db(kind) {
+    if (!db.skip.empty()) return;
+    repo = store::open_repository(db.url);
+    repo->upsert_areas(areas);
+    repo->set_setting("deployment.id", id);
+    repo->set_setting("deployment.name", id + " command centre");
+    repo->set_setting("deployment.region", region);
+    svc = std::make_unique<loop::Service>(*repo, profiles, clock);
+    signer = std::make_unique<loop::CodeSigner>(db.dir + "/code-signing");
+    const auto& k = signer->keys();
+    public_key = code::to_base64url(k.public_key.data(), k.public_key.size());
+  }
+};
+
+class Transfer : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    bj_ = std::make_unique<Deployment>(
+        GetParam(), "beijing", "11",
+        std::vector<Area>{area("11", "北京市"), area("1101", "市辖区"), area("110105", "朝阳区")}, profiles_, clock_);
+    if (!bj_->db.skip.empty()) GTEST_SKIP() << bj_->db.skip;
+    sz_ = std::make_unique<Deployment>(
+        GetParam(), "shenzhen", "4403",
+        std::vector<Area>{area("44", "广东省"), area("4403", "深圳市"), area("440305", "南山区"),
+                          area("440305001", "南头街道"), area("440305001001", "南头社区"),
+                          area("440305001001001", "第1网格")},
+        profiles_, clock_);
+    std::vector<Org> orgs(1);
+    orgs[0].code = "site";
+    orgs[0].name = "隔离点";
+    orgs[0].kind = OrgKind::quarantine_site;
+    orgs[0].area_code = "110105";
+    bj_->repo->upsert_orgs(orgs);
+    site_ = orgs[0].id;
+    std::vector<Person> ps(1);
+    std::string first17 = "11010519850307123";
+    ps[0].doc_number = first17 + resident_id_check_char(first17);
+    ps[0].name = "旅客甲";
+    ps[0].birth_date = date("1985-03-07");
+    ps[0].phone = "13800138000";
+    ps[0].area_code = "110105";
+    bj_->repo->upsert_persons(ps);
+    person_ = ps[0];
+    loop::NewOrder n;
+    n.person_id = person_.id;
+    n.group = "inbound";
+    n.start = date("2022-07-01");
+    n.stage = loop::Stage::quarantine_site;
+    n.owner = Owner::org(site_);
+    n.destination_area = "440305001001001";
+    auto row = bj_->svc->create_order(n, actor_);
+    order_ = row.order.id;
+    first_test_ = bj_->svc->plan_of(row).phases.at(0).test_dates.at(0);
+    bj_->svc->record_test(order_, first_test_, "negative", std::nullopt, actor_);
+    bj_->svc->trust_sender("shenzhen", sz_->public_key, actor_);
+    sz_->svc->trust_sender("beijing", bj_->public_key, actor_);
+  }
+
+  std::string send() {
+    clock_.set(at("2022-07-08T02:00:00Z"));
+    return bj_->svc->transfer_out(order_, "4403", "", *bj_->signer, actor_);
+  }
+
+  static ErrorCode code_of(const std::function<void()>& fn, std::string* field = nullptr) {
+    try {
+      fn();
+    } catch (const Error& e) {
+      if (field) *field = e.field();
+      return e.code();
+    }
+    ADD_FAILURE() << "no error";
+    return ErrorCode::internal;
+  }
+
+  loop::Profiles profiles_{std::string(BIHUAN_SOURCE_DIR) + "/policies"};
+  ManualClock clock_{at("2022-07-01T02:00:00Z")};
+  loop::Actor actor_{1, "tester", ""};
+  std::unique_ptr<Deployment> bj_, sz_;
+  std::int64_t site_ = 0, order_ = 0;
+  Person person_;
+  Date first_test_{};
+};
+
+TEST_P(Transfer, ExportImportReceiptClosesTheLoopOnBothSides) {
+  const std::string doc = send();
+  auto j = json::parse(doc);
+  EXPECT_EQ(j["format"], "bihuan-handover/1");
+  EXPECT_EQ(j["sender"]["public_key"], bj_->public_key);
+  EXPECT_EQ(j["person"]["doc_number"], person_.doc_number);
+  EXPECT_EQ(j["person"]["destination_area"], "440305001001001");
+  EXPECT_EQ(j["order"]["group"], "inbound");
+  ASSERT_EQ(j["tests"].size(), 1u);
+
+  // Sender side: still at the site, owned by it, with a pending handover to the region.
+  auto o = bj_->svc->loop().order(order_, Scope::everything());
+  ASSERT_TRUE(o && o->order.pending);
+  EXPECT_EQ(o->order.current.stage, loop::Stage::quarantine_site);
+  EXPECT_EQ(o->order.current.owner, Owner::org(site_));
+  EXPECT_EQ(o->order.pending->receiver, Owner::area("4403"));
+  // Nobody here acknowledges it, and no second handover goes out meanwhile.
+  EXPECT_EQ(code_of([&] { bj_->svc->acknowledge(o->order.pending->id, Owner::area("4403"), "", actor_); }),
+            ErrorCode::conflict);
+  EXPECT_EQ(code_of([&] { bj_->svc->transfer_out(order_, "4403", "", *bj_->signer, actor_); }), ErrorCode::conflict);
+
+  // Destination: a new order at the destination community with the sender's plan and tests.
+  auto in = sz_->svc->transfer_in(doc, *sz_->signer, actor_);
+  auto mine = sz_->svc->loop().order(in.order_id, Scope::everything());
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(mine->order.current.stage, loop::Stage::destination_community);
+  EXPECT_EQ(mine->order.current.owner, Owner::area("440305001001001"));
+  EXPECT_EQ(mine->order.group, "inbound");
+  EXPECT_EQ(mine->release_date, o->release_date);
+  auto tests = sz_->svc->loop().tests_of(in.order_id);
+  ASSERT_EQ(tests.size(), 1u);
+  EXPECT_EQ(tests[0].day, first_test_);
+  auto p = sz_->repo->person(in.person_id, Scope::everything());
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->doc_number, person_.doc_number);
+  EXPECT_EQ(p->name, "旅客甲");
+
+  // Replay: the same document again is a conflict.
+  std::string field;
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(doc, *sz_->signer, actor_); }, &field), ErrorCode::conflict);
+  EXPECT_EQ(field, "document_id");
+
+  // Receipt back at the sender: the order leaves this deployment's custody.
+  auto done = bj_->svc->accept_receipt(in.receipt, actor_);
+  EXPECT_EQ(done.order_id, order_);
+  EXPECT_EQ(done.region, "4403");
+  auto after = bj_->svc->loop().order(order_, Scope::everything(), true);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->order.status, loop::OrderStatus::released);
+  EXPECT_EQ(after->order.current.stage, loop::Stage::released);
+  EXPECT_FALSE(after->order.pending);
+  EXPECT_TRUE(bj_->svc->loop().deadlines_of(order_).empty());
+  auto hs = bj_->svc->loop().handovers_of(order_);
+  ASSERT_EQ(hs.size(), 1u);
+  EXPECT_TRUE(hs[0].acknowledged_at.has_value());
+  // The same receipt twice is a conflict.
+  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(in.receipt, actor_); }), ErrorCode::conflict);
+}
+
+TEST_P(Transfer, WatcherAlertsWhenNoReceiptArrives) {
+  send();
+  loop::Watcher w(store::open_repository(bj_->db.url), profiles_, clock_);
+  w.load();
+  auto r = w.tick(at("2022-07-08T14:00:00Z"));  // 12 h later: the destination deadline
+  bool overdue = false;
+  for (const auto& a : r.raised) overdue = overdue || (a.kind == "handover_overdue" && a.order_id == order_);
+  EXPECT_TRUE(overdue);
+}
+
+TEST_P(Transfer, ForgedUnknownExpiredAndMalformedDocumentsAreRefused) {
+  const std::string doc = send();
+  std::string field;
+  // Forged: a field changed after signing.
+  auto forged = json::parse(doc);
+  forged["person"]["name"] = "别人";
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(forged.dump(), *sz_->signer, actor_); }, &field),
+            ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "signature");
+  // Unknown sender: a third deployment's key that nobody trusts.
+  Deployment gz(GetParam(), "guangzhou", "4401", {area("44", "广东省"), area("4401", "广州市")}, profiles_, clock_);
+  auto foreign = json::parse(doc);
+  foreign["sender"]["public_key"] = gz.public_key;
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(foreign.dump(), *sz_->signer, actor_); }, &field),
+            ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "sender.public_key");
+  // Nothing of the refused documents was kept: the genuine one still imports.
+  auto in = sz_->svc->transfer_in(doc, *sz_->signer, actor_);
+  // Receipts: altered, from an untrusted key, or carrying another document's signature.
+  auto altered = json::parse(in.receipt);
+  altered["document_id"] = "beijing:1:999";
+  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(altered.dump(), actor_); }, &field), ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "signature");
+  auto untrusted = json::parse(in.receipt);
+  untrusted["receiver"]["public_key"] = gz.public_key;
+  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(untrusted.dump(), actor_); }, &field), ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "receiver.public_key");
+  auto swapped = json::parse(in.receipt);
+  swapped["signature"] = json::parse(doc)["signature"];
+  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(swapped.dump(), actor_); }, &field), ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "signature");
+  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(doc, actor_); }, &field), ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "format");
+  // The order is still pending here: only the genuine receipt closes it.
+  auto o = bj_->svc->loop().order(order_, Scope::everything());
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->order.pending.has_value());
+  EXPECT_EQ(bj_->svc->accept_receipt(in.receipt, actor_).order_id, order_);
+  // Malformed JSON.
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in("{not json", *sz_->signer, actor_); }, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "document");
+}
+
+TEST_P(Transfer, ExpiredDocumentAndUnknownDestinationAreRefused) {
+  const std::string doc = send();
+  std::string field;
+  clock_.set(at("2022-07-20T02:00:00Z"));
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(doc, *sz_->signer, actor_); }, &field), ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "expires_at");
+  // The destination deployment does not know the area the person goes to: nothing is written.
+  sz_->repo->set_setting("deployment.region", "4403");
+  Deployment other(GetParam(), "shanghai", "31", {area("31", "上海市")}, profiles_, clock_);
+  other.svc->trust_sender("beijing", bj_->public_key, actor_);
+  clock_.set(at("2022-07-08T03:00:00Z"));
+  EXPECT_EQ(code_of([&] { other.svc->transfer_in(doc, *other.signer, actor_); }, &field), ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "person.destination_area");
+  EXPECT_TRUE(other.svc->loop().find_orders({}, Scope::everything(), {0, 10}).items.empty());
+  // ... and the document can still be imported where it belongs (no replay record was left).
+  EXPECT_NO_THROW(sz_->svc->transfer_in(doc, *sz_->signer, actor_));
+}
+
+TEST_P(Transfer, TransferOutChecksTheRegion) {
+  std::string field;
+  EXPECT_EQ(code_of([&] { bj_->svc->transfer_out(order_, "110105", "", *bj_->signer, actor_); }, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "to_region");
+  EXPECT_EQ(code_of([&] { bj_->svc->transfer_out(order_, "44x", "", *bj_->signer, actor_); }, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "to_region");
+  auto o = bj_->svc->loop().order(order_, Scope::everything());
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->order.pending);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Transfer, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& p) { return std::string(p.param); });
+
+}  // namespace bihuan::transfertest
