@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/health_code.hpp"
+#include "loop/service.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -275,12 +276,144 @@ TEST_F(LoopApi, ProfilesSwitchAndReplan) {
   EXPECT_EQ(admin.get("/api/loop/orders").j()["items"][0]["release_date"], "2022-07-09");
 }
 
+// Handovers between deployments (跨地区交接): this server is Beijing; a second deployment
+// (Shenzhen, its own database and key) runs in-process through loop::Service.
+TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
+  loop::Profiles profiles(std::string(BIHUAN_SOURCE_DIR) + "/policies");
+  auto here = store::open_repository(url_);
+  here->set_setting("deployment.id", "beijing");
+  here->set_setting("deployment.region", "11");
+  loop::Service here_svc(*here, profiles, clock_);
+  // Shenzhen.
+  auto sz = store::open_repository("sqlite:" + (dir_.path() / "sz.db").string());
+  auto area = [](std::string code, std::string name, AreaLevel level, std::string parent) {
+    Area a;
+    a.code = std::move(code);
+    a.name = std::move(name);
+    a.level = level;
+    a.parent_code = std::move(parent);
+    return a;
+  };
+  sz->upsert_areas({area("44", "广东省", AreaLevel::province, ""), area("4403", "深圳市", AreaLevel::city, "44"),
+                    area("440305", "南山区", AreaLevel::county, "4403")});
+  sz->set_setting("deployment.id", "shenzhen");
+  sz->set_setting("deployment.region", "4403");
+  std::vector<Org> sz_orgs = {{0, "SZ-SITE", "深圳隔离点", OrgKind::quarantine_site, "440305", "", ""}};
+  sz->upsert_orgs(sz_orgs);
+  Person traveller;
+  traveller.doc_type = DocType::passport;
+  traveller.doc_number = "E12345678";
+  traveller.nationality = "USA";
+  traveller.name = "JOHN SMITH";
+  traveller.area_code = "440305";
+  std::vector<Person> sz_people{traveller};
+  sz->upsert_persons(sz_people);
+  loop::Service sz_svc(*sz, profiles, clock_);
+  loop::CodeSigner sz_key((dir_.path() / "sz-signing").string());
+  loop::NewOrder n;
+  n.person_id = sz_people[0].id;
+  n.group = "close_contact";
+  n.start = *parse_date("2022-07-01");
+  n.stage = loop::Stage::quarantine_site;
+  n.owner = loop::Owner::org(sz_orgs[0].id);
+  n.destination_area = World::kGridA;
+  const auto sz_order = sz_svc.create_order(n, {}).order.id;
+
+  auto admin = login(server_->port(), "admin");
+  auto site1 = login(server_->port(), "site1");
+  auto site2 = login(server_->port(), "site2");
+
+  // --- out: Beijing's site hands its order to Shenzhen.
+  auto order = admin.post("/api/loop/orders", json{{"person_id", world_.person_a},
+                                                    {"group", "close_contact"},
+                                                    {"source", "close_contact"},
+                                                    {"start_date", "2022-07-01"},
+                                                    {"stage", "quarantine_site"},
+                                                    {"destination_area", "440305"},
+                                                    {"owner", {{"kind", "org"}, {"org_id", site1_}}}}
+                                                   .dump());
+  ASSERT_EQ(order.status, 201) << order.body;
+  const auto id = order.j()["id"].get<std::int64_t>();
+  const std::string out_path = "/api/loop/orders/" + std::to_string(id) + "/transfer-out";
+  EXPECT_EQ(site2.post(out_path, R"({"to_region":"4403"})").status, 404);
+  auto bad = site1.post(out_path, R"({"to_region":"44-03"})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.j()["field"], "to_region");
+  auto local = site1.post(out_path, R"({"to_region":"110105"})");
+  EXPECT_EQ(local.status, 400) << local.body;
+  auto out = site1.post(out_path, R"({"to_region":"4403","note":"returns home to Shenzhen"})");
+  ASSERT_EQ(out.status, 201) << out.body;
+  const json doc = out.j();
+  EXPECT_EQ(doc["format"], "bihuan-handover/1");
+  EXPECT_EQ(doc["reason"], "returns home to Shenzhen");
+  EXPECT_EQ(doc["person"]["name"], "张三");  // the destination needs the identity unmasked
+  auto detail = site1.get("/api/loop/orders/" + std::to_string(id)).j();
+  EXPECT_EQ(detail["stage"], "quarantine_site");
+  ASSERT_TRUE(detail["pending_handover"].is_object());
+  EXPECT_EQ(detail["pending_handover"]["receiver"]["area_code"], "4403");
+  EXPECT_EQ(admin.post("/api/loop/handovers/" + std::to_string(detail["pending_handover"]["id"].get<std::int64_t>()) + "/ack",
+                       "{}")
+                .status,
+            409);
+
+  // Shenzhen imports it and answers a receipt.
+  sz_svc.trust_sender("beijing", doc["sender"]["public_key"].get<std::string>(), {});
+  auto in = sz_svc.transfer_in(doc.dump(), sz_key, {});
+  const std::string sz_pub = json::parse(in.receipt)["receiver"]["public_key"];
+
+  // --- receipt back here: only the command centre or an admin, only from a trusted key.
+  EXPECT_EQ(site1.post("/api/loop/transfers/receipt", in.receipt).status, 403);
+  auto untrusted = admin.post("/api/loop/transfers/receipt", in.receipt);
+  EXPECT_EQ(untrusted.status, 401) << untrusted.body;
+  EXPECT_EQ(untrusted.j()["field"], "receiver.public_key");
+  here_svc.trust_sender("shenzhen", sz_pub, {});
+  auto forged = json::parse(in.receipt);
+  forged["document_id"] = "beijing:0:0";
+  EXPECT_EQ(admin.post("/api/loop/transfers/receipt", forged.dump()).status, 401);
+  auto ok = admin.post("/api/loop/transfers/receipt", in.receipt);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(ok.j()["order_id"], id);
+  EXPECT_EQ(ok.j()["region"], "4403");
+  auto closed = admin.get("/api/loop/orders/" + std::to_string(id)).j();
+  EXPECT_EQ(closed["status"], "released");
+  EXPECT_TRUE(closed["pending_handover"].is_null());
+  EXPECT_EQ(admin.post("/api/loop/transfers/receipt", in.receipt).status, 409);
+
+  // --- in: Shenzhen sends a traveller whose home is grid A here.
+  const std::string incoming = sz_svc.transfer_out(sz_order, "11", "", sz_key, {});
+  EXPECT_EQ(site1.post("/api/loop/transfers/in", incoming).status, 403);
+  auto malformed = admin.post("/api/loop/transfers/in", "{");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_EQ(malformed.j()["field"], "document");
+  auto tampered = json::parse(incoming);
+  tampered["order"]["group"] = "secondary_contact";
+  auto t = admin.post("/api/loop/transfers/in", tampered.dump());
+  EXPECT_EQ(t.status, 401);
+  EXPECT_EQ(t.j()["field"], "signature");
+  auto receipt = admin.post("/api/loop/transfers/in", incoming);
+  ASSERT_EQ(receipt.status, 201) << receipt.body;
+  EXPECT_EQ(receipt.j()["format"], "bihuan-receipt/1");
+  EXPECT_EQ(receipt.j()["owner_area"], World::kGridA);
+  auto replay = admin.post("/api/loop/transfers/in", incoming);
+  EXPECT_EQ(replay.status, 409);
+  EXPECT_EQ(replay.j()["field"], "document_id");
+  // The grid sees its new order at the destination community; Shenzhen closes its side.
+  auto grid = login(server_->port(), "grid_a").get("/api/loop/orders?stage=destination_community").j();
+  ASSERT_EQ(grid["items"].size(), 1u);
+  EXPECT_EQ(grid["items"][0]["owner"]["area_code"], World::kGridA);
+  EXPECT_EQ(sz_svc.accept_receipt(receipt.body, {}).order_id, sz_order);
+  // Audited.
+  EXPECT_GE(admin.get("/api/audit?action=transfer.in").j()["items"].size(), 1u);
+  EXPECT_GE(admin.get("/api/audit?action=transfer.receipt").j()["items"].size(), 1u);
+}
+
 TEST_F(LoopApi, OpenApiListsTheLoopRoutes) {
   Client anon(server_->port());
   auto doc = anon.get("/api/openapi.json").j();
   for (const char* p : {"/api/loop/orders", "/api/loop/orders/{id}", "/api/loop/board", "/api/loop/handovers",
                         "/api/loop/alerts", "/api/loop/sites/{org_id}", "/api/policy/profiles", "/api/codes/verify",
-                        "/api/persons/{id}/code", "/api/loop/manifests"})
+                        "/api/persons/{id}/code", "/api/loop/manifests",
+                        "/api/loop/orders/{id}/transfer-out", "/api/loop/transfers/in", "/api/loop/transfers/receipt"})
     EXPECT_TRUE(doc["paths"].contains(p)) << p;
 }
 
