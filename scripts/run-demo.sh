@@ -43,5 +43,9 @@ echo
 echo "bihuan console: http://127.0.0.1:$PORT"
 echo "logins (also in $CRED):"
 sed 's/^/  /' "$CRED"
+# Demo only: every handover must be acknowledged within 10 minutes (instead of 2 to 12 hours),
+# so that a newcomer sees a lost-from-loop alert (脱管预警) without waiting half a day.
+DEMO_DEADLINE=${BIHUAN_DEMO_HANDOVER_MINUTES:-10}
+echo "demo: handovers are due within $DEMO_DEADLINE minutes (set BIHUAN_DEMO_HANDOVER_MINUTES to change)"
 echo
-exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist
+exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist --handover-deadline-minutes "$DEMO_DEADLINE"
