@@ -1,5 +1,8 @@
 #include "api/loop_routes.hpp"
 
+#include <charconv>
+#include <map>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -578,6 +581,30 @@ Response settle_alert(Request& req, Context& ctx, bool close) {
 
 // ---------------------------------------------------------------- sites
 
+// The last night an order spends at a site: the end of the plan phase running today (its
+// central quarantine), else the day before its release.
+Date last_day_at_site(loop::Service& svc, const store::OrderRow& o, Date today) {
+  auto plan = svc.plan_of(o);
+  for (const auto& ph : plan.phases)
+    if (std::chrono::sys_days{ph.start} <= std::chrono::sys_days{today} &&
+        std::chrono::sys_days{today} <= std::chrono::sys_days{ph.end})
+      return ph.end;
+  if (o.release_date) return Date{std::chrono::sys_days{*o.release_date} - days{1}};
+  return today;
+}
+
+// Nights an inbound traveller spends at a site under the active profile (its central phase).
+int central_stay_days(const loop::Profiles& profiles, loop::Service& svc) {
+  try {
+    const auto& p = profiles.get(svc.active_profile());
+    if (auto g = p.groups.find("inbound"); g != p.groups.end())
+      for (const auto& ph : g->second.phases)
+        if (ph.measure == policy::Measure::central_quarantine) return ph.days;
+  } catch (const Error&) {
+  }
+  return 7;
+}
+
 Response get_site(Request& req, Context& ctx) {
   const auto org_id = path_id(req, "org_id");
   require_site_visible(ctx, org_id);
@@ -591,8 +618,7 @@ Response get_site(Request& req, Context& ctx) {
     for (const auto& o : r.occupants) {
       occ.push_back({{"order_id", o.order_id}, {"person_id", o.person_id}, {"person_name", mask_name(o.person_name)},
                      {"since", format_instant(o.since)}});
-      if (auto ord = loop.order(o.order_id, Scope::everything()); ord && ord->release_date)
-        last_days.push_back(Date{std::chrono::sys_days{*ord->release_date} - days{1}});
+      if (auto ord = loop.order(o.order_id, Scope::everything())) last_days.push_back(last_day_at_site(svc, *ord, today(ctx)));
     }
     if (r.room.in_service) capacity += r.room.capacity;
     occupied += r.room.occupied;
@@ -603,8 +629,21 @@ Response get_site(Request& req, Context& ctx) {
   const Date tomorrow = Date{std::chrono::sys_days{today(ctx)} + days{1}};
   json rel = json::array();
   for (const auto& o : loop.releases_on(org_id, tomorrow)) rel.push_back(order_json(ctx, o));
+  // Expected arrivals: travellers already handed over to this site and not yet acknowledged
+  // arrive today; `expected_per_day` (e.g. from the flight schedule) arrive on each of the next 7
+  // days. Arrivals stay for the central phase of the active profile's inbound group.
+  std::map<Date, int> arrivals;
+  for (const auto& h : loop.find_handovers(true, true, Scope::org(org_id), 1000))
+    if (h.receiver == loop::Owner::org(org_id)) ++arrivals[today(ctx)];
+  if (auto per_day = req.q("expected_per_day"); !per_day.empty()) {
+    int n = 0;
+    auto [p, ec] = std::from_chars(per_day.data(), per_day.data() + per_day.size(), n);
+    if (ec != std::errc() || p != per_day.data() + per_day.size() || n < 0 || n > 100000)
+      fail(ErrorCode::invalid_argument, "expected_per_day must be an integer from 0 to 100000", "expected_per_day");
+    for (int i = 0; i < 7 && n > 0; ++i) arrivals[Date{std::chrono::sys_days{today(ctx)} + days{i}}] += n;
+  }
   json forecast = json::array();
-  for (const auto& d : quarantine::forecast_capacity(capacity, last_days, {}, 7, today(ctx), 7))
+  for (const auto& d : quarantine::forecast_capacity(capacity, last_days, arrivals, central_stay_days(profiles(ctx), svc), today(ctx), 7))
     forecast.push_back({{"day", format_date(d.day)}, {"occupied", d.occupied}, {"free", d.free}});
   audit(ctx, req, "site.read", "org", org_id);
   return Response::json({{"rooms", rooms},

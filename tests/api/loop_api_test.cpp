@@ -407,6 +407,50 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   EXPECT_GE(admin.get("/api/audit?action=transfer.receipt").j()["items"].size(), 1u);
 }
 
+TEST_F(LoopApi, SiteForecastCountsStaysPendingArrivalsAndExpectedArrivals) {
+  auto admin = login(server_->port(), "admin");
+  auto rooms = admin.post("/api/loop/sites/" + std::to_string(site1_) + "/rooms",
+                          json{{"rooms", json::array({json{{"number", "101"}, {"type", "single"}, {"capacity", 1}},
+                                                      json{{"number", "102"}, {"type", "family"}, {"capacity", 3}}})}}
+                              .dump());
+  ASSERT_EQ(rooms.status, 201) << rooms.body;
+  // One close contact staying (central quarantine 2022-07-01..07 under ninth-edition) ...
+  auto order = create_order(admin, world_.person_a, site1_);
+  auto assigned = admin.post("/api/loop/sites/" + std::to_string(site1_) + "/assign",
+                             json{{"order_ids", json::array({order["id"]})}}.dump());
+  ASSERT_EQ(assigned.status, 200) << assigned.body;
+  // ... and one traveller on the way: handed over to the site, not yet acknowledged.
+  auto port = login(server_->port(), "port");
+  auto r = port.request(http::verb::post,
+                        "/api/loop/manifests?kind=flight&ref=CA981&arrived_at=2022-07-01T00:30:00Z&port_org=" +
+                            std::to_string(port_),
+                        "证件类型,证件号码,国籍,姓名,性别,出生日期\n护照,E12345678,USA,John Smith,男,1980-01-02\n",
+                        "text/csv");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto arrival = port.get("/api/loop/orders?stage=port_screening").j()["items"][0];
+  ASSERT_EQ(port.post("/api/loop/orders/" + std::to_string(arrival["id"].get<std::int64_t>()) + "/handover",
+                      json{{"to_stage", "hospital"}, {"receiver", {{"kind", "org"}, {"org_id", site1_}}}}.dump())
+                .status,
+            201);
+  auto site = admin.get("/api/loop/sites/" + std::to_string(site1_) + "?expected_per_day=2").j();
+  EXPECT_EQ(site["occupancy"]["capacity"], 4);
+  EXPECT_EQ(site["occupancy"]["occupied"], 1);
+  auto f = site["forecast"];
+  ASSERT_EQ(f.size(), 7u);
+  EXPECT_EQ(f[0]["day"], "2022-07-01");
+  EXPECT_EQ(f[0]["occupied"], 1 + 1 + 2);  // staying + arriving today + expected today
+  EXPECT_EQ(f[1]["occupied"], 1 + 1 + 4);  // expected arrivals accumulate over the 7-night stay
+  EXPECT_EQ(f[1]["free"], 4 - 6);          // a shortfall shows as a negative number
+  // The stay ends with the central phase (07-07), not with the home monitoring after it (07-10).
+  clock_.advance(std::chrono::hours(72));
+  admin = login(server_->port(), "admin");  // sessions last 12 h
+  auto later = admin.get("/api/loop/sites/" + std::to_string(site1_)).j()["forecast"];
+  EXPECT_EQ(later[0]["day"], "2022-07-04");
+  EXPECT_EQ(later[3]["occupied"], 2);  // 07-07: the contact's last night + the traveller
+  EXPECT_EQ(later[4]["occupied"], 1);  // 07-08: only the traveller
+  EXPECT_EQ(admin.get("/api/loop/sites/" + std::to_string(site1_) + "?expected_per_day=x").status, 400);
+}
+
 TEST_F(LoopApi, OpenApiListsTheLoopRoutes) {
   Client anon(server_->port());
   auto doc = anon.get("/api/openapi.json").j();
