@@ -41,69 +41,14 @@
 #include "loop/watcher.hpp"
 #include "store/db.hpp"
 #include "store/repository.hpp"
+#include "loop/backend.hpp"
 
 namespace bihuan::looptest {
 
 namespace fs = std::filesystem;
 using loop::Owner;
 
-std::string random_suffix() {
-  std::random_device rd;
-  std::mt19937_64 g(rd());
-  std::string s;
-  for (int i = 0; i < 12; ++i) s += "abcdefghijklmnopqrstuvwxyz0123456789"[g() % 36];
-  return s;
-}
-
-// A database of one backend for one case; skipped (empty url) when unavailable.
-struct Backend {
-  std::string url, dir, pg_base, schema;
-  std::string skip;
-  explicit Backend(const std::string& kind) {
-    if (kind == "sqlite") {
-      dir = (fs::temp_directory_path() / ("bihuan-loop-" + random_suffix())).string();
-      fs::create_directories(dir);
-      url = "sqlite:" + dir + "/t.db";
-      return;
-    }
-    const char* pg = std::getenv("BIHUAN_TEST_PG");
-    const char* req = std::getenv("BIHUAN_REQUIRE_PG");
-    const bool required = req && std::string(req) == "1";
-    if (!pg || !*pg) {
-      if (required) throw std::runtime_error("BIHUAN_REQUIRE_PG=1 but BIHUAN_TEST_PG is not set");
-      skip = "BIHUAN_TEST_PG not set";
-      return;
-    }
-    pg_base = pg;
-    schema = "t_" + random_suffix();
-    try {
-      store::open_pg(pg_base)->exec_script("CREATE SCHEMA " + schema);
-    } catch (const Error& e) {
-      if (required) throw;
-      skip = std::string("PostgreSQL unreachable: ") + e.what();
-      schema.clear();
-      return;
-    }
-    url = pg_base + (pg_base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
-  }
-  ~Backend() {
-    std::error_code ec;
-    if (!dir.empty()) fs::remove_all(dir, ec);
-    if (!schema.empty()) try {
-        store::open_pg(pg_base)->exec_script("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
-      } catch (...) {
-      }
-  }
-};
-
-Area area(const std::string& code, const std::string& name) {
-  Area a;
-  a.code = code;
-  a.name = name;
-  a.level = *area_level_of(code);
-  a.parent_code = parent_area_code(code);
-  return a;
-}
+using Backend = TestBackend;
 
 std::string resident_id(int seq) {
   std::string s = std::to_string(1000 + seq).substr(1);

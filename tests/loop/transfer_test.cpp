@@ -15,6 +15,7 @@
 #include "loop/watcher.hpp"
 #include "store/db.hpp"
 #include "store/repository.hpp"
+#include "loop/backend.hpp"
 
 namespace bihuan::transfertest {
 
@@ -22,62 +23,8 @@ namespace fs = std::filesystem;
 using loop::Owner;
 using nlohmann::json;
 
-std::string suffix() {
-  std::random_device rd;
-  std::mt19937_64 g(rd());
-  std::string s;
-  for (int i = 0; i < 12; ++i) s += "abcdefghijklmnopqrstuvwxyz0123456789"[g() % 36];
-  return s;
-}
-
-// One database of a backend (a temporary SQLite file or a PostgreSQL schema).
-struct Db {
-  std::string url, dir, pg_base, schema, skip;
-  explicit Db(const std::string& kind) {
-    dir = (fs::temp_directory_path() / ("bihuan-xfer-" + suffix())).string();
-    fs::create_directories(dir);
-    if (kind == "sqlite") {
-      url = "sqlite:" + dir + "/t.db";
-      return;
-    }
-    const char* pg = std::getenv("BIHUAN_TEST_PG");
-    const char* req = std::getenv("BIHUAN_REQUIRE_PG");
-    const bool required = req && std::string(req) == "1";
-    if (!pg || !*pg) {
-      if (required) throw std::runtime_error("BIHUAN_REQUIRE_PG=1 but BIHUAN_TEST_PG is not set");
-      skip = "BIHUAN_TEST_PG not set";
-      return;
-    }
-    pg_base = pg;
-    schema = "x_" + suffix();
-    try {
-      store::open_pg(pg_base)->exec_script("CREATE SCHEMA " + schema);
-    } catch (const Error& e) {
-      if (required) throw;
-      skip = std::string("PostgreSQL unreachable: ") + e.what();
-      schema.clear();
-      return;
-    }
-    url = pg_base + (pg_base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
-  }
-  ~Db() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-    if (!schema.empty()) try {
-        store::open_pg(pg_base)->exec_script("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
-      } catch (...) {
-      }
-  }
-};
-
-Area area(const std::string& code, const std::string& name) {
-  Area a;
-  a.code = code;
-  a.name = name;
-  a.level = *area_level_of(code);
-  a.parent_code = parent_area_code(code);
-  return a;
-}
+using Db = looptest::TestBackend;
+using looptest::area;
 
 Date date(const std::string& s) { return *parse_date(s); }
 Instant at(const std::string& s) { return *parse_instant(s); }

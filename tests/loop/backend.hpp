@@ -1,0 +1,81 @@
+#pragma once
+// A throwaway database of one backend for the loop tests: a temporary SQLite file, or a fresh
+// schema of the PostgreSQL server named by BIHUAN_TEST_PG (dropped afterwards). Without that
+// server `skip` says why, unless BIHUAN_REQUIRE_PG=1, which turns its absence into a failure.
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+#include <string>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/model.hpp"
+#include "store/db.hpp"
+
+namespace bihuan::looptest {
+
+inline std::string random_suffix() {
+  std::random_device rd;
+  std::mt19937_64 g(rd());
+  std::string s;
+  for (int i = 0; i < 12; ++i) s += "abcdefghijklmnopqrstuvwxyz0123456789"[g() % 36];
+  return s;
+}
+
+struct TestBackend {
+  std::string url;   // empty when skipped
+  std::string dir;   // a temporary directory (the SQLite file, keys, ...)
+  std::string skip;  // why the backend is unavailable
+  std::string pg_base, schema;
+
+  explicit TestBackend(const std::string& kind) {
+    namespace fs = std::filesystem;
+    dir = (fs::temp_directory_path() / ("bihuan-loop-" + random_suffix())).string();
+    fs::create_directories(dir);
+    if (kind == "sqlite") {
+      url = "sqlite:" + dir + "/t.db";
+      return;
+    }
+    const char* pg = std::getenv("BIHUAN_TEST_PG");
+    const char* req = std::getenv("BIHUAN_REQUIRE_PG");
+    const bool required = req && std::string(req) == "1";
+    if (!pg || !*pg) {
+      if (required) throw std::runtime_error("BIHUAN_REQUIRE_PG=1 but BIHUAN_TEST_PG is not set");
+      skip = "BIHUAN_TEST_PG not set";
+      return;
+    }
+    pg_base = pg;
+    schema = "t_" + random_suffix();
+    try {
+      store::open_pg(pg_base)->exec_script("CREATE SCHEMA " + schema);
+    } catch (const Error& e) {
+      if (required) throw;
+      skip = std::string("PostgreSQL unreachable: ") + e.what();
+      schema.clear();
+      return;
+    }
+    url = pg_base + (pg_base.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + schema;
+  }
+  ~TestBackend() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    if (!schema.empty()) try {
+        store::open_pg(pg_base)->exec_script("DROP SCHEMA IF EXISTS " + schema + " CASCADE");
+      } catch (...) {
+      }
+  }
+  TestBackend(const TestBackend&) = delete;
+  TestBackend& operator=(const TestBackend&) = delete;
+};
+
+inline Area area(const std::string& code, const std::string& name) {
+  Area a;
+  a.code = code;
+  a.name = name;
+  a.level = *area_level_of(code);
+  a.parent_code = parent_area_code(code);
+  return a;
+}
+
+}  // namespace bihuan::looptest
