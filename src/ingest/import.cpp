@@ -380,24 +380,30 @@ class Importer {
   }
 
   // --- venues
+  // The code (unique in the file), name and area columns of every venue and organisation row.
+  template <typename T>
+  void code_name_area(const CsvRecord& rec, std::size_t k_code, std::size_t k_name, std::size_t k_area, T& x) {
+    std::string_view v = get(rec, k_code);
+    if (v.empty()) error(rec, k_code, v, "required");
+    else if (v.size() > 64) error(rec, k_code, v, "longer than 64 characters");
+    else if (unique_in_file(rec, k_code, v, std::string(v))) x.code = v;
+    v = get(rec, k_name);
+    if (v.empty()) error(rec, k_name, v, "required");
+    else x.name = v;
+    v = get(rec, k_area);
+    if (v.empty()) error(rec, k_area, v, "required");
+    else x.area_code = area(rec, k_area, v, false);
+  }
+
   enum V : std::size_t { v_code, v_name, v_type, v_area, v_addr, v_cap, v_encl };
 
   void venue_row(const CsvRecord& rec) {
     const std::size_t before = errors_.size();
     Venue x;
-    std::string_view v = get(rec, v_code);
-    if (v.empty()) error(rec, v_code, v, "required");
-    else if (v.size() > 64) error(rec, v_code, v, "longer than 64 characters");
-    else if (unique_in_file(rec, v_code, v, std::string(v))) x.code = v;
-    v = get(rec, v_name);
-    if (v.empty()) error(rec, v_name, v, "required");
-    else x.name = v;
-    v = get(rec, v_type);
+    code_name_area(rec, v_code, v_name, v_area, x);
+    std::string_view v = get(rec, v_type);
     if (auto t = parse_venue_type(v)) x.type = *t;
     else error(rec, v_type, v, "unknown venue type (餐馆, 超市, 农贸市场, 学校, ... or restaurant, supermarket, ...)");
-    v = get(rec, v_area);
-    if (v.empty()) error(rec, v_area, v, "required");
-    else x.area_code = area(rec, v_area, v, false);
     x.address = get(rec, v_addr);
     v = get(rec, v_cap);
     if (!v.empty()) {
@@ -424,19 +430,10 @@ class Importer {
   void org_row(const CsvRecord& rec) {
     const std::size_t before = errors_.size();
     Org x;
-    std::string_view v = get(rec, o_code);
-    if (v.empty()) error(rec, o_code, v, "required");
-    else if (v.size() > 64) error(rec, o_code, v, "longer than 64 characters");
-    else if (unique_in_file(rec, o_code, v, std::string(v))) x.code = v;
-    v = get(rec, o_name);
-    if (v.empty()) error(rec, o_name, v, "required");
-    else x.name = v;
-    v = get(rec, o_kind);
+    code_name_area(rec, o_code, o_name, o_area, x);
+    std::string_view v = get(rec, o_kind);
     if (auto k = parse_org_kind(v)) x.kind = *k;
     else error(rec, o_kind, v, "unknown organisation type (疾控中心, 口岸, 隔离点, 企业, ... or cdc, port, ...)");
-    v = get(rec, o_area);
-    if (v.empty()) error(rec, o_area, v, "required");
-    else x.area_code = area(rec, o_area, v, false);
     x.address = get(rec, o_addr);
     v = get(rec, o_phone);
     if (!v.empty()) {
