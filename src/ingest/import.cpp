@@ -180,6 +180,10 @@ class Importer {
     }
     return true;
   }
+  // Inside an area scope; an empty prefix sees nothing (fail closed, as the repository does).
+  bool in_scope_area(std::string_view code) const {
+    return !opt_.scope.area_prefix.empty() && in_subtree(code, opt_.scope.area_prefix);
+  }
   // Resolves an area code column: canonical form of an existing area, or "" after an error.
   std::string area(const CsvRecord& rec, std::size_t key, std::string_view value, bool households_live_here) {
     auto code = canonical_area_code(value);
@@ -196,7 +200,7 @@ class Importer {
       error(rec, key, value, "area must be a community or a grid");
       return {};
     }
-    if (opt_.scope.kind == Scope::Kind::area && !in_subtree(*code, opt_.scope.area_prefix)) {
+    if (opt_.scope.kind == Scope::Kind::area && !in_scope_area(*code)) {
       error(rec, key, value, "outside your jurisdiction " + opt_.scope.area_prefix);
       return {};
     }
@@ -338,9 +342,14 @@ class Importer {
 
     if (opt_.scope.kind == Scope::Kind::org && p.workplace_org_id != opt_.scope.org_id)
       error(rec, p_work, get(rec, p_work), "an organisation imports only its own staff: the workplace must be your organisation");
-    if (opt_.scope.kind != Scope::Kind::all && !p.doc_number.empty() &&
-        repo_.person_by_doc(p.doc_number, Scope::everything()) && !repo_.person_by_doc(p.doc_number, opt_.scope))
-      error(rec, p_id, get(rec, p_id), "this person is registered outside your jurisdiction");
+    if (opt_.scope.kind != Scope::Kind::all && !p.doc_number.empty()) {
+      // One lookup: an existing record must already lie inside the importer's jurisdiction.
+      if (auto known = repo_.person_by_doc(p.doc_number, Scope::everything())) {
+        const bool inside = opt_.scope.kind == Scope::Kind::area ? in_scope_area(known->area_code)
+                                                                 : known->workplace_org_id == opt_.scope.org_id;
+        if (!inside) error(rec, p_id, get(rec, p_id), "this person is registered outside your jurisdiction");
+      }
+    }
 
     if (!p.doc_number.empty()) {
       std::string key = std::to_string(static_cast<int>(p.doc_type));
