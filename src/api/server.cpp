@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <mutex>
 #include <thread>
@@ -13,11 +14,14 @@
 
 #include "api/audit_writer.hpp"
 #include "api/loop_routes.hpp"
+#include "api/retention_routes.hpp"
 #include "api/routes.hpp"
 #include "api/static_files.hpp"
 #include "core/error.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
+#include "store/backup.hpp"
+#include "store/retention.hpp"
 
 namespace bihuan::api {
 
@@ -56,6 +60,13 @@ struct Server::Impl {
   std::unique_ptr<loop::Profiles> loop_profiles;
   std::unique_ptr<loop::CodeSigner> code_signer;
   std::unique_ptr<loop::Watcher> watcher;
+  // SQLite: held while serving, so `bihuan restore` refuses to replace the file under us.
+  std::optional<store::ServeLock> serve_lock;
+  // The daily retention purge.
+  std::thread purge_thread;
+  std::mutex purge_mu;
+  std::condition_variable purge_cv;
+  bool purge_stop = false;
 
   // Open connections, for closing idle ones at stop.
   struct Conn {
@@ -71,6 +82,38 @@ struct Server::Impl {
     services.clock = opt.clock ? opt.clock : &system_clock;
     add_api_routes(router, RouteOptions{opt.version});
     add_loop_routes(router);
+    add_retention_routes(router);
+  }
+
+  // Wakes every purge_check_interval; runs the purge when the daily time (local) passed since
+  // the last wake. Settings are re-read each time, so a changed time applies at once.
+  void purge_loop() {
+    std::unique_ptr<store::Repository> repo;
+    Instant last = services.clock->now();
+    std::unique_lock lock(purge_mu);
+    while (!purge_stop) {
+      purge_cv.wait_for(lock, opt.purge_check_interval, [this] { return purge_stop; });
+      if (purge_stop) break;
+      lock.unlock();
+      try {
+        if (!repo) repo = store::open_repository(opt.db_url);
+        const Instant now = services.clock->now();
+        const auto s = store::retention_settings(*repo);
+        if (retention::next_daily_run(last, s.daily_at_minutes, opt.utc_offset_minutes) <= now) {
+          store::PurgeOptions o;
+          o.username = "scheduler";
+          o.trigger = "schedule";
+          const auto rep = store::purge(*repo, s, now, o);
+          spdlog::info("retention purge: {} rows deleted", rep.total());
+        }
+        last = now;
+      } catch (const std::exception& e) {
+        // Tried again at the next wake (the time stays passed until a purge succeeds).
+        spdlog::error("retention purge failed: {}", e.what());
+        repo.reset();
+      }
+      lock.lock();
+    }
   }
 
   struct Handled {
@@ -346,6 +389,8 @@ Server::~Server() {
 void Server::start() {
   auto& s = *impl_;
   if (s.started) fail(ErrorCode::internal, "server already started");
+  if (!s.opt.db_url.starts_with("postgres"))
+    s.serve_lock.emplace(store::sqlite_path_of(s.opt.db_url), store::ServeLock::Mode::shared);
   // Opens (and migrates) the database once up front, so a wrong URL fails here.
   std::unique_ptr<store::Repository> first = store::open_repository(s.opt.db_url);
   boost::system::error_code ec;
@@ -381,6 +426,10 @@ void Server::start() {
       tl_repo = nullptr;
     });
   }
+  if (s.opt.purge_daily) {
+    s.purge_stop = false;
+    s.purge_thread = std::thread([this] { impl_->purge_loop(); });
+  }
   net::co_spawn(s.control, Impl::listen(&s), net::detached);
   const int io = std::max(1, s.opt.io_threads);
   for (int i = 0; i < io; ++i) s.io_threads.emplace_back([this] { impl_->ioc.run(); });
@@ -398,12 +447,21 @@ void Server::wait() {
   for (auto& t : s.io_threads)
     if (t.joinable()) t.join();
   if (s.watcher) s.watcher->stop();
+  if (s.purge_thread.joinable()) {
+    {
+      std::lock_guard lock(s.purge_mu);
+      s.purge_stop = true;
+    }
+    s.purge_cv.notify_all();
+    s.purge_thread.join();
+  }
   s.audit_writer.stop();
   s.pool_guard.reset();
   for (auto& t : s.pool_threads)
     if (t.joinable()) t.join();
   s.io_threads.clear();
   s.pool_threads.clear();
+  s.serve_lock.reset();
   if (s.started.exchange(false)) spdlog::info("bihuan stopped");
 }
 

@@ -36,6 +36,11 @@ struct ServerOptions {
   std::chrono::milliseconds watch_interval{std::chrono::seconds(5)};
   // Every handover acknowledgement deadline (unset = the per-stage defaults; 0 = overdue at once).
   std::optional<std::chrono::minutes> handover_deadline;
+  // The daily retention purge (at the settings' retention.daily_at, local time), checked every
+  // purge_check_interval. Local time is UTC + utc_offset_minutes (China: +480).
+  bool purge_daily = false;
+  std::chrono::milliseconds purge_check_interval{std::chrono::seconds(30)};
+  int utc_offset_minutes = 8 * 60;
 };
 
 class Server {

@@ -21,6 +21,7 @@ struct ServeArgs {
   std::string policies = "policies";
   std::string code_key = "var/code-signing";
   int handover_deadline_minutes = -1;  // -1 = the per-stage defaults
+  bool no_purge = false;
 };
 
 void run_serve(const ServeArgs& a) {
@@ -38,6 +39,7 @@ void run_serve(const ServeArgs& a) {
   o.policies_dir = a.policies;
   o.code_key = a.code_key;
   if (a.handover_deadline_minutes >= 0) o.handover_deadline = std::chrono::minutes{a.handover_deadline_minutes};
+  o.purge_daily = !a.no_purge;
   api::Server server(o);
   server.start();
   server.wait();
@@ -61,6 +63,8 @@ const bool registered = add_command([](CLI::App& app) {
   cmd->add_option("--handover-deadline-minutes", args->handover_deadline_minutes,
                   "every handover acknowledgement deadline in minutes (0 = overdue at once; default: per stage)")
       ->check(CLI::Range(0, 7 * 24 * 60));
+  cmd->add_flag("--no-purge", args->no_purge,
+                "do not run the daily retention purge (settings: GET /api/settings/retention)");
   cmd->callback([args] { run_serve(*args); });
 });
 

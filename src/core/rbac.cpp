@@ -19,7 +19,7 @@ const std::vector<RoleRow>& role_table() {
       {Role::admin, "admin", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::user_manage, P::audit_read, P::loop_read,
-        P::loop_write, P::loop_manage}},
+        P::loop_write, P::loop_manage, P::retention_manage}},
       {Role::command_centre, "command_centre", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::loop_read, P::loop_write, P::loop_manage}},
@@ -46,7 +46,7 @@ const RoleRow* find(Role r) {
   return nullptr;
 }
 
-constexpr std::array<std::pair<Permission, const char*>, 15> kPermNames{{
+constexpr std::array<std::pair<Permission, const char*>, 16> kPermNames{{
     {P::person_read, "person.read"},   {P::person_write, "person.write"},
     {P::person_unmask, "person.unmask"}, {P::person_merge, "person.merge"},
     {P::import_data, "import"},        {P::area_read, "area.read"},
@@ -54,7 +54,7 @@ constexpr std::array<std::pair<Permission, const char*>, 15> kPermNames{{
     {P::org_read, "org.read"},         {P::org_write, "org.write"},
     {P::user_manage, "user.manage"},   {P::audit_read, "audit.read"},
     {P::loop_read, "loop.read"},       {P::loop_write, "loop.write"},
-    {P::loop_manage, "loop.manage"},
+    {P::loop_manage, "loop.manage"},   {P::retention_manage, "retention.manage"},
 }};
 
 // Byte length of the UTF-8 sequence starting with lead byte c.

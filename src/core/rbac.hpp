@@ -29,6 +29,7 @@ enum class Permission {
   loop_read,       // control orders, handovers, alerts, sites in scope
   loop_write,      // hand over, acknowledge, record checks and tests, release
   loop_manage,     // switch the policy profile, re-plan in bulk, manage site rooms
+  retention_manage,  // retention settings and purges of old personal data (administrator only)
 };
 
 const char* to_string(Role r);

@@ -371,6 +371,31 @@ CREATE TABLE trusted_senders (
 );
 )SQL";
 
+// Version 4: retention (core/retention.hpp). The audit log stays append-only, except that the
+// purge may delete entries older than six months (the Cybersecurity Law's minimum for network
+// logs), whatever the retention setting says: the floor is in the database itself.
+constexpr const char* kV4 = R"SQL(
+CREATE INDEX sessions_expires ON sessions (expires_at);
+CREATE INDEX arrival_manifests_arrived ON arrival_manifests (arrived_at);
+)SQL";
+
+constexpr const char* kV4Sqlite = R"SQL(
+DROP TRIGGER audit_log_no_delete;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+WHEN OLD.at >= (CAST(strftime('%s', 'now') AS INTEGER) - 183 * 86400) * 1000
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only (entries younger than 183 days cannot be deleted)'); END;
+)SQL";
+
+constexpr const char* kV4Pg = R"SQL(
+CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'DELETE' AND OLD.at < (extract(epoch FROM now()) * 1000)::bigint - 183::bigint * 86400000 THEN
+    RETURN OLD;
+  END IF;
+  RAISE EXCEPTION 'audit_log is append-only (entries younger than 183 days cannot be deleted)';
+END $$;
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -409,6 +434,7 @@ const std::vector<Migration>& migrations() {
       {1, kV1, kV1Sqlite, kV1Pg},
       {2, kV2, "", ""},
       {3, kV3, "", ""},
+      {4, kV4, kV4Sqlite, kV4Pg},
   };
   return all;
 }

@@ -146,6 +146,20 @@ test('the audit log exports as CSV (UTF-8 with BOM) after a reason is given', as
   assert.ok(bytes.toString('utf8').includes('浏览器测试：核实身份'), 'the unmask reason is in the export')
 })
 
+test('data retention: the administrator sees the rules and runs a dry-run purge', async () => {
+  const { page } = b
+  await page.goto(`${BASE()}/retention`)
+  const rules = hook(page, 'retention-rules')
+  await rules.locator('tbody tr').first().waitFor()
+  const text = await rules.innerText()
+  for (const label of ['已解除的管控记录', '入境名单', '登录会话', '审计日志']) assert.ok(text.includes(label), `rules lack ${label}`)
+  await hook(page, 'retention-dry-run').click()
+  await hook(page, 'retention-result').waitFor()
+  assert.match(await hook(page, 'retention-result').innerText(), /将删除/)
+  await hook(page, 'retention-last').waitFor()
+  await shot(page, 'retention.png')
+})
+
 test('no script errors on the pages visited', () => {
   assert.deepEqual(b.problems, [])
 })

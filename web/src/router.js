@@ -19,6 +19,7 @@ export const MENU = [
   { name: 'import', path: '/import', icon: 'Upload', perm: 'import' },
   { name: 'users', path: '/users', icon: 'Avatar', perm: 'user.manage' },
   { name: 'audit', path: '/audit', icon: 'Document', perm: 'audit.read' },
+  { name: 'retention', path: '/retention', icon: 'Timer', perm: 'retention.manage' },
 ]
 
 const routes = [
@@ -51,6 +52,12 @@ const routes = [
       { path: 'import', name: 'import', component: () => import('./views/ImportView.vue'), meta: { perm: 'import' } },
       { path: 'users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { perm: 'user.manage' } },
       { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { perm: 'audit.read' } },
+      {
+        path: 'retention',
+        name: 'retention',
+        component: () => import('./views/RetentionView.vue'),
+        meta: { perm: 'retention.manage' },
+      },
       { path: 'loop/board', name: 'loopBoard', component: () => import('./views/loop/LoopBoardView.vue'), meta: { perm: 'loop.read' } },
       { path: 'loop/orders', name: 'orders', component: () => import('./views/loop/OrdersView.vue'), meta: { perm: 'loop.read' } },
       {
