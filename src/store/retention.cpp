@@ -18,9 +18,10 @@ using nlohmann::json;
 
 // Orders a purge may delete: released or cancelled before the cut-off, and their person has no
 // active order (an active order keeps every earlier order of the same person).
-constexpr const char* kOrdersGone =
-    "SELECT o.id FROM control_orders o WHERE o.status <> 'active' AND o.since < ? AND NOT EXISTS "
+constexpr const char* kOrdersGoneWhere =
+    "o.status <> 'active' AND o.since < ? AND NOT EXISTS "
     "(SELECT 1 FROM control_orders a WHERE a.person_id = o.person_id AND a.status = 'active')";
+const std::string kOrdersGone = std::string("SELECT o.id FROM control_orders o WHERE ") + kOrdersGoneWhere;
 
 // Passenger rows a purge may delete: their manifest arrived before the cut-off and their person
 // has no active order.
@@ -67,15 +68,18 @@ struct Runner {
       return;
     }
     const int per_batch = std::max(1, limit() / 20);
-    const std::string pick = "SELECT id, person_id FROM control_orders WHERE id IN (" + std::string(kOrdersGone) +
-                             " ORDER BY o.id LIMIT ?)";
+    // Keyset on the order id: orders that stay (their person has an active order) are passed
+    // over once, not rescanned by every batch.
+    const std::string pick = std::string("SELECT o.id, o.person_id FROM control_orders o WHERE o.id > ? AND ") +
+                             kOrdersGoneWhere + " ORDER BY o.id LIMIT ?";
+    std::int64_t after = 0;
     for (;;) {
       std::vector<std::pair<std::int64_t, std::int64_t>> ids;
       repo.transaction([&] {
         ids.clear();
         {
           Q q(db, pick);
-          q.i64(cut).i64(per_batch);
+          q.i64(after).i64(cut).i64(per_batch);
           while (q.next()) ids.emplace_back(q.int64(0), q.int64(1));
         }
         std::map<std::string, std::int64_t> n;
@@ -91,6 +95,7 @@ struct Runner {
         }
         for (auto& [t, k] : n) report.rows[t] += k;
       });
+      if (!ids.empty()) after = ids.back().first;
       if (static_cast<int>(ids.size()) < per_batch) break;
     }
   }
@@ -110,9 +115,25 @@ struct Runner {
                 cut);
       return;
     }
-    delete_batches("manifest_passengers",
-                   "DELETE FROM manifest_passengers WHERE id IN (" + std::string(kPassengersGone) + " ORDER BY p.id LIMIT ?)",
-                   cut);
+    // Keyset on the passenger id, as for orders: rows that stay are passed over once.
+    const std::string pick = std::string(kPassengersGone) + " AND p.id > ? ORDER BY p.id LIMIT ?";
+    std::int64_t after = 0;
+    for (;;) {
+      std::vector<std::int64_t> ids;
+      repo.transaction([&] {
+        ids.clear();
+        {
+          Q q(db, pick);
+          q.i64(cut).i64(after).i64(limit());
+          while (q.next()) ids.push_back(q.int64(0));
+        }
+        std::int64_t n = 0;
+        for (auto id : ids) n += Q(db, "DELETE FROM manifest_passengers WHERE id = ?").i64(id).run();
+        report.rows["manifest_passengers"] += n;
+      });
+      if (!ids.empty()) after = ids.back();
+      if (static_cast<int>(ids.size()) < limit()) break;
+    }
     delete_batches("arrival_manifests",
                    "DELETE FROM arrival_manifests WHERE id IN (" + manifests_gone + ") ORDER BY m.id LIMIT ?)", cut);
   }
