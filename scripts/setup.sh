@@ -8,7 +8,7 @@ DEB_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-system-dev libsqlite3-dev sqlite3 libpq-dev postgresql
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   nodejs npm chromium fonts-wqy-microhei wrk nginx-light curl time
 )
 

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test of a built tree: starts a throwaway PostgreSQL 15 cluster on a free local
+# Runs every test of a built tree (and the short fuzz runs of a fuzz-preset tree, when given
+# or present at build/fuzz): starts a throwaway PostgreSQL 15 cluster on a free local
 # port for the storage and API suites, runs ctest, and removes the cluster whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build/asan}
+FUZZ_BUILD=${2:-build/fuzz}
 
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 PG_DIR=$(mktemp -d /tmp/bihuan-pg.XXXXXX)
@@ -36,4 +38,10 @@ echo "test: PostgreSQL $(basename "$(dirname "$PG_BIN")") on port $PG_PORT"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --test-dir "$BUILD" --output-on-failure --no-tests=error -j "$(nproc)"
+rc=0
+ctest --test-dir "$BUILD" --output-on-failure --no-tests=error -j "$(nproc)" || rc=$?
+if [[ -f "$FUZZ_BUILD/CTestTestfile.cmake" ]]; then
+  echo "test: short fuzz runs in $FUZZ_BUILD"
+  ctest --test-dir "$FUZZ_BUILD" -L fuzz --output-on-failure --no-tests=error -j "$(nproc)" || rc=$?
+fi
+exit "$rc"

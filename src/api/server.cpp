@@ -368,8 +368,8 @@ struct Server::Impl {
         if (wait_ec) return;  // cancelled: every connection finished in time
         spdlog::warn("shutdown grace period over; closing the remaining connections");
         std::lock_guard lock(conns_mu);
-        for (auto& [id, c] : conns)
-          net::post(c->strand, [c] {
+        for (auto& entry : conns)
+          net::post(entry.second->strand, [c = entry.second] {  // clang 14 cannot capture a structured binding
             if (c->stream) c->stream->cancel();
           });
       });

@@ -72,9 +72,38 @@ const char* name_of(const std::array<std::pair<E, const char*>, N>& names, E v) 
   return "unknown";
 }
 
+// Offset of the first byte of `s` that is not well-formed UTF-8 (no overlongs, surrogates or
+// code points above U+10FFFF), or npos.
+std::size_t first_bad_utf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (c < 0x80) len = 1;
+    else if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+    else return i;
+    if (i + len > s.size()) return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+// A mapping key as text; a key that is itself a mapping or a list (`{a: b}: 1`) is an error.
+std::string key_of(const YAML::Node& key, const std::string& path) {
+  if (!key.IsScalar()) bad(key, path, "keys must be text, not a mapping or a list");
+  return key.Scalar();
+}
+
 void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
   for (const auto& kv : map) {
-    std::string k = kv.first.as<std::string>();
+    std::string k = key_of(kv.first, path.empty() ? "(top level)" : path);
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
       bad(kv.first, path.empty() ? k : path + "." + k, "unknown key");
   }
@@ -144,7 +173,30 @@ const std::vector<std::string>& standard_group_keys() {
   return keys;
 }
 
+namespace {
+Profile parse_profile_tree(std::string_view text, std::string_view name);
+}  // namespace
+
 Profile parse_profile(std::string_view text, std::string_view name) {
+  // The checks below turn every shape problem into an Error naming the key; this is the net
+  // for what yaml-cpp itself throws on a shape they did not foresee.
+  try {
+    return parse_profile_tree(text, name);
+  } catch (const YAML::Exception& e) {
+    fail(ErrorCode::invalid_argument,
+         (e.mark.is_null() ? std::string() : "line " + std::to_string(e.mark.line + 1) + ": ") + e.msg, "");
+  }
+}
+
+namespace {
+
+Profile parse_profile_tree(std::string_view text, std::string_view name) {
+  // Names and titles end up in JSON (plans, the API), which holds UTF-8 only.
+  if (const auto bad_at = first_bad_utf8(text); bad_at != std::string_view::npos) {
+    const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad_at), '\n');
+    fail(ErrorCode::invalid_argument, "line " + std::to_string(line) + ": the profile is not UTF-8 text (byte " +
+                                          std::to_string(bad_at + 1) + ")", "");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));
@@ -167,13 +219,16 @@ Profile parse_profile(std::string_view text, std::string_view name) {
   if (auto inh = root["inherits"]) p.inherits = scalar(inh, "inherits");
   if (auto src = root["sources"]) {
     if (!src.IsMap()) bad(src, "sources", "must be a mapping of key: citation");
-    for (const auto& kv : src) p.sources[kv.first.as<std::string>()] = scalar(kv.second, "sources." + kv.first.as<std::string>());
+    for (const auto& kv : src) {
+      const std::string key = key_of(kv.first, "sources");
+      p.sources[key] = scalar(kv.second, "sources." + key);
+    }
   }
   auto groups = p.inherits.empty() ? require(root, "groups", "") : root["groups"];
   if (groups) {
     if (!groups.IsMap()) bad(groups, "groups", "must be a mapping of group key: group");
     for (const auto& kv : groups) {
-      std::string key = kv.first.as<std::string>();
+      std::string key = key_of(kv.first, "groups");
       bool snake = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
       });
@@ -184,7 +239,7 @@ Profile parse_profile(std::string_view text, std::string_view name) {
   if (auto rt = root["routine_testing"]) {
     if (!rt.IsMap()) bad(rt, "routine_testing", "must be a mapping");
     for (const auto& kv : rt) {
-      std::string key = kv.first.as<std::string>(), path = "routine_testing." + key;
+      std::string key = key_of(kv.first, "routine_testing"), path = "routine_testing." + key;
       const auto& n = kv.second;
       if (!n.IsMap()) bad(n, path, "must be a mapping");
       check_keys(n, path, {"name_zh", "every_days", "source", "confidence"});
@@ -199,6 +254,8 @@ Profile parse_profile(std::string_view text, std::string_view name) {
   }
   return p;
 }
+
+}  // namespace
 
 void merge_parent(Profile& child, const Profile& parent) {
   for (const auto& [k, v] : parent.sources) child.sources.emplace(k, v);

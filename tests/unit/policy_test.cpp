@@ -143,6 +143,49 @@ TEST(Policy, ErrorsNameLineAndKey) {
   }
 }
 
+// Found by fuzz/policy_fuzz: a key that is a mapping or a list made yaml-cpp throw its own
+// exception out of parse_profile (`bihuan policy check` / serve died on it).
+TEST(Policy, KeysThatAreNotTextAreErrors) {
+  const char* cases[] = {
+      "{a: b}: 1\n",
+      "schema: 1\nname: x\ntitle: t\nissued: 2022-06-28\nsources: {[s]: x}\ngroups: {}\n",
+      "schema: 1\nname: x\ntitle: t\nissued: 2022-06-28\ngroups: {{g: 1}: {}}\n",
+      "schema: 1\nname: x\ntitle: t\nissued: 2022-06-28\ngroups: {}\nroutine_testing: {[r]: {}}\n",
+      "schema: 1\nname: x\ntitle: t\nissued: 2022-06-28\ngroups:\n  inbound:\n    {x: 1}: 2\n",
+      "&l {{}}_",
+  };
+  for (const char* text : cases) {
+    try {
+      parse_profile(text, "x");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_argument) << text;
+    }
+  }
+  try {
+    parse_profile("schema: 1\nname: x\ntitle: t\nissued: 2022-06-28\ngroups: {{g: 1}: {}}\n", "x");
+  } catch (const Error& e) {
+    EXPECT_EQ(e.field(), "groups");
+    EXPECT_EQ(std::string(e.what()).rfind("line 5: ", 0), 0u) << e.what();
+  }
+}
+
+// Found by fuzz/policy_fuzz: a profile that is not UTF-8 (a GBK-saved file, say) parsed, and its
+// names then broke the JSON of every plan made from it (plan_to_json threw).
+TEST(Policy, ProfilesMustBeUtf8) {
+  for (const std::string bad : {"\xff", "\xc0\xaf", "\xe4\xba", "\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    const std::string text = "schema: 1\nname: x\ntitle: t" + bad + "\nissued: 2022-06-28\ngroups: {}\n";
+    try {
+      parse_profile(text, "x");
+      ADD_FAILURE() << "accepted a title with bytes " << ::testing::PrintToString(bad);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+      EXPECT_EQ(std::string(e.what()).rfind("line 3: the profile is not UTF-8 text", 0), 0u) << e.what();
+    }
+  }
+  EXPECT_EQ(parse_profile("schema: 1\nname: x\ntitle: 测试𝄞\nissued: 2022-06-28\ngroups: {}\n", "x").title, "测试𝄞");
+}
+
 TEST(Policy, TestDaysMustFallInsideThePhase) {
   const char* text =
       "schema: 1\nname: x\ntitle: t\nissued: 2022-06-28\nsources: {s: x}\ngroups:\n"
