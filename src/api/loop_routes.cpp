@@ -11,6 +11,7 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "core/health_code.hpp"
+#include "jobs/runner.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 
@@ -260,17 +261,33 @@ Response import_manifest(Request& req, Context& ctx) {
   if (opt.port_org == 0) fail(ErrorCode::invalid_argument, "port_org is required", "port_org");
   if (!super_user(ctx.who()) && !acts_for(ctx.who(), Owner::org(opt.port_org)))
     fail(ErrorCode::permission_denied, "you do not act for this port", "port_org");
-  auto svc = service(ctx);
-  auto rep = svc.import_manifest(req.body, opt, actor(ctx, req));
-  json errors = json::array();
-  for (const auto& e : rep.errors)
-    errors.push_back({{"row", e.row}, {"column", e.column}, {"value", e.value}, {"reason", e.reason}});
-  return Response::json({{"manifest_id", rep.manifest_id},
-                         {"total_rows", rep.total_rows},
-                         {"accepted", rep.accepted},
-                         {"rejected", rep.rejected},
-                         {"created_orders", rep.created_orders},
-                         {"errors", errors}});
+  if (opt.kind != "flight" && opt.kind != "ship" && opt.kind != "land")
+    fail(ErrorCode::invalid_argument, "kind must be flight, ship or land", "kind");
+  if (opt.ref.empty()) fail(ErrorCode::invalid_argument, "ref is required", "ref");
+  // A manifest is imported as a background job (202 {job_id}); its report is the job's report.
+  if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
+  if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the manifest CSV", "body");
+  const loop::Profiles& profs = profiles(ctx);
+  const loop::Actor who = actor(ctx, req);
+  Services& svc = ctx.svc;
+  auto work = [&svc, &profs, opt, who, body = std::move(req.body)](jobs::JobContext& jc) -> std::string {
+    loop::Service s(jc.repo, profs, *svc.clock, svc.loop_watcher, svc.handover_deadline);
+    jc.progress(0.1);
+    auto rep = s.import_manifest(body, opt, who);
+    json errors = json::array();
+    for (const auto& e : rep.errors)
+      errors.push_back({{"row", e.row}, {"column", e.column}, {"value", e.value}, {"reason", e.reason}});
+    return json{{"manifest_id", rep.manifest_id},
+                {"total_rows", rep.total_rows},
+                {"accepted", rep.accepted},
+                {"rejected", rep.rejected},
+                {"created_orders", rep.created_orders},
+                {"errors", errors}}
+        .dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  const std::int64_t id = ctx.svc.jobs->submit(ctx.repo, "import.manifest", who.user_id, std::move(work));
+  audit(ctx, req, "manifest.submit", "job", id, {{"kind", opt.kind}, {"ref", opt.ref}, {"port_org", opt.port_org}});
+  return Response::json({{"job_id", id}}, 202);
 }
 
 Response create_order(Request& req, Context& ctx) {
@@ -800,7 +817,7 @@ void add_loop_routes(Router& router) {
   add("POST", "/api/policy/replan", "Preview or apply re-planning every active order under a profile", "policy", {}, A,
       P::loop_manage, js, replan);
 
-  add("POST", "/api/loop/manifests", "Import an arrival manifest (CSV): persons and inbound orders at the port", "loop",
+  add("POST", "/api/loop/manifests", "Import an arrival manifest (CSV) as a background job: 202 {job_id}; persons and inbound orders at the port", "loop",
       {qp("kind", "flight, ship or land"), qp("ref", "flight or ship number"), qp("arrived_at", "ISO 8601 UTC"),
        qp("port_org", "port organisation id", "integer")},
       A, P::loop_write, "text/csv", import_manifest);

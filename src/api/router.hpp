@@ -18,6 +18,7 @@
 #include "api/http_types.hpp"
 #include "core/date.hpp"
 #include "core/rbac.hpp"
+#include "store/job_repository.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::loop {
@@ -25,6 +26,9 @@ class Profiles;
 class Watcher;
 class CodeSigner;
 }  // namespace bihuan::loop
+namespace bihuan::jobs {
+class Runner;
+}  // namespace bihuan::jobs
 
 namespace bihuan::api {
 
@@ -41,6 +45,8 @@ struct Services {
   loop::CodeSigner* code_signer = nullptr;
   // serve --handover-deadline-minutes: every acknowledgement deadline (unset = per stage).
   std::optional<std::chrono::minutes> handover_deadline;
+  // Background jobs (imports), set up by the server; null = not available (routes answer 503).
+  jobs::Runner* jobs = nullptr;
 };
 
 // What a handler gets besides the request: the worker's repository, the shared services and

@@ -7,7 +7,6 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
-#include "ingest/import.hpp"
 
 namespace bihuan::api {
 
@@ -518,48 +517,6 @@ Response list_orgs(Request& req, Context& ctx) {
   return Response::json(page_json(std::move(items), page.next));
 }
 
-// ---------------------------------------------------------------- import
-
-Response import_file(Request& req, Context& ctx) {
-  ingest::ImportOptions opt;
-  if (!ingest::import_kind_from(req.param("kind"), opt.kind))
-    fail(ErrorCode::not_found, "unknown import kind: " + std::string(req.param("kind")), "kind");
-  auto mode = req.q("mode");
-  if (mode.empty() || mode == "all-or-nothing") opt.mode = ingest::ImportMode::all_or_nothing;
-  else if (mode == "valid-rows") opt.mode = ingest::ImportMode::valid_rows;
-  else fail(ErrorCode::invalid_argument, "mode must be all-or-nothing or valid-rows", "mode");
-  auto enc = req.q("encoding");
-  if (enc.empty() || enc == "auto") opt.encoding = ingest::Encoding::auto_detect;
-  else if (enc == "utf-8" || enc == "utf8") opt.encoding = ingest::Encoding::utf8;
-  else if (enc == "gb18030" || enc == "gbk") opt.encoding = ingest::Encoding::gb18030;
-  else fail(ErrorCode::invalid_argument, "encoding must be auto, utf-8 or gb18030", "encoding");
-  if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV file", "body");
-  opt.today = today_of(ctx);
-  // Only roles holding `import` reach it (admin, command centre, port health); the importer
-  // checks every row against the caller's jurisdiction, and org-scoped roles import persons only.
-  if (ctx.who().scope.kind == Scope::Kind::org && opt.kind != ingest::ImportKind::persons)
-    fail(ErrorCode::permission_denied, "organisation-scoped roles may import persons only", "kind");
-  opt.scope = ctx.who().scope;
-  auto rep = ingest::run_import(ctx.repo, req.body, opt);
-  json errors = json::array();
-  for (const auto& e : rep.errors)
-    errors.push_back({{"row", e.row}, {"column", e.column}, {"value", e.value}, {"reason", e.reason}});
-  json j = {{"kind", ingest::to_string(rep.kind)},
-            {"mode", ingest::to_string(rep.mode)},
-            {"total_rows", rep.total_rows},
-            {"accepted", rep.accepted},
-            {"rejected", rep.rejected},
-            {"inserted", rep.stats.inserted},
-            {"updated", rep.stats.updated},
-            {"unchanged", rep.stats.unchanged},
-            {"committed", rep.committed},
-            {"errors", errors}};
-  audit(ctx, req, "import", "import", 0, {},
-        {{"kind", j["kind"]}, {"mode", j["mode"]}, {"bytes", req.body.size()}, {"total_rows", rep.total_rows},
-         {"accepted", rep.accepted}, {"rejected", rep.rejected}, {"committed", rep.committed}});
-  return Response::json(j);
-}
-
 // ---------------------------------------------------------------- users
 
 void validate_user_scope(Context& ctx, store::User& u) {
@@ -850,10 +807,7 @@ void add_api_routes(Router& router, const RouteOptions& opt) {
       with_paging({qp("q", "text in code, name or address"), qp("kind", "organisation kind")}), A, P::org_read, "",
       list_orgs);
 
-  add("POST", "/api/import/{kind}", "Import a CSV file (persons, households, venues, orgs)", "import",
-      {pp("kind", "persons | households | venues | orgs", "string"), qp("mode", "all-or-nothing | valid-rows"),
-       qp("encoding", "auto | utf-8 | gb18030")},
-      A, P::import_data, "text/csv", import_file);
+  // POST /api/import/{kind} and the import runs: import_routes.cpp.
 
   add("GET", "/api/users", "All users (no password hashes)", "users", {}, A, P::user_manage, "", list_users);
   add("POST", "/api/users", "Create a user", "users", {}, A, P::user_manage, json_body, create_user);

@@ -13,11 +13,15 @@
 #include <vector>
 
 #include "api/audit_writer.hpp"
+#include "api/import_routes.hpp"
+#include "api/job_routes.hpp"
 #include "api/loop_routes.hpp"
 #include "api/retention_routes.hpp"
 #include "api/routes.hpp"
 #include "api/static_files.hpp"
 #include "core/error.hpp"
+#include "ingest/import.hpp"
+#include "jobs/runner.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "store/backup.hpp"
@@ -67,6 +71,7 @@ struct Server::Impl {
   std::mutex purge_mu;
   std::condition_variable purge_cv;
   bool purge_stop = false;
+  std::unique_ptr<jobs::Runner> job_runner;
 
   // Open connections, for closing idle ones at stop.
   struct Conn {
@@ -83,6 +88,8 @@ struct Server::Impl {
     add_api_routes(router, RouteOptions{opt.version});
     add_loop_routes(router);
     add_retention_routes(router);
+    add_job_routes(router);
+    add_import_routes(router);
   }
 
   // Wakes every purge_check_interval; runs the purge when the daily time (local) passed since
@@ -415,6 +422,13 @@ void Server::start() {
   }
 
   s.start_loop();
+  s.job_runner = std::make_unique<jobs::Runner>(jobs::RunnerOptions{s.opt.db_url, s.services.clock, s.opt.job_threads});
+  // Import runs a stopped process left half-written are put back before new jobs start.
+  s.job_runner->add_recovery([](store::Repository& repo) {
+    if (int n = ingest::roll_back_unfinished_runs(repo)) spdlog::warn("{} unfinished import runs were rolled back", n);
+  });
+  s.job_runner->start();
+  s.services.jobs = s.job_runner.get();
   s.audit_writer.start();
   s.pool_guard.emplace(s.pool.get_executor());
   const int workers = std::max(1, s.opt.db_threads);
@@ -455,6 +469,7 @@ void Server::wait() {
     s.purge_cv.notify_all();
     s.purge_thread.join();
   }
+  if (s.job_runner) s.job_runner->stop();
   s.audit_writer.stop();
   s.pool_guard.reset();
   for (auto& t : s.pool_threads)

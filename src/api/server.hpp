@@ -41,6 +41,8 @@ struct ServerOptions {
   bool purge_daily = false;
   std::chrono::milliseconds purge_check_interval{std::chrono::seconds(30)};
   int utc_offset_minutes = 8 * 60;
+  // Background jobs (imports) running at once, each on its own thread and connection.
+  int job_threads = 1;
 };
 
 class Server {

@@ -1,12 +1,16 @@
 // bihuan import persons|households|venues|orgs FILE.csv --db URL [--valid-rows|--all-or-nothing]
 //               [--encoding auto|utf-8|gb18030] [--report errors.csv] [--json]
+// bihuan import undo RUN_ID --db URL [--reason TEXT] [--json]
 // Exit 0: committed with no rejected rows; 2: rows were rejected (the first 20 are printed).
+// Progress goes to stderr, and only when stderr is a terminal; with --json stdout carries
+// exactly one JSON document (the report, or the undone run).
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -15,6 +19,7 @@
 #include "app/commands.hpp"
 #include "core/error.hpp"
 #include "ingest/import.hpp"
+#include "ingest/report_json.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::app {
@@ -31,6 +36,13 @@ struct ImportArgs {
   bool json = false;
 };
 
+struct UndoArgs {
+  std::int64_t id = 0;
+  std::string db = kDefaultDb;
+  std::string reason;
+  bool json = false;
+};
+
 std::string read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(ErrorCode::not_found, "cannot open " + path, "file");
@@ -41,6 +53,11 @@ std::string read_all(const std::string& path) {
 
 Date today() {
   return Date{std::chrono::floor<std::chrono::days>(SystemClock{}.now())};
+}
+
+std::string cli_user() {
+  const char* user = std::getenv("USER");
+  return std::string("cli:") + (user ? user : "unknown");
 }
 
 void run(const ImportArgs& a) {
@@ -55,6 +72,7 @@ void run(const ImportArgs& a) {
   else if (a.encoding == "gb18030" || a.encoding == "gbk") opt.encoding = ingest::Encoding::gb18030;
   else fail(ErrorCode::invalid_argument, "unknown encoding " + a.encoding + " (auto, utf-8, gb18030)", "encoding");
   opt.today = today();
+  opt.file_name = a.file;
 
   const std::string data = read_all(a.file);
   const bool tty = isatty(STDERR_FILENO) != 0;
@@ -75,26 +93,32 @@ void run(const ImportArgs& a) {
   const auto rep = ingest::run_import(*repo, data, opt);
   if (tty) std::fprintf(stderr, "\n");
 
+  store::AuditRecord audit;
+  audit.at = SystemClock{}.now();
+  audit.username = cli_user();
+  audit.action = "import";
+  audit.entity = "import_run";
+  audit.entity_id = rep.run_id;
+  audit.detail = nlohmann::json{{"kind", ingest::to_string(rep.kind)}, {"mode", ingest::to_string(rep.mode)},
+                                {"file_name", a.file},                 {"total_rows", rep.total_rows},
+                                {"accepted", rep.accepted},            {"rejected", rep.rejected},
+                                {"conflicts", rep.conflicts.size()},   {"committed", rep.committed}}
+                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  repo->append_audit(audit);
+
   if (!a.report.empty()) {
     std::ofstream out(a.report, std::ios::binary);
     if (!out) fail(ErrorCode::invalid_argument, "cannot write " + a.report, "report");
     out << ingest::errors_csv(rep);
   }
   if (a.json) {
-    nlohmann::json errors = nlohmann::json::array();
-    for (const auto& e : rep.errors)
-      errors.push_back({{"row", e.row}, {"column", e.column}, {"value", e.value}, {"reason", e.reason}});
-    nlohmann::json j = {{"kind", ingest::to_string(rep.kind)}, {"mode", ingest::to_string(rep.mode)},
-                        {"total_rows", rep.total_rows},       {"accepted", rep.accepted},
-                        {"rejected", rep.rejected},           {"inserted", rep.stats.inserted},
-                        {"updated", rep.stats.updated},       {"unchanged", rep.stats.unchanged},
-                        {"committed", rep.committed},         {"errors", errors}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << ingest::report_json(rep).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
-    std::cout << "import " << ingest::to_string(rep.kind) << " (" << ingest::to_string(rep.mode) << "): "
-              << rep.total_rows << " rows, " << rep.accepted << " accepted, " << rep.rejected << " rejected; "
-              << rep.stats.inserted << " inserted, " << rep.stats.updated << " updated, " << rep.stats.unchanged
-              << " unchanged; " << (rep.committed ? "committed" : "nothing written") << "\n";
+    std::cout << "import " << ingest::to_string(rep.kind) << " (" << ingest::to_string(rep.mode) << "), run "
+              << rep.run_id << ": " << rep.total_rows << " rows, " << rep.accepted << " accepted, " << rep.rejected
+              << " rejected; " << rep.stats.inserted << " inserted, " << rep.stats.updated << " updated, "
+              << rep.stats.unchanged << " unchanged, " << rep.conflicts.size() << " identity conflicts; "
+              << (rep.committed ? "committed" : "nothing written") << "\n";
     std::size_t shown = 0;
     for (const auto& e : rep.errors) {
       if (shown++ == 20) {
@@ -105,6 +129,14 @@ void run(const ImportArgs& a) {
       std::cout << "row " << e.row << ", column " << (e.column.empty() ? "-" : e.column) << ", value "
                 << (e.value.empty() ? "\"\"" : e.value) << ": " << e.reason << "\n";
     }
+    shown = 0;
+    for (const auto& e : rep.conflicts) {
+      if (shown++ == 20) {
+        std::cout << "... " << rep.conflicts.size() - 20 << " more identity conflicts (see the duplicates page)\n";
+        break;
+      }
+      std::cout << "row " << e.row << ", column " << e.column << ": " << e.reason << "\n";
+    }
   }
   std::cout.flush();
   if (rep.rejected > 0)
@@ -113,18 +145,52 @@ void run(const ImportArgs& a) {
              (rep.committed ? " (the valid rows were written)" : "; nothing was written"));
 }
 
+void undo(const UndoArgs& a) {
+  auto repo = store::open_repository(a.db);
+  const Instant now = SystemClock{}.now();
+  const auto run = ingest::undo_import_run(*repo, a.id, 0, now);
+  store::AuditRecord audit;
+  audit.at = now;
+  audit.username = cli_user();
+  audit.action = "import.undo";
+  audit.entity = "import_run";
+  audit.entity_id = run.id;
+  audit.reason = a.reason;
+  audit.detail = nlohmann::json{{"kind", run.kind}, {"inserted", run.inserted}, {"updated", run.updated}}.dump();
+  repo->append_audit(audit);
+  if (a.json)
+    std::cout << ingest::run_json(run).dump(2) << "\n";
+  else
+    std::cout << "import run " << run.id << " (" << run.kind << ", " << run.file_name << ") undone: " << run.inserted
+              << " inserted rows deleted, " << run.updated << " changed rows restored\n";
+}
+
 const bool registered = add_command([](CLI::App& app) {
   auto a = std::make_shared<ImportArgs>();
-  auto* cmd = app.add_subcommand("import", "Import a CSV file (UTF-8 or GB18030) into the registry");
-  cmd->add_option("kind", a->kind, "persons, households, venues or orgs")->required();
-  cmd->add_option("file", a->file, "CSV file with a header row (Chinese or English column names)")->required();
+  auto* cmd = app.add_subcommand("import", "Import a CSV file (UTF-8 or GB18030) into the registry, or undo an import run");
+  cmd->add_option("kind", a->kind, "persons, households, venues or orgs");
+  cmd->add_option("file", a->file, "CSV file with a header row (Chinese or English column names)");
   cmd->add_option("--db", a->db, "database URL (sqlite:PATH or postgresql://...)");
   cmd->add_flag("--valid-rows", a->valid_rows, "write the valid rows and report the rest");
   cmd->add_flag("--all-or-nothing", a->all_or_nothing, "write nothing if any row is invalid (default)");
   cmd->add_option("--encoding", a->encoding, "auto, utf-8 or gb18030 (default auto)");
   cmd->add_option("--report", a->report, "write the rejected rows to this CSV file");
-  cmd->add_flag("--json", a->json, "print the report as JSON");
-  cmd->callback([a] { run(*a); });
+  cmd->add_flag("--json", a->json, "print the report as one JSON document");
+
+  auto u = std::make_shared<UndoArgs>();
+  auto* undo_cmd = cmd->add_subcommand("undo", "Undo an import run: restore the previous values, delete inserted rows");
+  undo_cmd->add_option("id", u->id, "import run id (printed by the import, listed by GET /api/import/runs)")->required();
+  undo_cmd->add_option("--db", u->db, "database URL (sqlite:PATH or postgresql://...)");
+  undo_cmd->add_option("--reason", u->reason, "why (kept in the audit log)");
+  undo_cmd->add_flag("--json", u->json, "print the undone run as one JSON document");
+  undo_cmd->callback([u] { undo(*u); });
+
+  cmd->callback([a, cmd] {
+    if (cmd->got_subcommand("undo")) return;
+    if (a->kind.empty() || a->file.empty())
+      fail(ErrorCode::invalid_argument, "usage: bihuan import KIND FILE [options] | bihuan import undo RUN_ID", "kind");
+    run(*a);
+  });
 });
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "ingest/import.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <charconv>
 #include <string>
 #include <unordered_map>
@@ -59,7 +60,8 @@ namespace {
 // Lookups of referenced rows, cached for the whole import (they are few and repeat a lot).
 class RefCache {
  public:
-  explicit RefCache(store::Repository& repo) : repo_(repo) {}
+  RefCache(store::Repository& repo, store::ImportRepository& runs) : repo_(repo), runs_(runs) {}
+  std::int64_t run_id = 0;
 
   // Level of an existing area, nullopt if no such area.
   std::optional<AreaLevel> area_level(const std::string& code) {
@@ -91,7 +93,7 @@ class RefCache {
       Building b;
       b.area_code = area;
       b.address = address;
-      it = buildings_.emplace(key, repo_.upsert_building(b)).first;
+      it = buildings_.emplace(key, runs_.write_building(run_id, b)).first;
     }
     return it->second;
   }
@@ -100,6 +102,7 @@ class RefCache {
 
  private:
   store::Repository& repo_;
+  store::ImportRepository& runs_;
   std::unordered_map<std::string, std::optional<AreaLevel>> areas_;
   std::unordered_map<std::string, std::optional<Household>> households_;
   std::unordered_map<std::string, std::int64_t> orgs_;
@@ -109,8 +112,14 @@ class RefCache {
 // One import run: validates rows and converts them to model values; writes batches.
 class Importer {
  public:
-  Importer(store::Repository& repo, const ImportOptions& opt, std::string_view text, const HeaderMap& header)
-      : repo_(repo), opt_(opt), text_(text), header_(header), refs_(repo) {}
+  Importer(store::Repository& repo, store::ImportRepository& runs, const ImportOptions& opt, std::string_view text,
+           const HeaderMap& header)
+      : repo_(repo), runs_(runs), opt_(opt), text_(text), header_(header), refs_(repo, runs) {}
+
+  void set_run(std::int64_t id) {
+    run_id_ = id;
+    refs_.run_id = id;
+  }
 
   // One pass over the data rows. write=false: validate only. write=true: also write each batch
   // of valid rows (the caller decides about the surrounding transaction).
@@ -134,6 +143,7 @@ class Importer {
         }
       }
       if (write && pending() >= opt_.batch_rows) flush(report);
+      if (!write && opt_.checkpoint && rows_ % static_cast<std::int64_t>(opt_.batch_rows) == 0) opt_.checkpoint();
       if (opt_.progress && reader.offset() - last_progress >= (1u << 20)) {
         last_progress = reader.offset();
         opt_.progress(progress_base + reader.offset(), progress_total);
@@ -155,6 +165,8 @@ class Importer {
 
  private:
   // --- helpers
+  // Whether the file has the column.
+  bool has(std::size_t key) const { return header_.index[key] >= 0; }
   std::string_view get(const CsvRecord& rec, std::size_t key) const {
     const int c = header_.index[key];
     if (c < 0 || static_cast<std::size_t>(c) >= rec.fields.size()) return {};
@@ -320,11 +332,17 @@ class Importer {
       else p.household_id = hh->id;
     }
 
+    store::PersonFields fields;
+    fields.phone = has(p_phone);
+    fields.household = has(p_hh);
+    fields.workplace = has(p_work);
     v = get(rec, p_area);
     if (!v.empty()) {
       p.area_code = area(rec, p_area, v, true);
     } else if (hh) {
       p.area_code = hh->area_code;
+    } else if (!has(p_area) && !p.doc_number.empty() && repo_.person_by_doc(p.doc_number, Scope::everything())) {
+      fields.area = false;  // no area column: a registered person keeps the stored one
     } else {
       error(rec, p_area, v, "required when no household number is given");
     }
@@ -332,6 +350,7 @@ class Importer {
     v = get(rec, p_addr);
     if (!v.empty()) p.address = v;
     else if (hh) p.address = hh->address;
+    else fields.address = has(p_addr);
 
     v = get(rec, p_work);
     if (!v.empty()) {
@@ -361,6 +380,7 @@ class Importer {
     }
     if (errors_.size() == before) {
       persons_.push_back(std::move(p));
+      person_fields_.push_back(fields);
       lines_.push_back(rec.line);
     }
   }
@@ -465,28 +485,76 @@ class Importer {
     to.unchanged += s.unchanged;
   }
 
-  void write_batch(ImportReport& report) {
+  // Writes the pending rows under the run; conflicts go to `found` (reported after commit).
+  store::UpsertStats write_batch(std::vector<RowError>& found) {
+    store::UpsertStats st;
     switch (opt_.kind) {
-      case ImportKind::persons: add(report.stats, repo_.upsert_persons(persons_)); break;
-      case ImportKind::households:
+      case ImportKind::persons: {
+        std::vector<store::ConflictFound> conflicts;
+        add(st, runs_.write_persons(run_id_, persons_, person_fields_, lines_, conflicts));
+        for (const auto& c : conflicts) found.push_back(conflict_error(lines_[c.index], persons_[c.index], c));
+        break;
+      }
+      case ImportKind::households: {
+        store::HouseholdFields f;
+        f.building = has(h_building);
         for (std::size_t i = 0; i < households_.size(); ++i)
           if (!buildings_[i].empty())
             households_[i].building_id = refs_.building_id(households_[i].area_code, buildings_[i]);
-        add(report.stats, repo_.upsert_households(households_));
+        add(st, runs_.write_households(run_id_, households_, f));
         break;
-      case ImportKind::venues: add(report.stats, repo_.upsert_venues(venues_)); break;
-      case ImportKind::orgs: add(report.stats, repo_.upsert_orgs(orgs_)); break;
+      }
+      case ImportKind::venues: {
+        store::VenueFields f;
+        f.address = has(v_addr);
+        f.capacity = has(v_cap);
+        f.enclosed = has(v_encl);
+        add(st, runs_.write_venues(run_id_, venues_, f));
+        break;
+      }
+      case ImportKind::orgs: {
+        store::OrgFields f;
+        f.address = has(o_addr);
+        f.phone = has(o_phone);
+        add(st, runs_.write_orgs(run_id_, orgs_, f));
+        break;
+      }
     }
+    return st;
+  }
+
+  RowError conflict_error(std::int64_t line, const Person& p, const store::ConflictFound& c) {
+    RowError e;
+    e.row = line;
+    std::string names;
+    for (const auto& f : c.fields) {
+      names += (names.empty() ? "" : ", ") + f;
+      if (e.column.empty()) {
+        const std::size_t key = f == "name" ? p_name : f == "sex" ? p_sex : p_birth;
+        e.column = has(key) ? col(key) : f;
+        e.value = f == "name" ? p.name : f == "sex" ? std::string(p.sex == Sex::male ? "男" : "女") : format_date(p.birth_date);
+      }
+    }
+    e.reason = "identity conflict: this ID number is registered as person " + std::to_string(c.person_id) +
+               " with a different " + names + "; not written, recorded for review";
+    return e;
   }
 
   void flush(ImportReport& report) {
     if (lines_.empty()) return;
+    if (opt_.checkpoint) opt_.checkpoint();
     if (!keep_write_errors) {
-      write_batch(report);
+      std::vector<RowError> found;
+      store::UpsertStats st;
+      repo_.transaction([&] { st = write_batch(found); });
+      commit_batch(report, st, found);
     } else {
       // Valid-rows mode: a batch the store refuses is reported row by row; others still go in.
       try {
-        repo_.transaction([&] { write_batch(report); });
+        std::vector<RowError> found;
+        store::UpsertStats st;
+        repo_.transaction([&] { st = write_batch(found); });
+        commit_batch(report, st, found);
       } catch (const Error& e) {
         refs_.forget_writes();
         for (auto line : lines_)
@@ -495,18 +563,19 @@ class Importer {
         write_failures_ += static_cast<std::int64_t>(lines_.size());
       }
     }
-    persons_.clear();
-    households_.clear();
-    buildings_.clear();
-    venues_.clear();
-    orgs_.clear();
-    lines_.clear();
+    clear_pending();
+  }
+
+  void commit_batch(ImportReport& report, const store::UpsertStats& st, std::vector<RowError>& found) {
+    add(report.stats, st);
+    for (auto& e : found) report.conflicts.push_back(std::move(e));
   }
 
  public:
   std::int64_t write_failures() const { return write_failures_; }
   void clear_pending() {
     persons_.clear();
+    person_fields_.clear();
     households_.clear();
     buildings_.clear();
     venues_.clear();
@@ -516,6 +585,8 @@ class Importer {
 
  private:
   store::Repository& repo_;
+  store::ImportRepository& runs_;
+  std::int64_t run_id_ = 0;
   const ImportOptions& opt_;
   std::string_view text_;
   const HeaderMap& header_;
@@ -526,12 +597,39 @@ class Importer {
   std::int64_t rejected_ = 0;
   std::int64_t write_failures_ = 0;
   std::vector<Person> persons_;
+  std::vector<store::PersonFields> person_fields_;
   std::vector<Household> households_;
   std::vector<std::string> buildings_;
   std::vector<Venue> venues_;
   std::vector<Org> orgs_;
   std::vector<std::int64_t> lines_;
 };
+
+}  // namespace
+
+namespace {
+
+Instant clock_now() { return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()); }
+
+// Puts back every row of the run, batch by batch (each its own short transaction).
+void revert_run(store::Repository& repo, store::ImportRepository& runs, std::int64_t run_id) {
+  constexpr int kRevertBatch = 2000;
+  for (;;) {
+    std::int64_t n = 0;
+    repo.transaction([&] { n = runs.revert_rows(run_id, kRevertBatch); });
+    if (n == 0) return;
+  }
+}
+
+void fill_counts(store::ImportRun& run, const ImportReport& r) {
+  run.total_rows = r.total_rows;
+  run.accepted = r.accepted;
+  run.rejected = r.rejected;
+  run.inserted = r.stats.inserted;
+  run.updated = r.stats.updated;
+  run.unchanged = r.stats.unchanged;
+  run.conflicts = static_cast<std::int64_t>(r.conflicts.size());
+}
 
 }  // namespace
 
@@ -552,9 +650,19 @@ ImportReport run_import(store::Repository& repo, std::string_view data, const Im
          "line " + std::to_string(header.line));
   const HeaderMap map = map_header(opt.kind, header.fields);
 
-  Importer imp(repo, opt, text, map);
+  auto runs = store::open_import_repository(repo);
+  store::ImportRun run;
+  run.job_id = opt.job_id;
+  run.kind = to_string(opt.kind);
+  run.mode = to_string(opt.mode);
+  run.file_name = opt.file_name;
+  run.created_by = opt.created_by;
+  run.created_at = clock_now();
+
+  Importer imp(repo, *runs, opt, text, map);
   const std::uint64_t size = text.size();
   if (opt.mode == ImportMode::all_or_nothing) {
+    // Validate everything first: nothing is written while any row is bad.
     imp.pass(false, 0, 2 * size, report);
     report.total_rows = imp.rows();
     report.rejected = imp.rejected();
@@ -562,25 +670,90 @@ ImportReport run_import(store::Repository& repo, std::string_view data, const Im
     report.errors = std::move(imp.errors());
     if (report.rejected > 0) {
       report.accepted = 0;
+      run.status = "rejected";
+      fill_counts(run, report);
+      run.finished_at = clock_now();
+      repo.transaction([&] {
+        run.id = runs->create_run(run);
+        runs->finish_run(run);
+      });
+      report.run_id = run.id;
       return report;  // nothing written
     }
     imp.clear_pending();
     imp.reset_counts();
-    repo.transaction([&] { imp.pass(true, size, 2 * size, report); });
-    report.committed = true;
-    return report;
+  } else {
+    imp.keep_write_errors = true;
   }
 
-  imp.keep_write_errors = true;
-  imp.pass(true, 0, size, report);
-  report.total_rows = imp.rows();
-  report.rejected = imp.rejected();
-  report.accepted = report.total_rows - report.rejected;
-  report.errors = std::move(imp.errors());
-  std::stable_sort(report.errors.begin(), report.errors.end(),
-                   [](const RowError& a, const RowError& b) { return a.row < b.row; });
-  report.committed = report.accepted > 0;
+  run.id = runs->create_run(run);
+  report.run_id = run.id;
+  imp.set_run(run.id);
+  try {
+    if (opt.mode == ImportMode::all_or_nothing) {
+      imp.pass(true, size, 2 * size, report);
+    } else {
+      imp.pass(true, 0, size, report);
+      report.total_rows = imp.rows();
+      report.rejected = imp.rejected();
+      report.accepted = report.total_rows - report.rejected;
+      report.errors = std::move(imp.errors());
+      std::stable_sort(report.errors.begin(), report.errors.end(),
+                       [](const RowError& a, const RowError& b) { return a.row < b.row; });
+    }
+  } catch (...) {
+    // A late failure: put back what the run wrote; if that fails too, the run stays `running`
+    // and the next start (roll_back_unfinished_runs) finishes the job.
+    try {
+      revert_run(repo, *runs, run.id);
+      run.status = "failed";
+      run.finished_at = clock_now();
+      runs->finish_run(run);
+    } catch (...) {
+    }
+    throw;
+  }
+  report.committed = opt.mode == ImportMode::all_or_nothing || report.accepted > 0;
+  run.status = report.committed ? "committed" : "rejected";
+  fill_counts(run, report);
+  run.finished_at = clock_now();
+  runs->finish_run(run);
   return report;
+}
+
+int roll_back_unfinished_runs(store::Repository& repo) {
+  auto runs = store::open_import_repository(repo);
+  int n = 0;
+  for (auto id : runs->unfinished_runs()) {
+    revert_run(repo, *runs, id);
+    auto r = runs->run(id);
+    if (!r) continue;
+    r->status = "failed";
+    r->finished_at = clock_now();
+    r->inserted = r->updated = r->unchanged = 0;
+    runs->finish_run(*r);
+    ++n;
+  }
+  return n;
+}
+
+store::ImportRun undo_import_run(store::Repository& repo, std::int64_t run_id, std::int64_t by, Instant at) {
+  auto runs = store::open_import_repository(repo);
+  auto r = runs->run(run_id);
+  if (!r) fail(ErrorCode::not_found, "no such import run: " + std::to_string(run_id), "id");
+  if (r->status != "committed")
+    fail(ErrorCode::conflict, "import run " + std::to_string(run_id) + " is " + r->status + "; only a committed run can be undone",
+         "id");
+  auto blockers = runs->undo_blockers(run_id, 20);
+  if (!blockers.empty()) {
+    std::string msg = "import run " + std::to_string(run_id) + " cannot be undone: ";
+    for (std::size_t i = 0; i < blockers.size(); ++i) msg += (i ? "; " : "") + blockers[i];
+    if (blockers.size() == 20) msg += "; ...";
+    fail(ErrorCode::conflict, msg, "id");
+  }
+  revert_run(repo, *runs, run_id);
+  runs->mark_undone(run_id, by, at);
+  return *runs->run(run_id);
 }
 
 }  // namespace bihuan::ingest

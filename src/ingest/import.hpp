@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/date.hpp"
+#include "store/import_repository.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::ingest {
@@ -31,13 +32,23 @@ struct ImportOptions {
   ImportMode mode = ImportMode::all_or_nothing;
   Encoding encoding = Encoding::auto_detect;
   Date today{};                       // for birth-date sanity checks
-  std::size_t batch_rows = 10000;     // rows per write batch (valid-rows mode commits per batch)
+  // Rows per write batch. Every batch is its own short transaction (the write lock is held for
+  // one batch only); all-or-nothing comes from the import run, rolled back if any batch fails.
+  std::size_t batch_rows = 2000;
   // The importer's jurisdiction. Area scope: every area code must lie inside it, and a person
   // already registered outside it cannot be changed. Org scope: persons only, each employed by
   // that organisation. Scope::everything() (the default) for administrators and the CLI.
   Scope scope = Scope::everything();
-  // Called now and then with (bytes consumed, total bytes); for a progress bar.
+  // Called now and then with (bytes consumed, total bytes); for a progress bar. The validation
+  // pass of all-or-nothing counts as the first half.
   std::function<void(std::uint64_t, std::uint64_t)> progress;
+  // Called before every write batch (and every batch_rows rows while validating); throws to
+  // abandon the import (what its run wrote is rolled back).
+  std::function<void()> checkpoint;
+  // Recorded with the import run.
+  std::int64_t created_by = 0;  // 0 = the command line
+  std::int64_t job_id = 0;
+  std::string file_name;
 };
 
 struct ImportReport {
@@ -49,13 +60,30 @@ struct ImportReport {
   store::UpsertStats stats;     // inserted / updated / unchanged among accepted rows
   bool committed = false;       // false: nothing was written
   std::vector<RowError> errors;
+  // Accepted rows not written because the ID number is registered with another name, sex or
+  // birth date (身份冲突): each recorded for review on the duplicates page.
+  std::vector<RowError> conflicts;
+  std::int64_t run_id = 0;      // the import run (0 when the file was refused as a whole)
 };
 
-// Runs an import of `data` (the whole file's bytes). Throws bihuan::Error(invalid_argument)
-// only for whole-file problems (unknown kind, missing required column, undecodable encoding,
-// broken quoting that makes the file unreadable: message names the line); row problems go into
-// the report.
+// Runs an import of `data` (the whole file's bytes) under a new import run. Throws
+// bihuan::Error(invalid_argument) only for whole-file problems (unknown kind, missing required
+// column, undecodable encoding, broken quoting that makes the file unreadable: message names the
+// line); row problems go into the report. A column absent from the file leaves stored values
+// alone. All-or-nothing validates every row first, then writes in short batches; if a batch
+// fails (or opt.checkpoint throws) every row written so far is put back and the error rethrown.
 ImportReport run_import(store::Repository& repo, std::string_view data, const ImportOptions& opt);
+
+// Puts back every row of runs left `running` by a server that stopped (their job is over), and
+// marks them failed.
+// Returns how many runs were rolled back.
+int roll_back_unfinished_runs(store::Repository& repo);
+
+// Undoes a committed run: restores the previous values of every row it changed and deletes the
+// rows it inserted, in short batches. conflict (naming the rows) when rows it inserted are
+// referenced by other records since, or rows it wrote were changed since; not_found when there
+// is no such run. Returns the run as it is afterwards (status undone).
+store::ImportRun undo_import_run(store::Repository& repo, std::int64_t run_id, std::int64_t by, Instant at);
 
 const char* to_string(ImportKind k);
 const char* to_string(ImportMode m);

@@ -396,6 +396,76 @@ BEGIN
 END $$;
 )SQL";
 
+// Version 5: background jobs (imports run as jobs), import runs with the previous values of
+// every row they changed (for rollback and undo), and identity conflicts found by imports.
+constexpr const char* kV5 = R"SQL(
+CREATE TABLE jobs (
+  id {pk},
+  kind {text} NOT NULL,
+  status {text} NOT NULL,
+  progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+  report {text} NOT NULL DEFAULT '',
+  error {text} NOT NULL DEFAULT '',
+  error_field {text} NOT NULL DEFAULT '',
+  created_by {i64} NOT NULL DEFAULT 0,
+  created_at {i64} NOT NULL,
+  started_at {i64},
+  finished_at {i64}
+);
+CREATE INDEX jobs_created_by ON jobs (created_by, id);
+CREATE INDEX jobs_status ON jobs (status, id);
+
+CREATE TABLE import_runs (
+  id {pk},
+  job_id {i64} NOT NULL DEFAULT 0,
+  kind {text} NOT NULL,
+  mode {text} NOT NULL,
+  file_name {text} NOT NULL DEFAULT '',
+  created_by {i64} NOT NULL DEFAULT 0,
+  created_at {i64} NOT NULL,
+  finished_at {i64},
+  status {text} NOT NULL,
+  total_rows {i64} NOT NULL DEFAULT 0,
+  accepted {i64} NOT NULL DEFAULT 0,
+  rejected {i64} NOT NULL DEFAULT 0,
+  inserted {i64} NOT NULL DEFAULT 0,
+  updated {i64} NOT NULL DEFAULT 0,
+  unchanged {i64} NOT NULL DEFAULT 0,
+  conflicts {i64} NOT NULL DEFAULT 0,
+  undone_at {i64},
+  undone_by {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX import_runs_created_by ON import_runs (created_by, id);
+CREATE INDEX import_runs_status ON import_runs (status, id);
+
+CREATE TABLE import_run_rows (
+  run_id {i64} NOT NULL REFERENCES import_runs (id),
+  entity {text} NOT NULL,
+  row_id {i64} NOT NULL,
+  action {text} NOT NULL,
+  previous {text} NOT NULL DEFAULT '',
+  rev_after {i64} NOT NULL DEFAULT 0,
+  PRIMARY KEY (run_id, entity, row_id)
+);
+CREATE INDEX import_run_rows_row ON import_run_rows (entity, row_id);
+
+CREATE TABLE identity_conflicts (
+  id {pk},
+  run_id {i64} NOT NULL REFERENCES import_runs (id),
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  row_no {i64} NOT NULL,
+  fields {text} NOT NULL,
+  imported {text} NOT NULL,
+  status {text} NOT NULL,
+  created_at {i64} NOT NULL,
+  resolved_by {i64} NOT NULL DEFAULT 0,
+  resolved_at {i64}
+);
+CREATE INDEX identity_conflicts_status ON identity_conflicts (status, id);
+CREATE INDEX identity_conflicts_person ON identity_conflicts (person_id);
+CREATE INDEX identity_conflicts_run ON identity_conflicts (run_id);
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -435,6 +505,7 @@ const std::vector<Migration>& migrations() {
       {2, kV2, "", ""},
       {3, kV3, "", ""},
       {4, kV4, kV4Sqlite, kV4Pg},
+      {5, kV5, "", ""},
   };
   return all;
 }

@@ -1,4 +1,5 @@
-// POST /api/import/{kind}: the ingest report as JSON, permission, audit, the larger body limit.
+// POST /api/import/{kind}: a background job whose report is the ingest report; permission,
+// audit, the larger body limit; import runs, undo and identity conflicts through the API.
 #include "support.hpp"
 
 namespace bihuan::testing {
@@ -32,9 +33,13 @@ TEST_F(Import, ValidRowsReportAndAudit) {
   const std::string good = make_id("19700707", 71);
   const std::string csv = "id_number,name,area_code,phone\n" + good + ",钱七," + World::kGridA +
                           ",13511112222\n110105197007070000,孙八," + World::kGridA + ",13511113333\n";
-  auto r = admin.request(http::verb::post, "/api/import/persons?mode=valid-rows", csv, "text/csv");
-  ASSERT_EQ(r.status, 200) << r.body;
-  auto j = r.j();
+  auto r = admin.request(http::verb::post, "/api/import/persons?mode=valid-rows&file_name=people.csv", csv, "text/csv");
+  ASSERT_EQ(r.status, 202) << r.body;
+  auto job = wait_job(admin, r);
+  EXPECT_EQ(job["status"], "done");
+  EXPECT_EQ(job["kind"], "import.persons");
+  EXPECT_EQ(job["progress"], 1.0);
+  auto j = job["report"];
   EXPECT_EQ(j["kind"], "persons");
   EXPECT_EQ(j["total_rows"], 2);
   EXPECT_EQ(j["accepted"], 1);
@@ -53,6 +58,19 @@ TEST_F(Import, ValidRowsReportAndAudit) {
   auto rows = repo->find_audit(q, store::Page{0, 10}).items;
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(json::parse(rows[0].detail)["accepted"], 1);
+  EXPECT_EQ(rows[0].user_id, world_.user_ids["admin"]);
+  EXPECT_EQ(rows[0].entity_id, j["run_id"]);
+  q.action = "import.submit";
+  EXPECT_EQ(repo->find_audit(q, store::Page{0, 10}).items.size(), 1u);
+
+  // The run is recorded: who, file, counts.
+  auto run = admin.get("/api/import/runs/" + std::to_string(j["run_id"].get<std::int64_t>()));
+  ASSERT_EQ(run.status, 200) << run.body;
+  EXPECT_EQ(run.j()["file_name"], "people.csv");
+  EXPECT_EQ(run.j()["created_by"], world_.user_ids["admin"]);
+  EXPECT_EQ(run.j()["status"], "committed");
+  EXPECT_EQ(run.j()["inserted"], 1);
+  EXPECT_EQ(run.j()["job_id"], job["id"]);
 }
 
 TEST_F(Import, AllOrNothingWritesNothingOnError) {
@@ -60,9 +78,9 @@ TEST_F(Import, AllOrNothingWritesNothingOnError) {
   const std::string good = make_id("19800808", 81);
   const std::string csv = "证件号码,姓名,网格编码\n" + good + ",周九," + World::kGridA + "\nnot-an-id,吴十," +
                           World::kGridA + "\n";
-  auto r = admin.request(http::verb::post, "/api/import/persons", csv, "text/csv");
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.j()["committed"], false);
+  auto job = wait_job(admin, admin.request(http::verb::post, "/api/import/persons", csv, "text/csv"));
+  EXPECT_EQ(job["status"], "done");
+  EXPECT_EQ(job["report"]["committed"], false);
   EXPECT_TRUE(admin.get("/api/persons?doc_number=" + good).j()["items"].empty());
 }
 
@@ -77,9 +95,107 @@ TEST_F(Import, NeedsPermissionKnownKindAndUsesTheLargerLimit) {
   // its missing columns, a whole-file problem), not refused for its size.
   std::string big = "foo,bar\n";
   while (big.size() < (2u << 20)) big += "1,2\n";
-  auto r = admin.request(http::verb::post, "/api/import/persons", big, "text/csv");
-  EXPECT_EQ(r.status, 400) << r.body;
+  auto job = wait_job(admin, admin.request(http::verb::post, "/api/import/persons", big, "text/csv"));
+  EXPECT_EQ(job["status"], "failed");
+  EXPECT_NE(job["error"]["message"].get<std::string>().find("missing"), std::string::npos) << job.dump();
   EXPECT_EQ(admin.request(http::verb::post, "/api/persons", big, "application/json").status, 413);
+}
+
+
+TEST_F(Import, AbsentColumnsKeptAndUndoRestoresThroughTheApi) {
+  Client admin = login(server_->port(), "admin");
+  const std::string fresh = make_id("19700303", 75);
+  // Person A has a household and a workplace; the file has neither column.
+  const std::string csv = "id_number,name,area_code,phone\n" + world_.doc_a + ",张三," + World::kGridA +
+                          ",13500000000\n" + fresh + ",新来的," + World::kGridA + ",13500000001\n";
+  auto job = wait_job(admin, admin.request(http::verb::post, "/api/import/persons", csv, "text/csv"));
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  const auto report = job["report"];
+  EXPECT_EQ(report["updated"], 1);
+  EXPECT_EQ(report["inserted"], 1);
+  auto a = admin.get("/api/persons/" + std::to_string(world_.person_a)).j();
+  EXPECT_EQ(a["household_id"], world_.household_a);
+  EXPECT_EQ(a["workplace_org_id"], world_.org_id);
+  EXPECT_EQ(a["phone"], "135****0000");
+
+  const std::string run = "/api/import/runs/" + std::to_string(report["run_id"].get<std::int64_t>());
+  // Only its creator or an administrator: the auditor (no import permission) is refused.
+  EXPECT_EQ(login(server_->port(), "auditor").post(run + "/undo", "{}").status, 403);
+  auto undone = admin.post(run + "/undo", json{{"reason", "wrong file"}}.dump());
+  ASSERT_EQ(undone.status, 200) << undone.body;
+  EXPECT_EQ(undone.j()["status"], "undone");
+  a = admin.get("/api/persons/" + std::to_string(world_.person_a) + "?unmask=1&reason=check").j();
+  EXPECT_EQ(a["phone"], world_.phone_a);
+  EXPECT_TRUE(admin.get("/api/persons?doc_number=" + fresh).j()["items"].empty());
+  EXPECT_EQ(admin.post(run + "/undo", "{}").status, 409);
+  EXPECT_EQ(admin.post("/api/import/runs/999/undo", "{}").status, 404);
+  auto runs = admin.get("/api/import/runs").j();
+  ASSERT_FALSE(runs["items"].empty());
+  EXPECT_EQ(runs["items"][0]["status"], "undone");
+
+  auto repo = store::open_repository(url_);
+  store::AuditQuery q;
+  q.action = "import.undo";
+  auto rows = repo->find_audit(q, store::Page{0, 10}).items;
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].reason, "wrong file");
+  EXPECT_EQ(rows[0].entity_id, report["run_id"]);
+}
+
+TEST_F(Import, IdentityConflictGoesToReviewAndIsResolvedWithAudit) {
+  Client admin = login(server_->port(), "admin");
+  const std::string csv = "id_number,name,area_code\n" + world_.doc_a + ",张叁," + World::kGridA + "\n";
+  auto job = wait_job(admin, admin.request(http::verb::post, "/api/import/persons", csv, "text/csv"));
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  auto conflicts = job["report"]["conflicts"];
+  ASSERT_EQ(conflicts.size(), 1u);
+  EXPECT_EQ(conflicts[0]["row"], 2);
+  EXPECT_EQ(conflicts[0]["column"], "name");
+  EXPECT_EQ(admin.get("/api/persons/" + std::to_string(world_.person_a)).j()["name"], "张三");
+
+  auto list = admin.get("/api/import/conflicts");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto items = list.j()["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["person"]["name"], "张三");
+  EXPECT_EQ(items[0]["imported"]["name"], "张叁");
+  EXPECT_EQ(items[0]["fields"], json::array({"name"}));
+  EXPECT_EQ(items[0]["status"], "open");
+  const std::string resolve = "/api/import/conflicts/" + std::to_string(items[0]["id"].get<std::int64_t>()) + "/resolve";
+  // A grid worker cannot review; the action and a reason are required.
+  EXPECT_EQ(login(server_->port(), "grid_b").post(resolve, json{{"action", "take"}, {"reason", "x"}}.dump()).status, 403);
+  EXPECT_EQ(admin.post(resolve, json{{"action", "take"}}.dump()).status, 400);
+  EXPECT_EQ(admin.post(resolve, json{{"action", "merge"}, {"reason", "x"}}.dump()).status, 400);
+  auto done = admin.post(resolve, json{{"action", "take"}, {"reason", "户籍核实"}}.dump());
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.j()["status"], "taken");
+  EXPECT_EQ(admin.get("/api/persons/" + std::to_string(world_.person_a)).j()["name"], "张叁");
+  EXPECT_EQ(admin.post(resolve, json{{"action", "keep"}, {"reason", "again"}}.dump()).status, 409);
+  EXPECT_TRUE(admin.get("/api/import/conflicts").j()["items"].empty());
+  EXPECT_EQ(admin.get("/api/import/conflicts?status=all").j()["items"].size(), 1u);
+
+  auto repo = store::open_repository(url_);
+  store::AuditQuery q;
+  q.action = "person.identity_take";
+  auto rows = repo->find_audit(q, store::Page{0, 10}).items;
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].entity_id, world_.person_a);
+  EXPECT_EQ(rows[0].reason, "户籍核实");
+  EXPECT_EQ(json::parse(rows[0].detail)["previous"]["name"], "张三");
+}
+
+TEST_F(Import, AnImportJobIsVisibleToItsCreatorOnly) {
+  Client admin = login(server_->port(), "admin");
+  auto accepted = admin.request(http::verb::post, "/api/import/orgs", "code,name,kind,area_code\nX1,某单位,enterprise," +
+                                                                         std::string(World::kCounty) + "\n",
+                                "text/csv");
+  auto job = wait_job(admin, accepted);
+  EXPECT_EQ(job["status"], "done");
+  const std::string path = "/api/jobs/" + std::to_string(job["id"].get<std::int64_t>());
+  for (const char* other : {"grid_a", "auditor", "enterprise"}) {
+    auto r = login(server_->port(), other).get(path);
+    EXPECT_EQ(r.status, 404) << other;
+  }
 }
 
 }  // namespace

@@ -162,16 +162,19 @@ TEST_F(LoopApi, ManifestHandoverAckByReceiverOnly) {
                         "/api/loop/manifests?kind=flight&ref=CA981&arrived_at=2022-07-01T00:30:00Z&port_org=" +
                             std::to_string(port_),
                         csv, "text/csv");
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.j()["created_orders"], 2);
-  EXPECT_EQ(r.j()["rejected"], 0);
+  auto job = wait_job(port, r);
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["kind"], "import.manifest");
+  EXPECT_EQ(job["report"]["created_orders"], 2);
+  EXPECT_EQ(job["report"]["rejected"], 0);
   auto bad = port.request(http::verb::post,
                           "/api/loop/manifests?kind=flight&ref=CA982&arrived_at=2022-07-01T00:30:00Z&port_org=" +
                               std::to_string(port_),
                           "证件类型,证件号码,国籍,姓名,性别,出生日期\n护照,E1,USA,X,男,1980-01-02\n", "text/csv");
-  ASSERT_EQ(bad.status, 200) << bad.body;
-  EXPECT_EQ(bad.j()["created_orders"], 0);
-  EXPECT_EQ(bad.j()["errors"][0]["row"], 2);
+  auto bad_job = wait_job(port, bad);
+  ASSERT_EQ(bad_job["status"], "done") << bad_job.dump();
+  EXPECT_EQ(bad_job["report"]["created_orders"], 0);
+  EXPECT_EQ(bad_job["report"]["errors"][0]["row"], 2);
 
   auto orders = port.get("/api/loop/orders?stage=port_screening").j()["items"];
   ASSERT_EQ(orders.size(), 2u);
@@ -426,7 +429,7 @@ TEST_F(LoopApi, SiteForecastCountsStaysPendingArrivalsAndExpectedArrivals) {
                             std::to_string(port_),
                         "证件类型,证件号码,国籍,姓名,性别,出生日期\n护照,E12345678,USA,John Smith,男,1980-01-02\n",
                         "text/csv");
-  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_EQ(wait_job(port, r)["status"], "done");
   auto arrival = port.get("/api/loop/orders?stage=port_screening").j()["items"][0];
   ASSERT_EQ(port.post("/api/loop/orders/" + std::to_string(arrival["id"].get<std::int64_t>()) + "/handover",
                       json{{"to_stage", "hospital"}, {"receiver", {{"kind", "org"}, {"org_id", site1_}}}}.dump())

@@ -11,6 +11,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 
 #include "api/auth.hpp"
 #include "api/server.hpp"
@@ -199,6 +200,22 @@ inline Client login(unsigned short port, const std::string& username, const std:
   auto semi = set.find(';');
   c.cookie = set.substr(0, semi);
   return c;
+}
+
+// The answer of a POST that started a background job (202 {"job_id"}): waits until the job has
+// finished and returns GET /api/jobs/{id} (status done or failed, the report).
+inline json wait_job(Client& c, const HttpResult& accepted) {
+  EXPECT_EQ(accepted.status, 202) << accepted.body;
+  if (accepted.status != 202) return json::object();
+  const auto id = accepted.j()["job_id"].get<std::int64_t>();
+  json j;
+  for (int i = 0; i < 60000; ++i) {  // a bound, not a timing check: a stuck job fails the test
+    j = c.get("/api/jobs/" + std::to_string(id)).j();
+    if (j["status"] == "done" || j["status"] == "failed") return j;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ADD_FAILURE() << "job " << id << " did not finish: " << j.dump();
+  return j;
 }
 
 }  // namespace bihuan::testing

@@ -327,7 +327,17 @@ test('D, who arrived 40 days ago, goes through every stage and the grid worker r
   const csv = `证件类型,证件号码,国籍,姓名,性别,出生日期,手机号,座位号,目的地网格\n护照,${d.doc},CHN,${d.name},男,1985-03-15,13900002000,30C,${grid}\n`
   const q = new URLSearchParams({ kind: 'flight', ref: `${flight}D`, arrived_at: arrived, port_org: String(port.id) })
   const m = await r.post(`${BASE()}/api/loop/manifests?${q}`, { data: csv, headers: { 'content-type': 'text/csv' } })
-  assert.equal(m.status(), 200, await m.text())
+  assert.equal(m.status(), 202, await m.text())
+  // The manifest is imported as a background job: wait for it to finish.
+  const { job_id: jobId } = await m.json()
+  let job
+  for (let i = 0; i < 600; i++) {
+    job = await (await r.get(`${BASE()}/api/jobs/${jobId}`)).json()
+    if (job.status === 'done' || job.status === 'failed') break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  assert.equal(job.status, 'done', JSON.stringify(job))
+  assert.equal(job.report.created_orders, 1, JSON.stringify(job.report))
   const id = (await orderOf(d.doc)).id
   const ok = (res, what) => assert.ok(res.status >= 200 && res.status < 300, `${what}: ${res.status} ${JSON.stringify(res.body)}`)
   const hand = async (who, to_stage, receiver) => {

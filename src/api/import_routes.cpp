@@ -1,0 +1,264 @@
+#include "api/import_routes.hpp"
+
+#include <cctype>
+#include <limits>
+
+#include "api/json_io.hpp"
+#include "core/error.hpp"
+#include "ingest/import.hpp"
+#include "ingest/report_json.hpp"
+#include "jobs/runner.hpp"
+#include "store/import_repository.hpp"
+
+namespace bihuan::api {
+
+namespace {
+
+using P = Permission;
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::int64_t path_id(const Request& req) {
+  return query_int(req.param("id"), "id", 1, std::numeric_limits<std::int64_t>::max(), 0);
+}
+
+store::AuditRecord audit_record(Instant at, std::int64_t user_id, const std::string& username, const std::string& ip,
+                                std::string action, std::string entity, std::int64_t entity_id, std::string reason,
+                                const json& detail) {
+  store::AuditRecord r;
+  r.at = at;
+  r.user_id = user_id;
+  r.username = username;
+  r.action = std::move(action);
+  r.entity = std::move(entity);
+  r.entity_id = entity_id;
+  r.ip = ip;
+  r.reason = std::move(reason);
+  if (!detail.is_null()) r.detail = detail.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+void audit(Context& ctx, const Request& req, std::string action, std::string entity, std::int64_t entity_id,
+           std::string reason = {}, const json& detail = nullptr) {
+  const auto& u = ctx.who().user;
+  ctx.audits.push_back(audit_record(ctx.now(), u.id, u.username, req.client_ip, std::move(action), std::move(entity),
+                                    entity_id, std::move(reason), detail));
+}
+
+Date today_of(const Context& ctx) { return Date{std::chrono::floor<std::chrono::days>(ctx.now())}; }
+
+jobs::Runner& runner(Context& ctx) {
+  if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
+  return *ctx.svc.jobs;
+}
+
+// ---------------------------------------------------------------- import as a job
+
+Response import_file(Request& req, Context& ctx) {
+  ingest::ImportOptions opt;
+  if (!ingest::import_kind_from(req.param("kind"), opt.kind))
+    fail(ErrorCode::not_found, "unknown import kind: " + std::string(req.param("kind")), "kind");
+  auto mode = req.q("mode");
+  if (mode.empty() || mode == "all-or-nothing") opt.mode = ingest::ImportMode::all_or_nothing;
+  else if (mode == "valid-rows") opt.mode = ingest::ImportMode::valid_rows;
+  else fail(ErrorCode::invalid_argument, "mode must be all-or-nothing or valid-rows", "mode");
+  auto enc = req.q("encoding");
+  if (enc.empty() || enc == "auto") opt.encoding = ingest::Encoding::auto_detect;
+  else if (enc == "utf-8" || enc == "utf8") opt.encoding = ingest::Encoding::utf8;
+  else if (enc == "gb18030" || enc == "gbk") opt.encoding = ingest::Encoding::gb18030;
+  else fail(ErrorCode::invalid_argument, "encoding must be auto, utf-8 or gb18030", "encoding");
+  if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV file", "body");
+  opt.today = today_of(ctx);
+  // Only roles holding `import` reach it (admin, command centre, port health); the importer
+  // checks every row against the caller's jurisdiction, and org-scoped roles import persons only.
+  if (ctx.who().scope.kind == Scope::Kind::org && opt.kind != ingest::ImportKind::persons)
+    fail(ErrorCode::permission_denied, "organisation-scoped roles may import persons only", "kind");
+  opt.scope = ctx.who().scope;
+  opt.file_name = trim(req.q("file_name")).substr(0, 200);
+  const auto& u = ctx.who().user;
+  opt.created_by = u.id;
+  const std::size_t bytes = req.body.size();
+  const Clock* clock = ctx.svc.clock;
+  const std::string username = u.username, ip = req.client_ip;
+  const std::string kind = ingest::to_string(opt.kind);
+  auto work = [opt, body = std::move(req.body), clock, username, ip](jobs::JobContext& jc) mutable -> std::string {
+    opt.job_id = jc.job_id;
+    opt.progress = [&jc](std::uint64_t done, std::uint64_t total) {
+      jc.progress(total ? static_cast<double>(done) / static_cast<double>(total) : 1.0);
+    };
+    opt.checkpoint = [&jc] { jc.check_stop(); };
+    json detail = {{"job_id", jc.job_id}, {"kind", ingest::to_string(opt.kind)}, {"mode", ingest::to_string(opt.mode)},
+                   {"file_name", opt.file_name}, {"bytes", body.size()}};
+    try {
+      const auto rep = ingest::run_import(jc.repo, body, opt);
+      detail["run_id"] = rep.run_id;
+      detail["total_rows"] = rep.total_rows;
+      detail["accepted"] = rep.accepted;
+      detail["rejected"] = rep.rejected;
+      detail["conflicts"] = rep.conflicts.size();
+      detail["committed"] = rep.committed;
+      jc.repo.append_audit(audit_record(clock->now(), opt.created_by, username, ip, "import", "import_run", rep.run_id, {}, detail));
+      return ingest::report_json(rep).dump(-1, ' ', false, json::error_handler_t::replace);
+    } catch (const std::exception& e) {
+      detail["error"] = e.what();
+      try {
+        jc.repo.append_audit(audit_record(clock->now(), opt.created_by, username, ip, "import.failed", "job", jc.job_id, {}, detail));
+      } catch (...) {
+      }
+      throw;
+    }
+  };
+  const std::int64_t id = runner(ctx).submit(ctx.repo, "import." + kind, u.id, std::move(work));
+  audit(ctx, req, "import.submit", "job", id, {},
+        {{"kind", kind}, {"mode", ingest::to_string(opt.mode)}, {"bytes", bytes}, {"file_name", opt.file_name}});
+  return Response::json({{"job_id", id}}, 202);
+}
+
+// ---------------------------------------------------------------- runs
+
+// A run its creator or an administrator may see; others get the answer for a missing run.
+store::ImportRun visible_run(Context& ctx, std::int64_t id) {
+  auto r = store::open_import_repository(ctx.repo)->run(id);
+  const auto& me = ctx.who().user;
+  if (!r || (r->created_by != me.id && me.role != Role::admin))
+    fail(ErrorCode::not_found, "no such import run: " + std::to_string(id), "id");
+  return *r;
+}
+
+Response list_runs(Request& req, Context& ctx) {
+  const auto& me = ctx.who().user;
+  auto page = store::open_import_repository(ctx.repo)->runs(me.role == Role::admin ? 0 : me.id,
+                                                            query_page(req.q("limit"), req.q("after")));
+  json items = json::array();
+  for (const auto& r : page.items) items.push_back(ingest::run_json(r));
+  return Response::json({{"items", items}, {"next", page.next}});
+}
+
+Response get_run(Request& req, Context& ctx) { return Response::json(ingest::run_json(visible_run(ctx, path_id(req)))); }
+
+Response undo_run(Request& req, Context& ctx) {
+  const std::int64_t id = path_id(req);
+  json body = req.body.empty() ? json::object() : parse_object(req.body);
+  const std::string reason = trim(opt_string(body, "reason").value_or(""));
+  visible_run(ctx, id);
+  auto after = ingest::undo_import_run(ctx.repo, id, ctx.who().user.id, ctx.now());
+  audit(ctx, req, "import.undo", "import_run", id, reason,
+        {{"kind", after.kind}, {"inserted", after.inserted}, {"updated", after.updated}});
+  return Response::json(ingest::run_json(after));
+}
+
+// ---------------------------------------------------------------- identity conflicts
+
+json conflict_json(Context& ctx, const store::IdentityConflict& c, const Person& stored) {
+  const Date today = today_of(ctx);
+  json fields = json::array();
+  for (const auto& f : c.fields) fields.push_back(f);
+  const Person& im = c.imported;
+  return {{"id", c.id},
+          {"run_id", c.run_id},
+          {"row", c.row},
+          {"fields", fields},
+          {"status", c.status},
+          {"created_at", format_instant(c.created_at)},
+          {"resolved_at", c.resolved_at ? json(format_instant(*c.resolved_at)) : json(nullptr)},
+          {"resolved_by", c.resolved_by},
+          {"person", person_json(stored, "", false, today)},
+          {"imported",
+           {{"doc_number", mask_id_number(im.doc_number)},
+            {"name", im.name},
+            {"sex", to_string(im.sex)},
+            {"birth_date", im.birth_date.ok() ? json(format_date(im.birth_date)) : json(nullptr)},
+            {"area_code", im.area_code},
+            {"address", im.address}}}};
+}
+
+Response list_conflicts(Request& req, Context& ctx) {
+  const Scope& scope = ctx.who().scope;
+  const auto status = req.q("status");
+  if (!status.empty() && status != "open" && status != "all")
+    fail(ErrorCode::invalid_argument, "status must be open or all", "status");
+  auto page = store::open_import_repository(ctx.repo)->conflicts(scope, status != "all",
+                                                                 query_page(req.q("limit"), req.q("after")));
+  json items = json::array();
+  json ids = json::array();
+  for (const auto& c : page.items) {
+    auto p = ctx.repo.person(c.person_id, scope);
+    if (!p) continue;
+    ids.push_back(p->id);
+    items.push_back(conflict_json(ctx, c, *p));
+  }
+  audit(ctx, req, "person.conflicts", "person", 0, {}, {{"ids", ids}});
+  return Response::json({{"items", items}, {"next", page.next}});
+}
+
+Response resolve_conflict(Request& req, Context& ctx) {
+  const std::int64_t id = path_id(req);
+  json body = parse_object(req.body);
+  const std::string action = req_string(body, "action");
+  if (action != "keep" && action != "take") fail(ErrorCode::invalid_argument, "action must be keep or take", "action");
+  const std::string reason = trim(opt_string(body, "reason").value_or(""));
+  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
+  const Scope& scope = ctx.who().scope;
+  auto imports = store::open_import_repository(ctx.repo);
+  std::optional<store::IdentityConflict> c;
+  std::optional<Person> before;
+  ctx.repo.transaction([&] {
+    c = imports->conflict(id, scope);
+    if (!c) fail(ErrorCode::not_found, "no such conflict: " + std::to_string(id), "id");
+    before = ctx.repo.person(c->person_id, scope);
+    imports->resolve_conflict(id, action == "take", ctx.who().user.id, ctx.now(), scope);
+  });
+  json detail = {{"conflict_id", id}, {"action", action}, {"fields", c->fields}};
+  if (action == "take" && before)
+    detail["previous"] = {{"name", before->name},
+                          {"sex", to_string(before->sex)},
+                          {"birth_date", before->birth_date.ok() ? format_date(before->birth_date) : ""}};
+  audit(ctx, req, action == "take" ? "person.identity_take" : "person.identity_keep", "person", c->person_id, reason, detail);
+  c = imports->conflict(id, scope);
+  auto p = ctx.repo.person(c->person_id, scope);
+  return Response::json(conflict_json(ctx, *c, p ? *p : Person{}));
+}
+
+ParamDoc qp(std::string name, std::string description, std::string type = "string") {
+  return ParamDoc{std::move(name), "query", std::move(description), false, std::move(type)};
+}
+ParamDoc pp(std::string name, std::string description, std::string type = "integer") {
+  return ParamDoc{std::move(name), "path", std::move(description), true, std::move(type)};
+}
+
+}  // namespace
+
+void add_import_routes(Router& router) {
+  const auto A = AuthMode::any;
+  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
+                                        qp("after", "the previous page's next", "integer")};
+  auto add = [&](std::string method, std::string pattern, std::string summary, std::vector<ParamDoc> params,
+                 std::optional<Permission> perm, std::string body, Handler h) {
+    router.add(Route{std::move(method), std::move(pattern), std::move(summary), {"import"}, std::move(params), A, perm,
+                     std::move(body), std::move(h)});
+  };
+  // Registered before /api/import/{kind} so that "runs" and "conflicts" are not taken for kinds.
+  add("GET", "/api/import/runs", "Import runs (the caller's; all for an administrator), newest first", paging,
+      P::import_data, "", list_runs);
+  add("GET", "/api/import/runs/{id}", "One import run: who, file, counts, status", {pp("id", "import run id")},
+      P::import_data, "", get_run);
+  add("POST", "/api/import/runs/{id}/undo", "Undo a committed import run (previous values restored; audited)",
+      {pp("id", "import run id")}, P::import_data, "application/json", undo_run);
+  auto conflict_params = paging;
+  conflict_params.insert(conflict_params.begin(), qp("status", "open (default) or all"));
+  add("GET", "/api/import/conflicts", "Identity conflicts found by imports, in scope", conflict_params,
+      P::person_merge, "", list_conflicts);
+  add("POST", "/api/import/conflicts/{id}/resolve", "Keep the registered identity or take the imported one (audited)",
+      {pp("id", "conflict id")}, P::person_merge, "application/json", resolve_conflict);
+  add("POST", "/api/import/{kind}",
+      "Import a CSV file (persons, households, venues, orgs) as a background job: 202 {job_id}",
+      {pp("kind", "persons | households | venues | orgs", "string"), qp("mode", "all-or-nothing | valid-rows"),
+       qp("encoding", "auto | utf-8 | gb18030"), qp("file_name", "the file's name, kept with the import run")},
+      P::import_data, "text/csv", import_file);
+}
+
+}  // namespace bihuan::api

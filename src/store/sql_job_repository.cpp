@@ -1,0 +1,145 @@
+// JobRepository over the Db driver layer, sharing the connection of a Repository.
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "store/db.hpp"
+#include "store/job_repository.hpp"
+#include "store/loop_repository.hpp"  // database_of
+
+namespace bihuan::store {
+
+const char* to_string(JobStatus s) {
+  switch (s) {
+    case JobStatus::queued: return "queued";
+    case JobStatus::running: return "running";
+    case JobStatus::done: return "done";
+    case JobStatus::failed: return "failed";
+  }
+  return "failed";
+}
+
+std::optional<JobStatus> job_status_from(std::string_view s) {
+  for (auto st : {JobStatus::queued, JobStatus::running, JobStatus::done, JobStatus::failed})
+    if (s == to_string(st)) return st;
+  return std::nullopt;
+}
+
+namespace {
+
+constexpr const char* kJobCols =
+    "id, kind, status, progress, report, error, error_field, created_by, created_at, started_at, finished_at";
+
+Job read_job(const Q& q) {
+  Job j;
+  j.id = q.int64(0);
+  j.kind = q.str(1);
+  j.status = job_status_from(q.str(2)).value_or(JobStatus::failed);
+  j.progress = q.real(3);
+  j.report = q.str(4);
+  j.error = q.str(5);
+  j.error_field = q.str(6);
+  j.created_by = q.int64(7);
+  j.created_at = from_unix_ms(q.int64(8));
+  if (!q.null_at(9)) j.started_at = from_unix_ms(q.int64(9));
+  if (!q.null_at(10)) j.finished_at = from_unix_ms(q.int64(10));
+  return j;
+}
+
+class SqlJobRepository final : public JobRepository {
+ public:
+  explicit SqlJobRepository(Repository& repo) : db_(database_of(repo)) {}
+
+  std::int64_t create_job(std::string_view kind, std::int64_t created_by, Instant at) override {
+    if (kind.empty()) fail(ErrorCode::invalid_argument, "job kind is required", "kind");
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO jobs (kind, status, progress, created_by, created_at) VALUES (?, 'queued', 0, ?, ?)", "id"));
+    q.text(kind).i64(created_by).i64(to_unix_ms(at));
+    return q.inserted_id();
+  }
+
+  std::optional<Job> job(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kJobCols + " FROM jobs WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_job(q);
+  }
+
+  PageOf<Job> jobs(std::int64_t created_by, Page page) override {
+    if (page.limit < 1 || page.limit > 1000)
+      fail(ErrorCode::invalid_argument, "page limit must be between 1 and 1000", "limit");
+    std::string sql = std::string("SELECT ") + kJobCols + " FROM jobs WHERE 1 = 1";
+    if (created_by != 0) sql += " AND created_by = ?";
+    if (page.after > 0) sql += " AND id < ?";
+    sql += " ORDER BY id DESC LIMIT ?";
+    Q q(db_, sql);
+    if (created_by != 0) q.i64(created_by);
+    if (page.after > 0) q.i64(page.after);
+    q.i64(page.limit + 1);
+    PageOf<Job> out;
+    while (q.next()) out.items.push_back(read_job(q));
+    if (static_cast<int>(out.items.size()) > page.limit) {
+      out.items.resize(static_cast<std::size_t>(page.limit));
+      out.next = out.items.back().id;
+    }
+    return out;
+  }
+
+  void start_job(std::int64_t id, Instant at) override {
+    if (Q(db_, "UPDATE jobs SET status = 'running', started_at = ? WHERE id = ? AND status = 'queued'")
+            .i64(to_unix_ms(at))
+            .i64(id)
+            .run() == 0)
+      fail(ErrorCode::conflict, "job " + std::to_string(id) + " is not queued", "id");
+  }
+
+  void set_job_progress(std::int64_t id, double progress) override {
+    progress = std::clamp(progress, 0.0, 1.0);
+    Q(db_, "UPDATE jobs SET progress = ? WHERE id = ? AND status = 'running'").f64(progress).i64(id).run();
+  }
+
+  void finish_job(std::int64_t id, JobStatus status, std::string_view report, std::string_view error,
+                  std::string_view error_field, Instant at) override {
+    if (status != JobStatus::done && status != JobStatus::failed)
+      fail(ErrorCode::invalid_argument, "a job finishes done or failed", "status");
+    const std::int64_t n =
+        Q(db_,
+          "UPDATE jobs SET status = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END, report = ?, "
+          "error = ?, error_field = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')")
+            .text(to_string(status))
+            .text(to_string(status))
+            .text(report)
+            .text(error)
+            .text(error_field)
+            .i64(to_unix_ms(at))
+            .i64(id)
+            .run();
+    if (n == 0) fail(ErrorCode::conflict, "job " + std::to_string(id) + " has already finished", "id");
+  }
+
+  std::vector<std::int64_t> fail_unfinished_jobs(std::string_view error, Instant at) override {
+    std::vector<std::int64_t> ids;
+    {
+      Q q(db_, "SELECT id FROM jobs WHERE status IN ('queued', 'running') ORDER BY id");
+      while (q.next()) ids.push_back(q.int64(0));
+    }
+    for (auto id : ids)
+      Q(db_,
+        "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status IN ('queued', 'running')")
+          .text(error)
+          .i64(to_unix_ms(at))
+          .i64(id)
+          .run();
+    return ids;
+  }
+
+ private:
+  Db& db_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobRepository> open_job_repository(Repository& repo) {
+  return std::make_unique<SqlJobRepository>(repo);
+}
+
+}  // namespace bihuan::store
