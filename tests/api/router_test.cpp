@@ -1,6 +1,8 @@
 // The router as a plain function: matching, 404/405, error mapping, auth and permissions.
 #include "support.hpp"
 
+#include "api/import_routes.hpp"
+#include "api/job_routes.hpp"
 #include "api/routes.hpp"
 #include "core/error.hpp"
 
@@ -153,10 +155,14 @@ TEST(Auth, CookieValueAndScope) {
 TEST(Routes, EveryDocumentedEndpointIsRegistered) {
   api::Router r;
   api::add_api_routes(r);
+  api::add_import_routes(r);
+  api::add_job_routes(r);
   for (const char* path : {"/api/health", "/api/auth/login", "/api/auth/logout", "/api/auth/me", "/api/areas",
                            "/api/areas/{code}", "/api/persons", "/api/persons/{id}", "/api/households/{id}",
                            "/api/duplicates", "/api/merges", "/api/merges/{id}/undo", "/api/venues", "/api/orgs",
-                           "/api/import/{kind}", "/api/users", "/api/users/{id}", "/api/users/{id}/tokens",
+                           "/api/import/{kind}", "/api/import/runs", "/api/import/runs/{id}", "/api/import/runs/{id}/undo",
+                           "/api/import/conflicts", "/api/import/conflicts/{id}/resolve", "/api/jobs", "/api/jobs/{id}",
+                           "/api/users", "/api/users/{id}", "/api/users/{id}/tokens",
                            "/api/roles", "/api/audit", "/api/audit/export.csv", "/api/openapi.json"}) {
     bool found = false;
     for (const auto& route : r.routes()) found = found || route.pattern == path;
