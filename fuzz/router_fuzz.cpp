@@ -20,6 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth.hpp"
+#include "api/import_routes.hpp"
+#include "api/job_routes.hpp"
 #include "api/loop_routes.hpp"
 #include "api/router.hpp"
 #include "api/routes.hpp"
@@ -54,6 +56,9 @@ struct State {
     services.loop_watcher = watcher.get();
     api::add_api_routes(router);
     api::add_loop_routes(router);
+    // Imports and jobs (no job runner here: an import itself answers 503 after its checks).
+    api::add_import_routes(router);
+    api::add_job_routes(router);
     for (std::size_t i = 0; i < router.routes().size(); ++i) {
       const auto& r = router.routes()[i];
       if ((r.method == "POST" && (r.pattern == "/api/auth/login" || r.pattern == "/api/users")) ||
