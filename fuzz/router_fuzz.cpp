@@ -23,6 +23,7 @@
 #include "api/import_routes.hpp"
 #include "api/job_routes.hpp"
 #include "api/loop_routes.hpp"
+#include "api/retention_routes.hpp"
 #include "api/router.hpp"
 #include "api/routes.hpp"
 #include "fuzz_common.hpp"
@@ -59,6 +60,8 @@ struct State {
     // Imports and jobs (no job runner here: an import itself answers 503 after its checks).
     api::add_import_routes(router);
     api::add_job_routes(router);
+    // Retention settings and the purge (no job runner: the purge answers 503 after its checks).
+    api::add_retention_routes(router);
     for (std::size_t i = 0; i < router.routes().size(); ++i) {
       const auto& r = router.routes()[i];
       if ((r.method == "POST" && (r.pattern == "/api/auth/login" || r.pattern == "/api/users")) ||

@@ -3,6 +3,7 @@
 #include "api/json_io.hpp"
 #include "core/error.hpp"
 #include "core/retention.hpp"
+#include "jobs/runner.hpp"
 #include "store/retention.hpp"
 
 namespace bihuan::api {
@@ -85,17 +86,26 @@ Response post_purge(Request& req, Context& ctx) {
   const auto d = req.q("dry_run");
   if (!d.empty() && d != "0" && d != "1" && d != "true" && d != "false")
     fail(ErrorCode::invalid_argument, "dry_run must be 1 or 0", "dry_run");
+  if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
   store::PurgeOptions o;
   o.dry_run = d == "1" || d == "true";
   o.user_id = ctx.who().user.id;
   o.username = ctx.who().user.username;
   o.ip = req.client_ip;
   o.trigger = "api";
-  const auto rep = store::purge(ctx.repo, store::retention_settings(ctx.repo), ctx.now(), o);
-  return Response::json(json::parse(store::purge_report_json(rep)));
+  const auto id = ctx.svc.jobs->submit(ctx.repo, "purge", o.user_id, purge_job(o, *ctx.svc.clock));
+  return Response::json({{"job_id", id}}, 202);
 }
 
 }  // namespace
+
+jobs::Work purge_job(store::PurgeOptions o, const Clock& clock) {
+  return [o = std::move(o), &clock](jobs::JobContext& jc) mutable {
+    o.progress = [&jc](double p) { jc.progress(p); };
+    const auto rep = store::purge(jc.repo, store::retention_settings(jc.repo), clock.now(), o);
+    return store::purge_report_json(rep);
+  };
+}
 
 void add_retention_routes(Router& router) {
   using P = Permission;
@@ -104,7 +114,8 @@ void add_retention_routes(Router& router) {
   router.add(Route{"PUT", "/api/settings/retention",
                    "Change retention periods ({\"days\": {rule: n}, \"daily_at\": \"HH:MM\"}); audited",
                    {"retention"}, {}, AuthMode::any, P::retention_manage, "application/json", put_settings});
-  router.add(Route{"POST", "/api/admin/purge", "Purge personal data past its retention period now; audited",
+  router.add(Route{"POST", "/api/admin/purge",
+                   "Purge personal data past its retention period now, as a job (202 {job_id}); audited",
                    {"retention"},
                    {ParamDoc{"dry_run", "query", "1: count what would be deleted, delete nothing", false, "integer"}},
                    AuthMode::any, P::retention_manage, "", post_purge});

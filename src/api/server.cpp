@@ -110,8 +110,14 @@ struct Server::Impl {
           store::PurgeOptions o;
           o.username = "scheduler";
           o.trigger = "schedule";
-          const auto rep = store::purge(*repo, s, now, o);
-          spdlog::info("retention purge: {} rows deleted", rep.total());
+          if (services.jobs) {
+            // As a job like any other: it shows in the jobs list and waits for a running import.
+            const auto id = services.jobs->submit(*repo, "purge", 0, purge_job(o, *services.clock));
+            spdlog::info("retention purge started (job {})", id);
+          } else {
+            const auto rep = store::purge(*repo, s, now, o);
+            spdlog::info("retention purge: {} rows deleted", rep.total());
+          }
         }
         last = now;
       } catch (const std::exception& e) {

@@ -12,6 +12,8 @@ const std::vector<RuleDef>& rule_defs() {
        {"alert_events", "alerts", "health_checks", "order_tests", "handovers", "room_occupants", "loop_transfers",
         "loop_deadlines", "order_stages", "control_orders"}},
       {"manifests", 180, 30, 36500, true, {"manifest_passengers", "arrival_manifests"}},
+      {"import_runs", 90, 7, 36500, true, {"import_run_rows", "identity_conflicts", "import_runs"}},
+      {"jobs", 30, 1, 36500, true, {"jobs"}},
       {"sessions", 0, 0, 3650, false, {"sessions"}},
       {"audit_log", 1095, 183, 36500, true, {"audit_log"}},
   };

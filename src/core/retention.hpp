@@ -9,6 +9,10 @@
 //                    hanging off them: stages, handovers, health checks, test results, alerts and
 //                    their events, room stays, cross-region transfers, pending deadlines
 //   manifests        arrival manifests (and their passenger rows) older than `days`
+//   import_runs      import runs finished or undone more than `days` ago: the previous values
+//                    kept for undo, resolved identity conflicts, the run (a run with an open
+//                    conflict stays; after the purge the run can no longer be undone)
+//   jobs             finished background jobs (their reports name rows and values of files)
 //   sessions         login sessions `days` after they expired
 // Never deleted by a purge: an active order and anything of it; any order, passenger row or
 // person of a person who has an active order; the registry itself (persons, households stay

@@ -138,8 +138,57 @@ struct Runner {
                    "DELETE FROM arrival_manifests WHERE id IN (" + manifests_gone + ") ORDER BY m.id LIMIT ?)", cut);
   }
 
-  void single(const std::string& table, const std::string& key, const std::string& time_col, std::int64_t cut) {
-    const std::string where = time_col + " < ?";
+  // Import runs finished (or undone) before the cut-off with no open identity conflict: the
+  // previous values kept for undo, the resolved conflicts and the run. One run at a time, its
+  // rows in batches (a run can hold hundreds of thousands).
+  void import_runs(std::int64_t cut) {
+    const std::string gone =
+        "r.status <> 'running' AND COALESCE(r.undone_at, r.finished_at, r.created_at) < ? AND NOT EXISTS "
+        "(SELECT 1 FROM identity_conflicts c WHERE c.run_id = r.id AND c.status = 'open')";
+    const std::string runs_gone = "SELECT r.id FROM import_runs r WHERE " + gone;
+    if (opt.dry_run) {
+      report.rows["import_run_rows"] += count(db, "SELECT COUNT(*) FROM import_run_rows WHERE run_id IN (" + runs_gone + ")", cut);
+      report.rows["identity_conflicts"] +=
+          count(db, "SELECT COUNT(*) FROM identity_conflicts WHERE run_id IN (" + runs_gone + ")", cut);
+      report.rows["import_runs"] += count(db, "SELECT COUNT(*) FROM (" + runs_gone + ") x", cut);
+      return;
+    }
+    std::int64_t after = 0;
+    for (;;) {
+      std::int64_t run = 0;
+      {
+        Q q(db, "SELECT r.id FROM import_runs r WHERE r.id > ? AND " + gone + " ORDER BY r.id LIMIT 1");
+        q.i64(after).i64(cut);
+        if (q.next()) run = q.int64(0);
+      }
+      if (run == 0) break;
+      after = run;
+      for (;;) {
+        std::int64_t n = 0;
+        repo.transaction([&] {
+          n = Q(db, "DELETE FROM import_run_rows WHERE run_id = ? AND (entity, row_id) IN (SELECT entity, row_id FROM "
+                    "import_run_rows WHERE run_id = ? ORDER BY entity, row_id LIMIT ?)")
+                  .i64(run)
+                  .i64(run)
+                  .i64(limit())
+                  .run();
+        });
+        report.rows["import_run_rows"] += n;
+        if (n < limit()) break;
+      }
+      repo.transaction([&] {
+        // Checked again under the write lock: the run is still finished and has no open conflict.
+        Q still(db, "SELECT 1 FROM import_runs r WHERE r.id = ? AND " + gone);
+        still.i64(run).i64(cut);
+        if (!still.next()) return;
+        report.rows["identity_conflicts"] += Q(db, "DELETE FROM identity_conflicts WHERE run_id = ?").i64(run).run();
+        report.rows["import_runs"] += Q(db, "DELETE FROM import_runs WHERE id = ?").i64(run).run();
+      });
+    }
+  }
+
+  // Rows of one table matching `where` (one `?`: the cut-off).
+  void single(const std::string& table, const std::string& key, const std::string& where, std::int64_t cut) {
     if (opt.dry_run) {
       report.rows[table] += count(db, "SELECT COUNT(*) FROM " + table + " WHERE " + where, cut);
       return;
@@ -153,8 +202,10 @@ struct Runner {
   void rule(const retention::RuleDef& r, std::int64_t cut) {
     if (r.name == "closed_orders") return closed_orders(r, cut);
     if (r.name == "manifests") return manifests(cut);
-    if (r.name == "sessions") return single("sessions", "token_hash", "expires_at", cut);
-    if (r.name == "audit_log") return single("audit_log", "id", "at", cut);
+    if (r.name == "import_runs") return import_runs(cut);
+    if (r.name == "jobs") return single("jobs", "id", "status IN ('done', 'failed') AND finished_at < ?", cut);
+    if (r.name == "sessions") return single("sessions", "token_hash", "expires_at < ?", cut);
+    if (r.name == "audit_log") return single("audit_log", "id", "at < ?", cut);
     fail(ErrorCode::internal, "retention rule without a purge: " + r.name);
   }
 };

@@ -124,17 +124,32 @@ TEST_F(RetentionApi, SettingsAreTheAdministratorsAndAudited) {
   EXPECT_EQ(Client(server_->port()).get("/api/settings/retention").status, 401);
 }
 
-TEST_F(RetentionApi, PurgeOnDemandReportsAndAudits) {
+// Runs POST /api/admin/purge and follows its job to the end; returns the finished job.
+json purge_job(Client& c, const std::string& query) {
+  auto r = c.post("/api/admin/purge" + query, "");
+  EXPECT_EQ(r.status, 202) << r.body;
+  const auto id = r.j().value("job_id", std::int64_t{0});
+  json job;
+  for (int i = 0; i < 3000; ++i) {
+    job = c.get("/api/jobs/" + std::to_string(id)).j();
+    if (job["status"] == "done" || job["status"] == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return job;
+}
+
+TEST_F(RetentionApi, PurgeOnDemandRunsAsAJobReportsAndAudits) {
   auto admin = login(server_->port(), "admin");
-  auto r = admin.post("/api/admin/purge?dry_run=1", "");
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.j()["dry_run"], true);
-  EXPECT_EQ(r.j()["rows"]["audit_log"], 1);
+  auto job = purge_job(admin, "?dry_run=1");
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["kind"], "purge");
+  EXPECT_EQ(job["report"]["dry_run"], true);
+  EXPECT_EQ(job["report"]["rows"]["audit_log"], 1);
   EXPECT_EQ(admin.post("/api/admin/purge?dry_run=maybe", "").status, 400);
-  r = admin.post("/api/admin/purge", "");
-  ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(r.j()["dry_run"], false);
-  EXPECT_EQ(r.j()["rows"]["audit_log"], 1);
+  job = purge_job(admin, "");
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["report"]["dry_run"], false);
+  EXPECT_EQ(job["report"]["rows"]["audit_log"], 1);
   auto p = audits("retention.purge");
   ASSERT_EQ(p.size(), 2u);
   EXPECT_EQ(p[0].username, "admin");

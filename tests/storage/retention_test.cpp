@@ -3,6 +3,8 @@
 
 #include "fixture.hpp"
 #include "store/db.hpp"
+#include "store/import_repository.hpp"
+#include "store/job_repository.hpp"
 #include "store/loop_repository.hpp"
 #include "store/retention.hpp"
 
@@ -261,6 +263,73 @@ TEST_P(RetentionTest, RecentAuditEntriesCannotBeDeletedEvenBySql) {
   AuditQuery q;
   q.action = "login";
   EXPECT_EQ(repo_->find_audit(q, Page{0, 10}).items.size(), 1u);
+}
+
+TEST_P(RetentionTest, ImportRunsAndJobsGoAfterTheirPeriodUnlessAConflictIsOpen) {
+  auto imports = open_import_repository(*repo_);
+  auto jobs = open_job_repository(*repo_);
+  const auto long_ago = kNow - std::chrono::days{200};
+  const auto recent = kNow - std::chrono::days{10};
+  // A run that inserted one person and changed none; a run with an open identity conflict; a
+  // recent run. All committed.
+  auto run_with = [&](Instant at, std::vector<Person> ps) {
+    ImportRun r;
+    r.kind = "persons";
+    r.mode = "all-or-nothing";
+    r.created_at = at;
+    r.id = imports->create_run(r);
+    std::vector<PersonFields> f(ps.size());
+    std::vector<std::int64_t> lines(ps.size(), 2);
+    std::vector<ConflictFound> conflicts;
+    repo_->transaction([&] { imports->write_persons(r.id, ps, f, lines, conflicts); });
+    r.status = "committed";
+    r.finished_at = at;
+    imports->finish_run(r);
+    return r.id;
+  };
+  const auto old_run = run_with(long_ago, {make_person(resident_id("19700101", 7), "新人", "110105001001001")});
+  const auto conflicted = run_with(long_ago, {make_person(resident_id("19800101", 1), "别名", "110105001001001")});
+  const auto new_run = run_with(recent, {make_person(resident_id("19700101", 8), "新人二", "110105001001001")});
+  ASSERT_EQ(imports->conflicts(Scope::everything(), true, Page{0, 10}).items.size(), 1u);
+  // Jobs: finished long ago, finished recently, still running.
+  const auto old_job = jobs->create_job("import.persons", 0, long_ago);
+  jobs->start_job(old_job, long_ago);
+  jobs->finish_job(old_job, JobStatus::done, "{}", "", "", long_ago);
+  const auto new_job = jobs->create_job("import.persons", 0, recent);
+  jobs->start_job(new_job, recent);
+  jobs->finish_job(new_job, JobStatus::failed, "", "bad", "", recent);
+  const auto running = jobs->create_job("purge", 0, long_ago);
+  jobs->start_job(running, long_ago);
+
+  const auto s = retention::default_settings();
+  PurgeOptions dry;
+  dry.dry_run = true;
+  const auto d = purge(*repo_, s, kNow, dry);
+  EXPECT_EQ(d.rows.at("import_runs"), 1);
+  EXPECT_EQ(d.rows.at("import_run_rows"), 1);
+  EXPECT_EQ(d.rows.at("identity_conflicts"), 0);
+  EXPECT_EQ(d.rows.at("jobs"), 1);
+  PurgeOptions real;
+  real.batch_rows = 1;
+  EXPECT_EQ(purge(*repo_, s, kNow, real).rows, d.rows);
+  EXPECT_FALSE(imports->run(old_run));
+  EXPECT_EQ(imports->run_rows(old_run), 0);
+  EXPECT_TRUE(imports->run(conflicted));
+  EXPECT_TRUE(imports->run(new_run));
+  EXPECT_EQ(imports->run_rows(new_run), 1);
+  EXPECT_FALSE(jobs->job(old_job));
+  EXPECT_TRUE(jobs->job(new_job));
+  EXPECT_TRUE(jobs->job(running));
+  // The person the old run inserted stays in the registry.
+  EXPECT_TRUE(repo_->person_by_doc(resident_id("19700101", 7), Scope::everything()));
+
+  // Once the conflict is resolved, its run goes with it at the next purge.
+  const auto c = imports->conflicts(Scope::everything(), true, Page{0, 10}).items.at(0);
+  imports->resolve_conflict(c.id, false, 1, recent, Scope::everything());
+  const auto again = purge(*repo_, s, kNow, real);
+  EXPECT_EQ(again.rows.at("import_runs"), 1);
+  EXPECT_EQ(again.rows.at("identity_conflicts"), 1);
+  EXPECT_FALSE(imports->run(conflicted));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RetentionTest, ::testing::Values("sqlite", "postgresql"), backend_name);
