@@ -8,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -55,6 +57,11 @@ Date today() {
   return Date{std::chrono::floor<std::chrono::days>(SystemClock{}.now())};
 }
 
+// Ctrl-C (or SIGTERM) during an import: the import stops at its next batch and puts back what
+// it wrote, instead of leaving a half-written run.
+std::atomic<bool> interrupted{false};
+extern "C" void on_interrupt(int) { interrupted = true; }
+
 std::string cli_user() {
   const char* user = std::getenv("USER");
   return std::string("cli:") + (user ? user : "unknown");
@@ -89,8 +96,15 @@ void run(const ImportArgs& a) {
       std::fflush(stderr);
     };
   }
+  opt.checkpoint = [] {
+    if (interrupted) fail(ErrorCode::unavailable, "interrupted: nothing of the file was kept");
+  };
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
   auto repo = store::open_repository(a.db);
   const auto rep = ingest::run_import(*repo, data, opt);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   if (tty) std::fprintf(stderr, "\n");
 
   store::AuditRecord audit;
