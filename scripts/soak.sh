@@ -18,7 +18,11 @@ IMPORT_EVERY=${SOAK_IMPORT_EVERY:-60}
 IMPORT_ROWS=${SOAK_IMPORT_ROWS:-20000}
 WORK=$(mktemp -d /tmp/bihuan-soak.XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [[ -n ${SOAK_KEEP:-} ]]; then echo "soak: kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
 trap cleanup EXIT
 log() { echo "soak: $*" >&2; }
 
@@ -110,9 +114,12 @@ log "peak $PEAK req/s; soaking at $RATE req/s ($LOAD %) for $MINUTES min"
 pids+=($!)
 # An import every IMPORT_EVERY seconds.
 ( round=1
-  while true; do
+  while [[ ! -f $WORK/stop-imports ]]; do
     sleep "$IMPORT_EVERY"
-    echo "$(date +%s) $(import_round $round)"
+    [[ -f $WORK/stop-imports ]] && break
+    t0=$(date +%s.%N)
+    code=$(import_round $round)
+    echo "$(date +%s) $code $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')"
     round=$((round + 1))
   done ) >"$WORK/imports.txt" &
 IMPORTER=$!
@@ -120,12 +127,13 @@ pids+=("$IMPORTER")
 
 START=$(date +%s)
 mix "$RATE" $((MINUTES * 60)) >"$WORK/soak.txt"
-kill "$IMPORTER" 2>/dev/null || true
-sleep 1
+touch "$WORK/stop-imports"  # the importer finishes the round it is in, then stops
+for _ in $(seq 1 300); do kill -0 "$IMPORTER" 2>/dev/null || break; sleep 1; done
 
 cat "$WORK/soak.txt" >&2
 val() { awk -v k="$1" '$1 == k {print $2}' "$WORK/soak.txt"; }
-C5=$(val c5) C4=$(val c4) C2=$(val c2) ERR=$(val soak-errors) ACH=$(val soak-rate) P99=$(val soak-p99-ms)
+status() { awk -v k="$1" '$1 == "soak-status" && $2 == k {print $3}' "$WORK/soak.txt"; }
+C5=$(status c5) C4=$(status c4) C2=$(status c2) ERR=$(val soak-errors) ACH=$(val soak-rate) P99=$(val soak-p99-ms)
 # RSS: the sample at the end of the warm-up, the last one, and the largest after the warm-up.
 read -r RSS_W RSS_END RSS_MAX < <(awk -v s=$((START + WARMUP_S)) '$1 >= s && $2 != "" { if (!w) w = $2; last = $2; if ($2 > m) m = $2 }
                                   END { print w, last, m }' "$WORK/rss.txt")
@@ -139,11 +147,12 @@ soak: $MINUTES min, $PERSONS persons, serve --threads 2 (SQLite), wrk -t1 -c64
   peak of the mix (unpaced, ${PEAK_S} s): $PEAK req/s
   offered: $RATE req/s ($LOAD %), achieved $ACH req/s, p99 $P99 ms
   answers: 2xx $C2, 4xx $C4, 5xx $C5, socket errors $ERR
-  imports: $IMPORTS of $IMPORT_ROWS rows, not successful: $IMPORT_BAD ($(awk '{print $2}' "$WORK/imports.txt" | sort | uniq -c | tr '\n' ' '))
+  imports: $IMPORTS of $IMPORT_ROWS rows (statuses: $(awk '{print $2}' "$WORK/imports.txt" | sort | uniq -c | tr -s ' \n' ' ')), seconds each: $(awk '{printf "%s ", $3}' "$WORK/imports.txt")
   VmRSS: first $RSS_FIRST KiB, after ${WARMUP_S} s warm-up $RSS_W KiB, end $RSS_END KiB, max $RSS_MAX KiB (+$GROWTH % over warm-up)
 SUMMARY
 fail=0
-((C5 == 0)) || { log "FAIL: $C5 answers were 5xx"; fail=1; }
+((C5 == 0)) || { log "FAIL: $C5 answers were 5xx"; grep -E '"status":5|HTTP/1.1" 5| 5[0-9][0-9] ' "$WORK/serve.log" | tail -n 5 >&2 || true; fail=1; }
+((IMPORTS > 0)) || { log "FAIL: no import ran"; fail=1; }
 ((IMPORT_BAD == 0)) || { log "FAIL: $IMPORT_BAD imports did not succeed"; fail=1; }
 awk -v g="$GROWTH" 'BEGIN { exit !(g <= 10) }' || { log "FAIL: resident memory grew $GROWTH % after the warm-up"; fail=1; }
 exit "$fail"

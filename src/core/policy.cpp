@@ -36,8 +36,12 @@ const YAML::Node require(const YAML::Node& map, const std::string& key, const st
   return v;
 }
 
+std::size_t first_bad_utf8(std::string_view s);
+
 std::string scalar(const YAML::Node& n, const std::string& path) {
   if (!n.IsScalar()) bad(n, path, "must be a text value");
+  // The text as a whole is UTF-8, but yaml-cpp's decoding can still yield other bytes.
+  if (first_bad_utf8(n.Scalar()) != std::string_view::npos) bad(n, path, "is not UTF-8 text");
   return n.Scalar();
 }
 
@@ -98,6 +102,7 @@ std::size_t first_bad_utf8(std::string_view s) {
 // A mapping key as text; a key that is itself a mapping or a list (`{a: b}: 1`) is an error.
 std::string key_of(const YAML::Node& key, const std::string& path) {
   if (!key.IsScalar()) bad(key, path, "keys must be text, not a mapping or a list");
+  if (first_bad_utf8(key.Scalar()) != std::string_view::npos) bad(key, path, "keys must be UTF-8 text");
   return key.Scalar();
 }
 
@@ -191,10 +196,12 @@ Profile parse_profile(std::string_view text, std::string_view name) {
 namespace {
 
 Profile parse_profile_tree(std::string_view text, std::string_view name) {
-  // Names and titles end up in JSON (plans, the API), which holds UTF-8 only.
-  if (const auto bad_at = first_bad_utf8(text); bad_at != std::string_view::npos) {
+  // Names and titles end up in JSON (plans, the API), which holds UTF-8 only; YAML has no NUL.
+  auto bad_at = first_bad_utf8(text);
+  if (const auto nul = text.find('\0'); nul < bad_at) bad_at = nul;
+  if (bad_at != std::string_view::npos) {
     const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(bad_at), '\n');
-    fail(ErrorCode::invalid_argument, "line " + std::to_string(line) + ": the profile is not UTF-8 text (byte " +
+    fail(ErrorCode::invalid_argument, "line " + std::to_string(line) + ": the profile is not UTF-8 text without NUL bytes (byte " +
                                           std::to_string(bad_at + 1) + ")", "");
   }
   YAML::Node root;

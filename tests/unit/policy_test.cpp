@@ -184,6 +184,14 @@ TEST(Policy, ProfilesMustBeUtf8) {
     }
   }
   EXPECT_EQ(parse_profile("schema: 1\nname: x\ntitle: 测试𝄞\nissued: 2022-06-28\ngroups: {}\n", "x").title, "测试𝄞");
+  // A NUL byte inside a value: yaml-cpp decoded the rest of the line into bytes that are not UTF-8.
+  const std::string nul = std::string("schema: 1\nname: cla%") + '\0' + "NNv\ntitle: t\nissued: 2022-06-28\ngroups: {}\n";
+  try {
+    parse_profile(nul, "");
+    ADD_FAILURE() << "accepted a NUL byte";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("line 2: the profile is not UTF-8 text", 0), 0u) << e.what();
+  }
 }
 
 TEST(Policy, TestDaysMustFallInsideThePhase) {
