@@ -57,6 +57,7 @@ struct State {
     services.loop_watcher = watcher.get();
     api::add_api_routes(router);
     api::add_loop_routes(router);
+    api::add_retention_routes(router);
     // Imports and jobs (no job runner here: an import itself answers 503 after its checks).
     api::add_import_routes(router);
     api::add_job_routes(router);
