@@ -56,7 +56,7 @@ int main() {
     // A clock in the middle of the night (local), so no check slot falls due during the runs.
     ManualClock clock(*parse_instant("2022-07-01T18:00:00Z"));
     const Instant arrival = *parse_instant("2022-07-01T17:00:00Z");
-    loop::Actor actor;
+    Caller actor = Caller::local("bench");
 
     // ---- 1. manifest import
     {

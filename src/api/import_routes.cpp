@@ -236,25 +236,26 @@ void add_import_routes(Router& router) {
   const auto A = AuthMode::any;
   const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
                                         qp("after", "the previous page's next", "integer")};
-  auto add = [&](std::string method, std::string pattern, std::string summary, std::vector<ParamDoc> params,
-                 std::optional<Permission> perm, std::string body, Handler h) {
+  using J = Jurisdiction;
+  auto add = [&](Jurisdiction j, std::string method, std::string pattern, std::string summary,
+                 std::vector<ParamDoc> params, std::optional<Permission> perm, std::string body, Handler h) {
     router.add(Route{std::move(method), std::move(pattern), std::move(summary), {"import"}, std::move(params), A, perm,
-                     std::move(body), std::move(h)});
+                     std::move(body), std::move(h), j});
   };
   // Registered before /api/import/{kind} so that "runs" and "conflicts" are not taken for kinds.
-  add("GET", "/api/import/runs", "Import runs (the caller's; all for an administrator), newest first", paging,
+  add(J::self, "GET", "/api/import/runs", "Import runs (the caller's; all for an administrator), newest first", paging,
       P::import_data, "", list_runs);
-  add("GET", "/api/import/runs/{id}", "One import run: who, file, counts, status", {pp("id", "import run id")},
+  add(J::self, "GET", "/api/import/runs/{id}", "One import run: who, file, counts, status", {pp("id", "import run id")},
       P::import_data, "", get_run);
-  add("POST", "/api/import/runs/{id}/undo", "Undo a committed import run (previous values restored; audited)",
+  add(J::self, "POST", "/api/import/runs/{id}/undo", "Undo a committed import run (previous values restored; audited)",
       {pp("id", "import run id")}, P::import_data, "application/json", undo_run);
   auto conflict_params = paging;
   conflict_params.insert(conflict_params.begin(), qp("status", "open (default) or all"));
-  add("GET", "/api/import/conflicts", "Identity conflicts found by imports, in scope", conflict_params,
+  add(J::scoped_list, "GET", "/api/import/conflicts", "Identity conflicts found by imports, in scope", conflict_params,
       P::person_merge, "", list_conflicts);
-  add("POST", "/api/import/conflicts/{id}/resolve", "Keep the registered identity or take the imported one (audited)",
+  add(J::scoped_object, "POST", "/api/import/conflicts/{id}/resolve", "Keep the registered identity or take the imported one (audited)",
       {pp("id", "conflict id")}, P::person_merge, "application/json", resolve_conflict);
-  add("POST", "/api/import/{kind}",
+  add(J::scoped_create, "POST", "/api/import/{kind}",
       "Import a CSV file (persons, households, venues, orgs) as a background job: 202 {job_id}",
       {pp("kind", "persons | households | venues | orgs", "string"), qp("mode", "all-or-nothing | valid-rows"),
        qp("encoding", "auto | utf-8 | gb18030"), qp("file_name", "the file's name, kept with the import run")},

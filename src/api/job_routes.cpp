@@ -59,9 +59,9 @@ void add_job_routes(Router& router) {
   };
   router.add(Route{"GET", "/api/jobs", "The caller's background jobs, newest first", {"jobs"},
                    {qp("limit", "page size 1..1000 (default 50)"), qp("after", "the previous page's next")},
-                   AuthMode::any, std::nullopt, "", list_jobs});
+                   AuthMode::any, std::nullopt, "", list_jobs, Jurisdiction::self});
   router.add(Route{"GET", "/api/jobs/{id}", "One background job: status, progress and report (its creator or an administrator)",
-                   {"jobs"}, {pp("id", "job id")}, AuthMode::any, std::nullopt, "", get_job});
+                   {"jobs"}, {pp("id", "job id")}, AuthMode::any, std::nullopt, "", get_job, Jurisdiction::self});
 }
 
 }  // namespace bihuan::api

@@ -99,6 +99,7 @@ json person_json(const Person& p, std::string_view area_name, bool unmasked, Dat
   j["workplace_org_id"] = p.workplace_org_id;
   j["merged_into"] = p.merged_into;
   j["masked"] = !unmasked;
+  j["revision"] = p.revision;
   return j;
 }
 

@@ -34,13 +34,8 @@ loop::Service service(Context& ctx) {
   return loop::Service(ctx.repo, profiles(ctx), *ctx.svc.clock, ctx.svc.loop_watcher, ctx.svc.handover_deadline);
 }
 
-loop::Actor actor(const Context& ctx, const Request& req) {
-  loop::Actor a;
-  a.user_id = ctx.who().user.id;
-  a.username = ctx.who().user.username;
-  a.ip = req.client_ip;
-  return a;
-}
+// The caller as the service takes it: the service decides what it may see and do.
+Caller actor(const Context& ctx, const Request& req) { return caller_of(ctx, req); }
 
 std::int64_t path_id(const Request& req, const char* name = "id") {
   return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
@@ -63,22 +58,6 @@ void audit(Context& ctx, const Request& req, std::string action, std::string ent
 }
 
 Date today(const Context& ctx) { return loop::local_date(ctx.now()); }
-
-bool super_user(const Principal& p) {
-  return p.scope.kind == Scope::Kind::all || p.user.role == Role::admin || p.user.role == Role::command_centre;
-}
-
-// Whether the caller acts for `o` (an org it belongs to, an area inside its scope).
-bool acts_for(const Principal& p, const Owner& o) {
-  if (p.scope.kind == Scope::Kind::all) return true;
-  if (p.scope.kind == Scope::Kind::org) return o.kind == Owner::Kind::org && o.org_id == p.scope.org_id;
-  return o.kind == Owner::Kind::area && !p.scope.area_prefix.empty() && in_subtree(o.area_code, p.scope.area_prefix);
-}
-
-void require_owner(const Context& ctx, const Owner& current) {
-  if (super_user(ctx.who()) || acts_for(ctx.who(), current)) return;
-  fail(ErrorCode::permission_denied, "only the current owner may do this", "owner");
-}
 
 json owner_json(const Owner& o) {
   if (o.kind == Owner::Kind::org) return {{"kind", "org"}, {"org_id", o.org_id}};
@@ -147,6 +126,25 @@ json order_json(Context& ctx, const store::OrderRow& r) {
           {"colour_today", policy::to_string(policy::colour_on(plan, today(ctx)))}};
 }
 
+// A referral (协查). The person's name is masked; `to_area` is empty in the requester's view.
+json referral_json(const store::ReferralRow& r) {
+  return {{"id", r.id},
+          {"person_id", r.person_id},
+          {"to_area", r.to_area},
+          {"from_area", r.from_area},
+          {"requested_by", r.requested_by_name},
+          {"requested_at", format_instant(r.requested_at)},
+          {"group", r.group},
+          {"source", r.source},
+          {"start_date", r.start.ok() ? json(format_date(r.start)) : json(nullptr)},
+          {"stage", r.stage},
+          {"note", r.note},
+          {"status", r.status},
+          {"decided_at", r.decided_at ? json(format_instant(*r.decided_at)) : json(nullptr)},
+          {"order_id", r.order_id == 0 ? json(nullptr) : json(r.order_id)},
+          {"decision_note", r.decision_note}};
+}
+
 std::string responsible_area(const store::AlertRow& a) {
   std::string code = a.owner_base_area;
   for (int l = a.escalation_level; l > 0 && code.size() > 6; --l) code = parent_area_code(code);
@@ -170,12 +168,6 @@ json alert_json(const store::AlertRow& a) {
           {"notes", notes}};
 }
 
-store::OrderRow visible_order(Context& ctx, loop::Service& svc, std::int64_t id, bool history = false) {
-  auto o = svc.loop().order(id, ctx.who().scope, history);
-  if (!o) fail(ErrorCode::not_found, "no such order: " + std::to_string(id), "id");
-  return std::move(*o);
-}
-
 json phase_json(const policy::Phase& ph) {
   return {{"measure", policy::to_string(ph.measure)}, {"days", ph.days}, {"test_days", ph.test_days},
           {"colour", policy::to_string(ph.colour)}};
@@ -196,16 +188,6 @@ json profile_json(const policy::Profile& p) {
                   {"confidence", policy::to_string(r.confidence)}};
   return {{"name", p.name}, {"title", p.title}, {"issued", format_date(p.issued)}, {"sources", p.sources},
           {"groups", groups}, {"routine_testing", routine}};
-}
-
-// Whether the caller may see a site (organisation).
-void require_site_visible(Context& ctx, std::int64_t org_id) {
-  auto org = ctx.repo.org(org_id);
-  if (!org) fail(ErrorCode::not_found, "no such site: " + std::to_string(org_id), "org_id");
-  const auto& s = ctx.who().scope;
-  const bool ok = s.kind == Scope::Kind::all || (s.kind == Scope::Kind::org && s.org_id == org_id) ||
-                  (s.kind == Scope::Kind::area && !s.area_prefix.empty() && in_subtree(org->area_code, s.area_prefix));
-  if (!ok) fail(ErrorCode::not_found, "no such site: " + std::to_string(org_id), "org_id");
 }
 
 // ---------------------------------------------------------------- policy
@@ -259,8 +241,6 @@ Response import_manifest(Request& req, Context& ctx) {
   opt.arrived_at = *at;
   opt.port_org = query_int(req.q("port_org"), "port_org", 1, std::numeric_limits<std::int64_t>::max(), 0);
   if (opt.port_org == 0) fail(ErrorCode::invalid_argument, "port_org is required", "port_org");
-  if (!super_user(ctx.who()) && !acts_for(ctx.who(), Owner::org(opt.port_org)))
-    fail(ErrorCode::permission_denied, "you do not act for this port", "port_org");
   if (opt.kind != "flight" && opt.kind != "ship" && opt.kind != "land")
     fail(ErrorCode::invalid_argument, "kind must be flight, ship or land", "kind");
   if (opt.ref.empty()) fail(ErrorCode::invalid_argument, "ref is required", "ref");
@@ -268,7 +248,8 @@ Response import_manifest(Request& req, Context& ctx) {
   if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
   if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the manifest CSV", "body");
   const loop::Profiles& profs = profiles(ctx);
-  const loop::Actor who = actor(ctx, req);
+  // The service checks, inside the job, that the caller acts for the port.
+  const Caller who = actor(ctx, req);
   Services& svc = ctx.svc;
   auto work = [&svc, &profs, opt, who, body = std::move(req.body)](jobs::JobContext& jc) -> std::string {
     loop::Service s(jc.repo, profs, *svc.clock, svc.loop_watcher, svc.handover_deadline);
@@ -312,10 +293,39 @@ Response create_order(Request& req, Context& ctx) {
     n.destination_area = *c;
   }
   n.note = opt_string(body, "note").value_or("");
-  require_owner(ctx, n.owner);
   auto svc = service(ctx);
-  auto row = svc.create_order(n, actor(ctx, req));
-  return Response::json(order_json(ctx, row), 201);
+  auto made = svc.create_or_refer(n, actor(ctx, req));
+  if (made.referral) return Response::json({{"referral", referral_json(*made.referral)}}, 202);
+  return Response::json(order_json(ctx, *made.order), 201);
+}
+
+Response list_referrals(Request& req, Context& ctx) {
+  const std::string dir = req.q("direction").empty() ? "inbox" : std::string(req.q("direction"));
+  if (dir != "inbox" && dir != "outbox") fail(ErrorCode::invalid_argument, "direction must be inbox or outbox", "direction");
+  const int limit = static_cast<int>(query_int(req.q("limit"), "limit", 1, 1000, 200));
+  auto svc = service(ctx);
+  json items = json::array(), ids = json::array();
+  for (const auto& r : svc.referrals(dir == "inbox", actor(ctx, req), limit)) {
+    items.push_back(referral_json(r));
+    ids.push_back(r.id);
+  }
+  audit(ctx, req, "referral.list", "referral", 0, {{"direction", dir}, {"ids", ids}});
+  return Response::json({{"items", items}});
+}
+
+Response decide_referral(Request& req, Context& ctx, bool accept) {
+  const auto id = path_id(req);
+  json body = req.body.empty() ? json::object() : parse_object(req.body);
+  std::optional<Owner> owner;
+  if (body.contains("owner")) owner = owner_arg(body["owner"], "owner");
+  std::optional<loop::Stage> stage;
+  if (auto s = opt_string(body, "stage"); s && !s->empty()) {
+    stage = loop::stage_from(*s);
+    if (!stage) fail(ErrorCode::invalid_argument, "unknown stage", "stage");
+  }
+  auto svc = service(ctx);
+  auto r = svc.decide_referral(id, accept, owner, stage, opt_string(body, "note").value_or(""), actor(ctx, req));
+  return Response::json(referral_json(r));
 }
 
 Response list_orders(Request& req, Context& ctx) {
@@ -335,7 +345,7 @@ Response list_orders(Request& req, Context& ctx) {
   f.q = std::string(req.q("q"));
   auto page = query_page(req.q("limit"), req.q("after"));
   auto svc = service(ctx);
-  auto found = svc.loop().find_orders(f, ctx.who().scope, page);
+  auto found = svc.orders(f, actor(ctx, req), page);
   json items = json::array(), ids = json::array();
   for (const auto& r : found.items) {
     items.push_back(order_json(ctx, r));
@@ -348,7 +358,8 @@ Response list_orders(Request& req, Context& ctx) {
 Response get_order(Request& req, Context& ctx) {
   const auto id = path_id(req);
   auto svc = service(ctx);
-  auto r = visible_order(ctx, svc, id, true);
+  auto detail = svc.order_detail(id, actor(ctx, req));
+  const auto& r = detail.row;
   json j = order_json(ctx, r);
   j["plan"] = json::parse(r.plan_json, nullptr, false);
   j["destination_area"] = r.destination_area;
@@ -361,13 +372,12 @@ Response get_order(Request& req, Context& ctx) {
     for (auto s : loop::next_stages(r.order.current.stage)) next.push_back(loop::to_string(s));
   j["allowed_next"] = next;
   std::vector<std::pair<Instant, json>> events;
-  auto& loop = svc.loop();
   std::vector<loop::StageEntry> stages = r.order.history;
   stages.push_back(r.order.current);
   for (const auto& s : stages)
     events.emplace_back(s.since, json{{"type", "stage"}, {"at", format_instant(s.since)}, {"stage", loop::to_string(s.stage)},
                                       {"owner", owner_json(s.owner)}, {"owner_name", owner_name(ctx, s.owner)}});
-  for (const auto& h : loop.handovers_of(id)) {
+  for (const auto& h : detail.handovers) {
     json hj = handover_json(h, ctx.now());
     hj["type"] = "handover";
     hj["at"] = format_instant(h.sent_at);
@@ -375,13 +385,13 @@ Response get_order(Request& req, Context& ctx) {
     hj["receiver_name"] = owner_name(ctx, h.receiver);
     events.emplace_back(h.sent_at, hj);
   }
-  for (const auto& c : loop.checks_of(id))
+  for (const auto& c : detail.checks)
     events.emplace_back(c.at, json{{"type", "check"}, {"at", format_instant(c.at)}, {"id", c.id},
                                    {"temperature_c", c.temperature_c}, {"symptoms", c.symptoms}});
-  for (const auto& t : loop.tests_of(id))
+  for (const auto& t : detail.tests)
     events.emplace_back(t.recorded_at, json{{"type", "test"}, {"at", format_instant(t.recorded_at)}, {"day", format_date(t.day)},
                                             {"result", t.result}, {"ct", t.ct ? json(*t.ct) : json(nullptr)}});
-  for (const auto& a : loop.find_alerts({"", "", id}, Scope::everything(), {0, 1000})) {
+  for (const auto& a : detail.alerts) {
     json aj = alert_json(a);
     aj["type"] = "alert";
     aj["at"] = format_instant(a.raised_at);
@@ -397,7 +407,7 @@ Response get_order(Request& req, Context& ctx) {
 
 Response board(Request& req, Context& ctx) {
   auto svc = service(ctx);
-  auto b = svc.loop().board(ctx.who().scope);
+  auto b = svc.board(actor(ctx, req));
   json by_stage = json::array(), by_owner = json::array();
   for (const auto& [s, n] : b.by_stage) by_stage.push_back({{"stage", s}, {"count", n}});
   for (const auto& o : b.by_owner)
@@ -416,8 +426,6 @@ Response send_handover(Request& req, Context& ctx) {
   if (!body.contains("receiver")) fail(ErrorCode::invalid_argument, "receiver is required", "receiver");
   Owner receiver = owner_arg(body["receiver"], "receiver");
   auto svc = service(ctx);
-  auto o = visible_order(ctx, svc, id);
-  require_owner(ctx, o.order.current.owner);
   auto h = svc.send_handover(id, *to, receiver, opt_string(body, "vehicle").value_or(""),
                              opt_string(body, "escort").value_or(""), actor(ctx, req));
   return Response::json(handover_json(h, ctx.now()), 201);
@@ -468,10 +476,8 @@ Response move_order(Request& req, Context& ctx) {
   auto to = loop::stage_from(req_string(body, "to_stage"));
   if (!to) fail(ErrorCode::invalid_argument, "unknown stage", "to_stage");
   auto svc = service(ctx);
-  auto o = visible_order(ctx, svc, id);
-  require_owner(ctx, o.order.current.owner);
   svc.move_stage(id, *to, opt_string(body, "note").value_or(""), actor(ctx, req));
-  return Response::json(order_json(ctx, visible_order(ctx, svc, id)));
+  return Response::json(order_json(ctx, svc.order(id, actor(ctx, req))));
 }
 
 Response list_handovers(Request& req, Context& ctx) {
@@ -482,11 +488,11 @@ Response list_handovers(Request& req, Context& ctx) {
   const int limit = static_cast<int>(query_int(req.q("limit"), "limit", 1, 1000, 200));
   auto svc = service(ctx);
   json items = json::array();
-  for (const auto& h : svc.loop().find_handovers(dir == "inbox", status == "pending", ctx.who().scope, limit)) {
+  for (const auto& item : svc.handovers(dir == "inbox", status == "pending", actor(ctx, req), limit)) {
     // The inbox and outbox name the traveller (masked) and both parties.
+    const auto& h = item.handover;
     json hj = handover_json(h, ctx.now());
-    auto o = svc.loop().order(h.order_id, Scope::everything());
-    hj["person_name"] = o ? mask_name(o->person_name) : std::string();
+    hj["person_name"] = mask_name(item.person_name);
     hj["sender_name"] = owner_name(ctx, h.sender);
     hj["receiver_name"] = owner_name(ctx, h.receiver);
     items.push_back(std::move(hj));
@@ -499,11 +505,7 @@ Response ack_handover(Request& req, Context& ctx) {
   const auto id = path_id(req);
   json body = req.body.empty() ? json::object() : parse_object(req.body);
   auto svc = service(ctx);
-  auto h = svc.loop().handover(id);
-  if (!h) fail(ErrorCode::not_found, "no such handover: " + std::to_string(id), "id");
-  if (!super_user(ctx.who()) && !acts_for(ctx.who(), h->receiver))
-    fail(ErrorCode::permission_denied, "only the receiver acknowledges a handover", "receiver");
-  auto done = svc.acknowledge(id, h->receiver, opt_string(body, "note").value_or(""), actor(ctx, req));
+  auto done = svc.acknowledge(id, opt_string(body, "note").value_or(""), actor(ctx, req));
   return Response::json(handover_json(done, ctx.now()));
 }
 
@@ -526,12 +528,10 @@ Response record_check(Request& req, Context& ctx) {
     if (!at) fail(ErrorCode::invalid_argument, "at must be an ISO 8601 UTC time", "at");
   }
   auto svc = service(ctx);
-  auto o = visible_order(ctx, svc, id);
-  require_owner(ctx, o.order.current.owner);
   auto out = svc.record_check(id, body["temperature_c"].get<double>(), symptoms, at, actor(ctx, req));
   json j = {{"id", out.check_id}, {"alert", nullptr}};
   if (out.alert_id)
-    if (auto a = svc.loop().alert(out.alert_id)) j["alert"] = alert_json(*a);
+    j["alert"] = alert_json(svc.alert(out.alert_id, actor(ctx, req)));
   return Response::json(j, 201);
 }
 
@@ -546,8 +546,6 @@ Response record_test(Request& req, Context& ctx) {
     ct = body["ct"].get<double>();
   }
   auto svc = service(ctx);
-  auto o = visible_order(ctx, svc, id);
-  require_owner(ctx, o.order.current.owner);
   svc.record_test(id, *day, req_string(body, "result"), ct, actor(ctx, req));
   return Response::json({{"order_id", id}, {"day", format_date(*day)}, {"result", body["result"]}}, 201);
 }
@@ -556,14 +554,12 @@ Response release(Request& req, Context& ctx) {
   const auto id = path_id(req);
   json body = req.body.empty() ? json::object() : parse_object(req.body);
   auto svc = service(ctx);
-  auto o = visible_order(ctx, svc, id);
-  require_owner(ctx, o.order.current.owner);
   auto d = svc.release(id, opt_string(body, "note").value_or(""), actor(ctx, req));
   if (!d.release)
     return Response::json({{"code", "conflict"}, {"message", d.reason.empty() ? "release not allowed" : d.reason},
                            {"field", ""}, {"missing", d.missing}},
                           409);
-  return Response::json(order_json(ctx, visible_order(ctx, svc, id)));
+  return Response::json(order_json(ctx, svc.order(id, actor(ctx, req))));
 }
 
 // ---------------------------------------------------------------- alerts
@@ -577,7 +573,7 @@ Response list_alerts(Request& req, Context& ctx) {
   auto page = query_page(req.q("limit"), req.q("after"));
   auto svc = service(ctx);
   json items = json::array();
-  auto found = svc.loop().find_alerts(f, ctx.who().scope, page);
+  auto found = svc.alerts(f, actor(ctx, req), page);
   for (const auto& a : found) items.push_back(alert_json(a));
   const std::int64_t next = static_cast<int>(found.size()) == page.limit && !found.empty() ? found.back().id : 0;
   audit(ctx, req, "alert.list", "alert", 0);
@@ -589,9 +585,6 @@ Response settle_alert(Request& req, Context& ctx, bool close) {
   json body = parse_object(req.body);
   const std::string note = opt_string(body, "note").value_or("");
   auto svc = service(ctx);
-  auto a = svc.loop().alert(id);
-  if (!a) fail(ErrorCode::not_found, "no such alert: " + std::to_string(id), "id");
-  visible_order(ctx, svc, a->order_id);  // 404 outside scope
   auto out = close ? svc.close_alert(id, note, actor(ctx, req)) : svc.acknowledge_alert(id, note, actor(ctx, req));
   return Response::json(alert_json(out));
 }
@@ -624,34 +617,30 @@ int central_stay_days(const loop::Profiles& profiles, loop::Service& svc) {
 
 Response get_site(Request& req, Context& ctx) {
   const auto org_id = path_id(req, "org_id");
-  require_site_visible(ctx, org_id);
   auto svc = service(ctx);
-  auto& loop = svc.loop();
+  const auto site = svc.site(org_id, actor(ctx, req));
   json rooms = json::array();
   int capacity = 0, occupied = 0;
   std::vector<Date> last_days;
-  for (const auto& r : loop.rooms(org_id)) {
+  for (const auto& ord : site.occupant_orders) last_days.push_back(last_day_at_site(svc, ord, today(ctx)));
+  for (const auto& r : site.rooms) {
     json occ = json::array();
-    for (const auto& o : r.occupants) {
+    for (const auto& o : r.occupants)
       occ.push_back({{"order_id", o.order_id}, {"person_id", o.person_id}, {"person_name", mask_name(o.person_name)},
                      {"since", format_instant(o.since)}});
-      if (auto ord = loop.order(o.order_id, Scope::everything())) last_days.push_back(last_day_at_site(svc, *ord, today(ctx)));
-    }
     if (r.room.in_service) capacity += r.room.capacity;
     occupied += r.room.occupied;
     rooms.push_back({{"id", r.room.id}, {"number", r.room.number}, {"type", quarantine::to_string(r.room.type)},
                      {"capacity", r.room.capacity}, {"occupied", r.room.occupied}, {"in_service", r.room.in_service},
                      {"occupants", occ}});
   }
-  const Date tomorrow = Date{std::chrono::sys_days{today(ctx)} + days{1}};
   json rel = json::array();
-  for (const auto& o : loop.releases_on(org_id, tomorrow)) rel.push_back(order_json(ctx, o));
+  for (const auto& o : site.releases_tomorrow) rel.push_back(order_json(ctx, o));
   // Expected arrivals: travellers already handed over to this site and not yet acknowledged
   // arrive today; `expected_per_day` (e.g. from the flight schedule) arrive on each of the next 7
   // days. Arrivals stay for the central phase of the active profile's inbound group.
   std::map<Date, int> arrivals;
-  for (const auto& h : loop.find_handovers(true, true, Scope::org(org_id), 1000))
-    if (h.receiver == loop::Owner::org(org_id)) ++arrivals[today(ctx)];
+  if (site.pending_arrivals > 0) arrivals[today(ctx)] += site.pending_arrivals;
   if (auto per_day = req.q("expected_per_day"); !per_day.empty()) {
     int n = 0;
     auto [p, ec] = std::from_chars(per_day.data(), per_day.data() + per_day.size(), n);
@@ -671,7 +660,6 @@ Response get_site(Request& req, Context& ctx) {
 
 Response add_rooms(Request& req, Context& ctx) {
   const auto org_id = path_id(req, "org_id");
-  require_site_visible(ctx, org_id);
   json body = parse_object(req.body);
   if (!body.contains("rooms") || !body["rooms"].is_array()) fail(ErrorCode::invalid_argument, "rooms must be a list", "rooms");
   std::vector<quarantine::Room> rooms;
@@ -699,9 +687,6 @@ Response add_rooms(Request& req, Context& ctx) {
 
 Response assign(Request& req, Context& ctx) {
   const auto org_id = path_id(req, "org_id");
-  require_site_visible(ctx, org_id);
-  if (!super_user(ctx.who()) && !acts_for(ctx.who(), Owner::org(org_id)))
-    fail(ErrorCode::permission_denied, "only the site assigns its rooms", "org_id");
   json body = parse_object(req.body);
   if (!body.contains("order_ids") || !body["order_ids"].is_array())
     fail(ErrorCode::invalid_argument, "order_ids must be a list", "order_ids");
@@ -711,7 +696,6 @@ Response assign(Request& req, Context& ctx) {
     ids.push_back(v.get<std::int64_t>());
   }
   auto svc = service(ctx);
-  for (auto id : ids) visible_order(ctx, svc, id);
   auto res = svc.assign_rooms(org_id, ids, actor(ctx, req));
   json assigned = json::array();
   for (const auto& a : res.assigned) assigned.push_back({{"person_id", a.person_id}, {"room_id", a.room_id}});
@@ -724,13 +708,7 @@ Response person_code(Request& req, Context& ctx) {
   const auto id = path_id(req);
   if (!ctx.svc.code_signer) fail(ErrorCode::unavailable, "no code signing key is configured");
   auto svc = service(ctx);
-  // Visible: a person in the caller's scope, or one whose active order the caller can see (the
-  // port, transfer team or site holding the traveller).
-  bool visible = ctx.repo.person(id, ctx.who().scope).has_value();
-  for (const auto& o : visible ? std::vector<store::OrderRow>{} : svc.loop().active_orders_of_person(id))
-    if (svc.loop().order(o.order.id, ctx.who().scope)) visible = true;
-  if (!visible) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
-  auto c = svc.code_for(id, *ctx.svc.code_signer);
+  auto c = svc.code_for(id, *ctx.svc.code_signer, actor(ctx, req));
   audit(ctx, req, "code.issue", "person", id, {{"colour", policy::to_string(c.colour)}});
   return Response::json({{"colour", policy::to_string(c.colour)}, {"token", c.token}, {"expires", format_instant(c.expires)}});
 }
@@ -751,32 +729,22 @@ loop::CodeSigner& signer(Context& ctx) {
   return *ctx.svc.code_signer;
 }
 
-void require_centre(const Context& ctx) {
-  const auto role = ctx.who().user.role;
-  if (role == Role::admin || role == Role::command_centre) return;
-  fail(ErrorCode::permission_denied, "only the command centre or an admin exchanges transfer documents", "role");
-}
-
 Response transfer_out(Request& req, Context& ctx) {
   const auto id = path_id(req);
   json body = parse_object(req.body);
   const std::string region = req_string(body, "to_region");
   auto svc = service(ctx);
-  auto o = visible_order(ctx, svc, id);
-  require_owner(ctx, o.order.current.owner);
   auto doc = svc.transfer_out(id, region, opt_string(body, "note").value_or(""), signer(ctx), actor(ctx, req));
   return Response::json(json::parse(doc), 201);
 }
 
 Response transfer_in(Request& req, Context& ctx) {
-  require_centre(ctx);
   auto svc = service(ctx);
   auto in = svc.transfer_in(req.body, signer(ctx), actor(ctx, req));
   return Response::json(json::parse(in.receipt), 201);
 }
 
 Response transfer_receipt(Request& req, Context& ctx) {
-  require_centre(ctx);
   auto svc = service(ctx);
   auto done = svc.accept_receipt(req.body, actor(ctx, req));
   return Response::json({{"order_id", done.order_id}, {"document_id", done.document_id}, {"region", done.region},
@@ -795,11 +763,12 @@ ParamDoc pp(std::string name, std::string description, std::string type = "integ
 void add_loop_routes(Router& router) {
   const std::string js = "application/json";
   const auto A = AuthMode::any;
-  auto add = [&](std::string method, std::string pattern, std::string summary, std::string tag,
+  using J = Jurisdiction;
+  auto add = [&](Jurisdiction j, std::string method, std::string pattern, std::string summary, std::string tag,
                  std::vector<ParamDoc> params, AuthMode auth, std::optional<Permission> perm, std::string body,
                  Handler h) {
     router.add(Route{std::move(method), std::move(pattern), std::move(summary), {std::move(tag)}, std::move(params),
-                     auth, perm, std::move(body), std::move(h)});
+                     auth, perm, std::move(body), std::move(h), j});
   };
   const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
                                         qp("after", "the previous page's next", "integer")};
@@ -808,71 +777,82 @@ void add_loop_routes(Router& router) {
     return ps;
   };
 
-  add("GET", "/api/policy/profiles", "Policy profiles and which one is active", "policy", {}, A, std::nullopt, "",
+  add(J::catalogue, "GET", "/api/policy/profiles", "Policy profiles and which one is active", "policy", {}, A, std::nullopt, "",
       list_profiles);
-  add("GET", "/api/policy/profiles/{name}", "One resolved policy profile", "policy", {pp("name", "profile name", "string")},
+  add(J::catalogue, "GET", "/api/policy/profiles/{name}", "One resolved policy profile", "policy", {pp("name", "profile name", "string")},
       A, std::nullopt, "", get_profile);
-  add("PUT", "/api/policy/active", "Switch the active profile for new orders (audited)", "policy", {}, A, P::loop_manage,
+  add(J::system, "PUT", "/api/policy/active", "Switch the active profile for new orders (audited)", "policy", {}, A, P::loop_manage,
       js, set_active);
-  add("POST", "/api/policy/replan", "Preview or apply re-planning every active order under a profile", "policy", {}, A,
+  add(J::system, "POST", "/api/policy/replan", "Preview or apply re-planning every active order under a profile", "policy", {}, A,
       P::loop_manage, js, replan);
 
-  add("POST", "/api/loop/manifests", "Import an arrival manifest (CSV) as a background job: 202 {job_id}; persons and inbound orders at the port", "loop",
+  add(J::scoped_create, "POST", "/api/loop/manifests", "Import an arrival manifest (CSV) as a background job: 202 {job_id}; persons and inbound orders at the port", "loop",
       {qp("kind", "flight, ship or land"), qp("ref", "flight or ship number"), qp("arrived_at", "ISO 8601 UTC"),
        qp("port_org", "port organisation id", "integer")},
       A, P::loop_write, "text/csv", import_manifest);
-  add("POST", "/api/loop/orders", "Create a control order", "loop", {}, A, P::loop_write, js, create_order);
-  add("GET", "/api/loop/orders", "Control orders in scope", "loop",
+  add(J::scoped_create, "POST", "/api/loop/orders",
+      "Create a control order (an investigator's order for a person outside its area becomes a referral: 202)", "loop",
+      {}, A, P::loop_read, js, create_order);
+  add(J::scoped_list, "GET", "/api/loop/referrals", "Referrals (协查) to the caller's area (inbox) or sent by the caller (outbox)",
+      "loop", {qp("direction", "inbox or outbox"), qp("limit", "at most this many", "integer")}, A, P::loop_read, "",
+      list_referrals);
+  add(J::scoped_object, "POST", "/api/loop/referrals/{id}/accept",
+      "The command centre holding the person's area accepts a referral: creates the order", "loop",
+      {pp("id", "referral id")}, A, P::loop_write, js, [](Request& r, Context& c) { return decide_referral(r, c, true); });
+  add(J::scoped_object, "POST", "/api/loop/referrals/{id}/decline", "The command centre declines a referral (note required)",
+      "loop", {pp("id", "referral id")}, A, P::loop_write, js,
+      [](Request& r, Context& c) { return decide_referral(r, c, false); });
+  add(J::scoped_list, "GET", "/api/loop/orders", "Control orders in scope", "loop",
       with_paging({qp("stage", "stage name"), qp("group", "policy group"), qp("status", "active, released or cancelled"),
                    qp("owner_org", "owner organisation id", "integer"), qp("owner_area", "owner area code prefix"),
                    qp("q", "person name prefix or document number")}),
       A, P::loop_read, "", list_orders);
-  add("GET", "/api/loop/orders/{id}", "One order with plan and timeline", "loop", {pp("id", "order id")}, A, P::loop_read,
+  add(J::scoped_object, "GET", "/api/loop/orders/{id}", "One order with plan and timeline", "loop", {pp("id", "order id")}, A, P::loop_read,
       "", get_order);
-  add("GET", "/api/loop/board", "Counts by stage and owner, open alerts, pending handovers in scope", "loop", {}, A,
+  add(J::scoped_list, "GET", "/api/loop/board", "Counts by stage and owner, open alerts, pending handovers in scope", "loop", {}, A,
       P::loop_read, "", board);
-  add("POST", "/api/loop/orders/{id}/handover", "Hand an order over to the next stage", "loop", {pp("id", "order id")}, A,
+  add(J::scoped_object, "POST", "/api/loop/orders/{id}/handover", "Hand an order over to the next stage", "loop", {pp("id", "order id")}, A,
       P::loop_write, js, send_handover);
-  add("GET", "/api/loop/receivers", "Organisations that can receive a handover into a stage", "loop",
+  add(J::scoped_list, "GET", "/api/loop/receivers", "Organisations that can receive a handover into a stage", "loop",
       {qp("to_stage", "the stage handed over to")}, A, P::loop_write, "", receivers);
-  add("POST", "/api/loop/orders/{id}/move", "Move an order to the next stage within the same owner", "loop",
+  add(J::scoped_object, "POST", "/api/loop/orders/{id}/move", "Move an order to the next stage within the same owner", "loop",
       {pp("id", "order id")}, A, P::loop_write, js, move_order);
-  add("GET", "/api/loop/handovers", "Handovers to (inbox) or from (outbox) the caller", "loop",
+  add(J::scoped_list, "GET", "/api/loop/handovers", "Handovers to (inbox) or from (outbox) the caller", "loop",
       {qp("direction", "inbox or outbox"), qp("status", "pending or all"), qp("limit", "at most this many", "integer")}, A,
       P::loop_read, "", list_handovers);
-  add("POST", "/api/loop/handovers/{id}/ack", "The receiver acknowledges a handover", "loop", {pp("id", "handover id")}, A,
+  add(J::scoped_object, "POST", "/api/loop/handovers/{id}/ack", "The receiver acknowledges a handover", "loop", {pp("id", "handover id")}, A,
       P::loop_write, js, ack_handover);
-  add("POST", "/api/loop/orders/{id}/transfer-out",
+  add(J::transfer, "POST", "/api/loop/orders/{id}/transfer-out",
       "Hand an order over to another deployment: answers the signed bihuan-handover/1 document", "loop",
       {pp("id", "order id")}, A, P::loop_write, js, transfer_out);
-  add("POST", "/api/loop/transfers/in",
+  add(J::transfer, "POST", "/api/loop/transfers/in",
       "Import a signed handover document from a trusted deployment: answers the signed receipt", "loop", {}, A,
       P::loop_write, js, transfer_in);
-  add("POST", "/api/loop/transfers/receipt",
+  add(J::transfer, "POST", "/api/loop/transfers/receipt",
       "Accept the destination's signed receipt: the order leaves this deployment's custody", "loop", {}, A,
       P::loop_write, js, transfer_receipt);
-  add("POST", "/api/loop/orders/{id}/checks", "Record a health check", "loop", {pp("id", "order id")}, A, P::loop_write, js,
+  add(J::scoped_object, "POST", "/api/loop/orders/{id}/checks", "Record a health check", "loop", {pp("id", "order id")}, A, P::loop_write, js,
       record_check);
-  add("POST", "/api/loop/orders/{id}/tests", "Record a test result for a plan test day", "loop", {pp("id", "order id")}, A,
+  add(J::scoped_object, "POST", "/api/loop/orders/{id}/tests", "Record a test result for a plan test day", "loop", {pp("id", "order id")}, A,
       P::loop_write, js, record_test);
-  add("POST", "/api/loop/orders/{id}/release", "Release an order when the rules allow", "loop", {pp("id", "order id")}, A,
+  add(J::scoped_object, "POST", "/api/loop/orders/{id}/release", "Release an order when the rules allow", "loop", {pp("id", "order id")}, A,
       P::loop_write, js, release);
-  add("GET", "/api/loop/alerts", "Alerts in scope (newest first)", "loop",
+  add(J::scoped_list, "GET", "/api/loop/alerts", "Alerts in scope (newest first)", "loop",
       with_paging({qp("status", "open, acknowledged or closed"), qp("kind", "alert kind")}), A, P::loop_read, "",
       list_alerts);
-  add("POST", "/api/loop/alerts/{id}/ack", "Acknowledge an alert (note required)", "loop", {pp("id", "alert id")}, A,
+  add(J::scoped_object, "POST", "/api/loop/alerts/{id}/ack", "Acknowledge an alert (note required)", "loop", {pp("id", "alert id")}, A,
       P::loop_write, js, [](Request& r, Context& c) { return settle_alert(r, c, false); });
-  add("POST", "/api/loop/alerts/{id}/close", "Close an alert (note required)", "loop", {pp("id", "alert id")}, A,
+  add(J::scoped_object, "POST", "/api/loop/alerts/{id}/close", "Close an alert (note required)", "loop", {pp("id", "alert id")}, A,
       P::loop_write, js, [](Request& r, Context& c) { return settle_alert(r, c, true); });
-  add("GET", "/api/loop/sites/{org_id}", "A quarantine site: rooms, occupancy, releases tomorrow, forecast", "loop",
+  add(J::scoped_object, "GET", "/api/loop/sites/{org_id}", "A quarantine site: rooms, occupancy, releases tomorrow, forecast", "loop",
       {pp("org_id", "site organisation id")}, A, P::loop_read, "", get_site);
-  add("POST", "/api/loop/sites/{org_id}/rooms", "Add rooms to a site", "loop", {pp("org_id", "site organisation id")}, A,
+  add(J::scoped_object, "POST", "/api/loop/sites/{org_id}/rooms", "Add rooms to a site", "loop", {pp("org_id", "site organisation id")}, A,
       P::loop_manage, js, add_rooms);
-  add("POST", "/api/loop/sites/{org_id}/assign", "Assign rooms keeping households together", "loop",
+  add(J::scoped_object, "POST", "/api/loop/sites/{org_id}/assign", "Assign rooms keeping households together", "loop",
       {pp("org_id", "site organisation id")}, A, P::loop_write, js, assign);
-  add("GET", "/api/persons/{id}/code", "A person's health code (colour and signed token)", "codes",
+  add(J::scoped_object, "GET", "/api/persons/{id}/code", "A person's health code (colour and signed token)", "codes",
       {pp("id", "person id")}, A, P::person_read, "", person_code);
-  add("POST", "/api/codes/verify", "Verify a health-code token", "codes", {}, AuthMode::none, std::nullopt, js,
+  add(J::open, "POST", "/api/codes/verify", "Verify a health-code token", "codes", {}, AuthMode::none, std::nullopt, js,
       verify_code);
 }
 

@@ -110,15 +110,16 @@ jobs::Work purge_job(store::PurgeOptions o, const Clock& clock) {
 void add_retention_routes(Router& router) {
   using P = Permission;
   router.add(Route{"GET", "/api/settings/retention", "Retention periods per rule, the daily purge time, the last purge",
-                   {"retention"}, {}, AuthMode::any, P::retention_manage, "", get_settings});
+                   {"retention"}, {}, AuthMode::any, P::retention_manage, "", get_settings, Jurisdiction::system});
   router.add(Route{"PUT", "/api/settings/retention",
                    "Change retention periods ({\"days\": {rule: n}, \"daily_at\": \"HH:MM\"}); audited",
-                   {"retention"}, {}, AuthMode::any, P::retention_manage, "application/json", put_settings});
+                   {"retention"}, {}, AuthMode::any, P::retention_manage, "application/json", put_settings,
+                   Jurisdiction::system});
   router.add(Route{"POST", "/api/admin/purge",
                    "Purge personal data past its retention period now, as a job (202 {job_id}); audited",
                    {"retention"},
                    {ParamDoc{"dry_run", "query", "1: count what would be deleted, delete nothing", false, "integer"}},
-                   AuthMode::any, P::retention_manage, "", post_purge});
+                   AuthMode::any, P::retention_manage, "", post_purge, Jurisdiction::system});
 }
 
 }  // namespace bihuan::api

@@ -104,6 +104,33 @@ bool Router::known_path(std::string_view path) const {
   return false;
 }
 
+const char* to_string(Jurisdiction j) {
+  switch (j) {
+    case Jurisdiction::unset: return "unset";
+    case Jurisdiction::open: return "open";
+    case Jurisdiction::self: return "self";
+    case Jurisdiction::catalogue: return "catalogue";
+    case Jurisdiction::system: return "system";
+    case Jurisdiction::audit_log: return "audit_log";
+    case Jurisdiction::scoped_list: return "scoped_list";
+    case Jurisdiction::scoped_object: return "scoped_object";
+    case Jurisdiction::scoped_create: return "scoped_create";
+    case Jurisdiction::transfer: return "transfer";
+  }
+  return "unset";
+}
+
+Caller caller_of(const Context& ctx, const Request& req) {
+  Caller c;
+  if (!ctx.principal) return c;  // nobody: Scope::area("") sees nothing
+  c.user_id = ctx.principal->user.id;
+  c.username = ctx.principal->user.username;
+  c.role = ctx.principal->user.role;
+  c.scope = ctx.principal->scope;
+  c.ip = req.client_ip;
+  return c;
+}
+
 Response error_response_for_current_exception(const Request& req) {
   try {
     throw;
@@ -192,6 +219,7 @@ nlohmann::json Router::openapi(const std::string& version) const {
                                                           : json{{"type", "string"}, {"format", "binary"}};
       op["requestBody"] = {{"required", true}, {"content", {{r.request_body, {{"schema", schema}}}}}};
     }
+    op["x-jurisdiction"] = to_string(r.jurisdiction);
     op["x-permission"] = r.permission ? to_string(*r.permission) : (r.auth == AuthMode::none ? "none" : "authenticated");
     if (r.auth == AuthMode::none)
       op["security"] = json::array();

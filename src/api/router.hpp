@@ -16,6 +16,7 @@
 
 #include "api/auth.hpp"
 #include "api/http_types.hpp"
+#include "core/caller.hpp"
 #include "core/date.hpp"
 #include "core/rbac.hpp"
 #include "store/job_repository.hpp"
@@ -75,6 +76,23 @@ struct ParamDoc {
 
 using Handler = std::function<Response(Request&, Context&)>;
 
+// How a route is confined to the caller's jurisdiction (docs/SECURITY.md). Every route declares
+// one; the route x role x scope test (tests/api/scope_matrix_test.cpp) fails for a route that
+// does not, and checks each kind against objects inside and outside the caller's scope.
+enum class Jurisdiction {
+  unset,          // not declared (a test failure)
+  open,           // no caller or no personal data: health, login, OpenAPI, code verification
+  self,           // the caller's own session and account
+  catalogue,      // the same for every caller, no personal data (roles, policy profiles)
+  system,         // the whole deployment (users, policy switching): role-checked, not scoped
+  audit_log,      // the audit log (auditor, admin)
+  scoped_list,    // a list or count filtered to the caller's scope inside the query
+  scoped_object,  // one object named in the path: outside the scope answers as an unknown id
+  scoped_create,  // creates or changes objects named in the body: each must be in scope
+  transfer,       // cross-region documents: command centre or admin only, never other roles
+};
+const char* to_string(Jurisdiction j);
+
 struct Route {
   std::string method;
   std::string pattern;  // "/api/persons/{id}"
@@ -85,6 +103,7 @@ struct Route {
   std::optional<Permission> permission;
   std::string request_body;  // content type of the request body, "" for none
   Handler handler;
+  Jurisdiction jurisdiction = Jurisdiction::unset;
 };
 
 class Router {
@@ -106,6 +125,9 @@ class Router {
   std::vector<Route> routes_;
   std::vector<Compiled> compiled_;
 };
+
+// The caller of an authenticated request, as the services take it (core/caller.hpp).
+Caller caller_of(const Context& ctx, const Request& req);
 
 // The error response for the exception currently being handled (call inside catch(...)).
 Response error_response_for_current_exception(const Request& req);

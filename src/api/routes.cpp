@@ -7,6 +7,7 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
+#include "registry/service.hpp"
 
 namespace bihuan::api {
 
@@ -100,13 +101,7 @@ bool area_visible(const Scope& s, std::string_view code) {
   return in_subtree(code, s.area_prefix) || in_subtree(s.area_prefix, code);
 }
 
-// Writes may only place a record inside the caller's area scope.
-void require_writable_area(const Context& ctx, std::string_view code, const char* field) {
-  const Scope& s = ctx.who().scope;
-  if (s.kind == Scope::Kind::all || s.kind == Scope::Kind::org) return;  // org: checked by workplace
-  if (s.kind == Scope::Kind::area && in_subtree(code, s.area_prefix)) return;
-  fail(ErrorCode::permission_denied, "area " + std::string(code) + " is outside your jurisdiction", field);
-}
+registry::Service registry_of(Context& ctx) { return registry::Service(ctx.repo, *ctx.svc.clock); }
 
 std::string normalise_doc(std::string_view text) {
   std::string d = trim(text);
@@ -235,7 +230,6 @@ Response get_area(Request& req, Context& ctx) {
 Response search_persons(Request& req, Context& ctx) {
   std::string reason;
   const bool unmasked = wants_unmask(req, ctx, reason);
-  const Scope& scope = ctx.who().scope;
   store::PersonQuery q;
   q.doc_number = normalise_doc(req.q("doc_number"));
   q.name = trim(req.q("name"));
@@ -249,15 +243,17 @@ Response search_persons(Request& req, Context& ctx) {
          "give at least one of doc_number, name, phone, address, area, household_id", "doc_number");
   store::Page page = query_page(req.q("limit"), req.q("after"));
 
+  auto reg = registry_of(ctx);
+  const Caller caller = caller_of(ctx, req);
   store::PageOf<Person> found;
   const bool by_doc_only = !q.doc_number.empty() && q.name.empty() && q.phone.empty() && q.address.empty() &&
                            q.area_prefix.empty() && q.household_id == 0;
   if (by_doc_only) {
     // The hot path: one indexed lookup.
     if (page.after == 0)
-      if (auto p = ctx.repo.person_by_doc(q.doc_number, scope)) found.items.push_back(std::move(*p));
+      if (auto p = reg.person_by_doc(q.doc_number, caller)) found.items.push_back(std::move(*p));
   } else {
-    found = ctx.repo.find_persons(q, scope, page);
+    found = reg.search(q, caller, page);
   }
   json ids = json::array();
   json items = persons_json(ctx, found.items, unmasked, &ids);
@@ -269,9 +265,7 @@ Response search_persons(Request& req, Context& ctx) {
   return Response::json(page_json(std::move(items), found.next));
 }
 
-json household_brief(Context& ctx, std::int64_t id) {
-  if (id == 0) return nullptr;
-  auto h = ctx.repo.household(id, ctx.who().scope);
+json household_brief(const std::optional<Household>& h) {
   if (!h) return nullptr;
   return {{"id", h->id}, {"household_no", h->household_no}, {"address", h->address}};
 }
@@ -280,67 +274,29 @@ Response get_person(Request& req, Context& ctx) {
   std::string reason;
   const bool unmasked = wants_unmask(req, ctx, reason);
   const std::int64_t id = path_id(req);
-  auto p = ctx.repo.person(id, ctx.who().scope);
-  if (!p) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
+  auto rec = registry_of(ctx).person(id, caller_of(ctx, req));
+  const Person* p = &rec.person;
   json j = person_json(*p, area_name(ctx, p->area_code), unmasked, today_of(ctx));
-  j["household"] = household_brief(ctx, p->household_id);
+  j["household"] = household_brief(rec.household);
   j["workplace"] = nullptr;
-  if (p->workplace_org_id != 0)
-    if (auto o = ctx.repo.org(p->workplace_org_id)) j["workplace"] = {{"id", o->id}, {"name", o->name}};
+  if (rec.workplace) j["workplace"] = {{"id", rec.workplace->id}, {"name", rec.workplace->name}};
   json merges = json::array();
-  for (const auto& m : ctx.repo.merges_of(id)) merges.push_back(merge_json(m));
+  for (const auto& m : rec.merges) merges.push_back(merge_json(m));
   j["merges"] = merges;
   audit(ctx, req, unmasked ? "person.unmask" : "person.read", "person", id, reason);
   return Response::json(j);
 }
 
-// Applies the editable fields present in `body` to `p`; returns the names of changed fields.
-json apply_person_fields(Context& ctx, const json& body, Person& p) {
-  json changed = json::array();
-  if (auto v = opt_string(body, "name")) {
-    std::string name = trim(*v);
-    if (name.empty()) fail(ErrorCode::invalid_argument, "name must not be empty", "name");
-    if (name != p.name) changed.push_back("name");
-    p.name = name;
-  }
-  if (auto v = opt_string(body, "phone")) {
-    std::string phone = trim(*v);
-    if (!phone.empty()) {
-      const bool intl = phone.front() == '+';
-      bool digits = std::all_of(phone.begin() + (intl ? 1 : 0), phone.end(),
-                                [](char c) { return c >= '0' && c <= '9'; });
-      if (!digits || (!intl && phone.size() != 11) || (intl && (phone.size() < 8 || phone.size() > 16)))
-        fail(ErrorCode::invalid_argument, "phone must be an 11-digit mobile number or +country code and digits", "phone");
-    }
-    if (phone != p.phone) changed.push_back("phone");
-    p.phone = phone;
-  }
-  if (auto v = opt_string(body, "address")) {
-    if (trim(*v) != p.address) changed.push_back("address");
-    p.address = trim(*v);
-  }
-  if (auto v = opt_string(body, "area_code")) {
-    std::string code = area_code_arg(*v, "area_code");
-    if (!ctx.repo.area(code)) fail(ErrorCode::invalid_argument, "unknown area: " + code, "area_code");
-    require_writable_area(ctx, code, "area_code");
-    if (code != p.area_code) changed.push_back("area_code");
-    p.area_code = code;
-  }
-  if (auto v = opt_int(body, "household_id")) {
-    if (*v < 0) fail(ErrorCode::invalid_argument, "household_id must not be negative", "household_id");
-    if (*v != 0 && !ctx.repo.household(*v, ctx.who().scope))
-      fail(ErrorCode::invalid_argument, "no such household: " + std::to_string(*v), "household_id");
-    if (*v != p.household_id) changed.push_back("household_id");
-    p.household_id = *v;
-  }
-  if (auto v = opt_int(body, "workplace_org_id")) {
-    if (*v < 0) fail(ErrorCode::invalid_argument, "workplace_org_id must not be negative", "workplace_org_id");
-    if (*v != 0 && !ctx.repo.org(*v))
-      fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(*v), "workplace_org_id");
-    if (*v != p.workplace_org_id) changed.push_back("workplace_org_id");
-    p.workplace_org_id = *v;
-  }
-  return changed;
+// The editable fields present in a request body (checked by the registry service).
+registry::PersonFields person_fields(const json& body) {
+  registry::PersonFields f;
+  f.name = opt_string(body, "name");
+  f.phone = opt_string(body, "phone");
+  f.address = opt_string(body, "address");
+  f.area_code = opt_string(body, "area_code");
+  f.household_id = opt_int(body, "household_id");
+  f.workplace_org_id = opt_int(body, "workplace_org_id");
+  return f;
 }
 
 Response create_person(Request& req, Context& ctx) {
@@ -381,19 +337,8 @@ Response create_person(Request& req, Context& ctx) {
   p.sex = *sex;
   if (!body.contains("name")) fail(ErrorCode::invalid_argument, "name is required", "name");
   if (!body.contains("area_code")) fail(ErrorCode::invalid_argument, "area_code is required", "area_code");
-  const Scope& scope = ctx.who().scope;
-  if (scope.kind == Scope::Kind::org && !body.contains("workplace_org_id")) p.workplace_org_id = scope.org_id;
-  apply_person_fields(ctx, body, p);
-  // An organisation-scoped writer creates records of its own organisation (so it can see them).
-  if (scope.kind == Scope::Kind::org && p.workplace_org_id != scope.org_id)
-    fail(ErrorCode::permission_denied, "records you create must belong to your organisation", "workplace_org_id");
-  if (ctx.repo.person_by_doc(p.doc_number, Scope::everything()))
-    fail(ErrorCode::conflict, "a person with this document number exists", "doc_number");
-  p.created_at = p.updated_at = ctx.now();
-  std::vector<Person> batch{p};
-  ctx.repo.upsert_persons(batch);
-  p.id = batch.front().id;
-  audit(ctx, req, "person.create", "person", p.id);
+  // Written with its audit record in one transaction.
+  p = registry_of(ctx).create(p, person_fields(body), caller_of(ctx, req));
   const bool unmasked = ctx.who().can(P::person_unmask) && req.q("unmask") == "1";
   return Response::json(person_json(p, area_name(ctx, p.area_code), unmasked, today), 201);
 }
@@ -401,30 +346,23 @@ Response create_person(Request& req, Context& ctx) {
 Response update_person(Request& req, Context& ctx) {
   const std::int64_t id = path_id(req);
   json body = parse_object(req.body);
-  auto p = ctx.repo.person(id, ctx.who().scope);
-  if (!p) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
-  if (p->merged_into != 0) fail(ErrorCode::conflict, "this record was merged into another", "id");
-  for (const char* ro : {"doc_type", "doc_number", "nationality", "birth_date", "sex", "id"})
-    if (body.contains(ro) && ro != std::string_view("id"))
-      fail(ErrorCode::invalid_argument, std::string(ro) + " cannot be changed here", ro);
-  json changed = apply_person_fields(ctx, body, *p);
-  if (ctx.who().scope.kind == Scope::Kind::org && p->workplace_org_id != ctx.who().scope.org_id)
-    fail(ErrorCode::permission_denied, "the record would leave your organisation", "workplace_org_id");
-  if (!changed.empty()) {
-    p->updated_at = ctx.now();
-    std::vector<Person> batch{*p};
-    ctx.repo.upsert_persons(batch);
-  }
-  audit(ctx, req, "person.update", "person", id, {}, {{"changed", changed}});
-  return Response::json(person_json(*p, area_name(ctx, p->area_code), false, today_of(ctx)));
+  for (const char* ro : {"doc_type", "doc_number", "nationality", "birth_date", "sex"})
+    if (body.contains(ro)) fail(ErrorCode::invalid_argument, std::string(ro) + " cannot be changed here", ro);
+  const auto fields = person_fields(body);
+  // The revision the caller read (GET answers it): a stale one answers 409.
+  auto revision = opt_int(body, "revision");
+  if (!revision) fail(ErrorCode::invalid_argument, "revision is required: send the revision you read", "revision");
+  // Written with its audit record in one transaction.
+  auto up = registry_of(ctx).update(id, *revision, fields, caller_of(ctx, req));
+  return Response::json(person_json(up.person, area_name(ctx, up.person.area_code), false, today_of(ctx)));
 }
 
 Response get_household(Request& req, Context& ctx) {
   const std::int64_t id = path_id(req);
-  auto h = ctx.repo.household(id, ctx.who().scope);
-  if (!h) fail(ErrorCode::not_found, "no such household: " + std::to_string(id), "id");
+  auto [hh, people] = registry_of(ctx).household(id, caller_of(ctx, req));
+  const Household* h = &hh;
   json ids = json::array();
-  json members = persons_json(ctx, ctx.repo.household_members(id, ctx.who().scope), false, &ids);
+  json members = persons_json(ctx, people, false, &ids);
   audit(ctx, req, "household.read", "household", id, {}, {{"ids", ids}});
   return Response::json({{"id", h->id},
                          {"household_no", h->household_no},
@@ -437,19 +375,15 @@ Response get_household(Request& req, Context& ctx) {
 // ---------------------------------------------------------------- identity resolution
 
 Response list_duplicates(Request& req, Context& ctx) {
-  const Scope& scope = ctx.who().scope;
-  auto page = ctx.repo.duplicate_candidates(scope, query_page(req.q("limit"), req.q("after")));
+  auto page = registry_of(ctx).duplicates(caller_of(ctx, req), query_page(req.q("limit"), req.q("after")));
   const Date today = today_of(ctx);
   json items = json::array();
   json ids = json::array();
   for (const auto& d : page.items) {
-    auto a = ctx.repo.person(d.person_a, scope);
-    auto b = ctx.repo.person(d.person_b, scope);
-    if (!a || !b) continue;
-    ids.push_back(a->id);
-    ids.push_back(b->id);
-    items.push_back({{"person_a", person_json(*a, area_name(ctx, a->area_code), false, today)},
-                     {"person_b", person_json(*b, area_name(ctx, b->area_code), false, today)},
+    ids.push_back(d.a.id);
+    ids.push_back(d.b.id);
+    items.push_back({{"person_a", person_json(d.a, area_name(ctx, d.a.area_code), false, today)},
+                     {"person_b", person_json(d.b, area_name(ctx, d.b.area_code), false, today)},
                      {"reason", d.reason}});
   }
   audit(ctx, req, "person.duplicates", "person", 0, {}, {{"ids", ids}});
@@ -460,39 +394,16 @@ Response create_merge(Request& req, Context& ctx) {
   json body = parse_object(req.body);
   const std::int64_t kept = req_int(body, "kept_id");
   const std::int64_t merged = req_int(body, "merged_id");
-  const std::string reason = trim(opt_string(body, "reason").value_or(""));
-  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
-  if (kept == merged) fail(ErrorCode::invalid_argument, "a record cannot be merged into itself", "merged_id");
-  const Scope& scope = ctx.who().scope;
-  auto a = ctx.repo.person(kept, scope);
-  if (!a) fail(ErrorCode::not_found, "no such person: " + std::to_string(kept), "kept_id");
-  auto b = ctx.repo.person(merged, scope);
-  if (!b) fail(ErrorCode::not_found, "no such person: " + std::to_string(merged), "merged_id");
-  if (a->merged_into != 0) fail(ErrorCode::conflict, "the kept record was itself merged", "kept_id");
-  if (b->merged_into != 0) fail(ErrorCode::conflict, "this record was already merged", "merged_id");
-  auto m = ctx.repo.merge_persons(kept, merged, ctx.who().user.id, ctx.now());
-  audit(ctx, req, "person.merge", "person", kept, reason, {{"merge_id", m.id}, {"merged_id", merged}});
+  const std::string reason = opt_string(body, "reason").value_or("");
+  auto m = registry_of(ctx).merge(kept, merged, reason, caller_of(ctx, req));
   return Response::json(merge_json(m), 201);
 }
 
 Response undo_merge(Request& req, Context& ctx) {
   const std::int64_t id = path_id(req);
   json body = req.body.empty() ? json::object() : parse_object(req.body);
-  const std::string reason = trim(opt_string(body, "reason").value_or(""));
-  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
-  const Scope& scope = ctx.who().scope;
-  std::int64_t kept_id = 0;
-  if (scope.kind != Scope::Kind::all) {
-    // Only merges of a record inside the caller's scope: the caller names the kept record.
-    kept_id = opt_int(body, "kept_id").value_or(0);
-    if (kept_id == 0) fail(ErrorCode::invalid_argument, "kept_id is required for a scoped user", "kept_id");
-    if (!ctx.repo.person(kept_id, scope)) fail(ErrorCode::not_found, "no such merge: " + std::to_string(id), "id");
-    auto ms = ctx.repo.merges_of(kept_id);
-    if (std::none_of(ms.begin(), ms.end(), [&](const store::MergeRecord& m) { return m.id == id; }))
-      fail(ErrorCode::not_found, "no such merge: " + std::to_string(id), "id");
-  }
-  ctx.repo.undo_merge(id);
-  audit(ctx, req, "person.merge_undo", "merge", id, reason, kept_id ? json{{"kept_id", kept_id}} : json(nullptr));
+  const std::string reason = opt_string(body, "reason").value_or("");
+  registry_of(ctx).undo_merge(id, opt_int(body, "kept_id").value_or(0), reason, caller_of(ctx, req));
   return Response::json({{"id", id}, {"undone", true}});
 }
 
@@ -761,75 +672,76 @@ void add_api_routes(Router& router, const RouteOptions& opt) {
     ps.insert(ps.end(), paging.begin(), paging.end());
     return ps;
   };
-  auto add = [&](std::string method, std::string pattern, std::string summary, std::string tag,
+  using J = Jurisdiction;
+  auto add = [&](Jurisdiction j, std::string method, std::string pattern, std::string summary, std::string tag,
                  std::vector<ParamDoc> params, AuthMode auth, std::optional<Permission> perm, std::string body,
                  Handler h) {
     router.add(Route{std::move(method), std::move(pattern), std::move(summary), {std::move(tag)}, std::move(params),
-                     auth, perm, std::move(body), std::move(h)});
+                     auth, perm, std::move(body), std::move(h), j});
   };
   const auto A = AuthMode::any;
 
-  add("GET", "/api/health", "Liveness and database facts", "system", {}, AuthMode::none, std::nullopt, "", health);
-  add("POST", "/api/auth/login", "Log in; sets the bihuan_session cookie", "auth", {}, AuthMode::none, std::nullopt,
+  add(J::open, "GET", "/api/health", "Liveness and database facts", "system", {}, AuthMode::none, std::nullopt, "", health);
+  add(J::open, "POST", "/api/auth/login", "Log in; sets the bihuan_session cookie", "auth", {}, AuthMode::none, std::nullopt,
       json_body, login);
-  add("POST", "/api/auth/logout", "Log out (ends the session)", "auth", {}, AuthMode::session, std::nullopt, "", logout);
-  add("GET", "/api/auth/me", "The caller, role, scope and permissions", "auth", {}, A, std::nullopt, "", me);
+  add(J::self, "POST", "/api/auth/logout", "Log out (ends the session)", "auth", {}, AuthMode::session, std::nullopt, "", logout);
+  add(J::self, "GET", "/api/auth/me", "The caller, role, scope and permissions", "auth", {}, A, std::nullopt, "", me);
 
-  add("GET", "/api/areas", "Child areas with counts in scope (or the caller's scope roots)", "areas",
+  add(J::scoped_list, "GET", "/api/areas", "Child areas with counts in scope (or the caller's scope roots)", "areas",
       {qp("parent", "parent area code")}, A, P::area_read, "", list_areas);
-  add("GET", "/api/areas/{code}", "One area and its path from the province", "areas", {pp("code", "area code", "string")},
+  add(J::scoped_object, "GET", "/api/areas/{code}", "One area and its path from the province", "areas", {pp("code", "area code", "string")},
       A, P::area_read, "", get_area);
 
-  add("GET", "/api/persons", "Search persons in scope (at least one criterion)", "persons",
+  add(J::scoped_list, "GET", "/api/persons", "Search persons in scope (at least one criterion)", "persons",
       with_paging({qp("doc_number", "exact document number"), qp("name", "name or name prefix"),
                    qp("phone", "exact phone"), qp("address", "address substring"), qp("area", "area code prefix"),
                    qp("household_id", "household id", "integer"), qp("unmask", "1 to unmask (person.unmask)"),
                    qp("reason", "why unmasking (required with unmask=1)")}),
       A, P::person_read, "", search_persons);
-  add("GET", "/api/persons/{id}", "One person with household, workplace and merges", "persons",
+  add(J::scoped_object, "GET", "/api/persons/{id}", "One person with household, workplace and merges", "persons",
       {pp("id", "person id"), qp("unmask", "1 to unmask (person.unmask)"), qp("reason", "why unmasking")}, A,
       P::person_read, "", get_person);
-  add("POST", "/api/persons", "Create a person", "persons", {}, A, P::person_write, json_body, create_person);
-  add("PUT", "/api/persons/{id}", "Update name, phone, address, area, household, workplace", "persons",
+  add(J::scoped_create, "POST", "/api/persons", "Create a person", "persons", {}, A, P::person_write, json_body, create_person);
+  add(J::scoped_object, "PUT", "/api/persons/{id}", "Update name, phone, address, area, household, workplace", "persons",
       {pp("id", "person id")}, A, P::person_write, json_body, update_person);
-  add("GET", "/api/households/{id}", "One household and its members", "persons", {pp("id", "household id")}, A,
+  add(J::scoped_object, "GET", "/api/households/{id}", "One household and its members", "persons", {pp("id", "household id")}, A,
       P::person_read, "", get_household);
 
-  add("GET", "/api/duplicates", "Probable duplicate person records in scope", "identity", paging, A, P::person_merge,
+  add(J::scoped_list, "GET", "/api/duplicates", "Probable duplicate person records in scope", "identity", paging, A, P::person_merge,
       "", list_duplicates);
-  add("POST", "/api/merges", "Merge two person records", "identity", {}, A, P::person_merge, json_body, create_merge);
-  add("POST", "/api/merges/{id}/undo", "Undo a merge", "identity", {pp("id", "merge id")}, A, P::person_merge,
+  add(J::scoped_create, "POST", "/api/merges", "Merge two person records", "identity", {}, A, P::person_merge, json_body, create_merge);
+  add(J::scoped_object, "POST", "/api/merges/{id}/undo", "Undo a merge", "identity", {pp("id", "merge id")}, A, P::person_merge,
       json_body, undo_merge);
 
-  add("GET", "/api/venues", "Venues in scope", "venues", with_paging({qp("q", "text in code, name or address")}), A,
+  add(J::scoped_list, "GET", "/api/venues", "Venues in scope", "venues", with_paging({qp("q", "text in code, name or address")}), A,
       P::venue_read, "", list_venues);
-  add("GET", "/api/orgs", "Organisations in scope", "orgs",
+  add(J::scoped_list, "GET", "/api/orgs", "Organisations in scope", "orgs",
       with_paging({qp("q", "text in code, name or address"), qp("kind", "organisation kind")}), A, P::org_read, "",
       list_orgs);
 
   // POST /api/import/{kind} and the import runs: import_routes.cpp.
 
-  add("GET", "/api/users", "All users (no password hashes)", "users", {}, A, P::user_manage, "", list_users);
-  add("POST", "/api/users", "Create a user", "users", {}, A, P::user_manage, json_body, create_user);
-  add("PUT", "/api/users/{id}", "Update a user", "users", {pp("id", "user id")}, A, P::user_manage, json_body,
+  add(J::system, "GET", "/api/users", "All users (no password hashes)", "users", {}, A, P::user_manage, "", list_users);
+  add(J::system, "POST", "/api/users", "Create a user", "users", {}, A, P::user_manage, json_body, create_user);
+  add(J::system, "PUT", "/api/users/{id}", "Update a user", "users", {pp("id", "user id")}, A, P::user_manage, json_body,
       update_user);
-  add("POST", "/api/users/{id}/tokens", "Issue an API token (shown once)", "users", {pp("id", "user id")}, A,
+  add(J::system, "POST", "/api/users/{id}/tokens", "Issue an API token (shown once)", "users", {pp("id", "user id")}, A,
       P::user_manage, json_body, create_token);
-  add("GET", "/api/roles", "Roles and their permissions", "users", {}, A, std::nullopt, "", list_roles);
+  add(J::catalogue, "GET", "/api/roles", "Roles and their permissions", "users", {}, A, std::nullopt, "", list_roles);
 
   const std::vector<ParamDoc> audit_filters = {
       qp("user_id", "user id", "integer"), qp("action", "action, e.g. person.read"), qp("entity", "entity kind"),
       qp("entity_id", "entity id", "integer"), qp("from", "from (date or ISO time)"), qp("to", "to (date or ISO time)")};
-  add("GET", "/api/audit", "The audit log, newest first", "audit", with_paging(audit_filters), A, P::audit_read, "",
+  add(J::audit_log, "GET", "/api/audit", "The audit log, newest first", "audit", with_paging(audit_filters), A, P::audit_read, "",
       list_audit);
   auto export_params = audit_filters;
   export_params.insert(export_params.begin(), qp("reason", "why exporting", "string", true));
-  add("GET", "/api/audit/export.csv", "The audit log as CSV (UTF-8 with BOM); audited", "audit", export_params, A,
+  add(J::audit_log, "GET", "/api/audit/export.csv", "The audit log as CSV (UTF-8 with BOM); audited", "audit", export_params, A,
       P::audit_read, "", export_audit);
 
   const Router* self = &router;
   const std::string version = opt.version;
-  add("GET", "/api/openapi.json", "This document", "system", {}, AuthMode::none, std::nullopt, "",
+  add(J::open, "GET", "/api/openapi.json", "This document", "system", {}, AuthMode::none, std::nullopt, "",
       [self, version](Request&, Context&) { return Response::json(self->openapi(version)); });
 }
 

@@ -18,11 +18,11 @@
 namespace bihuan::app {
 namespace {
 
-loop::Actor cli_actor() {
-  loop::Actor a;
+// The CLI acts as the local administrator (the machine that holds the database), audited as
+// cli:USER.
+Caller cli_actor() {
   const char* user = std::getenv("USER");
-  a.username = std::string("cli:") + (user ? user : "unknown");
-  return a;
+  return Caller::local(std::string("cli:") + (user ? user : "unknown"));
 }
 
 std::string read_all(const std::string& path) {

@@ -55,6 +55,7 @@ struct Person {
   std::int64_t merged_into = 0;       // non-zero once merged into another record
   Instant created_at{};
   Instant updated_at{};
+  std::int64_t revision = 0;  // stored: 1 when created, +1 with every change (read-only here)
 };
 
 enum class VenueType {

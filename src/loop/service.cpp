@@ -16,7 +16,6 @@
 #include "ingest/csv.hpp"
 #include "ingest/encoding.hpp"
 #include "ingest/fields.hpp"
-#include "store/db.hpp"
 
 namespace bihuan::loop {
 
@@ -265,7 +264,7 @@ void Service::drop_all(std::int64_t order_id) {
   for (const auto& d : loop_->deadlines_of(order_id)) drop(order_id, d.subject);
 }
 
-void Service::audit(const Actor& a, const std::string& action, const std::string& entity, std::int64_t id,
+void Service::audit(const Caller& a, const std::string& action, const std::string& entity, std::int64_t id,
                     const std::string& reason, const std::string& detail) {
   store::AuditRecord r;
   r.at = clock_.now();
@@ -286,7 +285,110 @@ store::OrderRow Service::must_order(std::int64_t id) {
   return std::move(*o);
 }
 
+store::OrderRow Service::visible_order(std::int64_t id, const Caller& c, bool history) {
+  auto o = loop_->order(id, c.scope, history);
+  if (!o) fail(ErrorCode::not_found, "no such order: " + std::to_string(id), "id");
+  return std::move(*o);
+}
+
+void Service::require_owner(const Caller& c, const Owner& owner) {
+  std::string org_area;
+  if (owner.kind == Owner::Kind::org && !c.everything() && c.scope.kind == Scope::Kind::area)
+    if (auto org = repo_.org(owner.org_id)) org_area = org->area_code;
+  if (!acts_for(c, owner, org_area)) fail(ErrorCode::permission_denied, "only the current owner may do this", "owner");
+}
+
+void Service::require_permission(const Caller& c, Permission p) {
+  if (!c.can(p))
+    fail(ErrorCode::permission_denied, std::string("role ") + bihuan::to_string(c.role) + " lacks permission " +
+                                           bihuan::to_string(p));
+}
+
+std::optional<Org> Service::visible_site(std::int64_t org_id, const Caller& c) {
+  auto org = repo_.org(org_id);
+  if (!org) return std::nullopt;
+  const bool ok = c.everything() || (c.scope.kind == Scope::Kind::org && c.scope.org_id == org_id) ||
+                  area_in_scope(c.scope, org->area_code);
+  if (!ok) return std::nullopt;
+  return org;
+}
+
+void Service::require_deployment_wide(const Caller& c) {
+  if (c.everything() || (c.scope.kind == Scope::Kind::area && !c.scope.area_prefix.empty() && c.scope.area_prefix.size() <= 4))
+    return;
+  fail(ErrorCode::permission_denied, "this changes every order of the deployment: only a city-wide command centre or an administrator", "scope");
+}
+
+bool Service::person_visible(std::int64_t person_id, const Caller& c) {
+  if (repo_.person(person_id, c.scope)) return true;
+  store::OrderFilter f;
+  f.person_id = person_id;
+  f.status = "active";
+  if (!loop_->find_orders(f, c.scope, {0, 1}).items.empty()) return true;
+  if (c.scope.kind == Scope::Kind::org && c.role == Role::port_health && c.scope.org_id != 0)
+    return loop_->imported_by_port(person_id, c.scope.org_id);
+  return false;
+}
+
 policy::Plan Service::plan_of(const store::OrderRow& o) const { return plan_from_json(o.plan_json); }
+
+// ---- reads
+
+store::OrderRow Service::order(std::int64_t id, const Caller& c) { return visible_order(id, c); }
+
+OrderDetail Service::order_detail(std::int64_t id, const Caller& c) {
+  // Reads take no transaction (on SQLite that would take the write lock); the scope check is the
+  // query that reads the order, and the rest hangs off the order id.
+  OrderDetail d;
+  d.row = visible_order(id, c, true);
+  d.handovers = loop_->handovers_of(id);
+  d.checks = loop_->checks_of(id);
+  d.tests = loop_->tests_of(id);
+  d.alerts = loop_->find_alerts({"", "", id}, Scope::everything(), {0, 1000});
+  return d;
+}
+
+store::PageOf<store::OrderRow> Service::orders(const store::OrderFilter& f, const Caller& c, store::Page page) {
+  return loop_->find_orders(f, c.scope, page);
+}
+
+store::BoardCounts Service::board(const Caller& c) { return loop_->board(c.scope); }
+
+std::vector<HandoverItem> Service::handovers(bool inbox, bool pending_only, const Caller& c, int limit) {
+  std::vector<HandoverItem> out;
+  for (auto& h : loop_->find_handovers(inbox, pending_only, c.scope, limit)) {
+    HandoverItem item;
+    if (auto o = loop_->order(h.order_id, Scope::everything())) item.person_name = o->person_name;
+    item.handover = std::move(h);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
+std::vector<store::AlertRow> Service::alerts(const store::AlertFilter& f, const Caller& c, store::Page page) {
+  return loop_->find_alerts(f, c.scope, page);
+}
+
+store::AlertRow Service::alert(std::int64_t id, const Caller& c) {
+  auto a = loop_->alert(id);
+  if (a && !loop_->order(a->order_id, c.scope)) a.reset();
+  if (!a) fail(ErrorCode::not_found, "no such alert: " + std::to_string(id), "id");
+  return std::move(*a);
+}
+
+SiteView Service::site(std::int64_t org_id, const Caller& c) {
+  SiteView v;
+  if (!visible_site(org_id, c)) fail(ErrorCode::not_found, "no such site: " + std::to_string(org_id), "org_id");
+  v.rooms = loop_->rooms(org_id);
+  for (const auto& r : v.rooms)
+    for (const auto& o : r.occupants)
+      if (auto ord = loop_->order(o.order_id, Scope::everything())) v.occupant_orders.push_back(std::move(*ord));
+  const Date tomorrow = Date{sys_days{local_date(clock_.now())} + days{1}};
+  v.releases_tomorrow = loop_->releases_on(org_id, tomorrow);
+  for (const auto& h : loop_->find_handovers(true, true, Scope::org(org_id), 1000))
+    if (h.receiver == Owner::org(org_id)) ++v.pending_arrivals;
+  return v;
+}
 
 std::optional<Deadline> Service::next_test_deadline(store::LoopRepository& loop, const store::OrderRow& o,
                                                     const policy::Plan& plan, const LoopSettings& s,
@@ -336,7 +438,9 @@ std::string Service::active_profile() {
   return profiles_.has("ninth-edition") ? "ninth-edition" : profiles_.all().front()->name;
 }
 
-void Service::switch_profile(const std::string& name, const std::string& reason, const Actor& a) {
+void Service::switch_profile(const std::string& name, const std::string& reason, const Caller& a) {
+  require_permission(a, Permission::loop_manage);
+  require_deployment_wide(a);
   profiles_.get(name);
   if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
   write([&] {
@@ -347,7 +451,9 @@ void Service::switch_profile(const std::string& name, const std::string& reason,
 }
 
 std::vector<ReplanChange> Service::replan(const std::string& profile, const std::string& reason, bool apply,
-                                          const Actor& a) {
+                                          const Caller& a) {
+  require_permission(a, Permission::loop_manage);
+  require_deployment_wide(a);
   const auto& prof = profiles_.get(profile);
   if (apply && reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
   std::vector<ReplanChange> changes;
@@ -385,54 +491,152 @@ std::vector<ReplanChange> Service::replan(const std::string& profile, const std:
 
 // ---- orders
 
-store::OrderRow Service::create_order(const NewOrder& n, const Actor& a) {
+store::OrderRow Service::create_order(const NewOrder& n, const Caller& a) {
+  require_permission(a, Permission::loop_write);
   const std::string profile = n.profile.empty() ? active_profile() : n.profile;
   const auto& prof = profiles_.get(profile);
   if (!prof.groups.count(n.group)) fail(ErrorCode::invalid_argument, "no such group in " + profile + ": " + n.group, "group");
   if (!n.start.ok()) fail(ErrorCode::invalid_argument, "start_date is required", "start_date");
+  auto plan = policy::make_plan(prof, n.group, n.start);
+  return write([&] { return insert_new_order(n, plan, profile, a); });
+}
+
+store::OrderRow Service::insert_new_order(const NewOrder& n, const policy::Plan& plan, const std::string& profile,
+                                          const Caller& a) {
   if (n.stage == Stage::released) fail(ErrorCode::invalid_argument, "an order cannot start released", "stage");
   if (org_owned(n.stage) != (n.owner.kind == Owner::Kind::org))
     fail(ErrorCode::invalid_argument,
          std::string("stage ") + to_string(n.stage) + (org_owned(n.stage) ? " is owned by an organisation" : " is owned by an area"),
          "owner");
-  if (n.owner.kind == Owner::Kind::org && !repo_.org(n.owner.org_id))
-    fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(n.owner.org_id), "owner");
   if (n.owner.kind == Owner::Kind::area) {
     auto c = canonical_area_code(n.owner.area_code);
     if (!c || *c != n.owner.area_code) fail(ErrorCode::invalid_argument, "owner area code is malformed", "owner");
   }
+  // The person first: one outside the caller's reach answers exactly like an unknown one. An
+  // area-scoped caller puts only residents of its area under control; an org-scoped one the
+  // people it acts on (holds or receives, a port's manifests).
+  std::optional<Person> person = repo_.person(n.person_id, Scope::everything());
+  const bool reachable = person && (a.scope.kind == Scope::Kind::area ? repo_.person(n.person_id, a.scope).has_value()
+                                                                       : person_visible(n.person_id, a));
+  if (!reachable) fail(ErrorCode::not_found, "no such person: " + std::to_string(n.person_id), "person_id");
+  if (person->merged_into != 0) fail(ErrorCode::invalid_argument, "the person record was merged", "person_id");
+  if (n.owner.kind == Owner::Kind::org && !repo_.org(n.owner.org_id))
+    fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(n.owner.org_id), "owner");
+  require_owner(a, n.owner);
+  store::OrderRow r;
+  r.order.person_id = n.person_id;
+  r.order.group = n.group;
+  r.order.profile = profile;
+  r.order.start = n.start;
+  r.order.source = n.source;
+  r.order.current = StageEntry{n.stage, n.owner, clock_.now()};
+  r.plan_json = plan_to_json(plan);
+  r.release_date = plan.release_date;
+  r.destination_area = n.destination_area;
+  r.note = n.note;
+  r.created_at = clock_.now();
+  r.created_by = a.user_id;
+  loop_->insert_order(r);
+  schedule(r, plan);
+  audit(a, "order.create", "order", r.order.id, {},
+        json{{"person_id", n.person_id}, {"group", n.group}, {"profile", profile}}.dump());
+  return must_order(r.order.id);
+}
+
+Service::OrderOrReferral Service::create_or_refer(const NewOrder& n, const Caller& a) {
+  OrderOrReferral out;
+  if (!refers_outside_area(a)) {
+    out.order = create_order(n, a);
+    return out;
+  }
+  // An investigator: residents of its area directly (as the owner it names), anyone else by
+  // referral. The input is checked the same way in both cases.
+  const std::string profile = n.profile.empty() ? active_profile() : n.profile;
+  const auto& prof = profiles_.get(profile);
+  if (!prof.groups.count(n.group)) fail(ErrorCode::invalid_argument, "no such group in " + profile + ": " + n.group, "group");
+  if (!n.start.ok()) fail(ErrorCode::invalid_argument, "start_date is required", "start_date");
+  if (n.stage == Stage::released) fail(ErrorCode::invalid_argument, "an order cannot start released", "stage");
   auto plan = policy::make_plan(prof, n.group, n.start);
-  return write([&] {
-    auto person = repo_.person(n.person_id, Scope::everything());
-    if (!person) fail(ErrorCode::invalid_argument, "no such person: " + std::to_string(n.person_id), "person_id");
-    if (person->merged_into != 0) fail(ErrorCode::invalid_argument, "the person record was merged", "person_id");
-    store::OrderRow r;
-    r.order.person_id = n.person_id;
-    r.order.group = n.group;
-    r.order.profile = profile;
-    r.order.start = n.start;
-    r.order.source = n.source;
-    r.order.current = StageEntry{n.stage, n.owner, clock_.now()};
-    r.plan_json = plan_to_json(plan);
-    r.release_date = plan.release_date;
-    r.destination_area = n.destination_area;
+  write([&] {
+    if (repo_.person(n.person_id, a.scope)) {
+      out.order = insert_new_order(n, plan, profile, a);
+      return;
+    }
+    store::ReferralRow r;
+    r.person_id = n.person_id;
+    if (auto p = repo_.person(n.person_id, Scope::everything()); p && p->merged_into == 0) r.to_area = p->area_code;
+    r.from_area = a.scope.kind == Scope::Kind::area ? a.scope.area_prefix : std::string();
+    r.requested_by = a.user_id;
+    r.requested_by_name = a.username;
+    r.requested_at = clock_.now();
+    r.group = n.group;
+    r.source = to_string(n.source);
+    r.start = n.start;
+    r.stage = to_string(n.stage);
     r.note = n.note;
-    r.created_at = clock_.now();
-    r.created_by = a.user_id;
-    loop_->insert_order(r);
-    schedule(r, plan);
-    audit(a, "order.create", "order", r.order.id, {},
-          json{{"person_id", n.person_id}, {"group", n.group}, {"profile", profile}}.dump());
-    return must_order(r.order.id);
+    loop_->insert_referral(r);
+    audit(a, "referral.create", "referral", r.id, n.note,
+          json{{"person_id", n.person_id}, {"group", n.group}, {"stage", r.stage}}.dump());
+    // What the investigator learns: its own request, not where the person lives.
+    r.to_area.clear();
+    out.referral = r;
+  });
+  return out;
+}
+
+std::vector<store::ReferralRow> Service::referrals(bool inbox, const Caller& c, int limit) {
+  if (inbox && !exchanges_transfers(c)) return {};
+  auto rows = loop_->find_referrals(inbox, c.scope, c.user_id, limit);
+  if (!inbox)
+    for (auto& r : rows) r.to_area.clear();
+  return rows;
+}
+
+store::ReferralRow Service::decide_referral(std::int64_t id, bool accept, std::optional<Owner> owner,
+                                            std::optional<Stage> stage, const std::string& note, const Caller& c) {
+  require_permission(c, Permission::loop_write);
+  if (!accept && note.empty()) fail(ErrorCode::invalid_argument, "a note is required to decline", "note");
+  if (accept && !owner) fail(ErrorCode::invalid_argument, "owner is required to accept", "owner");
+  return write([&] {
+    auto r = loop_->referral(id);
+    // Addressed to the caller's area (command centre or admin), else unknown.
+    if (!r || !exchanges_transfers(c) || !(c.everything() || area_in_scope(c.scope, r->to_area)))
+      fail(ErrorCode::not_found, "no such referral: " + std::to_string(id), "id");
+    if (r->status != "pending") fail(ErrorCode::conflict, "the referral was " + r->status + " already", "id");
+    std::int64_t order_id = 0;
+    if (accept) {
+      const std::string profile = active_profile();
+      const auto& prof = profiles_.get(profile);
+      if (!prof.groups.count(r->group))
+        fail(ErrorCode::invalid_argument, "no such group in " + profile + ": " + r->group, "group");
+      NewOrder n;
+      n.person_id = r->person_id;
+      n.group = r->group;
+      n.source = order_source_from(r->source).value_or(OrderSource::close_contact);
+      n.start = r->start;
+      n.stage = stage.value_or(stage_from(r->stage).value_or(Stage::home_isolation));
+      n.owner = *owner;
+      n.note = "referral " + std::to_string(id) + (r->note.empty() ? "" : ": " + r->note);
+      order_id = insert_new_order(n, policy::make_plan(prof, n.group, n.start), profile, c).order.id;
+    }
+    const std::string status = accept ? "accepted" : "declined";
+    if (!loop_->decide_referral(id, status, c.user_id, clock_.now(), order_id, note))
+      fail(ErrorCode::conflict, "the referral was decided already", "id");
+    audit(c, "referral." + std::string(accept ? "accept" : "decline"), "referral", id, note,
+          json{{"order_id", order_id}}.dump());
+    return *loop_->referral(id);
   });
 }
 
-ManifestReport Service::import_manifest(std::string_view csv, const ManifestOptions& opt, const Actor& a) {
+ManifestReport Service::import_manifest(std::string_view csv, const ManifestOptions& opt, const Caller& a) {
   if (opt.kind != "flight" && opt.kind != "ship" && opt.kind != "land")
     fail(ErrorCode::invalid_argument, "kind must be flight, ship or land", "kind");
   if (opt.ref.empty()) fail(ErrorCode::invalid_argument, "ref is required", "ref");
+  require_permission(a, Permission::loop_write);
   auto port = repo_.org(opt.port_org);
-  if (!port) fail(ErrorCode::invalid_argument, "no such port organisation: " + std::to_string(opt.port_org), "port_org");
+  // A port the caller does not act for answers like an unknown one.
+  if (!port || !acts_for(a, Owner::org(port->id), port->area_code))
+    fail(ErrorCode::invalid_argument, "no such port organisation: " + std::to_string(opt.port_org), "port_org");
   const std::string profile = active_profile();
   const auto& prof = profiles_.get(profile);
   if (!prof.groups.count("inbound")) fail(ErrorCode::invalid_argument, profile + " has no inbound group", "profile");
@@ -640,11 +844,13 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
 }
 
 Handover Service::send_handover(std::int64_t order_id, Stage to, const Owner& receiver, std::string vehicle,
-                                std::string escort, const Actor& a) {
-  if (receiver.kind == Owner::Kind::org && !repo_.org(receiver.org_id))
-    fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(receiver.org_id), "receiver");
+                                std::string escort, const Caller& a) {
+  require_permission(a, Permission::loop_write);
   return write([&] {
-    auto o = must_order(order_id);
+    auto o = visible_order(order_id, a);
+    require_owner(a, o.order.current.owner);
+    if (receiver.kind == Owner::Kind::org && !repo_.org(receiver.org_id))
+      fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(receiver.org_id), "receiver");
     auto h = loop::send_handover(o.order, to, receiver, clock_.now(), a.user_id, std::move(vehicle), std::move(escort),
                                  settings_.handover);
     loop_->insert_handover(h);
@@ -655,13 +861,22 @@ Handover Service::send_handover(std::int64_t order_id, Stage to, const Owner& re
   });
 }
 
-Handover Service::acknowledge(std::int64_t handover_id, const Owner& by_owner, const std::string& note, const Actor& a) {
-  if (auto region = external_region_of(handover_id); !region.empty())
-    fail(ErrorCode::conflict, "handover " + std::to_string(handover_id) + " went to region " + region +
-                                  ": only the destination's signed receipt acknowledges it", "id");
+Handover Service::acknowledge(std::int64_t handover_id, const std::string& note, const Caller& a) {
+  require_permission(a, Permission::loop_write);
   return write([&] {
     auto h = loop_->handover(handover_id);
-    if (!h) fail(ErrorCode::not_found, "no such handover: " + std::to_string(handover_id), "id");
+    // Visible when the order is (its owner or the pending receiver is in scope).
+    if (!h || !loop_->order(h->order_id, a.scope))
+      fail(ErrorCode::not_found, "no such handover: " + std::to_string(handover_id), "id");
+    std::string org_area;
+    if (h->receiver.kind == Owner::Kind::org)
+      if (auto org = repo_.org(h->receiver.org_id)) org_area = org->area_code;
+    if (!acts_for(a, h->receiver, org_area))
+      fail(ErrorCode::permission_denied, "only the receiver acknowledges a handover", "receiver");
+    if (auto region = external_region_of(handover_id); !region.empty())
+      fail(ErrorCode::conflict, "handover " + std::to_string(handover_id) + " went to region " + region +
+                                    ": only the destination's signed receipt acknowledges it", "id");
+    const Owner by_owner = h->receiver;
     auto o = must_order(h->order_id);
     if (!o.order.pending || o.order.pending->id != handover_id)
       fail(ErrorCode::conflict, "handover " + std::to_string(handover_id) + " is not pending", "id");
@@ -677,13 +892,15 @@ Handover Service::acknowledge(std::int64_t handover_id, const Owner& by_owner, c
 }
 
 CheckOutcome Service::record_check(std::int64_t order_id, double temperature_c, std::vector<std::string> symptoms,
-                                   std::optional<Instant> at, const Actor& a) {
+                                   std::optional<Instant> at, const Caller& a) {
   if (!quarantine::plausible_temperature(temperature_c))
     fail(ErrorCode::invalid_argument, "temperature must be between 34.0 and 43.0 °C", "temperature_c");
   const Instant when = at.value_or(clock_.now());
   if (when > clock_.now() + std::chrono::minutes{5}) fail(ErrorCode::invalid_argument, "a check cannot be in the future", "at");
+  require_permission(a, Permission::loop_write);
   return write([&] {
-    auto o = must_order(order_id);
+    auto o = visible_order(order_id, a);
+    require_owner(a, o.order.current.owner);
     if (o.order.status != OrderStatus::active) fail(ErrorCode::conflict, "the order is not active", "id");
     CheckOutcome out;
     store::CheckRow c;
@@ -724,12 +941,14 @@ CheckOutcome Service::record_check(std::int64_t order_id, double temperature_c, 
 }
 
 void Service::record_test(std::int64_t order_id, Date day, const std::string& result, std::optional<double> ct,
-                          const Actor& a) {
+                          const Caller& a) {
   if (result != "negative" && result != "positive")
     fail(ErrorCode::invalid_argument, "result must be negative or positive", "result");
   if (ct && (*ct <= 0 || *ct > 50)) fail(ErrorCode::invalid_argument, "ct must be between 0 and 50", "ct");
+  require_permission(a, Permission::loop_write);
   write([&] {
-    auto o = must_order(order_id);
+    auto o = visible_order(order_id, a);
+    require_owner(a, o.order.current.owner);
     auto plan = plan_of(o);
     bool planned = false;
     for (const auto& ph : plan.phases)
@@ -762,10 +981,12 @@ void Service::record_test(std::int64_t order_id, Date day, const std::string& re
   });
 }
 
-store::OrderRow Service::move_stage(std::int64_t order_id, Stage to, const std::string& note, const Actor& a) {
+store::OrderRow Service::move_stage(std::int64_t order_id, Stage to, const std::string& note, const Caller& a) {
   if (to == Stage::released) fail(ErrorCode::invalid_argument, "release an order with release, not a move", "to_stage");
+  require_permission(a, Permission::loop_write);
   return write([&] {
-    auto o = must_order(order_id);
+    auto o = visible_order(order_id, a);
+    require_owner(a, o.order.current.owner);
     const Stage from = o.order.current.stage;
     move_within_owner(o.order, to, clock_.now());
     loop_->set_current(order_id, o.order.current, o.order.status);
@@ -775,10 +996,12 @@ store::OrderRow Service::move_stage(std::int64_t order_id, Stage to, const std::
   });
 }
 
-quarantine::ReleaseDecision Service::release(std::int64_t order_id, const std::string& note, const Actor& a) {
+quarantine::ReleaseDecision Service::release(std::int64_t order_id, const std::string& note, const Caller& a) {
   quarantine::ReleaseDecision decision;
+  require_permission(a, Permission::loop_write);
   write([&] {
-    auto o = must_order(order_id);
+    auto o = visible_order(order_id, a);
+    require_owner(a, o.order.current.owner);
     if (o.order.status != OrderStatus::active) fail(ErrorCode::conflict, "the order is not active", "id");
     auto plan = plan_of(o);
     std::vector<quarantine::TestRecord> tests;
@@ -800,14 +1023,15 @@ quarantine::ReleaseDecision Service::release(std::int64_t order_id, const std::s
 
 // ---- alerts
 
-store::AlertRow Service::settle_alert(std::int64_t id, const std::string& note, const Actor& a, const char* action,
+store::AlertRow Service::settle_alert(std::int64_t id, const std::string& note, const Caller& a, const char* action,
                                       const char* status) {
   std::string n = note;
   while (!n.empty() && std::isspace(static_cast<unsigned char>(n.back()))) n.pop_back();
   if (n.empty()) fail(ErrorCode::invalid_argument, "a note is required", "note");
+  require_permission(a, Permission::loop_write);
   return write([&] {
     auto al = loop_->alert(id);
-    if (!al) fail(ErrorCode::not_found, "no such alert: " + std::to_string(id), "id");
+    if (!al || !loop_->order(al->order_id, a.scope)) fail(ErrorCode::not_found, "no such alert: " + std::to_string(id), "id");
     if (al->status == "closed") fail(ErrorCode::conflict, "the alert is closed", "id");
     if (std::string_view(status) == "acknowledged" && al->status != "open")
       fail(ErrorCode::conflict, "the alert was acknowledged already", "id");
@@ -818,18 +1042,17 @@ store::AlertRow Service::settle_alert(std::int64_t id, const std::string& note, 
   });
 }
 
-store::AlertRow Service::acknowledge_alert(std::int64_t id, const std::string& note, const Actor& a) {
+store::AlertRow Service::acknowledge_alert(std::int64_t id, const std::string& note, const Caller& a) {
   return settle_alert(id, note, a, "acknowledged", "acknowledged");
 }
-store::AlertRow Service::close_alert(std::int64_t id, const std::string& note, const Actor& a) {
+store::AlertRow Service::close_alert(std::int64_t id, const std::string& note, const Caller& a) {
   return settle_alert(id, note, a, "closed", "closed");
 }
 
 // ---- sites
 
-std::vector<quarantine::Room> Service::add_rooms(std::int64_t org_id, std::vector<quarantine::Room> rooms, const Actor& a) {
-  auto org = repo_.org(org_id);
-  if (!org) fail(ErrorCode::not_found, "no such organisation: " + std::to_string(org_id), "org_id");
+std::vector<quarantine::Room> Service::add_rooms(std::int64_t org_id, std::vector<quarantine::Room> rooms, const Caller& a) {
+  require_permission(a, Permission::loop_manage);
   for (std::size_t i = 0; i < rooms.size(); ++i) {
     if (rooms[i].number.empty())
       fail(ErrorCode::invalid_argument, "rooms[" + std::to_string(i) + "].number is required", "rooms[" + std::to_string(i) + "].number");
@@ -838,6 +1061,7 @@ std::vector<quarantine::Room> Service::add_rooms(std::int64_t org_id, std::vecto
            "rooms[" + std::to_string(i) + "].capacity");
   }
   write([&] {
+    if (!visible_site(org_id, a)) fail(ErrorCode::not_found, "no such site: " + std::to_string(org_id), "org_id");
     loop_->add_rooms(org_id, rooms);
     audit(a, "site.rooms", "org", org_id, {}, json{{"added", rooms.size()}}.dump());
   });
@@ -845,15 +1069,20 @@ std::vector<quarantine::Room> Service::add_rooms(std::int64_t org_id, std::vecto
 }
 
 quarantine::AssignmentResult Service::assign_rooms(std::int64_t org_id, const std::vector<std::int64_t>& order_ids,
-                                                   const Actor& a) {
+                                                   const Caller& a) {
+  require_permission(a, Permission::loop_write);
   return write([&] {
+    auto site = visible_site(org_id, a);
+    if (!site) fail(ErrorCode::not_found, "no such site: " + std::to_string(org_id), "org_id");
+    if (!acts_for(a, Owner::org(org_id), site->area_code))
+      fail(ErrorCode::permission_denied, "only the site assigns its rooms", "org_id");
     std::vector<quarantine::Room> rooms;
     for (auto& r : loop_->rooms(org_id)) rooms.push_back(r.room);
     std::vector<quarantine::Arrival> arrivals;
     std::map<std::int64_t, std::int64_t> order_of_person;
     const Date today = local_date(clock_.now());
     for (auto id : order_ids) {
-      auto o = must_order(id);
+      auto o = visible_order(id, a);
       if (o.order.status != OrderStatus::active) fail(ErrorCode::conflict, "order " + std::to_string(id) + " is not active", "order_ids");
       if (loop_->room_of(id)) fail(ErrorCode::conflict, "order " + std::to_string(id) + " has a room already", "order_ids");
       auto p = repo_.person(o.order.person_id, Scope::everything());
@@ -883,9 +1112,10 @@ policy::Colour Service::colour_of(std::int64_t person_id, Date day) {
   return code::colour_on(in, day);
 }
 
-CodeOut Service::code_for(std::int64_t person_id, CodeSigner& signer) {
+CodeOut Service::code_for(std::int64_t person_id, CodeSigner& signer, const Caller& c) {
   CodeOut out;
   const Instant now = clock_.now();
+  if (!person_visible(person_id, c)) fail(ErrorCode::not_found, "no such person: " + std::to_string(person_id), "id");
   out.colour = colour_of(person_id, local_date(now));
   out.expires = now + hours{24};
   out.token = code::sign({person_id, out.colour, now, out.expires}, signer.keys());
@@ -895,6 +1125,11 @@ CodeOut Service::code_for(std::int64_t person_id, CodeSigner& signer) {
 // ---------------------------------------------------------------- transfers (跨地区交接)
 
 namespace {
+
+void require_transfers(const Caller& c) {
+  if (!exchanges_transfers(c) || !c.can(Permission::loop_write))
+    fail(ErrorCode::permission_denied, "only the command centre or an admin exchanges transfer documents", "role");
+}
 
 constexpr const char* kHandoverFormat = "bihuan-handover/1";
 constexpr const char* kReceiptFormat = "bihuan-receipt/1";
@@ -946,17 +1181,16 @@ Instant doc_instant(const json& j, const std::string& field) {
 }
 
 // The trusted sender holding `key` (its name), or an unauthenticated error.
-std::string trusted_name(store::Db& db, const std::string& key, const std::string& field) {
-  store::Q q(db, "SELECT name FROM trusted_senders WHERE public_key = ?");
-  q.text(key);
-  if (!q.next()) fail(ErrorCode::unauthenticated, "unknown sender: the key is not among the trusted senders", field);
-  return q.str(0);
+std::string trusted_name(store::LoopRepository& loop, const std::string& key, const std::string& field) {
+  auto name = loop.trusted_sender(key);
+  if (!name) fail(ErrorCode::unauthenticated, "unknown sender: the key is not among the trusted senders", field);
+  return *name;
 }
 
 // Verifies the signature of `j` made with the key in `key_field`; returns the trusted name.
-std::string verify_document(store::Db& db, const json& j, const std::string& key_field) {
+std::string verify_document(store::LoopRepository& loop, const json& j, const std::string& key_field) {
   const std::string key = doc_string(j, key_field);
-  const std::string name = trusted_name(db, key, key_field);
+  const std::string name = trusted_name(loop, key, key_field);
   const std::string sig_text = doc_string(j, "signature");
   std::vector<unsigned char> pub, sig;
   try {
@@ -993,12 +1227,10 @@ Deployment deployment_of(store::Repository& repo, const code::KeyPair& k) {
 std::string canonical_document(std::string_view text) { return canonical_bytes(parse_document(text)); }
 
 std::string Service::external_region_of(std::int64_t handover_id) {
-  store::Q q(store::database_of(repo_), "SELECT region FROM loop_transfers WHERE direction = 'out' AND handover_id = ?");
-  q.i64(handover_id);
-  return q.next() ? q.str(0) : std::string();
+  return loop_->transfer_region_of_handover(handover_id);
 }
 
-void Service::trust_sender(const std::string& name, const std::string& public_key, const Actor& a) {
+void Service::trust_sender(const std::string& name, const std::string& public_key, const Caller& a) {
   if (name.empty()) fail(ErrorCode::invalid_argument, "a name is required", "name");
   std::vector<unsigned char> k;
   try {
@@ -1007,29 +1239,27 @@ void Service::trust_sender(const std::string& name, const std::string& public_ke
     fail(ErrorCode::invalid_argument, "the key is not base64url", "key");
   }
   if (k.size() != crypto_sign_PUBLICKEYBYTES) fail(ErrorCode::invalid_argument, "the key must be 32 bytes", "key");
+  if (!a.everything() || a.role != Role::admin)
+    fail(ErrorCode::permission_denied, "only an administrator of the whole deployment trusts another deployment", "role");
   write([&] {
-    auto& db = store::database_of(repo_);
-    store::Q(db, "DELETE FROM trusted_senders WHERE name = ? OR public_key = ?").text(name).text(public_key).run();
-    store::Q(db, "INSERT INTO trusted_senders (name, public_key, added_at) VALUES (?, ?, ?)")
-        .text(name)
-        .text(public_key)
-        .i64(clock_.now().time_since_epoch().count())
-        .run();
+    loop_->put_trusted_sender(name, public_key, clock_.now());
     audit(a, "transfer.trust", "trusted_sender", 0, {}, json{{"name", name}, {"public_key", public_key}}.dump());
   });
 }
 
 std::string Service::transfer_out(std::int64_t order_id, const std::string& to_region, const std::string& note,
-                                  CodeSigner& signer, const Actor& a) {
+                                  CodeSigner& signer, const Caller& a) {
+  require_transfers(a);
   auto region = canonical_area_code(to_region);
   if (!region || *region != to_region) fail(ErrorCode::invalid_argument, "to_region is not an area code", "to_region");
   const auto& keys = signer.keys();
   return write([&] {
+    auto o = visible_order(order_id, a);
+    require_owner(a, o.order.current.owner);
     const Deployment me = deployment_of(repo_, keys);
     if (!me.region.empty() && in_subtree(*region, me.region))
       fail(ErrorCode::invalid_argument, "to_region " + *region + " is inside this deployment (" + me.region + "): hand over locally",
            "to_region");
-    auto o = must_order(order_id);
     const Instant now = clock_.now();
     // The destination community of the other region receives; until its receipt arrives the
     // current owner stays responsible (the handover is pending).
@@ -1088,42 +1318,43 @@ std::string Service::transfer_out(std::int64_t order_id, const std::string& to_r
     };
     doc["signature"] = sign_bytes(canonical_bytes(doc), keys);
     const std::string text = doc.dump();
-    store::Q(store::database_of(repo_),
-             "INSERT INTO loop_transfers (direction, document_id, order_id, handover_id, region, peer, document, status, "
-             "created_at) VALUES ('out', ?, ?, ?, ?, '', ?, 'pending', ?)")
-        .text(doc_id)
-        .i64(order_id)
-        .i64(h.id)
-        .text(*region)
-        .text(text)
-        .i64(now.time_since_epoch().count())
-        .run();
+    store::TransferRow tr;
+    tr.direction = "out";
+    tr.document_id = doc_id;
+    tr.order_id = order_id;
+    tr.handover_id = h.id;
+    tr.region = *region;
+    tr.document = text;
+    tr.status = "pending";
+    tr.created_at = now;
+    loop_->insert_transfer(tr);
     audit(a, "transfer.out", "order", order_id, reason,
           json{{"document_id", doc_id}, {"to_region", *region}, {"handover_id", h.id}}.dump());
+    // The document carries the full ID number, phone, address and birth date: unmasked data
+    // leaving the deployment, audited as such in the same transaction.
+    audit(a, "person.unmask", "person", person->id, reason,
+          json{{"document_id", doc_id}, {"order_id", order_id}, {"to_region", *region},
+               {"fields", {"doc_number", "phone", "address", "birth_date", "name"}}}.dump());
     return text;
   });
 }
 
-TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, const Actor& a) {
+TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, const Caller& a) {
+  require_transfers(a);
   const json doc = parse_document(document);
   if (doc.value("format", "") != kHandoverFormat)
     fail(ErrorCode::invalid_argument, std::string("format must be ") + kHandoverFormat, "format");
   const auto& keys = signer.keys();
   TransferIn out;
   return write([&] {
-    auto& db = store::database_of(repo_);
-    const std::string sender = verify_document(db, doc, "sender.public_key");
+    const std::string sender = verify_document(*loop_, doc, "sender.public_key");
     const Instant now = clock_.now();
     if (doc_instant(doc, "expires_at") < now)
       fail(ErrorCode::unauthenticated, "the document expired at " + doc_string(doc, "expires_at"), "expires_at");
     out.document_id = doc_string(doc, "document_id");
-    {
-      store::Q q(db, "SELECT order_id FROM loop_transfers WHERE direction = 'in' AND document_id = ?");
-      q.text(out.document_id);
-      if (q.next())
-        fail(ErrorCode::conflict, "document " + out.document_id + " was already imported (order " +
-                                      std::to_string(q.int64(0)) + ")", "document_id");
-    }
+    if (auto seen = loop_->transfer("in", out.document_id))
+      fail(ErrorCode::conflict, "document " + out.document_id + " was already imported (order " +
+                                    std::to_string(seen->order_id) + ")", "document_id");
     // Person.
     Person p;
     auto dt = doc_type_from(doc_string(doc, "person.doc_type"));
@@ -1146,6 +1377,9 @@ TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, c
     auto dest_code = canonical_area_code(dest);
     if (!dest_code || !repo_.area(*dest_code))
       fail(ErrorCode::invalid_argument, "person.destination_area " + dest + " is not an area of this deployment",
+           "person.destination_area");
+    if (!area_in_scope(a.scope, *dest_code))
+      fail(ErrorCode::permission_denied, "person.destination_area " + *dest_code + " is outside your jurisdiction",
            "person.destination_area");
     p.area_code = *dest_code;
     // Order.
@@ -1207,43 +1441,43 @@ TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, c
                     {"owner_area", *dest_code}};
     receipt["signature"] = sign_bytes(canonical_bytes(receipt), keys);
     out.receipt = receipt.dump();
-    store::Q(db,
-             "INSERT INTO loop_transfers (direction, document_id, order_id, handover_id, region, peer, document, receipt, "
-             "status, created_at, settled_at) VALUES ('in', ?, ?, 0, ?, ?, ?, ?, 'received', ?, ?)")
-        .text(out.document_id)
-        .i64(r.order.id)
-        .text(doc_string(doc, "sender.region", false))
-        .text(sender)
-        .text(std::string(document))
-        .text(out.receipt)
-        .i64(now.time_since_epoch().count())
-        .i64(now.time_since_epoch().count())
-        .run();
+    store::TransferRow tr;
+    tr.direction = "in";
+    tr.document_id = out.document_id;
+    tr.order_id = r.order.id;
+    tr.region = doc_string(doc, "sender.region", false);
+    tr.peer = sender;
+    tr.document = std::string(document);
+    tr.receipt = out.receipt;
+    tr.status = "received";
+    tr.created_at = now;
+    tr.settled_at = now;
+    loop_->insert_transfer(tr);
     audit(a, "transfer.in", "order", r.order.id, {},
           json{{"document_id", out.document_id}, {"sender", sender}, {"person_id", out.person_id}}.dump());
     return out;
   });
 }
 
-TransferDone Service::accept_receipt(std::string_view receipt, const Actor& a) {
+TransferDone Service::accept_receipt(std::string_view receipt, const Caller& a) {
+  require_transfers(a);
   const json doc = parse_document(receipt);
   if (doc.value("format", "") != kReceiptFormat)
     fail(ErrorCode::invalid_argument, std::string("format must be ") + kReceiptFormat, "format");
   TransferDone out;
   write([&] {
-    auto& db = store::database_of(repo_);
-    const std::string receiver = verify_document(db, doc, "receiver.public_key");
+    const std::string receiver = verify_document(*loop_, doc, "receiver.public_key");
     out.document_id = doc_string(doc, "document_id");
     std::int64_t handover_id = 0;
     std::string status;
     {
-      store::Q q(db, "SELECT order_id, handover_id, region, status FROM loop_transfers WHERE direction = 'out' AND document_id = ?");
-      q.text(out.document_id);
-      if (!q.next()) fail(ErrorCode::not_found, "no transfer sent with document id " + out.document_id, "document_id");
-      out.order_id = q.int64(0);
-      handover_id = q.int64(1);
-      out.region = q.str(2);
-      status = q.str(3);
+      auto sent = loop_->transfer("out", out.document_id);
+      if (!sent || !loop_->order(sent->order_id, a.scope))
+        fail(ErrorCode::not_found, "no transfer sent with document id " + out.document_id, "document_id");
+      out.order_id = sent->order_id;
+      handover_id = sent->handover_id;
+      out.region = sent->region;
+      status = sent->status;
     }
     if (status != "pending") fail(ErrorCode::conflict, "the receipt for " + out.document_id + " was already accepted", "document_id");
     const std::string their_region = doc_string(doc, "receiver.region", false);
@@ -1261,13 +1495,7 @@ TransferDone Service::accept_receipt(std::string_view receipt, const Actor& a) {
     loop_->set_current(out.order_id, StageEntry{Stage::released, h->receiver, now}, OrderStatus::released);
     loop_->end_occupancy(out.order_id, now);
     drop_all(out.order_id);
-    store::Q(db, "UPDATE loop_transfers SET status = 'acknowledged', receipt = ?, peer = ?, settled_at = ? "
-                 "WHERE direction = 'out' AND document_id = ?")
-        .text(std::string(receipt))
-        .text(receiver)
-        .i64(now.time_since_epoch().count())
-        .text(out.document_id)
-        .run();
+    loop_->settle_transfer_out(out.document_id, receipt, receiver, now);
     audit(a, "transfer.receipt", "order", out.order_id, reason,
           json{{"document_id", out.document_id}, {"receiver", receiver}, {"order_ref", doc.value("order_ref", "")}}.dump());
   });

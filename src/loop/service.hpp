@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/caller.hpp"
 #include "core/date.hpp"
 #include "core/health_code.hpp"
 #include "core/loop.hpp"
@@ -62,12 +63,6 @@ class CodeSigner {
   std::string prefix_;
   std::mutex mu_;
   std::optional<code::KeyPair> keys_;
-};
-
-struct Actor {
-  std::int64_t user_id = 0;
-  std::string username = "system";
-  std::string ip;
 };
 
 // Told about deadline and alert changes after each committed write (the watcher).
@@ -150,73 +145,141 @@ struct TransferDone {
 // The canonical bytes of a document (without its "signature").
 std::string canonical_document(std::string_view text);
 
+// One order with its timeline (GET /api/loop/orders/{id}).
+struct OrderDetail {
+  store::OrderRow row;  // with stage history
+  std::vector<Handover> handovers;
+  std::vector<store::CheckRow> checks;
+  std::vector<store::TestRow> tests;
+  std::vector<store::AlertRow> alerts;
+};
+
+// A handover as the inbox and outbox list it.
+struct HandoverItem {
+  Handover handover;
+  std::string person_name;  // unmasked: the API masks it
+};
+
+// A quarantine site as its page shows it.
+struct SiteView {
+  std::vector<store::RoomRow> rooms;
+  std::vector<store::OrderRow> occupant_orders;   // active orders of the current occupants
+  std::vector<store::OrderRow> releases_tomorrow;
+  int pending_arrivals = 0;                        // handovers to the site not yet acknowledged
+};
+
+// The closed-loop service. Every operation takes the caller (core/caller.hpp) and checks its
+// jurisdiction inside the transaction that reads or writes (docs/SECURITY.md):
+// - an order, handover, alert, site or person outside the caller's scope answers not_found,
+//   with the same message as one that does not exist;
+// - an object inside the scope that the caller does not act for (not the current owner, not the
+//   receiver) answers permission_denied;
+// - writes need the permission the route needs too (loop.write, loop.manage).
 class Service {
  public:
   // handover_deadline: overrides every acknowledgement deadline (see override_handover_deadlines).
   Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink = nullptr,
           std::optional<std::chrono::minutes> handover_deadline = std::nullopt);
   ~Service();
+  // The repository underneath, unscoped: for the watcher, tools and tests, never for a caller.
   store::LoopRepository& loop() { return *loop_; }
   const LoopSettings& settings() const { return settings_; }
 
-  // --- profiles
+  // --- profiles. Switching and re-planning act on every order of the deployment: only a caller
+  // whose scope is the whole system or a whole city (area code of at most 4 digits).
   std::string active_profile();
-  void switch_profile(const std::string& name, const std::string& reason, const Actor& a);
+  void switch_profile(const std::string& name, const std::string& reason, const Caller& c);
   // Recomputes the plans of every active order under `profile`; writes them when apply.
-  std::vector<ReplanChange> replan(const std::string& profile, const std::string& reason, bool apply, const Actor& a);
+  std::vector<ReplanChange> replan(const std::string& profile, const std::string& reason, bool apply, const Caller& c);
   policy::Plan plan_of(const store::OrderRow& o) const;
 
+  // --- reads in the caller's scope
+  store::OrderRow order(std::int64_t id, const Caller& c);
+  OrderDetail order_detail(std::int64_t id, const Caller& c);
+  store::PageOf<store::OrderRow> orders(const store::OrderFilter& f, const Caller& c, store::Page page);
+  store::BoardCounts board(const Caller& c);
+  std::vector<HandoverItem> handovers(bool inbox, bool pending_only, const Caller& c, int limit);
+  std::vector<store::AlertRow> alerts(const store::AlertFilter& f, const Caller& c, store::Page page);
+  store::AlertRow alert(std::int64_t id, const Caller& c);
+  SiteView site(std::int64_t org_id, const Caller& c);
+  // Whether the caller acts on a person in the closed loop: the person lives in its area (area
+  // scope), or has an active order the caller's area or organisation holds or receives, or (a
+  // port) came on a manifest the port imported.
+  bool person_visible(std::int64_t person_id, const Caller& c);
+
   // --- orders
-  store::OrderRow create_order(const NewOrder& n, const Actor& a);
-  ManifestReport import_manifest(std::string_view csv, const ManifestOptions& opt, const Actor& a);
+  // The person must be one the caller acts on; an area-scoped caller puts only residents of its
+  // area under control (anyone else: not_found, as for an unknown person); the owner must be one
+  // the caller acts for.
+  store::OrderRow create_order(const NewOrder& n, const Caller& c);
+  // create_order, except that an investigator's order for a person who does not live in its
+  // area becomes a referral (协查) to the command centre holding the person's area; the answer is
+  // the same whether that person exists or not (the command centre finds out).
+  struct OrderOrReferral {
+    std::optional<store::OrderRow> order;
+    std::optional<store::ReferralRow> referral;
+  };
+  OrderOrReferral create_or_refer(const NewOrder& n, const Caller& c);
+  ManifestReport import_manifest(std::string_view csv, const ManifestOptions& opt, const Caller& c);
   Handover send_handover(std::int64_t order_id, Stage to, const Owner& receiver, std::string vehicle,
-                         std::string escort, const Actor& a);
-  // by_owner: the receiver acting (checked against the handover's receiver).
-  Handover acknowledge(std::int64_t handover_id, const Owner& by_owner, const std::string& note, const Actor& a);
+                         std::string escort, const Caller& c);
+  // The receiver acknowledges (the caller must act for the handover's receiver).
+  Handover acknowledge(std::int64_t handover_id, const std::string& note, const Caller& c);
   CheckOutcome record_check(std::int64_t order_id, double temperature_c, std::vector<std::string> symptoms,
-                            std::optional<Instant> at, const Actor& a);
+                            std::optional<Instant> at, const Caller& c);
   // result "negative" | "positive". A positive result opens a critical "positive_result" alert.
-  void record_test(std::int64_t order_id, Date day, const std::string& result, std::optional<double> ct, const Actor& a);
+  void record_test(std::int64_t order_id, Date day, const std::string& result, std::optional<double> ct, const Caller& c);
   // A stage change by the current owner without a handover (loop::move_within_owner), e.g. the
   // destination community puts a traveller into home isolation or home monitoring. Releasing
   // goes through release().
-  store::OrderRow move_stage(std::int64_t order_id, Stage to, const std::string& note, const Actor& a);
+  store::OrderRow move_stage(std::int64_t order_id, Stage to, const std::string& note, const Caller& c);
   // Releases when the rules allow; otherwise returns the decision unchanged (nothing written).
-  quarantine::ReleaseDecision release(std::int64_t order_id, const std::string& note, const Actor& a);
+  quarantine::ReleaseDecision release(std::int64_t order_id, const std::string& note, const Caller& c);
 
-  // --- handovers between deployments (跨地区交接)
+  // --- referrals (协查)
+  // inbox: referrals to the caller's area (command centre, admin); outbox: the caller's own.
+  std::vector<store::ReferralRow> referrals(bool inbox, const Caller& c, int limit);
+  // The command centre holding the person's area accepts a pending referral (creating the order
+  // with `owner`, and `stage` or the requested one) or declines it; a note is required to decline.
+  store::ReferralRow decide_referral(std::int64_t id, bool accept, std::optional<Owner> owner,
+                                     std::optional<Stage> stage, const std::string& note, const Caller& c);
+
+  // --- handovers between deployments (跨地区交接): the command centre's or the administrator's
+  // (exchanges_transfers); the order must be in the caller's scope and owned by someone it acts
+  // for. The document carries the person's full identity: transfer_out writes a person.unmask
+  // audit record with it, in the same transaction.
   // The current owner hands an active order over to another deployment (region `to_region`):
   // a pending handover into destination_community whose receiver is the external region; it is
   // acknowledged only by the destination's signed receipt (accept_receipt), and the watcher
   // raises handover_overdue when no receipt arrives before the deadline. Answers the signed
   // "bihuan-handover/1" document.
   std::string transfer_out(std::int64_t order_id, const std::string& to_region, const std::string& note,
-                           CodeSigner& signer, const Actor& a);
+                           CodeSigner& signer, const Caller& c);
   // Destination side: verifies the document against the trusted senders, upserts the person and
-  // creates an order at destination_community owned by the destination area. Errors:
-  // unauthenticated (bad signature, unknown sender, expired), conflict (replayed document id),
-  // invalid_argument naming the field.
-  TransferIn transfer_in(std::string_view document, CodeSigner& signer, const Actor& a);
+  // creates an order at destination_community owned by the destination area (which must be in
+  // the caller's scope). Errors: unauthenticated (bad signature, unknown sender, expired),
+  // conflict (replayed document id), invalid_argument naming the field.
+  TransferIn transfer_in(std::string_view document, CodeSigner& signer, const Caller& c);
   // Sender side: verifies the receipt and closes the loop here (order released, reason
   // "transferred to REGION").
-  TransferDone accept_receipt(std::string_view receipt, const Actor& a);
-  // Trusts the deployment holding `public_key` (base64url, 32 bytes) under `name`.
-  void trust_sender(const std::string& name, const std::string& public_key, const Actor& a);
-  // The external transfer behind a handover ("" = an ordinary local handover).
-  std::string external_region_of(std::int64_t handover_id);
+  TransferDone accept_receipt(std::string_view receipt, const Caller& c);
+  // Trusts the deployment holding `public_key` (base64url, 32 bytes) under `name` (a caller
+  // scoped to the whole system).
+  void trust_sender(const std::string& name, const std::string& public_key, const Caller& c);
 
   // --- alerts (a note is required)
-  store::AlertRow acknowledge_alert(std::int64_t id, const std::string& note, const Actor& a);
-  store::AlertRow close_alert(std::int64_t id, const std::string& note, const Actor& a);
+  store::AlertRow acknowledge_alert(std::int64_t id, const std::string& note, const Caller& c);
+  store::AlertRow close_alert(std::int64_t id, const std::string& note, const Caller& c);
 
-  // --- sites
-  std::vector<quarantine::Room> add_rooms(std::int64_t org_id, std::vector<quarantine::Room> rooms, const Actor& a);
+  // --- sites (the site itself, or a command centre whose area holds it)
+  std::vector<quarantine::Room> add_rooms(std::int64_t org_id, std::vector<quarantine::Room> rooms, const Caller& c);
   quarantine::AssignmentResult assign_rooms(std::int64_t org_id, const std::vector<std::int64_t>& order_ids,
-                                            const Actor& a);
+                                            const Caller& c);
 
   // --- health code
   policy::Colour colour_of(std::int64_t person_id, Date day);
-  CodeOut code_for(std::int64_t person_id, CodeSigner& signer);
+  // The code of a person the caller acts on (person_visible); not_found otherwise.
+  CodeOut code_for(std::int64_t person_id, CodeSigner& signer, const Caller& c);
 
   // Which deadlines an order should have from now on (tests and checks; handovers separately).
   static std::optional<Deadline> next_test_deadline(store::LoopRepository& loop, const store::OrderRow& o,
@@ -232,10 +295,20 @@ class Service {
   void drop(std::int64_t order_id, const std::string& subject);
   void drop_all(std::int64_t order_id);
   void schedule(const store::OrderRow& o, const policy::Plan& plan);
-  void audit(const Actor& a, const std::string& action, const std::string& entity, std::int64_t id,
+  void audit(const Caller& a, const std::string& action, const std::string& entity, std::int64_t id,
              const std::string& reason = {}, const std::string& detail = {});
   store::OrderRow must_order(std::int64_t id);
-  store::AlertRow settle_alert(std::int64_t id, const std::string& note, const Actor& a, const char* action,
+  // The order if the caller sees it (not_found otherwise, as for an unknown id).
+  store::OrderRow visible_order(std::int64_t id, const Caller& c, bool history = false);
+  // permission_denied unless the caller acts for the order's current owner.
+  void require_owner(const Caller& c, const Owner& owner);
+  void require_permission(const Caller& c, Permission p);
+  std::optional<Org> visible_site(std::int64_t org_id, const Caller& c);
+  void require_deployment_wide(const Caller& c);
+  std::string external_region_of(std::int64_t handover_id);
+  store::OrderRow insert_new_order(const NewOrder& n, const policy::Plan& plan, const std::string& profile,
+                                   const Caller& c);
+  store::AlertRow settle_alert(std::int64_t id, const std::string& note, const Caller& a, const char* action,
                                const char* status);
 
   store::Repository& repo_;

@@ -25,10 +25,6 @@
 
 namespace bihuan::store {
 
-class Db;
-// The driver under a repository opened by open_repository (shares its connection).
-Db& database_of(Repository& repo);
-
 struct OrderRow {
   loop::ControlOrder order;  // current stage/owner and pending handover filled; history on request
   std::string plan_json;     // the policy::Plan as JSON (loop service format)
@@ -50,6 +46,43 @@ struct OrderFilter {
   std::string owner_area;  // prefix
   std::string q;           // person name prefix or exact document number
   std::int64_t person_id = 0;
+};
+
+// A signed document sent to or received from another deployment (跨地区交接).
+struct TransferRow {
+  std::string direction;  // out | in
+  std::string document_id;
+  std::int64_t order_id = 0;
+  std::int64_t handover_id = 0;  // out: the pending handover to the region
+  std::string region;            // out: the destination region; in: the sender's region
+  std::string peer;              // the trusted name of the other deployment
+  std::string document;          // the document as sent or received
+  std::string receipt;
+  std::string status;            // out: pending | acknowledged; in: received
+  Instant created_at{};
+  std::optional<Instant> settled_at;
+};
+
+// A referral (协查): an investigator's request to put a person who lives outside its area under
+// control, addressed to the command centre holding the person's area.
+struct ReferralRow {
+  std::int64_t id = 0;
+  std::int64_t person_id = 0;
+  std::string to_area;    // the person's area ("" when the person is not registered here)
+  std::string from_area;  // the investigator's area
+  std::int64_t requested_by = 0;
+  std::string requested_by_name;
+  Instant requested_at{};
+  std::string group;
+  std::string source;
+  Date start{};
+  std::string stage;      // the stage the investigator asked for
+  std::string note;
+  std::string status = "pending";  // pending | accepted | declined
+  std::int64_t decided_by = 0;
+  std::optional<Instant> decided_at;
+  std::int64_t order_id = 0;
+  std::string decision_note;
 };
 
 struct CheckRow {
@@ -192,6 +225,30 @@ class LoopRepository {
                                        std::int64_t port_org, Instant created_at, std::int64_t by) = 0;
   virtual void insert_passenger(std::int64_t manifest_id, std::int64_t person_id, std::string_view seat,
                                 std::int64_t order_id) = 0;
+  // Whether the person came on a manifest the port imported.
+  virtual bool imported_by_port(std::int64_t person_id, std::int64_t port_org) = 0;
+
+  // --- transfers between deployments and the deployments trusted to send them
+  virtual void insert_transfer(const TransferRow& t) = 0;  // conflict when (direction, document_id) exists
+  virtual std::optional<TransferRow> transfer(std::string_view direction, std::string_view document_id) = 0;
+  // The region an outgoing transfer's handover went to ("" = an ordinary local handover).
+  virtual std::string transfer_region_of_handover(std::int64_t handover_id) = 0;
+  // Marks an outgoing transfer acknowledged with the destination's receipt.
+  virtual void settle_transfer_out(std::string_view document_id, std::string_view receipt, std::string_view peer,
+                                   Instant at) = 0;
+  // The name under which `public_key` is trusted, if it is.
+  virtual std::optional<std::string> trusted_sender(std::string_view public_key) = 0;
+  // Trusts `public_key` under `name`, replacing an earlier key of that name or name of that key.
+  virtual void put_trusted_sender(std::string_view name, std::string_view public_key, Instant at) = 0;
+
+  // --- referrals (协查)
+  virtual std::int64_t insert_referral(ReferralRow& r) = 0;  // fills id
+  virtual std::optional<ReferralRow> referral(std::int64_t id) = 0;
+  // inbox: to_area inside `scope` (newest first); outbox: requested by `user_id`.
+  virtual std::vector<ReferralRow> find_referrals(bool inbox, const Scope& scope, std::int64_t user_id, int limit) = 0;
+  // Records the decision on a pending referral; false when it was no longer pending.
+  virtual bool decide_referral(std::int64_t id, std::string_view status, std::int64_t by, Instant at,
+                               std::int64_t order_id, std::string_view note) = 0;
 
   // --- overview
   virtual BoardCounts board(const Scope& scope) = 0;

@@ -466,6 +466,56 @@ CREATE INDEX identity_conflicts_person ON identity_conflicts (person_id);
 CREATE INDEX identity_conflicts_run ON identity_conflicts (run_id);
 )SQL";
 
+// Version 6: a revision on every person row, so that an edit made from a stale read is refused
+// (PUT /api/persons/{id} answers 409). New rows start at 1; every update raises it by one (the
+// registry's own update sets it; the triggers raise it for every other update: imports, merges).
+constexpr const char* kV6 = R"SQL(
+ALTER TABLE persons ADD COLUMN revision {i64} NOT NULL DEFAULT 1;
+)SQL";
+constexpr const char* kV6Sqlite = R"SQL(
+CREATE TRIGGER persons_revision AFTER UPDATE ON persons FOR EACH ROW WHEN NEW.revision = OLD.revision
+BEGIN
+  UPDATE persons SET revision = OLD.revision + 1 WHERE id = NEW.id;
+END;
+)SQL";
+constexpr const char* kV6Pg = R"SQL(
+CREATE FUNCTION persons_revision() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.revision = OLD.revision THEN
+    NEW.revision := OLD.revision + 1;
+  END IF;
+  RETURN NEW;
+END;
+$$;
+CREATE TRIGGER persons_revision BEFORE UPDATE ON persons FOR EACH ROW EXECUTE FUNCTION persons_revision();
+)SQL";
+
+// Version 7: referrals (协查): an investigator's order for a person outside its area, addressed to
+// the command centre holding the person's area.
+constexpr const char* kV7 = R"SQL(
+CREATE TABLE referrals (
+  id {pk},
+  person_id {i64} NOT NULL DEFAULT 0,
+  to_area {text} NOT NULL DEFAULT '',
+  from_area {text} NOT NULL DEFAULT '',
+  requested_by {i64} NOT NULL,
+  requested_by_name {text} NOT NULL DEFAULT '',
+  requested_at {i64} NOT NULL,
+  group_key {text} NOT NULL,
+  source {text} NOT NULL,
+  start_date {text} NOT NULL,
+  stage {text} NOT NULL DEFAULT '',
+  note {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL DEFAULT 'pending',
+  decided_by {i64} NOT NULL DEFAULT 0,
+  decided_at {i64},
+  order_id {i64} NOT NULL DEFAULT 0,
+  decision_note {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX referrals_to_area ON referrals (to_area, status);
+CREATE INDEX referrals_requested_by ON referrals (requested_by);
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -506,6 +556,8 @@ const std::vector<Migration>& migrations() {
       {3, kV3, "", ""},
       {4, kV4, kV4Sqlite, kV4Pg},
       {5, kV5, "", ""},
+      {6, kV6, kV6Sqlite, kV6Pg},
+      {7, kV7, "", ""},
   };
   return all;
 }

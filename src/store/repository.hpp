@@ -156,6 +156,11 @@ class Repository {
 
   // --- persons. Upsert key: (doc_type, doc_number, nationality). Fills ids.
   virtual UpsertStats upsert_persons(std::vector<Person>& ps) = 0;
+  // Writes the editable fields of p (name, phone, household, area, address, workplace,
+  // updated_at) when its stored revision is `revision`, and raises the revision by one; false
+  // (nothing written) when the stored revision differs or the row does not exist. Every other
+  // change of a person row (upserts, merges) raises the revision too.
+  virtual bool update_person(const Person& p, std::int64_t revision) = 0;
   virtual std::optional<Person> person(std::int64_t id, const Scope& scope) = 0;
   virtual std::optional<Person> person_by_doc(std::string_view doc_number, const Scope& scope) = 0;
   virtual PageOf<Person> find_persons(const PersonQuery& q, const Scope& scope, Page page) = 0;

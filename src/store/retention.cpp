@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "store/db.hpp"
 #include "store/loop_repository.hpp"
+#include "store/sql_access.hpp"
 
 namespace bihuan::store {
 

@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "store/db.hpp"
 #include "store/loop_repository.hpp"
+#include "store/sql_access.hpp"
 
 namespace bihuan::store {
 
@@ -683,6 +684,174 @@ class SqlLoopRepository final : public LoopRepository {
                  "id"));
     q.text(kind).text(ref).i64(to_unix_ms(arrived_at)).i64(port_org).i64(to_unix_ms(created_at)).i64(by);
     return q.inserted_id();
+  }
+
+  // ------------------------------------------------------------ transfers
+  void insert_transfer(const TransferRow& t) override {
+    Q(db_,
+      "INSERT INTO loop_transfers (direction, document_id, order_id, handover_id, region, peer, document, receipt, "
+      "status, created_at, settled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .text(t.direction)
+        .text(t.document_id)
+        .i64(t.order_id)
+        .i64(t.handover_id)
+        .text(t.region)
+        .text(t.peer)
+        .text(t.document)
+        .text(t.receipt)
+        .text(t.status)
+        .i64(to_unix_ms(t.created_at))
+        .ref(t.settled_at ? to_unix_ms(*t.settled_at) : 0)
+        .run();
+  }
+
+  std::optional<TransferRow> transfer(std::string_view direction, std::string_view document_id) override {
+    Q q(db_, "SELECT direction, document_id, order_id, handover_id, region, peer, document, receipt, status, created_at, "
+             "settled_at FROM loop_transfers WHERE direction = ? AND document_id = ?");
+    q.text(direction).text(document_id);
+    if (!q.next()) return std::nullopt;
+    TransferRow t;
+    t.direction = q.str(0);
+    t.document_id = q.str(1);
+    t.order_id = q.int64(2);
+    t.handover_id = q.int64(3);
+    t.region = q.str(4);
+    t.peer = q.str(5);
+    t.document = q.str(6);
+    t.receipt = q.str(7);
+    t.status = q.str(8);
+    t.created_at = from_unix_ms(q.int64(9));
+    if (!q.null_at(10)) t.settled_at = from_unix_ms(q.int64(10));
+    return t;
+  }
+
+  std::string transfer_region_of_handover(std::int64_t handover_id) override {
+    Q q(db_, "SELECT region FROM loop_transfers WHERE direction = 'out' AND handover_id = ?");
+    q.i64(handover_id);
+    return q.next() ? q.str(0) : std::string();
+  }
+
+  void settle_transfer_out(std::string_view document_id, std::string_view receipt, std::string_view peer,
+                           Instant at) override {
+    Q(db_, "UPDATE loop_transfers SET status = 'acknowledged', receipt = ?, peer = ?, settled_at = ? "
+           "WHERE direction = 'out' AND document_id = ?")
+        .text(receipt)
+        .text(peer)
+        .i64(to_unix_ms(at))
+        .text(document_id)
+        .run();
+  }
+
+  std::optional<std::string> trusted_sender(std::string_view public_key) override {
+    Q q(db_, "SELECT name FROM trusted_senders WHERE public_key = ?");
+    q.text(public_key);
+    if (!q.next()) return std::nullopt;
+    return q.str(0);
+  }
+
+  void put_trusted_sender(std::string_view name, std::string_view public_key, Instant at) override {
+    repo_.transaction([&] {
+      Q(db_, "DELETE FROM trusted_senders WHERE name = ? OR public_key = ?").text(name).text(public_key).run();
+      Q(db_, "INSERT INTO trusted_senders (name, public_key, added_at) VALUES (?, ?, ?)")
+          .text(name)
+          .text(public_key)
+          .i64(to_unix_ms(at))
+          .run();
+    });
+  }
+
+  // ------------------------------------------------------------ referrals
+  std::int64_t insert_referral(ReferralRow& r) override {
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO referrals (person_id, to_area, from_area, requested_by, requested_by_name, requested_at, "
+                 "group_key, source, start_date, stage, note, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
+                 "id"));
+    q.i64(r.person_id)
+        .text(r.to_area)
+        .text(r.from_area)
+        .i64(r.requested_by)
+        .text(r.requested_by_name)
+        .i64(to_unix_ms(r.requested_at))
+        .text(r.group)
+        .text(r.source)
+        .text(date_text(r.start))
+        .text(r.stage)
+        .text(r.note);
+    r.id = q.inserted_id();
+    r.status = "pending";
+    return r.id;
+  }
+
+  static constexpr const char* kReferralCols =
+      "id, person_id, to_area, from_area, requested_by, requested_by_name, requested_at, group_key, source, start_date, "
+      "stage, note, status, decided_by, decided_at, order_id, decision_note";
+
+  static ReferralRow read_referral(const Q& q) {
+    ReferralRow r;
+    r.id = q.int64(0);
+    r.person_id = q.int64(1);
+    r.to_area = q.str(2);
+    r.from_area = q.str(3);
+    r.requested_by = q.int64(4);
+    r.requested_by_name = q.str(5);
+    r.requested_at = from_unix_ms(q.int64(6));
+    r.group = q.str(7);
+    r.source = q.str(8);
+    r.start = parse_date(q.str(9)).value_or(Date{});
+    r.stage = q.str(10);
+    r.note = q.str(11);
+    r.status = q.str(12);
+    r.decided_by = q.int64(13);
+    if (!q.null_at(14)) r.decided_at = from_unix_ms(q.int64(14));
+    r.order_id = q.int64(15);
+    r.decision_note = q.str(16);
+    return r;
+  }
+
+  std::optional<ReferralRow> referral(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kReferralCols + " FROM referrals WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_referral(q);
+  }
+
+  std::vector<ReferralRow> find_referrals(bool inbox, const Scope& scope, std::int64_t user_id, int limit) override {
+    Cond c;
+    if (inbox) {
+      if (scope.kind == Scope::Kind::org || (scope.kind == Scope::Kind::area && scope.area_prefix.empty()))
+        c.add("1 = 0");
+      else if (scope.kind == Scope::Kind::area)
+        c.add(c.range("to_area", scope.area_prefix));
+    } else {
+      c.i(user_id);
+      c.add("requested_by = ?");
+    }
+    c.i(limit);
+    std::vector<ReferralRow> out;
+    Q q(db_, std::string("SELECT ") + kReferralCols + " FROM referrals" + c.where() + " ORDER BY id DESC LIMIT ?");
+    c.bind(q);
+    while (q.next()) out.push_back(read_referral(q));
+    return out;
+  }
+
+  bool decide_referral(std::int64_t id, std::string_view status, std::int64_t by, Instant at, std::int64_t order_id,
+                       std::string_view note) override {
+    return Q(db_, "UPDATE referrals SET status = ?, decided_by = ?, decided_at = ?, order_id = ?, decision_note = ? "
+                  "WHERE id = ? AND status = 'pending'")
+               .text(status)
+               .i64(by)
+               .i64(to_unix_ms(at))
+               .i64(order_id)
+               .text(note)
+               .i64(id)
+               .run() == 1;
+  }
+
+  bool imported_by_port(std::int64_t person_id, std::int64_t port_org) override {
+    Q q(db_, "SELECT 1 FROM manifest_passengers mp JOIN arrival_manifests m ON m.id = mp.manifest_id "
+             "WHERE mp.person_id = ? AND m.port_org = ? LIMIT 1");
+    q.i64(person_id).i64(port_org);
+    return q.next();
   }
 
   void insert_passenger(std::int64_t manifest_id, std::int64_t person_id, std::string_view seat,

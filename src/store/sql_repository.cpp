@@ -13,6 +13,7 @@
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 #include "store/repository.hpp"
+#include "store/sql_access.hpp"
 
 namespace bihuan::store {
 
@@ -121,7 +122,7 @@ struct Where {
 
 constexpr const char* kPersonCols =
     "p.id, p.doc_type, p.doc_number, p.nationality, p.name, p.sex, p.birth_date, p.phone, p.household_id, "
-    "p.area_code, p.address, p.workplace_org_id, p.merged_into, p.created_at, p.updated_at";
+    "p.area_code, p.address, p.workplace_org_id, p.merged_into, p.created_at, p.updated_at, p.revision";
 
 Person read_person(const Q& q) {
   Person p;
@@ -140,6 +141,7 @@ Person read_person(const Q& q) {
   p.merged_into = q.int64(12);
   p.created_at = from_unix_ms(q.int64(13));
   p.updated_at = from_unix_ms(q.int64(14));
+  p.revision = q.int64(15);
   return p;
 }
 
@@ -509,6 +511,25 @@ class SqlRepository final : public Repository {
       }
     });
     return st;
+  }
+
+  bool update_person(const Person& p, std::int64_t revision) override {
+    if (p.name.empty()) fail(ErrorCode::invalid_argument, "name is required", "name");
+    if (p.household_id < 0 || p.workplace_org_id < 0)
+      fail(ErrorCode::invalid_argument, "ids must not be negative", "household_id");
+    check_area_code(p.area_code, "area_code", false);
+    return Q(*db_, "UPDATE persons SET name = ?, phone = ?, household_id = ?, area_code = ?, address = ?, "
+                   "workplace_org_id = ?, updated_at = ?, revision = revision + 1 WHERE id = ? AND revision = ?")
+               .text(p.name)
+               .text(p.phone)
+               .ref(p.household_id)
+               .text(p.area_code)
+               .text(p.address)
+               .ref(p.workplace_org_id)
+               .i64(to_unix_ms(p.updated_at))
+               .i64(p.id)
+               .i64(revision)
+               .run() == 1;
   }
 
   std::optional<Person> person(std::int64_t id, const Scope& scope) override {

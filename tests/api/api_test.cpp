@@ -350,15 +350,56 @@ TEST_F(Api, CreateAndUpdatePerson) {
   r = c.post("/api/persons", bad.dump());
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.j()["field"], "doc_number");
-  r = c.put("/api/persons/" + std::to_string(id), R"({"phone":"13600001234","address":"光华里5号楼"})");
+  const auto read = c.get("/api/persons/" + std::to_string(id)).j();
+  EXPECT_EQ(read["revision"], 1);
+  // An edit must carry the revision it read.
+  r = c.put("/api/persons/" + std::to_string(id), R"({"phone":"13600001234"})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.j()["field"], "revision");
+  r = c.put("/api/persons/" + std::to_string(id), R"({"phone":"13600001234","address":"光华里5号楼","revision":1})");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.j()["address"], "光华里5号楼");
   EXPECT_EQ(r.j()["phone"], "136****1234");
+  EXPECT_EQ(r.j()["revision"], 2);
   EXPECT_FALSE(audit_rows("person.update", id).empty());
   EXPECT_FALSE(audit_rows("person.create", id).empty());
-  r = c.put("/api/persons/" + std::to_string(id), R"({"phone":"12"})");
+  r = c.put("/api/persons/" + std::to_string(id), R"({"phone":"12","revision":2})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.j()["field"], "phone");
+}
+
+// Two clerks read revision 1; the first saves, the second's save from the stale read is refused
+// and nothing of it is written (no lost update).
+TEST_F(Api, AnEditFromAStaleReadIsRefused) {
+  Client a = login(port(), "grid_a");
+  Client b = login(port(), "admin");
+  auto made = b.post("/api/persons", json{{"doc_number", make_id("19700707", 71)}, {"name", "钱七"},
+                                          {"area_code", World::kGridA}}.dump());
+  ASSERT_EQ(made.status, 201) << made.body;
+  const auto pid = made.j()["id"].get<std::int64_t>();
+  const std::string path = "/api/persons/" + std::to_string(pid);
+  const auto rev = a.get(path).j()["revision"].get<std::int64_t>();
+  EXPECT_EQ(b.get(path).j()["revision"], rev);
+  auto first = a.put(path, json{{"address", "光华里7号楼"}, {"revision", rev}}.dump());
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto second = b.put(path, json{{"address", "光华里9号楼"}, {"revision", rev}}.dump());
+  EXPECT_EQ(second.status, 409) << second.body;
+  EXPECT_EQ(second.j()["code"], "conflict");
+  EXPECT_EQ(second.j()["field"], "revision");
+  auto now = b.get(path).j();
+  EXPECT_EQ(now["address"], "光华里7号楼");
+  EXPECT_EQ(now["revision"], rev + 1);
+  // Saving again from the new read works.
+  EXPECT_EQ(b.put(path, json{{"address", "光华里9号楼"}, {"revision", rev + 1}}.dump()).status, 200);
+  // Any other change of the row (here an import-style upsert) raises the revision too.
+  auto repo = store::open_repository(db_url_);
+  auto p = repo->person(pid, Scope::everything());
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->revision, rev + 2);
+  p->name = "钱七七";
+  std::vector<Person> batch{*p};
+  repo->upsert_persons(batch);
+  EXPECT_EQ(repo->person(pid, Scope::everything())->revision, rev + 3);
 }
 
 // ------------------------------------------------------------------ audit log

@@ -189,7 +189,8 @@ TEST_F(LoopApi, ManifestHandoverAckByReceiverOnly) {
   EXPECT_EQ(inbox[0]["overdue"], false);
   const std::string hid = std::to_string(inbox[0]["id"].get<std::int64_t>());
   EXPECT_EQ(s2.get("/api/loop/handovers?direction=inbox").j()["items"].size(), 0u);
-  EXPECT_EQ(s2.post("/api/loop/handovers/" + hid + "/ack", "{}").status, 403);
+  // Another site neither holds nor receives the order: the handover does not exist for it.
+  EXPECT_EQ(s2.post("/api/loop/handovers/" + hid + "/ack", "{}").status, 404);
   clock_.advance(std::chrono::hours(5));
   EXPECT_EQ(s1.get("/api/loop/handovers?direction=inbox").j()["items"][0]["overdue"], true);
   auto ack = s1.post("/api/loop/handovers/" + hid + "/ack", json{{"note", "arrived"}}.dump());
@@ -320,7 +321,7 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   n.stage = loop::Stage::quarantine_site;
   n.owner = loop::Owner::org(sz_orgs[0].id);
   n.destination_area = World::kGridA;
-  const auto sz_order = sz_svc.create_order(n, {}).order.id;
+  const auto sz_order = sz_svc.create_order(n, Caller::local("test")).order.id;
 
   auto admin = login(server_->port(), "admin");
   auto site1 = login(server_->port(), "site1");
@@ -338,18 +339,25 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   ASSERT_EQ(order.status, 201) << order.body;
   const auto id = order.j()["id"].get<std::int64_t>();
   const std::string out_path = "/api/loop/orders/" + std::to_string(id) + "/transfer-out";
-  EXPECT_EQ(site2.post(out_path, R"({"to_region":"4403"})").status, 404);
-  auto bad = site1.post(out_path, R"({"to_region":"44-03"})");
+  // Only the command centre or an administrator sends a transfer, even the site holding the order.
+  EXPECT_EQ(site2.post(out_path, R"({"to_region":"4403"})").status, 403);
+  EXPECT_EQ(site1.post(out_path, R"({"to_region":"4403"})").status, 403);
+  auto bad = admin.post(out_path, R"({"to_region":"44-03"})");
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(bad.j()["field"], "to_region");
-  auto local = site1.post(out_path, R"({"to_region":"110105"})");
+  auto local = admin.post(out_path, R"({"to_region":"110105"})");
   EXPECT_EQ(local.status, 400) << local.body;
-  auto out = site1.post(out_path, R"({"to_region":"4403","note":"returns home to Shenzhen"})");
+  auto out = admin.post(out_path, R"({"to_region":"4403","note":"returns home to Shenzhen"})");
   ASSERT_EQ(out.status, 201) << out.body;
   const json doc = out.j();
   EXPECT_EQ(doc["format"], "bihuan-handover/1");
   EXPECT_EQ(doc["reason"], "returns home to Shenzhen");
   EXPECT_EQ(doc["person"]["name"], "张三");  // the destination needs the identity unmasked
+  // Unmasked data left the deployment: audited as person.unmask with the document's id.
+  auto unmask = admin.get("/api/audit?action=person.unmask&entity_id=" + std::to_string(world_.person_a)).j();
+  ASSERT_EQ(unmask["items"].size(), 1u) << unmask.dump();
+  EXPECT_EQ(unmask["items"][0]["detail"]["document_id"], doc["document_id"]);
+  EXPECT_EQ(unmask["items"][0]["reason"], "returns home to Shenzhen");
   auto detail = site1.get("/api/loop/orders/" + std::to_string(id)).j();
   EXPECT_EQ(detail["stage"], "quarantine_site");
   ASSERT_TRUE(detail["pending_handover"].is_object());
@@ -360,8 +368,8 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
             409);
 
   // Shenzhen imports it and answers a receipt.
-  sz_svc.trust_sender("beijing", doc["sender"]["public_key"].get<std::string>(), {});
-  auto in = sz_svc.transfer_in(doc.dump(), sz_key, {});
+  sz_svc.trust_sender("beijing", doc["sender"]["public_key"].get<std::string>(), Caller::local("test"));
+  auto in = sz_svc.transfer_in(doc.dump(), sz_key, Caller::local("test"));
   const std::string sz_pub = json::parse(in.receipt)["receiver"]["public_key"];
 
   // --- receipt back here: only the command centre or an admin, only from a trusted key.
@@ -369,7 +377,7 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   auto untrusted = admin.post("/api/loop/transfers/receipt", in.receipt);
   EXPECT_EQ(untrusted.status, 401) << untrusted.body;
   EXPECT_EQ(untrusted.j()["field"], "receiver.public_key");
-  here_svc.trust_sender("shenzhen", sz_pub, {});
+  here_svc.trust_sender("shenzhen", sz_pub, Caller::local("test"));
   auto forged = json::parse(in.receipt);
   forged["document_id"] = "beijing:0:0";
   EXPECT_EQ(admin.post("/api/loop/transfers/receipt", forged.dump()).status, 401);
@@ -383,7 +391,7 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   EXPECT_EQ(admin.post("/api/loop/transfers/receipt", in.receipt).status, 409);
 
   // --- in: Shenzhen sends a traveller whose home is grid A here.
-  const std::string incoming = sz_svc.transfer_out(sz_order, "11", "", sz_key, {});
+  const std::string incoming = sz_svc.transfer_out(sz_order, "11", "", sz_key, Caller::local("test"));
   EXPECT_EQ(site1.post("/api/loop/transfers/in", incoming).status, 403);
   auto malformed = admin.post("/api/loop/transfers/in", "{");
   EXPECT_EQ(malformed.status, 400);
@@ -404,7 +412,7 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   auto grid = login(server_->port(), "grid_a").get("/api/loop/orders?stage=destination_community").j();
   ASSERT_EQ(grid["items"].size(), 1u);
   EXPECT_EQ(grid["items"][0]["owner"]["area_code"], World::kGridA);
-  EXPECT_EQ(sz_svc.accept_receipt(receipt.body, {}).order_id, sz_order);
+  EXPECT_EQ(sz_svc.accept_receipt(receipt.body, Caller::local("test")).order_id, sz_order);
   // Audited.
   EXPECT_GE(admin.get("/api/audit?action=transfer.in").j()["items"].size(), 1u);
   EXPECT_GE(admin.get("/api/audit?action=transfer.receipt").j()["items"].size(), 1u);
@@ -462,6 +470,206 @@ TEST_F(LoopApi, OpenApiListsTheLoopRoutes) {
                         "/api/persons/{id}/code", "/api/loop/manifests",
                         "/api/loop/orders/{id}/transfer-out", "/api/loop/transfers/in", "/api/loop/transfers/receipt"})
     EXPECT_TRUE(doc["paths"].contains(p)) << p;
+}
+
+}  // namespace
+}  // namespace bihuan::testing
+
+namespace bihuan::testing {
+namespace {
+
+// The exploit chain of issue 6: a grid worker put a person of another grid under control (which
+// turned the person's code red) and then sent the order to another region, which answered the
+// person's unmasked identity. Each step now fails as for an object that does not exist or a role
+// that may not, and nothing is written.
+TEST_F(LoopApi, AGridWorkerCannotPutAnotherGridsPersonUnderControl) {
+  auto grid_a = login(server_->port(), "grid_a");
+  auto admin = login(server_->port(), "admin");
+  auto order_for = [&](std::int64_t person) {
+    return grid_a.post("/api/loop/orders", json{{"person_id", person},
+                                                {"group", "close_contact"},
+                                                {"source", "close_contact"},
+                                                {"start_date", "2022-07-01"},
+                                                {"stage", "home_isolation"},
+                                                {"owner", {{"kind", "area"}, {"area_code", World::kGridA}}}}
+                                               .dump());
+  };
+  auto other = order_for(world_.person_b);
+  auto missing = order_for(999999);
+  EXPECT_EQ(other.status, 404) << other.body;
+  EXPECT_EQ(other.status, missing.status);
+  EXPECT_EQ(other.j()["code"], missing.j()["code"]);
+  EXPECT_EQ(other.j()["field"], missing.j()["field"]);
+  EXPECT_EQ(other.j()["field"], "person_id");
+  EXPECT_EQ(admin.get("/api/loop/orders?q=" + world_.doc_b).j()["items"].size(), 0u);
+  // The person's code stays green.
+  auto code = admin.get("/api/persons/" + std::to_string(world_.person_b) + "/code");
+  ASSERT_EQ(code.status, 200) << code.body;
+  EXPECT_EQ(code.j()["colour"], "green");
+  // A resident of the worker's own grid may be put under control.
+  auto own = order_for(world_.person_a);
+  EXPECT_EQ(own.status, 201) << own.body;
+  // Not with another grid as the owner.
+  auto foreign_owner = grid_a.post("/api/loop/orders", json{{"person_id", world_.person_a2},
+                                                            {"group", "close_contact"},
+                                                            {"source", "close_contact"},
+                                                            {"start_date", "2022-07-01"},
+                                                            {"stage", "home_isolation"},
+                                                            {"owner", {{"kind", "area"}, {"area_code", World::kGridB}}}}
+                                                           .dump());
+  EXPECT_EQ(foreign_owner.status, 403) << foreign_owner.body;
+}
+
+TEST_F(LoopApi, AGridWorkerCannotSendAnOrderToAnotherRegion) {
+  auto admin = login(server_->port(), "admin");
+  auto grid_a = login(server_->port(), "grid_a");
+  auto order = admin.post("/api/loop/orders", json{{"person_id", world_.person_a},
+                                                    {"group", "close_contact"},
+                                                    {"source", "close_contact"},
+                                                    {"start_date", "2022-07-01"},
+                                                    {"stage", "home_isolation"},
+                                                    {"owner", {{"kind", "area"}, {"area_code", World::kGridA}}}}
+                                                   .dump());
+  ASSERT_EQ(order.status, 201) << order.body;
+  const std::string id = std::to_string(order.j()["id"].get<std::int64_t>());
+  // The worker's grid owns the order, and still: transfers are the command centre's.
+  auto out = grid_a.post("/api/loop/orders/" + id + "/transfer-out", R"({"to_region":"310101"})");
+  EXPECT_EQ(out.status, 403) << out.body;
+  EXPECT_EQ(out.body.find(world_.doc_a), std::string::npos);
+  // Also for an order that does not exist: the answer tells nothing.
+  EXPECT_EQ(grid_a.post("/api/loop/orders/999999/transfer-out", R"({"to_region":"310101"})").status, 403);
+  EXPECT_TRUE(admin.get("/api/loop/orders/" + id).j()["pending_handover"].is_null());
+  EXPECT_EQ(admin.get("/api/audit?action=transfer.out").j()["items"].size(), 0u);
+  EXPECT_EQ(admin.get("/api/audit?action=person.unmask").j()["items"].size(), 0u);
+  EXPECT_EQ(grid_a.post("/api/loop/transfers/in", "{}").status, 403);
+  EXPECT_EQ(grid_a.post("/api/loop/transfers/receipt", "{}").status, 403);
+}
+
+// A district command centre acts within its district, not the city.
+TEST_F(LoopApi, ADistrictCommandCentreIsNotCityWide) {
+  {
+    auto repo = store::open_repository(url_);
+    std::vector<Area> areas = {{"110106", "丰台区", AreaLevel::county, "1101"}};
+    repo->upsert_areas(areas);
+    store::User u;
+    u.username = "centre_ft";
+    u.password_hash = api::hash_password(World::kPassword);
+    u.role = Role::command_centre;
+    u.scope_area = "110106";
+    u.created_at = clock_.now();
+    repo->create_user(u);
+    u.username = "centre_cy";
+    u.scope_area = World::kCounty;
+    repo->create_user(u);
+  }
+  auto admin = login(server_->port(), "admin");
+  auto order = create_order(admin, world_.person_a, site1_);
+  const std::string id = std::to_string(order["id"].get<std::int64_t>());
+  auto ft = login(server_->port(), "centre_ft");
+  auto cy = login(server_->port(), "centre_cy");
+  // Fengtai's centre sees nothing of Chaoyang: not the order, not the person, not the site.
+  auto read = ft.get("/api/loop/orders/" + id);
+  EXPECT_EQ(read.status, 404);
+  EXPECT_EQ(read.j()["code"], ft.get("/api/loop/orders/999999").j()["code"]);
+  EXPECT_EQ(ft.get("/api/loop/orders").j()["items"].size(), 0u);
+  EXPECT_EQ(ft.get("/api/persons/" + std::to_string(world_.person_a)).status, 404);
+  EXPECT_EQ(ft.get("/api/persons/" + std::to_string(world_.person_a) + "/code").status, 404);
+  EXPECT_EQ(ft.get("/api/loop/sites/" + std::to_string(site1_)).status, 404);
+  EXPECT_EQ(ft.post("/api/loop/orders/" + id + "/checks", json{{"temperature_c", 36.5}}.dump()).status, 404);
+  EXPECT_EQ(ft.post("/api/loop/orders/" + id + "/transfer-out", R"({"to_region":"4403"})").status, 404);
+  auto create = ft.post("/api/loop/orders", json{{"person_id", world_.person_b},
+                                                 {"group", "close_contact"},
+                                                 {"source", "close_contact"},
+                                                 {"start_date", "2022-07-01"},
+                                                 {"stage", "home_isolation"},
+                                                 {"owner", {{"kind", "area"}, {"area_code", "110106"}}}}
+                                                .dump());
+  EXPECT_EQ(create.status, 404) << create.body;
+  EXPECT_EQ(ft.put("/api/policy/active", json{{"name", "class-b"}, {"reason", "x"}}.dump()).status, 403);
+  // Chaoyang's centre acts on the order held by a site inside Chaoyang.
+  EXPECT_EQ(cy.get("/api/loop/orders/" + id).status, 200);
+  EXPECT_EQ(cy.post("/api/loop/orders/" + id + "/checks", json{{"temperature_c", 36.5}}.dump()).status, 201);
+  EXPECT_EQ(cy.get("/api/loop/orders").j()["items"].size(), 1u);
+}
+
+// An investigator puts contacts in its area under control; an order for someone living elsewhere
+// becomes a referral (协查) to the command centre holding that area, which accepts or declines.
+TEST_F(LoopApi, AnInvestigatorsOrderOutsideItsAreaBecomesAReferral) {
+  std::int64_t ft_person = 0;
+  {
+    auto repo = store::open_repository(url_);
+    std::vector<Area> areas = {{"110106", "丰台区", AreaLevel::county, "1101"}};
+    repo->upsert_areas(areas);
+    Person p;
+    p.doc_type = DocType::passport;
+    p.doc_number = "E55500001";
+    p.nationality = "USA";
+    p.name = "FENG TAI";
+    p.birth_date = *parse_date("1990-01-01");
+    p.area_code = "110106";
+    std::vector<Person> ps{p};
+    repo->upsert_persons(ps);
+    ft_person = ps.front().id;
+    store::User u;
+    u.username = "centre_ft";
+    u.password_hash = api::hash_password(World::kPassword);
+    u.role = Role::command_centre;
+    u.scope_area = "110106";
+    u.created_at = clock_.now();
+    repo->create_user(u);
+  }
+  auto inv = login(server_->port(), "investigator");
+  auto order_for = [&](std::int64_t person, const std::string& owner_area) {
+    return inv.post("/api/loop/orders", json{{"person_id", person},
+                                             {"group", "close_contact"},
+                                             {"source", "close_contact"},
+                                             {"start_date", "2022-07-01"},
+                                             {"stage", "home_isolation"},
+                                             {"note", "case 17 contact"},
+                                             {"owner", {{"kind", "area"}, {"area_code", owner_area}}}}
+                                            .dump());
+  };
+  // A contact living in the investigator's district: an order at once.
+  auto own = order_for(world_.person_a, World::kGridA);
+  ASSERT_EQ(own.status, 201) << own.body;
+  // Living elsewhere, or unknown here: a referral, and the answers look alike.
+  auto referred = order_for(ft_person, World::kGridA);
+  ASSERT_EQ(referred.status, 202) << referred.body;
+  auto unknown = order_for(999999, World::kGridA);
+  ASSERT_EQ(unknown.status, 202) << unknown.body;
+  EXPECT_EQ(referred.j()["referral"]["to_area"], "");
+  EXPECT_EQ(referred.j()["referral"]["status"], "pending");
+  EXPECT_EQ(unknown.j()["referral"]["to_area"], "");
+  auto outbox = inv.get("/api/loop/referrals?direction=outbox").j();
+  EXPECT_EQ(outbox["items"].size(), 2u);
+  // The investigator sees no inbox; Fengtai's command centre sees the one for its area only.
+  EXPECT_TRUE(inv.get("/api/loop/referrals").j()["items"].empty());
+  auto ft = login(server_->port(), "centre_ft");
+  auto inbox = ft.get("/api/loop/referrals").j();
+  ASSERT_EQ(inbox["items"].size(), 1u) << inbox.dump();
+  EXPECT_EQ(inbox["items"][0]["to_area"], "110106");
+  const std::string rid = std::to_string(inbox["items"][0]["id"].get<std::int64_t>());
+  // Nobody else decides it: a grid worker, or another district's centre, finds nothing.
+  auto other = login(server_->port(), "grid_a").post("/api/loop/referrals/" + rid + "/decline", R"({"note":"x"})");
+  EXPECT_EQ(other.status, 404);
+  EXPECT_EQ(ft.post("/api/loop/referrals/" + rid + "/decline", "{}").status, 400);  // a note is required
+  auto accepted = ft.post("/api/loop/referrals/" + rid + "/accept",
+                          json{{"owner", {{"kind", "area"}, {"area_code", "110106"}}}, {"note", "ok"}}.dump());
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  EXPECT_EQ(accepted.j()["status"], "accepted");
+  const auto order_id = accepted.j()["order_id"].get<std::int64_t>();
+  auto order = ft.get("/api/loop/orders/" + std::to_string(order_id));
+  ASSERT_EQ(order.status, 200) << order.body;
+  EXPECT_EQ(order.j()["owner"]["area_code"], "110106");
+  EXPECT_EQ(order.j()["person_id"], ft_person);
+  EXPECT_EQ(ft.post("/api/loop/referrals/" + rid + "/accept",
+                    json{{"owner", {{"kind", "area"}, {"area_code", "110106"}}}}.dump())
+                .status,
+            409);
+  EXPECT_EQ(inv.get("/api/loop/referrals?direction=outbox").j()["items"][1]["status"], "accepted");
+  auto admin = login(server_->port(), "admin");
+  EXPECT_EQ(admin.get("/api/audit?action=referral.create").j()["items"].size(), 2u);
+  EXPECT_EQ(admin.get("/api/audit?action=referral.accept").j()["items"].size(), 1u);
 }
 
 }  // namespace

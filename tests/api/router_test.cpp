@@ -16,7 +16,8 @@ class RouterTest : public ::testing::Test {
     svc_.clock = &clock_;
     auto add = [&](std::string method, std::string pattern, api::AuthMode auth, std::optional<Permission> perm,
                    api::Handler h) {
-      router_.add(api::Route{std::move(method), std::move(pattern), "test", {"t"}, {}, auth, perm, "", std::move(h)});
+      router_.add(api::Route{std::move(method), std::move(pattern), "test", {"t"}, {}, auth, perm, "", std::move(h),
+                             api::Jurisdiction::open});
     };
     using api::AuthMode;
     add("GET", "/api/echo/{a}/x/{b}", AuthMode::none, std::nullopt, [](api::Request& r, api::Context&) {

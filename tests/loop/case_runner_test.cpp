@@ -150,7 +150,7 @@ class CaseRun {
         } else if (auto a = ev["ack"]) {
           auto o = svc_->loop().order(order_ids_.at(name), Scope::everything());
           if (!o || !o->order.pending) throw std::runtime_error("no pending handover to acknowledge");
-          svc_->acknowledge(o->order.pending->id, owner(a["by"].as<std::string>()), "received", actor_);
+          svc_->acknowledge(o->order.pending->id, "received", acting_for(owner(a["by"].as<std::string>())));
         } else if (auto c2 = ev["check"]) {
           std::vector<std::string> symptoms;
           if (c2["symptoms"]) symptoms = c2["symptoms"].as<std::vector<std::string>>();
@@ -197,6 +197,20 @@ class CaseRun {
   Owner owner(const std::string& s) {
     if (auto it = org_ids_.find(s); it != org_ids_.end()) return Owner::org(it->second);
     return Owner::area(s);
+  }
+  // A caller acting for an owner: the organisation's user, or a grid worker of the area.
+  Caller acting_for(const Owner& o) {
+    Caller c;
+    c.user_id = 2;
+    c.username = "receiver";
+    if (o.kind == Owner::Kind::org) {
+      c.role = Role::quarantine_site;
+      c.scope = Scope::org(o.org_id);
+    } else {
+      c.role = Role::grid_worker;
+      c.scope = Scope::area(o.area_code);
+    }
+    return c;
   }
   std::string owner_text(const Owner& o) {
     if (o.kind == Owner::Kind::area) return o.area_code;
@@ -275,7 +289,7 @@ class CaseRun {
   std::unique_ptr<loop::Watcher> watcher_;
   std::unique_ptr<loop::Service> svc_;
   std::map<std::string, std::int64_t> org_ids_, person_ids_, order_ids_;
-  loop::Actor actor_{1, "tester", "127.0.0.1"};
+  Caller actor_ = Caller::local("tester", 1);
 };
 
 std::vector<std::string> case_files() {
@@ -346,7 +360,7 @@ class Loop : public ::testing::TestWithParam<std::string> {
   loop::Profiles profiles_{std::string(BIHUAN_SOURCE_DIR) + "/policies"};
   ManualClock clock_{*parse_instant("2022-07-01T02:00:00Z")};
   std::int64_t port_ = 0, transfer_ = 0, p0_ = 0, p1_ = 0;
-  loop::Actor actor_{1, "tester", ""};
+  Caller actor_ = Caller::local("tester", 1);
 };
 
 // Deadlines written while no watcher ran are loaded by the next one and raised when due.

@@ -114,7 +114,7 @@ class Transfer : public ::testing::TestWithParam<std::string> {
 
   loop::Profiles profiles_{std::string(BIHUAN_SOURCE_DIR) + "/policies"};
   ManualClock clock_{at("2022-07-01T02:00:00Z")};
-  loop::Actor actor_{1, "tester", ""};
+  Caller actor_ = Caller::local("tester", 1);
   std::unique_ptr<Deployment> bj_, sz_;
   std::int64_t site_ = 0, order_ = 0;
   Person person_;
@@ -138,7 +138,7 @@ TEST_P(Transfer, ExportImportReceiptClosesTheLoopOnBothSides) {
   EXPECT_EQ(o->order.current.owner, Owner::org(site_));
   EXPECT_EQ(o->order.pending->receiver, Owner::area("4403"));
   // Nobody here acknowledges it, and no second handover goes out meanwhile.
-  EXPECT_EQ(code_of([&] { bj_->svc->acknowledge(o->order.pending->id, Owner::area("4403"), "", actor_); }),
+  EXPECT_EQ(code_of([&] { bj_->svc->acknowledge(o->order.pending->id, "", actor_); }),
             ErrorCode::conflict);
   EXPECT_EQ(code_of([&] { bj_->svc->transfer_out(order_, "4403", "", *bj_->signer, actor_); }), ErrorCode::conflict);
 

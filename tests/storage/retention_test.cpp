@@ -7,6 +7,7 @@
 #include "store/job_repository.hpp"
 #include "store/loop_repository.hpp"
 #include "store/retention.hpp"
+#include "store/sql_access.hpp"
 
 namespace bihuan::store::testing {
 namespace {

@@ -10,6 +10,7 @@ export const MENU = [
   { name: 'orders', path: '/loop/orders', icon: 'List', perm: 'loop.read' },
   { name: 'handovers', path: '/loop/handovers', icon: 'Switch', perm: 'loop.read' },
   { name: 'alerts', path: '/loop/alerts', icon: 'Bell', perm: 'loop.read' },
+  { name: 'referrals', path: '/loop/referrals', icon: 'Connection', perm: 'loop.read' },
   { name: 'sites', path: '/loop/sites', icon: 'OfficeBuilding', perm: 'loop.read' },
   { name: 'arrivals', path: '/loop/arrivals', icon: 'Promotion', perm: 'loop.write' },
   { name: 'policy', path: '/loop/policy', icon: 'Management', perm: 'loop.read' },
@@ -67,6 +68,7 @@ const routes = [
         meta: { perm: 'loop.read', menu: 'orders' },
       },
       { path: 'loop/handovers', name: 'handovers', component: () => import('./views/loop/HandoversView.vue'), meta: { perm: 'loop.read' } },
+      { path: 'loop/referrals', name: 'referrals', component: () => import('./views/loop/ReferralsView.vue'), meta: { perm: 'loop.read' } },
       { path: 'loop/alerts', name: 'alerts', component: () => import('./views/loop/AlertsView.vue'), meta: { perm: 'loop.read' } },
       { path: 'loop/sites', name: 'sites', component: () => import('./views/loop/SiteView.vue'), meta: { perm: 'loop.read' } },
       {

@@ -1,0 +1,259 @@
+#include "registry/service.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+
+namespace bihuan::registry {
+
+using nlohmann::json;
+
+namespace {
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// Writes place a record only inside the caller's area scope (org scopes: by workplace).
+void require_writable_area(const Caller& c, std::string_view code) {
+  if (c.everything() || c.scope.kind == Scope::Kind::org) return;
+  if (area_in_scope(c.scope, code)) return;
+  fail(ErrorCode::permission_denied, "area " + std::string(code) + " is outside your jurisdiction", "area_code");
+}
+
+void require_permission(const Caller& c, Permission p) {
+  if (!c.can(p))
+    fail(ErrorCode::permission_denied,
+         std::string("role ") + to_string(c.role) + " lacks permission " + to_string(p));
+}
+
+}  // namespace
+
+Service::Service(store::Repository& repo, const Clock& clock)
+    : repo_(repo), loop_(store::open_loop_repository(repo)), clock_(clock) {}
+
+Service::~Service() = default;
+
+bool Service::visible(const Person& p, const Caller& c) {
+  if (c.everything()) return true;
+  if (c.scope.kind == Scope::Kind::area && area_in_scope(c.scope, p.area_code)) return true;
+  if (c.scope.kind == Scope::Kind::org && c.scope.org_id != 0 && p.workplace_org_id == c.scope.org_id) return true;
+  // A traveller whose active order the caller's area or organisation holds or receives.
+  store::OrderFilter f;
+  f.person_id = p.id;
+  f.status = "active";
+  return !loop_->find_orders(f, c.scope, {0, 1}).items.empty();
+}
+
+std::optional<Person> Service::visible_person(std::int64_t id, const Caller& c) {
+  if (auto p = repo_.person(id, c.scope)) return p;
+  auto p = repo_.person(id, Scope::everything());
+  if (p && visible(*p, c)) return p;
+  return std::nullopt;
+}
+
+void Service::audit(const Caller& c, const std::string& action, const std::string& entity, std::int64_t id,
+                    const std::string& reason, const std::string& detail) {
+  store::AuditRecord r;
+  r.at = clock_.now();
+  r.user_id = c.user_id;
+  r.username = c.username;
+  r.action = action;
+  r.entity = entity;
+  r.entity_id = id;
+  r.ip = c.ip;
+  r.reason = reason;
+  r.detail = detail;
+  repo_.append_audit(r);
+}
+
+// ---------------------------------------------------------------- reads
+
+PersonRecord Service::person(std::int64_t id, const Caller& c) {
+  require_permission(c, Permission::person_read);
+  auto p = visible_person(id, c);
+  if (!p) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
+  PersonRecord r;
+  r.person = std::move(*p);
+  if (r.person.household_id != 0) r.household = repo_.household(r.person.household_id, c.scope);
+  if (r.person.workplace_org_id != 0) r.workplace = repo_.org(r.person.workplace_org_id);
+  r.merges = repo_.merges_of(id);
+  return r;
+}
+
+std::optional<Person> Service::person_by_doc(std::string_view doc_number, const Caller& c) {
+  require_permission(c, Permission::person_read);
+  return repo_.person_by_doc(doc_number, c.scope);
+}
+
+store::PageOf<Person> Service::search(const store::PersonQuery& q, const Caller& c, store::Page page) {
+  require_permission(c, Permission::person_read);
+  return repo_.find_persons(q, c.scope, page);
+}
+
+std::pair<Household, std::vector<Person>> Service::household(std::int64_t id, const Caller& c) {
+  require_permission(c, Permission::person_read);
+  auto h = repo_.household(id, c.scope);
+  if (!h) fail(ErrorCode::not_found, "no such household: " + std::to_string(id), "id");
+  return {std::move(*h), repo_.household_members(id, c.scope)};
+}
+
+store::PageOf<DuplicatePair> Service::duplicates(const Caller& c, store::Page page) {
+  require_permission(c, Permission::person_merge);
+  auto found = repo_.duplicate_candidates(c.scope, page);
+  store::PageOf<DuplicatePair> out;
+  out.next = found.next;
+  for (const auto& d : found.items) {
+    auto a = repo_.person(d.person_a, c.scope);
+    auto b = repo_.person(d.person_b, c.scope);
+    if (!a || !b) continue;
+    out.items.push_back({std::move(*a), std::move(*b), d.reason});
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- writes
+
+std::vector<std::string> Service::apply(const PersonFields& f, Person& p, const Caller& c) {
+  std::vector<std::string> changed;
+  if (f.name) {
+    std::string name = trim(*f.name);
+    if (name.empty()) fail(ErrorCode::invalid_argument, "name must not be empty", "name");
+    if (name != p.name) changed.push_back("name");
+    p.name = name;
+  }
+  if (f.phone) {
+    std::string phone = trim(*f.phone);
+    if (!phone.empty()) {
+      const bool intl = phone.front() == '+';
+      bool digits = std::all_of(phone.begin() + (intl ? 1 : 0), phone.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+      if (!digits || (!intl && phone.size() != 11) || (intl && (phone.size() < 8 || phone.size() > 16)))
+        fail(ErrorCode::invalid_argument, "phone must be an 11-digit mobile number or +country code and digits", "phone");
+    }
+    if (phone != p.phone) changed.push_back("phone");
+    p.phone = phone;
+  }
+  if (f.address) {
+    std::string address = trim(*f.address);
+    if (address != p.address) changed.push_back("address");
+    p.address = address;
+  }
+  if (f.area_code) {
+    auto code = canonical_area_code(trim(*f.area_code));
+    if (!code) fail(ErrorCode::invalid_argument, "not an area code: " + *f.area_code, "area_code");
+    if (!repo_.area(*code)) fail(ErrorCode::invalid_argument, "unknown area: " + *code, "area_code");
+    require_writable_area(c, *code);
+    if (*code != p.area_code) changed.push_back("area_code");
+    p.area_code = *code;
+  }
+  if (f.household_id) {
+    const auto v = *f.household_id;
+    if (v < 0) fail(ErrorCode::invalid_argument, "household_id must not be negative", "household_id");
+    if (v != 0 && !repo_.household(v, c.scope))
+      fail(ErrorCode::invalid_argument, "no such household: " + std::to_string(v), "household_id");
+    if (v != p.household_id) changed.push_back("household_id");
+    p.household_id = v;
+  }
+  if (f.workplace_org_id) {
+    const auto v = *f.workplace_org_id;
+    if (v < 0) fail(ErrorCode::invalid_argument, "workplace_org_id must not be negative", "workplace_org_id");
+    if (v != 0 && !repo_.org(v))
+      fail(ErrorCode::invalid_argument, "no such organisation: " + std::to_string(v), "workplace_org_id");
+    if (v != p.workplace_org_id) changed.push_back("workplace_org_id");
+    p.workplace_org_id = v;
+  }
+  return changed;
+}
+
+Person Service::create(Person p, const PersonFields& f, const Caller& c) {
+  require_permission(c, Permission::person_write);
+  if (!f.name) fail(ErrorCode::invalid_argument, "name is required", "name");
+  if (!f.area_code) fail(ErrorCode::invalid_argument, "area_code is required", "area_code");
+  // An organisation-scoped writer creates records of its own organisation (so it can see them).
+  if (c.scope.kind == Scope::Kind::org && !f.workplace_org_id) p.workplace_org_id = c.scope.org_id;
+  repo_.transaction([&] {
+    apply(f, p, c);
+    if (c.scope.kind == Scope::Kind::org && p.workplace_org_id != c.scope.org_id)
+      fail(ErrorCode::permission_denied, "records you create must belong to your organisation", "workplace_org_id");
+    if (repo_.person_by_doc(p.doc_number, Scope::everything()))
+      fail(ErrorCode::conflict, "a person with this document number exists", "doc_number");
+    p.created_at = p.updated_at = clock_.now();
+    std::vector<Person> batch{p};
+    repo_.upsert_persons(batch);
+    p.id = batch.front().id;
+    p.revision = 1;
+    audit(c, "person.create", "person", p.id);
+  });
+  return p;
+}
+
+Updated Service::update(std::int64_t id, std::int64_t revision, const PersonFields& f, const Caller& c) {
+  require_permission(c, Permission::person_write);
+  Updated out;
+  repo_.transaction([&] {
+    auto p = visible_person(id, c);
+    if (!p) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
+    if (p->merged_into != 0) fail(ErrorCode::conflict, "this record was merged into another", "id");
+    if (p->revision != revision)
+      fail(ErrorCode::conflict,
+           "the record was changed since you read it (revision " + std::to_string(p->revision) + ", yours " +
+               std::to_string(revision) + "): reload it and apply your change again",
+           "revision");
+    out.changed = apply(f, *p, c);
+    if (c.scope.kind == Scope::Kind::org && p->workplace_org_id != c.scope.org_id && !visible(*p, c))
+      fail(ErrorCode::permission_denied, "the record would leave your organisation", "workplace_org_id");
+    if (!out.changed.empty()) {
+      p->updated_at = clock_.now();
+      if (!repo_.update_person(*p, revision))
+        fail(ErrorCode::conflict, "the record was changed since you read it: reload it and apply your change again",
+             "revision");
+      p->revision = revision + 1;
+    }
+    audit(c, "person.update", "person", id, {}, json{{"changed", out.changed}, {"revision", p->revision}}.dump());
+    out.person = std::move(*p);
+  });
+  return out;
+}
+
+store::MergeRecord Service::merge(std::int64_t kept, std::int64_t merged, const std::string& reason, const Caller& c) {
+  require_permission(c, Permission::person_merge);
+  if (trim(reason).empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
+  if (kept == merged) fail(ErrorCode::invalid_argument, "a record cannot be merged into itself", "merged_id");
+  store::MergeRecord m;
+  repo_.transaction([&] {
+    auto a = repo_.person(kept, c.scope);
+    if (!a) fail(ErrorCode::not_found, "no such person: " + std::to_string(kept), "kept_id");
+    auto b = repo_.person(merged, c.scope);
+    if (!b) fail(ErrorCode::not_found, "no such person: " + std::to_string(merged), "merged_id");
+    if (a->merged_into != 0) fail(ErrorCode::conflict, "the kept record was itself merged", "kept_id");
+    if (b->merged_into != 0) fail(ErrorCode::conflict, "this record was already merged", "merged_id");
+    m = repo_.merge_persons(kept, merged, c.user_id, clock_.now());
+    audit(c, "person.merge", "person", kept, trim(reason), json{{"merge_id", m.id}, {"merged_id", merged}}.dump());
+  });
+  return m;
+}
+
+void Service::undo_merge(std::int64_t merge_id, std::int64_t kept_id, const std::string& reason, const Caller& c) {
+  require_permission(c, Permission::person_merge);
+  if (trim(reason).empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
+  repo_.transaction([&] {
+    if (!c.everything()) {
+      // Only merges of a record inside the caller's scope: the caller names the kept record.
+      if (kept_id == 0) fail(ErrorCode::invalid_argument, "kept_id is required for a scoped user", "kept_id");
+      if (!repo_.person(kept_id, c.scope)) fail(ErrorCode::not_found, "no such merge: " + std::to_string(merge_id), "id");
+      auto ms = repo_.merges_of(kept_id);
+      if (std::none_of(ms.begin(), ms.end(), [&](const store::MergeRecord& m) { return m.id == merge_id; }))
+        fail(ErrorCode::not_found, "no such merge: " + std::to_string(merge_id), "id");
+    }
+    repo_.undo_merge(merge_id);
+    audit(c, "person.merge_undo", "merge", merge_id, trim(reason),
+          kept_id ? json{{"kept_id", kept_id}}.dump() : std::string());
+  });
+}
+
+}  // namespace bihuan::registry
