@@ -78,7 +78,7 @@ void manifest(std::string_view text) {
   opt.port_org = state().world.port_org;
   loop::ManifestReport r;
   try {
-    r = state().service.import_manifest(text, opt, loop::Actor{1, "fuzz", ""});
+    r = state().service.import_manifest(text, opt, Caller::local("fuzz", 1));
   } catch (const Error& e) {
     BIHUAN_FUZZ_CHECK(e.code() == ErrorCode::invalid_argument || e.code() == ErrorCode::conflict,
                       "a bad manifest is invalid_argument (or a conflict with stored orders)");

@@ -39,7 +39,7 @@ struct State {
   loop::Profiles profiles{fuzz::source_path("policies")};
   fuzz::World beijing{"transfer-beijing"};
   Side from, to;
-  loop::Actor actor{1, "fuzz", ""};
+  Caller actor = Caller::local("fuzz", 1);
   std::vector<std::string> documents, receipts;
 
   void side(Side& s, std::unique_ptr<store::Repository> repo, const std::string& id, const std::string& region) {
