@@ -13,7 +13,7 @@
 #include "core/error.hpp"
 #include "store/db.hpp"
 #include "store/import_repository.hpp"
-#include "store/loop_repository.hpp"  // database_of
+#include "store/sql_access.hpp"
 
 namespace bihuan::store {
 
