@@ -68,7 +68,7 @@ round() {
 }
 
 JOB=
-for _ in $(seq 1 200); do round; done > "$WORK/idle.txt"
+for _ in $(seq 1 50); do round; done > "$WORK/idle.txt"
 
 start=$(date +%s.%N)
 JOB=$(curl -s -b "$WORK/importer.jar" -H 'Content-Type: text/csv' --data-binary "@$WORK/persons.csv" \
