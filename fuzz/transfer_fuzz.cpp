@@ -3,10 +3,12 @@
 // sender. Two deployments live in throwaway SQLite databases and trust each other; at start the
 // sender hands several orders over, so real documents and receipts exist. Input layout:
 //   byte 0, bit 0   0 = a handover document for the destination, 1 = a receipt for the sender
-//   byte 0, bit 1   1 = re-sign: the input is parsed as JSON, its key set to the trusted peer's
-//                   and signed with the peer's key, so that the checks behind the signature are
-//                   reached; 0 = the bytes as they come (signature checks included)
-//   the rest        the document
+//   byte 0, bit 1   1 = re-sign: the input is the document itself (the payload); when it is a JSON
+//                   object its key is set to the trusted peer's, and it is sealed in a
+//                   bihuan-signed/1 envelope with the peer's key over its exact bytes, so that the
+//                   checks behind the signature are reached; 0 = the bytes as they come (an
+//                   envelope: its parsing and signature checks included)
+//   the rest        the envelope or the document
 // Only bihuan::Error may come out, of the kinds the service documents.
 #include <sodium.h>
 
@@ -21,6 +23,7 @@
 #include "fuzz_common.hpp"
 #include "fuzz_world.hpp"
 #include "loop/service.hpp"
+#include "loop/signed_document.hpp"
 
 using namespace bihuan;
 using nlohmann::json;
@@ -98,16 +101,22 @@ struct State {
     if (const char* dir = std::getenv("BIHUAN_FUZZ_WRITE_SEEDS")) write_seeds(dir);
   }
 
+  // The signed document inside an envelope.
+  static std::string payload(const std::string& envelope) {
+    const auto bytes = code::from_base64url(json::parse(envelope)["payload"].get<std::string>());
+    return std::string(bytes.begin(), bytes.end());
+  }
+
   // Seeds for fuzz/corpus/transfer (run once by hand: see fuzz/README.md).
   void write_seeds(const std::string& dir) const {
     auto put = [&](const std::string& name, char mode, const std::string& text) {
       std::ofstream(dir + "/" + name, std::ios::binary) << mode << text;
     };
     put("document-raw", '\0', documents.back());
-    put("document-resign", '\2', documents.back());
     put("receipt-raw", '\1', receipts.front());
-    put("receipt-resign", '\3', receipts.front());
-    auto j = json::parse(documents.back());
+    put("document-resign", '\2', payload(documents.back()));
+    put("receipt-resign", '\3', payload(receipts.front()));
+    auto j = json::parse(payload(documents.back()));
     j["tests"] = json::array({json{{"day", "2026-11-26"}, {"result", "negative"}}});
     put("document-tests-resign", '\2', j.dump());
   }
@@ -117,21 +126,15 @@ State& state() {
   return s;
 }
 
-// The input as a document of `peer` (key field `key_path`), signed with the peer's key the way
-// the service signs: Ed25519 over loop::canonical_document. Empty when it is not a JSON object.
+// The input as a document of `peer` (key field `key_object`.public_key set to the peer's key when
+// the input is a JSON object; other bytes are sealed as they are), in an envelope signed with the
+// peer's key the way the service signs: Ed25519 over the exact payload bytes.
 std::string resign(std::string_view text, const Side& peer, const char* key_object) {
   auto j = json::parse(text, nullptr, false);
-  if (!j.is_object()) return {};
+  if (!j.is_object()) return loop::seal(text, peer.signer->keys());
   if (!j.contains(key_object) || !j[key_object].is_object()) j[key_object] = json::object();
   j[key_object]["public_key"] = peer.public_key;
-  j.erase("signature");
-  const std::string bytes = loop::canonical_document(j.dump());
-  const auto& k = peer.signer->keys();
-  std::array<unsigned char, crypto_sign_BYTES> sig{};
-  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                       k.secret_key.data());
-  j["signature"] = code::to_base64url(sig.data(), sig.size());
-  return j.dump();
+  return loop::seal(j.dump(), peer.signer->keys());
 }
 
 }  // namespace
@@ -149,8 +152,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool receipt = mode & 1;
   std::string text(in.rest());
   if (mode & 2) {
-    std::string signed_text = receipt ? resign(text, st.to, "receiver") : resign(text, st.from, "sender");
-    if (!signed_text.empty()) text = std::move(signed_text);
+    text = receipt ? resign(text, st.to, "receiver") : resign(text, st.from, "sender");
   }
   try {
     if (receipt) {

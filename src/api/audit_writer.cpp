@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "metrics/metrics.hpp"
 
 namespace bihuan::api {
 
@@ -21,6 +22,7 @@ void AuditWriter::stop() {
 
 net::awaitable<void> AuditWriter::append(std::vector<store::AuditRecord> records) {
   if (records.empty()) co_return;
+  queued_.fetch_add(static_cast<std::int64_t>(records.size()), std::memory_order_relaxed);
   co_await net::co_spawn(ioc_.get_executor(), submit(std::move(records)), net::use_awaitable);
 }
 
@@ -42,15 +44,20 @@ void AuditWriter::flush() {
   auto batch = std::move(open_);
   open_.reset();
   if (!batch) return;
+  static auto& written = metrics::counter("bihuan_audit_records_written_total", "Audit records committed");
+  static auto& failed = metrics::counter("bihuan_audit_write_failures_total", "Audit batches that could not be written");
   try {
     if (!repo_) repo_ = store::open_repository(db_url_);
     repo_->append_audit_batch(batch->records);
+    written.inc(batch->records.size());
   } catch (const std::exception& e) {
     spdlog::error("audit log write failed ({} records): {}", batch->records.size(), e.what());
+    failed.inc();
     repo_.reset();  // reopen next time
     batch->error = std::make_exception_ptr(
         Error(ErrorCode::unavailable, "the audit log cannot be written; the request was not served"));
   }
+  queued_.fetch_sub(static_cast<std::int64_t>(batch->records.size()), std::memory_order_relaxed);
   batch->done.cancel();
 }
 

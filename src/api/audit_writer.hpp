@@ -5,6 +5,8 @@
 // many requests share one commit and the worker threads never wait on the audit table's lock.
 #include "api/net.hpp"  // first: <utility> before Boost.Asio
 
+#include <atomic>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -29,6 +31,8 @@ class AuditWriter {
   // Commits `records` (in a batch with others); resumes on the caller's executor. Throws
   // bihuan::Error when the batch could not be written.
   net::awaitable<void> append(std::vector<store::AuditRecord> records);
+  // Records submitted and not yet committed (or failed).
+  std::int64_t queued() const { return queued_.load(std::memory_order_relaxed); }
 
  private:
   struct Batch {
@@ -46,6 +50,7 @@ class AuditWriter {
   std::thread thread_;
   std::unique_ptr<store::Repository> repo_;  // used on thread_ only
   std::shared_ptr<Batch> open_;              // the batch being filled; thread_ only
+  std::atomic<std::int64_t> queued_{0};
 };
 
 }  // namespace bihuan::api

@@ -2,6 +2,7 @@
 // Transport-independent request and response. The server converts Beast messages to and from
 // these, so route handlers are plain functions that never see a socket.
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +13,8 @@
 
 namespace bihuan::api {
 
+struct Deferred;  // router.hpp: work a handler hands off the database workers
+
 struct Request {
   std::string method;  // "GET", "POST", ...
   std::string path;    // decoded path, without the query string
@@ -21,7 +24,8 @@ struct Request {
   std::string content_type;
   std::string cookie;         // the raw Cookie header
   std::string authorization;  // the raw Authorization header
-  std::string client_ip;
+  std::string client_ip;      // the peer, or the client named by a trusted proxy (client_ip.hpp)
+  std::string route;          // the matched route template, set by Router::handle ("" = none)
 
   // Query parameter or empty string when absent.
   std::string_view q(std::string_view name) const {
@@ -40,6 +44,8 @@ struct Response {
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Set-Cookie, ...)
+  // Set by Context::offload when the server runs the handler: the answer is not ready yet.
+  std::shared_ptr<Deferred> deferred;
 
   static Response json(const nlohmann::json& j, int status = 200) {
     Response r;

@@ -49,7 +49,6 @@ void audit(Context& ctx, const Request& req, std::string action, std::string ent
                                     entity_id, std::move(reason), detail));
 }
 
-Date today_of(const Context& ctx) { return Date{std::chrono::floor<std::chrono::days>(ctx.now())}; }
 
 jobs::Runner& runner(Context& ctx) {
   if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
@@ -72,7 +71,7 @@ Response import_file(Request& req, Context& ctx) {
   else if (enc == "gb18030" || enc == "gbk") opt.encoding = ingest::Encoding::gb18030;
   else fail(ErrorCode::invalid_argument, "encoding must be auto, utf-8 or gb18030", "encoding");
   if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV file", "body");
-  opt.today = today_of(ctx);
+  opt.today = ctx.today();
   // Only roles holding `import` reach it (admin, command centre, port health); the importer
   // checks every row against the caller's jurisdiction, and org-scoped roles import persons only.
   if (ctx.who().scope.kind == Scope::Kind::org && opt.kind != ingest::ImportKind::persons)
@@ -154,7 +153,7 @@ Response undo_run(Request& req, Context& ctx) {
 // ---------------------------------------------------------------- identity conflicts
 
 json conflict_json(Context& ctx, const store::IdentityConflict& c, const Person& stored) {
-  const Date today = today_of(ctx);
+  const Date today = ctx.today();
   json fields = json::array();
   for (const auto& f : c.fields) fields.push_back(f);
   const Person& im = c.imported;

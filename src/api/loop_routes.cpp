@@ -57,7 +57,7 @@ void audit(Context& ctx, const Request& req, std::string action, std::string ent
   ctx.audits.push_back(std::move(r));
 }
 
-Date today(const Context& ctx) { return loop::local_date(ctx.now()); }
+Date today(const Context& ctx) { return ctx.today(); }
 
 json owner_json(const Owner& o) {
   if (o.kind == Owner::Kind::org) return {{"kind", "org"}, {"org_id", o.org_id}};
@@ -734,14 +734,20 @@ Response transfer_out(Request& req, Context& ctx) {
   json body = parse_object(req.body);
   const std::string region = req_string(body, "to_region");
   auto svc = service(ctx);
-  auto doc = svc.transfer_out(id, region, opt_string(body, "note").value_or(""), signer(ctx), actor(ctx, req));
-  return Response::json(json::parse(doc), 201);
+  // The signed envelope exactly as signed (not re-serialised).
+  Response r;
+  r.status = 201;
+  r.body = svc.transfer_out(id, region, opt_string(body, "note").value_or(""), signer(ctx), actor(ctx, req));
+  return r;
 }
 
 Response transfer_in(Request& req, Context& ctx) {
   auto svc = service(ctx);
   auto in = svc.transfer_in(req.body, signer(ctx), actor(ctx, req));
-  return Response::json(json::parse(in.receipt), 201);
+  Response r;
+  r.status = 201;
+  r.body = std::move(in.receipt);
+  return r;
 }
 
 Response transfer_receipt(Request& req, Context& ctx) {

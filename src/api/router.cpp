@@ -154,6 +154,25 @@ Response error_response_for_current_exception(const Request& req) {
   }
 }
 
+Response Context::offload(Request& req, std::function<void()> cpu, Handler rest) {
+  if (!can_defer) {
+    cpu();
+    return rest(req, *this);
+  }
+  Response r;
+  r.deferred = std::make_shared<Deferred>(Deferred{std::move(cpu), std::move(rest)});
+  return r;
+}
+
+Response Router::resume(const Deferred& d, std::exception_ptr cpu_error, Request& req, Context& ctx) {
+  try {
+    if (cpu_error) std::rethrow_exception(cpu_error);
+    return d.rest(req, ctx);
+  } catch (...) {
+    return error_response_for_current_exception(req);
+  }
+}
+
 Response Router::handle(Request& req, Context& ctx) const {
   try {
     const Route* found = nullptr;
@@ -163,6 +182,7 @@ Response Router::handle(Request& req, Context& ctx) const {
       path_matched = true;
       if (routes_[i].method == req.method || (req.method == "HEAD" && routes_[i].method == "GET")) {
         found = &routes_[i];
+        req.route = found->pattern;
         req.params.clear();
         match(compiled_[i], req.path, &req.params);
         break;

@@ -3,6 +3,7 @@
 // the OpenAPI document is built from. Router::handle authenticates, checks the permission,
 // runs the handler and maps every exception onto the JSON error body; it never throws.
 #include <chrono>
+#include <exception>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -48,6 +49,18 @@ struct Services {
   std::optional<std::chrono::minutes> handover_deadline;
   // Background jobs (imports), set up by the server; null = not available (routes answer 503).
   jobs::Runner* jobs = nullptr;
+  // The deployment's local time (setting deployment.time_zone, read when the server starts).
+  LocalTime local_time;
+};
+
+struct Context;
+using Handler = std::function<Response(Request&, Context&)>;
+
+// CPU-bound work (password hashing) that must not occupy a database worker, and the rest of the
+// handler, which runs on a database worker again once `cpu` has finished (see Context::offload).
+struct Deferred {
+  std::function<void()> cpu;
+  Handler rest;
 };
 
 // What a handler gets besides the request: the worker's repository, the shared services and
@@ -61,7 +74,16 @@ struct Context {
   std::vector<store::AuditRecord> audits;
 
   Instant now() const { return svc.clock->now(); }
+  // The deployment's local date now.
+  Date today() const { return svc.local_time.date_of(now()); }
   const Principal& who() const { return *principal; }
+
+  // Runs `cpu` off the database workers (the server's password-hashing pool), then `rest` on a
+  // database worker with a fresh Context carrying the same caller; its answer is the request's.
+  // An exception from `cpu` is answered as if `rest` had thrown it. Outside the server (tests,
+  // in-process callers) both run inline, so the result is the same.
+  Response offload(Request& req, std::function<void()> cpu, Handler rest);
+  bool can_defer = false;  // set by the server
 };
 
 enum class AuthMode { none, any, session };
@@ -73,8 +95,6 @@ struct ParamDoc {
   bool required = false;
   std::string type = "string";  // "string", "integer"
 };
-
-using Handler = std::function<Response(Request&, Context&)>;
 
 // How a route is confined to the caller's jurisdiction (docs/SECURITY.md). Every route declares
 // one; the route x role x scope test (tests/api/scope_matrix_test.cpp) fails for a route that
@@ -114,6 +134,9 @@ class Router {
   const std::vector<Route>& routes() const { return routes_; }
   // OpenAPI 3.0 document describing every route.
   nlohmann::json openapi(const std::string& version) const;
+  // The second half of an offloaded handler (Context::offload): rethrows `cpu_error` if set,
+  // runs d.rest; never throws.
+  static Response resume(const Deferred& d, std::exception_ptr cpu_error, Request& req, Context& ctx);
   // True if some route's pattern matches the path (any method).
   bool known_path(std::string_view path) const;
 

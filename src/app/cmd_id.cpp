@@ -14,8 +14,10 @@
 namespace bihuan::app {
 namespace {
 
-void check(const std::string& text) {
-  const Date today{std::chrono::floor<std::chrono::days>(SystemClock{}.now())};
+void check(const std::string& text, const std::string& zone) {
+  auto local = parse_local_time(zone);
+  if (!local) fail(ErrorCode::invalid_argument, "not a known time zone or UTC offset: " + zone, "time_zone");
+  const Date today = local->date_of(SystemClock{}.now());
   const ResidentId id = parse_resident_id(text, today, "id");
   nlohmann::json j = {{"number", id.number},
                       {"birth_date", format_date(id.birth_date)},
@@ -30,9 +32,12 @@ const bool registered = add_command([](CLI::App& app) {
   auto* id = app.add_subcommand("id", "Resident ID numbers (GB 11643)");
   id->require_subcommand(1);
   auto text = std::make_shared<std::string>();
+  auto zone = std::make_shared<std::string>("Asia/Shanghai");
   auto* chk = id->add_subcommand("check", "Validate and parse a resident ID number; exit 2 if invalid");
   chk->add_option("number", *text, "18-digit (or 15-digit) resident ID number")->required();
-  chk->callback([text] { check(*text); });
+  chk->add_option("--time-zone", *zone, "the deployment's time zone: today, for birth dates in the future")
+      ->capture_default_str();
+  chk->callback([text, zone] { check(*text, *zone); });
 });
 
 }  // namespace

@@ -53,10 +53,6 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
-Date today() {
-  return Date{std::chrono::floor<std::chrono::days>(SystemClock{}.now())};
-}
-
 // Ctrl-C (or SIGTERM) during an import: the import stops at its next batch and puts back what
 // it wrote, instead of leaving a half-written run.
 std::atomic<bool> interrupted{false};
@@ -78,7 +74,6 @@ void run(const ImportArgs& a) {
   else if (a.encoding == "utf-8" || a.encoding == "utf8") opt.encoding = ingest::Encoding::utf8;
   else if (a.encoding == "gb18030" || a.encoding == "gbk") opt.encoding = ingest::Encoding::gb18030;
   else fail(ErrorCode::invalid_argument, "unknown encoding " + a.encoding + " (auto, utf-8, gb18030)", "encoding");
-  opt.today = today();
   opt.file_name = a.file;
 
   const std::string data = read_all(a.file);
@@ -102,6 +97,7 @@ void run(const ImportArgs& a) {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
   auto repo = store::open_repository(a.db);
+  opt.today = store::local_time_of(*repo).date_of(SystemClock{}.now());
   const auto rep = ingest::run_import(*repo, data, opt);
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);

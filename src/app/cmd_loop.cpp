@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/commands.hpp"
+#include "app/data_dirs.hpp"
 #include "core/error.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
@@ -61,7 +62,7 @@ void write_or_print(const std::string& path, const std::string& text) {
 const bool registered = add_command([](CLI::App& app) {
   auto* cmd = app.add_subcommand("loop", "Closed-loop management: arrival manifests, the lost-from-loop watcher");
   cmd->require_subcommand(1);
-  static std::string db = kDefaultDb, policies = "policies", file, port_code, ref, arrived_at, kind = "flight";
+  static std::string db = kDefaultDb, policies, file, port_code, ref, arrived_at, kind = "flight";
   static bool once = false;
   static int interval = 5;
 
@@ -79,7 +80,7 @@ const bool registered = add_command([](CLI::App& app) {
     auto repo = store::open_repository(db);
     auto port = repo->org_by_code(port_code);
     if (!port) fail(ErrorCode::not_found, "no organisation with code " + port_code, "port_org");
-    loop::Profiles profiles(policies);
+    loop::Profiles profiles(data_dir(DataDir::policies, policies));
     SystemClock clock;
     loop::Service svc(*repo, profiles, clock);
     loop::ManifestOptions opt{kind, ref, *at, port->id};
@@ -99,7 +100,7 @@ const bool registered = add_command([](CLI::App& app) {
   watch->add_flag("--once", once, "one pass, then exit");
   watch->add_option("--interval", interval, "seconds between passes")->capture_default_str()->check(CLI::Range(1, 3600));
   watch->callback([] {
-    loop::Profiles profiles(policies);
+    loop::Profiles profiles(data_dir(DataDir::policies, policies));
     SystemClock clock;
     loop::Watcher w(store::open_repository(db), profiles, clock);
     for (const auto& a : w.load()) print_alert(a, "raised");
@@ -128,7 +129,7 @@ const bool registered = add_command([](CLI::App& app) {
   xo->add_option("--out", out, "output file (- = stdout)")->required();
   xo->callback([] {
     auto repo = store::open_repository(db);
-    loop::Profiles profiles(policies);
+    loop::Profiles profiles(data_dir(DataDir::policies, policies));
     SystemClock clock;
     loop::Service svc(*repo, profiles, clock);
     loop::CodeSigner signer(key_prefix);
@@ -137,7 +138,7 @@ const bool registered = add_command([](CLI::App& app) {
   });
 
   auto* xi = cmd->add_subcommand("transfer-in", "Import a signed handover document: creates the order, writes the receipt");
-  xi->add_option("FILE", file, "bihuan-handover/1 document")->required();
+  xi->add_option("FILE", file, "signed bihuan-handover/2 document (bihuan-signed/1 envelope)")->required();
   xi->add_option("--db", db, "database URL")->capture_default_str();
   xi->add_option("--policies", policies, "directory of policy profiles")->capture_default_str();
   xi->add_option("--key", key_prefix, "signing key prefix (PREFIX.secret, PREFIX.pub)")->capture_default_str();
@@ -147,13 +148,14 @@ const bool registered = add_command([](CLI::App& app) {
     const std::string doc = read_all(file);
     if (!sender_key.empty()) {
       const std::string pinned = read_key(sender_key);
+      // The envelope names the signing key; the service checks the signature and that the
+      // document's sender is that key.
       auto j = nlohmann::json::parse(doc, nullptr, false);
-      if (!j.is_object() || !j.contains("sender") || !j["sender"].is_object() ||
-          j["sender"].value("public_key", "") != pinned)
-        fail(ErrorCode::unauthenticated, "the document is not from the key in " + sender_key, "sender.public_key");
+      if (!j.is_object() || j.value("key", "") != pinned)
+        fail(ErrorCode::unauthenticated, "the document is not signed with the key in " + sender_key, "sender.public_key");
     }
     auto repo = store::open_repository(db);
-    loop::Profiles profiles(policies);
+    loop::Profiles profiles(data_dir(DataDir::policies, policies));
     SystemClock clock;
     loop::Service svc(*repo, profiles, clock);
     loop::CodeSigner signer(key_prefix);
@@ -163,12 +165,12 @@ const bool registered = add_command([](CLI::App& app) {
   });
 
   auto* xr = cmd->add_subcommand("transfer-receipt", "Accept the destination's signed receipt: releases the order here");
-  xr->add_option("FILE", file, "bihuan-receipt/1 document")->required();
+  xr->add_option("FILE", file, "signed bihuan-receipt/2 document (bihuan-signed/1 envelope)")->required();
   xr->add_option("--db", db, "database URL")->capture_default_str();
   xr->add_option("--policies", policies, "directory of policy profiles")->capture_default_str();
   xr->callback([] {
     auto repo = store::open_repository(db);
-    loop::Profiles profiles(policies);
+    loop::Profiles profiles(data_dir(DataDir::policies, policies));
     SystemClock clock;
     loop::Service svc(*repo, profiles, clock);
     auto done = svc.accept_receipt(read_all(file), cli_actor());
@@ -182,7 +184,7 @@ const bool registered = add_command([](CLI::App& app) {
   tr->add_option("--key", sender_key, "its public key file (PREFIX.pub)")->required();
   tr->callback([] {
     auto repo = store::open_repository(db);
-    loop::Profiles profiles(policies);
+    loop::Profiles profiles(data_dir(DataDir::policies, policies));
     SystemClock clock;
     loop::Service svc(*repo, profiles, clock);
     svc.trust_sender(name, read_key(sender_key), cli_actor());
@@ -193,7 +195,7 @@ const bool registered = add_command([](CLI::App& app) {
 }  // namespace
 
 void add_policy_switch(CLI::App* policy_cmd) {
-  static std::string db = kDefaultDb, policies = "policies", name, reason;
+  static std::string db = kDefaultDb, policies, name, reason;
   auto* sw = policy_cmd->add_subcommand("switch", "Switch the active profile for new orders (audited)");
   sw->add_option("NAME", name, "profile name")->required();
   sw->add_option("--db", db, "database URL")->capture_default_str();
@@ -201,7 +203,7 @@ void add_policy_switch(CLI::App* policy_cmd) {
   sw->add_option("--reason", reason, "why (recorded in the audit log)")->default_val("switched from the command line");
   sw->callback([] {
     auto repo = store::open_repository(db);
-    loop::Profiles profiles(policies);
+    loop::Profiles profiles(data_dir(DataDir::policies, policies));
     SystemClock clock;
     loop::Service svc(*repo, profiles, clock);
     const std::string old = svc.active_profile();

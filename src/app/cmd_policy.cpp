@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/commands.hpp"
+#include "app/data_dirs.hpp"
 #include "core/error.hpp"
 #include "core/policy.hpp"
 
@@ -82,7 +83,7 @@ ordered_json plan_json(const policy::Plan& plan) {
 const bool registered = add_command([](CLI::App& app) {
   auto* cmd = app.add_subcommand("policy", "Policy profiles: check, show, plan");
   cmd->require_subcommand(1);
-  static std::string dir = "policies", file, name, group, start;
+  static std::string dir, file, name, group, start;
 
   auto* check = cmd->add_subcommand("check", "Validate a profile file (errors name the line and key)");
   check->add_option("FILE", file, "profile YAML file")->required();
@@ -96,7 +97,7 @@ const bool registered = add_command([](CLI::App& app) {
   auto* show = cmd->add_subcommand("show", "Print a resolved profile as JSON");
   show->add_option("NAME", name, "profile name, e.g. ninth-edition")->required();
   show->add_option("--policies", dir, "directory of profiles")->capture_default_str();
-  show->callback([] { std::cout << profile_json(load_profile(dir, name)).dump(2) << "\n"; });
+  show->callback([] { std::cout << profile_json(load_profile(data_dir(DataDir::policies, dir), name)).dump(2) << "\n"; });
 
   auto* plan = cmd->add_subcommand("plan", "Print the dated plan of a group as JSON (day 1 = start)");
   plan->add_option("--profile", name, "profile name")->default_val("ninth-edition");
@@ -106,7 +107,7 @@ const bool registered = add_command([](CLI::App& app) {
   plan->callback([] {
     auto d = parse_date(start);
     if (!d) fail(ErrorCode::invalid_argument, "start must be a date YYYY-MM-DD, got '" + start + "'", "start");
-    auto p = load_profile(dir, name);
+    auto p = load_profile(data_dir(DataDir::policies, dir), name);
     std::cout << plan_json(policy::make_plan(p, group, *d)).dump(2) << "\n";
   });
 

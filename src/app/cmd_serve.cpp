@@ -1,10 +1,12 @@
 // bihuan serve --db URL --host H --port P --threads N --db-threads M --web DIR
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <thread>
 
 #include "api/server.hpp"
 #include "app/commands.hpp"
+#include "app/data_dirs.hpp"
 #include "core/error.hpp"
 
 namespace bihuan::app {
@@ -17,11 +19,16 @@ struct ServeArgs {
   int threads = 0;
   int db_threads = 0;
   std::string web;
+  bool no_web = false;
   std::size_t body_limit_kib = 1024;
-  std::string policies = "policies";
+  std::string policies;  // "" = share/bihuan/policies or the source tree (data_dirs.hpp)
   std::string code_key = "var/code-signing";
   int handover_deadline_minutes = -1;  // -1 = the per-stage defaults
   bool no_purge = false;
+  int hash_threads = 2;
+  std::string access_log;
+  std::vector<std::string> trusted_proxies;
+  std::vector<std::string> metrics_from;
 };
 
 void run_serve(const ServeArgs& a) {
@@ -33,13 +40,26 @@ void run_serve(const ServeArgs& a) {
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   o.io_threads = a.threads > 0 ? a.threads : cores;
   o.db_threads = a.db_threads > 0 ? a.db_threads : std::max(4, 2 * cores);
-  o.web_dir = a.web;
+  if (a.no_web) {
+    o.web_dir.clear();
+  } else {
+    o.web_dir = data_dir(DataDir::web, a.web);
+    std::error_code ec;
+    if (a.web.empty() && !std::filesystem::exists(std::filesystem::path(o.web_dir) / "index.html", ec)) {
+      spdlog::warn("no built console found ({}): serving the API only (build it with scripts/build-web.sh)", o.web_dir);
+      o.web_dir.clear();
+    }
+  }
   o.body_limit = a.body_limit_kib * 1024;
   o.handle_signals = true;
-  o.policies_dir = a.policies;
+  o.policies_dir = data_dir(DataDir::policies, a.policies);
   o.code_key = a.code_key;
   if (a.handover_deadline_minutes >= 0) o.handover_deadline = std::chrono::minutes{a.handover_deadline_minutes};
   o.purge_daily = !a.no_purge;
+  o.hash_threads = a.hash_threads;
+  o.access_log = a.access_log;
+  o.trusted_proxies = a.trusted_proxies;
+  if (!a.metrics_from.empty()) o.metrics_from = a.metrics_from;
   api::Server server(o);
   server.start();
   server.wait();
@@ -53,11 +73,15 @@ const bool registered = add_command([](CLI::App& app) {
   cmd->add_option("--port", args->port, "port (0 = any free port)")->capture_default_str();
   cmd->add_option("--threads", args->threads, "I/O threads (default: cores)");
   cmd->add_option("--db-threads", args->db_threads, "database worker threads (default: max(4, 2*cores))");
-  cmd->add_option("--web", args->web, "directory of the built console (web/dist)");
+  cmd->add_option("--web", args->web,
+                  "directory of the built console (default: share/bihuan/web of the installation, else web/dist of "
+                  "the source tree)");
+  cmd->add_flag("--no-web", args->no_web, "serve the API only, no console");
   cmd->add_option("--body-limit-kib", args->body_limit_kib, "request body limit in KiB (imports: 64 MiB)")
       ->capture_default_str();
-  cmd->add_option("--policies", args->policies, "directory of policy profiles (closed-loop management)")
-      ->capture_default_str();
+  cmd->add_option("--policies", args->policies,
+                  "directory of policy profiles (closed-loop management; default: share/bihuan/policies, else the "
+                  "source tree)");
   cmd->add_option("--code-key", args->code_key, "health-code key prefix (PREFIX.secret/.pub, created on first use)")
       ->capture_default_str();
   cmd->add_option("--handover-deadline-minutes", args->handover_deadline_minutes,
@@ -65,6 +89,18 @@ const bool registered = add_command([](CLI::App& app) {
       ->check(CLI::Range(0, 7 * 24 * 60));
   cmd->add_flag("--no-purge", args->no_purge,
                 "do not run the daily retention purge (settings: GET /api/settings/retention)");
+  cmd->add_option("--hash-threads", args->hash_threads, "password-hashing threads (Argon2id; not the database workers)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
+  cmd->add_option("--access-log", args->access_log,
+                  "access log file, one JSON line per request (\"-\" = standard output; default: none)");
+  cmd->add_option("--trusted-proxy", args->trusted_proxies,
+                  "a reverse proxy (CIDR) whose X-Forwarded-For names the client; repeatable")
+      ->take_all()
+      ->allow_extra_args(false);
+  cmd->add_option("--metrics-from", args->metrics_from,
+                  "clients (CIDR) allowed to read GET /metrics; repeatable (default: 127.0.0.0/8 and ::1)")
+      ->allow_extra_args(false);
   cmd->callback([args] { run_serve(*args); });
 });
 

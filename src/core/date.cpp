@@ -73,6 +73,67 @@ int age_on(Date birth, Date on) noexcept {
 std::int64_t to_unix_ms(Instant t) noexcept { return t.time_since_epoch().count(); }
 Instant from_unix_ms(std::int64_t ms) noexcept { return Instant{std::chrono::milliseconds{ms}}; }
 
+Date LocalTime::date_of(Instant t) const { return Date{std::chrono::floor<std::chrono::days>(t + offset)}; }
+
+Instant LocalTime::start_of(Date d) const { return Instant{std::chrono::sys_days{d}} - offset; }
+
+std::string LocalTime::offset_text() const {
+  const auto m = offset.count();
+  const auto a = m < 0 ? -m : m;
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%c%02d:%02d", m < 0 ? '-' : '+', static_cast<int>(a / 60), static_cast<int>(a % 60));
+  return buf;
+}
+
+std::string LocalTime::format(Instant t) const {
+  const Instant local = t + offset;
+  auto day = std::chrono::floor<std::chrono::days>(local);
+  Date d{day};
+  std::chrono::hh_mm_ss hms{std::chrono::floor<std::chrono::seconds>(local - day)};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(d.year()),
+                static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
+  return buf + offset_text();
+}
+
+std::optional<LocalTime> parse_local_time(std::string_view text) {
+  struct Known {
+    std::string_view name;
+    int minutes;
+  };
+  // Zones of China and its neighbours' fixed-offset names; all without daylight saving time.
+  static constexpr Known kKnown[] = {
+      {"Asia/Shanghai", 480}, {"Asia/Chongqing", 480}, {"Asia/Chungking", 480}, {"Asia/Harbin", 480},
+      {"Asia/Hong_Kong", 480}, {"Asia/Macau", 480},    {"Asia/Taipei", 480},    {"PRC", 480},
+      {"Asia/Urumqi", 360},   {"Asia/Kashgar", 360},   {"UTC", 0},              {"Etc/UTC", 0},
+      {"GMT", 0},             {"Etc/GMT", 0},
+  };
+  for (const auto& k : kKnown)
+    if (text == k.name) return LocalTime{std::string(k.name), std::chrono::minutes{k.minutes}};
+  // Fixed offsets: [UTC|GMT]+H, +HH, +HH:MM, +HHMM (sign required).
+  std::string_view t = text;
+  if (t.substr(0, 3) == "UTC" || t.substr(0, 3) == "GMT") t.remove_prefix(3);
+  if (t.size() < 2 || (t[0] != '+' && t[0] != '-')) return std::nullopt;
+  const int sign = t[0] == '-' ? -1 : 1;
+  t.remove_prefix(1);
+  int h = 0, m = 0;
+  std::string_view hh = t, mm;
+  if (auto colon = t.find(':'); colon != std::string_view::npos) {
+    hh = t.substr(0, colon);
+    mm = t.substr(colon + 1);
+    if (mm.size() != 2) return std::nullopt;
+  } else if (t.size() == 4) {
+    hh = t.substr(0, 2);
+    mm = t.substr(2);
+  }
+  if (hh.empty() || hh.size() > 2 || !parse_int(hh, h)) return std::nullopt;
+  if (!mm.empty() && !parse_int(mm, m)) return std::nullopt;
+  if (m > 59 || h * 60 + m > 14 * 60) return std::nullopt;
+  return LocalTime{std::string(text), std::chrono::minutes{sign * (h * 60 + m)}};
+}
+
 Instant SystemClock::now() const {
   return std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
 }

@@ -137,10 +137,8 @@ bool plausible_temperature(double c) { return c >= 34.0 && c <= 43.0; }
 
 bool needs_assessment(const HealthCheck& c) { return c.temperature_c >= kFeverThresholdC || !c.symptoms.empty(); }
 
-std::vector<Instant> check_slots(Date day, std::chrono::minutes grace) {
-  // Asia/Shanghai is UTC+8 all year: 08:00 local = 00:00 UTC, 15:00 local = 07:00 UTC.
-  Instant midnight_utc{std::chrono::sys_days{day}};
-  return {midnight_utc + grace, midnight_utc + std::chrono::hours{7} + grace};
+std::vector<Instant> check_slots(Date day, std::chrono::minutes grace, const LocalTime& local) {
+  return {local.at(day, std::chrono::hours{8}) + grace, local.at(day, std::chrono::hours{15}) + grace};
 }
 
 ReleaseDecision decide_release(const policy::Plan& plan, const std::vector<TestRecord>& tests, int missing_checks,

@@ -62,9 +62,9 @@ bool needs_assessment(const HealthCheck& c);
 // A temperature outside 34.0..43.0 °C is a typing error, not a reading.
 bool plausible_temperature(double c);
 
-// The two daily check slots (local time, Asia/Shanghai): morning 08:00 and afternoon 15:00,
+// The two daily check slots (the deployment's local time): morning 08:00 and afternoon 15:00,
 // each due within `grace` of its slot. Returns the due instants (UTC) of both slots of `day`.
-std::vector<Instant> check_slots(Date day, std::chrono::minutes grace);
+std::vector<Instant> check_slots(Date day, std::chrono::minutes grace, const LocalTime& local);
 
 // ---- release
 struct TestRecord {

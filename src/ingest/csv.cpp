@@ -102,15 +102,49 @@ std::vector<CsvRecord> parse_csv(std::string_view data) {
   return out;
 }
 
-std::string csv_escape(std::string_view field) {
-  if (field.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(field);
-  std::string out = "\"";
-  for (char c : field) {
+std::string csv_cell(std::string_view text) {
+  const bool formula = !text.empty() && (text.front() == '=' || text.front() == '+' || text.front() == '-' ||
+                                         text.front() == '@' || text.front() == '\t' || text.front() == '\r');
+  const bool quote = text.find_first_of(",\"\r\n") != std::string_view::npos;
+  std::string out;
+  out.reserve(text.size() + 3);
+  if (quote) out.push_back('"');
+  if (formula) out.push_back('\'');
+  for (char c : text) {
     if (c == '"') out.push_back('"');
     out.push_back(c);
   }
-  out.push_back('"');
+  if (quote) out.push_back('"');
   return out;
+}
+
+CsvWriter::CsvWriter(bool bom) {
+  if (bom) out_ = "\xEF\xBB\xBF";
+}
+
+CsvWriter& CsvWriter::text(std::string_view v) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  out_ += csv_cell(v);
+  return *this;
+}
+
+CsvWriter& CsvWriter::number(std::int64_t v) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  out_ += std::to_string(v);
+  return *this;
+}
+
+CsvWriter& CsvWriter::row(std::initializer_list<std::string_view> texts) {
+  for (auto t : texts) text(t);
+  end_row();
+  return *this;
+}
+
+void CsvWriter::end_row() {
+  out_ += "\r\n";
+  first_ = true;
 }
 
 }  // namespace bihuan::ingest

@@ -42,7 +42,31 @@ class CsvReader {
 // Parses a whole buffer (convenience for tests and small files).
 std::vector<CsvRecord> parse_csv(std::string_view data);
 
-// Quotes a field for CSV output when needed.
-std::string csv_escape(std::string_view field);
+// ---- CSV output: the one writer of every CSV file bihuan produces (audit export, import
+// error reports, ...), for files people open in spreadsheet programs.
+// - A text cell starting with = + - @ TAB or CR would be taken for a formula (CSV injection):
+//   it gets a leading apostrophe, which spreadsheets show as text and do not evaluate.
+// - A cell containing a comma, a double quote, CR or LF is quoted as RFC 4180 says ("" for ").
+// - Rows end with CRLF; the file starts with a UTF-8 byte-order mark so that Excel as used in
+//   China opens Chinese text correctly.
+// The console's client-side exports (web/src/utils/csv.js) follow the same rules.
+
+// One text cell, neutralised and quoted as above.
+std::string csv_cell(std::string_view text);
+
+class CsvWriter {
+ public:
+  explicit CsvWriter(bool bom = true);
+  CsvWriter& text(std::string_view v);  // neutralised and quoted as needed
+  CsvWriter& number(std::int64_t v);    // written as is (a number is never a formula)
+  CsvWriter& row(std::initializer_list<std::string_view> texts);  // text cells, then end_row()
+  void end_row();
+  const std::string& str() const { return out_; }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+  bool first_ = true;
+};
 
 }  // namespace bihuan::ingest

@@ -41,18 +41,13 @@ bool import_kind_from(std::string_view s, ImportKind& out) {
 }
 
 std::string errors_csv(const ImportReport& r) {
-  std::string out = "\xEF\xBB\xBFrow,column,value,reason\r\n";
+  CsvWriter w;
+  w.row({"row", "column", "value", "reason"});
   for (const auto& e : r.errors) {
-    out += std::to_string(e.row);
-    out += ',';
-    out += csv_escape(e.column);
-    out += ',';
-    out += csv_escape(e.value);
-    out += ',';
-    out += csv_escape(e.reason);
-    out += "\r\n";
+    w.number(e.row).text(e.column).text(e.value).text(e.reason);
+    w.end_row();
   }
-  return out;
+  return w.take();
 }
 
 namespace {

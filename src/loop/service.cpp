@@ -16,6 +16,7 @@
 #include "ingest/csv.hpp"
 #include "ingest/encoding.hpp"
 #include "ingest/fields.hpp"
+#include "loop/signed_document.hpp"
 
 namespace bihuan::loop {
 
@@ -58,8 +59,8 @@ policy::Colour colour_from(const std::string& s) {
   return policy::Colour::green;
 }
 
-// End of a local day (Asia/Shanghai, UTC+8) as a UTC instant.
-Instant local_day_end(Date d) { return Instant{sys_days{d} + hours{16}}; }
+// End of a local day (the deployment's time zone) as a UTC instant.
+Instant local_day_end(Date d, const LocalTime& local) { return local.start_of(Date{sys_days{d} + days{1}}); }
 
 std::string test_subject(Date d) { return "test:" + format_date(d); }
 
@@ -68,24 +69,23 @@ struct Slot {
   std::string subject;
   Instant from, to, due;
 };
-std::vector<Slot> slots_of(Date d, std::chrono::minutes grace) {
-  auto dues = quarantine::check_slots(d, grace);
-  Instant base{sys_days{d}};
-  return {{"check:" + format_date(d) + ":am", base - hours{8}, base + hours{7}, dues.at(0)},
-          {"check:" + format_date(d) + ":pm", base + hours{7}, base + hours{16}, dues.at(1)}};
+std::vector<Slot> slots_of(Date d, std::chrono::minutes grace, const LocalTime& local) {
+  auto dues = quarantine::check_slots(d, grace, local);
+  const Instant midnight = local.start_of(d), afternoon = local.at(d, hours{15});
+  return {{"check:" + format_date(d) + ":am", midnight, afternoon, dues.at(0)},
+          {"check:" + format_date(d) + ":pm", afternoon, local_day_end(d, local), dues.at(1)}};
 }
 
 bool monitored(const policy::PlannedPhase& ph) { return ph.measure != policy::Measure::testing_only; }
 
 }  // namespace
 
-Date local_date(Instant t) { return Date{std::chrono::floor<days>(t + hours{8})}; }
-
 LoopSettings read_settings(store::Repository& repo) {
   LoopSettings s;
   s.test_grace = std::chrono::minutes{setting_minutes(repo, "loop.test_grace_minutes", 12 * 60)};
   s.check_grace = std::chrono::minutes{setting_minutes(repo, "loop.check_grace_minutes", 120)};
   s.escalate_every = std::chrono::minutes{setting_minutes(repo, "loop.escalate_minutes", 60)};
+  s.local = store::local_time_of(repo);
   return s;
 }
 
@@ -383,7 +383,7 @@ SiteView Service::site(std::int64_t org_id, const Caller& c) {
   for (const auto& r : v.rooms)
     for (const auto& o : r.occupants)
       if (auto ord = loop_->order(o.order_id, Scope::everything())) v.occupant_orders.push_back(std::move(*ord));
-  const Date tomorrow = Date{sys_days{local_date(clock_.now())} + days{1}};
+  const Date tomorrow = Date{sys_days{settings_.local.date_of(clock_.now())} + days{1}};
   v.releases_tomorrow = loop_->releases_on(org_id, tomorrow);
   for (const auto& h : loop_->find_handovers(true, true, Scope::org(org_id), 1000))
     if (h.receiver == Owner::org(org_id)) ++v.pending_arrivals;
@@ -400,7 +400,7 @@ std::optional<Deadline> Service::next_test_deadline(store::LoopRepository& loop,
     for (auto d : ph.test_dates) {
       if (after && sys_days{d} <= sys_days{*after}) continue;
       if (done.count(d)) continue;
-      return Deadline{o.order.id, AlertKind::test_missing, test_subject(d), local_day_end(d) + s.test_grace};
+      return Deadline{o.order.id, AlertKind::test_missing, test_subject(d), local_day_end(d, s.local) + s.test_grace};
     }
   return std::nullopt;
 }
@@ -411,8 +411,8 @@ std::optional<Deadline> Service::next_check_deadline(store::LoopRepository& loop
   for (const auto& ph : plan.phases) {
     if (!monitored(ph)) continue;
     for (sys_days d = sys_days{ph.start}; d <= sys_days{ph.end}; d += days{1}) {
-      if (local_day_end(Date{d}) <= after) continue;
-      for (const auto& slot : slots_of(Date{d}, s.check_grace)) {
+      if (local_day_end(Date{d}, s.local) <= after) continue;
+      for (const auto& slot : slots_of(Date{d}, s.check_grace, s.local)) {
         if (slot.due <= after) continue;
         if (loop.has_check_between(order_id, slot.from, slot.to)) continue;
         return Deadline{order_id, AlertKind::health_check_missing, slot.subject, slot.due};
@@ -640,8 +640,8 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
   const std::string profile = active_profile();
   const auto& prof = profiles_.get(profile);
   if (!prof.groups.count("inbound")) fail(ErrorCode::invalid_argument, profile + " has no inbound group", "profile");
-  const Date arrival = local_date(opt.arrived_at);
-  const Date today = local_date(clock_.now());
+  const Date arrival = settings_.local.date_of(opt.arrived_at);
+  const Date today = settings_.local.date_of(clock_.now());
 
   std::string storage;
   std::string_view text = ingest::decode_text(csv, ingest::Encoding::auto_detect, storage);
@@ -917,7 +917,7 @@ CheckOutcome Service::record_check(std::int64_t order_id, double temperature_c, 
       const std::string day = d.subject.substr(6, 10);
       auto date = parse_date(day);
       if (!date) continue;
-      for (const auto& slot : slots_of(*date, settings_.check_grace))
+      for (const auto& slot : slots_of(*date, settings_.check_grace, settings_.local))
         if (slot.subject == d.subject && when >= slot.from && when < slot.to) {
           drop(order_id, d.subject);
           if (auto next = next_check_deadline(*loop_, order_id, plan, settings_, slot.due)) put(*next);
@@ -1009,7 +1009,7 @@ quarantine::ReleaseDecision Service::release(std::int64_t order_id, const std::s
     int missing_checks = 0;
     for (const auto& al : loop_->find_alerts({"", "health_check_missing", order_id}, Scope::everything(), {0, 1000}))
       if (al.status != "closed") ++missing_checks;
-    decision = quarantine::decide_release(plan, tests, missing_checks, local_date(clock_.now()));
+    decision = quarantine::decide_release(plan, tests, missing_checks, settings_.local.date_of(clock_.now()));
     if (!decision.release) return;
     if (o.order.pending) fail(ErrorCode::conflict, "a handover is pending", "id");
     move_within_owner(o.order, Stage::released, clock_.now());
@@ -1080,7 +1080,7 @@ quarantine::AssignmentResult Service::assign_rooms(std::int64_t org_id, const st
     for (auto& r : loop_->rooms(org_id)) rooms.push_back(r.room);
     std::vector<quarantine::Arrival> arrivals;
     std::map<std::int64_t, std::int64_t> order_of_person;
-    const Date today = local_date(clock_.now());
+    const Date today = settings_.local.date_of(clock_.now());
     for (auto id : order_ids) {
       auto o = visible_order(id, a);
       if (o.order.status != OrderStatus::active) fail(ErrorCode::conflict, "order " + std::to_string(id) + " is not active", "order_ids");
@@ -1116,7 +1116,7 @@ CodeOut Service::code_for(std::int64_t person_id, CodeSigner& signer, const Call
   CodeOut out;
   const Instant now = clock_.now();
   if (!person_visible(person_id, c)) fail(ErrorCode::not_found, "no such person: " + std::to_string(person_id), "id");
-  out.colour = colour_of(person_id, local_date(now));
+  out.colour = colour_of(person_id, settings_.local.date_of(now));
   out.expires = now + hours{24};
   out.token = code::sign({person_id, out.colour, now, out.expires}, signer.keys());
   return out;
@@ -1131,27 +1131,22 @@ void require_transfers(const Caller& c) {
     fail(ErrorCode::permission_denied, "only the command centre or an admin exchanges transfer documents", "role");
 }
 
-constexpr const char* kHandoverFormat = "bihuan-handover/1";
-constexpr const char* kReceiptFormat = "bihuan-receipt/1";
+constexpr const char* kHandoverFormat = "bihuan-handover/2";
+constexpr const char* kReceiptFormat = "bihuan-receipt/2";
 constexpr std::chrono::hours kDocumentLifetime{24 * 7};
 
-json parse_document(std::string_view text) {
-  auto j = json::parse(text, nullptr, false);
-  if (!j.is_object()) fail(ErrorCode::invalid_argument, "the document is not a JSON object", "document");
-  return j;
-}
-
-std::string canonical_bytes(json j) {
-  j.erase("signature");
-  return j.dump();
-}
-
-std::string sign_bytes(const std::string& bytes, const code::KeyPair& k) {
-  if (sodium_init() < 0) fail(ErrorCode::internal, "libsodium failed to initialise");
-  std::array<unsigned char, crypto_sign_BYTES> sig{};
-  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                       k.secret_key.data());
-  return code::to_base64url(sig.data(), sig.size());
+// A signed envelope's document (signature checked over the exact payload bytes), of `format`.
+struct Opened {
+  json doc;
+  std::string key;  // the signing key
+};
+Opened open_document(std::string_view envelope, const char* format) {
+  Unsealed u = unseal(envelope);
+  Opened o{json::parse(u.payload, nullptr, false), std::move(u.key)};
+  if (!o.doc.is_object()) fail(ErrorCode::invalid_argument, "the signed payload is not a JSON object", "document");
+  if (o.doc.value("format", "") != format)
+    fail(ErrorCode::invalid_argument, std::string("format must be ") + format, "format");
+  return o;
 }
 
 std::string doc_string(const json& j, const std::string& field, bool required = true) {
@@ -1187,27 +1182,13 @@ std::string trusted_name(store::LoopRepository& loop, const std::string& key, co
   return *name;
 }
 
-// Verifies the signature of `j` made with the key in `key_field`; returns the trusted name.
-std::string verify_document(store::LoopRepository& loop, const json& j, const std::string& key_field) {
-  const std::string key = doc_string(j, key_field);
-  const std::string name = trusted_name(loop, key, key_field);
-  const std::string sig_text = doc_string(j, "signature");
-  std::vector<unsigned char> pub, sig;
-  try {
-    pub = code::from_base64url(key);
-    sig = code::from_base64url(sig_text);
-  } catch (const Error&) {
-    fail(ErrorCode::unauthenticated, "bad signature: not base64url", "signature");
-  }
-  if (pub.size() != crypto_sign_PUBLICKEYBYTES || sig.size() != crypto_sign_BYTES)
-    fail(ErrorCode::unauthenticated, "bad signature: wrong size", "signature");
-  if (sodium_init() < 0) fail(ErrorCode::internal, "libsodium failed to initialise");
-  const std::string bytes = canonical_bytes(j);
-  if (crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                                  pub.data()) != 0)
-    fail(ErrorCode::unauthenticated, "bad signature: the document was not signed by " + name + " or was altered",
-         "signature");
-  return name;
+// The sender named inside the signed document (`key_field`) must be the key that signed it,
+// and that key must be trusted; returns the trusted name.
+std::string trusted_signer(store::LoopRepository& loop, const Opened& o, const std::string& key_field) {
+  const std::string key = doc_string(o.doc, key_field);
+  if (key != o.key)
+    fail(ErrorCode::unauthenticated, key_field + " is not the key that signed the document", key_field);
+  return trusted_name(loop, key, key_field);
 }
 
 struct Deployment {
@@ -1223,8 +1204,6 @@ Deployment deployment_of(store::Repository& repo, const code::KeyPair& k) {
 }
 
 }  // namespace
-
-std::string canonical_document(std::string_view text) { return canonical_bytes(parse_document(text)); }
 
 std::string Service::external_region_of(std::int64_t handover_id) {
   return loop_->transfer_region_of_handover(handover_id);
@@ -1316,8 +1295,8 @@ std::string Service::transfer_out(std::int64_t order_id, const std::string& to_r
         {"tests", tests},
         {"checks", checks_json},
     };
-    doc["signature"] = sign_bytes(canonical_bytes(doc), keys);
-    const std::string text = doc.dump();
+    // Signed over exactly these bytes; the envelope carries them unchanged.
+    const std::string text = seal(doc.dump(), keys);
     store::TransferRow tr;
     tr.direction = "out";
     tr.document_id = doc_id;
@@ -1341,13 +1320,12 @@ std::string Service::transfer_out(std::int64_t order_id, const std::string& to_r
 
 TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, const Caller& a) {
   require_transfers(a);
-  const json doc = parse_document(document);
-  if (doc.value("format", "") != kHandoverFormat)
-    fail(ErrorCode::invalid_argument, std::string("format must be ") + kHandoverFormat, "format");
+  const Opened opened = open_document(document, kHandoverFormat);
+  const json& doc = opened.doc;
   const auto& keys = signer.keys();
   TransferIn out;
   return write([&] {
-    const std::string sender = verify_document(*loop_, doc, "sender.public_key");
+    const std::string sender = trusted_signer(*loop_, opened, "sender.public_key");
     const Instant now = clock_.now();
     if (doc_instant(doc, "expires_at") < now)
       fail(ErrorCode::unauthenticated, "the document expired at " + doc_string(doc, "expires_at"), "expires_at");
@@ -1439,8 +1417,7 @@ TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, c
                     {"received_at", format_instant(now)},
                     {"order_ref", me.id + ":" + std::to_string(r.order.id)},
                     {"owner_area", *dest_code}};
-    receipt["signature"] = sign_bytes(canonical_bytes(receipt), keys);
-    out.receipt = receipt.dump();
+    out.receipt = seal(receipt.dump(), keys);
     store::TransferRow tr;
     tr.direction = "in";
     tr.document_id = out.document_id;
@@ -1461,12 +1438,11 @@ TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, c
 
 TransferDone Service::accept_receipt(std::string_view receipt, const Caller& a) {
   require_transfers(a);
-  const json doc = parse_document(receipt);
-  if (doc.value("format", "") != kReceiptFormat)
-    fail(ErrorCode::invalid_argument, std::string("format must be ") + kReceiptFormat, "format");
+  const Opened opened = open_document(receipt, kReceiptFormat);
+  const json& doc = opened.doc;
   TransferDone out;
   write([&] {
-    const std::string receiver = verify_document(*loop_, doc, "receiver.public_key");
+    const std::string receiver = trusted_signer(*loop_, opened, "receiver.public_key");
     out.document_id = doc_string(doc, "document_id");
     std::int64_t handover_id = 0;
     std::string status;

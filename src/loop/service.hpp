@@ -32,6 +32,7 @@ struct LoopSettings {
   std::chrono::minutes check_grace{120};       // [loop.check_grace_minutes] after a check slot
   std::chrono::minutes escalate_every{60};     // [loop.escalate_minutes]
   HandoverDeadlines handover;
+  LocalTime local;  // [deployment.time_zone] test days, check slots, "today" (store::local_time_of)
 };
 // Every acknowledgement deadline set to `m` (serve --handover-deadline-minutes; 0 = the deadline
 // is the sending time).
@@ -78,8 +79,6 @@ class DeadlineSink {
 // Plan <-> JSON (stored in control_orders.plan_json and answered by the API).
 std::string plan_to_json(const policy::Plan& p);
 policy::Plan plan_from_json(std::string_view text);
-// The local (Asia/Shanghai) civil date of an instant.
-Date local_date(Instant t);
 
 struct NewOrder {
   std::int64_t person_id = 0;
@@ -128,9 +127,9 @@ struct CodeOut {
 };
 
 // ---- handovers between deployments (跨地区交接, docs/API-loop.md "Transfers")
-// Documents are JSON objects signed with the deployment's Ed25519 key (the health-code key pair,
-// CodeSigner): "signature" is base64url(Ed25519(canonical bytes)), the canonical bytes being the
-// document without "signature" dumped by nlohmann::json (keys sorted, no spaces, UTF-8).
+// Documents ("bihuan-handover/2", "bihuan-receipt/2") are JSON objects carried in a signed
+// envelope (loop/signed_document.hpp): signed with the deployment's Ed25519 key (the
+// health-code key pair, CodeSigner) over the exact bytes of the document.
 struct TransferIn {
   std::int64_t order_id = 0;
   std::int64_t person_id = 0;
@@ -142,8 +141,6 @@ struct TransferDone {
   std::string document_id;
   std::string region;
 };
-// The canonical bytes of a document (without its "signature").
-std::string canonical_document(std::string_view text);
 
 // One order with its timeline (GET /api/loop/orders/{id}).
 struct OrderDetail {

@@ -4,10 +4,18 @@
 // the service tells it about each change (DeadlineSink), so a tick costs what fell due, not
 // what is active. A tick raises alerts (persisted, one per subject) and escalates open alerts
 // nobody acknowledged: grid -> community -> street -> county, one level per interval.
+// A deadline is never dropped: when a database call fails, the deadline (or escalation) goes to
+// a retry list with an exponential backoff (retry_backoff), is logged and counted
+// (bihuan_watcher_failures_total), and is processed again once the database answers. The row
+// in loop_deadlines stays the truth, so a retry after a partial failure raises no duplicate.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -38,8 +46,15 @@ class Watcher final : public DeadlineSink {
   void start(std::chrono::milliseconds every);
   void stop();
 
-  std::size_t pending() const;
+  std::size_t pending() const;      // queued deadlines, retries included
   std::size_t escalating() const;
+  std::size_t retrying() const;     // deadlines and escalations waiting for their retry
+  // The earliest due time of the pending deadlines, retries included (none: nullopt). The
+  // watcher's lag at `now` is now - oldest_due() when that is positive.
+  std::optional<Instant> oldest_due() const;
+  // The wait before attempt `failures` + 1 after `failures` consecutive failures (1 -> 5 s,
+  // doubling, at most 5 minutes).
+  static std::chrono::milliseconds retry_backoff(int failures);
 
   // DeadlineSink
   void deadlines_changed(const std::vector<Deadline>& added,
@@ -49,6 +64,13 @@ class Watcher final : public DeadlineSink {
 
  private:
   void schedule_escalation(const store::AlertRow& a);
+  struct Retry {
+    Deadline deadline;
+    Instant not_before{};
+    int failures = 0;
+    bool escalation = false;
+  };
+  void retry_later(const Deadline& d, bool escalation, Instant now, int failures_before, const std::exception& e);
 
   std::unique_ptr<store::Repository> repo_;
   std::unique_ptr<store::LoopRepository> loop_;
@@ -59,6 +81,8 @@ class Watcher final : public DeadlineSink {
   std::mutex work_mu_;          // one tick at a time (the connection is not shared)
   DeadlineQueue queue_;
   DeadlineQueue escalations_;   // order_id = alert id, subject "escalate"
+  // (escalation?, order, subject) -> what failed and when it may be tried again
+  std::map<std::tuple<bool, std::int64_t, std::string>, Retry> retries_;
   std::thread thread_;
   std::mutex stop_mu_;
   std::condition_variable stop_cv_;

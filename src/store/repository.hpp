@@ -213,4 +213,11 @@ std::unique_ptr<Repository> open_repository(const std::string& url);
 // Schema version after migration.
 int schema_version(Repository& repo);
 
+// The deployment's local time: setting `deployment.time_zone` (a zone name such as
+// "Asia/Shanghai" or a fixed offset such as "+08:00"; absent = Asia/Shanghai). A value that
+// parse_local_time rejects is an Error(invalid_argument) naming the setting, so a deployment
+// never runs on a silently wrong day.
+inline constexpr std::string_view kTimeZoneSetting = "deployment.time_zone";
+LocalTime local_time_of(Repository& repo);
+
 }  // namespace bihuan::store

@@ -11,6 +11,19 @@
 namespace bihuan::testing {
 namespace {
 
+// The signed document inside a bihuan-signed/1 envelope.
+json signed_payload(const std::string& envelope) {
+  auto bytes = code::from_base64url(json::parse(envelope)["payload"].get<std::string>());
+  return json::parse(std::string(bytes.begin(), bytes.end()));
+}
+// The envelope with another payload and the old signature.
+std::string with_payload(const std::string& envelope, const json& payload) {
+  auto e = json::parse(envelope);
+  const std::string text = payload.dump();
+  e["payload"] = code::to_base64url(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return e.dump();
+}
+
 class LoopApi : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -349,8 +362,9 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   EXPECT_EQ(local.status, 400) << local.body;
   auto out = admin.post(out_path, R"({"to_region":"4403","note":"returns home to Shenzhen"})");
   ASSERT_EQ(out.status, 201) << out.body;
-  const json doc = out.j();
-  EXPECT_EQ(doc["format"], "bihuan-handover/1");
+  EXPECT_EQ(out.j()["format"], "bihuan-signed/1");
+  const json doc = signed_payload(out.body);
+  EXPECT_EQ(doc["format"], "bihuan-handover/2");
   EXPECT_EQ(doc["reason"], "returns home to Shenzhen");
   EXPECT_EQ(doc["person"]["name"], "张三");  // the destination needs the identity unmasked
   // Unmasked data left the deployment: audited as person.unmask with the document's id.
@@ -369,8 +383,8 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
 
   // Shenzhen imports it and answers a receipt.
   sz_svc.trust_sender("beijing", doc["sender"]["public_key"].get<std::string>(), Caller::local("test"));
-  auto in = sz_svc.transfer_in(doc.dump(), sz_key, Caller::local("test"));
-  const std::string sz_pub = json::parse(in.receipt)["receiver"]["public_key"];
+  auto in = sz_svc.transfer_in(out.body, sz_key, Caller::local("test"));
+  const std::string sz_pub = signed_payload(in.receipt)["receiver"]["public_key"];
 
   // --- receipt back here: only the command centre or an admin, only from a trusted key.
   EXPECT_EQ(site1.post("/api/loop/transfers/receipt", in.receipt).status, 403);
@@ -378,9 +392,9 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   EXPECT_EQ(untrusted.status, 401) << untrusted.body;
   EXPECT_EQ(untrusted.j()["field"], "receiver.public_key");
   here_svc.trust_sender("shenzhen", sz_pub, Caller::local("test"));
-  auto forged = json::parse(in.receipt);
+  auto forged = signed_payload(in.receipt);
   forged["document_id"] = "beijing:0:0";
-  EXPECT_EQ(admin.post("/api/loop/transfers/receipt", forged.dump()).status, 401);
+  EXPECT_EQ(admin.post("/api/loop/transfers/receipt", with_payload(in.receipt, forged)).status, 401);
   auto ok = admin.post("/api/loop/transfers/receipt", in.receipt);
   ASSERT_EQ(ok.status, 200) << ok.body;
   EXPECT_EQ(ok.j()["order_id"], id);
@@ -396,15 +410,15 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   auto malformed = admin.post("/api/loop/transfers/in", "{");
   EXPECT_EQ(malformed.status, 400);
   EXPECT_EQ(malformed.j()["field"], "document");
-  auto tampered = json::parse(incoming);
+  auto tampered = signed_payload(incoming);
   tampered["order"]["group"] = "secondary_contact";
-  auto t = admin.post("/api/loop/transfers/in", tampered.dump());
+  auto t = admin.post("/api/loop/transfers/in", with_payload(incoming, tampered));
   EXPECT_EQ(t.status, 401);
   EXPECT_EQ(t.j()["field"], "signature");
   auto receipt = admin.post("/api/loop/transfers/in", incoming);
   ASSERT_EQ(receipt.status, 201) << receipt.body;
-  EXPECT_EQ(receipt.j()["format"], "bihuan-receipt/1");
-  EXPECT_EQ(receipt.j()["owner_area"], World::kGridA);
+  EXPECT_EQ(signed_payload(receipt.body)["format"], "bihuan-receipt/2");
+  EXPECT_EQ(signed_payload(receipt.body)["owner_area"], World::kGridA);
   auto replay = admin.post("/api/loop/transfers/in", incoming);
   EXPECT_EQ(replay.status, 409);
   EXPECT_EQ(replay.j()["field"], "document_id");

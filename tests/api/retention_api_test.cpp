@@ -44,7 +44,6 @@ class RetentionApi : public ::testing::Test {
     o.clock = &clock_;
     o.purge_daily = true;
     o.purge_check_interval = std::chrono::milliseconds(10);
-    o.utc_offset_minutes = 8 * 60;
     server_ = std::make_unique<api::Server>(o);
     server_->start();
   }

@@ -61,6 +61,7 @@ class Client {
   explicit Client(unsigned short port) : port_(port) {}
   std::string cookie;  // "bihuan_session=..." sent as Cookie when set
   std::string bearer;  // sent as Authorization: Bearer when set
+  std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
 
   HttpResult request(http::verb method, const std::string& target, const std::string& body = {},
                      const std::string& content_type = "application/json") {
@@ -71,6 +72,7 @@ class Client {
     req.set(http::field::host, "127.0.0.1");
     if (!cookie.empty()) req.set(http::field::cookie, cookie);
     if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
+    for (const auto& [name, value] : headers) req.insert(name, value);
     if (!body.empty() || method == http::verb::post || method == http::verb::put) {
       req.set(http::field::content_type, content_type);
       req.body() = body;

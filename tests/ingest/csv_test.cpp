@@ -78,11 +78,51 @@ TEST(Csv, UnterminatedQuoteSwallowingTheFileIsAFileError) {
   }
 }
 
-TEST(Csv, EscapeRoundTrips) {
+TEST(Csv, CellRoundTrips) {
   const std::string tricky = "a,\"b\"\nc";
-  auto recs = parse_csv(csv_escape(tricky) + "," + csv_escape("plain") + "\n");
+  auto recs = parse_csv(csv_cell(tricky) + "," + csv_cell("plain") + "\n");
   ASSERT_EQ(recs.size(), 1u);
   EXPECT_EQ(recs[0].fields, (Fields{tricky, "plain"}));
+}
+
+TEST(CsvWriter, NeutralisesFormulasAtTheStartOfACell) {
+  EXPECT_EQ(csv_cell("=HYPERLINK(\"http://x\")"), "\"'=HYPERLINK(\"\"http://x\"\")\"");
+  EXPECT_EQ(csv_cell("=1+2"), "'=1+2");
+  EXPECT_EQ(csv_cell("+8613800000000"), "'+8613800000000");
+  EXPECT_EQ(csv_cell("-2+3"), "'-2+3");
+  EXPECT_EQ(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+  EXPECT_EQ(csv_cell("\t=1"), "'\t=1");
+  EXPECT_EQ(csv_cell("\r=1"), "\"'\r=1\"");  // CR also forces quoting
+  // Only the first character counts; ordinary text is left alone.
+  EXPECT_EQ(csv_cell("a=b"), "a=b");
+  EXPECT_EQ(csv_cell("张三"), "张三");
+  EXPECT_EQ(csv_cell(""), "");
+  EXPECT_EQ(csv_cell(" =1"), " =1");
+}
+
+TEST(CsvWriter, QuotesPerRfc4180) {
+  EXPECT_EQ(csv_cell("a,b"), "\"a,b\"");
+  EXPECT_EQ(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_cell("two\nlines"), "\"two\nlines\"");
+  EXPECT_EQ(csv_cell("cr\rhere"), "\"cr\rhere\"");
+}
+
+TEST(CsvWriter, RowsNumbersAndBom) {
+  CsvWriter w;
+  w.row({"id", "name"});
+  w.number(-5).text("=cmd|' /C calc'!A0");
+  w.end_row();
+  w.number(7).text("王,五");
+  w.end_row();
+  EXPECT_EQ(w.str(), "\xEF\xBB\xBFid,name\r\n-5,'=cmd|' /C calc'!A0\r\n7,\"王,五\"\r\n");
+  CsvWriter plain(false);
+  plain.row({"a"});
+  EXPECT_EQ(plain.str(), "a\r\n");
+  // What the writer wrote reads back (the apostrophe stays: it is what a spreadsheet shows).
+  auto recs = parse_csv(w.str().substr(3));
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[1].fields, (Fields{"-5", "'=cmd|' /C calc'!A0"}));
+  EXPECT_EQ(recs[2].fields, (Fields{"7", "王,五"}));
 }
 
 TEST(Encoding, Utf8Validation) {

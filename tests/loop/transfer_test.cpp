@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
 #include "loop/service.hpp"
+#include "loop/signed_document.hpp"
 #include "loop/watcher.hpp"
 #include "store/db.hpp"
 #include "store/repository.hpp"
@@ -28,6 +29,19 @@ using looptest::area;
 
 Date date(const std::string& s) { return *parse_date(s); }
 Instant at(const std::string& s) { return *parse_instant(s); }
+
+// The signed bytes of an envelope, as text.
+std::string payload_text(const std::string& envelope) {
+  auto bytes = code::from_base64url(json::parse(envelope)["payload"].get<std::string>());
+  return std::string(bytes.begin(), bytes.end());
+}
+json payload_of(const std::string& envelope) { return json::parse(payload_text(envelope)); }
+// The envelope with its payload replaced by `payload` and the signature left as it was.
+std::string with_payload(const std::string& envelope, const std::string& payload) {
+  auto e = json::parse(envelope);
+  e["payload"] = code::to_base64url(reinterpret_cast<const unsigned char*>(payload.data()), payload.size());
+  return e.dump();
+}
 
 // One deployment: its database, key and service.
 struct Deployment {
@@ -123,8 +137,10 @@ class Transfer : public ::testing::TestWithParam<std::string> {
 
 TEST_P(Transfer, ExportImportReceiptClosesTheLoopOnBothSides) {
   const std::string doc = send();
-  auto j = json::parse(doc);
-  EXPECT_EQ(j["format"], "bihuan-handover/1");
+  EXPECT_EQ(json::parse(doc)["format"], "bihuan-signed/1");
+  EXPECT_EQ(json::parse(doc)["key"], bj_->public_key);
+  auto j = payload_of(doc);
+  EXPECT_EQ(j["format"], "bihuan-handover/2");
   EXPECT_EQ(j["sender"]["public_key"], bj_->public_key);
   EXPECT_EQ(j["person"]["doc_number"], person_.doc_number);
   EXPECT_EQ(j["person"]["destination_area"], "440305001001001");
@@ -194,28 +210,42 @@ TEST_P(Transfer, ForgedUnknownExpiredAndMalformedDocumentsAreRefused) {
   const std::string doc = send();
   std::string field;
   // Forged: a field changed after signing.
-  auto forged = json::parse(doc);
+  auto forged = payload_of(doc);
   forged["person"]["name"] = "别人";
-  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(forged.dump(), *sz_->signer, actor_); }, &field),
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(with_payload(doc, forged.dump()), *sz_->signer, actor_); }, &field),
             ErrorCode::unauthenticated);
   EXPECT_EQ(field, "signature");
-  // Unknown sender: a third deployment's key that nobody trusts.
+  // Unknown sender: a third deployment's key that nobody trusts, signing a document naming it.
   Deployment gz(GetParam(), "guangzhou", "4401", {area("44", "广东省"), area("4401", "广州市")}, profiles_, clock_);
-  auto foreign = json::parse(doc);
+  auto foreign = payload_of(doc);
   foreign["sender"]["public_key"] = gz.public_key;
-  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(foreign.dump(), *sz_->signer, actor_); }, &field),
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(loop::seal(foreign.dump(), gz.signer->keys()), *sz_->signer, actor_); },
+                    &field),
             ErrorCode::unauthenticated);
   EXPECT_EQ(field, "sender.public_key");
+  // Signed by an untrusted key while naming the trusted sender: refused too.
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(loop::seal(payload_text(doc), gz.signer->keys()), *sz_->signer, actor_); },
+                    &field),
+            ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "sender.public_key");
+  // The envelope claiming another key than the one that signed.
+  auto claimed = json::parse(doc);
+  claimed["key"] = gz.public_key;
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(claimed.dump(), *sz_->signer, actor_); }, &field),
+            ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "signature");
   // Nothing of the refused documents was kept: the genuine one still imports.
   auto in = sz_->svc->transfer_in(doc, *sz_->signer, actor_);
   // Receipts: altered, from an untrusted key, or carrying another document's signature.
-  auto altered = json::parse(in.receipt);
+  auto altered = payload_of(in.receipt);
   altered["document_id"] = "beijing:1:999";
-  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(altered.dump(), actor_); }, &field), ErrorCode::unauthenticated);
+  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(with_payload(in.receipt, altered.dump()), actor_); }, &field),
+            ErrorCode::unauthenticated);
   EXPECT_EQ(field, "signature");
-  auto untrusted = json::parse(in.receipt);
+  auto untrusted = payload_of(in.receipt);
   untrusted["receiver"]["public_key"] = gz.public_key;
-  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(untrusted.dump(), actor_); }, &field), ErrorCode::unauthenticated);
+  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(loop::seal(untrusted.dump(), gz.signer->keys()), actor_); }, &field),
+            ErrorCode::unauthenticated);
   EXPECT_EQ(field, "receiver.public_key");
   auto swapped = json::parse(in.receipt);
   swapped["signature"] = json::parse(doc)["signature"];
@@ -232,6 +262,51 @@ TEST_P(Transfer, ForgedUnknownExpiredAndMalformedDocumentsAreRefused) {
   EXPECT_EQ(code_of([&] { sz_->svc->transfer_in("{not json", *sz_->signer, actor_); }, &field),
             ErrorCode::invalid_argument);
   EXPECT_EQ(field, "document");
+}
+
+// The signature covers the exact bytes sent: the envelope may be re-serialised by any JSON tool
+// (other key order, spacing, escapes) and still verifies; one changed payload byte does not.
+TEST_P(Transfer, SignatureIsOverTheExactBytesNotReserialisedJson) {
+  const std::string doc = send();
+  const auto env = json::parse(doc);
+  // Re-serialised: keys in reverse order, indented, non-ASCII escaped.
+  std::string reordered = "{\n";
+  std::vector<std::string> keys;
+  for (auto it = env.begin(); it != env.end(); ++it) keys.push_back(it.key());
+  for (auto k = keys.rbegin(); k != keys.rend(); ++k)
+    reordered += "    " + json(*k).dump() + " :  " + env[*k].dump(-1, ' ', true) + (k + 1 == keys.rend() ? "\n" : ",\n");
+  reordered += "}\n";
+  ASSERT_NE(reordered, doc);
+  ASSERT_EQ(json::parse(reordered), env);
+
+  // The payload itself re-serialised (same JSON value, other bytes) is not what was signed.
+  const std::string text = payload_text(doc);
+  const std::string pretty = payload_of(doc).dump(2);
+  ASSERT_NE(pretty, text);
+  std::string field;
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(with_payload(doc, pretty), *sz_->signer, actor_); }, &field),
+            ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "signature");
+  // One byte changed (a digit of the phone number): refused.
+  std::string tampered = text;
+  const auto pos = tampered.find("13800138000");
+  ASSERT_NE(pos, std::string::npos);
+  tampered[pos + 10] = '1';
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(with_payload(doc, tampered), *sz_->signer, actor_); }, &field),
+            ErrorCode::unauthenticated);
+  EXPECT_EQ(field, "signature");
+  // A document of the old format (signed over re-serialised JSON) is refused with its reason.
+  auto old = payload_of(doc);
+  old["format"] = "bihuan-handover/1";
+  old["signature"] = env["signature"];
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(old.dump(), *sz_->signer, actor_); }, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "format");
+
+  // The re-serialised envelope imports, and its receipt re-serialised is accepted too.
+  auto in = sz_->svc->transfer_in(reordered, *sz_->signer, actor_);
+  EXPECT_EQ(payload_of(in.receipt)["format"], "bihuan-receipt/2");
+  EXPECT_EQ(bj_->svc->accept_receipt(json::parse(in.receipt).dump(4), actor_).order_id, order_);
 }
 
 TEST_P(Transfer, ExpiredDocumentAndUnknownDestinationAreRefused) {

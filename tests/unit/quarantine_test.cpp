@@ -84,7 +84,7 @@ TEST(Checks, FeverOrSymptomsNeedAssessment) {
   EXPECT_TRUE(needs_assessment({{}, 36.6, {"cough"}}));
   EXPECT_FALSE(plausible_temperature(3.65));
   EXPECT_TRUE(plausible_temperature(39.2));
-  auto slots = check_slots(day("2022-07-03"), std::chrono::minutes{120});
+  auto slots = check_slots(day("2022-07-03"), std::chrono::minutes{120}, LocalTime{});
   ASSERT_EQ(slots.size(), 2u);
   EXPECT_EQ(format_instant(slots[0]), "2022-07-03T02:00:00.000Z");  // 08:00 + 2 h, Beijing time
   EXPECT_EQ(format_instant(slots[1]), "2022-07-03T09:00:00.000Z");

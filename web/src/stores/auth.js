@@ -1,5 +1,11 @@
 import { defineStore } from 'pinia'
 import { api } from '../api'
+import { setDeploymentOffset } from '../utils/format'
+
+function adopt(me) {
+  if (me) setDeploymentOffset(me.utc_offset_minutes)
+  return me
+}
 
 export const useAuth = defineStore('auth', {
   state: () => ({ me: null, loaded: false }),
@@ -13,7 +19,7 @@ export const useAuth = defineStore('auth', {
     },
     async load() {
       try {
-        this.me = await api('/auth/me', { allow401: true })
+        this.me = adopt(await api('/auth/me', { allow401: true }))
       } catch (e) {
         this.me = null
         if (e.status !== 401) throw e
@@ -25,7 +31,7 @@ export const useAuth = defineStore('auth', {
     async login(username, password) {
       const res = await api('/auth/login', { method: 'POST', json: { username, password }, allow401: true })
       // The login answer carries the user; reload /me for the full permission list when absent.
-      this.me = res?.user?.permissions ? res.user : await api('/auth/me')
+      this.me = adopt(res?.user?.time_zone ? res.user : await api('/auth/me'))
       this.loaded = true
     },
     async logout() {

@@ -4,8 +4,9 @@ export const BOM = '\uFEFF'
 
 export function csvField(value) {
   let s = value === undefined || value === null ? '' : String(value)
-  // Cells starting with these characters would be taken for formulas by spreadsheet programs.
-  if (/^[=+@\t\r]/.test(s)) s = `'${s}`
+  // Cells starting with these characters would be taken for formulas by spreadsheet programs:
+  // the same rule as the server's writer (src/ingest/csv.hpp, CsvWriter).
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
   if (/[",\r\n]/.test(s)) s = `"${s.replace(/"/g, '""')}"`
   return s
 }
