@@ -30,10 +30,17 @@ std::optional<std::string> opt_string(const json& j, const char* field) {
 std::optional<std::int64_t> opt_int(const json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end() || it->is_null()) return std::nullopt;
-  if (it->is_number_integer()) return it->get<std::int64_t>();
-  if (it->is_number_float()) {
-    double d = it->get<double>();
-    if (d == static_cast<double>(static_cast<std::int64_t>(d))) return static_cast<std::int64_t>(d);
+  if (it->is_number_unsigned()) {
+    const auto u = it->get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return static_cast<std::int64_t>(u);
+  } else if (it->is_number_integer()) {
+    return it->get<std::int64_t>();
+  } else if (it->is_number_float()) {
+    // Only whole numbers inside [-2^63, 2^63): converting anything else is undefined behaviour
+    // (found by fuzz/router_fuzz: {"kept_id": 1.4e92}).
+    const double d = it->get<double>();
+    if (d >= -0x1p63 && d < 0x1p63 && d == static_cast<double>(static_cast<std::int64_t>(d)))
+      return static_cast<std::int64_t>(d);
   }
   fail(ErrorCode::invalid_argument, std::string(field) + " must be an integer", field);
 }

@@ -3,6 +3,7 @@
 
 #include "api/import_routes.hpp"
 #include "api/job_routes.hpp"
+#include "api/json_io.hpp"
 #include "api/routes.hpp"
 #include "core/error.hpp"
 
@@ -110,6 +111,27 @@ TEST_F(RouterTest, AuthAndPermission) {
   repo_->update_user(u);
   svc_.auth.cache().clear();
   EXPECT_EQ(call("GET", "/api/secret", {}, secret).status, 200);
+}
+
+// Found by fuzz/router_fuzz: {"kept_id": 1.4e92} converted a double outside int64 to int64
+// (undefined behaviour); numbers beyond int64, whole or not, are now invalid_argument.
+TEST(JsonIo, IntegersOutsideInt64AreRefused) {
+  auto code_of = [](const char* body) {
+    try {
+      (void)api::opt_int(json::parse(body), "n");
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::internal;  // no error
+  };
+  for (const char* bad : {R"({"n": 1.4e92})", R"({"n": -1e19})", R"({"n": 9223372036854775808.0})",
+                          R"({"n": 18446744073709551615})", R"({"n": 1.5})"})
+    EXPECT_EQ(code_of(bad), ErrorCode::invalid_argument) << bad;
+  EXPECT_EQ(api::opt_int(json::parse(R"({"n": 9223372036854775807})"), "n"), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(api::opt_int(json::parse(R"({"n": -9223372036854775808})"), "n"), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(api::opt_int(json::parse(R"({"n": 42.0})"), "n"), 42);
+  EXPECT_EQ(api::opt_int(json::parse(R"({"n": -4e18})"), "n"), -4'000'000'000'000'000'000);
+  EXPECT_FALSE(api::opt_int(json::parse(R"({"n": null})"), "n"));
 }
 
 TEST(Auth, PasswordHashIsArgon2idAndVerifies) {
