@@ -69,6 +69,7 @@ std::string to_base64url(const unsigned char* data, std::size_t n) {
 
 std::vector<unsigned char> from_base64url(std::string_view s) {
   init_sodium();
+  if (s.empty()) return {};  // an empty vector's data() is null, which libsodium must not get
   std::vector<unsigned char> out(s.size());
   std::size_t len = 0;
   if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &len, nullptr,

@@ -74,3 +74,11 @@ TEST(HealthCode, ColourIsTheWorstThatApplies) {
 
 }  // namespace
 }  // namespace bihuan::code
+
+// Found by fuzz/transfer_fuzz: an empty text must decode to no bytes without handing libsodium a
+// null pointer (UBSan nonnull-attribute).
+TEST(HealthCode, EmptyBase64urlDecodesToNothing) {
+  EXPECT_TRUE(bihuan::code::from_base64url("").empty());
+  const unsigned char ab[] = {0x61, 0x62};
+  EXPECT_EQ(bihuan::code::from_base64url(bihuan::code::to_base64url(ab, sizeof ab)).size(), 2u);
+}
