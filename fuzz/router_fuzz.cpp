@@ -57,12 +57,10 @@ struct State {
     services.loop_watcher = watcher.get();
     api::add_api_routes(router);
     api::add_loop_routes(router);
-    api::add_retention_routes(router);
+    api::add_retention_routes(router);  // no job runner here: the purge answers 503 after its checks
     // Imports and jobs (no job runner here: an import itself answers 503 after its checks).
     api::add_import_routes(router);
     api::add_job_routes(router);
-    // Retention settings and the purge (no job runner: the purge answers 503 after its checks).
-    api::add_retention_routes(router);
     for (std::size_t i = 0; i < router.routes().size(); ++i) {
       const auto& r = router.routes()[i];
       if ((r.method == "POST" && (r.pattern == "/api/auth/login" || r.pattern == "/api/users")) ||
