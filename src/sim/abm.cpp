@@ -1,0 +1,756 @@
+#include "sim/abm.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "sim/parallel.hpp"
+#include "sim/rng.hpp"
+
+namespace bihuan::sim {
+namespace {
+
+constexpr std::int16_t kNever = std::numeric_limits<std::int16_t>::min();
+enum : std::uint64_t { tag_nh = 101, tag_contact = 102, tag_tx = 103, tag_test = 104, tag_trace = 105,
+                       tag_import = 106, tag_seed = 107, tag_mass = 108 };
+enum Measure : std::uint8_t { m_none, m_central, m_home, m_monitor, m_test_only, m_iso_central, m_iso_home };
+enum Plan : std::uint8_t { p_none, p_close, p_secondary, p_inbound };
+enum Flag : std::uint8_t { f_asym = 1, f_severe = 2, f_detected = 4, f_imported = 8, f_pending = 16 };
+enum Layer : int { l_household, l_group, l_venue, l_community };
+
+std::uint8_t measure_code(policy::Measure m) {
+  switch (m) {
+    case policy::Measure::central_quarantine: return m_central;
+    case policy::Measure::home_isolation: return m_home;
+    case policy::Measure::home_health_monitoring: return m_monitor;
+    case policy::Measure::testing_only: return m_test_only;
+  }
+  return m_none;
+}
+
+double gamma_pdf(double x, double shape, double scale) {
+  if (x <= 0) return 0;
+  return std::exp((shape - 1) * std::log(x) - x / scale - std::lgamma(shape) - shape * std::log(scale));
+}
+
+std::string read_text(const std::string& path, const char* what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorCode::not_found, std::string("cannot read ") + what + " " + path, what);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void read_matrix(const std::string& file, double (&m)[kBands][kBands]) {
+  std::istringstream in(read_text(file, "contact matrix"));
+  std::string line;
+  std::getline(in, line);  // header
+  for (int r = 0; r < kBands; ++r) {
+    if (!std::getline(in, line)) fail(ErrorCode::invalid_argument, file + ": fewer than 16 rows", "contact_matrix");
+    std::istringstream row(line);
+    std::string cell;
+    std::getline(row, cell, ',');  // band label
+    for (int c = 0; c < kBands; ++c) {
+      if (!std::getline(row, cell, ','))
+        fail(ErrorCode::invalid_argument, file + ": row " + std::to_string(r + 2) + " has fewer than 16 values",
+             "contact_matrix");
+      try {
+        m[r][c] = std::stod(cell);
+      } catch (const std::exception&) {
+        fail(ErrorCode::invalid_argument, file + ": row " + std::to_string(r + 2) + ": not a number: " + cell,
+             "contact_matrix");
+      }
+      if (!(m[r][c] >= 0) || !std::isfinite(m[r][c]))
+        fail(ErrorCode::invalid_argument, file + ": row " + std::to_string(r + 2) + ": negative or not finite",
+             "contact_matrix");
+    }
+  }
+}
+
+}  // namespace
+
+const char* series_name(int s) {
+  static const char* names[s_count] = {"infections", "imported", "detected_inside_control", "detected_outside_control",
+                                       "central_quarantine", "home_quarantine", "health_monitoring", "isolated_cases",
+                                       "locked_down", "tests", "tubes", "hospital_beds"};
+  return s >= 0 && s < s_count ? names[s] : "";
+}
+
+Variant load_variant(const std::string& file, const std::string& name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(read_text(file, "variants"));
+  } catch (const YAML::Exception& e) {
+    fail(ErrorCode::invalid_argument, file + ": line " + std::to_string(e.mark.line + 1) + ": " + e.msg, "variants");
+  }
+  const YAML::Node v = root["variants"][name];
+  if (!v) fail(ErrorCode::invalid_argument, "variant: no preset named '" + name + "' in " + file, "variant");
+  Variant out;
+  out.name = name;
+  auto num = [&](const char* key, const char* sub) {
+    const YAML::Node n = v[key][sub];
+    if (!n) fail(ErrorCode::invalid_argument, "variants." + name + "." + key + "." + sub + ": missing", key);
+    try {
+      return n.as<double>();
+    } catch (const YAML::Exception&) {
+      fail(ErrorCode::invalid_argument, "variants." + name + "." + key + "." + sub + ": not a number", key);
+    }
+  };
+  out.r0 = num("r0", "value");
+  out.gt_mean = num("generation_time", "mean");
+  out.gt_sd = num("generation_time", "sd");
+  out.inc_mean = num("incubation", "mean");
+  out.inc_sd = num("incubation", "sd");
+  out.asymptomatic_share = num("asymptomatic_share", "value");
+  out.asymptomatic_infectiousness = num("asymptomatic_infectiousness", "value");
+  out.infectious_days = static_cast<int>(num("infectious_days", "value"));
+  const YAML::Node h = v["hospitalisation_by_age"]["values"];
+  if (!h || !h.IsSequence() || h.size() != 9)
+    fail(ErrorCode::invalid_argument, "variants." + name + ".hospitalisation_by_age.values: need 9 values", "variant");
+  for (std::size_t i = 0; i < 9; ++i) out.hospitalisation[i] = h[i].as<double>();
+  if (!(out.r0 >= 0) || !(out.gt_mean > 0) || !(out.gt_sd > 0) || !(out.inc_mean > 0) || !(out.inc_sd > 0) ||
+      !(out.asymptomatic_share >= 0 && out.asymptomatic_share <= 1) || out.infectious_days < 1 ||
+      out.infectious_days > 60)
+    fail(ErrorCode::invalid_argument, "variants." + name + ": a value is out of range", "variant");
+  return out;
+}
+
+ContactMatrices load_prem(const std::string& dir) {
+  ContactMatrices m;
+  read_matrix(dir + "/prem2021_contact_home_CHN.csv", m.home);
+  read_matrix(dir + "/prem2021_contact_school_CHN.csv", m.school);
+  read_matrix(dir + "/prem2021_contact_work_CHN.csv", m.work);
+  read_matrix(dir + "/prem2021_contact_others_CHN.csv", m.others);
+  return m;
+}
+
+Interventions interventions_from(const policy::Profile& p) {
+  Interventions iv;
+  iv.profile = p.name;
+  iv.close_plan = group_days(p, "close_contact");
+  iv.secondary_plan = group_days(p, "secondary_contact");
+  iv.inbound_plan = group_days(p, "inbound");
+  if (auto it = p.groups.find("inbound"); it != p.groups.end()) iv.pre_departure_test_hours = it->second.pre_departure_test_hours;
+  iv.tracing = !iv.close_plan.empty();
+  iv.secondary = !iv.secondary_plan.empty();
+  iv.lockdown = manages(p, "high_risk_area_arrival");
+  iv.mass_testing = manages(p, "medium_risk_area_arrival");
+  if (manages(p, "mild_case")) {
+    iv.central_case_isolation = false;
+    iv.home_case_isolation_days = static_cast<int>(group_days(p, "mild_case").size());
+  } else if (!iv.tracing) {
+    iv.central_case_isolation = false;  // 乙类乙管: no isolation order; a few days at home (local setting)
+    iv.home_case_isolation_days = 5;
+  }
+  return iv;
+}
+
+// ---------------------------------------------------------------------------------------------
+struct Model {
+  std::vector<double> w;               // infectiousness by days since infection
+  double beta = 0;
+  double group_rate[kBands]{};         // school (6-17) or work contacts per day, by band
+  double community_rate[kBands]{};
+  double venue_rate[kBands]{};         // contacts per visit
+  double others_cdf[kBands][kBands]{}; // community contact's band
+  double inc_meanlog = 0, inc_sdlog = 0;
+};
+
+Abm::Abm(const Population& pop, const ContactMatrices& prem, AbmConfig cfg) : pop_(pop), cfg_(std::move(cfg)), m_(std::make_unique<Model>()) {
+  const Variant& v = cfg_.variant;
+  if (pop_.n == 0) fail(ErrorCode::invalid_argument, "population: empty", "persons");
+  if (cfg_.days < 1 || cfg_.days > 3000) fail(ErrorCode::invalid_argument, "days: must be from 1 to 3000", "days");
+  if (cfg_.initial_infections < 0 || static_cast<std::uint32_t>(cfg_.initial_infections) > pop_.n)
+    fail(ErrorCode::invalid_argument, "initial_infections: must be from 0 to the population", "initial_infections");
+  // Generation time: gamma, discretised by rounding (day tau holds (tau - 0.5, tau + 0.5]; the
+  // mass before 0.5 goes to day 1), cut at infectious_days and renormalised.
+  const double shape = (v.gt_mean * v.gt_mean) / (v.gt_sd * v.gt_sd), scale = (v.gt_sd * v.gt_sd) / v.gt_mean;
+  m_->w.assign(static_cast<std::size_t>(v.infectious_days) + 1, 0.0);
+  const int steps = 400;
+  double total = 0;
+  for (int tau = 1; tau <= v.infectious_days; ++tau) {
+    const double lo = tau == 1 ? 0.0 : tau - 0.5, hi = tau + 0.5;
+    double s = 0;
+    for (int k = 0; k < steps; ++k) s += gamma_pdf(lo + (hi - lo) * (k + 0.5) / steps, shape, scale);
+    m_->w[static_cast<std::size_t>(tau)] = s * (hi - lo) / steps;
+    total += m_->w[static_cast<std::size_t>(tau)];
+  }
+  for (double& x : m_->w) x /= total;
+  m_->inc_sdlog = std::sqrt(std::log(1 + (v.inc_sd * v.inc_sd) / (v.inc_mean * v.inc_mean)));
+  m_->inc_meanlog = std::log(v.inc_mean) - m_->inc_sdlog * m_->inc_sdlog / 2;
+
+  // Contact rates by band from Prem et al. 2021.
+  for (int b = 0; b < kBands; ++b) {
+    double school = 0, work = 0, others = 0;
+    for (int c = 0; c < kBands; ++c) {
+      school += prem.school[b][c];
+      work += prem.work[b][c];
+      others += prem.others[b][c];
+    }
+    m_->group_rate[b] = (b >= 1 && b <= 3) ? school : work;
+    m_->venue_rate[b] = cfg_.venue_visit_share > 0 ? others * cfg_.venue_contact_share / cfg_.venue_visit_share : 0;
+    m_->community_rate[b] = others * (1 - cfg_.venue_contact_share);
+    double acc = 0;
+    for (int c = 0; c < kBands; ++c) {
+      acc += prem.others[b][c];
+      m_->others_cdf[b][c] = others > 0 ? acc / others : (c + 1.0) / kBands;
+    }
+    m_->others_cdf[b][kBands - 1] = 1.0;
+  }
+  // beta: an average infection in a fully susceptible city with no measure causes R0 infections
+  // (to first order: repeated contacts within a household make the realised number lower).
+  double weighted = 0;
+  for (std::uint32_t i = 0; i < pop_.n; ++i) {
+    if (cfg_.random_mixing) {
+      weighted += cfg_.random_contacts;
+      continue;
+    }
+    const std::uint32_t h = pop_.household[i];
+    const int b = pop_.band[i];
+    weighted += cfg_.household_weight * (pop_.hh_start[h + 1] - pop_.hh_start[h] - 1);
+    if (pop_.group[i] != kNoGroup) weighted += m_->group_rate[b];
+    weighted += cfg_.venue_visit_share * m_->venue_rate[b] + m_->community_rate[b];
+  }
+  weighted /= pop_.n;
+  const double rho = (1 - v.asymptomatic_share) + v.asymptomatic_share * v.asymptomatic_infectiousness;
+  m_->beta = weighted > 0 && rho > 0 ? v.r0 / (weighted * rho) : 0;
+}
+
+Abm::~Abm() = default;
+const std::vector<double>& Abm::weights() const { return m_->w; }
+double Abm::beta() const { return m_->beta; }
+
+namespace {
+
+// One replicate's state and the phases of a day.
+struct World {
+  const Population& pop;
+  const AbmConfig& cfg;
+  const Model& m;
+  std::uint64_t seed, rep;
+  // Per agent (13 bytes).
+  std::vector<std::int16_t> inf_day, onset_day, seek_day, plan_start, iso_until;
+  std::vector<std::uint8_t> flags, measure, plan;
+  // Lists.
+  std::vector<std::uint32_t> active;    // infected, not yet past infectiousness or test seeking
+  std::vector<std::uint32_t> measured;  // under a measure (some may have been released since)
+  struct Pending {
+    std::uint32_t agent;
+    std::int16_t result_day, sample_day;
+    bool inside;
+  };
+  std::vector<Pending> pending;
+  struct Trace {
+    std::uint32_t agent;
+    std::int16_t day, sample_day;
+    bool inside;
+  };
+  std::vector<Trace> traces;
+  std::vector<std::int16_t> lockdown_until;  // by grid
+  bool mass_on = false;
+  int clean_rounds = 0;
+  RunResult r;
+  std::array<std::int32_t, s_count> today{};
+
+  World(const Population& p, const AbmConfig& c, const Model& mo, std::uint64_t s, std::uint64_t re)
+      : pop(p), cfg(c), m(mo), seed(s), rep(re) {
+    inf_day.assign(p.n, kNever);
+    onset_day.assign(p.n, kNever);
+    seek_day.assign(p.n, kNever);
+    plan_start.assign(p.n, 0);
+    iso_until.assign(p.n, 0);
+    flags.assign(p.n, 0);
+    measure.assign(p.n, m_none);
+    plan.assign(p.n, p_none);
+    lockdown_until.assign(p.grids(), kNever);
+  }
+
+  bool locked(std::uint32_t i, int day) const { return lockdown_until[pop.grid_of(i)] >= day; }
+  // 0 = no contacts at all, 1 = household only, 2 = everyone.
+  int reach(std::uint32_t i, int day) const {
+    const std::uint8_t ms = measure[i];
+    if (ms == m_central || ms == m_iso_central) return 0;
+    if (ms == m_home || ms == m_iso_home) return 1;
+    if (!cfg.random_mixing && locked(i, day)) return 1;
+    return 2;
+  }
+  bool infected_now(std::uint32_t i, int day) const {
+    return inf_day[i] != kNever && day - inf_day[i] <= cfg.variant.infectious_days + 21;
+  }
+
+  void infect(std::uint32_t j, int day, bool imported) {
+    inf_day[j] = static_cast<std::int16_t>(day);
+    Stream s = Stream::of(tag_nh, seed, rep, j);
+    const Variant& v = cfg.variant;
+    const bool asym = s.chance(v.asymptomatic_share);
+    const double inc = s.lognormal(m.inc_meanlog, m.inc_sdlog);
+    const double seek = s.exponential(cfg.iv.seek_delay_mean);
+    const bool severe = s.chance(v.hospitalisation[std::min<std::size_t>(8, pop.age[j] / 10u)]);
+    std::uint8_t f = flags[j];
+    if (asym) f |= f_asym;
+    if (severe && !asym) f |= f_severe;
+    if (imported) f |= f_imported;
+    flags[j] = f;
+    if (!asym) {
+      const int onset = day + std::max(1, static_cast<int>(std::lround(inc)));
+      onset_day[j] = static_cast<std::int16_t>(onset);
+      seek_day[j] = static_cast<std::int16_t>(onset + static_cast<int>(std::lround(seek)));
+      ++r.symptomatic_infections;
+      const double d = static_cast<double>(onset - day);
+      r.incubation_sum += d;
+      r.incubation_sumsq += d * d;
+      ++r.incubation_n;
+    }
+    active.push_back(j);
+    if (imported) {
+      ++r.imported_infections;
+      ++today[s_imported];
+    } else {
+      ++r.local_infections;
+      ++today[s_infections];
+    }
+  }
+
+  // The non-household contacts of i on `day`, replayable: cb(j, layer).
+  template <typename F>
+  void contacts(std::uint32_t i, int day, F&& cb) const {
+    Stream s = Stream::of(tag_contact, seed, rep, static_cast<std::uint64_t>(day + 40000), i);
+    if (cfg.random_mixing) {
+      const std::int64_t n = s.poisson(cfg.random_contacts);
+      for (std::int64_t k = 0; k < n; ++k) {
+        const std::uint32_t j = s.below(pop.n);
+        if (j != i) cb(j, l_community, false);
+      }
+      return;
+    }
+    const int b = pop.band[i];
+    if (pop.group[i] != kNoGroup) {
+      const std::uint32_t g = pop.group[i];
+      const std::uint32_t lo = pop.group_start[g], size = pop.group_start[g + 1] - lo;
+      const std::int64_t n = size > 1 ? s.poisson(m.group_rate[b]) : 0;
+      for (std::int64_t k = 0; k < n; ++k) {
+        const std::uint32_t j = pop.group_members[lo + s.below(size)];
+        if (j != i) cb(j, l_group, false);
+      }
+    }
+    if (s.chance(cfg.venue_visit_share)) {
+      const bool scanned = s.chance(cfg.iv.scan_compliance);
+      const std::uint32_t g = pop.grid_of(i);
+      const std::uint32_t lo = pop.grid_start[g], size = pop.grid_start[g + 1] - lo;
+      const std::int64_t n = s.poisson(m.venue_rate[b]);
+      for (std::int64_t k = 0; k < n; ++k) {
+        const std::uint32_t j = lo + s.below(size);
+        const bool other_scanned = s.chance(cfg.iv.scan_compliance);
+        if (j != i) cb(j, l_venue, scanned && other_scanned);
+      }
+    }
+    const std::int64_t n = s.poisson(m.community_rate[b]);
+    for (std::int64_t k = 0; k < n; ++k) {
+      const double u = s.unit();
+      int c = 0;
+      while (c < kBands - 1 && u >= m.others_cdf[b][c]) ++c;
+      const std::uint32_t lo = pop.band_start[static_cast<std::size_t>(c)];
+      const std::uint32_t size = pop.band_start[static_cast<std::size_t>(c) + 1] - lo;
+      if (size == 0) continue;
+      const std::uint32_t j = pop.band_members[lo + s.below(size)];
+      if (j != i) cb(j, l_community, false);
+    }
+  }
+
+  void transmit(int day) {
+    const std::size_t n_active = active.size();
+    const double rel_asym = cfg.variant.asymptomatic_infectiousness;
+    const double venue_mult = cfg.iv.mask_multiplier * cfg.iv.gathering_multiplier;
+    for (std::size_t a = 0; a < n_active; ++a) {
+      const std::uint32_t i = active[a];
+      const int tau = day - inf_day[i];
+      if (tau < 1 || tau >= static_cast<int>(m.w.size())) continue;
+      const int rch = reach(i, day);
+      if (rch == 0) continue;
+      const double base = m.beta * m.w[static_cast<std::size_t>(tau)] * ((flags[i] & f_asym) ? rel_asym : 1.0);
+      if (!(base > 0)) continue;
+      Stream tx = Stream::of(tag_tx, seed, rep, static_cast<std::uint64_t>(day + 40000), i);
+      if (!cfg.random_mixing) {
+        const std::uint32_t h = pop.household[i];
+        const double p = base * cfg.household_weight;
+        for (std::uint32_t j = pop.hh_start[h]; j < pop.hh_start[h + 1]; ++j) {
+          if (j == i) continue;
+          const double u = tx.unit();
+          if (inf_day[j] == kNever && reach(j, day) > 0 && u < p) infect(j, day, false);
+        }
+      }
+      if (rch < 2) continue;
+      contacts(i, day, [&](std::uint32_t j, int layer, bool) {
+        const double u = tx.unit();
+        if (inf_day[j] != kNever || reach(j, day) < 2) return;
+        double p = base;
+        if (layer == l_venue) p *= venue_mult;
+        else if (layer == l_community) p *= cfg.iv.mask_multiplier;
+        if (u < p) infect(j, day, false);
+      });
+    }
+  }
+
+  void start_plan(std::uint32_t j, std::uint8_t which, int day) {
+    const auto& days = which == p_close ? cfg.iv.close_plan : which == p_secondary ? cfg.iv.secondary_plan : cfg.iv.inbound_plan;
+    if (days.empty()) return;
+    if (flags[j] & f_detected) return;
+    if (measure[j] == m_iso_central || measure[j] == m_iso_home) return;
+    if (plan[j] != p_none) return;  // already under a plan: not restarted
+    plan[j] = which;
+    plan_start[j] = static_cast<std::int16_t>(day);
+    measure[j] = measure_code(days.front().measure);
+    measured.push_back(j);
+  }
+
+  const std::vector<DayRegime>& plan_days(std::uint8_t which) const {
+    return which == p_close ? cfg.iv.close_plan : which == p_secondary ? cfg.iv.secondary_plan : cfg.iv.inbound_plan;
+  }
+
+  bool under_control(std::uint32_t j) const { return measure[j] != m_none; }
+
+  void sample(std::uint32_t j, int day, std::uint64_t why) {
+    ++today[s_tests];
+    ++today[s_tubes];
+    if (flags[j] & (f_pending | f_detected)) return;
+    if (inf_day[j] == kNever) return;
+    Stream s = Stream::of(tag_test, seed, rep, static_cast<std::uint64_t>(day + 40000), j, why);
+    if (!s.chance(cfg.sensitivity.at(day - inf_day[j]))) return;
+    flags[j] |= f_pending;
+    pending.push_back({j, static_cast<std::int16_t>(day + cfg.iv.result_delay), static_cast<std::int16_t>(day),
+                       under_control(j)});
+  }
+
+  void detect(const Pending& p, int day, bool by_symptoms) {
+    const std::uint32_t j = p.agent;
+    flags[j] = static_cast<std::uint8_t>((flags[j] | f_detected) & ~f_pending);
+    if (p.inside) {
+      ++r.cases_in_control;
+      ++today[s_detected_inside];
+    } else {
+      ++r.community_cases;
+      ++today[s_detected_outside];
+    }
+    if (by_symptoms) ++r.symptomatic_isolations;
+    const bool was_measured = measure[j] != m_none;
+    plan[j] = p_none;
+    if (cfg.iv.central_case_isolation) {
+      measure[j] = m_iso_central;
+      iso_until[j] = static_cast<std::int16_t>(std::max(day + 10, inf_day[j] + cfg.variant.infectious_days + 1));
+    } else {
+      measure[j] = m_iso_home;
+      iso_until[j] = static_cast<std::int16_t>(day + cfg.iv.home_case_isolation_days);
+    }
+    if (!was_measured) measured.push_back(j);
+    if (cfg.iv.tracing) traces.push_back({j, static_cast<std::int16_t>(day + cfg.iv.tracing_delay), p.sample_day, p.inside});
+    if (!p.inside && !cfg.random_mixing) {
+      if (cfg.iv.lockdown) lockdown_until[pop.grid_of(j)] = static_cast<std::int16_t>(day + cfg.iv.lockdown_days);
+      if (cfg.iv.mass_testing) {
+        mass_on = true;
+        clean_rounds = 0;
+      }
+    }
+  }
+
+  void trace(const Trace& t, int day) {
+    const std::uint32_t i = t.agent;
+    std::vector<std::uint32_t> found;
+    const std::uint32_t h = pop.household[i];
+    for (std::uint32_t j = pop.hh_start[h]; j < pop.hh_start[h + 1]; ++j)
+      if (j != i) found.push_back(j);
+    if (!t.inside) {
+      const int ref = (onset_day[i] != kNever && onset_day[i] <= t.sample_day) ? onset_day[i] : t.sample_day;
+      Stream s = Stream::of(tag_trace, seed, rep, static_cast<std::uint64_t>(day + 40000), i);
+      for (int d = std::max(ref - 2, static_cast<int>(t.sample_day) - 14); d <= t.sample_day; ++d) {
+        contacts(i, d, [&](std::uint32_t j, int layer, bool scanned) {
+          const double u = s.unit();
+          const bool hit = layer == l_group ? u < cfg.iv.tracing_coverage
+                         : layer == l_venue ? scanned
+                                            : u < cfg.iv.tracing_coverage * cfg.iv.community_recall;
+          if (hit) found.push_back(j);
+        });
+      }
+    }
+    std::sort(found.begin(), found.end());
+    found.erase(std::unique(found.begin(), found.end()), found.end());
+    for (std::uint32_t j : found) {
+      const bool fresh = plan[j] == p_none && measure[j] == m_none;
+      start_plan(j, p_close, day);
+      if (fresh && cfg.iv.secondary) {
+        const std::uint32_t hj = pop.household[j];
+        for (std::uint32_t k = pop.hh_start[hj]; k < pop.hh_start[hj + 1]; ++k)
+          if (k != j && k != i) start_plan(k, p_secondary, day);
+      }
+    }
+  }
+
+  void arrivals(int day) {
+    if (!(cfg.imports_per_day > 0)) return;
+    Stream s = Stream::of(tag_import, seed, rep, static_cast<std::uint64_t>(day + 40000));
+    const double whole = std::floor(cfg.imports_per_day);
+    const std::int64_t n = static_cast<std::int64_t>(whole) + (s.chance(cfg.imports_per_day - whole) ? 1 : 0);
+    for (std::int64_t k = 0; k < n; ++k) {
+      const std::uint32_t j = s.below(pop.n);
+      const bool infected = s.chance(cfg.import_prevalence);
+      const int since = static_cast<int>(s.below(5));
+      const bool stopped = cfg.iv.pre_departure_test_hours > 0 && infected &&
+                           s.chance(cfg.sensitivity.at(since - cfg.iv.pre_departure_test_hours / 24.0));
+      if (stopped) continue;
+      if (infected && inf_day[j] == kNever) infect(j, day - since, true);
+      start_plan(j, p_inbound, day);
+    }
+  }
+
+  void testing(int day) {
+    // Symptoms: under a measure, a test on the day of onset; outside, a share seek a test.
+    for (std::uint32_t i : active) {
+      if (flags[i] & (f_detected | f_pending)) continue;
+      if (onset_day[i] == day && (measure[i] == m_central || measure[i] == m_home || measure[i] == m_monitor))
+        sample(i, day, 1);
+      else if (seek_day[i] == day && measure[i] == m_none) {
+        Stream s = Stream::of(tag_test, seed, rep, static_cast<std::uint64_t>(day + 40000), i, 2);
+        if (s.chance(cfg.iv.seek_test_share)) sample(i, day, 3);
+      }
+    }
+    // Plan test days.
+    for (std::uint32_t i : measured) {
+      if (plan[i] == p_none) continue;
+      const auto& days = plan_days(plan[i]);
+      const int k = day - plan_start[i];
+      if (k >= 0 && k < static_cast<int>(days.size()) && days[static_cast<std::size_t>(k)].test) sample(i, day, 4);
+    }
+    // Mass testing round: everyone not isolated or centrally quarantined, pooled.
+    if (mass_on) {
+      std::int64_t tested = pop.n;
+      for (std::uint32_t i : measured)
+        if (measure[i] == m_central || measure[i] == m_iso_central) --tested;
+      std::int64_t positives = 0;
+      bool community_positive = false;
+      for (std::uint32_t i : active) {
+        if (flags[i] & (f_detected | f_pending)) continue;
+        if (measure[i] == m_central || measure[i] == m_iso_central) continue;
+        Stream s = Stream::of(tag_mass, seed, rep, static_cast<std::uint64_t>(day + 40000), i);
+        if (!s.chance(cfg.sensitivity.at(day - inf_day[i]))) continue;
+        ++positives;
+        if (!under_control(i)) community_positive = true;
+        flags[i] |= f_pending;
+        pending.push_back({i, static_cast<std::int16_t>(day + cfg.iv.result_delay), static_cast<std::int16_t>(day),
+                           under_control(i)});
+      }
+      const std::int64_t pool = std::max(1, cfg.iv.pool_size);
+      today[s_tests] += static_cast<std::int32_t>(std::min<std::int64_t>(tested, INT32_MAX / 2));
+      today[s_tubes] += static_cast<std::int32_t>((tested + pool - 1) / pool + (pool > 1 ? pool * positives : 0));
+      clean_rounds = community_positive ? 0 : clean_rounds + 1;
+      if (clean_rounds >= cfg.iv.clean_rounds_to_stop) mass_on = false;
+    }
+    // Results due today.
+    std::size_t keep = 0;
+    for (std::size_t k = 0; k < pending.size(); ++k) {
+      const Pending p = pending[k];
+      if (p.result_day <= day) {
+        const bool by_symptoms = onset_day[p.agent] != kNever && onset_day[p.agent] <= p.sample_day && !p.inside;
+        detect(p, day, by_symptoms);
+      } else {
+        pending[keep++] = p;
+      }
+    }
+    pending.resize(keep);
+  }
+
+  void tracing(int day) {
+    std::size_t keep = 0;
+    std::vector<Trace> due;
+    for (const Trace& t : traces) {
+      if (t.day <= day) due.push_back(t);
+      else traces[keep++] = t;
+    }
+    traces.resize(keep);
+    for (const Trace& t : due) trace(t, day);
+  }
+
+  void release(int day) {
+    std::size_t keep = 0;
+    for (std::uint32_t i : measured) {
+      std::uint8_t& ms = measure[i];
+      if (ms == m_iso_central || ms == m_iso_home) {
+        if (day + 1 >= iso_until[i]) ms = m_none;
+      } else if (plan[i] != p_none) {
+        const auto& days = plan_days(plan[i]);
+        const int k = day + 1 - plan_start[i];  // tomorrow's plan day
+        if (k >= static_cast<int>(days.size())) {
+          plan[i] = p_none;
+          ms = m_none;
+        } else {
+          ms = measure_code(days[static_cast<std::size_t>(k)].measure);
+        }
+      } else if (ms != m_none && ms != m_iso_central && ms != m_iso_home) {
+        ms = m_none;
+      }
+      if (ms != m_none) measured[keep++] = i;
+    }
+    measured.resize(keep);
+  }
+
+  void count(int day) {
+    for (std::uint32_t i : measured) {
+      switch (measure[i]) {
+        case m_central: ++today[s_central_quarantine]; break;
+        case m_home: ++today[s_home_quarantine]; break;
+        case m_monitor: ++today[s_monitoring]; break;
+        case m_iso_central:
+        case m_iso_home:
+          ++today[s_isolated];
+          if (flags[i] & f_severe) ++today[s_beds];
+          break;
+        default: break;
+      }
+    }
+    if (!cfg.random_mixing)
+      for (std::uint32_t g = 0; g < pop.grids(); ++g)
+        if (lockdown_until[g] >= day) today[s_locked] += static_cast<std::int32_t>(pop.grid_start[g + 1] - pop.grid_start[g]);
+    r.central_person_days += today[s_central_quarantine];
+    r.home_person_days += today[s_home_quarantine];
+    r.lockdown_person_days += today[s_locked];
+    r.tests += today[s_tests];
+    r.tubes += today[s_tubes];
+    r.peak_beds = std::max<std::int64_t>(r.peak_beds, today[s_beds]);
+    r.peak_rooms = std::max<std::int64_t>(r.peak_rooms, today[s_central_quarantine]);
+  }
+
+  void compact(int day) {
+    std::size_t keep = 0;
+    const int horizon = cfg.variant.infectious_days;
+    for (std::uint32_t i : active) {
+      const bool live = day - inf_day[i] < horizon || (seek_day[i] != kNever && seek_day[i] > day) ||
+                        (onset_day[i] != kNever && onset_day[i] > day);
+      if (live) active[keep++] = i;
+    }
+    active.resize(keep);
+  }
+
+  void seed_infections() {
+    Stream s = Stream::of(tag_seed, seed, rep);
+    int placed = 0, guard = 0;
+    while (placed < cfg.initial_infections && guard < cfg.initial_infections * 100 + 1000) {
+      ++guard;
+      const std::uint32_t j = s.below(pop.n);
+      if (inf_day[j] != kNever) continue;
+      infect(j, -static_cast<int>(s.below(4)), false);
+      ++placed;
+    }
+  }
+};
+
+}  // namespace
+
+RunResult Abm::run(std::uint64_t seed, std::uint64_t replicate, const std::function<bool()>& cancelled) const {
+  World w(pop_, cfg_, *m_, seed, replicate);
+  w.r.daily.reserve(static_cast<std::size_t>(cfg_.days));
+  w.seed_infections();
+  for (int day = 0; day < cfg_.days; ++day) {
+    if (cancelled && cancelled()) return w.r;
+    const auto carried = w.today;  // infections seeded before day 0 count on day 0
+    w.today = {};
+    if (day == 0) {
+      w.today[s_infections] = carried[s_infections];
+      w.today[s_imported] = carried[s_imported];
+    }
+    w.arrivals(day);     // arrivals enter their plan (policy update is implicit in the day's plan)
+    w.transmit(day);     // contacts and transmission
+    w.testing(day);      // symptoms, plan test days, mass rounds, results -> isolation
+    w.tracing(day);      // contacts of cases whose tracing is due -> quarantine
+    w.count(day);
+    w.release(day);      // measures ending today; tomorrow's phase of each plan
+    w.compact(day);
+    w.r.daily.push_back(w.today);
+  }
+  w.r.rebound = w.r.community_cases >= cfg_.rebound_threshold;
+  w.r.complete = true;
+  return w.r;
+}
+
+std::vector<RunResult> run_replicates(const Abm& abm, std::int64_t runs, std::uint64_t seed, unsigned threads,
+                                      const std::function<bool()>& cancelled,
+                                      const std::function<void(std::int64_t, std::int64_t)>& progress,
+                                      std::int64_t first, std::int64_t stride) {
+  if (runs < 1 || runs > 1000000) fail(ErrorCode::invalid_argument, "runs: must be from 1 to 1,000,000", "runs");
+  std::vector<std::int64_t> mine;
+  for (std::int64_t i = first; i < runs; i += std::max<std::int64_t>(1, stride)) mine.push_back(i);
+  std::vector<RunResult> out(mine.size());
+  parallel_for(
+      static_cast<std::int64_t>(mine.size()), threads,
+      [&](std::int64_t k) {
+        out[static_cast<std::size_t>(k)] = abm.run(seed, static_cast<std::uint64_t>(mine[static_cast<std::size_t>(k)]), cancelled);
+      },
+      cancelled, progress);
+  return out;
+}
+
+AbmSummary summarise_runs(const std::vector<RunResult>& runs) {
+  AbmSummary s;
+  std::vector<const RunResult*> done;
+  for (const auto& r : runs)
+    if (r.complete) done.push_back(&r);
+  s.runs = static_cast<std::int64_t>(done.size());
+  std::int64_t rebounds = 0;
+  auto collect = [&](auto get) {
+    std::vector<double> v;
+    v.reserve(done.size());
+    for (const auto* r : done) v.push_back(static_cast<double>(get(*r)));
+    return summarise(v);
+  };
+  for (const auto* r : done) rebounds += r->rebound;
+  s.rebound = wilson(rebounds, s.runs);
+  s.local_infections = collect([](const RunResult& r) { return r.local_infections; });
+  s.community_cases = collect([](const RunResult& r) { return r.community_cases; });
+  s.disruption = collect([](const RunResult& r) { return r.disruption(); });
+  s.central_person_days = collect([](const RunResult& r) { return r.central_person_days; });
+  s.home_person_days = collect([](const RunResult& r) { return r.home_person_days; });
+  s.lockdown_person_days = collect([](const RunResult& r) { return r.lockdown_person_days; });
+  s.tests = collect([](const RunResult& r) { return r.tests; });
+  s.tubes = collect([](const RunResult& r) { return r.tubes; });
+  s.peak_beds = collect([](const RunResult& r) { return r.peak_beds; });
+  s.peak_rooms = collect([](const RunResult& r) { return r.peak_rooms; });
+  if (done.empty()) return s;
+  const std::size_t days = done.front()->daily.size();
+  for (int k = 0; k < s_count; ++k) {
+    SeriesBand& b = s.series[static_cast<std::size_t>(k)];
+    for (std::size_t d = 0; d < days; ++d) {
+      std::vector<double> v;
+      v.reserve(done.size());
+      double sum = 0;
+      for (const auto* r : done) {
+        v.push_back(r->daily[d][static_cast<std::size_t>(k)]);
+        sum += v.back();
+      }
+      b.mean.push_back(sum / static_cast<double>(v.size()));
+      b.q05.push_back(quantile(v, 0.05));
+      b.q25.push_back(quantile(v, 0.25));
+      b.median.push_back(quantile(v, 0.5));
+      b.q75.push_back(quantile(v, 0.75));
+      b.q95.push_back(quantile(v, 0.95));
+    }
+  }
+  return s;
+}
+
+double euler_lotka_discrete(double r0, const std::vector<double>& w) {
+  auto f = [&](double r) {
+    double s = 0;
+    for (std::size_t t = 1; t < w.size(); ++t) s += w[t] * std::exp(-r * static_cast<double>(t));
+    return r0 * s - 1;
+  };
+  double lo = -2, hi = 5;
+  for (int i = 0; i < 200; ++i) {
+    const double mid = (lo + hi) / 2;
+    (f(mid) > 0 ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+}  // namespace bihuan::sim
