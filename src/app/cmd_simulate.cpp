@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -13,9 +15,11 @@
 #include "app/commands.hpp"
 #include "app/data_dirs.hpp"
 #include "core/error.hpp"
+#include "sim/abm.hpp"
 #include "sim/branching.hpp"
 #include "sim/import_risk.hpp"
 #include "sim/profiles.hpp"
+#include "sim/scenario.hpp"
 
 namespace bihuan::app {
 namespace {
@@ -111,6 +115,138 @@ void add_branching_options(CLI::App* c, BranchingOptions& o) {
   c->add_flag("--json", o.json, "print JSON");
 }
 
+
+// ---- agent-based model
+struct AbmOptions {
+  std::string scenario, profile, profiles, policies, scenarios_dir, matrices, variants;
+  std::int64_t runs = 20;
+  std::uint64_t seed = 1;
+  unsigned threads = 0;
+  double risk_ceiling = -1;
+  bool json = false, series = true;
+};
+
+void add_abm_options(CLI::App* c, AbmOptions& o) {
+  c->add_option("--scenario", o.scenario, "scenario file (scenarios/*.yaml)")->required();
+  c->add_option("--runs", o.runs, "replicates")->capture_default_str();
+  c->add_option("--seed", o.seed, "random seed (the same seed = the same random streams)")->capture_default_str();
+  c->add_option("--threads", o.threads, "threads (0 = all cores)")->capture_default_str();
+  c->add_option("--policies", o.policies, "directory of policy profiles");
+  c->add_option("--variants", o.variants, "variant presets file (default scenarios/variants.yaml)");
+  c->add_option("--contact-matrices", o.matrices, "directory of the Prem 2021 matrices");
+  c->add_option("--risk-ceiling", o.risk_ceiling, "rebound risk ceiling (default: the scenario's, else 0.05)");
+  c->add_flag("--json", o.json, "print JSON");
+}
+
+struct Loaded {
+  sim::Scenario scenario;
+  sim::Variant variant;
+  sim::ContactMatrices prem;
+  sim::Population pop;
+  std::string policies;
+  double ceiling = 0.05;
+};
+
+std::unique_ptr<Loaded> load_all(const AbmOptions& o) {
+  auto l = std::make_unique<Loaded>();
+  l->scenario = sim::load_scenario(o.scenario);
+  const std::string variants =
+      o.variants.empty() ? data_dir(DataDir::scenarios, o.scenarios_dir) + "/variants.yaml" : o.variants;
+  l->variant = sim::load_variant(variants, l->scenario.variant);
+  l->prem = sim::load_prem(data_dir(DataDir::contact_matrices, o.matrices));
+  l->policies = data_dir(DataDir::policies, o.policies);
+  l->ceiling = o.risk_ceiling >= 0 ? o.risk_ceiling : l->scenario.risk_ceiling;
+  if (!(l->ceiling >= 0 && l->ceiling <= 1)) fail(ErrorCode::invalid_argument, "risk ceiling must be from 0 to 1", "risk_ceiling");
+  const auto t0 = std::chrono::steady_clock::now();
+  l->pop = sim::build_population(l->scenario.city);
+  if (isatty(STDERR_FILENO))
+    std::fprintf(stderr, "city: %u persons, %u households, %u grids (%.1f s)\n", l->pop.n, l->pop.households(),
+                 l->pop.grids(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return l;
+}
+
+ordered_json band_json(const sim::SeriesBand& b) {
+  return {{"q05", b.q05}, {"q25", b.q25}, {"median", b.median}, {"q75", b.q75}, {"q95", b.q95}, {"mean", b.mean}};
+}
+
+ordered_json abm_summary_json(const sim::AbmSummary& s, bool with_series) {
+  ordered_json j = {{"runs", s.runs},
+                    {"probability_of_rebound", s.rebound.estimate},
+                    {"probability_of_rebound_95ci", {s.rebound.lower, s.rebound.upper}},
+                    {"local_infections", summary_json(s.local_infections)},
+                    {"community_cases", summary_json(s.community_cases)},
+                    {"disruption_person_days", summary_json(s.disruption)},
+                    {"central_quarantine_person_days", summary_json(s.central_person_days)},
+                    {"home_quarantine_person_days", summary_json(s.home_person_days)},
+                    {"lockdown_person_days", summary_json(s.lockdown_person_days)},
+                    {"tests", summary_json(s.tests)},
+                    {"tubes", summary_json(s.tubes)},
+                    {"peak_hospital_beds", summary_json(s.peak_beds)},
+                    {"peak_quarantine_rooms", summary_json(s.peak_rooms)}};
+  if (with_series) {
+    ordered_json series = ordered_json::object();
+    for (int k = 0; k < sim::s_count; ++k) series[sim::series_name(k)] = band_json(s.series[static_cast<std::size_t>(k)]);
+    j["series"] = series;
+  }
+  return j;
+}
+
+ordered_json interval_json(const sim::Interval& i) { return {{"mean", i.mean}, {"lower", i.lower}, {"upper", i.upper}}; }
+
+struct Arm {
+  std::string name;
+  std::vector<sim::RunResult> runs;
+  sim::AbmSummary summary;
+};
+
+// Runs every arm on the same seeds (common random numbers). SIGINT stops all arms.
+std::vector<Arm> run_arms(const Loaded& l, const std::vector<std::pair<std::string, sim::AbmConfig>>& arms,
+                          const AbmOptions& o) {
+  std::vector<Arm> out;
+  const auto progress = tty_progress("replicates");
+  std::int64_t base = 0;
+  const std::int64_t total = o.runs * static_cast<std::int64_t>(arms.size());
+  for (const auto& [name, cfg] : arms) {
+    sim::Abm abm(l.pop, l.prem, cfg);
+    Arm a;
+    a.name = name;
+    a.runs = sim::run_replicates(abm, o.runs, o.seed, o.threads, cancelled,
+                                 progress ? std::function<void(std::int64_t, std::int64_t)>(
+                                                [&](std::int64_t d, std::int64_t) { progress(base + d, total); })
+                                          : std::function<void(std::int64_t, std::int64_t)>());
+    base += o.runs;
+    if (cancelled()) throw Error(ErrorCode::unavailable, "cancelled");
+    a.summary = sim::summarise_runs(a.runs);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+void print_arm_table(const std::vector<Arm>& arms) {
+  std::printf("%-44s %22s %12s %14s %12s %10s\n", "arm", "rebound risk (95% CI)", "local inf.", "disruption pd",
+              "lockdown pd", "tests");
+  for (const auto& a : arms) {
+    const auto& s = a.summary;
+    std::printf("%-44s %6.3f (%5.3f-%5.3f) %12.0f %14.0f %12.0f %10.0f\n", a.name.c_str(), s.rebound.estimate,
+                s.rebound.lower, s.rebound.upper, s.local_infections.mean, s.disruption.mean, s.lockdown_person_days.mean,
+                s.tests.mean);
+  }
+}
+
+std::vector<sim::Point> points_of(const std::vector<Arm>& arms) {
+  std::vector<sim::Point> pts;
+  for (const auto& a : arms) pts.push_back({a.name, a.summary.rebound.estimate, a.summary.rebound.upper, a.summary.disruption.mean});
+  return pts;
+}
+
+std::vector<std::string> split_csv(const std::string& csv) {
+  std::vector<std::string> out;
+  std::stringstream ss(csv);
+  for (std::string s; std::getline(ss, s, ',');)
+    if (!s.empty()) out.push_back(s);
+  return out;
+}
+
 const bool registered = add_command([](CLI::App& app) {
   auto* cmd = app.add_subcommand("simulate", "Simulator: branching process, import risk, agent-based model");
   cmd->require_subcommand(1);
@@ -200,6 +336,118 @@ const bool registered = add_command([](CLI::App& app) {
                   r["seeds_per_1000_arrivals_95ci"][1].get<double>(), r["outbreaks_per_1000_arrivals"].get<double>(),
                   r["outbreaks_per_1000_arrivals_95ci"][0].get<double>(),
                   r["outbreaks_per_1000_arrivals_95ci"][1].get<double>(), 100 * r["found_in_quarantine"].get<double>());
+  });
+  static AbmOptions ao;
+  auto* abm = cmd->add_subcommand("abm", "Agent-based model of a scenario under its profile");
+  add_abm_options(abm, ao);
+  abm->add_option("--profile", ao.profile, "profile (default: the scenario's)");
+  abm->callback([] {
+    CancelOnSigint guard;
+    const auto l = load_all(ao);
+    const std::string name = ao.profile.empty() ? l->scenario.profile : ao.profile;
+    const auto cfg = sim::make_config(l->scenario, sim::load_profile(l->policies, name), l->variant);
+    const auto arms = run_arms(*l, {{name, cfg}}, ao);
+    const auto& s = arms.front().summary;
+    if (ao.json) {
+      ordered_json j = {{"scenario", l->scenario.name}, {"profile", name}, {"variant", l->variant.name},
+                        {"persons", l->pop.n}, {"days", cfg.days}, {"seed", ao.seed},
+                        {"bytes_per_agent", static_cast<double>(l->pop.bytes()) / l->pop.n +
+                                                static_cast<double>(sim::Abm::state_bytes_per_agent())}};
+      j.update(abm_summary_json(s, true));
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::printf("scenario %s, profile %s, variant %s, %u persons, %d days, %lld runs\n", l->scenario.name.c_str(),
+                name.c_str(), l->variant.name.c_str(), l->pop.n, cfg.days, static_cast<long long>(s.runs));
+    print_arm_table(arms);
+  });
+
+  static AbmOptions co;
+  auto* cmp = cmd->add_subcommand("compare", "Profiles on the same random streams: differences with intervals");
+  add_abm_options(cmp, co);
+  cmp->add_option("--profiles", co.profiles, "profiles, comma-separated (default: every shipped profile)");
+  cmp->callback([] {
+    CancelOnSigint guard;
+    const auto l = load_all(co);
+    std::vector<std::string> names = co.profiles.empty() ? sim::list_profiles(l->policies) : split_csv(co.profiles);
+    if (names.empty()) fail(ErrorCode::invalid_argument, "no profiles to compare", "profiles");
+    std::vector<std::pair<std::string, sim::AbmConfig>> cfgs;
+    for (const auto& n : names) cfgs.emplace_back(n, sim::make_config(l->scenario, sim::load_profile(l->policies, n), l->variant));
+    const auto arms = run_arms(*l, cfgs, co);
+    const auto pts = points_of(arms);
+    const int best = sim::cheapest_under(pts, l->ceiling);
+    ordered_json rows = ordered_json::array();
+    for (std::size_t i = 0; i < arms.size(); ++i) {
+      ordered_json r = {{"profile", arms[i].name}};
+      r.update(abm_summary_json(arms[i].summary, co.json));
+      r["difference_vs_first"] = {
+          {"rebound", interval_json(sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_rebound))},
+          {"local_infections", interval_json(sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_local_infections))},
+          {"disruption_person_days", interval_json(sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_disruption))},
+          {"tests", interval_json(sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_tests))}};
+      rows.push_back(r);
+    }
+    ordered_json j = {{"scenario", l->scenario.name}, {"variant", l->variant.name}, {"persons", l->pop.n},
+                      {"seed", co.seed}, {"runs", co.runs}, {"risk_ceiling", l->ceiling}, {"profiles", rows},
+                      {"least_disruption_under_ceiling", best >= 0 ? ordered_json(arms[static_cast<std::size_t>(best)].name) : ordered_json(nullptr)}};
+    if (co.json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    std::printf("scenario %s, variant %s, %u persons, %lld runs per profile, seed %llu (common random numbers)\n",
+                l->scenario.name.c_str(), l->variant.name.c_str(), l->pop.n, static_cast<long long>(co.runs),
+                static_cast<unsigned long long>(co.seed));
+    print_arm_table(arms);
+    std::printf("\ndifferences against %s (paired, 95%% CI):\n", arms[0].name.c_str());
+    for (std::size_t i = 1; i < arms.size(); ++i) {
+      const auto dr = sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_rebound);
+      const auto dd = sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_disruption);
+      std::printf("  %-20s rebound %+.3f (%+.3f..%+.3f)  disruption %+.0f (%+.0f..%+.0f) person-days\n",
+                  arms[i].name.c_str(), dr.mean, dr.lower, dr.upper, dd.mean, dd.lower, dd.upper);
+    }
+    if (best >= 0)
+      std::printf("\nleast disruption with rebound risk <= %.0f%%: %s\n", 100 * l->ceiling, arms[static_cast<std::size_t>(best)].name.c_str());
+    else
+      std::printf("\nno profile keeps the rebound risk at or under %.0f%%\n", 100 * l->ceiling);
+  });
+
+  static AbmOptions so;
+  auto* search = cmd->add_subcommand("search", "Least-disruption search: Pareto front of rebound risk against disruption");
+  add_abm_options(search, so);
+  search->add_option("--profile", so.profile, "profile to vary (default: the scenario's)");
+  search->callback([] {
+    CancelOnSigint guard;
+    const auto l = load_all(so);
+    const std::string name = so.profile.empty() ? l->scenario.profile : so.profile;
+    const auto base = sim::load_profile(l->policies, name);
+    std::vector<std::pair<std::string, sim::AbmConfig>> cfgs;
+    for (const auto& v : l->scenario.search.expand()) {
+      auto cfg = sim::make_config(l->scenario, sim::apply_variation(base, v), l->variant);
+      sim::apply_variation(cfg, v);
+      cfgs.emplace_back(v.label(), cfg);
+    }
+    const auto arms = run_arms(*l, cfgs, so);
+    const auto pts = points_of(arms);
+    const auto front = sim::pareto_front(pts);
+    const int best = sim::cheapest_under(pts, l->ceiling);
+    ordered_json all = ordered_json::array(), fj = ordered_json::array();
+    for (const auto& p : pts)
+      all.push_back({{"variation", p.label}, {"rebound", p.risk}, {"rebound_upper", p.risk_upper}, {"disruption_person_days", p.disruption}});
+    for (auto i : front) fj.push_back(pts[i].label);
+    ordered_json j = {{"scenario", l->scenario.name}, {"profile", name}, {"runs", so.runs}, {"seed", so.seed},
+                      {"risk_ceiling", l->ceiling}, {"variations", all}, {"pareto_front", fj},
+                      {"cheapest_under_ceiling", best >= 0 ? ordered_json(pts[static_cast<std::size_t>(best)].label) : ordered_json(nullptr)}};
+    if (so.json) {
+      std::cout << j.dump(2) << "\n";
+      return;
+    }
+    print_arm_table(arms);
+    std::printf("\nPareto front (rebound risk vs disruption):\n");
+    for (auto i : front) std::printf("  %-44s risk %.3f  disruption %.0f person-days\n", pts[i].label.c_str(), pts[i].risk, pts[i].disruption);
+    if (best >= 0)
+      std::printf("cheapest with rebound risk <= %.0f%%: %s\n", 100 * l->ceiling, pts[static_cast<std::size_t>(best)].label.c_str());
+    else
+      std::printf("no variation keeps the rebound risk at or under %.0f%%\n", 100 * l->ceiling);
   });
 });
 

