@@ -9,6 +9,7 @@
 #include "ingest/report_json.hpp"
 #include "jobs/runner.hpp"
 #include "store/import_repository.hpp"
+#include "store/job_repository.hpp"
 
 namespace bihuan::api {
 
@@ -57,35 +58,48 @@ jobs::Runner& runner(Context& ctx) {
 
 // ---------------------------------------------------------------- import as a job
 
-Response import_file(Request& req, Context& ctx) {
+// An import job's parameters, kept with the job (store::JobInput) so that it runs again from
+// them after a restart.
+json import_params(const ingest::ImportOptions& opt, const std::string& encoding, const std::string& username,
+                   const std::string& ip) {
+  const Scope& sc = opt.scope;
+  return {{"kind", ingest::to_string(opt.kind)},
+          {"mode", ingest::to_string(opt.mode)},
+          {"encoding", encoding},
+          {"file_name", opt.file_name},
+          {"created_by", opt.created_by},
+          {"username", username},
+          {"ip", ip},
+          {"scope", {{"kind", sc.kind == Scope::Kind::all ? "all" : sc.kind == Scope::Kind::org ? "org" : "area"},
+                     {"area", sc.area_prefix},
+                     {"org", sc.org_id}}}};
+}
+
+ingest::Encoding encoding_from(std::string_view enc) {
+  if (enc.empty() || enc == "auto") return ingest::Encoding::auto_detect;
+  if (enc == "utf-8" || enc == "utf8") return ingest::Encoding::utf8;
+  if (enc == "gb18030" || enc == "gbk") return ingest::Encoding::gb18030;
+  fail(ErrorCode::invalid_argument, "encoding must be auto, utf-8 or gb18030", "encoding");
+}
+
+// The work of an import job, from its parameters and file (at submission and after a restart).
+jobs::Work import_work(const json& params, std::string body, const Clock* clock) {
   ingest::ImportOptions opt;
-  if (!ingest::import_kind_from(req.param("kind"), opt.kind))
-    fail(ErrorCode::not_found, "unknown import kind: " + std::string(req.param("kind")), "kind");
-  auto mode = req.q("mode");
-  if (mode.empty() || mode == "all-or-nothing") opt.mode = ingest::ImportMode::all_or_nothing;
-  else if (mode == "valid-rows") opt.mode = ingest::ImportMode::valid_rows;
-  else fail(ErrorCode::invalid_argument, "mode must be all-or-nothing or valid-rows", "mode");
-  auto enc = req.q("encoding");
-  if (enc.empty() || enc == "auto") opt.encoding = ingest::Encoding::auto_detect;
-  else if (enc == "utf-8" || enc == "utf8") opt.encoding = ingest::Encoding::utf8;
-  else if (enc == "gb18030" || enc == "gbk") opt.encoding = ingest::Encoding::gb18030;
-  else fail(ErrorCode::invalid_argument, "encoding must be auto, utf-8 or gb18030", "encoding");
-  if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV file", "body");
-  opt.today = ctx.today();
-  // Only roles holding `import` reach it (admin, command centre, port health); the importer
-  // checks every row against the caller's jurisdiction, and org-scoped roles import persons only.
-  if (ctx.who().scope.kind == Scope::Kind::org && opt.kind != ingest::ImportKind::persons)
-    fail(ErrorCode::permission_denied, "organisation-scoped roles may import persons only", "kind");
-  opt.scope = ctx.who().scope;
-  opt.file_name = trim(req.q("file_name")).substr(0, 200);
-  const auto& u = ctx.who().user;
-  opt.created_by = u.id;
-  const std::size_t bytes = req.body.size();
-  const Clock* clock = ctx.svc.clock;
-  const std::string username = u.username, ip = req.client_ip;
-  const std::string kind = ingest::to_string(opt.kind);
-  auto work = [opt, body = std::move(req.body), clock, username, ip](jobs::JobContext& jc) mutable -> std::string {
+  if (!ingest::import_kind_from(params.at("kind").get<std::string>(), opt.kind))
+    fail(ErrorCode::invalid_argument, "unknown import kind", "kind");
+  opt.mode = params.at("mode") == "valid-rows" ? ingest::ImportMode::valid_rows : ingest::ImportMode::all_or_nothing;
+  opt.encoding = encoding_from(params.at("encoding").get<std::string>());
+  opt.file_name = params.at("file_name").get<std::string>();
+  opt.created_by = params.at("created_by").get<std::int64_t>();
+  const auto& sc = params.at("scope");
+  const std::string sk = sc.at("kind").get<std::string>();
+  opt.scope = sk == "all"   ? Scope::everything()
+              : sk == "org" ? Scope::org(sc.at("org").get<std::int64_t>())
+                            : Scope::area(sc.at("area").get<std::string>());
+  const std::string username = params.at("username").get<std::string>(), ip = params.at("ip").get<std::string>();
+  return [opt, body = std::move(body), clock, username, ip](jobs::JobContext& jc) mutable -> std::string {
     opt.job_id = jc.job_id;
+    opt.today = store::local_time_of(jc.repo).date_of(clock->now());
     opt.progress = [&jc](std::uint64_t done, std::uint64_t total) {
       jc.progress(total ? static_cast<double>(done) / static_cast<double>(total) : 1.0);
     };
@@ -104,14 +118,44 @@ Response import_file(Request& req, Context& ctx) {
       return ingest::report_json(rep).dump(-1, ' ', false, json::error_handler_t::replace);
     } catch (const std::exception& e) {
       detail["error"] = e.what();
+      // Stopped by the server: what it wrote is put back and the job runs again at the next start.
+      const bool interrupted = jc.stopping();
       try {
-        jc.repo.append_audit(audit_record(clock->now(), opt.created_by, username, ip, "import.failed", "job", jc.job_id, {}, detail));
+        jc.repo.append_audit(audit_record(clock->now(), opt.created_by, username, ip,
+                                          interrupted ? "import.interrupted" : "import.failed", "job", jc.job_id, {}, detail));
       } catch (...) {
       }
       throw;
     }
   };
-  const std::int64_t id = runner(ctx).submit(ctx.repo, "import." + kind, u.id, std::move(work));
+}
+
+Response import_file(Request& req, Context& ctx) {
+  ingest::ImportOptions opt;
+  if (!ingest::import_kind_from(req.param("kind"), opt.kind))
+    fail(ErrorCode::not_found, "unknown import kind: " + std::string(req.param("kind")), "kind");
+  auto mode = req.q("mode");
+  if (mode.empty() || mode == "all-or-nothing") opt.mode = ingest::ImportMode::all_or_nothing;
+  else if (mode == "valid-rows") opt.mode = ingest::ImportMode::valid_rows;
+  else fail(ErrorCode::invalid_argument, "mode must be all-or-nothing or valid-rows", "mode");
+  const std::string enc(req.q("encoding"));
+  opt.encoding = encoding_from(enc);
+  if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV file", "body");
+  // Only roles holding `import` reach it (admin, command centre, port health); the importer
+  // checks every row against the caller's jurisdiction, and org-scoped roles import persons only.
+  if (ctx.who().scope.kind == Scope::Kind::org && opt.kind != ingest::ImportKind::persons)
+    fail(ErrorCode::permission_denied, "organisation-scoped roles may import persons only", "kind");
+  opt.scope = ctx.who().scope;
+  opt.file_name = trim(req.q("file_name")).substr(0, 200);
+  const auto& u = ctx.who().user;
+  opt.created_by = u.id;
+  const std::size_t bytes = req.body.size();
+  const std::string kind = ingest::to_string(opt.kind);
+  const json params = import_params(opt, enc.empty() ? "auto" : enc, u.username, req.client_ip);
+  // The file is kept with the job until it finishes, so that a restart runs it again.
+  store::JobInput input{params.dump(), std::move(req.body)};
+  auto work = import_work(params, input.data, ctx.svc.clock);
+  const std::int64_t id = runner(ctx).submit(ctx.repo, "import." + kind, u.id, std::move(work), &input);
   audit(ctx, req, "import.submit", "job", id, {},
         {{"kind", kind}, {"mode", ingest::to_string(opt.mode)}, {"bytes", bytes}, {"file_name", opt.file_name}});
   return Response::json({{"job_id", id}}, 202);
@@ -230,6 +274,14 @@ ParamDoc pp(std::string name, std::string description, std::string type = "integ
 }
 
 }  // namespace
+
+void add_import_job_kinds(jobs::Runner& runner, const Clock* clock) {
+  for (auto k : {ingest::ImportKind::persons, ingest::ImportKind::households, ingest::ImportKind::venues,
+                 ingest::ImportKind::orgs})
+    runner.add_kind(std::string("import.") + ingest::to_string(k), [clock](const store::JobInput& in) {
+      return import_work(json::parse(in.params), in.data, clock);
+    });
+}
 
 void add_import_routes(Router& router) {
   const auto A = AuthMode::any;

@@ -97,6 +97,10 @@ void run(const ImportArgs& a) {
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
   auto repo = store::open_repository(a.db);
+  // An earlier `bihuan import` killed before it could put back what it wrote (kill -9, power
+  // loss) left its run `running`: roll it back before this one starts.
+  if (int n = ingest::roll_back_unfinished_runs(*repo, SystemClock{}.now(), false))
+    std::fprintf(stderr, "%d import runs left unfinished by a process that is gone were rolled back\n", n);
   opt.today = store::local_time_of(*repo).date_of(SystemClock{}.now());
   const auto rep = ingest::run_import(*repo, data, opt);
   std::signal(SIGINT, SIG_DFL);

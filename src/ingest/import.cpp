@@ -1,6 +1,11 @@
 #include "ingest/import.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <fstream>
 #include <chrono>
 #include <charconv>
 #include <string>
@@ -51,6 +56,31 @@ std::string errors_csv(const ImportReport& r) {
 }
 
 namespace {
+
+Instant clock_now() { return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()); }
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+// Whether process `pid` of this host still runs (a zombie, killed but not yet reaped, does not).
+bool process_alive(std::int64_t pid) {
+  if (pid <= 0) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  if (stat) {
+    std::string line;
+    std::getline(stat, line);
+    const auto paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size()) {
+      const char state = line[paren + 2];
+      return state != 'Z' && state != 'X' && state != 'x';
+    }
+    return true;
+  }
+  return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
 
 // Lookups of referenced rows, cached for the whole import (they are few and repeat a lot).
 class RefCache {
@@ -483,6 +513,7 @@ class Importer {
   // Writes the pending rows under the run; conflicts go to `found` (reported after commit).
   store::UpsertStats write_batch(std::vector<RowError>& found) {
     store::UpsertStats st;
+    runs_.heartbeat(run_id_, clock_now());
     switch (opt_.kind) {
       case ImportKind::persons: {
         std::vector<store::ConflictFound> conflicts;
@@ -604,8 +635,6 @@ class Importer {
 
 namespace {
 
-Instant clock_now() { return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()); }
-
 // Puts back every row of the run, batch by batch (each its own short transaction).
 void revert_run(store::Repository& repo, store::ImportRepository& runs, std::int64_t run_id) {
   constexpr int kRevertBatch = 2000;
@@ -653,6 +682,8 @@ ImportReport run_import(store::Repository& repo, std::string_view data, const Im
   run.file_name = opt.file_name;
   run.created_by = opt.created_by;
   run.created_at = clock_now();
+  run.owner_host = host_name();
+  run.owner_pid = static_cast<std::int64_t>(getpid());
 
   Importer imp(repo, *runs, opt, text, map);
   const std::uint64_t size = text.size();
@@ -716,17 +747,27 @@ ImportReport run_import(store::Repository& repo, std::string_view data, const Im
   return report;
 }
 
-int roll_back_unfinished_runs(store::Repository& repo) {
+int roll_back_unfinished_runs(store::Repository& repo, Instant now, bool with_jobs) {
   auto runs = store::open_import_repository(repo);
+  const std::string me = host_name();
   int n = 0;
-  for (auto id : runs->unfinished_runs()) {
-    revert_run(repo, *runs, id);
-    auto r = runs->run(id);
-    if (!r) continue;
-    r->status = "failed";
-    r->finished_at = clock_now();
-    r->inserted = r->updated = r->unchanged = 0;
-    runs->finish_run(*r);
+  for (const auto& rr : runs->running_runs()) {
+    const auto& r = rr.run;
+    bool stale = false;
+    if (r.job_id != 0) {
+      stale = with_jobs && rr.job_status != "running";
+    } else {
+      stale = r.owner_pid == 0 || (r.owner_host == me && !process_alive(r.owner_pid)) ||
+              r.heartbeat_at + kRunLease < now;
+    }
+    if (!stale) continue;
+    revert_run(repo, *runs, r.id);
+    auto back = runs->run(r.id);
+    if (!back || back->status != "running") continue;
+    back->status = "failed";
+    back->finished_at = now;
+    back->inserted = back->updated = back->unchanged = 0;
+    runs->finish_run(*back);
     ++n;
   }
   return n;

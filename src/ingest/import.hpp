@@ -4,6 +4,7 @@
 // in China); headers are mapped from Chinese or English column names. Every rejected row is
 // reported with its 1-based file line, column, value and reason. Re-importing the same file
 // changes nothing (upserts by natural key: doc number, household_no, venue/org code).
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -74,10 +75,16 @@ struct ImportReport {
 // fails (or opt.checkpoint throws) every row written so far is put back and the error rethrown.
 ImportReport run_import(store::Repository& repo, std::string_view data, const ImportOptions& opt);
 
-// Puts back every row of runs left `running` by a server that stopped (their job is over), and
-// marks them failed.
+// How long an import run may go without writing a batch before another process takes it for
+// dead (its heartbeat is written with every batch, well under a second apart).
+inline constexpr std::chrono::minutes kRunLease{10};
+
+// Puts back every row of runs left `running` by a process that is gone, and marks them failed:
+// runs of jobs that are not running (with_jobs: a server calls it at start, before its jobs run),
+// and command-line runs (job 0) whose process no longer exists on this host or whose heartbeat
+// is older than kRunLease (a `bihuan import` killed with kill -9, or on another host).
 // Returns how many runs were rolled back.
-int roll_back_unfinished_runs(store::Repository& repo);
+int roll_back_unfinished_runs(store::Repository& repo, Instant now, bool with_jobs = true);
 
 // Undoes a committed run: restores the previous values of every row it changed and deletes the
 // rows it inserted, in short batches. conflict (naming the rows) when rows it inserted are

@@ -9,6 +9,10 @@
 
 namespace bihuan::jobs {
 
+namespace {
+constexpr const char* kStoppedError = "the server stopped before the job finished; submit it again";
+}
+
 JobContext::JobContext(store::Repository& r, std::int64_t id, const std::function<bool()>& stopping,
                        std::chrono::milliseconds progress_interval)
     : repo(r), job_id(id), stopping_(stopping), interval_(progress_interval), jobs_(store::open_job_repository(r)) {}
@@ -21,7 +25,7 @@ void JobContext::progress(double fraction) {
 }
 
 void JobContext::check_stop() const {
-  if (stopping_()) fail(ErrorCode::unavailable, "the server stopped before the job finished; submit it again");
+  if (stopping_()) fail(ErrorCode::unavailable, kStoppedError);
 }
 
 Runner::Runner(RunnerOptions opt) : opt_(std::move(opt)) {}
@@ -32,6 +36,14 @@ Instant Runner::now() const { return (opt_.clock ? opt_.clock : &system_clock_)-
 
 void Runner::add_recovery(RecoveryHook hook) { recovery_.push_back(std::move(hook)); }
 
+void Runner::add_kind(std::string kind, Resume resume) { kinds_.emplace_back(std::move(kind), std::move(resume)); }
+
+const Resume* Runner::resume_of(const std::string& kind) const {
+  for (const auto& [k, r] : kinds_)
+    if (k == kind) return &r;
+  return nullptr;
+}
+
 void Runner::start() {
   {
     std::lock_guard lock(mu_);
@@ -39,14 +51,31 @@ void Runner::start() {
   }
   auto repo = store::open_repository(opt_.db_url);
   auto jobs = store::open_job_repository(*repo);
-  const auto failed =
-      jobs->fail_unfinished_jobs("the server stopped before the job finished; submit it again", now());
-  if (!failed.empty()) spdlog::warn("{} jobs left unfinished by an earlier run were marked failed", failed.size());
+  // Jobs an earlier process left unfinished: those that can run again from their stored input
+  // go back to the queue (in id order), the others fail.
+  std::deque<Item> resumed;
+  int failed = 0;
+  for (const auto& j : jobs->unfinished_jobs()) {
+    bool again = false;
+    repo->transaction([&] {
+      if (resume_of(j.kind) && jobs->job_input(j.id)) {
+        jobs->requeue_job(j.id);
+        again = true;
+      } else {
+        jobs->finish_job(j.id, store::JobStatus::failed, "", kStoppedError, "", now());
+      }
+    });
+    if (again) resumed.push_back(Item{j.id, j.kind, nullptr, true});
+    else ++failed;
+  }
+  if (failed) spdlog::warn("{} jobs left unfinished by an earlier run were marked failed", failed);
+  if (!resumed.empty()) spdlog::info("{} jobs left unfinished by an earlier run are run again", resumed.size());
   for (auto& hook : recovery_) hook(*repo);
   repo.reset();
   std::lock_guard lock(mu_);
   running_ = true;
   stopping_ = false;
+  for (auto& item : resumed) queue_.push_back(std::move(item));
   for (int i = 0; i < std::max(1, opt_.threads); ++i) threads_.emplace_back([this] { worker(); });
 }
 
@@ -62,15 +91,19 @@ void Runner::stop() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  if (!dropped.empty()) {
+  // Queued resumable jobs stay queued (the next start runs them); the others fail.
+  std::size_t to_fail = 0;
+  for (auto& item : dropped) to_fail += item.resumable ? 0 : 1;
+  if (to_fail > 0) {
     try {
       auto repo = store::open_repository(opt_.db_url);
       auto jobs = store::open_job_repository(*repo);
       for (auto& item : dropped)
-        jobs->finish_job(item.id, store::JobStatus::failed, "", "the server stopped before the job started; submit it again",
-                         "", now());
+        if (!item.resumable)
+          jobs->finish_job(item.id, store::JobStatus::failed, "", "the server stopped before the job started; submit it again",
+                           "", now());
     } catch (const std::exception& e) {
-      spdlog::error("cannot mark {} queued jobs failed: {} (the next start does)", dropped.size(), e.what());
+      spdlog::error("cannot mark {} queued jobs failed: {} (the next start does)", to_fail, e.what());
     }
   }
   std::lock_guard lock(mu_);
@@ -79,19 +112,27 @@ void Runner::stop() {
   done_cv_.notify_all();
 }
 
-std::int64_t Runner::submit(store::Repository& repo, std::string kind, std::int64_t user, Work work) {
+std::int64_t Runner::submit(store::Repository& repo, std::string kind, std::int64_t user, Work work,
+                            const store::JobInput* input) {
   {
     std::lock_guard lock(mu_);
     if (!running_ || stopping_) fail(ErrorCode::unavailable, "background jobs are not running");
   }
-  const std::int64_t id = store::open_job_repository(repo)->create_job(kind, user, now());
+  const bool resumable = input && resume_of(kind);
+  auto jobs = store::open_job_repository(repo);
+  std::int64_t id = 0;
+  repo.transaction([&] {
+    id = jobs->create_job(kind, user, now());
+    if (resumable) jobs->save_job_input(id, *input);
+  });
   {
     std::lock_guard lock(mu_);
     if (!running_ || stopping_) {
-      // Stopped meanwhile: the job row stays queued and the next start marks it failed.
+      // Stopped meanwhile: the job row stays queued and the next start runs it again (with its
+      // input) or marks it failed.
       fail(ErrorCode::unavailable, "background jobs are not running");
     }
-    queue_.push_back(Item{id, std::move(work)});
+    queue_.push_back(Item{id, std::move(kind), std::move(work), resumable});
   }
   cv_.notify_one();
   return id;
@@ -131,14 +172,28 @@ void Runner::worker() {
 
 void Runner::run_one(store::Repository& repo, Item& item) {
   auto jobs = store::open_job_repository(repo);
+  if (!item.work) {
+    // Resumed after a restart: the work is rebuilt from the stored input.
+    try {
+      const Resume* resume = resume_of(item.kind);
+      auto input = jobs->job_input(item.id);
+      if (!resume || !input) fail(ErrorCode::internal, "the input of job " + std::to_string(item.id) + " is gone");
+      item.work = (*resume)(*input);
+    } catch (const std::exception& e) {
+      spdlog::error("job {} cannot run again: {}", item.id, e.what());
+      jobs->finish_job(item.id, store::JobStatus::failed, "", std::string("cannot run again: ") + e.what(), "", now());
+      return;
+    }
+  }
   jobs->start_job(item.id, now());
   std::string report, error, field;
   bool ok = false;
+  auto stopping = [this] {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  };
   try {
-    JobContext ctx(repo, item.id, [this] {
-      std::lock_guard lock(mu_);
-      return stopping_;
-    }, opt_.progress_interval);
+    JobContext ctx(repo, item.id, stopping, opt_.progress_interval);
     report = item.work(ctx);
     ok = true;
   } catch (const Error& e) {
@@ -149,6 +204,12 @@ void Runner::run_one(store::Repository& repo, Item& item) {
     spdlog::error("job {} failed: {}", item.id, e.what());
   }
   item.work = nullptr;  // frees the input (an import's file) before the row is written
+  if (!ok && item.resumable && stopping()) {
+    // Interrupted by stop(): the work has put back what it wrote; the next start runs it again.
+    jobs->requeue_job(item.id);
+    spdlog::info("job {} interrupted by the stop; it runs again at the next start", item.id);
+    return;
+  }
   jobs->finish_job(item.id, ok ? store::JobStatus::done : store::JobStatus::failed, report, error, field, now());
 }
 

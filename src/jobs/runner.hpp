@@ -4,10 +4,13 @@
 // request workers. Every job is a row of the jobs table (store/job_repository.hpp): queued when
 // submitted, running, then done with a report or failed with an error.
 //
-// The work itself lives in memory (an import's file), so a job cannot outlive the process:
-// start() marks jobs a previous process left queued or running failed and runs recovery hooks
-// (an import rolls back the rows of its unfinished run); stop() fails queued jobs and asks
-// running ones to stop at their next check_stop().
+// A job submitted with its input (parameters and data, kept in the database until the job
+// finishes) of a kind the runner can resume (add_kind) survives a restart: stop() leaves it
+// queued, or puts it back in the queue when it was running (the work undoes what it wrote when
+// check_stop() throws), and start() runs every such job again from its stored input. Other
+// jobs live in memory only: start() marks those a previous process left queued or running
+// failed. Recovery hooks run at start() before any job does (an import rolls back the rows of
+// runs whose process is gone).
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -17,6 +20,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/date.hpp"
@@ -48,8 +52,11 @@ class JobContext {
 // The work of one job: returns the report (JSON text, "" for none); throws bihuan::Error (or
 // any exception) to fail the job with that message.
 using Work = std::function<std::string(JobContext&)>;
-// Runs once at start() with a fresh connection, after unfinished jobs were marked failed.
+// Runs once at start() with a fresh connection, after unfinished jobs were marked failed or
+// queued again.
 using RecoveryHook = std::function<void(store::Repository&)>;
+// Rebuilds the work of a job of a resumable kind from its stored input (after a restart).
+using Resume = std::function<Work(const store::JobInput&)>;
 
 struct RunnerOptions {
   std::string db_url;
@@ -66,22 +73,33 @@ class Runner {
   Runner& operator=(const Runner&) = delete;
 
   void add_recovery(RecoveryHook hook);
-  // Marks jobs left unfinished by an earlier process failed, runs the recovery hooks, starts
-  // the threads. Throws bihuan::Error when the database cannot be opened.
+  // Jobs of `kind` submitted with an input are resumable: `resume` rebuilds their work from it.
+  // Call before start().
+  void add_kind(std::string kind, Resume resume);
+  // Queues again the resumable jobs an earlier process left queued or running, marks the other
+  // unfinished jobs failed, runs the recovery hooks, starts the threads. Throws bihuan::Error
+  // when the database cannot be opened.
   void start();
-  // Fails queued jobs, asks running work to stop, joins the threads. Idempotent.
+  // Asks running work to stop and joins the threads; queued and interrupted resumable jobs stay
+  // queued for the next start, the others are failed. Idempotent.
   void stop();
   // Records a queued job of `kind` created by `user` (through the caller's connection `repo`)
-  // and queues `work`. Throws Error(unavailable) when the runner is not running.
-  std::int64_t submit(store::Repository& repo, std::string kind, std::int64_t user, Work work);
+  // and queues `work`. With `input` (and a kind added by add_kind) the input is stored in the
+  // same transaction and the job survives a restart. Throws Error(unavailable) when the runner
+  // is not running.
+  std::int64_t submit(store::Repository& repo, std::string kind, std::int64_t user, Work work,
+                      const store::JobInput* input = nullptr);
   // Blocks until the job has finished (done or failed) or the timeout passed; true if finished.
   bool wait(std::int64_t id, std::chrono::milliseconds timeout);
 
  private:
   struct Item {
-    std::int64_t id;
-    Work work;
+    std::int64_t id = 0;
+    std::string kind;
+    Work work;               // empty: rebuilt from the stored input when the job runs
+    bool resumable = false;  // its input is stored and its kind added
   };
+  const Resume* resume_of(const std::string& kind) const;
   void worker();
   void run_one(store::Repository& repo, Item& item);
   Instant now() const;
@@ -89,6 +107,7 @@ class Runner {
   RunnerOptions opt_;
   SystemClock system_clock_;
   std::vector<RecoveryHook> recovery_;
+  std::vector<std::pair<std::string, Resume>> kinds_;
   std::mutex mu_;
   std::condition_variable cv_;       // queue changed / stopping
   std::condition_variable done_cv_;  // a job finished

@@ -36,6 +36,17 @@ struct ImportRun {
   std::int64_t inserted = 0, updated = 0, unchanged = 0, conflicts = 0;
   std::optional<Instant> undone_at;
   std::int64_t undone_by = 0;
+  // The process writing the run (host name and process id) and when it last wrote a batch: a
+  // `running` run whose process is gone or silent for long is rolled back by the next start.
+  std::string owner_host;
+  std::int64_t owner_pid = 0;
+  Instant heartbeat_at{};
+};
+
+// A run still `running`, with the state of the job writing it ("" when there is no such job).
+struct RunningRun {
+  ImportRun run;
+  std::string job_status;
 };
 
 // Which optional columns the file has. A column absent from the file leaves the stored value
@@ -85,8 +96,10 @@ class ImportRepository {
   virtual std::optional<ImportRun> run_of_job(std::int64_t job_id) = 0;
   // Runs created by `created_by` (0 = everybody's), newest first.
   virtual PageOf<ImportRun> runs(std::int64_t created_by, Page page) = 0;
-  // Runs still `running` whose job is over (left so by a server that stopped).
-  virtual std::vector<std::int64_t> unfinished_runs() = 0;
+  // Runs still `running`, oldest first; whoever started a process decides which are stale.
+  virtual std::vector<RunningRun> running_runs() = 0;
+  // The run's process is alive and writing (called with every batch).
+  virtual void heartbeat(std::int64_t run, Instant at) = 0;
 
   // --- writes under a run (call inside a transaction; fill ids). Keys as Repository's upserts.
   // Persons: a registered person whose name, sex or birth date differs is not written; the row

@@ -33,6 +33,13 @@ struct Job {
   std::optional<Instant> started_at, finished_at;
 };
 
+// What a job needs to run again after a restart: its parameters (JSON text) and its data (an
+// import's file, any bytes). Kept until the job finishes (finish_job deletes it).
+struct JobInput {
+  std::string params;
+  std::string data;
+};
+
 class JobRepository {
  public:
   virtual ~JobRepository() = default;
@@ -45,9 +52,18 @@ class JobRepository {
   virtual void start_job(std::int64_t id, Instant at) = 0;
   // Progress of a running job, clamped to 0..1 (no-op for jobs that are not running).
   virtual void set_job_progress(std::int64_t id, double progress) = 0;
-  // running|queued -> done (progress 1) or failed, with the report ("" = none) and error.
+  // running|queued -> done (progress 1) or failed, with the report ("" = none) and error; the
+  // job's stored input is deleted.
   virtual void finish_job(std::int64_t id, JobStatus status, std::string_view report, std::string_view error,
                           std::string_view error_field, Instant at) = 0;
+  // Keeps the input of a job (call in the transaction that created it, or right after).
+  virtual void save_job_input(std::int64_t id, const JobInput& input) = 0;
+  virtual std::optional<JobInput> job_input(std::int64_t id) = 0;
+  // Jobs queued or running, oldest first (after a restart: left so by a process that stopped).
+  virtual std::vector<Job> unfinished_jobs() = 0;
+  // running|queued -> queued again (progress 0, not started): the job runs again from its input.
+  // conflict when the job has finished.
+  virtual void requeue_job(std::int64_t id) = 0;
   // Marks every queued or running job failed with `error` (after a restart: their input is
   // gone); returns their ids.
   virtual std::vector<std::int64_t> fail_unfinished_jobs(std::string_view error, Instant at) = 0;

@@ -516,6 +516,22 @@ CREATE INDEX referrals_to_area ON referrals (to_area, status);
 CREATE INDEX referrals_requested_by ON referrals (requested_by);
 )SQL";
 
+// Version 8: jobs survive a restart and a killed importer is noticed. The input of a job (an
+// import's parameters and file) is kept until the job finishes, so that queued and interrupted
+// jobs run again when the server starts; an import run records the process writing it and a
+// heartbeat, so that a run whose process died (kill -9 of `bihuan import`) is rolled back.
+constexpr const char* kV8 = R"SQL(
+CREATE TABLE job_inputs (
+  job_id {i64} PRIMARY KEY,
+  params {text} NOT NULL DEFAULT '',
+  data {text} NOT NULL DEFAULT '',
+  data_base64 {i64} NOT NULL DEFAULT 0
+);
+ALTER TABLE import_runs ADD COLUMN owner_host {text} NOT NULL DEFAULT '';
+ALTER TABLE import_runs ADD COLUMN owner_pid {i64} NOT NULL DEFAULT 0;
+ALTER TABLE import_runs ADD COLUMN heartbeat_at {i64} NOT NULL DEFAULT 0;
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -558,6 +574,7 @@ const std::vector<Migration>& migrations() {
       {5, kV5, "", ""},
       {6, kV6, kV6Sqlite, kV6Pg},
       {7, kV7, "", ""},
+      {8, kV8, "", ""},
   };
   return all;
 }

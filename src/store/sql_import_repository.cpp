@@ -133,10 +133,11 @@ class SqlImportRepository final : public ImportRepository {
   // ------------------------------------------------------------------ runs
   std::int64_t create_run(const ImportRun& r) override {
     Q q(db_, db_.dialect().insert_returning(
-                 "INSERT INTO import_runs (job_id, kind, mode, file_name, created_by, created_at, status) "
-                 "VALUES (?, ?, ?, ?, ?, ?, 'running')",
+                 "INSERT INTO import_runs (job_id, kind, mode, file_name, created_by, created_at, status, owner_host, "
+                 "owner_pid, heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?)",
                  "id"));
     q.i64(r.job_id).text(r.kind).text(r.mode).text(r.file_name).i64(r.created_by).i64(to_unix_ms(r.created_at));
+    q.text(r.owner_host).i64(r.owner_pid).i64(to_unix_ms(r.created_at));
     return q.inserted_id();
   }
 
@@ -159,7 +160,7 @@ class SqlImportRepository final : public ImportRepository {
 
   static constexpr const char* kRunCols =
       "id, job_id, kind, mode, file_name, created_by, created_at, finished_at, status, total_rows, accepted, "
-      "rejected, inserted, updated, unchanged, conflicts, undone_at, undone_by";
+      "rejected, inserted, updated, unchanged, conflicts, undone_at, undone_by, owner_host, owner_pid, heartbeat_at";
 
   static ImportRun read_run(const Q& q) {
     ImportRun r;
@@ -181,6 +182,9 @@ class SqlImportRepository final : public ImportRepository {
     r.conflicts = q.int64(15);
     if (!q.null_at(16)) r.undone_at = from_unix_ms(q.int64(16));
     r.undone_by = q.int64(17);
+    r.owner_host = q.str(18);
+    r.owner_pid = q.int64(19);
+    r.heartbeat_at = from_unix_ms(q.int64(20));
     return r;
   }
 
@@ -218,14 +222,31 @@ class SqlImportRepository final : public ImportRepository {
     return out;
   }
 
-  std::vector<std::int64_t> unfinished_runs() override {
-    // Runs of jobs that are over (failed by a restart); a command-line import (job 0) or a job
-    // still running elsewhere is left alone.
-    Q q(db_,
-        "SELECT r.id FROM import_runs r JOIN jobs j ON j.id = r.job_id WHERE r.status = 'running' AND r.job_id <> 0 "
-        "AND j.status IN ('done', 'failed') ORDER BY r.id");
-    std::vector<std::int64_t> out;
-    while (q.next()) out.push_back(q.int64(0));
+  std::vector<RunningRun> running_runs() override {
+    std::string sql = "SELECT ";
+    for (std::string_view c : split_cols(kRunCols)) sql += "r." + std::string(c) + ", ";
+    sql += "COALESCE(j.status, '') FROM import_runs r LEFT JOIN jobs j ON j.id = r.job_id AND r.job_id <> 0 "
+           "WHERE r.status = 'running' ORDER BY r.id";
+    Q q(db_, sql);
+    std::vector<RunningRun> out;
+    while (q.next()) out.push_back(RunningRun{read_run(q), q.str(21)});
+    return out;
+  }
+
+  void heartbeat(std::int64_t run, Instant at) override {
+    Q(db_, "UPDATE import_runs SET heartbeat_at = ? WHERE id = ?").i64(to_unix_ms(at)).i64(run).run();
+  }
+
+  static std::vector<std::string_view> split_cols(std::string_view cols) {
+    std::vector<std::string_view> out;
+    while (!cols.empty()) {
+      auto comma = cols.find(',');
+      auto c = cols.substr(0, comma);
+      while (!c.empty() && c.front() == ' ') c.remove_prefix(1);
+      out.push_back(c);
+      if (comma == std::string_view::npos) break;
+      cols.remove_prefix(comma + 1);
+    }
     return out;
   }
 

@@ -1,5 +1,8 @@
 // JobRepository over the Db driver layer, sharing the connection of a Repository.
 #include <algorithm>
+#include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "core/error.hpp"
 #include "store/db.hpp"
@@ -28,6 +31,82 @@ namespace {
 
 constexpr const char* kJobCols =
     "id, kind, status, progress, report, error, error_field, created_by, created_at, started_at, finished_at";
+
+bool valid_utf8_without_nul(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    std::size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    std::uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1Fu) : n == 3 ? (c & 0x0Fu) : (c & 0x07u);
+    for (std::size_t k = 1; k < n; ++k) {
+      const auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d >> 6) != 0x2) return false;
+      cp = (cp << 6) | (d & 0x3Fu);
+    }
+    // No overlong forms, no surrogates, nothing above U+10FFFF.
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+      return false;
+    i += n;
+  }
+  return true;
+}
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+                            static_cast<unsigned char>(in[i + 2]);
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
+  }
+  if (i < in.size()) {
+    std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16;
+    if (i + 1 < in.size()) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
+    out += kB64[(v >> 18) & 63];
+    out += kB64[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string base64_decode(std::string_view in) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  std::string out;
+  out.reserve(in.size() / 4 * 3);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    const int v = val(c);
+    if (v < 0) {
+      if (c == '=') break;
+      fail(ErrorCode::internal, "stored job input is not base64");
+    }
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
 
 Job read_job(const Q& q) {
   Job j;
@@ -114,6 +193,46 @@ class SqlJobRepository final : public JobRepository {
             .i64(id)
             .run();
     if (n == 0) fail(ErrorCode::conflict, "job " + std::to_string(id) + " has already finished", "id");
+    Q(db_, "DELETE FROM job_inputs WHERE job_id = ?").i64(id).run();
+  }
+
+  void save_job_input(std::int64_t id, const JobInput& input) override {
+    // Text columns hold UTF-8 only (PostgreSQL refuses anything else, and NUL bytes): other data
+    // (a GB18030 file) is kept as base64.
+    const bool plain = valid_utf8_without_nul(input.data);
+    Q(db_, "DELETE FROM job_inputs WHERE job_id = ?").i64(id).run();
+    Q(db_, "INSERT INTO job_inputs (job_id, params, data, data_base64) VALUES (?, ?, ?, ?)")
+        .i64(id)
+        .text(input.params)
+        .text(plain ? input.data : base64_encode(input.data))
+        .i64(plain ? 0 : 1)
+        .run();
+  }
+
+  std::optional<JobInput> job_input(std::int64_t id) override {
+    Q q(db_, "SELECT params, data, data_base64 FROM job_inputs WHERE job_id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    JobInput in;
+    in.params = q.str(0);
+    in.data = q.int64(2) != 0 ? base64_decode(q.str(1)) : q.str(1);
+    return in;
+  }
+
+  std::vector<Job> unfinished_jobs() override {
+    Q q(db_, std::string("SELECT ") + kJobCols + " FROM jobs WHERE status IN ('queued', 'running') ORDER BY id");
+    std::vector<Job> out;
+    while (q.next()) out.push_back(read_job(q));
+    return out;
+  }
+
+  void requeue_job(std::int64_t id) override {
+    if (Q(db_,
+          "UPDATE jobs SET status = 'queued', progress = 0, started_at = NULL WHERE id = ? AND status IN ('queued', "
+          "'running')")
+            .i64(id)
+            .run() == 0)
+      fail(ErrorCode::conflict, "job " + std::to_string(id) + " has already finished", "id");
   }
 
   std::vector<std::int64_t> fail_unfinished_jobs(std::string_view error, Instant at) override {
@@ -129,6 +248,7 @@ class SqlJobRepository final : public JobRepository {
           .i64(to_unix_ms(at))
           .i64(id)
           .run();
+    for (auto id : ids) Q(db_, "DELETE FROM job_inputs WHERE job_id = ?").i64(id).run();
     return ids;
   }
 

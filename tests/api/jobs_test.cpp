@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "jobs/runner.hpp"
+#include "store/import_repository.hpp"
 #include "store/job_repository.hpp"
 #include "support.hpp"
 
@@ -138,6 +139,120 @@ TEST_F(Jobs, StoppingFailsUnfinishedJobsAndARestartRunsRecovery) {
   EXPECT_EQ(jobs->job(fresh)->status, store::JobStatus::done);
   runner.stop();
   server_.reset();
+}
+
+// A job of a resumable kind submitted with its input: stopping the runner while it runs puts it
+// back in the queue (not failed), and the next runner builds its work again from the stored
+// input and runs it to the end. The input is deleted when the job finishes.
+TEST_F(Jobs, AResumableJobInterruptedByAStopRunsAgainFromItsInput) {
+  server_->stop();
+  server_->wait();
+  server_.reset();
+  std::atomic<bool> entered{false};
+  jobs::Runner first(jobs::RunnerOptions{url_, nullptr, 1});
+  first.add_kind("test.resumable", [](const store::JobInput&) -> jobs::Work {
+    return [](jobs::JobContext&) -> std::string { fail(ErrorCode::internal, "not this one"); };
+  });
+  first.start();
+  auto repo = store::open_repository(url_);
+  store::JobInput input{R"({"n":7})", std::string("raw\0bytes\xff\xfe", 11)};
+  const auto id = first.submit(*repo, "test.resumable", 0, [&](jobs::JobContext& ctx) -> std::string {
+    entered = true;
+    for (;;) {
+      ctx.check_stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }, &input);
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  first.stop();
+  auto jobs = store::open_job_repository(*repo);
+  EXPECT_EQ(jobs->job(id)->status, store::JobStatus::queued);
+  auto kept = jobs->job_input(id);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->params, input.params);
+  EXPECT_EQ(kept->data, input.data);  // any bytes survive
+
+  jobs::Runner second(jobs::RunnerOptions{url_, nullptr, 1});
+  second.add_kind("test.resumable", [](const store::JobInput& in) -> jobs::Work {
+    return [in](jobs::JobContext&) { return std::string(R"({"params":)") + in.params + R"(,"bytes":)" +
+                                             std::to_string(in.data.size()) + "}"; };
+  });
+  second.start();
+  ASSERT_TRUE(second.wait(id, std::chrono::seconds(30)));
+  auto j = jobs->job(id);
+  EXPECT_EQ(j->status, store::JobStatus::done);
+  EXPECT_EQ(json::parse(j->report)["params"]["n"], 7);
+  EXPECT_EQ(json::parse(j->report)["bytes"], 11);
+  EXPECT_FALSE(jobs->job_input(id));  // not kept once the job is over
+  second.stop();
+}
+
+// An import job survives the server: queued when the server stops, it runs at the next start; a
+// server that died while writing it (simulated: the job running, part of a run written, with a
+// row the file does not have) rolls that run back and runs the file again from the start, so
+// what remains is exactly the file.
+TEST_F(Jobs, AnImportJobRunsAgainAfterARestartAndLeavesExactlyTheFile) {
+  std::atomic<bool> entered{false};
+  submit("admin", [&](jobs::JobContext& ctx) -> std::string {  // holds the only job thread
+    entered = true;
+    for (;;) {
+      ctx.check_stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  Client admin = login(server_->port(), "admin");
+  const std::string a = make_id("19600606", 61), b = make_id("19600607", 63), stray = make_id("19600608", 65);
+  const std::string csv = "id_number,name,area_code,phone\n" + a + ",赵一," + World::kGridA + ",13600000001\n" + b +
+                          ",钱二," + World::kGridA + ",13600000002\n";
+  auto r = admin.request(http::verb::post, "/api/import/persons?file_name=again.csv", csv, "text/csv");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::int64_t id = r.j()["job_id"];
+  server_->stop();
+  server_->wait();
+  server_.reset();
+
+  auto repo = store::open_repository(url_);
+  auto jobs = store::open_job_repository(*repo);
+  EXPECT_EQ(jobs->job(id)->status, store::JobStatus::queued);
+  ASSERT_TRUE(jobs->job_input(id));
+  // The crash: the job running, a run of it half written (a row not in the file).
+  jobs->start_job(id, SystemClock{}.now());
+  auto runs = store::open_import_repository(*repo);
+  store::ImportRun half;
+  half.job_id = id;
+  half.kind = "persons";
+  half.mode = "all-or-nothing";
+  half.created_at = SystemClock{}.now();
+  half.id = runs->create_run(half);
+  Person p;
+  p.doc_number = stray;
+  p.name = "孙三";
+  p.birth_date = Date{std::chrono::year{1960}, std::chrono::month{6}, std::chrono::day{8}};
+  p.area_code = World::kGridA;
+  std::vector<Person> ps{p};
+  std::vector<store::PersonFields> fields(1);
+  std::vector<store::ConflictFound> conflicts;
+  repo->transaction([&] { runs->write_persons(half.id, ps, fields, {2}, conflicts); });
+  ASSERT_TRUE(repo->person_by_doc(stray, Scope::everything()));
+
+  start();
+  ASSERT_TRUE(server_->services().jobs->wait(id, std::chrono::seconds(60)));
+  Client again = login(server_->port(), "admin");
+  auto j = again.get("/api/jobs/" + std::to_string(id)).j();
+  EXPECT_EQ(j["status"], "done") << j.dump();
+  EXPECT_EQ(j["report"]["inserted"], 2);
+  EXPECT_EQ(j["report"]["committed"], true);
+  EXPECT_FALSE(repo->person_by_doc(stray, Scope::everything()));
+  EXPECT_EQ(repo->person_by_doc(a, Scope::everything())->phone, "13600000001");
+  EXPECT_TRUE(repo->person_by_doc(b, Scope::everything()));
+  EXPECT_EQ(runs->run(half.id)->status, "failed");
+  const auto done = runs->run_of_job(id);
+  ASSERT_TRUE(done);
+  EXPECT_NE(done->id, half.id);
+  EXPECT_EQ(done->status, "committed");
+  EXPECT_EQ(done->file_name, "again.csv");
+  EXPECT_FALSE(jobs->job_input(id));
 }
 
 }  // namespace

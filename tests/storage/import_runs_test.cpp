@@ -3,6 +3,9 @@
 // undo restores previous values (and refuses when others refer to the rows or changed them),
 // runs of a stopped server are rolled back.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fixture.hpp"
 #include "ingest/import.hpp"
@@ -49,6 +52,11 @@ class ImportRunsTest : public RepoTest {
     opt.created_by = 5;
     opt.file_name = "t.csv";
     return ingest::run_import(*repo_, csv, opt);
+  }
+  std::vector<Person> all_persons() {
+    PersonQuery q;
+    q.area_prefix = "110105";
+    return repo_->find_persons(q, Scope::everything(), Page{0, 1000}).items;
   }
   std::optional<Person> by_doc(const std::string& doc) { return repo_->person_by_doc(doc, Scope::everything()); }
 
@@ -279,14 +287,113 @@ TEST_P(ImportRunsTest, RunsOfAStoppedServerAreRolledBack) {
   repo_->transaction([&] { runs->write_persons(run.id, ps, fields, {2, 3}, conflicts); });
   EXPECT_EQ(by_doc(a_)->phone, "13911112222");
   // While the job is still running nothing is touched.
-  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_), 0);
-  // The next start fails the job, then rolls its run back.
+  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_, kNow), 0);
+  // The next start fails the job (or queues it again), then rolls its run back.
   jobs->fail_unfinished_jobs("restarted", kNow);
-  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_), 1);
+  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_, kNow, false), 0);  // the command line's start
+  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_, kNow), 1);
   EXPECT_EQ(by_doc(a_)->phone, "13800000001");
   EXPECT_FALSE(by_doc(c_));
   EXPECT_EQ(runs->run(run.id)->status, "failed");
   EXPECT_EQ(runs->run_rows(run.id), 0);
+}
+
+// `bihuan import` killed with kill -9 halfway through writing: its run stays `running` with
+// two batches committed. While the process lives nobody touches it; once it is gone, the next
+// start (of the CLI or a server) rolls it back and nothing of the file remains.
+TEST_P(ImportRunsTest, AnImporterKilledHalfwayIsRolledBackByTheNextStart) {
+  ASSERT_TRUE(import(ImportKind::persons, full()).committed);
+  std::string csv = "身份证号码,姓名,手机号,网格编码,住址\n" + a_ + ",张三,13999999999," + kGrid1 + ",光华里1号\n";
+  for (int i = 0; i < 7; ++i)
+    csv += resident_id("19950505", 21 + 2 * i) + ",新人" + std::to_string(i) + ",1370000000" + std::to_string(i) + "," +
+           kGrid2 + ",光华里9号\n";
+  const auto persons_before = all_persons();
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The importer process: its own connection, batches of 2 rows; after the second batch has
+    // committed it tells the test and waits to be killed.
+    close(ready[0]);
+    try {
+      auto repo = open_repository(url_);
+      ImportOptions opt;
+      opt.kind = ImportKind::persons;
+      opt.today = kToday;
+      opt.batch_rows = 2;
+      int checks = 0;
+      opt.checkpoint = [&] {
+        // 8 rows: 4 checkpoints while validating, then one before each write batch.
+        if (++checks == 7) {
+          const char c = 'x';
+          if (write(ready[1], &c, 1) != 1) _exit(2);
+          for (;;) pause();
+        }
+      };
+      ingest::run_import(*repo, csv, opt);
+    } catch (...) {
+    }
+    _exit(1);
+  }
+  close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  auto runs = open_import_repository(*repo_);
+  const auto running = runs->running_runs();
+  ASSERT_EQ(running.size(), 1u);
+  const auto run = running[0].run;
+  EXPECT_EQ(run.job_id, 0);
+  EXPECT_EQ(run.owner_pid, child);
+  EXPECT_EQ(run.status, "running");
+  EXPECT_EQ(by_doc(a_)->phone, "13999999999");  // the first batch is in
+  EXPECT_EQ(runs->run_rows(run.id), 4);
+  // The importer is alive and writing: a start elsewhere leaves its run alone.
+  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_, SystemClock{}.now()), 0);
+  EXPECT_EQ(runs->run(run.id)->status, "running");
+
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_, SystemClock{}.now(), false), 1);
+  EXPECT_EQ(runs->run(run.id)->status, "failed");
+  EXPECT_EQ(runs->run_rows(run.id), 0);
+  EXPECT_EQ(by_doc(a_)->phone, "13800000001");
+  const auto persons_after = all_persons();
+  ASSERT_EQ(persons_after.size(), persons_before.size());
+  for (std::size_t i = 0; i < persons_after.size(); ++i) {
+    EXPECT_EQ(persons_after[i].id, persons_before[i].id);
+    EXPECT_EQ(persons_after[i].phone, persons_before[i].phone);
+  }
+  EXPECT_TRUE(runs->running_runs().empty());
+}
+
+// A run written on another host (where its process cannot be looked up) is taken for dead only
+// when its heartbeat is older than the lease.
+TEST_P(ImportRunsTest, ARunOfAnotherHostIsRolledBackWhenItsLeaseHasExpired) {
+  auto runs = open_import_repository(*repo_);
+  ImportRun run;
+  run.kind = "persons";
+  run.mode = "all-or-nothing";
+  run.created_at = kNow;
+  run.owner_host = "another-host.invalid";
+  run.owner_pid = 1;
+  run.id = runs->create_run(run);
+  std::vector<Person> ps{make_person(c_, "王五", kGrid1, "1992-03-03")};
+  std::vector<PersonFields> fields(1);
+  std::vector<ConflictFound> conflicts;
+  repo_->transaction([&] {
+    runs->heartbeat(run.id, kNow);
+    runs->write_persons(run.id, ps, fields, {2}, conflicts);
+  });
+  ASSERT_TRUE(by_doc(c_));
+  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_, kNow + ingest::kRunLease - std::chrono::seconds(1), false), 0);
+  EXPECT_EQ(runs->run(run.id)->status, "running");
+  EXPECT_EQ(ingest::roll_back_unfinished_runs(*repo_, kNow + ingest::kRunLease + std::chrono::seconds(1), false), 1);
+  EXPECT_EQ(runs->run(run.id)->status, "failed");
+  EXPECT_FALSE(by_doc(c_));
 }
 
 TEST_P(ImportRunsTest, ValidRowsRunIsRecordedWithItsCounts) {
