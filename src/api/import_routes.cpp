@@ -183,15 +183,39 @@ Response list_runs(Request& req, Context& ctx) {
 
 Response get_run(Request& req, Context& ctx) { return Response::json(ingest::run_json(visible_run(ctx, path_id(req)))); }
 
+// The work of an undo job (at submission and after a restart): one transaction that undoes the
+// run and appends its `import.undo` record, or leaves everything as it was.
+jobs::Work undo_work(const json& params, const Clock* clock) {
+  const std::int64_t run_id = params.at("run_id").get<std::int64_t>();
+  const std::int64_t by = params.at("by").get<std::int64_t>();
+  const std::string username = params.at("username").get<std::string>(), ip = params.at("ip").get<std::string>();
+  const std::string reason = params.at("reason").get<std::string>();
+  return [run_id, by, username, ip, reason, clock](jobs::JobContext& jc) -> std::string {
+    jc.check_stop();
+    const Instant at = clock->now();
+    auto audit = audit_record(at, by, username, ip, "import.undo", "import_run", run_id, reason, nullptr);
+    const auto r = store::open_import_repository(jc.repo)->run(run_id);
+    if (r) audit.detail = json{{"job_id", jc.job_id}, {"kind", r->kind}, {"inserted", r->inserted}, {"updated", r->updated}}.dump();
+    const auto after = ingest::undo_import_run(jc.repo, run_id, by, at, audit, [&jc](std::int64_t done, std::int64_t total) {
+      jc.progress(total > 0 ? 0.99 * static_cast<double>(done) / static_cast<double>(total) : 0.0);
+    });
+    return ingest::run_json(after).dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+}
+
 Response undo_run(Request& req, Context& ctx) {
   const std::int64_t id = path_id(req);
   json body = req.body.empty() ? json::object() : parse_object(req.body);
   const std::string reason = trim(opt_string(body, "reason").value_or(""));
   visible_run(ctx, id);
-  auto after = ingest::undo_import_run(ctx.repo, id, ctx.who().user.id, ctx.now());
-  audit(ctx, req, "import.undo", "import_run", id, reason,
-        {{"kind", after.kind}, {"inserted", after.inserted}, {"updated", after.updated}});
-  return Response::json(ingest::run_json(after));
+  // The answers that need no job come at once (no such run, not committed, blocked); the job
+  // checks again inside its transaction.
+  ingest::check_undoable(ctx.repo, id);
+  const auto& u = ctx.who().user;
+  const json params = {{"run_id", id}, {"by", u.id}, {"username", u.username}, {"ip", req.client_ip}, {"reason", reason}};
+  store::JobInput input{params.dump(), {}};
+  const std::int64_t job = runner(ctx).submit(ctx.repo, "import.undo", u.id, undo_work(params, ctx.svc.clock), &input);
+  return Response::json({{"job_id", job}}, 202);
 }
 
 // ---------------------------------------------------------------- identity conflicts
@@ -281,6 +305,7 @@ void add_import_job_kinds(jobs::Runner& runner, const Clock* clock) {
     runner.add_kind(std::string("import.") + ingest::to_string(k), [clock](const store::JobInput& in) {
       return import_work(json::parse(in.params), in.data, clock);
     });
+  runner.add_kind("import.undo", [clock](const store::JobInput& in) { return undo_work(json::parse(in.params), clock); });
 }
 
 void add_import_routes(Router& router) {
@@ -298,7 +323,8 @@ void add_import_routes(Router& router) {
       P::import_data, "", list_runs);
   add(J::self, "GET", "/api/import/runs/{id}", "One import run: who, file, counts, status", {pp("id", "import run id")},
       P::import_data, "", get_run);
-  add(J::self, "POST", "/api/import/runs/{id}/undo", "Undo a committed import run (previous values restored; audited)",
+  add(J::self, "POST", "/api/import/runs/{id}/undo",
+      "Undo a committed import run as a background job, all or nothing (previous values restored; audited): 202 {job_id}",
       {pp("id", "import run id")}, P::import_data, "application/json", undo_run);
   auto conflict_params = paging;
   conflict_params.insert(conflict_params.begin(), qp("status", "open (default) or all"));

@@ -22,6 +22,7 @@
 #include "core/error.hpp"
 #include "ingest/import.hpp"
 #include "ingest/report_json.hpp"
+#include "store/import_repository.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::app {
@@ -162,16 +163,15 @@ void run(const ImportArgs& a) {
 void undo(const UndoArgs& a) {
   auto repo = store::open_repository(a.db);
   const Instant now = SystemClock{}.now();
-  const auto run = ingest::undo_import_run(*repo, a.id, 0, now);
   store::AuditRecord audit;
   audit.at = now;
   audit.username = cli_user();
   audit.action = "import.undo";
-  audit.entity = "import_run";
-  audit.entity_id = run.id;
   audit.reason = a.reason;
-  audit.detail = nlohmann::json{{"kind", run.kind}, {"inserted", run.inserted}, {"updated", run.updated}}.dump();
-  repo->append_audit(audit);
+  if (auto before = store::open_import_repository(*repo)->run(a.id))
+    audit.detail = nlohmann::json{{"kind", before->kind}, {"inserted", before->inserted}, {"updated", before->updated}}.dump();
+  // One transaction with its audit record: undone whole, or not at all.
+  const auto run = ingest::undo_import_run(*repo, a.id, 0, now, audit);
   if (a.json)
     std::cout << ingest::run_json(run).dump(2) << "\n";
   else

@@ -773,23 +773,55 @@ int roll_back_unfinished_runs(store::Repository& repo, Instant now, bool with_jo
   return n;
 }
 
-store::ImportRun undo_import_run(store::Repository& repo, std::int64_t run_id, std::int64_t by, Instant at) {
-  auto runs = store::open_import_repository(repo);
-  auto r = runs->run(run_id);
+namespace {
+
+store::ImportRun undoable(store::ImportRepository& runs, std::int64_t run_id) {
+  auto r = runs.run(run_id);
   if (!r) fail(ErrorCode::not_found, "no such import run: " + std::to_string(run_id), "id");
   if (r->status != "committed")
     fail(ErrorCode::conflict, "import run " + std::to_string(run_id) + " is " + r->status + "; only a committed run can be undone",
          "id");
-  auto blockers = runs->undo_blockers(run_id, 20);
+  auto blockers = runs.undo_blockers(run_id, 20);
   if (!blockers.empty()) {
     std::string msg = "import run " + std::to_string(run_id) + " cannot be undone: ";
     for (std::size_t i = 0; i < blockers.size(); ++i) msg += (i ? "; " : "") + blockers[i];
     if (blockers.size() == 20) msg += "; ...";
     fail(ErrorCode::conflict, msg, "id");
   }
-  revert_run(repo, *runs, run_id);
-  runs->mark_undone(run_id, by, at);
-  return *runs->run(run_id);
+  return *r;
+}
+
+}  // namespace
+
+void check_undoable(store::Repository& repo, std::int64_t run_id) {
+  auto runs = store::open_import_repository(repo);
+  undoable(*runs, run_id);
+}
+
+store::ImportRun undo_import_run(store::Repository& repo, std::int64_t run_id, std::int64_t by, Instant at,
+                                 store::AuditRecord audit,
+                                 const std::function<void(std::int64_t, std::int64_t)>& after_batch) {
+  auto runs = store::open_import_repository(repo);
+  constexpr int kRevertBatch = 2000;
+  store::ImportRun after;
+  repo.transaction([&] {
+    // Checked inside the transaction that undoes: nobody changes or refers to the rows meanwhile.
+    undoable(*runs, run_id);
+    const std::int64_t total = runs->run_rows(run_id);
+    std::int64_t done = 0;
+    for (;;) {
+      const std::int64_t n = runs->revert_rows(run_id, kRevertBatch);
+      if (n == 0) break;
+      done += n;
+      if (after_batch) after_batch(done, total);
+    }
+    runs->mark_undone(run_id, by, at);
+    after = *runs->run(run_id);
+    audit.entity = "import_run";
+    audit.entity_id = run_id;
+    repo.append_audit(audit);
+  });
+  return after;
 }
 
 }  // namespace bihuan::ingest

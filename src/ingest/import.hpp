@@ -86,11 +86,19 @@ inline constexpr std::chrono::minutes kRunLease{10};
 // Returns how many runs were rolled back.
 int roll_back_unfinished_runs(store::Repository& repo, Instant now, bool with_jobs = true);
 
-// Undoes a committed run: restores the previous values of every row it changed and deletes the
-// rows it inserted, in short batches. conflict (naming the rows) when rows it inserted are
-// referenced by other records since, or rows it wrote were changed since; not_found when there
-// is no such run. Returns the run as it is afterwards (status undone).
-store::ImportRun undo_import_run(store::Repository& repo, std::int64_t run_id, std::int64_t by, Instant at);
+// Undoes a committed run, all or nothing: in one transaction, checks that the run can be undone,
+// restores the previous values of every row it changed, deletes the rows it inserted, marks the
+// run undone and appends `audit` (its entity_id set to the run) — if anything fails, nothing of
+// the undo remains. conflict (naming the rows) when rows it inserted are referenced by other
+// records since, or rows it wrote were changed since, or the run is not committed; not_found
+// when there is no such run. `after_batch` (tests, progress) is called inside the transaction
+// with the rows handled so far and the run's total; it may throw to abandon the undo. Returns
+// the run as it is afterwards (status undone).
+store::ImportRun undo_import_run(store::Repository& repo, std::int64_t run_id, std::int64_t by, Instant at,
+                                 store::AuditRecord audit,
+                                 const std::function<void(std::int64_t, std::int64_t)>& after_batch = {});
+// Whether `run_id` can be undone now (the checks of undo_import_run, read-only): throws as it would.
+void check_undoable(store::Repository& repo, std::int64_t run_id);
 
 const char* to_string(ImportKind k);
 const char* to_string(ImportMode m);

@@ -121,9 +121,10 @@ TEST_F(Import, AbsentColumnsKeptAndUndoRestoresThroughTheApi) {
   const std::string run = "/api/import/runs/" + std::to_string(report["run_id"].get<std::int64_t>());
   // Only its creator or an administrator: the auditor (no import permission) is refused.
   EXPECT_EQ(login(server_->port(), "auditor").post(run + "/undo", "{}").status, 403);
-  auto undone = admin.post(run + "/undo", json{{"reason", "wrong file"}}.dump());
-  ASSERT_EQ(undone.status, 200) << undone.body;
-  EXPECT_EQ(undone.j()["status"], "undone");
+  auto undo_job = wait_job(admin, admin.post(run + "/undo", json{{"reason", "wrong file"}}.dump()));
+  ASSERT_EQ(undo_job["status"], "done") << undo_job.dump();
+  EXPECT_EQ(undo_job["kind"], "import.undo");
+  EXPECT_EQ(undo_job["report"]["status"], "undone");
   a = admin.get("/api/persons/" + std::to_string(world_.person_a) + "?unmask=1&reason=check").j();
   EXPECT_EQ(a["phone"], world_.phone_a);
   EXPECT_TRUE(admin.get("/api/persons?doc_number=" + fresh).j()["items"].empty());

@@ -53,6 +53,20 @@ class ImportRunsTest : public RepoTest {
     opt.file_name = "t.csv";
     return ingest::run_import(*repo_, csv, opt);
   }
+  static AuditRecord undo_audit() {
+    AuditRecord a;
+    a.at = kNow;
+    a.user_id = 9;
+    a.username = "clerk";
+    a.action = "import.undo";
+    a.reason = "wrong file";
+    return a;
+  }
+  std::int64_t undo_audits() {
+    AuditQuery q;
+    q.action = "import.undo";
+    return static_cast<std::int64_t>(repo_->find_audit(q, Page{0, 100}).items.size());
+  }
   std::vector<Person> all_persons() {
     PersonQuery q;
     q.area_prefix = "110105";
@@ -211,7 +225,7 @@ TEST_P(ImportRunsTest, UndoRestoresPreviousValuesAndDeletesInsertedRows) {
   EXPECT_EQ(second.stats.inserted, 1);
   EXPECT_EQ(by_doc(a_)->area_code, kGrid2);
 
-  auto run = ingest::undo_import_run(*repo_, second.run_id, 9, kNow);
+  auto run = ingest::undo_import_run(*repo_, second.run_id, 9, kNow, undo_audit());
   EXPECT_EQ(run.status, "undone");
   EXPECT_EQ(run.undone_by, 9);
   ASSERT_TRUE(run.undone_at);
@@ -223,12 +237,62 @@ TEST_P(ImportRunsTest, UndoRestoresPreviousValuesAndDeletesInsertedRows) {
   EXPECT_EQ(a1.workplace_org_id, a0.workplace_org_id);
   EXPECT_EQ(a1.updated_at, a0.updated_at);
   EXPECT_FALSE(by_doc(c_));
-  BIHUAN_EXPECT_ERROR(ingest::undo_import_run(*repo_, second.run_id, 9, kNow), conflict);
-  BIHUAN_EXPECT_ERROR(ingest::undo_import_run(*repo_, second.run_id + 100, 9, kNow), not_found);
+  BIHUAN_EXPECT_ERROR(ingest::undo_import_run(*repo_, second.run_id, 9, kNow, undo_audit()), conflict);
+  BIHUAN_EXPECT_ERROR(ingest::undo_import_run(*repo_, second.run_id + 100, 9, kNow, undo_audit()), not_found);
 
   // The first run (households were imported by the fixture's run before it) undoes too.
-  ingest::undo_import_run(*repo_, first.run_id, 9, kNow);
+  ingest::undo_import_run(*repo_, first.run_id, 9, kNow, undo_audit());
   EXPECT_EQ(repo_->count_persons(Scope::everything()), 0);
+}
+
+// An undo is all or nothing: a failure halfway (after the first batch of rows was put back)
+// leaves every row, the run and the audit log exactly as before; the same undo then succeeds
+// and writes its audit record with it.
+TEST_P(ImportRunsTest, AnUndoFailingHalfwayLeavesEverythingAsBefore) {
+  ASSERT_TRUE(import(ImportKind::persons, full()).committed);
+  std::string csv = "身份证号码,姓名,手机号,网格编码,住址\n" + a_ + ",张三,13911111111," + kGrid2 + ",永安里\n";
+  std::vector<std::string> fresh;
+  for (int i = 0; i < 2100; ++i) {  // more rows than one revert batch (2,000)
+    fresh.push_back(resident_id("1960010" + std::to_string(1 + i / 420), 1 + 2 * (i % 420)));
+    csv += fresh.back() + ",新人,13700000000," + kGrid1 + ",光华里\n";
+  }
+  ImportOptions opt;
+  opt.kind = ImportKind::persons;
+  opt.today = kToday;
+  const auto second = ingest::run_import(*repo_, csv, opt);
+  ASSERT_TRUE(second.committed);
+  ASSERT_EQ(second.stats.inserted, 2100);
+  const auto a_before = *by_doc(a_);
+  const auto count_before = repo_->count_persons(Scope::everything());
+  auto runs = open_import_repository(*repo_);
+  const auto rows_before = runs->run_rows(second.run_id);
+  const auto audits_before = undo_audits();
+  std::int64_t seen = 0;
+  BIHUAN_EXPECT_ERROR(ingest::undo_import_run(*repo_, second.run_id, 9, kNow, undo_audit(),
+                                              [&](std::int64_t done, std::int64_t total) {
+                                                seen = done;
+                                                EXPECT_EQ(total, rows_before);
+                                                fail(ErrorCode::unavailable, "the disk went away");
+                                              }),
+                      unavailable);
+  EXPECT_GT(seen, 0);
+  EXPECT_LT(seen, rows_before);  // it failed halfway
+  EXPECT_EQ(repo_->count_persons(Scope::everything()), count_before);
+  for (const auto& doc : fresh) ASSERT_TRUE(by_doc(doc)) << doc;
+  const auto a_after = *by_doc(a_);
+  EXPECT_EQ(a_after.phone, a_before.phone);
+  EXPECT_EQ(a_after.area_code, a_before.area_code);
+  EXPECT_EQ(a_after.address, a_before.address);
+  EXPECT_EQ(a_after.revision, a_before.revision);
+  EXPECT_EQ(runs->run(second.run_id)->status, "committed");
+  EXPECT_EQ(runs->run_rows(second.run_id), rows_before);
+  EXPECT_EQ(undo_audits(), audits_before);
+
+  const auto run = ingest::undo_import_run(*repo_, second.run_id, 9, kNow, undo_audit());
+  EXPECT_EQ(run.status, "undone");
+  EXPECT_EQ(by_doc(a_)->phone, "13800000001");
+  EXPECT_EQ(all_persons().size(), 2u);
+  EXPECT_EQ(undo_audits(), audits_before + 1);
 }
 
 TEST_P(ImportRunsTest, UndoRefusesWhenOthersReferToOrChangedTheRows) {
@@ -241,7 +305,7 @@ TEST_P(ImportRunsTest, UndoRefusesWhenOthersReferToOrChangedTheRows) {
   // Someone merged the imported record into another one since.
   repo_->merge_persons(a.id, c.id, 1, kNow);
   try {
-    ingest::undo_import_run(*repo_, second.run_id, 9, kNow);
+    ingest::undo_import_run(*repo_, second.run_id, 9, kNow, undo_audit());
     ADD_FAILURE() << "expected a conflict";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::conflict);
@@ -257,7 +321,7 @@ TEST_P(ImportRunsTest, UndoRefusesWhenOthersReferToOrChangedTheRows) {
   std::vector<Person> batch{edited};
   repo_->upsert_persons(batch);
   try {
-    ingest::undo_import_run(*repo_, first.run_id, 9, kNow);
+    ingest::undo_import_run(*repo_, first.run_id, 9, kNow, undo_audit());
     ADD_FAILURE() << "expected a conflict";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("person " + std::to_string(a.id) + ": changed since the import"),
