@@ -50,11 +50,24 @@ wait_http "http://127.0.0.1:$API_PORT/api/health"
 curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID" | grep -q '"items":\[{' \
   || { echo "API did not find $ID" >&2; exit 1; }
 
-rps() { wrk -t1 -c64 -d"${DUR}s" --latency "$@" | tee -a "$WORK/wrk.txt" | awk '/Requests\/sec/ {print $2}'; }
-NGX=$(rps "http://127.0.0.1:$NGX_PORT/")
-API=$(rps -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID")
-AUDITS=$(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'")
+# Requests/s, p99 latency and answers other than 2xx/3xx (wrk reports them only when there are some).
+run_wrk() { wrk -t1 -c64 -d"${DUR}s" --latency "$@" >"$WORK/last.txt"; cat "$WORK/last.txt" >>"$WORK/wrk.txt"; }
+field() {
+  case "$1" in
+    rps) awk '/Requests\/sec/ {print $2}' "$WORK/last.txt" ;;
+    p99) awk '$1 == "99%" {print $2}' "$WORK/last.txt" ;;
+    bad) awk '/Non-2xx or 3xx responses/ {n = $NF} END {print n + 0}' "$WORK/last.txt" ;;
+  esac
+}
+run_wrk "http://127.0.0.1:$NGX_PORT/"
+NGX=$(field rps) NGX_P99=$(field p99) NGX_BAD=$(field bad)
+BEFORE=$(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'")
+run_wrk -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID"
+API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad)
+AUDITS=$(( $(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'") - BEFORE ))
 cat "$WORK/wrk.txt" >&2
-echo "| nginx fixed JSON | $NGX req/s | 1.00 |"
-echo "| bihuan GET /api/persons?doc_number= (bearer token, audited, $PERSONS persons) | $API req/s | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') |"
-echo "audit records written during the run: $AUDITS" >&2
+echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx |"
+echo "|---|---|---|---|---|"
+echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD |"
+echo "| bihuan GET /api/persons?doc_number= (bearer token, audited, $PERSONS persons) | $API | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') | $API_P99 | $API_BAD |"
+echo "audit records written during the bihuan run: $AUDITS" >&2

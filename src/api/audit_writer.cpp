@@ -7,58 +7,100 @@
 
 namespace bihuan::api {
 
+template <typename Handler>
+struct AuditWriter::WaiterOf final : AuditWriter::Waiter {
+  explicit WaiterOf(Handler h)
+      : handler(std::move(h)),
+        // Counts as outstanding work of the submitter's io_context until it is resumed.
+        executor(net::prefer(net::get_associated_executor(handler), net::execution::outstanding_work.tracked)) {}
+  void complete(std::exception_ptr error) override {
+    net::post(executor, [h = std::move(handler), error]() mutable { std::move(h)(error); });
+  }
+  Handler handler;
+  decltype(net::prefer(std::declval<net::associated_executor_t<Handler>>(),
+                       net::execution::outstanding_work.tracked)) executor;
+};
+
 void AuditWriter::start() {
-  if (thread_.joinable()) return;
-  guard_.emplace(ioc_.get_executor());
-  thread_ = std::thread([this] { ioc_.run(); });
+  std::lock_guard lock(mu_);
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  thread_ = std::thread([this] { run(); });
 }
 
 void AuditWriter::stop() {
-  if (!thread_.joinable()) return;
-  guard_.reset();
-  thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    if (!running_) return;
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  running_ = false;
   repo_.reset();
 }
 
 net::awaitable<void> AuditWriter::append(std::vector<store::AuditRecord> records) {
   if (records.empty()) co_return;
-  queued_.fetch_add(static_cast<std::int64_t>(records.size()), std::memory_order_relaxed);
-  co_await net::co_spawn(ioc_.get_executor(), submit(std::move(records)), net::use_awaitable);
+  // The handler of use_awaitable with signature void(std::exception_ptr) rethrows a non-null error.
+  co_await net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr)>(
+      [this, &records](auto handler) {
+        enqueue(std::move(records), std::make_unique<WaiterOf<decltype(handler)>>(std::move(handler)));
+      },
+      net::use_awaitable);
 }
 
-net::awaitable<void> AuditWriter::submit(std::vector<store::AuditRecord> records) {
-  // Runs on the writer thread: join the open batch, or open one and schedule its commit after
-  // everything already queued (which will join it too).
-  if (!open_) {
-    open_ = std::make_shared<Batch>(ioc_);
-    net::post(ioc_, [this] { flush(); });
+void AuditWriter::enqueue(std::vector<store::AuditRecord> records, std::unique_ptr<Waiter> waiter) {
+  bool notify = false;
+  {
+    std::lock_guard lock(mu_);
+    if (!running_ || stopping_) {
+      waiter->complete(std::make_exception_ptr(
+          Error(ErrorCode::unavailable, "the audit log is not being written; the request was not served")));
+      return;
+    }
+    queued_.fetch_add(static_cast<std::int64_t>(records.size()), std::memory_order_relaxed);
+    notify = queue_.empty();
+    queue_.push_back(Entry{std::move(records), std::move(waiter)});
   }
-  auto batch = open_;
-  for (auto& r : records) batch->records.push_back(std::move(r));
-  boost::system::error_code ec;
-  co_await batch->done.async_wait(net::redirect_error(net::use_awaitable, ec));
-  if (batch->error) std::rethrow_exception(batch->error);
+  if (notify) wake_.notify_one();
 }
 
-void AuditWriter::flush() {
-  auto batch = std::move(open_);
-  open_.reset();
-  if (!batch) return;
-  static auto& written = metrics::counter("bihuan_audit_records_written_total", "Audit records committed");
-  static auto& failed = metrics::counter("bihuan_audit_write_failures_total", "Audit batches that could not be written");
-  try {
-    if (!repo_) repo_ = store::open_repository(db_url_);
-    repo_->append_audit_batch(batch->records);
-    written.inc(batch->records.size());
-  } catch (const std::exception& e) {
-    spdlog::error("audit log write failed ({} records): {}", batch->records.size(), e.what());
-    failed.inc();
-    repo_.reset();  // reopen next time
-    batch->error = std::make_exception_ptr(
-        Error(ErrorCode::unavailable, "the audit log cannot be written; the request was not served"));
+void AuditWriter::run() {
+  std::vector<Entry> batch;
+  std::vector<store::AuditRecord> records;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, everything written
+      batch.swap(queue_);
+    }
+    // Everything that arrived while the previous batch was being written: one transaction.
+    records.clear();
+    for (auto& e : batch)
+      for (auto& r : e.records) records.push_back(std::move(r));
+    static auto& written = metrics::counter("bihuan_audit_records_written_total", "Audit records committed");
+    static auto& failed =
+        metrics::counter("bihuan_audit_write_failures_total", "Audit batches that could not be written");
+    std::exception_ptr error;
+    try {
+      if (!repo_) repo_ = store::open_repository(db_url_);
+      repo_->append_audit_batch(records);
+      written.inc(records.size());
+    } catch (const std::exception& e) {
+      spdlog::error("audit log write failed ({} records): {}", records.size(), e.what());
+      failed.inc();
+      repo_.reset();  // reopen next time
+      error = std::make_exception_ptr(
+          Error(ErrorCode::unavailable, "the audit log cannot be written; the request was not served"));
+    }
+    queued_.fetch_sub(static_cast<std::int64_t>(records.size()), std::memory_order_relaxed);
+    for (auto& e : batch) e.waiter->complete(error);
+    batch.clear();
   }
-  queued_.fetch_sub(static_cast<std::int64_t>(batch->records.size()), std::memory_order_relaxed);
-  batch->done.cancel();
 }
 
 }  // namespace bihuan::api

@@ -3,13 +3,16 @@
 // hands them to the writer and sends the answer only after they are committed. One thread with
 // its own repository writes everything that arrived meanwhile in one transaction, so under load
 // many requests share one commit and the worker threads never wait on the audit table's lock.
+// Submitting is a push onto a locked queue (the writer thread sleeps on a condition variable
+// while the queue is empty); each submitter is resumed on its own executor after the commit.
 #include "api/net.hpp"  // first: <utility> before Boost.Asio
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <exception>
 #include <memory>
-#include <optional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,21 +38,28 @@ class AuditWriter {
   std::int64_t queued() const { return queued_.load(std::memory_order_relaxed); }
 
  private:
-  struct Batch {
-    explicit Batch(net::io_context& ioc) : done(ioc, net::steady_timer::time_point::max()) {}
-    std::vector<store::AuditRecord> records;
-    net::steady_timer done;  // cancelled once the batch is committed
-    std::exception_ptr error;
+  // A submitter waiting for its commit (type-erased completion handler).
+  struct Waiter {
+    virtual ~Waiter() = default;
+    virtual void complete(std::exception_ptr error) = 0;
   };
-  net::awaitable<void> submit(std::vector<store::AuditRecord> records);
-  void flush();
+  template <typename Handler>
+  struct WaiterOf;
+  struct Entry {
+    std::vector<store::AuditRecord> records;
+    std::unique_ptr<Waiter> waiter;
+  };
+  void enqueue(std::vector<store::AuditRecord> records, std::unique_ptr<Waiter> waiter);
+  void run();
 
   std::string db_url_;
-  net::io_context ioc_{1};
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard_;
   std::thread thread_;
   std::unique_ptr<store::Repository> repo_;  // used on thread_ only
-  std::shared_ptr<Batch> open_;              // the batch being filled; thread_ only
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<Entry> queue_;  // guarded by mu_
+  bool running_ = false;      // guarded by mu_
+  bool stopping_ = false;     // guarded by mu_
   std::atomic<std::int64_t> queued_{0};
 };
 

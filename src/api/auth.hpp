@@ -43,6 +43,10 @@ struct Principal {
 // roles their organisation, everyone else their area subtree.
 Scope scope_of(const store::User& u);
 
+// The principal cache's key of an API token: "t:" and a 128-bit BLAKE2b of the token keyed with
+// a random key of this process.
+std::string token_cache_key(std::string_view token);
+
 // Failed-login counting per (username, address): `max_failures` failures within `window`
 // block further attempts until the oldest one leaves the window.
 class LoginLimiter {

@@ -110,6 +110,140 @@ json person_json(const Person& p, std::string_view area_name, bool unmasked, Dat
   return j;
 }
 
+namespace {
+// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), 0 when invalid.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned c = b(i);
+  const std::size_t left = s.size() - i;
+  const auto cont = [&](std::size_t k) { return (b(k) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (left < 3 || !cont(i + 1) || !cont(i + 2)) return 0;
+    if (c == 0xE0 && b(i + 1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && b(i + 1) > 0x9F) return 0;  // surrogates
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (left < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    if (c == 0xF0 && b(i + 1) < 0x90) return 0;  // overlong
+    if (c == 0xF4 && b(i + 1) > 0x8F) return 0;  // above U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+void append_key(std::string& out, const char* key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+void append_int(std::string& out, std::int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+}  // namespace
+
+bool append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_length(s, i);
+      if (n == 0) return false;
+      out.append(s.data() + i, n);
+      i += n;
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+  return true;
+}
+
+bool append_person_json(std::string& out, const Person& p, std::string_view area_name, bool unmasked, Date today) {
+  // The keys in std::map order, as person_json(...).dump() writes them.
+  bool ok = true;
+  out += '{';
+  append_key(out, "address");
+  ok &= append_json_string(out, p.address);
+  out += ',';
+  append_key(out, "age");
+  if (p.birth_date.ok())
+    append_int(out, age_on(p.birth_date, today));
+  else
+    out += "null";
+  out += ',';
+  append_key(out, "area_code");
+  ok &= append_json_string(out, p.area_code);
+  out += ',';
+  append_key(out, "area_name");
+  ok &= append_json_string(out, area_name);
+  out += ',';
+  append_key(out, "birth_date");
+  if (p.birth_date.ok())
+    ok &= append_json_string(out, format_date(p.birth_date));
+  else
+    out += "null";
+  out += ',';
+  append_key(out, "doc_number");
+  ok &= append_json_string(out, unmasked ? p.doc_number : mask_id_number(p.doc_number));
+  out += ',';
+  append_key(out, "doc_type");
+  ok &= append_json_string(out, to_string(p.doc_type));
+  out += ',';
+  append_key(out, "household_id");
+  append_int(out, p.household_id);
+  out += ',';
+  append_key(out, "id");
+  append_int(out, p.id);
+  out += ',';
+  append_key(out, "masked");
+  out += unmasked ? "false" : "true";
+  out += ',';
+  append_key(out, "merged_into");
+  append_int(out, p.merged_into);
+  out += ',';
+  append_key(out, "name");
+  ok &= append_json_string(out, p.name);
+  out += ',';
+  append_key(out, "nationality");
+  ok &= append_json_string(out, p.nationality);
+  out += ',';
+  append_key(out, "phone");
+  ok &= append_json_string(out, unmasked ? p.phone : mask_phone(p.phone));
+  out += ',';
+  append_key(out, "sex");
+  ok &= append_json_string(out, to_string(p.sex));
+  out += ',';
+  append_key(out, "workplace_org_id");
+  append_int(out, p.workplace_org_id);
+  out += '}';
+  return ok;
+}
+
 json merge_json(const store::MergeRecord& m) {
   return {{"id", m.id},       {"kept_id", m.kept_id}, {"merged_id", m.merged_id},
           {"by_user", m.by_user}, {"at", format_instant(m.at)}, {"undone", m.undone}};

@@ -30,6 +30,13 @@ std::int64_t query_int(std::string_view text, const char* name, std::int64_t lo,
 store::Page query_page(std::string_view limit, std::string_view after);
 
 json person_json(const Person& p, std::string_view area_name, bool unmasked, Date today);
+
+// Direct writers for the hot paths: append exactly what dumping the nlohmann value would
+// (dump(-1, ' ', false, replace): keys sorted, UTF-8 kept). They return false when a text is
+// not valid UTF-8 (out is then unspecified): the caller falls back to the nlohmann value, whose
+// dump replaces invalid bytes.
+bool append_json_string(std::string& out, std::string_view s);
+bool append_person_json(std::string& out, const Person& p, std::string_view area_name, bool unmasked, Date today);
 json merge_json(const store::MergeRecord& m);
 json user_json(const store::User& u);
 json audit_json(const store::AuditRecord& a);

@@ -30,8 +30,19 @@ const loop::Profiles& profiles(Context& ctx) {
   return *ctx.svc.loop_profiles;
 }
 
+const loop::LoopSettings& loop_settings(Context& ctx) {
+  std::lock_guard lock(ctx.svc.loop_settings_mu);
+  if (!ctx.svc.loop_settings) {
+    auto s = loop::read_settings(ctx.repo);
+    if (ctx.svc.handover_deadline) loop::override_handover_deadlines(s, *ctx.svc.handover_deadline);
+    ctx.svc.loop_settings = std::make_shared<const loop::LoopSettings>(s);
+  }
+  return *ctx.svc.loop_settings;
+}
+
 loop::Service service(Context& ctx) {
-  return loop::Service(ctx.repo, profiles(ctx), *ctx.svc.clock, ctx.svc.loop_watcher, ctx.svc.handover_deadline);
+  const auto& p = profiles(ctx);
+  return loop::Service(ctx.repo, p, *ctx.svc.clock, ctx.svc.loop_watcher, loop_settings(ctx));
 }
 
 // The caller as the service takes it: the service decides what it may see and do.

@@ -27,6 +27,7 @@ namespace bihuan::loop {
 class Profiles;
 class Watcher;
 class CodeSigner;
+struct LoopSettings;
 }  // namespace bihuan::loop
 namespace bihuan::jobs {
 class Runner;
@@ -51,6 +52,10 @@ struct Services {
   jobs::Runner* jobs = nullptr;
   // The deployment's local time (setting deployment.time_zone, read when the server starts).
   LocalTime local_time;
+  // The loop settings (settings table, with handover_deadline applied), read from the database
+  // on the first loop request and kept, like the watcher's: a change applies at the next start.
+  std::mutex loop_settings_mu;
+  std::shared_ptr<const loop::LoopSettings> loop_settings;
 };
 
 struct Context;

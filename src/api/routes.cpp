@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 
 #include "api/json_io.hpp"
 #include "core/area.hpp"
@@ -242,6 +243,17 @@ Response get_area(Request& req, Context& ctx) {
 
 // ---------------------------------------------------------------- persons
 
+}  // namespace
+
+bool is_quick_request(const Request& req) {
+  if (req.method != "GET" || req.path != "/api/persons" || req.q("doc_number").empty()) return false;
+  for (const auto& [k, v] : req.query)
+    if (k != "doc_number" && k != "unmask" && k != "reason") return false;
+  return true;
+}
+
+namespace {
+
 Response search_persons(Request& req, Context& ctx) {
   std::string reason;
   const bool unmasked = wants_unmask(req, ctx, reason);
@@ -270,13 +282,50 @@ Response search_persons(Request& req, Context& ctx) {
   } else {
     found = reg.search(q, caller, page);
   }
+  const char* action = unmasked ? "person.unmask" : "person.search";
+  const std::int64_t entity_id = found.items.size() == 1 ? found.items.front().id : 0;
+  const auto criterion = [](const std::string& k) { return k != "reason" && k != "limit" && k != "after"; };
+  // The answer and the audit detail written directly (what the nlohmann values below dump to),
+  // unless a text is not valid UTF-8.
+  {
+    const Date today = today_of(ctx);
+    std::string body = "{\"items\":[", detail = "{\"ids\":[";
+    bool ok = true;
+    for (std::size_t i = 0; i < found.items.size() && ok; ++i) {
+      const auto& p = found.items[i];
+      if (i) {
+        body += ',';
+        detail += ',';
+      }
+      ok = append_person_json(body, p, area_name(ctx, p.area_code), unmasked, today);
+      detail += std::to_string(p.id);
+    }
+    body += "],\"next\":" + std::to_string(found.next) + "}";
+    detail += "],\"query\":{";
+    bool first = true;
+    for (const auto& [k, v] : req.query) {
+      if (!criterion(k) || !ok) continue;
+      if (!first) detail += ',';
+      first = false;
+      ok = append_json_string(detail, k);
+      detail += ':';
+      ok = ok && append_json_string(detail, v);
+    }
+    detail += "}}";
+    if (ok) {
+      audit(ctx, req, action, "person", entity_id, reason);
+      ctx.audits.back().detail = std::move(detail);
+      Response r;
+      r.body = std::move(body);
+      return r;
+    }
+  }
   json ids = json::array();
   json items = persons_json(ctx, found.items, unmasked, &ids);
   json criteria = json::object();
   for (const auto& [k, v] : req.query)
-    if (k != "reason" && k != "limit" && k != "after") criteria[k] = v;
-  audit(ctx, req, unmasked ? "person.unmask" : "person.search", "person",
-        found.items.size() == 1 ? found.items.front().id : 0, reason, {{"query", criteria}, {"ids", ids}});
+    if (criterion(k)) criteria[k] = v;
+  audit(ctx, req, action, "person", entity_id, reason, {{"query", criteria}, {"ids", ids}});
   return Response::json(page_json(std::move(items), found.next));
 }
 

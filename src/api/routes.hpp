@@ -12,4 +12,9 @@ struct RouteOptions {
 
 void add_api_routes(Router& router, const RouteOptions& opt = {});
 
+// Whether a request is one indexed read that the server runs on the I/O thread instead of
+// handing it to a database worker (the hand-over costs more than the work): the lookup of a
+// person by document number, GET /api/persons?doc_number=... with no other criterion.
+bool is_quick_request(const Request& req);
+
 }  // namespace bihuan::api

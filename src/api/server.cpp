@@ -33,7 +33,7 @@
 namespace bihuan::api {
 
 namespace {
-// The repository slot of the current worker thread (null on other threads).
+// The repository slot of the current worker or I/O thread (null on other threads).
 thread_local std::unique_ptr<store::Repository>* tl_repo = nullptr;
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -271,10 +271,16 @@ struct Server::Impl {
     co_return err;
   }
 
-  // Runs an /api request on the worker pool, then commits its audit records.
+  // Runs an /api request on the worker pool (a quick one, see is_quick_request, right here on
+  // the I/O thread, which has a repository of its own), then commits its audit records.
   net::awaitable<Response> handle_api(Request& req, std::int64_t& user_id) {
-    Handled h = co_await net::co_spawn(pool.get_executor(),
-                                       run_on_pool(this, &req, std::chrono::steady_clock::now()), net::use_awaitable);
+    // (No co_await inside a conditional expression: g++ 12 destroys its temporary too early.)
+    Handled h;
+    if (is_quick_request(req))
+      h = handle_on_worker(req);
+    else
+      h = co_await net::co_spawn(pool.get_executor(), run_on_pool(this, &req, std::chrono::steady_clock::now()),
+                                 net::use_awaitable);
     if (h.res.deferred) {
       // Password hashing: on the hashing pool, then the rest of the handler on a worker again.
       auto d = std::move(h.res.deferred);
@@ -609,7 +615,13 @@ void Server::start() {
   }
   net::co_spawn(s.control, Impl::listen(&s), net::detached);
   const int io = std::max(1, s.opt.io_threads);
-  for (int i = 0; i < io; ++i) s.io_threads.emplace_back([this] { impl_->ioc.run(); });
+  for (int i = 0; i < io; ++i)
+    s.io_threads.emplace_back([this] {
+      std::unique_ptr<store::Repository> r;  // for quick requests, opened on first use
+      tl_repo = &r;
+      impl_->ioc.run();
+      tl_repo = nullptr;
+    });
   s.started = true;
   spdlog::info("bihuan listening on http://{}:{} ({} I/O threads, {} database workers, {})", s.opt.host,
                s.bound_port, io, workers, s.opt.web_dir.empty() ? "no console" : "console from " + s.opt.web_dir);

@@ -26,6 +26,8 @@ struct GenArgs {
   std::string divisions;  // "" = share/bihuan/divisions or the source tree (data_dirs.hpp)
   std::string today;
   std::string time_zone;
+  bool no_bulk = false;
+  std::int64_t cache_mib = 2048;
 };
 
 void run(const GenArgs& a) {
@@ -34,6 +36,8 @@ void run(const GenArgs& a) {
   opt.seed = a.seed;
   opt.city_code = a.city;
   opt.divisions_dir = data_dir(DataDir::divisions, a.divisions);
+  opt.bulk_load = !a.no_bulk;
+  opt.bulk_cache_mib = a.cache_mib;
   std::optional<LocalTime> zone;
   if (!a.time_zone.empty()) {
     zone = parse_local_time(a.time_zone);
@@ -80,6 +84,8 @@ const bool registered = add_command([](CLI::App& app) {
   cmd->add_option("--today", a->today, "reference date YYYY-MM-DD (default: today in the deployment's time zone)");
   cmd->add_option("--time-zone", a->time_zone,
                   "store the deployment's time zone (setting deployment.time_zone; default Asia/Shanghai)");
+  cmd->add_flag("--no-bulk", a->no_bulk, "write in batches with the indexes in place (default: one bulk load into a database without persons)");
+  cmd->add_option("--cache-mib", a->cache_mib, "page cache of the bulk load in MiB (default 2048)")->check(CLI::Range(16, 1 << 20));
   cmd->callback([a] { run(*a); });
 });
 

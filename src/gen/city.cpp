@@ -135,14 +135,21 @@ class CityGenerator {
     load_areas();
     plan_households();
     plan_grids();
-    write_areas();
-    write_institutions();
-    write_venues();
-    write_people();
-    repo_.set_setting("gen.seed", std::to_string(opt_.seed));
-    repo_.set_setting("gen.persons", std::to_string(opt_.persons));
-    repo_.set_setting("gen.city", opt_.city_code);
-    repo_.set_setting("gen.today", format_date(opt_.today));
+    const bool bulk = opt_.bulk_load && repo_.begin_bulk_load(opt_.bulk_cache_mib);
+    try {
+      write_areas();
+      write_institutions();
+      write_venues();
+      write_people();
+      repo_.set_setting("gen.seed", std::to_string(opt_.seed));
+      repo_.set_setting("gen.persons", std::to_string(opt_.persons));
+      repo_.set_setting("gen.city", opt_.city_code);
+      repo_.set_setting("gen.today", format_date(opt_.today));
+      if (bulk) repo_.end_bulk_load();
+    } catch (...) {
+      if (bulk) repo_.abort_bulk_load();
+      throw;
+    }
     return report_;
   }
 

@@ -41,6 +41,10 @@ struct CityOptions {
   Date today{};                       // ages and birth dates are relative to this day
   std::size_t batch_persons = 20000;  // persons per write transaction
   double foreign_household_share = 0.003;
+  // Into a database without persons: one bulk load (Repository::begin_bulk_load: indexes built
+  // after the load, a page cache of bulk_cache_mib). The result is the same either way.
+  bool bulk_load = true;
+  std::int64_t bulk_cache_mib = 2048;
   // Called after each batch with (persons written, persons requested).
   std::function<void(std::int64_t, std::int64_t)> progress;
 };

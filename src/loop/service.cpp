@@ -228,6 +228,15 @@ Service::Service(store::Repository& repo, const Profiles& profiles, const Clock&
   if (handover_deadline) override_handover_deadlines(settings_, *handover_deadline);
 }
 
+Service::Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink,
+                 const LoopSettings& settings)
+    : repo_(repo),
+      loop_(store::open_loop_repository(repo)),
+      profiles_(profiles),
+      clock_(clock),
+      sink_(sink),
+      settings_(settings) {}
+
 Service::~Service() = default;
 
 template <typename F>

@@ -177,6 +177,9 @@ class Service {
   // handover_deadline: overrides every acknowledgement deadline (see override_handover_deadlines).
   Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink = nullptr,
           std::optional<std::chrono::minutes> handover_deadline = std::nullopt);
+  // With settings already read (the server reads them once: no settings query per request).
+  Service(store::Repository& repo, const Profiles& profiles, const Clock& clock, DeadlineSink* sink,
+          const LoopSettings& settings);
   ~Service();
   // The repository underneath, unscoped: for the watcher, tools and tests, never for a caller.
   store::LoopRepository& loop() { return *loop_; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "core/area.hpp"
@@ -108,11 +109,19 @@ store::PageOf<DuplicatePair> Service::duplicates(const Caller& c, store::Page pa
   auto found = repo_.duplicate_candidates(c.scope, page);
   store::PageOf<DuplicatePair> out;
   out.next = found.next;
+  // Both sides of every pair in one read (no query per row).
+  std::vector<std::int64_t> ids;
   for (const auto& d : found.items) {
-    auto a = repo_.person(d.person_a, c.scope);
-    auto b = repo_.person(d.person_b, c.scope);
-    if (!a || !b) continue;
-    out.items.push_back({std::move(*a), std::move(*b), d.reason});
+    ids.push_back(d.person_a);
+    ids.push_back(d.person_b);
+  }
+  std::unordered_map<std::int64_t, Person> persons;
+  for (auto& p : repo_.persons_by_ids(ids, c.scope)) persons.emplace(p.id, std::move(p));
+  for (const auto& d : found.items) {
+    auto a = persons.find(d.person_a);
+    auto b = persons.find(d.person_b);
+    if (a == persons.end() || b == persons.end()) continue;
+    out.items.push_back({a->second, b->second, d.reason});
   }
   return out;
 }

@@ -1,5 +1,9 @@
 #include "store/db.hpp"
 
+#include <algorithm>
+
+#include "core/error.hpp"
+
 namespace bihuan::store {
 
 std::string Dialect::distinct(std::string_view a, std::string_view b) const {
@@ -47,6 +51,37 @@ std::string Dialect::insert_returning(std::string_view insert_sql, std::string_v
     out += col;
   }
   return out;
+}
+
+}  // namespace bihuan::store
+
+namespace bihuan::store {
+
+std::int64_t Db::copy_in(std::string_view, std::string_view) {
+  fail(ErrorCode::internal, "COPY is a PostgreSQL feature");
+}
+
+std::string with_id_list(std::string_view sql) {
+  std::string marks;
+  for (std::size_t i = 0; i < kIdChunk; ++i) marks += i ? ", ?" : "?";
+  std::string out(sql);
+  const auto at = out.find("{ids}");
+  if (at == std::string::npos) fail(ErrorCode::internal, "with_id_list: no {ids} in the SQL");
+  out.replace(at, 5, marks);
+  return out;
+}
+
+void for_id_chunks(Db& db, const std::string& sql, const std::vector<std::int64_t>& ids,
+                   const std::function<void(Q&)>& fn, const std::function<void(Q&)>& before) {
+  std::vector<std::int64_t> sorted(ids);
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (std::size_t i = 0; i < sorted.size(); i += kIdChunk) {
+    Q q(db, sql);
+    if (before) before(q);
+    for (std::size_t k = 0; k < kIdChunk; ++k) q.i64(i + k < sorted.size() ? sorted[i + k] : 0);
+    fn(q);
+  }
 }
 
 }  // namespace bihuan::store

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace bihuan::store {
 
@@ -78,6 +79,10 @@ class Db {
   virtual void savepoint(std::string_view name) = 0;
   virtual void release(std::string_view name) = 0;
   virtual void rollback_to(std::string_view name) noexcept = 0;
+  // PostgreSQL bulk path: `COPY table (columns) FROM STDIN` with rows in COPY's text format
+  // (CopyWriter below), sent with PQputCopyData. Returns the rows copied. SQLite: internal error
+  // (it has no COPY; prepared INSERTs in one transaction are its bulk path).
+  virtual std::int64_t copy_in(std::string_view table_and_columns, std::string_view data);
 
  protected:
   explicit Db(Backend b) : dialect_{b} {}
@@ -134,5 +139,68 @@ class Q {
   Backend backend_;
   int n_ = 0;
 };
+
+// Rows in COPY's text format: fields separated by tabs, rows by newlines, NULL as \N, and
+// backslash, tab, newline and carriage return escaped.
+class CopyWriter {
+ public:
+  CopyWriter& text(std::string_view v) {
+    sep();
+    for (char c : v) {
+      switch (c) {
+        case '\\': out_ += "\\\\"; break;
+        case '\t': out_ += "\\t"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\r': out_ += "\\r"; break;
+        default: out_ += c;
+      }
+    }
+    return *this;
+  }
+  CopyWriter& i64(std::int64_t v) {
+    sep();
+    out_ += std::to_string(v);
+    return *this;
+  }
+  CopyWriter& null() {
+    sep();
+    out_ += "\\N";
+    return *this;
+  }
+  CopyWriter& ref(std::int64_t id) { return id == 0 ? null() : i64(id); }  // 0 = NULL
+  void end_row() {
+    out_ += '\n';
+    first_ = true;
+    ++rows_;
+  }
+  const std::string& data() const { return out_; }
+  std::int64_t rows() const { return rows_; }
+  void clear() {
+    out_.clear();
+    first_ = true;
+    rows_ = 0;
+  }
+
+ private:
+  void sep() {
+    if (!first_) out_ += '\t';
+    first_ = false;
+  }
+  std::string out_;
+  bool first_ = true;
+  std::int64_t rows_ = 0;
+};
+
+// Lists by ids without a query per row and without one SQL text per list length: the ids go in
+// chunks of kIdChunk through one statement whose `{ids}` is kIdChunk placeholders (unused ones
+// bound to 0, which is never a row id).
+//   const std::string sql = with_id_list("SELECT ... WHERE alert_id IN ({ids})");
+//   for_id_chunks(db, sql, ids, [&](Q& q) { while (q.next()) ...; });
+inline constexpr std::size_t kIdChunk = 64;
+std::string with_id_list(std::string_view sql);
+// Runs sql once per chunk of ids (duplicates removed); `before` binds parameters that come
+// before the list, fn reads the rows.
+void for_id_chunks(Db& db, const std::string& sql, const std::vector<std::int64_t>& ids,
+                   const std::function<void(Q&)>& fn, const std::function<void(Q&)>& before = {});
 
 }  // namespace bihuan::store

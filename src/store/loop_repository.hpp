@@ -168,6 +168,8 @@ class LoopRepository {
   virtual std::optional<OrderRow> order(std::int64_t id, const Scope& scope, bool with_history = false) = 0;
   virtual PageOf<OrderRow> find_orders(const OrderFilter& f, const Scope& scope, Page page) = 0;
   virtual std::vector<OrderRow> active_orders_of_person(std::int64_t person_id) = 0;
+  // Orders by ids, every scope (the caller checks visibility), ordered by id; missing ids are left out.
+  virtual std::vector<OrderRow> orders_by_ids(const std::vector<std::int64_t>& ids) = 0;
   // Active orders by id (keyset) regardless of scope: for re-planning.
   virtual std::vector<OrderRow> active_orders_after(std::int64_t after, int limit) = 0;
   // Stage/owner/since/status changed (appends a stage row when the stage or owner changed).

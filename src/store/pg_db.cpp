@@ -2,6 +2,7 @@
 // with PQexecPrepared, parameters and results in text format.
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <optional>
@@ -191,6 +192,30 @@ class PgDb final : public Db {
     Result r(PQexec(conn_, s.c_str()));
     auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) raise(conn_, r.get(), "postgresql");
+  }
+
+  std::int64_t copy_in(std::string_view table_and_columns, std::string_view data) override {
+    const std::string sql = "COPY " + std::string(table_and_columns) + " FROM STDIN";
+    {
+      Result r(PQexec(conn_, sql.c_str()));
+      if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) raise(conn_, r.get(), "postgresql [" + sql + "]");
+    }
+    // In pieces of 1 MiB: libpq buffers what it cannot send at once.
+    constexpr std::size_t kPiece = 1 << 20;
+    bool sent = true;
+    for (std::size_t at = 0; at < data.size() && sent; at += kPiece) {
+      const auto n = std::min(kPiece, data.size() - at);
+      sent = PQputCopyData(conn_, data.data() + at, static_cast<int>(n)) == 1;
+    }
+    if (PQputCopyEnd(conn_, sent ? nullptr : "the client could not send the data") != 1 || !sent) {
+      while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+      raise(conn_, nullptr, "postgresql COPY " + std::string(table_and_columns));
+    }
+    Result r(PQgetResult(conn_));
+    while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);
+    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) raise(conn_, r.get(), "postgresql COPY");
+    const char* n = PQcmdTuples(r.get());
+    return (n && *n) ? std::atoll(n) : 0;
   }
 
   void begin() override { exec_script("BEGIN"); }

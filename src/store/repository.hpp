@@ -141,6 +141,18 @@ class Repository {
   // --- transactions: run fn inside one transaction; commits if fn returns, rolls back if it throws.
   virtual void transaction(const std::function<void()>& fn) = 0;
 
+  // --- bulk load (bihuan gen into a database without persons). begin_bulk_load() returns false
+  // and changes nothing when persons are stored already. Otherwise everything up to
+  // end_bulk_load() is one transaction (transaction() calls inside it do not open savepoints),
+  // with the secondary indexes of persons, households and buildings dropped, a page cache of
+  // cache_mib MiB and, on SQLite, the rollback journal in memory instead of the write-ahead log.
+  // end_bulk_load() builds the indexes again, commits and puts the database back in its normal
+  // mode (WAL, synced); abort_bulk_load() rolls everything back. A process killed during the
+  // load can leave an unusable SQLite file: delete it and generate again.
+  virtual bool begin_bulk_load(std::int64_t cache_mib) = 0;
+  virtual void end_bulk_load() = 0;
+  virtual void abort_bulk_load() noexcept = 0;
+
   // --- areas
   virtual UpsertStats upsert_areas(const std::vector<Area>& areas) = 0;
   virtual std::optional<Area> area(std::string_view code) = 0;
@@ -163,6 +175,8 @@ class Repository {
   virtual bool update_person(const Person& p, std::int64_t revision) = 0;
   virtual std::optional<Person> person(std::int64_t id, const Scope& scope) = 0;
   virtual std::optional<Person> person_by_doc(std::string_view doc_number, const Scope& scope) = 0;
+  // Persons by ids inside the scope, ordered by id; ids missing or outside the scope are left out.
+  virtual std::vector<Person> persons_by_ids(const std::vector<std::int64_t>& ids, const Scope& scope) = 0;
   virtual PageOf<Person> find_persons(const PersonQuery& q, const Scope& scope, Page page) = 0;
   virtual std::vector<Person> household_members(std::int64_t household_id, const Scope& scope) = 0;
   virtual std::int64_t count_persons(const Scope& scope) = 0;

@@ -1,5 +1,6 @@
 // LoopRepository over the Db driver layer, sharing the connection of a Repository.
 #include <map>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
 
 #include "core/area.hpp"
@@ -230,16 +231,16 @@ class SqlLoopRepository final : public LoopRepository {
     order_scope(c, scope);
     PageOf<OrderRow> out;
     {
-      Q q(db_, std::string("SELECT ") + kOrderCols + kOrderFrom + c.where() + " ORDER BY o.id LIMIT " +
-                   std::to_string(page.limit + 1));
+      Q q(db_, std::string("SELECT ") + kOrderCols + kOrderFrom + c.where() + " ORDER BY o.id LIMIT ?");
       c.bind(q);
+      q.i64(page.limit + 1);
       while (q.next()) out.items.push_back(read_order(q));
     }
     if (static_cast<int>(out.items.size()) > page.limit) {
       out.items.pop_back();
       out.next = out.items.back().order.id;
     }
-    for (auto& r : out.items) fill_pending(r);
+    fill_pending(out.items);
     return out;
   }
 
@@ -251,7 +252,7 @@ class SqlLoopRepository final : public LoopRepository {
       q.i64(person_id);
       while (q.next()) out.push_back(read_order(q));
     }
-    for (auto& r : out) fill_pending(r);
+    fill_pending(out);
     return out;
   }
 
@@ -308,7 +309,18 @@ class SqlLoopRepository final : public LoopRepository {
       q.i64(org_id).text(format_date(day));
       while (q.next()) out.push_back(read_order(q));
     }
-    for (auto& r : out) fill_pending(r);
+    fill_pending(out);
+    return out;
+  }
+
+  std::vector<OrderRow> orders_by_ids(const std::vector<std::int64_t>& ids) override {
+    std::vector<OrderRow> out;
+    static const std::string sql =
+        with_id_list(std::string("SELECT ") + kOrderCols + kOrderFrom + " WHERE o.id IN ({ids}) ORDER BY o.id");
+    for_id_chunks(db_, sql, ids, [&](Q& q) {
+      while (q.next()) out.push_back(read_order(q));
+    });
+    fill_pending(out);
     return out;
   }
 
@@ -387,6 +399,7 @@ class SqlLoopRepository final : public LoopRepository {
   }
 
   std::vector<loop::Handover> find_handovers(bool inbox, bool pending_only, const Scope& s, int limit) override {
+    if (limit < 1 || limit > 1000) fail(ErrorCode::invalid_argument, "limit must be between 1 and 1000", "limit");
     const std::string side = inbox ? "receiver" : "sender";
     Cond c;
     if (pending_only) c.add("acknowledged_at IS NULL");
@@ -400,9 +413,9 @@ class SqlLoopRepository final : public LoopRepository {
         c.add(side + "_kind = 'area' AND " + c.range(side + "_area", s.area_prefix));
     }
     std::vector<loop::Handover> out;
-    Q q(db_, std::string("SELECT ") + kHandoverCols + " FROM handovers" + c.where() + " ORDER BY id DESC LIMIT " +
-                 std::to_string(limit));
+    Q q(db_, std::string("SELECT ") + kHandoverCols + " FROM handovers" + c.where() + " ORDER BY id DESC LIMIT ?");
     c.bind(q);
+    q.i64(limit);
     while (q.next()) out.push_back(read_handover(q));
     return out;
   }
@@ -517,6 +530,8 @@ class SqlLoopRepository final : public LoopRepository {
   }
 
   std::vector<AlertRow> find_alerts(const AlertFilter& f, const Scope& scope, Page page) override {
+    if (page.limit < 1 || page.limit > 1000)
+      fail(ErrorCode::invalid_argument, "page limit must be between 1 and 1000", "limit");
     Cond c;
     if (page.after > 0) {
       c.add("a.id < ?");
@@ -539,11 +554,12 @@ class SqlLoopRepository final : public LoopRepository {
     {
       Q q(db_, std::string("SELECT ") + kAlertCols + kAlertFrom +
                    " JOIN control_orders o ON o.id = a.order_id JOIN persons p ON p.id = o.person_id" + c.where() +
-                   " ORDER BY a.id DESC LIMIT " + std::to_string(page.limit));
+                   " ORDER BY a.id DESC LIMIT ?");
       c.bind(q);
+      q.i64(page.limit);
       while (q.next()) out.push_back(read_alert(q));
     }
-    for (auto& a : out) fill_events(a);
+    fill_events(out);
     return out;
   }
 
@@ -961,6 +977,44 @@ class SqlLoopRepository final : public LoopRepository {
     Q q(db_, "SELECT at, user_id, username, action, note FROM alert_events WHERE alert_id = ? ORDER BY id");
     q.i64(a.id);
     while (q.next()) a.events.push_back({from_unix_ms(q.int64(0)), q.int64(1), q.str(2), q.str(3), q.str(4)});
+  }
+
+  // The pending handovers and the events of a list, by ids (no query per row).
+  void fill_pending(std::vector<OrderRow>& rows) {
+    std::vector<std::int64_t> ids;
+    for (const auto& r : rows)
+      if (r.order.pending) ids.push_back(r.order.pending->id);
+    std::unordered_map<std::int64_t, loop::Handover> found;
+    static const std::string sql =
+        with_id_list(std::string("SELECT ") + kHandoverCols + " FROM handovers WHERE id IN ({ids})");
+    for_id_chunks(db_, sql, ids, [&](Q& q) {
+      while (q.next()) {
+        auto h = read_handover(q);
+        found.emplace(h.id, std::move(h));
+      }
+    });
+    for (auto& r : rows) {
+      if (!r.order.pending) continue;
+      auto it = found.find(r.order.pending->id);
+      if (it != found.end() && !it->second.acknowledged_at)
+        r.order.pending = it->second;
+      else
+        r.order.pending.reset();
+    }
+  }
+
+  void fill_events(std::vector<AlertRow>& alerts) {
+    std::vector<std::int64_t> ids;
+    for (const auto& a : alerts) ids.push_back(a.id);
+    std::unordered_map<std::int64_t, std::vector<AlertEvent>> events;
+    static const std::string sql = with_id_list(
+        "SELECT alert_id, at, user_id, username, action, note FROM alert_events WHERE alert_id IN ({ids}) ORDER BY id");
+    for_id_chunks(db_, sql, ids, [&](Q& q) {
+      while (q.next())
+        events[q.int64(0)].push_back({from_unix_ms(q.int64(1)), q.int64(2), q.str(3), q.str(4), q.str(5)});
+    });
+    for (auto& a : alerts)
+      if (auto it = events.find(a.id); it != events.end()) a.events = std::move(it->second);
   }
 
   static loop::Deadline read_deadline(const Q& q) {

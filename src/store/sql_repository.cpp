@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 #include <variant>
 
 #include "core/area.hpp"
@@ -243,6 +244,9 @@ struct UpsertCol {
 };
 struct UpsertSql {
   std::string insert, upsert, select_id;
+  // PostgreSQL's bulk path (tables keyed by id): COPY into a staging table, then one UPDATE of
+  // the changed rows, one INSERT of the new ones and one SELECT of every row's id.
+  std::string bulk_create, bulk_truncate, bulk_copy, bulk_update, bulk_insert, bulk_ids;
 };
 UpsertSql make_upsert(const Dialect& d, const std::string& table, const std::vector<UpsertCol>& cols,
                       const char* id_col, bool has_rev) {
@@ -277,6 +281,39 @@ UpsertSql make_upsert(const Dialect& d, const std::string& table, const std::vec
   out.insert = d.insert_returning(base + "NOTHING", id_col);
   out.upsert = base + "UPDATE SET " + sets + " WHERE " + changed;
   out.select_id = std::string("SELECT ") + id_col + " FROM " + table + " WHERE " + where_key;
+  if (d.backend == Backend::postgresql && std::string_view(id_col) == "id") {
+    const std::string stage = "bulk_" + table;
+    std::string b_names, b_sets, b_changed, b_match, t_match;
+    for (const auto& c : cols) {
+      const std::string n = c.name;
+      sep(b_names, ", ");
+      b_names += "b." + n;
+      if (c.kind == UpsertCol::key) {
+        sep(b_match, " AND ");
+        b_match += table + "." + n + " = b." + n;
+        sep(t_match, " AND ");
+        t_match += "t." + n + " = b." + n;
+      }
+      if (c.kind == UpsertCol::compared || c.kind == UpsertCol::touched) {
+        sep(b_sets, ", ");
+        b_sets += n + " = b." + n;
+      }
+      if (c.kind == UpsertCol::compared) {
+        sep(b_changed, " OR ");
+        b_changed += c.nullable ? d.distinct(table + "." + n, "b." + n) : table + "." + n + " <> b." + n;
+      }
+    }
+    if (has_rev) b_sets += ", rev = " + table + ".rev + 1";
+    out.bulk_create = "CREATE TEMP TABLE IF NOT EXISTS " + stage + " AS SELECT CAST(0 AS BIGINT) AS ord, " + names +
+                      " FROM " + table + " WITH NO DATA";
+    out.bulk_truncate = "TRUNCATE " + stage;
+    out.bulk_copy = stage + " (ord, " + names + ")";
+    out.bulk_update = "UPDATE " + table + " SET " + b_sets + " FROM " + stage + " b WHERE " + b_match + " AND (" +
+                      b_changed + ")";
+    out.bulk_insert = "INSERT INTO " + table + " (" + names + ") SELECT " + b_names + " FROM " + stage +
+                      " b WHERE NOT EXISTS (SELECT 1 FROM " + table + " t WHERE " + t_match + ") ORDER BY b.ord";
+    out.bulk_ids = "SELECT b.ord, t.id FROM " + stage + " b JOIN " + table + " t ON " + t_match;
+  }
   return out;
 }
 
@@ -301,6 +338,70 @@ class SqlRepository final : public Repository {
   std::string backend() const override { return db_->backend() == Backend::sqlite ? "sqlite" : "postgresql"; }
 
   void transaction(const std::function<void()>& fn) override { tx(fn); }
+
+  // ------------------------------------------------------------------ bulk load
+  bool begin_bulk_load(std::int64_t cache_mib) override {
+    if (depth_ != 0 || bulk_) fail(ErrorCode::internal, "a bulk load cannot start inside a transaction");
+    {
+      Q q(*db_, "SELECT 1 FROM persons LIMIT 1");
+      if (q.next()) return false;
+    }
+    const bool sqlite = db_->backend() == Backend::sqlite;
+    cache_mib = std::clamp<std::int64_t>(cache_mib, 16, 1 << 20);
+    if (sqlite) {
+      // Out of WAL mode (only possible while no other connection is open; otherwise the load
+      // stays in WAL mode, which is slower but just as correct).
+      db_->exec_script("PRAGMA journal_mode=MEMORY; PRAGMA cache_size=-" + std::to_string(cache_mib * 1024) +
+                       "; PRAGMA threads=2;");
+    }
+    db_->begin();
+    depth_ = 1;
+    bulk_ = true;
+    try {
+      if (!sqlite) db_->exec_script("SET LOCAL maintenance_work_mem = '" + std::to_string(cache_mib) + "MB'");
+      bulk_indexes_.clear();
+      {
+        Q q(*db_, sqlite ? "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND "
+                           "tbl_name IN ('persons', 'households', 'buildings') ORDER BY name"
+                         : "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
+                           "AND i.tablename IN ('persons', 'households', 'buildings') AND NOT EXISTS (SELECT 1 FROM "
+                           "pg_constraint c WHERE c.conname = i.indexname) ORDER BY i.indexname");
+        while (q.next()) bulk_indexes_.emplace_back(q.str(0), q.str(1));
+      }
+      for (const auto& [name, sql] : bulk_indexes_) db_->exec_script("DROP INDEX " + name);
+    } catch (...) {
+      abort_bulk_load();
+      throw;
+    }
+    return true;
+  }
+
+  void end_bulk_load() override {
+    if (!bulk_) fail(ErrorCode::internal, "no bulk load is running");
+    try {
+      for (const auto& [name, sql] : bulk_indexes_) db_->exec_script(sql);
+      bulk_ = false;
+      depth_ = 0;
+      db_->commit();
+    } catch (...) {
+      abort_bulk_load();
+      throw;
+    }
+    bulk_indexes_.clear();
+    normal_mode();
+  }
+
+  void abort_bulk_load() noexcept override {
+    if (!bulk_) return;
+    bulk_ = false;
+    depth_ = 0;
+    db_->rollback();
+    bulk_indexes_.clear();
+    try {
+      normal_mode();
+    } catch (...) {
+    }
+  }
 
   // ------------------------------------------------------------------ areas
   UpsertStats upsert_areas(const std::vector<Area>& areas) override {
@@ -435,12 +536,14 @@ class SqlRepository final : public Repository {
              at("households", i, "building_id"));
     }
     UpsertStats st;
+    auto values = [](auto& q, const Household& h) {
+      q.text(h.household_no).ref(h.building_id).text(h.area_code).text(h.address);
+    };
     tx([&] {
+      if (bulk_upsert(up_household_, hs, values, [](const Household& h) { return h.household_no; }, st)) return;
       for (auto& h : hs) {
         count(st, upsert_row(
-                      up_household_,
-                      [&](Q& q) { q.text(h.household_no).ref(h.building_id).text(h.area_code).text(h.address); },
-                      [&](Q& q) { q.text(h.household_no); }, &h.id));
+                      up_household_, [&](Q& q) { values(q, h); }, [&](Q& q) { q.text(h.household_no); }, &h.id));
       }
     });
     return st;
@@ -486,28 +589,33 @@ class SqlRepository final : public Repository {
     }
     UpsertStats st;
     const std::int64_t now = now_ms();
+    for (auto& p : ps) {
+      if (p.created_at == Instant{}) p.created_at = from_unix_ms(now);
+      if (p.updated_at == Instant{}) p.updated_at = from_unix_ms(now);
+    }
+    auto values = [](auto& q, const Person& p) {
+      q.text(to_string(p.doc_type))
+          .text(p.doc_number)
+          .text(p.nationality)
+          .text(p.name)
+          .text(to_string(p.sex))
+          .text(date_text(p.birth_date))
+          .text(p.phone)
+          .ref(p.household_id)
+          .text(p.area_code)
+          .text(p.address)
+          .ref(p.workplace_org_id)
+          .i64(to_unix_ms(p.created_at))
+          .i64(to_unix_ms(p.updated_at));
+    };
     tx([&] {
+      if (bulk_upsert(up_person_, ps, values,
+                      [](const Person& p) { return std::string(to_string(p.doc_type)) + '\t' + p.doc_number + '\t' + p.nationality; },
+                      st))
+        return;
       for (auto& p : ps) {
-        if (p.created_at == Instant{}) p.created_at = from_unix_ms(now);
-        if (p.updated_at == Instant{}) p.updated_at = from_unix_ms(now);
-        const std::string birth = date_text(p.birth_date);
-        auto values = [&](Q& q) {
-          q.text(to_string(p.doc_type))
-              .text(p.doc_number)
-              .text(p.nationality)
-              .text(p.name)
-              .text(to_string(p.sex))
-              .text(birth)
-              .text(p.phone)
-              .ref(p.household_id)
-              .text(p.area_code)
-              .text(p.address)
-              .ref(p.workplace_org_id)
-              .i64(to_unix_ms(p.created_at))
-              .i64(to_unix_ms(p.updated_at));
-        };
         auto key = [&](Q& q) { q.text(to_string(p.doc_type)).text(p.doc_number).text(p.nationality); };
-        count(st, upsert_row(up_person_, values, key, &p.id));
+        count(st, upsert_row(up_person_, [&](Q& q) { values(q, p); }, key, &p.id));
       }
     });
     return st;
@@ -546,11 +654,34 @@ class SqlRepository final : public Repository {
     Where w;
     w.add("p.doc_number = ?", normalise_doc(doc_number));
     person_scope(w, scope, "p");
-    Q q(*db_, std::string("SELECT ") + kPersonCols + " FROM persons p" + w.sql() +
-                  " ORDER BY CASE WHEN p.merged_into IS NULL THEN 0 ELSE 1 END, p.id LIMIT 1");
+    // The record not merged away first, then the oldest. Chosen here rather than with ORDER BY
+    // ... LIMIT 1, which makes SQLite build a temporary b-tree for the one or two rows of a
+    // document number on every lookup (the API's hot path).
+    Q q(*db_, std::string("SELECT ") + kPersonCols + " FROM persons p" + w.sql());
     w.bind(q);
-    if (!q.next()) return std::nullopt;
-    return read_person(q);
+    std::optional<Person> best;
+    while (q.next()) {
+      Person p = read_person(q);
+      if (!best || (p.merged_into == 0) > (best->merged_into == 0) ||
+          ((p.merged_into == 0) == (best->merged_into == 0) && p.id < best->id))
+        best = std::move(p);
+    }
+    return best;
+  }
+
+  std::vector<Person> persons_by_ids(const std::vector<std::int64_t>& ids, const Scope& scope) override {
+    Where w;
+    person_scope(w, scope, "p");
+    w.add("p.id IN ({ids})");
+    const std::string sql = with_id_list(std::string("SELECT ") + kPersonCols + " FROM persons p" + w.sql());
+    std::vector<Person> out;
+    for_id_chunks(
+        *db_, sql, ids, [&](Q& q) {
+          while (q.next()) out.push_back(read_person(q));
+        },
+        [&](Q& q) { w.bind(q); });
+    std::sort(out.begin(), out.end(), [](const Person& a, const Person& b) { return a.id < b.id; });
+    return out;
   }
 
   PageOf<Person> find_persons(const PersonQuery& pq, const Scope& scope, Page page) override {
@@ -1124,6 +1255,8 @@ class SqlRepository final : public Repository {
         db_->rollback();
         throw;
       }
+    } else if (bulk_) {
+      fn();  // a bulk load is one transaction: a failure rolls all of it back
     } else {
       const std::string name = "sp" + std::to_string(depth_);
       db_->savepoint(name);
@@ -1194,6 +1327,43 @@ class SqlRepository final : public Repository {
                 scope.org_id);
         break;
     }
+  }
+
+  // PostgreSQL: a batch of rows through COPY and three set-based statements (UpsertSql's bulk
+  // path); the same outcome as upsert_row per row. Returns false (nothing done) on SQLite, for
+  // small batches and for batches that name a key twice (those go row by row, in order).
+  template <typename Row, typename Values, typename KeyOf>
+  bool bulk_upsert(const UpsertSql& sql, std::vector<Row>& rows, Values&& values, KeyOf&& key_of, UpsertStats& st) {
+    constexpr std::size_t kMinRows = 64;
+    if (db_->backend() != Backend::postgresql || sql.bulk_copy.empty() || rows.size() < kMinRows) return false;
+    {
+      std::unordered_set<std::string> keys;
+      keys.reserve(rows.size());
+      for (const auto& r : rows)
+        if (!keys.insert(key_of(r)).second) return false;
+    }
+    CopyWriter w;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      w.i64(static_cast<std::int64_t>(i));
+      values(w, rows[i]);
+      w.end_row();
+    }
+    db_->exec_script(sql.bulk_create);
+    db_->exec_script(sql.bulk_truncate);
+    db_->copy_in(sql.bulk_copy, w.data());
+    const std::int64_t updated = Q(*db_, sql.bulk_update).run();
+    const std::int64_t inserted = Q(*db_, sql.bulk_insert).run();
+    {
+      Q q(*db_, sql.bulk_ids);
+      while (q.next()) {
+        const auto i = q.int64(0);
+        if (i >= 0 && static_cast<std::size_t>(i) < rows.size()) rows[static_cast<std::size_t>(i)].id = q.int64(1);
+      }
+    }
+    st.inserted += inserted;
+    st.updated += updated;
+    st.unchanged += static_cast<std::int64_t>(rows.size()) - inserted - updated;
+    return true;
   }
 
   template <typename Values, typename Key>
@@ -1267,8 +1437,16 @@ class SqlRepository final : public Repository {
                           "id", true);
   }
 
+  // Back to the driver's normal settings after a bulk load (SQLite: WAL, 64 MiB cache).
+  void normal_mode() {
+    if (db_->backend() == Backend::sqlite)
+      db_->exec_script("PRAGMA journal_mode=WAL; PRAGMA cache_size=-65536; PRAGMA threads=0;");
+  }
+
   std::unique_ptr<Db> db_;
   int depth_ = 0;
+  bool bulk_ = false;
+  std::vector<std::pair<std::string, std::string>> bulk_indexes_;  // name, CREATE statement
   UpsertSql up_area_, up_building_, up_household_, up_person_, up_venue_, up_org_;
 };
 

@@ -195,3 +195,68 @@ TEST(Routes, EveryDocumentedEndpointIsRegistered) {
 
 }  // namespace
 }  // namespace bihuan::testing
+
+namespace bihuan::testing {
+namespace {
+
+// The direct JSON writer of the lookup's hot path writes exactly what the nlohmann value dumps.
+TEST(JsonWriter, PersonAsNlohmannDumpsIt) {
+  const Date today{std::chrono::year{2026} / 1 / 15};
+  Person p;
+  p.id = 42;
+  p.doc_type = DocType::resident_id;
+  p.doc_number = "11010519491231002X";
+  p.nationality = "CHN";
+  p.name = "王\"小\\明\t\n\x01";
+  p.sex = Sex::female;
+  p.birth_date = std::chrono::year{1949} / 12 / 31;
+  p.phone = "13800138000";
+  p.household_id = 7;
+  p.area_code = "110105001001001";
+  p.address = "北京市朝阳区 🏠 \x7f 1号楼\r\b\f";
+  p.workplace_org_id = 0;
+  p.merged_into = 3;
+  for (bool unmasked : {false, true}) {
+    for (bool born : {true, false}) {
+      Person q = p;
+      if (!born) q.birth_date = Date{};
+      std::string out;
+      ASSERT_TRUE(api::append_person_json(out, q, "第1网格", unmasked, today));
+      EXPECT_EQ(out, api::person_json(q, "第1网格", unmasked, today).dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+  }
+  // Not valid UTF-8 (a lone continuation byte, an overlong form, a surrogate, a cut sequence):
+  // refused, so that the caller falls back to the nlohmann dump.
+  for (std::string bad : {"a\x80", "\xC0\xAF", "\xED\xA0\x80", "\xE5\x8C"}) {
+    std::string out;
+    EXPECT_FALSE(api::append_json_string(out, bad));
+    Person q = p;
+    q.address = bad;
+    out.clear();
+    EXPECT_FALSE(api::append_person_json(out, q, "", false, today));
+  }
+}
+
+TEST(Routes, OnlyTheLookupByDocumentNumberIsQuick) {
+  api::Request r;
+  r.method = "GET";
+  r.path = "/api/persons";
+  r.query = {{"doc_number", "11010519491231002X"}};
+  EXPECT_TRUE(api::is_quick_request(r));
+  r.query["unmask"] = "1";
+  r.query["reason"] = "case 12";
+  EXPECT_TRUE(api::is_quick_request(r));
+  r.query["name"] = "王";
+  EXPECT_FALSE(api::is_quick_request(r));
+  r.query = {{"address", "朝阳"}};
+  EXPECT_FALSE(api::is_quick_request(r));
+  r.query = {{"doc_number", "11010519491231002X"}};
+  r.method = "POST";
+  EXPECT_FALSE(api::is_quick_request(r));
+  r.method = "GET";
+  r.path = "/api/persons/1";
+  EXPECT_FALSE(api::is_quick_request(r));
+}
+
+}  // namespace
+}  // namespace bihuan::testing

@@ -1,6 +1,7 @@
 // Synthetic city generator: distributions, determinism and the census shape of a 20k city.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -14,6 +15,7 @@
 #include "gen/city.hpp"
 #include "gen/random.hpp"
 #include "ingest/csv.hpp"
+#include "store/db.hpp"
 #include "test_db.hpp"
 
 namespace bihuan::gen {
@@ -156,6 +158,71 @@ TEST(Generator, DeterministicForASeed) {
   EXPECT_LT(same_as_c, 10u);
   EXPECT_EQ(a.repo().setting("gen.seed"), "11");
   EXPECT_EQ(a.repo().setting("gen.persons"), "1500");
+}
+
+// SQL text of the indexes of a SQLite file (names and definitions), and its journal mode.
+std::vector<std::string> index_sql(const std::string& path) {
+  auto db = store::open_sqlite(path);
+  store::Q q(*db, "SELECT name || ': ' || COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' ORDER BY name");
+  std::vector<std::string> out;
+  while (q.next()) out.push_back(q.str(0));
+  return out;
+}
+
+TEST(Generator, BulkLoadWritesTheSameCityAndANormalDatabase) {
+  testing::TempDb bulk, plain;
+  auto o = options(3000, 7);
+  const auto rb = generate_city(bulk.repo(), o);
+  o.bulk_load = false;
+  const auto rp = generate_city(plain.repo(), o);
+  EXPECT_EQ(rb.households, rp.households);
+  EXPECT_EQ(rb.buildings, rp.buildings);
+  const auto pb = all_persons(bulk.repo()), pp = all_persons(plain.repo());
+  ASSERT_EQ(pb.size(), 3000u);
+  ASSERT_EQ(pp.size(), pb.size());
+  for (std::size_t i = 0; i < pb.size(); ++i) {
+    EXPECT_EQ(pb[i].id, pp[i].id);
+    EXPECT_EQ(pb[i].doc_number, pp[i].doc_number);
+    EXPECT_EQ(pb[i].name, pp[i].name);
+    EXPECT_EQ(pb[i].household_id, pp[i].household_id);
+    EXPECT_EQ(pb[i].workplace_org_id, pp[i].workplace_org_id);
+  }
+  // Every index is back, with the same definition, and the file is in WAL mode again.
+  const auto ib = index_sql(bulk.path());
+  EXPECT_EQ(ib, index_sql(plain.path()));
+  EXPECT_NE(std::find(ib.begin(), ib.end(), "persons_name: CREATE INDEX persons_name ON persons (name, birth_date)"),
+            ib.end());
+  {
+    auto db = store::open_sqlite(bulk.path());
+    store::Q q(*db, "PRAGMA journal_mode");
+    ASSERT_TRUE(q.next());
+    EXPECT_EQ(q.str(0), "wal");
+  }
+  // Lookups use the rebuilt indexes.
+  EXPECT_EQ(bulk.repo().person_by_doc(pb[10].doc_number, Scope::everything())->id, pb[10].id);
+  store::PersonQuery byname;
+  byname.name = pb[10].name;
+  EXPECT_FALSE(bulk.repo().find_persons(byname, Scope::everything(), {0, 10}).items.empty());
+}
+
+TEST(Generator, BulkLoadOnlyIntoADatabaseWithoutPersons) {
+  testing::TempDb db;
+  generate_city(db.repo(), options(200, 3));
+  EXPECT_FALSE(db.repo().begin_bulk_load(64));  // persons stored: no bulk load, nothing changed
+  db.repo().transaction([] {});
+  // A failed bulk load leaves nothing behind.
+  testing::TempDb fresh;
+  ASSERT_TRUE(fresh.repo().begin_bulk_load(64));
+  Person p;
+  p.doc_type = DocType::passport;
+  p.doc_number = "E1234567";
+  p.nationality = "USA";
+  p.name = "Test";
+  std::vector<Person> ps{p};
+  fresh.repo().upsert_persons(ps);
+  fresh.repo().abort_bulk_load();
+  EXPECT_FALSE(fresh.repo().person_by_doc("E1234567", Scope::everything()));
+  EXPECT_EQ(index_sql(fresh.path()), index_sql(db.path()));
 }
 
 TEST(Generator, RejectsBadOptions) {
