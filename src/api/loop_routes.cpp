@@ -98,9 +98,34 @@ std::string owner_name(Context& ctx, const Owner& o, const std::string& known = 
     auto org = ctx.repo.org(o.org_id);
     return org ? org->name : std::string();
   }
+  // Area names through the shared cache of the registry routes (no query per row of a list).
+  {
+    std::lock_guard lock(ctx.svc.area_mu);
+    if (auto it = ctx.svc.area_names.find(o.area_code); it != ctx.svc.area_names.end()) return it->second;
+  }
   auto a = ctx.repo.area(o.area_code);
-  return a ? a->name : std::string();
+  std::string name = a ? a->name : std::string();
+  std::lock_guard lock(ctx.svc.area_mu);
+  if (ctx.svc.area_names.size() > 200000) ctx.svc.area_names.clear();
+  ctx.svc.area_names.emplace(o.area_code, name);
+  return name;
 }
+
+// owner_name for the rows of one list: each organisation read once.
+class OwnerNames {
+ public:
+  explicit OwnerNames(Context& ctx) : ctx_(ctx) {}
+  std::string operator()(const Owner& o) {
+    if (o.kind != Owner::Kind::org) return owner_name(ctx_, o);
+    auto it = orgs_.find(o.org_id);
+    if (it == orgs_.end()) it = orgs_.emplace(o.org_id, owner_name(ctx_, o)).first;
+    return it->second;
+  }
+
+ private:
+  Context& ctx_;
+  std::map<std::int64_t, std::string> orgs_;
+};
 
 json handover_json(const loop::Handover& h, Instant now) {
   return {{"id", h.id},
@@ -499,13 +524,14 @@ Response list_handovers(Request& req, Context& ctx) {
   const int limit = static_cast<int>(query_int(req.q("limit"), "limit", 1, 1000, 200));
   auto svc = service(ctx);
   json items = json::array();
+  OwnerNames names(ctx);
   for (const auto& item : svc.handovers(dir == "inbox", status == "pending", actor(ctx, req), limit)) {
     // The inbox and outbox name the traveller (masked) and both parties.
     const auto& h = item.handover;
     json hj = handover_json(h, ctx.now());
     hj["person_name"] = mask_name(item.person_name);
-    hj["sender_name"] = owner_name(ctx, h.sender);
-    hj["receiver_name"] = owner_name(ctx, h.receiver);
+    hj["sender_name"] = names(h.sender);
+    hj["receiver_name"] = names(h.receiver);
     items.push_back(std::move(hj));
   }
   audit(ctx, req, "handover.list", "order", 0, {{"direction", dir}});

@@ -365,9 +365,15 @@ store::BoardCounts Service::board(const Caller& c) { return loop_->board(c.scope
 
 std::vector<HandoverItem> Service::handovers(bool inbox, bool pending_only, const Caller& c, int limit) {
   std::vector<HandoverItem> out;
-  for (auto& h : loop_->find_handovers(inbox, pending_only, c.scope, limit)) {
+  auto found = loop_->find_handovers(inbox, pending_only, c.scope, limit);
+  // The travellers' names: their orders in one read, not one per handover.
+  std::vector<std::int64_t> order_ids;
+  for (const auto& h : found) order_ids.push_back(h.order_id);
+  std::map<std::int64_t, std::string> names;
+  for (auto& o : loop_->orders_by_ids(order_ids)) names[o.order.id] = std::move(o.person_name);
+  for (auto& h : found) {
     HandoverItem item;
-    if (auto o = loop_->order(h.order_id, Scope::everything())) item.person_name = o->person_name;
+    if (auto it = names.find(h.order_id); it != names.end()) item.person_name = it->second;
     item.handover = std::move(h);
     out.push_back(std::move(item));
   }
@@ -389,9 +395,17 @@ SiteView Service::site(std::int64_t org_id, const Caller& c) {
   SiteView v;
   if (!visible_site(org_id, c)) fail(ErrorCode::not_found, "no such site: " + std::to_string(org_id), "org_id");
   v.rooms = loop_->rooms(org_id);
-  for (const auto& r : v.rooms)
-    for (const auto& o : r.occupants)
-      if (auto ord = loop_->order(o.order_id, Scope::everything())) v.occupant_orders.push_back(std::move(*ord));
+  {
+    // The occupants' orders in one read, in the order of the rooms and their occupants.
+    std::vector<std::int64_t> order_ids;
+    for (const auto& r : v.rooms)
+      for (const auto& o : r.occupants) order_ids.push_back(o.order_id);
+    std::map<std::int64_t, store::OrderRow> orders;
+    for (auto& o : loop_->orders_by_ids(order_ids)) orders.emplace(o.order.id, std::move(o));
+    for (const auto& r : v.rooms)
+      for (const auto& o : r.occupants)
+        if (auto it = orders.find(o.order_id); it != orders.end()) v.occupant_orders.push_back(it->second);
+  }
   const Date tomorrow = Date{sys_days{settings_.local.date_of(clock_.now())} + days{1}};
   v.releases_tomorrow = loop_->releases_on(org_id, tomorrow);
   for (const auto& h : loop_->find_handovers(true, true, Scope::org(org_id), 1000))
