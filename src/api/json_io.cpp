@@ -235,6 +235,9 @@ bool append_person_json(std::string& out, const Person& p, std::string_view area
   append_key(out, "phone");
   ok &= append_json_string(out, unmasked ? p.phone : mask_phone(p.phone));
   out += ',';
+  append_key(out, "revision");
+  append_int(out, p.revision);
+  out += ',';
   append_key(out, "sex");
   ok &= append_json_string(out, to_string(p.sex));
   out += ',';

@@ -288,7 +288,7 @@ Response search_persons(Request& req, Context& ctx) {
   // The answer and the audit detail written directly (what the nlohmann values below dump to),
   // unless a text is not valid UTF-8.
   {
-    const Date today = today_of(ctx);
+    const Date today = ctx.today();
     std::string body = "{\"items\":[", detail = "{\"ids\":[";
     bool ok = true;
     for (std::size_t i = 0; i < found.items.size() && ok; ++i) {
