@@ -433,7 +433,7 @@ struct World {
       ++r.cases_in_control;
       ++today[s_detected_inside];
     } else {
-      ++r.community_cases;
+      if (!(flags[j] & f_imported)) ++r.community_cases;  // local cases found outside control
       ++today[s_detected_outside];
     }
     if (by_symptoms) ++r.symptomatic_isolations;

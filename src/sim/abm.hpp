@@ -84,7 +84,7 @@ struct AbmConfig {
   double venue_contact_share = 0.4; // share of Prem "others" contacts made at venues
   bool random_mixing = false;       // analytic setting: only random community contacts
   double random_contacts = 10;      // contacts per day in random mixing
-  int rebound_threshold = 10;       // community cases (found outside control) that make a rebound
+  int rebound_threshold = 10;       // local community cases (not imported, found outside control) that make a rebound
   SensitivityCurve sensitivity;
 };
 

@@ -211,7 +211,7 @@ policy::Profile apply_variation(policy::Profile p, const Variation& v) {
       if (d <= 3 || d % 2 == 1 || d == v.close_days) ph.test_days.push_back(d);
   }
   g.phases = {ph};
-  p.name += "~" + v.label();
+  p.name.append(1, '~').append(v.label());
   return p;
 }
 
