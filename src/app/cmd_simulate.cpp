@@ -20,6 +20,7 @@
 #include "sim/import_risk.hpp"
 #include "sim/profiles.hpp"
 #include "sim/scenario.hpp"
+#include "sim/study.hpp"
 
 namespace bihuan::app {
 namespace {
@@ -46,16 +47,6 @@ std::function<void(std::int64_t, std::int64_t)> tty_progress(const char* what) {
       std::fprintf(stderr, "\r%s: %lld/%lld%s", what, static_cast<long long>(done), static_cast<long long>(total),
                    done == total ? "\n" : "");
   };
-}
-
-ordered_json proportion_json(const sim::Proportion& p) {
-  return {{"estimate", p.estimate}, {"lower", p.lower}, {"upper", p.upper}, {"successes", p.successes},
-          {"trials", p.trials}};
-}
-
-ordered_json summary_json(const sim::Summary& s) {
-  return {{"mean", s.mean}, {"sd", s.sd}, {"q025", s.q025}, {"q25", s.q25}, {"median", s.median},
-          {"q75", s.q75}, {"q975", s.q975}};
 }
 
 sim::Weibull delay_named(const std::string& name) {
@@ -133,7 +124,8 @@ void add_abm_options(CLI::App* c, AbmOptions& o) {
   c->add_option("--threads", o.threads, "threads (0 = all cores)")->capture_default_str();
   c->add_option("--policies", o.policies, "directory of policy profiles");
   c->add_option("--variants", o.variants, "variant presets file (default scenarios/variants.yaml)");
-  c->add_option("--contact-matrices", o.matrices, "directory of the Prem 2021 matrices");
+  c->add_option("--contact-matrices", o.matrices, "directory of the Prem 2021 matrices (default scenarios/prem2021)");
+  c->add_option("--scenarios", o.scenarios_dir, "directory of variants.yaml and prem2021/ (default: installed, else the source tree)");
   c->add_option("--risk-ceiling", o.risk_ceiling, "rebound risk ceiling (default: the scenario's, else 0.05)");
   c->add_flag("--json", o.json, "print JSON");
 }
@@ -153,7 +145,7 @@ std::unique_ptr<Loaded> load_all(const AbmOptions& o) {
   const std::string variants =
       o.variants.empty() ? data_dir(DataDir::scenarios, o.scenarios_dir) + "/variants.yaml" : o.variants;
   l->variant = sim::load_variant(variants, l->scenario.variant);
-  l->prem = sim::load_prem(data_dir(DataDir::contact_matrices, o.matrices));
+  l->prem = sim::load_prem(o.matrices.empty() ? data_dir(DataDir::scenarios, o.scenarios_dir) + "/prem2021" : o.matrices);
   l->policies = data_dir(DataDir::policies, o.policies);
   l->ceiling = o.risk_ceiling >= 0 ? o.risk_ceiling : l->scenario.risk_ceiling;
   if (!(l->ceiling >= 0 && l->ceiling <= 1)) fail(ErrorCode::invalid_argument, "risk ceiling must be from 0 to 1", "risk_ceiling");
@@ -165,64 +157,12 @@ std::unique_ptr<Loaded> load_all(const AbmOptions& o) {
   return l;
 }
 
-ordered_json band_json(const sim::SeriesBand& b) {
-  return {{"q05", b.q05}, {"q25", b.q25}, {"median", b.median}, {"q75", b.q75}, {"q95", b.q95}, {"mean", b.mean}};
+std::vector<sim::Arm> run_arms(const Loaded& l, const std::vector<std::pair<std::string, sim::AbmConfig>>& arms,
+                               const AbmOptions& o) {
+  return sim::run_arms(l.pop, l.prem, arms, o.runs, o.seed, o.threads, cancelled, tty_progress("replicates"));
 }
 
-ordered_json abm_summary_json(const sim::AbmSummary& s, bool with_series) {
-  ordered_json j = {{"runs", s.runs},
-                    {"probability_of_rebound", s.rebound.estimate},
-                    {"probability_of_rebound_95ci", {s.rebound.lower, s.rebound.upper}},
-                    {"local_infections", summary_json(s.local_infections)},
-                    {"community_cases", summary_json(s.community_cases)},
-                    {"disruption_person_days", summary_json(s.disruption)},
-                    {"central_quarantine_person_days", summary_json(s.central_person_days)},
-                    {"home_quarantine_person_days", summary_json(s.home_person_days)},
-                    {"lockdown_person_days", summary_json(s.lockdown_person_days)},
-                    {"tests", summary_json(s.tests)},
-                    {"tubes", summary_json(s.tubes)},
-                    {"peak_hospital_beds", summary_json(s.peak_beds)},
-                    {"peak_quarantine_rooms", summary_json(s.peak_rooms)}};
-  if (with_series) {
-    ordered_json series = ordered_json::object();
-    for (int k = 0; k < sim::s_count; ++k) series[sim::series_name(k)] = band_json(s.series[static_cast<std::size_t>(k)]);
-    j["series"] = series;
-  }
-  return j;
-}
-
-ordered_json interval_json(const sim::Interval& i) { return {{"mean", i.mean}, {"lower", i.lower}, {"upper", i.upper}}; }
-
-struct Arm {
-  std::string name;
-  std::vector<sim::RunResult> runs;
-  sim::AbmSummary summary;
-};
-
-// Runs every arm on the same seeds (common random numbers). SIGINT stops all arms.
-std::vector<Arm> run_arms(const Loaded& l, const std::vector<std::pair<std::string, sim::AbmConfig>>& arms,
-                          const AbmOptions& o) {
-  std::vector<Arm> out;
-  const auto progress = tty_progress("replicates");
-  std::int64_t base = 0;
-  const std::int64_t total = o.runs * static_cast<std::int64_t>(arms.size());
-  for (const auto& [name, cfg] : arms) {
-    sim::Abm abm(l.pop, l.prem, cfg);
-    Arm a;
-    a.name = name;
-    a.runs = sim::run_replicates(abm, o.runs, o.seed, o.threads, cancelled,
-                                 progress ? std::function<void(std::int64_t, std::int64_t)>(
-                                                [&](std::int64_t d, std::int64_t) { progress(base + d, total); })
-                                          : std::function<void(std::int64_t, std::int64_t)>());
-    base += o.runs;
-    if (cancelled()) throw Error(ErrorCode::unavailable, "cancelled");
-    a.summary = sim::summarise_runs(a.runs);
-    out.push_back(std::move(a));
-  }
-  return out;
-}
-
-void print_arm_table(const std::vector<Arm>& arms) {
+void print_arm_table(const std::vector<sim::Arm>& arms) {
   std::printf("%-44s %22s %12s %14s %12s %10s\n", "arm", "rebound risk (95% CI)", "local inf.", "disruption pd",
               "lockdown pd", "tests");
   for (const auto& a : arms) {
@@ -231,12 +171,6 @@ void print_arm_table(const std::vector<Arm>& arms) {
                 s.rebound.lower, s.rebound.upper, s.local_infections.mean, s.disruption.mean, s.lockdown_person_days.mean,
                 s.tests.mean);
   }
-}
-
-std::vector<sim::Point> points_of(const std::vector<Arm>& arms) {
-  std::vector<sim::Point> pts;
-  for (const auto& a : arms) pts.push_back({a.name, a.summary.rebound.estimate, a.summary.rebound.upper, a.summary.disruption.mean});
-  return pts;
 }
 
 std::vector<std::string> split_csv(const std::string& csv) {
@@ -271,7 +205,7 @@ const bool registered = add_command([](CLI::App& app) {
         {"probability_of_control_95ci", {r.controlled.lower, r.controlled.upper}},
         {"probability_of_extinction", r.extinct.estimate},
         {"probability_of_extinction_95ci", {r.extinct.lower, r.extinct.upper}},
-        {"cases", summary_json(r.cases)}};
+        {"cases", sim::summary_json(r.cases)}};
     if (bo.json) {
       std::cout << j.dump(2) << "\n";
     } else {
@@ -313,8 +247,8 @@ const bool registered = add_command([](CLI::App& app) {
       const auto r = sim::simulate_import_risk(sim::load_profile(dir, n), ip, io.runs, io.seed, io.threads, cancelled);
       if (cancelled()) throw Error(ErrorCode::unavailable, "cancelled");
       rows.push_back({{"profile", n},
-                      {"seeds_local_transmission", proportion_json(r.seeds)},
-                      {"causes_outbreak", proportion_json(r.outbreak)},
+                      {"seeds_local_transmission", sim::proportion_json(r.seeds)},
+                      {"causes_outbreak", sim::proportion_json(r.outbreak)},
                       {"seeds_per_1000_arrivals", r.seeds_per_1000_arrivals},
                       {"seeds_per_1000_arrivals_95ci", {r.seeds_per_1000_lower, r.seeds_per_1000_upper}},
                       {"outbreaks_per_1000_arrivals", r.outbreaks_per_1000_arrivals},
@@ -353,7 +287,7 @@ const bool registered = add_command([](CLI::App& app) {
                         {"persons", l->pop.n}, {"days", cfg.days}, {"seed", ao.seed},
                         {"bytes_per_agent", static_cast<double>(l->pop.bytes()) / l->pop.n +
                                                 static_cast<double>(sim::Abm::state_bytes_per_agent())}};
-      j.update(abm_summary_json(s, true));
+      j.update(sim::abm_summary_json(s, true));
       std::cout << j.dump(2) << "\n";
       return;
     }
@@ -374,22 +308,10 @@ const bool registered = add_command([](CLI::App& app) {
     std::vector<std::pair<std::string, sim::AbmConfig>> cfgs;
     for (const auto& n : names) cfgs.emplace_back(n, sim::make_config(l->scenario, sim::load_profile(l->policies, n), l->variant));
     const auto arms = run_arms(*l, cfgs, co);
-    const auto pts = points_of(arms);
-    const int best = sim::cheapest_under(pts, l->ceiling);
-    ordered_json rows = ordered_json::array();
-    for (std::size_t i = 0; i < arms.size(); ++i) {
-      ordered_json r = {{"profile", arms[i].name}};
-      r.update(abm_summary_json(arms[i].summary, co.json));
-      r["difference_vs_first"] = {
-          {"rebound", interval_json(sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_rebound))},
-          {"local_infections", interval_json(sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_local_infections))},
-          {"disruption_person_days", interval_json(sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_disruption))},
-          {"tests", interval_json(sim::paired_difference(arms[0].runs, arms[i].runs, sim::get_tests))}};
-      rows.push_back(r);
-    }
+    const int best = sim::cheapest_under(sim::points_of(arms), l->ceiling);
     ordered_json j = {{"scenario", l->scenario.name}, {"variant", l->variant.name}, {"persons", l->pop.n},
-                      {"seed", co.seed}, {"runs", co.runs}, {"risk_ceiling", l->ceiling}, {"profiles", rows},
-                      {"least_disruption_under_ceiling", best >= 0 ? ordered_json(arms[static_cast<std::size_t>(best)].name) : ordered_json(nullptr)}};
+                      {"seed", co.seed}, {"runs", co.runs}};
+    j.update(sim::compare_json(arms, l->ceiling, co.json));
     if (co.json) {
       std::cout << j.dump(2) << "\n";
       return;
@@ -427,16 +349,11 @@ const bool registered = add_command([](CLI::App& app) {
       cfgs.emplace_back(v.label(), cfg);
     }
     const auto arms = run_arms(*l, cfgs, so);
-    const auto pts = points_of(arms);
+    const auto pts = sim::points_of(arms);
     const auto front = sim::pareto_front(pts);
     const int best = sim::cheapest_under(pts, l->ceiling);
-    ordered_json all = ordered_json::array(), fj = ordered_json::array();
-    for (const auto& p : pts)
-      all.push_back({{"variation", p.label}, {"rebound", p.risk}, {"rebound_upper", p.risk_upper}, {"disruption_person_days", p.disruption}});
-    for (auto i : front) fj.push_back(pts[i].label);
-    ordered_json j = {{"scenario", l->scenario.name}, {"profile", name}, {"runs", so.runs}, {"seed", so.seed},
-                      {"risk_ceiling", l->ceiling}, {"variations", all}, {"pareto_front", fj},
-                      {"cheapest_under_ceiling", best >= 0 ? ordered_json(pts[static_cast<std::size_t>(best)].label) : ordered_json(nullptr)}};
+    ordered_json j = {{"scenario", l->scenario.name}, {"profile", name}, {"runs", so.runs}, {"seed", so.seed}};
+    j.update(sim::search_json(arms, l->ceiling));
     if (so.json) {
       std::cout << j.dump(2) << "\n";
       return;

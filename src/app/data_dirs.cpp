@@ -20,7 +20,6 @@ Layout layout_of(DataDir kind) {
     case DataDir::policies: return {"policies", "policies"};
     case DataDir::web: return {"web", "web/dist"};
     case DataDir::scenarios: return {"scenarios", "scenarios"};
-    case DataDir::contact_matrices: return {"prem2021", "data/prem2021"};
   }
   return {"", ""};
 }

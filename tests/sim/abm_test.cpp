@@ -13,7 +13,7 @@ namespace {
 const std::string kSrc = BIHUAN_SOURCE_DIR;
 
 const ContactMatrices& prem() {
-  static const ContactMatrices m = load_prem(kSrc + "/data/prem2021");
+  static const ContactMatrices m = load_prem(kSrc + "/scenarios/prem2021");
   return m;
 }
 Variant variant(const std::string& name = "ancestral") { return load_variant(kSrc + "/scenarios/variants.yaml", name); }

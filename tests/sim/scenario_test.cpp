@@ -72,7 +72,7 @@ TEST(ScenarioTest, CommonRandomNumbersMakePairedDifferencesExact) {
   // The same profile twice: every paired difference is exactly 0.
   const Scenario s = parse_scenario("city: {persons: 6000}\ndays: 25\ninitial_infections: 5\n"
                                     "imports: {per_day: 5, prevalence: 0.05}\n");
-  const auto prem = load_prem(kSrc + "/data/prem2021");
+  const auto prem = load_prem(kSrc + "/scenarios/prem2021");
   const auto pop = build_population(s.city);
   const auto variant = load_variant(kSrc + "/scenarios/variants.yaml", "ancestral");
   const auto profile = load_profile(kSrc + "/policies", "twenty-measures");

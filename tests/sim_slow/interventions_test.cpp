@@ -13,7 +13,7 @@ namespace {
 const std::string kSrc = BIHUAN_SOURCE_DIR;
 
 struct Fixture {
-  ContactMatrices prem = load_prem(kSrc + "/data/prem2021");
+  ContactMatrices prem = load_prem(kSrc + "/scenarios/prem2021");
   Population pop = build_population(PopulationOptions{12000});
   policy::Profile ninth = load_profile(kSrc + "/policies", "ninth-edition");
 };

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   CLI::App app{"bihuan-mpi: simulator replicates across MPI ranks"};
   app.require_subcommand(1);
   std::string scenario, profile, policies = src + "/policies", variants = src + "/scenarios/variants.yaml",
-                                 matrices = src + "/data/prem2021";
+                                 matrices = src + "/scenarios/prem2021";
   std::int64_t runs = 20;
   std::uint64_t seed = 1;
   unsigned threads = 1;
