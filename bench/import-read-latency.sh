@@ -83,6 +83,33 @@ end=$(date +%s.%N)
 curl -s -b "$WORK/importer.jar" "$URL/api/jobs/$JOB" | python3 -c '
 import json,sys; j=json.load(sys.stdin); r=j["report"] or {}
 print("job", j["status"], "inserted", r.get("inserted"), "rejected", r.get("rejected"), file=sys.stderr)'
+# How long the import's write batches held the write lock, and how long write transactions
+# (audit group commits, logins, the import's own batches) waited for it (GET /metrics).
+curl -s "$URL/metrics" > "$WORK/metrics.txt" || true
+python3 - "$WORK/metrics.txt" <<'PY'
+import sys, re
+hist = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'(bihuan_import_batch_seconds|bihuan_sqlite_write_wait_seconds)_(bucket|sum|count)(\{[^}]*\})? (\S+)', line)
+    if not m: continue
+    name, part, labels, v = m.groups()
+    h = hist.setdefault(name, {"buckets": []})
+    if part == "bucket":
+        le = re.search(r'le="([^"]+)"', labels).group(1)
+        h["buckets"].append((float("inf") if le == "+Inf" else float(le), float(v)))
+    else:
+        h[part] = float(v)
+for name, h in hist.items():
+    n = h.get("count", 0)
+    if not n: continue
+    b = sorted(h["buckets"])
+    def q(f):
+        for le, c in b:
+            if c >= f * n: return le
+        return float("inf")
+    top = next((le for le, c in b if c >= n), float("inf"))
+    print(f"{name}: n {int(n)}, mean {h['sum'] / n * 1000:.1f} ms, p99 <= {q(0.99) * 1000:.0f} ms, max <= {top * 1000:.0f} ms")
+PY
 
 python3 - "$WORK/idle.txt" "$WORK/busy.txt" "$ROWS" "$(echo "$end - $start" | bc)" <<'PY'
 import sys, collections

@@ -18,6 +18,7 @@
 #include "ingest/csv.hpp"
 #include "ingest/encoding.hpp"
 #include "ingest/fields.hpp"
+#include "metrics/metrics.hpp"
 
 namespace bihuan::ingest {
 
@@ -139,7 +140,8 @@ class Importer {
  public:
   Importer(store::Repository& repo, store::ImportRepository& runs, const ImportOptions& opt, std::string_view text,
            const HeaderMap& header)
-      : repo_(repo), runs_(runs), opt_(opt), text_(text), header_(header), refs_(repo, runs) {}
+      : repo_(repo), runs_(runs), opt_(opt), text_(text), header_(header), refs_(repo, runs),
+        batch_target_(opt.batch_time.count() > 0 ? std::min<std::size_t>(opt.batch_rows, 500) : opt.batch_rows) {}
 
   void set_run(std::int64_t id) {
     run_id_ = id;
@@ -167,7 +169,7 @@ class Importer {
                                         e.column + " " + e.reason);
         }
       }
-      if (write && pending() >= opt_.batch_rows) flush(report);
+      if (write && pending() >= batch_target_) flush(report);
       if (!write && opt_.checkpoint && rows_ % static_cast<std::int64_t>(opt_.batch_rows) == 0) opt_.checkpoint();
       if (opt_.progress && reader.offset() - last_progress >= (1u << 20)) {
         last_progress = reader.offset();
@@ -566,20 +568,41 @@ class Importer {
     return e;
   }
 
+  // One write batch: its own transaction, timed. The next batch is sized so that a batch holds
+  // the write lock for about opt_.batch_time (between 50 rows and batch_rows).
+  void write_timed(std::vector<RowError>& found, store::UpsertStats& st) {
+    static auto& held = metrics::histogram("bihuan_import_batch_seconds",
+                                           "Time an import write batch held its transaction (the write lock)");
+    const std::size_t rows = lines_.size();
+    const auto t0 = std::chrono::steady_clock::now();
+    repo_.transaction([&] { st = write_batch(found); });
+    const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    held.observe(took);
+    const double budget = std::chrono::duration<double>(opt_.batch_time).count();
+    if (budget > 0 && rows > 0) {
+      const double fit = static_cast<double>(rows) * budget / std::max(took, 1e-4);
+      const double lo = static_cast<double>(std::min<std::size_t>(50, opt_.batch_rows));
+      const double hi = static_cast<double>(opt_.batch_rows);
+      // Halfway towards the fit: one slow batch (a checkpoint, a busy disk) does not swing it.
+      batch_target_ = static_cast<std::size_t>(
+          std::clamp((static_cast<double>(batch_target_) + std::clamp(fit, lo, hi)) / 2.0, lo, hi));
+    }
+  }
+
   void flush(ImportReport& report) {
     if (lines_.empty()) return;
     if (opt_.checkpoint) opt_.checkpoint();
     if (!keep_write_errors) {
       std::vector<RowError> found;
       store::UpsertStats st;
-      repo_.transaction([&] { st = write_batch(found); });
+      write_timed(found, st);
       commit_batch(report, st, found);
     } else {
       // Valid-rows mode: a batch the store refuses is reported row by row; others still go in.
       try {
         std::vector<RowError> found;
         store::UpsertStats st;
-        repo_.transaction([&] { st = write_batch(found); });
+        write_timed(found, st);
         commit_batch(report, st, found);
       } catch (const Error& e) {
         refs_.forget_writes();
@@ -629,6 +652,7 @@ class Importer {
   std::vector<Venue> venues_;
   std::vector<Org> orgs_;
   std::vector<std::int64_t> lines_;
+  std::size_t batch_target_ = 0;  // rows of the next write batch
 };
 
 }  // namespace

@@ -33,9 +33,14 @@ struct ImportOptions {
   ImportMode mode = ImportMode::all_or_nothing;
   Encoding encoding = Encoding::auto_detect;
   Date today{};                       // for birth-date sanity checks
-  // Rows per write batch. Every batch is its own short transaction (the write lock is held for
-  // one batch only); all-or-nothing comes from the import run, rolled back if any batch fails.
+  // Rows per write batch at the most. Every batch is its own short transaction (the write lock
+  // is held for one batch only); all-or-nothing comes from the import run, rolled back if any
+  // batch fails. With batch_time > 0 the batches are sized, from the time the previous ones
+  // took, to hold the write lock for about batch_time each (at least 50 rows, or batch_rows
+  // when it is smaller), so that the audit records, logins and edits of everyone else wait for
+  // one short batch at the most on a slow or busy machine.
   std::size_t batch_rows = 2000;
+  std::chrono::milliseconds batch_time{100};
   // The importer's jurisdiction. Area scope: every area code must lie inside it, and a person
   // already registered outside it cannot be changed. Org scope: persons only, each employed by
   // that organisation. Scope::everything() (the default) for administrators and the CLI.

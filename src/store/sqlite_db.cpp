@@ -3,11 +3,17 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "metrics/metrics.hpp"
 #include "store/db.hpp"
 
 namespace bihuan::store {
@@ -42,6 +48,69 @@ namespace {
       fail(ErrorCode::internal, msg);
   }
 }
+
+// Write transactions of one database file in this process take turns in the order they asked.
+// SQLite's own busy handler polls with growing sleeps (up to 100 ms) and never queues: a writer
+// that commits and begins again at once (an import's next batch) wins the lock again and again
+// while a waiting one sleeps, so a short write (the audit group commit behind a person read,
+// a login) could wait for many batches. Here a writer that finds the file's turn taken waits in
+// line and is handed the turn when the writer before it ends its transaction. Other processes
+// (a `bihuan import` next to a server) still meet SQLite's busy handler.
+class WriteTurn {
+ public:
+  // The turn of the database file at `path` (shared by every connection of this process).
+  static std::shared_ptr<WriteTurn> of(const std::string& path) {
+    static std::mutex mu;
+    static std::unordered_map<std::string, std::weak_ptr<WriteTurn>> all;
+    std::error_code ec;
+    auto canonical = std::filesystem::weakly_canonical(path, ec);
+    const std::string key = ec ? path : canonical.string();
+    std::lock_guard lock(mu);
+    auto& slot = all[key];
+    auto turn = slot.lock();
+    if (!turn) {
+      turn = std::make_shared<WriteTurn>();
+      slot = turn;
+    }
+    return turn;
+  }
+  // Waits for the turn, at most `limit` (then goes on without it: SQLite's busy handler decides,
+  // as before). Returns whether the turn was taken.
+  bool take(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mu_);
+    if (!taken_ && line_.empty()) {
+      taken_ = true;
+      return true;
+    }
+    auto me = std::make_shared<bool>(false);
+    line_.push_back(me);
+    if (cv_.wait_for(lock, limit, [&] { return *me; })) return true;
+    for (auto it = line_.begin(); it != line_.end(); ++it)
+      if (*it == me) {
+        line_.erase(it);
+        break;
+      }
+    return false;
+  }
+  void give_back() {
+    {
+      std::lock_guard lock(mu_);
+      if (line_.empty()) {
+        taken_ = false;
+        return;
+      }
+      *line_.front() = true;  // handed over: the turn stays taken
+      line_.pop_front();
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool taken_ = false;
+  std::deque<std::shared_ptr<bool>> line_;
+};
 
 class SqliteStmt final : public Stmt {
  public:
@@ -99,6 +168,7 @@ class SqliteStmt final : public Stmt {
 class SqliteDb final : public Db {
  public:
   explicit SqliteDb(const std::string& path) : Db(Backend::sqlite) {
+    if (!path.empty() && path != ":memory:" && path.rfind("file:", 0) != 0) turn_ = WriteTurn::of(path);
     int rc = sqlite3_open_v2(path.c_str(), &db_,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
@@ -109,7 +179,7 @@ class SqliteDb final : public Db {
       fail(ErrorCode::unavailable, msg);
     }
     try {
-      sqlite3_busy_timeout(db_, 5000);
+      sqlite3_busy_timeout(db_, kBusyMs);
       // Switching a new file to WAL can report SQLITE_BUSY without waiting on the busy handler
       // while another connection does the same: retry for up to the busy timeout.
       for (int attempt = 0;; ++attempt) {
@@ -127,6 +197,8 @@ class SqliteDb final : public Db {
     }
   }
   ~SqliteDb() override {
+    if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    end_turn();
     stmts_.clear();
     sqlite3_close(db_);
   }
@@ -157,10 +229,31 @@ class SqliteDb final : public Db {
     }
   }
 
-  void begin() override { exec_script("BEGIN IMMEDIATE"); }
-  void commit() override { exec_script("COMMIT"); }
+  void begin() override {
+    static auto& wait = metrics::histogram("bihuan_sqlite_write_wait_seconds",
+                                           "Time a write transaction waited for SQLite's write lock (in line and busy)");
+    const auto t0 = std::chrono::steady_clock::now();
+    if (turn_ && !holding_) holding_ = turn_->take(std::chrono::milliseconds(kBusyMs));
+    try {
+      exec_script("BEGIN IMMEDIATE");
+    } catch (...) {
+      end_turn();
+      throw;
+    }
+    wait.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  void commit() override {
+    try {
+      exec_script("COMMIT");
+    } catch (...) {
+      if (sqlite3_get_autocommit(db_)) end_turn();  // the transaction is over either way
+      throw;
+    }
+    end_turn();
+  }
   void rollback() noexcept override {
     if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    end_turn();
   }
   void savepoint(std::string_view name) override { exec_script("SAVEPOINT " + std::string(name)); }
   void release(std::string_view name) override { exec_script("RELEASE " + std::string(name)); }
@@ -170,7 +263,16 @@ class SqliteDb final : public Db {
   }
 
  private:
+  static constexpr int kBusyMs = 5000;
+  void end_turn() noexcept {
+    if (holding_) {
+      holding_ = false;
+      turn_->give_back();
+    }
+  }
   sqlite3* db_ = nullptr;
+  std::shared_ptr<WriteTurn> turn_;
+  bool holding_ = false;
   std::unordered_map<std::string, std::unique_ptr<SqliteStmt>, SqlHash, std::equal_to<>> stmts_;
 };
 
