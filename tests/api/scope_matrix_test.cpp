@@ -12,6 +12,8 @@
 #include <set>
 
 #include "core/caller.hpp"
+#include "ingest/import.hpp"
+#include "store/import_repository.hpp"
 #include "loop/service.hpp"
 
 namespace bihuan::testing {
@@ -160,6 +162,20 @@ class ScopeMatrix : public ::testing::Test {
       n.owner = loop::Owner::area("110106");
       referral_out_ = svc.create_or_refer(n, inv).referral->id;
       handover_out_ = svc.send_handover(order_out_, loop::Stage::hospital, loop::Owner::org(org_["HOSP-2"]), "", "", admin).id;
+
+      // Identity conflicts (身份冲突) found by an administrator's import: grid B's resident (outside)
+      // and grid A's (inside), each registered under another name than the file's.
+      ingest::ImportOptions io;
+      io.kind = ingest::ImportKind::persons;
+      io.today = *parse_date("2022-07-01");
+      const auto rep = ingest::run_import(*repo,
+                                          "证件号码,姓名,网格编码\n" + world_->doc_b + ",李四改," + World::kGridB + "\n" +
+                                              world_->doc_a + ",张三改," + World::kGridA + "\n",
+                                          io);
+      if (rep.conflicts.size() != 2) throw std::runtime_error("expected two identity conflicts");
+      auto imports = store::open_import_repository(*repo);
+      for (const auto& c : imports->conflicts(Scope::everything(), true, store::Page{0, 10}).items)
+        (c.person_id == world_->person_b ? conflict_out_ : conflict_in_) = c.id;
     }
     api::ServerOptions o;
     o.db_url = url;
@@ -194,9 +210,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/loop/orders/{id}", 0) == 0) return Target{id(order_out_), "999999"};
     if (pattern.rfind("/api/loop/handovers/{id}", 0) == 0) return Target{id(handover_out_), "999999"};
     if (pattern.rfind("/api/loop/alerts/{id}", 0) == 0) return Target{id(alert_out_), "999999"};
-    // Not probed yet (owned by the imports capability; needs a seeded identity conflict): the
-    // handler answers 404 for a conflict outside the caller's scope (tests/api/import_test.cpp).
-    if (pattern == "/api/import/conflicts/{id}/resolve") return Target{"", ""};
+    if (pattern == "/api/import/conflicts/{id}/resolve") return Target{id(conflict_out_), "999999"};
     if (pattern.rfind("/api/loop/referrals/{id}", 0) == 0) return Target{id(referral_out_), "999999"};
     if (pattern.rfind("/api/loop/sites/{org_id}", 0) == 0) return Target{id(org_["SITE-2"]), "999999"};
     return std::nullopt;
@@ -223,6 +237,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.find("/referrals/") != std::string::npos)
       return json{{"note", "n"}, {"owner", {{"kind", "area"}, {"area_code", World::kGridA}}}}.dump();
     if (pattern.find("/rooms") != std::string::npos) return R"({"rooms":[{"number":"9","type":"single","capacity":1}]})";
+    if (pattern == "/api/import/conflicts/{id}/resolve") return R"({"action":"take","reason":"r"})";
     if (pattern.find("/assign") != std::string::npos) return R"({"order_ids":[]})";
     return method == "GET" ? std::string() : std::string("{}");
   }
@@ -242,6 +257,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::vector<std::string> roles_;
   static inline std::int64_t household_out_ = 0, merge_out_ = 0, merge_kept_out_ = 0;
   static inline std::int64_t order_in_ = 0, order_out_ = 0, alert_out_ = 0, handover_out_ = 0, referral_out_ = 0;
+  static inline std::int64_t conflict_in_ = 0, conflict_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
@@ -370,6 +386,18 @@ TEST_F(ScopeMatrix, InsideTheScopeTheObjectIsThere) {
   EXPECT_EQ(site.get("/api/loop/sites/" + std::to_string(org_["SITE-1"])).status, 200);
   Client centre = login(server_->port(), "m_command_centre");
   EXPECT_EQ(centre.get("/api/loop/orders/" + std::to_string(order_in_)).status, 200);
+  // Identity conflicts: grid A's command centre lists and resolves the one of its resident (and
+  // only that one); grid A's worker, without person.merge, is refused.
+  auto conflicts = centre.get("/api/import/conflicts");
+  ASSERT_EQ(conflicts.status, 200) << conflicts.body;
+  ASSERT_EQ(conflicts.j()["items"].size(), 1u) << conflicts.body;
+  EXPECT_EQ(conflicts.j()["items"][0]["id"], conflict_in_);
+  const std::string resolve = "/api/import/conflicts/" + std::to_string(conflict_in_) + "/resolve";
+  EXPECT_EQ(grid.post(resolve, R"({"action":"keep","reason":"r"})").status, 403);
+  auto kept = centre.post(resolve, R"({"action":"keep","reason":"checked the papers"})");
+  ASSERT_EQ(kept.status, 200) << kept.body;
+  EXPECT_EQ(kept.j()["status"], "kept");
+  EXPECT_EQ(centre.post(resolve, R"({"action":"keep","reason":"again"})").status, 409);
 }
 
 }  // namespace
