@@ -163,28 +163,24 @@ class SqlImportRepository final : public ImportRepository {
       "rejected, inserted, updated, unchanged, conflicts, undone_at, undone_by, owner_host, owner_pid, heartbeat_at";
 
   static ImportRun read_run(const Q& q) {
+    Cols c(q);
     ImportRun r;
-    r.id = q.int64(0);
-    r.job_id = q.int64(1);
-    r.kind = q.str(2);
-    r.mode = q.str(3);
-    r.file_name = q.str(4);
-    r.created_by = q.int64(5);
-    r.created_at = from_unix_ms(q.int64(6));
-    if (!q.null_at(7)) r.finished_at = from_unix_ms(q.int64(7));
-    r.status = q.str(8);
-    r.total_rows = q.int64(9);
-    r.accepted = q.int64(10);
-    r.rejected = q.int64(11);
-    r.inserted = q.int64(12);
-    r.updated = q.int64(13);
-    r.unchanged = q.int64(14);
-    r.conflicts = q.int64(15);
-    if (!q.null_at(16)) r.undone_at = from_unix_ms(q.int64(16));
-    r.undone_by = q.int64(17);
-    r.owner_host = q.str(18);
-    r.owner_pid = q.int64(19);
-    r.heartbeat_at = from_unix_ms(q.int64(20));
+    r.id = c.i64();
+    r.job_id = c.i64();
+    r.kind = c.str();
+    r.mode = c.str();
+    r.file_name = c.str();
+    r.created_by = c.i64();
+    r.created_at = c.at();
+    r.finished_at = c.maybe_at();
+    r.status = c.str();
+    for (auto* n : {&r.total_rows, &r.accepted, &r.rejected, &r.inserted, &r.updated, &r.unchanged, &r.conflicts})
+      *n = c.i64();
+    r.undone_at = c.maybe_at();
+    r.undone_by = c.i64();
+    r.owner_host = c.str();
+    r.owner_pid = c.i64();
+    r.heartbeat_at = c.at();
     return r;
   }
 
@@ -203,23 +199,8 @@ class SqlImportRepository final : public ImportRepository {
   }
 
   PageOf<ImportRun> runs(std::int64_t created_by, Page page) override {
-    if (page.limit < 1 || page.limit > 1000)
-      fail(ErrorCode::invalid_argument, "page limit must be between 1 and 1000", "limit");
-    std::string sql = std::string("SELECT ") + kRunCols + " FROM import_runs WHERE 1 = 1";
-    if (created_by != 0) sql += " AND created_by = ?";
-    if (page.after > 0) sql += " AND id < ?";
-    sql += " ORDER BY id DESC LIMIT ?";
-    Q q(db_, sql);
-    if (created_by != 0) q.i64(created_by);
-    if (page.after > 0) q.i64(page.after);
-    q.i64(page.limit + 1);
-    PageOf<ImportRun> out;
-    while (q.next()) out.items.push_back(read_run(q));
-    if (static_cast<int>(out.items.size()) > page.limit) {
-      out.items.resize(static_cast<std::size_t>(page.limit));
-      out.next = out.items.back().id;
-    }
-    return out;
+    return newest_first<ImportRun>(db_, std::string("SELECT ") + kRunCols + " FROM import_runs WHERE 1 = 1", created_by,
+                                   page, read_run);
   }
 
   std::vector<RunningRun> running_runs() override {
@@ -437,19 +418,20 @@ class SqlImportRepository final : public ImportRepository {
       "c.id, c.run_id, c.person_id, c.row_no, c.fields, c.imported, c.status, c.created_at, c.resolved_by, c.resolved_at";
 
   static IdentityConflict read_conflict(const Q& q) {
+    Cols col(q);
     IdentityConflict c;
-    c.id = q.int64(0);
-    c.run_id = q.int64(1);
-    c.person_id = q.int64(2);
-    c.row = q.int64(3);
-    const std::string fields = q.str(4);
+    c.id = col.i64();
+    c.run_id = col.i64();
+    c.person_id = col.i64();
+    c.row = col.i64();
+    const std::string fields = col.str();
     for (std::size_t pos = 0; pos < fields.size();) {
       auto comma = fields.find(',', pos);
       if (comma == std::string::npos) comma = fields.size();
       c.fields.push_back(fields.substr(pos, comma - pos));
       pos = comma + 1;
     }
-    const json j = json::parse(q.str(5), nullptr, false);
+    const json j = json::parse(col.str(), nullptr, false);
     if (j.is_object()) {
       c.imported.doc_type = doc_type_from(j.value("doc_type", "")).value_or(DocType::resident_id);
       c.imported.doc_number = j.value("doc_number", "");
@@ -461,10 +443,10 @@ class SqlImportRepository final : public ImportRepository {
       c.imported.area_code = j.value("area_code", "");
       c.imported.address = j.value("address", "");
     }
-    c.status = q.str(6);
-    c.created_at = from_unix_ms(q.int64(7));
-    c.resolved_by = q.int64(8);
-    if (!q.null_at(9)) c.resolved_at = from_unix_ms(q.int64(9));
+    c.status = col.str();
+    c.created_at = col.at();
+    c.resolved_by = col.i64();
+    c.resolved_at = col.maybe_at();
     return c;
   }
 

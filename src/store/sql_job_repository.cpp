@@ -109,18 +109,19 @@ std::string base64_decode(std::string_view in) {
 }
 
 Job read_job(const Q& q) {
+  Cols c(q);
   Job j;
-  j.id = q.int64(0);
-  j.kind = q.str(1);
-  j.status = job_status_from(q.str(2)).value_or(JobStatus::failed);
-  j.progress = q.real(3);
-  j.report = q.str(4);
-  j.error = q.str(5);
-  j.error_field = q.str(6);
-  j.created_by = q.int64(7);
-  j.created_at = from_unix_ms(q.int64(8));
-  if (!q.null_at(9)) j.started_at = from_unix_ms(q.int64(9));
-  if (!q.null_at(10)) j.finished_at = from_unix_ms(q.int64(10));
+  j.id = c.i64();
+  j.kind = c.str();
+  j.status = job_status_from(c.str()).value_or(JobStatus::failed);
+  j.progress = c.real();
+  j.report = c.str();
+  j.error = c.str();
+  j.error_field = c.str();
+  j.created_by = c.i64();
+  j.created_at = c.at();
+  j.started_at = c.maybe_at();
+  j.finished_at = c.maybe_at();
   return j;
 }
 
@@ -144,23 +145,7 @@ class SqlJobRepository final : public JobRepository {
   }
 
   PageOf<Job> jobs(std::int64_t created_by, Page page) override {
-    if (page.limit < 1 || page.limit > 1000)
-      fail(ErrorCode::invalid_argument, "page limit must be between 1 and 1000", "limit");
-    std::string sql = std::string("SELECT ") + kJobCols + " FROM jobs WHERE 1 = 1";
-    if (created_by != 0) sql += " AND created_by = ?";
-    if (page.after > 0) sql += " AND id < ?";
-    sql += " ORDER BY id DESC LIMIT ?";
-    Q q(db_, sql);
-    if (created_by != 0) q.i64(created_by);
-    if (page.after > 0) q.i64(page.after);
-    q.i64(page.limit + 1);
-    PageOf<Job> out;
-    while (q.next()) out.items.push_back(read_job(q));
-    if (static_cast<int>(out.items.size()) > page.limit) {
-      out.items.resize(static_cast<std::size_t>(page.limit));
-      out.next = out.items.back().id;
-    }
-    return out;
+    return newest_first<Job>(db_, std::string("SELECT ") + kJobCols + " FROM jobs WHERE 1 = 1", created_by, page, read_job);
   }
 
   void start_job(std::int64_t id, Instant at) override {

@@ -9,27 +9,12 @@
 namespace bihuan::testing {
 namespace {
 
-class ImportLoad : public ::testing::Test {
+class ImportLoad : public SeededServer {
  protected:
-  void SetUp() override {
-    url_ = "sqlite:" + (dir_.path() / "load.db").string();
-    world_.seed(*store::open_repository(url_), SystemClock{}.now());
-    api::ServerOptions o;
-    o.db_url = url_;
-    o.port = 0;
+  void options(api::ServerOptions& o) override {
     o.io_threads = 2;
     o.db_threads = 3;
-    server_ = std::make_unique<api::Server>(o);
-    server_->start();
   }
-  void TearDown() override {
-    server_->stop();
-    server_->wait();
-  }
-  TempDir dir_;
-  World world_;
-  std::string url_;
-  std::unique_ptr<api::Server> server_;
 };
 
 // 300,000 distinct valid resident IDs of county 110105: 300 birth days x 1,000 sequence numbers.

@@ -5,27 +5,7 @@
 namespace bihuan::testing {
 namespace {
 
-class Import : public ::testing::Test {
- protected:
-  void SetUp() override {
-    url_ = "sqlite:" + (dir_.path() / "i.db").string();
-    world_.seed(*store::open_repository(url_), SystemClock{}.now());
-    api::ServerOptions o;
-    o.db_url = url_;
-    o.port = 0;
-    o.io_threads = 1;
-    o.db_threads = 2;
-    server_ = std::make_unique<api::Server>(o);
-    server_->start();
-  }
-  void TearDown() override {
-    server_->stop();
-    server_->wait();
-  }
-  TempDir dir_;
-  World world_;
-  std::string url_;
-  std::unique_ptr<api::Server> server_;
+class Import : public SeededServer {
 };
 
 TEST_F(Import, ValidRowsReportAndAudit) {

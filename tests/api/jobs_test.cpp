@@ -12,36 +12,14 @@
 namespace bihuan::testing {
 namespace {
 
-class Jobs : public ::testing::Test {
+class Jobs : public SeededServer {
  protected:
-  void SetUp() override {
-    url_ = "sqlite:" + (dir_.path() / "j.db").string();
-    world_.seed(*store::open_repository(url_), SystemClock{}.now());
-    start();
-  }
-  void start() {
-    api::ServerOptions o;
-    o.db_url = url_;
-    o.port = 0;
-    o.db_threads = 2;
-    server_ = std::make_unique<api::Server>(o);
-    server_->start();
-  }
-  void TearDown() override {
-    if (server_) {
-      server_->stop();
-      server_->wait();
-    }
-  }
+  void options(api::ServerOptions& o) override { o.db_threads = 2; }
   // Submits work as `user` through a connection of the test.
   std::int64_t submit(const std::string& user, jobs::Work work) {
     auto repo = store::open_repository(url_);
     return server_->services().jobs->submit(*repo, "test.work", world_.user_ids.at(user), std::move(work));
   }
-  TempDir dir_;
-  World world_;
-  std::string url_;
-  std::unique_ptr<api::Server> server_;
 };
 
 TEST_F(Jobs, OnlyTheCreatorAndAnAdministratorSeeAJob) {

@@ -147,12 +147,7 @@ class Ops : public ::testing::Test {
     }
   }
   unsigned short port() const { return server_->port(); }
-  std::vector<store::AuditRecord> audit_rows(const std::string& action) {
-    auto repo = store::open_repository(db_url_);
-    store::AuditQuery q;
-    q.action = action;
-    return repo->find_audit(q, store::Page{0, 1000}).items;
-  }
+  std::vector<store::AuditRecord> audit_rows(const std::string& action) { return bihuan::testing::audit_rows(db_url_, action); }
 
   TempDir dir_;
   World world_;

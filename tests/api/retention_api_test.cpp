@@ -52,12 +52,7 @@ class RetentionApi : public ::testing::Test {
     server_->stop();
     server_->wait();
   }
-  std::vector<store::AuditRecord> audits(const std::string& action) {
-    auto repo = store::open_repository(db_url_);
-    store::AuditQuery q;
-    q.action = action;
-    return repo->find_audit(q, store::Page{0, 100}).items;
-  }
+  std::vector<store::AuditRecord> audits(const std::string& action) { return audit_rows(db_url_, action); }
 
   TempDir dir_;
   // 2026-01-01T12:00:00Z = 20:00 in Beijing.

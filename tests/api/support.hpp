@@ -220,4 +220,45 @@ inline json wait_job(Client& c, const HttpResult& accepted) {
   return j;
 }
 
+// The audit records of `action` in the database at `url`, newest first (at most 1,000).
+inline std::vector<store::AuditRecord> audit_rows(const std::string& url, const std::string& action) {
+  auto repo = store::open_repository(url);
+  store::AuditQuery q;
+  q.action = action;
+  return repo->find_audit(q, store::Page{0, 1000}).items;
+}
+
+// A fixture: the World seeded into a fresh SQLite file and a server started over it (port 0,
+// loopback). A fixture that wants other thread counts overrides options(); start() starts the
+// server again after a test stopped it (server_ reset).
+class SeededServer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = "sqlite:" + (dir_.path() / "test.db").string();
+    world_.seed(*store::open_repository(url_), SystemClock{}.now());
+    start();
+  }
+  virtual void options(api::ServerOptions& o) {
+    o.io_threads = 1;
+    o.db_threads = 2;
+  }
+  void start() {
+    api::ServerOptions o;
+    o.db_url = url_;
+    o.port = 0;
+    options(o);
+    server_ = std::make_unique<api::Server>(o);
+    server_->start();
+  }
+  void TearDown() override {
+    if (!server_) return;
+    server_->stop();
+    server_->wait();
+  }
+  TempDir dir_;
+  World world_;
+  std::string url_;
+  std::unique_ptr<api::Server> server_;
+};
+
 }  // namespace bihuan::testing
