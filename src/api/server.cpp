@@ -15,6 +15,7 @@
 #include "api/access_log.hpp"
 #include "api/audit_writer.hpp"
 #include "api/import_routes.hpp"
+#include "api/sim_routes.hpp"
 #include "api/job_routes.hpp"
 #include "api/client_ip.hpp"
 #include "api/loop_routes.hpp"
@@ -138,6 +139,7 @@ struct Server::Impl {
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);
+    add_sim_routes(router);
   }
 
   // Wakes every purge_check_interval; runs the purge when the daily time (local) passed since
