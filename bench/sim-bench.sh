@@ -43,7 +43,7 @@ imports: $imports
 overrides: $over
 YAML
     for threads in 1 2; do
-      timed "abm n=$n $kind threads=$threads runs=2 days=60" "$B" simulate abm --scenario "$TMP/s.yaml" --runs 2 --threads $threads --seed 1 --json
+      timed "abm n=$n $kind threads=$threads runs=2 days=60" "$B" simulate abm --scenario "$TMP/s.yaml" --runs 2 --threads $threads --seed 1 --json ${ABM_EXTRA:-}
       python3 - "$TMP/out.json" "$TMP/time" "$n" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1])); wall, rss = open(sys.argv[2]).read().split(); n = int(sys.argv[3])
