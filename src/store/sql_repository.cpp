@@ -244,9 +244,11 @@ struct UpsertCol {
 };
 struct UpsertSql {
   std::string insert, upsert, select_id;
-  // PostgreSQL's bulk path (tables keyed by id): COPY into a staging table, then one UPDATE of
-  // the changed rows, one INSERT of the new ones and one SELECT of every row's id.
-  std::string bulk_create, bulk_truncate, bulk_copy, bulk_update, bulk_insert, bulk_ids;
+  // PostgreSQL's bulk path (tables keyed by id): COPY into a staging table, then one INSERT ...
+  // ON CONFLICT DO UPDATE of every row (new rows inserted, changed rows updated) and one SELECT
+  // of every row's id. Both probe the key's unique index row by row: join plans chosen from a
+  // staging table's missing statistics scanned the whole table for every row.
+  std::string bulk_create, bulk_truncate, bulk_copy, bulk_upsert, bulk_ids;
 };
 UpsertSql make_upsert(const Dialect& d, const std::string& table, const std::vector<UpsertCol>& cols,
                       const char* id_col, bool has_rev) {
@@ -283,36 +285,24 @@ UpsertSql make_upsert(const Dialect& d, const std::string& table, const std::vec
   out.select_id = std::string("SELECT ") + id_col + " FROM " + table + " WHERE " + where_key;
   if (d.backend == Backend::postgresql && std::string_view(id_col) == "id") {
     const std::string stage = "bulk_" + table;
-    std::string b_names, b_sets, b_changed, b_match, t_match;
+    std::string b_names, t_match;
     for (const auto& c : cols) {
       const std::string n = c.name;
       sep(b_names, ", ");
       b_names += "b." + n;
       if (c.kind == UpsertCol::key) {
-        sep(b_match, " AND ");
-        b_match += table + "." + n + " = b." + n;
         sep(t_match, " AND ");
         t_match += "t." + n + " = b." + n;
       }
-      if (c.kind == UpsertCol::compared || c.kind == UpsertCol::touched) {
-        sep(b_sets, ", ");
-        b_sets += n + " = b." + n;
-      }
-      if (c.kind == UpsertCol::compared) {
-        sep(b_changed, " OR ");
-        b_changed += c.nullable ? d.distinct(table + "." + n, "b." + n) : table + "." + n + " <> b." + n;
-      }
     }
-    if (has_rev) b_sets += ", rev = " + table + ".rev + 1";
     out.bulk_create = "CREATE TEMP TABLE IF NOT EXISTS " + stage + " AS SELECT CAST(0 AS BIGINT) AS ord, " + names +
                       " FROM " + table + " WITH NO DATA";
     out.bulk_truncate = "TRUNCATE " + stage;
     out.bulk_copy = stage + " (ord, " + names + ")";
-    out.bulk_update = "UPDATE " + table + " SET " + b_sets + " FROM " + stage + " b WHERE " + b_match + " AND (" +
-                      b_changed + ")";
-    out.bulk_insert = "INSERT INTO " + table + " (" + names + ") SELECT " + b_names + " FROM " + stage +
-                      " b WHERE NOT EXISTS (SELECT 1 FROM " + table + " t WHERE " + t_match + ") ORDER BY b.ord";
-    out.bulk_ids = "SELECT b.ord, t.id FROM " + stage + " b JOIN " + table + " t ON " + t_match;
+    out.bulk_upsert = "INSERT INTO " + table + " (" + names + ") SELECT " + b_names + " FROM " + stage +
+                      " b ORDER BY b.ord ON CONFLICT (" + keys + ") DO UPDATE SET " + sets + " WHERE " + changed +
+                      " RETURNING (xmax = 0)::int";
+    out.bulk_ids = "SELECT b.ord, (SELECT t.id FROM " + table + " t WHERE " + t_match + ") FROM " + stage + " b";
   }
   return out;
 }
@@ -1351,8 +1341,11 @@ class SqlRepository final : public Repository {
     db_->exec_script(sql.bulk_create);
     db_->exec_script(sql.bulk_truncate);
     db_->copy_in(sql.bulk_copy, w.data());
-    const std::int64_t updated = Q(*db_, sql.bulk_update).run();
-    const std::int64_t inserted = Q(*db_, sql.bulk_insert).run();
+    std::int64_t inserted = 0, updated = 0;
+    {
+      Q q(*db_, sql.bulk_upsert);
+      while (q.next()) ++(q.int64(0) != 0 ? inserted : updated);
+    }
     {
       Q q(*db_, sql.bulk_ids);
       while (q.next()) {
