@@ -8,6 +8,7 @@
 #include "ingest/import.hpp"
 #include "ingest/report_json.hpp"
 #include "jobs/runner.hpp"
+#include "registry/service.hpp"
 #include "store/import_repository.hpp"
 #include "store/job_repository.hpp"
 
@@ -244,19 +245,16 @@ json conflict_json(Context& ctx, const store::IdentityConflict& c, const Person&
 }
 
 Response list_conflicts(Request& req, Context& ctx) {
-  const Scope& scope = ctx.who().scope;
   const auto status = req.q("status");
   if (!status.empty() && status != "open" && status != "all")
     fail(ErrorCode::invalid_argument, "status must be open or all", "status");
-  auto page = store::open_import_repository(ctx.repo)->conflicts(scope, status != "all",
-                                                                 query_page(req.q("limit"), req.q("after")));
+  auto page = registry::Service(ctx.repo, *ctx.svc.clock)
+                  .conflicts(status != "all", caller_of(ctx, req), query_page(req.q("limit"), req.q("after")));
   json items = json::array();
   json ids = json::array();
   for (const auto& c : page.items) {
-    auto p = ctx.repo.person(c.person_id, scope);
-    if (!p) continue;
-    ids.push_back(p->id);
-    items.push_back(conflict_json(ctx, c, *p));
+    ids.push_back(c.person.id);
+    items.push_back(conflict_json(ctx, c.conflict, c.person));
   }
   audit(ctx, req, "person.conflicts", "person", 0, {}, {{"ids", ids}});
   return Response::json({{"items", items}, {"next", page.next}});
@@ -268,26 +266,8 @@ Response resolve_conflict(Request& req, Context& ctx) {
   const std::string action = req_string(body, "action");
   if (action != "keep" && action != "take") fail(ErrorCode::invalid_argument, "action must be keep or take", "action");
   const std::string reason = trim(opt_string(body, "reason").value_or(""));
-  if (reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
-  const Scope& scope = ctx.who().scope;
-  auto imports = store::open_import_repository(ctx.repo);
-  std::optional<store::IdentityConflict> c;
-  std::optional<Person> before;
-  ctx.repo.transaction([&] {
-    c = imports->conflict(id, scope);
-    if (!c) fail(ErrorCode::not_found, "no such conflict: " + std::to_string(id), "id");
-    before = ctx.repo.person(c->person_id, scope);
-    imports->resolve_conflict(id, action == "take", ctx.who().user.id, ctx.now(), scope);
-  });
-  json detail = {{"conflict_id", id}, {"action", action}, {"fields", c->fields}};
-  if (action == "take" && before)
-    detail["previous"] = {{"name", before->name},
-                          {"sex", to_string(before->sex)},
-                          {"birth_date", before->birth_date.ok() ? format_date(before->birth_date) : ""}};
-  audit(ctx, req, action == "take" ? "person.identity_take" : "person.identity_keep", "person", c->person_id, reason, detail);
-  c = imports->conflict(id, scope);
-  auto p = ctx.repo.person(c->person_id, scope);
-  return Response::json(conflict_json(ctx, *c, p ? *p : Person{}));
+  const auto r = registry::Service(ctx.repo, *ctx.svc.clock).resolve_conflict(id, action == "take", reason, caller_of(ctx, req));
+  return Response::json(conflict_json(ctx, r.conflict, r.person));
 }
 
 ParamDoc qp(std::string name, std::string description, std::string type = "string") {

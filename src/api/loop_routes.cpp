@@ -13,6 +13,7 @@
 #include "core/health_code.hpp"
 #include "jobs/runner.hpp"
 #include "loop/service.hpp"
+#include "registry/service.hpp"
 #include "loop/watcher.hpp"
 
 namespace bihuan::api {
@@ -488,21 +489,7 @@ Response receivers(Request& req, Context& ctx) {
   auto kind = owning_org_kind(*to);
   json items = json::array();
   if (!kind) return Response::json({{"items", items}, {"area_owned", true}});
-  const auto& p = ctx.who();
-  Scope scope = Scope::everything();
-  if (p.scope.kind == Scope::Kind::org) {
-    auto own = ctx.repo.org(p.scope.org_id);
-    scope = Scope::area(own && own->area_code.size() >= 4 ? own->area_code.substr(0, 4) : std::string());
-  } else if (p.scope.kind == Scope::Kind::area) {
-    scope = Scope::area(p.scope.area_prefix.size() >= 4 ? p.scope.area_prefix.substr(0, 4) : p.scope.area_prefix);
-  }
-  store::Page page{0, 1000};
-  for (;;) {
-    auto found = ctx.repo.find_orgs("", kind, scope, page);
-    for (const auto& o : found.items) items.push_back(org_json(o));
-    if (!found.next) break;
-    page.after = found.next;
-  }
+  for (const auto& o : registry::Service(ctx.repo, *ctx.svc.clock).receivers(*kind, actor(ctx, req))) items.push_back(org_json(o));
   return Response::json({{"items", items}, {"area_owned", false}});
 }
 
@@ -750,6 +737,27 @@ Response person_code(Request& req, Context& ctx) {
   return Response::json({{"colour", policy::to_string(c.colour)}, {"token", c.token}, {"expires", format_instant(c.expires)}});
 }
 
+// The staff roster of the caller's organisation: masked as the registry masks, with each one's
+// colour and latest test (the enterprise account's only view of persons).
+Response roster(Request& req, Context& ctx) {
+  auto page = service(ctx).roster(actor(ctx, req), query_page(req.q("limit"), req.q("after")));
+  json items = json::array();
+  json ids = json::array();
+  for (const auto& e : page.items) {
+    const Person& p = e.person;
+    ids.push_back(p.id);
+    items.push_back({{"id", p.id},
+                     {"name", p.name},
+                     {"doc_number", mask_id_number(p.doc_number)},
+                     {"phone", mask_phone(p.phone)},
+                     {"colour", policy::to_string(e.colour)},
+                     {"last_test", e.last_test ? json{{"day", format_date(e.last_test->day)}, {"result", e.last_test->result}}
+                                               : json(nullptr)}});
+  }
+  audit(ctx, req, "person.roster", "org", ctx.who().scope.org_id, {{"ids", ids}});
+  return Response::json({{"items", items}, {"next", page.next}});
+}
+
 Response verify_code(Request& req, Context& ctx) {
   json body = parse_object(req.body);
   const std::string token = req_string(body, "token");
@@ -895,6 +903,9 @@ void add_loop_routes(Router& router) {
       {pp("org_id", "site organisation id")}, A, P::loop_write, js, assign);
   add(J::scoped_object, "GET", "/api/persons/{id}/code", "A person's health code (colour and signed token)", "codes",
       {pp("id", "person id")}, A, P::person_read, "", person_code);
+  add(J::scoped_list, "GET", "/api/roster", "The staff roster of the caller's organisation: masked, with colour and latest test",
+      "codes", {qp("limit", "page size 1..1000 (default 50)", "integer"), qp("after", "the previous page's next", "integer")}, A,
+      P::person_read, "", roster);
   add(J::open, "POST", "/api/codes/verify", "Verify a health-code token", "codes", {}, AuthMode::none, std::nullopt, js,
       verify_code);
 }

@@ -91,14 +91,6 @@ std::string area_code_arg(std::string_view text, const char* field) {
   return *c;
 }
 
-// Whether an area is visible: inside the caller's subtree, or an ancestor of it (names of the
-// path to one's own jurisdiction are not secret).
-bool area_visible(const Scope& s, std::string_view code) {
-  if (s.kind == Scope::Kind::all) return true;
-  if (s.kind == Scope::Kind::org) return true;  // org-scoped roles browse the tree; counts are scoped
-  return in_subtree(code, s.area_prefix) || in_subtree(s.area_prefix, code);
-}
-
 registry::Service registry_of(Context& ctx) { return registry::Service(ctx.repo, *ctx.svc.clock); }
 
 std::string normalise_doc(std::string_view text) {
@@ -206,37 +198,18 @@ Response me(Request&, Context& ctx) { return Response::json(me_json(ctx)); }
 // ---------------------------------------------------------------- areas
 
 Response list_areas(Request& req, Context& ctx) {
-  const Scope& scope = ctx.who().scope;
+  std::optional<std::string> parent;
+  if (req.has_q("parent") && !req.q("parent").empty()) parent = area_code_arg(req.q("parent"), "parent");
   json items = json::array();
-  if (req.has_q("parent") && !req.q("parent").empty()) {
-    std::string parent = area_code_arg(req.q("parent"), "parent");
-    if (!area_visible(scope, parent) || !ctx.repo.area(parent))
-      fail(ErrorCode::not_found, "no such area: " + parent, "parent");
-    for (const auto& c : ctx.repo.area_children_counts(parent, scope)) items.push_back(area_count_json(c));
-  } else if (scope.kind == Scope::Kind::area) {
-    // The caller's root: its own area, with counts.
-    for (const auto& c : ctx.repo.area_children_counts(parent_area_code(scope.area_prefix), scope))
-      if (c.area.code == scope.area_prefix) items.push_back(area_count_json(c));
-  } else {
-    for (const auto& c : ctx.repo.area_children_counts("", scope)) items.push_back(area_count_json(c));
-  }
+  for (const auto& c : registry_of(ctx).areas(parent, caller_of(ctx, req))) items.push_back(area_count_json(c));
   return Response::json({{"items", items}});
 }
 
 Response get_area(Request& req, Context& ctx) {
-  std::string code = area_code_arg(req.param("code"), "code");
-  auto a = ctx.repo.area(code);
-  if (!a || !area_visible(ctx.who().scope, code)) fail(ErrorCode::not_found, "no such area: " + code, "code");
-  json j = area_json(*a);
+  const auto a = registry_of(ctx).area(area_code_arg(req.param("code"), "code"), caller_of(ctx, req));
+  json j = area_json(a.area);
   json path = json::array();
-  std::vector<Area> chain{*a};
-  for (std::string p = a->parent_code; !p.empty();) {
-    auto up = ctx.repo.area(p);
-    if (!up) break;
-    chain.push_back(*up);
-    p = up->parent_code;
-  }
-  for (auto it = chain.rbegin(); it != chain.rend(); ++it) path.push_back({{"code", it->code}, {"name", it->name}});
+  for (const auto& p : a.path) path.push_back({{"code", p.code}, {"name", p.name}});
   j["path"] = path;
   return Response::json(j);
 }
@@ -474,7 +447,7 @@ Response undo_merge(Request& req, Context& ctx) {
 // ---------------------------------------------------------------- venues, orgs
 
 Response list_venues(Request& req, Context& ctx) {
-  auto page = ctx.repo.find_venues(trim(req.q("q")), ctx.who().scope, query_page(req.q("limit"), req.q("after")));
+  auto page = registry_of(ctx).venues(trim(req.q("q")), caller_of(ctx, req), query_page(req.q("limit"), req.q("after")));
   json items = json::array();
   for (const auto& v : page.items) items.push_back(venue_json(v));
   return Response::json(page_json(std::move(items), page.next));
@@ -486,7 +459,8 @@ Response list_orgs(Request& req, Context& ctx) {
     kind = org_kind_from(req.q("kind"));
     if (!kind) fail(ErrorCode::invalid_argument, "unknown organisation kind: " + std::string(req.q("kind")), "kind");
   }
-  auto page = ctx.repo.find_orgs(trim(req.q("q")), kind, ctx.who().scope, query_page(req.q("limit"), req.q("after")));
+  auto page =
+      registry_of(ctx).orgs(trim(req.q("q")), kind, caller_of(ctx, req), query_page(req.q("limit"), req.q("after")));
   json items = json::array();
   for (const auto& o : page.items) items.push_back(org_json(o));
   return Response::json(page_json(std::move(items), page.next));

@@ -1136,12 +1136,34 @@ policy::Colour Service::colour_of(std::int64_t person_id, Date day) {
 }
 
 CodeOut Service::code_for(std::int64_t person_id, CodeSigner& signer, const Caller& c) {
+  // An enterprise sees its staff's colours on its roster, never their codes (docs/SECURITY.md).
+  if (c.role == Role::enterprise) fail(ErrorCode::permission_denied, "an enterprise account sees its staff roster only", "role");
   CodeOut out;
   const Instant now = clock_.now();
   if (!person_visible(person_id, c)) fail(ErrorCode::not_found, "no such person: " + std::to_string(person_id), "id");
   out.colour = colour_of(person_id, settings_.local.date_of(now));
   out.expires = now + hours{24};
   out.token = code::sign({person_id, out.colour, now, out.expires}, signer.keys());
+  return out;
+}
+
+store::PageOf<RosterEntry> Service::roster(const Caller& c, store::Page page) {
+  if (c.scope.kind != Scope::Kind::org || c.scope.org_id == 0 || !c.can(Permission::person_read))
+    fail(ErrorCode::permission_denied, "the staff roster is an organisation's own", "role");
+  const Date today = settings_.local.date_of(clock_.now());
+  auto staff = repo_.find_persons(store::PersonQuery{}, Scope::org(c.scope.org_id), page);
+  store::PageOf<RosterEntry> out;
+  out.next = staff.next;
+  for (auto& p : staff.items) {
+    RosterEntry e;
+    e.colour = colour_of(p.id, today);
+    for (const auto& o : loop_->active_orders_of_person(p.id))
+      for (auto& t : loop_->tests_of(o.order.id))
+        if (!e.last_test || t.day > e.last_test->day || (t.day == e.last_test->day && t.id > e.last_test->id))
+          e.last_test = std::move(t);
+    e.person = std::move(p);
+    out.items.push_back(std::move(e));
+  }
   return out;
 }
 

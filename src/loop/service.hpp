@@ -157,6 +157,13 @@ struct HandoverItem {
   std::string person_name;  // unmasked: the API masks it
 };
 
+// A member of an organisation's staff roster (an enterprise account's only view of persons).
+struct RosterEntry {
+  Person person;                            // as stored: the API masks it
+  policy::Colour colour = policy::Colour::green;  // today's health-code colour
+  std::optional<store::TestRow> last_test;  // the latest test of an active order, if any
+};
+
 // A quarantine site as its page shows it.
 struct SiteView {
   std::vector<store::RoomRow> rooms;
@@ -280,6 +287,9 @@ class Service {
   policy::Colour colour_of(std::int64_t person_id, Date day);
   // The code of a person the caller acts on (person_visible); not_found otherwise.
   CodeOut code_for(std::int64_t person_id, CodeSigner& signer, const Caller& c);
+  // The staff roster of the caller's organisation (persons working there, by id), with each
+  // one's colour today and latest test: organisation-scoped callers holding person.read only.
+  store::PageOf<RosterEntry> roster(const Caller& c, store::Page page);
 
   // Which deadlines an order should have from now on (tests and checks; handovers separately).
   static std::optional<Deadline> next_test_deadline(store::LoopRepository& loop, const store::OrderRow& o,

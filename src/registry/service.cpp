@@ -27,6 +27,13 @@ void require_writable_area(const Caller& c, std::string_view code) {
   fail(ErrorCode::permission_denied, "area " + std::string(code) + " is outside your jurisdiction", "area_code");
 }
 
+// An enterprise account sees its staff roster only (loop::Service::roster): no person record,
+// search or household, even of its own staff (docs/SECURITY.md).
+void refuse_enterprise(const Caller& c) {
+  if (c.role == Role::enterprise)
+    fail(ErrorCode::permission_denied, "an enterprise account sees its staff roster only", "role");
+}
+
 void require_permission(const Caller& c, Permission p) {
   if (!c.can(p))
     fail(ErrorCode::permission_denied,
@@ -76,6 +83,7 @@ void Service::audit(const Caller& c, const std::string& action, const std::strin
 // ---------------------------------------------------------------- reads
 
 PersonRecord Service::person(std::int64_t id, const Caller& c) {
+  refuse_enterprise(c);
   require_permission(c, Permission::person_read);
   auto p = visible_person(id, c);
   if (!p) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "id");
@@ -88,16 +96,19 @@ PersonRecord Service::person(std::int64_t id, const Caller& c) {
 }
 
 std::optional<Person> Service::person_by_doc(std::string_view doc_number, const Caller& c) {
+  refuse_enterprise(c);
   require_permission(c, Permission::person_read);
   return repo_.person_by_doc(doc_number, c.scope);
 }
 
 store::PageOf<Person> Service::search(const store::PersonQuery& q, const Caller& c, store::Page page) {
+  refuse_enterprise(c);
   require_permission(c, Permission::person_read);
   return repo_.find_persons(q, c.scope, page);
 }
 
 std::pair<Household, std::vector<Person>> Service::household(std::int64_t id, const Caller& c) {
+  refuse_enterprise(c);
   require_permission(c, Permission::person_read);
   auto h = repo_.household(id, c.scope);
   if (!h) fail(ErrorCode::not_found, "no such household: " + std::to_string(id), "id");
@@ -123,6 +134,114 @@ store::PageOf<DuplicatePair> Service::duplicates(const Caller& c, store::Page pa
     if (a == persons.end() || b == persons.end()) continue;
     out.items.push_back({a->second, b->second, d.reason});
   }
+  return out;
+}
+
+// ---------------------------------------------------------------- areas, venues, organisations
+
+bool Service::area_visible(std::string_view code, const Caller& c) const {
+  if (c.everything() || c.scope.kind == Scope::Kind::org) return true;
+  return !c.scope.area_prefix.empty() && (in_subtree(code, c.scope.area_prefix) || in_subtree(c.scope.area_prefix, code));
+}
+
+std::vector<store::AreaCount> Service::areas(const std::optional<std::string>& parent, const Caller& c) {
+  require_permission(c, Permission::area_read);
+  if (parent) {
+    if (!area_visible(*parent, c) || !repo_.area(*parent)) fail(ErrorCode::not_found, "no such area: " + *parent, "parent");
+    return repo_.area_children_counts(*parent, c.scope);
+  }
+  if (c.scope.kind == Scope::Kind::area) {
+    // The caller's root: its own area, with counts.
+    std::vector<store::AreaCount> out;
+    if (c.scope.area_prefix.empty()) return out;
+    for (auto& a : repo_.area_children_counts(parent_area_code(c.scope.area_prefix), c.scope))
+      if (a.area.code == c.scope.area_prefix) out.push_back(std::move(a));
+    return out;
+  }
+  return repo_.area_children_counts("", c.scope);
+}
+
+AreaPath Service::area(const std::string& code, const Caller& c) {
+  require_permission(c, Permission::area_read);
+  auto a = repo_.area(code);
+  if (!a || !area_visible(code, c)) fail(ErrorCode::not_found, "no such area: " + code, "code");
+  AreaPath out{*a, {*a}};
+  for (std::string p = a->parent_code; !p.empty();) {
+    auto up = repo_.area(p);
+    if (!up) break;
+    out.path.push_back(*up);
+    p = up->parent_code;
+  }
+  std::reverse(out.path.begin(), out.path.end());
+  return out;
+}
+
+store::PageOf<Venue> Service::venues(std::string_view text, const Caller& c, store::Page page) {
+  require_permission(c, Permission::venue_read);
+  return repo_.find_venues(text, c.scope, page);
+}
+
+store::PageOf<Org> Service::orgs(std::string_view text, std::optional<OrgKind> kind, const Caller& c,
+                                 store::Page page) {
+  require_permission(c, Permission::org_read);
+  return repo_.find_orgs(text, kind, c.scope, page);
+}
+
+std::vector<Org> Service::receivers(OrgKind kind, const Caller& c) {
+  Scope scope = Scope::everything();
+  if (c.scope.kind == Scope::Kind::org) {
+    auto own = repo_.org(c.scope.org_id);
+    scope = Scope::area(own && own->area_code.size() >= 4 ? own->area_code.substr(0, 4) : std::string());
+  } else if (c.scope.kind == Scope::Kind::area) {
+    scope = Scope::area(c.scope.area_prefix.size() >= 4 ? c.scope.area_prefix.substr(0, 4) : c.scope.area_prefix);
+  }
+  std::vector<Org> out;
+  store::Page page{0, 1000};
+  for (;;) {
+    auto found = repo_.find_orgs("", kind, scope, page);
+    for (auto& o : found.items) out.push_back(std::move(o));
+    if (!found.next) break;
+    page.after = found.next;
+  }
+  return out;
+}
+
+store::PageOf<Service::Conflict> Service::conflicts(bool open_only, const Caller& c, store::Page page) {
+  require_permission(c, Permission::person_merge);
+  auto imports = store::open_import_repository(repo_);
+  auto found = imports->conflicts(c.scope, open_only, page);
+  store::PageOf<Conflict> out;
+  out.next = found.next;
+  for (auto& k : found.items) {
+    auto p = repo_.person(k.person_id, c.scope);
+    if (!p) continue;
+    out.items.push_back(Conflict{std::move(k), std::move(*p)});
+  }
+  return out;
+}
+
+Service::Conflict Service::resolve_conflict(std::int64_t id, bool take, const std::string& reason, const Caller& c) {
+  require_permission(c, Permission::person_merge);
+  if (trim(reason).empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
+  auto imports = store::open_import_repository(repo_);
+  Conflict out;
+  repo_.transaction([&] {
+    auto k = imports->conflict(id, c.scope);
+    if (!k) fail(ErrorCode::not_found, "no such conflict: " + std::to_string(id), "id");
+    auto before = repo_.person(k->person_id, c.scope);
+    if (!before) fail(ErrorCode::not_found, "no such conflict: " + std::to_string(id), "id");
+    imports->resolve_conflict(id, take, c.user_id, clock_.now(), c.scope);
+    json detail = {{"conflict_id", id}, {"action", take ? "take" : "keep"}, {"fields", k->fields}};
+    if (take)
+      detail["previous"] = {{"name", before->name},
+                            {"sex", to_string(before->sex)},
+                            {"birth_date", before->birth_date.ok() ? format_date(before->birth_date) : ""}};
+    audit(c, take ? "person.identity_take" : "person.identity_keep", "person", k->person_id, trim(reason),
+          detail.dump(-1, ' ', false, json::error_handler_t::replace));
+    out.conflict = *imports->conflict(id, c.scope);
+    auto after = repo_.person(k->person_id, c.scope);
+    out.person = after ? *after : *before;
+  });
   return out;
 }
 
@@ -185,12 +304,15 @@ Person Service::create(Person p, const PersonFields& f, const Caller& c) {
   if (!f.area_code) fail(ErrorCode::invalid_argument, "area_code is required", "area_code");
   // An organisation-scoped writer creates records of its own organisation (so it can see them).
   if (c.scope.kind == Scope::Kind::org && !f.workplace_org_id) p.workplace_org_id = c.scope.org_id;
+  bool registered = false;
   repo_.transaction([&] {
     apply(f, p, c);
     if (c.scope.kind == Scope::Kind::org && p.workplace_org_id != c.scope.org_id)
       fail(ErrorCode::permission_denied, "records you create must belong to your organisation", "workplace_org_id");
-    if (repo_.person_by_doc(p.doc_number, Scope::everything()))
-      fail(ErrorCode::conflict, "a person with this document number exists", "doc_number");
+    if (repo_.person_by_doc(p.doc_number, Scope::everything())) {
+      registered = true;
+      return;
+    }
     p.created_at = p.updated_at = clock_.now();
     std::vector<Person> batch{p};
     repo_.upsert_persons(batch);
@@ -198,6 +320,17 @@ Person Service::create(Person p, const PersonFields& f, const Caller& c) {
     p.revision = 1;
     audit(c, "person.create", "person", p.id);
   });
+  if (registered) {
+    // The number is registered. Whether the record lies inside the caller's scope or not, the
+    // answer is the same and names nothing (no id, no area): a caller outside learns no more
+    // than that this number cannot be registered by it. The refusal is audited (probing shows).
+    audit(c, "person.create_refused", "person", 0, {},
+          json{{"doc_number", mask_id_number(p.doc_number)}}.dump(-1, ' ', false, json::error_handler_t::replace));
+    fail(ErrorCode::conflict,
+         "this document number cannot be registered here; if the person moved into your area, ask the command centre "
+         "to check the record (协查)",
+         "doc_number");
+  }
   return p;
 }
 

@@ -21,6 +21,7 @@
 #include "core/caller.hpp"
 #include "core/date.hpp"
 #include "core/model.hpp"
+#include "store/import_repository.hpp"
 #include "store/loop_repository.hpp"
 #include "store/repository.hpp"
 
@@ -44,6 +45,12 @@ struct DuplicatePair {
   std::string reason;
 };
 
+// An area and the path to it from the province (the area last).
+struct AreaPath {
+  Area area;
+  std::vector<Area> path;
+};
+
 struct Updated {
   Person person;
   std::vector<std::string> changed;  // field names
@@ -62,7 +69,33 @@ class Service {
   std::pair<Household, std::vector<Person>> household(std::int64_t id, const Caller& c);
   store::PageOf<DuplicatePair> duplicates(const Caller& c, store::Page page);
 
+  // --- the area tree, venues and organisations, in the caller's scope
+  // Areas are visible inside the caller's subtree and on the path up to it (the names of the
+  // path to one's own jurisdiction are not secret); organisation-scoped callers browse the whole
+  // tree (the counts are scoped). Outside: not_found as for an unknown code.
+  // Children of `parent` with counts in scope; without a parent, the caller's scope root(s).
+  std::vector<store::AreaCount> areas(const std::optional<std::string>& parent, const Caller& c);
+  AreaPath area(const std::string& code, const Caller& c);
+  store::PageOf<Venue> venues(std::string_view text, const Caller& c, store::Page page);
+  store::PageOf<Org> orgs(std::string_view text, std::optional<OrgKind> kind, const Caller& c, store::Page page);
+  // Organisations of `kind` that may receive a handover from the caller: those of its city (the
+  // first 4 digits of its area, or of its organisation's area); everything for a caller scoped
+  // to everything.
+  std::vector<Org> receivers(OrgKind kind, const Caller& c);
+
+  // Identity conflicts found by imports (身份冲突), scoped by the registered person (visible as
+  // persons are), with that person's record; newest first.
+  struct Conflict {
+    store::IdentityConflict conflict;
+    Person person;
+  };
+  store::PageOf<Conflict> conflicts(bool open_only, const Caller& c, store::Page page);
+
   // --- writes: one transaction each, with their audit record
+  // Resolves an open identity conflict: keep the registered identity, or take the file's name,
+  // sex and birth date (audited person.identity_keep / person.identity_take with the previous
+  // values). not_found outside the caller's scope, conflict when already resolved.
+  Conflict resolve_conflict(std::int64_t id, bool take, const std::string& reason, const Caller& c);
   // Creates a person inside the caller's jurisdiction (area scope: area_code inside it; org
   // scope: working at the organisation). conflict when the document number is registered.
   Person create(Person p, const PersonFields& f, const Caller& c);
@@ -75,6 +108,7 @@ class Service {
 
  private:
   bool visible(const Person& p, const Caller& c);
+  bool area_visible(std::string_view code, const Caller& c) const;
   std::optional<Person> visible_person(std::int64_t id, const Caller& c);
   std::vector<std::string> apply(const PersonFields& f, Person& p, const Caller& c);
   void audit(const Caller& c, const std::string& action, const std::string& entity, std::int64_t id,

@@ -2,6 +2,7 @@
 #include "support.hpp"
 
 #include <fstream>
+#include <set>
 
 namespace bihuan::testing {
 namespace {
@@ -26,6 +27,7 @@ class Api : public ::testing::Test {
     o.io_threads = 2;
     o.db_threads = 2;
     o.web_dir = (dir_->path() / "web").string();
+    o.policies_dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";  // the roster's colours
     server_ = new api::Server(o);
     server_->start();
   }
@@ -303,14 +305,64 @@ TEST_F(Api, GridWorkerCannotSeeAnotherGrid) {
   EXPECT_EQ(r.j()["items"][0]["persons"], 1);
 }
 
-TEST_F(Api, OrgScopedRoleSeesOnlyItsOrganisationsPeople) {
+// An enterprise account sees its own staff roster (masked as the registry masks) with each
+// one's colour and latest test, and nothing else: no person record, search, household or code,
+// not even of its own staff.
+TEST_F(Api, AnEnterpriseSeesItsStaffRosterOnly) {
   Client e = login(port(), "enterprise");
-  EXPECT_EQ(e.get("/api/persons/" + std::to_string(w().person_a)).status, 200);  // works at the org
-  EXPECT_EQ(e.get("/api/persons/" + std::to_string(w().person_a2)).status, 404);
-  auto r = e.get("/api/persons?name=张");
-  ASSERT_EQ(r.status, 200);
-  ASSERT_EQ(r.j()["items"].size(), 1u);
-  EXPECT_EQ(r.j()["items"][0]["id"], w().person_a);
+  auto r = e.get("/api/roster");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json items = r.j()["items"];
+  ASSERT_EQ(items.size(), 1u) << r.body;  // person A works there; A2 and B do not
+  EXPECT_EQ(items[0]["id"], w().person_a);
+  EXPECT_EQ(items[0]["name"], "张三");
+  EXPECT_EQ(items[0]["doc_number"], mask_id_number(w().doc_a));
+  EXPECT_EQ(items[0]["phone"], mask_phone(w().phone_a));
+  EXPECT_EQ(items[0]["colour"], "green");
+  EXPECT_TRUE(items[0]["last_test"].is_null());
+  EXPECT_EQ(items[0].size(), 6u) << items[0].dump();  // nothing more than these six fields
+  EXPECT_EQ(e.get("/api/persons/" + std::to_string(w().person_a)).status, 403);
+  EXPECT_EQ(e.get("/api/persons?name=张").status, 403);
+  EXPECT_EQ(e.get("/api/persons/" + std::to_string(w().person_a) + "/code").status, 403);
+  EXPECT_EQ(e.get("/api/households/" + std::to_string(w().household_a)).status, 403);
+  // Other roles have no roster: it is an organisation's own.
+  EXPECT_EQ(login(port(), "grid_a").get("/api/roster").status, 403);
+  EXPECT_EQ(login(port(), "venue").get("/api/roster").status, 403);
+}
+
+// Route x role for the two accounts with the narrowest view: every GET route of the API, with
+// its path naming an object the account could reach (its staff member, its household, its
+// organisation), answers a venue account and an enterprise account with no data but the routes
+// of their own view (the roster; the venue and organisation directories of their permissions)
+// and the routes that carry no personal data (open, self, catalogue).
+TEST_F(Api, VenueAndEnterpriseAccountsReachNothingElse) {
+  const std::set<std::string> own_view = {"/api/roster", "/api/venues", "/api/orgs"};
+  for (const char* account : {"venue", "enterprise"}) {
+    Client c = login(port(), account);
+    int probed = 0;
+    for (const auto& route : server_->router().routes()) {
+      if (route.method != "GET" || route.pattern.rfind("/api/", 0) != 0) continue;
+      using J = api::Jurisdiction;
+      if (route.jurisdiction == J::open || route.jurisdiction == J::self || route.jurisdiction == J::catalogue) continue;
+      std::string path = route.pattern;
+      auto put = [&](const std::string& name, const std::string& value) {
+        if (auto at = path.find(name); at != std::string::npos) path.replace(at, name.size(), value);
+      };
+      put("{id}", std::to_string(path.rfind("/api/households/", 0) == 0 ? w().household_a : w().person_a));
+      put("{org_id}", std::to_string(w().org_id));
+      put("{code}", World::kGridA);
+      put("{kind}", "persons");
+      if (path == "/api/persons") path += "?area=" + std::string(World::kCounty);
+      auto r = c.get(path);
+      ++probed;
+      if (own_view.count(route.pattern) && r.status == 200) continue;
+      EXPECT_NE(r.status / 100, 2) << account << " GET " << path << " answered " << r.body;
+      EXPECT_EQ(r.body.find("张三"), std::string::npos) << account << " GET " << path;
+    }
+    EXPECT_GT(probed, 20) << account;
+  }
+  // The venue has no roster either, and the enterprise sees its staff through the roster only.
+  EXPECT_EQ(login(port(), "venue").get("/api/roster").status, 403);
 }
 
 TEST_F(Api, AdminCountsEverything) {

@@ -372,6 +372,32 @@ TEST_F(ScopeMatrix, ListsAndCountsShowNothingOutside) {
   }
 }
 
+// POST /api/persons with a document number that is registered: the answer is the same whether
+// the record lies inside the caller's grid or outside it (no id, no area, nothing written), and
+// the refusal is audited.
+TEST_F(ScopeMatrix, CreatingARegisteredNumberRevealsNotWhereItIs) {
+  Client grid = login(server_->port(), "m_grid_worker");
+  auto create = [&](const std::string& doc) {
+    return grid.post("/api/persons", json{{"doc_number", doc}, {"name", "新登记"}, {"area_code", World::kGridA}}.dump());
+  };
+  const std::string before = fingerprint(path_);
+  auto outside = create(world_->doc_b);  // registered in grid B: invisible to grid A's worker
+  auto inside = create(world_->doc_a);   // registered in grid A
+  EXPECT_EQ(fingerprint(path_), before);
+  EXPECT_EQ(outside.status, 409) << outside.body;
+  EXPECT_EQ(inside.status, 409) << inside.body;
+  EXPECT_EQ(outside.body, inside.body);
+  EXPECT_EQ(outside.body.find(std::to_string(world_->person_b)), std::string::npos) << outside.body;
+  EXPECT_EQ(outside.body.find(World::kGridB), std::string::npos) << outside.body;
+  auto repo = store::open_repository("sqlite:" + path_);
+  store::AuditQuery q;
+  q.action = "person.create_refused";
+  const auto refused = repo->find_audit(q, store::Page{0, 10}).items;
+  ASSERT_GE(refused.size(), 2u);
+  EXPECT_EQ(refused[0].username, "m_grid_worker");
+  EXPECT_EQ(refused[0].detail.find(world_->doc_a), std::string::npos);  // masked
+}
+
 // Inside the scope the same routes work: the grid worker reads its resident and the order of a
 // traveller held for it; the site reads the order it holds.
 TEST_F(ScopeMatrix, InsideTheScopeTheObjectIsThere) {

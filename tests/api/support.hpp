@@ -190,6 +190,7 @@ struct World {
     user("investigator", Role::investigator, kCounty);
     user("limited", Role::grid_worker, kGridA);
     user("enterprise", Role::enterprise, "", org_id);
+    user("venue", Role::venue, "", org_id);
   }
 };
 
