@@ -16,13 +16,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  for p in $(shuf -i 20000-40000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  return 1
-}
+. scripts/lib/serve-common.sh  # free_port, wait_http
 
 DB="$WORK/city.db"
 "$BIN" gen --persons "$PERSONS" --seed 1 --db "sqlite:$DB" >/dev/null
@@ -50,7 +44,7 @@ PY
 PORT=$(free_port)
 "$BIN" serve --db "sqlite:$DB" --port "$PORT" --threads 2 >"$WORK/serve.log" 2>&1 & pids+=($!)
 URL="http://127.0.0.1:$PORT"
-for _ in $(seq 1 300); do curl -sf "$URL/api/health" >/dev/null && break; sleep 0.1; done
+wait_http "$URL/api/health"
 login() { curl -s -c "$2" -o /dev/null -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"$3\"}" "$URL/api/auth/login"; }
 login importer "$WORK/importer.jar" bench-password-1
 login grid "$WORK/grid.jar" bench-password-2

@@ -28,14 +28,7 @@ cleanup() {
 trap cleanup EXIT
 log() { echo "soak: $*" >&2; }
 
-free_port() {
-  local p
-  for p in $(shuf -i 20000-40000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  return 1
-}
-wait_http() { for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done; echo "no answer from $1" >&2; return 1; }
+. scripts/lib/serve-common.sh  # free_port, wait_http
 
 DB="$WORK/city.db" URL="sqlite:$WORK/city.db"
 log "generating a city of $PERSONS persons"

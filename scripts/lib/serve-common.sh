@@ -1,0 +1,19 @@
+# Shell functions shared by the scripts that start a bihuan server (or nginx) on loopback for a
+# benchmark or a soak: scripts/bench-api.sh, scripts/soak.sh, bench/import-read-latency.sh.
+# Source it from the repository root (the scripts cd there first): . scripts/lib/serve-common.sh
+
+# A TCP port on 127.0.0.1 that nothing listens on (50 random tries in 20000-40000).
+free_port() {
+  local p
+  for p in $(shuf -i 20000-40000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  return 1
+}
+
+# Waits up to 30 s for URL to answer 2xx.
+wait_http() {
+  for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
+  echo "no answer from $1" >&2
+  return 1
+}
