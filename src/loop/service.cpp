@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "core/area.hpp"
+#include "store/audit.hpp"
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
 #include "ingest/csv.hpp"
@@ -275,17 +276,7 @@ void Service::drop_all(std::int64_t order_id) {
 
 void Service::audit(const Caller& a, const std::string& action, const std::string& entity, std::int64_t id,
                     const std::string& reason, const std::string& detail) {
-  store::AuditRecord r;
-  r.at = clock_.now();
-  r.user_id = a.user_id;
-  r.username = a.username;
-  r.action = action;
-  r.entity = entity;
-  r.entity_id = id;
-  r.ip = a.ip;
-  r.reason = reason;
-  r.detail = detail;
-  repo_.append_audit(r);
+  repo_.append_audit(store::audit_of(a, clock_.now(), action, entity, id, reason, detail));
 }
 
 store::OrderRow Service::must_order(std::int64_t id) {

@@ -7,6 +7,7 @@
 
 #include "core/area.hpp"
 #include "core/error.hpp"
+#include "store/audit.hpp"
 
 namespace bihuan::registry {
 
@@ -67,17 +68,7 @@ std::optional<Person> Service::visible_person(std::int64_t id, const Caller& c) 
 
 void Service::audit(const Caller& c, const std::string& action, const std::string& entity, std::int64_t id,
                     const std::string& reason, const std::string& detail) {
-  store::AuditRecord r;
-  r.at = clock_.now();
-  r.user_id = c.user_id;
-  r.username = c.username;
-  r.action = action;
-  r.entity = entity;
-  r.entity_id = id;
-  r.ip = c.ip;
-  r.reason = reason;
-  r.detail = detail;
-  repo_.append_audit(r);
+  repo_.append_audit(store::audit_of(c, clock_.now(), action, entity, id, reason, detail));
 }
 
 // ---------------------------------------------------------------- reads
