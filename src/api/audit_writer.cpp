@@ -2,10 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/error.hpp"
 #include "metrics/metrics.hpp"
 
 namespace bihuan::api {
+
+namespace {
+constexpr std::size_t kGroupTarget = 32;  // requests (entries) in a group that commits at once
+constexpr std::chrono::microseconds kCommitDelay{300};
+}  // namespace
 
 template <typename Handler>
 struct AuditWriter::WaiterOf final : AuditWriter::Waiter {
@@ -76,6 +84,14 @@ void AuditWriter::run() {
       std::unique_lock lock(mu_);
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, everything written
+      // Commit delay (as PostgreSQL's commit_delay): a small group waits 300 µs for the next
+      // requests to join it. Fewer, larger commits: +25 % audited lookups/s under wrk -c64, at
+      // most 0.3 ms more latency for a lone request (bench/RESULTS.md).
+      if (!stopping_ && queue_.size() < kGroupTarget) {
+        lock.unlock();
+        std::this_thread::sleep_for(kCommitDelay);
+        lock.lock();
+      }
       batch.swap(queue_);
     }
     // Everything that arrived while the previous batch was being written: one transaction.
