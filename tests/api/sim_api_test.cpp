@@ -6,27 +6,12 @@
 namespace bihuan::testing {
 namespace {
 
-class SimApi : public ::testing::Test {
+class SimApi : public SeededServer {
  protected:
-  void SetUp() override {
-    url_ = "sqlite:" + (dir_.path() / "s.db").string();
-    world_.seed(*store::open_repository(url_), SystemClock{}.now());
-    api::ServerOptions o;
-    o.db_url = url_;
-    o.port = 0;
+  void options(api::ServerOptions& o) override {
     o.db_threads = 2;
     o.policies_dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";
-    server_ = std::make_unique<api::Server>(o);
-    server_->start();
   }
-  void TearDown() override {
-    server_->stop();
-    server_->wait();
-  }
-  TempDir dir_;
-  World world_;
-  std::string url_;
-  std::unique_ptr<api::Server> server_;
 };
 
 TEST_F(SimApi, ComparisonRunsAsAJob) {
