@@ -1,5 +1,5 @@
 // PostgreSQL bulk path: the repository's upsert of persons (COPY into a staging table, then one
-// UPDATE, one INSERT and one SELECT of ids per batch) against a plain COPY of the same rows
+// INSERT ... ON CONFLICT DO UPDATE and one SELECT of ids per batch) against a plain COPY of the same rows
 // straight into the persons table, in the same run, on the same server.
 //   BIHUAN_BENCH_PG=postgresql://... pg_copy_bench        1,000,000 rows (BIHUAN_BENCH_ROWS)
 // Each measurement starts from an empty persons table. Prints a Markdown table.
