@@ -44,7 +44,9 @@ std::string seal(std::string_view payload, const code::KeyPair& keys) {
 Unsealed unseal(std::string_view envelope) {
   const auto env = nlohmann::json::parse(envelope, nullptr, false);
   if (!env.is_object()) fail(ErrorCode::invalid_argument, "the document is not a JSON object", "document");
-  if (env.value("format", "") != kEnvelopeFormat)
+  // (Not env.value("format", ""): it throws nlohmann's type_error when format is not text.)
+  const auto format = env.find("format");
+  if (format == env.end() || !format->is_string() || format->get_ref<const std::string&>() != kEnvelopeFormat)
     fail(ErrorCode::invalid_argument,
          "format must be " + std::string(kEnvelopeFormat) +
              " (a signed envelope; documents signed over re-serialised JSON are not accepted)",

@@ -253,6 +253,15 @@ TEST_P(Transfer, ForgedUnknownExpiredAndMalformedDocumentsAreRefused) {
   EXPECT_EQ(field, "signature");
   EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(doc, actor_); }, &field), ErrorCode::invalid_argument);
   EXPECT_EQ(field, "format");
+  // A format that is not text is the same error, not nlohmann's type_error (found by
+  // fuzz/transfer_fuzz: {"format":"bihua","format":18446744073709551615}).
+  for (const char* bad : {R"({"format":18446744073709551615})", R"({"format":1.5,"key":"","payload":""})",
+                          R"({"format":null})", R"({"format":["bihuan-signed/1"]})"}) {
+    EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(bad, actor_); }, &field), ErrorCode::invalid_argument) << bad;
+    EXPECT_EQ(field, "format") << bad;
+    EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(bad, *sz_->signer, actor_); }, &field), ErrorCode::invalid_argument)
+        << bad;
+  }
   // The order is still pending here: only the genuine receipt closes it.
   auto o = bj_->svc->loop().order(order_, Scope::everything());
   ASSERT_TRUE(o);
