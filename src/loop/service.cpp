@@ -1180,7 +1180,8 @@ Opened open_document(std::string_view envelope, const char* format) {
   Unsealed u = unseal(envelope);
   Opened o{json::parse(u.payload, nullptr, false), std::move(u.key)};
   if (!o.doc.is_object()) fail(ErrorCode::invalid_argument, "the signed payload is not a JSON object", "document");
-  if (o.doc.value("format", "") != format)
+  const auto f = o.doc.find("format");  // (value("format", "") throws when format is not text)
+  if (f == o.doc.end() || !f->is_string() || f->get_ref<const std::string&>() != format)
     fail(ErrorCode::invalid_argument, std::string("format must be ") + format, "format");
   return o;
 }

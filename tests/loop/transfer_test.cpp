@@ -262,6 +262,11 @@ TEST_P(Transfer, ForgedUnknownExpiredAndMalformedDocumentsAreRefused) {
     EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(bad, *sz_->signer, actor_); }, &field), ErrorCode::invalid_argument)
         << bad;
   }
+  // The same inside a correctly signed payload.
+  EXPECT_EQ(code_of([&] { bj_->svc->accept_receipt(loop::seal(R"({"format":{"a":1}})", gz.signer->keys()), actor_); },
+                    &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "format");
   // The order is still pending here: only the genuine receipt closes it.
   auto o = bj_->svc->loop().order(order_, Scope::everything());
   ASSERT_TRUE(o);
