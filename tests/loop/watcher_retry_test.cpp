@@ -45,6 +45,18 @@ class WatcherRetry : public ::testing::TestWithParam<std::string> {
     person_ = ps[0].id;
   }
   // SQL from another connection (the failure injected from outside the watcher).
+  // An inbound order at the port with a handover to the transfer team (due 2022-07-01 04:00).
+  void order_with_handover() {
+    loop::Service svc(*repo_, profiles_, clock_);
+    loop::NewOrder n;
+    n.person_id = person_;
+    n.group = "inbound";
+    n.start = *parse_date("2022-07-01");
+    n.stage = loop::Stage::port_screening;
+    n.owner = Owner::org(port_);
+    auto o = svc.create_order(n, actor_);
+    svc.send_handover(o.order.id, loop::Stage::transfer, Owner::org(transfer_), "", "", actor_);
+  }
   void exec(const std::string& sql) {
     auto db = b_->url.rfind("sqlite:", 0) == 0 ? store::open_sqlite(b_->url.substr(7)) : store::open_pg(b_->url);
     db->exec_script(sql);
@@ -69,15 +81,7 @@ TEST(WatcherBackoff, DoublesFromFiveSecondsUpToFiveMinutes) {
 }
 
 TEST_P(WatcherRetry, FailedDatabaseCallIsRetriedAndAlertsOnceAfterRecovery) {
-  loop::Service svc(*repo_, profiles_, clock_);
-  loop::NewOrder n;
-  n.person_id = person_;
-  n.group = "inbound";
-  n.start = *parse_date("2022-07-01");
-  n.stage = loop::Stage::port_screening;
-  n.owner = Owner::org(port_);
-  auto o = svc.create_order(n, actor_);
-  svc.send_handover(o.order.id, loop::Stage::transfer, Owner::org(transfer_), "", "", actor_);
+  order_with_handover();
   loop::Watcher w(store::open_repository(b_->url), profiles_, clock_);
   w.load();
   ASSERT_EQ(w.pending(), 3u);  // the handover, the first test day, the next check slot
@@ -118,15 +122,7 @@ TEST_P(WatcherRetry, FailedDatabaseCallIsRetriedAndAlertsOnceAfterRecovery) {
 }
 
 TEST_P(WatcherRetry, EscalationIsRetriedToo) {
-  loop::Service svc(*repo_, profiles_, clock_);
-  loop::NewOrder n;
-  n.person_id = person_;
-  n.group = "inbound";
-  n.start = *parse_date("2022-07-01");
-  n.stage = loop::Stage::port_screening;
-  n.owner = Owner::org(port_);
-  auto o = svc.create_order(n, actor_);
-  svc.send_handover(o.order.id, loop::Stage::transfer, Owner::org(transfer_), "", "", actor_);
+  order_with_handover();
   loop::Watcher w(store::open_repository(b_->url), profiles_, clock_);
   w.load();
   ASSERT_EQ(w.tick(at("2022-07-01T04:00:00Z")).raised.size(), 1u);
