@@ -17,13 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  for p in $(shuf -i 20000-40000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  return 1
-}
+. scripts/lib/serve-common.sh  # free_port
 
 PG_PORT=$(free_port)
 chown postgres:postgres "$PG_DIR"

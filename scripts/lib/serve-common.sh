@@ -1,5 +1,6 @@
 # Shell functions shared by the scripts that start a bihuan server (or nginx) on loopback for a
-# benchmark or a soak: scripts/bench-api.sh, scripts/soak.sh, bench/import-read-latency.sh.
+# benchmark, a soak or the tests: scripts/bench-api.sh, scripts/soak.sh, bench/import-read-latency.sh,
+# scripts/test.sh, tests/e2e/run-browser-tests.sh.
 # Source it from the repository root (the scripts cd there first): . scripts/lib/serve-common.sh
 
 # A TCP port on 127.0.0.1 that nothing listens on (50 random tries in 20000-40000).

@@ -46,13 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  local p
-  for p in $(shuf -i 20000-40000 -n 50); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  return 1
-}
+. scripts/lib/serve-common.sh  # free_port
 random_password() { head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20; }
 
 echo "run-browser-tests: generating a city of 3000 persons in $DB"
