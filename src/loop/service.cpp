@@ -18,6 +18,7 @@
 #include "ingest/encoding.hpp"
 #include "ingest/fields.hpp"
 #include "loop/signed_document.hpp"
+#include "loop/transfer_document.hpp"
 
 namespace bihuan::loop {
 
@@ -1167,8 +1168,6 @@ void require_transfers(const Caller& c) {
     fail(ErrorCode::permission_denied, "only the command centre or an admin exchanges transfer documents", "role");
 }
 
-constexpr const char* kHandoverFormat = "bihuan-handover/2";
-constexpr const char* kReceiptFormat = "bihuan-receipt/2";
 constexpr std::chrono::hours kDocumentLifetime{24 * 7};
 
 // A signed envelope's document (signature checked over the exact payload bytes), of `format`.
@@ -1186,32 +1185,6 @@ Opened open_document(std::string_view envelope, const char* format) {
   return o;
 }
 
-std::string doc_string(const json& j, const std::string& field, bool required = true) {
-  const auto dot = field.find('.');
-  const json* v = &j;
-  if (dot != std::string::npos) {
-    const std::string outer = field.substr(0, dot);
-    if (!j.contains(outer) || !j[outer].is_object())
-      fail(ErrorCode::invalid_argument, outer + " must be an object", outer);
-    v = &j[outer];
-  }
-  const std::string key = dot == std::string::npos ? field : field.substr(dot + 1);
-  if (!v->contains(key) || (*v)[key].is_null()) {
-    if (required) fail(ErrorCode::invalid_argument, field + " is required", field);
-    return {};
-  }
-  if (!(*v)[key].is_string()) fail(ErrorCode::invalid_argument, field + " must be a string", field);
-  std::string out = (*v)[key].get<std::string>();
-  if (required && out.empty()) fail(ErrorCode::invalid_argument, field + " is required", field);
-  return out;
-}
-
-Instant doc_instant(const json& j, const std::string& field) {
-  auto t = parse_instant(doc_string(j, field));
-  if (!t) fail(ErrorCode::invalid_argument, field + " is not an ISO 8601 time", field);
-  return *t;
-}
-
 // The trusted sender holding `key` (its name), or an unauthenticated error.
 std::string trusted_name(store::LoopRepository& loop, const std::string& key, const std::string& field) {
   auto name = loop.trusted_sender(key);
@@ -1219,10 +1192,10 @@ std::string trusted_name(store::LoopRepository& loop, const std::string& key, co
   return *name;
 }
 
-// The sender named inside the signed document (`key_field`) must be the key that signed it,
-// and that key must be trusted; returns the trusted name.
-std::string trusted_signer(store::LoopRepository& loop, const Opened& o, const std::string& key_field) {
-  const std::string key = doc_string(o.doc, key_field);
+// The sender's key named inside the signed document (`key`, field `key_field`) must be the key
+// that signed it, and that key must be trusted; returns the trusted name.
+std::string trusted_signer(store::LoopRepository& loop, const Opened& o, const std::string& key,
+                           const std::string& key_field) {
   if (key != o.key)
     fail(ErrorCode::unauthenticated, key_field + " is not the key that signed the document", key_field);
   return trusted_name(loop, key, key_field);
@@ -1358,54 +1331,40 @@ std::string Service::transfer_out(std::int64_t order_id, const std::string& to_r
 TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, const Caller& a) {
   require_transfers(a);
   const Opened opened = open_document(document, kHandoverFormat);
-  const json& doc = opened.doc;
+  // Every field is read and type-checked before the transaction opens (transfer_document.hpp).
+  const HandoverDocument d = read_handover(opened.doc);
+  const auto dest_code = canonical_area_code(d.destination_area);
+  if (!dest_code)
+    fail(ErrorCode::invalid_argument, "person.destination_area " + d.destination_area + " is not an area code",
+         "person.destination_area");
   const auto& keys = signer.keys();
   TransferIn out;
   return write([&] {
-    const std::string sender = trusted_signer(*loop_, opened, "sender.public_key");
+    const std::string sender = trusted_signer(*loop_, opened, d.sender.public_key, "sender.public_key");
     const Instant now = clock_.now();
-    if (doc_instant(doc, "expires_at") < now)
-      fail(ErrorCode::unauthenticated, "the document expired at " + doc_string(doc, "expires_at"), "expires_at");
-    out.document_id = doc_string(doc, "document_id");
+    if (d.expires_at < now)
+      fail(ErrorCode::unauthenticated, "the document expired at " + format_instant(d.expires_at), "expires_at");
+    out.document_id = d.document_id;
     if (auto seen = loop_->transfer("in", out.document_id))
       fail(ErrorCode::conflict, "document " + out.document_id + " was already imported (order " +
                                     std::to_string(seen->order_id) + ")", "document_id");
     // Person.
     Person p;
-    auto dt = doc_type_from(doc_string(doc, "person.doc_type"));
-    if (!dt) fail(ErrorCode::invalid_argument, "person.doc_type is unknown", "person.doc_type");
-    p.doc_type = *dt;
-    p.doc_number = doc_string(doc, "person.doc_number");
-    p.nationality = doc_string(doc, "person.nationality");
-    p.name = doc_string(doc, "person.name");
-    auto sx = sex_from(doc_string(doc, "person.sex"));
-    if (!sx) fail(ErrorCode::invalid_argument, "person.sex is unknown", "person.sex");
-    p.sex = *sx;
-    if (auto bd = doc_string(doc, "person.birth_date", false); !bd.empty()) {
-      auto d = parse_date(bd);
-      if (!d) fail(ErrorCode::invalid_argument, "person.birth_date is not a date", "person.birth_date");
-      p.birth_date = *d;
-    }
-    p.phone = doc_string(doc, "person.phone", false);
-    p.address = doc_string(doc, "person.address", false);
-    const std::string dest = doc_string(doc, "person.destination_area");
-    auto dest_code = canonical_area_code(dest);
-    if (!dest_code || !repo_.area(*dest_code))
-      fail(ErrorCode::invalid_argument, "person.destination_area " + dest + " is not an area of this deployment",
+    p.doc_type = d.doc_type;
+    p.doc_number = d.doc_number;
+    p.nationality = d.nationality;
+    p.name = d.name;
+    p.sex = d.sex;
+    p.birth_date = d.birth_date;
+    p.phone = d.phone;
+    p.address = d.address;
+    if (!repo_.area(*dest_code))
+      fail(ErrorCode::invalid_argument, "person.destination_area " + *dest_code + " is not an area of this deployment",
            "person.destination_area");
     if (!area_in_scope(a.scope, *dest_code))
       fail(ErrorCode::permission_denied, "person.destination_area " + *dest_code + " is outside your jurisdiction",
            "person.destination_area");
     p.area_code = *dest_code;
-    // Order.
-    const std::string group = doc_string(doc, "order.group");
-    auto start = parse_date(doc_string(doc, "order.start_date"));
-    if (!start) fail(ErrorCode::invalid_argument, "order.start_date is not a date", "order.start_date");
-    if (!doc["order"].contains("plan") || !doc["order"]["plan"].is_object())
-      fail(ErrorCode::invalid_argument, "order.plan must be an object", "order.plan");
-    const policy::Plan plan = plan_from_json(doc["order"]["plan"].dump());
-    if (plan.phases.empty()) fail(ErrorCode::invalid_argument, "order.plan has no phases", "order.plan");
-    if (doc.contains("tests") && !doc["tests"].is_array()) fail(ErrorCode::invalid_argument, "tests must be a list", "tests");
 
     if (auto found = repo_.person_by_doc(p.doc_number, Scope::everything());
         found && found->doc_type == p.doc_type && found->nationality == p.nationality) {
@@ -1416,36 +1375,32 @@ TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, c
       repo_.upsert_persons(fresh);
       out.person_id = fresh.front().id;
     }
-    const std::string profile = doc_string(doc, "order.profile");
+    // Order.
     store::OrderRow r;
     r.order.person_id = out.person_id;
-    r.order.group = group;
-    r.order.profile = profile;
-    r.order.start = *start;
-    r.order.source = order_source_from(doc_string(doc, "order.source", false)).value_or(OrderSource::arrival_manifest);
+    r.order.group = d.group;
+    r.order.profile = d.profile;
+    r.order.start = d.start;
+    r.order.source = d.source.value_or(OrderSource::arrival_manifest);
     r.order.current = StageEntry{Stage::destination_community, Owner::area(*dest_code), now};
-    r.plan_json = plan_to_json(plan);
-    r.release_date = plan.release_date;
+    r.plan_json = plan_to_json(d.plan);
+    r.release_date = d.plan.release_date;
     r.destination_area = *dest_code;
-    r.note = "transfer in from " + sender + ": " + doc_string(doc, "reason", false);
+    r.note = "transfer in from " + sender + ": " + d.reason;
     r.created_at = now;
     r.created_by = a.user_id;
     loop_->insert_order(r);
     out.order_id = r.order.id;
-    for (const auto& t : doc.value("tests", json::array())) {
+    for (const auto& t : d.tests) {
       store::TestRow tr;
       tr.order_id = r.order.id;
-      auto day = t.is_object() && t.value("day", json()).is_string() ? parse_date(t["day"].get<std::string>()) : std::nullopt;
-      const std::string result = t.is_object() ? t.value("result", "") : "";
-      if (!day || (result != "negative" && result != "positive"))
-        fail(ErrorCode::invalid_argument, "tests: each entry needs a day and a negative or positive result", "tests");
-      tr.day = *day;
-      tr.result = result;
+      tr.day = t.day;
+      tr.result = t.result;
       tr.recorded_at = now;
       tr.by_user = a.user_id;
       loop_->upsert_test(tr);
     }
-    schedule(r, plan);
+    schedule(r, d.plan);
 
     const Deployment me = deployment_of(repo_, keys);
     json receipt = {{"format", kReceiptFormat},
@@ -1459,7 +1414,7 @@ TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, c
     tr.direction = "in";
     tr.document_id = out.document_id;
     tr.order_id = r.order.id;
-    tr.region = doc_string(doc, "sender.region", false);
+    tr.region = d.sender.region;
     tr.peer = sender;
     tr.document = std::string(document);
     tr.receipt = out.receipt;
@@ -1476,11 +1431,11 @@ TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, c
 TransferDone Service::accept_receipt(std::string_view receipt, const Caller& a) {
   require_transfers(a);
   const Opened opened = open_document(receipt, kReceiptFormat);
-  const json& doc = opened.doc;
+  const ReceiptDocument d = read_receipt(opened.doc);  // every field checked before the transaction
   TransferDone out;
   write([&] {
-    const std::string receiver = trusted_signer(*loop_, opened, "receiver.public_key");
-    out.document_id = doc_string(doc, "document_id");
+    const std::string receiver = trusted_signer(*loop_, opened, d.receiver.public_key, "receiver.public_key");
+    out.document_id = d.document_id;
     std::int64_t handover_id = 0;
     std::string status;
     {
@@ -1493,7 +1448,7 @@ TransferDone Service::accept_receipt(std::string_view receipt, const Caller& a) 
       status = sent->status;
     }
     if (status != "pending") fail(ErrorCode::conflict, "the receipt for " + out.document_id + " was already accepted", "document_id");
-    const std::string their_region = doc_string(doc, "receiver.region", false);
+    const std::string& their_region = d.receiver.region;
     if (!their_region.empty() && !in_subtree(out.region, their_region) && !in_subtree(their_region, out.region))
       fail(ErrorCode::permission_denied, "the receipt comes from region " + their_region + ", the order went to " + out.region,
            "receiver.region");
@@ -1503,14 +1458,14 @@ TransferDone Service::accept_receipt(std::string_view receipt, const Caller& a) 
     h->acknowledged_at = now;
     h->acknowledged_by = a.user_id;
     const std::string reason = "transferred to " + out.region;
-    loop_->acknowledge_handover(*h, reason + " (receipt " + doc_string(doc, "order_ref", false) + " from " + receiver + ")");
+    loop_->acknowledge_handover(*h, reason + " (receipt " + d.order_ref + " from " + receiver + ")");
     drop(out.order_id, "handover:" + std::to_string(handover_id));
     loop_->set_current(out.order_id, StageEntry{Stage::released, h->receiver, now}, OrderStatus::released);
     loop_->end_occupancy(out.order_id, now);
     drop_all(out.order_id);
     loop_->settle_transfer_out(out.document_id, receipt, receiver, now);
     audit(a, "transfer.receipt", "order", out.order_id, reason,
-          json{{"document_id", out.document_id}, {"receiver", receiver}, {"order_ref", doc.value("order_ref", "")}}.dump());
+          json{{"document_id", out.document_id}, {"receiver", receiver}, {"order_ref", d.order_ref}}.dump());
   });
   return out;
 }

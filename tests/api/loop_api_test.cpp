@@ -7,6 +7,7 @@
 
 #include "core/health_code.hpp"
 #include "loop/service.hpp"
+#include "loop/signed_document.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -415,6 +416,26 @@ TEST_F(LoopApi, TransfersBetweenDeploymentsAreSignedAndReceipted) {
   auto t = admin.post("/api/loop/transfers/in", with_payload(incoming, tampered));
   EXPECT_EQ(t.status, 401);
   EXPECT_EQ(t.j()["field"], "signature");
+  // Correctly signed, but fields of unexpected JSON types: 400 naming the field, nothing written
+  // (found by fuzz/transfer_fuzz: a 500 from nlohmann's type_error inside the transaction).
+  for (const auto& [path, value] : std::vector<std::pair<json::json_pointer, json>>{
+           {json::json_pointer("/order/plan/pre_departure_test_hours"), "2026-12-05"},
+           {json::json_pointer("/person/birth_date"), 19850307},
+           {json::json_pointer("/order/plan/phases/0"), "central_quarantine"},
+           {json::json_pointer("/tests"), json::object()}}) {
+    auto typed = signed_payload(incoming);
+    typed[path] = value;
+    auto r = admin.post("/api/loop/transfers/in", loop::seal(typed.dump(), sz_key.keys()));
+    EXPECT_EQ(r.status, 400) << r.body;
+    std::string field = path.to_string().substr(1);
+    for (auto& ch : field) ch = ch == '/' ? '.' : ch;
+    if (field == "order.plan.phases.0") field = "order.plan.phases[0]";
+    EXPECT_EQ(r.j()["field"], field) << r.body;
+    EXPECT_EQ(r.j()["message"], "field " + field + ": expected " +
+                                    (field == "tests" ? "a list" : field == "order.plan.phases[0]" ? "an object" :
+                                     field == "person.birth_date" ? "a string" : "an integer"))
+        << r.body;
+  }
   auto receipt = admin.post("/api/loop/transfers/in", incoming);
   ASSERT_EQ(receipt.status, 201) << receipt.body;
   EXPECT_EQ(signed_payload(receipt.body)["format"], "bihuan-receipt/2");

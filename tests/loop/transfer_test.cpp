@@ -341,6 +341,151 @@ TEST_P(Transfer, ExpiredDocumentAndUnknownDestinationAreRefused) {
   EXPECT_NO_THROW(sz_->svc->transfer_in(doc, *sz_->signer, actor_));
 }
 
+// Every path of a JSON value (objects' members and arrays' elements), with the value there:
+// "person.birth_date", "order.plan.phases[0].test_dates[1]".
+void paths_of(const json& j, const std::string& path, std::vector<std::pair<std::string, json>>& out) {
+  if (!path.empty()) out.emplace_back(path, j);
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it) paths_of(*it, path.empty() ? it.key() : path + "." + it.key(), out);
+  else if (j.is_array())
+    for (std::size_t i = 0; i < j.size(); ++i) paths_of(j[i], path + "[" + std::to_string(i) + "]", out);
+}
+// Values of other JSON types than `v`'s (null stands for "absent" and is not among them).
+std::vector<json> other_types(const json& v) {
+  std::vector<json> all{json(7), json(-1.5), json("7"), json(true), json::array({"x"}), json::object({{"x", 1}})};
+  std::vector<json> out;
+  for (auto& w : all)
+    if (w.type() != v.type() && !(w.is_number() && v.is_number())) out.push_back(w);
+  return out;
+}
+// `doc` with the value at `path` (as paths_of names it) replaced by `value`.
+json replaced(json doc, const std::string& path, const json& value) {
+  json* at = &doc;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '[') {
+      const auto close = path.find(']', i);
+      at = &(*at)[std::stoul(path.substr(i + 1, close - i - 1))];
+      i = close + 1;
+    } else {
+      if (path[i] == '.') ++i;
+      const auto end = path.find_first_of(".[", i);
+      at = &(*at)[path.substr(i, end == std::string::npos ? std::string::npos : end - i)];
+      i = end == std::string::npos ? path.size() : end;
+    }
+  }
+  *at = value;
+  return doc;
+}
+
+// A correctly signed document whose fields have unexpected JSON types (found by
+// fuzz/transfer_fuzz: "pre_departure_test_hours":"2026-12-05" threw nlohmann's type_error from
+// inside transfer_in's write transaction): every field of every received document is read with
+// its type, and each wrong one is invalid_argument naming the field; nothing is written.
+TEST_P(Transfer, EveryFieldOfAReceivedDocumentIsTyped) {
+  const std::string doc = send();
+  const json handover = payload_of(doc);
+  std::vector<std::pair<std::string, json>> paths;
+  paths_of(handover, "", paths);
+  ASSERT_GT(paths.size(), 30u);
+  int tried = 0;
+  for (const auto& [path, value] : paths) {
+    for (const auto& wrong : other_types(value)) {
+      const std::string text = replaced(handover, path, wrong).dump();
+      std::string field;
+      try {
+        sz_->svc->transfer_in(loop::seal(text, bj_->signer->keys()), *sz_->signer, actor_);
+        ADD_FAILURE() << path << " = " << wrong.dump() << " was accepted";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::invalid_argument) << path << " = " << wrong.dump() << ": " << e.what();
+        EXPECT_EQ(e.field(), path) << path << " = " << wrong.dump() << ": " << e.what();
+        if (path != "format") {
+          EXPECT_NE(std::string(e.what()).find("field " + path + ": "), std::string::npos) << e.what();
+        }
+      }
+      ++tried;
+    }
+  }
+  EXPECT_GT(tried, 150);
+  // The fuzzer's input, exactly: an hour count that is text.
+  std::string field;
+  EXPECT_EQ(code_of([&] {
+              sz_->svc->transfer_in(
+                  loop::seal(replaced(handover, "order.plan.pre_departure_test_hours", "2026-12-05").dump(),
+                             bj_->signer->keys()),
+                  *sz_->signer, actor_);
+            }, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "order.plan.pre_departure_test_hours");
+  try {
+    sz_->svc->transfer_in(loop::seal(replaced(handover, "person.birth_date", 19850307).dump(), bj_->signer->keys()),
+                          *sz_->signer, actor_);
+    ADD_FAILURE() << "a birth date that is a number was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "field person.birth_date: expected a string");
+  }
+  // Values of the right type that do not parse, and required fields that are missing.
+  for (const auto& [path, value] : std::vector<std::pair<std::string, json>>{
+           {"person.birth_date", "1985-02-30"},
+           {"order.start_date", "yesterday"},
+           {"expires_at", "soon"},
+           {"person.sex", "x"},
+           {"person.doc_type", "passportish"},
+           {"order.plan.phases[0].measure", "curfew"},
+           {"order.plan.phases[0].colour", "purple"},
+           {"order.plan.phases[0].test_dates[0]", "2022-13-01"},
+           {"order.plan.phases", json::array()},
+           {"order.plan.pre_departure_test_hours", -3},
+           {"order.id", 18446744073709551615ull},
+           {"person.name", ""},
+           {"person.doc_number", nullptr},
+           {"order.plan", nullptr}}) {
+    EXPECT_EQ(code_of([&] {
+                sz_->svc->transfer_in(loop::seal(replaced(handover, path, value).dump(), bj_->signer->keys()),
+                                      *sz_->signer, actor_);
+              }, &field),
+              ErrorCode::invalid_argument)
+        << path;
+    EXPECT_EQ(field, path);
+  }
+  auto tests = handover;
+  tests["tests"] = json::array({json{{"day", "2022-07-02"}, {"result", 1}}});
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(loop::seal(tests.dump(), bj_->signer->keys()), *sz_->signer, actor_); },
+                    &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "tests[0].result");
+  tests["tests"] = json::array({"2022-07-02"});
+  EXPECT_EQ(code_of([&] { sz_->svc->transfer_in(loop::seal(tests.dump(), bj_->signer->keys()), *sz_->signer, actor_); },
+                    &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "tests[0]");
+  // Nothing was written by any of them: no order, no person, no replay record.
+  EXPECT_TRUE(sz_->svc->loop().find_orders({}, Scope::everything(), {0, 10}).items.empty());
+  EXPECT_FALSE(sz_->repo->person_by_doc(person_.doc_number, Scope::everything()));
+  auto in = sz_->svc->transfer_in(doc, *sz_->signer, actor_);
+
+  // The receipt the same way, on the sender's side.
+  const json receipt = payload_of(in.receipt);
+  paths.clear();
+  paths_of(receipt, "", paths);
+  ASSERT_GE(paths.size(), 9u);
+  for (const auto& [path, value] : paths) {
+    for (const auto& wrong : other_types(value)) {
+      try {
+        bj_->svc->accept_receipt(loop::seal(replaced(receipt, path, wrong).dump(), sz_->signer->keys()), actor_);
+        ADD_FAILURE() << path << " = " << wrong.dump() << " was accepted";
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::invalid_argument) << path << " = " << wrong.dump() << ": " << e.what();
+        EXPECT_EQ(e.field(), path) << path << " = " << wrong.dump() << ": " << e.what();
+      }
+    }
+  }
+  auto o = bj_->svc->loop().order(order_, Scope::everything());
+  ASSERT_TRUE(o);
+  EXPECT_TRUE(o->order.pending.has_value());
+  EXPECT_EQ(bj_->svc->accept_receipt(in.receipt, actor_).order_id, order_);
+}
+
 TEST_P(Transfer, TransferOutChecksTheRegion) {
   std::string field;
   EXPECT_EQ(code_of([&] { bj_->svc->transfer_out(order_, "110105", "", *bj_->signer, actor_); }, &field),
