@@ -5,8 +5,14 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "core/area.hpp"
@@ -440,6 +446,87 @@ class CityGenerator {
     Person p;
     std::int64_t household = -1;  // index into pending households, -1 = none
   };
+  // One write transaction's worth of people, with their buildings and households.
+  struct PeopleBatch {
+    std::vector<Building> buildings;
+    std::vector<Household> households;
+    std::vector<std::int64_t> household_building;  // index into buildings, -1 = none
+    std::vector<PendingPerson> persons;
+    std::int64_t made = 0;  // persons generated so far (for progress)
+  };
+
+  // Writes batches on its own thread while the generator makes the next ones (a bounded queue
+  // of kDepth batches): generating and writing each keep one core busy. Batches are written in
+  // the order they are pushed, by one thread, so ids and contents are the same as when written
+  // inline. The repository is used only by this thread while it runs.
+  class BatchWriter {
+   public:
+    static constexpr std::size_t kDepth = 2;
+    explicit BatchWriter(CityGenerator& g) : g_(g), thread_([this] { loop(); }) {}
+    BatchWriter(const BatchWriter&) = delete;
+    BatchWriter& operator=(const BatchWriter&) = delete;
+    // On an error of the generator: the queued batches are dropped and the thread ends (the bulk
+    // load or the caller's transaction rolls back what was written).
+    ~BatchWriter() {
+      {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+        queue_.clear();
+      }
+      changed_.notify_all();
+      if (thread_.joinable()) thread_.join();
+    }
+    // Rethrows the writer's error, if any.
+    void push(PeopleBatch&& b) {
+      std::unique_lock lock(mu_);
+      changed_.wait(lock, [&] { return queue_.size() < kDepth || error_; });
+      if (error_) std::rethrow_exception(error_);
+      queue_.push_back(std::move(b));
+      changed_.notify_all();
+    }
+    // Waits until every batch is written; rethrows the writer's error, if any.
+    void finish() {
+      {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+      }
+      changed_.notify_all();
+      thread_.join();
+      if (error_) std::rethrow_exception(error_);
+    }
+
+   private:
+    void loop() {
+      for (;;) {
+        PeopleBatch b;
+        {
+          std::unique_lock lock(mu_);
+          changed_.wait(lock, [&] { return !queue_.empty() || stop_; });
+          if (queue_.empty()) return;
+          b = std::move(queue_.front());
+          queue_.pop_front();
+        }
+        changed_.notify_all();
+        try {
+          g_.write_batch(b);
+        } catch (...) {
+          std::lock_guard lock(mu_);
+          error_ = std::current_exception();
+          queue_.clear();
+          changed_.notify_all();
+          return;
+        }
+      }
+    }
+
+    CityGenerator& g_;
+    std::mutex mu_;
+    std::condition_variable changed_;
+    std::deque<PeopleBatch> queue_;
+    bool stop_ = false;
+    std::exception_ptr error_;
+    std::thread thread_;  // last: started once the members above exist
+  };
 
   void write_people() {
     Rng sizes = Rng::stream(opt_.seed, "household-sizes");
@@ -464,6 +551,9 @@ class CityGenerator {
 
     std::int64_t made = 0;
     std::int64_t next_dup = dup_every;
+    std::optional<BatchWriter> writer;
+    if (opt_.write_thread) writer.emplace(*this);
+    writer_ = writer ? &*writer : nullptr;
     for (const auto& grid : grids_) {
       const Area* community = communities_[grid.community];
       const bool village = community->name.ends_with("村委会") || community->name.ends_with("村");
@@ -565,6 +655,8 @@ class CityGenerator {
       }
     }
     flush_people(made);
+    if (writer) writer->finish();
+    writer_ = nullptr;
     report_.persons = made;
     if (made != opt_.persons)
       fail(ErrorCode::internal, fmt::format("generator produced {} persons instead of {}", made, opt_.persons));
@@ -595,33 +687,50 @@ class CityGenerator {
     return static_cast<std::int64_t>(buildings_pending_.size()) - 1;
   }
 
+  // Hands the pending people to the writer thread.
   void flush_people(std::int64_t made) {
     if (persons_pending_.empty() && households_pending_.empty()) return;
+    PeopleBatch b;
+    b.buildings = std::move(buildings_pending_);
+    b.households = std::move(households_pending_);
+    b.household_building = std::move(household_building_);
+    b.persons = std::move(persons_pending_);
+    b.made = made;
+    // A building whose households continue in the next batch keeps its index: re-add it first
+    // (written again, the upsert finds it by address).
+    buildings_pending_.clear();
+    if (!b.buildings.empty()) buildings_pending_.push_back(b.buildings.back());
+    households_pending_.clear();
+    household_building_.clear();
+    persons_pending_.clear();
+    persons_pending_.reserve(opt_.batch_persons + 64);
+    households_pending_.reserve(opt_.batch_persons / 2 + 64);
+    if (writer_)
+      writer_->push(std::move(b));
+    else
+      write_batch(b);
+  }
+
+  // One batch, in one transaction (on the writer thread).
+  void write_batch(PeopleBatch& b) {
     repo_.transaction([&] {
       std::vector<std::int64_t> building_ids;
-      building_ids.reserve(buildings_pending_.size());
-      for (const auto& b : buildings_pending_) building_ids.push_back(repo_.upsert_building(b));
-      for (std::size_t i = 0; i < households_pending_.size(); ++i) {
-        const auto bi = household_building_[i];
-        households_pending_[i].building_id = bi >= 0 ? building_ids[static_cast<std::size_t>(bi)] : 0;
+      building_ids.reserve(b.buildings.size());
+      for (const auto& bd : b.buildings) building_ids.push_back(repo_.upsert_building(bd));
+      for (std::size_t i = 0; i < b.households.size(); ++i) {
+        const auto bi = b.household_building[i];
+        b.households[i].building_id = bi >= 0 ? building_ids[static_cast<std::size_t>(bi)] : 0;
       }
-      repo_.upsert_households(households_pending_);
+      repo_.upsert_households(b.households);
       std::vector<Person> persons;
-      persons.reserve(persons_pending_.size());
-      for (auto& pp : persons_pending_) {
-        if (pp.household >= 0) pp.p.household_id = households_pending_[static_cast<std::size_t>(pp.household)].id;
+      persons.reserve(b.persons.size());
+      for (auto& pp : b.persons) {
+        if (pp.household >= 0) pp.p.household_id = b.households[static_cast<std::size_t>(pp.household)].id;
         persons.push_back(std::move(pp.p));
       }
       repo_.upsert_persons(persons);
     });
-    // A building whose households continue in the next batch keeps its index: re-add it first.
-    std::vector<Building> carry;
-    if (!buildings_pending_.empty()) carry.push_back(buildings_pending_.back());
-    buildings_pending_ = std::move(carry);
-    households_pending_.clear();
-    household_building_.clear();
-    persons_pending_.clear();
-    if (opt_.progress) opt_.progress(made, opt_.persons);
+    if (opt_.progress) opt_.progress(b.made, opt_.persons);
   }
 
   store::Repository& repo_;
@@ -647,6 +756,7 @@ class CityGenerator {
   std::vector<Household> households_pending_;
   std::vector<std::int64_t> household_building_;
   std::vector<PendingPerson> persons_pending_;
+  BatchWriter* writer_ = nullptr;  // while write_people runs
 };
 
 }  // namespace

