@@ -22,6 +22,12 @@ constexpr std::array<std::pair<Colour, const char*>, 3> kColours{{
     {Colour::green, "green"}, {Colour::yellow, "yellow"}, {Colour::red, "red"}}};
 constexpr std::array<std::pair<Confidence, const char*>, 3> kConfidence{{
     {Confidence::verified, "V"}, {Confidence::single_source, "S"}, {Confidence::local_setting, "U"}}};
+constexpr std::array<std::pair<MassTesting, const char*>, 4> kMassTesting{{
+    {MassTesting::allowed, "allowed"},
+    {MassTesting::outbreak_only, "outbreak_only"},
+    {MassTesting::delineated_only, "delineated_only"},
+    {MassTesting::none, "none"}}};
+const std::vector<std::string> kAreaRisks = {"high", "medium", "low"};
 const std::vector<std::string> kReleaseConditions = {"all_tests_negative", "last_test_negative", "none"};
 
 // Error helper: "line L: message", field = key path.
@@ -169,7 +175,197 @@ Group parse_group(const std::string& key, const YAML::Node& n, const std::string
   return g;
 }
 
+
+bool flag(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) bad(n, path, "must be true or false");
+  try {
+    return n.as<bool>();
+  } catch (const YAML::Exception&) {
+    bad(n, path, "must be true or false, got '" + n.Scalar() + "'");
+  }
+}
+
+double ct_value(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) bad(n, path, "must be a Ct value");
+  double v = 0;
+  try {
+    v = n.as<double>();
+  } catch (const YAML::Exception&) {
+    bad(n, path, "must be a Ct value, got '" + n.Scalar() + "'");
+  }
+  if (!(v > 0 && v <= 50)) bad(n, path, "a Ct value must be above 0 and at most 50");
+  return v;
+}
+
+// source + confidence (+ note) of a testing rule; `keys` are the rule's other keys.
+void cited(Cited& c, const YAML::Node& n, const std::string& path, std::initializer_list<const char*> keys) {
+  if (!n.IsMap()) bad(n, path, "must be a mapping");
+  for (const auto& kv : n) {
+    std::string k = key_of(kv.first, path);
+    if (k == "source" || k == "confidence" || k == "note") continue;
+    if (std::none_of(keys.begin(), keys.end(), [&](const char* a) { return k == a; })) bad(kv.first, path + "." + k, "unknown key");
+  }
+  c.source = scalar(require(n, "source", path), path + ".source");
+  c.confidence = enum_of(kConfidence, require(n, "confidence", path), path + ".confidence");
+  if (auto note = n["note"]) c.note = scalar(note, path + ".note");
+}
+
+std::vector<std::string> text_list(const YAML::Node& n, const std::string& path) {
+  if (!n.IsSequence() || n.size() == 0) bad(n, path, "must be a non-empty list");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n.size(); ++i) out.push_back(scalar(n[i], path + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+const YAML::Node sequence(const YAML::Node& n, const std::string& path) {
+  if (!n.IsSequence()) bad(n, path, "must be a list");
+  return n;
+}
+
+const YAML::Node mapping(const YAML::Node& n, const std::string& path) {
+  if (!n.IsMap()) bad(n, path, "must be a mapping");
+  return n;
+}
+
+HoursSetting hours_setting(const YAML::Node& n, const std::string& path, int max) {
+  HoursSetting h;
+  cited(h, n, path, {"hours"});
+  h.hours = positive_int(require(n, "hours", path), path + ".hours", 1, max);
+  return h;
+}
+
+FlagSetting flag_setting(const YAML::Node& n, const std::string& path) {
+  FlagSetting f;
+  cited(f, n, path, {"value"});
+  f.value = flag(require(n, "value", path), path + ".value");
+  return f;
+}
+
+Testing parse_testing(const YAML::Node& t) {
+  const std::string root = "testing";
+  mapping(t, root);
+  check_keys(t, root, {"pool_ratios", "ct_rules", "ct_release", "turnaround_hours", "retest_deadline_hours",
+                       "task_grace_hours", "missed_task_turns_yellow", "antigen_self_test", "positive_pool",
+                       "mass_testing", "round_rules"});
+  Testing out;
+  if (auto pr = t["pool_ratios"]) {
+    const std::string path = root + ".pool_ratios";
+    sequence(pr, path);
+    out.pool_ratios.emplace();
+    for (std::size_t i = 0; i < pr.size(); ++i) {
+      const std::string p = path + "[" + std::to_string(i) + "]";
+      const YAML::Node n = pr[i];
+      PoolRatioRule r;
+      cited(r, n, p, {"groups", "measures", "area_risks", "ratio"});
+      if (auto g = n["groups"]) r.groups = text_list(g, p + ".groups");
+      if (auto m = n["measures"]) {
+        sequence(m, p + ".measures");
+        if (m.size() == 0) bad(m, p + ".measures", "must be a non-empty list");
+        for (std::size_t j = 0; j < m.size(); ++j)
+          r.measures.push_back(enum_of(kMeasures, m[j], p + ".measures[" + std::to_string(j) + "]"));
+      }
+      if (auto a = n["area_risks"]) {
+        r.area_risks = text_list(a, p + ".area_risks");
+        for (std::size_t j = 0; j < r.area_risks.size(); ++j)
+          if (std::find(kAreaRisks.begin(), kAreaRisks.end(), r.area_risks[j]) == kAreaRisks.end())
+            bad(a[j], p + ".area_risks[" + std::to_string(j) + "]",
+                "unknown value '" + r.area_risks[j] + "' (allowed: high, medium, low)");
+      }
+      r.ratio = positive_int(require(n, "ratio", p), p + ".ratio", 1, 100);
+      out.pool_ratios->push_back(std::move(r));
+    }
+    if (out.pool_ratios->empty()) bad(pr, path, "needs at least one rule");
+  }
+  if (auto ct = t["ct_rules"]) {
+    const std::string path = root + ".ct_rules";
+    sequence(ct, path);
+    out.ct_rules.emplace();
+    for (std::size_t i = 0; i < ct.size(); ++i) {
+      const std::string p = path + "[" + std::to_string(i) + "]";
+      CtRule r;
+      cited(r, ct[i], p, {"groups", "positive_below"});
+      if (auto g = ct[i]["groups"]) r.groups = text_list(g, p + ".groups");
+      r.positive_below = ct_value(require(ct[i], "positive_below", p), p + ".positive_below");
+      out.ct_rules->push_back(std::move(r));
+    }
+  }
+  if (auto rel = t["ct_release"]) {
+    const std::string path = root + ".ct_release";
+    mapping(rel, path);
+    for (const auto& kv : rel) {
+      const std::string key = key_of(kv.first, path), p = path + "." + key;
+      CtRelease r;
+      cited(r, kv.second, p, {"tests", "hours_apart", "min_ct"});
+      r.key = key;
+      r.tests = positive_int(require(kv.second, "tests", p), p + ".tests", 1, 10);
+      r.hours_apart = positive_int(require(kv.second, "hours_apart", p), p + ".hours_apart", 1, 168);
+      r.min_ct = ct_value(require(kv.second, "min_ct", p), p + ".min_ct");
+      out.ct_release[key] = r;
+    }
+  }
+  if (auto ta = t["turnaround_hours"]) {
+    const std::string path = root + ".turnaround_hours";
+    mapping(ta, path);
+    for (const auto& kv : ta) {
+      const std::string key = key_of(kv.first, path);
+      if (std::find(turnaround_priorities().begin(), turnaround_priorities().end(), key) == turnaround_priorities().end())
+        bad(kv.first, path + "." + key, "unknown priority (allowed: key, routine, voluntary)");
+      out.turnaround_hours[key] = hours_setting(kv.second, path + "." + key, 240);
+    }
+  }
+  if (auto h = t["retest_deadline_hours"]) out.retest_deadline_hours = hours_setting(h, root + ".retest_deadline_hours", 240);
+  if (auto h = t["task_grace_hours"]) out.task_grace_hours = hours_setting(h, root + ".task_grace_hours", 240);
+  if (auto f = t["missed_task_turns_yellow"]) out.missed_task_turns_yellow = flag_setting(f, root + ".missed_task_turns_yellow");
+  if (auto f = t["antigen_self_test"]) out.antigen_self_test = flag_setting(f, root + ".antigen_self_test");
+  if (auto pp = t["positive_pool"]) {
+    const std::string p = root + ".positive_pool";
+    PositivePoolRule r;
+    cited(r, pp, p, {"colour", "isolate_in_place", "door_to_door"});
+    r.colour = enum_of(kColours, require(pp, "colour", p), p + ".colour");
+    r.isolate_in_place = flag(require(pp, "isolate_in_place", p), p + ".isolate_in_place");
+    r.door_to_door = flag(require(pp, "door_to_door", p), p + ".door_to_door");
+    out.positive_pool = r;
+  }
+  if (auto mt = t["mass_testing"]) {
+    const std::string p = root + ".mass_testing";
+    MassTestingRule r;
+    cited(r, mt, p, {"value"});
+    r.value = enum_of(kMassTesting, require(mt, "value", p), p + ".value");
+    out.mass_testing = r;
+  }
+  if (auto rr = t["round_rules"]) {
+    const std::string path = root + ".round_rules";
+    mapping(rr, path);
+    for (const auto& kv : rr) {
+      const std::string key = key_of(kv.first, path), p = path + "." + key;
+      const YAML::Node n = kv.second;
+      RoundRule r;
+      cited(r, n, p, {"name_zh", "administrative_area", "every_days", "complete_within_hours", "rounds",
+                      "stop_after_clean", "final_round_gap_days"});
+      r.key = key;
+      r.name_zh = scalar(require(n, "name_zh", p), p + ".name_zh");
+      r.administrative_area = flag(require(n, "administrative_area", p), p + ".administrative_area");
+      if (auto v = n["every_days"]) r.every_days = positive_int(v, p + ".every_days", 1, 30);
+      r.complete_within_hours = positive_int(require(n, "complete_within_hours", p), p + ".complete_within_hours", 1, 240);
+      if (auto v = n["rounds"]) r.rounds = positive_int(v, p + ".rounds", 1, 100);
+      if (auto v = n["stop_after_clean"]) r.stop_after_clean = positive_int(v, p + ".stop_after_clean", 1, 30);
+      if (auto v = n["final_round_gap_days"]) r.final_round_gap_days = positive_int(v, p + ".final_round_gap_days", 1, 30);
+      if (r.rounds > 0 && (r.stop_after_clean > 0 || r.final_round_gap_days > 0))
+        bad(n, p, "give either rounds or stop_after_clean / final_round_gap_days, not both");
+      if (r.final_round_gap_days > 0 && r.stop_after_clean == 0)
+        bad(n, p + ".final_round_gap_days", "needs stop_after_clean");
+      out.round_rules[key] = r;
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+const std::vector<std::string>& turnaround_priorities() {
+  static const std::vector<std::string> keys = {"key", "routine", "voluntary"};
+  return keys;
+}
 
 const std::vector<std::string>& standard_group_keys() {
   static const std::vector<std::string> keys = {
@@ -212,7 +408,7 @@ Profile parse_profile_tree(std::string_view text, std::string_view name) {
          "line " + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg, "");
   }
   if (!root.IsMap()) fail(ErrorCode::invalid_argument, "line 1: a profile must be a YAML mapping", "");
-  check_keys(root, "", {"schema", "name", "title", "issued", "inherits", "sources", "groups", "routine_testing"});
+  check_keys(root, "", {"schema", "name", "title", "issued", "inherits", "sources", "groups", "routine_testing", "testing"});
   Profile p;
   int schema = positive_int(require(root, "schema", ""), "schema", 1, 1);
   (void)schema;
@@ -259,6 +455,7 @@ Profile parse_profile_tree(std::string_view text, std::string_view name) {
       p.routine_testing[key] = r;
     }
   }
+  if (auto t = root["testing"]) p.testing = parse_testing(t);
   return p;
 }
 
@@ -268,12 +465,87 @@ void merge_parent(Profile& child, const Profile& parent) {
   for (const auto& [k, v] : parent.sources) child.sources.emplace(k, v);
   for (const auto& [k, v] : parent.groups) child.groups.emplace(k, v);
   for (const auto& [k, v] : parent.routine_testing) child.routine_testing.emplace(k, v);
+  Testing& t = child.testing;
+  const Testing& pt = parent.testing;
+  if (!t.pool_ratios) t.pool_ratios = pt.pool_ratios;
+  if (!t.ct_rules) t.ct_rules = pt.ct_rules;
+  for (const auto& [k, v] : pt.ct_release) t.ct_release.emplace(k, v);
+  for (const auto& [k, v] : pt.turnaround_hours) t.turnaround_hours.emplace(k, v);
+  if (!t.retest_deadline_hours) t.retest_deadline_hours = pt.retest_deadline_hours;
+  if (!t.task_grace_hours) t.task_grace_hours = pt.task_grace_hours;
+  if (!t.missed_task_turns_yellow) t.missed_task_turns_yellow = pt.missed_task_turns_yellow;
+  if (!t.antigen_self_test) t.antigen_self_test = pt.antigen_self_test;
+  if (!t.positive_pool) t.positive_pool = pt.positive_pool;
+  if (!t.mass_testing) t.mass_testing = pt.mass_testing;
+  for (const auto& [k, v] : pt.round_rules) t.round_rules.emplace(k, v);
   child.inherits.clear();
 }
 
 void throw_inheritance_too_deep(const std::string& name) {
   fail(ErrorCode::invalid_argument, "profile " + name + ": inheritance deeper than 8 levels (a cycle?)", "inherits");
 }
+
+namespace {
+
+void need_source(const Profile& p, const Cited& c, const std::string& path) {
+  if (!p.sources.count(c.source))
+    fail(ErrorCode::invalid_argument, path + " cites the unknown source '" + c.source + "'", path + ".source");
+}
+
+void need_groups(const Profile& p, const std::vector<std::string>& groups, const std::string& path) {
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    if (!p.groups.count(groups[i]) && !p.routine_testing.count(groups[i]))
+      fail(ErrorCode::invalid_argument,
+           path + " names '" + groups[i] + "', which is neither a group nor a routine test of profile " + p.name,
+           path + "[" + std::to_string(i) + "]");
+}
+
+template <typename T>
+void need(const Profile& p, const std::optional<T>& part, const std::string& key) {
+  if (!part)
+    fail(ErrorCode::invalid_argument, "profile " + p.name + " does not define testing." + key, "testing." + key);
+  need_source(p, *part, "testing." + key);
+}
+
+void validate_testing(const Profile& p) {
+  const Testing& t = p.testing;
+  if (!t.pool_ratios)
+    fail(ErrorCode::invalid_argument, "profile " + p.name + " does not define testing.pool_ratios", "testing.pool_ratios");
+  for (std::size_t i = 0; i < t.pool_ratios->size(); ++i) {
+    const auto& r = (*t.pool_ratios)[i];
+    const std::string path = "testing.pool_ratios[" + std::to_string(i) + "]";
+    need_source(p, r, path);
+    need_groups(p, r.groups, path + ".groups");
+  }
+  const auto& last = t.pool_ratios->back();
+  if (!last.groups.empty() || !last.measures.empty() || !last.area_risks.empty())
+    fail(ErrorCode::invalid_argument, "the last pool-ratio rule must apply to everyone (no groups, measures or area_risks)",
+         "testing.pool_ratios[" + std::to_string(t.pool_ratios->size() - 1) + "]");
+  if (!t.ct_rules)
+    fail(ErrorCode::invalid_argument, "profile " + p.name + " does not define testing.ct_rules", "testing.ct_rules");
+  for (std::size_t i = 0; i < t.ct_rules->size(); ++i) {
+    const std::string path = "testing.ct_rules[" + std::to_string(i) + "]";
+    need_source(p, (*t.ct_rules)[i], path);
+    need_groups(p, (*t.ct_rules)[i].groups, path + ".groups");
+  }
+  for (const auto& [k, r] : t.ct_release) need_source(p, r, "testing.ct_release." + k);
+  for (const auto& key : turnaround_priorities()) {
+    auto it = t.turnaround_hours.find(key);
+    if (it == t.turnaround_hours.end())
+      fail(ErrorCode::invalid_argument, "profile " + p.name + " does not define testing.turnaround_hours." + key,
+           "testing.turnaround_hours." + key);
+    need_source(p, it->second, "testing.turnaround_hours." + key);
+  }
+  need(p, t.retest_deadline_hours, "retest_deadline_hours");
+  need(p, t.task_grace_hours, "task_grace_hours");
+  need(p, t.missed_task_turns_yellow, "missed_task_turns_yellow");
+  need(p, t.antigen_self_test, "antigen_self_test");
+  need(p, t.positive_pool, "positive_pool");
+  need(p, t.mass_testing, "mass_testing");
+  for (const auto& [k, r] : t.round_rules) need_source(p, r, "testing.round_rules." + k);
+}
+
+}  // namespace
 
 void validate(const Profile& p) {
   for (const auto& key : standard_group_keys())
@@ -286,6 +558,7 @@ void validate(const Profile& p) {
     if (!p.sources.count(r.source))
       fail(ErrorCode::invalid_argument, "routine test " + k + " cites the unknown source '" + r.source + "'",
            "routine_testing." + k + ".source");
+  validate_testing(p);
 }
 
 Plan make_plan(const Profile& p, std::string_view group, Date start) {
@@ -322,5 +595,6 @@ Colour colour_on(const Plan& plan, Date day) {
 const char* to_string(Measure m) { return name_of(kMeasures, m); }
 const char* to_string(Colour c) { return name_of(kColours, c); }
 const char* to_string(Confidence c) { return name_of(kConfidence, c); }
+const char* to_string(MassTesting m) { return name_of(kMassTesting, m); }
 
 }  // namespace bihuan::policy

@@ -46,6 +46,99 @@ struct RoutineTesting {
   Confidence confidence = Confidence::verified;
 };
 
+// ---- Testing rules (the `testing:` section; src/core/lab_rules.hpp applies them).
+// Every rule names its source key and confidence like the groups do.
+struct Cited {
+  std::string source;    // key into Profile::sources
+  Confidence confidence = Confidence::verified;
+  std::string note;
+};
+
+// One pool-ratio rule. A rule matches when every list it gives contains the argument (an
+// omitted list matches anything); the first matching rule of the list wins, and the last rule
+// must match everyone.
+struct PoolRatioRule : Cited {
+  std::vector<std::string> groups;      // group or routine-testing keys
+  std::vector<Measure> measures;        // the person's current measure
+  std::vector<std::string> area_risks;  // "high", "medium", "low"
+  int ratio = 1;                        // 1 = single tube
+};
+
+// A Ct cut for reported positives: for the listed groups (all when empty) a reported positive is
+// positive only if a Ct value below `positive_below` is reported.
+struct CtRule : Cited {
+  std::vector<std::string> groups;
+  double positive_below = 35;
+};
+
+// Release on Ct values: `tests` consecutive tests at least `hours_apart` apart with every
+// reported gene (ORF1ab and N) at Ct >= min_ct. (discharge; new-ten's mild cases)
+struct CtRelease : Cited {
+  std::string key;
+  int tests = 2;
+  int hours_apart = 24;
+  double min_ct = 35;
+};
+
+struct HoursSetting : Cited {
+  int hours = 0;
+};
+struct FlagSetting : Cited {
+  bool value = false;
+};
+
+// What a positive (or inconclusive) pool does to its members.
+struct PositivePoolRule : Cited {
+  Colour colour = Colour::yellow;  // the members' code until their single-tube re-tests clear them
+  bool isolate_in_place = true;    // "stay where you are"
+  bool door_to_door = false;       // re-sample members at home instead of at a sampling point
+};
+
+// Whether area mass testing (区域核酸检测) may run.
+enum class MassTesting {
+  allowed,          // any round rule
+  outbreak_only,    // only with an outbreak declared for the area (twenty-measures)
+  delineated_only,  // only rules that are not by administrative area (new-ten: high-risk areas)
+  none,             // no rounds at all (class-b)
+};
+struct MassTestingRule : Cited {
+  MassTesting value = MassTesting::allowed;
+};
+
+// A round rule: rounds every `every_days` from the first day; each round sampled within
+// `complete_within_hours`. `rounds` > 0: exactly that many rounds. Otherwise rounds go on until
+// `stop_after_clean` consecutive clean rounds (0 = until the command centre stops them), then,
+// when `final_round_gap_days` > 0, one more round `final_round_gap_days` after the last clean
+// one (a round that is not clean restarts the count).
+struct RoundRule : Cited {
+  std::string key;                   // outbreak_district_10m, ...
+  std::string name_zh;
+  bool administrative_area = true;   // by administrative area (district, street), not a delineated zone
+  int every_days = 1;
+  int complete_within_hours = 24;
+  int rounds = 0;
+  int stop_after_clean = 0;
+  int final_round_gap_days = 0;
+};
+
+// The `testing:` section. Each part is optional while parsing a profile that inherits (the
+// parent's part applies); validate() requires all of them on the resolved profile.
+struct Testing {
+  std::optional<std::vector<PoolRatioRule>> pool_ratios;
+  std::optional<std::vector<CtRule>> ct_rules;            // empty: a result is as the lab reports it
+  std::map<std::string, CtRelease> ct_release;            // discharge, mild_case, ...
+  std::map<std::string, HoursSetting> turnaround_hours;   // key, routine, voluntary
+  std::optional<HoursSetting> retest_deadline_hours;      // single-tube re-test of a positive pool's members
+  std::optional<HoursSetting> task_grace_hours;           // a test task is missed this long after its day ends
+  std::optional<FlagSetting> missed_task_turns_yellow;
+  std::optional<FlagSetting> antigen_self_test;
+  std::optional<PositivePoolRule> positive_pool;
+  std::optional<MassTestingRule> mass_testing;
+  std::map<std::string, RoundRule> round_rules;
+};
+// The turnaround priorities every profile defines.
+const std::vector<std::string>& turnaround_priorities();
+
 struct Profile {
   std::string name;      // file stem: ninth-edition
   std::string title;     // 新型冠状病毒肺炎防控方案（第九版）
@@ -54,6 +147,7 @@ struct Profile {
   std::map<std::string, std::string> sources;
   std::map<std::string, Group> groups;
   std::map<std::string, RoutineTesting> routine_testing;
+  Testing testing;
 };
 
 // The group keys every shipped profile defines (a profile may add more).
@@ -66,7 +160,9 @@ Profile parse_profile(std::string_view yaml_text, std::string_view name);
 // copied in. `load` returns the parsed parent by name. Detects cycles.
 template <typename Load>
 Profile resolve(Profile p, Load&& load, int depth = 0);
-// Checks the resolved profile: every standard group present, every source key defined.
+// Checks the resolved profile: every standard group present, every source key defined, every part
+// of the testing section present (a pool-ratio list ending in a rule for everyone, the three
+// turnaround priorities), group keys in testing rules defined.
 void validate(const Profile& p);
 
 struct PlannedPhase {
@@ -93,6 +189,7 @@ Colour colour_on(const Plan& plan, Date day);
 const char* to_string(Measure m);
 const char* to_string(Colour c);
 const char* to_string(Confidence c);
+const char* to_string(MassTesting m);
 
 // ---- implementation of the template
 void merge_parent(Profile& child, const Profile& parent);
