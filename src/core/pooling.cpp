@@ -60,21 +60,19 @@ PoolAdvice advise_pooling(double prevalence, std::vector<int> ratios, double sen
     }
     advice.ratios.push_back(r);
   }
-  const PoolAdvice::Ratio* best = nullptr;
-  for (const auto& r : advice.ratios) {
-    if (!best) {
-      best = &r;
-      continue;
-    }
-    const double scale = std::max(r.tests_per_person, best->tests_per_person);
-    const double diff = r.tests_per_person - best->tests_per_person;
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < advice.ratios.size(); ++i) {
+    const auto& r = advice.ratios[i];
+    const auto& b = advice.ratios[best];
+    const double scale = std::max(r.tests_per_person, b.tests_per_person);
+    const double diff = r.tests_per_person - b.tests_per_person;
     if (std::fabs(diff) <= kTieRelativeEpsilon * scale) {
-      if (r.ratio < best->ratio) best = &r;
+      if (r.ratio < b.ratio) best = i;
     } else if (diff < 0) {
-      best = &r;
+      best = i;
     }
   }
-  advice.recommended_ratio = best->ratio;
+  advice.recommended_ratio = advice.ratios[best].ratio;
   return advice;
 }
 
