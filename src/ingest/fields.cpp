@@ -160,7 +160,7 @@ std::optional<Date> parse_flexible_date(std::string_view s) {
       std::size_t sep = 0;
       if (s[i] == '-' || s[i] == '/' || s[i] == '.') sep = 1;
       else if (s.substr(i).starts_with("年") || s.substr(i).starts_with("月") || s.substr(i).starts_with("日")) sep = 3;
-      if (sep == 0 || digits[p] == 0) return std::nullopt;
+      if (sep == 0 || p > 2 || digits[p] == 0) return std::nullopt;  // p > 2: a separator after the day
       ++p;
       i += sep;
       if (p == 3 && i == s.size() && sep == 3) break;  // trailing 日

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "ingest/fields.hpp"
 #include "ingest/lab_results.hpp"
 
 namespace bihuan::ingest {
@@ -139,6 +140,15 @@ TEST(LabResultsCsv, Times) {
   for (const char* bad : {"2022-04-05 24:00", "2022-04-05 08:60", "2022-04-05 8", "20220405 08:30", "2022-04-05T08:30+15:00",
                           "2022-04-05 08:30:00.", "yesterday", "2022-02-30 08:00", ""})
     EXPECT_EQ(t(bad), "none") << bad;
+}
+
+// Found by fuzz/lab_results_fuzz: two separators after the day ("2022-04-05--") read past the
+// end of parse_flexible_date's digit counts (UBSan: index 3 out of bounds for int[3]).
+TEST(LabResultsCsv, SeparatorsAfterTheDayAreNotADate) {
+  for (const char* s : {"2022-04-05--", "2022/4/5200--4231e", "2022.4.5./", "2022年4月5日-1"}) {
+    EXPECT_FALSE(parse_flexible_date(s)) << s;
+    EXPECT_FALSE(parse_lab_time(std::string(s) + " 08:00", kShanghai)) << s;
+  }
 }
 
 TEST(LabResultsCsv, DocNumbers) {
