@@ -794,6 +794,18 @@ LabParse parse_lab_fhir(std::string_view text, const LocalTime& local) {
   return out;
 }
 
+std::string lab_error_json(const LabError& e) {
+  nlohmann::ordered_json j;
+  if (e.index >= 0) j["index"] = e.index;
+  else j["row"] = e.row;
+  j["column"] = e.column;
+  j["value"] = e.value;
+  j["reason"] = e.reason;
+  // Values come from files that may hold bytes that are not UTF-8 (CSV cells are decoded, but a
+  // clipped FHIR value or a broken file's text may not be): replaced, never thrown.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 LabParse parse_lab_file(std::string_view bytes, const LocalTime& local) {
   std::string_view s = bytes.substr(utf8_bom_length(bytes));
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);

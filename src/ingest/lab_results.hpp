@@ -61,6 +61,10 @@ std::optional<Instant> parse_lab_time(std::string_view text, const LocalTime& lo
 // number, or another document number (5..20 letters, digits, hyphens). The reason on failure.
 std::optional<std::string> lab_doc_number_error(std::string_view text);
 
+// One error in the shape of `bihuan results import --json` and the API (the registry import's
+// error shape): {"row" (CSV) or "index" (FHIR), "column", "value", "reason"}, as UTF-8 JSON text.
+std::string lab_error_json(const LabError& e);
+
 // The LOINC codes read as a SARS-CoV-2 RNA result and as a Ct value.
 bool is_rna_result_code(std::string_view loinc);
 bool is_ct_code(std::string_view loinc);

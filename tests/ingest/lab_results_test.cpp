@@ -382,6 +382,15 @@ TEST(LabResultsFhir, CtValuesLinkedByHasMemberInAnyOrder) {
   EXPECT_NE(p.errors[0].reason.find("two different Ct values"), std::string::npos);
 }
 
+TEST(LabResults, ErrorJson) {
+  EXPECT_EQ(lab_error_json({5, -1, "证件号码", "310101198503021234", "wrong check character: expected 5"}),
+            R"({"row":5,"column":"证件号码","value":"310101198503021234","reason":"wrong check character: expected 5"})");
+  EXPECT_EQ(lab_error_json({0, 3, "entry[3].resource.code", "", "missing code"}),
+            R"({"index":3,"column":"entry[3].resource.code","value":"","reason":"missing code"})");
+  // Bytes that are not UTF-8 never make it throw.
+  EXPECT_NO_THROW(lab_error_json({2, -1, "条码", "\xff\xfe", "x"}));
+}
+
 TEST(LabResultsFhir, MalformedInputNeverThrows) {
   const char* inputs[] = {
       "",
