@@ -77,6 +77,14 @@ bool digits(std::string_view s, int& out) {
   return true;
 }
 
+// A tube barcode: 1..64 bytes, no control characters.
+std::optional<std::string> barcode_error(std::string_view b) {
+  if (b.size() > 64) return std::string("a tube barcode has at most 64 characters");
+  for (char c : b)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return std::string("a tube barcode has no control characters");
+  return std::nullopt;
+}
+
 }  // namespace
 
 bool is_rna_result_code(std::string_view loinc) {
@@ -309,6 +317,7 @@ LabParse parse_lab_csv(std::string_view bytes, const LocalTime& local) {
         if (!err) err = LabError{rec.line, -1, col_of(c) >= 0 ? name(c) : "", clip(value), std::move(reason)};
       };
       r.barcode = std::string(cell(Col::barcode));
+      if (auto why = barcode_error(r.barcode)) error(Col::barcode, r.barcode, *why);
       if (const auto doc = cell(Col::doc_number); !doc.empty()) {
         if (auto why = lab_doc_number_error(doc)) error(Col::doc_number, doc, *why);
         else r.doc_number = normalized_doc(doc);
@@ -766,6 +775,7 @@ class Fhir {
     }
     if (r.barcode.empty() && r.doc_number.empty())
       return error({path, "", "neither a tube barcode (Specimen or Observation identifier) nor an ID number (subject)"});
+    if (auto why = barcode_error(r.barcode)) return error({path, clip(r.barcode), *why});
     out_.records.push_back(std::move(r));
   }
 };

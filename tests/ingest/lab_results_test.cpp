@@ -121,6 +121,11 @@ TEST(LabResultsCsv, WholeFileProblems) {
   EXPECT_EQ(quote.records.size(), 1u);
   ASSERT_FALSE(quote.errors.empty());
   EXPECT_EQ(quote.errors.back().row, 3);
+  // Barcodes: at most 64 bytes, no control characters.
+  auto long_barcode = parse_lab_csv("条码,检测结果\n" + std::string(65, '7') + ",阴性\nA\tB,阴性\n", kShanghai);
+  ASSERT_EQ(long_barcode.errors.size(), 2u);
+  EXPECT_EQ(long_barcode.errors[0].column, "条码");
+  EXPECT_NE(long_barcode.errors[1].reason.find("control"), std::string::npos);
   // Short rows: missing cells are empty.
   auto short_row = parse_lab_csv("条码,检测结果,采样时间\nA\n", kShanghai);
   ASSERT_EQ(short_row.errors.size(), 1u);
