@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -1144,15 +1145,32 @@ store::PageOf<RosterEntry> Service::roster(const Caller& c, store::Page page) {
     fail(ErrorCode::permission_denied, "the staff roster is an organisation's own", "role");
   const Date today = settings_.local.date_of(clock_.now());
   auto staff = repo_.find_persons(store::PersonQuery{}, Scope::org(c.scope.org_id), page);
+  // The page's orders, open test_missing alerts and tests in three queries (chunks of ids), not
+  // per person: the same colours as colour_of and the same latest tests.
+  std::vector<std::int64_t> person_ids;
+  for (const auto& p : staff.items) person_ids.push_back(p.id);
+  std::map<std::int64_t, std::vector<store::OrderRow>> orders_of;
+  std::vector<std::int64_t> order_ids;
+  for (auto& o : loop_->active_orders_of_persons(person_ids)) {
+    order_ids.push_back(o.order.id);
+    orders_of[o.order.person_id].push_back(std::move(o));
+  }
+  const auto alerted = loop_->orders_with_open_alert(order_ids, "test_missing");
+  std::map<std::int64_t, std::vector<store::TestRow>> tests_of;
+  for (auto& t : loop_->tests_of_orders(order_ids)) tests_of[t.order_id].push_back(std::move(t));
   store::PageOf<RosterEntry> out;
   out.next = staff.next;
   for (auto& p : staff.items) {
     RosterEntry e;
-    e.colour = colour_of(p.id, today);
-    for (const auto& o : loop_->active_orders_of_person(p.id))
-      for (auto& t : loop_->tests_of(o.order.id))
+    code::ColourInputs in;
+    for (const auto& o : orders_of[p.id]) {
+      in.active_plans.push_back(plan_of(o));
+      if (std::binary_search(alerted.begin(), alerted.end(), o.order.id)) in.test_overdue = true;
+      for (auto& t : tests_of[o.order.id])
         if (!e.last_test || t.day > e.last_test->day || (t.day == e.last_test->day && t.id > e.last_test->id))
           e.last_test = std::move(t);
+    }
+    e.colour = code::colour_on(in, today);
     e.person = std::move(p);
     out.items.push_back(std::move(e));
   }

@@ -168,6 +168,8 @@ class LoopRepository {
   virtual std::optional<OrderRow> order(std::int64_t id, const Scope& scope, bool with_history = false) = 0;
   virtual PageOf<OrderRow> find_orders(const OrderFilter& f, const Scope& scope, Page page) = 0;
   virtual std::vector<OrderRow> active_orders_of_person(std::int64_t person_id) = 0;
+  // The active orders of several persons at once (lists: no query per person), ordered by id.
+  virtual std::vector<OrderRow> active_orders_of_persons(const std::vector<std::int64_t>& person_ids) = 0;
   // Orders by ids, every scope (the caller checks visibility), ordered by id; missing ids are left out.
   virtual std::vector<OrderRow> orders_by_ids(const std::vector<std::int64_t>& ids) = 0;
   // Active orders by id (keyset) regardless of scope: for re-planning.
@@ -196,6 +198,8 @@ class LoopRepository {
   virtual bool has_check_between(std::int64_t order_id, Instant from, Instant to) = 0;  // [from, to)
   virtual void upsert_test(TestRow& t) = 0;  // one result per (order, day); a new one replaces it
   virtual std::vector<TestRow> tests_of(std::int64_t order_id) = 0;
+  // The tests of several orders at once, ordered by order and day.
+  virtual std::vector<TestRow> tests_of_orders(const std::vector<std::int64_t>& order_ids) = 0;
 
   // --- alerts
   // Inserts an alert unless one with the same (order, kind, subject) exists; returns whether
@@ -207,6 +211,9 @@ class LoopRepository {
   virtual void set_alert_level(std::int64_t alert_id, int level) = 0;
   virtual std::vector<AlertRow> open_alerts() = 0;  // status open (not acknowledged), no events
   virtual bool has_open_alert(std::int64_t order_id, std::string_view kind) = 0;
+  // Those of `order_ids` that have an alert of `kind` not closed (has_open_alert for a list).
+  virtual std::vector<std::int64_t> orders_with_open_alert(const std::vector<std::int64_t>& order_ids,
+                                                           std::string_view kind) = 0;
 
   // --- watcher deadlines (pending ones; a row exists while the matter is unresolved)
   virtual void put_deadline(const loop::Deadline& d) = 0;

@@ -1,5 +1,7 @@
 // LoopRepository over the Db driver layer, sharing the connection of a Repository.
+#include <algorithm>
 #include <map>
+#include <tuple>
 #include <unordered_map>
 #include <nlohmann/json.hpp>
 
@@ -256,6 +258,18 @@ class SqlLoopRepository final : public LoopRepository {
     return out;
   }
 
+  std::vector<OrderRow> active_orders_of_persons(const std::vector<std::int64_t>& person_ids) override {
+    std::vector<OrderRow> out;
+    static const std::string sql = with_id_list(std::string("SELECT ") + kOrderCols + kOrderFrom +
+                                                " WHERE o.status = 'active' AND o.person_id IN ({ids})");
+    for_id_chunks(db_, sql, person_ids, [&](Q& q) {
+      while (q.next()) out.push_back(read_order(q));
+    });
+    std::sort(out.begin(), out.end(), [](const OrderRow& a, const OrderRow& b) { return a.order.id < b.order.id; });
+    fill_pending(out);
+    return out;
+  }
+
   std::vector<OrderRow> active_orders_after(std::int64_t after, int limit) override {
     std::vector<OrderRow> out;
     Q q(db_, std::string("SELECT ") + kOrderCols + kOrderFrom +
@@ -469,21 +483,36 @@ class SqlLoopRepository final : public LoopRepository {
     });
   }
 
+  static TestRow read_test(const Q& q) {
+    TestRow t;
+    t.id = q.int64(0);
+    t.order_id = q.int64(1);
+    t.day = parse_date(q.str(2)).value_or(Date{});
+    t.result = q.str(3);
+    if (!q.null_at(4)) t.ct = q.real(4);
+    t.recorded_at = from_unix_ms(q.int64(5));
+    t.by_user = q.int64(6);
+    return t;
+  }
+
   std::vector<TestRow> tests_of(std::int64_t order_id) override {
     std::vector<TestRow> out;
     Q q(db_, "SELECT id, order_id, day, result, ct, recorded_at, by_user FROM order_tests WHERE order_id = ? ORDER BY day");
     q.i64(order_id);
-    while (q.next()) {
-      TestRow t;
-      t.id = q.int64(0);
-      t.order_id = q.int64(1);
-      t.day = parse_date(q.str(2)).value_or(Date{});
-      t.result = q.str(3);
-      if (!q.null_at(4)) t.ct = q.real(4);
-      t.recorded_at = from_unix_ms(q.int64(5));
-      t.by_user = q.int64(6);
-      out.push_back(std::move(t));
-    }
+    while (q.next()) out.push_back(read_test(q));
+    return out;
+  }
+
+  std::vector<TestRow> tests_of_orders(const std::vector<std::int64_t>& order_ids) override {
+    std::vector<TestRow> out;
+    static const std::string sql = with_id_list(
+        "SELECT id, order_id, day, result, ct, recorded_at, by_user FROM order_tests WHERE order_id IN ({ids})");
+    for_id_chunks(db_, sql, order_ids, [&](Q& q) {
+      while (q.next()) out.push_back(read_test(q));
+    });
+    std::sort(out.begin(), out.end(), [](const TestRow& a, const TestRow& b) {
+      return std::tie(a.order_id, a.day, a.id) < std::tie(b.order_id, b.day, b.id);
+    });
     return out;
   }
 
@@ -592,6 +621,21 @@ class SqlLoopRepository final : public LoopRepository {
     Q q(db_, "SELECT 1 FROM alerts WHERE order_id = ? AND kind = ? AND status <> 'closed' LIMIT 1");
     q.i64(order_id).text(kind);
     return q.next();
+  }
+
+  std::vector<std::int64_t> orders_with_open_alert(const std::vector<std::int64_t>& order_ids,
+                                                   std::string_view kind) override {
+    std::vector<std::int64_t> out;
+    static const std::string sql = with_id_list(
+        "SELECT DISTINCT order_id FROM alerts WHERE kind = ? AND status <> 'closed' AND order_id IN ({ids})");
+    for_id_chunks(
+        db_, sql, order_ids, [&](Q& q) {
+          while (q.next()) out.push_back(q.int64(0));
+        },
+        [&](Q& q) { q.text(kind); });
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
   }
 
   // ------------------------------------------------------------ deadlines
