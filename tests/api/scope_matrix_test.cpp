@@ -15,6 +15,7 @@
 #include "ingest/import.hpp"
 #include "store/import_repository.hpp"
 #include "loop/service.hpp"
+#include "loop/signed_document.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -424,6 +425,98 @@ TEST_F(ScopeMatrix, InsideTheScopeTheObjectIsThere) {
   ASSERT_EQ(kept.status, 200) << kept.body;
   EXPECT_EQ(kept.j()["status"], "kept");
   EXPECT_EQ(centre.post(resolve, R"({"action":"keep","reason":"again"})").status, 409);
+}
+
+// Creates other than orders and merges, aimed outside the caller's scope (issue 6): a registry
+// import naming another area's people, a manifest of another port, a receipt for a transfer of
+// an order outside the scope. Each is refused, writes nothing of the registry or the loop, and
+// where it names an object answers exactly like an object that does not exist.
+TEST_F(ScopeMatrix, CreatesAimedOutsideTheScopeAreRefusedLikeNothing) {
+  auto repo = store::open_repository("sqlite:" + path_);
+  // --- persons import by grid A's command centre: a new number in grid B, and grid B's resident
+  // moved into grid A by the file. Both rows are refused; grid B's record is not shown.
+  Client centre = login(server_->port(), "m_command_centre");
+  const std::string fresh = make_id("19770707", 71);
+  const std::string csv = "证件号码,姓名,网格编码\n" + fresh + ",新人," + World::kGridB + "\n" + world_->doc_b +
+                          ",李四," + World::kGridA + "\n";
+  const auto before = repo->person(world_->person_b, Scope::everything());
+  ASSERT_TRUE(before);
+  auto job = wait_job(centre, centre.request(http::verb::post, "/api/import/persons?mode=valid-rows", csv, "text/csv"));
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  const json report = job["report"];
+  EXPECT_EQ(report["accepted"], 0) << report.dump();
+  EXPECT_EQ(report["rejected"], 2) << report.dump();
+  const std::string text = report.dump();
+  EXPECT_EQ(text.find("person_id"), std::string::npos) << text;  // no id of grid B's record
+  EXPECT_EQ(text.find("光华里"), std::string::npos) << text;  // grid B's stored address
+  EXPECT_FALSE(repo->person_by_doc(fresh, Scope::everything()));
+  const auto after = repo->person(world_->person_b, Scope::everything());
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->area_code, World::kGridB);
+  EXPECT_EQ(after->revision, before->revision);
+
+  // --- a manifest for a port the caller does not act for answers like an unknown port, and
+  // writes nothing.
+  Client port = login(server_->port(), "m_port_health");
+  const std::string manifest = "证件类型,证件号码,国籍,姓名,性别,出生日期\n护照,E55555555,USA,Probe,男,1980-01-02\n";
+  auto post_manifest = [&](const std::string& port_org) {
+    auto r = port.request(http::verb::post,
+                          "/api/loop/manifests?kind=flight&ref=MU1&arrived_at=2022-07-01T00:30:00Z&port_org=" + port_org,
+                          manifest, "text/csv");
+    if (r.status != 202) return std::to_string(r.status) + " " + r.body;
+    json j = wait_job(port, r);
+    j.erase("id");
+    return std::string("202 ") + j.dump();
+  };
+  const std::string other = post_manifest(std::to_string(org_["PORT-2"]));
+  const std::string none = post_manifest("999999");
+  EXPECT_EQ(normalised(other, {std::to_string(org_["PORT-2"])}), normalised(none, {"999999"}));
+  EXPECT_EQ(other.find("口岸二"), std::string::npos) << other;
+  EXPECT_FALSE(repo->person_by_doc("E55555555", Scope::everything()));
+
+  // --- transfers are the command centre's; a receipt for a transfer of an order outside the
+  // scope answers like a document never sent. Grid B's order goes out (by the administrator) to
+  // Shenzhen, whose key this deployment trusts; Shenzhen's receipt, posted by grid A's command
+  // centre, is "no transfer sent", exactly as for an unknown document id, and settles nothing.
+  loop::CodeSigner peer((dir_->path() / "peer-signing").string());
+  const auto& pk = peer.keys();
+  const std::string peer_key = code::to_base64url(pk.public_key.data(), pk.public_key.size());
+  {
+    loop::Profiles profiles(std::string(BIHUAN_SOURCE_DIR) + "/policies");
+    loop::Service svc(*repo, profiles, *clock_);
+    svc.trust_sender("shenzhen-probe", peer_key, Caller::local("setup", 1));
+  }
+  Client admin = login(server_->port(), "m_admin");
+  auto created = admin.post("/api/loop/orders", json{{"person_id", world_->person_b},
+                                                     {"group", "inbound"},
+                                                     {"source", "arrival_manifest"},
+                                                     {"start_date", "2022-07-01"},
+                                                     {"stage", "home_isolation"},
+                                                     {"owner", {{"kind", "area"}, {"area_code", World::kGridB}}}}
+                                                    .dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string oid = std::to_string(created.j()["id"].get<std::int64_t>());
+  auto sent = admin.post("/api/loop/orders/" + oid + "/transfer-out", R"({"to_region":"4403"})");
+  ASSERT_EQ(sent.status, 201) << sent.body;
+  const auto payload = code::from_base64url(json::parse(sent.body)["payload"].get<std::string>());
+  const std::string document_id = json::parse(std::string(payload.begin(), payload.end()))["document_id"];
+  auto receipt = [&](const std::string& doc_id) {
+    const json r = {{"format", "bihuan-receipt/2"},
+                    {"document_id", doc_id},
+                    {"receiver", {{"id", "shenzhen"}, {"name", "深圳"}, {"region", "4403"}, {"public_key", peer_key}}},
+                    {"received_at", "2022-07-01T02:00:00.000Z"},
+                    {"order_ref", "shenzhen:1"},
+                    {"owner_area", "440305001001001"}};
+    return loop::seal(r.dump(), pk);
+  };
+  const std::string fp_receipt = fingerprint(path_);
+  auto outside = centre.post("/api/loop/transfers/receipt", receipt(document_id));
+  auto unknown = centre.post("/api/loop/transfers/receipt", receipt("beijing:999999:999999"));
+  EXPECT_EQ(outside.status, 404) << outside.body;
+  EXPECT_EQ(normalised(outside.body, {document_id}), normalised(unknown.body, {"beijing:999999:999999"}));
+  EXPECT_EQ(fingerprint(path_), fp_receipt);
+  // The administrator (whole deployment) settles it: the receipt itself was good.
+  EXPECT_EQ(admin.post("/api/loop/transfers/receipt", receipt(document_id)).status, 200);
 }
 
 }  // namespace
