@@ -9,7 +9,8 @@ SEED=20221128
 mkdir -p "$(dirname "$DB")"
 CRED="$(dirname "$DB")/demo-logins.txt"
 
-if [[ ! -f "$DB" || ! -f "$CRED" ]]; then
+# A demo database from before testing (no sampler login) is generated again.
+if [[ ! -f "$DB" || ! -f "$CRED" ]] || ! grep -q "^sampler01" "$CRED"; then
   rm -f "$DB" "$DB-wal" "$DB-shm"
   echo "run: generating a demo city of $PERSONS people (seed $SEED) into $DB ..."
   "$BIN" gen --persons "$PERSONS" --seed "$SEED" --db "$URL"
@@ -27,6 +28,12 @@ if [[ ! -f "$DB" || ! -f "$CRED" ]]; then
   "$BIN" user add --db "$URL" --username transfer01 --display-name "转运专班" --role transfer_team --org "$(org_of transfer_team)" --password-stdin <<<"$TRANSFER_PW" >/dev/null
   "$BIN" user add --db "$URL" --username site01 --display-name "隔离点" --role quarantine_site --org "$(org_of quarantine_site)" --password-stdin <<<"$SITE_PW" >/dev/null
   "$BIN" user add --db "$URL" --username command01 --display-name "指挥部" --role command_centre --scope "$(sqlite3 "$DB" "select code from areas where level = 2 order by code limit 1")" --password-stdin <<<"$CMD_PW" >/dev/null
+  # Testing (核酸检测): a sampler of the grid's street and the lab its sampling points send to.
+  STREET=${GRID:0:9}
+  LAB_ORG=$(sqlite3 "$DB" "select o.code from sampling_points p join orgs o on o.id = p.lab_org_id where p.area_code like '$STREET%' order by p.id limit 1")
+  SAMPLER_PW=$(pw) LAB_PW=$(pw)
+  "$BIN" user add --db "$URL" --username sampler01 --display-name "采样人员" --role sampler --scope "$STREET" --password-stdin <<<"$SAMPLER_PW" >/dev/null
+  "$BIN" user add --db "$URL" --username lab01 --display-name "检测机构" --role lab --org "$LAB_ORG" --password-stdin <<<"$LAB_PW" >/dev/null
   umask 077
   cat > "$CRED" <<CRED
 admin       $ADMIN_PW    (administrator, whole city)
@@ -35,6 +42,8 @@ port01      $PORT_PW    (port health: $(sqlite3 "$DB" "select name from orgs whe
 transfer01  $TRANSFER_PW    (transfer team: $(sqlite3 "$DB" "select name from orgs where kind = 'transfer_team' order by id limit 1"))
 site01      $SITE_PW    (quarantine site: $(sqlite3 "$DB" "select name from orgs where kind = 'quarantine_site' order by id limit 1"))
 grid01      $GRID_PW    (grid worker, grid $GRID)
+sampler01   $SAMPLER_PW    (sampler, street $STREET)
+lab01       $LAB_PW    (lab: $(sqlite3 "$DB" "select name from orgs where code = '$LAB_ORG'"))
 auditor     $AUDIT_PW    (auditor)
 CRED
 fi

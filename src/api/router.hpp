@@ -32,6 +32,9 @@ struct LoopSettings;
 namespace bihuan::jobs {
 class Runner;
 }  // namespace bihuan::jobs
+namespace bihuan::nat {
+struct Settings;
+}  // namespace bihuan::nat
 
 namespace bihuan::api {
 
@@ -56,6 +59,8 @@ struct Services {
   // on the first loop request and kept, like the watcher's: a change applies at the next start.
   std::mutex loop_settings_mu;
   std::shared_ptr<const loop::LoopSettings> loop_settings;
+  // Testing settings (nat_routes.cpp), read on the first testing request, guarded by loop_settings_mu.
+  std::shared_ptr<const nat::Settings> nat_settings;
 };
 
 struct Context;

@@ -27,6 +27,8 @@
 #include "jobs/runner.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
+#include "nat/service.hpp"
+#include "api/nat_routes.hpp"
 #include "store/backup.hpp"
 #include "store/retention.hpp"
 #include "metrics/metrics.hpp"
@@ -136,6 +138,7 @@ struct Server::Impl {
     metrics_from = parse_blocks(opt.metrics_from, "metrics_from");
     add_api_routes(router, RouteOptions{opt.version});
     add_loop_routes(router);
+    add_nat_routes(router);
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);
@@ -219,6 +222,19 @@ struct Server::Impl {
         const auto now = clock->now();
         return due && *due < now ? std::chrono::duration<double>(now - *due).count() : 0.0;
       }));
+  // Testing's sweep (late boxes, overdue re-tests and turnaround) runs after each watcher pass,
+  // on a connection of its own.
+  {
+    auto sweep_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
+    auto* profiles = s.loop_profiles.get();
+    auto* signer = s.code_signer.get();
+    s.watcher->add_pass([sweep_repo, profiles, signer, clock](Instant) {
+      loop::Service loop(*sweep_repo, *profiles, *clock);
+      nat::Service nat(*sweep_repo, loop, signer, *clock);
+      const auto swept = nat.sweep();
+      if (!swept.empty()) spdlog::info("testing: {} alerts raised by the sweep", swept.size());
+    });
+  }
   s.watcher->start(s.opt.watch_interval);
 }
 

@@ -67,7 +67,7 @@ void run(const GenArgs& a) {
   std::cout << "generated city " << a.city << " (seed " << a.seed << "): " << r.persons << " persons ("
             << r.foreigners << " foreigners, " << r.duplicates << " probable duplicates) in " << r.households
             << " households, " << r.buildings << " buildings, " << r.grids << " grids, " << r.areas << " areas, "
-            << r.orgs << " orgs, " << r.venues << " venues; " << static_cast<long long>(secs * 10) / 10.0 << " s ("
+            << r.orgs << " orgs, " << r.venues << " venues, " << r.sampling_points << " sampling points; " << static_cast<long long>(secs * 10) / 10.0 << " s ("
             << static_cast<long long>(secs > 0 ? static_cast<double>(r.persons) / secs : 0) << " persons/s)\n";
 }
 

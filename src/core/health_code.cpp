@@ -125,6 +125,7 @@ policy::Colour colour_on(const ColourInputs& in, Date day) {
   for (const auto& plan : in.active_plans) raise(policy::colour_on(plan, day));
   if (in.test_overdue) raise(policy::Colour::yellow);
   if (in.inside_high_risk_area) raise(policy::Colour::red);
+  raise(in.test_flag);
   return c;
 }
 

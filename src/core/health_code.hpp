@@ -42,9 +42,11 @@ struct ColourInputs {
   std::vector<policy::Plan> active_plans;
   bool test_overdue = false;
   bool inside_high_risk_area = false;
+  // The colour an open testing flag asks for (a member of a positive pool awaiting its re-test).
+  policy::Colour test_flag = policy::Colour::green;
 };
 // Red if any plan is red that day or the person is inside a high-risk area; yellow if any plan is
-// yellow or a test is overdue; green otherwise.
+// yellow or a test is overdue; at least the testing flag's colour; green otherwise.
 policy::Colour colour_on(const ColourInputs& in, Date day);
 
 std::string to_base64url(const unsigned char* data, std::size_t n);

@@ -19,23 +19,28 @@ const std::vector<RoleRow>& role_table() {
       {Role::admin, "admin", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::user_manage, P::audit_read, P::loop_read,
-        P::loop_write, P::loop_manage, P::retention_manage}},
+        P::loop_write, P::loop_manage, P::retention_manage, P::test_read, P::test_sample, P::test_result,
+        P::test_manage}},
       {Role::command_centre, "command_centre", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
-        P::venue_read, P::venue_write, P::org_read, P::org_write, P::loop_read, P::loop_write, P::loop_manage}},
+        P::venue_read, P::venue_write, P::org_read, P::org_write, P::loop_read, P::loop_write, P::loop_manage,
+        P::test_read, P::test_manage}},
       {Role::port_health, "port_health", true, {P::person_read, P::person_write, P::import_data, P::area_read, P::org_read, P::loop_read, P::loop_write}},
       {Role::transfer_team, "transfer_team", true, {P::person_read, P::area_read, P::org_read, P::loop_read, P::loop_write}},
       {Role::quarantine_site, "quarantine_site", true,
        {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write}},
       {Role::hospital, "hospital", true, {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write}},
-      {Role::lab, "lab", true, {P::person_read, P::org_read}},
+      {Role::lab, "lab", true, {P::person_read, P::org_read, P::test_read, P::test_result}},
       {Role::investigator, "investigator", false,
-       {P::person_read, P::person_unmask, P::area_read, P::venue_read, P::org_read, P::loop_read}},
+       {P::person_read, P::person_unmask, P::area_read, P::venue_read, P::org_read, P::loop_read, P::test_read}},
       {Role::grid_worker, "grid_worker", false,
-       {P::person_read, P::person_write, P::area_read, P::venue_read, P::loop_read, P::loop_write}},
+       {P::person_read, P::person_write, P::area_read, P::venue_read, P::loop_read, P::loop_write, P::test_read,
+        P::test_sample}},
       {Role::venue, "venue", true, {P::venue_read}},
       {Role::enterprise, "enterprise", true, {P::person_read, P::org_read}},
       {Role::auditor, "auditor", false, {P::audit_read, P::area_read}},
+      // A sampler (采样人员) works at the sampling points of its area.
+      {Role::sampler, "sampler", false, {P::area_read, P::test_read, P::test_sample}},
   };
   return rows;
 }
@@ -46,7 +51,7 @@ const RoleRow* find(Role r) {
   return nullptr;
 }
 
-constexpr std::array<std::pair<Permission, const char*>, 16> kPermNames{{
+constexpr std::array<std::pair<Permission, const char*>, 20> kPermNames{{
     {P::person_read, "person.read"},   {P::person_write, "person.write"},
     {P::person_unmask, "person.unmask"}, {P::person_merge, "person.merge"},
     {P::import_data, "import"},        {P::area_read, "area.read"},
@@ -55,6 +60,8 @@ constexpr std::array<std::pair<Permission, const char*>, 16> kPermNames{{
     {P::user_manage, "user.manage"},   {P::audit_read, "audit.read"},
     {P::loop_read, "loop.read"},       {P::loop_write, "loop.write"},
     {P::loop_manage, "loop.manage"},   {P::retention_manage, "retention.manage"},
+    {P::test_read, "test.read"},       {P::test_sample, "test.sample"},
+    {P::test_result, "test.result"},   {P::test_manage, "test.manage"},
 }};
 
 // Byte length of the UTF-8 sequence starting with lead byte c.

@@ -12,7 +12,7 @@ namespace bihuan {
 
 enum class Role {
   admin, command_centre, port_health, transfer_team, quarantine_site, hospital, lab,
-  investigator, grid_worker, venue, enterprise, auditor
+  investigator, grid_worker, venue, enterprise, auditor, sampler
 };
 
 enum class Permission {
@@ -30,6 +30,10 @@ enum class Permission {
   loop_write,      // hand over, acknowledge, record checks and tests, release
   loop_manage,     // switch the policy profile, re-plan in bulk, manage site rooms
   retention_manage,  // retention settings and purges of old personal data (administrator only)
+  test_read,       // nucleic-acid testing: tubes, boxes, rounds, tasks, results, coverage in scope
+  test_sample,     // open tubes, sample people into them, seal and hand over boxes, record antigen tests
+  test_result,     // receive boxes and post lab results (a lab)
+  test_manage,     // sampling points, rounds, exclusions, result conflicts (command centre)
 };
 
 const char* to_string(Role r);

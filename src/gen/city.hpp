@@ -64,6 +64,7 @@ struct CityReport {
   std::int64_t duplicates = 0;  // deliberate probable-duplicate records (included in persons)
   std::int64_t orgs = 0;
   std::int64_t venues = 0;
+  std::int64_t sampling_points = 0;
 };
 
 // Throws Error(invalid_argument) for a bad option (persons < 1, unknown code, missing CSVs).

@@ -224,6 +224,7 @@ Service::Service(store::Repository& repo, const Profiles& profiles, const Clock&
                  std::optional<std::chrono::minutes> handover_deadline)
     : repo_(repo),
       loop_(store::open_loop_repository(repo)),
+      testing_(store::open_nat_repository(repo)),
       profiles_(profiles),
       clock_(clock),
       sink_(sink),
@@ -235,6 +236,7 @@ Service::Service(store::Repository& repo, const Profiles& profiles, const Clock&
                  const LoopSettings& settings)
     : repo_(repo),
       loop_(store::open_loop_repository(repo)),
+      testing_(store::open_nat_repository(repo)),
       profiles_(profiles),
       clock_(clock),
       sink_(sink),
@@ -997,6 +999,49 @@ void Service::record_test(std::int64_t order_id, Date day, const std::string& re
   });
 }
 
+std::vector<std::int64_t> Service::record_lab_result(std::int64_t person_id, Date day, const std::string& result,
+                                                     std::optional<double> ct, const Caller& lab) {
+  if (result != "negative" && result != "positive")
+    fail(ErrorCode::invalid_argument, "result must be negative or positive", "result");
+  std::vector<std::int64_t> touched;
+  write([&] {
+    for (const auto& o : loop_->active_orders_of_person(person_id)) {
+      const auto plan = plan_of(o);
+      bool planned = false;
+      for (const auto& ph : plan.phases)
+        for (auto d : ph.test_dates) planned = planned || d == day;
+      if (!planned) continue;
+      store::TestRow t;
+      t.order_id = o.order.id;
+      t.day = day;
+      t.result = result;
+      t.ct = ct;
+      t.recorded_at = clock_.now();
+      t.by_user = lab.user_id;
+      loop_->upsert_test(t);
+      const std::string subject = test_subject(day);
+      if (loop_->deadline_exists(o.order.id, subject)) {
+        drop(o.order.id, subject);
+        if (auto next = next_test_deadline(*loop_, o, plan, settings_, day)) put(*next);
+      }
+      if (result == "positive") {
+        store::AlertRow al;
+        al.order_id = o.order.id;
+        al.kind = "positive_result";
+        al.severity = to_string(Severity::critical);
+        al.subject = subject;
+        al.raised_at = clock_.now();
+        al.owner = o.order.current.owner;
+        if (loop_->raise_alert(al)) raised_.push_back(al);
+      }
+      audit(lab, "test.record", "order", o.order.id, {},
+            json{{"day", format_date(day)}, {"result", result}, {"channel", "lab"}}.dump());
+      touched.push_back(o.order.id);
+    }
+  });
+  return touched;
+}
+
 store::OrderRow Service::move_stage(std::int64_t order_id, Stage to, const std::string& note, const Caller& a) {
   if (to == Stage::released) fail(ErrorCode::invalid_argument, "release an order with release, not a move", "to_stage");
   require_permission(a, Permission::loop_write);
@@ -1125,6 +1170,8 @@ policy::Colour Service::colour_of(std::int64_t person_id, Date day) {
     in.active_plans.push_back(plan_of(o));
     if (loop_->has_open_alert(o.order.id, "test_missing")) in.test_overdue = true;
   }
+  const auto flag = testing_->open_flag(person_id);
+  if (!flag.empty()) in.test_flag = colour_from(flag);
   return code::colour_on(in, day);
 }
 

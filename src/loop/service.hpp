@@ -22,6 +22,7 @@
 #include "core/policy.hpp"
 #include "core/quarantine.hpp"
 #include "store/loop_repository.hpp"
+#include "store/nat_repository.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::loop {
@@ -236,6 +237,12 @@ class Service {
                             std::optional<Instant> at, const Caller& c);
   // result "negative" | "positive". A positive result opens a critical "positive_result" alert.
   void record_test(std::int64_t order_id, Date day, const std::string& result, std::optional<double> ct, const Caller& c);
+  // A lab result for a person sampled on `day` (local) closes that day's test of every active
+  // order that plans one, whoever holds the order (a result from any channel closes the task).
+  // Called by the testing service inside its transaction; the lab is audited as the recorder.
+  // Returns the orders whose test it recorded.
+  std::vector<std::int64_t> record_lab_result(std::int64_t person_id, Date day, const std::string& result,
+                                              std::optional<double> ct, const Caller& lab);
   // A stage change by the current owner without a handover (loop::move_within_owner), e.g. the
   // destination community puts a traveller into home isolation or home monitoring. Releasing
   // goes through release().
@@ -323,6 +330,7 @@ class Service {
 
   store::Repository& repo_;
   std::unique_ptr<store::LoopRepository> loop_;
+  std::unique_ptr<store::NatRepository> testing_;
   const Profiles& profiles_;
   const Clock& clock_;
   DeadlineSink* sink_;

@@ -292,9 +292,19 @@ void Watcher::start(std::chrono::milliseconds every) {
         failures_counter().inc();
         spdlog::warn("watcher: a pass failed: {}", e.what());
       }
+      for (const auto& pass : passes_) {
+        try {
+          pass(clock_.now());
+        } catch (const std::exception& e) {
+          failures_counter().inc();
+          spdlog::warn("watcher: a sweep failed: {}", e.what());
+        }
+      }
     }
   });
 }
+
+void Watcher::add_pass(std::function<void(Instant)> pass) { passes_.push_back(std::move(pass)); }
 
 void Watcher::stop() {
   {

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <tuple>
 #include <memory>
@@ -42,8 +43,12 @@ class Watcher final : public DeadlineSink {
   };
   // One pass at `now`. Thread-safe against the sink calls.
   TickResult tick(Instant now);
-  // Runs tick(clock.now()) every `every` on a thread of its own until stop().
+  // Runs tick(clock.now()) every `every` on a thread of its own until stop(), and after each
+  // tick the passes added (other capabilities' sweeps: testing's late boxes and re-tests).
   void start(std::chrono::milliseconds every);
+  // Adds a pass (call before start()). A pass that throws is logged and counted, and runs again
+  // at the next interval.
+  void add_pass(std::function<void(Instant)> pass);
   void stop();
 
   std::size_t pending() const;      // queued deadlines, retries included
@@ -74,6 +79,7 @@ class Watcher final : public DeadlineSink {
 
   std::unique_ptr<store::Repository> repo_;
   std::unique_ptr<store::LoopRepository> loop_;
+  std::vector<std::function<void(Instant)>> passes_;
   const Profiles& profiles_;
   const Clock& clock_;
   LoopSettings settings_;

@@ -532,6 +532,220 @@ ALTER TABLE import_runs ADD COLUMN owner_pid {i64} NOT NULL DEFAULT 0;
 ALTER TABLE import_runs ADD COLUMN heartbeat_at {i64} NOT NULL DEFAULT 0;
 )SQL";
 
+// Version 9: nucleic-acid testing (核酸检测, docs/API-testing.md): sampling points, mass-testing
+// rounds and their exclusions, pooled tubes and their members, boxes with chain of custody, lab
+// results (versioned), conflicting results to review, test tasks (pool re-tests, antigen
+// follow-ups), testing alerts and the minimal case record a positive single tube opens.
+// Round tasks are not stored row by row: every resident of a round's area has the round's task,
+// and sampling records it (tube_members.round_id).
+constexpr const char* kV9 = R"SQL(
+CREATE TABLE sampling_points (
+  id {pk},
+  name {text} NOT NULL,
+  area_code {text} NOT NULL,
+  address {text} NOT NULL DEFAULT '',
+  opens {text} NOT NULL DEFAULT '08:00',
+  closes {text} NOT NULL DEFAULT '20:00',
+  capacity_per_hour INTEGER NOT NULL DEFAULT 300,
+  lab_org_id {i64} NOT NULL DEFAULT 0,
+  active INTEGER NOT NULL DEFAULT 1,
+  created_at {i64} NOT NULL
+);
+CREATE INDEX sampling_points_area ON sampling_points (area_code);
+
+CREATE TABLE test_rounds (
+  id {pk},
+  campaign {text} NOT NULL,
+  area_code {text} NOT NULL,
+  day {text} NOT NULL,
+  profile {text} NOT NULL,
+  rule {text} NOT NULL DEFAULT '',
+  pool_ratio INTEGER NOT NULL DEFAULT 10,
+  status {text} NOT NULL DEFAULT 'open',
+  created_by {i64} NOT NULL DEFAULT 0,
+  created_at {i64} NOT NULL,
+  closed_at {i64}
+);
+CREATE INDEX test_rounds_area ON test_rounds (area_code, day);
+
+CREATE TABLE round_exclusions (
+  round_id {i64} NOT NULL REFERENCES test_rounds (id),
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  reason {text} NOT NULL,
+  note {text} NOT NULL DEFAULT '',
+  by_user {i64} NOT NULL DEFAULT 0,
+  at {i64} NOT NULL,
+  PRIMARY KEY (round_id, person_id)
+);
+
+CREATE TABLE sample_boxes (
+  id {pk},
+  code {text} NOT NULL UNIQUE,
+  point_id {i64} NOT NULL,
+  area_code {text} NOT NULL,
+  lab_org_id {i64} NOT NULL DEFAULT 0,
+  status {text} NOT NULL DEFAULT 'open',
+  tubes INTEGER NOT NULL DEFAULT 0,
+  created_at {i64} NOT NULL,
+  created_by {i64} NOT NULL DEFAULT 0,
+  sealed_at {i64},
+  sealed_by {i64} NOT NULL DEFAULT 0,
+  picked_at {i64},
+  picked_by {i64} NOT NULL DEFAULT 0,
+  carrier {text} NOT NULL DEFAULT '',
+  received_at {i64},
+  received_by {i64} NOT NULL DEFAULT 0,
+  due_at {i64}
+);
+CREATE INDEX sample_boxes_lab ON sample_boxes (lab_org_id, status);
+CREATE INDEX sample_boxes_status ON sample_boxes (status, due_at);
+
+CREATE TABLE tubes (
+  id {pk},
+  barcode {text} NOT NULL UNIQUE,
+  ratio INTEGER NOT NULL,
+  round_id {i64} NOT NULL DEFAULT 0,
+  point_id {i64} NOT NULL DEFAULT 0,
+  area_code {text} NOT NULL DEFAULT '',
+  priority {text} NOT NULL DEFAULT 'routine',
+  status {text} NOT NULL DEFAULT 'open',
+  members INTEGER NOT NULL DEFAULT 0,
+  opened_at {i64} NOT NULL,
+  opened_by {i64} NOT NULL DEFAULT 0,
+  closed_at {i64},
+  box_id {i64} NOT NULL DEFAULT 0,
+  lab_org_id {i64} NOT NULL DEFAULT 0,
+  result {text} NOT NULL DEFAULT '',
+  result_at {i64},
+  retest_task {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX tubes_box ON tubes (box_id);
+CREATE INDEX tubes_round ON tubes (round_id, status);
+CREATE INDEX tubes_status ON tubes (status, closed_at);
+
+CREATE TABLE tube_members (
+  tube_id {i64} NOT NULL,
+  person_id {i64} NOT NULL,
+  round_id {i64} NOT NULL DEFAULT 0,
+  task_id {i64} NOT NULL DEFAULT 0,
+  sampled_at {i64} NOT NULL,
+  sampled_by {i64} NOT NULL DEFAULT 0,
+  open INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (tube_id, person_id)
+);
+CREATE INDEX tube_members_person ON tube_members (person_id, sampled_at);
+CREATE UNIQUE INDEX tube_members_open_round ON tube_members (round_id, person_id) WHERE open = 1 AND round_id <> 0;
+CREATE INDEX tube_members_round ON tube_members (round_id, person_id);
+
+CREATE TABLE lab_results (
+  id {pk},
+  lab_org_id {i64} NOT NULL,
+  tube_id {i64} NOT NULL DEFAULT 0,
+  person_id {i64} NOT NULL DEFAULT 0,
+  version INTEGER NOT NULL DEFAULT 1,
+  current INTEGER NOT NULL DEFAULT 1,
+  reported {text} NOT NULL,
+  outcome {text} NOT NULL,
+  orf1ab_ct DOUBLE PRECISION,
+  n_ct DOUBLE PRECISION,
+  sampled_at {i64},
+  tested_at {i64},
+  received_at {i64} NOT NULL,
+  external_id {text} NOT NULL DEFAULT '',
+  channel {text} NOT NULL DEFAULT 'api',
+  reason {text} NOT NULL DEFAULT '',
+  by_user {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX lab_results_tube ON lab_results (tube_id, current);
+CREATE INDEX lab_results_person ON lab_results (person_id, received_at);
+
+CREATE TABLE result_conflicts (
+  id {pk},
+  result_id {i64} NOT NULL,
+  lab_org_id {i64} NOT NULL,
+  tube_id {i64} NOT NULL DEFAULT 0,
+  person_id {i64} NOT NULL DEFAULT 0,
+  reported {text} NOT NULL,
+  orf1ab_ct DOUBLE PRECISION,
+  n_ct DOUBLE PRECISION,
+  tested_at {i64},
+  received_at {i64} NOT NULL,
+  area_code {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL DEFAULT 'open',
+  decided_by {i64} NOT NULL DEFAULT 0,
+  decided_at {i64},
+  note {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX result_conflicts_status ON result_conflicts (status, id);
+
+CREATE TABLE test_tasks (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  kind {text} NOT NULL,
+  area_code {text} NOT NULL,
+  source_tube {i64} NOT NULL DEFAULT 0,
+  round_id {i64} NOT NULL DEFAULT 0,
+  ratio INTEGER NOT NULL DEFAULT 1,
+  priority {text} NOT NULL DEFAULT 'key',
+  door_to_door INTEGER NOT NULL DEFAULT 0,
+  flag_colour {text} NOT NULL DEFAULT '',
+  due_at {i64} NOT NULL,
+  status {text} NOT NULL DEFAULT 'open',
+  tube_id {i64} NOT NULL DEFAULT 0,
+  outcome {text} NOT NULL DEFAULT '',
+  created_at {i64} NOT NULL,
+  closed_at {i64}
+);
+CREATE INDEX test_tasks_person ON test_tasks (person_id, status);
+CREATE INDEX test_tasks_status ON test_tasks (status, due_at);
+CREATE INDEX test_tasks_area ON test_tasks (area_code, status);
+
+CREATE TABLE antigen_tests (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  result {text} NOT NULL,
+  taken_at {i64} NOT NULL,
+  recorded_at {i64} NOT NULL,
+  by_user {i64} NOT NULL DEFAULT 0,
+  task_id {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX antigen_tests_person ON antigen_tests (person_id, taken_at);
+
+CREATE TABLE test_alerts (
+  id {pk},
+  kind {text} NOT NULL,
+  severity {text} NOT NULL,
+  subject {text} NOT NULL,
+  person_id {i64} NOT NULL DEFAULT 0,
+  tube_id {i64} NOT NULL DEFAULT 0,
+  box_id {i64} NOT NULL DEFAULT 0,
+  area_code {text} NOT NULL DEFAULT '',
+  lab_org_id {i64} NOT NULL DEFAULT 0,
+  detail {text} NOT NULL DEFAULT '',
+  raised_at {i64} NOT NULL,
+  status {text} NOT NULL DEFAULT 'open',
+  settled_at {i64},
+  UNIQUE (kind, subject)
+);
+CREATE INDEX test_alerts_status ON test_alerts (status, id);
+
+CREATE TABLE cases (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  area_code {text} NOT NULL DEFAULT '',
+  source {text} NOT NULL,
+  result_id {i64} NOT NULL DEFAULT 0,
+  tube_id {i64} NOT NULL DEFAULT 0,
+  classification {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL DEFAULT 'open',
+  opened_at {i64} NOT NULL,
+  opened_by {i64} NOT NULL DEFAULT 0,
+  note {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX cases_person ON cases (person_id);
+CREATE INDEX cases_area ON cases (area_code, opened_at);
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -575,6 +789,7 @@ const std::vector<Migration>& migrations() {
       {6, kV6, kV6Sqlite, kV6Pg},
       {7, kV7, "", ""},
       {8, kV8, "", ""},
+      {9, kV9, "", ""},
   };
   return all;
 }

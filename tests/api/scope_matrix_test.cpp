@@ -16,6 +16,7 @@
 #include "store/import_repository.hpp"
 #include "loop/service.hpp"
 #include "loop/signed_document.hpp"
+#include "nat/service.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -87,6 +88,7 @@ class ScopeMatrix : public ::testing::Test {
                                {0, "HOSP-2", "医院二", OrgKind::hospital, World::kStreet, "", ""},
                                {0, "TEAM-1", "转运专班", OrgKind::transfer_team, World::kStreet, "", ""},
                                {0, "LAB-1", "检测机构", OrgKind::lab, World::kStreet, "", ""},
+                               {0, "LAB-2", "检测机构二", OrgKind::lab, World::kStreet, "", ""},
                                {0, "SHOP-1", "超市", OrgKind::enterprise, World::kGridA, "", ""}};
       repo->upsert_orgs(orgs);
       for (const auto& o : orgs) org_[o.code] = o.id;
@@ -116,6 +118,7 @@ class ScopeMatrix : public ::testing::Test {
       user(Role::venue, "", org_["SHOP-1"]);
       user(Role::enterprise, "", world_->org_id);
       user(Role::auditor, "", 0);
+      user(Role::sampler, World::kGridA, 0);
 
       // A household and two duplicate records in grid B, merged.
       std::vector<Household> hs = {{0, "H-B-1", 0, World::kGridB, "光华里9号楼"}};
@@ -163,6 +166,45 @@ class ScopeMatrix : public ::testing::Test {
       n.owner = loop::Owner::area("110106");
       referral_out_ = svc.create_or_refer(n, inv).referral->id;
       handover_out_ = svc.send_handover(order_out_, loop::Stage::hospital, loop::Owner::org(org_["HOSP-2"]), "", "", admin).id;
+
+      // Testing (核酸检测) in grid B: a round, a point, a single tube of grid B's resident boxed to
+      // lab 2 and resulted positive (a case and its alert), then contradicted (a conflict).
+      {
+        loop::CodeSigner signer((dir_->path() / "setup-signing").string());
+        nat::Service nat(*repo, svc, &signer, *clock_);
+        nat::NewRounds nr;
+        nr.area_code = World::kGridB;
+        nr.days = {*parse_date("2022-07-01")};
+        round_out_ = nat.start_rounds(nr, admin).at(0).id;
+        nat::NewPoint np;
+        np.name = "二网格采样点";
+        np.area_code = World::kGridB;
+        np.lab_org_id = org_["LAB-2"];
+        const auto point = nat.create_point(np, admin);
+        nat::NewTube nt;
+        nt.barcode = "OUT-TUBE-1";
+        nt.point_id = point.id;
+        nt.ratio = 1;
+        tube_out_ = nat.open_tube(nt, admin).id;
+        nat::SampleWho who;
+        who.doc_number = world_->doc_b;
+        nat.sample(tube_out_, who, admin);
+        box_out_ = nat.open_box("OUT-BOX-1", point.id, 0, admin).id;
+        nat.add_to_box(box_out_, {"OUT-TUBE-1"}, admin);
+        nat.seal_box(box_out_, admin);
+        nat.receive_box(box_out_, admin);
+        nat::ResultInput in;
+        in.barcode = "OUT-TUBE-1";
+        in.reported = "positive";
+        nat.post_results({in}, org_["LAB-2"], "api", admin);
+        in.reported = "negative";
+        nat.post_results({in}, org_["LAB-2"], "api", admin);
+        result_out_ = nat.tube(tube_out_, admin).results.at(0).id;
+        nat_conflict_out_ = nat.conflicts("open", admin).at(0).id;
+        for (const auto& a : nat.alerts("open", admin, {}).items)
+          if (a.kind == "positive_case") nat_alert_out_ = a.id;
+        if (!nat_alert_out_) throw std::runtime_error("expected a positive_case alert");
+      }
 
       // Identity conflicts (身份冲突) found by an administrator's import: grid B's resident (outside)
       // and grid A's (inside), each registered under another name than the file's.
@@ -214,6 +256,12 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/import/conflicts/{id}/resolve") return Target{id(conflict_out_), "999999"};
     if (pattern.rfind("/api/loop/referrals/{id}", 0) == 0) return Target{id(referral_out_), "999999"};
     if (pattern.rfind("/api/loop/sites/{org_id}", 0) == 0) return Target{id(org_["SITE-2"]), "999999"};
+    if (pattern.rfind("/api/nat/rounds/{id}", 0) == 0) return Target{id(round_out_), "999999"};
+    if (pattern.rfind("/api/nat/tubes/{id}", 0) == 0) return Target{id(tube_out_), "999999"};
+    if (pattern.rfind("/api/nat/boxes/{id}", 0) == 0) return Target{id(box_out_), "999999"};
+    if (pattern.rfind("/api/nat/results/{id}", 0) == 0) return Target{id(result_out_), "999999"};
+    if (pattern.rfind("/api/nat/conflicts/{id}", 0) == 0) return Target{id(nat_conflict_out_), "999999"};
+    if (pattern.rfind("/api/nat/alerts/{id}", 0) == 0) return Target{id(nat_alert_out_), "999999"};
     return std::nullopt;
   }
 
@@ -239,6 +287,14 @@ class ScopeMatrix : public ::testing::Test {
       return json{{"note", "n"}, {"owner", {{"kind", "area"}, {"area_code", World::kGridA}}}}.dump();
     if (pattern.find("/rooms") != std::string::npos) return R"({"rooms":[{"number":"9","type":"single","capacity":1}]})";
     if (pattern == "/api/import/conflicts/{id}/resolve") return R"({"action":"take","reason":"r"})";
+    if (pattern.find("/antigen") != std::string::npos) return R"({"result":"negative"})";
+    if (pattern.find("/samples") != std::string::npos) return json{{"doc_number", world_->doc_a}}.dump();
+    if (pattern.find("/exclusions") != std::string::npos)
+      return json{{"person_id", world_->person_a}, {"reason", "away"}}.dump();
+    if (pattern == "/api/nat/boxes/{id}/tubes") return R"({"barcodes":["NO-SUCH-TUBE"]})";
+    if (pattern.find("/pickup") != std::string::npos) return R"({"carrier":"c"})";
+    if (pattern.find("/correct") != std::string::npos) return R"({"result":"negative","reason":"r"})";
+    if (pattern.find("/api/nat/conflicts/") != std::string::npos) return R"({"note":"n"})";
     if (pattern.find("/assign") != std::string::npos) return R"({"order_ids":[]})";
     return method == "GET" ? std::string() : std::string("{}");
   }
@@ -259,6 +315,8 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t household_out_ = 0, merge_out_ = 0, merge_kept_out_ = 0;
   static inline std::int64_t order_in_ = 0, order_out_ = 0, alert_out_ = 0, handover_out_ = 0, referral_out_ = 0;
   static inline std::int64_t conflict_in_ = 0, conflict_out_ = 0;
+  static inline std::int64_t round_out_ = 0, tube_out_ = 0, box_out_ = 0, result_out_ = 0, nat_conflict_out_ = 0,
+                             nat_alert_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {

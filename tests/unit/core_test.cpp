@@ -69,7 +69,7 @@ TEST(Rbac, LeastPrivilege) {
   EXPECT_TRUE(org_scoped(Role::lab));
   EXPECT_FALSE(org_scoped(Role::grid_worker));
   for (Role r : all_roles()) EXPECT_EQ(role_from(to_string(r)), r);
-  EXPECT_EQ(all_roles().size(), 12u);
+  EXPECT_EQ(all_roles().size(), 13u);
   EXPECT_FALSE(role_from("superuser"));
 }
 

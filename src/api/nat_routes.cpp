@@ -1,0 +1,674 @@
+#include "api/nat_routes.hpp"
+
+#include <limits>
+#include <map>
+
+#include "api/json_io.hpp"
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "loop/service.hpp"
+#include "loop/watcher.hpp"
+#include "nat/service.hpp"
+
+namespace bihuan::api {
+
+namespace {
+
+using P = Permission;
+using J = Jurisdiction;
+using A = AuthMode;
+
+const nat::Settings& nat_settings(Context& ctx) {
+  std::lock_guard lock(ctx.svc.loop_settings_mu);
+  if (!ctx.svc.nat_settings) ctx.svc.nat_settings = std::make_shared<const nat::Settings>(nat::read_settings(ctx.repo));
+  return *ctx.svc.nat_settings;
+}
+
+std::shared_ptr<const loop::LoopSettings> loop_settings(Context& ctx) {
+  std::lock_guard lock(ctx.svc.loop_settings_mu);
+  if (!ctx.svc.loop_settings) {
+    auto s = loop::read_settings(ctx.repo);
+    if (ctx.svc.handover_deadline) loop::override_handover_deadlines(s, *ctx.svc.handover_deadline);
+    ctx.svc.loop_settings = std::make_shared<const loop::LoopSettings>(s);
+  }
+  return ctx.svc.loop_settings;
+}
+
+const loop::Profiles& profiles(Context& ctx) {
+  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
+  return *ctx.svc.loop_profiles;
+}
+
+// The services of one request: the closed loop (a result closes a test day of an order) and
+// testing on top of it.
+struct Svc {
+  std::shared_ptr<const loop::LoopSettings> ls;
+  loop::Service loop;
+  nat::Service nat;
+  explicit Svc(Context& ctx)
+      : ls(loop_settings(ctx)),
+        loop(ctx.repo, profiles(ctx), *ctx.svc.clock, ctx.svc.loop_watcher, *ls),
+        nat(ctx.repo, loop, ctx.svc.code_signer, *ctx.svc.clock, nat_settings(ctx)) {}
+};
+
+Caller actor(const Context& ctx, const Request& req) { return caller_of(ctx, req); }
+
+std::int64_t path_id(const Request& req, const char* name = "id") {
+  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
+}
+
+std::optional<Instant> opt_instant(const json& j, const char* field, const LocalTime& local) {
+  auto s = opt_string(j, field);
+  if (!s || s->empty()) return std::nullopt;
+  if (auto t = parse_instant(*s)) return t;
+  // "YYYY-MM-DD HH:MM[:SS]" in local time.
+  if (s->size() >= 16 && (*s)[10] == ' ') {
+    auto d = parse_date(s->substr(0, 10));
+    auto num = [&](std::size_t at) { return std::stoi(s->substr(at, 2)); };
+    try {
+      if (d && (*s)[13] == ':') {
+        const int h = num(11), m = num(14), sec = s->size() >= 19 && (*s)[16] == ':' ? num(17) : 0;
+        if (h < 24 && m < 60 && sec < 60)
+          return local.at(*d, std::chrono::minutes{h * 60 + m}) + std::chrono::seconds{sec};
+      }
+    } catch (const std::exception&) {
+    }
+  }
+  fail(ErrorCode::invalid_argument, std::string(field) + " must be ISO 8601 or YYYY-MM-DD HH:MM[:SS]", field);
+}
+
+std::optional<double> opt_number(const json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) fail(ErrorCode::invalid_argument, std::string(field) + " must be a number", field);
+  return it->get<double>();
+}
+
+json at_json(const std::optional<Instant>& t, const LocalTime& l) { return t ? json(l.format(*t)) : json(nullptr); }
+
+json point_json(const store::SamplingPointRow& p) {
+  return {{"id", p.id},         {"name", p.name},   {"area_code", p.area_code},
+          {"address", p.address}, {"opens", p.opens}, {"closes", p.closes},
+          {"capacity_per_hour", p.capacity_per_hour}, {"lab_org_id", p.lab_org_id}, {"active", p.active}};
+}
+
+json round_json(const store::RoundRow& r, const LocalTime& l) {
+  return {{"id", r.id},           {"campaign", r.campaign}, {"area_code", r.area_code}, {"day", format_date(r.day)},
+          {"profile", r.profile}, {"rule", r.rule},         {"pool_ratio", r.pool_ratio}, {"status", r.status},
+          {"created_at", l.format(r.created_at)}, {"closed_at", at_json(r.closed_at, l)}};
+}
+
+json tube_json(const store::TubeRow& t, const LocalTime& l) {
+  return {{"id", t.id},
+          {"barcode", t.barcode},
+          {"ratio", t.ratio},
+          {"round_id", t.round_id},
+          {"point_id", t.point_id},
+          {"area_code", t.area_code},
+          {"priority", t.priority},
+          {"status", t.status},
+          {"members", t.members},
+          {"opened_at", l.format(t.opened_at)},
+          {"closed_at", at_json(t.closed_at, l)},
+          {"box_id", t.box_id},
+          {"lab_org_id", t.lab_org_id},
+          {"result", t.result},
+          {"result_at", at_json(t.result_at, l)},
+          {"retest_task", t.retest_task}};
+}
+
+json box_json(const store::BoxRow& b, const LocalTime& l) {
+  return {{"id", b.id},
+          {"code", b.code},
+          {"point_id", b.point_id},
+          {"area_code", b.area_code},
+          {"lab_org_id", b.lab_org_id},
+          {"status", b.status},
+          {"tubes", b.tubes},
+          {"created_at", l.format(b.created_at)},
+          {"sealed_at", at_json(b.sealed_at, l)},
+          {"picked_at", at_json(b.picked_at, l)},
+          {"carrier", b.carrier},
+          {"received_at", at_json(b.received_at, l)},
+          {"due_at", at_json(b.due_at, l)}};
+}
+
+json ct_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json result_json(const store::ResultRow& r, const LocalTime& l) {
+  return {{"id", r.id},
+          {"lab_org_id", r.lab_org_id},
+          {"tube_id", r.tube_id},
+          {"person_id", r.person_id},
+          {"version", r.version},
+          {"current", r.current},
+          {"reported", r.reported},
+          {"outcome", r.outcome},
+          {"orf1ab_ct", ct_json(r.orf1ab_ct)},
+          {"n_ct", ct_json(r.n_ct)},
+          {"sampled_at", at_json(r.sampled_at, l)},
+          {"tested_at", at_json(r.tested_at, l)},
+          {"received_at", l.format(r.received_at)},
+          {"channel", r.channel},
+          {"reason", r.reason}};
+}
+
+json task_json(const store::TaskRow& t, const LocalTime& l) {
+  return {{"id", t.id},
+          {"person_id", t.person_id},
+          {"person_name", mask_name(t.person_name)},
+          {"address", t.person_address},
+          {"kind", t.kind},
+          {"area_code", t.area_code},
+          {"source_tube", t.source_tube},
+          {"round_id", t.round_id},
+          {"ratio", t.ratio},
+          {"priority", t.priority},
+          {"door_to_door", t.door_to_door},
+          {"flag_colour", t.flag_colour},
+          {"due_at", l.format(t.due_at)},
+          {"overdue", false},
+          {"status", t.status},
+          {"tube_id", t.tube_id},
+          {"outcome", t.outcome},
+          {"created_at", l.format(t.created_at)},
+          {"closed_at", at_json(t.closed_at, l)}};
+}
+
+json alert_json(const store::TestAlertRow& a, const LocalTime& l) {
+  json detail = json::parse(a.detail.empty() ? std::string("{}") : a.detail, nullptr, false);
+  if (detail.is_discarded()) detail = json::object();
+  return {{"id", a.id},           {"kind", a.kind},         {"severity", a.severity}, {"subject", a.subject},
+          {"person_id", a.person_id}, {"tube_id", a.tube_id}, {"box_id", a.box_id},   {"area_code", a.area_code},
+          {"lab_org_id", a.lab_org_id}, {"detail", detail},  {"raised_at", l.format(a.raised_at)},
+          {"status", a.status},   {"settled_at", at_json(a.settled_at, l)}};
+}
+
+json conflict_json(const store::ConflictRow& c, const LocalTime& l) {
+  return {{"id", c.id},
+          {"result_id", c.result_id},
+          {"lab_org_id", c.lab_org_id},
+          {"tube_id", c.tube_id},
+          {"person_id", c.person_id},
+          {"reported", c.reported},
+          {"orf1ab_ct", ct_json(c.orf1ab_ct)},
+          {"n_ct", ct_json(c.n_ct)},
+          {"received_at", l.format(c.received_at)},
+          {"area_code", c.area_code},
+          {"status", c.status},
+          {"decided_at", at_json(c.decided_at, l)},
+          {"note", c.note}};
+}
+
+json coverage_row_json(const nat::CoverageRow& r) {
+  return {{"area_code", r.area_code},
+          {"expected", r.expected},
+          {"excluded", r.excluded},
+          {"sampled", r.sampled},
+          {"resulted", r.resulted},
+          {"positive", r.positive},
+          {"households_full", r.households_full},
+          {"households_partial", r.households_partial},
+          {"households_none", r.households_none}};
+}
+
+template <typename T, typename F>
+json page_json(const store::PageOf<T>& p, F&& f) {
+  json items = json::array();
+  for (const auto& x : p.items) items.push_back(f(x));
+  return {{"items", items}, {"next", p.next == 0 ? json(nullptr) : json(p.next)}};
+}
+
+// ---------------------------------------------------------------- handlers
+
+Response list_points(Request& req, Context& ctx) {
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& p : s.nat.points(actor(ctx, req))) items.push_back(point_json(p));
+  return Response::json({{"items", items}});
+}
+
+Response create_point(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  nat::NewPoint n;
+  n.name = req_string(b, "name");
+  n.area_code = req_string(b, "area_code");
+  n.address = opt_string(b, "address").value_or("");
+  n.opens = opt_string(b, "opens").value_or("08:00");
+  n.closes = opt_string(b, "closes").value_or("20:00");
+  n.capacity_per_hour = static_cast<int>(opt_int(b, "capacity_per_hour").value_or(300));
+  n.lab_org_id = opt_int(b, "lab_org_id").value_or(0);
+  Svc s(ctx);
+  return Response::json(point_json(s.nat.create_point(n, actor(ctx, req))), 201);
+}
+
+Response list_rounds(Request& req, Context& ctx) {
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& r : s.nat.rounds(actor(ctx, req))) items.push_back(round_json(r, ctx.svc.local_time));
+  return Response::json({{"items", items}});
+}
+
+Response start_rounds(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  nat::NewRounds n;
+  n.area_code = req_string(b, "area_code");
+  n.campaign = opt_string(b, "campaign").value_or("");
+  n.rule = opt_string(b, "rule").value_or("");
+  n.pool_ratio = static_cast<int>(opt_int(b, "pool_ratio").value_or(10));
+  auto days = b.find("days");
+  if (days == b.end() || !days->is_array()) fail(ErrorCode::invalid_argument, "days must be an array of dates", "days");
+  for (const auto& d : *days) {
+    auto parsed = d.is_string() ? parse_date(d.get<std::string>()) : std::nullopt;
+    if (!parsed) fail(ErrorCode::invalid_argument, "days must be dates YYYY-MM-DD", "days");
+    n.days.push_back(*parsed);
+  }
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& r : s.nat.start_rounds(n, actor(ctx, req))) items.push_back(round_json(r, ctx.svc.local_time));
+  return Response::json({{"items", items}}, 201);
+}
+
+Response get_round(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(round_json(s.nat.round(path_id(req), actor(ctx, req)), ctx.svc.local_time));
+}
+
+Response close_round(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(round_json(s.nat.close_round(path_id(req), actor(ctx, req)), ctx.svc.local_time));
+}
+
+Response coverage(Request& req, Context& ctx) {
+  Svc s(ctx);
+  const auto level = static_cast<std::size_t>(query_int(req.q("level"), "level", 0, 15, 0));
+  auto cov = s.nat.coverage(path_id(req), level, actor(ctx, req));
+  json rows = json::array();
+  for (const auto& r : cov.rows) {
+    auto j = coverage_row_json(r);
+    auto a = ctx.repo.area(r.area_code);
+    j["name"] = a ? a->name : std::string();
+    rows.push_back(std::move(j));
+  }
+  return Response::json({{"round", round_json(cov.round, ctx.svc.local_time)},
+                         {"total", coverage_row_json(cov.total)},
+                         {"rows", rows}});
+}
+
+Response missing(Request& req, Context& ctx) {
+  Svc s(ctx);
+  const Caller c = actor(ctx, req);
+  auto page = s.nat.missing(path_id(req), std::string(req.q("area")), query_page(req.q("limit"), req.q("after")), c);
+  const bool unmask = c.can(P::person_unmask) && req.q("unmask") == "1";
+  json ids = json::array();
+  auto out = page_json(page, [&](const store::MissingPerson& m) {
+    ids.push_back(m.person_id);
+    return json{{"person_id", m.person_id},
+                {"name", unmask ? m.name : mask_name(m.name)},
+                {"doc_number", unmask ? m.doc_number : mask_id_number(m.doc_number)},
+                {"phone", unmask ? m.phone : mask_phone(m.phone)},
+                {"address", m.address},
+                {"area_code", m.area_code},
+                {"household_id", m.household_id}};
+  });
+  // Every read of a person is audited (the door-to-door list names people).
+  store::AuditRecord r;
+  r.at = ctx.now();
+  r.user_id = c.user_id;
+  r.username = c.username;
+  r.action = unmask ? "person.unmask" : "person.read";
+  r.entity = "round";
+  r.entity_id = path_id(req);
+  r.ip = req.client_ip;
+  r.detail = json{{"list", "nat.missing"}, {"persons", ids}}.dump();
+  ctx.audits.push_back(std::move(r));
+  return Response::json(out);
+}
+
+Response exclude(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  Svc s(ctx);
+  s.nat.exclude(path_id(req), req_int(b, "person_id"), req_string(b, "reason"), opt_string(b, "note").value_or(""),
+                actor(ctx, req));
+  return Response::json({{"ok", true}});
+}
+
+Response open_tube(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  nat::NewTube n;
+  n.barcode = req_string(b, "barcode");
+  n.ratio = static_cast<int>(opt_int(b, "ratio").value_or(0));
+  n.round_id = opt_int(b, "round_id").value_or(0);
+  n.point_id = opt_int(b, "point_id").value_or(0);
+  n.priority = opt_string(b, "priority").value_or("");
+  Svc s(ctx);
+  return Response::json(tube_json(s.nat.open_tube(n, actor(ctx, req)), ctx.svc.local_time), 201);
+}
+
+Response list_tubes(Request& req, Context& ctx) {
+  store::TubeFilter f;
+  f.status = std::string(req.q("status"));
+  f.result = std::string(req.q("result"));
+  f.round_id = query_int(req.q("round_id"), "round_id", 0, std::numeric_limits<std::int64_t>::max(), 0);
+  f.box_id = query_int(req.q("box_id"), "box_id", 0, std::numeric_limits<std::int64_t>::max(), 0);
+  if (!req.q("barcode").empty()) {
+    Svc s(ctx);
+    json items = json::array();
+    try {
+      items.push_back(tube_json(s.nat.tube_by_barcode(std::string(req.q("barcode")), actor(ctx, req)), ctx.svc.local_time));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::not_found) throw;
+    }
+    return Response::json({{"items", items}, {"next", nullptr}});
+  }
+  Svc s(ctx);
+  auto page = s.nat.tubes(f, actor(ctx, req), query_page(req.q("limit"), req.q("after")));
+  return Response::json(page_json(page, [&](const store::TubeRow& t) { return tube_json(t, ctx.svc.local_time); }));
+}
+
+Response get_tube(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto d = s.nat.tube(path_id(req), actor(ctx, req));
+  json j = tube_json(d.tube, ctx.svc.local_time);
+  json members = json::array();
+  for (std::size_t i = 0; i < d.members.size(); ++i)
+    members.push_back({{"person_id", d.members[i].person_id},
+                       {"name", d.masked_names[i]},
+                       {"sampled_at", ctx.svc.local_time.format(d.members[i].sampled_at)},
+                       {"task_id", d.members[i].task_id}});
+  j["member_list"] = members;
+  json results = json::array();
+  for (const auto& r : d.results) results.push_back(result_json(r, ctx.svc.local_time));
+  j["results"] = results;
+  return Response::json(j);
+}
+
+Response sample(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  nat::SampleWho w;
+  w.code_token = opt_string(b, "code").value_or("");
+  w.doc_number = opt_string(b, "doc_number").value_or("");
+  Svc s(ctx);
+  auto out = s.nat.sample(path_id(req), w, actor(ctx, req));
+  return Response::json({{"person_id", out.person_id},
+                         {"name", out.masked_name},
+                         {"tube_id", out.tube_id},
+                         {"members", out.members},
+                         {"ratio", out.ratio},
+                         {"tube_closed", out.tube_closed},
+                         {"task_id", out.task_id}},
+                        201);
+}
+
+Response close_tube(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(tube_json(s.nat.close_tube(path_id(req), actor(ctx, req)), ctx.svc.local_time));
+}
+
+Response open_box(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  Svc s(ctx);
+  return Response::json(box_json(s.nat.open_box(req_string(b, "code"), req_int(b, "point_id"),
+                                                opt_int(b, "lab_org_id").value_or(0), actor(ctx, req)),
+                                 ctx.svc.local_time),
+                        201);
+}
+
+Response list_boxes(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto page = s.nat.boxes(std::string(req.q("status")), actor(ctx, req), query_page(req.q("limit"), req.q("after")));
+  return Response::json(page_json(page, [&](const store::BoxRow& b) { return box_json(b, ctx.svc.local_time); }));
+}
+
+Response get_box(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(box_json(s.nat.box(path_id(req), actor(ctx, req)), ctx.svc.local_time));
+}
+
+Response box_add(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  auto it = b.find("barcodes");
+  if (it == b.end() || !it->is_array()) fail(ErrorCode::invalid_argument, "barcodes must be an array", "barcodes");
+  std::vector<std::string> codes;
+  for (const auto& x : *it) {
+    if (!x.is_string()) fail(ErrorCode::invalid_argument, "barcodes must be strings", "barcodes");
+    codes.push_back(x.get<std::string>());
+  }
+  Svc s(ctx);
+  return Response::json(box_json(s.nat.add_to_box(path_id(req), codes, actor(ctx, req)), ctx.svc.local_time));
+}
+
+Response box_seal(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(box_json(s.nat.seal_box(path_id(req), actor(ctx, req)), ctx.svc.local_time));
+}
+
+Response box_pickup(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  Svc s(ctx);
+  return Response::json(box_json(s.nat.pick_up_box(path_id(req), req_string(b, "carrier"), actor(ctx, req)),
+                                 ctx.svc.local_time));
+}
+
+Response box_receive(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(box_json(s.nat.receive_box(path_id(req), actor(ctx, req)), ctx.svc.local_time));
+}
+
+json intake_json(const nat::IntakeReport& rep) {
+  json errors = json::array();
+  for (const auto& e : rep.errors) {
+    json x = {{"column", e.column}, {"value", e.value}, {"reason", e.reason}};
+    if (e.index >= 0)
+      x["index"] = e.index;
+    else
+      x["row"] = e.row;
+    errors.push_back(std::move(x));
+  }
+  return {{"accepted", rep.accepted},         {"rejected", rep.rejected},   {"errors", errors},
+          {"duplicates", rep.duplicates},     {"conflicts", rep.conflicts}, {"positive_pools", rep.positive_pools},
+          {"cases_opened", rep.cases_opened}, {"retest_tasks", rep.retest_tasks}};
+}
+
+// JSON items: {"items":[{"barcode"|"doc_number", "result", "orf1ab_ct", "n_ct", "sampled_at",
+// "tested_at", "id"}], "lab_org_id" (administrator only)}. Item-level problems are reported per
+// index; the answer is 200 with the report (422 when nothing was accepted).
+Response post_results(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  auto it = b.find("items");
+  if (it == b.end() || !it->is_array()) fail(ErrorCode::invalid_argument, "items must be an array", "items");
+  if (it->size() > 1000) fail(ErrorCode::invalid_argument, "at most 1000 items per request: send a file for more", "items");
+  std::vector<nat::ResultInput> items;
+  std::vector<nat::ResultError> early;
+  std::int64_t index = 0;
+  for (const auto& x : *it) {
+    nat::ResultInput in;
+    in.index = index++;
+    try {
+      if (!x.is_object()) fail(ErrorCode::invalid_argument, "an item must be an object", "");
+      in.barcode = opt_string(x, "barcode").value_or("");
+      in.doc_number = opt_string(x, "doc_number").value_or("");
+      in.reported = opt_string(x, "result").value_or("");
+      in.orf1ab_ct = opt_number(x, "orf1ab_ct");
+      in.n_ct = opt_number(x, "n_ct");
+      in.sampled_at = opt_instant(x, "sampled_at", ctx.svc.local_time);
+      in.tested_at = opt_instant(x, "tested_at", ctx.svc.local_time);
+      in.external_id = opt_string(x, "id").value_or("");
+    } catch (const Error& e) {
+      early.push_back({0, in.index, e.field(), "", e.what()});
+      continue;
+    }
+    items.push_back(std::move(in));
+  }
+  Svc s(ctx);
+  auto rep = s.nat.post_results(items, opt_int(b, "lab_org_id").value_or(0), "api", actor(ctx, req));
+  rep.rejected += static_cast<std::int64_t>(early.size());
+  rep.errors.insert(rep.errors.begin(), early.begin(), early.end());
+  return Response::json(intake_json(rep), rep.accepted == 0 && rep.rejected > 0 ? 422 : 200);
+}
+
+Response correct_result(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  Svc s(ctx);
+  auto r = s.nat.correct_result(path_id(req), req_string(b, "result"), opt_number(b, "orf1ab_ct"), opt_number(b, "n_ct"),
+                                opt_string(b, "reason").value_or(""), actor(ctx, req));
+  return Response::json(result_json(r, ctx.svc.local_time), 201);
+}
+
+Response list_conflicts(Request& req, Context& ctx) {
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& c : s.nat.conflicts(std::string(req.q("status")), actor(ctx, req)))
+    items.push_back(conflict_json(c, ctx.svc.local_time));
+  return Response::json({{"items", items}});
+}
+
+Response decide_conflict(Request& req, Context& ctx, bool accept) {
+  const json b = parse_object(req.body);
+  Svc s(ctx);
+  return Response::json(conflict_json(
+      s.nat.decide_conflict(path_id(req), accept, opt_string(b, "note").value_or(""), actor(ctx, req)), ctx.svc.local_time));
+}
+
+Response list_tasks(Request& req, Context& ctx) {
+  store::TaskFilter f;
+  f.status = std::string(req.q("status"));
+  f.kind = std::string(req.q("kind"));
+  Svc s(ctx);
+  const Instant now = ctx.now();
+  auto page = s.nat.tasks(f, actor(ctx, req), query_page(req.q("limit"), req.q("after")));
+  return Response::json(page_json(page, [&](const store::TaskRow& t) {
+    auto j = task_json(t, ctx.svc.local_time);
+    j["overdue"] = t.status == "open" && now > t.due_at;
+    return j;
+  }));
+}
+
+Response antigen(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  Svc s(ctx);
+  auto a = s.nat.record_antigen(path_id(req), req_string(b, "result"), opt_instant(b, "taken_at", ctx.svc.local_time),
+                                actor(ctx, req));
+  return Response::json({{"id", a.id},
+                         {"person_id", a.person_id},
+                         {"result", a.result},
+                         {"taken_at", ctx.svc.local_time.format(a.taken_at)},
+                         {"task_id", a.task_id}},
+                        201);
+}
+
+Response list_alerts(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto page = s.nat.alerts(std::string(req.q("status")), actor(ctx, req), query_page(req.q("limit"), req.q("after")));
+  return Response::json(page_json(page, [&](const store::TestAlertRow& a) { return alert_json(a, ctx.svc.local_time); }));
+}
+
+Response settle_alert(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(alert_json(s.nat.settle_alert(path_id(req), actor(ctx, req)), ctx.svc.local_time));
+}
+
+Response list_cases(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto page = s.nat.cases(actor(ctx, req), query_page(req.q("limit"), req.q("after")));
+  return Response::json(page_json(page, [&](const store::CaseRow& k) {
+    return json{{"id", k.id},
+                {"person_id", k.person_id},
+                {"area_code", k.area_code},
+                {"source", k.source},
+                {"result_id", k.result_id},
+                {"tube_id", k.tube_id},
+                {"classification", k.classification},
+                {"status", k.status},
+                {"opened_at", ctx.svc.local_time.format(k.opened_at)}};
+  }));
+}
+
+}  // namespace
+
+void add_nat_routes(Router& router) {
+  const std::string js = "application/json";
+  auto pp = [](std::string n, std::string d, std::string t = "integer") {
+    return ParamDoc{std::move(n), "path", std::move(d), true, std::move(t)};
+  };
+  auto qp = [](std::string n, std::string d, std::string t = "string") {
+    return ParamDoc{std::move(n), "query", std::move(d), false, std::move(t)};
+  };
+  auto add = [&router](J j, std::string method, std::string pattern, std::string summary, std::vector<ParamDoc> params,
+                       std::optional<Permission> perm, std::string body, Handler h) {
+    router.add(Route{std::move(method), std::move(pattern), std::move(summary), {"testing"}, std::move(params), A::any,
+                     perm, std::move(body), std::move(h), j});
+  };
+  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
+                                        qp("after", "the previous page's next", "integer")};
+  auto with_paging = [&](std::vector<ParamDoc> ps) {
+    ps.insert(ps.end(), paging.begin(), paging.end());
+    return ps;
+  };
+  const auto id = pp("id", "id");
+
+  add(J::scoped_list, "GET", "/api/nat/points", "Sampling points (采样点) in scope", {}, P::test_read, "", list_points);
+  add(J::scoped_create, "POST", "/api/nat/points", "Create a sampling point in the caller's area", {}, P::test_manage, js,
+      create_point);
+  add(J::scoped_list, "GET", "/api/nat/rounds", "Mass-testing rounds (区域核酸检测) of, inside or around the caller's area", {},
+      P::test_read, "", list_rounds);
+  add(J::scoped_create, "POST", "/api/nat/rounds", "Start rounds over an area: one per day", {}, P::test_manage, js,
+      start_rounds);
+  add(J::scoped_object, "GET", "/api/nat/rounds/{id}", "One round", {id}, P::test_read, "", get_round);
+  add(J::scoped_object, "POST", "/api/nat/rounds/{id}/close", "Close a round", {id}, P::test_manage, js, close_round);
+  add(J::scoped_object, "GET", "/api/nat/rounds/{id}/coverage",
+      "Coverage: residents expected, sampled, resulted, positive; households full, partial, none",
+      {id, qp("level", "code length of the rows: 9 street, 12 community, 15 grid", "integer")}, P::test_read, "", coverage);
+  add(J::scoped_object, "GET", "/api/nat/rounds/{id}/missing", "The door-to-door list: residents not yet sampled",
+      with_paging({id, qp("area", "an area inside the round"), qp("unmask", "1 = full numbers (person.unmask, audited)")}),
+      P::test_read, "", missing);
+  add(J::scoped_object, "POST", "/api/nat/rounds/{id}/exclusions",
+      "Record a resident away, bedridden, moved, ... (leaves the denominator)", {id}, P::test_read, js, exclude);
+  add(J::scoped_create, "POST", "/api/nat/tubes", "Open a tube (barcode, pooling ratio) at a sampling point", {},
+      P::test_sample, js, open_tube);
+  add(J::scoped_list, "GET", "/api/nat/tubes", "Tubes in scope (area of the point; a lab: the tubes it holds)",
+      with_paging({qp("status", "open, closed, boxed, received, resulted"), qp("result", "negative, positive, inconclusive"),
+                   qp("round_id", "round", "integer"), qp("box_id", "box", "integer"), qp("barcode", "one barcode")}),
+      P::test_read, "", list_tubes);
+  add(J::scoped_object, "GET", "/api/nat/tubes/{id}", "One tube with its members (masked) and results", {id},
+      P::test_read, "", get_tube);
+  add(J::scoped_object, "POST", "/api/nat/tubes/{id}/samples",
+      "Sample a person into the tube: a scanned health code or an ID number", {id}, P::test_sample, js, sample);
+  add(J::scoped_object, "POST", "/api/nat/tubes/{id}/close", "Close a tube that is not full", {id}, P::test_sample, js,
+      close_tube);
+  add(J::scoped_create, "POST", "/api/nat/boxes", "Open a box (转运箱) at a sampling point for a lab", {}, P::test_sample, js,
+      open_box);
+  add(J::scoped_list, "GET", "/api/nat/boxes", "Boxes in scope", with_paging({qp("status", "open, sealed, in_transit, received")}),
+      P::test_read, "", list_boxes);
+  add(J::scoped_object, "GET", "/api/nat/boxes/{id}", "One box", {id}, P::test_read, "", get_box);
+  add(J::scoped_object, "POST", "/api/nat/boxes/{id}/tubes", "Put tubes into an open box", {id}, P::test_sample, js, box_add);
+  add(J::scoped_object, "POST", "/api/nat/boxes/{id}/seal", "Seal a box (its delivery deadline starts)", {id}, P::test_sample,
+      js, box_seal);
+  add(J::scoped_object, "POST", "/api/nat/boxes/{id}/pickup", "Hand a sealed box to transport", {id}, P::test_sample, js,
+      box_pickup);
+  add(J::scoped_object, "POST", "/api/nat/boxes/{id}/receive", "The lab receives a box addressed to it", {id},
+      P::test_result, js, box_receive);
+  add(J::scoped_create, "POST", "/api/nat/results",
+      "A lab posts results (JSON items); valid items are taken, invalid ones reported", {}, P::test_result, js, post_results);
+  add(J::scoped_object, "POST", "/api/nat/results/{id}/correct", "Correct a result: a new version with a reason", {id},
+      P::test_result, js, correct_result);
+  add(J::scoped_list, "GET", "/api/nat/conflicts", "Results that contradict a recorded one, for review",
+      {qp("status", "open, accepted, rejected")}, P::test_read, "", list_conflicts);
+  add(J::scoped_object, "POST", "/api/nat/conflicts/{id}/accept", "Accept a conflicting result as a new version", {id},
+      P::test_manage, js, [](Request& r, Context& c) { return decide_conflict(r, c, true); });
+  add(J::scoped_object, "POST", "/api/nat/conflicts/{id}/reject", "Keep the recorded result", {id}, P::test_manage, js,
+      [](Request& r, Context& c) { return decide_conflict(r, c, false); });
+  add(J::scoped_list, "GET", "/api/nat/tasks", "Test tasks (re-tests, antigen follow-ups) in scope",
+      with_paging({qp("status", "open, sampled, cleared, confirmed, cancelled"), qp("kind", "retest, antigen_followup")}),
+      P::test_read, "", list_tasks);
+  add(J::scoped_object, "POST", "/api/persons/{id}/antigen", "Record an antigen self-test (抗原自测)", {id}, P::test_sample, js,
+      antigen);
+  add(J::scoped_list, "GET", "/api/nat/alerts", "Testing alerts in scope (newest first)",
+      with_paging({qp("status", "open or settled")}), P::test_read, "", list_alerts);
+  add(J::scoped_object, "POST", "/api/nat/alerts/{id}/settle", "Settle a testing alert", {id}, P::test_manage, js,
+      settle_alert);
+  add(J::scoped_list, "GET", "/api/nat/cases", "Cases opened by positive results in scope", paging, P::test_read, "",
+      list_cases);
+}
+
+}  // namespace bihuan::api

@@ -1,0 +1,11 @@
+#pragma once
+// Routes of nucleic-acid testing (核酸检测, docs/API-testing.md): sampling points, rounds and
+// coverage, tubes and sampling, boxes, lab results, conflicts, tasks, antigen self-tests, testing
+// alerts and cases. They use the closed loop's services (profiles, watcher, code signer).
+#include "api/router.hpp"
+
+namespace bihuan::api {
+
+void add_nat_routes(Router& router);
+
+}  // namespace bihuan::api

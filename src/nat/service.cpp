@@ -1,0 +1,1134 @@
+#include "nat/service.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/health_code.hpp"
+#include "core/rbac.hpp"
+#include "core/resident_id.hpp"
+#include "loop/service.hpp"
+#include "store/audit.hpp"
+
+namespace bihuan::nat {
+
+using nlohmann::json;
+using std::chrono::hours;
+using std::chrono::minutes;
+
+namespace {
+
+std::int64_t setting_int(store::Repository& repo, const char* key, std::int64_t dflt) {
+  auto v = repo.setting(key);
+  if (!v || v->empty()) return dflt;
+  try {
+    std::size_t used = 0;
+    const auto n = std::stoll(*v, &used);
+    if (used != v->size() || n < 0) throw std::invalid_argument(key);
+    return n;
+  } catch (const std::exception&) {
+    fail(ErrorCode::invalid_argument, std::string("setting ") + key + " must be a non-negative integer", key);
+  }
+}
+
+void require(const Caller& c, Permission p) {
+  if (!c.can(p)) fail(ErrorCode::permission_denied, std::string("this needs the permission ") + to_string(p), "role");
+}
+
+[[noreturn]] void no_tube(std::string_view what) {
+  fail(ErrorCode::not_found, "no such tube: " + std::string(what), "tube");
+}
+
+std::string next_level_length(const std::string& code) {
+  switch (code.size()) {
+    case 0: return "2";
+    case 2: return "4";
+    case 4: return "6";
+    case 6: return "9";
+    case 9: return "12";
+    default: return "15";
+  }
+}
+
+bool same_ct(const std::optional<double>& a, const std::optional<double>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a || std::fabs(*a - *b) < 1e-9;
+}
+
+void check_ct(const std::optional<double>& ct, const char* field) {
+  if (ct && (!std::isfinite(*ct) || *ct <= 0 || *ct > 50))
+    fail(ErrorCode::invalid_argument, std::string(field) + " must be between 0 and 50", field);
+}
+
+}  // namespace
+
+Settings read_settings(store::Repository& repo) {
+  Settings s;
+  s.box_due = minutes{setting_int(repo, "testing.box_due_minutes", 4 * 60)};
+  s.retest_due = minutes{setting_int(repo, "testing.retest_minutes", 6 * 60)};
+  if (auto v = repo.setting("testing.pool_flag_colour"); v && !v->empty()) {
+    if (*v != "yellow" && *v != "red")
+      fail(ErrorCode::invalid_argument, "setting testing.pool_flag_colour must be yellow or red", "testing.pool_flag_colour");
+    s.pool_flag_colour = *v;
+  }
+  s.door_to_door = setting_int(repo, "testing.retest_door_to_door", 1) != 0;
+  s.turnaround_key = hours{setting_int(repo, "testing.turnaround_hours_key", 6)};
+  s.turnaround_routine = hours{setting_int(repo, "testing.turnaround_hours_routine", 12)};
+  s.turnaround_voluntary = hours{setting_int(repo, "testing.turnaround_hours_voluntary", 24)};
+  s.local = store::local_time_of(repo);
+  return s;
+}
+
+Service::Service(store::Repository& repo, loop::Service& loop, loop::CodeSigner* signer, const Clock& clock)
+    : Service(repo, loop, signer, clock, read_settings(repo)) {}
+
+Service::Service(store::Repository& repo, loop::Service& loop, loop::CodeSigner* signer, const Clock& clock,
+                 const Settings& settings)
+    : repo_(repo),
+      loop_(loop),
+      signer_(signer),
+      t_(store::open_nat_repository(repo)),
+      clock_(clock),
+      settings_(settings) {}
+
+Service::~Service() = default;
+
+template <typename F>
+auto Service::write(F&& fn) -> decltype(fn()) {
+  if constexpr (std::is_void_v<decltype(fn())>) {
+    repo_.transaction([&] { fn(); });
+  } else {
+    std::optional<decltype(fn())> out;
+    repo_.transaction([&] { out.emplace(fn()); });
+    return std::move(*out);
+  }
+}
+
+void Service::audit(const Caller& c, const std::string& action, const std::string& entity, std::int64_t id,
+                    const std::string& reason, const std::string& detail) {
+  repo_.append_audit(store::audit_of(c, clock_.now(), action, entity, id, reason, detail));
+}
+
+bool Service::area_visible(const Caller& c, const std::string& area_code) const {
+  if (c.everything()) return true;
+  return area_in_scope(c.scope, area_code);
+}
+
+store::SamplingPointRow Service::visible_point(std::int64_t id, const Caller& c) {
+  auto p = t_->point(id);
+  if (!p || !area_visible(c, p->area_code)) fail(ErrorCode::not_found, "no such sampling point: " + std::to_string(id), "point_id");
+  return std::move(*p);
+}
+
+// A tube is visible in the area of its sampling point and to the lab holding it.
+store::TubeRow Service::visible_tube(std::int64_t id, const Caller& c) {
+  auto t = t_->tube(id);
+  if (!t) no_tube(std::to_string(id));
+  if (c.everything() || area_visible(c, t->area_code)) return std::move(*t);
+  if (c.scope.kind == Scope::Kind::org && c.scope.org_id != 0 && t->lab_org_id == c.scope.org_id) return std::move(*t);
+  no_tube(std::to_string(id));
+}
+
+store::BoxRow Service::visible_box(std::int64_t id, const Caller& c) {
+  auto b = t_->box(id);
+  const bool ok = b && (c.everything() || area_visible(c, b->area_code) ||
+                        (c.scope.kind == Scope::Kind::org && c.scope.org_id != 0 && b->lab_org_id == c.scope.org_id));
+  if (!ok) fail(ErrorCode::not_found, "no such box: " + std::to_string(id), "box");
+  return std::move(*b);
+}
+
+// A round is visible inside its area and to callers whose area contains it or lies inside it.
+store::RoundRow Service::visible_round(std::int64_t id, const Caller& c) {
+  auto r = t_->round(id);
+  bool ok = r && (c.everything() ||
+                  (c.scope.kind == Scope::Kind::area && !c.scope.area_prefix.empty() &&
+                   (in_subtree(r->area_code, c.scope.area_prefix) || in_subtree(c.scope.area_prefix, r->area_code))));
+  if (!ok) fail(ErrorCode::not_found, "no such round: " + std::to_string(id), "round_id");
+  return std::move(*r);
+}
+
+// The city (4-digit prefix) a lab serves: its organisation's area.
+std::string Service::lab_city(std::int64_t lab_org_id) {
+  auto org = repo_.org(lab_org_id);
+  if (!org || org->kind != OrgKind::lab) fail(ErrorCode::not_found, "no such lab: " + std::to_string(lab_org_id), "lab");
+  auto configured = repo_.setting("testing.lab_area." + std::to_string(lab_org_id));
+  if (configured && !configured->empty()) return *configured;
+  return org->area_code.size() > 4 ? org->area_code.substr(0, 4) : org->area_code;
+}
+
+std::chrono::hours Service::turnaround_of(const std::string& priority) const {
+  if (priority == "key") return settings_.turnaround_key;
+  if (priority == "voluntary") return settings_.turnaround_voluntary;
+  return settings_.turnaround_routine;
+}
+
+// ---------------------------------------------------------------- sampling points
+
+store::SamplingPointRow Service::create_point(const NewPoint& n, const Caller& c) {
+  require(c, Permission::test_manage);
+  store::SamplingPointRow p;
+  p.name = n.name;
+  if (p.name.empty() || p.name.size() > 200) fail(ErrorCode::invalid_argument, "a name of 1 to 200 bytes is required", "name");
+  auto code = canonical_area_code(n.area_code);
+  if (!code) fail(ErrorCode::invalid_argument, "area_code is not an area code: " + n.area_code, "area_code");
+  p.area_code = *code;
+  p.address = n.address;
+  auto hhmm = [](const std::string& s) {
+    return s.size() == 5 && s[2] == ':' && std::isdigit(static_cast<unsigned char>(s[0])) &&
+           std::isdigit(static_cast<unsigned char>(s[1])) && std::isdigit(static_cast<unsigned char>(s[3])) &&
+           std::isdigit(static_cast<unsigned char>(s[4])) && s.substr(0, 2) <= "23" && s.substr(3, 2) <= "59";
+  };
+  if (!hhmm(n.opens)) fail(ErrorCode::invalid_argument, "opens must be HH:MM", "opens");
+  if (!hhmm(n.closes)) fail(ErrorCode::invalid_argument, "closes must be HH:MM", "closes");
+  p.opens = n.opens;
+  p.closes = n.closes;
+  if (n.capacity_per_hour < 1 || n.capacity_per_hour > 100000)
+    fail(ErrorCode::invalid_argument, "capacity_per_hour must be between 1 and 100000", "capacity_per_hour");
+  p.capacity_per_hour = n.capacity_per_hour;
+  p.lab_org_id = n.lab_org_id;
+  p.created_at = clock_.now();
+  return write([&] {
+    if (!area_visible(c, p.area_code)) fail(ErrorCode::not_found, "no such area: " + p.area_code, "area_code");
+    if (!repo_.area(p.area_code)) fail(ErrorCode::not_found, "no such area: " + p.area_code, "area_code");
+    if (p.lab_org_id) lab_city(p.lab_org_id);
+    t_->insert_point(p);
+    audit(c, "test.point_create", "sampling_point", p.id, {}, json{{"area_code", p.area_code}, {"name", p.name}}.dump());
+    return p;
+  });
+}
+
+std::vector<store::SamplingPointRow> Service::points(const Caller& c) {
+  require(c, Permission::test_read);
+  return t_->points(c.scope, 1000);
+}
+
+// ---------------------------------------------------------------- rounds
+
+std::vector<store::RoundRow> Service::start_rounds(const NewRounds& n, const Caller& c) {
+  require(c, Permission::test_manage);
+  auto code = canonical_area_code(n.area_code);
+  if (!code) fail(ErrorCode::invalid_argument, "area_code is not an area code: " + n.area_code, "area_code");
+  if (n.days.empty() || n.days.size() > 31) fail(ErrorCode::invalid_argument, "give 1 to 31 days", "days");
+  if (!valid_ratio(n.pool_ratio)) fail(ErrorCode::invalid_argument, "pool_ratio must be 1, 5, 10 or 20", "pool_ratio");
+  std::set<Date> seen;
+  for (auto d : n.days)
+    if (!seen.insert(d).second) fail(ErrorCode::invalid_argument, "a day is given twice: " + format_date(d), "days");
+  std::string campaign = n.campaign.empty() ? format_date(n.days.front()) + " " + *code : n.campaign;
+  if (campaign.size() > 200) fail(ErrorCode::invalid_argument, "campaign must be at most 200 bytes", "campaign");
+  const std::string profile = loop_.active_profile();
+  return write([&] {
+    if (!area_visible(c, *code) || !repo_.area(*code)) fail(ErrorCode::not_found, "no such area: " + *code, "area_code");
+    std::vector<store::RoundRow> out;
+    for (auto d : seen) {
+      store::RoundRow r;
+      r.campaign = campaign;
+      r.area_code = *code;
+      r.day = d;
+      r.profile = profile;
+      r.rule = n.rule;
+      r.pool_ratio = n.pool_ratio;
+      r.created_by = c.user_id;
+      r.created_at = clock_.now();
+      t_->insert_round(r);
+      out.push_back(r);
+    }
+    audit(c, "test.round_start", "round", out.front().id, {},
+          json{{"area_code", *code}, {"days", out.size()}, {"rule", n.rule}, {"pool_ratio", n.pool_ratio}}.dump());
+    return out;
+  });
+}
+
+store::RoundRow Service::round(std::int64_t id, const Caller& c) {
+  require(c, Permission::test_read);
+  return visible_round(id, c);
+}
+
+std::vector<store::RoundRow> Service::rounds(const Caller& c) {
+  require(c, Permission::test_read);
+  return t_->rounds(c.scope, 200);
+}
+
+store::RoundRow Service::close_round(std::int64_t id, const Caller& c) {
+  require(c, Permission::test_manage);
+  return write([&] {
+    auto r = visible_round(id, c);
+    if (!c.everything() && !in_subtree(r.area_code, c.scope.area_prefix))
+      fail(ErrorCode::permission_denied, "only the command centre of the round's area closes it", "round_id");
+    if (r.status != "closed") {
+      r.status = "closed";
+      r.closed_at = clock_.now();
+      t_->set_round_status(id, r.status, r.closed_at);
+      audit(c, "test.round_close", "round", id);
+    }
+    return r;
+  });
+}
+
+RoundCoverage Service::coverage(std::int64_t round_id, std::size_t length, const Caller& c) {
+  require(c, Permission::test_read);
+  RoundCoverage out;
+  out.round = visible_round(round_id, c);
+  if (length == 0) length = static_cast<std::size_t>(std::stoi(next_level_length(out.round.area_code)));
+  if (length != 2 && length != 4 && length != 6 && length != 9 && length != 12 && length != 15)
+    fail(ErrorCode::invalid_argument, "level must be 2, 4, 6, 9, 12 or 15 digits", "level");
+  std::vector<CoverageRow> cells;
+  for (const auto& cell : t_->coverage(out.round)) {
+    if (!c.everything() && !in_subtree(cell.area_code, c.scope.area_prefix)) continue;
+    CoverageRow r;
+    r.area_code = cell.area_code;
+    r.expected = cell.expected;
+    r.excluded = cell.excluded;
+    r.sampled = cell.sampled;
+    r.resulted = cell.resulted;
+    r.positive = cell.positive;
+    r.households_full = cell.households_full;
+    r.households_partial = cell.households_partial;
+    r.households_none = cell.households_none;
+    cells.push_back(std::move(r));
+  }
+  const std::string root = c.everything() || in_subtree(out.round.area_code, c.scope.area_prefix)
+                               ? out.round.area_code
+                               : c.scope.area_prefix;
+  out.total = total_of(cells, root);
+  out.rows = roll_up(cells, length);
+  return out;
+}
+
+store::PageOf<store::MissingPerson> Service::missing(std::int64_t round_id, const std::string& area, store::Page page,
+                                                     const Caller& c) {
+  require(c, Permission::test_read);
+  require(c, Permission::person_read);
+  auto r = visible_round(round_id, c);
+  std::string prefix = area;
+  if (prefix.empty()) {
+    prefix = c.everything() || in_subtree(r.area_code, c.scope.area_prefix) ? r.area_code : c.scope.area_prefix;
+  } else {
+    auto code = canonical_area_code(area);
+    if (!code) fail(ErrorCode::invalid_argument, "area is not an area code: " + area, "area");
+    prefix = *code;
+  }
+  if (!in_subtree(prefix, r.area_code) || !area_visible(c, prefix))
+    fail(ErrorCode::not_found, "no such area in this round: " + prefix, "area");
+  return t_->missing(r, prefix, page);
+}
+
+void Service::exclude(std::int64_t round_id, std::int64_t person_id, const std::string& reason, const std::string& note,
+                      const Caller& c) {
+  if (!c.can(Permission::test_manage) && !c.can(Permission::test_sample))
+    fail(ErrorCode::permission_denied, "this needs the permission test.manage or test.sample", "role");
+  if (!valid_exclusion_reason(reason))
+    fail(ErrorCode::invalid_argument,
+         "reason must be away, bedridden, moved_in, moved_out, deceased, tested_elsewhere or other", "reason");
+  if (note.size() > 500) fail(ErrorCode::invalid_argument, "note must be at most 500 bytes", "note");
+  write([&] {
+    auto r = visible_round(round_id, c);
+    auto p = repo_.person(person_id, c.scope);
+    if (!p || !t_->resident_of(r, person_id))
+      fail(ErrorCode::not_found, "no such person: " + std::to_string(person_id), "person_id");
+    store::ExclusionRow x{round_id, person_id, reason, note, c.user_id, clock_.now()};
+    t_->upsert_exclusion(x);
+    audit(c, "test.round_exclude", "person", person_id, note, json{{"round_id", round_id}, {"reason", reason}}.dump());
+  });
+}
+
+// ---------------------------------------------------------------- tubes
+
+store::TubeRow Service::open_tube(const NewTube& n, const Caller& c) {
+  require(c, Permission::test_sample);
+  if (!valid_barcode(n.barcode))
+    fail(ErrorCode::invalid_argument, "a barcode is 4 to 40 letters, digits or '-'", "barcode");
+  if (n.ratio != 0 && !valid_ratio(n.ratio)) fail(ErrorCode::invalid_argument, "ratio must be 1, 5, 10 or 20", "ratio");
+  if (!n.priority.empty() && !valid_priority(n.priority))
+    fail(ErrorCode::invalid_argument, "priority must be key, routine or voluntary", "priority");
+  return write([&] {
+    store::TubeRow t;
+    t.barcode = n.barcode;
+    t.priority = n.priority.empty() ? "routine" : n.priority;
+    if (n.point_id) {
+      auto p = visible_point(n.point_id, c);
+      if (!p.active) fail(ErrorCode::invalid_argument, "the sampling point is closed", "point_id");
+      t.point_id = p.id;
+      t.area_code = p.area_code;
+      t.lab_org_id = 0;
+    } else if (c.scope.kind == Scope::Kind::area && !c.scope.area_prefix.empty()) {
+      t.area_code = c.scope.area_prefix;  // door-to-door sampling in the caller's own area
+    } else {
+      fail(ErrorCode::invalid_argument, "point_id is required", "point_id");
+    }
+    t.ratio = n.ratio;
+    if (n.round_id) {
+      auto r = visible_round(n.round_id, c);
+      if (r.status != "open") fail(ErrorCode::invalid_argument, "the round is closed", "round_id");
+      t.round_id = r.id;
+      if (t.ratio == 0) t.ratio = r.pool_ratio;
+    }
+    if (t.ratio == 0) t.ratio = 1;
+    t.opened_at = clock_.now();
+    t.opened_by = c.user_id;
+    t_->insert_tube(t);
+    audit(c, "test.tube_open", "tube", t.id, {}, json{{"barcode", t.barcode}, {"ratio", t.ratio}, {"round_id", t.round_id}}.dump());
+    return t;
+  });
+}
+
+Person Service::person_for(const SampleWho& who, const Caller& c) {
+  std::optional<Person> p;
+  if (!who.code_token.empty()) {
+    if (!signer_) fail(ErrorCode::invalid_argument, "health codes cannot be verified here", "code");
+    auto claims = code::verify(who.code_token, signer_->keys().public_key, clock_.now());
+    p = repo_.person(claims.person_id, Scope::everything());
+  } else if (!who.doc_number.empty()) {
+    std::string doc = who.doc_number;
+    for (auto& ch : doc)
+      if (ch == 'x') ch = 'X';
+    p = repo_.person_by_doc(doc, Scope::everything());
+    if (!p) fail(ErrorCode::not_found, "no person registered with this ID number", "doc_number");
+  } else if (who.person_id && c.everything()) {
+    p = repo_.person(who.person_id, Scope::everything());
+  } else {
+    fail(ErrorCode::invalid_argument, "scan a health code or give the ID number", "code");
+  }
+  if (!p || p->merged_into != 0) fail(ErrorCode::not_found, "no person registered with this ID number", "doc_number");
+  return std::move(*p);
+}
+
+Sampled Service::sample(std::int64_t tube_id, const SampleWho& who, const Caller& c) {
+  require(c, Permission::test_sample);
+  return write([&] {
+    auto tube = visible_tube(tube_id, c);
+    if (c.scope.kind == Scope::Kind::org) no_tube(std::to_string(tube_id));
+    const Person p = person_for(who, c);
+    return sample_person(tube, p, c);
+  });
+}
+
+Sampled Service::sample_person(store::TubeRow& tube, const Person& p, const Caller& c) {
+  if (tube.status != "open") fail(ErrorCode::conflict, "tube " + tube.barcode + " is closed", "tube");
+  if (tube.members >= tube.ratio)
+    fail(ErrorCode::conflict, "tube " + tube.barcode + " is full (" + std::to_string(tube.ratio) + ")", "tube");
+  if (tube.round_id) {
+    if (auto other = t_->open_tube_of(tube.round_id, p.id)) {
+      auto o = t_->tube(*other);
+      fail(ErrorCode::conflict,
+           "this person is already in open tube " + (o ? o->barcode : std::to_string(*other)) + " of this round", "person");
+    }
+  }
+  Sampled out;
+  const auto single = t_->persons_needing_single({p.id});
+  if (!single.empty() && tube.ratio > 1)
+    fail(ErrorCode::invalid_argument,
+         "this person needs a single tube (under control or awaiting a re-test), not a " + std::to_string(tube.ratio) +
+             "-in-1 tube",
+         "ratio");
+  if (tube.ratio == 1) {
+    for (auto& task : t_->open_tasks_of_person(p.id)) {
+      if (task.status != "open") continue;
+      task.status = "sampled";
+      task.tube_id = tube.id;
+      t_->update_task(task);
+      out.task_id = task.id;
+      break;
+    }
+  }
+  store::NewMember m{tube.id, p.id, tube.round_id, out.task_id, clock_.now(), c.user_id};
+  t_->insert_members({m});
+  tube.members += 1;
+  if (out.task_id && tube.retest_task == 0) tube.retest_task = out.task_id;
+  if (tube.members >= tube.ratio) {
+    tube.status = "closed";
+    tube.closed_at = clock_.now();
+    t_->close_members(tube.id);
+    out.tube_closed = true;
+  }
+  t_->update_tube(tube);
+  audit(c, "test.sample", "person", p.id, {}, json{{"tube", tube.barcode}, {"task_id", out.task_id}}.dump());
+  out.person_id = p.id;
+  out.masked_name = mask_name(p.name);
+  out.tube_id = tube.id;
+  out.members = tube.members;
+  out.ratio = tube.ratio;
+  return out;
+}
+
+std::int64_t Service::sample_batch(const std::vector<std::pair<std::int64_t, std::int64_t>>& items, const Caller& c) {
+  require(c, Permission::test_sample);
+  if (items.empty()) return 0;
+  return write([&] {
+    std::map<std::int64_t, store::TubeRow> tubes;
+    std::map<std::int64_t, std::vector<std::int64_t>> by_tube;
+    std::vector<std::int64_t> ids;
+    ids.reserve(items.size());
+    for (const auto& [tube_id, person_id] : items) {
+      if (!tubes.count(tube_id)) {
+        auto t = visible_tube(tube_id, c);
+        if (t.status != "open") fail(ErrorCode::conflict, "tube " + t.barcode + " is closed", "tube");
+        tubes.emplace(tube_id, std::move(t));
+      }
+      by_tube[tube_id].push_back(person_id);
+      ids.push_back(person_id);
+    }
+    // Every person registered (and not merged).
+    std::vector<std::int64_t> sorted = ids;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    std::set<std::int64_t> found;
+    constexpr std::size_t kChunk = 500;
+    for (std::size_t i = 0; i < sorted.size(); i += kChunk) {
+      std::vector<std::int64_t> part(sorted.begin() + static_cast<std::ptrdiff_t>(i),
+                                     sorted.begin() + static_cast<std::ptrdiff_t>(std::min(sorted.size(), i + kChunk)));
+      for (const auto& p : repo_.persons_by_ids(part, Scope::everything()))
+        if (p.merged_into == 0) found.insert(p.id);
+    }
+    for (auto id : sorted)
+      if (!found.count(id)) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "person_id");
+    std::set<std::int64_t> single;
+    for (auto id : t_->persons_needing_single(sorted)) single.insert(id);
+    std::vector<store::NewMember> members;
+    members.reserve(items.size());
+    const Instant now = clock_.now();
+    for (auto& [tube_id, persons] : by_tube) {
+      auto& t = tubes.at(tube_id);
+      if (t.members + static_cast<int>(persons.size()) > t.ratio)
+        fail(ErrorCode::conflict, "tube " + t.barcode + " would hold more than " + std::to_string(t.ratio), "tube");
+      for (auto pid : persons) {
+        if (t.ratio > 1 && single.count(pid))
+          fail(ErrorCode::invalid_argument, "person " + std::to_string(pid) + " needs a single tube", "ratio");
+        members.push_back({tube_id, pid, t.round_id, 0, now, c.user_id});
+      }
+    }
+    t_->insert_members(members);
+    for (auto& [tube_id, persons] : by_tube) {
+      auto& t = tubes.at(tube_id);
+      t.members += static_cast<int>(persons.size());
+      if (t.members >= t.ratio) {
+        t.status = "closed";
+        t.closed_at = now;
+        t_->close_members(t.id);
+      }
+      t_->update_tube(t);
+      audit(c, "test.sample", "tube", t.id, {}, json{{"tube", t.barcode}, {"persons", persons}}.dump());
+    }
+    return static_cast<std::int64_t>(members.size());
+  });
+}
+
+store::TubeRow Service::close_tube(std::int64_t tube_id, const Caller& c) {
+  require(c, Permission::test_sample);
+  return write([&] {
+    auto t = visible_tube(tube_id, c);
+    if (c.scope.kind == Scope::Kind::org) no_tube(std::to_string(tube_id));
+    if (t.status != "open") return t;
+    if (t.members == 0) fail(ErrorCode::invalid_argument, "an empty tube cannot be closed", "tube");
+    t.status = "closed";
+    t.closed_at = clock_.now();
+    t_->close_members(t.id);
+    t_->update_tube(t);
+    audit(c, "test.tube_close", "tube", t.id, {}, json{{"members", t.members}}.dump());
+    return t;
+  });
+}
+
+TubeDetail Service::tube(std::int64_t id, const Caller& c) {
+  require(c, Permission::test_read);
+  TubeDetail d;
+  d.tube = visible_tube(id, c);
+  d.members = t_->members(id);
+  std::vector<std::int64_t> ids;
+  for (const auto& m : d.members) ids.push_back(m.person_id);
+  std::map<std::int64_t, std::string> names;
+  for (const auto& p : repo_.persons_by_ids(ids, Scope::everything())) names[p.id] = mask_name(p.name);
+  for (const auto& m : d.members) d.masked_names.push_back(names[m.person_id]);
+  d.results = t_->results_of_tube(id);
+  return d;
+}
+
+store::TubeRow Service::tube_by_barcode(const std::string& barcode, const Caller& c) {
+  require(c, Permission::test_read);
+  auto t = t_->tube_by_barcode(barcode);
+  if (!t) no_tube(barcode);
+  return visible_tube(t->id, c);
+}
+
+store::PageOf<store::TubeRow> Service::tubes(const store::TubeFilter& f, const Caller& c, store::Page page) {
+  require(c, Permission::test_read);
+  return t_->tubes(f, c.scope, page);
+}
+
+// ---------------------------------------------------------------- boxes
+
+store::BoxRow Service::open_box(const std::string& code, std::int64_t point_id, std::int64_t lab_org_id, const Caller& c) {
+  require(c, Permission::test_sample);
+  if (!valid_barcode(code)) fail(ErrorCode::invalid_argument, "a box code is 4 to 40 letters, digits or '-'", "code");
+  return write([&] {
+    auto p = visible_point(point_id, c);
+    store::BoxRow b;
+    b.code = code;
+    b.point_id = p.id;
+    b.area_code = p.area_code;
+    b.lab_org_id = lab_org_id ? lab_org_id : p.lab_org_id;
+    if (b.lab_org_id) lab_city(b.lab_org_id);
+    b.created_at = clock_.now();
+    b.created_by = c.user_id;
+    t_->insert_box(b);
+    audit(c, "test.box_open", "box", b.id, {}, json{{"code", code}, {"lab_org_id", b.lab_org_id}}.dump());
+    return b;
+  });
+}
+
+store::BoxRow Service::add_to_box(std::int64_t box_id, const std::vector<std::string>& barcodes, const Caller& c) {
+  require(c, Permission::test_sample);
+  if (barcodes.empty() || barcodes.size() > 1000) fail(ErrorCode::invalid_argument, "give 1 to 1000 barcodes", "barcodes");
+  return write([&] {
+    auto b = visible_box(box_id, c);
+    if (c.scope.kind == Scope::Kind::org) fail(ErrorCode::not_found, "no such box: " + std::to_string(box_id), "box");
+    if (b.status != "open") fail(ErrorCode::conflict, "box " + b.code + " is " + b.status, "box");
+    for (std::size_t i = 0; i < barcodes.size(); ++i) {
+      auto t = t_->tube_by_barcode(barcodes[i]);
+      if (!t || !area_visible(c, t->area_code)) no_tube(barcodes[i]);
+      if (t->box_id == b.id) continue;
+      if (t->box_id != 0) fail(ErrorCode::conflict, "tube " + t->barcode + " is in another box", "barcodes");
+      if (t->members == 0) fail(ErrorCode::invalid_argument, "tube " + t->barcode + " is empty", "barcodes");
+      if (t->status == "open") {
+        t->closed_at = clock_.now();
+        t_->close_members(t->id);
+      } else if (t->status != "closed") {
+        fail(ErrorCode::conflict, "tube " + t->barcode + " is " + t->status, "barcodes");
+      }
+      t->status = "boxed";
+      t->box_id = b.id;
+      t_->update_tube(*t);
+      ++b.tubes;
+    }
+    t_->update_box(b);
+    audit(c, "test.box_add", "box", b.id, {}, json{{"barcodes", barcodes}}.dump());
+    return b;
+  });
+}
+
+store::BoxRow Service::seal_box(std::int64_t box_id, const Caller& c) {
+  require(c, Permission::test_sample);
+  return write([&] {
+    auto b = visible_box(box_id, c);
+    if (c.scope.kind == Scope::Kind::org) fail(ErrorCode::not_found, "no such box: " + std::to_string(box_id), "box");
+    if (b.status != "open") fail(ErrorCode::conflict, "box " + b.code + " is " + b.status, "box");
+    if (b.tubes == 0) fail(ErrorCode::invalid_argument, "an empty box cannot be sealed", "box");
+    if (b.lab_org_id == 0) fail(ErrorCode::invalid_argument, "choose the lab the box goes to", "lab_org_id");
+    b.status = "sealed";
+    b.sealed_at = clock_.now();
+    b.sealed_by = c.user_id;
+    b.due_at = *b.sealed_at + settings_.box_due;
+    t_->update_box(b);
+    audit(c, "test.box_seal", "box", b.id, {}, json{{"tubes", b.tubes}}.dump());
+    return b;
+  });
+}
+
+store::BoxRow Service::pick_up_box(std::int64_t box_id, const std::string& carrier, const Caller& c) {
+  require(c, Permission::test_sample);
+  if (carrier.empty() || carrier.size() > 200)
+    fail(ErrorCode::invalid_argument, "carrier (who takes the box) must be 1 to 200 bytes", "carrier");
+  return write([&] {
+    auto b = visible_box(box_id, c);
+    if (c.scope.kind == Scope::Kind::org) fail(ErrorCode::not_found, "no such box: " + std::to_string(box_id), "box");
+    if (b.status != "sealed") fail(ErrorCode::conflict, "box " + b.code + " is " + b.status + ", not sealed", "box");
+    b.status = "in_transit";
+    b.picked_at = clock_.now();
+    b.picked_by = c.user_id;
+    b.carrier = carrier;
+    t_->update_box(b);
+    audit(c, "test.box_pick_up", "box", b.id, {}, json{{"carrier", carrier}}.dump());
+    return b;
+  });
+}
+
+store::BoxRow Service::receive_box(std::int64_t box_id, const Caller& c) {
+  require(c, Permission::test_result);
+  return write([&] {
+    auto b = t_->box(box_id);
+    const bool mine = b && (c.everything() || (c.scope.kind == Scope::Kind::org && b->lab_org_id == c.scope.org_id));
+    if (!mine) fail(ErrorCode::not_found, "no such box: " + std::to_string(box_id), "box");
+    if (b->status != "sealed" && b->status != "in_transit")
+      fail(ErrorCode::conflict, "box " + b->code + " is " + b->status, "box");
+    b->status = "received";
+    b->received_at = clock_.now();
+    b->received_by = c.user_id;
+    t_->update_box(*b);
+    t_->set_tubes_status_of_box(b->id, "received", b->lab_org_id);
+    const bool late = b->due_at && *b->received_at > *b->due_at;
+    audit(c, "test.box_receive", "box", b->id, {}, json{{"tubes", b->tubes}, {"late", late}}.dump());
+    return *b;
+  });
+}
+
+store::BoxRow Service::box(std::int64_t id, const Caller& c) {
+  require(c, Permission::test_read);
+  return visible_box(id, c);
+}
+
+store::PageOf<store::BoxRow> Service::boxes(const std::string& status, const Caller& c, store::Page page) {
+  require(c, Permission::test_read);
+  return t_->boxes(status, c.scope, page);
+}
+
+// ---------------------------------------------------------------- results
+
+IntakeReport Service::post_results(const std::vector<ResultInput>& items, std::int64_t lab_org_id,
+                                   const std::string& channel, const Caller& c) {
+  require(c, Permission::test_result);
+  if (c.scope.kind == Scope::Kind::org) {
+    lab_org_id = c.scope.org_id;
+  } else if (!c.everything()) {
+    fail(ErrorCode::permission_denied, "results are posted by a lab", "role");
+  }
+  if (lab_org_id == 0) fail(ErrorCode::invalid_argument, "lab is required", "lab");
+  const std::string city = lab_city(lab_org_id);
+  IntakeReport rep;
+  constexpr std::size_t kBatch = 500;
+  for (std::size_t i = 0; i < items.size(); i += kBatch) {
+    const std::size_t end = std::min(items.size(), i + kBatch);
+    write([&] {
+      for (std::size_t k = i; k < end; ++k) {
+        IntakeReport part;
+        std::optional<ResultError> err;
+        try {
+          // One item is one savepoint: an item that fails half-way leaves nothing behind. An
+          // item refused by validation has written nothing; a conflict keeps its review record.
+          repo_.transaction([&] { err = take_result(items[k], lab_org_id, channel, city, c, part); });
+        } catch (const Error& e) {
+          err = ResultError{items[k].row, items[k].index, e.field(), "", e.what()};
+        }
+        if (err) {
+          ++rep.rejected;
+          rep.conflicts += part.conflicts;
+          if (rep.errors.size() < 1000) rep.errors.push_back(std::move(*err));
+          continue;
+        }
+        ++rep.accepted;
+        rep.duplicates += part.duplicates;
+        rep.positive_pools += part.positive_pools;
+        rep.cases_opened += part.cases_opened;
+        rep.retest_tasks += part.retest_tasks;
+      }
+      audit(c, "test.results", "lab", lab_org_id, {},
+            json{{"channel", channel}, {"items", end - i}, {"first_index", i}}.dump());
+    });
+  }
+  return rep;
+}
+
+std::optional<ResultError> Service::take_result(const ResultInput& in, std::int64_t lab_org_id,
+                                                const std::string& channel, const std::string& city, const Caller& c,
+                                                IntakeReport& rep) {
+  auto err = [&](std::string column, std::string value, std::string reason) {
+    return ResultError{in.row, in.index, std::move(column), std::move(value), std::move(reason)};
+  };
+  if (!valid_outcome(in.reported)) return err("result", in.reported, "result must be negative, positive or inconclusive");
+  if (in.orf1ab_ct && (!std::isfinite(*in.orf1ab_ct) || *in.orf1ab_ct <= 0 || *in.orf1ab_ct > 50))
+    return err("orf1ab_ct", std::to_string(*in.orf1ab_ct), "a Ct value is between 0 and 50");
+  if (in.n_ct && (!std::isfinite(*in.n_ct) || *in.n_ct <= 0 || *in.n_ct > 50))
+    return err("n_ct", std::to_string(*in.n_ct), "a Ct value is between 0 and 50");
+  if (in.barcode.empty() && in.doc_number.empty()) return err("barcode", "", "a barcode or an ID number is required");
+  const Instant now = clock_.now();
+  if (in.tested_at && *in.tested_at > now + minutes{10})
+    return err("tested_at", settings_.local.format(*in.tested_at), "the test time is in the future");
+  if (in.sampled_at && in.tested_at && *in.sampled_at > *in.tested_at)
+    return err("sampled_at", settings_.local.format(*in.sampled_at), "sampled after it was tested");
+
+  store::ResultRow r;
+  r.lab_org_id = lab_org_id;
+  r.reported = in.reported;
+  r.outcome = in.reported;  // the profile's Ct rule judges it below (lab rules), as reported until then
+  r.orf1ab_ct = in.orf1ab_ct;
+  r.n_ct = in.n_ct;
+  r.sampled_at = in.sampled_at;
+  r.tested_at = in.tested_at;
+  r.received_at = now;
+  r.external_id = in.external_id;
+  r.channel = channel;
+  r.by_user = c.user_id;
+
+  std::optional<store::TubeRow> tube;
+  std::optional<store::ResultRow> existing;
+  std::string area;
+  if (!in.barcode.empty()) {
+    tube = t_->tube_by_barcode(in.barcode);
+    if (!tube || (tube->lab_org_id != 0 && tube->lab_org_id != lab_org_id))
+      return err("barcode", in.barcode, "unknown tube");
+    if (tube->status == "open") return err("barcode", in.barcode, "the tube is still open at the sampling point");
+    r.tube_id = tube->id;
+    area = tube->area_code;
+    existing = t_->current_result_of_tube(tube->id);
+  } else {
+    std::string doc = in.doc_number;
+    for (auto& ch : doc)
+      if (ch == 'x') ch = 'X';
+    if (doc.size() == 18 || doc.size() == 15) {
+      if (auto why = resident_id_error(doc, settings_.local.date_of(now))) return err("doc_number", doc, *why);
+    }
+    auto p = repo_.person_by_doc(doc, Scope::area(city));
+    if (!p || p->merged_into != 0)
+      return err("doc_number", mask_id_number(doc), "no person registered with this ID number in the area the lab serves");
+    r.person_id = p->id;
+    area = p->area_code;
+    existing = t_->current_result_of_person(lab_org_id, p->id, in.sampled_at, in.external_id);
+  }
+  if (existing) {
+    if (existing->reported == r.reported && same_ct(existing->orf1ab_ct, r.orf1ab_ct) && same_ct(existing->n_ct, r.n_ct)) {
+      ++rep.duplicates;
+      return std::nullopt;
+    }
+    ++rep.conflicts;
+    store::ConflictRow k;
+    k.result_id = existing->id;
+    k.lab_org_id = lab_org_id;
+    k.tube_id = r.tube_id;
+    k.person_id = existing->person_id;
+    k.reported = r.reported;
+    k.orf1ab_ct = r.orf1ab_ct;
+    k.n_ct = r.n_ct;
+    k.tested_at = r.tested_at;
+    k.received_at = now;
+    k.area_code = area;
+    t_->insert_conflict(k);
+    store::TestAlertRow a;
+    a.kind = "result_conflict";
+    a.severity = "warning";
+    a.subject = "conflict:" + std::to_string(k.id);
+    a.tube_id = r.tube_id;
+    a.person_id = existing->person_id;
+    a.area_code = area;
+    a.lab_org_id = lab_org_id;
+    a.detail = json{{"conflict_id", k.id}, {"recorded", existing->reported}, {"reported", r.reported}}.dump();
+    a.raised_at = now;
+    t_->raise_alert(a);
+    audit(c, "test.result_conflict", "result", existing->id, {}, json{{"conflict_id", k.id}}.dump());
+    return err(in.barcode.empty() ? "doc_number" : "barcode", in.barcode.empty() ? mask_id_number(in.doc_number) : in.barcode,
+               "conflicts with the result already recorded (" + existing->reported + "); kept for review as conflict " +
+                   std::to_string(k.id));
+  }
+  t_->insert_result(r);
+  apply_result(r, tube ? &*tube : nullptr, c, rep);
+  return std::nullopt;
+}
+
+void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, const Caller& c, IntakeReport& rep) {
+  const Instant now = clock_.now();
+  struct Member {
+    std::int64_t person_id;
+    Instant sampled_at;
+    std::int64_t task_id;
+  };
+  std::vector<Member> members;
+  if (tube) {
+    for (const auto& m : t_->members(tube->id)) members.push_back({m.person_id, m.sampled_at, m.task_id});
+    tube->status = "resulted";
+    tube->result = r.outcome;
+    tube->result_at = now;
+    if (tube->lab_org_id == 0) tube->lab_org_id = r.lab_org_id;
+    t_->update_tube(*tube);
+  } else {
+    members.push_back({r.person_id, r.sampled_at.value_or(r.tested_at.value_or(now)), 0});
+  }
+  const auto what = consequence_of(r.outcome, static_cast<int>(members.size()));
+  std::vector<std::int64_t> ids;
+  for (const auto& m : members) ids.push_back(m.person_id);
+  std::map<std::int64_t, Person> persons;
+  for (auto& p : repo_.persons_by_ids(ids, Scope::everything())) persons.emplace(p.id, std::move(p));
+
+  // The closed loop: a negative clears each member's test day; a personal positive records it.
+  const bool personal = members.size() == 1;
+  if (r.outcome == "negative" || (personal && r.outcome == "positive")) {
+    std::optional<double> ct;
+    if (r.orf1ab_ct && r.n_ct)
+      ct = std::min(*r.orf1ab_ct, *r.n_ct);
+    else
+      ct = r.orf1ab_ct ? r.orf1ab_ct : r.n_ct;
+    for (const auto& m : members)
+      loop_.record_lab_result(m.person_id, settings_.local.date_of(m.sampled_at), r.outcome, ct, c);
+  }
+  // Tasks this result settles (re-tests and antigen follow-ups sampled into the tube).
+  for (const auto& m : members) {
+    if (!m.task_id) continue;
+    auto task = t_->task(m.task_id);
+    if (!task || (task->status != "open" && task->status != "sampled")) continue;
+    task->status = r.outcome == "negative" ? "cleared" : (r.outcome == "positive" ? "confirmed" : "sampled");
+    task->outcome = r.outcome;
+    task->tube_id = tube ? tube->id : 0;
+    if (r.outcome != "inconclusive") task->closed_at = now;
+    t_->update_task(*task);
+  }
+  // A direct result (by ID number) settles the person's open tasks too.
+  if (!tube && r.outcome != "inconclusive") {
+    for (auto& task : t_->open_tasks_of_person(r.person_id)) {
+      task.status = r.outcome == "negative" ? "cleared" : "confirmed";
+      task.outcome = r.outcome;
+      task.closed_at = now;
+      t_->update_task(task);
+    }
+  }
+  auto new_retest = [&](std::int64_t person_id) {
+    for (const auto& open : t_->open_tasks_of_person(person_id))
+      if (open.kind == "retest" && tube && open.source_tube == tube->id) return;
+    store::TaskRow t;
+    t.person_id = person_id;
+    t.kind = "retest";
+    auto it = persons.find(person_id);
+    t.area_code = it != persons.end() ? it->second.area_code : std::string();
+    t.source_tube = tube ? tube->id : 0;
+    t.round_id = tube ? tube->round_id : 0;
+    t.ratio = 1;
+    t.priority = "key";
+    t.door_to_door = settings_.door_to_door;
+    t.flag_colour = settings_.pool_flag_colour;
+    t.due_at = now + settings_.retest_due;
+    t.created_at = now;
+    t_->insert_task(t);
+    ++rep.retest_tasks;
+  };
+  if (what.flag_members) {
+    ++rep.positive_pools;
+    for (const auto& m : members) new_retest(m.person_id);
+    store::TestAlertRow a;
+    a.kind = "positive_pool";
+    a.severity = "critical";
+    a.subject = "tube:" + std::to_string(tube ? tube->id : 0);
+    a.tube_id = tube ? tube->id : 0;
+    a.area_code = tube ? tube->area_code : std::string();
+    a.lab_org_id = r.lab_org_id;
+    a.detail = json{{"barcode", tube ? tube->barcode : std::string()}, {"members", members.size()}, {"outcome", r.outcome}}.dump();
+    a.raised_at = now;
+    t_->raise_alert(a);
+  }
+  if (what.retest_single) {
+    for (const auto& m : members) new_retest(m.person_id);
+  }
+  if (what.open_case) {
+    const auto pid = members.front().person_id;
+    if (!t_->open_case_of(pid)) {
+      store::CaseRow k;
+      k.person_id = pid;
+      auto it = persons.find(pid);
+      k.area_code = it != persons.end() ? it->second.area_code : std::string();
+      k.source = "lab";
+      k.result_id = r.id;
+      k.tube_id = tube ? tube->id : 0;
+      k.classification = "";  // confirmed or asymptomatic: the clinician's (tracing issue)
+      k.opened_at = now;
+      k.opened_by = c.user_id;
+      t_->insert_case(k);
+      ++rep.cases_opened;
+      std::string stage;
+      for (const auto& o : loop_.loop().active_orders_of_person(pid)) stage = loop::to_string(o.order.current.stage);
+      store::TestAlertRow a;
+      a.kind = "positive_case";
+      a.severity = "critical";
+      a.subject = "case:" + std::to_string(k.id);
+      a.person_id = pid;
+      a.tube_id = k.tube_id;
+      a.area_code = k.area_code;
+      a.lab_org_id = r.lab_org_id;
+      a.detail = json{{"case_id", k.id},
+                      {"address", it != persons.end() ? it->second.address : std::string()},
+                      {"stage", stage.empty() ? "community" : stage}}
+                     .dump();
+      a.raised_at = now;
+      t_->raise_alert(a);
+      audit(c, "case.open", "person", pid, {}, json{{"case_id", k.id}, {"result_id", r.id}}.dump());
+    }
+  }
+  audit(c, "test.result", tube ? "tube" : "person", tube ? tube->id : r.person_id, {},
+        json{{"result_id", r.id}, {"outcome", r.outcome}, {"members", members.size()}}.dump());
+}
+
+store::ResultRow Service::correct_result(std::int64_t result_id, const std::string& reported,
+                                         std::optional<double> orf1ab_ct, std::optional<double> n_ct,
+                                         const std::string& reason, const Caller& c) {
+  require(c, Permission::test_result);
+  if (!valid_outcome(reported))
+    fail(ErrorCode::invalid_argument, "result must be negative, positive or inconclusive", "result");
+  check_ct(orf1ab_ct, "orf1ab_ct");
+  check_ct(n_ct, "n_ct");
+  if (reason.empty() || reason.size() > 500)
+    fail(ErrorCode::invalid_argument, "a correction needs a reason (at most 500 bytes)", "reason");
+  return write([&] {
+    auto old = t_->result(result_id);
+    const bool mine = old && (c.everything() || (c.scope.kind == Scope::Kind::org && old->lab_org_id == c.scope.org_id));
+    if (!mine) fail(ErrorCode::not_found, "no such result: " + std::to_string(result_id), "result_id");
+    if (!old->current) fail(ErrorCode::conflict, "result " + std::to_string(result_id) + " was corrected already", "result_id");
+    store::ResultRow r = *old;
+    r.version = old->version + 1;
+    r.reported = reported;
+    r.outcome = reported;
+    r.orf1ab_ct = orf1ab_ct;
+    r.n_ct = n_ct;
+    r.received_at = clock_.now();
+    r.channel = "correction";
+    r.reason = reason;
+    r.by_user = c.user_id;
+    t_->supersede_result(old->id);
+    t_->insert_result(r);
+    audit(c, "test.result_correct", "result", old->id, reason,
+          json{{"new_result_id", r.id}, {"from", old->reported}, {"to", reported}}.dump());
+    std::optional<store::TubeRow> tube;
+    if (r.tube_id) tube = t_->tube(r.tube_id);
+    // Re-tests made for the old outcome are cancelled; the new outcome's consequences follow.
+    if (tube) {
+      for (auto& task : t_->tasks_from_tube(tube->id)) {
+        if (task.status != "open") continue;
+        task.status = "cancelled";
+        task.closed_at = clock_.now();
+        t_->update_task(task);
+      }
+    }
+    IntakeReport rep;
+    apply_result(r, tube ? &*tube : nullptr, c, rep);
+    return r;
+  });
+}
+
+std::vector<store::ConflictRow> Service::conflicts(const std::string& status, const Caller& c) {
+  require(c, Permission::test_read);
+  return t_->conflicts(status, c.scope, 200);
+}
+
+store::ConflictRow Service::decide_conflict(std::int64_t id, bool accept, const std::string& note, const Caller& c) {
+  require(c, Permission::test_manage);
+  if (note.size() > 500) fail(ErrorCode::invalid_argument, "note must be at most 500 bytes", "note");
+  return write([&] {
+    auto k = t_->conflict(id);
+    if (!k || !area_visible(c, k->area_code)) fail(ErrorCode::not_found, "no such conflict: " + std::to_string(id), "id");
+    if (k->status != "open") fail(ErrorCode::conflict, "the conflict was decided already", "id");
+    k->status = accept ? "accepted" : "rejected";
+    k->decided_by = c.user_id;
+    k->decided_at = clock_.now();
+    k->note = note;
+    t_->decide_conflict(*k);
+    audit(c, accept ? "test.conflict_accept" : "test.conflict_reject", "result", k->result_id, note,
+          json{{"conflict_id", id}}.dump());
+    return *k;
+  });
+}
+
+// ---------------------------------------------------------------- tasks, antigen, alerts, cases
+
+store::PageOf<store::TaskRow> Service::tasks(const store::TaskFilter& f, const Caller& c, store::Page page) {
+  require(c, Permission::test_read);
+  return t_->tasks(f, c.scope, page);
+}
+
+store::AntigenRow Service::record_antigen(std::int64_t person_id, const std::string& result,
+                                          std::optional<Instant> taken_at, const Caller& c) {
+  require(c, Permission::test_sample);
+  if (result != "negative" && result != "positive" && result != "invalid")
+    fail(ErrorCode::invalid_argument, "result must be negative, positive or invalid", "result");
+  const Instant now = clock_.now();
+  if (taken_at && (*taken_at > now + minutes{10} || *taken_at < now - hours{72}))
+    fail(ErrorCode::invalid_argument, "taken_at must be within the last 72 hours", "taken_at");
+  return write([&] {
+    auto p = repo_.person(person_id, c.scope);
+    if (!p || p->merged_into != 0) fail(ErrorCode::not_found, "no such person: " + std::to_string(person_id), "person_id");
+    store::AntigenRow a;
+    a.person_id = person_id;
+    a.result = result;
+    a.taken_at = taken_at.value_or(now);
+    a.recorded_at = now;
+    a.by_user = c.user_id;
+    if (result == "positive") {
+      store::TaskRow t;
+      t.person_id = person_id;
+      t.kind = "antigen_followup";
+      t.area_code = p->area_code;
+      t.ratio = 1;
+      t.priority = "key";
+      t.door_to_door = settings_.door_to_door;
+      t.flag_colour = settings_.pool_flag_colour;
+      t.due_at = now + settings_.retest_due;
+      t.created_at = now;
+      t_->insert_task(t);
+      a.task_id = t.id;
+    }
+    t_->insert_antigen(a);
+    audit(c, "test.antigen", "person", person_id, {}, json{{"result", result}, {"task_id", a.task_id}}.dump());
+    return a;
+  });
+}
+
+store::PageOf<store::TestAlertRow> Service::alerts(const std::string& status, const Caller& c, store::Page page) {
+  require(c, Permission::test_read);
+  return t_->alerts(status, c.scope, page);
+}
+
+store::TestAlertRow Service::settle_alert(std::int64_t id, const Caller& c) {
+  require(c, Permission::test_manage);
+  return write([&] {
+    auto a = t_->alert(id);
+    if (!a || !area_visible(c, a->area_code)) fail(ErrorCode::not_found, "no such alert: " + std::to_string(id), "id");
+    if (a->status == "open") {
+      t_->settle_alert(id, clock_.now());
+      a->status = "settled";
+      a->settled_at = clock_.now();
+      audit(c, "test.alert_settle", "test_alert", id);
+    }
+    return *a;
+  });
+}
+
+store::PageOf<store::CaseRow> Service::cases(const Caller& c, store::Page page) {
+  require(c, Permission::test_read);
+  return t_->cases(c.scope, page);
+}
+
+// ---------------------------------------------------------------- sweep
+
+std::vector<store::TestAlertRow> Service::sweep() {
+  std::vector<store::TestAlertRow> raised;
+  const Instant now = clock_.now();
+  write([&] {
+    for (const auto& b : t_->overdue_boxes(now, 1000)) {
+      store::TestAlertRow a;
+      a.kind = "box_overdue";
+      a.severity = "warning";
+      a.subject = "box:" + std::to_string(b.id);
+      a.box_id = b.id;
+      a.area_code = b.area_code;
+      a.lab_org_id = b.lab_org_id;
+      a.detail = json{{"code", b.code}, {"due_at", b.due_at ? settings_.local.format(*b.due_at) : ""}}.dump();
+      a.raised_at = now;
+      if (t_->raise_alert(a)) raised.push_back(a);
+    }
+    for (const auto& t : t_->overdue_tasks(now, 1000)) {
+      store::TestAlertRow a;
+      a.kind = "retest_overdue";
+      a.severity = "critical";
+      a.subject = "task:" + std::to_string(t.id);
+      a.person_id = t.person_id;
+      a.tube_id = t.source_tube;
+      a.area_code = t.area_code;
+      a.detail = json{{"task_id", t.id}, {"kind", t.kind}}.dump();
+      a.raised_at = now;
+      if (t_->raise_alert(a)) raised.push_back(a);
+    }
+    for (const char* prio : {"key", "routine", "voluntary"}) {
+      for (const auto& t : t_->unresulted_before(prio, now - turnaround_of(prio), 1000)) {
+        store::TestAlertRow a;
+        a.kind = "turnaround_overdue";
+        a.severity = std::string(prio) == "key" ? "critical" : "warning";
+        a.subject = "tube:" + std::to_string(t.id);
+        a.tube_id = t.id;
+        a.box_id = t.box_id;
+        a.area_code = t.area_code;
+        a.lab_org_id = t.lab_org_id;
+        a.detail = json{{"barcode", t.barcode}, {"priority", prio}}.dump();
+        a.raised_at = now;
+        if (t_->raise_alert(a)) raised.push_back(a);
+      }
+    }
+  });
+  return raised;
+}
+
+}  // namespace bihuan::nat

@@ -1,0 +1,229 @@
+#pragma once
+// The nucleic-acid testing service (核酸检测, docs/API-testing.md): sampling points, mass-testing
+// rounds with coverage of every household, pooled tubes sampled by scanning health codes, boxes
+// with chain of custody, lab results (idempotent; corrections versioned; conflicts reviewed),
+// pool re-tests, cases opened by positive single tubes and the testing alerts.
+//
+// Every operation takes the caller and checks it inside the transaction (docs/SECURITY.md):
+// - a sampler or grid worker works at sampling points inside its area; it may sample anyone
+//   registered in the deployment (people are sampled where they are) and learns only the
+//   masked name;
+// - a lab (organisation scope) receives the boxes addressed to it and reports results for tubes
+//   it received (or not yet boxed) and, by ID number, for people registered in the city of its
+//   organisation; anything else answers exactly like an unknown tube or person;
+// - a command centre sees and manages points, rounds, tubes, tasks, cases and alerts inside its
+//   area.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/caller.hpp"
+#include "core/date.hpp"
+#include "core/model.hpp"
+#include "core/nat.hpp"
+#include "store/loop_repository.hpp"
+#include "store/repository.hpp"
+#include "store/nat_repository.hpp"
+
+namespace bihuan::loop {
+class Service;
+class CodeSigner;
+}  // namespace bihuan::loop
+
+namespace bihuan::nat {
+
+// Deployment settings (settings table keys in brackets).
+struct Settings {
+  std::chrono::minutes box_due{4 * 60};       // [testing.box_due_minutes] sealed -> received
+  std::chrono::minutes retest_due{6 * 60};    // [testing.retest_minutes] positive pool -> re-test sampled (U)
+  std::string pool_flag_colour = "yellow";    // [testing.pool_flag_colour] members of a positive pool
+  bool door_to_door = true;                   // [testing.retest_door_to_door] re-sample at home
+  std::chrono::hours turnaround_key{6}, turnaround_routine{12}, turnaround_voluntary{24};  // [testing.turnaround_hours_*]
+  LocalTime local;
+};
+Settings read_settings(store::Repository& repo);
+
+struct NewPoint {
+  std::string name, area_code, address;
+  std::string opens = "08:00", closes = "20:00";
+  int capacity_per_hour = 300;
+  std::int64_t lab_org_id = 0;
+};
+
+struct NewRounds {
+  std::string campaign;
+  std::string area_code;
+  std::vector<Date> days;
+  std::string rule;  // the profile's round rule key ("" = none)
+  int pool_ratio = 10;
+};
+
+struct NewTube {
+  std::string barcode;
+  int ratio = 0;  // 0 = the round's ratio (or 1 without a round)
+  std::int64_t round_id = 0;
+  std::int64_t point_id = 0;
+  std::string priority;  // "" = routine (key for a re-test)
+};
+
+// Who to sample: a health-code token (scanned) or a document number (typed).
+struct SampleWho {
+  std::string code_token;
+  std::string doc_number;
+  std::int64_t person_id = 0;  // trusted callers only (tools, the benchmark): no lookup by code
+};
+
+struct Sampled {
+  std::int64_t person_id = 0;
+  std::string masked_name;
+  std::int64_t tube_id = 0;
+  int members = 0;
+  int ratio = 0;
+  bool tube_closed = false;   // the tube became full
+  std::int64_t task_id = 0;   // the re-test task it serves, 0 = none
+};
+
+// A result as a lab reports it (one CSV row, one FHIR Observation, one API item).
+struct ResultInput {
+  std::int64_t row = 0;     // CSV line (header = 1); 0 when not a CSV
+  std::int64_t index = -1;  // FHIR entry or API item index; -1 for CSV
+  std::string barcode, doc_number;
+  std::string reported;     // negative | positive | inconclusive
+  std::optional<double> orf1ab_ct, n_ct;
+  std::optional<Instant> sampled_at, tested_at;
+  std::string external_id;
+};
+struct ResultError {
+  std::int64_t row = 0;
+  std::int64_t index = -1;
+  std::string column, value, reason;
+};
+struct IntakeReport {
+  std::int64_t accepted = 0, rejected = 0;
+  std::int64_t duplicates = 0;       // accepted, already recorded (idempotent)
+  std::int64_t conflicts = 0;        // rejected: differs from the recorded result, queued for review
+  std::int64_t positive_pools = 0, cases_opened = 0, retest_tasks = 0;
+  std::vector<ResultError> errors;
+};
+
+struct TubeDetail {
+  store::TubeRow tube;
+  std::vector<store::MemberRow> members;
+  std::vector<std::string> masked_names;  // per member
+  std::vector<store::ResultRow> results;  // every version
+};
+
+struct RoundCoverage {
+  store::RoundRow round;
+  CoverageRow total;
+  std::vector<CoverageRow> rows;  // at the level asked for, inside the caller's scope
+};
+
+class Service {
+ public:
+  // loop: the closed-loop service (a result closes that day's test of the person's orders);
+  // signer: verifies scanned health codes.
+  Service(store::Repository& repo, loop::Service& loop, loop::CodeSigner* signer, const Clock& clock);
+  Service(store::Repository& repo, loop::Service& loop, loop::CodeSigner* signer, const Clock& clock,
+          const Settings& settings);
+  ~Service();
+  store::NatRepository& store() { return *t_; }
+  const Settings& settings() const { return settings_; }
+
+  // --- sampling points
+  store::SamplingPointRow create_point(const NewPoint& p, const Caller& c);
+  std::vector<store::SamplingPointRow> points(const Caller& c);
+
+  // --- rounds (区域核酸检测)
+  std::vector<store::RoundRow> start_rounds(const NewRounds& r, const Caller& c);
+  store::RoundRow round(std::int64_t id, const Caller& c);
+  std::vector<store::RoundRow> rounds(const Caller& c);
+  store::RoundRow close_round(std::int64_t id, const Caller& c);
+  // Coverage at `length` digits (9 street, 12 community, 15 grid; 0 = one level below the round's
+  // area), inside the caller's scope.
+  RoundCoverage coverage(std::int64_t round_id, std::size_t length, const Caller& c);
+  // The door-to-door list: residents of `area` (inside the round and the caller's scope) not yet
+  // sampled nor excluded. Unmasked numbers only for callers with person_unmask (the caller masks).
+  store::PageOf<store::MissingPerson> missing(std::int64_t round_id, const std::string& area, store::Page page,
+                                              const Caller& c);
+  // A resident away, bedridden, moved, ... leaves the round's denominator (with a reason).
+  void exclude(std::int64_t round_id, std::int64_t person_id, const std::string& reason, const std::string& note,
+               const Caller& c);
+
+  // --- tubes and sampling
+  store::TubeRow open_tube(const NewTube& t, const Caller& c);
+  Sampled sample(std::int64_t tube_id, const SampleWho& who, const Caller& c);
+  // Many samplings in one transaction (the same rules; the benchmark and bulk tools): each item
+  // is (tube_id, person_id). Stops at the first error (nothing written).
+  std::int64_t sample_batch(const std::vector<std::pair<std::int64_t, std::int64_t>>& items, const Caller& c);
+  store::TubeRow close_tube(std::int64_t tube_id, const Caller& c);
+  TubeDetail tube(std::int64_t id, const Caller& c);
+  store::TubeRow tube_by_barcode(const std::string& barcode, const Caller& c);
+  store::PageOf<store::TubeRow> tubes(const store::TubeFilter& f, const Caller& c, store::Page page);
+
+  // --- boxes (chain of custody)
+  store::BoxRow open_box(const std::string& code, std::int64_t point_id, std::int64_t lab_org_id, const Caller& c);
+  store::BoxRow add_to_box(std::int64_t box_id, const std::vector<std::string>& barcodes, const Caller& c);
+  store::BoxRow seal_box(std::int64_t box_id, const Caller& c);
+  store::BoxRow pick_up_box(std::int64_t box_id, const std::string& carrier, const Caller& c);
+  store::BoxRow receive_box(std::int64_t box_id, const Caller& c);  // the lab it is addressed to
+  store::BoxRow box(std::int64_t id, const Caller& c);
+  store::PageOf<store::BoxRow> boxes(const std::string& status, const Caller& c, store::Page page);
+
+  // --- results (a lab; the administrator may act for a lab with `lab_org_id`)
+  // Valid items are taken, invalid ones reported; never all-or-nothing. Each accepted item is
+  // committed in batches; an item's effects (tube, members, tasks, loop, case) are atomic.
+  IntakeReport post_results(const std::vector<ResultInput>& items, std::int64_t lab_org_id, const std::string& channel,
+                            const Caller& c);
+  // A correction: a new version with a reason (audited); its consequences are applied again.
+  store::ResultRow correct_result(std::int64_t result_id, const std::string& reported, std::optional<double> orf1ab_ct,
+                                  std::optional<double> n_ct, const std::string& reason, const Caller& c);
+  std::vector<store::ConflictRow> conflicts(const std::string& status, const Caller& c);
+  // accept: the conflicting report becomes the current version; reject: the recorded one stays.
+  store::ConflictRow decide_conflict(std::int64_t id, bool accept, const std::string& note, const Caller& c);
+
+  // --- tasks, antigen self-tests, alerts, cases
+  store::PageOf<store::TaskRow> tasks(const store::TaskFilter& f, const Caller& c, store::Page page);
+  // An antigen self-test (抗原自测) recorded by a grid worker; a positive opens a single-tube PCR task.
+  store::AntigenRow record_antigen(std::int64_t person_id, const std::string& result, std::optional<Instant> taken_at,
+                                   const Caller& c);
+  store::PageOf<store::TestAlertRow> alerts(const std::string& status, const Caller& c, store::Page page);
+  store::TestAlertRow settle_alert(std::int64_t id, const Caller& c);
+  store::PageOf<store::CaseRow> cases(const Caller& c, store::Page page);
+
+  // --- the watcher's sweep: boxes not received in time, re-tests past their deadline, tubes past
+  // their turnaround target. Returns the alerts raised.
+  std::vector<store::TestAlertRow> sweep();
+
+ private:
+  template <typename F>
+  auto write(F&& fn) -> decltype(fn());
+  void audit(const Caller& c, const std::string& action, const std::string& entity, std::int64_t id,
+             const std::string& reason = {}, const std::string& detail = {});
+  bool area_visible(const Caller& c, const std::string& area_code) const;
+  store::SamplingPointRow visible_point(std::int64_t id, const Caller& c);
+  store::TubeRow visible_tube(std::int64_t id, const Caller& c);
+  store::BoxRow visible_box(std::int64_t id, const Caller& c);
+  store::RoundRow visible_round(std::int64_t id, const Caller& c);
+  std::string lab_city(std::int64_t lab_org_id);
+  Person person_for(const SampleWho& who, const Caller& c);
+  Sampled sample_person(store::TubeRow& tube, const Person& p, const Caller& c);
+  // One result item, inside the caller's transaction. Returns the error (if any).
+  std::optional<ResultError> take_result(const ResultInput& in, std::int64_t lab_org_id, const std::string& channel,
+                                         const std::string& lab_city, const Caller& c, IntakeReport& rep);
+  void apply_result(const store::ResultRow& r, store::TubeRow* tube, const Caller& c, IntakeReport& rep);
+  std::chrono::hours turnaround_of(const std::string& priority) const;
+
+  store::Repository& repo_;
+  loop::Service& loop_;
+  loop::CodeSigner* signer_;
+  std::unique_ptr<store::NatRepository> t_;
+  const Clock& clock_;
+  Settings settings_;
+};
+
+}  // namespace bihuan::nat

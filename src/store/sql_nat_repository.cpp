@@ -1,0 +1,1040 @@
+// NatRepository over the Db driver layer, sharing the connection of a Repository.
+#include <algorithm>
+#include <map>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "store/db.hpp"
+#include "store/sql_access.hpp"
+#include "store/nat_repository.hpp"
+
+namespace bihuan::store {
+
+namespace {
+
+std::string date_text(Date d) { return d.ok() ? format_date(d) : std::string(); }
+
+void bind_opt_at(Q& q, const std::optional<Instant>& t) {
+  if (t)
+    q.i64(to_unix_ms(*t));
+  else
+    q.null();
+}
+void bind_opt_real(Q& q, const std::optional<double>& v) {
+  if (v)
+    q.f64(*v);
+  else
+    q.null();
+}
+std::optional<double> maybe_real(const Q& q, int c) {
+  if (q.null_at(c)) return std::nullopt;
+  return q.real(c);
+}
+
+void check_page(const Page& page) {
+  if (page.limit < 1 || page.limit > 1000)
+    fail(ErrorCode::invalid_argument, "page limit must be between 1 and 1000", "limit");
+}
+
+// A WHERE clause under construction: conditions joined with AND and their parameters.
+struct Where {
+  std::string sql;
+  std::vector<std::pair<char, std::string>> params;  // 't' text, 'i' integer (as text)
+  void add(const std::string& c) { sql += (sql.empty() ? " WHERE " : " AND ") + ("(" + c + ")"); }
+  void t(std::string v) { params.emplace_back('t', std::move(v)); }
+  void i(std::int64_t v) { params.emplace_back('i', std::to_string(v)); }
+  void bind(Q& q) const {
+    for (const auto& [k, v] : params) {
+      if (k == 't')
+        q.text(v);
+      else
+        q.i64(std::stoll(v));
+    }
+  }
+  // `col` inside the subtree of prefix.
+  void area(const std::string& col, std::string_view prefix) {
+    auto r = subtree_range(prefix);
+    if (r.lo.empty() && r.hi.empty()) return;
+    t(r.lo);
+    if (r.hi.empty()) {
+      add(col + " >= ?");
+      return;
+    }
+    t(r.hi);
+    add(col + " >= ? AND " + col + " < ?");
+  }
+  // The scope of rows with an area column and, where labs handle them, a lab column.
+  void scope(const Scope& s, const std::string& area_col, const std::string& lab_col) {
+    if (s.kind == Scope::Kind::all) return;
+    if (s.kind == Scope::Kind::org) {
+      if (lab_col.empty() || s.org_id == 0) {
+        add("1 = 0");
+        return;
+      }
+      i(s.org_id);
+      add(lab_col + " = ?");
+      return;
+    }
+    if (s.area_prefix.empty()) {
+      add("1 = 0");
+      return;
+    }
+    area(area_col, s.area_prefix);
+  }
+};
+
+constexpr const char* kPointCols =
+    "id, name, area_code, address, opens, closes, capacity_per_hour, lab_org_id, active, created_at";
+SamplingPointRow read_point(const Q& q) {
+  Cols c(q);
+  SamplingPointRow p;
+  p.id = c.i64();
+  p.name = c.str();
+  p.area_code = c.str();
+  p.address = c.str();
+  p.opens = c.str();
+  p.closes = c.str();
+  p.capacity_per_hour = static_cast<int>(c.i64());
+  p.lab_org_id = c.i64();
+  p.active = c.i64() != 0;
+  p.created_at = c.at();
+  return p;
+}
+
+constexpr const char* kRoundCols =
+    "id, campaign, area_code, day, profile, rule, pool_ratio, status, created_by, created_at, closed_at";
+RoundRow read_round(const Q& q) {
+  Cols c(q);
+  RoundRow r;
+  r.id = c.i64();
+  r.campaign = c.str();
+  r.area_code = c.str();
+  r.day = parse_date(c.str()).value_or(Date{});
+  r.profile = c.str();
+  r.rule = c.str();
+  r.pool_ratio = static_cast<int>(c.i64());
+  r.status = c.str();
+  r.created_by = c.i64();
+  r.created_at = c.at();
+  r.closed_at = c.maybe_at();
+  return r;
+}
+
+constexpr const char* kTubeCols =
+    "id, barcode, ratio, round_id, point_id, area_code, priority, status, members, opened_at, opened_by, closed_at, "
+    "box_id, lab_org_id, result, result_at, retest_task";
+TubeRow read_tube(const Q& q) {
+  Cols c(q);
+  TubeRow t;
+  t.id = c.i64();
+  t.barcode = c.str();
+  t.ratio = static_cast<int>(c.i64());
+  t.round_id = c.i64();
+  t.point_id = c.i64();
+  t.area_code = c.str();
+  t.priority = c.str();
+  t.status = c.str();
+  t.members = static_cast<int>(c.i64());
+  t.opened_at = c.at();
+  t.opened_by = c.i64();
+  t.closed_at = c.maybe_at();
+  t.box_id = c.i64();
+  t.lab_org_id = c.i64();
+  t.result = c.str();
+  t.result_at = c.maybe_at();
+  t.retest_task = c.i64();
+  return t;
+}
+
+constexpr const char* kBoxCols =
+    "id, code, point_id, area_code, lab_org_id, status, tubes, created_at, created_by, sealed_at, sealed_by, "
+    "picked_at, picked_by, carrier, received_at, received_by, due_at";
+BoxRow read_box(const Q& q) {
+  Cols c(q);
+  BoxRow b;
+  b.id = c.i64();
+  b.code = c.str();
+  b.point_id = c.i64();
+  b.area_code = c.str();
+  b.lab_org_id = c.i64();
+  b.status = c.str();
+  b.tubes = static_cast<int>(c.i64());
+  b.created_at = c.at();
+  b.created_by = c.i64();
+  b.sealed_at = c.maybe_at();
+  b.sealed_by = c.i64();
+  b.picked_at = c.maybe_at();
+  b.picked_by = c.i64();
+  b.carrier = c.str();
+  b.received_at = c.maybe_at();
+  b.received_by = c.i64();
+  b.due_at = c.maybe_at();
+  return b;
+}
+
+constexpr const char* kResultCols =
+    "id, lab_org_id, tube_id, person_id, version, current, reported, outcome, orf1ab_ct, n_ct, sampled_at, "
+    "tested_at, received_at, external_id, channel, reason, by_user";
+ResultRow read_result(const Q& q) {
+  ResultRow r;
+  Cols c(q);
+  r.id = c.i64();
+  r.lab_org_id = c.i64();
+  r.tube_id = c.i64();
+  r.person_id = c.i64();
+  r.version = static_cast<int>(c.i64());
+  r.current = c.i64() != 0;
+  r.reported = c.str();
+  r.outcome = c.str();
+  r.orf1ab_ct = maybe_real(q, c.next());
+  c.real();
+  r.n_ct = maybe_real(q, c.next());
+  c.real();
+  r.sampled_at = c.maybe_at();
+  r.tested_at = c.maybe_at();
+  r.received_at = c.at();
+  r.external_id = c.str();
+  r.channel = c.str();
+  r.reason = c.str();
+  r.by_user = c.i64();
+  return r;
+}
+
+constexpr const char* kConflictCols =
+    "id, result_id, lab_org_id, tube_id, person_id, reported, orf1ab_ct, n_ct, tested_at, received_at, area_code, "
+    "status, decided_by, decided_at, note";
+ConflictRow read_conflict(const Q& q) {
+  ConflictRow r;
+  Cols c(q);
+  r.id = c.i64();
+  r.result_id = c.i64();
+  r.lab_org_id = c.i64();
+  r.tube_id = c.i64();
+  r.person_id = c.i64();
+  r.reported = c.str();
+  r.orf1ab_ct = maybe_real(q, c.next());
+  c.real();
+  r.n_ct = maybe_real(q, c.next());
+  c.real();
+  r.tested_at = c.maybe_at();
+  r.received_at = c.at();
+  r.area_code = c.str();
+  r.status = c.str();
+  r.decided_by = c.i64();
+  r.decided_at = c.maybe_at();
+  r.note = c.str();
+  return r;
+}
+
+constexpr const char* kTaskCols =
+    "t.id, t.person_id, t.kind, t.area_code, t.source_tube, t.round_id, t.ratio, t.priority, t.door_to_door, "
+    "t.flag_colour, t.due_at, t.status, t.tube_id, t.outcome, t.created_at, t.closed_at, p.name, p.address";
+constexpr const char* kTaskFrom = " FROM test_tasks t JOIN persons p ON p.id = t.person_id";
+TaskRow read_task(const Q& q) {
+  TaskRow t;
+  Cols c(q);
+  t.id = c.i64();
+  t.person_id = c.i64();
+  t.kind = c.str();
+  t.area_code = c.str();
+  t.source_tube = c.i64();
+  t.round_id = c.i64();
+  t.ratio = static_cast<int>(c.i64());
+  t.priority = c.str();
+  t.door_to_door = c.i64() != 0;
+  t.flag_colour = c.str();
+  t.due_at = c.at();
+  t.status = c.str();
+  t.tube_id = c.i64();
+  t.outcome = c.str();
+  t.created_at = c.at();
+  t.closed_at = c.maybe_at();
+  t.person_name = c.str();
+  t.person_address = c.str();
+  return t;
+}
+
+constexpr const char* kAlertCols =
+    "id, kind, severity, subject, person_id, tube_id, box_id, area_code, lab_org_id, detail, raised_at, status, "
+    "settled_at";
+TestAlertRow read_alert(const Q& q) {
+  TestAlertRow a;
+  Cols c(q);
+  a.id = c.i64();
+  a.kind = c.str();
+  a.severity = c.str();
+  a.subject = c.str();
+  a.person_id = c.i64();
+  a.tube_id = c.i64();
+  a.box_id = c.i64();
+  a.area_code = c.str();
+  a.lab_org_id = c.i64();
+  a.detail = c.str();
+  a.raised_at = c.at();
+  a.status = c.str();
+  a.settled_at = c.maybe_at();
+  return a;
+}
+
+constexpr const char* kCaseCols =
+    "id, person_id, area_code, source, result_id, tube_id, classification, status, opened_at, opened_by, note";
+CaseRow read_case(const Q& q) {
+  CaseRow r;
+  Cols c(q);
+  r.id = c.i64();
+  r.person_id = c.i64();
+  r.area_code = c.str();
+  r.source = c.str();
+  r.result_id = c.i64();
+  r.tube_id = c.i64();
+  r.classification = c.str();
+  r.status = c.str();
+  r.opened_at = c.at();
+  r.opened_by = c.i64();
+  r.note = c.str();
+  return r;
+}
+
+// Keyset page, newest first, of `select` (its columns start with the id) under `w`.
+template <typename T, typename Read>
+PageOf<T> page_desc(Db& db, const std::string& select, const std::string& id_col, Where w, Page page, Read read) {
+  check_page(page);
+  if (page.after > 0) {
+    w.i(page.after);
+    w.add(id_col + " < ?");
+  }
+  Q q(db, select + w.sql + " ORDER BY " + id_col + " DESC LIMIT ?");
+  w.bind(q);
+  q.i64(page.limit + 1);
+  PageOf<T> out;
+  while (q.next()) out.items.push_back(read(q));
+  if (static_cast<int>(out.items.size()) > page.limit) {
+    out.items.resize(static_cast<std::size_t>(page.limit));
+    out.next = out.items.back().id;
+  }
+  return out;
+}
+
+class SqlNatRepository final : public NatRepository {
+ public:
+  explicit SqlNatRepository(Repository& repo) : repo_(repo), db_(database_of(repo)) {}
+  Repository& base() override { return repo_; }
+
+  // ------------------------------------------------------------ points
+  std::int64_t insert_point(SamplingPointRow& p) override {
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO sampling_points (name, area_code, address, opens, closes, capacity_per_hour, lab_org_id, "
+                 "active, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "id"));
+    q.text(p.name).text(p.area_code).text(p.address).text(p.opens).text(p.closes).i64(p.capacity_per_hour);
+    q.i64(p.lab_org_id).i64(p.active ? 1 : 0).i64(to_unix_ms(p.created_at));
+    p.id = q.inserted_id();
+    return p.id;
+  }
+  std::optional<SamplingPointRow> point(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kPointCols + " FROM sampling_points WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_point(q);
+  }
+  std::vector<SamplingPointRow> points(const Scope& scope, int limit) override {
+    Where w;
+    w.scope(scope, "area_code", "lab_org_id");
+    Q q(db_, std::string("SELECT ") + kPointCols + " FROM sampling_points" + w.sql + " ORDER BY area_code, id LIMIT ?");
+    w.bind(q);
+    q.i64(limit);
+    std::vector<SamplingPointRow> out;
+    while (q.next()) out.push_back(read_point(q));
+    return out;
+  }
+
+  // ------------------------------------------------------------ rounds
+  std::int64_t insert_round(RoundRow& r) override {
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO test_rounds (campaign, area_code, day, profile, rule, pool_ratio, status, created_by, "
+                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "id"));
+    q.text(r.campaign).text(r.area_code).text(date_text(r.day)).text(r.profile).text(r.rule).i64(r.pool_ratio);
+    q.text(r.status).i64(r.created_by).i64(to_unix_ms(r.created_at));
+    r.id = q.inserted_id();
+    return r.id;
+  }
+  std::optional<RoundRow> round(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kRoundCols + " FROM test_rounds WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_round(q);
+  }
+  std::vector<RoundRow> rounds(const Scope& scope, int limit) override {
+    Where w;
+    if (scope.kind == Scope::Kind::area) {
+      // A round is visible inside its area and to callers whose area contains it or lies in it.
+      if (scope.area_prefix.empty()) return {};
+      auto r = subtree_range(scope.area_prefix);
+      w.t(r.lo);
+      w.t(r.hi.empty() ? std::string("\x7f") : r.hi);
+      w.t(scope.area_prefix);
+      w.add("(area_code >= ? AND area_code < ?) OR " + db_.dialect().find("?", "area_code") + " = 1");
+    } else if (scope.kind == Scope::Kind::org) {
+      return {};  // rounds are the areas' business
+    }
+    Q q(db_, std::string("SELECT ") + kRoundCols + " FROM test_rounds" + w.sql + " ORDER BY id DESC LIMIT ?");
+    w.bind(q);
+    q.i64(limit);
+    std::vector<RoundRow> out;
+    while (q.next()) out.push_back(read_round(q));
+    return out;
+  }
+  void set_round_status(std::int64_t id, const std::string& status, std::optional<Instant> closed_at) override {
+    Q q(db_, "UPDATE test_rounds SET status = ?, closed_at = ? WHERE id = ?");
+    q.text(status);
+    bind_opt_at(q, closed_at);
+    q.i64(id).run();
+  }
+  bool upsert_exclusion(const ExclusionRow& x) override {
+    const auto n = Q(db_, "DELETE FROM round_exclusions WHERE round_id = ? AND person_id = ?")
+                       .i64(x.round_id)
+                       .i64(x.person_id)
+                       .run();
+    Q(db_, "INSERT INTO round_exclusions (round_id, person_id, reason, note, by_user, at) VALUES (?, ?, ?, ?, ?, ?)")
+        .i64(x.round_id)
+        .i64(x.person_id)
+        .text(x.reason)
+        .text(x.note)
+        .i64(x.by_user)
+        .i64(to_unix_ms(x.at))
+        .run();
+    return n == 0;
+  }
+  std::vector<ExclusionRow> exclusions(std::int64_t round_id) override {
+    Q q(db_, "SELECT round_id, person_id, reason, note, by_user, at FROM round_exclusions WHERE round_id = ? ORDER BY person_id");
+    q.i64(round_id);
+    std::vector<ExclusionRow> out;
+    while (q.next()) {
+      Cols c(q);
+      ExclusionRow x;
+      x.round_id = c.i64();
+      x.person_id = c.i64();
+      x.reason = c.str();
+      x.note = c.str();
+      x.by_user = c.i64();
+      x.at = c.at();
+      out.push_back(std::move(x));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ tubes
+  std::int64_t insert_tube(TubeRow& t) override {
+    {
+      Q e(db_, "SELECT 1 FROM tubes WHERE barcode = ?");
+      e.text(t.barcode);
+      if (e.next()) fail(ErrorCode::conflict, "a tube with barcode " + t.barcode + " exists", "barcode");
+    }
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO tubes (barcode, ratio, round_id, point_id, area_code, priority, status, members, "
+                 "opened_at, opened_by, lab_org_id, retest_task) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                 "id"));
+    q.text(t.barcode).i64(t.ratio).i64(t.round_id).i64(t.point_id).text(t.area_code).text(t.priority).text(t.status);
+    q.i64(to_unix_ms(t.opened_at)).i64(t.opened_by).i64(t.lab_org_id).i64(t.retest_task);
+    t.id = q.inserted_id();
+    return t.id;
+  }
+  std::optional<TubeRow> tube(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kTubeCols + " FROM tubes WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_tube(q);
+  }
+  std::optional<TubeRow> tube_by_barcode(std::string_view barcode) override {
+    Q q(db_, std::string("SELECT ") + kTubeCols + " FROM tubes WHERE barcode = ?");
+    q.text(barcode);
+    if (!q.next()) return std::nullopt;
+    return read_tube(q);
+  }
+  std::vector<TubeRow> tubes_by_barcodes(const std::vector<std::string>& barcodes) override {
+    std::vector<TubeRow> out;
+    constexpr std::size_t kChunk = 200;
+    for (std::size_t i = 0; i < barcodes.size(); i += kChunk) {
+      const std::size_t n = std::min(kChunk, barcodes.size() - i);
+      std::string sql = std::string("SELECT ") + kTubeCols + " FROM tubes WHERE barcode IN (";
+      for (std::size_t k = 0; k < n; ++k) sql += k ? ", ?" : "?";
+      sql += ")";
+      Q q(db_, sql);
+      for (std::size_t k = 0; k < n; ++k) q.text(barcodes[i + k]);
+      while (q.next()) out.push_back(read_tube(q));
+    }
+    return out;
+  }
+  PageOf<TubeRow> tubes(const TubeFilter& f, const Scope& scope, Page page) override {
+    Where w;
+    w.scope(scope, "area_code", "lab_org_id");
+    if (!f.status.empty()) {
+      w.t(f.status);
+      w.add("status = ?");
+    }
+    if (!f.result.empty()) {
+      w.t(f.result);
+      w.add("result = ?");
+    }
+    if (f.round_id) {
+      w.i(f.round_id);
+      w.add("round_id = ?");
+    }
+    if (f.box_id) {
+      w.i(f.box_id);
+      w.add("box_id = ?");
+    }
+    return page_desc<TubeRow>(db_, std::string("SELECT ") + kTubeCols + " FROM tubes", "id", w, page, read_tube);
+  }
+  void update_tube(const TubeRow& t) override {
+    Q q(db_, "UPDATE tubes SET status = ?, members = ?, closed_at = ?, box_id = ?, lab_org_id = ?, result = ?, "
+             "result_at = ?, retest_task = ? WHERE id = ?");
+    q.text(t.status).i64(t.members);
+    bind_opt_at(q, t.closed_at);
+    q.i64(t.box_id).i64(t.lab_org_id).text(t.result);
+    bind_opt_at(q, t.result_at);
+    q.i64(t.retest_task).i64(t.id).run();
+  }
+  void insert_members(const std::vector<NewMember>& ms) override {
+    if (ms.empty()) return;
+    std::map<std::int64_t, int> added;
+    for (const auto& m : ms) {
+      try {
+        Q(db_, "INSERT INTO tube_members (tube_id, person_id, round_id, task_id, sampled_at, sampled_by, open) "
+               "VALUES (?, ?, ?, ?, ?, ?, 1)")
+            .i64(m.tube_id)
+            .i64(m.person_id)
+            .i64(m.round_id)
+            .i64(m.task_id)
+            .i64(to_unix_ms(m.sampled_at))
+            .i64(m.sampled_by)
+            .run();
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::conflict)
+          fail(ErrorCode::conflict, "person " + std::to_string(m.person_id) + " is already in an open tube of this round",
+               "person_id");
+        throw;
+      }
+      ++added[m.tube_id];
+    }
+    for (const auto& [tube, n] : added) Q(db_, "UPDATE tubes SET members = members + ? WHERE id = ?").i64(n).i64(tube).run();
+  }
+  std::vector<MemberRow> members(std::int64_t tube_id) override {
+    Q q(db_, "SELECT tube_id, person_id, round_id, task_id, sampled_at, sampled_by, open FROM tube_members "
+             "WHERE tube_id = ? ORDER BY sampled_at, person_id");
+    q.i64(tube_id);
+    std::vector<MemberRow> out;
+    while (q.next()) {
+      Cols c(q);
+      MemberRow m;
+      m.tube_id = c.i64();
+      m.person_id = c.i64();
+      m.round_id = c.i64();
+      m.task_id = c.i64();
+      m.sampled_at = c.at();
+      m.sampled_by = c.i64();
+      m.open = c.i64() != 0;
+      out.push_back(m);
+    }
+    return out;
+  }
+  void close_members(std::int64_t tube_id) override {
+    Q(db_, "UPDATE tube_members SET open = 0 WHERE tube_id = ? AND open = 1").i64(tube_id).run();
+  }
+  std::optional<std::int64_t> open_tube_of(std::int64_t round_id, std::int64_t person_id) override {
+    Q q(db_, "SELECT tube_id FROM tube_members WHERE round_id = ? AND person_id = ? AND open = 1");
+    q.i64(round_id).i64(person_id);
+    if (!q.next()) return std::nullopt;
+    return q.int64(0);
+  }
+  std::vector<TubeRow> tubes_of_box(std::int64_t box_id) override {
+    Q q(db_, std::string("SELECT ") + kTubeCols + " FROM tubes WHERE box_id = ? ORDER BY id");
+    q.i64(box_id);
+    std::vector<TubeRow> out;
+    while (q.next()) out.push_back(read_tube(q));
+    return out;
+  }
+  std::vector<std::int64_t> persons_needing_single(const std::vector<std::int64_t>& ids) override {
+    std::vector<std::int64_t> out;
+    constexpr std::size_t kChunk = 500;
+    for (std::size_t i = 0; i < ids.size(); i += kChunk) {
+      const std::size_t n = std::min(kChunk, ids.size() - i);
+      std::string in;
+      for (std::size_t k = 0; k < n; ++k) in += k ? ", ?" : "?";
+      Q q(db_, "SELECT person_id FROM control_orders WHERE status = 'active' AND person_id IN (" + in +
+                   ") UNION SELECT person_id FROM test_tasks WHERE status IN ('open', 'sampled') AND person_id IN (" +
+                   in + ")");
+      for (int rep = 0; rep < 2; ++rep)
+        for (std::size_t k = 0; k < n; ++k) q.i64(ids[i + k]);
+      while (q.next()) out.push_back(q.int64(0));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+  std::vector<TubeRow> unresulted_before(const std::string& priority, Instant cutoff, int limit) override {
+    Q q(db_, std::string("SELECT ") + kTubeCols +
+                 " FROM tubes WHERE status IN ('closed', 'boxed', 'received') AND priority = ? AND closed_at < ? "
+                 "ORDER BY closed_at LIMIT ?");
+    q.text(priority).i64(to_unix_ms(cutoff)).i64(limit);
+    std::vector<TubeRow> out;
+    while (q.next()) out.push_back(read_tube(q));
+    return out;
+  }
+  void set_tubes_status_of_box(std::int64_t box_id, const std::string& status, std::int64_t lab_org_id) override {
+    Q(db_, "UPDATE tubes SET status = ?, lab_org_id = ? WHERE box_id = ? AND status <> 'resulted'")
+        .text(status)
+        .i64(lab_org_id)
+        .i64(box_id)
+        .run();
+  }
+
+  // ------------------------------------------------------------ boxes
+  std::int64_t insert_box(BoxRow& b) override {
+    {
+      Q e(db_, "SELECT 1 FROM sample_boxes WHERE code = ?");
+      e.text(b.code);
+      if (e.next()) fail(ErrorCode::conflict, "a box with code " + b.code + " exists", "code");
+    }
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO sample_boxes (code, point_id, area_code, lab_org_id, status, tubes, created_at, "
+                 "created_by) VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                 "id"));
+    q.text(b.code).i64(b.point_id).text(b.area_code).i64(b.lab_org_id).text(b.status);
+    q.i64(to_unix_ms(b.created_at)).i64(b.created_by);
+    b.id = q.inserted_id();
+    return b.id;
+  }
+  std::optional<BoxRow> box(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kBoxCols + " FROM sample_boxes WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_box(q);
+  }
+  std::optional<BoxRow> box_by_code(std::string_view code) override {
+    Q q(db_, std::string("SELECT ") + kBoxCols + " FROM sample_boxes WHERE code = ?");
+    q.text(code);
+    if (!q.next()) return std::nullopt;
+    return read_box(q);
+  }
+  PageOf<BoxRow> boxes(const std::string& status, const Scope& scope, Page page) override {
+    Where w;
+    w.scope(scope, "area_code", "lab_org_id");
+    if (!status.empty()) {
+      w.t(status);
+      w.add("status = ?");
+    }
+    return page_desc<BoxRow>(db_, std::string("SELECT ") + kBoxCols + " FROM sample_boxes", "id", w, page, read_box);
+  }
+  void update_box(const BoxRow& b) override {
+    Q q(db_, "UPDATE sample_boxes SET lab_org_id = ?, status = ?, tubes = ?, sealed_at = ?, sealed_by = ?, "
+             "picked_at = ?, picked_by = ?, carrier = ?, received_at = ?, received_by = ?, due_at = ? WHERE id = ?");
+    q.i64(b.lab_org_id).text(b.status).i64(b.tubes);
+    bind_opt_at(q, b.sealed_at);
+    q.i64(b.sealed_by);
+    bind_opt_at(q, b.picked_at);
+    q.i64(b.picked_by).text(b.carrier);
+    bind_opt_at(q, b.received_at);
+    q.i64(b.received_by);
+    bind_opt_at(q, b.due_at);
+    q.i64(b.id).run();
+  }
+  std::vector<BoxRow> overdue_boxes(Instant now, int limit) override {
+    Q q(db_, std::string("SELECT ") + kBoxCols +
+                 " FROM sample_boxes WHERE status IN ('sealed', 'in_transit') AND due_at IS NOT NULL AND due_at < ? "
+                 "ORDER BY due_at LIMIT ?");
+    q.i64(to_unix_ms(now)).i64(limit);
+    std::vector<BoxRow> out;
+    while (q.next()) out.push_back(read_box(q));
+    return out;
+  }
+
+  // ------------------------------------------------------------ results
+  std::int64_t insert_result(ResultRow& r) override {
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO lab_results (lab_org_id, tube_id, person_id, version, current, reported, outcome, "
+                 "orf1ab_ct, n_ct, sampled_at, tested_at, received_at, external_id, channel, reason, by_user) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "id"));
+    q.i64(r.lab_org_id).i64(r.tube_id).i64(r.person_id).i64(r.version).i64(r.current ? 1 : 0);
+    q.text(r.reported).text(r.outcome);
+    bind_opt_real(q, r.orf1ab_ct);
+    bind_opt_real(q, r.n_ct);
+    bind_opt_at(q, r.sampled_at);
+    bind_opt_at(q, r.tested_at);
+    q.i64(to_unix_ms(r.received_at)).text(r.external_id).text(r.channel).text(r.reason).i64(r.by_user);
+    r.id = q.inserted_id();
+    return r.id;
+  }
+  std::optional<ResultRow> current_result_of_tube(std::int64_t tube_id) override {
+    Q q(db_, std::string("SELECT ") + kResultCols +
+                 " FROM lab_results WHERE tube_id = ? AND current = 1 ORDER BY version DESC LIMIT 1");
+    q.i64(tube_id);
+    if (!q.next()) return std::nullopt;
+    return read_result(q);
+  }
+  std::optional<ResultRow> current_result_of_person(std::int64_t lab_org_id, std::int64_t person_id,
+                                                    std::optional<Instant> sampled_at,
+                                                    const std::string& external_id) override {
+    if (sampled_at) {
+      Q q(db_, std::string("SELECT ") + kResultCols +
+                   " FROM lab_results WHERE tube_id = 0 AND person_id = ? AND lab_org_id = ? AND sampled_at = ? "
+                   "AND current = 1 ORDER BY version DESC LIMIT 1");
+      q.i64(person_id).i64(lab_org_id).i64(to_unix_ms(*sampled_at));
+      if (q.next()) return read_result(q);
+      return std::nullopt;
+    }
+    if (external_id.empty()) return std::nullopt;
+    Q q(db_, std::string("SELECT ") + kResultCols +
+                 " FROM lab_results WHERE tube_id = 0 AND person_id = ? AND lab_org_id = ? AND external_id = ? "
+                 "AND current = 1 ORDER BY version DESC LIMIT 1");
+    q.i64(person_id).i64(lab_org_id).text(external_id);
+    if (q.next()) return read_result(q);
+    return std::nullopt;
+  }
+  std::optional<ResultRow> result(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kResultCols + " FROM lab_results WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_result(q);
+  }
+  void supersede_result(std::int64_t id) override {
+    Q(db_, "UPDATE lab_results SET current = 0 WHERE id = ?").i64(id).run();
+  }
+  std::vector<ResultRow> results_of_person(std::int64_t person_id, int limit) override {
+    // Direct results and the results of every tube the person was sampled into.
+    Q q(db_, std::string("SELECT ") + kResultCols +
+                 " FROM lab_results WHERE current = 1 AND (person_id = ? OR tube_id IN "
+                 "(SELECT tube_id FROM tube_members WHERE person_id = ?)) ORDER BY received_at DESC, id DESC LIMIT ?");
+    q.i64(person_id).i64(person_id).i64(limit);
+    std::vector<ResultRow> out;
+    while (q.next()) out.push_back(read_result(q));
+    return out;
+  }
+  std::vector<ResultRow> results_of_tube(std::int64_t tube_id) override {
+    Q q(db_, std::string("SELECT ") + kResultCols + " FROM lab_results WHERE tube_id = ? ORDER BY version");
+    q.i64(tube_id);
+    std::vector<ResultRow> out;
+    while (q.next()) out.push_back(read_result(q));
+    return out;
+  }
+  std::int64_t insert_conflict(ConflictRow& c) override {
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO result_conflicts (result_id, lab_org_id, tube_id, person_id, reported, orf1ab_ct, n_ct, "
+                 "tested_at, received_at, area_code, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+                 "id"));
+    q.i64(c.result_id).i64(c.lab_org_id).i64(c.tube_id).i64(c.person_id).text(c.reported);
+    bind_opt_real(q, c.orf1ab_ct);
+    bind_opt_real(q, c.n_ct);
+    bind_opt_at(q, c.tested_at);
+    q.i64(to_unix_ms(c.received_at)).text(c.area_code);
+    c.id = q.inserted_id();
+    return c.id;
+  }
+  std::optional<ConflictRow> conflict(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kConflictCols + " FROM result_conflicts WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_conflict(q);
+  }
+  std::vector<ConflictRow> conflicts(const std::string& status, const Scope& scope, int limit) override {
+    Where w;
+    w.scope(scope, "area_code", "lab_org_id");
+    if (!status.empty()) {
+      w.t(status);
+      w.add("status = ?");
+    }
+    Q q(db_, std::string("SELECT ") + kConflictCols + " FROM result_conflicts" + w.sql + " ORDER BY id DESC LIMIT ?");
+    w.bind(q);
+    q.i64(limit);
+    std::vector<ConflictRow> out;
+    while (q.next()) out.push_back(read_conflict(q));
+    return out;
+  }
+  void decide_conflict(const ConflictRow& c) override {
+    Q q(db_, "UPDATE result_conflicts SET status = ?, decided_by = ?, decided_at = ?, note = ? WHERE id = ?");
+    q.text(c.status).i64(c.decided_by);
+    bind_opt_at(q, c.decided_at);
+    q.text(c.note).i64(c.id).run();
+  }
+
+  // ------------------------------------------------------------ tasks
+  std::int64_t insert_task(TaskRow& t) override {
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO test_tasks (person_id, kind, area_code, source_tube, round_id, ratio, priority, "
+                 "door_to_door, flag_colour, due_at, status, tube_id, outcome, created_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "id"));
+    q.i64(t.person_id).text(t.kind).text(t.area_code).i64(t.source_tube).i64(t.round_id).i64(t.ratio);
+    q.text(t.priority).i64(t.door_to_door ? 1 : 0).text(t.flag_colour).i64(to_unix_ms(t.due_at)).text(t.status);
+    q.i64(t.tube_id).text(t.outcome).i64(to_unix_ms(t.created_at));
+    t.id = q.inserted_id();
+    return t.id;
+  }
+  std::optional<TaskRow> task(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kTaskCols + kTaskFrom + " WHERE t.id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_task(q);
+  }
+  std::vector<TaskRow> open_tasks_of_person(std::int64_t person_id) override {
+    Q q(db_, std::string("SELECT ") + kTaskCols + kTaskFrom +
+                 " WHERE t.person_id = ? AND t.status IN ('open', 'sampled') ORDER BY t.id");
+    q.i64(person_id);
+    std::vector<TaskRow> out;
+    while (q.next()) out.push_back(read_task(q));
+    return out;
+  }
+  std::vector<TaskRow> tasks_from_tube(std::int64_t tube_id) override {
+    Q q(db_, std::string("SELECT ") + kTaskCols + kTaskFrom + " WHERE t.source_tube = ? ORDER BY t.id");
+    q.i64(tube_id);
+    std::vector<TaskRow> out;
+    while (q.next()) out.push_back(read_task(q));
+    return out;
+  }
+  PageOf<TaskRow> tasks(const TaskFilter& f, const Scope& scope, Page page) override {
+    Where w;
+    w.scope(scope, "t.area_code", "");
+    if (!f.status.empty()) {
+      w.t(f.status);
+      w.add("t.status = ?");
+    }
+    if (!f.kind.empty()) {
+      w.t(f.kind);
+      w.add("t.kind = ?");
+    }
+    if (f.person_id) {
+      w.i(f.person_id);
+      w.add("t.person_id = ?");
+    }
+    return page_desc<TaskRow>(db_, std::string("SELECT ") + kTaskCols + kTaskFrom, "t.id", w, page, read_task);
+  }
+  void update_task(const TaskRow& t) override {
+    Q q(db_, "UPDATE test_tasks SET status = ?, tube_id = ?, outcome = ?, closed_at = ? WHERE id = ?");
+    q.text(t.status).i64(t.tube_id).text(t.outcome);
+    bind_opt_at(q, t.closed_at);
+    q.i64(t.id).run();
+  }
+  std::vector<TaskRow> overdue_tasks(Instant now, int limit) override {
+    Q q(db_, std::string("SELECT ") + kTaskCols + kTaskFrom +
+                 " WHERE t.status = 'open' AND t.due_at < ? ORDER BY t.due_at LIMIT ?");
+    q.i64(to_unix_ms(now)).i64(limit);
+    std::vector<TaskRow> out;
+    while (q.next()) out.push_back(read_task(q));
+    return out;
+  }
+  std::string open_flag(std::int64_t person_id) override {
+    Q q(db_, "SELECT flag_colour FROM test_tasks WHERE person_id = ? AND status IN ('open', 'sampled') AND flag_colour <> ''");
+    q.i64(person_id);
+    std::string best;
+    while (q.next()) {
+      auto c = q.str(0);
+      if (c == "red" || best.empty()) best = c;
+    }
+    return best;
+  }
+
+  std::int64_t insert_antigen(AntigenRow& a) override {
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO antigen_tests (person_id, result, taken_at, recorded_at, by_user, task_id) "
+                 "VALUES (?, ?, ?, ?, ?, ?)",
+                 "id"));
+    q.i64(a.person_id).text(a.result).i64(to_unix_ms(a.taken_at)).i64(to_unix_ms(a.recorded_at)).i64(a.by_user);
+    q.i64(a.task_id);
+    a.id = q.inserted_id();
+    return a.id;
+  }
+  std::vector<AntigenRow> antigen_of_person(std::int64_t person_id, int limit) override {
+    Q q(db_, "SELECT id, person_id, result, taken_at, recorded_at, by_user, task_id FROM antigen_tests "
+             "WHERE person_id = ? ORDER BY taken_at DESC, id DESC LIMIT ?");
+    q.i64(person_id).i64(limit);
+    std::vector<AntigenRow> out;
+    while (q.next()) {
+      Cols c(q);
+      AntigenRow a;
+      a.id = c.i64();
+      a.person_id = c.i64();
+      a.result = c.str();
+      a.taken_at = c.at();
+      a.recorded_at = c.at();
+      a.by_user = c.i64();
+      a.task_id = c.i64();
+      out.push_back(a);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------ alerts and cases
+  bool raise_alert(TestAlertRow& a) override {
+    const auto n = Q(db_, "INSERT INTO test_alerts (kind, severity, subject, person_id, tube_id, box_id, area_code, "
+                          "lab_org_id, detail, raised_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open') "
+                          "ON CONFLICT (kind, subject) DO NOTHING")
+                       .text(a.kind)
+                       .text(a.severity)
+                       .text(a.subject)
+                       .i64(a.person_id)
+                       .i64(a.tube_id)
+                       .i64(a.box_id)
+                       .text(a.area_code)
+                       .i64(a.lab_org_id)
+                       .text(a.detail)
+                       .i64(to_unix_ms(a.raised_at))
+                       .run();
+    Q q(db_, "SELECT id FROM test_alerts WHERE kind = ? AND subject = ?");
+    q.text(a.kind).text(a.subject);
+    if (q.next()) a.id = q.int64(0);
+    return n > 0;
+  }
+  PageOf<TestAlertRow> alerts(const std::string& status, const Scope& scope, Page page) override {
+    Where w;
+    w.scope(scope, "area_code", "lab_org_id");
+    if (!status.empty()) {
+      w.t(status);
+      w.add("status = ?");
+    }
+    return page_desc<TestAlertRow>(db_, std::string("SELECT ") + kAlertCols + " FROM test_alerts", "id", w, page,
+                                   read_alert);
+  }
+  std::optional<TestAlertRow> alert(std::int64_t id) override {
+    Q q(db_, std::string("SELECT ") + kAlertCols + " FROM test_alerts WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    return read_alert(q);
+  }
+  void settle_alert(std::int64_t id, Instant at) override {
+    Q(db_, "UPDATE test_alerts SET status = 'settled', settled_at = ? WHERE id = ? AND status = 'open'")
+        .i64(to_unix_ms(at))
+        .i64(id)
+        .run();
+  }
+  std::int64_t insert_case(CaseRow& c) override {
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO cases (person_id, area_code, source, result_id, tube_id, classification, status, "
+                 "opened_at, opened_by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "id"));
+    q.i64(c.person_id).text(c.area_code).text(c.source).i64(c.result_id).i64(c.tube_id).text(c.classification);
+    q.text(c.status).i64(to_unix_ms(c.opened_at)).i64(c.opened_by).text(c.note);
+    c.id = q.inserted_id();
+    return c.id;
+  }
+  std::optional<CaseRow> open_case_of(std::int64_t person_id) override {
+    Q q(db_, std::string("SELECT ") + kCaseCols + " FROM cases WHERE person_id = ? AND status = 'open' ORDER BY id LIMIT 1");
+    q.i64(person_id);
+    if (!q.next()) return std::nullopt;
+    return read_case(q);
+  }
+  PageOf<CaseRow> cases(const Scope& scope, Page page) override {
+    Where w;
+    w.scope(scope, "area_code", "");
+    return page_desc<CaseRow>(db_, std::string("SELECT ") + kCaseCols + " FROM cases", "id", w, page, read_case);
+  }
+
+  // ------------------------------------------------------------ coverage
+  std::vector<CoverageCell> coverage(const RoundRow& r) override {
+    std::map<std::string, CoverageCell> cells;
+    auto range = subtree_range(r.area_code);
+    const std::string hi = range.hi.empty() ? std::string("\x7f") : range.hi;
+    auto cell = [&](const std::string& code) -> CoverageCell& {
+      auto& c = cells[code];
+      c.area_code = code;
+      return c;
+    };
+    // Persons: expected, excluded, sampled, resulted, positive by grid.
+    {
+      Q q(db_,
+          "SELECT p.area_code, COUNT(*), "
+          "SUM(CASE WHEN x.person_id IS NOT NULL THEN 1 ELSE 0 END), "
+          "SUM(CASE WHEN x.person_id IS NULL AND s.person_id IS NOT NULL THEN 1 ELSE 0 END), "
+          "SUM(CASE WHEN x.person_id IS NULL AND s.resulted = 1 THEN 1 ELSE 0 END), "
+          "SUM(CASE WHEN x.person_id IS NULL AND s.positive = 1 THEN 1 ELSE 0 END) "
+          "FROM persons p "
+          "LEFT JOIN round_exclusions x ON x.round_id = ? AND x.person_id = p.id "
+          "LEFT JOIN (SELECT m.person_id, MAX(CASE WHEN t.result <> '' THEN 1 ELSE 0 END) AS resulted, "
+          "  MAX(CASE WHEN t.result IN ('positive', 'inconclusive') THEN 1 ELSE 0 END) AS positive "
+          "  FROM tube_members m JOIN tubes t ON t.id = m.tube_id WHERE m.round_id = ? GROUP BY m.person_id) s "
+          "  ON s.person_id = p.id "
+          "WHERE p.area_code >= ? AND p.area_code < ? AND p.merged_into IS NULL GROUP BY p.area_code");
+      q.i64(r.id).i64(r.id).text(range.lo).text(hi);
+      while (q.next()) {
+        auto& c = cell(q.str(0));
+        c.excluded = q.int64(2);
+        c.expected = q.int64(1) - c.excluded;
+        c.sampled = q.int64(3);
+        c.resulted = q.int64(4);
+        c.positive = q.int64(5);
+      }
+    }
+    // Households: every expected member sampled, some, none (by the household's first grid).
+    {
+      Q q(db_,
+          "SELECT area, SUM(CASE WHEN s = n THEN 1 ELSE 0 END), SUM(CASE WHEN s > 0 AND s < n THEN 1 ELSE 0 END), "
+          "SUM(CASE WHEN s = 0 THEN 1 ELSE 0 END) FROM ("
+          "  SELECT p.household_id, MIN(p.area_code) AS area, COUNT(*) AS n, COUNT(s.person_id) AS s "
+          "  FROM persons p "
+          "  LEFT JOIN round_exclusions x ON x.round_id = ? AND x.person_id = p.id "
+          "  LEFT JOIN (SELECT DISTINCT person_id FROM tube_members WHERE round_id = ?) s ON s.person_id = p.id "
+          "  WHERE p.area_code >= ? AND p.area_code < ? AND p.merged_into IS NULL AND p.household_id IS NOT NULL "
+          "    AND x.person_id IS NULL "
+          "  GROUP BY p.household_id) h GROUP BY area");
+      q.i64(r.id).i64(r.id).text(range.lo).text(hi);
+      while (q.next()) {
+        auto& c = cell(q.str(0));
+        c.households_full = q.int64(1);
+        c.households_partial = q.int64(2);
+        c.households_none = q.int64(3);
+      }
+    }
+    std::vector<CoverageCell> out;
+    out.reserve(cells.size());
+    for (auto& [k, v] : cells) out.push_back(std::move(v));
+    return out;
+  }
+  PageOf<MissingPerson> missing(const RoundRow& r, const std::string& area_prefix, Page page) override {
+    check_page(page);
+    auto range = subtree_range(area_prefix);
+    const std::string hi = range.hi.empty() ? std::string("\x7f") : range.hi;
+    Q q(db_,
+        "SELECT p.id, p.name, p.doc_number, p.phone, p.address, p.area_code, COALESCE(p.household_id, 0) "
+        "FROM persons p WHERE p.area_code >= ? AND p.area_code < ? AND p.merged_into IS NULL AND p.id > ? "
+        "AND NOT EXISTS (SELECT 1 FROM tube_members m WHERE m.round_id = ? AND m.person_id = p.id) "
+        "AND NOT EXISTS (SELECT 1 FROM round_exclusions x WHERE x.round_id = ? AND x.person_id = p.id) "
+        "ORDER BY p.id LIMIT ?");
+    q.text(range.lo).text(hi).i64(page.after).i64(r.id).i64(r.id).i64(page.limit + 1);
+    PageOf<MissingPerson> out;
+    while (q.next()) {
+      Cols c(q);
+      MissingPerson m;
+      m.person_id = c.i64();
+      m.name = c.str();
+      m.doc_number = c.str();
+      m.phone = c.str();
+      m.address = c.str();
+      m.area_code = c.str();
+      m.household_id = c.i64();
+      out.items.push_back(std::move(m));
+    }
+    if (static_cast<int>(out.items.size()) > page.limit) {
+      out.items.resize(static_cast<std::size_t>(page.limit));
+      out.next = out.items.back().person_id;
+    }
+    return out;
+  }
+  bool resident_of(const RoundRow& r, std::int64_t person_id) override {
+    Q q(db_, "SELECT area_code FROM persons WHERE id = ? AND merged_into IS NULL");
+    q.i64(person_id);
+    return q.next() && in_subtree(q.str(0), r.area_code);
+  }
+
+ private:
+  Repository& repo_;
+  Db& db_;
+};
+
+}  // namespace
+
+std::unique_ptr<NatRepository> open_nat_repository(Repository& repo) {
+  return std::make_unique<SqlNatRepository>(repo);
+}
+
+}  // namespace bihuan::store

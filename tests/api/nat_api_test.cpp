@@ -1,0 +1,153 @@
+// The testing routes (核酸检测, docs/API-testing.md) end to end over HTTP: a round over a street,
+// a point, a sampler scanning a health code into a pooled tube, a box through its chain of
+// custody, a lab posting results (idempotent, conflicts, bad items named), a positive pool
+// flagging its members, coverage and the door-to-door list (audited).
+#include "loop/service.hpp"
+#include "support.hpp"
+
+namespace bihuan::testing {
+namespace {
+
+class NatApi : public SeededServer {
+ protected:
+  void SetUp() override {
+    url_ = "sqlite:" + (dir_.path() / "test.db").string();
+    auto repo = store::open_repository(url_);
+    world_.seed(*repo, SystemClock{}.now());
+    std::vector<Org> orgs = {{0, "LAB-1", "检测机构", OrgKind::lab, World::kStreet, "", ""}};
+    repo->upsert_orgs(orgs);
+    lab_ = orgs[0].id;
+    const std::string hash = api::hash_password(World::kPassword);
+    auto user = [&](const std::string& name, Role role, std::string scope, std::int64_t org = 0) {
+      store::User u;
+      u.username = name;
+      u.display_name = name;
+      u.password_hash = hash;
+      u.role = role;
+      u.scope_area = std::move(scope);
+      u.scope_org = org;
+      u.created_at = SystemClock{}.now();
+      repo->create_user(u);
+    };
+    user("centre", Role::command_centre, World::kStreet);
+    user("sampler", Role::sampler, World::kStreet);
+    user("lab", Role::lab, "", lab_);
+    repo.reset();
+    start();
+  }
+  void options(api::ServerOptions& o) override {
+    o.db_threads = 2;
+    o.policies_dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";
+    o.code_key = (dir_.path() / "code-signing").string();
+  }
+  std::int64_t lab_ = 0;
+};
+
+TEST_F(NatApi, RoundTubesBoxesResultsCoverage) {
+  Client centre = login(server_->port(), "centre");
+  Client sampler = login(server_->port(), "sampler");
+  Client lab = login(server_->port(), "lab");
+  Client grid = login(server_->port(), "grid_a");
+
+  auto pt = centre.post("/api/nat/points", json{{"name", "建外采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}}.dump());
+  ASSERT_EQ(pt.status, 201) << pt.body;
+  const std::int64_t point = pt.j()["id"];
+  EXPECT_EQ(sampler.post("/api/nat/points", json{{"name", "x"}, {"area_code", World::kStreet}}.dump()).status, 403);
+  auto rounds = centre.post("/api/nat/rounds", json{{"area_code", World::kStreet}, {"days", {"2026-11-29"}}, {"pool_ratio", 5}}.dump());
+  ASSERT_EQ(rounds.status, 201) << rounds.body;
+  const std::int64_t round = rounds.j()["items"][0]["id"];
+
+  auto tube = sampler.post("/api/nat/tubes", json{{"barcode", "API-0001"}, {"point_id", point}, {"round_id", round}}.dump());
+  ASSERT_EQ(tube.status, 201) << tube.body;
+  EXPECT_EQ(tube.j()["ratio"], 5);
+  const std::int64_t tube_id = tube.j()["id"];
+  // Scan grid A's resident's health code (as the person's own phone would show it).
+  Client admin = login(server_->port(), "admin");
+  auto code = admin.get("/api/persons/" + std::to_string(world_.person_a) + "/code");
+  ASSERT_EQ(code.status, 200) << code.body;
+  auto s1 = sampler.post("/api/nat/tubes/" + std::to_string(tube_id) + "/samples", json{{"code", code.j()["token"]}}.dump());
+  ASSERT_EQ(s1.status, 201) << s1.body;
+  EXPECT_EQ(s1.j()["person_id"], world_.person_a);
+  EXPECT_EQ(s1.j()["name"], "张*");
+  auto s2 = sampler.post("/api/nat/tubes/" + std::to_string(tube_id) + "/samples", json{{"doc_number", world_.doc_b}}.dump());
+  ASSERT_EQ(s2.status, 201) << s2.body;
+  // Twice in the same round: 409.
+  EXPECT_EQ(sampler.post("/api/nat/tubes/" + std::to_string(tube_id) + "/samples", json{{"doc_number", world_.doc_b}}.dump()).status,
+            409);
+
+  auto box = sampler.post("/api/nat/boxes", json{{"code", "BOX-API-1"}, {"point_id", point}}.dump());
+  ASSERT_EQ(box.status, 201) << box.body;
+  const std::string bx = "/api/nat/boxes/" + std::to_string(box.j()["id"].get<std::int64_t>());
+  ASSERT_EQ(sampler.post(bx + "/tubes", R"({"barcodes":["API-0001"]})").status, 200);
+  ASSERT_EQ(sampler.post(bx + "/seal", "{}").status, 200);
+  ASSERT_EQ(sampler.post(bx + "/pickup", R"({"carrier":"张师傅"})").status, 200);
+  EXPECT_EQ(sampler.post(bx + "/receive", "{}").status, 403);  // a sampler is not a lab
+  auto rec = lab.post(bx + "/receive", "{}");
+  ASSERT_EQ(rec.status, 200) << rec.body;
+  EXPECT_EQ(rec.j()["status"], "received");
+
+  // Results: the pool is positive; a bad item is named by its index; the same again is one.
+  auto res = lab.post("/api/nat/results", R"({"items":[{"barcode":"API-0001","result":"positive","orf1ab_ct":28.5,"n_ct":30.1,
+                                               "tested_at":"2026-11-29 10:00"},
+                                              {"barcode":"NOPE-0001","result":"negative"},
+                                              {"barcode":"API-0001","result":"maybe"}]})");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto rj = res.j();
+  EXPECT_EQ(rj["accepted"], 1);
+  EXPECT_EQ(rj["rejected"], 2);
+  EXPECT_EQ(rj["positive_pools"], 1);
+  EXPECT_EQ(rj["retest_tasks"], 2);
+  ASSERT_EQ(rj["errors"].size(), 2u);
+  EXPECT_EQ(rj["errors"][0]["index"], 1);
+  EXPECT_EQ(rj["errors"][0]["reason"], "unknown tube");
+  EXPECT_EQ(rj["errors"][1]["column"], "result");
+  auto again = lab.post("/api/nat/results", R"({"items":[{"barcode":"API-0001","result":"positive","orf1ab_ct":28.5,"n_ct":30.1}]})");
+  EXPECT_EQ(again.j()["duplicates"], 1);
+  // The flagged member's code is yellow now.
+  EXPECT_EQ(admin.get("/api/persons/" + std::to_string(world_.person_a) + "/code").j()["colour"], "yellow");
+  auto tasks = centre.get("/api/nat/tasks?status=open&kind=retest");
+  ASSERT_EQ(tasks.status, 200) << tasks.body;
+  EXPECT_EQ(tasks.j()["items"].size(), 2u);
+  // Grid A's worker sees its resident's re-test only.
+  EXPECT_EQ(grid.get("/api/nat/tasks?status=open").j()["items"].size(), 1u);
+  auto alerts = centre.get("/api/nat/alerts?status=open");
+  ASSERT_EQ(alerts.status, 200);
+  EXPECT_EQ(alerts.j()["items"][0]["kind"], "positive_pool");
+
+  // Coverage: the street's residents (2 sampled of World's 3 + the merged-free records).
+  auto cov = centre.get("/api/nat/rounds/" + std::to_string(round) + "/coverage?level=15");
+  ASSERT_EQ(cov.status, 200) << cov.body;
+  EXPECT_EQ(cov.j()["total"]["sampled"], 2);
+  EXPECT_EQ(cov.j()["total"]["positive"], 2);
+  auto miss = grid.get("/api/nat/rounds/" + std::to_string(round) + "/missing");
+  ASSERT_EQ(miss.status, 200) << miss.body;
+  const json missing = miss.j();
+  for (const auto& m : missing["items"]) {
+    EXPECT_NE(m["person_id"], world_.person_a);
+    EXPECT_NE(m["doc_number"], world_.doc_a);  // masked
+  }
+  // A lab cannot read the door-to-door list.
+  EXPECT_EQ(lab.get("/api/nat/rounds/" + std::to_string(round) + "/missing").status, 404);
+}
+
+TEST_F(NatApi, BadBodiesAreNamed) {
+  Client centre = login(server_->port(), "centre");
+  auto r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-13-01"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.j()["field"], "days");
+  r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-11-29"],"pool_ratio":3})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.j()["field"], "pool_ratio");
+  // A round outside the centre's street: as if the area did not exist.
+  r = centre.post("/api/nat/rounds", R"({"area_code":"110105002","days":["2026-11-29"]})");
+  EXPECT_EQ(r.status, 404);
+  Client lab = login(server_->port(), "lab");
+  r = lab.post("/api/nat/results", R"({"items":"x"})");
+  EXPECT_EQ(r.status, 400);
+  r = lab.post("/api/nat/results", R"({"items":[{"barcode":"X-1","result":"negative","tested_at":"yesterday"}]})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.j()["errors"][0]["column"], "tested_at");
+}
+
+}  // namespace
+}  // namespace bihuan::testing

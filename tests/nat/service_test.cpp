@@ -1,0 +1,473 @@
+// The testing service (核酸检测) on SQLite and, when BIHUAN_TEST_PG is set, PostgreSQL: a round
+// over a street, pooled tubes, boxes, lab results, pool re-tests, cases, coverage, and the
+// jurisdiction rules (outside the scope = does not exist).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/resident_id.hpp"
+#include "core/nat.hpp"
+#include "loop/backend.hpp"
+#include "loop/service.hpp"
+#include "store/db.hpp"
+#include "store/repository.hpp"
+#include "nat/service.hpp"
+
+namespace bihuan::nattest {
+
+using looptest::area;
+using nlohmann::json;
+
+Instant at(const std::string& s) { return *parse_instant(s); }
+
+ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    if (message) *message = e.what();
+    return e.code();
+  }
+  ADD_FAILURE() << "no error";
+  return ErrorCode::internal;
+}
+
+std::string resident_id(const std::string& region, const std::string& birth, int seq) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%03d", seq % 1000);
+  std::string first17 = region + birth + buf;
+  return first17 + resident_id_check_char(first17);
+}
+
+class NatService : public ::testing::TestWithParam<std::string> {
+ protected:
+  static constexpr const char* kStreet = "110105001";
+  static constexpr const char* kGridA = "110105001001001";
+  static constexpr const char* kGridB = "110105001001002";
+  static constexpr const char* kOtherStreetGrid = "110105002001001";
+
+  void SetUp() override {
+    db_ = std::make_unique<looptest::TestBackend>(GetParam());
+    if (!db_->skip.empty()) GTEST_SKIP() << db_->skip;
+    repo_ = store::open_repository(db_->url);
+    repo_->upsert_areas({area("11", "北京市"), area("1101", "市辖区"), area("110105", "朝阳区"),
+                         area(kStreet, "建外街道"), area("110105001001", "建外社区"), area(kGridA, "第1网格"),
+                         area(kGridB, "第2网格"), area("110105002", "朝外街道"), area("110105002001", "朝外社区"),
+                         area(kOtherStreetGrid, "第1网格")});
+    std::vector<Org> orgs(2);
+    orgs[0].code = "LAB-1";
+    orgs[0].name = "朝阳检测所";
+    orgs[0].kind = OrgKind::lab;
+    orgs[0].area_code = "110105";
+    orgs[1].code = "LAB-2";
+    orgs[1].name = "另一检测所";
+    orgs[1].kind = OrgKind::lab;
+    orgs[1].area_code = "110105";
+    repo_->upsert_orgs(orgs);
+    lab_ = orgs[0].id;
+    lab2_ = orgs[1].id;
+    // Households: A1 (3 people, grid A), A2 (2 people, grid A), B1 (2 people, grid B); one
+    // person in the other street.
+    std::vector<Household> hs(4);
+    const char* grids[] = {kGridA, kGridA, kGridB, kOtherStreetGrid};
+    for (int i = 0; i < 4; ++i) {
+      hs[i].household_no = "H" + std::to_string(i);
+      hs[i].area_code = grids[i];
+      hs[i].address = std::string("建外大街") + std::to_string(i + 1) + "号";
+    }
+    repo_->upsert_households(hs);
+    const int sizes[] = {3, 2, 2, 1};
+    std::vector<Person> ps;
+    int seq = 0;
+    for (int h = 0; h < 4; ++h)
+      for (int k = 0; k < sizes[h]; ++k) {
+        Person p;
+        p.doc_number = resident_id("110105", "19800101", ++seq);
+        p.name = "居民" + std::to_string(seq);
+        p.birth_date = *parse_date("1980-01-01");
+        p.area_code = grids[h];
+        p.household_id = hs[h].id;
+        p.address = hs[h].address;
+        ps.push_back(p);
+      }
+    repo_->upsert_persons(ps);
+    persons_ = ps;
+    loop_ = std::make_unique<loop::Service>(*repo_, profiles_, clock_);
+    signer_ = std::make_unique<loop::CodeSigner>(db_->dir + "/code-signing");
+    svc_ = std::make_unique<nat::Service>(*repo_, *loop_, signer_.get(), clock_);
+    centre_.role = Role::command_centre;
+    centre_.scope = Scope::area("110105");
+    centre_.user_id = 2;
+    centre_.username = "centre";
+    sampler_.role = Role::sampler;
+    sampler_.scope = Scope::area(kStreet);
+    sampler_.user_id = 3;
+    sampler_.username = "sampler";
+    lab_caller_.role = Role::lab;
+    lab_caller_.scope = Scope::org(lab_);
+    lab_caller_.user_id = 4;
+    lab_caller_.username = "lab";
+    other_sampler_ = sampler_;
+    other_sampler_.scope = Scope::area("110105002");
+    other_sampler_.user_id = 5;
+  }
+
+  store::SamplingPointRow point() {
+    nat::NewPoint p;
+    p.name = "建外采样点";
+    p.area_code = kStreet;
+    p.lab_org_id = lab_;
+    return svc_->create_point(p, centre_);
+  }
+  store::RoundRow round(int ratio = 5) {
+    nat::NewRounds r;
+    r.area_code = kStreet;
+    r.days = {*parse_date("2022-04-04")};
+    r.pool_ratio = ratio;
+    r.rule = "outbreak_district_10m";
+    return svc_->start_rounds(r, centre_).at(0);
+  }
+  nat::SampleWho by_doc(int i) {
+    nat::SampleWho w;
+    w.doc_number = persons_[static_cast<std::size_t>(i)].doc_number;
+    return w;
+  }
+  nat::IntakeReport post(const std::string& barcode, const std::string& result, const Caller* who = nullptr) {
+    nat::ResultInput in;
+    in.row = 2;
+    in.barcode = barcode;
+    in.reported = result;
+    in.tested_at = clock_.now();
+    return svc_->post_results({in}, 0, "api", who ? *who : lab_caller_);
+  }
+  // Opens a tube, samples persons [from, to), closes it, boxes, seals and has the lab receive it.
+  store::TubeRow pooled(const std::string& barcode, std::int64_t point_id, std::int64_t round_id, int from, int to,
+                        int ratio = 5) {
+    nat::NewTube t;
+    t.barcode = barcode;
+    t.point_id = point_id;
+    t.round_id = round_id;
+    t.ratio = ratio;
+    auto tube = svc_->open_tube(t, sampler_);
+    for (int i = from; i < to; ++i) svc_->sample(tube.id, by_doc(i), sampler_);
+    auto b = svc_->open_box("BOX-" + barcode, point_id, 0, sampler_);
+    svc_->add_to_box(b.id, {barcode}, sampler_);
+    svc_->seal_box(b.id, sampler_);
+    svc_->pick_up_box(b.id, "张师傅", sampler_);
+    svc_->receive_box(b.id, lab_caller_);
+    return svc_->tube(tube.id, centre_).tube;
+  }
+
+  loop::Profiles profiles_{std::string(BIHUAN_SOURCE_DIR) + "/policies"};
+  ManualClock clock_{at("2022-04-04T01:00:00Z")};
+  std::unique_ptr<looptest::TestBackend> db_;
+  std::unique_ptr<store::Repository> repo_;
+  std::unique_ptr<loop::Service> loop_;
+  std::unique_ptr<loop::CodeSigner> signer_;
+  std::unique_ptr<nat::Service> svc_;
+  std::vector<Person> persons_;
+  std::int64_t lab_ = 0, lab2_ = 0;
+  Caller centre_, sampler_, lab_caller_, other_sampler_;
+};
+
+TEST_P(NatService, PooledTubeFillsClosesAndNeverOverflows) {
+  auto p = point();
+  auto r = round(5);
+  nat::NewTube t;
+  t.barcode = "T0001";
+  t.point_id = p.id;
+  t.round_id = r.id;
+  t.ratio = 0;  // the round's ratio
+  auto tube = svc_->open_tube(t, sampler_);
+  EXPECT_EQ(tube.ratio, 5);
+  for (int i = 0; i < 4; ++i) {
+    auto s = svc_->sample(tube.id, by_doc(i), sampler_);
+    EXPECT_FALSE(s.tube_closed);
+    EXPECT_EQ(s.masked_name.substr(0, 3), "居");  // masked: only the first character
+    EXPECT_NE(s.masked_name, persons_[static_cast<std::size_t>(i)].name);
+  }
+  // A person already in an open tube of the round cannot be sampled into it again.
+  EXPECT_EQ(code_of([&] { svc_->sample(tube.id, by_doc(0), sampler_); }), ErrorCode::conflict);
+  auto s5 = svc_->sample(tube.id, by_doc(4), sampler_);
+  EXPECT_TRUE(s5.tube_closed);
+  EXPECT_EQ(s5.members, 5);
+  // A closed (full) tube takes nobody.
+  EXPECT_EQ(code_of([&] { svc_->sample(tube.id, by_doc(5), sampler_); }), ErrorCode::conflict);
+  EXPECT_EQ(svc_->tube(tube.id, centre_).members.size(), 5u);
+  // The same barcode twice is a conflict.
+  EXPECT_EQ(code_of([&] { svc_->open_tube(t, sampler_); }), ErrorCode::conflict);
+  // An unregistered ID number is not found.
+  t.barcode = "T0002";
+  auto tube2 = svc_->open_tube(t, sampler_);
+  nat::SampleWho w;
+  w.doc_number = resident_id("110105", "19900101", 999);
+  EXPECT_EQ(code_of([&] { svc_->sample(tube2.id, w, sampler_); }), ErrorCode::not_found);
+}
+
+TEST_P(NatService, SamplingByScannedHealthCode) {
+  auto p = point();
+  nat::NewTube t;
+  t.barcode = "S0001";
+  t.point_id = p.id;
+  t.ratio = 1;
+  auto tube = svc_->open_tube(t, sampler_);
+  auto out = loop_->code_for(persons_[0].id, *signer_, Caller::local("t"));
+  nat::SampleWho w;
+  w.code_token = out.token;
+  auto s = svc_->sample(tube.id, w, sampler_);
+  EXPECT_EQ(s.person_id, persons_[0].id);
+  EXPECT_TRUE(s.tube_closed);
+  w.code_token = out.token + "x";
+  t.barcode = "S0002";
+  auto tube2 = svc_->open_tube(t, sampler_);
+  EXPECT_EQ(code_of([&] { svc_->sample(tube2.id, w, sampler_); }), ErrorCode::unauthenticated);
+}
+
+TEST_P(NatService, NegativePoolClearsPositivePoolFlagsAndRetestsConfirm) {
+  auto p = point();
+  auto r = round(5);
+  auto neg = pooled("P-NEG", p.id, r.id, 0, 5);
+  auto pos = pooled("P-POS", p.id, r.id, 5, 7, 5);  // two people, closed when boxed
+  EXPECT_EQ(pos.status, "received");
+  auto rep = post("P-NEG", "negative");
+  EXPECT_EQ(rep.accepted, 1);
+  EXPECT_EQ(rep.retest_tasks, 0);
+  EXPECT_EQ(svc_->tube(neg.id, centre_).tube.result, "negative");
+  // Idempotent: the same result again is one.
+  rep = post("P-NEG", "negative");
+  EXPECT_EQ(rep.accepted, 1);
+  EXPECT_EQ(rep.duplicates, 1);
+  EXPECT_EQ(svc_->tube(neg.id, centre_).results.size(), 1u);
+  // A different result for the same tube is a conflict to review; nothing changes.
+  rep = post("P-NEG", "positive");
+  EXPECT_EQ(rep.rejected, 1);
+  EXPECT_EQ(rep.conflicts, 1);
+  ASSERT_EQ(rep.errors.size(), 1u);
+  EXPECT_EQ(rep.errors[0].column, "barcode");
+  EXPECT_EQ(svc_->tube(neg.id, centre_).tube.result, "negative");
+  EXPECT_EQ(svc_->conflicts("open", centre_).size(), 1u);
+
+  // The positive pool flags both members (yellow code) and makes single-tube re-tests.
+  const auto before = loop_->colour_of(persons_[5].id, *parse_date("2022-04-04"));
+  EXPECT_EQ(before, policy::Colour::green);
+  rep = post("P-POS", "positive");
+  EXPECT_EQ(rep.positive_pools, 1);
+  EXPECT_EQ(rep.retest_tasks, 2);
+  EXPECT_EQ(loop_->colour_of(persons_[5].id, *parse_date("2022-04-04")), policy::Colour::yellow);
+  EXPECT_EQ(loop_->colour_of(persons_[0].id, *parse_date("2022-04-04")), policy::Colour::green);
+  auto tasks = svc_->tasks({"open", "retest", 0}, centre_, {});
+  ASSERT_EQ(tasks.items.size(), 2u);
+  auto alerts = svc_->alerts("open", centre_, {});
+  bool pool_alert = false;
+  for (const auto& a : alerts.items) pool_alert = pool_alert || a.kind == "positive_pool";
+  EXPECT_TRUE(pool_alert);
+
+  // A flagged person cannot go into a pooled tube; the re-tests are single tubes.
+  nat::NewTube t;
+  t.barcode = "P-MIX";
+  t.point_id = p.id;
+  t.ratio = 10;
+  auto mix = svc_->open_tube(t, sampler_);
+  EXPECT_EQ(code_of([&] { svc_->sample(mix.id, by_doc(5), sampler_); }), ErrorCode::invalid_argument);
+  auto r1 = pooled("RR-5", p.id, 0, 5, 6, 1);
+  auto r2 = pooled("RR-6", p.id, 0, 6, 7, 1);
+  EXPECT_NE(r1.retest_task, 0);
+  rep = post("RR-5", "negative");
+  EXPECT_EQ(rep.accepted, 1);
+  EXPECT_EQ(loop_->colour_of(persons_[5].id, *parse_date("2022-04-04")), policy::Colour::green);
+  rep = post("RR-6", "positive");
+  EXPECT_EQ(rep.cases_opened, 1);
+  auto cases = svc_->cases(centre_, {});
+  ASSERT_EQ(cases.items.size(), 1u);
+  EXPECT_EQ(cases.items[0].person_id, persons_[6].id);
+  bool case_alert = false;
+  for (const auto& a : svc_->alerts("open", centre_, {}).items)
+    if (a.kind == "positive_case") {
+      case_alert = true;
+      EXPECT_EQ(json::parse(a.detail)["address"], persons_[6].address);
+    }
+  EXPECT_TRUE(case_alert);
+  EXPECT_EQ(svc_->tasks({"confirmed", "", 0}, centre_, {}).items.size(), 1u);
+  EXPECT_EQ(svc_->tasks({"cleared", "", 0}, centre_, {}).items.size(), 1u);
+}
+
+TEST_P(NatService, LabSeesOnlyItsTubesAndServesItsCity) {
+  auto p = point();
+  pooled("LL-1", p.id, 0, 0, 1, 1);
+  Caller other = lab_caller_;
+  other.scope = Scope::org(lab2_);
+  // Another lab's tube answers exactly like an unknown one.
+  auto a = post("LL-1", "negative", &other);
+  auto b = post("NO-SUCH", "negative", &other);
+  ASSERT_EQ(a.errors.size(), 1u);
+  ASSERT_EQ(b.errors.size(), 1u);
+  EXPECT_EQ(a.errors[0].reason, b.errors[0].reason);
+  // By ID number: a person registered in the lab's city.
+  nat::ResultInput in;
+  in.doc_number = persons_[1].doc_number;
+  in.reported = "negative";
+  in.sampled_at = at("2022-04-04T00:30:00Z");
+  auto rep = svc_->post_results({in}, 0, "csv", lab_caller_);
+  EXPECT_EQ(rep.accepted, 1);
+  // A bad check character is rejected with the reason.
+  std::string bad = persons_[1].doc_number;
+  bad.back() = bad.back() == '1' ? '2' : '1';
+  in.doc_number = bad;
+  rep = svc_->post_results({in}, 0, "csv", lab_caller_);
+  EXPECT_EQ(rep.rejected, 1);
+  EXPECT_EQ(rep.errors[0].column, "doc_number");
+  // A sampler cannot post results; a lab cannot sample.
+  EXPECT_EQ(code_of([&] { svc_->post_results({in}, lab_, "api", sampler_); }), ErrorCode::permission_denied);
+  EXPECT_EQ(code_of([&] { svc_->open_box("BX-9", p.id, 0, lab_caller_); }), ErrorCode::permission_denied);
+}
+
+TEST_P(NatService, OutsideTheAreaAnswersLikeNothing) {
+  auto p = point();
+  nat::NewTube t;
+  t.barcode = "OO-1";
+  t.point_id = p.id;
+  t.ratio = 1;
+  auto tube = svc_->open_tube(t, sampler_);
+  std::string m1, m2;
+  EXPECT_EQ(code_of([&] { svc_->tube(tube.id, other_sampler_); }, &m1), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->tube(999999, other_sampler_); }, &m2), ErrorCode::not_found);
+  EXPECT_EQ(m1.substr(0, 13), m2.substr(0, 13));
+  EXPECT_EQ(code_of([&] { svc_->sample(tube.id, by_doc(0), other_sampler_); }), ErrorCode::not_found);
+  t.barcode = "OO-2";
+  t.point_id = p.id;
+  EXPECT_EQ(code_of([&] { svc_->open_tube(t, other_sampler_); }), ErrorCode::not_found);
+  auto r = round();
+  EXPECT_EQ(code_of([&] { svc_->coverage(r.id, 0, other_sampler_); }), ErrorCode::not_found);
+  EXPECT_TRUE(svc_->tubes({}, other_sampler_, {}).items.empty());
+  EXPECT_EQ(svc_->tubes({}, sampler_, {}).items.size(), 1u);
+}
+
+TEST_P(NatService, CoverageCountsPeopleAndHouseholdsAndHonoursExclusions) {
+  auto p = point();
+  auto r = round(5);
+  // Household A1 fully (0,1,2), A2 partly (3), B1 none.
+  pooled("CC-1", p.id, r.id, 0, 4, 5);
+  post("CC-1", "negative");
+  svc_->exclude(r.id, persons_[6].id, "bedridden", "卧床", sampler_);
+  auto cov = svc_->coverage(r.id, 15, centre_);
+  EXPECT_EQ(cov.total.expected, 6);  // 7 residents of the street, one excluded
+  EXPECT_EQ(cov.total.excluded, 1);
+  EXPECT_EQ(cov.total.sampled, 4);
+  EXPECT_EQ(cov.total.resulted, 4);
+  EXPECT_EQ(cov.total.positive, 0);
+  ASSERT_EQ(cov.rows.size(), 2u);
+  EXPECT_EQ(cov.rows[0].area_code, kGridA);
+  EXPECT_EQ(cov.rows[0].households_full, 1);
+  EXPECT_EQ(cov.rows[0].households_partial, 1);
+  EXPECT_EQ(cov.rows[1].households_none, 1);
+  auto street = svc_->coverage(r.id, 9, centre_);
+  ASSERT_EQ(street.rows.size(), 1u);
+  EXPECT_EQ(street.rows[0].sampled, 4);
+  // The door-to-door list: grid A's unsampled resident (4), grid B's unsampled (5; 6 excluded).
+  Caller grid;  // the door-to-door list is the grid worker's (it names people)
+  grid.role = Role::grid_worker;
+  grid.scope = Scope::area(kStreet);
+  grid.user_id = 8;
+  EXPECT_EQ(code_of([&] { svc_->missing(r.id, kGridA, {}, sampler_); }), ErrorCode::permission_denied);
+  auto miss = svc_->missing(r.id, kGridA, {}, grid);
+  ASSERT_EQ(miss.items.size(), 1u);
+  EXPECT_EQ(miss.items[0].person_id, persons_[4].id);
+  auto all = svc_->missing(r.id, "", {}, grid);
+  EXPECT_EQ(all.items.size(), 2u);
+  // The person of the other street is nobody's business here.
+  EXPECT_EQ(code_of([&] { svc_->exclude(r.id, persons_[7].id, "away", "", sampler_); }), ErrorCode::not_found);
+}
+
+TEST_P(NatService, BoxesKeepTheirChainAndLateOnesAlert) {
+  auto p = point();
+  nat::NewTube t;
+  t.barcode = "BB-1";
+  t.point_id = p.id;
+  t.ratio = 5;
+  auto tube = svc_->open_tube(t, sampler_);
+  svc_->sample(tube.id, by_doc(0), sampler_);
+  auto b = svc_->open_box("BOX-1", p.id, 0, sampler_);
+  EXPECT_EQ(b.lab_org_id, lab_);
+  EXPECT_EQ(code_of([&] { svc_->seal_box(b.id, sampler_); }), ErrorCode::invalid_argument);  // empty
+  b = svc_->add_to_box(b.id, {"BB-1"}, sampler_);
+  EXPECT_EQ(b.tubes, 1);
+  EXPECT_EQ(svc_->tube(tube.id, centre_).tube.status, "boxed");  // an open tube closes when boxed
+  b = svc_->seal_box(b.id, sampler_);
+  ASSERT_TRUE(b.due_at.has_value());
+  EXPECT_EQ(code_of([&] { svc_->add_to_box(b.id, {"BB-1"}, sampler_); }), ErrorCode::conflict);
+  // Another lab cannot receive it (it does not exist for them).
+  Caller other = lab_caller_;
+  other.scope = Scope::org(lab2_);
+  EXPECT_EQ(code_of([&] { svc_->receive_box(b.id, other); }), ErrorCode::not_found);
+  clock_.advance(std::chrono::hours{5});
+  auto raised = svc_->sweep();
+  bool overdue = false;
+  for (const auto& a : raised) overdue = overdue || a.kind == "box_overdue";
+  EXPECT_TRUE(overdue);
+  EXPECT_TRUE(svc_->sweep().empty() || svc_->sweep().size() < raised.size() + 1);  // raised once
+  b = svc_->receive_box(b.id, lab_caller_);
+  EXPECT_EQ(b.status, "received");
+}
+
+TEST_P(NatService, CorrectionIsANewVersionAndUndoesTheFlags) {
+  auto p = point();
+  auto r = round(5);
+  pooled("VV-1", p.id, r.id, 0, 2, 5);
+  post("VV-1", "positive");
+  EXPECT_EQ(loop_->colour_of(persons_[0].id, *parse_date("2022-04-04")), policy::Colour::yellow);
+  auto d = svc_->tube(svc_->tube_by_barcode("VV-1", centre_).id, centre_);
+  ASSERT_EQ(d.results.size(), 1u);
+  EXPECT_EQ(code_of([&] { svc_->correct_result(d.results[0].id, "negative", std::nullopt, std::nullopt, "", lab_caller_); }),
+            ErrorCode::invalid_argument);
+  auto v2 = svc_->correct_result(d.results[0].id, "negative", std::nullopt, std::nullopt, "录入错误", lab_caller_);
+  EXPECT_EQ(v2.version, 2);
+  d = svc_->tube(d.tube.id, centre_);
+  ASSERT_EQ(d.results.size(), 2u);
+  EXPECT_FALSE(d.results[0].current);
+  EXPECT_EQ(d.tube.result, "negative");
+  EXPECT_EQ(loop_->colour_of(persons_[0].id, *parse_date("2022-04-04")), policy::Colour::green);
+  EXPECT_EQ(code_of([&] { svc_->correct_result(d.results[0].id, "positive", std::nullopt, std::nullopt, "x", lab_caller_); }),
+            ErrorCode::conflict);
+}
+
+TEST_P(NatService, AntigenPositiveOpensASingleTubeTask) {
+  Caller grid;
+  grid.role = Role::grid_worker;
+  grid.scope = Scope::area(kGridA);
+  grid.user_id = 9;
+  auto a = svc_->record_antigen(persons_[0].id, "positive", std::nullopt, grid);
+  EXPECT_NE(a.task_id, 0);
+  auto tasks = svc_->tasks({"open", "antigen_followup", 0}, grid, {});
+  ASSERT_EQ(tasks.items.size(), 1u);
+  EXPECT_EQ(tasks.items[0].ratio, 1);
+  // A resident of grid B is not this grid worker's.
+  EXPECT_EQ(code_of([&] { svc_->record_antigen(persons_[5].id, "negative", std::nullopt, grid); }), ErrorCode::not_found);
+}
+
+TEST(NatRules, ConsequencesAndRollUp) {
+  EXPECT_TRUE(nat::consequence_of("negative", 10).clear_members);
+  EXPECT_TRUE(nat::consequence_of("positive", 10).flag_members);
+  EXPECT_TRUE(nat::consequence_of("inconclusive", 10).flag_members);
+  EXPECT_TRUE(nat::consequence_of("positive", 1).open_case);
+  EXPECT_TRUE(nat::consequence_of("inconclusive", 1).retest_single);
+  EXPECT_FALSE(nat::valid_ratio(3));
+  EXPECT_TRUE(nat::valid_ratio(20));
+  EXPECT_FALSE(nat::valid_barcode("ab"));
+  EXPECT_FALSE(nat::valid_barcode("AB CD"));
+  std::vector<nat::CoverageRow> rows(3);
+  rows[0].area_code = "110105001001001";
+  rows[0].expected = 3;
+  rows[1].area_code = "110105001001002";
+  rows[1].expected = 4;
+  rows[2].area_code = "110105002001001";
+  rows[2].expected = 5;
+  auto streets = nat::roll_up(rows, 9);
+  ASSERT_EQ(streets.size(), 2u);
+  EXPECT_EQ(streets[0].expected, 7);
+  EXPECT_EQ(nat::total_of(rows, "110105").expected, 12);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, NatService, ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace bihuan::nattest
