@@ -1,6 +1,8 @@
 // Synthetic city generator: distributions, determinism and the census shape of a 20k city.
 #include <gtest/gtest.h>
 
+#include "store/nat_repository.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -16,6 +18,7 @@
 #include "gen/random.hpp"
 #include "ingest/csv.hpp"
 #include "store/db.hpp"
+#include "store/nat_repository.hpp"
 #include "test_db.hpp"
 
 namespace bihuan::gen {
@@ -430,6 +433,20 @@ TEST_F(City20k, InstitutionsVenuesAndWorkplaces) {
   EXPECT_GT(venues[VenueType::supermarket], 0);
   EXPECT_GT(venues[VenueType::school], 0);
   EXPECT_EQ(venues[VenueType::residential_gate], report_.grids);
+  // Sampling points (采样点): at least one per street, each sending its boxes to a lab of its county.
+  const auto points = store::open_nat_repository(repo)->points(Scope::everything(), 100000);
+  EXPECT_EQ(static_cast<std::int64_t>(points.size()), report_.sampling_points);
+  std::set<std::string> streets;
+  for (const auto& pt : points) {
+    streets.insert(pt.area_code.substr(0, 9));
+    auto lab = repo.org(pt.lab_org_id);
+    ASSERT_TRUE(lab) << pt.name;
+    EXPECT_EQ(lab->kind, OrgKind::lab);
+    EXPECT_EQ(lab->area_code, pt.area_code.substr(0, 6)) << pt.name;
+  }
+  std::set<std::string> populated;
+  for (const auto& p : *persons_) populated.insert(p.area_code.substr(0, 9));
+  EXPECT_EQ(streets, populated);
   int workers = 0, pupils = 0, adults = 0;
   for (const auto& p : *persons_) {
     const int age = age_on(p.birth_date, kToday);
