@@ -4,6 +4,8 @@
 #include <map>
 
 #include "api/json_io.hpp"
+#include "jobs/runner.hpp"
+#include "store/audit.hpp"
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "loop/service.hpp"
@@ -255,7 +257,8 @@ Response start_rounds(Request& req, Context& ctx) {
   n.area_code = req_string(b, "area_code");
   n.campaign = opt_string(b, "campaign").value_or("");
   n.rule = opt_string(b, "rule").value_or("");
-  n.pool_ratio = static_cast<int>(opt_int(b, "pool_ratio").value_or(10));
+  n.pool_ratio = static_cast<int>(opt_int(b, "pool_ratio").value_or(0));
+  n.outbreak_declared = opt_bool(b, "outbreak_declared").value_or(false);
   auto days = b.find("days");
   if (days == b.end() || !days->is_array()) fail(ErrorCode::invalid_argument, "days must be an array of dates", "days");
   for (const auto& d : *days) {
@@ -507,6 +510,92 @@ Response post_results(Request& req, Context& ctx) {
   return Response::json(intake_json(rep), rep.accepted == 0 && rep.rejected > 0 ? 422 : 200);
 }
 
+// ---------------------------------------------------------------- result files as jobs
+
+// The caller of a job, as stored with its input (the job runs after the request has gone).
+json caller_params(const Caller& c) {
+  return {{"user_id", c.user_id},
+          {"username", c.username},
+          {"ip", c.ip},
+          {"role", to_string(c.role)},
+          {"scope_kind", c.scope.kind == Scope::Kind::all ? "all" : c.scope.kind == Scope::Kind::org ? "org" : "area"},
+          {"scope_area", c.scope.area_prefix},
+          {"scope_org", c.scope.org_id}};
+}
+Caller caller_from(const json& p) {
+  Caller c;
+  c.user_id = p.at("user_id").get<std::int64_t>();
+  c.username = p.at("username").get<std::string>();
+  c.ip = p.at("ip").get<std::string>();
+  c.role = role_from(p.at("role").get<std::string>()).value_or(Role::auditor);
+  const auto kind = p.at("scope_kind").get<std::string>();
+  c.scope = kind == "all"   ? Scope::everything()
+            : kind == "org" ? Scope::org(p.at("scope_org").get<std::int64_t>())
+                            : Scope::area(p.at("scope_area").get<std::string>());
+  return c;
+}
+
+struct JobDeps {
+  const loop::Profiles* profiles = nullptr;
+  loop::Watcher* watcher = nullptr;
+  loop::CodeSigner* signer = nullptr;
+  const Clock* clock = nullptr;
+};
+
+jobs::Work results_work(const json& params, std::string body, JobDeps deps) {
+  return [params, body = std::move(body), deps](jobs::JobContext& jc) -> std::string {
+    const Caller c = caller_from(params.at("caller"));
+    const auto local = store::local_time_of(jc.repo);
+    auto file = nat::parse_result_file(body, local);
+    jc.check_stop();
+    loop::Service loop(jc.repo, *deps.profiles, *deps.clock, deps.watcher);
+    nat::Service svc(jc.repo, loop, deps.signer, *deps.clock);
+    auto rep = svc.post_results(file.items, params.at("lab_org_id").get<std::int64_t>(), file.channel, c,
+                                [&jc](std::size_t done, std::size_t total) {
+                                  jc.progress(total ? static_cast<double>(done) / static_cast<double>(total) : 1.0);
+                                  jc.check_stop();
+                                });
+    rep.rejected += static_cast<std::int64_t>(file.errors.size());
+    rep.errors.insert(rep.errors.end(), file.errors.begin(), file.errors.end());
+    std::stable_sort(rep.errors.begin(), rep.errors.end(), [](const nat::ResultError& a, const nat::ResultError& b) {
+      return a.row != b.row ? a.row < b.row : a.index < b.index;
+    });
+    return nat::report_json(rep, true);
+  };
+}
+
+// A lab file (CSV or FHIR JSON) as a background job: 202 {job_id}; the job's report is the
+// intake report. Results are idempotent, so a job interrupted by a restart simply runs again.
+Response post_result_file(Request& req, Context& ctx) {
+  if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the lab's CSV or FHIR file", "body");
+  if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running", "jobs");
+  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
+  const Caller c = actor(ctx, req);
+  std::int64_t lab = 0;
+  if (c.scope.kind == Scope::Kind::org) {
+    lab = c.scope.org_id;
+  } else if (c.everything()) {
+    lab = query_int(req.q("lab_org_id"), "lab_org_id", 1, std::numeric_limits<std::int64_t>::max(), 0);
+    if (!lab) fail(ErrorCode::invalid_argument, "lab_org_id is required", "lab_org_id");
+  } else {
+    fail(ErrorCode::permission_denied, "results are posted by a lab", "role");
+  }
+  {
+    // The lab must be one (checked now, so that a bad id is answered, not a failed job).
+    auto org = ctx.repo.org(lab);
+    if (!org || org->kind != OrgKind::lab) fail(ErrorCode::not_found, "no such lab: " + std::to_string(lab), "lab_org_id");
+  }
+  const json params = {{"caller", caller_params(c)}, {"lab_org_id", lab}};
+  const std::size_t bytes = req.body.size();
+  store::JobInput input{params.dump(), std::move(req.body)};
+  JobDeps deps{ctx.svc.loop_profiles, ctx.svc.loop_watcher, ctx.svc.code_signer, ctx.svc.clock};
+  auto work = results_work(params, input.data, deps);
+  const std::int64_t id = ctx.svc.jobs->submit(ctx.repo, "nat.results", c.user_id, std::move(work), &input);
+  ctx.audits.push_back(store::audit_of(c, ctx.now(), "test.results_submit", "job", id, {},
+                                       json{{"lab_org_id", lab}, {"bytes", bytes}}.dump()));
+  return Response::json({{"job_id", id}}, 202);
+}
+
 Response correct_result(Request& req, Context& ctx) {
   const json b = parse_object(req.body);
   Svc s(ctx);
@@ -586,6 +675,12 @@ Response list_cases(Request& req, Context& ctx) {
 
 }  // namespace
 
+void add_nat_job_kinds(jobs::Runner& runner, const Services& svc) {
+  JobDeps deps{svc.loop_profiles, svc.loop_watcher, svc.code_signer, svc.clock};
+  if (!deps.profiles) return;
+  runner.add_kind("nat.results", [deps](const store::JobInput& in) { return results_work(json::parse(in.params), in.data, deps); });
+}
+
 void add_nat_routes(Router& router) {
   const std::string js = "application/json";
   auto pp = [](std::string n, std::string d, std::string t = "integer") {
@@ -650,6 +745,9 @@ void add_nat_routes(Router& router) {
       P::test_result, js, box_receive);
   add(J::scoped_create, "POST", "/api/nat/results",
       "A lab posts results (JSON items); valid items are taken, invalid ones reported", {}, P::test_result, js, post_results);
+  add(J::scoped_create, "POST", "/api/nat/results/file",
+      "A lab posts a results file (CSV in Chinese or English, or FHIR R4 JSON) as a background job: 202 {job_id}",
+      {qp("lab_org_id", "the lab (administrator only)", "integer")}, P::test_result, "text/csv", post_result_file);
   add(J::scoped_object, "POST", "/api/nat/results/{id}/correct", "Correct a result: a new version with a reason", {id},
       P::test_result, js, correct_result);
   add(J::scoped_list, "GET", "/api/nat/conflicts", "Results that contradict a recorded one, for review",

@@ -7,5 +7,8 @@
 namespace bihuan::api {
 
 void add_nat_routes(Router& router);
+// Results files run as resumable jobs (kind "nat.results"); call before the runner starts, after
+// the loop's services (profiles, watcher, signer) are set up.
+void add_nat_job_kinds(jobs::Runner& runner, const Services& svc);
 
 }  // namespace bihuan::api

@@ -607,6 +607,7 @@ void Server::start() {
   s.job_runner = std::make_unique<jobs::Runner>(jobs::RunnerOptions{s.opt.db_url, s.services.clock, s.opt.job_threads});
   // Import runs a stopped process left half-written are put back before new jobs start.
   add_import_job_kinds(*s.job_runner, s.services.clock);
+  add_nat_job_kinds(*s.job_runner, s.services);
   s.job_runner->add_recovery([clock = s.services.clock](store::Repository& repo) {
     if (int n = ingest::roll_back_unfinished_runs(repo, clock->now()))
       spdlog::warn("{} unfinished import runs were rolled back", n);

@@ -1,4 +1,4 @@
-// bihuan round start --area CODE --days 2022-04-04[,2022-04-05...] [--ratio 10] [--rule KEY] [--campaign TEXT]
+// bihuan round start --area CODE --days 2022-04-04[,2022-04-05...] --rule KEY [--ratio 10] [--outbreak] [--campaign TEXT]
 // bihuan round status [ID]            the rounds, or one round with its totals
 // bihuan round coverage ID [--level 9|12|15] [--json] [--watch SECONDS]
 // Scripted mass-testing rounds (区域核酸检测, docs/API-testing.md), acting as the local
@@ -64,7 +64,8 @@ std::string bar(double fraction, int width = 30) {
 
 struct Opts {
   std::string db = kDefaultDb, policies, area, days, rule, campaign;
-  int ratio = 10;
+  int ratio = 0;
+  bool outbreak = false;
   std::int64_t id = 0;
   int level = 0;
   bool as_json = false;
@@ -106,8 +107,9 @@ const bool registered = add_command([](CLI::App& app) {
   start->add_option("--policies", o.policies, "directory of policy profiles");
   start->add_option("--area", o.area, "area code of the round (a street, a district, ...)")->required();
   start->add_option("--days", o.days, "comma-separated dates YYYY-MM-DD")->required();
-  start->add_option("--ratio", o.ratio, "pooling ratio 1, 5, 10 or 20")->capture_default_str();
-  start->add_option("--rule", o.rule, "the profile's round rule key");
+  start->add_option("--ratio", o.ratio, "pooling ratio 1, 5, 10 or 20 (default: the profile's for the general population)");
+  start->add_option("--rule", o.rule, "the active profile's round rule (e.g. outbreak_district_10m)")->required();
+  start->add_flag("--outbreak", o.outbreak, "an outbreak is declared for the area (needed under twenty-measures)");
   start->add_option("--campaign", o.campaign, "a name for the rounds");
   start->add_flag("--json", o.as_json, "print the rounds as JSON");
   start->callback([] {
@@ -121,6 +123,7 @@ const bool registered = add_command([](CLI::App& app) {
     n.days = parse_days(o.days);
     n.pool_ratio = o.ratio;
     n.rule = o.rule;
+    n.outbreak_declared = o.outbreak;
     n.campaign = o.campaign;
     const auto rounds = svc.start_rounds(n, cli_actor());
     if (o.as_json) {

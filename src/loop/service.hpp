@@ -192,6 +192,7 @@ class Service {
   // The repository underneath, unscoped: for the watcher, tools and tests, never for a caller.
   store::LoopRepository& loop() { return *loop_; }
   const LoopSettings& settings() const { return settings_; }
+  const Profiles& profiles() const { return profiles_; }
 
   // --- profiles. Switching and re-planning act on every order of the deployment: only a caller
   // whose scope is the whole system or a whole city (area code of at most 4 digits).

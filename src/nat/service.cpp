@@ -9,8 +9,10 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "core/health_code.hpp"
+#include "core/lab_rules.hpp"
 #include "core/rbac.hpp"
 #include "core/resident_id.hpp"
+#include "ingest/lab_results.hpp"
 #include "loop/service.hpp"
 #include "store/audit.hpp"
 
@@ -66,19 +68,81 @@ void check_ct(const std::optional<double>& ct, const char* field) {
 
 }  // namespace
 
+ParsedFile parse_result_file(std::string_view bytes, const LocalTime& local) {
+  ParsedFile out;
+  auto parsed = ingest::parse_lab_file(bytes, local);
+  bool fhir = false;
+  for (auto& r : parsed.records) {
+    ResultInput in;
+    in.row = r.row;
+    in.index = r.index;
+    fhir = fhir || r.index >= 0;
+    in.barcode = std::move(r.barcode);
+    in.doc_number = std::move(r.doc_number);
+    in.reported = lab::to_string(r.outcome);
+    in.orf1ab_ct = r.orf1ab_ct;
+    in.n_ct = r.n_ct;
+    in.sampled_at = r.sampled_at;
+    in.tested_at = r.tested_at;
+    in.external_id = std::move(r.external_id);
+    out.items.push_back(std::move(in));
+  }
+  for (auto& e : parsed.errors) {
+    fhir = fhir || e.index >= 0;
+    out.errors.push_back({e.row, e.index, std::move(e.column), std::move(e.value), std::move(e.reason)});
+  }
+  out.channel = fhir ? "fhir" : "csv";
+  return out;
+}
+
+std::string report_json(const IntakeReport& rep, bool with_counts) {
+  // In the documented key order (ordered_json keeps insertion order).
+  using ojson = nlohmann::ordered_json;
+  ojson errors = ojson::array();
+  for (const auto& e : rep.errors) {
+    ojson x = ojson::object();
+    if (e.index >= 0)
+      x["index"] = e.index;
+    else
+      x["row"] = e.row;
+    x["column"] = e.column;
+    x["value"] = e.value;
+    x["reason"] = e.reason;
+    errors.push_back(std::move(x));
+  }
+  ojson j = ojson::object();
+  j["accepted"] = rep.accepted;
+  j["rejected"] = rep.rejected;
+  j["errors"] = std::move(errors);
+  if (with_counts) {
+    j["duplicates"] = rep.duplicates;
+    j["conflicts"] = rep.conflicts;
+    j["positive_pools"] = rep.positive_pools;
+    j["cases_opened"] = rep.cases_opened;
+    j["retest_tasks"] = rep.retest_tasks;
+  }
+  return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
+}
+
 Settings read_settings(store::Repository& repo) {
   Settings s;
   s.box_due = minutes{setting_int(repo, "testing.box_due_minutes", 4 * 60)};
-  s.retest_due = minutes{setting_int(repo, "testing.retest_minutes", 6 * 60)};
+  auto present = [&](const char* key) {
+    auto v = repo.setting(key);
+    return v && !v->empty();
+  };
+  if (present("testing.retest_minutes")) s.retest_due = minutes{setting_int(repo, "testing.retest_minutes", 0)};
   if (auto v = repo.setting("testing.pool_flag_colour"); v && !v->empty()) {
     if (*v != "yellow" && *v != "red")
       fail(ErrorCode::invalid_argument, "setting testing.pool_flag_colour must be yellow or red", "testing.pool_flag_colour");
     s.pool_flag_colour = *v;
   }
-  s.door_to_door = setting_int(repo, "testing.retest_door_to_door", 1) != 0;
-  s.turnaround_key = hours{setting_int(repo, "testing.turnaround_hours_key", 6)};
-  s.turnaround_routine = hours{setting_int(repo, "testing.turnaround_hours_routine", 12)};
-  s.turnaround_voluntary = hours{setting_int(repo, "testing.turnaround_hours_voluntary", 24)};
+  if (present("testing.retest_door_to_door")) s.door_to_door = setting_int(repo, "testing.retest_door_to_door", 1) != 0;
+  if (present("testing.turnaround_hours_key")) s.turnaround_key = hours{setting_int(repo, "testing.turnaround_hours_key", 0)};
+  if (present("testing.turnaround_hours_routine"))
+    s.turnaround_routine = hours{setting_int(repo, "testing.turnaround_hours_routine", 0)};
+  if (present("testing.turnaround_hours_voluntary"))
+    s.turnaround_voluntary = hours{setting_int(repo, "testing.turnaround_hours_voluntary", 0)};
   s.local = store::local_time_of(repo);
   return s;
 }
@@ -160,10 +224,33 @@ std::string Service::lab_city(std::int64_t lab_org_id) {
   return org->area_code.size() > 4 ? org->area_code.substr(0, 4) : org->area_code;
 }
 
-std::chrono::hours Service::turnaround_of(const std::string& priority) const {
-  if (priority == "key") return settings_.turnaround_key;
-  if (priority == "voluntary") return settings_.turnaround_voluntary;
-  return settings_.turnaround_routine;
+const policy::Profile& Service::profile() { return loop_.profiles().get(loop_.active_profile()); }
+
+std::chrono::hours Service::turnaround_of(const std::string& priority) {
+  if (priority == "key" && settings_.turnaround_key) return *settings_.turnaround_key;
+  if (priority == "voluntary" && settings_.turnaround_voluntary) return *settings_.turnaround_voluntary;
+  if (priority == "routine" && settings_.turnaround_routine) return *settings_.turnaround_routine;
+  return lab::turnaround_target(profile(), valid_priority(priority) ? priority : std::string("routine"));
+}
+
+std::chrono::minutes Service::retest_due() {
+  if (settings_.retest_due) return *settings_.retest_due;
+  return std::chrono::duration_cast<minutes>(lab::retest_deadline(profile()));
+}
+
+std::string Service::flag_colour() {
+  if (settings_.pool_flag_colour) return *settings_.pool_flag_colour;
+  return policy::to_string(lab::positive_pool_rule(profile()).colour);
+}
+
+bool Service::door_to_door() {
+  if (settings_.door_to_door) return *settings_.door_to_door;
+  return lab::positive_pool_rule(profile()).door_to_door;
+}
+
+std::string Service::group_of(std::int64_t person_id) {
+  for (const auto& o : loop_.loop().active_orders_of_person(person_id)) return o.order.group;
+  return {};
 }
 
 // ---------------------------------------------------------------- sampling points
@@ -213,7 +300,14 @@ std::vector<store::RoundRow> Service::start_rounds(const NewRounds& n, const Cal
   auto code = canonical_area_code(n.area_code);
   if (!code) fail(ErrorCode::invalid_argument, "area_code is not an area code: " + n.area_code, "area_code");
   if (n.days.empty() || n.days.size() > 31) fail(ErrorCode::invalid_argument, "give 1 to 31 days", "days");
-  if (!valid_ratio(n.pool_ratio)) fail(ErrorCode::invalid_argument, "pool_ratio must be 1, 5, 10 or 20", "pool_ratio");
+  if (n.pool_ratio != 0 && !valid_ratio(n.pool_ratio))
+    fail(ErrorCode::invalid_argument, "pool_ratio must be 1, 5, 10 or 20", "pool_ratio");
+  if (n.rule.empty()) fail(ErrorCode::invalid_argument, "choose the profile's round rule", "rule");
+  const auto& prof = profile();
+  lab::round_rule(prof, n.rule);  // not_found (field rule) when the profile has no such rule
+  const auto permit = lab::round_permit(prof, n.rule, n.outbreak_declared);
+  if (!permit.allowed) fail(ErrorCode::invalid_argument, permit.reason, "rule");
+  const int ratio = n.pool_ratio ? n.pool_ratio : lab::pool_ratio_for(prof, "", "", std::nullopt);
   std::set<Date> seen;
   for (auto d : n.days)
     if (!seen.insert(d).second) fail(ErrorCode::invalid_argument, "a day is given twice: " + format_date(d), "days");
@@ -230,14 +324,16 @@ std::vector<store::RoundRow> Service::start_rounds(const NewRounds& n, const Cal
       r.day = d;
       r.profile = profile;
       r.rule = n.rule;
-      r.pool_ratio = n.pool_ratio;
+      r.pool_ratio = ratio;
       r.created_by = c.user_id;
       r.created_at = clock_.now();
       t_->insert_round(r);
       out.push_back(r);
     }
     audit(c, "test.round_start", "round", out.front().id, {},
-          json{{"area_code", *code}, {"days", out.size()}, {"rule", n.rule}, {"pool_ratio", n.pool_ratio}}.dump());
+          json{{"area_code", *code}, {"days", out.size()}, {"rule", n.rule}, {"pool_ratio", ratio},
+               {"outbreak_declared", n.outbreak_declared}}
+              .dump());
     return out;
   });
 }
@@ -677,7 +773,8 @@ store::PageOf<store::BoxRow> Service::boxes(const std::string& status, const Cal
 // ---------------------------------------------------------------- results
 
 IntakeReport Service::post_results(const std::vector<ResultInput>& items, std::int64_t lab_org_id,
-                                   const std::string& channel, const Caller& c) {
+                                   const std::string& channel, const Caller& c,
+                                   const std::function<void(std::size_t, std::size_t)>& progress) {
   require(c, Permission::test_result);
   if (c.scope.kind == Scope::Kind::org) {
     lab_org_id = c.scope.org_id;
@@ -716,6 +813,7 @@ IntakeReport Service::post_results(const std::vector<ResultInput>& items, std::i
       audit(c, "test.results", "lab", lab_org_id, {},
             json{{"channel", channel}, {"items", end - i}, {"first_index", i}}.dump());
     });
+    if (progress) progress(end, items.size());
   }
   return rep;
 }
@@ -741,7 +839,7 @@ std::optional<ResultError> Service::take_result(const ResultInput& in, std::int6
   store::ResultRow r;
   r.lab_org_id = lab_org_id;
   r.reported = in.reported;
-  r.outcome = in.reported;  // the profile's Ct rule judges it below (lab rules), as reported until then
+  r.outcome = in.reported;  // judged by the profile's Ct rule below, once the person is known
   r.orf1ab_ct = in.orf1ab_ct;
   r.n_ct = in.n_ct;
   r.sampled_at = in.sampled_at;
@@ -775,6 +873,19 @@ std::optional<ResultError> Service::take_result(const ResultInput& in, std::int6
     r.person_id = p->id;
     area = p->area_code;
     existing = t_->current_result_of_person(lab_org_id, p->id, in.sampled_at, in.external_id);
+  }
+  // The profile's Ct rule (e.g. twenty-measures: inbound travellers positive only below Ct 35)
+  // decides what the reported result counts as, by the person's group; a pool has no group.
+  {
+    std::string group;
+    if (tube && tube->members == 1) {
+      const auto ms = t_->members(tube->id);
+      if (!ms.empty()) group = group_of(ms.front().person_id);
+    } else if (!tube) {
+      group = group_of(r.person_id);
+    }
+    const auto reported = lab::outcome_from(r.reported).value_or(lab::Outcome::inconclusive);
+    r.outcome = lab::to_string(lab::judge(reported, r.orf1ab_ct, r.n_ct, group, profile()));
   }
   if (existing) {
     if (existing->reported == r.reported && same_ct(existing->orf1ab_ct, r.orf1ab_ct) && same_ct(existing->n_ct, r.n_ct)) {
@@ -882,9 +993,9 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
     t.round_id = tube ? tube->round_id : 0;
     t.ratio = 1;
     t.priority = "key";
-    t.door_to_door = settings_.door_to_door;
-    t.flag_colour = settings_.pool_flag_colour;
-    t.due_at = now + settings_.retest_due;
+    t.door_to_door = door_to_door();
+    t.flag_colour = flag_colour();
+    t.due_at = now + retest_due();
     t.created_at = now;
     t_->insert_task(t);
     ++rep.retest_tasks;
@@ -963,6 +1074,12 @@ store::ResultRow Service::correct_result(std::int64_t result_id, const std::stri
     r.version = old->version + 1;
     r.reported = reported;
     r.outcome = reported;
+    {
+      std::string group;
+      if (!r.tube_id) group = group_of(r.person_id);
+      r.outcome = lab::to_string(lab::judge(lab::outcome_from(reported).value_or(lab::Outcome::inconclusive), orf1ab_ct,
+                                            n_ct, group, profile()));
+    }
     r.orf1ab_ct = orf1ab_ct;
     r.n_ct = n_ct;
     r.received_at = clock_.now();
@@ -1044,9 +1161,9 @@ store::AntigenRow Service::record_antigen(std::int64_t person_id, const std::str
       t.area_code = p->area_code;
       t.ratio = 1;
       t.priority = "key";
-      t.door_to_door = settings_.door_to_door;
-      t.flag_colour = settings_.pool_flag_colour;
-      t.due_at = now + settings_.retest_due;
+      t.door_to_door = door_to_door();
+      t.flag_colour = flag_colour();
+      t.due_at = now + retest_due();
       t.created_at = now;
       t_->insert_task(t);
       a.task_id = t.id;

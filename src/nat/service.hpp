@@ -25,6 +25,7 @@
 #include "core/date.hpp"
 #include "core/model.hpp"
 #include "core/nat.hpp"
+#include "core/policy.hpp"
 #include "store/loop_repository.hpp"
 #include "store/repository.hpp"
 #include "store/nat_repository.hpp"
@@ -36,13 +37,16 @@ class CodeSigner;
 
 namespace bihuan::nat {
 
-// Deployment settings (settings table keys in brackets).
+// Deployment settings (settings table keys in brackets). The rules themselves come from the
+// active profile's `testing:` section (core/lab_rules.hpp); a setting, when present, overrides
+// the profile's value for this deployment.
 struct Settings {
-  std::chrono::minutes box_due{4 * 60};       // [testing.box_due_minutes] sealed -> received
-  std::chrono::minutes retest_due{6 * 60};    // [testing.retest_minutes] positive pool -> re-test sampled (U)
-  std::string pool_flag_colour = "yellow";    // [testing.pool_flag_colour] members of a positive pool
-  bool door_to_door = true;                   // [testing.retest_door_to_door] re-sample at home
-  std::chrono::hours turnaround_key{6}, turnaround_routine{12}, turnaround_voluntary{24};  // [testing.turnaround_hours_*]
+  std::chrono::minutes box_due{4 * 60};           // [testing.box_due_minutes] sealed -> received
+  std::optional<std::chrono::minutes> retest_due;  // [testing.retest_minutes] positive pool -> re-test
+  std::optional<std::string> pool_flag_colour;     // [testing.pool_flag_colour] yellow | red
+  std::optional<bool> door_to_door;                // [testing.retest_door_to_door] 1 | 0
+  // [testing.turnaround_hours_key|_routine|_voluntary]
+  std::optional<std::chrono::hours> turnaround_key, turnaround_routine, turnaround_voluntary;
   LocalTime local;
 };
 Settings read_settings(store::Repository& repo);
@@ -58,8 +62,9 @@ struct NewRounds {
   std::string campaign;
   std::string area_code;
   std::vector<Date> days;
-  std::string rule;  // the profile's round rule key ("" = none)
-  int pool_ratio = 10;
+  std::string rule;  // the active profile's round rule key (required)
+  bool outbreak_declared = false;  // an outbreak is declared for the area (twenty-measures' condition)
+  int pool_ratio = 0;  // 0 = the profile's ratio for the general population
 };
 
 struct NewTube {
@@ -123,6 +128,18 @@ struct RoundCoverage {
   std::vector<CoverageRow> rows;  // at the level asked for, inside the caller's scope
 };
 
+// A lab file (CSV or FHIR JSON, core of `bihuan results import` and POST /api/nat/results/file)
+// parsed into result items, with the parse errors in the intake's shape.
+struct ParsedFile {
+  std::vector<ResultInput> items;
+  std::vector<ResultError> errors;
+  std::string channel;  // csv | fhir
+};
+ParsedFile parse_result_file(std::string_view bytes, const LocalTime& local);
+// The report as `bihuan results import --json` and the results job print it: exactly
+// {"accepted","rejected","errors":[{"row" (CSV) or "index" (FHIR),"column","value","reason"}]}.
+std::string report_json(const IntakeReport& rep, bool with_counts);
+
 class Service {
  public:
   // loop: the closed-loop service (a result closes that day's test of the person's orders);
@@ -178,7 +195,8 @@ class Service {
   // Valid items are taken, invalid ones reported; never all-or-nothing. Each accepted item is
   // committed in batches; an item's effects (tube, members, tasks, loop, case) are atomic.
   IntakeReport post_results(const std::vector<ResultInput>& items, std::int64_t lab_org_id, const std::string& channel,
-                            const Caller& c);
+                            const Caller& c,
+                            const std::function<void(std::size_t done, std::size_t total)>& progress = {});
   // A correction: a new version with a reason (audited); its consequences are applied again.
   store::ResultRow correct_result(std::int64_t result_id, const std::string& reported, std::optional<double> orf1ab_ct,
                                   std::optional<double> n_ct, const std::string& reason, const Caller& c);
@@ -216,7 +234,13 @@ class Service {
   std::optional<ResultError> take_result(const ResultInput& in, std::int64_t lab_org_id, const std::string& channel,
                                          const std::string& lab_city, const Caller& c, IntakeReport& rep);
   void apply_result(const store::ResultRow& r, store::TubeRow* tube, const Caller& c, IntakeReport& rep);
-  std::chrono::hours turnaround_of(const std::string& priority) const;
+  std::chrono::hours turnaround_of(const std::string& priority);
+  const policy::Profile& profile();
+  // The group that decides a person's Ct rule: the group of an active control order ("" = none).
+  std::string group_of(std::int64_t person_id);
+  std::chrono::minutes retest_due();
+  std::string flag_colour();
+  bool door_to_door();
 
   store::Repository& repo_;
   loop::Service& loop_;

@@ -2,6 +2,10 @@
 // a point, a sampler scanning a health code into a pooled tube, a box through its chain of
 // custody, a lab posting results (idempotent, conflicts, bad items named), a positive pool
 // flagging its members, coverage and the door-to-door list (audited).
+#include <fstream>
+#include <sstream>
+
+#include "jobs/runner.hpp"
 #include "loop/service.hpp"
 #include "support.hpp"
 
@@ -53,7 +57,8 @@ TEST_F(NatApi, RoundTubesBoxesResultsCoverage) {
   ASSERT_EQ(pt.status, 201) << pt.body;
   const std::int64_t point = pt.j()["id"];
   EXPECT_EQ(sampler.post("/api/nat/points", json{{"name", "x"}, {"area_code", World::kStreet}}.dump()).status, 403);
-  auto rounds = centre.post("/api/nat/rounds", json{{"area_code", World::kStreet}, {"days", {"2026-11-29"}}, {"pool_ratio", 5}}.dump());
+  auto rounds = centre.post("/api/nat/rounds", json{{"area_code", World::kStreet}, {"days", {"2026-11-29"}}, {"pool_ratio", 5},
+                                                 {"rule", "outbreak_district_10m"}}.dump());
   ASSERT_EQ(rounds.status, 201) << rounds.body;
   const std::int64_t round = rounds.j()["items"][0]["id"];
 
@@ -130,16 +135,72 @@ TEST_F(NatApi, RoundTubesBoxesResultsCoverage) {
   EXPECT_EQ(lab.get("/api/nat/rounds/" + std::to_string(round) + "/missing").status, 404);
 }
 
+// The real FHIR examples of tests/data/fhir (GECCO): the positive PCR Observation, its identifier
+// set to the barcode of a tube the lab holds, runs as a job and results the tube; the GECCO
+// Bundle (German patients, no tubes here) is reported entry by entry, nothing taken.
+TEST_F(NatApi, FhirFilesRunAsJobs) {
+  Client centre = login(server_->port(), "centre");
+  Client sampler = login(server_->port(), "sampler");
+  Client lab = login(server_->port(), "lab");
+  const std::int64_t point =
+      centre.post("/api/nat/points", json{{"name", "采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}}.dump()).j()["id"];
+  const std::int64_t tube =
+      sampler.post("/api/nat/tubes", json{{"barcode", "FHIR-0001"}, {"point_id", point}, {"ratio", 1}}.dump()).j()["id"];
+  ASSERT_EQ(sampler.post("/api/nat/tubes/" + std::to_string(tube) + "/samples", json{{"doc_number", world_.doc_a}}.dump()).status,
+            201);
+  const std::int64_t box = sampler.post("/api/nat/boxes", json{{"code", "FHIR-BOX"}, {"point_id", point}}.dump()).j()["id"];
+  const std::string bx = "/api/nat/boxes/" + std::to_string(box);
+  ASSERT_EQ(sampler.post(bx + "/tubes", R"({"barcodes":["FHIR-0001"]})").status, 200);
+  ASSERT_EQ(sampler.post(bx + "/seal", "{}").status, 200);
+  ASSERT_EQ(lab.post(bx + "/receive", "{}").status, 200);
+
+  auto read = [](const std::string& name) {
+    std::ifstream in(std::string(BIHUAN_SOURCE_DIR) + "/tests/data/fhir/" + name, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  json obs = json::parse(read("gecco_Observation-sars-cov-2-rt-pcr-positive.json"));
+  obs["identifier"][0]["value"] = "FHIR-0001";
+  auto run = [&](const std::string& body) {
+    auto r = lab.request(http::verb::post, "/api/nat/results/file", body, "application/fhir+json");
+    EXPECT_EQ(r.status, 202) << r.body;
+    const std::int64_t id = r.j()["job_id"];
+    EXPECT_TRUE(server_->services().jobs->wait(id, std::chrono::seconds(60)));
+    return lab.get("/api/jobs/" + std::to_string(id)).j();
+  };
+  auto job = run(obs.dump());
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["report"]["accepted"], 1) << job.dump();
+  EXPECT_EQ(job["report"]["cases_opened"], 1) << job.dump();
+  auto t = centre.get("/api/nat/tubes/" + std::to_string(tube)).j();
+  EXPECT_EQ(t["result"], "positive");
+  EXPECT_EQ(t["results"][0]["sampled_at"].get<std::string>().substr(0, 10), "2020-11-10");
+
+  job = run(read("gecco_Bundle-gecco-bundle.json"));
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["report"]["accepted"], 0);
+  EXPECT_GT(job["report"]["rejected"], 0);
+  for (const auto& e : job["report"]["errors"]) EXPECT_TRUE(e.contains("index")) << e.dump();
+}
+
 TEST_F(NatApi, BadBodiesAreNamed) {
   Client centre = login(server_->port(), "centre");
-  auto r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-13-01"]})");
+  auto r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-13-01"],"rule":"outbreak_district_10m"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.j()["field"], "days");
-  r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-11-29"],"pool_ratio":3})");
+  r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-11-29"],"pool_ratio":3,"rule":"outbreak_district_10m"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.j()["field"], "pool_ratio");
+  // The rule is the profile's: required, and one it has.
+  r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-11-29"]})");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.j()["field"], "rule");
+  r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-11-29"],"rule":"no_such_rule"})");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.j()["field"], "rule");
   // A round outside the centre's street: as if the area did not exist.
-  r = centre.post("/api/nat/rounds", R"({"area_code":"110105002","days":["2026-11-29"]})");
+  r = centre.post("/api/nat/rounds", R"({"area_code":"110105002","days":["2026-11-29"],"rule":"outbreak_district_10m"})");
   EXPECT_EQ(r.status, 404);
   Client lab = login(server_->port(), "lab");
   r = lab.post("/api/nat/results", R"({"items":"x"})");

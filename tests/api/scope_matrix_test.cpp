@@ -175,6 +175,7 @@ class ScopeMatrix : public ::testing::Test {
         nat::NewRounds nr;
         nr.area_code = World::kGridB;
         nr.days = {*parse_date("2022-07-01")};
+        nr.rule = "outbreak_district_10m";
         round_out_ = nat.start_rounds(nr, admin).at(0).id;
         nat::NewPoint np;
         np.name = "二网格采样点";

@@ -445,6 +445,50 @@ TEST_P(NatService, AntigenPositiveOpensASingleTubeTask) {
   EXPECT_EQ(code_of([&] { svc_->record_antigen(persons_[5].id, "negative", std::nullopt, grid); }), ErrorCode::not_found);
 }
 
+TEST_P(NatService, TheActiveProfileDecidesRoundsAndCtCuts) {
+  loop_->switch_profile("twenty-measures", "test", Caller::local("t"));
+  nat::NewRounds nr;
+  nr.area_code = kStreet;
+  nr.days = {*parse_date("2022-11-21")};
+  nr.rule = "outbreak_district_10m";
+  // Twenty measures: no mass testing by administrative area without an outbreak.
+  EXPECT_EQ(code_of([&] { svc_->start_rounds(nr, centre_); }), ErrorCode::invalid_argument);
+  nr.outbreak_declared = true;
+  auto r = svc_->start_rounds(nr, centre_).at(0);
+  EXPECT_EQ(r.profile, "twenty-measures");
+  EXPECT_GT(r.pool_ratio, 1);  // the profile's ratio for the general population
+  nr.rule = "no_such_rule";
+  EXPECT_EQ(code_of([&] { svc_->start_rounds(nr, centre_); }), ErrorCode::not_found);
+
+  // An inbound traveller's positive with Ct >= 35 is a past infection: negative, no case.
+  loop::NewOrder n;
+  n.person_id = persons_[0].id;
+  n.group = "inbound";
+  n.source = loop::OrderSource::arrival_manifest;
+  n.start = *parse_date("2022-04-04");
+  n.stage = loop::Stage::home_isolation;
+  n.owner = loop::Owner::area(kGridA);
+  loop_->create_order(n, Caller::local("t"));
+  auto p = point();
+  pooled("CT-0001", p.id, 0, 0, 1, 1);
+  pooled("CT-0002", p.id, 0, 1, 2, 1);
+  nat::ResultInput in;
+  in.barcode = "CT-0001";
+  in.reported = "positive";
+  in.orf1ab_ct = 36.2;
+  in.n_ct = 37.0;
+  auto rep = svc_->post_results({in}, 0, "api", lab_caller_);
+  EXPECT_EQ(rep.accepted, 1);
+  EXPECT_EQ(rep.cases_opened, 0);
+  auto d = svc_->tube(svc_->tube_by_barcode("CT-0001", centre_).id, centre_);
+  EXPECT_EQ(d.results.at(0).reported, "positive");
+  EXPECT_EQ(d.results.at(0).outcome, "negative");
+  // The same Ct for someone of no group stands as reported: a case.
+  in.barcode = "CT-0002";
+  rep = svc_->post_results({in}, 0, "api", lab_caller_);
+  EXPECT_EQ(rep.cases_opened, 1);
+}
+
 TEST(NatRules, ConsequencesAndRollUp) {
   EXPECT_TRUE(nat::consequence_of("negative", 10).clear_members);
   EXPECT_TRUE(nat::consequence_of("positive", 10).flag_members);
