@@ -95,6 +95,8 @@ ordered_json testing_json(const policy::Testing& t) {
                                {"stop_after_clean", r.stop_after_clean},
                                {"final_round_gap_days", r.final_round_gap_days}});
   out["round_rules"] = rounds;
+  if (t.pooling_max_positivity)
+    out["pooling_max_positivity"] = cited_json(*t.pooling_max_positivity, {{"value", t.pooling_max_positivity->value}});
   return out;
 }
 

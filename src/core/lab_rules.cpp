@@ -110,6 +110,17 @@ const policy::PositivePoolRule& positive_pool_rule(const policy::Profile& profil
   return part(profile, testing_of(profile).positive_pool, "positive_pool");
 }
 
+std::optional<double> pooling_max_positivity(const policy::Profile& profile) {
+  const auto& m = testing_of(profile).pooling_max_positivity;
+  if (!m) return std::nullopt;
+  return m->value;
+}
+
+bool pooling_advised(const policy::Profile& profile, double positivity) {
+  const auto limit = pooling_max_positivity(profile);
+  return !limit || positivity < *limit;
+}
+
 bool ct_release_met(const policy::CtRelease& rule, std::vector<CtTest> tests) {
   if (rule.tests <= 0 || tests.size() < static_cast<std::size_t>(rule.tests)) return false;
   std::stable_sort(tests.begin(), tests.end(), [](const CtTest& a, const CtTest& b) { return a.sampled_at < b.sampled_at; });

@@ -50,6 +50,10 @@ Instant task_missed_at(const policy::Profile& profile, Date day, const LocalTime
 bool missed_task_turns_yellow(const policy::Profile& profile);
 bool uses_antigen_self_tests(const policy::Profile& profile);
 const policy::PositivePoolRule& positive_pool_rule(const policy::Profile& profile);
+// The positivity below which the profile pools samples (nullopt: no limit), and whether pooling
+// is advised at `positivity` (a fraction; false when it is at or above the limit).
+std::optional<double> pooling_max_positivity(const policy::Profile& profile);
+bool pooling_advised(const policy::Profile& profile, double positivity);
 
 // ---- Release on Ct values (discharge; mild cases under new-ten)
 struct CtTest {

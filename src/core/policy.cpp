@@ -246,7 +246,7 @@ Testing parse_testing(const YAML::Node& t) {
   mapping(t, root);
   check_keys(t, root, {"pool_ratios", "ct_rules", "ct_release", "turnaround_hours", "retest_deadline_hours",
                        "task_grace_hours", "missed_task_turns_yellow", "antigen_self_test", "positive_pool",
-                       "mass_testing", "round_rules"});
+                       "mass_testing", "round_rules", "pooling_max_positivity"});
   Testing out;
   if (auto pr = t["pool_ratios"]) {
     const std::string path = root + ".pool_ratios";
@@ -332,6 +332,20 @@ Testing parse_testing(const YAML::Node& t) {
     cited(r, mt, p, {"value"});
     r.value = enum_of(kMassTesting, require(mt, "value", p), p + ".value");
     out.mass_testing = r;
+  }
+  if (auto mp = t["pooling_max_positivity"]) {
+    const std::string p = root + ".pooling_max_positivity";
+    FractionSetting f;
+    cited(f, mp, p, {"value"});
+    const YAML::Node v = require(mp, "value", p);
+    if (!v.IsScalar()) bad(v, p + ".value", "must be a fraction");
+    try {
+      f.value = v.as<double>();
+    } catch (const YAML::Exception&) {
+      bad(v, p + ".value", "must be a fraction, got '" + v.Scalar() + "'");
+    }
+    if (!(f.value > 0 && f.value <= 1)) bad(v, p + ".value", "must be a fraction above 0 and at most 1 (0.001 is 0.1 %)");
+    out.pooling_max_positivity = f;
   }
   if (auto rr = t["round_rules"]) {
     const std::string path = root + ".round_rules";
@@ -478,6 +492,7 @@ void merge_parent(Profile& child, const Profile& parent) {
   if (!t.positive_pool) t.positive_pool = pt.positive_pool;
   if (!t.mass_testing) t.mass_testing = pt.mass_testing;
   for (const auto& [k, v] : pt.round_rules) t.round_rules.emplace(k, v);
+  if (!t.pooling_max_positivity) t.pooling_max_positivity = pt.pooling_max_positivity;
   child.inherits.clear();
 }
 
@@ -543,6 +558,7 @@ void validate_testing(const Profile& p) {
   need(p, t.positive_pool, "positive_pool");
   need(p, t.mass_testing, "mass_testing");
   for (const auto& [k, r] : t.round_rules) need_source(p, r, "testing.round_rules." + k);
+  if (t.pooling_max_positivity) need_source(p, *t.pooling_max_positivity, "testing.pooling_max_positivity");
 }
 
 }  // namespace

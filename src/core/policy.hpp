@@ -86,6 +86,9 @@ struct HoursSetting : Cited {
 struct FlagSetting : Cited {
   bool value = false;
 };
+struct FractionSetting : Cited {
+  double value = 0;  // a fraction: 0.001 is 0.1 %
+};
 
 // What a positive (or inconclusive) pool does to its members.
 struct PositivePoolRule : Cited {
@@ -135,6 +138,8 @@ struct Testing {
   std::optional<PositivePoolRule> positive_pool;
   std::optional<MassTestingRule> mass_testing;
   std::map<std::string, RoundRule> round_rules;
+  // Pool only while the population's positivity is below this (optional: absent = no limit).
+  std::optional<FractionSetting> pooling_max_positivity;
 };
 // The turnaround priorities every profile defines.
 const std::vector<std::string>& turnaround_priorities();

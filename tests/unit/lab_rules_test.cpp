@@ -174,6 +174,22 @@ TEST(LabRules, SettingsPerProfile) {
   EXPECT_EQ(turnaround_target(b, "voluntary"), std::chrono::hours{24});
 }
 
+TEST(LabRules, PoolingOnlyBelowThePositivityLimit) {
+  for (const char* name : {"ninth-edition", "twenty-measures", "new-ten-measures"}) {
+    SCOPED_TRACE(name);
+    auto p = load(name);
+    ASSERT_TRUE(pooling_max_positivity(p));
+    EXPECT_DOUBLE_EQ(*pooling_max_positivity(p), 0.001);
+    EXPECT_EQ(p.testing.pooling_max_positivity->source, "pooling2020");
+    EXPECT_TRUE(pooling_advised(p, 0.0005));
+    EXPECT_FALSE(pooling_advised(p, 0.001));
+    EXPECT_FALSE(pooling_advised(p, 0.02));
+  }
+  auto b = load("class-b");
+  EXPECT_FALSE(pooling_max_positivity(b));
+  EXPECT_TRUE(pooling_advised(b, 0.5));
+}
+
 TEST(LabRules, RoundPermits) {
   auto ninth = load("ninth-edition");
   EXPECT_TRUE(round_permit(ninth, "outbreak_district_10m", false).allowed);
@@ -267,6 +283,8 @@ TEST(LabRules, TestingSectionErrorsNameTheKey) {
   EXPECT_EQ(field_of("  mass_testing: {value: sometimes, source: s, confidence: V}\n"), "testing.mass_testing.value");
   EXPECT_EQ(field_of("  antigen_self_test: {value: maybe, source: s, confidence: V}\n"), "testing.antigen_self_test.value");
   EXPECT_EQ(field_of("  bogus: 1\n"), "testing.bogus");
+  EXPECT_EQ(field_of("  pooling_max_positivity: {value: 1.5, source: s, confidence: S}\n"), "testing.pooling_max_positivity.value");
+  EXPECT_EQ(field_of("  pooling_max_positivity: {value: lots, source: s, confidence: S}\n"), "testing.pooling_max_positivity.value");
   EXPECT_EQ(field_of("  round_rules: {r: {name_zh: a, administrative_area: true, complete_within_hours: 24, rounds: 1,"
                      " stop_after_clean: 3, source: s, confidence: V}}\n"),
             "testing.round_rules.r");
