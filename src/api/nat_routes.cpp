@@ -11,6 +11,7 @@
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "nat/service.hpp"
+#include "nat/xlsx.hpp"
 
 namespace bihuan::api {
 
@@ -326,6 +327,61 @@ Response missing(Request& req, Context& ctx) {
   r.detail = json{{"list", "nat.missing"}, {"persons", ids}}.dump();
   ctx.audits.push_back(std::move(r));
   return Response::json(out);
+}
+
+// The door-to-door list as an Excel workbook (at most 200,000 people: narrow the area for more).
+Response missing_xlsx(Request& req, Context& ctx) {
+  Svc s(ctx);
+  const Caller c = actor(ctx, req);
+  const std::int64_t round_id = path_id(req);
+  const auto round = s.nat.round(round_id, c);
+  const std::string area(req.q("area"));
+  const bool unmask = c.can(P::person_unmask) && req.q("unmask") == "1";
+  nat::MissingSheet sheet;
+  store::Page page{0, 1000};
+  constexpr std::size_t kMax = 200000;
+  for (;;) {
+    auto part = s.nat.missing(round_id, area, page, c);
+    for (auto& m : part.items) sheet.rows.push_back(std::move(m));
+    if (sheet.rows.size() > kMax)
+      fail(ErrorCode::payload_too_large, "more than 200,000 people: export a smaller area", "area");
+    if (part.next == 0) break;
+    page.after = part.next;
+  }
+  std::map<std::string, std::string> names;
+  json ids = json::array();
+  for (auto& m : sheet.rows) {
+    ids.push_back(m.person_id);
+    if (!unmask) {
+      m.name = mask_name(m.name);
+      m.doc_number = mask_id_number(m.doc_number);
+      m.phone = mask_phone(m.phone);
+    }
+    auto it = names.find(m.area_code);
+    if (it == names.end()) {
+      auto a = ctx.repo.area(m.area_code);
+      it = names.emplace(m.area_code, a ? a->name : std::string()).first;
+    }
+    sheet.area_names.push_back(it->second);
+  }
+  auto root = ctx.repo.area(area.empty() ? round.area_code : area);
+  sheet.title = format_date(round.day) + " " + (root ? root->name : round.area_code) + " " + round.campaign + " 未采名单";
+  sheet.generated_at = ctx.svc.local_time.format(ctx.now());
+  Response r;
+  r.body = nat::missing_xlsx(sheet);
+  r.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"missing-round-" + std::to_string(round_id) + ".xlsx\"");
+  store::AuditRecord a;
+  a.at = ctx.now();
+  a.user_id = c.user_id;
+  a.username = c.username;
+  a.action = unmask ? "person.unmask" : "person.read";
+  a.entity = "round";
+  a.entity_id = round_id;
+  a.ip = req.client_ip;
+  a.detail = json{{"list", "nat.missing.xlsx"}, {"persons", ids}}.dump();
+  ctx.audits.push_back(std::move(a));
+  return r;
 }
 
 Response exclude(Request& req, Context& ctx) {
@@ -717,6 +773,9 @@ void add_nat_routes(Router& router) {
   add(J::scoped_object, "GET", "/api/nat/rounds/{id}/missing", "The door-to-door list: residents not yet sampled",
       with_paging({id, qp("area", "an area inside the round"), qp("unmask", "1 = full numbers (person.unmask, audited)")}),
       P::test_read, "", missing);
+  add(J::scoped_object, "GET", "/api/nat/rounds/{id}/missing.xlsx", "The door-to-door list as an Excel workbook",
+      {id, qp("area", "an area inside the round"), qp("unmask", "1 = full numbers (person.unmask, audited)")},
+      P::test_read, "", missing_xlsx);
   add(J::scoped_object, "POST", "/api/nat/rounds/{id}/exclusions",
       "Record a resident away, bedridden, moved, ... (leaves the denominator)", {id}, P::test_read, js, exclude);
   add(J::scoped_create, "POST", "/api/nat/tubes", "Open a tube (barcode, pooling ratio) at a sampling point", {},

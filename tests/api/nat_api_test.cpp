@@ -131,6 +131,17 @@ TEST_F(NatApi, RoundTubesBoxesResultsCoverage) {
     EXPECT_NE(m["person_id"], world_.person_a);
     EXPECT_NE(m["doc_number"], world_.doc_a);  // masked
   }
+  // The same list as an Excel workbook (a zip archive), its reading audited.
+  auto xlsx = grid.get("/api/nat/rounds/" + std::to_string(round) + "/missing.xlsx");
+  ASSERT_EQ(xlsx.status, 200) << xlsx.body.substr(0, 200);
+  EXPECT_EQ(xlsx.body.substr(0, 4), std::string("PK\x03\x04", 4));
+  EXPECT_GT(xlsx.body.size(), 2000u);
+  auto audit = admin.get("/api/audit?action=person.read&limit=50");
+  bool listed = false;
+  const json audit_page = audit.status == 200 ? audit.j() : json::object({{"items", json::array()}});
+  for (const auto& a : audit_page["items"])
+    listed = listed || a["detail"].dump().find("nat.missing.xlsx") != std::string::npos;
+  EXPECT_TRUE(listed) << audit.body.substr(0, 500);
   // A lab cannot read the door-to-door list.
   EXPECT_EQ(lab.get("/api/nat/rounds/" + std::to_string(round) + "/missing").status, 404);
 }
