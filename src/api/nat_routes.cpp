@@ -1,5 +1,8 @@
 #include "api/nat_routes.hpp"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 
@@ -8,6 +11,7 @@
 #include "store/audit.hpp"
 #include "core/area.hpp"
 #include "core/error.hpp"
+#include "core/pooling.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "nat/service.hpp"
@@ -729,6 +733,36 @@ Response list_cases(Request& req, Context& ctx) {
   }));
 }
 
+// The pool advice for a prevalence (docs/TESTING-LAB.md): the same numbers as
+// `bihuan pool advise --json`, for the round page.
+double query_fraction(std::string_view text, const char* field, double dflt) {
+  if (text.empty()) return dflt;
+  const std::string s(text);
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || errno == ERANGE || !std::isfinite(v))
+    fail(ErrorCode::invalid_argument, std::string(field) + " must be a number, got '" + s + "'", field);
+  return v;
+}
+
+Response pool_advice(Request& req, Context&) {
+  if (req.q("prevalence").empty()) fail(ErrorCode::invalid_argument, "prevalence is required (0.01 is 1 %)", "prevalence");
+  const double prevalence = query_fraction(req.q("prevalence"), "prevalence", 0);
+  const double sensitivity = query_fraction(req.q("sensitivity"), "sensitivity", 1.0);
+  auto ratios = req.q("ratios").empty() ? pooling::default_ratios() : pooling::parse_ratios(std::string(req.q("ratios")));
+  const auto a = pooling::advise_pooling(prevalence, std::move(ratios), sensitivity);
+  json rows = json::array();
+  for (const auto& r : a.ratios)
+    rows.push_back({{"ratio", r.ratio},
+                    {"tests_per_person", r.tests_per_person},
+                    {"missed_per_1000_positives", r.missed_per_1000_positives}});
+  return Response::json({{"prevalence", a.prevalence},
+                         {"sensitivity", a.sensitivity},
+                         {"ratios", rows},
+                         {"recommended_ratio", a.recommended_ratio}});
+}
+
 }  // namespace
 
 void add_nat_job_kinds(jobs::Runner& runner, const Services& svc) {
@@ -826,6 +860,11 @@ void add_nat_routes(Router& router) {
       settle_alert);
   add(J::scoped_list, "GET", "/api/nat/cases", "Cases opened by positive results in scope", paging, P::test_read, "",
       list_cases);
+  add(J::catalogue, "GET", "/api/nat/pool-advice",
+      "Pool advice: expected tests per person for each pool ratio under two-stage (Dorfman) pooling",
+      {qp("prevalence", "fraction positive, 0..1 (0.01 is 1 %)", "number"),
+       qp("sensitivity", "test sensitivity, (0, 1], default 1", "number"), qp("ratios", "comma-separated ratios, default 1,5,10,20")},
+      P::test_read, "", pool_advice);
 }
 
 }  // namespace bihuan::api

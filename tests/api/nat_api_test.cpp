@@ -2,6 +2,7 @@
 // a point, a sampler scanning a health code into a pooled tube, a box through its chain of
 // custody, a lab posting results (idempotent, conflicts, bad items named), a positive pool
 // flagging its members, coverage and the door-to-door list (audited).
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -219,6 +220,31 @@ TEST_F(NatApi, BadBodiesAreNamed) {
   r = lab.post("/api/nat/results", R"({"items":[{"barcode":"X-1","result":"negative","tested_at":"yesterday"}]})");
   EXPECT_EQ(r.status, 422);
   EXPECT_EQ(r.j()["errors"][0]["column"], "tested_at");
+}
+
+// The round page's pool advice: the numbers of `bihuan pool advise` (Dorfman's formula), for
+// anyone who reads testing; bad numbers are named.
+TEST_F(NatApi, PoolAdvice) {
+  Client sampler = login(server_->port(), "sampler");
+  auto r = sampler.get("/api/nat/pool-advice?prevalence=0.01");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto j = r.j();
+  EXPECT_EQ(j["recommended_ratio"], 10);
+  ASSERT_EQ(j["ratios"].size(), 4u);
+  EXPECT_EQ(j["ratios"][0]["ratio"], 1);
+  EXPECT_DOUBLE_EQ(j["ratios"][0]["tests_per_person"].get<double>(), 1.0);
+  // 1/10 + 1 - 0.99^10
+  EXPECT_NEAR(j["ratios"][2]["tests_per_person"].get<double>(), 0.1 + 1 - std::pow(0.99, 10), 1e-12);
+  r = sampler.get("/api/nat/pool-advice?prevalence=0.01&sensitivity=0.9&ratios=1,5");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.j()["ratios"].size(), 2u);
+  EXPECT_NEAR(r.j()["ratios"][1]["missed_per_1000_positives"].get<double>(), 1000 * (1 - 0.81), 1e-9);
+  for (const char* bad : {"", "?prevalence=x", "?prevalence=1.5", "?prevalence=0.01&sensitivity=0", "?prevalence=0.01&ratios=1,1"}) {
+    r = sampler.get(std::string("/api/nat/pool-advice") + bad);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
+  EXPECT_EQ(sampler.get("/api/nat/pool-advice?prevalence=2").j()["field"], "prevalence");
+  EXPECT_EQ(sampler.get("/api/nat/pool-advice?prevalence=0.1&ratios=0").j()["field"], "ratios");
 }
 
 }  // namespace

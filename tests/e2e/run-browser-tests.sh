@@ -95,6 +95,26 @@ printf '%s\n' "$TRANSFER_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$
   --role transfer_team --org E2E-TRANSFER-01 --display-name 转运专班 >/dev/null
 printf '%s\n' "$SITE_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$SITE_USER" --password-stdin \
   --role quarantine_site --org E2E-SITE-01 --display-name 隔离点工作人员 >/dev/null
+# Testing (web/e2e/nat.test.mjs): a sampler of the grid's street, an account of the lab the
+# generator made in the grid's district, and two residents of the street (outside the grid, so
+# that the grid worker's tests do not touch them; no control order, one person per ID number).
+NAT_STREET=${GRID:0:9}
+NAT_LAB=$(sqlite3 "$DB" "SELECT code FROM orgs WHERE kind = 'lab' AND area_code = '${GRID:0:6}' ORDER BY id LIMIT 1")
+NAT_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code LIKE '$NAT_STREET%' AND area_code NOT LIKE '$GRID%'
+  AND merged_into IS NULL AND doc_type = 'resident_id'
+  AND id NOT IN (SELECT person_id FROM control_orders)
+  AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
+  ORDER BY id DESC LIMIT 2" | paste -sd, -)
+[[ -n "$NAT_LAB" && "$NAT_DOCS" == *,* ]] || die "could not pick the testing lab and residents from $DB"
+SAMPLER_USER=e2e-sampler
+SAMPLER_PASS=$(random_password)
+LAB_USER=e2e-lab
+LAB_PASS=$(random_password)
+printf '%s\n' "$SAMPLER_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$SAMPLER_USER" --password-stdin \
+  --role sampler --scope "$NAT_STREET" --display-name 采样人员 >/dev/null
+printf '%s\n' "$LAB_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$LAB_USER" --password-stdin \
+  --role lab --org "$NAT_LAB" --display-name 检测机构 >/dev/null
+
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
 SERVE_EXTRA=(--handover-deadline-minutes 0)
@@ -120,6 +140,8 @@ export BIHUAN_PORT_USER="$PORT_USER" BIHUAN_PORT_PASS="$PORT_PASS" BIHUAN_PORT_O
 export BIHUAN_TRANSFER_USER="$TRANSFER_USER" BIHUAN_TRANSFER_PASS="$TRANSFER_PASS" BIHUAN_TRANSFER_ORG=E2E-TRANSFER-01
 export BIHUAN_SITE_USER="$SITE_USER" BIHUAN_SITE_PASS="$SITE_PASS" BIHUAN_SITE_ORG=E2E-SITE-01
 export BIHUAN_GRID_AREA="$GRID"
+export BIHUAN_SAMPLER_USER="$SAMPLER_USER" BIHUAN_SAMPLER_PASS="$SAMPLER_PASS" BIHUAN_LAB_USER="$LAB_USER" BIHUAN_LAB_PASS="$LAB_PASS"
+export BIHUAN_NAT_STREET="$NAT_STREET" BIHUAN_NAT_DOCS="$NAT_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
 # E2E_FILES="web/e2e/loop.test.mjs ..." runs only those files.
 # shellcheck disable=SC2086

@@ -1,0 +1,166 @@
+// Nucleic-acid testing (核酸检测) end to end: the administrator starts a round over the grid's
+// street; a sampler on a phone-sized page opens a pooled tube, samples two residents by ID number
+// into it, closes it, boxes it, seals the box and hands it over; the county lab receives the box
+// and uploads a CSV of results (one good row, one unknown tube: reported by row); the round page
+// shows the two sampled and resulted people, the coverage table and the pool advice. Needs the
+// testing routes of docs/API-testing.md and the sampler and lab accounts that
+// tests/e2e/run-browser-tests.sh makes.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { request as pwRequest } from 'playwright-core'
+import { BASE, apiAs, env, hook, inputHook, login, openBrowser } from './helpers.mjs'
+
+const PHONE = { width: 390, height: 844 }
+const stamp = `${Date.now() % 1_000_000}${Math.floor(Math.random() * 90) + 10}`
+const TUBE = `E2E-T${stamp}`
+const BOX = `E2E-B${stamp}`
+let phone
+let desk
+let reqs = []
+const api = {}
+let round
+let point
+let docs
+
+async function client(user, pass) {
+  const r = await pwRequest.newContext()
+  reqs.push(r)
+  return apiAs(r, user, pass)
+}
+
+// Today in the deployment's zone (Asia/Shanghai in the test server).
+function localToday() {
+  return new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10)
+}
+
+before(async () => {
+  api.admin = await client(env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
+  api.sampler = await client(env('BIHUAN_SAMPLER_USER'), env('BIHUAN_SAMPLER_PASS'))
+  docs = env('BIHUAN_NAT_DOCS').split(',')
+  assert.equal(docs.length, 2, 'two ID numbers to sample')
+  const res = await api.admin.post('/nat/rounds', {
+    area_code: env('BIHUAN_NAT_STREET'),
+    days: [localToday()],
+    rule: 'outbreak_district_10m',
+    outbreak_declared: true,
+    pool_ratio: 5,
+    campaign: 'e2e',
+  })
+  assert.equal(res.status, 201, JSON.stringify(res.body))
+  round = res.body.items[0]
+  const points = await api.sampler.get('/nat/points')
+  assert.equal(points.status, 200, JSON.stringify(points.body))
+  point = points.body.items.find((p) => p.area_code.startsWith(env('BIHUAN_NAT_STREET')))
+  assert.ok(point, 'the generator made a sampling point in the street')
+  phone = await openBrowser({ viewport: PHONE })
+  desk = await openBrowser()
+})
+after(async () => {
+  await phone?.close()
+  await desk?.close()
+  for (const r of reqs) await r.dispose().catch(() => {})
+})
+
+async function choose(page, select, popper, text) {
+  await hook(page, select).click()
+  await page.locator(`.${popper} .el-select-dropdown__item`, { hasText: text }).first().click()
+}
+
+test('a sampler on a phone pools two residents into a tube and hands the box over', async () => {
+  const page = phone.page
+  await login(page, env('BIHUAN_SAMPLER_USER'), env('BIHUAN_SAMPLER_PASS'))
+  // The sampling page is the sampler's first page.
+  await page.waitForURL((url) => url.pathname === '/nat/sampling')
+  await choose(page, 'nat-point', 'nat-point-popper', point.name)
+  await choose(page, 'nat-round', 'nat-round-popper', `#${round.id} `)
+  await hook(page, 'nat-ratio-5').click()
+  await inputHook(page, 'nat-tube-barcode').fill(TUBE)
+  await hook(page, 'nat-tube-open').click()
+  await hook(page, 'nat-open-tube').waitFor()
+  assert.equal((await hook(page, 'nat-tube-count').textContent()).trim(), '0/5')
+
+  await hook(page, 'nat-who-doc').click()
+  for (const [i, doc] of docs.entries()) {
+    await inputHook(page, 'nat-scan').fill(doc)
+    await inputHook(page, 'nat-scan').press('Enter')
+    await page.waitForFunction(
+      ([n]) => document.querySelector('[data-test="nat-tube-count"]')?.textContent.trim() === `${n}/5`,
+      [i + 1],
+    )
+    const name = (await hook(page, 'nat-last-name').textContent()).trim()
+    assert.ok(name.includes('*'), `the name is masked: ${name}`)
+  }
+  // The same person twice in the round is refused with the server's reason.
+  await inputHook(page, 'nat-scan').fill(docs[0])
+  await inputHook(page, 'nat-scan').press('Enter')
+  await hook(page, 'nat-error').waitFor()
+  assert.equal((await hook(page, 'nat-tube-count').textContent()).trim(), '2/5')
+
+  // A tube that is not full is closed by hand; the page asks for the next barcode.
+  await hook(page, 'nat-tube-close').click()
+  await hook(page, 'nat-new-tube').waitFor()
+  await hook(page, `nat-done-${TUBE}`).waitFor()
+
+  // Box: open, add the closed tube, seal, hand over to the carrier.
+  await inputHook(page, 'nat-box-code').fill(BOX)
+  await hook(page, 'nat-box-open').click()
+  await page.locator(`[data-test="nat-box-${BOX}"][data-status="open"]`).waitFor()
+  await hook(page, `nat-pick-${TUBE}`).click()
+  await hook(page, 'nat-box-add').click()
+  await page.locator(`[data-test="nat-box-${BOX}"][data-tubes="1"]`).waitFor()
+  await hook(page, 'nat-box-seal').click()
+  await page.locator(`[data-test="nat-box-${BOX}"][data-status="sealed"]`).waitFor()
+  await inputHook(page, 'nat-box-carrier').fill('测试转运员')
+  await hook(page, 'nat-box-pickup').click()
+  await page.locator(`[data-test="nat-box-${BOX}"]`).waitFor({ state: 'detached' })
+  const boxes = await api.sampler.get('/nat/boxes?status=in_transit')
+  const box = boxes.body.items.find((b) => b.code === BOX)
+  assert.ok(box, 'the box is in transit')
+  assert.equal(box.carrier, '测试转运员')
+  assert.equal(box.tubes, 1)
+  assert.deepEqual(phone.problems, [])
+})
+
+test('the lab receives the box and uploads a CSV; a bad row is reported by row', async () => {
+  const page = desk.page
+  await login(page, env('BIHUAN_LAB_USER'), env('BIHUAN_LAB_PASS'))
+  await page.goto(`${BASE()}/nat/lab`)
+  await hook(page, `nat-receive-${BOX}`).click()
+  await hook(page, `nat-receive-${BOX}`).waitFor({ state: 'detached' })
+
+  const csv = `条码,检测结果,ORF1ab Ct值,N基因 Ct值,检测时间\n${TUBE},阴性,,,${localToday()} 10:00\nNO-SUCH-TUBE-1,阴性,,,\n`
+  await page.locator('input[data-test="nat-results-file"]').setInputFiles({ name: 'results.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
+  await hook(page, 'nat-results-upload').click()
+  const report = hook(page, 'nat-results-report')
+  await report.waitFor()
+  assert.equal(await report.getAttribute('data-accepted'), '1')
+  assert.equal(await report.getAttribute('data-rejected'), '1')
+  const errors = await hook(page, 'nat-results-errors').textContent()
+  assert.match(errors, /NO-SUCH-TUBE-1/)
+  assert.match(errors, /unknown tube/)
+  assert.match(errors, /第 3 行/)
+  assert.deepEqual(desk.problems, [])
+})
+
+test('the round page shows the sampled and resulted people, the coverage and the pool advice', async () => {
+  const page = desk.page
+  await desk.context.clearCookies()
+  await login(page, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
+  await page.goto(`${BASE()}/nat/rounds`)
+  await hook(page, `nat-round-${round.id}`).click()
+  await page.waitForURL((url) => url.pathname === `/nat/rounds/${round.id}`)
+  await page.locator('[data-test="nat-cov-sampled"][data-value="2"]').waitFor()
+  await page.locator('[data-test="nat-cov-resulted"][data-value="2"]').waitFor()
+  // The street's coverage by community: one row holds the two.
+  const table = await hook(page, 'nat-cov-table').textContent()
+  assert.match(table, /2（/)
+  await hook(page, 'nat-advice-recommended').waitFor()
+  // The door-to-door list does not name the sampled people (their ID numbers are masked, so the
+  // list is compared by person ids through the API).
+  await hook(page, 'nat-missing-list').waitFor()
+  const missing = await api.admin.get(`/nat/rounds/${round.id}/missing?limit=1000`)
+  assert.equal(missing.status, 200)
+  const cov = await api.admin.get(`/nat/rounds/${round.id}/coverage`)
+  assert.equal(cov.body.total.sampled, 2)
+  assert.deepEqual(desk.problems, [])
+})
