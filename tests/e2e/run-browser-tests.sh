@@ -96,11 +96,11 @@ printf '%s\n' "$TRANSFER_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$
 printf '%s\n' "$SITE_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$SITE_USER" --password-stdin \
   --role quarantine_site --org E2E-SITE-01 --display-name 隔离点工作人员 >/dev/null
 # Testing (web/e2e/nat.test.mjs): a sampler of the grid's street, an account of the lab the
-# generator made in the grid's district, and two residents of the street (outside the grid, so
-# that the grid worker's tests do not touch them; no control order, one person per ID number).
+# generator made in the grid's district, and two residents of the street (the newest, with no
+# control order and one person per ID number).
 NAT_STREET=${GRID:0:9}
 NAT_LAB=$(sqlite3 "$DB" "SELECT code FROM orgs WHERE kind = 'lab' AND area_code = '${GRID:0:6}' ORDER BY id LIMIT 1")
-NAT_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code LIKE '$NAT_STREET%' AND area_code NOT LIKE '$GRID%'
+NAT_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code LIKE '$NAT_STREET%' 
   AND merged_into IS NULL AND doc_type = 'resident_id'
   AND id NOT IN (SELECT person_id FROM control_orders)
   AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
