@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "api/json_io.hpp"
+#include "api/policy_json.hpp"
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "core/health_code.hpp"
@@ -205,28 +206,6 @@ json alert_json(const store::AlertRow& a) {
           {"notes", notes}};
 }
 
-json phase_json(const policy::Phase& ph) {
-  return {{"measure", policy::to_string(ph.measure)}, {"days", ph.days}, {"test_days", ph.test_days},
-          {"colour", policy::to_string(ph.colour)}};
-}
-
-json profile_json(const policy::Profile& p) {
-  json groups = json::object();
-  for (const auto& [k, g] : p.groups) {
-    json phases = json::array();
-    for (const auto& ph : g.phases) phases.push_back(phase_json(ph));
-    groups[k] = {{"name_zh", g.name_zh}, {"traced", g.traced}, {"phases", phases}, {"release", g.release},
-                 {"pre_departure_test_hours", g.pre_departure_test_hours}, {"source", g.source},
-                 {"confidence", policy::to_string(g.confidence)}, {"note", g.note}};
-  }
-  json routine = json::object();
-  for (const auto& [k, r] : p.routine_testing)
-    routine[k] = {{"name_zh", r.name_zh}, {"every_days", r.every_days}, {"source", r.source},
-                  {"confidence", policy::to_string(r.confidence)}};
-  return {{"name", p.name}, {"title", p.title}, {"issued", format_date(p.issued)}, {"sources", p.sources},
-          {"groups", groups}, {"routine_testing", routine}};
-}
-
 // ---------------------------------------------------------------- policy
 
 Response list_profiles(Request&, Context& ctx) {
@@ -239,7 +218,9 @@ Response list_profiles(Request&, Context& ctx) {
 }
 
 Response get_profile(Request& req, Context& ctx) {
-  return Response::json(profile_json(profiles(ctx).get(req.param("name"))));
+  Response r;
+  r.body = profile_json(profiles(ctx).get(req.param("name"))).dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return r;
 }
 
 Response set_active(Request& req, Context& ctx) {

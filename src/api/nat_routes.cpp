@@ -279,7 +279,16 @@ Response start_rounds(Request& req, Context& ctx) {
 
 Response get_round(Request& req, Context& ctx) {
   Svc s(ctx);
-  return Response::json(round_json(s.nat.round(path_id(req), actor(ctx, req)), ctx.svc.local_time));
+  const Caller c = actor(ctx, req);
+  json j = round_json(s.nat.round(path_id(req), c), ctx.svc.local_time);
+  const auto next = s.nat.next_round(path_id(req), c);
+  j["next_round"] = {{"rule", next.rule},
+                     {"due", next.due},
+                     {"date", next.date ? json(format_date(*next.date)) : json(nullptr)},
+                     {"final_round", next.final_round},
+                     {"clean_streak", next.clean_streak},
+                     {"reason", next.reason}};
+  return Response::json(j);
 }
 
 Response close_round(Request& req, Context& ctx) {
@@ -799,7 +808,8 @@ void add_nat_routes(Router& router) {
       P::test_read, "", list_rounds);
   add(J::scoped_create, "POST", "/api/nat/rounds", "Start rounds over an area: one per day", {}, P::test_manage, js,
       start_rounds);
-  add(J::scoped_object, "GET", "/api/nat/rounds/{id}", "One round", {id}, P::test_read, "", get_round);
+  add(J::scoped_object, "GET", "/api/nat/rounds/{id}", "One round, with when the next round of its campaign is due under its rule",
+      {id}, P::test_read, "", get_round);
   add(J::scoped_object, "POST", "/api/nat/rounds/{id}/close", "Close a round", {id}, P::test_manage, js, close_round);
   add(J::scoped_object, "GET", "/api/nat/rounds/{id}/coverage",
       "Coverage: residents expected, sampled, resulted, positive; households full, partial, none",

@@ -343,6 +343,40 @@ store::RoundRow Service::round(std::int64_t id, const Caller& c) {
   return visible_round(id, c);
 }
 
+NextRound Service::next_round(std::int64_t id, const Caller& c) {
+  require(c, Permission::test_read);
+  const auto r = visible_round(id, c);
+  NextRound out;
+  out.rule = r.rule;
+  const auto& prof = loop_.profiles().get(r.profile);
+  if (r.rule.empty()) {
+    out.reason = "the round names no rule";
+    return out;
+  }
+  const auto& rule = lab::round_rule(prof, r.rule);
+  // The rounds of the same campaign and area, in date order; a round is clean when nobody it
+  // sampled turned out positive (no community infection found by it).
+  std::vector<store::RoundRow> same;
+  for (auto& x : t_->rounds(Scope::area(r.area_code), 1000))
+    if (x.campaign == r.campaign && x.area_code == r.area_code) same.push_back(std::move(x));
+  std::sort(same.begin(), same.end(), [](const auto& a, const auto& b) { return a.day < b.day; });
+  if (same.empty()) return out;
+  std::vector<lab::RoundOutcome> previous;
+  for (const auto& x : same) {
+    if (x.status != "closed") continue;  // only finished rounds count
+    std::int64_t positive = 0;
+    for (const auto& cell : t_->coverage(x)) positive += cell.positive;
+    previous.push_back({x.day, positive == 0});
+  }
+  const auto due = lab::next_round(rule, same.front().day, previous);
+  out.due = due.due;
+  out.date = due.date;
+  out.final_round = due.final_round;
+  out.clean_streak = due.clean_streak;
+  out.reason = due.reason;
+  return out;
+}
+
 std::vector<store::RoundRow> Service::rounds(const Caller& c) {
   require(c, Permission::test_read);
   return t_->rounds(c.scope, 200);
@@ -1142,6 +1176,9 @@ store::AntigenRow Service::record_antigen(std::int64_t person_id, const std::str
   require(c, Permission::test_sample);
   if (result != "negative" && result != "positive" && result != "invalid")
     fail(ErrorCode::invalid_argument, "result must be negative, positive or invalid", "result");
+  if (!lab::uses_antigen_self_tests(profile()))
+    fail(ErrorCode::invalid_argument, "the active profile (" + loop_.active_profile() + ") does not use antigen self-tests",
+         "result");
   const Instant now = clock_.now();
   if (taken_at && (*taken_at > now + minutes{10} || *taken_at < now - hours{72}))
     fail(ErrorCode::invalid_argument, "taken_at must be within the last 72 hours", "taken_at");

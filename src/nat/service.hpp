@@ -122,6 +122,17 @@ struct TubeDetail {
   std::vector<store::ResultRow> results;  // every version
 };
 
+// When the next round of a campaign is due under its rule (core/lab_rules.hpp next_round): the
+// closed rounds of the same campaign and area, clean when they found no positive.
+struct NextRound {
+  std::string rule;
+  bool due = false;
+  std::optional<Date> date;
+  bool final_round = false;
+  int clean_streak = 0;
+  std::string reason;
+};
+
 struct RoundCoverage {
   store::RoundRow round;
   CoverageRow total;
@@ -158,6 +169,7 @@ class Service {
   // --- rounds (区域核酸检测)
   std::vector<store::RoundRow> start_rounds(const NewRounds& r, const Caller& c);
   store::RoundRow round(std::int64_t id, const Caller& c);
+  NextRound next_round(std::int64_t id, const Caller& c);
   std::vector<store::RoundRow> rounds(const Caller& c);
   store::RoundRow close_round(std::int64_t id, const Caller& c);
   // Coverage at `length` digits (9 street, 12 community, 15 grid; 0 = one level below the round's

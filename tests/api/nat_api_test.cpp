@@ -198,6 +198,12 @@ TEST_F(NatApi, FhirFilesRunAsJobs) {
 
 TEST_F(NatApi, BadBodiesAreNamed) {
   Client centre = login(server_->port(), "centre");
+  // The round rules to choose from are the profile's, with their sources.
+  auto prof = centre.get("/api/policy/profiles/ninth-edition");
+  ASSERT_EQ(prof.status, 200);
+  const json pj = prof.j();
+  EXPECT_EQ(pj["testing"]["round_rules"]["outbreak_district_10m"]["stop_after_clean"], 3);
+  EXPECT_EQ(pj["testing"]["round_rules"]["outbreak_district_10m"]["source"], "ninth");
   auto r = centre.post("/api/nat/rounds", R"({"area_code":"110105001","days":["2026-13-01"],"rule":"outbreak_district_10m"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.j()["field"], "days");

@@ -436,6 +436,10 @@ TEST_P(NatService, AntigenPositiveOpensASingleTubeTask) {
   grid.role = Role::grid_worker;
   grid.scope = Scope::area(kGridA);
   grid.user_id = 9;
+  // The ninth edition does not use antigen self-tests; the new ten measures do.
+  EXPECT_EQ(code_of([&] { svc_->record_antigen(persons_[0].id, "positive", std::nullopt, grid); }),
+            ErrorCode::invalid_argument);
+  loop_->switch_profile("new-ten-measures", "test", Caller::local("t"));
   auto a = svc_->record_antigen(persons_[0].id, "positive", std::nullopt, grid);
   EXPECT_NE(a.task_id, 0);
   auto tasks = svc_->tasks({"open", "antigen_followup", 0}, grid, {});
@@ -487,6 +491,29 @@ TEST_P(NatService, TheActiveProfileDecidesRoundsAndCtCuts) {
   in.barcode = "CT-0002";
   rep = svc_->post_results({in}, 0, "api", lab_caller_);
   EXPECT_EQ(rep.cases_opened, 1);
+}
+
+TEST_P(NatService, NextRoundFollowsTheRule) {
+  auto p = point();
+  nat::NewRounds nr;
+  nr.area_code = kStreet;
+  nr.campaign = "建外全员";
+  nr.rule = "outbreak_district_10m";
+  nr.days = {*parse_date("2022-04-04")};
+  auto r1 = svc_->start_rounds(nr, centre_).at(0);
+  auto next = svc_->next_round(r1.id, centre_);
+  EXPECT_TRUE(next.due);  // nothing closed yet: the first day is due
+  ASSERT_TRUE(next.date);
+  EXPECT_EQ(format_date(*next.date), "2022-04-04");
+  // A clean first round: the next one is due the day after.
+  pooled("NX-0001", p.id, r1.id, 0, 5, 5);
+  post("NX-0001", "negative");
+  svc_->close_round(r1.id, centre_);
+  next = svc_->next_round(r1.id, centre_);
+  EXPECT_TRUE(next.due);
+  ASSERT_TRUE(next.date);
+  EXPECT_EQ(format_date(*next.date), "2022-04-05");
+  EXPECT_EQ(next.clean_streak, 1);
 }
 
 TEST(NatRules, ConsequencesAndRollUp) {
