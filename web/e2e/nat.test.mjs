@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as pwRequest } from 'playwright-core'
 import { BASE, apiAs, env, hook, inputHook, login, openBrowser } from './helpers.mjs'
+import { shot } from './shots.mjs'
 
 const PHONE = { width: 390, height: 844 }
 const stamp = `${Date.now() % 1_000_000}${Math.floor(Math.random() * 90) + 10}`
@@ -91,6 +92,7 @@ test('a sampler on a phone pools two residents into a tube and hands the box ove
       ([n]) => document.querySelector('[data-test="nat-tube-count"]')?.textContent.trim() === `${n}/5`,
       [i + 1],
     )
+    if (i === 1) await shot(page, 'nat-sampling-phone.png')
     const name = (await hook(page, 'nat-last-name').textContent()).trim()
     assert.ok(name.includes('*'), `the name is masked: ${name}`)
   }
@@ -115,6 +117,7 @@ test('a sampler on a phone pools two residents into a tube and hands the box ove
   await hook(page, 'nat-box-seal').click()
   await page.locator(`[data-test="nat-box-${BOX}"][data-status="sealed"]`).waitFor()
   await inputHook(page, 'nat-box-carrier').fill('测试转运员')
+  await shot(page, 'nat-box-phone.png')
   await hook(page, 'nat-box-pickup').click()
   await page.locator(`[data-test="nat-box-${BOX}"]`).waitFor({ state: 'detached' })
   const boxes = await api.sampler.get('/nat/boxes?status=in_transit')
@@ -143,6 +146,7 @@ test('the lab receives the box and uploads a CSV; a bad row is reported by row',
   assert.match(errors, /NO-SUCH-TUBE-1/)
   assert.match(errors, /unknown tube/)
   assert.match(errors, /第 3 行/)
+  await shot(page, 'nat-lab.png')
   assert.deepEqual(desk.problems, [])
 })
 
@@ -159,11 +163,17 @@ test('the round page shows the sampled and resulted people, the coverage and the
   const table = await hook(page, 'nat-cov-table').textContent()
   assert.match(table, /2（/)
   await hook(page, 'nat-advice-recommended').waitFor()
+  await shot(page, 'nat-round.png')
   // The door-to-door list does not name the sampled people (their ID numbers are masked, so the
   // list is compared by person ids through the API).
   await hook(page, 'nat-missing-list').waitFor()
   const missing = await api.admin.get(`/nat/rounds/${round.id}/missing?limit=1000`)
   assert.equal(missing.status, 200)
+  // The list exports as an Excel workbook.
+  const [download] = await Promise.all([page.waitForEvent('download'), hook(page, 'nat-missing-export').click()])
+  assert.match(download.suggestedFilename(), /\.xlsx$/)
+  const { readFileSync } = await import('node:fs')
+  assert.equal(readFileSync(await download.path()).subarray(0, 2).toString(), 'PK')
   const cov = await api.admin.get(`/nat/rounds/${round.id}/coverage`)
   assert.equal(cov.body.total.sampled, 2)
   assert.deepEqual(desk.problems, [])
