@@ -72,6 +72,20 @@ struct Opts {
   int watch = 0;
 };
 
+// The services a round command needs, over the database of --db.
+struct Services {
+  std::unique_ptr<store::Repository> repo;
+  loop::Profiles profiles;
+  SystemClock clock;
+  loop::Service loop;
+  nat::Service nat;
+  explicit Services(const Opts& o)
+      : repo(store::open_repository(o.db)),
+        profiles(data_dir(DataDir::policies, o.policies)),
+        loop(*repo, profiles, clock),
+        nat(*repo, loop, nullptr, clock) {}
+};
+
 void print_coverage(nat::Service& svc, const Opts& o) {
   const auto cov = svc.coverage(o.id, static_cast<std::size_t>(o.level), cli_actor());
   if (o.as_json) {
@@ -113,11 +127,8 @@ const bool registered = add_command([](CLI::App& app) {
   start->add_option("--campaign", o.campaign, "a name for the rounds");
   start->add_flag("--json", o.as_json, "print the rounds as JSON");
   start->callback([] {
-    auto repo = store::open_repository(o.db);
-    loop::Profiles profiles(data_dir(DataDir::policies, o.policies));
-    SystemClock clock;
-    loop::Service loop(*repo, profiles, clock);
-    nat::Service svc(*repo, loop, nullptr, clock);
+    Services sv(o);
+    auto& svc = sv.nat;
     nat::NewRounds n;
     n.area_code = o.area;
     n.days = parse_days(o.days);
@@ -143,11 +154,8 @@ const bool registered = add_command([](CLI::App& app) {
   status->add_option("ID", o.id, "round id");
   status->add_flag("--json", o.as_json, "JSON");
   status->callback([] {
-    auto repo = store::open_repository(o.db);
-    loop::Profiles profiles(data_dir(DataDir::policies, o.policies));
-    SystemClock clock;
-    loop::Service loop(*repo, profiles, clock);
-    nat::Service svc(*repo, loop, nullptr, clock);
+    Services sv(o);
+    auto& svc = sv.nat;
     if (o.id) {
       o.level = 0;
       print_coverage(svc, o);
@@ -174,11 +182,8 @@ const bool registered = add_command([](CLI::App& app) {
   cov->add_flag("--json", o.as_json, "JSON");
   cov->add_option("--watch", o.watch, "repeat every N seconds on a terminal (live progress)");
   cov->callback([] {
-    auto repo = store::open_repository(o.db);
-    loop::Profiles profiles(data_dir(DataDir::policies, o.policies));
-    SystemClock clock;
-    loop::Service loop(*repo, profiles, clock);
-    nat::Service svc(*repo, loop, nullptr, clock);
+    Services sv(o);
+    auto& svc = sv.nat;
     if (o.watch <= 0 || o.as_json || !isatty(STDOUT_FILENO)) {
       print_coverage(svc, o);
       return;

@@ -958,6 +958,46 @@ CheckOutcome Service::record_check(std::int64_t order_id, double temperature_c, 
   });
 }
 
+// Records a planned test day's result of an order (inside the caller's transaction): the row,
+// the next test deadline, a positive's critical alert and the audit record.
+void Service::store_test(const store::OrderRow& o, const policy::Plan& plan, Date day, const std::string& result,
+                         std::optional<double> ct, const Caller& a, const char* channel) {
+  store::TestRow t;
+  t.order_id = o.order.id;
+  t.day = day;
+  t.result = result;
+  t.ct = ct;
+  t.recorded_at = clock_.now();
+  t.by_user = a.user_id;
+  loop_->upsert_test(t);
+  const std::string subject = test_subject(day);
+  if (loop_->deadline_exists(o.order.id, subject)) {
+    drop(o.order.id, subject);
+    if (auto next = next_test_deadline(*loop_, o, plan, settings_, day)) put(*next);
+  }
+  if (result == "positive") {
+    store::AlertRow al;
+    al.order_id = o.order.id;
+    al.kind = "positive_result";
+    al.severity = to_string(Severity::critical);
+    al.subject = subject;
+    al.raised_at = clock_.now();
+    al.owner = o.order.current.owner;
+    if (loop_->raise_alert(al)) raised_.push_back(al);
+  }
+  audit(a, "test.record", "order", o.order.id, {},
+        json{{"day", format_date(day)}, {"result", result}, {"channel", channel}}.dump());
+}
+
+namespace {
+bool planned_on(const policy::Plan& plan, Date day) {
+  for (const auto& ph : plan.phases)
+    for (auto d : ph.test_dates)
+      if (d == day) return true;
+  return false;
+}
+}  // namespace
+
 void Service::record_test(std::int64_t order_id, Date day, const std::string& result, std::optional<double> ct,
                           const Caller& a) {
   if (result != "negative" && result != "positive")
@@ -968,34 +1008,8 @@ void Service::record_test(std::int64_t order_id, Date day, const std::string& re
     auto o = visible_order(order_id, a);
     require_owner(a, o.order.current.owner);
     auto plan = plan_of(o);
-    bool planned = false;
-    for (const auto& ph : plan.phases)
-      for (auto d : ph.test_dates) planned = planned || d == day;
-    if (!planned) fail(ErrorCode::invalid_argument, format_date(day) + " is not a test day of the plan", "day");
-    store::TestRow t;
-    t.order_id = order_id;
-    t.day = day;
-    t.result = result;
-    t.ct = ct;
-    t.recorded_at = clock_.now();
-    t.by_user = a.user_id;
-    loop_->upsert_test(t);
-    const std::string subject = test_subject(day);
-    if (loop_->deadline_exists(order_id, subject)) {
-      drop(order_id, subject);
-      if (auto next = next_test_deadline(*loop_, o, plan, settings_, day)) put(*next);
-    }
-    if (result == "positive") {
-      store::AlertRow al;
-      al.order_id = order_id;
-      al.kind = "positive_result";
-      al.severity = to_string(Severity::critical);
-      al.subject = subject;
-      al.raised_at = clock_.now();
-      al.owner = o.order.current.owner;
-      if (loop_->raise_alert(al)) raised_.push_back(al);
-    }
-    audit(a, "test.record", "order", order_id, {}, json{{"day", format_date(day)}, {"result", result}}.dump());
+    if (!planned_on(plan, day)) fail(ErrorCode::invalid_argument, format_date(day) + " is not a test day of the plan", "day");
+    store_test(o, plan, day, result, ct, a, "loop");
   });
 }
 
@@ -1007,35 +1021,8 @@ std::vector<std::int64_t> Service::record_lab_result(std::int64_t person_id, Dat
   write([&] {
     for (const auto& o : loop_->active_orders_of_person(person_id)) {
       const auto plan = plan_of(o);
-      bool planned = false;
-      for (const auto& ph : plan.phases)
-        for (auto d : ph.test_dates) planned = planned || d == day;
-      if (!planned) continue;
-      store::TestRow t;
-      t.order_id = o.order.id;
-      t.day = day;
-      t.result = result;
-      t.ct = ct;
-      t.recorded_at = clock_.now();
-      t.by_user = lab.user_id;
-      loop_->upsert_test(t);
-      const std::string subject = test_subject(day);
-      if (loop_->deadline_exists(o.order.id, subject)) {
-        drop(o.order.id, subject);
-        if (auto next = next_test_deadline(*loop_, o, plan, settings_, day)) put(*next);
-      }
-      if (result == "positive") {
-        store::AlertRow al;
-        al.order_id = o.order.id;
-        al.kind = "positive_result";
-        al.severity = to_string(Severity::critical);
-        al.subject = subject;
-        al.raised_at = clock_.now();
-        al.owner = o.order.current.owner;
-        if (loop_->raise_alert(al)) raised_.push_back(al);
-      }
-      audit(lab, "test.record", "order", o.order.id, {},
-            json{{"day", format_date(day)}, {"result", result}, {"channel", "lab"}}.dump());
+      if (!planned_on(plan, day)) continue;
+      store_test(o, plan, day, result, ct, lab, "lab");
       touched.push_back(o.order.id);
     }
   });

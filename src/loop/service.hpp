@@ -326,6 +326,8 @@ class Service {
   std::string external_region_of(std::int64_t handover_id);
   store::OrderRow insert_new_order(const NewOrder& n, const policy::Plan& plan, const std::string& profile,
                                    const Caller& c);
+  void store_test(const store::OrderRow& o, const policy::Plan& plan, Date day, const std::string& result,
+                  std::optional<double> ct, const Caller& a, const char* channel);
   store::AlertRow settle_alert(std::int64_t id, const std::string& note, const Caller& a, const char* action,
                                const char* status);
 

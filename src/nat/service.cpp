@@ -206,6 +206,13 @@ store::BoxRow Service::visible_box(std::int64_t id, const Caller& c) {
 }
 
 // A round is visible inside its area and to callers whose area contains it or lies inside it.
+// A box as the sampling side acts on it: visible in its area (a lab does not pack boxes).
+store::BoxRow Service::sampler_box(std::int64_t id, const Caller& c) {
+  auto b = visible_box(id, c);
+  if (c.scope.kind == Scope::Kind::org) fail(ErrorCode::not_found, "no such box: " + std::to_string(id), "box");
+  return b;
+}
+
 store::RoundRow Service::visible_round(std::int64_t id, const Caller& c) {
   auto r = t_->round(id);
   bool ok = r && (c.everything() ||
@@ -713,8 +720,7 @@ store::BoxRow Service::add_to_box(std::int64_t box_id, const std::vector<std::st
   require(c, Permission::test_sample);
   if (barcodes.empty() || barcodes.size() > 1000) fail(ErrorCode::invalid_argument, "give 1 to 1000 barcodes", "barcodes");
   return write([&] {
-    auto b = visible_box(box_id, c);
-    if (c.scope.kind == Scope::Kind::org) fail(ErrorCode::not_found, "no such box: " + std::to_string(box_id), "box");
+    auto b = sampler_box(box_id, c);
     if (b.status != "open") fail(ErrorCode::conflict, "box " + b.code + " is " + b.status, "box");
     for (std::size_t i = 0; i < barcodes.size(); ++i) {
       auto t = t_->tube_by_barcode(barcodes[i]);
@@ -742,8 +748,7 @@ store::BoxRow Service::add_to_box(std::int64_t box_id, const std::vector<std::st
 store::BoxRow Service::seal_box(std::int64_t box_id, const Caller& c) {
   require(c, Permission::test_sample);
   return write([&] {
-    auto b = visible_box(box_id, c);
-    if (c.scope.kind == Scope::Kind::org) fail(ErrorCode::not_found, "no such box: " + std::to_string(box_id), "box");
+    auto b = sampler_box(box_id, c);
     if (b.status != "open") fail(ErrorCode::conflict, "box " + b.code + " is " + b.status, "box");
     if (b.tubes == 0) fail(ErrorCode::invalid_argument, "an empty box cannot be sealed", "box");
     if (b.lab_org_id == 0) fail(ErrorCode::invalid_argument, "choose the lab the box goes to", "lab_org_id");
@@ -762,8 +767,7 @@ store::BoxRow Service::pick_up_box(std::int64_t box_id, const std::string& carri
   if (carrier.empty() || carrier.size() > 200)
     fail(ErrorCode::invalid_argument, "carrier (who takes the box) must be 1 to 200 bytes", "carrier");
   return write([&] {
-    auto b = visible_box(box_id, c);
-    if (c.scope.kind == Scope::Kind::org) fail(ErrorCode::not_found, "no such box: " + std::to_string(box_id), "box");
+    auto b = sampler_box(box_id, c);
     if (b.status != "sealed") fail(ErrorCode::conflict, "box " + b.code + " is " + b.status + ", not sealed", "box");
     b.status = "in_transit";
     b.picked_at = clock_.now();

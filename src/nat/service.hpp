@@ -238,6 +238,7 @@ class Service {
   store::SamplingPointRow visible_point(std::int64_t id, const Caller& c);
   store::TubeRow visible_tube(std::int64_t id, const Caller& c);
   store::BoxRow visible_box(std::int64_t id, const Caller& c);
+  store::BoxRow sampler_box(std::int64_t id, const Caller& c);
   store::RoundRow visible_round(std::int64_t id, const Caller& c);
   std::string lab_city(std::int64_t lab_org_id);
   Person person_for(const SampleWho& who, const Caller& c);
