@@ -87,9 +87,20 @@ USER_=${BASE#*://}
 USER_=${USER_%@*}
 runuser -u postgres -- "$PG_BIN/pg_basebackup" -h "$HOST" -p "$PORT" -U "$USER_" -D "$WORK/base" \
   --format=plain --wal-method=stream --checkpoint=fast
-for p in $(shuf -i 40001-50000 -n 50); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then BB_PORT=$p; break; fi
+# A free port, then the server; a start that fails (a port taken between the check and the
+# start, say) is shown with its log and tried on another port, at most three times.
+started=""
+for attempt in 1 2 3; do
+  for p in $(shuf -i 40001-50000 -n 50); do
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then BB_PORT=$p; break; fi
+  done
+  if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/base" -w -t 60 \
+       -o "-p $BB_PORT -k $WORK -c listen_addresses=127.0.0.1" -l "$WORK/base.log" start >/dev/null; then
+    started=1
+    break
+  fi
+  echo "the restored cluster did not start on port $BB_PORT (attempt $attempt):" >&2
+  tail -n 20 "$WORK/base.log" >&2 || true
 done
-runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$WORK/base" -w -t 60 \
-  -o "-p $BB_PORT -k $WORK -c listen_addresses=127.0.0.1" -l "$WORK/base.log" start >/dev/null
+[[ -n "$started" ]] || { echo "the pg_basebackup copy never started" >&2; exit 1; }
 check_copy pg_basebackup "$SRC" "postgresql://$USER_@127.0.0.1:$BB_PORT/$SRC_DB"
