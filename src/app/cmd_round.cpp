@@ -115,10 +115,15 @@ const bool registered = add_command([](CLI::App& app) {
   auto* cmd = app.add_subcommand("round", "Mass-testing rounds (区域核酸检测): start, status, coverage");
   cmd->require_subcommand(1);
   static Opts o;
+  // Options every round subcommand takes.
+  auto sub = [cmd](const char* name, const char* what) {
+    auto* c = cmd->add_subcommand(name, what);
+    c->add_option("--db", o.db, "database URL")->capture_default_str();
+    c->add_option("--policies", o.policies, "directory of policy profiles");
+    return c;
+  };
 
-  auto* start = cmd->add_subcommand("start", "Start rounds over an area, one per day");
-  start->add_option("--db", o.db, "database URL")->capture_default_str();
-  start->add_option("--policies", o.policies, "directory of policy profiles");
+  auto* start = sub("start", "Start rounds over an area, one per day");
   start->add_option("--area", o.area, "area code of the round (a street, a district, ...)")->required();
   start->add_option("--days", o.days, "comma-separated dates YYYY-MM-DD")->required();
   start->add_option("--ratio", o.ratio, "pooling ratio 1, 5, 10 or 20 (default: the profile's for the general population)");
@@ -148,9 +153,7 @@ const bool registered = add_command([](CLI::App& app) {
                 << "-in-1, profile " << r.profile << "\n";
   });
 
-  auto* status = cmd->add_subcommand("status", "The rounds, or one round's totals");
-  status->add_option("--db", o.db, "database URL")->capture_default_str();
-  status->add_option("--policies", o.policies, "directory of policy profiles");
+  auto* status = sub("status", "The rounds, or one round's totals");
   status->add_option("ID", o.id, "round id");
   status->add_flag("--json", o.as_json, "JSON");
   status->callback([] {
@@ -174,9 +177,7 @@ const bool registered = add_command([](CLI::App& app) {
     if (o.as_json) std::cout << json{{"rounds", out}}.dump() << "\n";
   });
 
-  auto* cov = cmd->add_subcommand("coverage", "Coverage of a round by street, community or grid");
-  cov->add_option("--db", o.db, "database URL")->capture_default_str();
-  cov->add_option("--policies", o.policies, "directory of policy profiles");
+  auto* cov = sub("coverage", "Coverage of a round by street, community or grid");
   cov->add_option("ID", o.id, "round id")->required();
   cov->add_option("--level", o.level, "row code length: 9 street, 12 community, 15 grid (default: one level down)");
   cov->add_flag("--json", o.as_json, "JSON");

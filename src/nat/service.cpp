@@ -413,20 +413,8 @@ RoundCoverage Service::coverage(std::int64_t round_id, std::size_t length, const
   if (length != 2 && length != 4 && length != 6 && length != 9 && length != 12 && length != 15)
     fail(ErrorCode::invalid_argument, "level must be 2, 4, 6, 9, 12 or 15 digits", "level");
   std::vector<CoverageRow> cells;
-  for (const auto& cell : t_->coverage(out.round)) {
-    if (!c.everything() && !in_subtree(cell.area_code, c.scope.area_prefix)) continue;
-    CoverageRow r;
-    r.area_code = cell.area_code;
-    r.expected = cell.expected;
-    r.excluded = cell.excluded;
-    r.sampled = cell.sampled;
-    r.resulted = cell.resulted;
-    r.positive = cell.positive;
-    r.households_full = cell.households_full;
-    r.households_partial = cell.households_partial;
-    r.households_none = cell.households_none;
-    cells.push_back(std::move(r));
-  }
+  for (auto& cell : t_->coverage(out.round))
+    if (c.everything() || in_subtree(cell.area_code, c.scope.area_prefix)) cells.push_back(std::move(cell));
   const std::string root = c.everything() || in_subtree(out.round.area_code, c.scope.area_prefix)
                                ? out.round.area_code
                                : c.scope.area_prefix;

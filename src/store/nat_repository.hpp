@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/date.hpp"
+#include "core/nat.hpp"
 #include "core/rbac.hpp"
 #include "store/repository.hpp"
 
@@ -185,16 +186,8 @@ struct CaseRow {
   std::string note;
 };
 
-// Coverage of a round in one grid (or the area a person is registered in).
-struct CoverageCell {
-  std::string area_code;
-  std::int64_t expected = 0;   // residents, less the excluded
-  std::int64_t excluded = 0;   // recorded away, bedridden, moved, ...
-  std::int64_t sampled = 0;    // of the expected
-  std::int64_t resulted = 0;   // sampled and their tube has a result
-  std::int64_t positive = 0;   // in a positive or inconclusive tube of the round
-  std::int64_t households_full = 0, households_partial = 0, households_none = 0;
-};
+// Coverage of a round in one grid (or the area a person is registered in): a core row.
+using CoverageCell = nat::CoverageRow;
 
 // A resident of a round's area not yet sampled (the door-to-door list).
 struct MissingPerson {
