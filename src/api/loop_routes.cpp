@@ -19,6 +19,16 @@
 
 namespace bihuan::api {
 
+std::shared_ptr<const loop::LoopSettings> loop_settings_of(Context& ctx) {
+  std::lock_guard lock(ctx.svc.loop_settings_mu);
+  if (!ctx.svc.loop_settings) {
+    auto s = loop::read_settings(ctx.repo);
+    if (ctx.svc.handover_deadline) loop::override_handover_deadlines(s, *ctx.svc.handover_deadline);
+    ctx.svc.loop_settings = std::make_shared<const loop::LoopSettings>(s);
+  }
+  return ctx.svc.loop_settings;
+}
+
 namespace {
 
 using P = Permission;
@@ -32,15 +42,7 @@ const loop::Profiles& profiles(Context& ctx) {
   return *ctx.svc.loop_profiles;
 }
 
-const loop::LoopSettings& loop_settings(Context& ctx) {
-  std::lock_guard lock(ctx.svc.loop_settings_mu);
-  if (!ctx.svc.loop_settings) {
-    auto s = loop::read_settings(ctx.repo);
-    if (ctx.svc.handover_deadline) loop::override_handover_deadlines(s, *ctx.svc.handover_deadline);
-    ctx.svc.loop_settings = std::make_shared<const loop::LoopSettings>(s);
-  }
-  return *ctx.svc.loop_settings;
-}
+const loop::LoopSettings& loop_settings(Context& ctx) { return *loop_settings_of(ctx); }
 
 loop::Service service(Context& ctx) {
   const auto& p = profiles(ctx);

@@ -7,6 +7,8 @@
 #include <map>
 
 #include "api/json_io.hpp"
+#include "api/loop_routes.hpp"
+#include "ingest/lab_results.hpp"
 #include "jobs/runner.hpp"
 #include "store/audit.hpp"
 #include "core/area.hpp"
@@ -31,16 +33,6 @@ const nat::Settings& nat_settings(Context& ctx) {
   return *ctx.svc.nat_settings;
 }
 
-std::shared_ptr<const loop::LoopSettings> loop_settings(Context& ctx) {
-  std::lock_guard lock(ctx.svc.loop_settings_mu);
-  if (!ctx.svc.loop_settings) {
-    auto s = loop::read_settings(ctx.repo);
-    if (ctx.svc.handover_deadline) loop::override_handover_deadlines(s, *ctx.svc.handover_deadline);
-    ctx.svc.loop_settings = std::make_shared<const loop::LoopSettings>(s);
-  }
-  return ctx.svc.loop_settings;
-}
-
 const loop::Profiles& profiles(Context& ctx) {
   if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
   return *ctx.svc.loop_profiles;
@@ -53,7 +45,7 @@ struct Svc {
   loop::Service loop;
   nat::Service nat;
   explicit Svc(Context& ctx)
-      : ls(loop_settings(ctx)),
+      : ls(loop_settings_of(ctx)),
         loop(ctx.repo, profiles(ctx), *ctx.svc.clock, ctx.svc.loop_watcher, *ls),
         nat(ctx.repo, loop, ctx.svc.code_signer, *ctx.svc.clock, nat_settings(ctx)) {}
 };
@@ -64,23 +56,12 @@ std::int64_t path_id(const Request& req, const char* name = "id") {
   return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
 }
 
+// A time as labs and consoles write it: ISO 8601 with an offset or Z, or local
+// "YYYY-MM-DD HH:MM[:SS]" (ingest::parse_lab_time).
 std::optional<Instant> opt_instant(const json& j, const char* field, const LocalTime& local) {
   auto s = opt_string(j, field);
   if (!s || s->empty()) return std::nullopt;
-  if (auto t = parse_instant(*s)) return t;
-  // "YYYY-MM-DD HH:MM[:SS]" in local time.
-  if (s->size() >= 16 && (*s)[10] == ' ') {
-    auto d = parse_date(s->substr(0, 10));
-    auto num = [&](std::size_t at) { return std::stoi(s->substr(at, 2)); };
-    try {
-      if (d && (*s)[13] == ':') {
-        const int h = num(11), m = num(14), sec = s->size() >= 19 && (*s)[16] == ':' ? num(17) : 0;
-        if (h < 24 && m < 60 && sec < 60)
-          return local.at(*d, std::chrono::minutes{h * 60 + m}) + std::chrono::seconds{sec};
-      }
-    } catch (const std::exception&) {
-    }
-  }
+  if (auto t = ingest::parse_lab_time(*s, local)) return t;
   fail(ErrorCode::invalid_argument, std::string(field) + " must be ISO 8601 or YYYY-MM-DD HH:MM[:SS]", field);
 }
 
