@@ -2,7 +2,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <optional>
 #include <chrono>
 #include <memory>
 #include <csignal>
@@ -16,6 +18,9 @@
 #include "app/data_dirs.hpp"
 #include "core/error.hpp"
 #include "sim/abm.hpp"
+#include "sim/db/start_db.hpp"
+#include "sim/start.hpp"
+#include "store/repository.hpp"
 #include "sim/branching.hpp"
 #include "sim/import_risk.hpp"
 #include "sim/profiles.hpp"
@@ -109,7 +114,8 @@ void add_branching_options(CLI::App* c, BranchingOptions& o) {
 
 // ---- agent-based model
 struct AbmOptions {
-  std::string scenario, profile, profiles, policies, scenarios_dir, matrices, variants;
+  std::string scenario, profile, profiles, policies, scenarios_dir, matrices, variants, from_db, today;
+  int days = 0;
   std::int64_t runs = 20;
   std::uint64_t seed = 1;
   unsigned threads = 0;
@@ -127,11 +133,18 @@ void add_abm_options(CLI::App* c, AbmOptions& o) {
   c->add_option("--contact-matrices", o.matrices, "directory of the Prem 2021 matrices (default scenarios/prem2021)");
   c->add_option("--scenarios", o.scenarios_dir, "directory of variants.yaml and prem2021/ (default: installed, else the source tree)");
   c->add_option("--risk-ceiling", o.risk_ceiling, "rebound risk ceiling (default: the scenario's, else 0.05)");
+  c->add_option("--from-db", o.from_db,
+                "start from today: people, control orders, cases and positive results of this bihuan database "
+                "(sqlite:PATH or postgresql://...) instead of the scenario's city");
+  c->add_option("--today", o.today, "with --from-db: the day to start from, YYYY-MM-DD (default: today, local time)");
+  c->add_option("--days", o.days, "horizon in days (default: the scenario's; 28 with --from-db)");
   c->add_flag("--json", o.json, "print JSON");
 }
 
 struct Loaded {
   sim::Scenario scenario;
+  std::optional<sim::StartSnapshot> snapshot;  // --from-db
+  sim::StartBuild start;
   sim::Variant variant;
   sim::ContactMatrices prem;
   sim::Population pop;
@@ -149,12 +162,60 @@ std::unique_ptr<Loaded> load_all(const AbmOptions& o) {
   l->policies = data_dir(DataDir::policies, o.policies);
   l->ceiling = o.risk_ceiling >= 0 ? o.risk_ceiling : l->scenario.risk_ceiling;
   if (!(l->ceiling >= 0 && l->ceiling <= 1)) fail(ErrorCode::invalid_argument, "risk ceiling must be from 0 to 1", "risk_ceiling");
+  if (o.days < 0 || o.days > 3000) fail(ErrorCode::invalid_argument, "days: must be from 1 to 3000", "days");
+  if (o.days > 0) l->scenario.days = o.days;
   const auto t0 = std::chrono::steady_clock::now();
-  l->pop = sim::build_population(l->scenario.city);
+  if (!o.today.empty() && o.from_db.empty())
+    fail(ErrorCode::invalid_argument, "--today needs --from-db", "today");
+  if (!o.from_db.empty()) {
+    sim::SnapshotOptions so;
+    if (!o.today.empty()) {
+      so.today = parse_date(o.today);
+      if (!so.today) fail(ErrorCode::invalid_argument, "today: not a date (YYYY-MM-DD): '" + o.today + "'", "today");
+    }
+    {
+      auto repo = store::open_repository(o.from_db);
+      l->snapshot = sim::load_snapshot(*repo, so);
+    }
+    l->start = sim::build_start(*l->snapshot, l->scenario.city);
+    l->pop = std::move(l->start.pop);
+    l->scenario.start = l->start.state;
+    if (o.days == 0) l->scenario.days = 28;
+    if (isatty(STDERR_FILENO))
+      std::fprintf(stderr, "from %s on %s: %lld orders, %lld open cases, %lld positive results\n", o.from_db.c_str(),
+                   format_date(l->snapshot->today).c_str(), static_cast<long long>(l->start.orders),
+                   static_cast<long long>(l->start.cases), static_cast<long long>(l->start.positives));
+  } else {
+    l->pop = sim::build_population(l->scenario.city);
+  }
   if (isatty(STDERR_FILENO))
     std::fprintf(stderr, "city: %u persons, %u households, %u grids (%.1f s)\n", l->pop.n, l->pop.households(),
                  l->pop.grids(), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   return l;
+}
+
+// The start block of a --from-db run (null otherwise).
+ordered_json start_json(const Loaded& l) {
+  if (!l.snapshot) return nullptr;
+  return {{"today", format_date(l.snapshot->today)},
+          {"active_profile", l.snapshot->active_profile},
+          {"persons", l.pop.n},
+          {"households", l.pop.households()},
+          {"areas", l.pop.grids()},
+          {"orders", l.start.orders},
+          {"orders_skipped", l.start.orders_skipped},
+          {"open_cases", l.start.cases},
+          {"positive_results", l.start.positives},
+          {"cases_skipped", l.start.cases_skipped},
+          {"unknown_ages", l.snapshot->unknown_ages},
+          {"seeded_infections", l.start.state->cases.empty() ? l.scenario.initial_infections : 0}};
+}
+
+// The profile an abm run uses: --profile, else the database's active profile, else the scenario's.
+std::string profile_of(const Loaded& l, const AbmOptions& o) {
+  if (!o.profile.empty()) return o.profile;
+  if (l.snapshot && !l.snapshot->active_profile.empty()) return l.snapshot->active_profile;
+  return l.scenario.profile;
 }
 
 std::vector<sim::Arm> run_arms(const Loaded& l, const std::vector<std::pair<std::string, sim::AbmConfig>>& arms,
@@ -278,7 +339,7 @@ const bool registered = add_command([](CLI::App& app) {
   abm->callback([] {
     CancelOnSigint guard;
     const auto l = load_all(ao);
-    const std::string name = ao.profile.empty() ? l->scenario.profile : ao.profile;
+    const std::string name = profile_of(*l, ao);
     const auto cfg = sim::make_config(l->scenario, sim::load_profile(l->policies, name), l->variant);
     const auto arms = run_arms(*l, {{name, cfg}}, ao);
     const auto& s = arms.front().summary;
@@ -287,6 +348,7 @@ const bool registered = add_command([](CLI::App& app) {
                         {"persons", l->pop.n}, {"days", cfg.days}, {"seed", ao.seed},
                         {"bytes_per_agent", static_cast<double>(l->pop.bytes()) / l->pop.n +
                                                 static_cast<double>(sim::Abm::state_bytes_per_agent())}};
+      if (l->snapshot) j["start"] = start_json(*l);
       j.update(sim::abm_summary_json(s, true));
       std::cout << j.dump(2) << "\n";
       return;
@@ -304,13 +366,19 @@ const bool registered = add_command([](CLI::App& app) {
     CancelOnSigint guard;
     const auto l = load_all(co);
     std::vector<std::string> names = co.profiles.empty() ? sim::list_profiles(l->policies) : split_csv(co.profiles);
+    // From a database without --profiles: the active profile first, the alternatives after it.
+    if (l->snapshot && co.profiles.empty() && !l->snapshot->active_profile.empty()) {
+      const auto it = std::find(names.begin(), names.end(), l->snapshot->active_profile);
+      if (it != names.end()) std::rotate(names.begin(), it, it + 1);
+    }
     if (names.empty()) fail(ErrorCode::invalid_argument, "no profiles to compare", "profiles");
     std::vector<std::pair<std::string, sim::AbmConfig>> cfgs;
     for (const auto& n : names) cfgs.emplace_back(n, sim::make_config(l->scenario, sim::load_profile(l->policies, n), l->variant));
     const auto arms = run_arms(*l, cfgs, co);
     const int best = sim::cheapest_under(sim::points_of(arms), l->ceiling);
     ordered_json j = {{"scenario", l->scenario.name}, {"variant", l->variant.name}, {"persons", l->pop.n},
-                      {"seed", co.seed}, {"runs", co.runs}};
+                      {"seed", co.seed}, {"runs", co.runs}, {"days", l->scenario.days}};
+    if (l->snapshot) j["start"] = start_json(*l);
     j.update(sim::compare_json(arms, l->ceiling, co.json));
     if (co.json) {
       std::cout << j.dump(2) << "\n";
@@ -336,11 +404,11 @@ const bool registered = add_command([](CLI::App& app) {
   static AbmOptions so;
   auto* search = cmd->add_subcommand("search", "Least-disruption search: Pareto front of rebound risk against disruption");
   add_abm_options(search, so);
-  search->add_option("--profile", so.profile, "profile to vary (default: the scenario's)");
+  search->add_option("--profile", so.profile, "profile to vary (default: the database's active one with --from-db, else the scenario's)");
   search->callback([] {
     CancelOnSigint guard;
     const auto l = load_all(so);
-    const std::string name = so.profile.empty() ? l->scenario.profile : so.profile;
+    const std::string name = profile_of(*l, so);
     const auto base = sim::load_profile(l->policies, name);
     std::vector<std::pair<std::string, sim::AbmConfig>> cfgs;
     for (const auto& v : l->scenario.search.expand()) {

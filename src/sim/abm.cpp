@@ -19,7 +19,7 @@ constexpr std::int16_t kNever = std::numeric_limits<std::int16_t>::min();
 enum : std::uint64_t { tag_nh = 101, tag_contact = 102, tag_tx = 103, tag_test = 104, tag_trace = 105,
                        tag_import = 106, tag_seed = 107, tag_mass = 108 };
 enum Measure : std::uint8_t { m_none, m_central, m_home, m_monitor, m_test_only, m_iso_central, m_iso_home };
-enum Plan : std::uint8_t { p_none, p_close, p_secondary, p_inbound };
+enum Plan : std::uint8_t { p_none, p_close, p_secondary, p_inbound, p_start0 };  // p_start0 + g: a start order of group g
 enum Flag : std::uint8_t { f_asym = 1, f_severe = 2, f_detected = 4, f_imported = 8, f_pending = 16 };
 enum Layer : int { l_household, l_group, l_venue, l_community };
 
@@ -167,6 +167,18 @@ Abm::Abm(const Population& pop, const ContactMatrices& prem, AbmConfig cfg) : po
   if (cfg_.days < 1 || cfg_.days > 3000) fail(ErrorCode::invalid_argument, "days: must be from 1 to 3000", "days");
   if (cfg_.initial_infections < 0 || static_cast<std::uint32_t>(cfg_.initial_infections) > pop_.n)
     fail(ErrorCode::invalid_argument, "initial_infections: must be from 0 to the population", "initial_infections");
+  if (cfg_.start) {
+    const StartState& st = *cfg_.start;
+    if (cfg_.start_plans.size() != st.groups.size())
+      fail(ErrorCode::invalid_argument, "start: the plans of the order groups are not set (set_start)", "start");
+    for (const auto& o : st.orders)
+      if (o.agent >= pop_.n || o.group < 0 || static_cast<std::size_t>(o.group) >= st.groups.size() ||
+          o.plan_start < -3000 || o.plan_start > 0)
+        fail(ErrorCode::invalid_argument, "start: an order names no agent, no group or a plan start outside -3000..0", "start");
+    for (const auto& c : st.cases)
+      if (c.agent >= pop_.n || c.sample_day < -3000 || c.sample_day > 0 || c.result_day < -3000 || c.result_day > 0)
+        fail(ErrorCode::invalid_argument, "start: a case names no agent or a day outside -3000..0", "start");
+  }
   // Generation time: gamma, discretised by rounding (day tau holds (tau - 0.5, tau + 0.5]; the
   // mass before 0.5 goes to day 1), cut at infectious_days and renormalised.
   const double shape = (v.gt_mean * v.gt_mean) / (v.gt_sd * v.gt_sd), scale = (v.gt_sd * v.gt_sd) / v.gt_mean;
@@ -219,6 +231,15 @@ Abm::Abm(const Population& pop, const ContactMatrices& prem, AbmConfig cfg) : po
   weighted /= pop_.n;
   const double rho = (1 - v.asymptomatic_share) + v.asymptomatic_share * v.asymptomatic_infectiousness;
   m_->beta = weighted > 0 && rho > 0 ? v.r0 / (weighted * rho) : 0;
+}
+
+void set_start(AbmConfig& cfg, std::shared_ptr<const StartState> start, const policy::Profile& profile) {
+  cfg.start_plans.clear();
+  if (start) {
+    if (start->groups.size() > 200u) fail(ErrorCode::invalid_argument, "start: more than 200 order groups", "groups");
+    for (const auto& g : start->groups) cfg.start_plans.push_back(group_days(profile, g));
+  }
+  cfg.start = std::move(start);
 }
 
 Abm::~Abm() = default;
@@ -316,6 +337,65 @@ struct World {
     }
   }
 
+  // A case of the start state, sampled on `sample_day` (<= 0): infected max(1, incubation) days
+  // before (its onset on the sampling day when symptomatic), with the same natural-history draws
+  // as infect(). Not counted as an infection of the forecast.
+  void infect_before(std::uint32_t j, int sample_day) {
+    Stream s = Stream::of(tag_nh, seed, rep, j);
+    const Variant& v = cfg.variant;
+    const bool asym = s.chance(v.asymptomatic_share);
+    const double inc = s.lognormal(m.inc_meanlog, m.inc_sdlog);
+    (void)s.exponential(cfg.iv.seek_delay_mean);
+    const bool severe = s.chance(v.hospitalisation[std::min<std::size_t>(8, pop.age[j] / 10u)]);
+    const int lag = std::max(1, static_cast<int>(std::lround(inc)));
+    inf_day[j] = static_cast<std::int16_t>(sample_day - lag);
+    std::uint8_t f = flags[j];
+    if (asym) f |= f_asym;
+    if (severe && !asym) f |= f_severe;
+    flags[j] = f;
+    if (!asym) {
+      onset_day[j] = static_cast<std::int16_t>(sample_day);
+      seek_day[j] = static_cast<std::int16_t>(sample_day);
+    }
+    active.push_back(j);
+  }
+
+  // Day 0 of a start from today: orders in their current measure on their plan's day, cases
+  // infected and isolated (open cases) or with their result due today (positive results).
+  void place_start() {
+    const StartState& st = *cfg.start;
+    for (const auto& o : st.orders) {
+      const std::uint32_t j = o.agent;
+      if (plan[j] != p_none || measure[j] != m_none) continue;  // one order per person: the first
+      plan[j] = static_cast<std::uint8_t>(p_start0 + o.group);
+      plan_start[j] = static_cast<std::int16_t>(o.plan_start);
+      measure[j] = measure_code(o.today);
+      measured.push_back(j);
+    }
+    for (const auto& c : st.cases) {
+      const std::uint32_t j = c.agent;
+      if (inf_day[j] != kNever) continue;
+      infect_before(j, c.sample_day);
+      if (!c.opened) {
+        flags[j] |= f_pending;
+        pending.push_back({j, 0, static_cast<std::int16_t>(c.sample_day), under_control(j)});
+        continue;
+      }
+      flags[j] = static_cast<std::uint8_t>(flags[j] | f_detected);
+      const bool was_measured = measure[j] != m_none;
+      plan[j] = p_none;
+      if (cfg.iv.central_case_isolation) {
+        measure[j] = m_iso_central;
+        iso_until[j] = static_cast<std::int16_t>(std::max(c.result_day + 10, inf_day[j] + cfg.variant.infectious_days + 1));
+      } else {
+        measure[j] = m_iso_home;
+        iso_until[j] = static_cast<std::int16_t>(c.result_day + cfg.iv.home_case_isolation_days);
+      }
+      iso_until[j] = std::max<std::int16_t>(iso_until[j], 1);  // an open case is isolated today
+      if (!was_measured) measured.push_back(j);
+    }
+  }
+
   // The non-household contacts of i on `day`, replayable: cb(j, layer).
   template <typename F>
   void contacts(std::uint32_t i, int day, F&& cb) const {
@@ -409,6 +489,7 @@ struct World {
   }
 
   const std::vector<DayRegime>& plan_days(std::uint8_t which) const {
+    if (which >= p_start0) return cfg.start_plans[static_cast<std::size_t>(which - p_start0)];
     return which == p_close ? cfg.iv.close_plan : which == p_secondary ? cfg.iv.secondary_plan : cfg.iv.inbound_plan;
   }
 
@@ -651,7 +732,8 @@ struct World {
 RunResult Abm::run(std::uint64_t seed, std::uint64_t replicate, const std::function<bool()>& cancelled) const {
   World w(pop_, cfg_, *m_, seed, replicate);
   w.r.daily.reserve(static_cast<std::size_t>(cfg_.days));
-  w.seed_infections();
+  if (cfg_.start) w.place_start();
+  if (!cfg_.start || cfg_.start->cases.empty()) w.seed_infections();
   for (int day = 0; day < cfg_.days; ++day) {
     if (cancelled && cancelled()) return w.r;
     const auto carried = w.today;  // infections seeded before day 0 count on day 0

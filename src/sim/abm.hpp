@@ -72,6 +72,26 @@ struct Interventions {
 // The interventions a profile implies (see the rules in docs/SIMULATION.md).
 Interventions interventions_from(const policy::Profile& p);
 
+// "Start from today" (sim/start.hpp): people under control orders, cases and positive results
+// of a bihuan database, as agents of a population built from the same database. Day 0 is today.
+struct StartState {
+  struct Order {
+    std::uint32_t agent = 0;
+    int group = 0;           // index into groups
+    int plan_start = 0;      // the simulation day of the order's plan day 1 (0 = today, -3 = started 3 days ago)
+    policy::Measure today = policy::Measure::central_quarantine;  // the measure of the order's current stage
+  };
+  struct Case {
+    std::uint32_t agent = 0;
+    int sample_day = 0;      // <= 0
+    int result_day = 0;      // opened (case) or received (result) day, <= 0
+    bool opened = false;     // a case is open (isolated); false: a positive result not yet acted on
+  };
+  std::vector<std::string> groups;  // policy groups of the orders
+  std::vector<Order> orders;
+  std::vector<Case> cases;
+};
+
 struct AbmConfig {
   Variant variant;
   Interventions iv;
@@ -86,7 +106,14 @@ struct AbmConfig {
   double random_contacts = 10;      // contacts per day in random mixing
   int rebound_threshold = 10;       // local community cases (not imported, found outside control) that make a rebound
   SensitivityCurve sensitivity;
+  // Start from today: the orders' and cases' state on day 0; start_plans[g] is the simulated
+  // profile's plan of start->groups[g] (empty when the profile does not manage the group: the
+  // order ends after today). Seeded infections are placed only when start has no cases.
+  std::shared_ptr<const StartState> start;
+  std::vector<std::vector<DayRegime>> start_plans;
 };
+// Sets cfg.start and the plans of its groups under `profile`.
+void set_start(AbmConfig& cfg, std::shared_ptr<const StartState> start, const policy::Profile& profile);
 
 enum Series : int {
   s_infections, s_imported, s_detected_inside, s_detected_outside, s_central_quarantine, s_home_quarantine,

@@ -15,6 +15,28 @@ std::size_t Population::bytes() const {
          b(group_members) + b(band_start) + b(band_members);
 }
 
+void index_groups_and_bands(Population& p, std::uint32_t groups) {
+  const std::uint32_t n = p.n;
+  p.group_start.assign(static_cast<std::size_t>(groups) + 1, 0);
+  for (std::uint32_t i = 0; i < n; ++i)
+    if (p.group[i] != kNoGroup) ++p.group_start[p.group[i] + 1];
+  std::partial_sum(p.group_start.begin(), p.group_start.end(), p.group_start.begin());
+  p.group_members.resize(p.group_start.back());
+  {
+    std::vector<std::uint32_t> fill(p.group_start.begin(), p.group_start.end() - 1);
+    for (std::uint32_t i = 0; i < n; ++i)
+      if (p.group[i] != kNoGroup) p.group_members[fill[p.group[i]]++] = i;
+  }
+  p.band_start.assign(kBands + 1, 0);
+  for (std::uint32_t i = 0; i < n; ++i) ++p.band_start[p.band[i] + 1u];
+  std::partial_sum(p.band_start.begin(), p.band_start.end(), p.band_start.begin());
+  p.band_members.resize(n);
+  {
+    std::vector<std::uint32_t> fill(p.band_start.begin(), p.band_start.end() - 1);
+    for (std::uint32_t i = 0; i < n; ++i) p.band_members[fill[p.band[i]]++] = i;
+  }
+}
+
 Population build_population(const PopulationOptions& opt) {
   if (opt.persons < 1 || opt.persons > (std::int64_t{1} << 31))
     fail(ErrorCode::invalid_argument, "persons: must be from 1 to 2,147,483,648", "persons");
@@ -99,24 +121,7 @@ Population build_population(const PopulationOptions& opt) {
       p.group[workers[i]] = groups - 1;
     }
   }
-  p.group_start.assign(static_cast<std::size_t>(groups) + 1, 0);
-  for (std::uint32_t i = 0; i < n; ++i)
-    if (p.group[i] != kNoGroup) ++p.group_start[p.group[i] + 1];
-  std::partial_sum(p.group_start.begin(), p.group_start.end(), p.group_start.begin());
-  p.group_members.resize(p.group_start.back());
-  {
-    std::vector<std::uint32_t> fill(p.group_start.begin(), p.group_start.end() - 1);
-    for (std::uint32_t i = 0; i < n; ++i)
-      if (p.group[i] != kNoGroup) p.group_members[fill[p.group[i]]++] = i;
-  }
-  p.band_start.assign(kBands + 1, 0);
-  for (std::uint32_t i = 0; i < n; ++i) ++p.band_start[p.band[i] + 1u];
-  std::partial_sum(p.band_start.begin(), p.band_start.end(), p.band_start.begin());
-  p.band_members.resize(n);
-  {
-    std::vector<std::uint32_t> fill(p.band_start.begin(), p.band_start.end() - 1);
-    for (std::uint32_t i = 0; i < n; ++i) p.band_members[fill[p.band[i]]++] = i;
-  }
+  index_groups_and_bands(p, groups);
   return p;
 }
 

@@ -51,6 +51,10 @@ struct Population {
 // Throws Error(invalid_argument) for persons outside 1 .. 2^31.
 Population build_population(const PopulationOptions& opt);
 
+// Fills group_start/group_members from `group` (groups 0..groups-1) and band_start/band_members
+// from `band` (both in person order).
+void index_groups_and_bands(Population& p, std::uint32_t groups);
+
 inline int band_of_age(int age) { return age >= 75 ? 15 : age / 5; }
 
 }  // namespace bihuan::sim

@@ -193,6 +193,7 @@ AbmConfig make_config(const Scenario& s, const policy::Profile& profile, const V
     else if (k == "mass_testing") c.iv.mass_testing = c.iv.mass_testing && v != 0;
     else if (k == "tracing") c.iv.tracing = c.iv.tracing && v != 0;
   }
+  if (s.start) set_start(c, s.start, profile);
   return c;
 }
 

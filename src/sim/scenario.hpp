@@ -4,6 +4,7 @@
 // search. Comparison of profiles on common random numbers and the Pareto front of rebound risk
 // against disruption.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,8 @@ struct Scenario {
   double risk_ceiling = 0.05;
   std::map<std::string, double> overrides;
   SearchSpace search;
+  // Start from today (`--from-db`, sim/start.hpp): orders and cases on day 0; not in the file.
+  std::shared_ptr<const StartState> start;
 };
 
 // Parses a scenario; errors name the key ("imports.per_day: must be ...") and the line.

