@@ -273,10 +273,16 @@ struct World {
   };
   std::vector<Trace> traces;
   std::vector<std::int16_t> lockdown_until;  // by grid
-  bool mass_on = false;
+  bool mass_on = false, mass_trigger = false;
   int clean_rounds = 0;
   RunResult r;
   std::array<std::int32_t, s_count> today{};
+  // The split across ranks (Partition): this rank's agents [lo, hi) and grids [grid_lo, grid_hi);
+  // bounds[r] is rank r's first agent. Without a partition everything is this rank's.
+  Partition* part = nullptr;
+  std::uint32_t own_lo = 0, own_hi = 0, grid_lo = 0, grid_hi = 0;
+  std::vector<std::uint32_t> bounds;
+  std::vector<std::vector<std::uint64_t>> outbox{1};
 
   World(const Population& p, const AbmConfig& c, const Model& mo, std::uint64_t s, std::uint64_t re)
       : pop(p), cfg(c), m(mo), seed(s), rep(re) {
@@ -289,6 +295,44 @@ struct World {
     measure.assign(p.n, m_none);
     plan.assign(p.n, p_none);
     lockdown_until.assign(p.grids(), kNever);
+    own_hi = p.n;
+    grid_hi = p.grids();
+  }
+
+  void split(Partition& pa) {
+    part = &pa;
+    bounds.clear();
+    for (int k = 0; k < pa.size(); ++k) bounds.push_back(split_range(pop, k, pa.size()).first);
+    bounds.push_back(pop.n);
+    own_lo = bounds[static_cast<std::size_t>(pa.rank())];
+    own_hi = bounds[static_cast<std::size_t>(pa.rank()) + 1];
+    auto grid_at = [&](std::uint32_t a) {  // the grid starting at agent a (a is a grid boundary)
+      return static_cast<std::uint32_t>(std::lower_bound(pop.grid_start.begin(), pop.grid_start.end(), a) - pop.grid_start.begin());
+    };
+    grid_lo = grid_at(own_lo);
+    grid_hi = grid_at(own_hi);
+    outbox.assign(static_cast<std::size_t>(pa.size()), {});
+  }
+  bool own(std::uint32_t j) const { return j >= own_lo && j < own_hi; }
+  // Queues a message for the owner of agent j (this rank when there is no partition).
+  void post(std::uint32_t j, std::uint64_t msg) {
+    std::size_t to = 0;
+    if (part) to = static_cast<std::size_t>(std::upper_bound(bounds.begin(), bounds.end(), j) - bounds.begin() - 1);
+    outbox[to].push_back(msg);
+  }
+  // The messages for this rank, sorted (a fixed order whatever the number of ranks).
+  std::vector<std::uint64_t> deliver() {
+    std::vector<std::uint64_t> in;
+    if (part) {
+      in = part->exchange(outbox);
+    } else {
+      in.swap(outbox[0]);
+    }
+    std::sort(in.begin(), in.end());
+    return in;
+  }
+  void reduce(std::vector<std::int64_t>& v) {
+    if (part) part->sum(v);
   }
 
   bool locked(std::uint32_t i, int day) const { return lockdown_until[pop.grid_of(i)] >= day; }
@@ -366,6 +410,7 @@ struct World {
     const StartState& st = *cfg.start;
     for (const auto& o : st.orders) {
       const std::uint32_t j = o.agent;
+      if (!own(j)) continue;
       if (plan[j] != p_none || measure[j] != m_none) continue;  // one order per person: the first
       plan[j] = static_cast<std::uint8_t>(p_start0 + o.group);
       plan_start[j] = static_cast<std::int16_t>(o.plan_start);
@@ -374,7 +419,7 @@ struct World {
     }
     for (const auto& c : st.cases) {
       const std::uint32_t j = c.agent;
-      if (inf_day[j] != kNever) continue;
+      if (!own(j) || inf_day[j] != kNever) continue;
       infect_before(j, c.sample_day);
       if (!c.opened) {
         flags[j] |= f_pending;
@@ -467,12 +512,22 @@ struct World {
       if (rch < 2) continue;
       contacts(i, day, [&](std::uint32_t j, int layer, bool) {
         const double u = tx.unit();
-        if (inf_day[j] != kNever || reach(j, day) < 2) return;
         double p = base;
         if (layer == l_venue) p *= venue_mult;
         else if (layer == l_community) p *= cfg.iv.mask_multiplier;
-        if (u < p) infect(j, day, false);
+        if (!(u < p)) return;
+        if (!own(j)) {
+          post(j, j);  // the owner decides whether j can still be infected
+          return;
+        }
+        if (inf_day[j] == kNever && reach(j, day) >= 2) infect(j, day, false);
       });
+    }
+    if (part) {
+      for (const std::uint64_t msg : deliver()) {
+        const auto j = static_cast<std::uint32_t>(msg);
+        if (inf_day[j] == kNever && reach(j, day) >= 2) infect(j, day, false);
+      }
     }
   }
 
@@ -531,10 +586,7 @@ struct World {
     if (cfg.iv.tracing) traces.push_back({j, static_cast<std::int16_t>(day + cfg.iv.tracing_delay), p.sample_day, p.inside});
     if (!p.inside && !cfg.random_mixing) {
       if (cfg.iv.lockdown) lockdown_until[pop.grid_of(j)] = static_cast<std::int16_t>(day + cfg.iv.lockdown_days);
-      if (cfg.iv.mass_testing) {
-        mass_on = true;
-        clean_rounds = 0;
-      }
+      if (cfg.iv.mass_testing) mass_trigger = true;  // city-wide: summed over ranks after the results
     }
   }
 
@@ -559,15 +611,26 @@ struct World {
     }
     std::sort(found.begin(), found.end());
     found.erase(std::unique(found.begin(), found.end()), found.end());
-    for (std::uint32_t j : found) {
+    for (std::uint32_t j : found) post(j, (static_cast<std::uint64_t>(j) << 32) | i);  // to j's owner
+  }
+
+  // The close contacts found today, in the order (contact, case) whatever the rank that traced
+  // them: each starts the close-contact plan; the household of a contact not under any measure
+  // before starts the secondary plan after every close contact has started.
+  void quarantine_found(int day) {
+    std::vector<std::uint32_t> secondary;
+    for (const std::uint64_t msg : deliver()) {
+      const auto j = static_cast<std::uint32_t>(msg >> 32), i = static_cast<std::uint32_t>(msg);
       const bool fresh = plan[j] == p_none && measure[j] == m_none;
       start_plan(j, p_close, day);
       if (fresh && cfg.iv.secondary) {
         const std::uint32_t hj = pop.household[j];
         for (std::uint32_t k = pop.hh_start[hj]; k < pop.hh_start[hj + 1]; ++k)
-          if (k != j && k != i) start_plan(k, p_secondary, day);
+          if (k != j && k != i) secondary.push_back(k);
       }
     }
+    std::sort(secondary.begin(), secondary.end());
+    for (std::uint32_t k : secondary) start_plan(k, p_secondary, day);
   }
 
   void arrivals(int day) {
@@ -581,7 +644,7 @@ struct World {
       const int since = static_cast<int>(s.below(5));
       const bool stopped = cfg.iv.pre_departure_test_hours > 0 && infected &&
                            s.chance(cfg.sensitivity.at(since - cfg.iv.pre_departure_test_hours / 24.0));
-      if (stopped) continue;
+      if (stopped || !own(j)) continue;  // every rank draws every arrival; the owner places it
       if (infected && inf_day[j] == kNever) infect(j, day - since, true);
       start_plan(j, p_inbound, day);
     }
@@ -607,7 +670,7 @@ struct World {
     }
     // Mass testing round: everyone not isolated or centrally quarantined, pooled.
     if (mass_on) {
-      std::int64_t tested = pop.n;
+      std::int64_t tested = own_hi - own_lo;
       for (std::uint32_t i : measured)
         if (measure[i] == m_central || measure[i] == m_iso_central) --tested;
       std::int64_t positives = 0;
@@ -623,9 +686,16 @@ struct World {
         pending.push_back({i, static_cast<std::int16_t>(day + cfg.iv.result_delay), static_cast<std::int16_t>(day),
                            under_control(i)});
       }
+      std::vector<std::int64_t> city = {tested, positives, community_positive ? 1 : 0};
+      reduce(city);  // the round is city-wide: counted once (rank 0), decided on the whole city
+      tested = city[0];
+      positives = city[1];
+      community_positive = city[2] != 0;
       const std::int64_t pool = std::max(1, cfg.iv.pool_size);
-      today[s_tests] += static_cast<std::int32_t>(std::min<std::int64_t>(tested, INT32_MAX / 2));
-      today[s_tubes] += static_cast<std::int32_t>((tested + pool - 1) / pool + (pool > 1 ? pool * positives : 0));
+      if (!part || part->rank() == 0) {
+        today[s_tests] += static_cast<std::int32_t>(std::min<std::int64_t>(tested, INT32_MAX / 2));
+        today[s_tubes] += static_cast<std::int32_t>((tested + pool - 1) / pool + (pool > 1 ? pool * positives : 0));
+      }
       clean_rounds = community_positive ? 0 : clean_rounds + 1;
       if (clean_rounds >= cfg.iv.clean_rounds_to_stop) mass_on = false;
     }
@@ -641,6 +711,13 @@ struct World {
       }
     }
     pending.resize(keep);
+    std::vector<std::int64_t> trigger = {mass_trigger ? 1 : 0};
+    reduce(trigger);
+    if (trigger[0] != 0) {
+      mass_on = true;
+      clean_rounds = 0;
+    }
+    mass_trigger = false;
   }
 
   void tracing(int day) {
@@ -652,6 +729,7 @@ struct World {
     }
     traces.resize(keep);
     for (const Trace& t : due) trace(t, day);
+    quarantine_found(day);
   }
 
   void release(int day) {
@@ -692,7 +770,7 @@ struct World {
       }
     }
     if (!cfg.random_mixing)
-      for (std::uint32_t g = 0; g < pop.grids(); ++g)
+      for (std::uint32_t g = grid_lo; g < grid_hi; ++g)
         if (lockdown_until[g] >= day) today[s_locked] += static_cast<std::int32_t>(pop.grid_start[g + 1] - pop.grid_start[g]);
     r.central_person_days += today[s_central_quarantine];
     r.home_person_days += today[s_home_quarantine];
@@ -715,13 +793,17 @@ struct World {
   }
 
   void seed_infections() {
+    // Every rank draws every seed (the same sequence); the owner places it.
     Stream s = Stream::of(tag_seed, seed, rep);
+    std::vector<bool> drawn(cfg.initial_infections > 0 ? pop.n : 0, false);
     int placed = 0, guard = 0;
     while (placed < cfg.initial_infections && guard < cfg.initial_infections * 100 + 1000) {
       ++guard;
       const std::uint32_t j = s.below(pop.n);
-      if (inf_day[j] != kNever) continue;
-      infect(j, -static_cast<int>(s.below(4)), false);
+      if (drawn[j]) continue;
+      drawn[j] = true;
+      const int when = -static_cast<int>(s.below(4));
+      if (own(j)) infect(j, when, false);
       ++placed;
     }
   }
@@ -729,13 +811,14 @@ struct World {
 
 }  // namespace
 
-RunResult Abm::run(std::uint64_t seed, std::uint64_t replicate, const std::function<bool()>& cancelled) const {
-  World w(pop_, cfg_, *m_, seed, replicate);
-  w.r.daily.reserve(static_cast<std::size_t>(cfg_.days));
-  if (cfg_.start) w.place_start();
-  if (!cfg_.start || cfg_.start->cases.empty()) w.seed_infections();
-  for (int day = 0; day < cfg_.days; ++day) {
-    if (cancelled && cancelled()) return w.r;
+namespace {
+// The days of one replicate; false when cancelled.
+bool run_days(World& w, const AbmConfig& cfg, const std::function<bool()>& cancelled) {
+  w.r.daily.reserve(static_cast<std::size_t>(cfg.days));
+  if (cfg.start) w.place_start();
+  if (!cfg.start || cfg.start->cases.empty()) w.seed_infections();
+  for (int day = 0; day < cfg.days; ++day) {
+    if (cancelled && cancelled()) return false;
     const auto carried = w.today;  // infections seeded before day 0 count on day 0
     w.today = {};
     if (day == 0) {
@@ -751,9 +834,68 @@ RunResult Abm::run(std::uint64_t seed, std::uint64_t replicate, const std::funct
     w.compact(day);
     w.r.daily.push_back(w.today);
   }
-  w.r.rebound = w.r.community_cases >= cfg_.rebound_threshold;
+  w.r.rebound = w.r.community_cases >= cfg.rebound_threshold;
   w.r.complete = true;
+  return true;
+}
+}  // namespace
+
+RunResult Abm::run(std::uint64_t seed, std::uint64_t replicate, const std::function<bool()>& cancelled) const {
+  World w(pop_, cfg_, *m_, seed, replicate);
+  run_days(w, cfg_, cancelled);
   return w.r;
+}
+
+std::pair<std::uint32_t, std::uint32_t> split_range(const Population& pop, int rank, int ranks) {
+  if (ranks < 1 || rank < 0 || rank >= ranks) fail(ErrorCode::invalid_argument, "split: rank outside 0..ranks-1", "rank");
+  auto cut = [&](int k) -> std::uint32_t {
+    if (k >= ranks) return pop.n;
+    const std::uint64_t target = static_cast<std::uint64_t>(pop.n) * static_cast<std::uint64_t>(k) / static_cast<std::uint64_t>(ranks);
+    // The first grid starting at or after the target.
+    return *std::lower_bound(pop.grid_start.begin(), pop.grid_start.end(), static_cast<std::uint32_t>(target));
+  };
+  return {cut(rank), cut(rank + 1)};
+}
+
+RunResult Abm::run_split(std::uint64_t seed, std::uint64_t replicate, Partition& part) const {
+  World w(pop_, cfg_, *m_, seed, replicate);
+  w.split(part);
+  run_days(w, cfg_, {});
+  // The city's result: every count summed over the ranks; peaks from the summed series.
+  RunResult& r = w.r;
+  std::vector<std::int64_t> v = {r.local_infections, r.imported_infections, r.community_cases, r.cases_in_control,
+                                 r.central_person_days, r.home_person_days, r.lockdown_person_days, r.tests, r.tubes,
+                                 r.symptomatic_isolations, r.symptomatic_infections, r.incubation_n,
+                                 std::llround(r.incubation_sum), std::llround(r.incubation_sumsq)};
+  const std::size_t head = v.size();
+  for (const auto& d : r.daily)
+    for (auto x : d) v.push_back(x);
+  part.sum(v);
+  RunResult out;
+  out.local_infections = v[0];
+  out.imported_infections = v[1];
+  out.community_cases = v[2];
+  out.cases_in_control = v[3];
+  out.central_person_days = v[4];
+  out.home_person_days = v[5];
+  out.lockdown_person_days = v[6];
+  out.tests = v[7];
+  out.tubes = v[8];
+  out.symptomatic_isolations = v[9];
+  out.symptomatic_infections = v[10];
+  out.incubation_n = v[11];
+  out.incubation_sum = static_cast<double>(v[12]);
+  out.incubation_sumsq = static_cast<double>(v[13]);
+  out.daily.resize(r.daily.size());
+  std::size_t k = head;
+  for (auto& d : out.daily) {
+    for (auto& x : d) x = static_cast<std::int32_t>(v[k++]);
+    out.peak_beds = std::max<std::int64_t>(out.peak_beds, d[s_beds]);
+    out.peak_rooms = std::max<std::int64_t>(out.peak_rooms, d[s_central_quarantine]);
+  }
+  out.rebound = out.community_cases >= cfg_.rebound_threshold;
+  out.complete = r.complete;
+  return out;
 }
 
 std::vector<RunResult> run_replicates(const Abm& abm, std::int64_t runs, std::uint64_t seed, unsigned threads,

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,27 @@ struct RunResult {
 
 struct Model;  // precomputed tables shared by the replicates
 
+// One city split across processes by area (MPI ranks: sim/mpi/bihuan_mpi.cpp). Rank r owns the
+// agents of a contiguous run of grids (split_range) and keeps their state; an infection or a
+// quarantine order aimed at another rank's agent is sent to it as a message at the end of the
+// phase, city-wide decisions (mass-testing rounds) and the day's counts are summed across ranks.
+// Every message is applied in a fixed order (by agent), so the result is the same for any number
+// of ranks, and equal to Abm::run.
+class Partition {
+ public:
+  virtual ~Partition() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  // All-to-all: out[r] goes to rank r (out[rank()] too); returns what every rank sent here,
+  // concatenated in rank order. out is cleared.
+  virtual std::vector<std::uint64_t> exchange(std::vector<std::vector<std::uint64_t>>& out) = 0;
+  // Element-wise sum over the ranks, in place, on every rank.
+  virtual void sum(std::vector<std::int64_t>& v) = 0;
+};
+// The agents [first, second) rank `rank` of `ranks` owns: whole grids in order, cut where the
+// running count of persons passes rank * n / ranks.
+std::pair<std::uint32_t, std::uint32_t> split_range(const Population& pop, int rank, int ranks);
+
 class Abm {
  public:
   Abm(const Population& pop, const ContactMatrices& prem, AbmConfig cfg);
@@ -148,6 +170,9 @@ class Abm {
   Abm& operator=(const Abm&) = delete;
   // One replicate; `cancelled` is polled once a day (an interrupted run is not complete).
   RunResult run(std::uint64_t seed, std::uint64_t replicate, const std::function<bool()>& cancelled = {}) const;
+  // One replicate with the city split across the ranks of `part` (called on every rank); every
+  // rank returns the whole city's result, equal to run(seed, replicate).
+  RunResult run_split(std::uint64_t seed, std::uint64_t replicate, Partition& part) const;
   // Daily infectiousness weights w[tau], tau = days since infection (sums to 1).
   const std::vector<double>& weights() const;
   double beta() const;

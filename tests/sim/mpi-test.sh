@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The simulator under MPI: 2 ranks give exactly the result of 1 rank (agent-based model and
-# branching process). Usage: mpi-test.sh BIHUAN_MPI MPIEXEC
+# The simulator under MPI: 2 ranks give exactly the result of 1 rank (agent-based model with
+# replicates spread over the ranks or one city split by area across them, branching process). Usage: mpi-test.sh BIHUAN_MPI MPIEXEC
 set -euo pipefail
 BIN=$1
 MPIEXEC=${2:-mpirun}
@@ -30,6 +30,13 @@ run 1 branching --runs 60 --seed 3 --traced 0.4 > "$TMP/b1.json"
 run 2 branching --runs 60 --seed 3 --traced 0.4 > "$TMP/b2.json"
 grep -q '"probability_of_control"' "$TMP/b1.json" || { echo "no branching result"; exit 1; }
 cmp -s "$TMP/b1.json" "$TMP/b2.json" || { echo "branching: 2 ranks differ from 1 rank"; diff "$TMP/b1.json" "$TMP/b2.json" | head; exit 1; }
+# One city split by area across the ranks (infections and quarantine orders as messages): the
+# same result as 1 rank, and as the replicates spread over ranks.
+run 1 abm --scenario "$TMP/s.yaml" --runs 5 --seed 7 --split > "$TMP/split1.json"
+run 2 abm --scenario "$TMP/s.yaml" --runs 5 --seed 7 --split > "$TMP/split2.json"
+for f in split1 split2; do
+  cmp -s "$TMP/one.json" "$TMP/$f.json" || { echo "abm --split ($f) differs from 1 rank"; diff "$TMP/one.json" "$TMP/$f.json" | head -20; exit 1; }
+done
 # A different seed must change the result (the comparison above is not vacuous).
 run 2 abm --scenario "$TMP/s.yaml" --runs 5 --seed 8 > "$TMP/other.json"
 if cmp -s "$TMP/one.json" "$TMP/other.json"; then echo "seed has no effect"; exit 1; fi

@@ -1,9 +1,12 @@
-// bihuan-mpi: the simulator's replicates spread across MPI ranks.
-//   mpirun -n K bihuan-mpi abm --scenario FILE --runs M --seed S [--profile P]
+// bihuan-mpi: the simulator's replicates spread across MPI ranks, or one city split across them.
+//   mpirun -n K bihuan-mpi abm --scenario FILE --runs M --seed S [--profile P] [--split]
 //   mpirun -n K bihuan-mpi branching --r0 R --k K --initial-cases N --traced P --runs M --seed S
 // Rank r runs replicates r, r + K, r + 2K, ...; rank 0 gathers them in replicate order and prints
 // the same JSON whatever K, because every replicate's random streams depend only on (seed,
-// replicate) (sim/rng.hpp). Built only when CMake finds MPI (src/sim/CMakeLists.txt).
+// replicate) (sim/rng.hpp). With --split every replicate runs on all ranks, each owning the
+// agents of a run of areas (Abm::run_split): infections and quarantine orders for another rank's
+// agents travel as MPI_Alltoallv messages, counts are summed with MPI_Allreduce, and the JSON is
+// again the same whatever K. Built only when CMake finds MPI (src/sim/CMakeLists.txt).
 #include <mpi.h>
 
 #include <CLI/CLI.hpp>
@@ -84,6 +87,41 @@ std::vector<double> gather(const std::vector<double>& mine, int rank, int size) 
   return all;
 }
 
+// The ranks of MPI_COMM_WORLD as a Partition of one city.
+class MpiPartition final : public Partition {
+ public:
+  MpiPartition(int rank, int size) : rank_(rank), size_(size) {}
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  std::vector<std::uint64_t> exchange(std::vector<std::vector<std::uint64_t>>& out) override {
+    const auto k = static_cast<std::size_t>(size_);
+    std::vector<int> send_counts(k), recv_counts(k), send_displs(k), recv_displs(k);
+    std::vector<std::uint64_t> send;
+    for (std::size_t r = 0; r < k; ++r) {
+      send_displs[r] = static_cast<int>(send.size());
+      send_counts[r] = static_cast<int>(out[r].size());
+      send.insert(send.end(), out[r].begin(), out[r].end());
+      out[r].clear();
+    }
+    MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, MPI_COMM_WORLD);
+    int total = 0;
+    for (std::size_t r = 0; r < k; ++r) {
+      recv_displs[r] = total;
+      total += recv_counts[r];
+    }
+    std::vector<std::uint64_t> in(static_cast<std::size_t>(total));
+    MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), MPI_UINT64_T, in.data(), recv_counts.data(),
+                  recv_displs.data(), MPI_UINT64_T, MPI_COMM_WORLD);
+    return in;
+  }
+  void sum(std::vector<std::int64_t>& v) override {
+    MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
+  }
+
+ private:
+  int rank_, size_;
+};
+
 ordered_json summary_json(const Summary& s) {
   return {{"mean", s.mean}, {"sd", s.sd}, {"q025", s.q025}, {"median", s.median}, {"q975", s.q975}};
 }
@@ -107,6 +145,8 @@ int main(int argc, char** argv) {
   auto* abm = app.add_subcommand("abm", "agent-based model");
   abm->add_option("--scenario", scenario)->required();
   abm->add_option("--profile", profile);
+  bool split = false;
+  abm->add_flag("--split", split, "split the city across the ranks by area (each replicate on every rank)");
   for (auto* c : {abm}) {
     c->add_option("--policies", policies);
     c->add_option("--variants", variants);
@@ -132,13 +172,23 @@ int main(int argc, char** argv) {
       const std::string name = profile.empty() ? s.profile : profile;
       const auto pop = build_population(s.city);
       const Abm model(pop, load_prem(matrices), make_config(s, load_profile(policies, name), load_variant(variants, s.variant)));
-      const auto mine = run_replicates(model, runs, seed, threads, {}, {}, rank, size);
-      std::vector<double> packed;
-      for (std::size_t i = 0; i < mine.size(); ++i) {
-        const auto v = pack(mine[i], rank + static_cast<std::int64_t>(i) * size);
-        packed.insert(packed.end(), v.begin(), v.end());
+      std::vector<double> all;
+      if (split) {
+        // Every rank holds every replicate's whole result; rank 0 reports.
+        MpiPartition part(rank, size);
+        for (std::int64_t i = 0; i < runs; ++i) {
+          const auto v = pack(model.run_split(seed, static_cast<std::uint64_t>(i), part), i);
+          if (rank == 0) all.insert(all.end(), v.begin(), v.end());
+        }
+      } else {
+        const auto mine = run_replicates(model, runs, seed, threads, {}, {}, rank, size);
+        std::vector<double> packed;
+        for (std::size_t i = 0; i < mine.size(); ++i) {
+          const auto v = pack(mine[i], rank + static_cast<std::int64_t>(i) * size);
+          packed.insert(packed.end(), v.begin(), v.end());
+        }
+        all = gather(packed, rank, size);
       }
-      const auto all = gather(packed, rank, size);
       if (rank == 0) {
         std::vector<RunResult> results(static_cast<std::size_t>(runs));
         for (std::size_t k = 0; k < all.size();) {
