@@ -453,6 +453,52 @@ Response sample(Request& req, Context& ctx) {
                         201);
 }
 
+// A sampling device's upload: {"point_id", "round_id"?, "sampled_at"?, "tubes": [{"barcode",
+// "ratio"?, "priority"?, "close"?, "members": [{"code"} | {"doc_number"}]}]}.
+Response upload_samples(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  nat::SampleUpload u;
+  u.point_id = req_int(b, "point_id");
+  u.round_id = opt_int(b, "round_id").value_or(0);
+  u.sampled_at = opt_instant(b, "sampled_at", ctx.svc.local_time);
+  auto it = b.find("tubes");
+  if (it == b.end() || !it->is_array()) fail(ErrorCode::invalid_argument, "tubes must be an array", "tubes");
+  std::size_t ti = 0;
+  for (const auto& x : *it) {
+    const std::string at = "tubes[" + std::to_string(ti++) + "]";
+    if (!x.is_object()) fail(ErrorCode::invalid_argument, at + " must be an object", at);
+    nat::UploadTube t;
+    t.barcode = opt_string(x, "barcode").value_or("");
+    t.ratio = static_cast<int>(opt_int(x, "ratio").value_or(0));
+    t.priority = opt_string(x, "priority").value_or("");
+    if (auto c = x.find("close"); c != x.end()) {
+      if (!c->is_boolean()) fail(ErrorCode::invalid_argument, at + ".close must be true or false", at + ".close");
+      t.close = c->get<bool>();
+    }
+    auto ms = x.find("members");
+    if (ms == x.end() || !ms->is_array()) fail(ErrorCode::invalid_argument, at + ".members must be an array", at + ".members");
+    std::size_t mi = 0;
+    for (const auto& m : *ms) {
+      const std::string mat = at + ".members[" + std::to_string(mi++) + "]";
+      if (!m.is_object()) fail(ErrorCode::invalid_argument, mat + " must be an object", mat);
+      nat::SampleWho w;
+      w.code_token = opt_string(m, "code").value_or("");
+      w.doc_number = opt_string(m, "doc_number").value_or("");
+      t.members.push_back(std::move(w));
+    }
+    u.tubes.push_back(std::move(t));
+  }
+  Svc s(ctx);
+  auto rep = s.nat.upload_samples(u, actor(ctx, req));
+  json errors = json::array();
+  for (const auto& e : rep.errors)
+    errors.push_back({{"tube", e.tube}, {"member", e.member}, {"barcode", e.barcode}, {"field", e.field}, {"reason", e.reason}});
+  json out = {{"tubes", rep.tubes}, {"samples", rep.samples}, {"duplicates", rep.duplicates}, {"rejected", rep.rejected},
+              {"errors", errors}};
+  const bool none = rep.tubes == 0 && rep.duplicates == 0 && rep.rejected > 0;
+  return Response::json(out, none ? 422 : 200);
+}
+
 Response close_tube(Request& req, Context& ctx) {
   Svc s(ctx);
   return Response::json(tube_json(s.nat.close_tube(path_id(req), actor(ctx, req)), ctx.svc.local_time));
@@ -813,6 +859,9 @@ void add_nat_routes(Router& router) {
       P::test_read, "", get_tube);
   add(J::scoped_object, "POST", "/api/nat/tubes/{id}/samples",
       "Sample a person into the tube: a scanned health code or an ID number", {id}, P::test_sample, js, sample);
+  add(J::scoped_create, "POST", "/api/nat/samples/upload",
+      "A sampling device's upload: filled tubes of one point, each taken whole or refused whole", {}, P::test_sample, js,
+      upload_samples);
   add(J::scoped_object, "POST", "/api/nat/tubes/{id}/close", "Close a tube that is not full", {id}, P::test_sample, js,
       close_tube);
   add(J::scoped_create, "POST", "/api/nat/boxes", "Open a box (转运箱) at a sampling point for a lab", {}, P::test_sample, js,

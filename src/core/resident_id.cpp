@@ -169,4 +169,12 @@ std::optional<std::string> resident_id_error(std::string_view text, Date today) 
   return p.reason;
 }
 
+std::string normalise_doc_number(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  std::string out(s);
+  if (out.size() == 18 && out.back() == 'x') out.back() = 'X';
+  return out;
+}
+
 }  // namespace bihuan

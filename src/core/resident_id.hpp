@@ -41,5 +41,8 @@ char resident_id_check_char(std::string_view first17);
 ResidentId parse_resident_id(std::string_view text, Date today, std::string_view field = "id_number");
 // Non-throwing variant: the reason, or nullopt when valid.
 std::optional<std::string> resident_id_error(std::string_view text, Date today);
+// A document number as it is stored and looked up: surrounding blanks removed, the lower-case
+// check character x of an 18-character number upper-cased.
+std::string normalise_doc_number(std::string_view text);
 
 }  // namespace bihuan

@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
 
 #include "core/area.hpp"
 #include "core/error.hpp"
@@ -579,66 +580,193 @@ Sampled Service::sample_person(store::TubeRow& tube, const Person& p, const Call
   return out;
 }
 
-std::int64_t Service::sample_batch(const std::vector<std::pair<std::int64_t, std::int64_t>>& items, const Caller& c) {
+UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
   require(c, Permission::test_sample);
-  if (items.empty()) return 0;
-  return write([&] {
-    std::map<std::int64_t, store::TubeRow> tubes;
-    std::map<std::int64_t, std::vector<std::int64_t>> by_tube;
-    std::vector<std::int64_t> ids;
-    ids.reserve(items.size());
-    for (const auto& [tube_id, person_id] : items) {
-      if (!tubes.count(tube_id)) {
-        auto t = visible_tube(tube_id, c);
-        if (t.status != "open") fail(ErrorCode::conflict, "tube " + t.barcode + " is closed", "tube");
-        tubes.emplace(tube_id, std::move(t));
+  if (c.scope.kind == Scope::Kind::org) fail(ErrorCode::permission_denied, "samples are taken at a sampling point", "role");
+  if (u.point_id == 0) fail(ErrorCode::invalid_argument, "point_id is required", "point_id");
+  if (u.tubes.empty()) fail(ErrorCode::invalid_argument, "tubes is empty", "tubes");
+  if (u.tubes.size() > 5000) fail(ErrorCode::invalid_argument, "at most 5,000 tubes per upload", "tubes");
+  const Instant now = clock_.now();
+  if (u.sampled_at && *u.sampled_at > now + minutes{10})
+    fail(ErrorCode::invalid_argument, "the sampling time is in the future", "sampled_at");
+  const Instant at = u.sampled_at.value_or(now);
+  UploadReport rep;
+  auto refuse = [&](std::size_t ti, std::int64_t member, std::string field, std::string reason) {
+    ++rep.rejected;
+    if (rep.errors.size() < 1000)
+      rep.errors.push_back({static_cast<std::int64_t>(ti), member, u.tubes[ti].barcode, std::move(field), std::move(reason)});
+  };
+  // What can be checked without the database.
+  std::vector<bool> ok(u.tubes.size(), true);
+  std::set<std::string> barcodes_seen;
+  std::vector<std::string> docs;
+  for (std::size_t ti = 0; ti < u.tubes.size(); ++ti) {
+    const auto& t = u.tubes[ti];
+    auto no = [&](std::int64_t member, std::string field, std::string reason) {
+      if (ok[ti]) refuse(ti, member, std::move(field), std::move(reason));
+      ok[ti] = false;
+    };
+    if (!valid_barcode(t.barcode)) no(-1, "barcode", "a barcode is 4 to 40 letters, digits or '-'");
+    else if (!barcodes_seen.insert(t.barcode).second) no(-1, "barcode", "the barcode appears twice in the upload");
+    if (t.ratio != 0 && !valid_ratio(t.ratio)) no(-1, "ratio", "ratio must be 1, 5, 10 or 20");
+    if (!t.priority.empty() && !valid_priority(t.priority)) no(-1, "priority", "priority must be key, routine or voluntary");
+    if (t.members.empty()) no(-1, "members", "a tube has at least one member");
+    for (std::size_t mi = 0; mi < t.members.size(); ++mi) {
+      const auto& w = t.members[mi];
+      if (w.code_token.empty() && w.doc_number.empty())
+        no(static_cast<std::int64_t>(mi), "code", "scan a health code or give the ID number");
+      else if (w.code_token.empty())
+        docs.push_back(normalise_doc_number(w.doc_number));
+    }
+  }
+  write([&] {
+    const auto point = visible_point(u.point_id, c);
+    if (!point.active) fail(ErrorCode::invalid_argument, "the sampling point is closed", "point_id");
+    std::optional<store::RoundRow> round;
+    if (u.round_id) {
+      round = visible_round(u.round_id, c);
+      if (round->status != "open") fail(ErrorCode::invalid_argument, "the round is closed", "round_id");
+    }
+    // Persons by document number (one chunked query), by health code (verified one by one).
+    std::sort(docs.begin(), docs.end());
+    docs.erase(std::unique(docs.begin(), docs.end()), docs.end());
+    std::unordered_map<std::string, std::int64_t> by_doc;
+    for (auto& d : t_->persons_by_docs(docs)) {
+      auto [it, fresh] = by_doc.emplace(d.doc_number, d.merged ? 0 : d.id);
+      if (!fresh && !d.merged && (it->second == 0 || d.id < it->second)) it->second = d.id;
+    }
+    std::vector<std::vector<std::int64_t>> who(u.tubes.size());
+    std::vector<std::int64_t> all;
+    for (std::size_t ti = 0; ti < u.tubes.size(); ++ti) {
+      if (!ok[ti]) continue;
+      const auto& t = u.tubes[ti];
+      std::set<std::int64_t> in_tube;
+      for (std::size_t mi = 0; mi < t.members.size() && ok[ti]; ++mi) {
+        const auto& w = t.members[mi];
+        std::int64_t pid = 0;
+        if (!w.code_token.empty()) {
+          try {
+            pid = person_for(w, c).id;
+          } catch (const Error& e) {
+            refuse(ti, static_cast<std::int64_t>(mi), "code", e.what());
+            ok[ti] = false;
+            break;
+          }
+        } else {
+          auto it = by_doc.find(normalise_doc_number(w.doc_number));
+          if (it == by_doc.end() || it->second == 0) {
+            refuse(ti, static_cast<std::int64_t>(mi), "doc_number", "no person registered with this ID number");
+            ok[ti] = false;
+            break;
+          }
+          pid = it->second;
+        }
+        if (!in_tube.insert(pid).second) {
+          refuse(ti, static_cast<std::int64_t>(mi), "doc_number", "the same person twice in one tube");
+          ok[ti] = false;
+          break;
+        }
+        who[ti].push_back(pid);
       }
-      by_tube[tube_id].push_back(person_id);
-      ids.push_back(person_id);
+      if (ok[ti]) all.insert(all.end(), who[ti].begin(), who[ti].end());
     }
-    // Every person registered (and not merged).
-    std::vector<std::int64_t> sorted = ids;
-    std::sort(sorted.begin(), sorted.end());
-    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-    std::set<std::int64_t> found;
-    constexpr std::size_t kChunk = 500;
-    for (std::size_t i = 0; i < sorted.size(); i += kChunk) {
-      std::vector<std::int64_t> part(sorted.begin() + static_cast<std::ptrdiff_t>(i),
-                                     sorted.begin() + static_cast<std::ptrdiff_t>(std::min(sorted.size(), i + kChunk)));
-      for (const auto& p : repo_.persons_by_ids(part, Scope::everything()))
-        if (p.merged_into == 0) found.insert(p.id);
-    }
-    for (auto id : sorted)
-      if (!found.count(id)) fail(ErrorCode::not_found, "no such person: " + std::to_string(id), "person_id");
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
     std::set<std::int64_t> single;
-    for (auto id : t_->persons_needing_single(sorted)) single.insert(id);
-    std::vector<store::NewMember> members;
-    members.reserve(items.size());
-    const Instant now = clock_.now();
-    for (auto& [tube_id, persons] : by_tube) {
-      auto& t = tubes.at(tube_id);
-      if (t.members + static_cast<int>(persons.size()) > t.ratio)
-        fail(ErrorCode::conflict, "tube " + t.barcode + " would hold more than " + std::to_string(t.ratio), "tube");
-      for (auto pid : persons) {
-        if (t.ratio > 1 && single.count(pid))
-          fail(ErrorCode::invalid_argument, "person " + std::to_string(pid) + " needs a single tube", "ratio");
-        members.push_back({tube_id, pid, t.round_id, 0, now, c.user_id});
+    for (auto id : t_->persons_needing_single(all)) single.insert(id);
+    // Barcodes already known: the same tube uploaded again is a duplicate, anything else a conflict.
+    std::vector<std::string> codes;
+    for (std::size_t ti = 0; ti < u.tubes.size(); ++ti)
+      if (ok[ti]) codes.push_back(u.tubes[ti].barcode);
+    std::unordered_map<std::string, store::TubeRow> known;
+    for (auto& t : t_->tubes_by_barcodes(codes)) known.emplace(t.barcode, std::move(t));
+
+    for (std::size_t ti = 0; ti < u.tubes.size(); ++ti) {
+      if (!ok[ti]) continue;
+      const auto& in = u.tubes[ti];
+      store::TubeRow t;
+      t.barcode = in.barcode;
+      t.priority = in.priority.empty() ? "routine" : in.priority;
+      t.point_id = point.id;
+      t.area_code = point.area_code;
+      t.ratio = in.ratio;
+      if (round) {
+        t.round_id = round->id;
+        if (t.ratio == 0) t.ratio = round->pool_ratio;
       }
-    }
-    t_->insert_members(members);
-    for (auto& [tube_id, persons] : by_tube) {
-      auto& t = tubes.at(tube_id);
-      t.members += static_cast<int>(persons.size());
-      if (t.members >= t.ratio) {
-        t.status = "closed";
-        t.closed_at = now;
-        t_->close_members(t.id);
+      if (t.ratio == 0) t.ratio = 1;
+      const auto& pids = who[ti];
+      if (auto k = known.find(in.barcode); k != known.end()) {
+        const auto& old = k->second;
+        std::vector<std::int64_t> had;
+        if (old.point_id == t.point_id && old.round_id == t.round_id)
+          for (const auto& m : t_->members(old.id)) had.push_back(m.person_id);
+        std::vector<std::int64_t> now_ids = pids;
+        std::sort(had.begin(), had.end());
+        std::sort(now_ids.begin(), now_ids.end());
+        if (!had.empty() && had == now_ids) {
+          ++rep.duplicates;
+          continue;
+        }
+        refuse(ti, -1, "barcode", "a tube with barcode " + in.barcode + " exists");
+        continue;
       }
-      t_->update_tube(t);
-      audit(c, "test.sample", "tube", t.id, {}, json{{"tube", t.barcode}, {"persons", persons}}.dump());
+      if (static_cast<int>(pids.size()) > t.ratio) {
+        refuse(ti, t.ratio, "members", "a " + std::to_string(t.ratio) + "-in-1 tube holds at most " +
+                                           std::to_string(t.ratio) + " persons");
+        continue;
+      }
+      std::int64_t needs_single = -1;
+      if (t.ratio > 1)
+        for (std::size_t mi = 0; mi < pids.size() && needs_single < 0; ++mi)
+          if (single.count(pids[mi])) needs_single = static_cast<std::int64_t>(mi);
+      if (needs_single >= 0) {
+        refuse(ti, needs_single, "ratio",
+               "this person needs a single tube (under control or awaiting a re-test), not a " +
+                   std::to_string(t.ratio) + "-in-1 tube");
+        continue;
+      }
+      const bool closing = in.close || static_cast<int>(pids.size()) >= t.ratio;
+      t.status = closing ? "closed" : "open";
+      t.opened_at = at;
+      t.opened_by = c.user_id;
+      try {
+        // One tube is one savepoint: a tube refused by the database (a person already in an
+        // open tube of the round) leaves nothing behind.
+        repo_.transaction([&] {
+          t_->insert_tube(t);
+          std::vector<store::NewMember> ms;
+          ms.reserve(pids.size());
+          for (auto pid : pids) {
+            store::NewMember m{t.id, pid, t.round_id, 0, at, c.user_id, !closing};
+            if (t.ratio == 1) {
+              for (auto& task : t_->open_tasks_of_person(pid)) {
+                if (task.status != "open") continue;
+                task.status = "sampled";
+                task.tube_id = t.id;
+                t_->update_task(task);
+                m.task_id = task.id;
+                if (t.retest_task == 0) t.retest_task = task.id;
+                break;
+              }
+            }
+            ms.push_back(m);
+          }
+          t_->insert_members(ms);
+          t.members = static_cast<int>(pids.size());
+          if (closing) t.closed_at = at;
+          t_->update_tube(t);
+          audit(c, "test.sample", "tube", t.id, {}, json{{"tube", t.barcode}, {"persons", pids}, {"upload", true}}.dump());
+        });
+      } catch (const Error& e) {
+        refuse(ti, -1, e.field().empty() ? "members" : e.field(), e.what());
+        continue;
+      }
+      ++rep.tubes;
+      rep.samples += static_cast<std::int64_t>(pids.size());
     }
-    return static_cast<std::int64_t>(members.size());
   });
+  return rep;
 }
 
 store::TubeRow Service::close_tube(std::int64_t tube_id, const Caller& c) {

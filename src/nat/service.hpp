@@ -92,6 +92,33 @@ struct Sampled {
   std::int64_t task_id = 0;   // the re-test task it serves, 0 = none
 };
 
+// A sampling device's upload (离线采样同步): tubes filled at one point, each with its members
+// in the order they were sampled. Each tube is taken whole or refused whole.
+struct UploadTube {
+  std::string barcode;
+  int ratio = 0;  // 0 = the round's ratio (or 1 without a round)
+  std::string priority;
+  std::vector<SampleWho> members;
+  bool close = true;  // the sampler closed the tube (a full tube closes anyway)
+};
+struct SampleUpload {
+  std::int64_t point_id = 0;
+  std::int64_t round_id = 0;
+  std::optional<Instant> sampled_at;  // when the device sampled; default now (never in the future)
+  std::vector<UploadTube> tubes;
+};
+struct UploadError {
+  std::int64_t tube = 0;     // index in the upload
+  std::int64_t member = -1;  // index in the tube's members, -1 = the tube itself
+  std::string barcode, field, reason;
+};
+struct UploadReport {
+  std::int64_t tubes = 0, samples = 0;  // taken
+  std::int64_t duplicates = 0;          // tubes already uploaded with the same members (idempotent)
+  std::int64_t rejected = 0;            // tubes refused (see errors)
+  std::vector<UploadError> errors;      // the first 1,000
+};
+
 // A result as a lab reports it (one CSV row, one FHIR Observation, one API item).
 struct ResultInput {
   std::int64_t row = 0;     // CSV line (header = 1); 0 when not a CSV
@@ -186,9 +213,9 @@ class Service {
   // --- tubes and sampling
   store::TubeRow open_tube(const NewTube& t, const Caller& c);
   Sampled sample(std::int64_t tube_id, const SampleWho& who, const Caller& c);
-  // Many samplings in one transaction (the same rules; the benchmark and bulk tools): each item
-  // is (tube_id, person_id). Stops at the first error (nothing written).
-  std::int64_t sample_batch(const std::vector<std::pair<std::int64_t, std::int64_t>>& items, const Caller& c);
+  // A sampling device's upload: the tubes it filled at one point (same rules as sample(); each
+  // tube whole or not at all, reported by tube and member index; one transaction per call).
+  UploadReport upload_samples(const SampleUpload& u, const Caller& c);
   store::TubeRow close_tube(std::int64_t tube_id, const Caller& c);
   TubeDetail tube(std::int64_t id, const Caller& c);
   store::TubeRow tube_by_barcode(const std::string& barcode, const Caller& c);

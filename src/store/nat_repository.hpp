@@ -201,6 +201,14 @@ struct NewMember {
   std::int64_t tube_id = 0, person_id = 0, round_id = 0, task_id = 0;
   Instant sampled_at{};
   std::int64_t sampled_by = 0;
+  bool open = true;  // false: the tube is closed as it is written (an uploaded full tube)
+};
+
+// A registered person found by document number (the sampling upload's lookup).
+struct DocRef {
+  std::string doc_number;
+  std::int64_t id = 0;
+  bool merged = false;
 };
 
 struct TubeFilter {
@@ -250,6 +258,8 @@ class NatRepository {
   // The open tube of a round holding the person, if any.
   virtual std::optional<std::int64_t> open_tube_of(std::int64_t round_id, std::int64_t person_id) = 0;
   virtual std::vector<TubeRow> tubes_of_box(std::int64_t box_id) = 0;
+  // The persons registered under these document numbers (any scope; chunked IN lists).
+  virtual std::vector<DocRef> persons_by_docs(const std::vector<std::string>& doc_numbers) = 0;
   // Of `person_ids`, those who must be sampled into a single tube: under an active control order
   // or with an open re-test task.
   virtual std::vector<std::int64_t> persons_needing_single(const std::vector<std::int64_t>& person_ids) = 0;

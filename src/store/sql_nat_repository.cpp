@@ -502,13 +502,14 @@ class SqlNatRepository final : public NatRepository {
     for (const auto& m : ms) {
       try {
         Q(db_, "INSERT INTO tube_members (tube_id, person_id, round_id, task_id, sampled_at, sampled_by, open) "
-               "VALUES (?, ?, ?, ?, ?, ?, 1)")
+               "VALUES (?, ?, ?, ?, ?, ?, ?)")
             .i64(m.tube_id)
             .i64(m.person_id)
             .i64(m.round_id)
             .i64(m.task_id)
             .i64(to_unix_ms(m.sampled_at))
             .i64(m.sampled_by)
+            .i64(m.open ? 1 : 0)
             .run();
       } catch (const Error& e) {
         if (e.code() == ErrorCode::conflict)
@@ -553,6 +554,27 @@ class SqlNatRepository final : public NatRepository {
     q.i64(box_id);
     std::vector<TubeRow> out;
     while (q.next()) out.push_back(read_tube(q));
+    return out;
+  }
+  std::vector<DocRef> persons_by_docs(const std::vector<std::string>& docs) override {
+    std::vector<DocRef> out;
+    constexpr std::size_t kChunk = 500;
+    for (std::size_t i = 0; i < docs.size(); i += kChunk) {
+      const std::size_t n = std::min(kChunk, docs.size() - i);
+      std::string sql = "SELECT doc_number, id, merged_into FROM persons WHERE doc_number IN (";
+      for (std::size_t k = 0; k < n; ++k) sql += k ? ", ?" : "?";
+      sql += ")";
+      Q q(db_, sql);
+      for (std::size_t k = 0; k < n; ++k) q.text(docs[i + k]);
+      while (q.next()) {
+        Cols c(q);
+        DocRef d;
+        d.doc_number = c.str();
+        d.id = c.i64();
+        d.merged = c.i64() != 0;
+        out.push_back(std::move(d));
+      }
+    }
     return out;
   }
   std::vector<std::int64_t> persons_needing_single(const std::vector<std::int64_t>& ids) override {

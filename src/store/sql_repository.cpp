@@ -11,6 +11,7 @@
 
 #include "core/area.hpp"
 #include "core/error.hpp"
+#include "core/resident_id.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 #include "store/repository.hpp"
@@ -45,14 +46,6 @@ std::int64_t now_ms() {
 
 // Bigger than any UTF-8 continuation of a prefix: U+10FFFF.
 constexpr std::string_view kMaxChar = "\xF4\x8F\xBF\xBF";
-
-std::string normalise_doc(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  std::string out(s);
-  if (out.size() == 18 && out.back() == 'x') out.back() = 'X';
-  return out;
-}
 
 std::string date_text(Date d) { return d.ok() ? format_date(d) : std::string(); }
 Date date_from(const std::string& s) { return s.empty() ? Date{} : parse_date(s).value_or(Date{}); }
@@ -563,7 +556,7 @@ class SqlRepository final : public Repository {
   UpsertStats upsert_persons(std::vector<Person>& ps) override {
     for (std::size_t i = 0; i < ps.size(); ++i) {
       auto& p = ps[i];
-      if (p.doc_type == DocType::resident_id) p.doc_number = normalise_doc(p.doc_number);
+      if (p.doc_type == DocType::resident_id) p.doc_number = normalise_doc_number(p.doc_number);
       if (p.doc_number.empty())
         fail(ErrorCode::invalid_argument, at("persons", i, "doc_number") + ": document number is required",
              at("persons", i, "doc_number"));
@@ -642,7 +635,7 @@ class SqlRepository final : public Repository {
 
   std::optional<Person> person_by_doc(std::string_view doc_number, const Scope& scope) override {
     Where w;
-    w.add("p.doc_number = ?", normalise_doc(doc_number));
+    w.add("p.doc_number = ?", normalise_doc_number(doc_number));
     person_scope(w, scope, "p");
     // The record not merged away first, then the oldest. Chosen here rather than with ORDER BY
     // ... LIMIT 1, which makes SQLite build a temporary b-tree for the one or two rows of a
@@ -684,7 +677,7 @@ class SqlRepository final : public Repository {
         fail(ErrorCode::invalid_argument, "'" + pq.area_prefix + "' is not an area code", "area_prefix");
       w.range("p.area_code", pq.area_prefix);
     }
-    if (!pq.doc_number.empty()) w.add("p.doc_number = ?", normalise_doc(pq.doc_number));
+    if (!pq.doc_number.empty()) w.add("p.doc_number = ?", normalise_doc_number(pq.doc_number));
     if (!pq.name.empty()) w.add("p.name >= ? AND p.name < ?", pq.name, pq.name + std::string(kMaxChar));
     if (!pq.phone.empty()) w.add("p.phone = ?", pq.phone);
     if (pq.household_id != 0) w.add("p.household_id = ?", pq.household_id);

@@ -228,6 +228,49 @@ TEST_F(NatApi, BadBodiesAreNamed) {
   EXPECT_EQ(r.j()["errors"][0]["column"], "tested_at");
 }
 
+// A sampling device's upload over HTTP: tubes taken or refused whole, errors by index, a retry
+// counted as duplicates, malformed bodies named by their path.
+TEST_F(NatApi, SamplingDeviceUpload) {
+  Client centre = login(server_->port(), "centre");
+  Client sampler = login(server_->port(), "sampler");
+  auto pt = centre.post("/api/nat/points", json{{"name", "建外采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}}.dump());
+  ASSERT_EQ(pt.status, 201) << pt.body;
+  const std::int64_t point = pt.j()["id"];
+  const json body = {{"point_id", point},
+                     {"tubes",
+                      {{{"barcode", "UP-0001"}, {"ratio", 5}, {"members", {{{"doc_number", world_.doc_a}}, {{"doc_number", world_.doc_b}}}}},
+                       {{"barcode", "UP-0002"}, {"ratio", 5}, {"members", {{{"doc_number", "110105199001019999"}}}}}}}};
+  auto up = sampler.post("/api/nat/samples/upload", body.dump());
+  ASSERT_EQ(up.status, 200) << up.body;
+  const json u = up.j();
+  EXPECT_EQ(u["tubes"], 1);
+  EXPECT_EQ(u["samples"], 2);
+  EXPECT_EQ(u["rejected"], 1);
+  ASSERT_EQ(u["errors"].size(), 1u);
+  EXPECT_EQ(u["errors"][0]["tube"], 1);
+  EXPECT_EQ(u["errors"][0]["member"], 0);
+  EXPECT_EQ(u["errors"][0]["field"], "doc_number");
+  auto t = sampler.get("/api/nat/tubes?barcode=UP-0001");
+  ASSERT_EQ(t.status, 200);
+  const json tj = t.j();
+  ASSERT_EQ(tj["items"].size(), 1u);
+  EXPECT_EQ(tj["items"][0]["status"], "closed");
+  EXPECT_EQ(tj["items"][0]["members"], 2);
+  // The same upload again: a duplicate, nothing new; only the bad tube is refused again (422:
+  // nothing taken, but the duplicate is not an error).
+  auto again = sampler.post("/api/nat/samples/upload", body.dump());
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.j()["duplicates"], 1);
+  // Malformed: named by their path.
+  auto bad = sampler.post("/api/nat/samples/upload", json{{"point_id", point}, {"tubes", {{{"barcode", "UP-0003"}, {"members", "x"}}}}}.dump());
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.j()["field"], "tubes[0].members");
+  auto none = sampler.post("/api/nat/samples/upload", json{{"point_id", point}, {"tubes", {{{"barcode", "UP-0004"}, {"members", json::array()}}}}}.dump());
+  EXPECT_EQ(none.status, 422);
+  // Another street's point answers like an unknown one.
+  EXPECT_EQ(sampler.post("/api/nat/samples/upload", json{{"point_id", 999999}, {"tubes", body["tubes"]}}.dump()).status, 404);
+}
+
 // The round page's pool advice: the numbers of `bihuan pool advise` (Dorfman's formula), for
 // anyone who reads testing; bad numbers are named.
 TEST_F(NatApi, PoolAdvice) {

@@ -3,6 +3,8 @@
 // jurisdiction rules (outside the scope = does not exist).
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include <nlohmann/json.hpp>
 
 #include "core/area.hpp"
@@ -203,6 +205,77 @@ TEST_P(NatService, PooledTubeFillsClosesAndNeverOverflows) {
   nat::SampleWho w;
   w.doc_number = resident_id("110105", "19900101", 999);
   EXPECT_EQ(code_of([&] { svc_->sample(tube2.id, w, sampler_); }), ErrorCode::not_found);
+}
+
+TEST_P(NatService, DeviceUploadTakesWholeTubesAndReportsTheRest) {
+  auto p = point();
+  auto r = round(5);
+  auto tube_of = [&](const std::string& barcode, std::vector<int> who, bool close = true) {
+    nat::UploadTube t;
+    t.barcode = barcode;
+    t.close = close;
+    for (int i : who) t.members.push_back(by_doc(i));
+    return t;
+  };
+  nat::SampleUpload u;
+  u.point_id = p.id;
+  u.round_id = r.id;
+  u.tubes.push_back(tube_of("U-0001", {0, 1, 2, 3, 4}));       // full: closes
+  u.tubes.push_back(tube_of("U-0002", {5}, false));            // stays open
+  auto unknown = by_doc(6);
+  unknown.doc_number = resident_id("110105", "19900101", 998);
+  auto bad = tube_of("U-0003", {6});
+  bad.members.push_back(unknown);                              // an unregistered number
+  u.tubes.push_back(bad);
+  u.tubes.push_back(tube_of("U-0004", {0, 1, 2, 3, 4, 5}));    // over the ratio
+  u.tubes.push_back(tube_of("U-0005", {6, 6}));                // the same person twice
+  u.tubes.push_back(tube_of("x", {6}));                        // a malformed barcode
+  auto rep = svc_->upload_samples(u, sampler_);
+  EXPECT_EQ(rep.tubes, 2);
+  EXPECT_EQ(rep.samples, 6);
+  EXPECT_EQ(rep.rejected, 4);
+  ASSERT_EQ(rep.errors.size(), 4u);
+  std::map<std::int64_t, nat::UploadError> by_tube;
+  for (const auto& e : rep.errors) by_tube[e.tube] = e;
+  EXPECT_EQ(by_tube[2].member, 1);
+  EXPECT_EQ(by_tube[2].field, "doc_number");
+  EXPECT_EQ(by_tube[3].field, "members");
+  EXPECT_EQ(by_tube[4].member, 1);
+  EXPECT_EQ(by_tube[5].field, "barcode");
+  // Refused tubes left nothing; taken ones hold their members, the full one closed.
+  EXPECT_EQ(code_of([&] { svc_->tube_by_barcode("U-0003", centre_); }), ErrorCode::not_found);
+  auto t1 = svc_->tube_by_barcode("U-0001", centre_);
+  EXPECT_EQ(t1.status, "closed");
+  EXPECT_EQ(t1.members, 5);
+  EXPECT_EQ(svc_->tube(t1.id, centre_).members.size(), 5u);
+  auto t2 = svc_->tube_by_barcode("U-0002", centre_);
+  EXPECT_EQ(t2.status, "open");
+  EXPECT_EQ(t2.ratio, 5);
+  // The same upload again: the taken tubes are duplicates, nothing is added.
+  nat::SampleUpload again;
+  again.point_id = p.id;
+  again.round_id = r.id;
+  again.tubes = {tube_of("U-0001", {4, 3, 2, 1, 0}), tube_of("U-0002", {5}, false)};
+  auto rep2 = svc_->upload_samples(again, sampler_);
+  EXPECT_EQ(rep2.duplicates, 2);
+  EXPECT_EQ(rep2.tubes, 0);
+  EXPECT_EQ(svc_->tube(t1.id, centre_).members.size(), 5u);
+  // A known barcode with other members is refused.
+  again.tubes = {tube_of("U-0001", {6})};
+  auto rep3 = svc_->upload_samples(again, sampler_);
+  EXPECT_EQ(rep3.rejected, 1);
+  // A person in an open tube of the round cannot be put in another open one: the database's
+  // rule, refused per tube with nothing left behind.
+  again.tubes = {tube_of("U-0006", {5}, false), tube_of("U-0007", {6}, false)};
+  auto rep4 = svc_->upload_samples(again, sampler_);
+  EXPECT_EQ(rep4.tubes, 1);
+  EXPECT_EQ(rep4.rejected, 1);
+  ASSERT_EQ(rep4.errors.size(), 1u);
+  EXPECT_EQ(rep4.errors[0].tube, 0);
+  EXPECT_EQ(code_of([&] { svc_->tube_by_barcode("U-0006", centre_); }), ErrorCode::not_found);
+  // A sampler of another street cannot use this point; a lab cannot sample.
+  EXPECT_EQ(code_of([&] { svc_->upload_samples(u, other_sampler_); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->upload_samples(u, lab_caller_); }), ErrorCode::permission_denied);
 }
 
 TEST_P(NatService, SamplingByScannedHealthCode) {
