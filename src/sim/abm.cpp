@@ -886,7 +886,7 @@ RunResult Abm::run_split(std::uint64_t seed, std::uint64_t replicate, Partition&
   out.incubation_n = v[11];
   out.incubation_sum = static_cast<double>(v[12]);
   out.incubation_sumsq = static_cast<double>(v[13]);
-  out.daily.resize(r.daily.size());
+  out.daily.assign(r.daily.size(), std::array<std::int32_t, s_count>{});
   std::size_t k = head;
   for (auto& d : out.daily) {
     for (auto& x : d) x = static_cast<std::int32_t>(v[k++]);

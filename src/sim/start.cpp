@@ -75,11 +75,11 @@ StartBuild build_start(const StartSnapshot& s, const PopulationOptions& opt) {
   StartBuild out;
   Population& pop = out.pop;
   pop.n = n;
-  pop.age.resize(n);
-  pop.band.resize(n);
-  pop.household.resize(n);
+  pop.age.assign(n, 0);
+  pop.band.assign(n, 0);
+  pop.household.assign(n, 0);
   pop.group.assign(n, kNoGroup);
-  out.person_of_agent.resize(n);
+  out.person_of_agent.assign(n, 0);
   pop.grid_start.push_back(0);
   for (std::uint32_t a = 0; a < n; ++a) {
     const auto& p = s.persons[order[a]];
