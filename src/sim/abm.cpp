@@ -151,7 +151,39 @@ Interventions interventions_from(const policy::Profile& p) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Poisson(mean) by inversion of its cumulative distribution (one uniform draw per number).
+struct PoissonTable {
+  double mean = 0;
+  std::vector<double> cdf;  // P(X <= k), until 1 - 1e-15
+  void build(double m) {
+    mean = m;
+    cdf.clear();
+    if (!(m > 0)) return;
+    double pmf = std::exp(-m), acc = 0;
+    for (int k = 0; k < 100000; ++k) {
+      acc += pmf;
+      cdf.push_back(acc);
+      if (k >= m && 1 - acc < 1e-15) break;
+      pmf *= m / (k + 1);
+    }
+  }
+  std::int64_t draw(double u) const {
+    if (cdf.empty()) return 0;
+    std::size_t k = 0;
+    while (k < cdf.size() && u >= cdf[k]) ++k;
+    if (k < cdf.size()) return static_cast<std::int64_t>(k);
+    // Beyond the table (probability below 1e-15): continue the sums.
+    double acc = cdf.back(), pmf = std::exp(-mean + static_cast<double>(k - 1) * std::log(mean) - std::lgamma(static_cast<double>(k)));
+    for (;; ++k) {
+      pmf *= mean / static_cast<double>(k);
+      acc += pmf;
+      if (u < acc || pmf < 1e-300) return static_cast<std::int64_t>(k);
+    }
+  }
+};
+
 struct Model {
+  PoissonTable group_n[kBands], venue_n[kBands], community_n[kBands], random_n;  // contacts per day (per visit)
   std::vector<double> w;               // infectiousness by days since infection
   double beta = 0;
   double group_rate[kBands]{};         // school (6-17) or work contacts per day, by band
@@ -214,6 +246,12 @@ Abm::Abm(const Population& pop, const ContactMatrices& prem, AbmConfig cfg) : po
     }
     m_->others_cdf[b][kBands - 1] = 1.0;
   }
+  for (int b = 0; b < kBands; ++b) {
+    m_->group_n[b].build(m_->group_rate[b]);
+    m_->venue_n[b].build(m_->venue_rate[b]);
+    m_->community_n[b].build(m_->community_rate[b]);
+  }
+  m_->random_n.build(cfg_.random_contacts);
   // beta: an average infection in a fully susceptible city with no measure causes R0 infections
   // (to first order: repeated contacts within a household make the realised number lower).
   double weighted = 0;
@@ -259,6 +297,7 @@ struct World {
   std::vector<std::uint8_t> flags, measure, plan;
   // Lists.
   std::vector<std::uint32_t> active;    // infected, not yet past infectiousness or test seeking
+  std::size_t sorted_upto = 0;          // active[0, sorted_upto) is in agent order
   std::vector<std::uint32_t> measured;  // under a measure (some may have been released since)
   struct Pending {
     std::uint32_t agent;
@@ -441,49 +480,79 @@ struct World {
     }
   }
 
-  // The non-household contacts of i on `day`, replayable: cb(j, layer).
-  template <typename F>
-  void contacts(std::uint32_t i, int day, F&& cb) const {
-    Stream s = Stream::of(tag_contact, seed, rep, static_cast<std::uint64_t>(day + 40000), i);
+  // The draws behind agent i's non-household contacts on `day`: a count per layer from the
+  // stream keyed (seed, replicate, day, agent), and the identity of a layer's contact k at draw k
+  // of the layer's own stream (random access: Stream::at). Transmission visits only the contacts
+  // that transmit; tracing replays them all (contacts()), the same people.
+  static constexpr std::uint32_t kNobody = 0xFFFFFFFFu;
+  struct DayContacts {
+    std::uint64_t k_group = 0, k_venue = 0, k_scan = 0, k_community = 0;
+    std::uint32_t group_lo = 0, group_size = 0, grid_lo = 0, grid_size = 0;
+    std::int64_t n_group = 0, n_venue = 0, n_community = 0;
+    bool scanned = false;
+    int band = 0;
+  };
+  DayContacts day_contacts(std::uint32_t i, int day) const {
+    DayContacts d;
+    const std::uint64_t key = key_of(tag_contact, seed, rep, static_cast<std::uint64_t>(day + 40000), i);
+    d.k_group = mix64(key ^ 0x5A17E3C4B1D29F01ULL);
+    d.k_venue = mix64(key ^ 0x3C6EF372FE94F82BULL);
+    d.k_scan = mix64(key ^ 0xA54FF53A5F1D36F1ULL);
+    d.k_community = mix64(key ^ 0x510E527FADE682D1ULL);
+    Stream s(key);
     if (cfg.random_mixing) {
-      const std::int64_t n = s.poisson(cfg.random_contacts);
-      for (std::int64_t k = 0; k < n; ++k) {
-        const std::uint32_t j = s.below(pop.n);
-        if (j != i) cb(j, l_community, false);
-      }
-      return;
+      d.n_community = m.random_n.draw(s.unit());
+      return d;
     }
     const int b = pop.band[i];
+    d.band = b;
     if (pop.group[i] != kNoGroup) {
       const std::uint32_t g = pop.group[i];
-      const std::uint32_t lo = pop.group_start[g], size = pop.group_start[g + 1] - lo;
-      const std::int64_t n = size > 1 ? s.poisson(m.group_rate[b]) : 0;
-      for (std::int64_t k = 0; k < n; ++k) {
-        const std::uint32_t j = pop.group_members[lo + s.below(size)];
-        if (j != i) cb(j, l_group, false);
-      }
+      d.group_lo = pop.group_start[g];
+      d.group_size = pop.group_start[g + 1] - d.group_lo;
+      d.n_group = d.group_size > 1 ? m.group_n[b].draw(s.unit()) : 0;
     }
     if (s.chance(cfg.venue_visit_share)) {
-      const bool scanned = s.chance(cfg.iv.scan_compliance);
+      d.scanned = s.chance(cfg.iv.scan_compliance);
       const std::uint32_t g = pop.grid_of(i);
-      const std::uint32_t lo = pop.grid_start[g], size = pop.grid_start[g + 1] - lo;
-      const std::int64_t n = s.poisson(m.venue_rate[b]);
-      for (std::int64_t k = 0; k < n; ++k) {
-        const std::uint32_t j = lo + s.below(size);
-        const bool other_scanned = s.chance(cfg.iv.scan_compliance);
-        if (j != i) cb(j, l_venue, scanned && other_scanned);
-      }
+      d.grid_lo = pop.grid_start[g];
+      d.grid_size = pop.grid_start[g + 1] - d.grid_lo;
+      d.n_venue = m.venue_n[b].draw(s.unit());
     }
-    const std::int64_t n = s.poisson(m.community_rate[b]);
-    for (std::int64_t k = 0; k < n; ++k) {
-      const double u = s.unit();
-      int c = 0;
-      while (c < kBands - 1 && u >= m.others_cdf[b][c]) ++c;
-      const std::uint32_t lo = pop.band_start[static_cast<std::size_t>(c)];
-      const std::uint32_t size = pop.band_start[static_cast<std::size_t>(c) + 1] - lo;
-      if (size == 0) continue;
-      const std::uint32_t j = pop.band_members[lo + s.below(size)];
-      if (j != i) cb(j, l_community, false);
+    d.n_community = m.community_n[b].draw(s.unit());
+    return d;
+  }
+  // Contact k of a layer (kNobody when its age band is empty).
+  std::uint32_t contact_of(const DayContacts& d, int layer, std::int64_t k) const {
+    const auto kk = static_cast<std::uint64_t>(k);
+    if (layer == l_group) return pop.group_members[d.group_lo + Stream::below_at(d.k_group, kk, d.group_size)];
+    if (layer == l_venue) return d.grid_lo + Stream::below_at(d.k_venue, kk, d.grid_size);
+    if (cfg.random_mixing) return Stream::below_at(d.k_community, kk, pop.n);
+    const double u = Stream::unit_at(d.k_community, 2 * kk);
+    int c = 0;
+    while (c < kBands - 1 && u >= m.others_cdf[d.band][c]) ++c;
+    const std::uint32_t lo = pop.band_start[static_cast<std::size_t>(c)];
+    const std::uint32_t size = pop.band_start[static_cast<std::size_t>(c) + 1] - lo;
+    if (size == 0) return kNobody;
+    return pop.band_members[lo + Stream::below_at(d.k_community, 2 * kk + 1, size)];
+  }
+
+  // Every non-household contact of i on `day`, replayable: cb(j, layer, scanned).
+  template <typename F>
+  void contacts(std::uint32_t i, int day, F&& cb) const {
+    const DayContacts d = day_contacts(i, day);
+    for (std::int64_t k = 0; k < d.n_group; ++k) {
+      const std::uint32_t j = contact_of(d, l_group, k);
+      if (j != i) cb(j, l_group, false);
+    }
+    for (std::int64_t k = 0; k < d.n_venue; ++k) {
+      const std::uint32_t j = contact_of(d, l_venue, k);
+      const bool other_scanned = Stream::unit_at(d.k_scan, static_cast<std::uint64_t>(k)) < cfg.iv.scan_compliance;
+      if (j != i) cb(j, l_venue, d.scanned && other_scanned);
+    }
+    for (std::int64_t k = 0; k < d.n_community; ++k) {
+      const std::uint32_t j = contact_of(d, l_community, k);
+      if (j != kNobody && j != i) cb(j, l_community, false);
     }
   }
 
@@ -510,18 +579,29 @@ struct World {
         }
       }
       if (rch < 2) continue;
-      contacts(i, day, [&](std::uint32_t j, int layer, bool) {
-        const double u = tx.unit();
-        double p = base;
-        if (layer == l_venue) p *= venue_mult;
-        else if (layer == l_community) p *= cfg.iv.mask_multiplier;
-        if (!(u < p)) return;
-        if (!own(j)) {
-          post(j, j);  // the owner decides whether j can still be infected
-          return;
+      // Each of a layer's n contacts transmits with probability p, independently: the gaps between
+      // the contacts that do are geometric, so only those are visited.
+      const DayContacts d = day_contacts(i, day);
+      auto layer = [&](int which, std::int64_t n, double p) {
+        if (n <= 0 || !(p > 0)) return;
+        const double log_q = p < 1 ? std::log1p(-p) : 0;
+        double k = -1;
+        for (;;) {
+          k += 1;
+          if (p < 1) k += std::floor(std::log(tx.open_unit()) / log_q);
+          if (k >= static_cast<double>(n)) return;
+          const std::uint32_t j = contact_of(d, which, static_cast<std::int64_t>(k));
+          if (j == kNobody || j == i) continue;
+          if (!own(j)) {
+            post(j, j);  // the owner decides whether j can still be infected
+            continue;
+          }
+          if (inf_day[j] == kNever && reach(j, day) >= 2) infect(j, day, false);
         }
-        if (inf_day[j] == kNever && reach(j, day) >= 2) infect(j, day, false);
-      });
+      };
+      layer(l_group, d.n_group, base);
+      layer(l_venue, d.n_venue, base * venue_mult);
+      layer(l_community, d.n_community, base * cfg.iv.mask_multiplier);
     }
     if (part) {
       for (const std::uint64_t msg : deliver()) {
@@ -781,15 +861,24 @@ struct World {
     r.peak_rooms = std::max<std::int64_t>(r.peak_rooms, today[s_central_quarantine]);
   }
 
+  // Drops agents past infectiousness and test seeking, and keeps the list in agent order (the
+  // day's new infections are sorted and merged in), so the phases walk the state arrays in order
+  // (nothing depends on the list's order: see quarantine_found).
   void compact(int day) {
-    std::size_t keep = 0;
+    std::size_t keep = 0, keep_sorted = 0;
     const int horizon = cfg.variant.infectious_days;
-    for (std::uint32_t i : active) {
+    for (std::size_t a = 0; a < active.size(); ++a) {
+      const std::uint32_t i = active[a];
       const bool live = day - inf_day[i] < horizon || (seek_day[i] != kNever && seek_day[i] > day) ||
                         (onset_day[i] != kNever && onset_day[i] > day);
       if (live) active[keep++] = i;
+      if (a + 1 == sorted_upto) keep_sorted = keep;
     }
     active.resize(keep);
+    const auto mid = active.begin() + static_cast<std::ptrdiff_t>(keep_sorted);
+    std::sort(mid, active.end());
+    std::inplace_merge(active.begin(), mid, active.end());
+    sorted_upto = active.size();
   }
 
   void seed_infections() {

@@ -33,6 +33,13 @@ class Stream {
   static Stream of(K... keys) noexcept { return Stream(key_of(static_cast<std::uint64_t>(keys)...)); }
 
   std::uint64_t next() noexcept { state_ += kGolden; return mix64(state_); }
+  // Draw number k (0-based) of the stream keyed `key`, without drawing the ones before it: the
+  // streams are counters, so any draw can be read directly (random access).
+  static std::uint64_t at(std::uint64_t key, std::uint64_t k) noexcept { return mix64(key + (k + 1) * kGolden); }
+  static double unit_at(std::uint64_t key, std::uint64_t k) noexcept { return static_cast<double>(at(key, k) >> 11) * 0x1.0p-53; }
+  static std::uint32_t below_at(std::uint64_t key, std::uint64_t k, std::uint32_t n) noexcept {
+    return static_cast<std::uint32_t>(((at(key, k) >> 32) * static_cast<std::uint64_t>(n)) >> 32);
+  }
   // Uniform in [0, 1) with 53 random bits.
   double unit() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   // Uniform in (0, 1]: safe under log().
