@@ -730,37 +730,44 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
       t.status = closing ? "closed" : "open";
       t.opened_at = at;
       t.opened_by = c.user_id;
-      try {
-        // One tube is one savepoint: a tube refused by the database (a person already in an
-        // open tube of the round) leaves nothing behind.
-        repo_.transaction([&] {
-          t_->insert_tube(t);
-          std::vector<store::NewMember> ms;
-          ms.reserve(pids.size());
-          for (auto pid : pids) {
-            store::NewMember m{t.id, pid, t.round_id, 0, at, c.user_id, !closing};
-            if (t.ratio == 1) {
-              for (auto& task : t_->open_tasks_of_person(pid)) {
-                if (task.status != "open") continue;
-                task.status = "sampled";
-                task.tube_id = t.id;
-                t_->update_task(task);
-                m.task_id = task.id;
-                if (t.retest_task == 0) t.retest_task = task.id;
-                break;
-              }
+      if (closing) t.closed_at = at;
+      auto take = [&] {
+        // A single tube serves the person's open re-test task (the first one).
+        std::vector<store::TaskRow> tasks;
+        if (t.ratio == 1)
+          for (auto& task : t_->open_tasks_of_person(pids.front()))
+            if (task.status == "open") {
+              tasks.push_back(std::move(task));
+              break;
             }
-            ms.push_back(m);
-          }
-          t_->insert_members(ms);
-          t.members = static_cast<int>(pids.size());
-          if (closing) t.closed_at = at;
-          t_->update_tube(t);
-          audit(c, "test.sample", "tube", t.id, {}, json{{"tube", t.barcode}, {"persons", pids}, {"upload", true}}.dump());
-        });
-      } catch (const Error& e) {
-        refuse(ti, -1, e.field().empty() ? "members" : e.field(), e.what());
-        continue;
+        if (!tasks.empty()) t.retest_task = tasks.front().id;
+        t_->insert_tube(t);
+        std::vector<store::NewMember> ms;
+        ms.reserve(pids.size());
+        for (auto pid : pids) ms.push_back({t.id, pid, t.round_id, tasks.empty() ? 0 : tasks.front().id, at, c.user_id, !closing});
+        t_->insert_members(ms);
+        for (auto& task : tasks) {
+          task.status = "sampled";
+          task.tube_id = t.id;
+          t_->update_task(task);
+        }
+        t.members = static_cast<int>(pids.size());
+        audit(c, "test.sample", "tube", t.id, {}, json{{"tube", t.barcode}, {"persons", pids}, {"upload", true}}.dump());
+      };
+      if (closing) {
+        // A closed tube's members are not bound by the open-tube rule: nothing the database
+        // checks can refuse it, and an unexpected failure aborts the whole upload.
+        take();
+      } else {
+        try {
+          // An open tube is one savepoint: refused by the database (a person already in an
+          // open tube of the round), it leaves nothing behind.
+          repo_.transaction(take);
+        } catch (const Error& e) {
+          if (e.code() != ErrorCode::conflict) throw;
+          refuse(ti, -1, e.field().empty() ? "members" : e.field(), e.what());
+          continue;
+        }
       }
       ++rep.tubes;
       rep.samples += static_cast<std::int64_t>(pids.size());
@@ -1101,10 +1108,13 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
   const auto what = consequence_of(r.outcome, static_cast<int>(members.size()));
   std::vector<std::int64_t> ids;
   for (const auto& m : members) ids.push_back(m.person_id);
+  // The members' records, read only when a re-test or a case needs their area and address.
   std::map<std::int64_t, Person> persons;
-  for (auto& p : repo_.persons_by_ids(ids, Scope::everything())) persons.emplace(p.id, std::move(p));
+  if (what.flag_members || what.retest_single || what.open_case)
+    for (auto& p : repo_.persons_by_ids(ids, Scope::everything())) persons.emplace(p.id, std::move(p));
 
-  // The closed loop: a negative clears each member's test day; a personal positive records it.
+  // The closed loop: a negative clears the test day of each member under control; a personal
+  // positive records it. Members under no order have no test day (one query finds who has).
   const bool personal = members.size() == 1;
   if (r.outcome == "negative" || (personal && r.outcome == "positive")) {
     std::optional<double> ct;
@@ -1112,8 +1122,10 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
       ct = std::min(*r.orf1ab_ct, *r.n_ct);
     else
       ct = r.orf1ab_ct ? r.orf1ab_ct : r.n_ct;
+    const auto controlled = t_->persons_under_control(ids);
     for (const auto& m : members)
-      loop_.record_lab_result(m.person_id, settings_.local.date_of(m.sampled_at), r.outcome, ct, c);
+      if (std::binary_search(controlled.begin(), controlled.end(), m.person_id))
+        loop_.record_lab_result(m.person_id, settings_.local.date_of(m.sampled_at), r.outcome, ct, c);
   }
   // Tasks this result settles (re-tests and antigen follow-ups sampled into the tube).
   for (const auto& m : members) {

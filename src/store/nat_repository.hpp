@@ -243,6 +243,7 @@ class NatRepository {
 
   // --- tubes
   // Conflict (ErrorCode::conflict) when the barcode exists.
+  // Writes status and closed_at as given, members 0 (insert_members counts them).
   virtual std::int64_t insert_tube(TubeRow& t) = 0;
   virtual std::optional<TubeRow> tube(std::int64_t id) = 0;
   virtual std::optional<TubeRow> tube_by_barcode(std::string_view barcode) = 0;
@@ -262,6 +263,8 @@ class NatRepository {
   virtual std::vector<DocRef> persons_by_docs(const std::vector<std::string>& doc_numbers) = 0;
   // Of `person_ids`, those who must be sampled into a single tube: under an active control order
   // or with an open re-test task.
+  // Of `person_ids`, those under an active control order.
+  virtual std::vector<std::int64_t> persons_under_control(const std::vector<std::int64_t>& person_ids) = 0;
   virtual std::vector<std::int64_t> persons_needing_single(const std::vector<std::int64_t>& person_ids) = 0;
   // Tubes of `priority` sampled (closed) before `cutoff` and still without a result.
   virtual std::vector<TubeRow> unresulted_before(const std::string& priority, Instant cutoff, int limit) = 0;

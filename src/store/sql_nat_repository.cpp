@@ -433,10 +433,12 @@ class SqlNatRepository final : public NatRepository {
     }
     Q q(db_, db_.dialect().insert_returning(
                  "INSERT INTO tubes (barcode, ratio, round_id, point_id, area_code, priority, status, members, "
-                 "opened_at, opened_by, lab_org_id, retest_task) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                 "opened_at, opened_by, closed_at, lab_org_id, retest_task) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
                  "id"));
     q.text(t.barcode).i64(t.ratio).i64(t.round_id).i64(t.point_id).text(t.area_code).text(t.priority).text(t.status);
-    q.i64(to_unix_ms(t.opened_at)).i64(t.opened_by).i64(t.lab_org_id).i64(t.retest_task);
+    q.i64(to_unix_ms(t.opened_at)).i64(t.opened_by);
+    bind_opt_at(q, t.closed_at);
+    q.i64(t.lab_org_id).i64(t.retest_task);
     t.id = q.inserted_id();
     return t.id;
   }
@@ -575,6 +577,21 @@ class SqlNatRepository final : public NatRepository {
         out.push_back(std::move(d));
       }
     }
+    return out;
+  }
+  std::vector<std::int64_t> persons_under_control(const std::vector<std::int64_t>& ids) override {
+    std::vector<std::int64_t> out;
+    constexpr std::size_t kChunk = 500;
+    for (std::size_t i = 0; i < ids.size(); i += kChunk) {
+      const std::size_t n = std::min(kChunk, ids.size() - i);
+      std::string in;
+      for (std::size_t k = 0; k < n; ++k) in += k ? ", ?" : "?";
+      Q q(db_, "SELECT DISTINCT person_id FROM control_orders WHERE status = 'active' AND person_id IN (" + in + ")");
+      for (std::size_t k = 0; k < n; ++k) q.i64(ids[i + k]);
+      while (q.next()) out.push_back(q.int64(0));
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
   }
   std::vector<std::int64_t> persons_needing_single(const std::vector<std::int64_t>& ids) override {
