@@ -286,6 +286,19 @@ double Abm::beta() const { return m_->beta; }
 
 namespace {
 
+// Per-agent state of the agents [off, off + size) (a rank of a split city holds its own only).
+template <typename T>
+struct AgentArray {
+  std::vector<T> v;
+  std::uint32_t off = 0;
+  void assign(std::uint32_t lo, std::uint32_t hi, T x) {
+    off = lo;
+    v.assign(hi - lo, x);
+  }
+  T& operator[](std::uint32_t j) { return v[j - off]; }
+  const T& operator[](std::uint32_t j) const { return v[j - off]; }
+};
+
 // One replicate's state and the phases of a day.
 struct World {
   const Population& pop;
@@ -293,8 +306,8 @@ struct World {
   const Model& m;
   std::uint64_t seed, rep;
   // Per agent (13 bytes).
-  std::vector<std::int16_t> inf_day, onset_day, seek_day, plan_start, iso_until;
-  std::vector<std::uint8_t> flags, measure, plan;
+  AgentArray<std::int16_t> inf_day, onset_day, seek_day, plan_start, iso_until;
+  AgentArray<std::uint8_t> flags, measure, plan;
   // Lists.
   std::vector<std::uint32_t> active;    // infected, not yet past infectiousness or test seeking
   std::size_t sorted_upto = 0;          // active[0, sorted_upto) is in agent order
@@ -323,21 +336,24 @@ struct World {
   std::vector<std::uint32_t> bounds;
   std::vector<std::vector<std::uint64_t>> outbox{1};
 
-  World(const Population& p, const AbmConfig& c, const Model& mo, std::uint64_t s, std::uint64_t re)
+  World(const Population& p, const AbmConfig& c, const Model& mo, std::uint64_t s, std::uint64_t re,
+        Partition* pa = nullptr)
       : pop(p), cfg(c), m(mo), seed(s), rep(re) {
-    inf_day.assign(p.n, kNever);
-    onset_day.assign(p.n, kNever);
-    seek_day.assign(p.n, kNever);
-    plan_start.assign(p.n, 0);
-    iso_until.assign(p.n, 0);
-    flags.assign(p.n, 0);
-    measure.assign(p.n, m_none);
-    plan.assign(p.n, p_none);
-    lockdown_until.assign(p.grids(), kNever);
     own_hi = p.n;
     grid_hi = p.grids();
+    if (pa) split(*pa);
+    inf_day.assign(own_lo, own_hi, kNever);
+    onset_day.assign(own_lo, own_hi, kNever);
+    seek_day.assign(own_lo, own_hi, kNever);
+    plan_start.assign(own_lo, own_hi, 0);
+    iso_until.assign(own_lo, own_hi, 0);
+    flags.assign(own_lo, own_hi, 0);
+    measure.assign(own_lo, own_hi, m_none);
+    plan.assign(own_lo, own_hi, p_none);
+    lockdown_until.assign(p.grids(), kNever);
   }
 
+  // This rank's agents and grids; the state arrays hold only them.
   void split(Partition& pa) {
     part = &pa;
     bounds.clear();
@@ -947,8 +963,7 @@ std::pair<std::uint32_t, std::uint32_t> split_range(const Population& pop, int r
 }
 
 RunResult Abm::run_split(std::uint64_t seed, std::uint64_t replicate, Partition& part) const {
-  World w(pop_, cfg_, *m_, seed, replicate);
-  w.split(part);
+  World w(pop_, cfg_, *m_, seed, replicate, &part);
   run_days(w, cfg_, {});
   // The city's result: every count summed over the ranks; peaks from the summed series.
   RunResult& r = w.r;
