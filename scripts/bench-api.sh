@@ -30,6 +30,7 @@ http {
 }
 CONF
 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" & pids+=($!)
+NGX_PID=$!
 
 DB="$WORK/city.db"
 "$BIN" gen --persons "$PERSONS" --seed 1 --db "sqlite:$DB" >/dev/null
@@ -38,6 +39,7 @@ TOKEN=$("$BIN" user token --db "sqlite:$DB" --username bench --name wrk | tail -
 ID=$(sqlite3 "$DB" "select doc_number from persons where doc_type='resident_id' order by id limit 1 offset 1000")
 API_PORT=$(free_port)
 "$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads 2 >"$WORK/serve.log" 2>&1 & pids+=($!)
+API_PID=$!
 wait_http "http://127.0.0.1:$NGX_PORT/"
 wait_http "http://127.0.0.1:$API_PORT/api/health"
 curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID" | grep -q '"items":\[{' \
@@ -45,6 +47,10 @@ curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/perso
 
 # Requests/s, p99 latency and answers other than 2xx/3xx (wrk reports them only when there are some).
 run_wrk() { wrk -t1 -c64 -d"${DUR}s" --latency "$@" >"$WORK/last.txt"; cat "$WORK/last.txt" >>"$WORK/wrk.txt"; }
+# CPU time (user + system, clock ticks) of a process and all its threads (nginx: the worker, its child).
+cpu_ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1" || true); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+# Microseconds of CPU per answered request between two cpu_ticks readings.
+us_per_req() { awk -v a="$1" -v b="$2" -v n="$(awk '/requests in/ {print $1}' "$WORK/last.txt")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (b - a) * 1e6 / hz / n}'; }
 field() {
   case "$1" in
     rps) awk '/Requests\/sec/ {print $2}' "$WORK/last.txt" ;;
@@ -52,15 +58,19 @@ field() {
     bad) awk '/Non-2xx or 3xx responses/ {n = $NF} END {print n + 0}' "$WORK/last.txt" ;;
   esac
 }
+C0=$(cpu_ticks "$NGX_PID")
 run_wrk "http://127.0.0.1:$NGX_PORT/"
+NGX_CPU=$(us_per_req "$C0" "$(cpu_ticks "$NGX_PID")")
 NGX=$(field rps) NGX_P99=$(field p99) NGX_BAD=$(field bad)
 BEFORE=$(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'")
+C0=$(cpu_ticks "$API_PID")
 run_wrk -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID"
+API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
 API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad)
 AUDITS=$(( $(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'") - BEFORE ))
 cat "$WORK/wrk.txt" >&2
-echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx |"
-echo "|---|---|---|---|---|"
-echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD |"
-echo "| bihuan GET /api/persons?doc_number= (bearer token, audited, $PERSONS persons) | $API | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') | $API_P99 | $API_BAD |"
+echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |"
+echo "|---|---|---|---|---|---|"
+echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |"
+echo "| bihuan GET /api/persons?doc_number= (bearer token, audited, $PERSONS persons) | $API | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') | $API_P99 | $API_BAD | $API_CPU |"
 echo "audit records written during the bihuan run: $AUDITS" >&2

@@ -13,7 +13,60 @@ namespace bihuan::api {
 namespace {
 constexpr std::size_t kGroupTarget = 32;  // requests (entries) in a group that commits at once
 constexpr std::chrono::microseconds kCommitDelay{300};
+
+metrics::Counter& written_counter() {
+  static auto& c = metrics::counter("bihuan_audit_records_written_total", "Audit records committed");
+  return c;
+}
+metrics::Counter& failed_counter() {
+  static auto& c = metrics::counter("bihuan_audit_write_failures_total", "Audit batches that could not be written");
+  return c;
+}
 }  // namespace
+
+template <typename Handler>
+struct InlineAuditCommit::WaiterOf final : InlineAuditCommit::Waiter {
+  explicit WaiterOf(Handler h) : handler(std::move(h)) {}
+  void resume(std::exception_ptr error) override { std::move(handler)(error); }
+  Handler handler;
+};
+
+net::awaitable<void> InlineAuditCommit::append(std::vector<store::AuditRecord> records) {
+  if (records.empty()) co_return;
+  co_await net::async_initiate<decltype(net::use_awaitable), void(std::exception_ptr)>(
+      [this, &records](auto handler) {
+        queued_->fetch_add(static_cast<std::int64_t>(records.size()), std::memory_order_relaxed);
+        for (auto& r : records) records_.push_back(std::move(r));
+        waiters_.push_back(std::make_unique<WaiterOf<decltype(handler)>>(std::move(handler)));
+        if (!flush_posted_) {
+          flush_posted_ = true;
+          // Behind the handlers already queued (the other requests of this turn).
+          net::post(loop_, [this] { flush(); });
+        }
+      },
+      net::use_awaitable);
+}
+
+void InlineAuditCommit::flush() {
+  flush_posted_ = false;
+  std::vector<store::AuditRecord> records;
+  std::vector<std::unique_ptr<Waiter>> waiters;
+  records.swap(records_);
+  waiters.swap(waiters_);
+  std::exception_ptr error;
+  try {
+    repo_().append_audit_batch(records);
+    written_counter().inc(records.size());
+  } catch (const std::exception& e) {
+    spdlog::error("audit log write failed ({} records): {}", records.size(), e.what());
+    failed_counter().inc();
+    error = std::make_exception_ptr(
+        Error(ErrorCode::unavailable, "the audit log cannot be written; the request was not served"));
+  }
+  queued_->fetch_sub(static_cast<std::int64_t>(records.size()), std::memory_order_relaxed);
+  // Each request goes on (writes its answer) in a handler of its own.
+  for (auto& w : waiters) net::post(loop_, [w = std::move(w), error] { w->resume(error); });
+}
 
 template <typename Handler>
 struct AuditWriter::WaiterOf final : AuditWriter::Waiter {
@@ -98,9 +151,8 @@ void AuditWriter::run() {
     records.clear();
     for (auto& e : batch)
       for (auto& r : e.records) records.push_back(std::move(r));
-    static auto& written = metrics::counter("bihuan_audit_records_written_total", "Audit records committed");
-    static auto& failed =
-        metrics::counter("bihuan_audit_write_failures_total", "Audit batches that could not be written");
+    auto& written = written_counter();
+    auto& failed = failed_counter();
     std::exception_ptr error;
     try {
       if (!repo_) repo_ = store::open_repository(db_url_);

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +21,39 @@
 #include "store/repository.hpp"
 
 namespace bihuan::api {
+
+// The inline group commit of one single-threaded I/O event loop (SQLite): the audit records of
+// the requests the loop served in one turn are committed together, by the loop's own thread on
+// its own connection, in a handler posted behind them; then each request is resumed and sends its
+// answer. No other thread is woken on the hot path (the AuditWriter's thread costs two
+// cross-thread wake-ups per group). Use from the loop's thread only.
+class InlineAuditCommit {
+ public:
+  // `repo` gives the loop thread's connection (opened on first use; it may throw).
+  InlineAuditCommit(net::io_context& loop, std::function<store::Repository&()> repo,
+                    std::atomic<std::int64_t>* queued)
+      : loop_(loop), repo_(std::move(repo)), queued_(queued) {}
+  InlineAuditCommit(const InlineAuditCommit&) = delete;
+  InlineAuditCommit& operator=(const InlineAuditCommit&) = delete;
+  // Commits `records` with the others of this turn; resumes after the commit. Throws
+  // bihuan::Error when the group could not be written.
+  net::awaitable<void> append(std::vector<store::AuditRecord> records);
+
+ private:
+  struct Waiter {  // a suspended request (type-erased completion handler)
+    virtual ~Waiter() = default;
+    virtual void resume(std::exception_ptr error) = 0;
+  };
+  template <typename Handler>
+  struct WaiterOf;
+  void flush();
+  net::io_context& loop_;
+  std::function<store::Repository&()> repo_;
+  std::atomic<std::int64_t>* queued_;
+  std::vector<store::AuditRecord> records_;
+  std::vector<std::unique_ptr<Waiter>> waiters_;
+  bool flush_posted_ = false;
+};
 
 class AuditWriter {
  public:
@@ -36,6 +70,8 @@ class AuditWriter {
   net::awaitable<void> append(std::vector<store::AuditRecord> records);
   // Records submitted and not yet committed (or failed).
   std::int64_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  // The counter behind queued(), shared with the I/O threads' InlineAuditCommit.
+  std::atomic<std::int64_t>* queued_counter() { return &queued_; }
 
  private:
   // A submitter waiting for its commit (type-erased completion handler).

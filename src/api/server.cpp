@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
@@ -18,6 +20,7 @@
 #include "api/sim_routes.hpp"
 #include "api/job_routes.hpp"
 #include "api/client_ip.hpp"
+#include "api/fast_http.hpp"
 #include "api/loop_routes.hpp"
 #include "api/retention_routes.hpp"
 #include "api/routes.hpp"
@@ -38,6 +41,8 @@ namespace bihuan::api {
 namespace {
 // The repository slot of the current worker or I/O thread (null on other threads).
 thread_local std::unique_ptr<store::Repository>* tl_repo = nullptr;
+// The inline audit group commit of the current I/O thread (SQLite only; null elsewhere).
+thread_local InlineAuditCommit* tl_inline_audit = nullptr;
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -64,7 +69,24 @@ struct RouteMetrics {
   metrics::Counter* requests = nullptr;
   metrics::Histogram* latency = nullptr;
 };
+RouteMetrics& route_metrics_of(std::string_view method, std::string_view route, int status);
 RouteMetrics& route_metrics(std::string_view method, std::string_view route, int status) {
+  // The last key of this thread first (a run of the same route is the common case).
+  thread_local struct {
+    std::string route, method;
+    int status = 0;
+    RouteMetrics* metrics = nullptr;
+  } last;
+  if (last.metrics && last.status == status && last.route == route && last.method == method) return *last.metrics;
+  RouteMetrics& m = route_metrics_of(method, route, status);
+  last.route = route;
+  last.method = method;
+  last.status = status;
+  last.metrics = &m;
+  return m;
+}
+
+RouteMetrics& route_metrics_of(std::string_view method, std::string_view route, int status) {
   thread_local std::unordered_map<std::string, RouteMetrics> cache;
   std::string key;
   key.reserve(method.size() + route.size() + 8);
@@ -94,7 +116,12 @@ struct Server::Impl {
   Services services;
   Router router;
 
-  net::io_context ioc;
+  // One single-threaded event loop per I/O thread; connections are dealt out in turn. The first
+  // loop also runs the acceptor, signals and grace timer (`control`).
+  net::io_context ioc{1};
+  std::vector<std::unique_ptr<net::io_context>> more_io;  // the loops of I/O threads 2..n
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> more_io_guards;
+  std::size_t next_loop = 0;  // used on `control` only
   Strand control{net::make_strand(ioc)};  // acceptor, signals, grace timer
   tcp::acceptor acceptor{control};
   net::signal_set signals{control};
@@ -127,6 +154,10 @@ struct Server::Impl {
     net::any_io_executor strand;
     beast::tcp_stream* stream = nullptr;  // null once the session ended; touched on `strand` only
     bool idle = true;
+    // The fast path's reads and writes use the socket directly, without the stream's per-operation
+    // timers: the connection's watchdog closes the socket once this deadline has passed.
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    net::steady_timer* watchdog = nullptr;
   };
   std::mutex conns_mu;
   std::unordered_map<std::uint64_t, std::shared_ptr<Conn>> conns;
@@ -314,7 +345,13 @@ struct Server::Impl {
     user_id = h.user_id;
     if (!h.audits.empty()) {
       try {
-        co_await audit_writer.append(std::move(h.audits));
+        // On SQLite the I/O thread commits the records of its turn itself (no hand-off to the
+        // audit writer's thread and back); on PostgreSQL a commit waits for the server, so the
+        // audit writer's thread does it.
+        if (tl_inline_audit)
+          co_await tl_inline_audit->append(std::move(h.audits));
+        else
+          co_await audit_writer.append(std::move(h.audits));
       } catch (...) {
         co_return error_response_for_current_exception(req);
       }
@@ -342,19 +379,65 @@ struct Server::Impl {
     if (access_log) access_log->write({services.clock->now(), req.method, route, status, elapsed * 1000.0, user_id});
   }
 
-  static Request to_request(http::request<http::string_body>& m, const std::string& ip) {
+  static Request make_request(std::string_view method, std::string_view target, std::string_view content_type,
+                              std::string_view cookie, std::string_view authorization, const std::string& ip) {
     Request r;
-    r.method = std::string(m.method_string());
-    std::string_view target(m.target().data(), m.target().size());
+    r.method = method;
     auto qpos = target.find('?');
     r.path = percent_decode(target.substr(0, qpos), false);
     if (qpos != std::string_view::npos) r.query = parse_query(target.substr(qpos + 1));
-    r.content_type = std::string(m[http::field::content_type]);
-    r.cookie = std::string(m[http::field::cookie]);
-    r.authorization = std::string(m[http::field::authorization]);
+    r.content_type = content_type;
+    r.cookie = cookie;
+    r.authorization = authorization;
     r.client_ip = ip;
+    return r;
+  }
+
+  static Request to_request(http::request<http::string_body>& m, const std::string& ip) {
+    auto sv = [](beast::string_view v) { return std::string_view(v.data(), v.size()); };
+    Request r = make_request(sv(m.method_string()), sv(m.target()), sv(m[http::field::content_type]),
+                             sv(m[http::field::cookie]), sv(m[http::field::authorization]), ip);
     r.body = std::move(m.body());
     return r;
+  }
+
+  // The answer to a request, whichever path read it.
+  net::awaitable<Response> answer(Request& req, bool& api, std::string_view& route, std::int64_t& user_id) {
+    api = req.path == "/api" || req.path.rfind("/api/", 0) == 0;
+    Response res;
+    if (api) {
+      res = co_await handle_api(req, user_id);
+      route = req.route.empty() ? std::string_view("unmatched") : std::string_view(req.route);
+    } else if (req.path == "/metrics") {
+      res = metrics_response(req);
+      route = "/metrics";
+    } else {
+      res = serve_static(opt.web_dir, req.method, req.path);
+      route = "static";
+    }
+    co_return res;
+  }
+
+  // Closes the connection's socket when its fast-path deadline has passed (checked a few times
+  // per timeout, at least once a second); ends with the session, which cancels the timer.
+  static net::awaitable<void> watch(Impl* self, std::shared_ptr<Conn> conn) {
+    net::steady_timer timer(co_await net::this_coro::executor);
+    conn->watchdog = &timer;
+    const auto tick = std::max(std::chrono::milliseconds(1),
+                               std::min({std::chrono::milliseconds(1000), self->opt.idle_timeout / 4,
+                                         self->opt.read_timeout / 4, self->opt.write_timeout / 4}));
+    boost::system::error_code ec;
+    while (conn->stream) {
+      timer.expires_after(tick);
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (!conn->stream) break;
+      if (std::chrono::steady_clock::now() > conn->deadline) {
+        boost::system::error_code ignored;
+        conn->stream->socket().close(ignored);  // the pending read or write ends with an error
+        conn->deadline = std::chrono::steady_clock::time_point::max();
+      }
+    }
+    conn->watchdog = nullptr;
   }
 
   static http::response<http::string_body> to_message(Response&& r, unsigned version, bool keep_alive, bool head,
@@ -402,6 +485,7 @@ struct Server::Impl {
   static net::awaitable<void> session(Impl* self, tcp::socket socket, std::shared_ptr<Conn> conn, std::uint64_t id) {
     beast::tcp_stream stream(std::move(socket));
     conn->stream = &stream;
+    if (self->trusted_proxies.empty()) net::co_spawn(stream.get_executor(), watch(self, conn), net::detached);
     try {
       co_await self->serve_connection(stream, *conn);
     } catch (const std::exception& e) {
@@ -411,6 +495,7 @@ struct Server::Impl {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream.socket().close(ignored);
     conn->stream = nullptr;
+    if (conn->watchdog) conn->watchdog->cancel();
     self->connection_ended(id);
   }
 
@@ -419,7 +504,55 @@ struct Server::Impl {
     const auto remote = stream.socket().remote_endpoint(ec);
     const std::string peer_ip = ec ? std::string{} : remote.address().to_string();
     beast::flat_buffer buffer;
+    // The fast path (plain GETs, see fast_http.hpp); with trusted proxies every request goes
+    // through Beast, which reads X-Forwarded-For.
+    const bool fast = trusted_proxies.empty();
+    std::string answer_head;
+    using steady = std::chrono::steady_clock;
     for (;;) {
+      if (fast) {
+        conn.idle = true;
+        if (stopping) co_return;
+        SimpleGet get;
+        HeadScan scan = HeadScan::incomplete;
+        conn.deadline = steady::now() + opt.idle_timeout;
+        bool partial = false;
+        for (;;) {
+          const auto data = buffer.data();
+          scan = scan_simple_get(std::string_view(static_cast<const char*>(data.data()), data.size()), get);
+          if (scan != HeadScan::incomplete) break;
+          if (buffer.size() > 0 && !partial) {
+            partial = true;  // a request has begun: it must arrive within the read timeout
+            conn.deadline = steady::now() + opt.read_timeout;
+          }
+          const std::size_t n = co_await stream.socket().async_read_some(
+              buffer.prepare(4096), net::redirect_error(net::use_awaitable, ec));
+          if (ec) co_return;  // closed, reset, timed out or stopped
+          buffer.commit(n);
+        }
+        conn.deadline = steady::time_point::max();
+        if (scan == HeadScan::simple) {
+          conn.idle = false;
+          const auto t0 = steady::now();
+          Request req = make_request("GET", get.target, get.content_type, get.cookie, get.authorization, peer_ip);
+          const bool keep = get.keep_alive;
+          buffer.consume(get.size);
+          bool api = false;
+          std::string_view route;
+          std::int64_t user_id = 0;
+          Response res = co_await answer(req, api, route, user_id);
+          const bool keep_open = keep && !stopping;
+          answer_head.clear();
+          append_answer_head(answer_head, res.status, res.content_type, api, res.headers, keep_open, res.body.size());
+          const std::array<net::const_buffer, 2> out{net::buffer(answer_head), net::buffer(res.body)};
+          conn.deadline = steady::now() + opt.write_timeout;
+          co_await net::async_write(stream.socket(), out, net::redirect_error(net::use_awaitable, ec));
+          conn.deadline = steady::time_point::max();
+          record(req, route, res.status, t0, user_id);
+          if (ec || !keep_open) co_return;
+          continue;
+        }
+      }
       http::request_parser<http::string_body> parser;
       parser.header_limit(16 * 1024);
       parser.body_limit(opt.import_body_limit);
@@ -477,20 +610,10 @@ struct Server::Impl {
         ip = client_address(peer_ip, xff, trusted_proxies);
       }
       Request req = to_request(msg, ip);
-      const bool api = req.path == "/api" || req.path.rfind("/api/", 0) == 0;
-      Response res;
+      bool api = false;
       std::int64_t user_id = 0;
       std::string_view route;
-      if (api) {
-        res = co_await handle_api(req, user_id);
-        route = req.route.empty() ? std::string_view("unmatched") : std::string_view(req.route);
-      } else if (req.path == "/metrics") {
-        res = metrics_response(req);
-        route = "/metrics";
-      } else {
-        res = serve_static(opt.web_dir, req.method, req.path);
-        route = "static";
-      }
+      Response res = co_await answer(req, api, route, user_id);
       const int status = res.status;
       const bool keep = keep_alive && !stopping;
       auto out = to_message(std::move(res), version, keep, is_head, api);
@@ -510,7 +633,8 @@ struct Server::Impl {
   static net::awaitable<void> listen(Impl* self) {
     for (;;) {
       boost::system::error_code ec;
-      tcp::socket socket(net::make_strand(self->ioc));
+      net::io_context& loop = self->loop_for_next_connection();
+      tcp::socket socket(loop);
       co_await self->acceptor.async_accept(socket, net::redirect_error(net::use_awaitable, ec));
       if (self->stopping || ec == net::error::operation_aborted) co_return;
       if (ec) {
@@ -533,6 +657,12 @@ struct Server::Impl {
     }
   }
 
+  net::io_context& loop_for_next_connection() {
+    const std::size_t n = more_io.size() + 1;
+    const std::size_t k = next_loop++ % n;
+    return k == 0 ? ioc : *more_io[k - 1];
+  }
+
   void begin_stop() {
     if (stopping.exchange(true)) return;
     net::post(control, [this] {
@@ -540,6 +670,7 @@ struct Server::Impl {
       boost::system::error_code ec;
       acceptor.close(ec);
       signals.cancel(ec);
+      more_io_guards.clear();  // the other loops end when their connections have
       std::vector<std::shared_ptr<Conn>> open;
       {
         std::lock_guard lock(conns_mu);
@@ -634,11 +765,30 @@ void Server::start() {
   }
   net::co_spawn(s.control, Impl::listen(&s), net::detached);
   const int io = std::max(1, s.opt.io_threads);
+  for (int i = 1; i < io; ++i) {
+    s.more_io.push_back(std::make_unique<net::io_context>(1));
+    s.more_io_guards.push_back(net::make_work_guard(*s.more_io.back()));
+  }
+  const bool inline_audit = !s.opt.db_url.starts_with("postgres");
   for (int i = 0; i < io; ++i)
-    s.io_threads.emplace_back([this] {
-      std::unique_ptr<store::Repository> r;  // for quick requests, opened on first use
+    s.io_threads.emplace_back([this, i, inline_audit] {
+      auto& self = *impl_;
+      net::io_context& loop = i == 0 ? self.ioc : *self.more_io[static_cast<std::size_t>(i - 1)];
+      std::unique_ptr<store::Repository> r;  // for quick requests and audit commits, opened on first use
       tl_repo = &r;
-      impl_->ioc.run();
+      std::optional<InlineAuditCommit> commit;
+      if (inline_audit) {
+        commit.emplace(
+            loop,
+            [this, &r]() -> store::Repository& {
+              if (!r) r = store::open_repository(impl_->opt.db_url);
+              return *r;
+            },
+            self.audit_writer.queued_counter());
+        tl_inline_audit = &*commit;
+      }
+      loop.run();
+      tl_inline_audit = nullptr;
       tl_repo = nullptr;
     });
   s.started = true;
