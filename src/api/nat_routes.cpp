@@ -160,7 +160,9 @@ json task_json(const store::TaskRow& t, const LocalTime& l) {
           {"tube_id", t.tube_id},
           {"outcome", t.outcome},
           {"created_at", l.format(t.created_at)},
-          {"closed_at", at_json(t.closed_at, l)}};
+          {"closed_at", at_json(t.closed_at, l)},
+          {"task_day", t.task_day},
+          {"org_id", t.org_id}};
 }
 
 json alert_json(const store::TestAlertRow& a, const LocalTime& l) {
@@ -214,6 +216,36 @@ Response list_points(Request& req, Context& ctx) {
   json items = json::array();
   for (const auto& p : s.nat.points(actor(ctx, req))) items.push_back(point_json(p));
   return Response::json({{"items", items}});
+}
+
+json key_group_json(const store::KeyGroupRow& k, const LocalTime& local) {
+  return {{"org_id", k.org_id},       {"org_name", k.org_name},         {"org_area", k.org_area},
+          {"org_kind", k.org_kind},   {"group", k.group_key},           {"since", format_date(k.since)},
+          {"staff", k.staff},         {"open_tasks", k.open_tasks},     {"missed_tasks", k.missed_tasks},
+          {"set_by", k.set_by},       {"set_at", local.format(k.set_at)}};
+}
+
+Response list_key_groups(Request& req, Context& ctx) {
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& k : s.nat.key_groups(actor(ctx, req))) items.push_back(key_group_json(k, ctx.svc.local_time));
+  return Response::json({{"items", items}});
+}
+
+// {org_id, group, since?}: group "" removes the designation.
+Response set_key_group(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  std::optional<Date> since;
+  if (auto v = opt_string(b, "since")) {
+    since = parse_date(*v);
+    if (!since) fail(ErrorCode::invalid_argument, "since must be a date YYYY-MM-DD", "since");
+  }
+  Svc s(ctx);
+  auto g = b.find("group");
+  if (g == b.end() || !g->is_string()) fail(ErrorCode::invalid_argument, "group is required (\"\" removes)", "group");
+  auto k = s.nat.set_key_group(req_int(b, "org_id"), g->get<std::string>(), since, actor(ctx, req));
+  if (!k) return Response::json({{"removed", true}});
+  return Response::json(key_group_json(*k, ctx.svc.local_time));
 }
 
 Response create_point(Request& req, Context& ctx) {
@@ -831,6 +863,12 @@ void add_nat_routes(Router& router) {
   add(J::scoped_list, "GET", "/api/nat/points", "Sampling points (采样点) in scope", {}, P::test_read, "", list_points);
   add(J::scoped_create, "POST", "/api/nat/points", "Create a sampling point in the caller's area", {}, P::test_manage, js,
       create_point);
+  add(J::scoped_list, "GET", "/api/nat/key-groups",
+      "Key groups (重点人群): organisations whose staff are tested routinely, with open and missed tasks", {},
+      P::test_read, "", list_key_groups);
+  add(J::scoped_create, "POST", "/api/nat/key-groups",
+      "Designate an organisation of the caller's area as a key group of the active profile (group \"\" removes it)",
+      {}, P::test_manage, js, set_key_group);
   add(J::scoped_list, "GET", "/api/nat/rounds", "Mass-testing rounds (区域核酸检测) of, inside or around the caller's area", {},
       P::test_read, "", list_rounds);
   add(J::scoped_create, "POST", "/api/nat/rounds", "Start rounds over an area: one per day", {}, P::test_manage, js,

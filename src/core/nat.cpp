@@ -1,5 +1,7 @@
 #include "core/nat.hpp"
 
+#include <algorithm>
+
 namespace bihuan::nat {
 
 bool valid_barcode(std::string_view s) noexcept {
@@ -70,6 +72,13 @@ CoverageRow total_of(const std::vector<CoverageRow>& rows, std::string area_code
   t.area_code = std::move(area_code);
   for (const auto& r : rows) add(t, r);
   return t;
+}
+
+bool routine_day(Date since, Date day, int every_days) noexcept {
+  if (!since.ok() || !day.ok()) return false;
+  const auto d = (std::chrono::sys_days{day} - std::chrono::sys_days{since}).count();
+  if (d < 0) return false;
+  return d % std::max(1, every_days) == 0;
 }
 
 }  // namespace bihuan::nat

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/date.hpp"
+
 namespace bihuan::nat {
 
 // A tube or box barcode: 4 to 40 characters of A-Z, a-z, 0-9 and '-'.
@@ -42,5 +44,9 @@ struct CoverageRow {
 // 15; codes shorter than that keep their own code). Ordered by area code.
 std::vector<CoverageRow> roll_up(const std::vector<CoverageRow>& rows, std::size_t length);
 CoverageRow total_of(const std::vector<CoverageRow>& rows, std::string area_code);
+
+// Whether `day` is a routine test day of a key group tested every `every_days` days from
+// `since` (its first day). Never before `since`; every_days < 1 counts as 1.
+bool routine_day(Date since, Date day, int every_days) noexcept;
 
 }  // namespace bihuan::nat

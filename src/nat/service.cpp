@@ -552,7 +552,7 @@ Sampled Service::sample_person(store::TubeRow& tube, const Person& p, const Call
          "ratio");
   if (tube.ratio == 1) {
     for (auto& task : t_->open_tasks_of_person(p.id)) {
-      if (task.status != "open") continue;
+      if (task.status != "open" || task.kind == "routine") continue;
       task.status = "sampled";
       task.tube_id = tube.id;
       t_->update_task(task);
@@ -736,7 +736,7 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
         std::vector<store::TaskRow> tasks;
         if (t.ratio == 1)
           for (auto& task : t_->open_tasks_of_person(pids.front()))
-            if (task.status == "open") {
+            if (task.status == "open" && task.kind != "routine") {
               tasks.push_back(std::move(task));
               break;
             }
@@ -949,6 +949,12 @@ IntakeReport Service::post_results(const std::vector<ResultInput>& items, std::i
   for (std::size_t i = 0; i < items.size(); i += kBatch) {
     const std::size_t end = std::min(items.size(), i + kBatch);
     write([&] {
+      // One look per batch: when no routine task is open, results skip closing them.
+      routine_open_ = t_->any_open_routine_task();
+      struct Restore {
+        bool& flag;
+        ~Restore() { flag = true; }
+      } restore{routine_open_};
       for (std::size_t k = i; k < end; ++k) {
         IntakeReport part;
         std::optional<ResultError> err;
@@ -1126,6 +1132,10 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
     for (const auto& m : members)
       if (std::binary_search(controlled.begin(), controlled.end(), m.person_id))
         loop_.record_lab_result(m.person_id, settings_.local.date_of(m.sampled_at), r.outcome, ct, c);
+    // Key-group routine tasks of the sampling day and before.
+    if (routine_open_ && !members.empty())
+      t_->close_routine_tasks(ids, format_date(settings_.local.date_of(members.front().sampled_at)),
+                              r.outcome == "negative" ? "cleared" : "confirmed", r.outcome, tube ? tube->id : 0, now);
   }
   // Tasks this result settles (re-tests and antigen follow-ups sampled into the tube).
   for (const auto& m : members) {
@@ -1141,6 +1151,7 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
   // A direct result (by ID number) settles the person's open tasks too.
   if (!tube && r.outcome != "inconclusive") {
     for (auto& task : t_->open_tasks_of_person(r.person_id)) {
+      if (task.kind == "routine") continue;  // closed below by the day of the sample
       task.status = r.outcome == "negative" ? "cleared" : "confirmed";
       task.outcome = r.outcome;
       task.closed_at = now;
@@ -1370,10 +1381,89 @@ store::PageOf<store::CaseRow> Service::cases(const Caller& c, store::Page page) 
 
 // ---------------------------------------------------------------- sweep
 
+std::int64_t Service::make_routine_tasks(Date day, std::int64_t org_id) {
+  const auto& prof = profile();
+  std::vector<store::KeyGroupRow> groups;
+  if (org_id) {
+    if (auto k = t_->key_group(org_id)) groups.push_back(*k);
+  } else {
+    groups = t_->key_groups(Scope::everything());
+  }
+  std::int64_t made = 0;
+  const Instant due = lab::task_missed_at(prof, day, settings_.local);
+  for (const auto& k : groups) {
+    auto rule = prof.routine_testing.find(k.group_key);
+    if (rule == prof.routine_testing.end()) continue;  // not a group of the active profile
+    if (!routine_day(k.since, day, rule->second.every_days)) continue;
+    made += t_->create_routine_tasks(k.org_id, format_date(day), due, clock_.now());
+  }
+  return made;
+}
+
+std::optional<store::KeyGroupRow> Service::set_key_group(std::int64_t org_id, const std::string& group_key,
+                                                         std::optional<Date> since, const Caller& c) {
+  require(c, Permission::test_manage);
+  const auto& prof = profile();
+  if (!group_key.empty() && !prof.routine_testing.count(group_key)) {
+    std::string known;
+    for (const auto& [k, r] : prof.routine_testing) known += (known.empty() ? "" : ", ") + k;
+    fail(ErrorCode::invalid_argument,
+         "group must be one of the active profile's routine testing groups (" + known + ")", "group");
+  }
+  return write([&]() -> std::optional<store::KeyGroupRow> {
+    auto org = repo_.org(org_id);
+    if (!org || !area_visible(c, org->area_code))
+      fail(ErrorCode::not_found, "no such organisation: " + std::to_string(org_id), "org_id");
+    if (group_key.empty()) {
+      const bool had = t_->remove_key_group(org_id);
+      if (had) audit(c, "test.key_group_remove", "org", org_id, {}, "{}");
+      return std::nullopt;
+    }
+    const Date today = settings_.local.date_of(clock_.now());
+    store::KeyGroupRow k;
+    k.org_id = org_id;
+    k.group_key = group_key;
+    k.since = since.value_or(today);
+    k.set_by = c.user_id;
+    k.set_at = clock_.now();
+    t_->upsert_key_group(k);
+    const auto made = make_routine_tasks(today, org_id);
+    audit(c, "test.key_group", "org", org_id, {},
+          json{{"group", group_key}, {"since", format_date(k.since)}, {"tasks_made", made}}.dump());
+    return t_->key_group(org_id);
+  });
+}
+
+std::vector<store::KeyGroupRow> Service::key_groups(const Caller& c) {
+  require(c, Permission::test_read);
+  if (c.scope.kind == Scope::Kind::org) return {};
+  return t_->key_groups(c.scope);
+}
+
 std::vector<store::TestAlertRow> Service::sweep() {
   std::vector<store::TestAlertRow> raised;
   const Instant now = clock_.now();
+  // Key groups: today's routine tasks, once a day (idempotent if made again after a restart).
+  const Date today = settings_.local.date_of(now);
+  if (routine_made_for_ != format_date(today)) {
+    write([&] { make_routine_tasks(today, 0); });
+    routine_made_for_ = format_date(today);
+  }
   write([&] {
+    // Routine tasks past their day and grace: missed, with the profile's colour until a result.
+    const std::string missed_colour = lab::missed_task_turns_yellow(profile()) ? "yellow" : "";
+    for (const auto& t : t_->overdue_routine_tasks(now, 1000)) {
+      t_->mark_task_missed(t.id, missed_colour);
+      store::TestAlertRow a;
+      a.kind = "routine_missed";
+      a.severity = "warning";
+      a.subject = "task:" + std::to_string(t.id);
+      a.person_id = t.person_id;
+      a.area_code = t.area_code;
+      a.detail = json{{"task_id", t.id}, {"day", t.task_day}, {"org_id", t.org_id}, {"colour", missed_colour}}.dump();
+      a.raised_at = now;
+      if (t_->raise_alert(a)) raised.push_back(a);
+    }
     for (const auto& b : t_->overdue_boxes(now, 1000)) {
       store::TestAlertRow a;
       a.kind = "box_overdue";

@@ -246,6 +246,12 @@ class Service {
   // --- tasks, antigen self-tests, alerts, cases
   store::PageOf<store::TaskRow> tasks(const store::TaskFilter& f, const Caller& c, store::Page page);
   // An antigen self-test (抗原自测) recorded by a grid worker; a positive opens a single-tube PCR task.
+  // Key groups (重点人群): designate an organisation in the caller's area (a key of the active
+  // profile's routine_testing; "" removes it and cancels its open tasks). Today's tasks are made
+  // at once when today is one of its days.
+  std::optional<store::KeyGroupRow> set_key_group(std::int64_t org_id, const std::string& group_key,
+                                                  std::optional<Date> since, const Caller& c);
+  std::vector<store::KeyGroupRow> key_groups(const Caller& c);
   store::AntigenRow record_antigen(std::int64_t person_id, const std::string& result, std::optional<Instant> taken_at,
                                    const Caller& c);
   store::PageOf<store::TestAlertRow> alerts(const std::string& status, const Caller& c, store::Page page);
@@ -275,6 +281,10 @@ class Service {
                                          const std::string& lab_city, const Caller& c, IntakeReport& rep);
   void apply_result(const store::ResultRow& r, store::TubeRow* tube, const Caller& c, IntakeReport& rep);
   std::chrono::hours turnaround_of(const std::string& priority);
+  // Makes the routine tasks of `day` for one key group (or all when org_id is 0).
+  std::int64_t make_routine_tasks(Date day, std::int64_t org_id);
+  bool routine_open_ = true;         // whether results must look for routine tasks to close
+  std::string routine_made_for_;     // the local day the sweep made routine tasks for
   const policy::Profile& profile();
   // The group that decides a person's Ct rule: the group of an active control order ("" = none).
   std::string group_of(std::int64_t person_id);

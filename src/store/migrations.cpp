@@ -746,6 +746,24 @@ CREATE INDEX cases_person ON cases (person_id);
 CREATE INDEX cases_area ON cases (area_code, opened_at);
 )SQL";
 
+// v10: key groups (重点人群). An organisation designated as a key group has its staff (persons
+// working there) tested routinely at the active profile's frequency for the group: one task per
+// person and task day, made by the testing sweep, closed by a result from any channel, missed
+// (an alert, and the profile's colour) when its day and grace have passed.
+constexpr const char* kV10 = R"SQL(
+CREATE TABLE key_group_orgs (
+  org_id {i64} PRIMARY KEY REFERENCES orgs (id),
+  group_key {text} NOT NULL,
+  since {text} NOT NULL,
+  set_by {i64} NOT NULL DEFAULT 0,
+  set_at {i64} NOT NULL
+);
+ALTER TABLE test_tasks ADD COLUMN task_day {text} NOT NULL DEFAULT '';
+ALTER TABLE test_tasks ADD COLUMN org_id {i64} NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX test_tasks_routine ON test_tasks (person_id, task_day) WHERE kind = 'routine';
+CREATE INDEX test_tasks_org ON test_tasks (org_id, task_day) WHERE kind = 'routine';
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -790,6 +808,7 @@ const std::vector<Migration>& migrations() {
       {7, kV7, "", ""},
       {8, kV8, "", ""},
       {9, kV9, "", ""},
+      {10, kV10, "", ""},
   };
   return all;
 }

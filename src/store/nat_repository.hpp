@@ -149,8 +149,24 @@ struct TaskRow {
   std::string outcome;
   Instant created_at{};
   std::optional<Instant> closed_at;
+  std::string task_day;    // routine tasks: the local day they are for (YYYY-MM-DD)
+  std::int64_t org_id = 0; // routine tasks: the key-group organisation
   // joined, read-only
   std::string person_name, person_address;
+};
+
+// A key group (重点人群): an organisation whose staff are tested routinely.
+struct KeyGroupRow {
+  std::int64_t org_id = 0;
+  std::string group_key;  // a key of the active profile's routine_testing
+  Date since{};           // the first task day; then every N days
+  std::int64_t set_by = 0;
+  Instant set_at{};
+  // joined, read-only
+  std::string org_name, org_area, org_kind;
+  std::int64_t staff = 0;          // persons working there (not merged)
+  std::int64_t open_tasks = 0;     // routine tasks open or sampled
+  std::int64_t missed_tasks = 0;   // routine tasks missed and not yet made good
 };
 
 struct AntigenRow {
@@ -306,6 +322,27 @@ class NatRepository {
   virtual std::vector<TaskRow> overdue_tasks(Instant now, int limit) = 0;
   // The colour of the strongest open flag of a person's tasks ("" = none).
   virtual std::string open_flag(std::int64_t person_id) = 0;
+
+  // --- key groups and their routine tasks
+  virtual void upsert_key_group(const KeyGroupRow& k) = 0;
+  virtual bool remove_key_group(std::int64_t org_id) = 0;  // false when there was none
+  virtual std::optional<KeyGroupRow> key_group(std::int64_t org_id) = 0;
+  // Key groups whose organisation lies in the scope's area (every one for the whole system).
+  virtual std::vector<KeyGroupRow> key_groups(const Scope& scope) = 0;
+  // One routine task for `day` for every member of the organisation's staff without one
+  // (idempotent); returns how many were made.
+  virtual std::int64_t create_routine_tasks(std::int64_t org_id, const std::string& day, Instant due_at,
+                                            Instant created_at) = 0;
+  // Whether any routine task is open, sampled or missed (results skip the next call otherwise).
+  virtual bool any_open_routine_task() = 0;
+  // Closes the open, sampled or missed routine tasks of these persons for days up to `day` (a
+  // sample settles the tasks of its day and earlier); returns how many.
+  virtual std::int64_t close_routine_tasks(const std::vector<std::int64_t>& person_ids, const std::string& day,
+                                           const std::string& status, const std::string& outcome,
+                                           std::int64_t tube_id, Instant at) = 0;
+  // Open routine tasks past their due time, oldest first.
+  virtual std::vector<TaskRow> overdue_routine_tasks(Instant now, int limit) = 0;
+  virtual void mark_task_missed(std::int64_t id, const std::string& flag_colour) = 0;
 
   virtual std::int64_t insert_antigen(AntigenRow& a) = 0;
   virtual std::vector<AntigenRow> antigen_of_person(std::int64_t person_id, int limit) = 0;

@@ -228,7 +228,8 @@ ConflictRow read_conflict(const Q& q) {
 
 constexpr const char* kTaskCols =
     "t.id, t.person_id, t.kind, t.area_code, t.source_tube, t.round_id, t.ratio, t.priority, t.door_to_door, "
-    "t.flag_colour, t.due_at, t.status, t.tube_id, t.outcome, t.created_at, t.closed_at, p.name, p.address";
+    "t.flag_colour, t.due_at, t.status, t.tube_id, t.outcome, t.created_at, t.closed_at, t.task_day, t.org_id, p.name, "
+    "p.address";
 constexpr const char* kTaskFrom = " FROM test_tasks t JOIN persons p ON p.id = t.person_id";
 TaskRow read_task(const Q& q) {
   TaskRow t;
@@ -249,6 +250,8 @@ TaskRow read_task(const Q& q) {
   t.outcome = c.str();
   t.created_at = c.at();
   t.closed_at = c.maybe_at();
+  t.task_day = c.str();
+  t.org_id = c.i64();
   t.person_name = c.str();
   t.person_address = c.str();
   return t;
@@ -602,8 +605,8 @@ class SqlNatRepository final : public NatRepository {
       std::string in;
       for (std::size_t k = 0; k < n; ++k) in += k ? ", ?" : "?";
       Q q(db_, "SELECT person_id FROM control_orders WHERE status = 'active' AND person_id IN (" + in +
-                   ") UNION SELECT person_id FROM test_tasks WHERE status IN ('open', 'sampled') AND person_id IN (" +
-                   in + ")");
+                   ") UNION SELECT person_id FROM test_tasks WHERE status IN ('open', 'sampled') AND kind <> 'routine' "
+                   "AND person_id IN (" + in + ")");
       for (int rep = 0; rep < 2; ++rep)
         for (std::size_t k = 0; k < n; ++k) q.i64(ids[i + k]);
       while (q.next()) out.push_back(q.int64(0));
@@ -802,12 +805,12 @@ class SqlNatRepository final : public NatRepository {
   std::int64_t insert_task(TaskRow& t) override {
     Q q(db_, db_.dialect().insert_returning(
                  "INSERT INTO test_tasks (person_id, kind, area_code, source_tube, round_id, ratio, priority, "
-                 "door_to_door, flag_colour, due_at, status, tube_id, outcome, created_at) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "door_to_door, flag_colour, due_at, status, tube_id, outcome, created_at, task_day, org_id) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  "id"));
     q.i64(t.person_id).text(t.kind).text(t.area_code).i64(t.source_tube).i64(t.round_id).i64(t.ratio);
     q.text(t.priority).i64(t.door_to_door ? 1 : 0).text(t.flag_colour).i64(to_unix_ms(t.due_at)).text(t.status);
-    q.i64(t.tube_id).text(t.outcome).i64(to_unix_ms(t.created_at));
+    q.i64(t.tube_id).text(t.outcome).i64(to_unix_ms(t.created_at)).text(t.task_day).i64(t.org_id);
     t.id = q.inserted_id();
     return t.id;
   }
@@ -857,14 +860,16 @@ class SqlNatRepository final : public NatRepository {
   }
   std::vector<TaskRow> overdue_tasks(Instant now, int limit) override {
     Q q(db_, std::string("SELECT ") + kTaskCols + kTaskFrom +
-                 " WHERE t.status = 'open' AND t.due_at < ? ORDER BY t.due_at LIMIT ?");
+                 " WHERE t.status = 'open' AND t.kind <> 'routine' AND t.due_at < ? ORDER BY t.due_at LIMIT ?");
     q.i64(to_unix_ms(now)).i64(limit);
     std::vector<TaskRow> out;
     while (q.next()) out.push_back(read_task(q));
     return out;
   }
   std::string open_flag(std::int64_t person_id) override {
-    Q q(db_, "SELECT flag_colour FROM test_tasks WHERE person_id = ? AND status IN ('open', 'sampled') AND flag_colour <> ''");
+    Q q(db_,
+        "SELECT flag_colour FROM test_tasks WHERE person_id = ? AND status IN ('open', 'sampled', 'missed') "
+        "AND flag_colour <> ''");
     q.i64(person_id);
     std::string best;
     while (q.next()) {
@@ -872,6 +877,122 @@ class SqlNatRepository final : public NatRepository {
       if (c == "red" || best.empty()) best = c;
     }
     return best;
+  }
+
+  // ------------------------------------------------------------ key groups
+  static constexpr const char* kKeyGroupSelect =
+      "SELECT k.org_id, k.group_key, k.since, k.set_by, k.set_at, o.name, o.area_code, o.kind, "
+      "(SELECT COUNT(*) FROM persons p WHERE p.workplace_org_id = k.org_id AND p.merged_into IS NULL), "
+      "(SELECT COUNT(*) FROM test_tasks t WHERE t.org_id = k.org_id AND t.kind = 'routine' "
+      "   AND t.status IN ('open', 'sampled')), "
+      "(SELECT COUNT(*) FROM test_tasks t WHERE t.org_id = k.org_id AND t.kind = 'routine' AND t.status = 'missed') "
+      "FROM key_group_orgs k JOIN orgs o ON o.id = k.org_id";
+  static KeyGroupRow read_key_group(const Q& q) {
+    Cols c(q);
+    KeyGroupRow k;
+    k.org_id = c.i64();
+    k.group_key = c.str();
+    k.since = parse_date(c.str()).value_or(Date{});
+    k.set_by = c.i64();
+    k.set_at = c.at();
+    k.org_name = c.str();
+    k.org_area = c.str();
+    k.org_kind = c.str();
+    k.staff = c.i64();
+    k.open_tasks = c.i64();
+    k.missed_tasks = c.i64();
+    return k;
+  }
+  void upsert_key_group(const KeyGroupRow& k) override {
+    if (Q(db_, "UPDATE key_group_orgs SET group_key = ?, since = ?, set_by = ?, set_at = ? WHERE org_id = ?")
+            .text(k.group_key)
+            .text(format_date(k.since))
+            .i64(k.set_by)
+            .i64(to_unix_ms(k.set_at))
+            .i64(k.org_id)
+            .run() > 0)
+      return;
+    Q(db_, "INSERT INTO key_group_orgs (org_id, group_key, since, set_by, set_at) VALUES (?, ?, ?, ?, ?)")
+        .i64(k.org_id)
+        .text(k.group_key)
+        .text(format_date(k.since))
+        .i64(k.set_by)
+        .i64(to_unix_ms(k.set_at))
+        .run();
+  }
+  bool remove_key_group(std::int64_t org_id) override {
+    // Its open routine tasks end with it.
+    Q(db_, "UPDATE test_tasks SET status = 'cancelled' WHERE org_id = ? AND kind = 'routine' "
+           "AND status IN ('open', 'sampled', 'missed')")
+        .i64(org_id)
+        .run();
+    return Q(db_, "DELETE FROM key_group_orgs WHERE org_id = ?").i64(org_id).run() > 0;
+  }
+  std::optional<KeyGroupRow> key_group(std::int64_t org_id) override {
+    Q q(db_, std::string(kKeyGroupSelect) + " WHERE k.org_id = ?");
+    q.i64(org_id);
+    if (!q.next()) return std::nullopt;
+    return read_key_group(q);
+  }
+  std::vector<KeyGroupRow> key_groups(const Scope& scope) override {
+    Where w;
+    w.scope(scope, "o.area_code", "");
+    Q q(db_, std::string(kKeyGroupSelect) + w.sql + " ORDER BY o.area_code, k.org_id LIMIT 1000");
+    w.bind(q);
+    std::vector<KeyGroupRow> out;
+    while (q.next()) out.push_back(read_key_group(q));
+    return out;
+  }
+  std::int64_t create_routine_tasks(std::int64_t org_id, const std::string& day, Instant due_at,
+                                    Instant created_at) override {
+    return Q(db_,
+             "INSERT INTO test_tasks (person_id, kind, area_code, ratio, priority, flag_colour, due_at, status, "
+             "created_at, task_day, org_id) "
+             "SELECT p.id, 'routine', p.area_code, 0, 'key', '', ?, 'open', ?, ?, ? FROM persons p "
+             "WHERE p.workplace_org_id = ? AND p.merged_into IS NULL AND NOT EXISTS ("
+             "  SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND t.kind = 'routine' AND t.task_day = ?)")
+        .i64(to_unix_ms(due_at))
+        .i64(to_unix_ms(created_at))
+        .text(day)
+        .i64(org_id)
+        .i64(org_id)
+        .text(day)
+        .run();
+  }
+  bool any_open_routine_task() override {
+    Q q(db_, "SELECT 1 FROM test_tasks WHERE kind = 'routine' AND status IN ('open', 'sampled', 'missed') LIMIT 1");
+    return q.next();
+  }
+  std::int64_t close_routine_tasks(const std::vector<std::int64_t>& ids, const std::string& day,
+                                   const std::string& status, const std::string& outcome, std::int64_t tube_id,
+                                   Instant at) override {
+    std::int64_t n = 0;
+    constexpr std::size_t kChunk = 500;
+    for (std::size_t i = 0; i < ids.size(); i += kChunk) {
+      const std::size_t m = std::min(kChunk, ids.size() - i);
+      std::string in;
+      for (std::size_t k = 0; k < m; ++k) in += k ? ", ?" : "?";
+      Q q(db_, "UPDATE test_tasks SET status = ?, outcome = ?, tube_id = ?, closed_at = ? WHERE kind = 'routine' "
+               "AND status IN ('open', 'sampled', 'missed') AND task_day <= ? AND person_id IN (" + in + ")");
+      q.text(status).text(outcome).i64(tube_id).i64(to_unix_ms(at)).text(day);
+      for (std::size_t k = 0; k < m; ++k) q.i64(ids[i + k]);
+      n += q.run();
+    }
+    return n;
+  }
+  std::vector<TaskRow> overdue_routine_tasks(Instant now, int limit) override {
+    Q q(db_, std::string("SELECT ") + kTaskCols + kTaskFrom +
+                 " WHERE t.status = 'open' AND t.kind = 'routine' AND t.due_at < ? ORDER BY t.due_at LIMIT ?");
+    q.i64(to_unix_ms(now)).i64(limit);
+    std::vector<TaskRow> out;
+    while (q.next()) out.push_back(read_task(q));
+    return out;
+  }
+  void mark_task_missed(std::int64_t id, const std::string& flag_colour) override {
+    Q(db_, "UPDATE test_tasks SET status = 'missed', flag_colour = ? WHERE id = ? AND status = 'open'")
+        .text(flag_colour)
+        .i64(id)
+        .run();
   }
 
   std::int64_t insert_antigen(AntigenRow& a) override {

@@ -271,6 +271,35 @@ TEST_F(NatApi, SamplingDeviceUpload) {
   EXPECT_EQ(sampler.post("/api/nat/samples/upload", json{{"point_id", 999999}, {"tubes", body["tubes"]}}.dump()).status, 404);
 }
 
+// Key groups over HTTP: the centre designates its area's enterprise, its staff get today's
+// routine task; bad groups are named; a grid worker cannot designate.
+TEST_F(NatApi, KeyGroups) {
+  Client centre = login(server_->port(), "centre");
+  auto k = centre.post("/api/nat/key-groups", json{{"org_id", world_.org_id}, {"group", "inbound_contact_staff"}}.dump());
+  ASSERT_EQ(k.status, 200) << k.body;
+  const json kj = k.j();
+  EXPECT_EQ(kj["staff"], 1);
+  EXPECT_EQ(kj["open_tasks"], 1);
+  EXPECT_EQ(kj["org_name"], "光华科技有限公司");
+  auto list = centre.get("/api/nat/key-groups");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_EQ(list.j()["items"].size(), 1u);
+  auto tasks = centre.get("/api/nat/tasks?kind=routine");
+  ASSERT_EQ(tasks.status, 200) << tasks.body;
+  const json tj = tasks.j();
+  ASSERT_EQ(tj["items"].size(), 1u);
+  EXPECT_EQ(tj["items"][0]["person_id"], world_.person_a);
+  auto bad = centre.post("/api/nat/key-groups", json{{"org_id", world_.org_id}, {"group", "astronauts"}}.dump());
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.j()["field"], "group");
+  EXPECT_EQ(centre.post("/api/nat/key-groups", json{{"org_id", 999999}, {"group", "inbound_contact_staff"}}.dump()).status, 404);
+  Client grid = login(server_->port(), "grid_a");
+  EXPECT_EQ(grid.post("/api/nat/key-groups", json{{"org_id", world_.org_id}, {"group", ""}}.dump()).status, 403);
+  auto off = centre.post("/api/nat/key-groups", json{{"org_id", world_.org_id}, {"group", ""}}.dump());
+  ASSERT_EQ(off.status, 200);
+  EXPECT_EQ(off.j()["removed"], true);
+}
+
 // The round page's pool advice: the numbers of `bihuan pool advise` (Dorfman's formula), for
 // anyone who reads testing; bad numbers are named.
 TEST_F(NatApi, PoolAdvice) {

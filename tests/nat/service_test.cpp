@@ -278,6 +278,83 @@ TEST_P(NatService, DeviceUploadTakesWholeTubesAndReportsTheRest) {
   EXPECT_EQ(code_of([&] { svc_->upload_samples(u, lab_caller_); }), ErrorCode::permission_denied);
 }
 
+// Key groups (重点人群): the staff of a designated organisation get a routine task on the group's
+// days; a result from any channel closes it (pooled tubes are allowed); a missed one alerts and
+// turns the code yellow until a result comes; removing the group cancels its open tasks.
+TEST_P(NatService, KeyGroupStaffGetRoutineTasks) {
+  std::vector<Org> orgs(1);
+  orgs[0].code = "COLD-1";
+  orgs[0].name = "冷链仓库";
+  orgs[0].kind = OrgKind::enterprise;
+  orgs[0].area_code = kGridA;
+  repo_->upsert_orgs(orgs);
+  const std::int64_t org = orgs[0].id;
+  std::vector<Person> staff = {persons_[0], persons_[5]};
+  for (auto& p : staff) p.workplace_org_id = org;
+  repo_->upsert_persons(staff);
+  // Only the active profile's groups; only organisations of the caller's area.
+  EXPECT_EQ(code_of([&] { svc_->set_key_group(org, "no_such_group", std::nullopt, centre_); }), ErrorCode::invalid_argument);
+  Caller far = centre_;
+  far.scope = Scope::area("110106");
+  EXPECT_EQ(code_of([&] { svc_->set_key_group(org, "delivery_and_market_staff", std::nullopt, far); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->set_key_group(org, "delivery_and_market_staff", std::nullopt, sampler_); }),
+            ErrorCode::permission_denied);
+  // Every 3 days from today (2022-04-04).
+  auto k = svc_->set_key_group(org, "delivery_and_market_staff", std::nullopt, centre_);
+  ASSERT_TRUE(k);
+  EXPECT_EQ(k->staff, 2);
+  EXPECT_EQ(k->open_tasks, 2);
+  EXPECT_TRUE(svc_->key_groups(far).empty());
+  ASSERT_EQ(svc_->key_groups(centre_).size(), 1u);
+  svc_->sweep();  // the same day again: nothing new
+  store::TaskFilter f;
+  f.kind = "routine";
+  auto tasks = svc_->tasks(f, centre_, {});
+  ASSERT_EQ(tasks.items.size(), 2u);
+  EXPECT_EQ(tasks.items[0].task_day, "2022-04-04");
+  // Staff with a routine task still go into pooled tubes; the negative pool closes the task.
+  auto p = point();
+  auto r = round(5);
+  pooled("KG-POOL", p.id, r.id, 0, 5);
+  post("KG-POOL", "negative");
+  f.status = "cleared";
+  auto cleared = svc_->tasks(f, centre_, {});
+  ASSERT_EQ(cleared.items.size(), 1u);
+  EXPECT_EQ(cleared.items[0].person_id, persons_[0].id);
+  // Past the day and its grace: missed, alerted, yellow.
+  clock_.set(at("2022-04-06T01:00:00Z"));
+  const Date day6 = *parse_date("2022-04-06");
+  EXPECT_EQ(loop_->colour_of(persons_[5].id, day6), policy::Colour::green);
+  svc_->sweep();
+  f.status = "missed";
+  auto missed = svc_->tasks(f, centre_, {});
+  ASSERT_EQ(missed.items.size(), 1u);
+  EXPECT_EQ(missed.items[0].person_id, persons_[5].id);
+  EXPECT_EQ(loop_->colour_of(persons_[5].id, day6), policy::Colour::yellow);
+  bool alerted = false;
+  for (const auto& a : svc_->alerts("", centre_, {}).items) alerted |= a.kind == "routine_missed" && a.person_id == persons_[5].id;
+  EXPECT_TRUE(alerted);
+  // 2022-04-06 is not a day of the group; 2022-04-07 is.
+  f.status = "open";
+  EXPECT_TRUE(svc_->tasks(f, centre_, {}).items.empty());
+  // A result by ID number (sampled today) makes the missed task good: green again.
+  nat::ResultInput in;
+  in.doc_number = persons_[5].doc_number;
+  in.reported = "negative";
+  in.sampled_at = at("2022-04-06T00:30:00Z");
+  in.tested_at = clock_.now();
+  auto rep = svc_->post_results({in}, 0, "api", lab_caller_);
+  EXPECT_EQ(rep.accepted, 1);
+  EXPECT_EQ(loop_->colour_of(persons_[5].id, day6), policy::Colour::green);
+  clock_.set(at("2022-04-07T01:00:00Z"));
+  svc_->sweep();
+  EXPECT_EQ(svc_->tasks(f, centre_, {}).items.size(), 2u);
+  // Removing the group cancels its open tasks.
+  EXPECT_FALSE(svc_->set_key_group(org, "", std::nullopt, centre_));
+  EXPECT_TRUE(svc_->tasks(f, centre_, {}).items.empty());
+  EXPECT_TRUE(svc_->key_groups(centre_).empty());
+}
+
 TEST_P(NatService, SamplingByScannedHealthCode) {
   auto p = point();
   nat::NewTube t;
