@@ -225,6 +225,26 @@ json key_group_json(const store::KeyGroupRow& k, const LocalTime& local) {
           {"set_by", k.set_by},       {"set_at", local.format(k.set_at)}};
 }
 
+Response turnaround(Request& req, Context& ctx) {
+  const int days = static_cast<int>(query_int(req.q("days"), "days", 1, 90, 7));
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& r : s.nat.turnaround(days, actor(ctx, req))) {
+    json hist = json::array();
+    for (const auto& [h, n] : r.histogram) hist.push_back({h, n});
+    items.push_back({{"lab_org_id", r.lab_org_id},
+                     {"lab_name", r.lab_name},
+                     {"priority", r.priority},
+                     {"target_hours", r.target_hours},
+                     {"tubes", r.stats.tubes},
+                     {"median_hours", r.stats.median_hours},
+                     {"p90_hours", r.stats.p90_hours},
+                     {"within_target", r.stats.within_target},
+                     {"histogram", hist}});
+  }
+  return Response::json({{"days", days}, {"items", items}});
+}
+
 Response list_key_groups(Request& req, Context& ctx) {
   Svc s(ctx);
   json items = json::array();
@@ -863,6 +883,9 @@ void add_nat_routes(Router& router) {
   add(J::scoped_list, "GET", "/api/nat/points", "Sampling points (采样点) in scope", {}, P::test_read, "", list_points);
   add(J::scoped_create, "POST", "/api/nat/points", "Create a sampling point in the caller's area", {}, P::test_manage, js,
       create_point);
+  add(J::scoped_list, "GET", "/api/nat/turnaround",
+      "Sample-to-result time (检测时效) by lab and priority against the targets, over the last days",
+      {qp("days", "1..90, default 7", "integer")}, P::test_read, "", turnaround);
   add(J::scoped_list, "GET", "/api/nat/key-groups",
       "Key groups (重点人群): organisations whose staff are tested routinely, with open and missed tasks", {},
       P::test_read, "", list_key_groups);

@@ -81,4 +81,27 @@ bool routine_day(Date since, Date day, int every_days) noexcept {
   return d % std::max(1, every_days) == 0;
 }
 
+TurnaroundStats turnaround_stats(const std::map<int, std::int64_t>& hist, int target_hours) {
+  TurnaroundStats s;
+  for (const auto& [h, n] : hist) {
+    if (n <= 0) continue;
+    s.tubes += n;
+    if (h < target_hours) s.within_target += n;
+  }
+  if (s.tubes == 0) return s;
+  auto quantile = [&](double q) {
+    const auto rank = static_cast<std::int64_t>(q * static_cast<double>(s.tubes) + 0.999999);  // ceil, at least 1
+    std::int64_t seen = 0;
+    for (const auto& [h, n] : hist) {
+      if (n <= 0) continue;
+      seen += n;
+      if (seen >= std::max<std::int64_t>(rank, 1)) return static_cast<double>(std::max(h, 0) + 1);
+    }
+    return static_cast<double>(std::max(hist.rbegin()->first, 0) + 1);
+  };
+  s.median_hours = quantile(0.5);
+  s.p90_hours = quantile(0.9);
+  return s;
+}
+
 }  // namespace bihuan::nat

@@ -45,6 +45,15 @@ struct CoverageRow {
 std::vector<CoverageRow> roll_up(const std::vector<CoverageRow>& rows, std::size_t length);
 CoverageRow total_of(const std::vector<CoverageRow>& rows, std::string area_code);
 
+// Turnaround (检测时效) of resulted tubes from a histogram of whole hours from sampling (the
+// tube's close) to result: bucket h holds the tubes resulted in [h, h + 1) hours.
+struct TurnaroundStats {
+  std::int64_t tubes = 0;
+  double median_hours = 0, p90_hours = 0;  // upper bound of the bucket holding the quantile
+  std::int64_t within_target = 0;          // resulted in fewer hours than the target
+};
+TurnaroundStats turnaround_stats(const std::map<int, std::int64_t>& hours_histogram, int target_hours);
+
 // Whether `day` is a routine test day of a key group tested every `every_days` days from
 // `since` (its first day). Never before `since`; every_days < 1 counts as 1.
 bool routine_day(Date since, Date day, int every_days) noexcept;

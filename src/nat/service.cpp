@@ -1434,6 +1434,26 @@ std::optional<store::KeyGroupRow> Service::set_key_group(std::int64_t org_id, co
   });
 }
 
+std::vector<TurnaroundRow> Service::turnaround(int days, const Caller& c) {
+  require(c, Permission::test_read);
+  if (days < 1 || days > 90) fail(ErrorCode::invalid_argument, "days must be between 1 and 90", "days");
+  const Instant since = clock_.now() - std::chrono::hours{24 * days};
+  std::vector<TurnaroundRow> out;
+  for (const auto& cell : t_->turnaround(c.scope, since)) {
+    if (out.empty() || out.back().lab_org_id != cell.lab_org_id || out.back().priority != cell.priority) {
+      TurnaroundRow r;
+      r.lab_org_id = cell.lab_org_id;
+      r.lab_name = cell.lab_name;
+      r.priority = cell.priority;
+      r.target_hours = static_cast<int>(turnaround_of(cell.priority).count());
+      out.push_back(std::move(r));
+    }
+    out.back().histogram[std::max(cell.hours, 0)] += cell.tubes;
+  }
+  for (auto& r : out) r.stats = turnaround_stats(r.histogram, r.target_hours);
+  return out;
+}
+
 std::vector<store::KeyGroupRow> Service::key_groups(const Caller& c) {
   require(c, Permission::test_read);
   if (c.scope.kind == Scope::Kind::org) return {};

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -160,6 +161,15 @@ struct NextRound {
   std::string reason;
 };
 
+// Turnaround of one lab and priority over the last days (检测时效).
+struct TurnaroundRow {
+  std::int64_t lab_org_id = 0;
+  std::string lab_name, priority;
+  int target_hours = 0;  // the profile's (or the setting's) target for the priority
+  TurnaroundStats stats;
+  std::map<int, std::int64_t> histogram;  // whole hours -> tubes
+};
+
 struct RoundCoverage {
   store::RoundRow round;
   CoverageRow total;
@@ -252,6 +262,9 @@ class Service {
   std::optional<store::KeyGroupRow> set_key_group(std::int64_t org_id, const std::string& group_key,
                                                   std::optional<Date> since, const Caller& c);
   std::vector<store::KeyGroupRow> key_groups(const Caller& c);
+  // Sample-to-result time of the tubes resulted over the last `days` days (1..90), by lab and
+  // priority, against the targets: tubes of the caller's area, or a lab's own.
+  std::vector<TurnaroundRow> turnaround(int days, const Caller& c);
   store::AntigenRow record_antigen(std::int64_t person_id, const std::string& result, std::optional<Instant> taken_at,
                                    const Caller& c);
   store::PageOf<store::TestAlertRow> alerts(const std::string& status, const Caller& c, store::Page page);

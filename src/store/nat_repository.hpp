@@ -323,6 +323,16 @@ class NatRepository {
   // The colour of the strongest open flag of a person's tasks ("" = none).
   virtual std::string open_flag(std::int64_t person_id) = 0;
 
+  // --- turnaround: resulted tubes closed since `since`, by lab, priority and whole hours from
+  // close to result (lab_org_id, priority, hours, tubes); tubes of the scope's area, or of the lab.
+  struct TurnaroundCell {
+    std::int64_t lab_org_id = 0;
+    std::string lab_name, priority;
+    int hours = 0;
+    std::int64_t tubes = 0;
+  };
+  virtual std::vector<TurnaroundCell> turnaround(const Scope& scope, Instant since) = 0;
+
   // --- key groups and their routine tasks
   virtual void upsert_key_group(const KeyGroupRow& k) = 0;
   virtual bool remove_key_group(std::int64_t org_id) = 0;  // false when there was none

@@ -879,6 +879,32 @@ class SqlNatRepository final : public NatRepository {
     return best;
   }
 
+  // ------------------------------------------------------------ turnaround
+  std::vector<TurnaroundCell> turnaround(const Scope& scope, Instant since) override {
+    Where w;
+    w.scope(scope, "t.area_code", "t.lab_org_id");
+    w.i(to_unix_ms(since));
+    w.add("t.closed_at >= ?");
+    w.add("t.result_at IS NOT NULL AND t.status = 'resulted'");
+    Q q(db_, "SELECT t.lab_org_id, COALESCE(o.name, ''), t.priority, (t.result_at - t.closed_at) / 3600000 AS h, "
+             "COUNT(*) FROM tubes t LEFT JOIN orgs o ON o.id = t.lab_org_id" + w.sql +
+             " GROUP BY t.lab_org_id, o.name, t.priority, (t.result_at - t.closed_at) / 3600000 "
+             "ORDER BY t.lab_org_id, t.priority, h");
+    w.bind(q);
+    std::vector<TurnaroundCell> out;
+    while (q.next()) {
+      Cols c(q);
+      TurnaroundCell cell;
+      cell.lab_org_id = c.i64();
+      cell.lab_name = c.str();
+      cell.priority = c.str();
+      cell.hours = static_cast<int>(c.i64());
+      cell.tubes = c.i64();
+      out.push_back(std::move(cell));
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------ key groups
   static constexpr const char* kKeyGroupSelect =
       "SELECT k.org_id, k.group_key, k.since, k.set_by, k.set_at, o.name, o.area_code, o.kind, "

@@ -295,6 +295,11 @@ TEST_F(NatApi, KeyGroups) {
   EXPECT_EQ(centre.post("/api/nat/key-groups", json{{"org_id", 999999}, {"group", "inbound_contact_staff"}}.dump()).status, 404);
   Client grid = login(server_->port(), "grid_a");
   EXPECT_EQ(grid.post("/api/nat/key-groups", json{{"org_id", world_.org_id}, {"group", ""}}.dump()).status, 403);
+  // Turnaround: nothing resulted yet; the window is checked.
+  auto ta = centre.get("/api/nat/turnaround?days=7");
+  ASSERT_EQ(ta.status, 200) << ta.body;
+  EXPECT_EQ(ta.j()["items"].size(), 0u);
+  EXPECT_EQ(centre.get("/api/nat/turnaround?days=0").status, 400);
   auto off = centre.post("/api/nat/key-groups", json{{"org_id", world_.org_id}, {"group", ""}}.dump());
   ASSERT_EQ(off.status, 200);
   EXPECT_EQ(off.j()["removed"], true);

@@ -355,6 +355,29 @@ TEST_P(NatService, KeyGroupStaffGetRoutineTasks) {
   EXPECT_TRUE(svc_->key_groups(centre_).empty());
 }
 
+TEST_P(NatService, TurnaroundByLabAndPriorityAgainstTheTarget) {
+  auto p = point();
+  auto r = round(5);
+  pooled("TA-1", p.id, r.id, 0, 5);
+  pooled("TA-2", p.id, r.id, 5, 7);
+  clock_.advance(std::chrono::hours{3});
+  post("TA-1", "negative");
+  clock_.advance(std::chrono::hours{11});
+  post("TA-2", "negative");
+  auto rows = svc_->turnaround(7, centre_);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].lab_org_id, lab_);
+  EXPECT_EQ(rows[0].priority, "routine");
+  EXPECT_EQ(rows[0].target_hours, 12);
+  EXPECT_EQ(rows[0].stats.tubes, 2);
+  EXPECT_EQ(rows[0].stats.within_target, 1);  // 3 h in, 14 h out
+  EXPECT_EQ(rows[0].histogram.at(3), 1);
+  EXPECT_EQ(rows[0].histogram.at(14), 1);
+  EXPECT_EQ(svc_->turnaround(7, lab_caller_).size(), 1u);
+  EXPECT_TRUE(svc_->turnaround(7, other_sampler_).empty());
+  EXPECT_EQ(code_of([&] { svc_->turnaround(0, centre_); }), ErrorCode::invalid_argument);
+}
+
 TEST_P(NatService, SamplingByScannedHealthCode) {
   auto p = point();
   nat::NewTube t;
@@ -664,6 +687,22 @@ TEST_P(NatService, NextRoundFollowsTheRule) {
   ASSERT_TRUE(next.date);
   EXPECT_EQ(format_date(*next.date), "2022-04-05");
   EXPECT_EQ(next.clean_streak, 1);
+}
+
+TEST(NatRules, TurnaroundQuantilesAndRoutineDays) {
+  // 10 tubes: 5 in hour 1, 4 in hour 5, 1 in hour 30; target 6 h.
+  auto s = nat::turnaround_stats({{1, 5}, {5, 4}, {30, 1}}, 6);
+  EXPECT_EQ(s.tubes, 10);
+  EXPECT_EQ(s.within_target, 9);
+  EXPECT_DOUBLE_EQ(s.median_hours, 2);  // the 5th tube is in [1, 2)
+  EXPECT_DOUBLE_EQ(s.p90_hours, 6);     // the 9th is in [5, 6)
+  EXPECT_EQ(nat::turnaround_stats({}, 6).tubes, 0);
+  const Date since = *parse_date("2022-04-04");
+  EXPECT_TRUE(nat::routine_day(since, since, 3));
+  EXPECT_FALSE(nat::routine_day(since, *parse_date("2022-04-05"), 3));
+  EXPECT_TRUE(nat::routine_day(since, *parse_date("2022-04-07"), 3));
+  EXPECT_FALSE(nat::routine_day(since, *parse_date("2022-04-01"), 3));
+  EXPECT_TRUE(nat::routine_day(since, *parse_date("2022-04-05"), 0));  // every day
 }
 
 TEST(NatRules, ConsequencesAndRollUp) {
