@@ -3,7 +3,7 @@
 // testing round"). The database comes from `bihuan gen`; the round covers its whole city.
 //
 //   nat_round_bench --db sqlite:PATH [--ratio 10] [--tubes-per-upload 1000]
-//                   [--positive-every 1000] [--policies DIR] [--no-baseline]
+//                   [--positive-every 1000] [--policies DIR] [--barcode-prefix P] [--no-baseline]
 //
 // Steps, each timed (wall and CPU):
 //   1. sampling: every resident, street by street, into tubes of `ratio` at the street's sampling
@@ -182,7 +182,7 @@ std::uint64_t file_size(const std::string& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string url, policies = std::string(BIHUAN_SOURCE_DIR) + "/policies", rule;
+  std::string url, policies = std::string(BIHUAN_SOURCE_DIR) + "/policies", rule, prefix;
   int ratio = 10, per_upload = 1000;
   std::int64_t positive_every = 1000;
   bool with_baseline = true;
@@ -198,6 +198,7 @@ int main(int argc, char** argv) {
     else if (a == "--positive-every") positive_every = std::stoll(next());
     else if (a == "--policies") policies = next();
     else if (a == "--rule") rule = next();
+    else if (a == "--barcode-prefix") prefix = next();
     else if (a == "--no-baseline") with_baseline = false;
     else {
       std::cerr << "usage: nat_round_bench --db sqlite:PATH [--ratio 10] [--tubes-per-upload 1000] "
@@ -274,7 +275,7 @@ int main(int argc, char** argv) {
         u.round_id = round.id;
         for (int t = 0; t < per_upload && i < end; ++t) {
           nat::UploadTube tube;
-          tube.barcode = barcode("R", static_cast<std::int64_t>(tube_codes.size() + u.tubes.size()));
+          tube.barcode = barcode((prefix + "R").c_str(), static_cast<std::int64_t>(tube_codes.size() + u.tubes.size()));
           for (int k = 0; k < ratio && i < end; ++k, ++i) {
             nat::SampleWho w;
             w.doc_number = doc_of(city, i);
@@ -298,6 +299,7 @@ int main(int argc, char** argv) {
     out["sampling"]["tubes"] = tube_codes.size();
     out["sampling"]["uploads"] = uploads;
     out["sampling"]["rejected_tubes"] = rejected;
+    std::cerr << "step sampling " << out["sampling"].dump() << "\n";
   }
 
   // 2. Results, every positive_every-th tube positive.
@@ -333,6 +335,7 @@ int main(int argc, char** argv) {
     out["results"] = s.done(accepted);
     out["results"]["positive_pools"] = positive_pools;
     out["results"]["retest_tasks"] = retests;
+    std::cerr << "step results " << out["results"].dump() << "\n";
   }
 
   // 3. Re-tests: single tubes at the person's street point, resulted.
@@ -364,7 +367,7 @@ int main(int argc, char** argv) {
       u.round_id = round.id;
       for (auto ix : people) {
         nat::UploadTube tube;
-        tube.barcode = barcode("S", static_cast<std::int64_t>(single.size()));
+        tube.barcode = barcode((prefix + "S").c_str(), static_cast<std::int64_t>(single.size()));
         tube.ratio = 1;
         tube.priority = "key";
         nat::SampleWho w;
@@ -413,7 +416,7 @@ int main(int argc, char** argv) {
     out["retests"]["tasks"] = tasks.size();
     out["retests"]["results"] = accepted;
     out["retests"]["cases_opened"] = cases;
-    std::cerr << "re-tests: " << taken << " sampled, " << cases << " cases\n";
+    std::cerr << "step retests " << out["retests"].dump() << "\n";
   }
 
   // 4. Coverage by district.
@@ -428,6 +431,7 @@ int main(int argc, char** argv) {
     out["coverage"]["households_full"] = cov.total.households_full;
     out["coverage"]["households_none"] = cov.total.households_none;
     out["coverage"]["districts"] = cov.rows.size();
+    std::cerr << "step coverage " << out["coverage"].dump() << "\n";
   }
   double round_wall = 0;
   for (const char* k : {"sampling", "results", "retests", "coverage"}) round_wall += out[k]["wall_s"].get<double>();
