@@ -151,37 +151,6 @@ Interventions interventions_from(const policy::Profile& p) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Poisson(mean) by inversion of its cumulative distribution (one uniform draw per number).
-struct PoissonTable {
-  double mean = 0;
-  std::vector<double> cdf;  // P(X <= k), until 1 - 1e-15
-  void build(double m) {
-    mean = m;
-    cdf.clear();
-    if (!(m > 0)) return;
-    double pmf = std::exp(-m), acc = 0;
-    for (int k = 0; k < 100000; ++k) {
-      acc += pmf;
-      cdf.push_back(acc);
-      if (k >= m && 1 - acc < 1e-15) break;
-      pmf *= m / (k + 1);
-    }
-  }
-  std::int64_t draw(double u) const {
-    if (cdf.empty()) return 0;
-    std::size_t k = 0;
-    while (k < cdf.size() && u >= cdf[k]) ++k;
-    if (k < cdf.size()) return static_cast<std::int64_t>(k);
-    // Beyond the table (probability below 1e-15): continue the sums.
-    double acc = cdf.back(), pmf = std::exp(-mean + static_cast<double>(k - 1) * std::log(mean) - std::lgamma(static_cast<double>(k)));
-    for (;; ++k) {
-      pmf *= mean / static_cast<double>(k);
-      acc += pmf;
-      if (u < acc || pmf < 1e-300) return static_cast<std::int64_t>(k);
-    }
-  }
-};
-
 struct Model {
   PoissonTable group_n[kBands], venue_n[kBands], community_n[kBands], random_n;  // contacts per day (per visit)
   std::vector<double> w;               // infectiousness by days since infection

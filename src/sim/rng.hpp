@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 namespace bihuan::sim {
 
@@ -122,6 +123,46 @@ class Stream {
 
  private:
   std::uint64_t state_;
+};
+
+// Poisson(mean) by inversion of its cumulative distribution: one uniform draw per number (the
+// agent-based model's contact counts, whose means are fixed per age band).
+class PoissonTable {
+ public:
+  PoissonTable() = default;
+  explicit PoissonTable(double mean) { build(mean); }
+  void build(double m) {
+    mean_ = m;
+    cdf_.clear();
+    if (!(m > 0) || !std::isfinite(m)) return;
+    double pmf = std::exp(-m), acc = 0;
+    for (int k = 0; k < 100000; ++k) {  // until 1 - 1e-15 (or the pmf underflows)
+      acc += pmf;
+      cdf_.push_back(acc);
+      if (k >= m && (1 - acc < 1e-15 || pmf < 1e-300)) break;
+      pmf *= m / (k + 1);
+    }
+  }
+  double mean() const { return mean_; }
+  // The number for a uniform u in [0, 1).
+  std::int64_t draw(double u) const {
+    if (cdf_.empty()) return 0;
+    std::size_t k = 0;
+    while (k < cdf_.size() && u >= cdf_[k]) ++k;
+    if (k < cdf_.size()) return static_cast<std::int64_t>(k);
+    // Beyond the table (probability below 1e-15): continue the sums.
+    const double kd = static_cast<double>(k);
+    double acc = cdf_.back(), pmf = std::exp(-mean_ + (kd - 1) * std::log(mean_) - std::lgamma(kd));
+    for (;; ++k) {
+      pmf *= mean_ / static_cast<double>(k);
+      acc += pmf;
+      if (u < acc || pmf < 1e-300) return static_cast<std::int64_t>(k);
+    }
+  }
+
+ private:
+  double mean_ = 0;
+  std::vector<double> cdf_;
 };
 
 }  // namespace bihuan::sim

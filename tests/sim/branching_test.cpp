@@ -130,6 +130,32 @@ TEST(RngTest, DistributionMomentsMatch) {
   EXPECT_NEAR(w / n, wm, 0.03);
 }
 
+// The contact counts of the agent-based model: Poisson by table inversion, mean and variance
+// within 4 standard errors, P(0) exact, the tail beyond the table still reachable.
+TEST(RngTest, PoissonTableMatchesItsDistribution) {
+  Stream s = Stream::of(4, 5, 6);
+  const int n = 200000;
+  for (double mu : {0.4, 4.0, 12.5, 60.0}) {
+    const PoissonTable t(mu);
+    double s1 = 0, s2 = 0, zeros = 0;
+    for (int i = 0; i < n; ++i) {
+      const auto x = static_cast<double>(t.draw(s.unit()));
+      s1 += x;
+      s2 += x * x;
+      zeros += x == 0;
+    }
+    const double mean = s1 / n, var = s2 / n - mean * mean;
+    EXPECT_NEAR(mean, mu, 4 * std::sqrt(mu / n)) << mu;
+    // sd of the sample variance of a Poisson: sqrt((mu + 2 mu^2) / n)
+    EXPECT_NEAR(var, mu, 4 * std::sqrt((mu + 2 * mu * mu) / n)) << mu;
+    const double p0 = std::exp(-mu);
+    EXPECT_NEAR(zeros / n, p0, 4 * std::sqrt(p0 * (1 - p0) / n) + 1e-9) << mu;
+    EXPECT_EQ(t.draw(0.0), 0) << mu;
+    EXPECT_GT(t.draw(std::nextafter(1.0, 0.0)), static_cast<std::int64_t>(mu)) << mu;  // the far tail
+  }
+  EXPECT_EQ(PoissonTable(0).draw(0.5), 0);
+}
+
 TEST(ImportRiskTest, StricterEntryMeasuresSeedLess) {
   const std::string dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";
   ImportParams ip;
