@@ -263,6 +263,8 @@ Response search_persons(Request& req, Context& ctx) {
   {
     const Date today = ctx.today();
     std::string body = "{\"items\":[", detail = "{\"ids\":[";
+    body.reserve(1024);  // one allocation for the usual answer of one person
+    detail.reserve(128);
     bool ok = true;
     for (std::size_t i = 0; i < found.items.size() && ok; ++i) {
       const auto& p = found.items[i];

@@ -33,6 +33,7 @@
 #include "nat/service.hpp"
 #include "api/nat_routes.hpp"
 #include "store/backup.hpp"
+#include "store/db.hpp"
 #include "store/retention.hpp"
 #include "metrics/metrics.hpp"
 
@@ -145,6 +146,12 @@ struct Server::Impl {
   std::condition_variable purge_cv;
   bool purge_stop = false;
   std::unique_ptr<jobs::Runner> job_runner;
+  // SQLite: WAL checkpoints on a thread of their own (store::WalCheckpointer), every 50 ms.
+  std::unique_ptr<store::WalCheckpointer> checkpointer;
+  std::thread checkpoint_thread;
+  std::mutex checkpoint_mu;
+  std::condition_variable checkpoint_cv;
+  bool checkpoint_stop = false;
   std::vector<Cidr> trusted_proxies, metrics_from;
   std::unique_ptr<AccessLog> access_log;
   std::vector<metrics::Watch> watches;
@@ -707,8 +714,11 @@ Server::~Server() {
 void Server::start() {
   auto& s = *impl_;
   if (s.started) fail(ErrorCode::internal, "server already started");
-  if (!s.opt.db_url.starts_with("postgres"))
+  if (!s.opt.db_url.starts_with("postgres")) {
     s.serve_lock.emplace(store::sqlite_path_of(s.opt.db_url), store::ServeLock::Mode::shared);
+    // Before any other connection of the server is opened (they leave checkpoints to it).
+    s.checkpointer = std::make_unique<store::WalCheckpointer>(store::sqlite_path_of(s.opt.db_url));
+  }
   // Opens (and migrates) the database once up front, so a wrong URL fails here.
   std::unique_ptr<store::Repository> first = store::open_repository(s.opt.db_url);
   s.services.local_time = store::local_time_of(*first);
@@ -757,6 +767,23 @@ void Server::start() {
       tl_repo = &r;
       impl_->pool.run();
       tl_repo = nullptr;
+    });
+  }
+  if (s.checkpointer) {
+    s.checkpoint_stop = false;
+    s.checkpoint_thread = std::thread([this] {
+      auto& self = *impl_;
+      std::unique_lock lock(self.checkpoint_mu);
+      while (!self.checkpoint_stop) {
+        self.checkpoint_cv.wait_for(lock, std::chrono::milliseconds(50), [&] { return self.checkpoint_stop; });
+        lock.unlock();
+        try {
+          self.checkpointer->passive();
+        } catch (const std::exception& e) {
+          spdlog::warn("WAL checkpoint failed (tried again): {}", e.what());
+        }
+        lock.lock();
+      }
     });
   }
   if (s.opt.purge_daily) {
@@ -815,6 +842,15 @@ void Server::wait() {
   }
   if (s.job_runner) s.job_runner->stop();
   s.audit_writer.stop();
+  if (s.checkpoint_thread.joinable()) {
+    {
+      std::lock_guard lock(s.checkpoint_mu);
+      s.checkpoint_stop = true;
+    }
+    s.checkpoint_cv.notify_all();
+    s.checkpoint_thread.join();
+  }
+  s.checkpointer.reset();
   s.pool_guard.reset();
   for (auto& t : s.pool_threads)
     if (t.joinable()) t.join();

@@ -634,14 +634,33 @@ class SqlRepository final : public Repository {
   }
 
   std::optional<Person> person_by_doc(std::string_view doc_number, const Scope& scope) override {
-    Where w;
-    w.add("p.doc_number = ?", normalise_doc_number(doc_number));
-    person_scope(w, scope, "p");
+    // The API's hot path: one statement text per kind of scope, with the conditions of
+    // person_scope() written out (no SQL text built per lookup).
+    static const std::string by_doc = std::string("SELECT ") + kPersonCols + " FROM persons p WHERE p.doc_number = ?";
+    static const std::string by_doc_area = by_doc + " AND p.area_code >= ? AND p.area_code < ?";
+    static const std::string by_doc_org = by_doc + " AND p.workplace_org_id = ?";
+    const std::string doc = normalise_doc_number(doc_number);
+    CodeRange range;
+    const std::string* sql = &by_doc;
+    switch (scope.kind) {
+      case Scope::Kind::all: break;
+      case Scope::Kind::area:
+        if (scope.area_prefix.empty()) return std::nullopt;  // person_scope: nothing
+        range = subtree_range(scope.area_prefix);
+        sql = &by_doc_area;
+        break;
+      case Scope::Kind::org:
+        if (scope.org_id == 0) return std::nullopt;  // person_scope: nothing
+        sql = &by_doc_org;
+        break;
+    }
     // The record not merged away first, then the oldest. Chosen here rather than with ORDER BY
     // ... LIMIT 1, which makes SQLite build a temporary b-tree for the one or two rows of a
     // document number on every lookup (the API's hot path).
-    Q q(*db_, std::string("SELECT ") + kPersonCols + " FROM persons p" + w.sql());
-    w.bind(q);
+    Q q(*db_, *sql);
+    q.text(doc);
+    if (sql == &by_doc_area) q.text(range.lo).text(range.hi);
+    if (sql == &by_doc_org) q.i64(scope.org_id);
     std::optional<Person> best;
     while (q.next()) {
       Person p = read_person(q);
@@ -1163,8 +1182,40 @@ class SqlRepository final : public Repository {
     for (std::size_t i = 0; i < rs.size(); ++i)
       if (rs[i].action.empty())
         fail(ErrorCode::invalid_argument, at("audit", i, "action") + ": audit action is required", at("audit", i, "action"));
+    // Rows of kAuditChunk in one multi-row INSERT, the rest one by one (two cached statements).
+    constexpr std::size_t kAuditChunk = 16;
+    constexpr const char* kInsert =
+        "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) VALUES ";
+    constexpr const char* kRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    static const std::string one = std::string(kInsert) + kRow;
+    static const std::string chunk = [&] {
+      std::string sql = kInsert;
+      for (std::size_t i = 0; i < kAuditChunk; ++i) sql.append(i ? ", " : "").append(kRow);
+      return sql;
+    }();
+    const auto bind = [](Q& q, const AuditRecord& r) {
+      q.i64(to_unix_ms(r.at))
+          .i64(r.user_id)
+          .text(r.username)
+          .text(r.action)
+          .text(r.entity)
+          .i64(r.entity_id)
+          .text(r.ip)
+          .text(r.reason)
+          .text(r.detail);
+    };
     tx([&] {
-      for (const auto& r : rs) append_audit_unguarded(r);
+      std::size_t i = 0;
+      for (; i + kAuditChunk <= rs.size(); i += kAuditChunk) {
+        Q q(*db_, chunk);
+        for (std::size_t k = 0; k < kAuditChunk; ++k) bind(q, rs[i + k]);
+        q.run();
+      }
+      for (; i < rs.size(); ++i) {
+        Q q(*db_, one);
+        bind(q, rs[i]);
+        q.run();
+      }
     });
   }
 

@@ -2,6 +2,7 @@
 // the process; only a power loss can take the last commits), foreign keys on, 5 s busy wait.
 #include <sqlite3.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -165,6 +166,9 @@ class SqliteStmt final : public Stmt {
   std::int64_t last_id_ = 0;
 };
 
+// WalCheckpointers alive in the process (db.hpp): connections opened meanwhile leave checkpoints to them.
+std::atomic<int> g_checkpointers{0};
+
 class SqliteDb final : public Db {
  public:
   explicit SqliteDb(const std::string& path) : Db(Backend::sqlite) {
@@ -194,6 +198,7 @@ class SqliteDb final : public Db {
       }
       exec_script("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
                   "PRAGMA temp_store=MEMORY;");
+      if (g_checkpointers.load() > 0) sqlite3_wal_autocheckpoint(db_, 0);
     } catch (...) {
       sqlite3_close(db_);
       db_ = nullptr;
@@ -210,6 +215,7 @@ class SqliteDb final : public Db {
   SqliteDb& operator=(const SqliteDb&) = delete;
 
   Backend backend() const override { return Backend::sqlite; }
+  sqlite3* handle() const { return db_; }
 
   Stmt& prepare(std::string_view sql) override {
     auto it = stmts_.find(sql);
@@ -283,5 +289,19 @@ class SqliteDb final : public Db {
 }  // namespace
 
 std::unique_ptr<Db> open_sqlite(const std::string& path) { return std::make_unique<SqliteDb>(path); }
+
+WalCheckpointer::WalCheckpointer(const std::string& path) : db_(std::make_unique<SqliteDb>(path)) {
+  ++g_checkpointers;
+}
+
+WalCheckpointer::~WalCheckpointer() { --g_checkpointers; }
+
+int WalCheckpointer::passive() {
+  auto* db = static_cast<SqliteDb*>(db_.get())->handle();
+  int log = 0, copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) raise(db, rc, "sqlite wal_checkpoint(PASSIVE)");
+  return log < 0 ? 0 : log - copied;
+}
 
 }  // namespace bihuan::store

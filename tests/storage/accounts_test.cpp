@@ -106,6 +106,40 @@ AuditRecord audit(std::int64_t at_ms, std::int64_t user, const std::string& acti
   return r;
 }
 
+// A batch longer than the multi-row INSERT's chunk (16 rows) and not a multiple of it: every
+// record is written, in order, with every field; an invalid record writes none of the batch.
+TEST_P(AccountsTest, AuditBatchesOfAnyLengthAreWrittenWholeAndInOrder) {
+  std::vector<AuditRecord> batch;
+  for (int i = 0; i < 37; ++i) {
+    auto r = audit(1000 + i, 1 + i % 3, "person.search", "person", 100 + i);
+    r.ip = "10.0.0." + std::to_string(i);
+    r.reason = i % 2 ? "核对" : "";
+    r.detail = R"({"ids":[)" + std::to_string(100 + i) + "]}";
+    batch.push_back(r);
+  }
+  repo_->append_audit_batch(batch);
+  auto all = repo_->find_audit({}, Page{0, 100});
+  ASSERT_EQ(all.items.size(), 37u);
+  for (int i = 0; i < 37; ++i) {
+    const auto& got = all.items[static_cast<std::size_t>(36 - i)];  // newest first
+    const auto& want = batch[static_cast<std::size_t>(i)];
+    EXPECT_EQ(got.at, want.at) << i;
+    EXPECT_EQ(got.user_id, want.user_id) << i;
+    EXPECT_EQ(got.username, want.username) << i;
+    EXPECT_EQ(got.action, want.action) << i;
+    EXPECT_EQ(got.entity, want.entity) << i;
+    EXPECT_EQ(got.entity_id, want.entity_id) << i;
+    EXPECT_EQ(got.ip, want.ip) << i;
+    EXPECT_EQ(got.reason, want.reason) << i;
+    EXPECT_EQ(got.detail, want.detail) << i;
+  }
+  for (std::size_t i = 1; i < all.items.size(); ++i) EXPECT_LT(all.items[i].id, all.items[i - 1].id);
+
+  batch[20].action.clear();
+  EXPECT_THROW(repo_->append_audit_batch(batch), Error);
+  EXPECT_EQ(repo_->find_audit({}, Page{0, 100}).items.size(), 37u);
+}
+
 TEST_P(AccountsTest, AuditAppendFindNewestFirstWithFilters) {
   const auto first = repo_->append_audit(audit(1000, 1, "login", "user", 1));
   repo_->append_audit_batch({audit(2000, 1, "person.read", "person", 10), audit(3000, 2, "person.read", "person", 11),
