@@ -199,3 +199,24 @@ test('the round page shows the sampled and resulted people, the coverage and the
   assert.equal(cov.body.total.sampled, 2)
   assert.deepEqual(desk.problems, [])
 })
+
+test('the re-test board lists a key group and the rounds page charts the turnaround', async () => {
+  const page = desk.page
+  await desk.context.clearCookies()
+  await login(page, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
+  const orgs = await api.admin.get('/orgs?kind=enterprise&limit=1')
+  assert.equal(orgs.status, 200, JSON.stringify(orgs.body))
+  const org = orgs.body.items[0]
+  assert.ok(org, 'the demo city has an enterprise')
+  const set = await api.admin.post('/nat/key-groups', { org_id: org.id, group: 'delivery_and_market_staff' })
+  assert.equal(set.status, 200, JSON.stringify(set.body))
+  await page.goto(`${BASE()}/nat/retests?tab=groups`)
+  await page.waitForFunction((name) => (document.querySelector('[data-test="nat-groups"]')?.textContent || '').includes(name), org.name)
+  // The lab's result of the earlier test is on the turnaround card (a routine tube).
+  await page.goto(`${BASE()}/nat/rounds`)
+  await page.waitForFunction(() => /常规/.test(document.querySelector('[data-test="nat-turnaround"]')?.textContent || ''))
+  await shot(page, 'nat-turnaround.png')
+  const off = await api.admin.post('/nat/key-groups', { org_id: org.id, group: '' })
+  assert.equal(off.status, 200)
+  assert.deepEqual(desk.problems, [])
+})
