@@ -200,7 +200,7 @@ test('the round page shows the sampled and resulted people, the coverage and the
   assert.deepEqual(desk.problems, [])
 })
 
-test('the re-test board lists a key group and the rounds page charts the turnaround', async () => {
+test('the re-test board lists a key group; the rounds page charts the turnaround and lists the points', async () => {
   const page = desk.page
   await desk.context.clearCookies()
   await login(page, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
@@ -215,6 +215,8 @@ test('the re-test board lists a key group and the rounds page charts the turnaro
   // The lab's result of the earlier test is on the turnaround card (a routine tube).
   await page.goto(`${BASE()}/nat/rounds`)
   await page.waitForFunction(() => /常规/.test(document.querySelector('[data-test="nat-turnaround"]')?.textContent || ''))
+  // The sampling points of the area, with the one the sampler used.
+  await page.waitForFunction((name) => (document.querySelector('[data-test="nat-points"]')?.textContent || '').includes(name), point.name)
   await shot(page, 'nat-turnaround.png')
   const off = await api.admin.post('/nat/key-groups', { org_id: org.id, group: '' })
   assert.equal(off.status, 200)
