@@ -583,16 +583,12 @@ class SqlNatRepository final : public NatRepository {
     return out;
   }
   std::vector<std::int64_t> persons_under_control(const std::vector<std::int64_t>& ids) override {
+    static const std::string sql =
+        with_id_list("SELECT DISTINCT person_id FROM control_orders WHERE status = 'active' AND person_id IN ({ids})");
     std::vector<std::int64_t> out;
-    constexpr std::size_t kChunk = 500;
-    for (std::size_t i = 0; i < ids.size(); i += kChunk) {
-      const std::size_t n = std::min(kChunk, ids.size() - i);
-      std::string in;
-      for (std::size_t k = 0; k < n; ++k) in += k ? ", ?" : "?";
-      Q q(db_, "SELECT DISTINCT person_id FROM control_orders WHERE status = 'active' AND person_id IN (" + in + ")");
-      for (std::size_t k = 0; k < n; ++k) q.i64(ids[i + k]);
+    for_id_chunks(db_, sql, ids, [&](Q& q) {
       while (q.next()) out.push_back(q.int64(0));
-    }
+    });
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
@@ -992,18 +988,13 @@ class SqlNatRepository final : public NatRepository {
   std::int64_t close_routine_tasks(const std::vector<std::int64_t>& ids, const std::string& day,
                                    const std::string& status, const std::string& outcome, std::int64_t tube_id,
                                    Instant at) override {
+    static const std::string sql = with_id_list(
+        "UPDATE test_tasks SET status = ?, outcome = ?, tube_id = ?, closed_at = ? WHERE kind = 'routine' "
+        "AND status IN ('open', 'sampled', 'missed') AND task_day <= ? AND person_id IN ({ids})");
     std::int64_t n = 0;
-    constexpr std::size_t kChunk = 500;
-    for (std::size_t i = 0; i < ids.size(); i += kChunk) {
-      const std::size_t m = std::min(kChunk, ids.size() - i);
-      std::string in;
-      for (std::size_t k = 0; k < m; ++k) in += k ? ", ?" : "?";
-      Q q(db_, "UPDATE test_tasks SET status = ?, outcome = ?, tube_id = ?, closed_at = ? WHERE kind = 'routine' "
-               "AND status IN ('open', 'sampled', 'missed') AND task_day <= ? AND person_id IN (" + in + ")");
-      q.text(status).text(outcome).i64(tube_id).i64(to_unix_ms(at)).text(day);
-      for (std::size_t k = 0; k < m; ++k) q.i64(ids[i + k]);
-      n += q.run();
-    }
+    for_id_chunks(
+        db_, sql, ids, [&](Q& q) { n += q.run(); },
+        [&](Q& q) { q.text(status).text(outcome).i64(tube_id).i64(to_unix_ms(at)).text(day); });
     return n;
   }
   std::vector<TaskRow> overdue_routine_tasks(Instant now, int limit) override {
