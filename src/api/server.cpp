@@ -33,7 +33,6 @@
 #include "nat/service.hpp"
 #include "api/nat_routes.hpp"
 #include "store/backup.hpp"
-#include "store/db.hpp"
 #include "store/retention.hpp"
 #include "metrics/metrics.hpp"
 

@@ -15,9 +15,32 @@
 // can never see a mix of the old and the new database.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace bihuan::store {
+
+class Db;
+
+// WAL checkpoints of a server. While a WalCheckpointer exists in the process, SQLite connections
+// opened afterwards do not checkpoint on commit (SQLite's default is to copy the log back into
+// the database, with its fsync, inside the commit that crosses 1,000 pages): the server's request
+// threads commit audit records and must not stall behind a checkpoint. The server runs passive()
+// on a thread of its own instead (it never waits for writers; readers and writers go on).
+class WalCheckpointer {
+ public:
+  explicit WalCheckpointer(const std::string& path);  // opens a connection of its own
+  ~WalCheckpointer();
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+  // A passive checkpoint: copies what no reader still needs. Returns the log's frames left
+  // uncopied (0 = all copied); throws bihuan::Error on failure.
+  int passive();
+
+ private:
+  std::unique_ptr<Db> db_;
+};
+
 
 // The file of a sqlite: URL (or PATH.db); invalid_argument for a PostgreSQL URL.
 std::string sqlite_path_of(const std::string& url);

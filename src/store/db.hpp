@@ -94,24 +94,6 @@ class Db {
 // Opens a connection: a file path for SQLite, a libpq URI for PostgreSQL.
 std::unique_ptr<Db> open_sqlite(const std::string& path);
 
-// WAL checkpoints of a server. While a WalCheckpointer exists in the process, SQLite connections
-// opened afterwards do not checkpoint on commit (SQLite's default is to copy the log back into
-// the database, with its fsync, inside the commit that crosses 1,000 pages): the server's request
-// threads commit audit records and must not stall behind a checkpoint. The server runs passive()
-// on a thread of its own instead (it never waits for writers; readers and writers go on).
-class WalCheckpointer {
- public:
-  explicit WalCheckpointer(const std::string& path);  // opens a connection of its own
-  ~WalCheckpointer();
-  WalCheckpointer(const WalCheckpointer&) = delete;
-  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
-  // A passive checkpoint: copies what no reader still needs. Returns the log's frames left
-  // uncopied (0 = all copied); throws bihuan::Error on failure.
-  int passive();
-
- private:
-  std::unique_ptr<Db> db_;
-};
 std::unique_ptr<Db> open_pg(const std::string& uri);
 
 // Binds parameters in order and reads rows of one cached statement; resets it when destroyed.

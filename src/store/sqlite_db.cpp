@@ -16,6 +16,7 @@
 #include "core/error.hpp"
 #include "metrics/metrics.hpp"
 #include "store/db.hpp"
+#include "store/backup.hpp"
 
 namespace bihuan::store {
 
