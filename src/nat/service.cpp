@@ -533,6 +533,14 @@ Sampled Service::sample(std::int64_t tube_id, const SampleWho& who, const Caller
   });
 }
 
+// The task a single tube of the person serves: the first open re-test or antigen follow-up
+// (routine tasks are closed by any result, not by a tube of their own).
+std::optional<store::TaskRow> Service::single_tube_task(std::int64_t person_id) {
+  for (auto& task : t_->open_tasks_of_person(person_id))
+    if (task.status == "open" && task.kind != "routine") return std::move(task);
+  return std::nullopt;
+}
+
 Sampled Service::sample_person(store::TubeRow& tube, const Person& p, const Caller& c) {
   if (tube.status != "open") fail(ErrorCode::conflict, "tube " + tube.barcode + " is closed", "tube");
   if (tube.members >= tube.ratio)
@@ -552,13 +560,11 @@ Sampled Service::sample_person(store::TubeRow& tube, const Person& p, const Call
              "-in-1 tube",
          "ratio");
   if (tube.ratio == 1) {
-    for (auto& task : t_->open_tasks_of_person(p.id)) {
-      if (task.status != "open" || task.kind == "routine") continue;
-      task.status = "sampled";
-      task.tube_id = tube.id;
-      t_->update_task(task);
-      out.task_id = task.id;
-      break;
+    if (auto task = single_tube_task(p.id)) {
+      task->status = "sampled";
+      task->tube_id = tube.id;
+      t_->update_task(*task);
+      out.task_id = task->id;
     }
   }
   store::NewMember m{tube.id, p.id, tube.round_id, out.task_id, clock_.now(), c.user_id};
@@ -733,24 +739,18 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
       t.opened_by = c.user_id;
       if (closing) t.closed_at = at;
       auto take = [&] {
-        // A single tube serves the person's open re-test task (the first one).
-        std::vector<store::TaskRow> tasks;
-        if (t.ratio == 1)
-          for (auto& task : t_->open_tasks_of_person(pids.front()))
-            if (task.status == "open" && task.kind != "routine") {
-              tasks.push_back(std::move(task));
-              break;
-            }
-        if (!tasks.empty()) t.retest_task = tasks.front().id;
+        std::optional<store::TaskRow> task;
+        if (t.ratio == 1) task = single_tube_task(pids.front());
+        if (task) t.retest_task = task->id;
         t_->insert_tube(t);
         std::vector<store::NewMember> ms;
         ms.reserve(pids.size());
-        for (auto pid : pids) ms.push_back({t.id, pid, t.round_id, tasks.empty() ? 0 : tasks.front().id, at, c.user_id, !closing});
+        for (auto pid : pids) ms.push_back({t.id, pid, t.round_id, task ? task->id : 0, at, c.user_id, !closing});
         t_->insert_members(ms);
-        for (auto& task : tasks) {
-          task.status = "sampled";
-          task.tube_id = t.id;
-          t_->update_task(task);
+        if (task) {
+          task->status = "sampled";
+          task->tube_id = t.id;
+          t_->update_task(*task);
         }
         t.members = static_cast<int>(pids.size());
         audit(c, "test.sample", "tube", t.id, {}, json{{"tube", t.barcode}, {"persons", pids}, {"upload", true}}.dump());

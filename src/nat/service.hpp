@@ -288,6 +288,7 @@ class Service {
   store::RoundRow visible_round(std::int64_t id, const Caller& c);
   std::string lab_city(std::int64_t lab_org_id);
   Person person_for(const SampleWho& who, const Caller& c);
+  std::optional<store::TaskRow> single_tube_task(std::int64_t person_id);
   Sampled sample_person(store::TubeRow& tube, const Person& p, const Caller& c);
   // One result item, inside the caller's transaction. Returns the error (if any).
   std::optional<ResultError> take_result(const ResultInput& in, std::int64_t lab_org_id, const std::string& channel,
