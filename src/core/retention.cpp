@@ -14,6 +14,7 @@ const std::vector<RuleDef>& rule_defs() {
       {"manifests", 180, 30, 36500, true, {"manifest_passengers", "arrival_manifests"}},
       {"import_runs", 90, 7, 36500, true, {"import_run_rows", "identity_conflicts", "import_runs"}},
       {"jobs", 30, 1, 36500, true, {"jobs"}},
+      {"scans", 28, 1, 3650, true, {"venue_scans"}},
       {"sessions", 0, 0, 3650, false, {"sessions"}},
       {"audit_log", 1095, 183, 36500, true, {"audit_log"}},
   };

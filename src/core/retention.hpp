@@ -13,6 +13,7 @@
 //                    kept for undo, resolved identity conflicts, the run (a run with an open
 //                    conflict stays; after the purge the run can no longer be undone)
 //   jobs             finished background jobs (their reports name rows and values of files)
+//   scans            the venue-scan log (场所码扫码记录), entries older than `days` (default 28)
 //   sessions         login sessions `days` after they expired
 // Never deleted by a purge: an active order and anything of it; any order, passenger row or
 // person of a person who has an active order; the registry itself (persons, households stay

@@ -764,6 +764,122 @@ CREATE UNIQUE INDEX test_tasks_routine ON test_tasks (person_id, task_day) WHERE
 CREATE INDEX test_tasks_org ON test_tasks (org_id, task_day) WHERE kind = 'routine';
 )SQL";
 
+// v11: cutting transmission chains (issue 8). Venues get a dwell time and can be closed until
+// disinfected; the venue-scan log (场所码扫码记录, append-only, kept per local day, purged after its
+// retention window, indexed by venue and time for tracing and by person for a case's places);
+// cases carry the national report card's fields, the exposure window and the timeliness marks;
+// an investigation's contacts with their evidence; infector -> infectee links; places added by
+// the investigator; disinfection tasks (场所消杀); the case a referral (协查, v7) comes from.
+constexpr const char* kV11 = R"SQL(
+ALTER TABLE venues ADD COLUMN dwell_minutes {i64} NOT NULL DEFAULT 0;
+ALTER TABLE venues ADD COLUMN closed_at {i64};
+ALTER TABLE venues ADD COLUMN closed_reason {text} NOT NULL DEFAULT '';
+
+CREATE TABLE venue_scans (
+  id {pk},
+  venue_id {i64} NOT NULL,
+  person_id {i64} NOT NULL,
+  entered_at {i64} NOT NULL,
+  exited_at {i64},
+  scan_day {text} NOT NULL,
+  colour {text} NOT NULL,
+  pass INTEGER NOT NULL,
+  via {text} NOT NULL DEFAULT 'code',
+  by_user {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX venue_scans_venue ON venue_scans (venue_id, entered_at);
+CREATE INDEX venue_scans_person ON venue_scans (person_id, entered_at);
+CREATE INDEX venue_scans_day ON venue_scans (scan_day);
+
+ALTER TABLE cases ADD COLUMN severity {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN origin {text} NOT NULL DEFAULT 'local';
+ALTER TABLE cases ADD COLUMN vaccination {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN found_by {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN occupation {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN work_unit {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN current_address {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN onset_date {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN diagnosed_at {i64};
+ALTER TABLE cases ADD COLUMN death_date {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN first_positive_at {i64};
+ALTER TABLE cases ADD COLUMN isolated_at {i64};
+ALTER TABLE cases ADD COLUMN window_start {i64};
+ALTER TABLE cases ADD COLUMN window_end {i64};
+ALTER TABLE cases ADD COLUMN reported_at {i64};
+ALTER TABLE cases ADD COLUMN investigation_at {i64};
+ALTER TABLE cases ADD COLUMN contacts_listed_at {i64};
+ALTER TABLE cases ADD COLUMN contacts_controlled_at {i64};
+ALTER TABLE cases ADD COLUMN rev {i64} NOT NULL DEFAULT 1;
+CREATE INDEX cases_status ON cases (status, id);
+
+CREATE TABLE case_places (
+  id {pk},
+  case_id {i64} NOT NULL REFERENCES cases (id),
+  venue_id {i64} NOT NULL DEFAULT 0,
+  description {text} NOT NULL DEFAULT '',
+  area_code {text} NOT NULL DEFAULT '',
+  from_at {i64} NOT NULL,
+  to_at {i64} NOT NULL,
+  added_by {i64} NOT NULL DEFAULT 0,
+  added_at {i64} NOT NULL
+);
+CREATE INDEX case_places_case ON case_places (case_id);
+
+CREATE TABLE case_contacts (
+  id {pk},
+  case_id {i64} NOT NULL REFERENCES cases (id),
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  degree INTEGER NOT NULL DEFAULT 1,
+  via_person_id {i64} NOT NULL DEFAULT 0,
+  kinds {text} NOT NULL DEFAULT '',
+  evidence {text} NOT NULL DEFAULT '[]',
+  first_exposure_at {i64},
+  last_exposure_at {i64},
+  status {text} NOT NULL DEFAULT 'candidate',
+  reason {text} NOT NULL DEFAULT '',
+  decided_by {i64} NOT NULL DEFAULT 0,
+  decided_at {i64},
+  order_id {i64} NOT NULL DEFAULT 0,
+  referral_id {i64} NOT NULL DEFAULT 0,
+  found_at {i64} NOT NULL,
+  UNIQUE (case_id, person_id)
+);
+CREATE INDEX case_contacts_person ON case_contacts (person_id);
+
+CREATE TABLE case_links (
+  id {pk},
+  infector_case_id {i64} NOT NULL REFERENCES cases (id),
+  infectee_case_id {i64} NOT NULL REFERENCES cases (id),
+  confidence {text} NOT NULL DEFAULT 'probable',
+  evidence {text} NOT NULL DEFAULT '',
+  created_by {i64} NOT NULL DEFAULT 0,
+  created_at {i64} NOT NULL,
+  UNIQUE (infector_case_id, infectee_case_id)
+);
+CREATE INDEX case_links_infectee ON case_links (infectee_case_id);
+
+CREATE TABLE disinfection_tasks (
+  id {pk},
+  venue_id {i64} NOT NULL REFERENCES venues (id),
+  case_id {i64} NOT NULL REFERENCES cases (id),
+  area_code {text} NOT NULL DEFAULT '',
+  visited_from {i64} NOT NULL,
+  visited_to {i64} NOT NULL,
+  due_at {i64} NOT NULL,
+  close_venue INTEGER NOT NULL DEFAULT 0,
+  status {text} NOT NULL DEFAULT 'open',
+  created_at {i64} NOT NULL,
+  done_at {i64},
+  done_by {i64} NOT NULL DEFAULT 0,
+  note {text} NOT NULL DEFAULT '',
+  UNIQUE (venue_id, case_id)
+);
+CREATE INDEX disinfection_tasks_status ON disinfection_tasks (status, due_at);
+
+ALTER TABLE referrals ADD COLUMN case_id {i64} NOT NULL DEFAULT 0;
+CREATE INDEX referrals_case ON referrals (case_id);
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -809,6 +925,7 @@ const std::vector<Migration>& migrations() {
       {8, kV8, "", ""},
       {9, kV9, "", ""},
       {10, kV10, "", ""},
+      {11, kV11, "", ""},
   };
   return all;
 }

@@ -205,6 +205,8 @@ struct Runner {
     if (r.name == "manifests") return manifests(cut);
     if (r.name == "import_runs") return import_runs(cut);
     if (r.name == "jobs") return single("jobs", "id", "status IN ('done', 'failed') AND finished_at < ?", cut);
+    // The scan log is append-only, so its oldest entries have the lowest ids.
+    if (r.name == "scans") return single("venue_scans", "id", "entered_at < ?", cut);
     if (r.name == "sessions") return single("sessions", "token_hash", "expires_at < ?", cut);
     if (r.name == "audit_log") return single("audit_log", "id", "at < ?", cut);
     fail(ErrorCode::internal, "retention rule without a purge: " + r.name);
