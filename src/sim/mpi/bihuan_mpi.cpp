@@ -1,6 +1,7 @@
 // bihuan-mpi: the simulator's replicates spread across MPI ranks, or one city split across them.
 //   mpirun -n K bihuan-mpi abm --scenario FILE --runs M --seed S [--profile P] [--split]
 //   mpirun -n K bihuan-mpi branching --r0 R --k K --initial-cases N --traced P --runs M --seed S
+//   mpirun -n K bihuan-mpi trace --scans FILE --cases FILE [--venues FILE] [--json]  (src/trace/mpi)
 // Rank r runs replicates r, r + K, r + 2K, ...; rank 0 gathers them in replicate order and prints
 // the same JSON whatever K, because every replicate's random streams depend only on (seed,
 // replicate) (sim/rng.hpp). With --split every replicate runs on all ranks, each owning the
@@ -22,6 +23,7 @@
 #include "sim/branching.hpp"
 #include "sim/profiles.hpp"
 #include "sim/scenario.hpp"
+#include "trace/mpi/trace_mpi.hpp"
 
 namespace {
 
@@ -162,9 +164,18 @@ int main(int argc, char** argv) {
     c->add_option("--seed", seed);
     c->add_option("--threads", threads, "threads per rank");
   }
+  bihuan::trace::TraceOptions trace_opts;
+  auto* trace = app.add_subcommand("trace", "scan co-location contacts of cases, venues split across the ranks");
+  bihuan::trace::add_trace_options(*trace, trace_opts);
   int rc = 0;
   try {
     app.parse(argc, argv);
+    if (trace->parsed()) {
+      const auto text = bihuan::trace::run_trace_mpi(trace_opts, rank, size);
+      if (rank == 0) std::cout << text << std::flush;
+      MPI_Finalize();
+      return 0;
+    }
     if (runs < 1 || runs > 1000000) bihuan::fail(bihuan::ErrorCode::invalid_argument, "runs: must be from 1 to 1,000,000", "runs");
     ordered_json out;
     if (abm->parsed()) {

@@ -1,0 +1,144 @@
+#pragma once
+// The visit index of batch contact finding (流调 scan co-location, docs/TRACE.md): every venue
+// scan kept as one 12-byte record, per venue in entry-time order, built as scans arrive.
+//
+// Layout. A record is {person u32, entry u32, duration u32}: person is a dense id given by the
+// caller, entry is seconds since the index's base instant (so an index covers 136 years from its
+// base), duration is whole seconds (the exit scan's time minus the entry's, or the venue's dwell
+// time when the visit has no exit scan; the caller resolves which). Records live in blocks of
+// kBlock records carved out of large slabs; a venue owns a list of block numbers, and every block
+// of a venue except its last is full, so a venue is one logical array sorted by entry (ties keep
+// arrival order). Per block the index keeps the latest end of its records and the latest end of
+// all records of the venue up to and including it (a prefix maximum): a query walks back from the
+// last record that entered before its end and stops at the first block whose prefix maximum ends
+// before its start, so a long stay (an overnight visit, a missing exit) widens the search only at
+// its own venue and only for the blocks after it.
+//
+// Arrivals: a visit that entered at or after the venue's last record is appended (the usual
+// case: scans arrive roughly in time order). An earlier one is inserted at its place, shifting
+// the venue's later records by one (cost proportional to how far out of order it is).
+//
+// memory_bytes() counts every byte the index holds in its containers (slabs, block metadata,
+// per-venue lists by capacity), which is what the "bytes per stored visit" figure divides.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace bihuan::trace {
+
+using PersonId = std::uint32_t;
+using VenueId = std::uint32_t;
+
+class VisitIndex {
+ public:
+  static constexpr std::uint32_t kBlock = 32;         // records per block
+  static constexpr std::uint32_t kSlabBlocks = 512;  // blocks per slab (192 KiB of records)
+
+  struct Record {
+    std::uint32_t person;
+    std::uint32_t entry;     // seconds since base()
+    std::uint32_t duration;  // seconds
+  };
+
+  // base_unix_seconds: the earliest entry the index can hold; the latest is base + 2^32 - 1 s.
+  explicit VisitIndex(std::int64_t base_unix_seconds) : base_(base_unix_seconds) {}
+  VisitIndex(VisitIndex&&) noexcept = default;
+  VisitIndex& operator=(VisitIndex&&) noexcept = default;
+
+  // Adds one visit; entry in unix seconds, duration >= 0 seconds. Throws
+  // Error(invalid_argument) when the entry is outside the index's range or the duration is
+  // negative or longer than 2^32 - 1 seconds. Venue ids are dense (0, 1, ...): the index grows
+  // to hold `venue`.
+  void add(VenueId venue, PersonId person, std::int64_t entry_unix_seconds, std::int64_t duration_seconds);
+
+  // Calls fn(person, entry_unix_seconds, end_unix_seconds) for every visit at `venue` that
+  // overlaps [from, to): entry < to and entry + duration > from. Order: entry descending.
+  template <class F>
+  void overlapping(VenueId venue, std::int64_t from, std::int64_t to, F&& fn) const;
+
+  std::int64_t base() const noexcept { return base_; }
+  std::size_t visits() const noexcept { return visits_; }
+  std::size_t venue_count() const noexcept { return venues_.size(); }
+  std::uint32_t visits_at(VenueId venue) const noexcept {
+    return venue < venues_.size() ? venues_[venue].count : 0;
+  }
+  // The i-th record (0-based, entry order) of a venue; i < visits_at(venue).
+  const Record& at(VenueId venue, std::uint32_t i) const noexcept {
+    const Venue& v = venues_[venue];
+    return record(v.blocks[i / kBlock], i % kBlock);
+  }
+  // Bytes held by all containers of the index (see above).
+  std::size_t memory_bytes() const noexcept;
+  // How many visits arrived out of order (inserted rather than appended), and how many records
+  // those insertions shifted.
+  std::size_t out_of_order() const noexcept { return out_of_order_; }
+  std::size_t shifted() const noexcept { return shifted_; }
+
+ private:
+  static constexpr std::uint32_t kOpenEnd = 0xFFFFFFFFu;
+  struct BlockMeta {
+    std::uint32_t max_end;         // latest entry + duration in the block (saturated)
+    std::uint32_t prefix_max_end;  // latest end in this block and every earlier block of its venue
+  };
+  struct Slab {
+    Record records[kSlabBlocks][kBlock];
+    BlockMeta meta[kSlabBlocks];
+  };
+  struct Venue {
+    std::vector<std::uint32_t> blocks;
+    std::uint32_t count = 0;
+  };
+
+  Record* block_records(std::uint32_t b) noexcept { return slabs_[b / kSlabBlocks]->records[b % kSlabBlocks]; }
+  const Record* block_records(std::uint32_t b) const noexcept {
+    return slabs_[b / kSlabBlocks]->records[b % kSlabBlocks];
+  }
+  BlockMeta& meta(std::uint32_t b) noexcept { return slabs_[b / kSlabBlocks]->meta[b % kSlabBlocks]; }
+  const BlockMeta& meta(std::uint32_t b) const noexcept { return slabs_[b / kSlabBlocks]->meta[b % kSlabBlocks]; }
+  const Record& record(std::uint32_t b, std::uint32_t i) const noexcept { return block_records(b)[i]; }
+  std::uint32_t new_block();
+  void refresh_meta(Venue& v, std::size_t from_block);
+
+  std::int64_t base_;
+  std::vector<std::unique_ptr<Slab>> slabs_;
+  std::uint32_t blocks_used_ = 0;
+  std::vector<Venue> venues_;
+  std::size_t visits_ = 0;
+  std::size_t out_of_order_ = 0;
+  std::size_t shifted_ = 0;
+};
+
+template <class F>
+void VisitIndex::overlapping(VenueId venue, std::int64_t from, std::int64_t to, F&& fn) const {
+  if (venue >= venues_.size() || to <= from) return;
+  const Venue& v = venues_[venue];
+  if (v.count == 0) return;
+  const std::int64_t rel_from = from - base_, rel_to = to - base_;
+  if (rel_to <= 0) return;  // every stored entry is >= 0
+  // hi: the number of records that entered before `to` (first index with entry >= rel_to).
+  std::uint32_t lo = 0, hi = v.count;
+  while (lo < hi) {
+    const std::uint32_t mid = lo + (hi - lo) / 2;
+    if (static_cast<std::int64_t>(at(venue, mid).entry) < rel_to) lo = mid + 1;
+    else hi = mid;
+  }
+  if (hi == 0) return;
+  for (std::int64_t b = (hi - 1) / kBlock; b >= 0; --b) {
+    const std::uint32_t block = v.blocks[static_cast<std::size_t>(b)];
+    const BlockMeta& m = meta(block);
+    // Ends are saturated at kOpenEnd, which never rules a block out.
+    if (m.prefix_max_end != kOpenEnd && static_cast<std::int64_t>(m.prefix_max_end) <= rel_from) break;
+    if (m.max_end != kOpenEnd && static_cast<std::int64_t>(m.max_end) <= rel_from) continue;
+    const std::uint32_t first = static_cast<std::uint32_t>(b) * kBlock;
+    const std::uint32_t end = std::min<std::uint32_t>(hi, first + kBlock);
+    const Record* r = block_records(block);
+    for (std::uint32_t i = end - first; i-- > 0;) {
+      const std::int64_t e = r[i].entry, x = e + r[i].duration;
+      if (x > rel_from) fn(r[i].person, e + base_, x + base_);
+    }
+  }
+}
+
+}  // namespace bihuan::trace

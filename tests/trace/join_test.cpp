@@ -1,0 +1,183 @@
+// The interval join on hand-made cases: the minimum overlap to the second, window clipping,
+// self, the largest overlap per (case, contact, venue), per-venue minimums, partitions.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "trace/join.hpp"
+#include "trace/partition.hpp"
+
+namespace bihuan::trace {
+namespace {
+
+constexpr std::int64_t T0 = 1'780'000'000;  // some instant; minutes below are after it
+constexpr std::int64_t M = 60;
+
+struct Fixture {
+  VisitIndex ix{T0 - 86400};
+  std::vector<CaseQuery> cases;
+  OverlapRule rule;
+  // A visit of `person` at `venue`, also recorded as the case's when person is a case's.
+  void visit(VenueId venue, PersonId person, std::int64_t from, std::int64_t to) {
+    ix.add(venue, person, from, to - from);
+    for (auto& c : cases)
+      if (c.person == person) c.visits.push_back({venue, from, to});
+  }
+  std::vector<ContactHit> run() { return find_contacts(ix, cases, rule); }
+};
+
+TEST(Join, OverlapExactlyAtTheMinimumCountsOneSecondShortDoesNot) {
+  Fixture f;
+  f.cases.push_back({1, T0 - 86400, T0 + 86400, {}});
+  f.visit(0, 1, T0, T0 + 30 * M);             // the case: 0..30 min
+  f.visit(0, 2, T0 + 15 * M, T0 + 40 * M);     // overlap exactly 15 min
+  f.visit(0, 3, T0 + 15 * M + 1, T0 + 40 * M); // 15 min less one second
+  f.visit(0, 4, T0 - 60 * M, T0 + 15 * M - 1); // 15 min less one second, before
+  const auto hits = f.run();
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0], (ContactHit{0, 2, 0, 15 * M}));
+}
+
+TEST(Join, ACaseIsNotItsOwnContact) {
+  Fixture f;
+  f.cases.push_back({1, T0 - 86400, T0 + 86400, {}});
+  f.visit(0, 1, T0, T0 + 60 * M);
+  f.visit(0, 1, T0 + 10 * M, T0 + 50 * M);  // the case again, overlapping itself
+  EXPECT_TRUE(f.run().empty());
+}
+
+TEST(Join, OnlyThePartOfTheCaseVisitInsideItsWindowCounts) {
+  Fixture f;
+  f.cases.push_back({1, T0 + 30 * M, T0 + 24 * 60 * M, {}});  // window opens 30 min in
+  f.visit(0, 1, T0, T0 + 60 * M);              // case 0..60, counts 30..60
+  f.visit(0, 2, T0, T0 + 29 * M);              // overlaps the case only before the window
+  f.visit(0, 3, T0 + 10 * M, T0 + 50 * M);     // 20 min inside the window (40 in all)
+  f.visit(0, 4, T0 + 20 * M, T0 + 90 * M);     // 30 min inside
+  f.visit(1, 1, T0 - 120 * M, T0 - 60 * M);    // a visit wholly before the window
+  f.visit(1, 5, T0 - 120 * M, T0 - 60 * M);
+  const auto hits = f.run();
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0], (ContactHit{0, 3, 0, 20 * M}));
+  EXPECT_EQ(hits[1], (ContactHit{0, 4, 0, 30 * M}));
+}
+
+TEST(Join, WindowEndClipsToo) {
+  Fixture f;
+  f.cases.push_back({1, T0 - 86400, T0 + 20 * M, {}});
+  f.visit(0, 1, T0, T0 + 60 * M);
+  f.visit(0, 2, T0 + 10 * M, T0 + 60 * M);  // 50 min with the case, 10 inside the window
+  EXPECT_TRUE(f.run().empty());
+  f.rule.default_seconds = 10 * M;
+  const auto hits = f.run();
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].overlap_seconds, 10 * M);
+}
+
+TEST(Join, OneResultPerCaseContactVenueWithTheLargestOverlap) {
+  Fixture f;
+  f.cases.push_back({1, T0 - 86400, T0 + 86400, {}});
+  f.visit(0, 1, T0, T0 + 30 * M);
+  f.visit(0, 1, T0 + 120 * M, T0 + 180 * M);
+  f.visit(0, 2, T0 + 5 * M, T0 + 25 * M + 30);        // 20.5 min with the first
+  f.visit(0, 2, T0 + 130 * M - 10, T0 + 155 * M);     // 25 min 10 s with the second
+  f.visit(1, 1, T0 + 200 * M, T0 + 240 * M);
+  f.visit(1, 2, T0 + 200 * M, T0 + 220 * M);          // another venue: its own result
+  const auto hits = f.run();
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0], (ContactHit{0, 2, 0, 25 * M + 10}));
+  EXPECT_EQ(hits[1], (ContactHit{0, 2, 1, 20 * M}));
+}
+
+TEST(Join, MinimumOverlapPerVenue) {
+  Fixture f;
+  f.rule.min_overlap_seconds = {5 * M, 30 * M};  // venue 0: 5 min, venue 1: 30 min, venue 2: default 15
+  f.cases.push_back({1, T0 - 86400, T0 + 86400, {}});
+  for (VenueId v = 0; v < 3; ++v) {
+    f.visit(v, 1, T0, T0 + 60 * M);
+    f.visit(v, 2, T0 + 54 * M, T0 + 70 * M);  // 6 min
+    f.visit(v, 3, T0 + 40 * M, T0 + 70 * M);  // 20 min
+  }
+  const auto hits = f.run();
+  ASSERT_EQ(hits.size(), 3u);
+  EXPECT_EQ(hits[0], (ContactHit{0, 2, 0, 6 * M}));
+  EXPECT_EQ(hits[1], (ContactHit{0, 3, 0, 20 * M}));
+  EXPECT_EQ(hits[2], (ContactHit{0, 3, 2, 20 * M}));
+}
+
+TEST(Join, SeveralCasesAndAContactWhoIsACase) {
+  Fixture f;
+  f.cases.push_back({1, T0 - 86400, T0 + 86400, {}});
+  f.cases.push_back({2, T0 - 86400, T0 + 86400, {}});
+  f.visit(0, 1, T0, T0 + 60 * M);
+  f.visit(0, 2, T0, T0 + 60 * M);
+  const auto hits = f.run();
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_EQ(hits[0], (ContactHit{0, 2, 0, 60 * M}));
+  EXPECT_EQ(hits[1], (ContactHit{1, 1, 0, 60 * M}));
+}
+
+TEST(Partition, BalancesVisitsDeterministically) {
+  const std::vector<std::uint64_t> load = {10, 1, 7, 7, 3, 0, 5};
+  const auto r = balance_venues(load, 3);
+  ASSERT_EQ(r.size(), load.size());
+  std::vector<std::uint64_t> per(3, 0);
+  for (std::size_t v = 0; v < load.size(); ++v) per[static_cast<std::size_t>(r[v])] += load[v];
+  // Largest first to the least loaded: 10 -> 0, 7 -> 1, 7 -> 2, 5 -> 1, 3 -> 2, 1 -> 0, 0 -> 2
+  EXPECT_EQ(r, (std::vector<int>{0, 0, 1, 2, 2, 2, 1}));
+  EXPECT_EQ(per, (std::vector<std::uint64_t>{11, 12, 10}));
+  EXPECT_EQ(balance_venues(load, 1), std::vector<int>(load.size(), 0));
+  for (int k = 1; k < 5; ++k) {
+    const int rank = rank_of_code("V-000123", k);
+    EXPECT_GE(rank, 0);
+    EXPECT_LT(rank, k);
+    EXPECT_EQ(rank, rank_of_code("V-000123", k));
+  }
+}
+
+TEST(Partition, RanksTogetherFindWhatOneFinds) {
+  std::mt19937_64 rng(21);
+  const int venues = 40, persons = 300;
+  struct V {
+    VenueId venue;
+    PersonId person;
+    std::int64_t from, to;
+  };
+  std::vector<V> visits;
+  for (int i = 0; i < 5000; ++i) {
+    const std::int64_t from = T0 + static_cast<std::int64_t>(rng() % (3 * 86400));
+    visits.push_back({static_cast<VenueId>(rng() % venues), static_cast<PersonId>(rng() % persons), from,
+                      from + static_cast<std::int64_t>(rng() % 7200)});
+  }
+  std::vector<std::uint64_t> load(venues, 0);
+  for (const auto& v : visits) ++load[v.venue];
+  auto run = [&](int rank, int ranks) {
+    const auto owner = balance_venues(load, ranks);
+    VisitIndex ix(T0);
+    std::vector<CaseQuery> cases;
+    for (PersonId p = 0; p < 30; ++p) cases.push_back({p * 7, T0 + 3600, T0 + 2 * 86400, {}});
+    for (const auto& v : visits) {
+      if (owner[v.venue] != rank) continue;
+      ix.add(v.venue, v.person, v.from, v.to - v.from);
+      for (auto& c : cases)
+        if (c.person == v.person) c.visits.push_back({v.venue, v.from, v.to});
+    }
+    return find_contacts(ix, cases, OverlapRule{});
+  };
+  const auto one = run(0, 1);
+  EXPECT_GT(one.size(), 50u);
+  for (int k = 2; k <= 4; ++k) {
+    std::vector<ContactHit> all;
+    for (int r = 0; r < k; ++r) {
+      const auto part = run(r, k);
+      all.insert(all.end(), part.begin(), part.end());
+    }
+    std::sort(all.begin(), all.end(), [](const ContactHit& a, const ContactHit& b) {
+      return std::tie(a.case_index, a.contact, a.venue) < std::tie(b.case_index, b.contact, b.venue);
+    });
+    EXPECT_EQ(all, one) << k << " ranks";
+  }
+}
+
+}  // namespace
+}  // namespace bihuan::trace

@@ -1,0 +1,145 @@
+// The visit index: order, overlap queries against brute force, out-of-order arrivals, long
+// stays, range checks and bytes per stored visit.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+#include <tuple>
+#include <vector>
+
+#include "core/error.hpp"
+#include "trace/visit_index.hpp"
+
+namespace bihuan::trace {
+namespace {
+
+struct Plain {
+  VenueId venue;
+  PersonId person;
+  std::int64_t entry, duration;
+};
+using Found = std::tuple<PersonId, std::int64_t, std::int64_t>;
+
+std::vector<Found> query(const VisitIndex& ix, VenueId v, std::int64_t from, std::int64_t to) {
+  std::vector<Found> out;
+  ix.overlapping(v, from, to, [&](PersonId p, std::int64_t e, std::int64_t x) { out.emplace_back(p, e, x); });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<Found> brute(const std::vector<Plain>& all, VenueId v, std::int64_t from, std::int64_t to) {
+  std::vector<Found> out;
+  if (to <= from) return out;
+  for (const auto& p : all)
+    if (p.venue == v && p.entry < to && p.entry + p.duration > from) out.emplace_back(p.person, p.entry, p.entry + p.duration);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+constexpr std::int64_t kBase = 1'700'000'000;
+
+TEST(VisitIndex, FindsOverlapsHalfOpen) {
+  VisitIndex ix(kBase);
+  ix.add(0, 1, kBase + 100, 50);  // [100, 150)
+  ix.add(0, 2, kBase + 150, 10);  // [150, 160)
+  ix.add(1, 3, kBase + 120, 10);  // other venue
+  EXPECT_EQ(ix.visits(), 3u);
+  EXPECT_EQ(query(ix, 0, kBase + 149, kBase + 151), (std::vector<Found>{{1, kBase + 100, kBase + 150}, {2, kBase + 150, kBase + 160}}));
+  // Touching intervals do not overlap.
+  EXPECT_TRUE(query(ix, 0, kBase + 160, kBase + 200).empty());
+  EXPECT_TRUE(query(ix, 0, kBase + 50, kBase + 100).empty());
+  EXPECT_EQ(query(ix, 0, kBase + 50, kBase + 101).size(), 1u);
+  EXPECT_TRUE(query(ix, 7, kBase, kBase + 1000).empty());  // unknown venue
+  EXPECT_TRUE(query(ix, 0, kBase + 120, kBase + 120).empty());  // empty interval
+}
+
+TEST(VisitIndex, OutOfOrderArrivalsKeepEntryOrder) {
+  VisitIndex ix(kBase);
+  std::vector<std::int64_t> entries;
+  for (int i = 0; i < 300; ++i) entries.push_back(i * 60);
+  std::mt19937 rng(5);
+  std::shuffle(entries.begin(), entries.end(), rng);
+  for (std::size_t i = 0; i < entries.size(); ++i) ix.add(0, static_cast<PersonId>(i), kBase + entries[i], 30);
+  ASSERT_EQ(ix.visits_at(0), 300u);
+  for (std::uint32_t i = 0; i < 300; ++i) EXPECT_EQ(ix.at(0, i).entry, i * 60u) << i;
+  EXPECT_GT(ix.out_of_order(), 0u);
+  // Every visit is still found by its time.
+  for (int i = 0; i < 300; ++i) {
+    auto f = query(ix, 0, kBase + i * 60 + 10, kBase + i * 60 + 11);
+    ASSERT_EQ(f.size(), 1u) << i;
+    EXPECT_EQ(std::get<1>(f[0]), kBase + i * 60);
+  }
+}
+
+TEST(VisitIndex, EqualEntriesKeepArrivalOrder) {
+  VisitIndex ix(kBase);
+  ix.add(0, 1, kBase + 100, 10);
+  ix.add(0, 2, kBase + 200, 10);
+  ix.add(0, 3, kBase + 100, 10);  // out of order, ties with person 1: goes after it
+  EXPECT_EQ(ix.at(0, 0).person, 1u);
+  EXPECT_EQ(ix.at(0, 1).person, 3u);
+  EXPECT_EQ(ix.at(0, 2).person, 2u);
+}
+
+TEST(VisitIndex, LongEarlyStayIsFoundFromFarLater) {
+  VisitIndex ix(kBase);
+  ix.add(0, 99, kBase, 10 * 24 * 3600);  // a stay of ten days, first in the venue
+  for (int i = 1; i < 5000; ++i) ix.add(0, static_cast<PersonId>(i), kBase + i * 120, 60);
+  // Between two short visits (one entered at 5 days, left a minute later; the next 2 minutes in).
+  const auto f = query(ix, 0, kBase + 5 * 24 * 3600 + 70, kBase + 5 * 24 * 3600 + 80);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(std::get<0>(f[0]), 99u);
+  // And a long stay inserted out of order later.
+  ix.add(0, 77, kBase + 60, 9 * 24 * 3600);
+  EXPECT_EQ(query(ix, 0, kBase + 8 * 24 * 3600, kBase + 8 * 24 * 3600 + 1).size(), 2u);
+}
+
+TEST(VisitIndex, MatchesBruteForceOnRandomVisits) {
+  std::mt19937_64 rng(11);
+  std::vector<Plain> all;
+  const int venues = 7;
+  for (int i = 0; i < 6000; ++i) {
+    // Roughly in time order, some late by up to two hours, durations from 0 to 14 hours.
+    const std::int64_t t = i * 30 - static_cast<std::int64_t>(rng() % 100 < 10 ? rng() % 7200 : 0);
+    const std::int64_t d = rng() % 100 < 5 ? static_cast<std::int64_t>(rng() % 50400) : static_cast<std::int64_t>(rng() % 3600);
+    all.push_back({static_cast<VenueId>(rng() % venues), static_cast<PersonId>(rng() % 500), std::max<std::int64_t>(0, t) + kBase, d});
+  }
+  VisitIndex ix(kBase);
+  for (const auto& p : all) ix.add(p.venue, p.person, p.entry, p.duration);
+  EXPECT_EQ(ix.visits(), all.size());
+  for (int q = 0; q < 2000; ++q) {
+    const VenueId v = static_cast<VenueId>(rng() % venues);
+    const std::int64_t from = kBase - 3600 + static_cast<std::int64_t>(rng() % 190000);
+    const std::int64_t to = from + static_cast<std::int64_t>(rng() % 7200);
+    ASSERT_EQ(query(ix, v, from, to), brute(all, v, from, to)) << "query " << q;
+  }
+}
+
+TEST(VisitIndex, RejectsOutOfRange) {
+  VisitIndex ix(kBase);
+  EXPECT_THROW(ix.add(0, 1, kBase - 1, 10), Error);
+  EXPECT_THROW(ix.add(0, 1, kBase + (std::int64_t{1} << 32), 10), Error);
+  EXPECT_THROW(ix.add(0, 1, kBase, -1), Error);
+  EXPECT_EQ(ix.visits(), 0u);
+  ix.add(0, 1, kBase + (std::int64_t{1} << 32) - 1, 0xFFFFFFFFll);  // the last second, longest stay
+  EXPECT_EQ(query(ix, 0, kBase + (std::int64_t{1} << 33) - 10, kBase + (std::int64_t{1} << 33)).size(), 1u);
+}
+
+TEST(VisitIndex, AtMostSixteenBytesPerVisit) {
+  // Two million visits as scans arrive: half at 200 busy venues (about 5,000 each), half over
+  // 20,000 small ones (about 50 each, like a home's fortnight).
+  VisitIndex ix(kBase);
+  std::mt19937_64 rng(3);
+  const std::size_t n = 2'000'000;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto r = rng();
+    const VenueId v = (r & 1) ? static_cast<VenueId>((r >> 1) % 200) : static_cast<VenueId>((r >> 1) % 20000);
+    ix.add(v, static_cast<PersonId>(r >> 40), kBase + static_cast<std::int64_t>(i / 2), 600);
+  }
+  const double per = static_cast<double>(ix.memory_bytes()) / static_cast<double>(ix.visits());
+  EXPECT_LE(per, 16.0);
+  EXPECT_GE(per, 12.0);  // a record is 12 bytes: the count is honest
+}
+
+}  // namespace
+}  // namespace bihuan::trace
