@@ -1,38 +1,125 @@
 #include "trace/join.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <tuple>
 
 namespace bihuan::trace {
+namespace {
+
+// (contact, venue) -> position in a case's hits: open addressing, cleared per case by the slots
+// it used.
+class HitTable {
+ public:
+  HitTable() { resize(1u << 12); }
+  // The slot of `key`; `fresh` tells whether it was empty (the caller then stores its value).
+  std::uint32_t& find(std::uint64_t key, bool& fresh) {
+    if ((used_.size() + 1) * 2 > keys_.size()) grow();
+    std::size_t i = mix(key) & mask_;
+    while (keys_[i] != kEmpty && keys_[i] != key) i = (i + 1) & mask_;
+    fresh = keys_[i] == kEmpty;
+    if (fresh) {
+      keys_[i] = key;
+      used_.push_back(static_cast<std::uint32_t>(i));
+    }
+    return vals_[i];
+  }
+  void clear() {
+    for (const auto i : used_) keys_[i] = kEmpty;
+    used_.clear();
+  }
+
+ private:
+  static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};
+  static std::size_t mix(std::uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return static_cast<std::size_t>(k);
+  }
+  void resize(std::size_t n) {
+    keys_.assign(n, kEmpty);
+    vals_.assign(n, 0);
+    mask_ = n - 1;
+  }
+  void grow() {
+    std::vector<std::pair<std::uint64_t, std::uint32_t>> live;
+    live.reserve(used_.size());
+    for (const auto i : used_) live.emplace_back(keys_[i], vals_[i]);
+    resize(keys_.size() * 2);
+    used_.clear();
+    for (const auto& [k, v] : live) {
+      bool fresh = false;
+      find(k, fresh) = v;
+    }
+  }
+  std::vector<std::uint64_t> keys_;
+  std::vector<std::uint32_t> vals_;
+  std::vector<std::uint32_t> used_;
+  std::size_t mask_ = 0;
+};
+
+void one_case(const VisitIndex& index, const CaseQuery& q, std::uint32_t c, const OverlapRule& rule, HitTable& table,
+              std::vector<ContactHit>& out) {
+  for (const CaseVisit& raw : q.visits) {
+    const CaseVisit v = clip(raw, q.window_start, q.window_end);
+    const std::int64_t need = std::max<std::int64_t>(rule.at(v.venue), 1);
+    // A stay shorter than the minimum cannot give a contact.
+    if (v.end - v.start < need) continue;
+    index.overlapping(v.venue, v.start, v.end, [&](PersonId p, std::int64_t entry, std::int64_t end) {
+      if (p == q.person) return;
+      const std::int64_t overlap = std::min(end, v.end) - std::max(entry, v.start);
+      if (overlap < need) return;
+      bool fresh = false;
+      std::uint32_t& at = table.find((std::uint64_t{p} << 32) | v.venue, fresh);
+      if (fresh) {
+        at = static_cast<std::uint32_t>(out.size());
+        out.push_back(ContactHit{c, p, v.venue, overlap});
+      } else if (out[at].overlap_seconds < overlap) {
+        out[at].overlap_seconds = overlap;
+      }
+    });
+  }
+  table.clear();
+}
+
+}  // namespace
 
 CaseVisit clip(const CaseVisit& v, std::int64_t window_start, std::int64_t window_end) noexcept {
   return CaseVisit{v.venue, std::max(v.start, window_start), std::min(v.end, window_end)};
 }
 
-std::vector<ContactHit> find_contacts(const VisitIndex& index, std::span<const CaseQuery> cases, const OverlapRule& rule) {
-  std::vector<ContactHit> out, mine;
-  for (std::size_t c = 0; c < cases.size(); ++c) {
-    const CaseQuery& q = cases[c];
-    mine.clear();
-    for (const CaseVisit& raw : q.visits) {
-      const CaseVisit v = clip(raw, q.window_start, q.window_end);
-      if (v.end <= v.start) continue;
-      const std::int64_t need = std::max<std::int64_t>(rule.at(v.venue), 1);
-      // A stay shorter than the minimum cannot give a contact.
-      if (v.end - v.start < need) continue;
-      index.overlapping(v.venue, v.start, v.end, [&](PersonId p, std::int64_t entry, std::int64_t end) {
-        if (p == q.person) return;
-        const std::int64_t overlap = std::min(end, v.end) - std::max(entry, v.start);
-        if (overlap >= need) mine.push_back(ContactHit{static_cast<std::uint32_t>(c), p, v.venue, overlap});
-      });
-    }
-    std::sort(mine.begin(), mine.end(), [](const ContactHit& a, const ContactHit& b) {
-      return std::tie(a.contact, a.venue, b.overlap_seconds) < std::tie(b.contact, b.venue, a.overlap_seconds);
-    });
-    // The first of each (contact, venue) run has the largest overlap.
-    for (std::size_t i = 0; i < mine.size(); ++i)
-      if (i == 0 || mine[i].contact != mine[i - 1].contact || mine[i].venue != mine[i - 1].venue) out.push_back(mine[i]);
+void sort_hits(std::vector<ContactHit>& hits) {
+  std::sort(hits.begin(), hits.end(), [](const ContactHit& a, const ContactHit& b) {
+    return std::tie(a.case_index, a.contact, a.venue) < std::tie(b.case_index, b.contact, b.venue);
+  });
+}
+
+std::vector<ContactHit> find_contacts(const VisitIndex& index, std::span<const CaseQuery> cases, const OverlapRule& rule,
+                                      unsigned threads) {
+  std::vector<ContactHit> out;
+  if (threads <= 1 || cases.size() < 2) {
+    HitTable table;
+    for (std::size_t c = 0; c < cases.size(); ++c) one_case(index, cases[c], static_cast<std::uint32_t>(c), rule, table, out);
+    return out;
   }
+  // Cases handed out one at a time; each case's hits kept apart and joined in case order.
+  std::vector<std::vector<ContactHit>> per_case(cases.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    HitTable table;
+    for (std::size_t c; (c = next.fetch_add(1)) < cases.size();)
+      one_case(index, cases[c], static_cast<std::uint32_t>(c), rule, table, per_case[c]);
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  std::size_t n = 0;
+  for (const auto& v : per_case) n += v.size();
+  out.reserve(n);
+  for (const auto& v : per_case) out.insert(out.end(), v.begin(), v.end());
   return out;
 }
 

@@ -54,8 +54,14 @@ struct OverlapRule {
 // The part of [start, end) inside [window_start, window_end); end <= start when none.
 CaseVisit clip(const CaseVisit& v, std::int64_t window_start, std::int64_t window_end) noexcept;
 
-// Contacts of every case, ordered by (case_index, contact, venue). Venues the index does not hold
-// (another rank's under MPI) give nothing.
-std::vector<ContactHit> find_contacts(const VisitIndex& index, std::span<const CaseQuery> cases, const OverlapRule& rule);
+// Contacts of every case, by case_index and within a case in the order they were found (the same
+// for the same index and cases; sort_hits orders them). Venues the index does not hold (another
+// rank's under MPI) give nothing. `threads` > 1 splits the cases over that many threads; the
+// result is the same.
+std::vector<ContactHit> find_contacts(const VisitIndex& index, std::span<const CaseQuery> cases, const OverlapRule& rule,
+                                      unsigned threads = 1);
+
+// Orders hits by (case_index, contact, venue).
+void sort_hits(std::vector<ContactHit>& hits);
 
 }  // namespace bihuan::trace

@@ -15,22 +15,21 @@ std::uint32_t saturate(std::int64_t v) noexcept { return v >= kMaxU32 ? 0xFFFFFF
 
 std::uint32_t VisitIndex::new_block() {
   if (blocks_used_ == slabs_.size() * kSlabBlocks) slabs_.push_back(std::make_unique_for_overwrite<Slab>());
-  const std::uint32_t b = blocks_used_++;
-  meta(b) = BlockMeta{0, 0};
-  return b;
+  return blocks_used_++;
 }
 
 void VisitIndex::refresh_meta(Venue& v, std::size_t from_block) {
-  std::uint32_t prefix = 0;
-  if (from_block > 0) prefix = meta(v.blocks[from_block - 1]).prefix_max_end;
+  std::uint32_t prefix = from_block > 0 ? v.blocks[from_block - 1].prefix_max_end : 0;
   for (std::size_t j = from_block; j < v.blocks.size(); ++j) {
-    const std::uint32_t b = v.blocks[j];
+    BlockRef& ref = v.blocks[j];
     const std::uint32_t n = j + 1 < v.blocks.size() ? kBlock : v.count - static_cast<std::uint32_t>(j) * kBlock;
-    const Record* r = block_records(b);
+    const Record* r = block_records(ref.block);
     std::uint32_t m = 0;
     for (std::uint32_t i = 0; i < n; ++i) m = std::max(m, saturate(std::int64_t{r[i].entry} + r[i].duration));
     prefix = std::max(prefix, m);
-    meta(b) = BlockMeta{m, prefix};
+    ref.first_entry = r[0].entry;
+    ref.max_end = m;
+    ref.prefix_max_end = prefix;
   }
 }
 
@@ -46,17 +45,15 @@ void VisitIndex::add(VenueId venue, PersonId person, std::int64_t entry_unix_sec
   const std::uint32_t end = saturate(rel + duration_seconds);
   if (v.count == 0 || at(venue, v.count - 1).entry <= x.entry) {
     const std::uint32_t i = v.count % kBlock;
-    if (i == 0) v.blocks.push_back(new_block());
-    const std::uint32_t b = v.blocks.back();
-    block_records(b)[i] = x;
-    BlockMeta& m = meta(b);
     if (i == 0) {
-      const std::uint32_t before = v.blocks.size() > 1 ? meta(v.blocks[v.blocks.size() - 2]).prefix_max_end : 0;
-      m = BlockMeta{end, std::max(before, end)};
+      const std::uint32_t before = v.blocks.empty() ? 0 : v.blocks.back().prefix_max_end;
+      v.blocks.push_back(BlockRef{new_block(), x.entry, end, std::max(before, end)});
     } else {
+      BlockRef& m = v.blocks.back();
       m.max_end = std::max(m.max_end, end);
       m.prefix_max_end = std::max(m.prefix_max_end, end);
     }
+    block_records(v.blocks.back().block)[i] = x;
     ++v.count;
     ++visits_;
     return;
@@ -69,8 +66,8 @@ void VisitIndex::add(VenueId venue, PersonId person, std::int64_t entry_unix_sec
     else hi = mid;
   }
   const std::uint32_t pos = lo;
-  if (v.count % kBlock == 0) v.blocks.push_back(new_block());
-  auto slot = [&](std::uint32_t i) -> Record& { return block_records(v.blocks[i / kBlock])[i % kBlock]; };
+  if (v.count % kBlock == 0) v.blocks.push_back(BlockRef{new_block(), 0, 0, 0});
+  auto slot = [&](std::uint32_t i) -> Record& { return block_records(v.blocks[i / kBlock].block)[i % kBlock]; };
   for (std::uint32_t i = v.count; i > pos; --i) slot(i) = slot(i - 1);
   slot(pos) = x;
   ++out_of_order_;
@@ -83,7 +80,7 @@ void VisitIndex::add(VenueId venue, PersonId person, std::int64_t entry_unix_sec
 std::size_t VisitIndex::memory_bytes() const noexcept {
   std::size_t bytes = sizeof(*this) + slabs_.size() * sizeof(Slab) + slabs_.capacity() * sizeof(slabs_[0]) +
                       venues_.capacity() * sizeof(Venue);
-  for (const auto& v : venues_) bytes += v.blocks.capacity() * sizeof(std::uint32_t);
+  for (const auto& v : venues_) bytes += v.blocks.capacity() * sizeof(BlockRef);
   return bytes;
 }
 

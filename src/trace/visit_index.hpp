@@ -6,20 +6,21 @@
 // caller, entry is seconds since the index's base instant (so an index covers 136 years from its
 // base), duration is whole seconds (the exit scan's time minus the entry's, or the venue's dwell
 // time when the visit has no exit scan; the caller resolves which). Records live in blocks of
-// kBlock records carved out of large slabs; a venue owns a list of block numbers, and every block
-// of a venue except its last is full, so a venue is one logical array sorted by entry (ties keep
-// arrival order). Per block the index keeps the latest end of its records and the latest end of
-// all records of the venue up to and including it (a prefix maximum): a query walks back from the
-// last record that entered before its end and stops at the first block whose prefix maximum ends
-// before its start, so a long stay (an overnight visit, a missing exit) widens the search only at
-// its own venue and only for the blocks after it.
+// kBlock records carved out of large slabs; a venue owns a contiguous list of its blocks, and every
+// block of a venue except its last is full, so a venue is one logical array sorted by entry (ties
+// keep arrival order). The list holds per block its first entry, the latest end of its records and
+// the latest end of all records of the venue up to and including it (a prefix maximum): a query
+// binary-searches the list for the last block that starts before its end, walks back, skips
+// blocks that end before its start and stops at the first block whose prefix maximum ends before
+// its start, so a long stay (an overnight visit, a missing exit) widens the search only at its own
+// venue and only for the blocks after it, and records are read only in blocks that may overlap.
 //
 // Arrivals: a visit that entered at or after the venue's last record is appended (the usual
 // case: scans arrive roughly in time order). An earlier one is inserted at its place, shifting
 // the venue's later records by one (cost proportional to how far out of order it is).
 //
-// memory_bytes() counts every byte the index holds in its containers (slabs, block metadata,
-// per-venue lists by capacity), which is what the "bytes per stored visit" figure divides.
+// memory_bytes() counts every byte the index holds in its containers (slabs, the per-venue block
+// lists by capacity, the venue table), which is what the "bytes per stored visit" figure divides.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -67,7 +68,7 @@ class VisitIndex {
   // The i-th record (0-based, entry order) of a venue; i < visits_at(venue).
   const Record& at(VenueId venue, std::uint32_t i) const noexcept {
     const Venue& v = venues_[venue];
-    return record(v.blocks[i / kBlock], i % kBlock);
+    return record(v.blocks[i / kBlock].block, i % kBlock);
   }
   // Bytes held by all containers of the index (see above).
   std::size_t memory_bytes() const noexcept;
@@ -78,16 +79,20 @@ class VisitIndex {
 
  private:
   static constexpr std::uint32_t kOpenEnd = 0xFFFFFFFFu;
-  struct BlockMeta {
+  // A venue's block: where its records are and what a query needs to know before reading them,
+  // kept in the venue's own contiguous list so that the search and the walk back touch the
+  // records only where they may overlap.
+  struct BlockRef {
+    std::uint32_t block;           // number of the block in the slabs
+    std::uint32_t first_entry;     // entry of its first record
     std::uint32_t max_end;         // latest entry + duration in the block (saturated)
     std::uint32_t prefix_max_end;  // latest end in this block and every earlier block of its venue
   };
   struct Slab {
     Record records[kSlabBlocks][kBlock];
-    BlockMeta meta[kSlabBlocks];
   };
   struct Venue {
-    std::vector<std::uint32_t> blocks;
+    std::vector<BlockRef> blocks;
     std::uint32_t count = 0;
   };
 
@@ -95,8 +100,6 @@ class VisitIndex {
   const Record* block_records(std::uint32_t b) const noexcept {
     return slabs_[b / kSlabBlocks]->records[b % kSlabBlocks];
   }
-  BlockMeta& meta(std::uint32_t b) noexcept { return slabs_[b / kSlabBlocks]->meta[b % kSlabBlocks]; }
-  const BlockMeta& meta(std::uint32_t b) const noexcept { return slabs_[b / kSlabBlocks]->meta[b % kSlabBlocks]; }
   const Record& record(std::uint32_t b, std::uint32_t i) const noexcept { return block_records(b)[i]; }
   std::uint32_t new_block();
   void refresh_meta(Venue& v, std::size_t from_block);
@@ -117,24 +120,26 @@ void VisitIndex::overlapping(VenueId venue, std::int64_t from, std::int64_t to, 
   if (v.count == 0) return;
   const std::int64_t rel_from = from - base_, rel_to = to - base_;
   if (rel_to <= 0) return;  // every stored entry is >= 0
-  // hi: the number of records that entered before `to` (first index with entry >= rel_to).
-  std::uint32_t lo = 0, hi = v.count;
-  while (lo < hi) {
-    const std::uint32_t mid = lo + (hi - lo) / 2;
-    if (static_cast<std::int64_t>(at(venue, mid).entry) < rel_to) lo = mid + 1;
-    else hi = mid;
+  // hi: the number of records that entered before `to`: in the last block that starts before it.
+  std::size_t lo = 0, nb = v.blocks.size();
+  while (lo < nb) {
+    const std::size_t mid = lo + (nb - lo) / 2;
+    if (static_cast<std::int64_t>(v.blocks[mid].first_entry) < rel_to) lo = mid + 1;
+    else nb = mid;
   }
-  if (hi == 0) return;
-  for (std::int64_t b = (hi - 1) / kBlock; b >= 0; --b) {
-    const std::uint32_t block = v.blocks[static_cast<std::size_t>(b)];
-    const BlockMeta& m = meta(block);
+  if (lo == 0) return;
+  const std::size_t last = lo - 1;
+  const std::uint32_t in_last = last + 1 < v.blocks.size() ? kBlock : v.count - static_cast<std::uint32_t>(last) * kBlock;
+  const Record* lr = block_records(v.blocks[last].block);
+  std::uint32_t n_last = in_last;
+  while (n_last > 0 && static_cast<std::int64_t>(lr[n_last - 1].entry) >= rel_to) --n_last;
+  for (std::size_t b = last + 1; b-- > 0;) {
+    const BlockRef& m = v.blocks[b];
     // Ends are saturated at kOpenEnd, which never rules a block out.
     if (m.prefix_max_end != kOpenEnd && static_cast<std::int64_t>(m.prefix_max_end) <= rel_from) break;
     if (m.max_end != kOpenEnd && static_cast<std::int64_t>(m.max_end) <= rel_from) continue;
-    const std::uint32_t first = static_cast<std::uint32_t>(b) * kBlock;
-    const std::uint32_t end = std::min<std::uint32_t>(hi, first + kBlock);
-    const Record* r = block_records(block);
-    for (std::uint32_t i = end - first; i-- > 0;) {
+    const Record* r = block_records(m.block);
+    for (std::uint32_t i = b == last ? n_last : kBlock; i-- > 0;) {
       const std::int64_t e = r[i].entry, x = e + r[i].duration;
       if (x > rel_from) fn(r[i].person, e + base_, x + base_);
     }

@@ -24,7 +24,11 @@ struct Fixture {
     for (auto& c : cases)
       if (c.person == person) c.visits.push_back({venue, from, to});
   }
-  std::vector<ContactHit> run() { return find_contacts(ix, cases, rule); }
+  std::vector<ContactHit> run() {
+    auto hits = find_contacts(ix, cases, rule);
+    sort_hits(hits);
+    return hits;
+  }
 };
 
 TEST(Join, OverlapExactlyAtTheMinimumCountsOneSecondShortDoesNot) {
@@ -162,7 +166,11 @@ TEST(Partition, RanksTogetherFindWhatOneFinds) {
       for (auto& c : cases)
         if (c.person == v.person) c.visits.push_back({v.venue, v.from, v.to});
     }
-    return find_contacts(ix, cases, OverlapRule{});
+    auto hits = find_contacts(ix, cases, OverlapRule{});
+    // Two threads find the same hits in the same order.
+    EXPECT_EQ(find_contacts(ix, cases, OverlapRule{}, 2), hits);
+    sort_hits(hits);
+    return hits;
   };
   const auto one = run(0, 1);
   EXPECT_GT(one.size(), 50u);
@@ -172,9 +180,7 @@ TEST(Partition, RanksTogetherFindWhatOneFinds) {
       const auto part = run(r, k);
       all.insert(all.end(), part.begin(), part.end());
     }
-    std::sort(all.begin(), all.end(), [](const ContactHit& a, const ContactHit& b) {
-      return std::tie(a.case_index, a.contact, a.venue) < std::tie(b.case_index, b.contact, b.venue);
-    });
+    sort_hits(all);
     EXPECT_EQ(all, one) << k << " ranks";
   }
 }
