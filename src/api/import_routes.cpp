@@ -4,10 +4,13 @@
 #include <limits>
 
 #include "api/json_io.hpp"
+#include "api/loop_routes.hpp"
 #include "core/error.hpp"
 #include "ingest/import.hpp"
 #include "ingest/report_json.hpp"
 #include "jobs/runner.hpp"
+#include "loop/service.hpp"
+#include "loop/watcher.hpp"
 #include "registry/service.hpp"
 #include "store/import_repository.hpp"
 #include "store/job_repository.hpp"
@@ -229,6 +232,9 @@ json conflict_json(Context& ctx, const store::IdentityConflict& c, const Person&
   return {{"id", c.id},
           {"run_id", c.run_id},
           {"row", c.row},
+          {"source", c.manifest_id != 0 ? "manifest" : "registry"},
+          {"manifest_id", c.manifest_id != 0 ? json(c.manifest_id) : json(nullptr)},
+          {"seat", c.seat},
           {"fields", fields},
           {"status", c.status},
           {"created_at", format_instant(c.created_at)},
@@ -264,10 +270,27 @@ Response resolve_conflict(Request& req, Context& ctx) {
   const std::int64_t id = path_id(req);
   json body = parse_object(req.body);
   const std::string action = req_string(body, "action");
-  if (action != "keep" && action != "take") fail(ErrorCode::invalid_argument, "action must be keep or take", "action");
+  using A = registry::Service::ConflictAction;
+  A a = A::keep;
+  if (action == "take")
+    a = A::take;
+  else if (action == "reject")
+    a = A::reject;
+  else if (action != "keep")
+    fail(ErrorCode::invalid_argument, "action must be keep, take or reject", "action");
   const std::string reason = trim(opt_string(body, "reason").value_or(""));
-  const auto r = registry::Service(ctx.repo, *ctx.svc.clock).resolve_conflict(id, action == "take", reason, caller_of(ctx, req));
-  return Response::json(conflict_json(ctx, r.conflict, r.person));
+  const Caller who = caller_of(ctx, req);
+  // A held traveller of an arrival manifest gets its control order in the resolution's
+  // transaction (the loop's policy profiles are needed only then).
+  auto admit = [&](const store::IdentityConflict& c) {
+    if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
+    loop::Service loop(ctx.repo, *ctx.svc.loop_profiles, *ctx.svc.clock, ctx.svc.loop_watcher, *loop_settings_of(ctx));
+    return loop.admit_held_traveller(c, who);
+  };
+  const auto r = registry::Service(ctx.repo, *ctx.svc.clock).resolve_conflict(id, a, reason, who, admit);
+  json out = conflict_json(ctx, r.conflict, r.person);
+  out["order_id"] = r.order_id != 0 ? json(r.order_id) : json(nullptr);
+  return Response::json(out);
 }
 
 ParamDoc qp(std::string name, std::string description, std::string type = "string") {

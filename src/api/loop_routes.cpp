@@ -275,15 +275,21 @@ Response import_manifest(Request& req, Context& ctx) {
     loop::Service s(jc.repo, profs, *svc.clock, svc.loop_watcher, svc.handover_deadline);
     jc.progress(0.1);
     auto rep = s.import_manifest(body, opt, who);
-    json errors = json::array();
-    for (const auto& e : rep.errors)
-      errors.push_back({{"row", e.row}, {"column", e.column}, {"value", e.value}, {"reason", e.reason}});
+    auto rows = [](const std::vector<loop::ManifestRowError>& es) {
+      json out = json::array();
+      for (const auto& e : es)
+        out.push_back({{"row", e.row}, {"column", e.column}, {"value", e.value}, {"reason", e.reason}});
+      return out;
+    };
     return json{{"manifest_id", rep.manifest_id},
+                {"run_id", rep.run_id},
                 {"total_rows", rep.total_rows},
                 {"accepted", rep.accepted},
                 {"rejected", rep.rejected},
                 {"created_orders", rep.created_orders},
-                {"errors", errors}}
+                {"held", rep.held},
+                {"errors", rows(rep.errors)},
+                {"conflicts", rows(rep.conflicts)}}
         .dump(-1, ' ', false, json::error_handler_t::replace);
   };
   const std::int64_t id = ctx.svc.jobs->submit(ctx.repo, "import.manifest", who.user_id, std::move(work));

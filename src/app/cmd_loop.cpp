@@ -87,9 +87,12 @@ const bool registered = add_command([](CLI::App& app) {
     auto rep = svc.import_manifest(read_all(file), opt, cli_actor());
     std::cout << "rows " << rep.total_rows << ", accepted " << rep.accepted << ", rejected " << rep.rejected
               << ", orders created " << rep.created_orders;
+    if (rep.held) std::cout << ", held (identity conflicts) " << rep.held;
     if (rep.manifest_id) std::cout << ", manifest " << rep.manifest_id;
     std::cout << "\n";
     for (const auto& e : rep.errors)
+      std::cerr << "row " << e.row << " " << e.column << " '" << e.value << "': " << e.reason << "\n";
+    for (const auto& e : rep.conflicts)
       std::cerr << "row " << e.row << " " << e.column << " '" << e.value << "': " << e.reason << "\n";
     if (rep.rejected > 0) fail(ErrorCode::invalid_argument, "the manifest has rejected rows; nothing was written", "file");
   });

@@ -393,7 +393,13 @@ class Importer {
       if (auto known = repo_.person_by_doc(p.doc_number, Scope::everything())) {
         const bool inside = opt_.scope.kind == Scope::Kind::area ? in_scope_area(known->area_code)
                                                                  : known->workplace_org_id == opt_.scope.org_id;
-        if (!inside) error(rec, p_id, get(rec, p_id), "this person is registered outside your jurisdiction");
+        // The same words as POST /api/persons' 409 (registry/service.cpp), whether the record
+        // lies in another grid, district or city: existence is unavoidable with unique ID
+        // numbers, where the person lives is not told (docs/SECURITY.md, threat model).
+        if (!inside)
+          error(rec, p_id, get(rec, p_id),
+                "this document number cannot be registered here; if the person moved into your area, ask the "
+                "command centre to check the record (协查)");
       }
     }
 
@@ -804,6 +810,11 @@ store::ImportRun undoable(store::ImportRepository& runs, std::int64_t run_id) {
   if (!r) fail(ErrorCode::not_found, "no such import run: " + std::to_string(run_id), "id");
   if (r->status != "committed")
     fail(ErrorCode::conflict, "import run " + std::to_string(run_id) + " is " + r->status + "; only a committed run can be undone",
+         "id");
+  // An arrival manifest's run records the manifest and its held travellers; its orders are
+  // closed in the loop (released or handed over), not undone here.
+  if (r->kind == "manifest")
+    fail(ErrorCode::conflict, "import run " + std::to_string(run_id) + " is an arrival manifest: its orders are closed in the loop, not undone",
          "id");
   auto blockers = runs.undo_blockers(run_id, 20);
   if (!blockers.empty()) {

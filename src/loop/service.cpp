@@ -19,6 +19,7 @@
 #include "ingest/encoding.hpp"
 #include "ingest/fields.hpp"
 #include "loop/signed_document.hpp"
+#include "store/import_repository.hpp"
 #include "loop/transfer_document.hpp"
 
 namespace bihuan::loop {
@@ -698,6 +699,8 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
     Person p;
     std::string seat;
     std::string destination;
+    std::int64_t line = 0;
+    std::string doc_column;
   };
   std::vector<Row> rows;
   ManifestReport rep;
@@ -809,6 +812,8 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
       continue;
     }
     ++rep.accepted;
+    r.line = rec.line;
+    r.doc_column = header[static_cast<std::size_t>(idx[1])];
     rows.push_back(std::move(r));
   }
   if (rep.rejected > 0) {
@@ -818,7 +823,19 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
   const auto plan = policy::make_plan(prof, "inbound", arrival);
   const std::string pj = plan_to_json(plan);
   write([&] {
-    rep.manifest_id = loop_->insert_manifest(opt.kind, opt.ref, opt.arrived_at, opt.port_org, clock_.now(), a.user_id);
+    const Instant now = clock_.now();
+    rep.manifest_id = loop_->insert_manifest(opt.kind, opt.ref, opt.arrived_at, opt.port_org, now, a.user_id);
+    // The manifest is recorded as an import run (who, file, counts, when); the identity
+    // conflicts of its rows belong to it. Created and committed in this transaction.
+    auto imports = store::open_import_repository(repo_);
+    store::ImportRun run;
+    run.kind = "manifest";
+    run.mode = "all-or-nothing";
+    run.file_name = opt.kind + " " + opt.ref;
+    run.created_by = a.user_id;
+    run.created_at = now;
+    run.id = imports->create_run(run);
+    rep.run_id = run.id;
     std::vector<Person> fresh;
     std::vector<std::int64_t> ids(rows.size(), 0);
     std::vector<std::size_t> fresh_idx;
@@ -826,17 +843,40 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
       auto& p = rows[i].p;
       if (auto found = repo_.person_by_doc(p.doc_number, Scope::everything());
           found && found->doc_type == p.doc_type && found->nationality == p.nationality) {
-        ids[i] = found->merged_into != 0 ? found->merged_into : found->id;
+        const std::int64_t registered = found->merged_into != 0 ? found->merged_into : found->id;
+        // The same ID number under another name, sex or birth date is an identity conflict
+        // (身份冲突): the row is not linked to the registered person (the port would act on
+        // someone else under a name of its choosing). The traveller is held: the conflict goes
+        // to the review page, and the order is created when it is resolved as this person.
+        std::vector<std::string> differ;
+        if (found->name != p.name) differ.emplace_back("name");
+        if (found->sex != p.sex) differ.emplace_back("sex");
+        if (found->birth_date != p.birth_date) differ.emplace_back("birth_date");
+        if (!differ.empty()) {
+          Person held = p;
+          held.area_code = rows[i].destination;
+          const std::int64_t cid =
+              imports->add_conflict(run.id, registered, rows[i].line, differ, held, rep.manifest_id, rows[i].seat, now);
+          // What the port learns: the row is held, not who is registered under the number.
+          rep.conflicts.push_back({rows[i].line, rows[i].doc_column, mask_id_number(p.doc_number),
+                                   "identity conflict: this ID number is registered with another name, sex or birth "
+                                   "date; the traveller is held for review as conflict " + std::to_string(cid) +
+                                       " and the control order is created when it is resolved"});
+          ++rep.held;
+          continue;
+        }
+        ids[i] = registered;
         continue;
       }
       p.area_code = rows[i].destination;
-      p.created_at = p.updated_at = clock_.now();
+      p.created_at = p.updated_at = now;
       fresh.push_back(p);
       fresh_idx.push_back(i);
     }
     if (!fresh.empty()) repo_.upsert_persons(fresh);
     for (std::size_t k = 0; k < fresh.size(); ++k) ids[fresh_idx[k]] = fresh[k].id;
     for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (ids[i] == 0) continue;  // held: an identity conflict
       store::OrderRow r;
       r.order.person_id = ids[i];
       r.order.group = "inbound";
@@ -855,10 +895,53 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
       schedule(r, plan);
       ++rep.created_orders;
     }
+    run.status = "committed";
+    run.finished_at = clock_.now();
+    run.total_rows = rep.total_rows;
+    run.accepted = rep.accepted;
+    run.inserted = static_cast<std::int64_t>(fresh.size());
+    run.unchanged = rep.accepted - run.inserted - rep.held;
+    run.conflicts = rep.held;
+    imports->finish_run(run);
     audit(a, "manifest.import", "manifest", rep.manifest_id, {},
-          json{{"kind", opt.kind}, {"ref", opt.ref}, {"port_org", opt.port_org}, {"orders", rep.created_orders}}.dump());
+          json{{"kind", opt.kind}, {"ref", opt.ref}, {"port_org", opt.port_org}, {"orders", rep.created_orders},
+               {"held", rep.held}, {"run_id", run.id}}.dump());
   });
   return rep;
+}
+
+std::int64_t Service::admit_held_traveller(const store::IdentityConflict& c, const Caller& a) {
+  if (c.manifest_id == 0) fail(ErrorCode::internal, "conflict " + std::to_string(c.id) + " holds no traveller", "id");
+  const std::string profile = active_profile();
+  const auto& prof = profiles_.get(profile);
+  if (!prof.groups.count("inbound")) fail(ErrorCode::invalid_argument, profile + " has no inbound group", "profile");
+  return write([&] {
+    auto m = loop_->manifest(c.manifest_id);
+    if (!m) fail(ErrorCode::conflict, "the manifest of conflict " + std::to_string(c.id) + " was purged", "id");
+    const Date arrival = settings_.local.date_of(m->arrived_at);
+    const auto plan = policy::make_plan(prof, "inbound", arrival);
+    const Instant now = clock_.now();
+    store::OrderRow r;
+    r.order.person_id = c.person_id;
+    r.order.group = "inbound";
+    r.order.profile = profile;
+    r.order.start = arrival;
+    r.order.source = OrderSource::arrival_manifest;
+    r.order.current = StageEntry{Stage::port_screening, Owner::org(m->port_org), now};
+    r.plan_json = plan_to_json(plan);
+    r.release_date = plan.release_date;
+    r.destination_area = c.imported.area_code;
+    r.note = m->kind + " " + m->ref + (c.seat.empty() ? "" : " seat " + c.seat) + ", held as identity conflict " +
+             std::to_string(c.id);
+    r.created_at = now;
+    r.created_by = a.user_id;
+    loop_->insert_order(r);
+    loop_->insert_passenger(c.manifest_id, c.person_id, c.seat, r.order.id);
+    schedule(r, plan);
+    audit(a, "manifest.admit", "order", r.order.id, {},
+          json{{"manifest_id", c.manifest_id}, {"conflict_id", c.id}, {"person_id", c.person_id}}.dump());
+    return r.order.id;
+  });
 }
 
 Handover Service::send_handover(std::int64_t order_id, Stage to, const Owner& receiver, std::string vehicle,
@@ -1420,6 +1503,14 @@ TransferIn Service::transfer_in(std::string_view document, CodeSigner& signer, c
 
     if (auto found = repo_.person_by_doc(p.doc_number, Scope::everything());
         found && found->doc_type == p.doc_type && found->nationality == p.nationality) {
+      // Another name, sex or birth date under the same ID number is an identity conflict: the
+      // document is refused (it names one person, so nothing else waits on it) and the sender
+      // has no receipt. The answer does not say what is registered.
+      if (found->name != p.name || found->sex != p.sex || found->birth_date != p.birth_date)
+        fail(ErrorCode::conflict,
+             "identity conflict: person.doc_number is registered here with another name, sex or birth date; "
+             "correct the registry or ask the sender to correct the document, then import it again",
+             "person.doc_number");
       out.person_id = found->merged_into != 0 ? found->merged_into : found->id;
     } else {
       p.created_at = p.updated_at = now;

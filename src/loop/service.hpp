@@ -21,6 +21,7 @@
 #include "core/loop.hpp"
 #include "core/policy.hpp"
 #include "core/quarantine.hpp"
+#include "store/import_repository.hpp"
 #include "store/loop_repository.hpp"
 #include "store/nat_repository.hpp"
 #include "store/repository.hpp"
@@ -105,8 +106,13 @@ struct ManifestRowError {
 };
 struct ManifestReport {
   std::int64_t manifest_id = 0;
+  std::int64_t run_id = 0;  // the import run recording the manifest (0 when nothing was written)
   std::int64_t total_rows = 0, accepted = 0, rejected = 0, created_orders = 0;
+  // Accepted rows whose ID number is registered with another name, sex or birth date: the
+  // traveller is held (no order yet), the row is in `conflicts` and on the conflicts review page.
+  std::int64_t held = 0;
   std::vector<ManifestRowError> errors;
+  std::vector<ManifestRowError> conflicts;
 };
 
 struct ReplanChange {
@@ -230,6 +236,12 @@ class Service {
   };
   OrderOrReferral create_or_refer(const NewOrder& n, const Caller& c);
   ManifestReport import_manifest(std::string_view csv, const ManifestOptions& opt, const Caller& c);
+  // Creates the control order of a traveller held by an identity conflict of a manifest row,
+  // once the conflict is resolved as the registered person (c.person_id): inbound, at port
+  // screening under the manifest's port, as the import would have. Called by the resolution,
+  // inside its transaction (the caller's scope over the person was checked there). Returns the
+  // order id.
+  std::int64_t admit_held_traveller(const store::IdentityConflict& c, const Caller& a);
   Handover send_handover(std::int64_t order_id, Stage to, const Owner& receiver, std::string vehicle,
                          std::string escort, const Caller& c);
   // The receiver acknowledges (the caller must act for the handover's receiver).

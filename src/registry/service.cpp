@@ -211,7 +211,8 @@ store::PageOf<Service::Conflict> Service::conflicts(bool open_only, const Caller
   return out;
 }
 
-Service::Conflict Service::resolve_conflict(std::int64_t id, bool take, const std::string& reason, const Caller& c) {
+Service::Conflict Service::resolve_conflict(std::int64_t id, ConflictAction action, const std::string& reason,
+                                            const Caller& c, const AdmitTraveller& admit) {
   require_permission(c, Permission::person_merge);
   if (trim(reason).empty()) fail(ErrorCode::invalid_argument, "a reason is required", "reason");
   auto imports = store::open_import_repository(repo_);
@@ -221,13 +222,29 @@ Service::Conflict Service::resolve_conflict(std::int64_t id, bool take, const st
     if (!k) fail(ErrorCode::not_found, "no such conflict: " + std::to_string(id), "id");
     auto before = repo_.person(k->person_id, c.scope);
     if (!before) fail(ErrorCode::not_found, "no such conflict: " + std::to_string(id), "id");
-    imports->resolve_conflict(id, take, c.user_id, clock_.now(), c.scope);
-    json detail = {{"conflict_id", id}, {"action", take ? "take" : "keep"}, {"fields", k->fields}};
+    const bool held = k->manifest_id != 0;
+    if (action == ConflictAction::reject && !held)
+      fail(ErrorCode::invalid_argument, "reject is for arrival manifest rows only: keep or take", "action");
+    const bool take = action == ConflictAction::take;
+    if (action == ConflictAction::reject)
+      imports->reject_conflict(id, c.user_id, clock_.now(), c.scope);
+    else
+      imports->resolve_conflict(id, take, c.user_id, clock_.now(), c.scope);
+    const char* verb = action == ConflictAction::take ? "take" : action == ConflictAction::keep ? "keep" : "reject";
+    json detail = {{"conflict_id", id}, {"action", verb}, {"fields", k->fields}};
     if (take)
       detail["previous"] = {{"name", before->name},
                             {"sex", to_string(before->sex)},
                             {"birth_date", before->birth_date.ok() ? format_date(before->birth_date) : ""}};
-    audit(c, take ? "person.identity_take" : "person.identity_keep", "person", k->person_id, trim(reason),
+    if (held) {
+      detail["manifest_id"] = k->manifest_id;
+      if (action != ConflictAction::reject) {
+        if (!admit) fail(ErrorCode::internal, "a held traveller needs the loop to create the order", "id");
+        out.order_id = admit(*k);
+        detail["order_id"] = out.order_id;
+      }
+    }
+    audit(c, std::string("person.identity_") + verb, "person", k->person_id, trim(reason),
           detail.dump(-1, ' ', false, json::error_handler_t::replace));
     out.conflict = *imports->conflict(id, c.scope);
     auto after = repo_.person(k->person_id, c.scope);
@@ -315,6 +332,8 @@ Person Service::create(Person p, const PersonFields& f, const Caller& c) {
     // The number is registered. Whether the record lies inside the caller's scope or not, the
     // answer is the same and names nothing (no id, no area): a caller outside learns no more
     // than that this number cannot be registered by it. The refusal is audited (probing shows).
+    // A registry import row for a number registered outside the importer's scope says the same
+    // (ingest/import.cpp).
     audit(c, "person.create_refused", "person", 0, {},
           json{{"doc_number", mask_id_number(p.doc_number)}}.dump(-1, ' ', false, json::error_handler_t::replace));
     fail(ErrorCode::conflict,

@@ -13,6 +13,7 @@
 // - everything: all.
 // A person outside answers not_found with the same message as an unknown id.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,6 +89,7 @@ class Service {
   struct Conflict {
     store::IdentityConflict conflict;
     Person person;
+    std::int64_t order_id = 0;  // the held traveller's order created by the resolution (0 = none)
   };
   store::PageOf<Conflict> conflicts(bool open_only, const Caller& c, store::Page page);
 
@@ -95,7 +97,17 @@ class Service {
   // Resolves an open identity conflict: keep the registered identity, or take the file's name,
   // sex and birth date (audited person.identity_keep / person.identity_take with the previous
   // values). not_found outside the caller's scope, conflict when already resolved.
-  Conflict resolve_conflict(std::int64_t id, bool take, const std::string& reason, const Caller& c);
+  //
+  // A conflict of an arrival manifest row holds a traveller. keep and take both say that the
+  // traveller is the registered person (the manifest or the registry misspelt the identity):
+  // `admit` is then called inside the same transaction to create the traveller's control order
+  // (loop::Service::admit_held_traveller) and its id is returned in order_id. reject says that
+  // the traveller is not the registered person: nothing is linked or changed, and the port
+  // registers the traveller under another document. reject is refused for registry import rows.
+  enum class ConflictAction { keep, take, reject };
+  using AdmitTraveller = std::function<std::int64_t(const store::IdentityConflict&)>;
+  Conflict resolve_conflict(std::int64_t id, ConflictAction action, const std::string& reason, const Caller& c,
+                            const AdmitTraveller& admit = {});
   // Creates a person inside the caller's jurisdiction (area scope: area_code inside it; org
   // scope: working at the organisation). conflict when the document number is registered.
   Person create(Person p, const PersonFields& f, const Caller& c);

@@ -77,8 +77,12 @@ struct IdentityConflict {
   std::int64_t person_id = 0;
   std::int64_t row = 0;             // line of the file
   std::vector<std::string> fields;  // which identity fields differ
-  Person imported;                  // the file's values (no id)
-  std::string status = "open";      // open | kept | taken
+  Person imported;                  // the file's values (no id); for a manifest row, area_code is its destination
+  // A traveller held from an arrival manifest (0 = a registry import row): the manifest and the
+  // seat, so that the control order can be created once the conflict is resolved.
+  std::int64_t manifest_id = 0;
+  std::string seat;
+  std::string status = "open";      // open | kept | taken | rejected (manifest rows only)
   Instant created_at{};
   std::int64_t resolved_by = 0;
   std::optional<Instant> resolved_at;
@@ -132,6 +136,14 @@ class ImportRepository {
   // birth date. not_found outside scope, conflict when already resolved.
   virtual void resolve_conflict(std::int64_t id, bool take_imported, std::int64_t by, Instant at,
                                 const Scope& scope) = 0;
+  // Closes an open conflict of a manifest row as "rejected": the traveller is not the registered
+  // person; nothing is linked. not_found outside scope, conflict when already resolved.
+  virtual void reject_conflict(std::int64_t id, std::int64_t by, Instant at, const Scope& scope) = 0;
+  // Records an identity conflict outside write_persons: a row of an arrival manifest (a held
+  // traveller) whose ID number is registered as `person_id` with other `fields`. Returns its id.
+  virtual std::int64_t add_conflict(std::int64_t run, std::int64_t person_id, std::int64_t line,
+                                    const std::vector<std::string>& fields, const Person& imported,
+                                    std::int64_t manifest_id, const std::string& seat, Instant at) = 0;
 };
 
 std::unique_ptr<ImportRepository> open_import_repository(Repository& repo);

@@ -49,6 +49,14 @@ struct OrderFilter {
 };
 
 // A signed document sent to or received from another deployment (跨地区交接).
+// An arrival manifest (入境人员名单) as imported by a port.
+struct ManifestRow {
+  std::int64_t id = 0;
+  std::string kind, ref;
+  Instant arrived_at{};
+  std::int64_t port_org = 0;
+};
+
 struct TransferRow {
   std::string direction;  // out | in
   std::string document_id;
@@ -234,6 +242,7 @@ class LoopRepository {
                                        std::int64_t port_org, Instant created_at, std::int64_t by) = 0;
   virtual void insert_passenger(std::int64_t manifest_id, std::int64_t person_id, std::string_view seat,
                                 std::int64_t order_id) = 0;
+  virtual std::optional<ManifestRow> manifest(std::int64_t id) = 0;
   // Whether the person came on a manifest the port imported.
   virtual bool imported_by_port(std::int64_t person_id, std::int64_t port_org) = 0;
 

@@ -442,6 +442,8 @@ class SqlImportRepository final : public ImportRepository {
       c.imported.phone = j.value("phone", "");
       c.imported.area_code = j.value("area_code", "");
       c.imported.address = j.value("address", "");
+      c.manifest_id = j.value("manifest_id", std::int64_t{0});
+      c.seat = j.value("seat", "");
     }
     c.status = col.str();
     c.created_at = col.at();
@@ -521,12 +523,23 @@ class SqlImportRepository final : public ImportRepository {
                          .run();
       if (n == 0) fail(ErrorCode::conflict, "the registered record was merged into another", "id");
     }
-    Q(db_, "UPDATE identity_conflicts SET status = ?, resolved_by = ?, resolved_at = ? WHERE id = ? AND status = 'open'")
-        .text(take_imported ? "taken" : "kept")
-        .i64(by)
-        .i64(to_unix_ms(at))
-        .i64(id)
-        .run();
+    close_conflict(id, take_imported ? "taken" : "kept", by, at);
+  }
+
+  void reject_conflict(std::int64_t id, std::int64_t by, Instant at, const Scope& scope) override {
+    auto c = conflict(id, scope);
+    if (!c) fail(ErrorCode::not_found, "no such conflict: " + std::to_string(id), "id");
+    if (c->status != "open") fail(ErrorCode::conflict, "conflict " + std::to_string(id) + " is already resolved", "id");
+    close_conflict(id, "rejected", by, at);
+  }
+
+  std::int64_t add_conflict(std::int64_t run, std::int64_t person_id, std::int64_t line,
+                            const std::vector<std::string>& fields, const Person& imported, std::int64_t manifest_id,
+                            const std::string& seat, Instant at) override {
+    ConflictFound c;
+    c.person_id = person_id;
+    c.fields = fields;
+    return record_conflict(run, imported, c, line, to_unix_ms(at), manifest_id, seat);
   }
 
  private:
@@ -668,24 +681,35 @@ class SqlImportRepository final : public ImportRepository {
         .run();
   }
 
-  void record_conflict(std::int64_t run, const Person& p, const ConflictFound& c, std::int64_t line, std::int64_t now) {
+  void close_conflict(std::int64_t id, const char* status, std::int64_t by, Instant at) {
+    if (Q(db_, "UPDATE identity_conflicts SET status = ?, resolved_by = ?, resolved_at = ? WHERE id = ? AND status = 'open'")
+            .text(status)
+            .i64(by)
+            .i64(to_unix_ms(at))
+            .i64(id)
+            .run() == 0)
+      fail(ErrorCode::conflict, "conflict " + std::to_string(id) + " is already resolved", "id");
+  }
+
+  std::int64_t record_conflict(std::int64_t run, const Person& p, const ConflictFound& c, std::int64_t line,
+                               std::int64_t now, std::int64_t manifest_id = 0, const std::string& seat = {}) {
     std::string fields;
     for (const auto& f : c.fields) fields += (fields.empty() ? "" : ",") + f;
-    const json imported = {{"doc_type", to_string(p.doc_type)}, {"doc_number", p.doc_number},
-                           {"nationality", p.nationality},      {"name", p.name},
-                           {"sex", to_string(p.sex)},           {"birth_date", date_text(p.birth_date)},
-                           {"phone", p.phone},                  {"area_code", p.area_code},
-                           {"address", p.address}};
-    Q(db_,
-      "INSERT INTO identity_conflicts (run_id, person_id, row_no, fields, imported, status, created_at) "
-      "VALUES (?, ?, ?, ?, ?, 'open', ?)")
-        .i64(run)
-        .i64(c.person_id)
-        .i64(line)
-        .text(fields)
-        .text(imported.dump())
-        .i64(now)
-        .run();
+    json imported = {{"doc_type", to_string(p.doc_type)}, {"doc_number", p.doc_number},
+                     {"nationality", p.nationality},      {"name", p.name},
+                     {"sex", to_string(p.sex)},           {"birth_date", date_text(p.birth_date)},
+                     {"phone", p.phone},                  {"area_code", p.area_code},
+                     {"address", p.address}};
+    if (manifest_id != 0) {
+      imported["manifest_id"] = manifest_id;
+      imported["seat"] = seat;
+    }
+    Q q(db_, db_.dialect().insert_returning(
+                 "INSERT INTO identity_conflicts (run_id, person_id, row_no, fields, imported, status, created_at) "
+                 "VALUES (?, ?, ?, ?, ?, 'open', ?)",
+                 "id"));
+    q.i64(run).i64(c.person_id).i64(line).text(fields).text(imported.dump(-1, ' ', false, json::error_handler_t::replace)).i64(now);
+    return q.inserted_id();
   }
 
   Db& db_;

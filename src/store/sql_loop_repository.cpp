@@ -746,6 +746,19 @@ class SqlLoopRepository final : public LoopRepository {
     return q.inserted_id();
   }
 
+  std::optional<ManifestRow> manifest(std::int64_t id) override {
+    Q q(db_, "SELECT id, kind, ref, arrived_at, port_org FROM arrival_manifests WHERE id = ?");
+    q.i64(id);
+    if (!q.next()) return std::nullopt;
+    ManifestRow m;
+    m.id = q.int64(0);
+    m.kind = q.str(1);
+    m.ref = q.str(2);
+    m.arrived_at = from_unix_ms(q.int64(3));
+    m.port_org = q.int64(4);
+    return m;
+  }
+
   // ------------------------------------------------------------ transfers
   void insert_transfer(const TransferRow& t) override {
     Q(db_,

@@ -167,6 +167,59 @@ TEST_F(LoopApi, TheCommunityMovesAnOrderHomeWithoutAHandover) {
   EXPECT_EQ(stages, 2) << d.body;
 }
 
+// A manifest row whose ID number is registered under another name: the port's report holds the
+// row (masked number, nothing of the registered identity), the port gains nothing over the
+// registered person, the conflict is on the review page with its manifest and seat, and keeping
+// the registered identity creates the traveller's order at the port.
+TEST_F(LoopApi, ManifestIdentityConflictHoldsTheTravellerUntilReviewed) {
+  auto port = login(server_->port(), "port");
+  const std::string csv = "证件类型,证件号码,国籍,姓名,性别,出生日期,座位号\n"
+                          "居民身份证," + world_.doc_a + ",CHN,冒名者,男,1990-01-01,7K\n";
+  auto job = wait_job(port, port.request(http::verb::post,
+                                         "/api/loop/manifests?kind=flight&ref=CA990&arrived_at=2022-07-01T00:30:00Z&port_org=" +
+                                             std::to_string(port_),
+                                         csv, "text/csv"));
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  const json rep = job["report"];
+  EXPECT_EQ(rep["held"], 1);
+  EXPECT_EQ(rep["created_orders"], 0);
+  EXPECT_EQ(rep["rejected"], 0);
+  ASSERT_EQ(rep["conflicts"].size(), 1u);
+  EXPECT_EQ(rep["conflicts"][0]["row"], 2);
+  EXPECT_EQ(job.dump().find(world_.doc_a), std::string::npos) << job.dump();
+  EXPECT_EQ(job.dump().find("张三"), std::string::npos) << job.dump();
+  // The port reaches neither the registered person nor an order of theirs.
+  EXPECT_EQ(port.get("/api/persons/" + std::to_string(world_.person_a)).status, 404);
+  EXPECT_TRUE(port.get("/api/loop/orders?stage=port_screening").j()["items"].empty());
+
+  auto admin = login(server_->port(), "admin");
+  auto list = admin.get("/api/import/conflicts");
+  ASSERT_EQ(list.status, 200) << list.body;
+  auto items = list.j()["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["source"], "manifest");
+  EXPECT_EQ(items[0]["manifest_id"], rep["manifest_id"]);
+  EXPECT_EQ(items[0]["run_id"], rep["run_id"]);
+  EXPECT_EQ(items[0]["seat"], "7K");
+  EXPECT_EQ(items[0]["imported"]["name"], "冒名者");
+  EXPECT_EQ(items[0]["person"]["name"], "张三");
+  // The manifest's run cannot be undone as a registry import.
+  EXPECT_EQ(admin.post("/api/import/runs/" + std::to_string(rep["run_id"].get<std::int64_t>()) + "/undo",
+                       json{{"reason", "x"}}.dump())
+                .status,
+            409);
+  const std::string resolve = "/api/import/conflicts/" + std::to_string(items[0]["id"].get<std::int64_t>()) + "/resolve";
+  auto done = admin.post(resolve, json{{"action", "keep"}, {"reason", "护照核验为本人"}}.dump());
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.j()["status"], "kept");
+  ASSERT_TRUE(done.j()["order_id"].is_number()) << done.body;
+  auto orders = port.get("/api/loop/orders?stage=port_screening").j()["items"];
+  ASSERT_EQ(orders.size(), 1u);
+  EXPECT_EQ(orders[0]["id"], done.j()["order_id"]);
+  EXPECT_EQ(admin.get("/api/persons/" + std::to_string(world_.person_a)).j()["name"], "张三");
+  EXPECT_EQ(admin.post(resolve, json{{"action", "reject"}, {"reason", "again"}}.dump()).status, 409);
+}
+
 TEST_F(LoopApi, ManifestHandoverAckByReceiverOnly) {
   auto port = login(server_->port(), "port");
   const std::string csv = "证件类型,证件号码,国籍,姓名,性别,出生日期,座位号\n"

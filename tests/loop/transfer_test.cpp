@@ -486,6 +486,38 @@ TEST_P(Transfer, EveryFieldOfAReceivedDocumentIsTyped) {
   EXPECT_EQ(bj_->svc->accept_receipt(in.receipt, actor_).order_id, order_);
 }
 
+TEST_P(Transfer, AnIdentityConflictRefusesTheDocumentAndWritesNothing) {
+  // The destination has the ID number registered under another name: the document is refused
+  // (409 naming the field, not what is registered), no order or person is written, and the
+  // same document goes through once the registry agrees.
+  std::vector<Person> ps(1);
+  ps[0].doc_number = person_.doc_number;
+  ps[0].name = "旅客乙";
+  ps[0].birth_date = person_.birth_date;
+  ps[0].area_code = "440305001001001";
+  sz_->repo->upsert_persons(ps);
+  const std::string doc = send();
+  std::string field;
+  try {
+    sz_->svc->transfer_in(doc, *sz_->signer, actor_);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::conflict);
+    EXPECT_EQ(e.field(), "person.doc_number");
+    EXPECT_EQ(std::string(e.what()).find("旅客乙"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(sz_->svc->loop().active_orders_of_person(ps[0].id).empty());
+  EXPECT_FALSE(sz_->svc->loop().transfer("in", json::parse(payload_text(doc))["document_id"].get<std::string>()));
+  auto p = sz_->repo->person(ps[0].id, Scope::everything());
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->name, "旅客乙");
+  // Corrected here (the registry was wrong): the same document links to the registered person.
+  ps[0].name = "旅客甲";
+  sz_->repo->upsert_persons(ps);
+  auto in = sz_->svc->transfer_in(doc, *sz_->signer, actor_);
+  EXPECT_EQ(in.person_id, ps[0].id);
+}
+
 TEST_P(Transfer, TransferOutChecksTheRegion) {
   std::string field;
   EXPECT_EQ(code_of([&] { bj_->svc->transfer_out(order_, "110105", "", *bj_->signer, actor_); }, &field),

@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as pwRequest } from 'playwright-core'
-import { BASE, apiAs, env, hook, inputHook, login, openBrowser } from './helpers.mjs'
+import { BASE, apiAs, env, hook, inputHook, login, openBrowser, residentId } from './helpers.mjs'
 import { shot } from './shots.mjs'
 
 const PHONE = { width: 375, height: 812 }
@@ -404,6 +404,55 @@ test('policy page: profiles with the active one, groups with sources and confide
   await hook(page, 'replan-preview').click()
   await hook(page, 'replan-changes').waitFor()
   assert.equal(await hook(page, 'replan-applied').count(), 0)
+})
+
+// A manifest row with a registered ID number under another name (身份冲突): the port's report
+// holds the traveller (no order), the conflict is on the duplicates page with its manifest, and
+// confirming the registered identity there creates the traveller's order at the port.
+test('a manifest row under another name is held until the identity is confirmed', async () => {
+  const { page } = desk
+  const grid = env('BIHUAN_GRID_AREA')
+  const seq = String(Math.floor(Math.random() * 900) + 100)
+  const doc = residentId(`${grid.slice(0, 6)}19770707${seq}`)
+  const created = await api.admin.post('/persons', { doc_number: doc, name: `测试登记${seq}`, area_code: grid })
+  assert.equal(created.status, 201, JSON.stringify(created.body))
+  const impostor = `测试冒名${seq}`
+  const ref = `${flight}H`
+  await relogin(desk, env('BIHUAN_PORT_USER'), env('BIHUAN_PORT_PASS'))
+  const csv = `证件类型,证件号码,国籍,姓名,性别,出生日期,座位号,目的地网格\n居民身份证,${doc},CHN,${impostor},男,1977-07-07,30C,${grid}\n`
+  await page.goto(`${BASE()}/loop/arrivals`)
+  await inputHook(page, 'manifest-ref').fill(ref)
+  await page.locator('[data-test="manifest-port"]').getByText(orgs[env('BIHUAN_PORT_ORG')].name).waitFor()
+  await page.locator('input[data-test="manifest-file"]').setInputFiles({ name: `${ref}.csv`, mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') })
+  await hook(page, 'manifest-file-name').getByText(`${ref}.csv`).waitFor()
+  await hook(page, 'manifest-submit').click()
+  const report = hook(page, 'manifest-report')
+  await report.waitFor()
+  assert.equal(await report.getAttribute('data-committed'), 'true', await report.innerText())
+  assert.equal(Number(await hook(page, 'manifest-stat-held').locator('.stat-value').innerText()), 1)
+  assert.equal(Number(await hook(page, 'manifest-stat-created_orders').locator('.stat-value').innerText()), 0)
+  const rows = hook(page, 'manifest-conflicts').locator('tbody tr')
+  assert.equal(await rows.count(), 1)
+  assert.equal((await report.innerText()).includes(`测试登记${seq}`), false)
+  await shot(page, 'loop-manifest-held.png')
+  const none = await api.admin.get(`/loop/orders?q=${encodeURIComponent(doc)}`)
+  assert.equal(none.body.items.length, 0)
+
+  await relogin(desk, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
+  await page.goto(`${BASE()}/duplicates`)
+  await page.locator('#tab-conflicts').click()
+  const card = page.locator('[data-test^="conflict-"][data-status="open"]').filter({ hasText: impostor }).first()
+  await card.waitFor()
+  await card.locator('[data-test="conflict-manifest"]').waitFor()
+  await card.locator('[data-test="conflict-held"]').waitFor()
+  await card.locator('[data-test="keep-stored"]').click()
+  await inputHook(page, 'resolve-input').fill('浏览器测试：护照核验为本人，名单姓名有误')
+  await hook(page, 'resolve-confirm').click()
+  await page.locator('[data-test^="conflict-"][data-status="kept"]').filter({ hasText: impostor }).first().waitFor()
+  await shot(page, 'duplicates-manifest-conflict.png')
+  const o = await orderOf(doc)
+  assert.equal(o.stage, 'port_screening')
+  assert.equal(o.owner.org_id, orgs[env('BIHUAN_PORT_ORG')].id)
 })
 
 test('no script errors on the pages visited', () => {
