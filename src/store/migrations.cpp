@@ -880,6 +880,60 @@ ALTER TABLE referrals ADD COLUMN case_id {i64} NOT NULL DEFAULT 0;
 CREATE INDEX referrals_case ON referrals (case_id);
 )SQL";
 
+// v12: the unique key of persons (doc_type, doc_number, nationality) becomes a named unique
+// index, persons_doc, instead of the table's inline UNIQUE constraint. Every ON CONFLICT
+// (doc_type, doc_number, nationality) works as before (a unique index is an arbiter in both
+// backends), and a bulk load into an empty persons table can now drop the index with the other
+// secondary ones and build it once at the end (Repository::begin_bulk_load): inserting 25 M
+// rows in random key order into a B-tree is what bound the generator. SQLite cannot drop an
+// inline constraint, so the table is rebuilt (foreign keys off for the migration, checked before
+// it commits); PostgreSQL drops the constraint.
+constexpr const char* kV12 = "";
+constexpr const char* kV12Sqlite = R"SQL(
+CREATE TABLE persons_v12 (
+  id INTEGER PRIMARY KEY,
+  doc_type TEXT NOT NULL,
+  doc_number TEXT NOT NULL,
+  nationality TEXT NOT NULL,
+  name TEXT NOT NULL,
+  sex TEXT NOT NULL,
+  birth_date TEXT NOT NULL DEFAULT '',
+  phone TEXT NOT NULL DEFAULT '',
+  household_id INTEGER REFERENCES households (id),
+  area_code TEXT NOT NULL DEFAULT '',
+  address TEXT NOT NULL DEFAULT '',
+  workplace_org_id INTEGER REFERENCES orgs (id),
+  merged_into INTEGER REFERENCES persons (id),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  rev INTEGER NOT NULL DEFAULT 1,
+  revision INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO persons_v12 (id, doc_type, doc_number, nationality, name, sex, birth_date, phone, household_id, area_code,
+                         address, workplace_org_id, merged_into, created_at, updated_at, rev, revision)
+  SELECT id, doc_type, doc_number, nationality, name, sex, birth_date, phone, household_id, area_code, address,
+         workplace_org_id, merged_into, created_at, updated_at, rev, revision FROM persons ORDER BY id;
+DROP TABLE persons;
+ALTER TABLE persons_v12 RENAME TO persons;
+CREATE UNIQUE INDEX persons_doc ON persons (doc_type, doc_number, nationality);
+CREATE INDEX persons_name ON persons (name, birth_date);
+CREATE INDEX persons_phone ON persons (phone);
+CREATE INDEX persons_area ON persons (area_code, merged_into);
+CREATE INDEX persons_household ON persons (household_id);
+CREATE INDEX persons_birth ON persons (birth_date);
+CREATE INDEX persons_doc_number ON persons (doc_number);
+CREATE INDEX persons_org ON persons (workplace_org_id) WHERE workplace_org_id IS NOT NULL;
+CREATE INDEX persons_merged ON persons (merged_into) WHERE merged_into IS NOT NULL;
+CREATE TRIGGER persons_revision AFTER UPDATE ON persons FOR EACH ROW WHEN NEW.revision = OLD.revision
+BEGIN
+  UPDATE persons SET revision = OLD.revision + 1 WHERE id = NEW.id;
+END;
+)SQL";
+constexpr const char* kV12Pg = R"SQL(
+CREATE UNIQUE INDEX persons_doc ON persons (doc_type, doc_number, nationality);
+ALTER TABLE persons DROP CONSTRAINT persons_doc_type_doc_number_nationality_key;
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -893,21 +947,47 @@ int read_version(Db& db) {
   return q.next() ? static_cast<int>(q.int64(0)) : 0;
 }
 
+// Whether migration `version` is recorded. Checked one by one (not against the highest), so
+// that a migration numbered below one already applied (two branches landing in either order)
+// is still applied.
+bool applied(Db& db, int version) {
+  Q q(db, "SELECT 1 FROM schema_migrations WHERE version = ?");
+  q.i64(version);
+  return q.next();
+}
+
+std::int64_t applied_count(Db& db) {
+  Q q(db, "SELECT COUNT(*) FROM schema_migrations");
+  return q.next() ? q.int64(0) : 0;
+}
+
 void apply_pending(Db& db) {
+  const bool sqlite = db.backend() == Backend::sqlite;
   for (const auto& m : migrations()) {
+    // PRAGMA foreign_keys is a no-op inside a transaction: switched before BEGIN.
+    const bool fk_off = sqlite && m.sqlite_foreign_keys_off && !applied(db, m.version);
+    if (fk_off) db.exec_script("PRAGMA foreign_keys=OFF");
     db.begin();
     try {
-      if (read_version(db) < m.version) {
-        db.exec_script(db.dialect().schema(m.sql));
-        const char* extra = db.backend() == Backend::sqlite ? m.sqlite_sql : m.pg_sql;
+      if (!applied(db, m.version)) {
+        if (*m.sql) db.exec_script(db.dialect().schema(m.sql));
+        const char* extra = sqlite ? m.sqlite_sql : m.pg_sql;
         if (extra && *extra) db.exec_script(extra);
+        if (fk_off) {
+          Q q(db, "PRAGMA foreign_key_check");
+          if (q.next())
+            fail(ErrorCode::internal, "migration " + std::to_string(m.version) + " left a broken reference in table " +
+                                          q.str(0));
+        }
         Q(db, "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").i64(m.version).i64(now_ms()).run();
       }
       db.commit();
     } catch (...) {
       db.rollback();
+      if (fk_off) db.exec_script("PRAGMA foreign_keys=ON");
       throw;
     }
+    if (fk_off) db.exec_script("PRAGMA foreign_keys=ON");
   }
 }
 
@@ -926,6 +1006,7 @@ const std::vector<Migration>& migrations() {
       {9, kV9, "", ""},
       {10, kV10, "", ""},
       {11, kV11, "", ""},
+      {12, kV12, kV12Sqlite, kV12Pg, true},
   };
   return all;
 }
@@ -937,7 +1018,9 @@ int applied_schema_version(Db& db) { return read_version(db); }
 int migrate(Db& db) {
   // Fast path: an up-to-date database needs no lock.
   try {
-    if (read_version(db) >= latest_schema_version()) return read_version(db);
+    if (read_version(db) >= latest_schema_version() &&
+        applied_count(db) >= static_cast<std::int64_t>(migrations().size()))
+      return read_version(db);
   } catch (const Error& e) {
     if (e.code() == ErrorCode::unavailable) throw;
     if (db.backend() == Backend::postgresql) db.rollback();  // clear an aborted state, if any

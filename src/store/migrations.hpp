@@ -14,6 +14,9 @@ struct Migration {
   const char* sql;         // both backends; {pk} {text} {i64} expand per Dialect::schema
   const char* sqlite_sql;  // extra statements for SQLite only (may be empty)
   const char* pg_sql;      // extra statements for PostgreSQL only (may be empty)
+  // SQLite: run with foreign keys off (a table rebuild: create, copy, drop, rename), checked with
+  // PRAGMA foreign_key_check before the migration commits, and switched on again afterwards.
+  bool sqlite_foreign_keys_off = false;
 };
 
 const std::vector<Migration>& migrations();

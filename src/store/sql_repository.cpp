@@ -12,6 +12,7 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
+#include "core/rbac.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 #include "store/repository.hpp"
@@ -237,6 +238,7 @@ struct UpsertCol {
 };
 struct UpsertSql {
   std::string insert, upsert, select_id;
+  std::string append;  // a plain INSERT (a bulk load without the key's unique index)
   // PostgreSQL's bulk path (tables keyed by id): COPY into a staging table, then one INSERT ...
   // ON CONFLICT DO UPDATE of every row (new rows inserted, changed rows updated) and one SELECT
   // of every row's id. Both probe the key's unique index row by row: join plans chosen from a
@@ -274,6 +276,7 @@ UpsertSql make_upsert(const Dialect& d, const std::string& table, const std::vec
   const std::string base = "INSERT INTO " + table + " (" + names + ") VALUES (" + marks + ") ON CONFLICT (" + keys + ") DO ";
   UpsertSql out;
   out.insert = d.insert_returning(base + "NOTHING", id_col);
+  out.append = d.insert_returning("INSERT INTO " + table + " (" + names + ") VALUES (" + marks + ")", id_col);
   out.upsert = base + "UPDATE SET " + sets + " WHERE " + changed;
   out.select_id = std::string("SELECT ") + id_col + " FROM " + table + " WHERE " + where_key;
   if (d.backend == Backend::postgresql && std::string_view(id_col) == "id") {
@@ -344,14 +347,21 @@ class SqlRepository final : public Repository {
       if (!sqlite) db_->exec_script("SET LOCAL maintenance_work_mem = '" + std::to_string(cache_mib) + "MB'");
       bulk_indexes_.clear();
       {
+        // SQLite: the unique index of persons' key (persons_doc, v12) goes too: the rows are
+        // then appended with plain INSERTs (upsert_persons) and the index is built once at the
+        // end, which also finds any duplicate key. PostgreSQL keeps its unique indexes (the
+        // COPY path upserts against them).
         Q q(*db_, sqlite ? "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND "
                            "tbl_name IN ('persons', 'households', 'buildings') ORDER BY name"
                          : "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = current_schema() "
                            "AND i.tablename IN ('persons', 'households', 'buildings') AND NOT EXISTS (SELECT 1 FROM "
-                           "pg_constraint c WHERE c.conname = i.indexname) ORDER BY i.indexname");
+                           "pg_constraint c WHERE c.conname = i.indexname) AND i.indexdef NOT LIKE 'CREATE UNIQUE %' "
+                           "ORDER BY i.indexname");
         while (q.next()) bulk_indexes_.emplace_back(q.str(0), q.str(1));
       }
       for (const auto& [name, sql] : bulk_indexes_) db_->exec_script("DROP INDEX " + name);
+      bulk_plain_persons_ = std::any_of(bulk_indexes_.begin(), bulk_indexes_.end(),
+                                        [](const auto& ix) { return ix.first == "persons_doc"; });
     } catch (...) {
       abort_bulk_load();
       throw;
@@ -362,8 +372,26 @@ class SqlRepository final : public Repository {
   void end_bulk_load() override {
     if (!bulk_) fail(ErrorCode::internal, "no bulk load is running");
     try {
-      for (const auto& [name, sql] : bulk_indexes_) db_->exec_script(sql);
+      for (const auto& [name, sql] : bulk_indexes_) {
+        if (name != "persons_doc") {
+          db_->exec_script(sql);
+          continue;
+        }
+        try {
+          db_->exec_script(sql);
+        } catch (const Error&) {
+          // Two loaded rows share a key: name one, and load nothing.
+          Q q(*db_, "SELECT doc_type, doc_number, nationality, COUNT(*) FROM persons GROUP BY doc_type, doc_number, "
+                    "nationality HAVING COUNT(*) > 1 LIMIT 1");
+          if (!q.next()) throw;
+          fail(ErrorCode::conflict,
+               "the bulk load has persons with the same document (" + q.str(0) + " " + mask_id_number(q.str(1)) + " " +
+                   q.str(2) + ", " + std::to_string(q.int64(3)) + " rows); nothing was loaded",
+               "doc_number");
+        }
+      }
       bulk_ = false;
+      bulk_plain_persons_ = false;
       depth_ = 0;
       db_->commit();
     } catch (...) {
@@ -377,6 +405,7 @@ class SqlRepository final : public Repository {
   void abort_bulk_load() noexcept override {
     if (!bulk_) return;
     bulk_ = false;
+    bulk_plain_persons_ = false;
     depth_ = 0;
     db_->rollback();
     bulk_indexes_.clear();
@@ -592,6 +621,17 @@ class SqlRepository final : public Repository {
           .i64(to_unix_ms(p.updated_at));
     };
     tx([&] {
+      if (bulk_plain_persons_) {
+        // A bulk load into an empty table without its unique index: plain appends (the index
+        // built at the end refuses duplicates, end_bulk_load).
+        for (auto& p : ps) {
+          Q q(*db_, up_person_.append);
+          values(q, p);
+          p.id = q.inserted_id();
+        }
+        st.inserted += static_cast<std::int64_t>(ps.size());
+        return;
+      }
       if (bulk_upsert(up_person_, ps, values,
                       [](const Person& p) { return std::string(to_string(p.doc_type)) + '\t' + p.doc_number + '\t' + p.nationality; },
                       st))
@@ -1483,6 +1523,7 @@ class SqlRepository final : public Repository {
   std::unique_ptr<Db> db_;
   int depth_ = 0;
   bool bulk_ = false;
+  bool bulk_plain_persons_ = false;  // persons' unique index is dropped for the bulk load
   std::vector<std::pair<std::string, std::string>> bulk_indexes_;  // name, CREATE statement
   UpsertSql up_area_, up_building_, up_household_, up_person_, up_venue_, up_org_;
 };

@@ -172,6 +172,14 @@ std::vector<std::string> index_sql(const std::string& path) {
   return out;
 }
 
+std::vector<std::string> rows_of_persons(const std::string& path) {
+  auto db = store::open_sqlite(path);
+  store::Q q(*db, "SELECT doc_number FROM persons ORDER BY id");
+  std::vector<std::string> out;
+  while (q.next()) out.push_back(q.str(0));
+  return out;
+}
+
 TEST(Generator, BulkLoadWritesTheSameCityAndANormalDatabase) {
   testing::TempDb bulk, plain;
   auto o = options(3000, 7);
@@ -206,6 +214,57 @@ TEST(Generator, BulkLoadWritesTheSameCityAndANormalDatabase) {
   store::PersonQuery byname;
   byname.name = pb[10].name;
   EXPECT_FALSE(bulk.repo().find_persons(byname, Scope::everything(), {0, 10}).items.empty());
+}
+
+// The bulk load drops the unique index of persons' key (v12: a named index, no longer an inline
+// constraint), appends with plain INSERTs and builds the index at the end. A duplicate key is
+// found by that build: the load fails with a clear error, nothing is loaded, and the index is
+// there again (upserts by key work).
+TEST(Generator, BulkLoadBuildsTheKeyIndexAtTheEndAndADuplicateFailsCleanly) {
+  testing::TempDb db;
+  auto person = [](const std::string& first17, const std::string& name) {
+    Person p;
+    p.doc_number = first17 + resident_id_check_char(first17);
+    p.name = name;
+    p.area_code = "110105001001001";
+    return p;
+  };
+  ASSERT_TRUE(db.repo().begin_bulk_load(64));
+  std::vector<Person> batch = {person("11010519850307123", "甲"), person("11010519900101002", "乙")};
+  EXPECT_EQ(db.repo().upsert_persons(batch).inserted, 2);
+  EXPECT_NE(batch[0].id, batch[1].id);
+  std::vector<Person> again = {person("11010519850307123", "丙")};
+  EXPECT_EQ(db.repo().upsert_persons(again).inserted, 1);  // appended: the key is checked at the end
+  try {
+    db.repo().end_bulk_load();
+    ADD_FAILURE() << "the duplicate was loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::conflict);
+    EXPECT_EQ(e.field(), "doc_number");
+    EXPECT_NE(std::string(e.what()).find("nothing was loaded"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find(batch[0].doc_number), std::string::npos) << e.what();  // masked
+  }
+  EXPECT_TRUE(rows_of_persons(db.path()).empty());
+  const auto ix = index_sql(db.path());
+  EXPECT_NE(std::find(ix.begin(), ix.end(),
+                      "persons_doc: CREATE UNIQUE INDEX persons_doc ON persons (doc_type, doc_number, nationality)"),
+            ix.end());
+  for (const auto& i : ix) EXPECT_EQ(i.find("sqlite_autoindex_persons"), std::string::npos) << i;
+  // Outside a bulk load the key upserts as before.
+  std::vector<Person> one = {person("11010519850307123", "甲")};
+  EXPECT_EQ(db.repo().upsert_persons(one).inserted, 1);
+  std::vector<Person> same = {person("11010519850307123", "甲")};
+  EXPECT_EQ(db.repo().upsert_persons(same).unchanged, 1);
+  EXPECT_EQ(same[0].id, one[0].id);
+  // A bulk load of distinct keys commits with the index built.
+  testing::TempDb ok;
+  ASSERT_TRUE(ok.repo().begin_bulk_load(64));
+  std::vector<Person> fresh = {person("11010519850307123", "甲"), person("11010519900101002", "乙")};
+  ok.repo().upsert_persons(fresh);
+  ok.repo().end_bulk_load();
+  EXPECT_EQ(ok.repo().person_by_doc(fresh[1].doc_number, Scope::everything())->id, fresh[1].id);
+  std::vector<Person> dup = {person("11010519900101002", "乙")};
+  EXPECT_EQ(ok.repo().upsert_persons(dup).unchanged, 1);
 }
 
 // Every row of a table as text, in id order, without the times of writing.
