@@ -14,19 +14,29 @@ class HitTable {
  public:
   HitTable() { resize(1u << 12); }
   // The slot of `key`; `fresh` tells whether it was empty (the caller then stores its value).
-  std::uint32_t& find(std::uint64_t key, bool& fresh) {
-    if ((used_.size() + 1) * 2 > keys_.size()) grow();
+  struct Slot {
+    std::uint64_t key;
+    std::uint32_t idx;   // position of the hit among the case's hits
+    std::uint32_t best;  // its largest overlap so far (seconds, saturated)
+  };
+  inline Slot& find(std::uint64_t key, bool& fresh) {
+    if ((used_.size() + 1) * 2 > slots_.size()) [[unlikely]] grow();
     std::size_t i = mix(key) & mask_;
-    while (keys_[i] != kEmpty && keys_[i] != key) i = (i + 1) & mask_;
-    fresh = keys_[i] == kEmpty;
+    while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & mask_;
+    fresh = slots_[i].key == kEmpty;
     if (fresh) {
-      keys_[i] = key;
+      slots_[i].key = key;
       used_.push_back(static_cast<std::uint32_t>(i));
     }
-    return vals_[i];
+    return slots_[i];
   }
-  void clear() {
-    for (const auto i : used_) keys_[i] = kEmpty;
+  // Hands each used slot to fn, then empties the table.
+  template <class F>
+  void drain(F&& fn) {
+    for (const auto i : used_) {
+      fn(slots_[i]);
+      slots_[i].key = kEmpty;
+    }
     used_.clear();
   }
 
@@ -39,29 +49,29 @@ class HitTable {
     return static_cast<std::size_t>(k);
   }
   void resize(std::size_t n) {
-    keys_.assign(n, kEmpty);
-    vals_.assign(n, 0);
+    slots_.assign(n, Slot{kEmpty, 0, 0});
     mask_ = n - 1;
   }
-  void grow() {
-    std::vector<std::pair<std::uint64_t, std::uint32_t>> live;
+  [[gnu::noinline]] void grow() {
+    std::vector<Slot> live;
     live.reserve(used_.size());
-    for (const auto i : used_) live.emplace_back(keys_[i], vals_[i]);
-    resize(keys_.size() * 2);
+    for (const auto i : used_) live.push_back(slots_[i]);
+    resize(slots_.size() * 2);
     used_.clear();
-    for (const auto& [k, v] : live) {
+    for (const auto& x : live) {
       bool fresh = false;
-      find(k, fresh) = v;
+      find(x.key, fresh) = x;
     }
   }
-  std::vector<std::uint64_t> keys_;
-  std::vector<std::uint32_t> vals_;
+  std::vector<Slot> slots_;
   std::vector<std::uint32_t> used_;
   std::size_t mask_ = 0;
 };
 
 void one_case(const VisitIndex& index, const CaseQuery& q, std::uint32_t c, const OverlapRule& rule, HitTable& table,
               std::vector<ContactHit>& out) {
+  // The case's hits are out[first...]: the table holds positions relative to it.
+  const std::size_t first = out.size();
   for (const CaseVisit& raw : q.visits) {
     const CaseVisit v = clip(raw, q.window_start, q.window_end);
     const std::int64_t need = std::max<std::int64_t>(rule.at(v.venue), 1);
@@ -71,17 +81,20 @@ void one_case(const VisitIndex& index, const CaseQuery& q, std::uint32_t c, cons
       if (p == q.person) return;
       const std::int64_t overlap = std::min(end, v.end) - std::max(entry, v.start);
       if (overlap < need) return;
+      const auto o = static_cast<std::uint32_t>(std::min<std::int64_t>(overlap, 0xFFFFFFFFll));
       bool fresh = false;
-      std::uint32_t& at = table.find((std::uint64_t{p} << 32) | v.venue, fresh);
+      HitTable::Slot& slot = table.find((std::uint64_t{p} << 32) | v.venue, fresh);
       if (fresh) {
-        at = static_cast<std::uint32_t>(out.size());
+        slot.idx = static_cast<std::uint32_t>(out.size() - first);
+        slot.best = o;
         out.push_back(ContactHit{c, p, v.venue, overlap});
-      } else if (out[at].overlap_seconds < overlap) {
-        out[at].overlap_seconds = overlap;
+      } else if (slot.best < o) {
+        slot.best = o;
       }
     });
   }
-  table.clear();
+  // The largest overlaps into the hits (an overlap is at most a visit's duration, < 2^32 s).
+  table.drain([&](const HitTable::Slot& x) { out[first + x.idx].overlap_seconds = x.best; });
 }
 
 }  // namespace

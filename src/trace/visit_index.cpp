@@ -1,6 +1,10 @@
 #include "trace/visit_index.hpp"
 
+#include <sys/mman.h>
+
+#include <cstdlib>
 #include <limits>
+#include <new>
 
 #include "core/error.hpp"
 
@@ -14,7 +18,15 @@ std::uint32_t saturate(std::int64_t v) noexcept { return v >= kMaxU32 ? 0xFFFFFF
 }  // namespace
 
 std::uint32_t VisitIndex::new_block() {
-  if (blocks_used_ == slabs_.size() * kSlabBlocks) slabs_.push_back(std::make_unique_for_overwrite<Slab>());
+  if (blocks_used_ == slabs_.size() * kSlabBlocks) {
+    constexpr std::size_t kHuge = std::size_t{1} << 21;
+    static_assert(sizeof(Slab) <= kHuge);
+    void* p = std::aligned_alloc(kHuge, kHuge);
+    if (!p) throw std::bad_alloc();
+    // A hint only (the machine may have transparent huge pages off); its failure changes nothing.
+    ::madvise(p, kHuge, MADV_HUGEPAGE);
+    slabs_.emplace_back(static_cast<Slab*>(p));
+  }
   return blocks_used_++;
 }
 
@@ -77,8 +89,10 @@ void VisitIndex::add(VenueId venue, PersonId person, std::int64_t entry_unix_sec
   refresh_meta(v, pos / kBlock);
 }
 
+void VisitIndex::FreeSlab::operator()(Slab* s) const noexcept { std::free(s); }
+
 std::size_t VisitIndex::memory_bytes() const noexcept {
-  std::size_t bytes = sizeof(*this) + slabs_.size() * sizeof(Slab) + slabs_.capacity() * sizeof(slabs_[0]) +
+  std::size_t bytes = sizeof(*this) + slabs_.size() * (std::size_t{1} << 21) + slabs_.capacity() * sizeof(slabs_[0]) +
                       venues_.capacity() * sizeof(Venue);
   for (const auto& v : venues_) bytes += v.blocks.capacity() * sizeof(BlockRef);
   return bytes;

@@ -126,11 +126,11 @@ TEST(VisitIndex, RejectsOutOfRange) {
 }
 
 TEST(VisitIndex, AtMostSixteenBytesPerVisit) {
-  // Two million visits as scans arrive: half at 200 busy venues (about 5,000 each), half over
-  // 20,000 small ones (about 50 each, like a home's fortnight).
+  // Four million visits as scans arrive: half at 200 busy venues (about 10,000 each), half over
+  // 20,000 small ones (about 100 each, like a home's fortnight).
   VisitIndex ix(kBase);
   std::mt19937_64 rng(3);
-  const std::size_t n = 2'000'000;
+  const std::size_t n = 4'000'000;
   for (std::size_t i = 0; i < n; ++i) {
     const auto r = rng();
     const VenueId v = (r & 1) ? static_cast<VenueId>((r >> 1) % 200) : static_cast<VenueId>((r >> 1) % 20000);
