@@ -68,5 +68,5 @@ fi
 echo "== $(uptime)"
 echo "== agreement (contacts; md5 of the sorted case,contact,venue,overlap_s rows)"
 for f in bihuan duckdb pg; do
-  [ -f "$OUT/$f.csv" ] && echo "$f: $(wc -l < "$OUT/$f.csv") $(md5sum < "$OUT/$f.csv" | cut -c1-32)"
+  if [ -f "$OUT/$f.csv" ]; then echo "$f: $(wc -l < "$OUT/$f.csv") $(md5sum < "$OUT/$f.csv" | cut -c1-32)"; fi
 done
