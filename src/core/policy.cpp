@@ -241,6 +241,40 @@ FlagSetting flag_setting(const YAML::Node& n, const std::string& path) {
   return f;
 }
 
+Tracing parse_tracing(const YAML::Node& t) {
+  const std::string root = "tracing";
+  mapping(t, root);
+  check_keys(t, root, {"exposure_days_before", "timeliness", "co_travellers"});
+  Tracing out;
+  if (auto n = t["exposure_days_before"]) {
+    const std::string p = root + ".exposure_days_before";
+    DaysSetting d;
+    cited(d, n, p, {"days"});
+    d.days = positive_int(require(n, "days", p), p + ".days", 0, 21);
+    out.exposure_days_before = d;
+  }
+  if (auto n = t["timeliness"]) {
+    const std::string p = root + ".timeliness";
+    TimelinessRule r;
+    cited(r, n, p, {"report_hours", "on_site_hours", "core_hours", "controlled_hours"});
+    r.report_hours = positive_int(require(n, "report_hours", p), p + ".report_hours", 1, 168);
+    r.on_site_hours = positive_int(require(n, "on_site_hours", p), p + ".on_site_hours", 1, 168);
+    r.core_hours = positive_int(require(n, "core_hours", p), p + ".core_hours", 1, 168);
+    r.controlled_hours = positive_int(require(n, "controlled_hours", p), p + ".controlled_hours", 1, 168);
+    if (r.on_site_hours > r.core_hours || r.core_hours > r.controlled_hours)
+      bad(n, p, "needs on_site_hours <= core_hours <= controlled_hours");
+    out.timeliness = r;
+  }
+  if (auto n = t["co_travellers"]) {
+    const std::string p = root + ".co_travellers";
+    SeatRule r;
+    cited(r, n, p, {"rows"});
+    r.rows = positive_int(require(n, "rows", p), p + ".rows", 0, 50);
+    out.co_travellers = r;
+  }
+  return out;
+}
+
 Testing parse_testing(const YAML::Node& t) {
   const std::string root = "testing";
   mapping(t, root);
@@ -422,7 +456,8 @@ Profile parse_profile_tree(std::string_view text, std::string_view name) {
          "line " + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg, "");
   }
   if (!root.IsMap()) fail(ErrorCode::invalid_argument, "line 1: a profile must be a YAML mapping", "");
-  check_keys(root, "", {"schema", "name", "title", "issued", "inherits", "sources", "groups", "routine_testing", "testing"});
+  check_keys(root, "", {"schema", "name", "title", "issued", "inherits", "sources", "groups", "routine_testing", "testing",
+                        "tracing"});
   Profile p;
   int schema = positive_int(require(root, "schema", ""), "schema", 1, 1);
   (void)schema;
@@ -470,6 +505,7 @@ Profile parse_profile_tree(std::string_view text, std::string_view name) {
     }
   }
   if (auto t = root["testing"]) p.testing = parse_testing(t);
+  if (auto t = root["tracing"]) p.tracing = parse_tracing(t);
   return p;
 }
 
@@ -493,6 +529,10 @@ void merge_parent(Profile& child, const Profile& parent) {
   if (!t.mass_testing) t.mass_testing = pt.mass_testing;
   for (const auto& [k, v] : pt.round_rules) t.round_rules.emplace(k, v);
   if (!t.pooling_max_positivity) t.pooling_max_positivity = pt.pooling_max_positivity;
+  Tracing& tr = child.tracing;
+  if (!tr.exposure_days_before) tr.exposure_days_before = parent.tracing.exposure_days_before;
+  if (!tr.timeliness) tr.timeliness = parent.tracing.timeliness;
+  if (!tr.co_travellers) tr.co_travellers = parent.tracing.co_travellers;
   child.inherits.clear();
 }
 
@@ -575,6 +615,10 @@ void validate(const Profile& p) {
       fail(ErrorCode::invalid_argument, "routine test " + k + " cites the unknown source '" + r.source + "'",
            "routine_testing." + k + ".source");
   validate_testing(p);
+  const Tracing& tr = p.tracing;
+  if (tr.exposure_days_before) need_source(p, *tr.exposure_days_before, "tracing.exposure_days_before");
+  if (tr.timeliness) need_source(p, *tr.timeliness, "tracing.timeliness");
+  if (tr.co_travellers) need_source(p, *tr.co_travellers, "tracing.co_travellers");
 }
 
 Plan make_plan(const Profile& p, std::string_view group, Date start) {

@@ -141,6 +141,30 @@ struct Testing {
   // Pool only while the population's positivity is below this (optional: absent = no limit).
   std::optional<FractionSetting> pooling_max_positivity;
 };
+// ---- Tracing rules (the optional `tracing:` section; src/core/tracing.hpp applies them). A
+// profile without it (or without one of its parts) gets the defaults below, which are the ninth
+// edition's definitions and China CDC's timeliness targets.
+struct DaysSetting : Cited {
+  int days = 0;
+};
+// Investigation timeliness (流调时效), hours from the case's report: on site, core investigation
+// (close contacts listed), everyone at risk under control; and the report itself, hours from
+// diagnosis.
+struct TimelinessRule : Cited {
+  int report_hours = 2, on_site_hours = 2, core_hours = 4, controlled_hours = 24;
+};
+// Co-travellers on a flight or train: the same row and `rows` rows before and after.
+struct SeatRule : Cited {
+  int rows = 3;
+};
+struct Tracing {
+  // The exposure window opens this many days before onset (before the first positive sampling
+  // for an asymptomatic infection) and closes at isolation.
+  std::optional<DaysSetting> exposure_days_before;
+  std::optional<TimelinessRule> timeliness;
+  std::optional<SeatRule> co_travellers;
+};
+
 // The turnaround priorities every profile defines.
 const std::vector<std::string>& turnaround_priorities();
 
@@ -153,6 +177,7 @@ struct Profile {
   std::map<std::string, Group> groups;
   std::map<std::string, RoutineTesting> routine_testing;
   Testing testing;
+  Tracing tracing;
 };
 
 // The group keys every shipped profile defines (a profile may add more).
