@@ -774,6 +774,7 @@ constexpr const char* kV11 = R"SQL(
 ALTER TABLE venues ADD COLUMN dwell_minutes {i64} NOT NULL DEFAULT 0;
 ALTER TABLE venues ADD COLUMN closed_at {i64};
 ALTER TABLE venues ADD COLUMN closed_reason {text} NOT NULL DEFAULT '';
+ALTER TABLE venues ADD COLUMN org_id {i64} NOT NULL DEFAULT 0;
 
 CREATE TABLE venue_scans (
   id {pk},

@@ -14,12 +14,6 @@ namespace {
 
 std::string date_text(Date d) { return d.ok() ? format_date(d) : std::string(); }
 
-void bind_opt_at(Q& q, const std::optional<Instant>& t) {
-  if (t)
-    q.i64(to_unix_ms(*t));
-  else
-    q.null();
-}
 void bind_opt_real(Q& q, const std::optional<double>& v) {
   if (v)
     q.f64(*v);
@@ -31,57 +25,6 @@ std::optional<double> maybe_real(const Q& q, int c) {
   return q.real(c);
 }
 
-void check_page(const Page& page) {
-  if (page.limit < 1 || page.limit > 1000)
-    fail(ErrorCode::invalid_argument, "page limit must be between 1 and 1000", "limit");
-}
-
-// A WHERE clause under construction: conditions joined with AND and their parameters.
-struct Where {
-  std::string sql;
-  std::vector<std::pair<char, std::string>> params;  // 't' text, 'i' integer (as text)
-  void add(const std::string& c) { sql += (sql.empty() ? " WHERE " : " AND ") + ("(" + c + ")"); }
-  void t(std::string v) { params.emplace_back('t', std::move(v)); }
-  void i(std::int64_t v) { params.emplace_back('i', std::to_string(v)); }
-  void bind(Q& q) const {
-    for (const auto& [k, v] : params) {
-      if (k == 't')
-        q.text(v);
-      else
-        q.i64(std::stoll(v));
-    }
-  }
-  // `col` inside the subtree of prefix.
-  void area(const std::string& col, std::string_view prefix) {
-    auto r = subtree_range(prefix);
-    if (r.lo.empty() && r.hi.empty()) return;
-    t(r.lo);
-    if (r.hi.empty()) {
-      add(col + " >= ?");
-      return;
-    }
-    t(r.hi);
-    add(col + " >= ? AND " + col + " < ?");
-  }
-  // The scope of rows with an area column and, where labs handle them, a lab column.
-  void scope(const Scope& s, const std::string& area_col, const std::string& lab_col) {
-    if (s.kind == Scope::Kind::all) return;
-    if (s.kind == Scope::Kind::org) {
-      if (lab_col.empty() || s.org_id == 0) {
-        add("1 = 0");
-        return;
-      }
-      i(s.org_id);
-      add(lab_col + " = ?");
-      return;
-    }
-    if (s.area_prefix.empty()) {
-      add("1 = 0");
-      return;
-    }
-    area(area_col, s.area_prefix);
-  }
-};
 
 constexpr const char* kPointCols =
     "id, name, area_code, address, opens, closes, capacity_per_hour, lab_org_id, active, created_at";
@@ -299,24 +242,6 @@ CaseRow read_case(const Q& q) {
 }
 
 // Keyset page, newest first, of `select` (its columns start with the id) under `w`.
-template <typename T, typename Read>
-PageOf<T> page_desc(Db& db, const std::string& select, const std::string& id_col, Where w, Page page, Read read) {
-  check_page(page);
-  if (page.after > 0) {
-    w.i(page.after);
-    w.add(id_col + " < ?");
-  }
-  Q q(db, select + w.sql + " ORDER BY " + id_col + " DESC LIMIT ?");
-  w.bind(q);
-  q.i64(page.limit + 1);
-  PageOf<T> out;
-  while (q.next()) out.items.push_back(read(q));
-  if (static_cast<int>(out.items.size()) > page.limit) {
-    out.items.resize(static_cast<std::size_t>(page.limit));
-    out.next = out.items.back().id;
-  }
-  return out;
-}
 
 class SqlNatRepository final : public NatRepository {
  public:
@@ -341,7 +266,7 @@ class SqlNatRepository final : public NatRepository {
     return read_point(q);
   }
   std::vector<SamplingPointRow> points(const Scope& scope, int limit) override {
-    Where w;
+    Conds w;
     w.scope(scope, "area_code", "lab_org_id");
     Q q(db_, std::string("SELECT ") + kPointCols + " FROM sampling_points" + w.sql + " ORDER BY area_code, id LIMIT ?");
     w.bind(q);
@@ -369,7 +294,7 @@ class SqlNatRepository final : public NatRepository {
     return read_round(q);
   }
   std::vector<RoundRow> rounds(const Scope& scope, int limit) override {
-    Where w;
+    Conds w;
     if (scope.kind == Scope::Kind::area) {
       // A round is visible inside its area and to callers whose area contains it or lies in it.
       if (scope.area_prefix.empty()) return {};
@@ -472,7 +397,7 @@ class SqlNatRepository final : public NatRepository {
     return out;
   }
   PageOf<TubeRow> tubes(const TubeFilter& f, const Scope& scope, Page page) override {
-    Where w;
+    Conds w;
     w.scope(scope, "area_code", "lab_org_id");
     if (!f.status.empty()) {
       w.t(f.status);
@@ -657,7 +582,7 @@ class SqlNatRepository final : public NatRepository {
     return read_box(q);
   }
   PageOf<BoxRow> boxes(const std::string& status, const Scope& scope, Page page) override {
-    Where w;
+    Conds w;
     w.scope(scope, "area_code", "lab_org_id");
     if (!status.empty()) {
       w.t(status);
@@ -777,7 +702,7 @@ class SqlNatRepository final : public NatRepository {
     return read_conflict(q);
   }
   std::vector<ConflictRow> conflicts(const std::string& status, const Scope& scope, int limit) override {
-    Where w;
+    Conds w;
     w.scope(scope, "area_code", "lab_org_id");
     if (!status.empty()) {
       w.t(status);
@@ -832,7 +757,7 @@ class SqlNatRepository final : public NatRepository {
     return out;
   }
   PageOf<TaskRow> tasks(const TaskFilter& f, const Scope& scope, Page page) override {
-    Where w;
+    Conds w;
     w.scope(scope, "t.area_code", "");
     if (!f.status.empty()) {
       w.t(f.status);
@@ -877,7 +802,7 @@ class SqlNatRepository final : public NatRepository {
 
   // ------------------------------------------------------------ turnaround
   std::vector<TurnaroundCell> turnaround(const Scope& scope, Instant since) override {
-    Where w;
+    Conds w;
     w.scope(scope, "t.area_code", "t.lab_org_id");
     w.i(to_unix_ms(since));
     w.add("t.closed_at >= ?");
@@ -957,7 +882,7 @@ class SqlNatRepository final : public NatRepository {
     return read_key_group(q);
   }
   std::vector<KeyGroupRow> key_groups(const Scope& scope) override {
-    Where w;
+    Conds w;
     w.scope(scope, "o.area_code", "");
     Q q(db_, std::string(kKeyGroupSelect) + w.sql + " ORDER BY o.area_code, k.org_id LIMIT 1000");
     w.bind(q);
@@ -1064,7 +989,7 @@ class SqlNatRepository final : public NatRepository {
     return n > 0;
   }
   PageOf<TestAlertRow> alerts(const std::string& status, const Scope& scope, Page page) override {
-    Where w;
+    Conds w;
     w.scope(scope, "area_code", "lab_org_id");
     if (!status.empty()) {
       w.t(status);
@@ -1102,7 +1027,7 @@ class SqlNatRepository final : public NatRepository {
     return read_case(q);
   }
   PageOf<CaseRow> cases(const Scope& scope, Page page) override {
-    Where w;
+    Conds w;
     w.scope(scope, "area_code", "");
     return page_desc<CaseRow>(db_, std::string("SELECT ") + kCaseCols + " FROM cases", "id", w, page, read_case);
   }

@@ -1,0 +1,384 @@
+// Cutting transmission chains on SQLite and, when BIHUAN_TEST_PG is set, PostgreSQL: venue scans,
+// a case, its contacts from household, workplace, fellow passengers and overlapping venue visits,
+// control in one action, chains and disinfection, and the jurisdiction rules (outside the scope
+// = does not exist).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cases/service.hpp"
+#include "core/error.hpp"
+#include "core/health_code.hpp"
+#include "core/resident_id.hpp"
+#include "loop/backend.hpp"
+#include "loop/service.hpp"
+#include "store/repository.hpp"
+
+namespace bihuan::casetest {
+
+using looptest::area;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+Instant at(const std::string& s) { return *parse_instant(s); }
+
+ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    if (message) *message = e.what();
+    return e.code();
+  }
+  ADD_FAILURE() << "no error";
+  return ErrorCode::internal;
+}
+
+std::string resident_id(const std::string& region, const std::string& birth, int seq) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%03d", seq % 1000);
+  std::string first17 = region + birth + buf;
+  return first17 + resident_id_check_char(first17);
+}
+
+class CaseService : public ::testing::TestWithParam<std::string> {
+ protected:
+  static constexpr const char* kGridA = "110105001001001";
+  static constexpr const char* kGridB = "110105001001002";
+  static constexpr const char* kOtherDistrictGrid = "110106001001001";
+
+  void SetUp() override {
+    db_ = std::make_unique<looptest::TestBackend>(GetParam());
+    if (!db_->skip.empty()) GTEST_SKIP() << db_->skip;
+    repo_ = store::open_repository(db_->url);
+    repo_->upsert_areas({area("11", "北京市"), area("1101", "市辖区"), area("110105", "朝阳区"),
+                         area("110105001", "建外街道"), area("110105001001", "建外社区"), area(kGridA, "第1网格"),
+                         area(kGridB, "第2网格"), area("110106", "丰台区"), area("110106001", "街道"),
+                         area("110106001001", "社区"), area(kOtherDistrictGrid, "网格")});
+    std::vector<Org> orgs(2);
+    orgs[0].code = "CO-1";
+    orgs[0].name = "小公司";
+    orgs[0].kind = OrgKind::enterprise;
+    orgs[0].area_code = "110105";
+    orgs[1].code = "SHOP-1";
+    orgs[1].name = "餐馆经营者";
+    orgs[1].kind = OrgKind::enterprise;
+    orgs[1].area_code = "110105";
+    repo_->upsert_orgs(orgs);
+    company_ = orgs[0].id;
+    shop_org_ = orgs[1].id;
+    // Households: H0 (case + 2, grid A), H1 (2, grid B), H2 (1, other district).
+    std::vector<Household> hs(3);
+    const char* grids[] = {kGridA, kGridB, kOtherDistrictGrid};
+    for (int i = 0; i < 3; ++i) {
+      hs[i].household_no = "H" + std::to_string(i);
+      hs[i].area_code = grids[i];
+      hs[i].address = "大街" + std::to_string(i + 1) + "号";
+    }
+    repo_->upsert_households(hs);
+    const int sizes[] = {3, 2, 1};
+    int seq = 0;
+    for (int h = 0; h < 3; ++h)
+      for (int k = 0; k < sizes[h]; ++k) {
+        Person p;
+        p.doc_number = resident_id("110105", "19800101", ++seq);
+        p.name = "居民" + std::to_string(seq);
+        p.birth_date = *parse_date("1980-01-01");
+        p.area_code = grids[h];
+        p.household_id = hs[h].id;
+        p.address = hs[h].address;
+        persons_.push_back(p);
+      }
+    // P0 and P3 work at the small company.
+    persons_[0].workplace_org_id = company_;
+    persons_[3].workplace_org_id = company_;
+    repo_->upsert_persons(persons_);
+    std::vector<Venue> vs(2);
+    vs[0].code = "V-REST";
+    vs[0].name = "餐馆";
+    vs[0].type = VenueType::restaurant;
+    vs[0].area_code = kGridA;
+    vs[1].code = "V-FAR";
+    vs[1].name = "远处超市";
+    vs[1].type = VenueType::supermarket;
+    vs[1].area_code = kOtherDistrictGrid;
+    repo_->upsert_venues(vs);
+    loop_ = std::make_unique<loop::Service>(*repo_, profiles_, clock_);
+    signer_ = std::make_unique<loop::CodeSigner>(db_->dir + "/code-signing");
+    cases::Settings s;
+    svc_ = std::make_unique<cases::Service>(*repo_, *loop_, signer_.get(), clock_, s);
+    // The restaurant is operated by SHOP-1 (its venue account scans there).
+    auto v = svc_->store().venue_by_code("V-REST");
+    v->org_id = shop_org_;
+    svc_->store().update_venue_tracing(*v);
+    investigator_.role = Role::investigator;
+    investigator_.scope = Scope::area("110105");
+    investigator_.user_id = 2;
+    investigator_.username = "cdc";
+    other_investigator_ = investigator_;
+    other_investigator_.scope = Scope::area("110106");
+    other_investigator_.user_id = 3;
+    venue_.role = Role::venue;
+    venue_.scope = Scope::org(shop_org_);
+    venue_.user_id = 4;
+    other_venue_ = venue_;
+    other_venue_.scope = Scope::org(company_);
+  }
+
+  cases::ScanOut scan(int person, const char* venue, const std::string& when, bool exit = false) {
+    clock_.set(at(when));
+    cases::ScanIn in;
+    in.venue_code = venue;
+    in.doc_number = persons_[static_cast<std::size_t>(person)].doc_number;
+    in.exit = exit;
+    return svc_->scan(in, Caller::local("test"));
+  }
+
+  loop::Profiles profiles_{std::string(BIHUAN_SOURCE_DIR) + "/policies"};
+  ManualClock clock_{at("2022-04-04T01:00:00Z")};
+  std::unique_ptr<looptest::TestBackend> db_;
+  std::unique_ptr<store::Repository> repo_;
+  std::unique_ptr<loop::Service> loop_;
+  std::unique_ptr<loop::CodeSigner> signer_;
+  std::unique_ptr<cases::Service> svc_;
+  std::vector<Person> persons_;
+  std::int64_t company_ = 0, shop_org_ = 0;
+  Caller investigator_, other_investigator_, venue_, other_venue_;
+};
+
+TEST_P(CaseService, ScansAnswerAtTheDoorAndAreLogged) {
+  // A green visitor by health code at the venue account's own venue.
+  clock_.set(at("2022-04-04T04:00:00Z"));
+  auto token = loop_->code_for(persons_[1].id, *signer_, Caller::local("t")).token;
+  cases::ScanIn in;
+  in.venue_code = "V-REST";
+  in.code_token = token;
+  auto out = svc_->scan(in, venue_);
+  EXPECT_TRUE(out.pass);
+  EXPECT_EQ(out.colour, "green");
+  EXPECT_EQ(out.masked_name, mask_name(persons_[1].name));
+  EXPECT_FALSE(out.duplicate);
+  // Scanned again a minute later: the same visit.
+  clock_.advance(60s);
+  auto again = svc_->scan(in, venue_);
+  EXPECT_TRUE(again.duplicate);
+  EXPECT_EQ(again.scan_id, out.scan_id);
+  EXPECT_EQ(svc_->store().count_scans_of_day("2022-04-04"), 1);
+  // Another organisation's venue answers like an unknown one.
+  EXPECT_EQ(code_of([&] { svc_->scan(in, other_venue_); }), ErrorCode::not_found);
+  in.venue_code = "V-NONE";
+  EXPECT_EQ(code_of([&] { svc_->scan(in, venue_); }), ErrorCode::not_found);
+  // A forged token.
+  in.venue_code = "V-REST";
+  in.code_token = token.substr(0, token.size() - 4) + "AAAA";
+  EXPECT_EQ(code_of([&] { svc_->scan(in, venue_); }), ErrorCode::unauthenticated);
+  // An expired one.
+  in.code_token = token;
+  clock_.advance(25h);
+  EXPECT_EQ(code_of([&] { svc_->scan(in, venue_); }), ErrorCode::unauthenticated);
+  // A person under control is stopped (red) and the stop is logged as not passing.
+  loop::NewOrder n;
+  n.person_id = persons_[2].id;
+  n.group = "close_contact";
+  n.start = *parse_date("2022-04-05");
+  n.stage = loop::Stage::home_isolation;
+  n.owner = loop::Owner::area(kGridA);
+  loop_->create_order(n, Caller::local("t"));
+  auto stop = scan(2, "V-REST", "2022-04-05T05:00:00Z");
+  EXPECT_FALSE(stop.pass);
+  EXPECT_EQ(stop.colour, "red");
+  EXPECT_EQ(stop.reason, "colour");
+  // An exit scan closes the visit.
+  scan(1, "V-REST", "2022-04-05T06:00:00Z");
+  auto ex = scan(1, "V-REST", "2022-04-05T06:40:00Z", true);
+  EXPECT_TRUE(ex.exit);
+  auto visits = svc_->store().scans_of_person(persons_[1].id, at("2022-04-05T00:00:00Z"), at("2022-04-06T00:00:00Z"));
+  ASSERT_EQ(visits.size(), 1u);
+  EXPECT_EQ(visits[0].exited_at, at("2022-04-05T06:40:00Z"));
+}
+
+TEST_P(CaseService, ContactsFromHouseholdWorkplaceAndOverlappingVisitsGoIntoTheLoop) {
+  // Day 0: the future case (P0) eats at the restaurant 12:00-13:00 local (exit scanned).
+  scan(0, "V-REST", "2022-04-04T04:00:00Z");
+  scan(0, "V-REST", "2022-04-04T05:00:00Z", true);
+  // P3 (grid B) comes at 12:30 without exit: 60 minutes' dwell, 30 minutes together.
+  scan(3, "V-REST", "2022-04-04T04:30:00Z");
+  // P4 (grid B) is there 12:50-12:55: 5 minutes, under the 15-minute minimum.
+  scan(4, "V-REST", "2022-04-04T04:50:00Z");
+  scan(4, "V-REST", "2022-04-04T04:55:00Z", true);
+  // P5 (other district) stays 12:45-13:30: 15 minutes exactly, a contact outside the area.
+  scan(5, "V-REST", "2022-04-04T04:45:00Z");
+  scan(5, "V-REST", "2022-04-04T05:30:00Z", true);
+  // Four days earlier the restaurant had other guests: outside the window.
+  clock_.set(at("2022-04-06T02:00:00Z"));
+  cases::NewCase nc;
+  nc.person_id = persons_[0].id;
+  nc.fields.classification = "confirmed";
+  nc.fields.onset_date = "2022-04-05";
+  nc.fields.diagnosed_at = at("2022-04-06T01:00:00Z");
+  auto k = svc_->open_case(nc, investigator_);
+  EXPECT_EQ(k.area_code, kGridA);
+  // Another district's investigator: no such case.
+  EXPECT_EQ(code_of([&] { svc_->case_view(k.id, other_investigator_); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->find_contacts(k.id, other_investigator_); }), ErrorCode::not_found);
+
+  auto rep = svc_->find_contacts(k.id, investigator_);
+  ASSERT_TRUE(rep.window);
+  EXPECT_EQ(rep.window->start, at("2022-04-02T16:00:00Z"));  // 2022-04-03 00:00 local
+  EXPECT_EQ(rep.disinfection_tasks, 1);
+  auto list = svc_->contacts(k.id, investigator_);
+  std::map<std::int64_t, cases::ContactView> by_person;
+  for (const auto& c : list) by_person[c.row.person_id] = c;
+  // Household P1, P2; workplace P3 (also the restaurant); P5 at the restaurant; not P4.
+  EXPECT_TRUE(by_person.count(persons_[1].id));
+  EXPECT_TRUE(by_person.count(persons_[2].id));
+  ASSERT_TRUE(by_person.count(persons_[3].id));
+  EXPECT_FALSE(by_person.count(persons_[4].id));
+  ASSERT_TRUE(by_person.count(persons_[5].id));
+  EXPECT_FALSE(by_person.count(persons_[0].id));
+  const auto& p3 = by_person[persons_[3].id];
+  EXPECT_EQ(p3.row.kinds, "venue,workplace");
+  auto ev = json::parse(p3.row.evidence);
+  bool venue_seen = false;
+  for (const auto& e : ev)
+    if (e["kind"] == "venue") {
+      venue_seen = true;
+      EXPECT_EQ(e["venue"], "V-REST");
+      EXPECT_EQ(e["overlap_minutes"], 30);
+    }
+  EXPECT_TRUE(venue_seen);
+  EXPECT_EQ(json::parse(by_person[persons_[5].id].row.evidence)[0]["overlap_minutes"], 15);
+  EXPECT_FALSE(by_person[persons_[5].id].in_area);
+  EXPECT_TRUE(by_person[persons_[5].id].area_code.empty());
+
+  // Decisions: accept P1, P3, P5; reject P2 with a reason (none: refused).
+  EXPECT_EQ(code_of([&] { svc_->decide(by_person[persons_[2].id].row.id, false, "", investigator_); }),
+            ErrorCode::invalid_argument);
+  svc_->decide(by_person[persons_[2].id].row.id, false, "away since March", investigator_);
+  for (int i : {1, 3, 5}) svc_->decide(by_person[persons_[i].id].row.id, true, "", investigator_);
+  EXPECT_EQ(code_of([&] { svc_->decide(by_person[persons_[1].id].row.id, true, "", other_investigator_); }),
+            ErrorCode::not_found);
+  auto ctl = svc_->control(k.id, investigator_);
+  EXPECT_EQ(ctl.orders, 2);     // P1, P3
+  EXPECT_EQ(ctl.referrals, 1);  // P5 lives in another district
+  EXPECT_TRUE(ctl.errors.empty()) << ctl.errors.front();
+  EXPECT_EQ(loop_->loop().active_orders_of_person(persons_[1].id).size(), 1u);
+  EXPECT_EQ(loop_->loop().active_orders_of_person(persons_[3].id).front().order.group, "close_contact");
+  EXPECT_TRUE(loop_->loop().active_orders_of_person(persons_[5].id).empty());
+  // Again: nothing is duplicated, decisions stay.
+  auto rep2 = svc_->find_contacts(k.id, investigator_);
+  EXPECT_EQ(rep2.added, 1);  // the secondary contact P4 (co-resident of the accepted P3)
+  auto ctl2 = svc_->control(k.id, investigator_);
+  EXPECT_EQ(ctl2.orders, 0);
+  EXPECT_EQ(loop_->loop().active_orders_of_person(persons_[1].id).size(), 1u);
+  auto view = svc_->case_view(k.id, investigator_);
+  EXPECT_TRUE(view.rec.investigation_at);
+  EXPECT_TRUE(view.rec.contacts_listed_at);
+  EXPECT_TRUE(view.rec.contacts_controlled_at);
+  // Reported? Not yet: the report is 1 h late at 02:00 (due 03:00)... no breach yet.
+  for (const auto& b : view.breaches) {
+    EXPECT_NE(b.step, "report");
+  }
+  // Disinfection: the restaurant's task, done by the grid; another district sees none.
+  auto tasks = svc_->disinfections("open", investigator_, {0, 100});
+  ASSERT_EQ(tasks.items.size(), 1u);
+  EXPECT_EQ(tasks.items[0].venue_code, "V-REST");
+  EXPECT_TRUE(svc_->disinfections("open", other_investigator_, {0, 100}).items.empty());
+  EXPECT_EQ(code_of([&] { svc_->complete_disinfection(tasks.items[0].id, "done", other_investigator_); }),
+            ErrorCode::not_found);
+  svc_->complete_disinfection(tasks.items[0].id, "消杀完成", investigator_);
+  EXPECT_TRUE(svc_->disinfections("open", investigator_, {0, 100}).items.empty());
+}
+
+TEST_P(CaseService, SecondaryContactsAreCoResidentsOfAcceptedCloseContacts) {
+  clock_.set(at("2022-04-06T02:00:00Z"));
+  cases::NewCase nc;
+  nc.person_id = persons_[0].id;
+  nc.fields.classification = "asymptomatic";
+  nc.fields.first_positive_at = at("2022-04-06T00:00:00Z");
+  auto k = svc_->open_case(nc, investigator_);
+  svc_->find_contacts(k.id, investigator_);
+  // P3 is a colleague; accepting them makes their co-resident P4 a secondary contact.
+  for (const auto& c : svc_->contacts(k.id, investigator_))
+    if (c.row.person_id == persons_[3].id) svc_->decide(c.row.id, true, "", investigator_);
+  auto rep = svc_->find_contacts(k.id, investigator_);
+  EXPECT_EQ(rep.added, 1);
+  bool found = false;
+  for (const auto& c : svc_->contacts(k.id, investigator_))
+    if (c.row.person_id == persons_[4].id) {
+      found = true;
+      EXPECT_EQ(c.row.degree, 2);
+      EXPECT_EQ(c.row.via_person_id, persons_[3].id);
+    }
+  EXPECT_TRUE(found);
+}
+
+TEST_P(CaseService, BadInputIsRefusedAndNothingHalfWritten) {
+  clock_.set(at("2022-04-06T02:00:00Z"));
+  cases::NewCase nc;
+  nc.person_id = persons_[0].id;
+  nc.fields.classification = "nonsense";
+  std::string msg;
+  EXPECT_EQ(code_of([&] { svc_->open_case(nc, investigator_); }, &msg), ErrorCode::invalid_argument);
+  EXPECT_NE(msg.find("classification"), std::string::npos);
+  nc.fields.classification = "confirmed";
+  nc.fields.onset_date = "2022-13-01";
+  EXPECT_EQ(code_of([&] { svc_->open_case(nc, investigator_); }), ErrorCode::invalid_argument);
+  EXPECT_TRUE(svc_->cases({}, investigator_, {0, 100}).items.empty());
+  nc.fields.onset_date.reset();
+  auto k = svc_->open_case(nc, investigator_);
+  // No onset date, no positive sampling: the window cannot be placed.
+  EXPECT_EQ(code_of([&] { svc_->find_contacts(k.id, investigator_); }, &msg), ErrorCode::invalid_argument);
+  EXPECT_NE(msg.find("exposure window"), std::string::npos);
+  // A second open case for the same person.
+  EXPECT_EQ(code_of([&] { svc_->open_case(nc, investigator_); }), ErrorCode::conflict);
+  // A stale revision.
+  cases::CaseUpdate u;
+  u.severity = "mild";
+  svc_->update_case(k.id, u, k.rev, investigator_);
+  EXPECT_EQ(code_of([&] { svc_->update_case(k.id, u, k.rev, investigator_); }), ErrorCode::conflict);
+  // Reporting needs the diagnosis time.
+  cases::CaseUpdate rep;
+  rep.report = true;
+  EXPECT_EQ(code_of([&] { svc_->update_case(k.id, rep, k.rev + 1, investigator_); }), ErrorCode::invalid_argument);
+  // A grid worker does not read cases.
+  Caller grid;
+  grid.role = Role::grid_worker;
+  grid.scope = Scope::area(kGridA);
+  EXPECT_EQ(code_of([&] { svc_->case_view(k.id, grid); }), ErrorCode::permission_denied);
+}
+
+TEST_P(CaseService, ChainsRefuseCyclesAndSummarise) {
+  clock_.set(at("2022-04-10T02:00:00Z"));
+  std::vector<std::int64_t> ids;
+  const char* onsets[] = {"2022-04-01", "2022-04-04", "2022-04-06", "2022-04-09"};
+  for (int i = 0; i < 4; ++i) {
+    cases::NewCase nc;
+    nc.person_id = persons_[static_cast<std::size_t>(i)].id;
+    nc.fields.classification = "confirmed";
+    nc.fields.onset_date = onsets[i];
+    ids.push_back(svc_->open_case(nc, investigator_).id);
+  }
+  svc_->link(ids[0], ids[1], "confirmed", "household", investigator_);
+  svc_->link(ids[1], ids[2], "probable", "restaurant", investigator_);
+  std::string msg;
+  EXPECT_EQ(code_of([&] { svc_->link(ids[2], ids[0], "probable", "", investigator_); }, &msg), ErrorCode::invalid_argument);
+  EXPECT_NE(msg.find("cycle"), std::string::npos);
+  EXPECT_EQ(code_of([&] { svc_->link(ids[0], ids[1], "probable", "", investigator_); }), ErrorCode::conflict);
+  EXPECT_EQ(code_of([&] { svc_->link(ids[0], ids[3], "maybe", "", investigator_); }), ErrorCode::invalid_argument);
+  EXPECT_EQ(code_of([&] { svc_->link(ids[0], ids[3], "possible", "", other_investigator_); }), ErrorCode::not_found);
+  auto ch = svc_->chains(investigator_);
+  ASSERT_EQ(ch.nodes.size(), 4u);
+  ASSERT_EQ(ch.links.size(), 2u);
+  EXPECT_EQ(ch.clusters.front().size(), 3u);
+  EXPECT_EQ(ch.serial_interval.n, 2);
+  EXPECT_DOUBLE_EQ(ch.serial_interval.mean, 2.5);  // 3 and 2 days
+  for (const auto& n : ch.nodes)
+    if (n.rec.id == ids[2]) {
+      EXPECT_EQ(n.generation, 3);
+    }
+  EXPECT_TRUE(svc_->chains(other_investigator_).nodes.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, CaseService, ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace bihuan::casetest
