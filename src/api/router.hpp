@@ -35,6 +35,9 @@ class Runner;
 namespace bihuan::nat {
 struct Settings;
 }  // namespace bihuan::nat
+namespace bihuan::cases {
+struct Settings;
+}  // namespace bihuan::cases
 
 namespace bihuan::api {
 
@@ -61,6 +64,8 @@ struct Services {
   std::shared_ptr<const loop::LoopSettings> loop_settings;
   // Testing settings (nat_routes.cpp), read on the first testing request, guarded by loop_settings_mu.
   std::shared_ptr<const nat::Settings> nat_settings;
+  // Tracing settings (case_routes.cpp), read on the first tracing request, guarded likewise.
+  std::shared_ptr<const cases::Settings> case_settings;
 };
 
 struct Context;

@@ -31,6 +31,7 @@
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "nat/service.hpp"
+#include "api/case_routes.hpp"
 #include "api/nat_routes.hpp"
 #include "store/backup.hpp"
 #include "store/retention.hpp"
@@ -176,6 +177,7 @@ struct Server::Impl {
     add_api_routes(router, RouteOptions{opt.version});
     add_loop_routes(router);
     add_nat_routes(router);
+    add_case_routes(router);
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);

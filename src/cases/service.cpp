@@ -584,10 +584,13 @@ ContactView Service::add_contact(std::int64_t case_id, std::int64_t person_id, c
 
 ContactView Service::decide(std::int64_t contact_id, bool accept, const std::string& reason, const Caller& c) {
   if (!accept && reason.empty()) fail(ErrorCode::invalid_argument, "a reason is required to reject a contact", "reason");
+  require_investigator(c);
   return write([&] {
     auto row = t_->contact(contact_id);
-    if (!row) fail(ErrorCode::not_found, "no such contact: " + std::to_string(contact_id), "id");
-    visible_case(row->case_id, c);  // same answer as an unknown contact when the case is not visible
+    // A contact of a case outside the scope answers like an unknown contact.
+    auto k = row ? t_->case_record(row->case_id) : std::nullopt;
+    if (!row || !k || !(c.everything() || area_in_scope(c.scope, k->area_code)))
+      fail(ErrorCode::not_found, "no such contact: " + std::to_string(contact_id), "id");
     if (row->status == "controlled" || row->status == "referred")
       fail(ErrorCode::conflict, "the contact is under control already", "id");
     row->status = accept ? "accepted" : "rejected";
@@ -748,11 +751,16 @@ store::LinkRow Service::link(std::int64_t infector, std::int64_t infectee, const
 }
 
 void Service::unlink(std::int64_t link_id, const Caller& c) {
+  require_investigator(c);
   write([&] {
     auto l = t_->link(link_id);
-    if (!l) fail(ErrorCode::not_found, "no such link: " + std::to_string(link_id), "id");
-    visible_case(l->infector_case_id, c);
-    visible_case(l->infectee_case_id, c);
+    auto visible = [&](std::int64_t id) {
+      auto k = t_->case_record(id);
+      return k && (c.everything() || area_in_scope(c.scope, k->area_code));
+    };
+    // A link touching a case outside the scope answers like an unknown link.
+    if (!l || !visible(l->infector_case_id) || !visible(l->infectee_case_id))
+      fail(ErrorCode::not_found, "no such link: " + std::to_string(link_id), "id");
     t_->delete_link(link_id);
     audit(c, "case.unlink", "case", l->infectee_case_id, {}, json{{"infector", l->infector_case_id}}.dump());
   });

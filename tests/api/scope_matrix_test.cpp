@@ -17,6 +17,7 @@
 #include "loop/service.hpp"
 #include "loop/signed_document.hpp"
 #include "nat/service.hpp"
+#include "cases/service.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -207,6 +208,30 @@ class ScopeMatrix : public ::testing::Test {
         if (!nat_alert_out_) throw std::runtime_error("expected a positive_case alert");
       }
 
+      // Tracing (流调) in grid B: the case the positive result opened, a second case (the kept
+      // duplicate) linked to it, a contact, a venue of grid B and its disinfection task.
+      {
+        std::vector<Venue> vs(1);
+        vs[0].code = "V-OUT";
+        vs[0].name = "二网格餐馆";
+        vs[0].type = VenueType::restaurant;
+        vs[0].area_code = World::kGridB;
+        repo->upsert_venues(vs);
+        cases::Service cs(*repo, svc, nullptr, *clock_, cases::Settings{});
+        for (const auto& k : cs.cases({}, admin, store::Page{0, 100}).items)
+          if (k.person_id == world_->person_b) case_out_ = k.id;
+        if (!case_out_) throw std::runtime_error("expected the positive result's case");
+        cases::NewCase nc;
+        nc.person_id = merge_kept_out_;
+        nc.fields.classification = "confirmed";
+        nc.fields.onset_date = "2022-06-30";
+        const auto second = cs.open_case(nc, admin).id;
+        link_out_ = cs.link(case_out_, second, "probable", "", admin).id;
+        contact_out_ = cs.add_contact(case_out_, world_->person_a, "", "n", admin).row.id;
+        cs.add_place(case_out_, "V-OUT", "", clock_->now() - std::chrono::hours{3}, clock_->now() - std::chrono::hours{2}, admin);
+        disinfection_out_ = cs.disinfections("open", admin, store::Page{0, 10}).items.at(0).id;
+      }
+
       // Identity conflicts (身份冲突) found by an administrator's import: grid B's resident (outside)
       // and grid A's (inside), each registered under another name than the file's.
       ingest::ImportOptions io;
@@ -263,6 +288,10 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/nat/results/{id}", 0) == 0) return Target{id(result_out_), "999999"};
     if (pattern.rfind("/api/nat/conflicts/{id}", 0) == 0) return Target{id(nat_conflict_out_), "999999"};
     if (pattern.rfind("/api/nat/alerts/{id}", 0) == 0) return Target{id(nat_alert_out_), "999999"};
+    if (pattern.rfind("/api/cases/{id}", 0) == 0) return Target{id(case_out_), "999999"};
+    if (pattern.rfind("/api/contacts/{id}", 0) == 0) return Target{id(contact_out_), "999999"};
+    if (pattern.rfind("/api/links/{id}", 0) == 0) return Target{id(link_out_), "999999"};
+    if (pattern.rfind("/api/disinfections/{id}", 0) == 0) return Target{id(disinfection_out_), "999999"};
     return std::nullopt;
   }
 
@@ -297,6 +326,15 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.find("/correct") != std::string::npos) return R"({"result":"negative","reason":"r"})";
     if (pattern.find("/api/nat/conflicts/") != std::string::npos) return R"({"note":"n"})";
     if (pattern.find("/assign") != std::string::npos) return R"({"order_ids":[]})";
+    if (pattern == "/api/cases" && method == "POST")
+      return json{{"person_id", std::stoll(object)}, {"classification", "confirmed"}}.dump();
+    if (pattern == "/api/cases/{id}" && method == "PUT") return R"({"rev":1,"severity":"mild"})";
+    if (pattern == "/api/cases/{id}/contacts" && method == "POST") return json{{"doc_number", world_->doc_a}}.dump();
+    if (pattern == "/api/cases/{id}/places")
+      return R"({"venue":"V-OUT","from":"2022-07-01T08:00:00+08:00","to":"2022-07-01T09:00:00+08:00"})";
+    if (pattern == "/api/contacts/{id}/reject") return R"({"reason":"r"})";
+    if (pattern == "/api/scan") return json{{"venue", object}, {"doc_number", world_->doc_a}}.dump();
+    if (pattern == "/api/links") return json{{"infector_case_id", std::stoll(object)}, {"infectee_case_id", std::stoll(object)}}.dump();
     return method == "GET" ? std::string() : std::string("{}");
   }
 
@@ -318,6 +356,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t conflict_in_ = 0, conflict_out_ = 0;
   static inline std::int64_t round_out_ = 0, tube_out_ = 0, box_out_ = 0, result_out_ = 0, nat_conflict_out_ = 0,
                              nat_alert_out_ = 0;
+  static inline std::int64_t case_out_ = 0, contact_out_ = 0, link_out_ = 0, disinfection_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
@@ -345,8 +384,12 @@ TEST_F(ScopeMatrix, OutsideTheScopeAnswersLikeNothingAndChangesNothing) {
       auto path_of = [&](const std::string& v) { return r.pattern.substr(0, open) + v + r.pattern.substr(close + 1); };
       cases.emplace_back(path_of("@"), *t);
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create &&
-               (r.pattern == "/api/loop/orders" || r.pattern == "/api/merges")) {
+               (r.pattern == "/api/loop/orders" || r.pattern == "/api/merges" || r.pattern == "/api/cases")) {
       cases.emplace_back(r.pattern, Target{std::to_string(world_->person_b), "999999"});
+    } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/scan") {
+      cases.emplace_back(r.pattern, Target{"V-OUT", "V-NONE"});
+    } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/links") {
+      cases.emplace_back(r.pattern, Target{std::to_string(case_out_), "999999"});
     } else if (r.jurisdiction == api::Jurisdiction::transfer && r.pattern.find("{id}") != std::string::npos) {
       const auto open = r.pattern.find('{'), close = r.pattern.find('}');
       cases.emplace_back(r.pattern.substr(0, open) + "@" + r.pattern.substr(close + 1),

@@ -1,0 +1,491 @@
+#include "api/case_routes.hpp"
+
+#include <limits>
+
+#include "api/json_io.hpp"
+#include "api/loop_routes.hpp"
+#include "cases/service.hpp"
+#include "core/error.hpp"
+#include "core/rbac.hpp"
+#include "ingest/csv.hpp"
+#include "ingest/lab_results.hpp"
+#include "loop/service.hpp"
+#include "loop/watcher.hpp"
+
+namespace bihuan::api {
+
+namespace {
+
+using P = Permission;
+using J = Jurisdiction;
+using A = AuthMode;
+
+const cases::Settings& case_settings(Context& ctx) {
+  std::lock_guard lock(ctx.svc.loop_settings_mu);
+  if (!ctx.svc.case_settings) ctx.svc.case_settings = std::make_shared<const cases::Settings>(cases::read_settings(ctx.repo));
+  return *ctx.svc.case_settings;
+}
+
+const loop::Profiles& profiles(Context& ctx) {
+  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
+  return *ctx.svc.loop_profiles;
+}
+
+// The services of one request: the closed loop (contacts go into it) and cases on top of it.
+struct Svc {
+  std::shared_ptr<const loop::LoopSettings> ls;
+  loop::Service loop;
+  cases::Service cases;
+  explicit Svc(Context& ctx)
+      : ls(loop_settings_of(ctx)),
+        loop(ctx.repo, profiles(ctx), *ctx.svc.clock, ctx.svc.loop_watcher, *ls),
+        cases(ctx.repo, loop, ctx.svc.code_signer, *ctx.svc.clock, case_settings(ctx)) {}
+};
+
+std::int64_t path_id(const Request& req, const char* name = "id") {
+  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
+}
+
+json at_json(const std::optional<Instant>& t, const LocalTime& l) { return t ? json(l.format(*t)) : json(nullptr); }
+
+std::optional<Instant> parse_time(const std::string& s, const char* field, const LocalTime& local) {
+  if (s.empty()) return std::nullopt;
+  if (auto t = ingest::parse_lab_time(s, local)) return t;
+  fail(ErrorCode::invalid_argument, std::string(field) + " must be ISO 8601 or YYYY-MM-DD HH:MM[:SS]", field);
+}
+
+json case_json(const store::CaseRecord& k, const LocalTime& l) {
+  return {{"id", k.id},
+          {"person_id", k.person_id},
+          {"area_code", k.area_code},
+          {"source", k.source},
+          {"result_id", k.result_id},
+          {"tube_id", k.tube_id},
+          {"classification", k.classification},
+          {"status", k.status},
+          {"opened_at", l.format(k.opened_at)},
+          {"note", k.note},
+          {"severity", k.severity},
+          {"origin", k.origin},
+          {"vaccination", k.vaccination},
+          {"found_by", k.found_by},
+          {"occupation", k.occupation},
+          {"work_unit", k.work_unit},
+          {"current_address", k.current_address},
+          {"onset_date", k.onset_date},
+          {"death_date", k.death_date},
+          {"diagnosed_at", at_json(k.diagnosed_at, l)},
+          {"first_positive_at", at_json(k.first_positive_at, l)},
+          {"isolated_at", at_json(k.isolated_at, l)},
+          {"window_start", at_json(k.window_start, l)},
+          {"window_end", at_json(k.window_end, l)},
+          {"reported_at", at_json(k.reported_at, l)},
+          {"investigation_at", at_json(k.investigation_at, l)},
+          {"contacts_listed_at", at_json(k.contacts_listed_at, l)},
+          {"contacts_controlled_at", at_json(k.contacts_controlled_at, l)},
+          {"rev", k.rev}};
+}
+
+json contact_json(const cases::ContactView& v, const LocalTime& l) {
+  json ev = json::parse(v.row.evidence, nullptr, false);
+  if (ev.is_discarded()) ev = json::array();
+  return {{"id", v.row.id},
+          {"case_id", v.row.case_id},
+          {"person_id", v.row.person_id},
+          {"name", v.name},
+          {"area_code", v.area_code},
+          {"in_area", v.in_area},
+          {"degree", v.row.degree},
+          {"via_person_id", v.row.via_person_id},
+          {"kinds", v.row.kinds},
+          {"evidence", ev},
+          {"first_exposure_at", at_json(v.row.first_exposure_at, l)},
+          {"last_exposure_at", at_json(v.row.last_exposure_at, l)},
+          {"status", v.row.status},
+          {"reason", v.row.reason},
+          {"decided_at", at_json(v.row.decided_at, l)},
+          {"order_id", v.row.order_id},
+          {"referral_id", v.row.referral_id}};
+}
+
+json link_json(const store::LinkRow& k, const LocalTime& l) {
+  return {{"id", k.id},
+          {"infector_case_id", k.infector_case_id},
+          {"infectee_case_id", k.infectee_case_id},
+          {"confidence", k.confidence},
+          {"evidence", k.evidence},
+          {"created_at", l.format(k.created_at)}};
+}
+
+json disinfection_json(const store::DisinfectionRow& d, const LocalTime& l) {
+  return {{"id", d.id},
+          {"venue_id", d.venue_id},
+          {"venue_code", d.venue_code},
+          {"venue_name", d.venue_name},
+          {"case_id", d.case_id},
+          {"area_code", d.area_code},
+          {"visited_from", l.format(d.visited_from)},
+          {"visited_to", l.format(d.visited_to)},
+          {"due_at", l.format(d.due_at)},
+          {"close_venue", d.close_venue},
+          {"status", d.status},
+          {"done_at", at_json(d.done_at, l)},
+          {"note", d.note}};
+}
+
+template <typename T, typename F>
+json page_json(const store::PageOf<T>& p, F&& f) {
+  json items = json::array();
+  for (const auto& x : p.items) items.push_back(f(x));
+  return {{"items", items}, {"next", p.next == 0 ? json(nullptr) : json(p.next)}};
+}
+
+// The report card's fields of a body (absent = unchanged; null clears a time).
+cases::CaseUpdate update_of(const json& b, const LocalTime& local) {
+  cases::CaseUpdate u;
+  u.classification = opt_string(b, "classification");
+  u.severity = opt_string(b, "severity");
+  u.origin = opt_string(b, "origin");
+  u.vaccination = opt_string(b, "vaccination");
+  u.found_by = opt_string(b, "found_by");
+  u.occupation = opt_string(b, "occupation");
+  u.work_unit = opt_string(b, "work_unit");
+  u.current_address = opt_string(b, "current_address");
+  u.onset_date = opt_string(b, "onset_date");
+  u.death_date = opt_string(b, "death_date");
+  u.note = opt_string(b, "note");
+  u.status = opt_string(b, "status");
+  auto time = [&](const char* f, std::optional<std::optional<Instant>>& dst) {
+    auto it = b.find(f);
+    if (it == b.end()) return;
+    if (it->is_null()) {
+      dst = std::optional<Instant>{};
+      return;
+    }
+    dst = parse_time(opt_string(b, f).value_or(""), f, local);
+  };
+  time("diagnosed_at", u.diagnosed_at);
+  time("first_positive_at", u.first_positive_at);
+  time("isolated_at", u.isolated_at);
+  u.report = opt_bool(b, "report").value_or(false);
+  return u;
+}
+
+// ---------------------------------------------------------------- handlers
+
+// {venue, code | doc_number, exit?}: what the door shows.
+Response scan(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  cases::ScanIn in;
+  in.venue_code = opt_string(b, "venue").value_or("");
+  in.code_token = opt_string(b, "code").value_or("");
+  in.doc_number = opt_string(b, "doc_number").value_or("");
+  in.exit = opt_bool(b, "exit").value_or(false);
+  Svc s(ctx);
+  auto out = s.cases.scan(in, caller_of(ctx, req));
+  return Response::json({{"result", out.pass ? "pass" : "stop"},
+                         {"colour", out.colour},
+                         {"name", out.masked_name},
+                         {"venue", out.venue_code},
+                         {"venue_name", out.venue_name},
+                         {"scan_id", out.scan_id},
+                         {"duplicate", out.duplicate},
+                         {"exit", out.exit},
+                         {"reason", out.reason}});
+}
+
+Response list_cases(Request& req, Context& ctx) {
+  Svc s(ctx);
+  store::CaseFilter f;
+  f.status = std::string(req.q("status"));
+  f.classification = std::string(req.q("classification"));
+  auto page = s.cases.cases(f, caller_of(ctx, req), query_page(req.q("limit"), req.q("after")));
+  return Response::json(page_json(page, [&](const store::CaseRecord& k) { return case_json(k, ctx.svc.local_time); }));
+}
+
+json view_json(const cases::CaseView& v, const LocalTime& l) {
+  json j = case_json(v.rec, l);
+  j["person"] = {{"name", v.name},   {"doc_number", v.doc_number}, {"sex", v.sex},
+                 {"birth_date", v.birth_date}, {"phone", v.phone}, {"address", v.address}};
+  json br = json::array();
+  for (const auto& x : v.breaches) br.push_back({{"step", x.step}, {"due", l.format(x.due)}, {"done", at_json(x.done, l)}});
+  j["breaches"] = br;
+  return j;
+}
+
+Response create_case(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  cases::NewCase n;
+  n.person_id = opt_int(b, "person_id").value_or(0);
+  n.doc_number = opt_string(b, "doc_number").value_or("");
+  n.fields = update_of(b, ctx.svc.local_time);
+  Svc s(ctx);
+  auto k = s.cases.open_case(n, caller_of(ctx, req));
+  return Response::json(case_json(k, ctx.svc.local_time), 201);
+}
+
+Response get_case(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(view_json(s.cases.case_view(path_id(req), caller_of(ctx, req)), ctx.svc.local_time));
+}
+
+Response update_case(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  const auto rev = req_int(b, "rev");
+  Svc s(ctx);
+  auto k = s.cases.update_case(path_id(req), update_of(b, ctx.svc.local_time), rev, caller_of(ctx, req));
+  return Response::json(case_json(k, ctx.svc.local_time));
+}
+
+Response trace(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto rep = s.cases.find_contacts(path_id(req), caller_of(ctx, req));
+  const auto& l = ctx.svc.local_time;
+  return Response::json({{"candidates", rep.candidates},
+                         {"added", rep.added},
+                         {"venues", rep.venues},
+                         {"disinfection_tasks", rep.disinfection_tasks},
+                         {"window_start", rep.window ? json(l.format(rep.window->start)) : json(nullptr)},
+                         {"window_end", rep.window ? json(l.format(rep.window->end)) : json(nullptr)}});
+}
+
+Response list_contacts(Request& req, Context& ctx) {
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& v : s.cases.contacts(path_id(req), caller_of(ctx, req))) items.push_back(contact_json(v, ctx.svc.local_time));
+  return Response::json({{"items", items}});
+}
+
+// {person_id | doc_number, note}: a contact the investigator names (accepted at once).
+Response add_contact(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  Svc s(ctx);
+  auto v = s.cases.add_contact(path_id(req), opt_int(b, "person_id").value_or(0), opt_string(b, "doc_number").value_or(""),
+                               opt_string(b, "note").value_or(""), caller_of(ctx, req));
+  return Response::json(contact_json(v, ctx.svc.local_time), 201);
+}
+
+Response decide_contact(Request& req, Context& ctx, bool accept) {
+  const json b = parse_object(req.body.empty() ? std::string_view("{}") : std::string_view(req.body));
+  Svc s(ctx);
+  auto v = s.cases.decide(path_id(req), accept, opt_string(b, "reason").value_or(""), caller_of(ctx, req));
+  return Response::json(contact_json(v, ctx.svc.local_time));
+}
+
+Response control(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto rep = s.cases.control(path_id(req), caller_of(ctx, req));
+  return Response::json(
+      {{"orders", rep.orders}, {"referrals", rep.referrals}, {"already", rep.already}, {"errors", rep.errors}});
+}
+
+json place_json(const store::PlaceRow& p, const LocalTime& l) {
+  return {{"id", p.id},         {"case_id", p.case_id},        {"venue_id", p.venue_id},
+          {"description", p.description}, {"area_code", p.area_code}, {"from", l.format(p.from_at)},
+          {"to", l.format(p.to_at)}, {"added_at", l.format(p.added_at)}};
+}
+
+Response list_places(Request& req, Context& ctx) {
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& p : s.cases.places(path_id(req), caller_of(ctx, req))) items.push_back(place_json(p, ctx.svc.local_time));
+  return Response::json({{"items", items}});
+}
+
+Response add_place(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  const auto& l = ctx.svc.local_time;
+  auto from = parse_time(req_string(b, "from"), "from", l);
+  auto to = parse_time(req_string(b, "to"), "to", l);
+  Svc s(ctx);
+  auto p = s.cases.add_place(path_id(req), opt_string(b, "venue").value_or(""), opt_string(b, "description").value_or(""),
+                             *from, *to, caller_of(ctx, req));
+  return Response::json(place_json(p, l), 201);
+}
+
+Response create_link(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  Svc s(ctx);
+  auto k = s.cases.link(req_int(b, "infector_case_id"), req_int(b, "infectee_case_id"),
+                        opt_string(b, "confidence").value_or("probable"), opt_string(b, "evidence").value_or(""),
+                        caller_of(ctx, req));
+  return Response::json(link_json(k, ctx.svc.local_time), 201);
+}
+
+Response delete_link(Request& req, Context& ctx) {
+  Svc s(ctx);
+  s.cases.unlink(path_id(req), caller_of(ctx, req));
+  return Response::json({{"deleted", true}});
+}
+
+Response chains(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto v = s.cases.chains(caller_of(ctx, req));
+  const auto& l = ctx.svc.local_time;
+  json nodes = json::array(), links = json::array(), clusters = json::array(), offspring = json::array();
+  for (const auto& n : v.nodes)
+    nodes.push_back({{"id", n.rec.id},
+                     {"label", n.label},
+                     {"classification", n.rec.classification},
+                     {"onset_date", n.rec.onset_date},
+                     {"area_code", n.rec.area_code},
+                     {"generation", n.generation},
+                     {"cluster", n.cluster},
+                     {"status", n.rec.status}});
+  for (const auto& k : v.links) links.push_back(link_json(k, l));
+  for (const auto& c : v.clusters)
+    if (c.size() > 1) clusters.push_back(c);
+  for (const auto& [k, n] : v.offspring) offspring.push_back({{"infected", k}, {"cases", n}});
+  const auto& si = v.serial_interval;
+  return Response::json({{"nodes", nodes},
+                         {"links", links},
+                         {"clusters", clusters},
+                         {"serial_interval",
+                          {{"pairs", si.n}, {"mean_days", si.mean}, {"sd_days", si.sd}, {"median_days", si.median},
+                           {"negative_share", si.negative_share}}},
+                         {"offspring", offspring}});
+}
+
+Response list_disinfections(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto page = s.cases.disinfections(std::string(req.q("status")), caller_of(ctx, req),
+                                    query_page(req.q("limit"), req.q("after")));
+  return Response::json(page_json(page, [&](const store::DisinfectionRow& d) { return disinfection_json(d, ctx.svc.local_time); }));
+}
+
+Response complete_disinfection(Request& req, Context& ctx) {
+  const json b = parse_object(req.body.empty() ? std::string_view("{}") : std::string_view(req.body));
+  Svc s(ctx);
+  auto d = s.cases.complete_disinfection(path_id(req), opt_string(b, "note").value_or(""), caller_of(ctx, req));
+  return Response::json(disinfection_json(d, ctx.svc.local_time));
+}
+
+// The report cards (传染病报告卡) of the caller's cases, in the national card's column order, for
+// the direct-reporting system (网络直报). Unmasked: person.unmask, audited per card.
+Response report_cards(Request& req, Context& ctx) {
+  const Caller c = caller_of(ctx, req);
+  if (!c.can(P::person_unmask)) fail(ErrorCode::permission_denied, "report cards carry full identities: person.unmask", "role");
+  Svc s(ctx);
+  store::CaseFilter f;
+  f.status = std::string(req.q("status"));
+  const auto& l = ctx.svc.local_time;
+  ingest::CsvWriter w;
+  w.row({"卡片编号", "患者姓名", "有效证件号", "性别", "出生日期", "工作单位", "联系电话", "病人属于", "现住地址",
+         "人群分类", "病例分类", "临床严重程度", "发病日期", "诊断时间", "死亡日期", "疾病名称", "输入/本土",
+         "疫苗接种", "发现途径", "报告时间", "报告超时"});
+  std::int64_t n = 0;
+  store::Page page{0, 1000};
+  const auto rules = tracing::rules_of(profiles(ctx).get(s.loop.active_profile()));
+  for (;;) {
+    auto p = s.cases.cases(f, c, page);
+    for (const auto& k : p.items) {
+      auto person = ctx.repo.person(k.person_id, Scope::everything());
+      if (!person) continue;
+      const auto cls = tracing::classification_from(k.classification);
+      const auto sev = tracing::severity_from(k.severity);
+      const auto found = tracing::found_by_from(k.found_by);
+      bool late = false;
+      if (k.diagnosed_at) {
+        const auto due = *k.diagnosed_at + std::chrono::hours{rules.report_hours};
+        late = k.reported_at ? *k.reported_at > due : ctx.now() > due;
+      }
+      w.text(std::to_string(k.id));
+      w.text(person->name).text(person->doc_number).text(person->sex == Sex::male ? "男" : person->sex == Sex::female ? "女" : "");
+      w.text(person->birth_date.ok() ? format_date(person->birth_date) : "").text(k.work_unit).text(person->phone);
+      w.text(person->doc_type == DocType::resident_id ? "本县区" : "外籍").text(k.current_address.empty() ? person->address : k.current_address);
+      w.text(k.occupation).text(cls ? tracing::label_zh(*cls) : "").text(sev ? tracing::label_zh(*sev) : "");
+      w.text(k.onset_date).text(k.diagnosed_at ? l.format(*k.diagnosed_at) : "").text(k.death_date);
+      w.text("新型冠状病毒感染").text(k.origin == "imported" ? "输入" : "本土").text(k.vaccination);
+      w.text(found ? tracing::label_zh(*found) : "").text(k.reported_at ? l.format(*k.reported_at) : "").text(late ? "是" : "否");
+      w.end_row();
+      store::AuditRecord a;
+      a.at = ctx.now();
+      a.user_id = c.user_id;
+      a.username = c.username;
+      a.action = "person.unmask";
+      a.entity = "person";
+      a.entity_id = person->id;
+      a.reason = "report card of case " + std::to_string(k.id);
+      ctx.audits.push_back(std::move(a));
+      ++n;
+    }
+    if (!p.next) break;
+    page.after = p.next;
+  }
+  Response r;
+  r.body = w.take();
+  r.content_type = "text/csv; charset=utf-8";
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"report-cards.csv\"");
+  (void)n;
+  return r;
+}
+
+}  // namespace
+
+void add_case_routes(Router& router) {
+  const std::string js = "application/json";
+  auto pp = [](std::string n, std::string d, std::string t = "integer") {
+    return ParamDoc{std::move(n), "path", std::move(d), true, std::move(t)};
+  };
+  auto qp = [](std::string n, std::string d, std::string t = "string") {
+    return ParamDoc{std::move(n), "query", std::move(d), false, std::move(t)};
+  };
+  auto add = [&router](J j, std::string method, std::string pattern, std::string summary, std::vector<ParamDoc> params,
+                       std::optional<Permission> perm, std::string body, Handler h) {
+    router.add(Route{std::move(method), std::move(pattern), std::move(summary), {"tracing"}, std::move(params), A::any,
+                     perm, std::move(body), std::move(h), j});
+  };
+  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
+                                        qp("after", "the previous page's next", "integer")};
+  auto with_paging = [&](std::vector<ParamDoc> ps) {
+    ps.insert(ps.end(), paging.begin(), paging.end());
+    return ps;
+  };
+  const auto id = pp("id", "id");
+
+  add(J::scoped_create, "POST", "/api/scan",
+      "A visitor scans the venue code (场所码): pass or stop, the colour and the masked name; the visit is logged",
+      {}, P::venue_read, js, scan);
+  add(J::scoped_list, "GET", "/api/cases", "Cases (病例) registered in the caller's area",
+      with_paging({qp("status", "open or closed"), qp("classification", "suspected, clinical, confirmed, asymptomatic")}),
+      P::person_read, "", list_cases);
+  add(J::scoped_create, "POST", "/api/cases", "Open a case by hand with its report card's fields", {}, P::person_read, js,
+      create_case);
+  add(J::scoped_list, "GET", "/api/cases/report-cards.csv",
+      "The report cards (传染病报告卡) in the national card's columns, for direct reporting (unmasked, audited)",
+      {qp("status", "open or closed")}, P::person_unmask, "", report_cards);
+  add(J::scoped_object, "GET", "/api/cases/{id}", "One case with its person and timeliness breaches", {id},
+      P::person_read, "", get_case);
+  add(J::scoped_object, "PUT", "/api/cases/{id}", "Fill in the report card (with rev); report: true marks it reported",
+      {id}, P::person_read, js, update_case);
+  add(J::scoped_object, "POST", "/api/cases/{id}/trace",
+      "Find the contacts (流调): household, workplace, fellow passengers, overlapping venue visits", {id},
+      P::person_read, js, trace);
+  add(J::scoped_object, "GET", "/api/cases/{id}/contacts", "The case's contacts with their evidence", {id},
+      P::person_read, "", list_contacts);
+  add(J::scoped_object, "POST", "/api/cases/{id}/contacts", "Add a contact by hand (accepted)", {id}, P::person_read, js,
+      add_contact);
+  add(J::scoped_object, "POST", "/api/cases/{id}/control",
+      "Put every accepted contact under control in one action (orders, or referrals outside the area)", {id},
+      P::person_read, js, control);
+  add(J::scoped_object, "GET", "/api/cases/{id}/places", "Places the investigator added", {id}, P::person_read, "",
+      list_places);
+  add(J::scoped_object, "POST", "/api/cases/{id}/places", "Add a place of the case (a venue code or a description)", {id},
+      P::person_read, js, add_place);
+  add(J::scoped_object, "POST", "/api/contacts/{id}/accept", "Accept a candidate contact", {id}, P::person_read, js,
+      [](Request& r, Context& c) { return decide_contact(r, c, true); });
+  add(J::scoped_object, "POST", "/api/contacts/{id}/reject", "Reject a candidate contact (a reason is required)", {id},
+      P::person_read, js, [](Request& r, Context& c) { return decide_contact(r, c, false); });
+  add(J::scoped_create, "POST", "/api/links", "Link an infector case to an infectee case (no cycles)", {}, P::person_read,
+      js, create_link);
+  add(J::scoped_object, "POST", "/api/links/{id}/delete", "Remove a link", {id}, P::person_read, js, delete_link);
+  add(J::scoped_list, "GET", "/api/chains",
+      "The transmission-chain graph of the caller's cases: nodes, links, clusters, serial interval, offspring", {},
+      P::person_read, "", chains);
+  add(J::scoped_list, "GET", "/api/disinfections", "Disinfection tasks (场所消杀) of venues in the caller's area",
+      with_paging({qp("status", "open or done")}), P::venue_read, "", list_disinfections);
+  add(J::scoped_object, "POST", "/api/disinfections/{id}/done", "Record a disinfection as done (the venue reopens)", {id},
+      P::venue_read, js, complete_disinfection);
+}
+
+}  // namespace bihuan::api

@@ -1,0 +1,150 @@
+// Cutting transmission chains over HTTP (docs/API-cases.md): a venue account scans visitors in,
+// an investigator opens a case, finds its contacts with their evidence, accepts them and puts
+// them into the closed loop in one action; the chain graph, disinfection tasks and the report
+// cards; bad input named.
+#include "cases/service.hpp"
+#include "store/case_repository.hpp"
+#include "support.hpp"
+
+namespace bihuan::testing {
+namespace {
+
+class CasesApi : public SeededServer {
+ protected:
+  void SetUp() override {
+    url_ = "sqlite:" + (dir_.path() / "test.db").string();
+    auto repo = store::open_repository(url_);
+    world_.seed(*repo, clock_.now());
+    std::vector<Venue> vs(2);
+    vs[0].code = "V-1";
+    vs[0].name = "光华餐厅";
+    vs[0].type = VenueType::restaurant;
+    vs[0].area_code = World::kGridA;
+    vs[1].code = "V-2";
+    vs[1].name = "二网格超市";
+    vs[1].type = VenueType::supermarket;
+    vs[1].area_code = World::kGridB;
+    repo->upsert_venues(vs);
+    auto cr = store::open_case_repository(*repo);
+    auto v = cr->venue_by_code("V-1");
+    v->org_id = world_.org_id;  // the seeded "venue" account's organisation runs V-1
+    cr->update_venue_tracing(*v);
+    cr.reset();
+    repo.reset();
+    start();
+  }
+  void options(api::ServerOptions& o) override {
+    o.db_threads = 2;
+    o.clock = &clock_;
+    o.policies_dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";
+    o.code_key = (dir_.path() / "code-signing").string();
+  }
+  ManualClock clock_{*parse_instant("2026-11-29T04:00:00Z")};
+};
+
+TEST_F(CasesApi, ScansToContactsToTheLoop) {
+  Client venue = login(server_->port(), "venue");
+  Client inv = login(server_->port(), "investigator");
+  Client grid = login(server_->port(), "grid_a");
+
+  // At the door: person A by ID number, person B by health code.
+  auto s1 = venue.post("/api/scan", json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump());
+  ASSERT_EQ(s1.status, 200) << s1.body;
+  EXPECT_EQ(s1.j()["result"], "pass");
+  EXPECT_EQ(s1.j()["name"], "张*");
+  Client admin = login(server_->port(), "admin");
+  auto code = admin.get("/api/persons/" + std::to_string(world_.person_b) + "/code");
+  ASSERT_EQ(code.status, 200) << code.body;
+  auto s2 = venue.post("/api/scan", json{{"venue", "V-1"}, {"code", code.j()["token"]}}.dump());
+  ASSERT_EQ(s2.status, 200) << s2.body;
+  EXPECT_EQ(s2.j()["colour"], "green");
+  // Bad input: a forged code, an unknown venue, another organisation's venue, no visitor.
+  std::string forged = code.j()["token"].get<std::string>();
+  forged[forged.size() - 3] = forged[forged.size() - 3] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(venue.post("/api/scan", json{{"venue", "V-1"}, {"code", forged}}.dump()).status, 401);
+  auto unknown = venue.post("/api/scan", json{{"venue", "V-9"}, {"doc_number", world_.doc_a}}.dump());
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(unknown.j()["field"], "venue");
+  EXPECT_EQ(venue.post("/api/scan", json{{"venue", "V-2"}, {"doc_number", world_.doc_a}}.dump()).status, 404);
+  EXPECT_EQ(venue.post("/api/scan", json{{"venue", "V-1"}}.dump()).status, 400);
+
+  // 90 minutes later person A is diagnosed.
+  clock_.advance(std::chrono::minutes{90});
+  auto k = inv.post("/api/cases", json{{"person_id", world_.person_a},
+                                       {"classification", "confirmed"},
+                                       {"onset_date", "2026-11-29"},
+                                       {"diagnosed_at", "2026-11-29T13:20:00+08:00"}}
+                                      .dump());
+  ASSERT_EQ(k.status, 201) << k.body;
+  const auto case_id = k.j()["id"].get<std::int64_t>();
+  const std::string base = "/api/cases/" + std::to_string(case_id);
+  EXPECT_EQ(grid.get(base).status, 403);
+  auto tr = inv.post(base + "/trace", "{}");
+  ASSERT_EQ(tr.status, 200) << tr.body;
+  EXPECT_EQ(tr.j()["disinfection_tasks"], 1);
+  auto contacts = inv.get(base + "/contacts");
+  ASSERT_EQ(contacts.status, 200);
+  const json list = contacts.j()["items"];
+  ASSERT_EQ(list.size(), 2u) << list.dump();  // the co-resident and the fellow diner
+  std::vector<std::int64_t> ids;
+  for (const auto& c : list) {
+    ids.push_back(c["id"].get<std::int64_t>());
+    if (c["person_id"] == world_.person_b) {
+      EXPECT_EQ(c["kinds"], "venue");
+      EXPECT_EQ(c["evidence"][0]["venue"], "V-1");
+      EXPECT_GE(c["evidence"][0]["overlap_minutes"].get<int>(), 59);
+    } else {
+      EXPECT_EQ(c["person_id"], world_.person_a2);
+      EXPECT_EQ(c["kinds"], "household");
+    }
+  }
+  EXPECT_EQ(inv.post("/api/contacts/" + std::to_string(ids[0]) + "/reject", "{}").status, 400);  // no reason
+  for (auto id : ids) ASSERT_EQ(inv.post("/api/contacts/" + std::to_string(id) + "/accept", "{}").status, 200);
+  auto ctl = inv.post(base + "/control", "{}");
+  ASSERT_EQ(ctl.status, 200) << ctl.body;
+  EXPECT_EQ(ctl.j()["orders"], 2);
+  // Both are in the loop now: a red code stops person B at the door.
+  auto stop = venue.post("/api/scan", json{{"venue", "V-1"}, {"doc_number", world_.doc_b}}.dump());
+  EXPECT_EQ(stop.j()["result"], "stop");
+  EXPECT_EQ(stop.j()["colour"], "red");
+  auto view = inv.get(base);
+  ASSERT_EQ(view.status, 200);
+  EXPECT_FALSE(view.j()["contacts_controlled_at"].is_null());
+  EXPECT_EQ(view.j()["person"]["name"], "张三");  // an investigator unmasks (audited)
+
+  // The report card: late (not reported 2 h after diagnosis at 13:20 local... now 13:30: not yet).
+  auto put = inv.put(base, json{{"rev", view.j()["rev"]}, {"severity", "mild"}, {"found_by", "clinic"}, {"report", true}}.dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_FALSE(put.j()["reported_at"].is_null());
+  EXPECT_EQ(inv.put(base, json{{"rev", 1}, {"severity", "mild"}}.dump()).status, 409);
+  auto cards = inv.get("/api/cases/report-cards.csv");
+  ASSERT_EQ(cards.status, 200);
+  EXPECT_NE(cards.body.find("有效证件号"), std::string::npos);
+  EXPECT_NE(cards.body.find(world_.doc_a), std::string::npos);
+  EXPECT_NE(cards.body.find("确诊病例"), std::string::npos);
+  EXPECT_EQ(grid.get("/api/cases/report-cards.csv").status, 403);
+
+  // Chains: a second case linked to the first.
+  auto k2 = inv.post("/api/cases", json{{"person_id", world_.person_b}, {"classification", "confirmed"}, {"onset_date", "2026-11-29"}}.dump());
+  ASSERT_EQ(k2.status, 201);
+  auto l = inv.post("/api/links", json{{"infector_case_id", case_id}, {"infectee_case_id", k2.j()["id"]}}.dump());
+  ASSERT_EQ(l.status, 201) << l.body;
+  EXPECT_EQ(inv.post("/api/links", json{{"infector_case_id", k2.j()["id"]}, {"infectee_case_id", case_id}}.dump()).status, 400);
+  auto ch = inv.get("/api/chains");
+  ASSERT_EQ(ch.status, 200);
+  EXPECT_EQ(ch.j()["nodes"].size(), 2u);
+  EXPECT_EQ(ch.j()["clusters"].size(), 1u);
+  EXPECT_EQ(ch.j()["serial_interval"]["pairs"], 1);
+
+  // Disinfection: the grid sees its venue's task and records it done.
+  auto tasks = grid.get("/api/disinfections?status=open");
+  ASSERT_EQ(tasks.status, 200);
+  ASSERT_EQ(tasks.j()["items"].size(), 1u);
+  const auto task = tasks.j()["items"][0]["id"].get<std::int64_t>();
+  EXPECT_EQ(tasks.j()["items"][0]["venue_code"], "V-1");
+  EXPECT_EQ(grid.post("/api/disinfections/" + std::to_string(task) + "/done", json{{"note", "消杀完成"}}.dump()).status, 200);
+  EXPECT_TRUE(grid.get("/api/disinfections?status=open").j()["items"].empty());
+}
+
+}  // namespace
+}  // namespace bihuan::testing
