@@ -120,6 +120,19 @@ TEST_P(MigrationV12, TheKeyBecomesANamedIndexAndEveryReferenceHolds) {
   fresh[0].doc_number = rid("11010519700101003");
   EXPECT_EQ(repo->upsert_persons(fresh).inserted, 1);
   EXPECT_GT(fresh[0].id, 9);
+  // Many rows at once (PostgreSQL's COPY path: INSERT ... SELECT ... ON CONFLICT): inserted once,
+  // unchanged the second time, with the same ids.
+  std::vector<Person> many(100);
+  for (std::size_t i = 0; i < many.size(); ++i) {
+    many[i] = same[0];
+    many[i].id = 0;
+    many[i].doc_number = rid("11010519800101" + std::to_string(100 + i));
+  }
+  EXPECT_EQ(repo->upsert_persons(many).inserted, 100);
+  std::vector<Person> again = many;
+  for (auto& a : again) a.id = 0;
+  EXPECT_EQ(repo->upsert_persons(again).unchanged, 100);
+  for (std::size_t i = 0; i < many.size(); ++i) EXPECT_EQ(again[i].id, many[i].id);
   // Reopening applies nothing more.
   repo.reset();
   repo = store::open_repository(db.url);
