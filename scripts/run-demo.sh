@@ -9,8 +9,8 @@ SEED=20221128
 mkdir -p "$(dirname "$DB")"
 CRED="$(dirname "$DB")/demo-logins.txt"
 
-# A demo database from before testing (no sampler login) is generated again.
-if [[ ! -f "$DB" || ! -f "$CRED" ]] || ! grep -q "^sampler01" "$CRED"; then
+# A demo database from before tracing (no investigator login) is generated again.
+if [[ ! -f "$DB" || ! -f "$CRED" ]] || ! grep -q "^cdc01" "$CRED"; then
   rm -f "$DB" "$DB-wal" "$DB-shm"
   echo "run: generating a demo city of $PERSONS people (seed $SEED) into $DB ..."
   "$BIN" gen --persons "$PERSONS" --seed "$SEED" --db "$URL"
@@ -34,6 +34,11 @@ if [[ ! -f "$DB" || ! -f "$CRED" ]] || ! grep -q "^sampler01" "$CRED"; then
   SAMPLER_PW=$(pw) LAB_PW=$(pw)
   "$BIN" user add --db "$URL" --username sampler01 --display-name "采样人员" --role sampler --scope "$STREET" --password-stdin <<<"$SAMPLER_PW" >/dev/null
   "$BIN" user add --db "$URL" --username lab01 --display-name "检测机构" --role lab --org "$LAB_ORG" --password-stdin <<<"$LAB_PW" >/dev/null
+  # Tracing (流调): an investigator of the grid's district, and three days of venue-code scans
+  # (homes, workplaces, schools, shops, restaurants, transport) for contact finding.
+  CDC_PW=$(pw)
+  "$BIN" user add --db "$URL" --username cdc01 --display-name "流调人员" --role investigator --scope "${GRID:0:6}" --password-stdin <<<"$CDC_PW" >/dev/null
+  "$BIN" scans generate --db "$URL" --days 3 --seed "$SEED"
   umask 077
   cat > "$CRED" <<CRED
 admin       $ADMIN_PW    (administrator, whole city)
@@ -44,6 +49,7 @@ site01      $SITE_PW    (quarantine site: $(sqlite3 "$DB" "select name from orgs
 grid01      $GRID_PW    (grid worker, grid $GRID)
 sampler01   $SAMPLER_PW    (sampler, street $STREET)
 lab01       $LAB_PW    (lab: $(sqlite3 "$DB" "select name from orgs where code = '$LAB_ORG'"))
+cdc01       $CDC_PW    (investigator, district ${GRID:0:6})
 auditor     $AUDIT_PW    (auditor)
 CRED
 fi

@@ -448,44 +448,44 @@ void add_case_routes(Router& router) {
       {}, P::venue_read, js, scan);
   add(J::scoped_list, "GET", "/api/cases", "Cases (病例) registered in the caller's area",
       with_paging({qp("status", "open or closed"), qp("classification", "suspected, clinical, confirmed, asymptomatic")}),
-      P::person_read, "", list_cases);
-  add(J::scoped_create, "POST", "/api/cases", "Open a case by hand with its report card's fields", {}, P::person_read, js,
+      P::case_investigate, "", list_cases);
+  add(J::scoped_create, "POST", "/api/cases", "Open a case by hand with its report card's fields", {}, P::case_investigate, js,
       create_case);
   add(J::scoped_list, "GET", "/api/cases/report-cards.csv",
       "The report cards (传染病报告卡) in the national card's columns, for direct reporting (unmasked, audited)",
       {qp("status", "open or closed")}, P::person_unmask, "", report_cards);
   add(J::scoped_object, "GET", "/api/cases/{id}", "One case with its person and timeliness breaches", {id},
-      P::person_read, "", get_case);
+      P::case_investigate, "", get_case);
   add(J::scoped_object, "PUT", "/api/cases/{id}", "Fill in the report card (with rev); report: true marks it reported",
-      {id}, P::person_read, js, update_case);
+      {id}, P::case_investigate, js, update_case);
   add(J::scoped_object, "POST", "/api/cases/{id}/trace",
       "Find the contacts (流调): household, workplace, fellow passengers, overlapping venue visits", {id},
-      P::person_read, js, trace);
+      P::case_investigate, js, trace);
   add(J::scoped_object, "GET", "/api/cases/{id}/contacts", "The case's contacts with their evidence", {id},
-      P::person_read, "", list_contacts);
-  add(J::scoped_object, "POST", "/api/cases/{id}/contacts", "Add a contact by hand (accepted)", {id}, P::person_read, js,
+      P::case_investigate, "", list_contacts);
+  add(J::scoped_object, "POST", "/api/cases/{id}/contacts", "Add a contact by hand (accepted)", {id}, P::case_investigate, js,
       add_contact);
   add(J::scoped_object, "POST", "/api/cases/{id}/control",
       "Put every accepted contact under control in one action (orders, or referrals outside the area)", {id},
-      P::person_read, js, control);
-  add(J::scoped_object, "GET", "/api/cases/{id}/places", "Places the investigator added", {id}, P::person_read, "",
+      P::case_investigate, js, control);
+  add(J::scoped_object, "GET", "/api/cases/{id}/places", "Places the investigator added", {id}, P::case_investigate, "",
       list_places);
   add(J::scoped_object, "POST", "/api/cases/{id}/places", "Add a place of the case (a venue code or a description)", {id},
-      P::person_read, js, add_place);
-  add(J::scoped_object, "POST", "/api/contacts/{id}/accept", "Accept a candidate contact", {id}, P::person_read, js,
+      P::case_investigate, js, add_place);
+  add(J::scoped_object, "POST", "/api/contacts/{id}/accept", "Accept a candidate contact", {id}, P::case_investigate, js,
       [](Request& r, Context& c) { return decide_contact(r, c, true); });
   add(J::scoped_object, "POST", "/api/contacts/{id}/reject", "Reject a candidate contact (a reason is required)", {id},
-      P::person_read, js, [](Request& r, Context& c) { return decide_contact(r, c, false); });
-  add(J::scoped_create, "POST", "/api/links", "Link an infector case to an infectee case (no cycles)", {}, P::person_read,
+      P::case_investigate, js, [](Request& r, Context& c) { return decide_contact(r, c, false); });
+  add(J::scoped_create, "POST", "/api/links", "Link an infector case to an infectee case (no cycles)", {}, P::case_investigate,
       js, create_link);
-  add(J::scoped_object, "POST", "/api/links/{id}/delete", "Remove a link", {id}, P::person_read, js, delete_link);
+  add(J::scoped_object, "POST", "/api/links/{id}/delete", "Remove a link", {id}, P::case_investigate, js, delete_link);
   add(J::scoped_list, "GET", "/api/chains",
       "The transmission-chain graph of the caller's cases: nodes, links, clusters, serial interval, offspring", {},
-      P::person_read, "", chains);
+      P::case_investigate, "", chains);
   add(J::scoped_list, "GET", "/api/disinfections", "Disinfection tasks (场所消杀) of venues in the caller's area",
-      with_paging({qp("status", "open or done")}), P::venue_read, "", list_disinfections);
+      with_paging({qp("status", "open or done")}), P::venue_disinfect, "", list_disinfections);
   add(J::scoped_object, "POST", "/api/disinfections/{id}/done", "Record a disinfection as done (the venue reopens)", {id},
-      P::venue_read, js, complete_disinfection);
+      P::venue_disinfect, js, complete_disinfection);
 }
 
 }  // namespace bihuan::api

@@ -38,9 +38,7 @@ int setting_int(store::Repository& repo, const std::string& key, int dflt, int l
 
 [[noreturn]] void no_case(std::int64_t id) { fail(ErrorCode::not_found, "no such case: " + std::to_string(id), "id"); }
 
-bool is_investigator(const Caller& c) {
-  return c.role == Role::admin || c.role == Role::command_centre || c.role == Role::investigator;
-}
+bool is_investigator(const Caller& c) { return c.can(Permission::case_investigate); }
 
 // The row number of a seat ("12C" -> 12); nullopt without leading digits.
 std::optional<int> seat_row(const std::string& seat) {
@@ -143,7 +141,7 @@ tracing::Rules Service::rules() { return tracing::rules_of(loop_.profiles().get(
 
 void Service::require_investigator(const Caller& c) {
   if (!is_investigator(c))
-    fail(ErrorCode::permission_denied, "cases are the investigators' and the command centre's", "role");
+    fail(ErrorCode::permission_denied, "cases need case.investigate (investigator, command centre)", "role");
 }
 
 store::CaseRecord Service::visible_case(std::int64_t id, const Caller& c) {
@@ -820,16 +818,16 @@ ChainView Service::chains(const Caller& c) {
 // ---------------------------------------------------------------- disinfection
 
 store::PageOf<store::DisinfectionRow> Service::disinfections(const std::string& status, const Caller& c, store::Page page) {
-  if (!(is_investigator(c) || c.role == Role::grid_worker))
-    fail(ErrorCode::permission_denied, "disinfection tasks are the investigators', the command centre's and the grid's", "role");
+  if (!c.can(Permission::venue_disinfect))
+    fail(ErrorCode::permission_denied, "disinfection tasks need venue.disinfect", "role");
   if (!status.empty() && status != "open" && status != "done")
     fail(ErrorCode::invalid_argument, "status must be open or done", "status");
   return t_->disinfections(status, c.scope, page);
 }
 
 store::DisinfectionRow Service::complete_disinfection(std::int64_t id, const std::string& note, const Caller& c) {
-  if (!(is_investigator(c) || c.role == Role::grid_worker))
-    fail(ErrorCode::permission_denied, "disinfection tasks are the investigators', the command centre's and the grid's", "role");
+  if (!c.can(Permission::venue_disinfect))
+    fail(ErrorCode::permission_denied, "disinfection tasks need venue.disinfect", "role");
   return write([&] {
     auto d = t_->disinfection(id);
     if (!d || !(c.everything() || area_in_scope(c.scope, d->area_code)))

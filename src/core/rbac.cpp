@@ -20,11 +20,11 @@ const std::vector<RoleRow>& role_table() {
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::user_manage, P::audit_read, P::loop_read,
         P::loop_write, P::loop_manage, P::retention_manage, P::test_read, P::test_sample, P::test_result,
-        P::test_manage}},
+        P::test_manage, P::case_investigate, P::venue_disinfect}},
       {Role::command_centre, "command_centre", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::loop_read, P::loop_write, P::loop_manage,
-        P::test_read, P::test_manage}},
+        P::test_read, P::test_manage, P::case_investigate, P::venue_disinfect}},
       {Role::port_health, "port_health", true, {P::person_read, P::person_write, P::import_data, P::area_read, P::org_read, P::loop_read, P::loop_write}},
       {Role::transfer_team, "transfer_team", true, {P::person_read, P::area_read, P::org_read, P::loop_read, P::loop_write}},
       {Role::quarantine_site, "quarantine_site", true,
@@ -32,10 +32,11 @@ const std::vector<RoleRow>& role_table() {
       {Role::hospital, "hospital", true, {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write}},
       {Role::lab, "lab", true, {P::person_read, P::org_read, P::test_read, P::test_result}},
       {Role::investigator, "investigator", false,
-       {P::person_read, P::person_unmask, P::area_read, P::venue_read, P::org_read, P::loop_read, P::test_read}},
+       {P::person_read, P::person_unmask, P::area_read, P::venue_read, P::org_read, P::loop_read, P::test_read,
+        P::case_investigate, P::venue_disinfect}},
       {Role::grid_worker, "grid_worker", false,
        {P::person_read, P::person_write, P::area_read, P::venue_read, P::loop_read, P::loop_write, P::test_read,
-        P::test_sample}},
+        P::test_sample, P::venue_disinfect}},
       {Role::venue, "venue", true, {P::venue_read}},
       {Role::enterprise, "enterprise", true, {P::person_read, P::org_read}},
       {Role::auditor, "auditor", false, {P::audit_read, P::area_read}},
@@ -51,7 +52,7 @@ const RoleRow* find(Role r) {
   return nullptr;
 }
 
-constexpr std::array<std::pair<Permission, const char*>, 20> kPermNames{{
+constexpr std::array<std::pair<Permission, const char*>, 22> kPermNames{{
     {P::person_read, "person.read"},   {P::person_write, "person.write"},
     {P::person_unmask, "person.unmask"}, {P::person_merge, "person.merge"},
     {P::import_data, "import"},        {P::area_read, "area.read"},
@@ -62,6 +63,7 @@ constexpr std::array<std::pair<Permission, const char*>, 20> kPermNames{{
     {P::loop_manage, "loop.manage"},   {P::retention_manage, "retention.manage"},
     {P::test_read, "test.read"},       {P::test_sample, "test.sample"},
     {P::test_result, "test.result"},   {P::test_manage, "test.manage"},
+    {P::case_investigate, "case.investigate"}, {P::venue_disinfect, "venue.disinfect"},
 }};
 
 // Byte length of the UTF-8 sequence starting with lead byte c.

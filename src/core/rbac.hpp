@@ -34,6 +34,8 @@ enum class Permission {
   test_sample,     // open tubes, sample people into them, seal and hand over boxes, record antigen tests
   test_result,     // receive boxes and post lab results (a lab)
   test_manage,     // sampling points, rounds, exclusions, result conflicts (command centre)
+  case_investigate,  // cases, contact finding, control of contacts, chains (investigator, command centre)
+  venue_disinfect,   // disinfection tasks of venues in scope (grid, investigator, command centre)
 };
 
 const char* to_string(Role r);

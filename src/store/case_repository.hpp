@@ -104,7 +104,7 @@ struct DisinfectionRow {
 // A person's registered basics for contact finding.
 struct PersonBrief {
   std::int64_t id = 0;
-  std::string name, area_code;
+  std::string name, area_code, birth_date;
   std::int64_t household_id = 0, workplace_org_id = 0;
 };
 
@@ -151,6 +151,10 @@ class CaseRepository {
   virtual std::int64_t count_workplace(std::int64_t org_id) = 0;
   virtual std::vector<PersonBrief> workplace_of(std::int64_t org_id, int limit) = 0;
   virtual std::vector<PersonBrief> briefs(const std::vector<std::int64_t>& ids) = 0;
+  // Everyone registered (not merged), by id after `after`, for the scan generator.
+  virtual std::vector<PersonBrief> persons_for_scans(std::int64_t after, int limit) = 0;
+  virtual std::int64_t count_persons_for_scans() = 0;
+  virtual std::vector<VenueRow> venues_for_scans() = 0;
   // Manifests the person arrived on in [from, to) and everyone on them.
   virtual std::vector<Passenger> fellow_passengers(std::int64_t person_id, Instant from, Instant to) = 0;
 

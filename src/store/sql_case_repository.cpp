@@ -164,7 +164,8 @@ DisinfectionRow read_disinfection(const Q& q) {
   return d;
 }
 
-constexpr const char* kBriefCols = "id, name, area_code, COALESCE(household_id, 0), COALESCE(workplace_org_id, 0)";
+constexpr const char* kBriefCols =
+    "id, name, area_code, COALESCE(household_id, 0), COALESCE(workplace_org_id, 0), birth_date";
 PersonBrief read_brief(const Q& q) {
   PersonBrief p;
   Cols c(q);
@@ -173,6 +174,7 @@ PersonBrief read_brief(const Q& q) {
   p.area_code = c.str();
   p.household_id = c.i64();
   p.workplace_org_id = c.i64();
+  p.birth_date = c.str();
   return p;
 }
 
@@ -355,6 +357,23 @@ class SqlCaseRepository final : public CaseRepository {
       for (auto id : chunk) q.i64(id);
       while (q.next()) out.push_back(read_brief(q));
     });
+    return out;
+  }
+  std::vector<PersonBrief> persons_for_scans(std::int64_t after, int limit) override {
+    Q q(db_, std::string("SELECT ") + kBriefCols + " FROM persons WHERE id > ? AND merged_into IS NULL ORDER BY id LIMIT ?");
+    q.i64(after).i64(limit);
+    std::vector<PersonBrief> out;
+    while (q.next()) out.push_back(read_brief(q));
+    return out;
+  }
+  std::int64_t count_persons_for_scans() override {
+    Q q(db_, "SELECT COUNT(*) FROM persons WHERE merged_into IS NULL");
+    return q.next() ? q.int64(0) : 0;
+  }
+  std::vector<VenueRow> venues_for_scans() override {
+    Q q(db_, std::string("SELECT ") + kVenueCols + " FROM venues ORDER BY id");
+    std::vector<VenueRow> out;
+    while (q.next()) out.push_back(read_venue(q));
     return out;
   }
   std::vector<Passenger> fellow_passengers(std::int64_t person_id, Instant from, Instant to) override {

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/health_code.hpp"
 #include "core/resident_id.hpp"
+#include "gen/scans.hpp"
 #include "loop/backend.hpp"
 #include "loop/service.hpp"
 #include "store/repository.hpp"
@@ -377,6 +378,55 @@ TEST_P(CaseService, ChainsRefuseCyclesAndSummarise) {
       EXPECT_EQ(n.generation, 3);
     }
   EXPECT_TRUE(svc_->chains(other_investigator_).nodes.empty());
+}
+
+TEST_P(CaseService, GeneratedScansAreDeterministicAndPlausible) {
+  // A gate and a school for the small city, so that every kind of visit occurs.
+  std::vector<Venue> vs(3);
+  vs[0].code = "V-GATE";
+  vs[0].name = "小区门口";
+  vs[0].type = VenueType::residential_gate;
+  vs[0].area_code = kGridA;
+  vs[1].code = "V-OFFICE";
+  vs[1].name = "写字楼";
+  vs[1].type = VenueType::office;
+  vs[1].area_code = kGridB;
+  vs[2].code = "V-SHOP";
+  vs[2].name = "超市";
+  vs[2].type = VenueType::supermarket;
+  vs[2].area_code = kGridB;
+  repo_->upsert_venues(vs);
+  gen::ScanOptions o;
+  o.seed = 5;
+  o.days = 3;
+  o.last_day = *parse_date("2022-04-06");
+  o.not_after = at("2022-04-06T04:00:00Z");  // noon local on the last day
+  auto rep = gen::generate_scans(*repo_, o);
+  EXPECT_EQ(rep.persons, 6);
+  EXPECT_GT(rep.scans, 6);
+  EXPECT_GT(rep.exits, 0);
+  std::int64_t seen = 0;
+  for (const auto& p : persons_) {
+    for (const auto& s : svc_->store().scans_of_person(p.id, at("2022-01-01T00:00:00Z"), at("2023-01-01T00:00:00Z"))) {
+      ++seen;
+      EXPECT_GE(s.entered_at, at("2022-04-03T16:00:00Z"));  // 2022-04-04 00:00 local
+      EXPECT_LE(s.entered_at, o.not_after);
+      if (s.exited_at) {
+        EXPECT_GT(*s.exited_at, s.entered_at);
+        EXPECT_LE(*s.exited_at, o.not_after);
+      }
+      EXPECT_EQ(s.scan_day, format_date(o.local.date_of(s.entered_at)));
+    }
+  }
+  EXPECT_EQ(seen, rep.scans);
+  // People visit venues of their own street only: the other district's resident only its supermarket.
+  const auto far = svc_->store().venue_by_code("V-FAR")->id;
+  for (const auto& s : svc_->store().scans_of_person(persons_[5].id, at("2022-01-01T00:00:00Z"), at("2023-01-01T00:00:00Z")))
+    EXPECT_EQ(s.venue_id, far);
+  // The same seed gives the same stream.
+  auto again = gen::generate_scans(*repo_, o);
+  EXPECT_EQ(again.scans, rep.scans);
+  EXPECT_EQ(again.exits, rep.exits);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CaseService, ::testing::Values("sqlite", "postgresql"));

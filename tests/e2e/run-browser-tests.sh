@@ -115,6 +115,23 @@ printf '%s\n' "$SAMPLER_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$S
 printf '%s\n' "$LAB_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$LAB_USER" --password-stdin \
   --role lab --org "$NAT_LAB" --display-name 检测机构 >/dev/null
 
+# Tracing (web/e2e/cases.test.mjs): an investigator of the grid's district, a venue in the grid
+# whose type needs no minimum overlap (the test's visits are seconds apart), and two more
+# residents of the street with no control order.
+TRACE_VENUE=$(sqlite3 "$DB" "SELECT code FROM venues WHERE area_code = '$GRID' AND type <> 'residential_gate' ORDER BY id LIMIT 1")
+TRACE_TYPE=$(sqlite3 "$DB" "SELECT type FROM venues WHERE code = '$TRACE_VENUE'")
+TRACE_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code LIKE '$NAT_STREET%'
+  AND merged_into IS NULL AND doc_type = 'resident_id'
+  AND id NOT IN (SELECT person_id FROM control_orders)
+  AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
+  ORDER BY id DESC LIMIT 2 OFFSET 2" | paste -sd, -)
+[[ -n "$TRACE_VENUE" && "$TRACE_DOCS" == *,* ]] || die "could not pick the tracing venue and residents from $DB"
+"$BIN" settings set "trace.min_overlap.$TRACE_TYPE" 0 --db "sqlite:$DB" >/dev/null
+CDC_USER=e2e-cdc
+CDC_PASS=$(random_password)
+printf '%s\n' "$CDC_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$CDC_USER" --password-stdin \
+  --role investigator --scope "${GRID:0:6}" --display-name 流调人员 >/dev/null
+
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
 SERVE_EXTRA=(--handover-deadline-minutes 0)
@@ -142,6 +159,7 @@ export BIHUAN_SITE_USER="$SITE_USER" BIHUAN_SITE_PASS="$SITE_PASS" BIHUAN_SITE_O
 export BIHUAN_GRID_AREA="$GRID"
 export BIHUAN_SAMPLER_USER="$SAMPLER_USER" BIHUAN_SAMPLER_PASS="$SAMPLER_PASS" BIHUAN_LAB_USER="$LAB_USER" BIHUAN_LAB_PASS="$LAB_PASS"
 export BIHUAN_NAT_STREET="$NAT_STREET" BIHUAN_NAT_DOCS="$NAT_DOCS"
+export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
 # E2E_FILES="web/e2e/loop.test.mjs ..." runs only those files.
 # shellcheck disable=SC2086
