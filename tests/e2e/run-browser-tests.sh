@@ -116,15 +116,23 @@ printf '%s\n' "$LAB_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$LAB_U
   --role lab --org "$NAT_LAB" --display-name 检测机构 >/dev/null
 
 # Tracing (web/e2e/cases.test.mjs): an investigator of the grid's district, a venue in the grid
-# whose type needs no minimum overlap (the test's visits are seconds apart), and two more
-# residents of the street with no control order.
+# whose type needs no minimum overlap (the test's visits are seconds apart), and two residents
+# of the district with no control order.
 TRACE_VENUE=$(sqlite3 "$DB" "SELECT code FROM venues WHERE area_code = '$GRID' AND type <> 'residential_gate' ORDER BY id LIMIT 1")
 TRACE_TYPE=$(sqlite3 "$DB" "SELECT type FROM venues WHERE code = '$TRACE_VENUE'")
+# They work nowhere and share no household with the testing residents nor with the grid's first
+# resident (the grid test's), so that the people the test puts under control (their households)
+# are nobody another browser test uses.
+NAT_LIST="'${NAT_DOCS//,/\',\'}'"
 TRACE_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code LIKE '$NAT_STREET%'
+  AND workplace_org_id IS NULL
   AND merged_into IS NULL AND doc_type = 'resident_id'
   AND id NOT IN (SELECT person_id FROM control_orders)
+  AND COALESCE(household_id, 0) NOT IN (SELECT COALESCE(household_id, 0) FROM persons WHERE doc_number IN ($NAT_LIST))
+  AND COALESCE(household_id, 0) NOT IN (SELECT COALESCE(household_id, 0) FROM persons WHERE area_code LIKE '$GRID%'
+                                        AND merged_into IS NULL ORDER BY id LIMIT 1)
   AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
-  ORDER BY id DESC LIMIT 2 OFFSET 2" | paste -sd, -)
+  ORDER BY id LIMIT 2" | paste -sd, -)
 [[ -n "$TRACE_VENUE" && "$TRACE_DOCS" == *,* ]] || die "could not pick the tracing venue and residents from $DB"
 "$BIN" settings set "trace.min_overlap.$TRACE_TYPE" 0 --db "sqlite:$DB" >/dev/null
 CDC_USER=e2e-cdc
