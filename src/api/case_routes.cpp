@@ -11,6 +11,7 @@
 #include "ingest/lab_results.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
+#include "nat/xlsx.hpp"
 
 namespace bihuan::api {
 
@@ -361,19 +362,18 @@ Response complete_disinfection(Request& req, Context& ctx) {
 }
 
 // The report cards (传染病报告卡) of the caller's cases, in the national card's column order, for
-// the direct-reporting system (网络直报). Unmasked: person.unmask, audited per card.
-Response report_cards(Request& req, Context& ctx) {
+// the direct-reporting system (网络直报), as CSV or Excel. Unmasked: person.unmask, audited per card.
+Response report_cards(Request& req, Context& ctx, bool xlsx) {
   const Caller c = caller_of(ctx, req);
   if (!c.can(P::person_unmask)) fail(ErrorCode::permission_denied, "report cards carry full identities: person.unmask", "role");
   Svc s(ctx);
   store::CaseFilter f;
   f.status = std::string(req.q("status"));
   const auto& l = ctx.svc.local_time;
-  ingest::CsvWriter w;
-  w.row({"卡片编号", "患者姓名", "有效证件号", "性别", "出生日期", "工作单位", "联系电话", "病人属于", "现住地址",
-         "人群分类", "病例分类", "临床严重程度", "发病日期", "诊断时间", "死亡日期", "疾病名称", "输入/本土",
-         "疫苗接种", "发现途径", "报告时间", "报告超时"});
-  std::int64_t n = 0;
+  const std::vector<std::string> header = {"卡片编号", "患者姓名", "有效证件号", "性别", "出生日期", "工作单位", "联系电话",
+                                           "病人属于", "现住地址", "人群分类", "病例分类", "临床严重程度", "发病日期", "诊断时间",
+                                           "死亡日期", "疾病名称", "输入/本土", "疫苗接种", "发现途径", "报告时间", "报告超时"};
+  std::vector<std::vector<std::string>> rows;
   store::Page page{0, 1000};
   const auto rules = tracing::rules_of(profiles(ctx).get(s.loop.active_profile()));
   for (;;) {
@@ -389,15 +389,15 @@ Response report_cards(Request& req, Context& ctx) {
         const auto due = *k.diagnosed_at + std::chrono::hours{rules.report_hours};
         late = k.reported_at ? *k.reported_at > due : ctx.now() > due;
       }
-      w.text(std::to_string(k.id));
-      w.text(person->name).text(person->doc_number).text(person->sex == Sex::male ? "男" : person->sex == Sex::female ? "女" : "");
-      w.text(person->birth_date.ok() ? format_date(person->birth_date) : "").text(k.work_unit).text(person->phone);
-      w.text(person->doc_type == DocType::resident_id ? "本县区" : "外籍").text(k.current_address.empty() ? person->address : k.current_address);
-      w.text(k.occupation).text(cls ? tracing::label_zh(*cls) : "").text(sev ? tracing::label_zh(*sev) : "");
-      w.text(k.onset_date).text(k.diagnosed_at ? l.format(*k.diagnosed_at) : "").text(k.death_date);
-      w.text("新型冠状病毒感染").text(k.origin == "imported" ? "输入" : "本土").text(k.vaccination);
-      w.text(found ? tracing::label_zh(*found) : "").text(k.reported_at ? l.format(*k.reported_at) : "").text(late ? "是" : "否");
-      w.end_row();
+      rows.push_back({std::to_string(k.id), person->name, person->doc_number,
+                      person->sex == Sex::male ? "男" : person->sex == Sex::female ? "女" : "",
+                      person->birth_date.ok() ? format_date(person->birth_date) : "", k.work_unit, person->phone,
+                      person->doc_type == DocType::resident_id ? "本县区" : "外籍",
+                      k.current_address.empty() ? person->address : k.current_address, k.occupation,
+                      cls ? tracing::label_zh(*cls) : "", sev ? tracing::label_zh(*sev) : "", k.onset_date,
+                      k.diagnosed_at ? l.format(*k.diagnosed_at) : "", k.death_date, "新型冠状病毒感染",
+                      k.origin == "imported" ? "输入" : "本土", k.vaccination, found ? tracing::label_zh(*found) : "",
+                      k.reported_at ? l.format(*k.reported_at) : "", late ? "是" : "否"});
       store::AuditRecord a;
       a.at = ctx.now();
       a.user_id = c.user_id;
@@ -407,16 +407,27 @@ Response report_cards(Request& req, Context& ctx) {
       a.entity_id = person->id;
       a.reason = "report card of case " + std::to_string(k.id);
       ctx.audits.push_back(std::move(a));
-      ++n;
     }
     if (!p.next) break;
     page.after = p.next;
   }
   Response r;
+  if (xlsx) {
+    r.body = nat::table_xlsx("传染病报告卡", "传染病报告卡 导出时间 " + l.format(ctx.now()), header, rows);
+    r.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"report-cards.xlsx\"");
+    return r;
+  }
+  ingest::CsvWriter w;
+  for (const auto& h : header) w.text(h);
+  w.end_row();
+  for (const auto& row : rows) {
+    for (const auto& cell : row) w.text(cell);
+    w.end_row();
+  }
   r.body = w.take();
   r.content_type = "text/csv; charset=utf-8";
   r.headers.emplace_back("Content-Disposition", "attachment; filename=\"report-cards.csv\"");
-  (void)n;
   return r;
 }
 
@@ -453,7 +464,9 @@ void add_case_routes(Router& router) {
       create_case);
   add(J::scoped_list, "GET", "/api/cases/report-cards.csv",
       "The report cards (传染病报告卡) in the national card's columns, for direct reporting (unmasked, audited)",
-      {qp("status", "open or closed")}, P::person_unmask, "", report_cards);
+      {qp("status", "open or closed")}, P::person_unmask, "", [](Request& r, Context& c) { return report_cards(r, c, false); });
+  add(J::scoped_list, "GET", "/api/cases/report-cards.xlsx", "The report cards as an Excel workbook (unmasked, audited)",
+      {qp("status", "open or closed")}, P::person_unmask, "", [](Request& r, Context& c) { return report_cards(r, c, true); });
   add(J::scoped_object, "GET", "/api/cases/{id}", "One case with its person and timeliness breaches", {id},
       P::case_investigate, "", get_case);
   add(J::scoped_object, "PUT", "/api/cases/{id}", "Fill in the report card (with rev); report: true marks it reported",

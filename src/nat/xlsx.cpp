@@ -30,6 +30,41 @@ struct TempFile {
 };
 }  // namespace
 
+namespace {
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+}  // namespace
+
+std::string table_xlsx(const std::string& sheet_name, const std::string& title, const std::vector<std::string>& header,
+                       const std::vector<std::vector<std::string>>& rows) {
+  TempFile file;
+  lxw_workbook_options options{};
+  options.constant_memory = LXW_TRUE;
+  options.tmpdir = nullptr;
+  lxw_workbook* wb = workbook_new_opt(file.path.c_str(), &options);
+  if (!wb) fail(ErrorCode::internal, "cannot start the workbook");
+  lxw_worksheet* ws = workbook_add_worksheet(wb, sheet_name.c_str());
+  lxw_format* bold = workbook_add_format(wb);
+  format_set_bold(bold);
+  worksheet_write_string(ws, 0, 0, title.c_str(), bold);
+  for (std::size_t c = 0; c < header.size(); ++c)
+    worksheet_write_string(ws, 2, static_cast<lxw_col_t>(c), header[c].c_str(), bold);
+  worksheet_freeze_panes(ws, 3, 0);
+  lxw_row_t row = 3;
+  for (const auto& r : rows) {
+    for (std::size_t c = 0; c < r.size(); ++c)
+      if (!r[c].empty()) worksheet_write_string(ws, row, static_cast<lxw_col_t>(c), r[c].c_str(), nullptr);
+    ++row;
+  }
+  const lxw_error err = workbook_close(wb);
+  if (err != LXW_NO_ERROR) fail(ErrorCode::internal, std::string("cannot write the workbook: ") + lxw_strerror(err));
+  return read_all(file.path);
+}
+
 std::string missing_xlsx(const MissingSheet& sheet) {
   TempFile file;
   lxw_workbook_options options{};
@@ -72,10 +107,7 @@ std::string missing_xlsx(const MissingSheet& sheet) {
   }
   const lxw_error err = workbook_close(wb);
   if (err != LXW_NO_ERROR) fail(ErrorCode::internal, std::string("cannot write the workbook: ") + lxw_strerror(err));
-  std::ifstream in(file.path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_all(file.path);
 }
 
 }  // namespace bihuan::nat

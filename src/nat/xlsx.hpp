@@ -20,4 +20,9 @@ struct MissingSheet {
 // Throws Error(internal) when the workbook cannot be written.
 std::string missing_xlsx(const MissingSheet& sheet);
 
+// A plain table as a workbook: a title row, then the header (bold, frozen) and the rows as text
+// (ID and phone numbers stay text, never numbers). Report cards (传染病报告卡) use it.
+std::string table_xlsx(const std::string& sheet_name, const std::string& title, const std::vector<std::string>& header,
+                       const std::vector<std::vector<std::string>>& rows);
+
 }  // namespace bihuan::nat

@@ -123,6 +123,11 @@ TEST_F(CasesApi, ScansToContactsToTheLoop) {
   EXPECT_NE(cards.body.find(world_.doc_a), std::string::npos);
   EXPECT_NE(cards.body.find("确诊病例"), std::string::npos);
   EXPECT_EQ(grid.get("/api/cases/report-cards.csv").status, 403);
+  auto book = inv.get("/api/cases/report-cards.xlsx");
+  ASSERT_EQ(book.status, 200);
+  EXPECT_EQ(book.body.substr(0, 2), "PK");  // a zip: the workbook
+  EXPECT_GT(book.body.size(), 3000u);
+  EXPECT_EQ(grid.get("/api/cases/report-cards.xlsx").status, 403);
 
   // Chains: a second case linked to the first.
   auto k2 = inv.post("/api/cases", json{{"person_id", world_.person_b}, {"classification", "confirmed"}, {"onset_date", "2026-11-29"}}.dump());
