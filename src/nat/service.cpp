@@ -1206,6 +1206,8 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
       k.result_id = r.id;
       k.tube_id = tube ? tube->id : 0;
       k.classification = "";  // confirmed or asymptomatic: the clinician's (tracing issue)
+      // The exposure window of an infection without onset date counts from the positive sampling.
+      k.first_positive_at = r.sampled_at ? r.sampled_at : tube ? std::optional<Instant>(tube->opened_at) : std::nullopt;
       k.opened_at = now;
       k.opened_by = c.user_id;
       t_->insert_case(k);

@@ -200,6 +200,7 @@ struct CaseRow {
   Instant opened_at{};
   std::int64_t opened_by = 0;
   std::string note;
+  std::optional<Instant> first_positive_at;  // when the positive sample was taken (the exposure window)
 };
 
 // Coverage of a round in one grid (or the area a person is registered in): a core row.

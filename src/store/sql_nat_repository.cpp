@@ -1013,10 +1013,11 @@ class SqlNatRepository final : public NatRepository {
   std::int64_t insert_case(CaseRow& c) override {
     Q q(db_, db_.dialect().insert_returning(
                  "INSERT INTO cases (person_id, area_code, source, result_id, tube_id, classification, status, "
-                 "opened_at, opened_by, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "opened_at, opened_by, note, first_positive_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  "id"));
     q.i64(c.person_id).text(c.area_code).text(c.source).i64(c.result_id).i64(c.tube_id).text(c.classification);
     q.text(c.status).i64(to_unix_ms(c.opened_at)).i64(c.opened_by).text(c.note);
+    bind_opt_at(q, c.first_positive_at);
     c.id = q.inserted_id();
     return c.id;
   }

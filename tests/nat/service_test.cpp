@@ -16,6 +16,7 @@
 #include "store/db.hpp"
 #include "store/repository.hpp"
 #include "nat/service.hpp"
+#include "store/case_repository.hpp"
 
 namespace bihuan::nattest {
 
@@ -454,6 +455,10 @@ TEST_P(NatService, NegativePoolClearsPositivePoolFlagsAndRetestsConfirm) {
   auto cases = svc_->cases(centre_, {});
   ASSERT_EQ(cases.items.size(), 1u);
   EXPECT_EQ(cases.items[0].person_id, persons_[6].id);
+  // The case's exposure window can be placed from the positive sampling (no onset date yet).
+  auto record = store::open_case_repository(*repo_)->case_record(cases.items[0].id);
+  ASSERT_TRUE(record && record->first_positive_at);
+  EXPECT_LE(*record->first_positive_at, clock_.now());
   bool case_alert = false;
   for (const auto& a : svc_->alerts("open", centre_, {}).items)
     if (a.kind == "positive_case") {
