@@ -383,14 +383,15 @@ FindReport Service::find_contacts(std::int64_t case_id, const Caller& c) {
       // Fellow passengers within the seat rule on manifests arriving inside the window.
       std::optional<int> own_row;
       std::int64_t own_manifest = 0;
-      for (const auto& pz : t_->fellow_passengers(k.person_id, window->start, window->end + hours{1})) {
+      const auto passengers = t_->fellow_passengers(k.person_id, window->start, window->end + hours{1});
+      for (const auto& pz : passengers) {
         if (pz.person_id == k.person_id) {
           own_row = seat_row(pz.seat);
           own_manifest = pz.manifest_id;
         }
       }
       if (own_manifest) {
-        for (const auto& pz : t_->fellow_passengers(k.person_id, window->start, window->end + hours{1})) {
+        for (const auto& pz : passengers) {
           if (pz.person_id == k.person_id || pz.manifest_id != own_manifest) continue;
           auto row = seat_row(pz.seat);
           if (!own_row || !row || std::abs(*row - *own_row) > r.co_traveller_rows) continue;
