@@ -20,28 +20,33 @@ const std::vector<RoleRow>& role_table() {
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::user_manage, P::audit_read, P::loop_read,
         P::loop_write, P::loop_manage, P::retention_manage, P::test_read, P::test_sample, P::test_result,
-        P::test_manage, P::case_investigate, P::venue_disinfect}},
+        P::test_manage, P::case_investigate, P::venue_disinfect, P::analytics_read, P::risk_manage,
+        P::response_manage, P::response_task, P::bulletin_publish}},
       {Role::command_centre, "command_centre", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::loop_read, P::loop_write, P::loop_manage,
-        P::test_read, P::test_manage, P::case_investigate, P::venue_disinfect}},
-      {Role::port_health, "port_health", true, {P::person_read, P::person_write, P::import_data, P::area_read, P::org_read, P::loop_read, P::loop_write}},
-      {Role::transfer_team, "transfer_team", true, {P::person_read, P::area_read, P::org_read, P::loop_read, P::loop_write}},
+        P::test_read, P::test_manage, P::case_investigate, P::venue_disinfect, P::analytics_read,
+        P::risk_manage, P::response_manage, P::response_task, P::bulletin_publish}},
+      {Role::port_health, "port_health", true, {P::person_read, P::person_write, P::import_data, P::area_read, P::org_read, P::loop_read, P::loop_write,
+        P::response_task}},
+      {Role::transfer_team, "transfer_team", true,
+       {P::person_read, P::area_read, P::org_read, P::loop_read, P::loop_write, P::response_task}},
       {Role::quarantine_site, "quarantine_site", true,
-       {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write}},
-      {Role::hospital, "hospital", true, {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write}},
-      {Role::lab, "lab", true, {P::person_read, P::org_read, P::test_read, P::test_result}},
+       {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write, P::response_task}},
+      {Role::hospital, "hospital", true,
+       {P::person_read, P::person_write, P::area_read, P::org_read, P::loop_read, P::loop_write, P::response_task}},
+      {Role::lab, "lab", true, {P::person_read, P::org_read, P::test_read, P::test_result, P::response_task}},
       {Role::investigator, "investigator", false,
        {P::person_read, P::person_unmask, P::area_read, P::venue_read, P::org_read, P::loop_read, P::test_read,
-        P::case_investigate, P::venue_disinfect}},
+        P::case_investigate, P::venue_disinfect, P::analytics_read, P::response_task}},
       {Role::grid_worker, "grid_worker", false,
        {P::person_read, P::person_write, P::area_read, P::venue_read, P::loop_read, P::loop_write, P::test_read,
-        P::test_sample, P::venue_disinfect}},
+        P::test_sample, P::venue_disinfect, P::response_task}},
       {Role::venue, "venue", true, {P::venue_read}},
       {Role::enterprise, "enterprise", true, {P::person_read, P::org_read}},
       {Role::auditor, "auditor", false, {P::audit_read, P::area_read}},
       // A sampler (采样人员) works at the sampling points of its area.
-      {Role::sampler, "sampler", false, {P::area_read, P::test_read, P::test_sample}},
+      {Role::sampler, "sampler", false, {P::area_read, P::test_read, P::test_sample, P::response_task}},
   };
   return rows;
 }
@@ -52,7 +57,7 @@ const RoleRow* find(Role r) {
   return nullptr;
 }
 
-constexpr std::array<std::pair<Permission, const char*>, 22> kPermNames{{
+constexpr std::array<std::pair<Permission, const char*>, 27> kPermNames{{
     {P::person_read, "person.read"},   {P::person_write, "person.write"},
     {P::person_unmask, "person.unmask"}, {P::person_merge, "person.merge"},
     {P::import_data, "import"},        {P::area_read, "area.read"},
@@ -64,6 +69,9 @@ constexpr std::array<std::pair<Permission, const char*>, 22> kPermNames{{
     {P::test_read, "test.read"},       {P::test_sample, "test.sample"},
     {P::test_result, "test.result"},   {P::test_manage, "test.manage"},
     {P::case_investigate, "case.investigate"}, {P::venue_disinfect, "venue.disinfect"},
+    {P::analytics_read, "analytics.read"}, {P::risk_manage, "risk.manage"},
+    {P::response_manage, "response.manage"}, {P::response_task, "response.task"},
+    {P::bulletin_publish, "bulletin.publish"},
 }};
 
 // Byte length of the UTF-8 sequence starting with lead byte c.

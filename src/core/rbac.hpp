@@ -36,6 +36,11 @@ enum class Permission {
   test_manage,     // sampling points, rounds, exclusions, result conflicts (command centre)
   case_investigate,  // cases, contact finding, control of contacts, chains (investigator, command centre)
   venue_disinfect,   // disinfection tasks of venues in scope (grid, investigator, command centre)
+  analytics_read,    // epidemic curves, Rt, nowcast, growth, capacity for the caller's area
+  risk_manage,       // propose, approve and lift risk areas (command centre)
+  response_manage,   // declare response levels, open and close emergency events, edit the incident log
+  response_task,     // see and complete the playbook tasks owned by the caller's role in scope
+  bulletin_publish,  // review and publish daily bulletins and health-education articles
 };
 
 const char* to_string(Role r);
