@@ -28,6 +28,13 @@ constexpr std::array<std::pair<MassTesting, const char*>, 4> kMassTesting{{
     {MassTesting::delineated_only, "delineated_only"},
     {MassTesting::none, "none"}}};
 const std::vector<std::string> kAreaRisks = {"high", "medium", "low"};
+constexpr std::array<std::pair<RiskLevel, const char*>, 3> kRiskLevels{{
+    {RiskLevel::high, "high"}, {RiskLevel::medium, "medium"}, {RiskLevel::low, "low"}}};
+constexpr std::array<std::pair<UnitKind, const char*>, 5> kUnitKinds{{
+    {UnitKind::grid, "grid"}, {UnitKind::building, "building"}, {UnitKind::unit, "unit"},
+    {UnitKind::floor, "floor"}, {UnitKind::household, "household"}}};
+constexpr std::array<std::pair<CountedFrom, const char*>, 2> kCountedFrom{{
+    {CountedFrom::last_infection, "last_infection"}, {CountedFrom::level_since, "level_since"}}};
 const std::vector<std::string> kReleaseConditions = {"all_tests_negative", "last_test_negative", "none"};
 
 // Error helper: "line L: message", field = key path.
@@ -275,6 +282,68 @@ Tracing parse_tracing(const YAML::Node& t) {
   return out;
 }
 
+RiskAreas parse_risk_areas(const YAML::Node& t) {
+  const std::string root = "risk_areas";
+  RiskAreas out;
+  cited(out, t, root, {"units", "levels", "downgrades", "count_found_inside_control", "places"});
+  const YAML::Node units = require(t, "units", root);
+  sequence(units, root + ".units");
+  if (units.size() == 0) bad(units, root + ".units", "must be a non-empty list");
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    const std::string p = root + ".units[" + std::to_string(i) + "]";
+    const UnitKind u = enum_of(kUnitKinds, units[i], p);
+    if (std::find(out.units.begin(), out.units.end(), u) != out.units.end()) bad(units[i], p, "is listed twice");
+    out.units.push_back(u);
+  }
+  const YAML::Node levels = mapping(require(t, "levels", root), root + ".levels");
+  for (const auto& kv : levels) {
+    const std::string key = key_of(kv.first, root + ".levels"), p = root + ".levels." + key;
+    RiskLevelRule r;
+    r.level = enum_of(kRiskLevels, kv.first, p);
+    cited(r, kv.second, p, {"measure_zh", "resident_group"});
+    r.measure_zh = scalar(require(kv.second, "measure_zh", p), p + ".measure_zh");
+    if (auto g = kv.second["resident_group"]) r.resident_group = scalar(g, p + ".resident_group");
+    out.levels[r.level] = r;
+  }
+  if (!out.levels.count(RiskLevel::high)) bad(levels, root + ".levels.high", "missing required key");
+  if (!out.levels.count(RiskLevel::low)) bad(levels, root + ".levels.low", "missing required key");
+  if (auto d = t["downgrades"]) {
+    const std::string path = root + ".downgrades";
+    sequence(d, path);
+    for (std::size_t i = 0; i < d.size(); ++i) {
+      const std::string p = path + "[" + std::to_string(i) + "]";
+      const YAML::Node n = d[i];
+      DowngradeRule r;
+      cited(r, n, p, {"from", "to", "designated", "days", "counted_from", "negative_round"});
+      r.from = enum_of(kRiskLevels, require(n, "from", p), p + ".from");
+      r.to = enum_of(kRiskLevels, require(n, "to", p), p + ".to");
+      if (static_cast<int>(r.to) <= static_cast<int>(r.from)) bad(n, p + ".to", "a downgrade goes to a lower level than from");
+      if (!out.levels.count(r.from)) bad(n, p + ".from", "level '" + std::string(name_of(kRiskLevels, r.from)) + "' is not in risk_areas.levels");
+      if (!out.levels.count(r.to)) bad(n, p + ".to", "level '" + std::string(name_of(kRiskLevels, r.to)) + "' is not in risk_areas.levels");
+      if (auto g = n["designated"]) {
+        r.designated = enum_of(kRiskLevels, g, p + ".designated");
+        if (!out.levels.count(*r.designated)) bad(g, p + ".designated", "level is not in risk_areas.levels");
+      }
+      r.days = positive_int(require(n, "days", p), p + ".days", 1, 60);
+      r.counted_from = enum_of(kCountedFrom, require(n, "counted_from", p), p + ".counted_from");
+      if (auto f = n["negative_round"]) r.negative_round = flag(f, p + ".negative_round");
+      out.downgrades.push_back(r);
+    }
+  }
+  out.count_found_inside_control = flag_setting(require(t, "count_found_inside_control", root), root + ".count_found_inside_control");
+  if (auto pl = t["places"]) {
+    const std::string p = root + ".places";
+    PlaceRule r;
+    cited(r, pl, p, {"frequent_days", "min_stay_minutes", "stay_level"});
+    r.frequent_days = positive_int(require(pl, "frequent_days", p), p + ".frequent_days", 1, 21);
+    r.min_stay_minutes = positive_int(require(pl, "min_stay_minutes", p), p + ".min_stay_minutes", 1, 24 * 60);
+    r.stay_level = enum_of(kRiskLevels, require(pl, "stay_level", p), p + ".stay_level");
+    if (!out.levels.count(r.stay_level)) bad(pl["stay_level"], p + ".stay_level", "level is not in risk_areas.levels");
+    out.places = r;
+  }
+  return out;
+}
+
 Testing parse_testing(const YAML::Node& t) {
   const std::string root = "testing";
   mapping(t, root);
@@ -457,7 +526,7 @@ Profile parse_profile_tree(std::string_view text, std::string_view name) {
   }
   if (!root.IsMap()) fail(ErrorCode::invalid_argument, "line 1: a profile must be a YAML mapping", "");
   check_keys(root, "", {"schema", "name", "title", "issued", "inherits", "sources", "groups", "routine_testing", "testing",
-                        "tracing"});
+                        "tracing", "risk_areas"});
   Profile p;
   int schema = positive_int(require(root, "schema", ""), "schema", 1, 1);
   (void)schema;
@@ -506,6 +575,12 @@ Profile parse_profile_tree(std::string_view text, std::string_view name) {
   }
   if (auto t = root["testing"]) p.testing = parse_testing(t);
   if (auto t = root["tracing"]) p.tracing = parse_tracing(t);
+  if (auto t = root["risk_areas"]) {
+    // `risk_areas: none` (or null) states that the profile designates no risk areas, so that a
+    // child can drop its parent's section.
+    if (t.IsNull() || (t.IsScalar() && t.Scalar() == "none")) p.risk_areas_none = true;
+    else p.risk_areas = parse_risk_areas(t);
+  }
   return p;
 }
 
@@ -533,6 +608,7 @@ void merge_parent(Profile& child, const Profile& parent) {
   if (!tr.exposure_days_before) tr.exposure_days_before = parent.tracing.exposure_days_before;
   if (!tr.timeliness) tr.timeliness = parent.tracing.timeliness;
   if (!tr.co_travellers) tr.co_travellers = parent.tracing.co_travellers;
+  if (!child.risk_areas && !child.risk_areas_none) child.risk_areas = parent.risk_areas;
   child.inherits.clear();
 }
 
@@ -619,6 +695,22 @@ void validate(const Profile& p) {
   if (tr.exposure_days_before) need_source(p, *tr.exposure_days_before, "tracing.exposure_days_before");
   if (tr.timeliness) need_source(p, *tr.timeliness, "tracing.timeliness");
   if (tr.co_travellers) need_source(p, *tr.co_travellers, "tracing.co_travellers");
+  if (const auto& ra = p.risk_areas) {
+    const std::string root = "risk_areas";
+    need_source(p, *ra, root);
+    need_source(p, ra->count_found_inside_control, root + ".count_found_inside_control");
+    if (ra->places) need_source(p, *ra->places, root + ".places");
+    for (std::size_t i = 0; i < ra->downgrades.size(); ++i)
+      need_source(p, ra->downgrades[i], root + ".downgrades[" + std::to_string(i) + "]");
+    for (const auto& [level, r] : ra->levels) {
+      const std::string path = root + ".levels." + to_string(level);
+      need_source(p, r, path);
+      if (!r.resident_group.empty() && !p.groups.count(r.resident_group))
+        fail(ErrorCode::invalid_argument,
+             path + ".resident_group names '" + r.resident_group + "', which is not a group of profile " + p.name,
+             path + ".resident_group");
+    }
+  }
 }
 
 Plan make_plan(const Profile& p, std::string_view group, Date start) {
@@ -656,5 +748,18 @@ const char* to_string(Measure m) { return name_of(kMeasures, m); }
 const char* to_string(Colour c) { return name_of(kColours, c); }
 const char* to_string(Confidence c) { return name_of(kConfidence, c); }
 const char* to_string(MassTesting m) { return name_of(kMassTesting, m); }
+const char* to_string(RiskLevel l) { return name_of(kRiskLevels, l); }
+const char* to_string(UnitKind u) { return name_of(kUnitKinds, u); }
+const char* to_string(CountedFrom c) { return name_of(kCountedFrom, c); }
+std::optional<RiskLevel> risk_level_from(std::string_view s) {
+  for (const auto& [e, name] : kRiskLevels)
+    if (s == name) return e;
+  return std::nullopt;
+}
+std::optional<UnitKind> unit_kind_from(std::string_view s) {
+  for (const auto& [e, name] : kUnitKinds)
+    if (s == name) return e;
+  return std::nullopt;
+}
 
 }  // namespace bihuan::policy

@@ -165,6 +165,52 @@ struct Tracing {
   std::optional<SeatRule> co_travellers;
 };
 
+// ---- Risk areas (the optional `risk_areas:` section; src/core/risk.hpp applies it). A profile
+// without the section designates no risk areas (class-b). A child profile that defines the
+// section replaces its parent's as a whole.
+enum class RiskLevel { high, medium, low };
+// Spatial units of the registry a risk area may cover. A compound or village (小区/村) of the
+// ninth edition is a grid (网格) in bihuan's registry; a unit (单元) and a floor come from the
+// household address ("...3号楼2单元501": unit 2, floor 5).
+enum class UnitKind { grid, building, unit, floor, household };
+// The measure for the residents of an area of one level, and the group of their control orders
+// ("" = residents get no control order: low).
+struct RiskLevelRule : Cited {
+  RiskLevel level = RiskLevel::high;
+  std::string measure_zh;      // 足不出户，上门服务
+  std::string resident_group;  // a group key of the profile (high_risk_area_resident)
+};
+// Which day count a downgrade rule uses.
+enum class CountedFrom { last_infection, level_since };
+// A downgrade: an area at `from` (designated at `designated`, when given) goes to `to` once
+// `days` consecutive days have passed counted from the last counted infection in the area (or
+// from the day its current level started), and, when `negative_round`, the area's latest round
+// dated on or after that day found no positive. Day counting: the day after the reference day is
+// day 1, so the rule holds from reference + days.
+struct DowngradeRule : Cited {
+  RiskLevel from = RiskLevel::high;
+  RiskLevel to = RiskLevel::low;
+  std::optional<RiskLevel> designated;
+  int days = 7;
+  CountedFrom counted_from = CountedFrom::last_infection;
+  bool negative_round = false;
+};
+// Which places of a case make an area: a place the case visited on at least `frequent_days`
+// different days is one of "frequent activity" (high); a stay of at least `min_stay_minutes`
+// is one "with some risk" (the `stay_level`, when the profile has it).
+struct PlaceRule : Cited {
+  int frequent_days = 2;
+  int min_stay_minutes = 30;
+  RiskLevel stay_level = RiskLevel::medium;
+};
+struct RiskAreas : Cited {  // source of the designation rule itself (residence -> high)
+  std::vector<UnitKind> units;                 // allowed, in the order the proposals use the first
+  std::map<RiskLevel, RiskLevelRule> levels;   // allowed levels (low: the rest of the county)
+  std::vector<DowngradeRule> downgrades;
+  FlagSetting count_found_inside_control;      // cases found in quarantine / isolation / closed loop
+  std::optional<PlaceRule> places;             // absent: only residences make areas
+};
+
 // The turnaround priorities every profile defines.
 const std::vector<std::string>& turnaround_priorities();
 
@@ -178,6 +224,8 @@ struct Profile {
   std::map<std::string, RoutineTesting> routine_testing;
   Testing testing;
   Tracing tracing;
+  std::optional<RiskAreas> risk_areas;  // absent: the profile designates no risk areas
+  bool risk_areas_none = false;         // `risk_areas: none`: explicitly none (not inherited)
 };
 
 // The group keys every shipped profile defines (a profile may add more).
@@ -220,6 +268,11 @@ const char* to_string(Measure m);
 const char* to_string(Colour c);
 const char* to_string(Confidence c);
 const char* to_string(MassTesting m);
+const char* to_string(RiskLevel l);
+const char* to_string(UnitKind u);
+const char* to_string(CountedFrom c);
+std::optional<RiskLevel> risk_level_from(std::string_view s);
+std::optional<UnitKind> unit_kind_from(std::string_view s);
 
 // ---- implementation of the template
 void merge_parent(Profile& child, const Profile& parent);
