@@ -31,6 +31,7 @@
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "nat/service.hpp"
+#include "api/analytics_routes.hpp"
 #include "api/case_routes.hpp"
 #include "api/nat_routes.hpp"
 #include "store/backup.hpp"
@@ -178,6 +179,7 @@ struct Server::Impl {
     add_loop_routes(router);
     add_nat_routes(router);
     add_case_routes(router);
+    add_analytics_routes(router);
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);

@@ -414,6 +414,7 @@ Growth growth_rate(const std::vector<std::int64_t>& counts, double level, std::i
     g.reason = "the log-linear fit did not converge";
     return g;
   }
+  if (std::abs(r) < 1e-9) r = 0;  // flat counts: rounding noise is no growth
   g.dispersion = n > 2 ? std::max(1.0, pearson / (n - 2)) : 1.0;
   const double se = std::sqrt(i_aa / det * g.dispersion);
   const double z = boost::math::quantile(boost::math::normal_distribution<double>(), 0.5 + level / 2);

@@ -101,6 +101,31 @@ struct DisinfectionRow {
   std::string venue_code, venue_name;  // read only
 };
 
+// ---- analytics (科学研判): counts aggregated in SQL, never the cases themselves.
+// The date a case is counted on: its onset (发病日期), its report (the card's report time, or the
+// time the case was opened while the card is not reported yet) or its diagnosis (诊断时间).
+enum class CaseDate { onset, report, diagnosis };
+struct CaseCountQuery {
+  CaseDate by = CaseDate::report;
+  Date from{}, to{};                        // local days, inclusive
+  std::vector<std::string> classifications; // empty = every classification
+  std::string area_prefix;                  // "" = the whole scope; else also inside this area
+  std::chrono::minutes utc_offset{8 * 60};  // the deployment's local time
+};
+// Cases per local day, origin (local | imported), how found and district (the area code's first
+// 6 digits).
+struct CaseDayCount {
+  Date day{};
+  std::string origin, found_by, district;
+  std::int64_t n = 0;
+};
+// Cases per onset day and report day (both local).
+struct OnsetReportCount {
+  Date onset{}, report{};
+  std::string origin;
+  std::int64_t n = 0;
+};
+
 // A person's registered basics for contact finding.
 struct PersonBrief {
   std::int64_t id = 0;
@@ -184,6 +209,13 @@ class CaseRepository {
   virtual PageOf<DisinfectionRow> disinfections(const std::string& status, const Scope& scope, Page page) = 0;
   virtual void update_disinfection(const DisinfectionRow& d) = 0;
   virtual std::int64_t open_disinfections_of_venue(std::int64_t venue_id) = 0;
+
+  // --- analytics (aggregated in SQL over the cases inside `scope`)
+  virtual std::vector<CaseDayCount> case_day_counts(const CaseCountQuery& q, const Scope& scope) = 0;
+  // Cases matching q (but for the dates) that have no date of q.by.
+  virtual std::int64_t count_undated_cases(const CaseCountQuery& q, const Scope& scope) = 0;
+  // Cases with an onset in [q.from, q.to] reported by the end of q.to (q.by is ignored).
+  virtual std::vector<OnsetReportCount> onset_report_counts(const CaseCountQuery& q, const Scope& scope) = 0;
 };
 
 std::unique_ptr<CaseRepository> open_case_repository(Repository& repo);

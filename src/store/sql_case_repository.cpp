@@ -568,7 +568,105 @@ class SqlCaseRepository final : public CaseRepository {
     return q.next() ? q.int64(0) : 0;
   }
 
+  // --- analytics
+  std::vector<CaseDayCount> case_day_counts(const CaseCountQuery& cq, const Scope& scope) override {
+    const std::int64_t off = offset_ms(cq);
+    Conds w = analytics_conds(cq, scope);
+    std::string day;
+    switch (cq.by) {
+      case CaseDate::onset:
+        day = "onset_date";
+        w.t(format_date(cq.from));
+        w.t(format_date(cq.to));
+        w.add("onset_date >= ? AND onset_date <= ?");
+        break;
+      case CaseDate::report:
+      case CaseDate::diagnosis: {
+        const std::string col = cq.by == CaseDate::report ? "COALESCE(reported_at, opened_at)" : "diagnosed_at";
+        day = "(" + col + " + ?) / 86400000";
+        w.i(day_start_ms(cq.from, off));
+        w.i(day_start_ms(cq.to, off) + kDayMs);
+        w.add(col + " >= ? AND " + col + " < ?");
+        break;
+      }
+    }
+    Q q(db_, "SELECT " + day + ", origin, found_by, substr(area_code, 1, 6), COUNT(*) FROM cases" + w.sql +
+                 " GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4");
+    if (cq.by != CaseDate::onset) q.i64(off);
+    w.bind(q);
+    std::vector<CaseDayCount> out;
+    while (q.next()) {
+      CaseDayCount r;
+      if (cq.by == CaseDate::onset) {
+        const auto d = parse_date(q.str(0));
+        if (!d) continue;  // a malformed stored onset is not a day
+        r.day = *d;
+      } else {
+        r.day = Date(std::chrono::sys_days(std::chrono::days(q.int64(0))));
+      }
+      r.origin = q.str(1);
+      r.found_by = q.str(2);
+      r.district = q.str(3);
+      r.n = q.int64(4);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+  std::int64_t count_undated_cases(const CaseCountQuery& cq, const Scope& scope) override {
+    if (cq.by == CaseDate::report) return 0;  // every case has a report (or opening) time
+    Conds w = analytics_conds(cq, scope);
+    w.add(cq.by == CaseDate::onset ? "onset_date = ''" : "diagnosed_at IS NULL");
+    Q q(db_, "SELECT COUNT(*) FROM cases" + w.sql);
+    w.bind(q);
+    return q.next() ? q.int64(0) : 0;
+  }
+  std::vector<OnsetReportCount> onset_report_counts(const CaseCountQuery& cq, const Scope& scope) override {
+    const std::int64_t off = offset_ms(cq);
+    Conds w = analytics_conds(cq, scope);
+    w.t(format_date(cq.from));
+    w.t(format_date(cq.to));
+    w.add("onset_date >= ? AND onset_date <= ?");
+    w.i(day_start_ms(cq.to, off) + kDayMs);
+    w.add("COALESCE(reported_at, opened_at) < ?");
+    Q q(db_, "SELECT onset_date, (COALESCE(reported_at, opened_at) + ?) / 86400000, origin, COUNT(*) FROM cases" +
+                 w.sql + " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3");
+    q.i64(off);
+    w.bind(q);
+    std::vector<OnsetReportCount> out;
+    while (q.next()) {
+      const auto d = parse_date(q.str(0));
+      if (!d) continue;
+      OnsetReportCount r;
+      r.onset = *d;
+      r.report = Date(std::chrono::sys_days(std::chrono::days(q.int64(1))));
+      r.origin = q.str(2);
+      r.n = q.int64(3);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
  private:
+  static constexpr std::int64_t kDayMs = 86400000;
+  static std::int64_t offset_ms(const CaseCountQuery& cq) { return cq.utc_offset.count() * 60000; }
+  // Local 00:00 of `d` in UTC milliseconds.
+  static std::int64_t day_start_ms(Date d, std::int64_t off) {
+    return std::chrono::sys_days(d).time_since_epoch().count() * kDayMs - off;
+  }
+  static Conds analytics_conds(const CaseCountQuery& cq, const Scope& scope) {
+    Conds w;
+    w.scope(scope, "area_code", "");
+    if (!cq.area_prefix.empty()) w.area("area_code", cq.area_prefix);
+    if (!cq.classifications.empty()) {
+      std::string in;
+      for (const auto& c : cq.classifications) {
+        in += in.empty() ? "?" : ", ?";
+        w.t(c);
+      }
+      w.add("classification IN (" + in + ")");
+    }
+    return w;
+  }
   Repository& repo_;
   Db& db_;
 };

@@ -475,6 +475,50 @@ TEST_F(ScopeMatrix, ListsAndCountsShowNothingOutside) {
   }
 }
 
+// Analytics (issue 10) count only the cases registered in the caller's area: grid B's cases are
+// counted for the administrator and for nobody scoped to grid A; a district filter aimed outside
+// answers exactly like an unknown area; roles without analytics.read are refused.
+TEST_F(ScopeMatrix, AnalyticsCountOnlyTheCasesInsideTheScope) {
+  auto count = [](const std::string& pattern, const json& j) -> std::int64_t {
+    std::int64_t n = 0;
+    if (pattern == "/api/analytics/curves")
+      for (const auto& v : j["total"]) n += v.get<std::int64_t>();
+    else if (pattern == "/api/analytics/rt")
+      for (const char* k : {"local", "imported"})
+        for (const auto& v : j[k]) n += v.get<std::int64_t>();
+    else
+      n = j["cases"].get<std::int64_t>();
+    return n;
+  };
+  const std::string range = "?from=2022-06-01&to=2022-07-01&origin=all&by=report";
+  int routes = 0;
+  for (const auto& r : server_->router().routes()) {
+    if (r.pattern.rfind("/api/analytics/", 0) != 0) continue;
+    ++routes;
+    for (const auto& role : roles_) {
+      Client c = login(server_->port(), role);
+      auto res = c.get(r.pattern + range);
+      const Role ro = *role_from(role.substr(2));
+      if (!has_permission(ro, Permission::analytics_read)) {
+        EXPECT_EQ(res.status, 403) << role << " " << r.pattern << ": " << res.body;
+        continue;
+      }
+      ASSERT_EQ(res.status, 200) << role << " " << r.pattern << ": " << res.body;
+      if (role == "m_admin") {
+        EXPECT_GE(count(r.pattern, res.j()), 1) << r.pattern << ": grid B's case: " << res.body;
+        continue;
+      }
+      EXPECT_EQ(count(r.pattern, res.j()), 0) << role << " " << r.pattern << " counts a case outside: " << res.body;
+      auto outside = c.get(r.pattern + range + "&district=" + World::kGridB);
+      auto unknown = c.get(r.pattern + range + "&district=110105001001099");
+      EXPECT_EQ(outside.status, 200) << outside.body;
+      EXPECT_EQ(normalised(outside.body, {World::kGridB}), normalised(unknown.body, {"110105001001099"}))
+          << role << " " << r.pattern;
+    }
+  }
+  EXPECT_EQ(routes, 4);
+}
+
 // POST /api/persons with a document number that is registered: the answer is the same whether
 // the record lies inside the caller's grid or outside it (no id, no area, nothing written), and
 // the refusal is audited.
