@@ -140,6 +140,20 @@ CDC_PASS=$(random_password)
 printf '%s\n' "$CDC_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$CDC_USER" --password-stdin \
   --role investigator --scope "${GRID:0:6}" --display-name 流调人员 >/dev/null
 
+# Analytics (web/e2e/analytics.test.mjs): twelve residents outside the grid, none of the other
+# tests' people nor of their households, without control orders, each with one ID number; the test
+# opens clinical cases (a classification no other test uses) for them.
+TRACE_LIST="'${TRACE_DOCS//,/\',\'}'"
+ANALYTICS_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code NOT LIKE '$GRID%'
+  AND merged_into IS NULL AND doc_type = 'resident_id'
+  AND id NOT IN (SELECT person_id FROM control_orders)
+  AND doc_number NOT IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST)
+  AND COALESCE(household_id, 0) NOT IN (SELECT COALESCE(household_id, 0) FROM persons
+                                        WHERE doc_number IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST))
+  AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
+  ORDER BY id DESC LIMIT 12" | paste -sd, -)
+[[ $(tr ',' '\n' <<<"$ANALYTICS_DOCS" | grep -c .) -eq 12 ]] || die "could not pick twelve residents for the analytics test from $DB"
+
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
 SERVE_EXTRA=(--handover-deadline-minutes 0)
@@ -167,6 +181,7 @@ export BIHUAN_SITE_USER="$SITE_USER" BIHUAN_SITE_PASS="$SITE_PASS" BIHUAN_SITE_O
 export BIHUAN_GRID_AREA="$GRID"
 export BIHUAN_SAMPLER_USER="$SAMPLER_USER" BIHUAN_SAMPLER_PASS="$SAMPLER_PASS" BIHUAN_LAB_USER="$LAB_USER" BIHUAN_LAB_PASS="$LAB_PASS"
 export BIHUAN_NAT_STREET="$NAT_STREET" BIHUAN_NAT_DOCS="$NAT_DOCS"
+export BIHUAN_ANALYTICS_DOCS="$ANALYTICS_DOCS"
 export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
 # E2E_FILES="web/e2e/loop.test.mjs ..." runs only those files.

@@ -20,6 +20,7 @@ export const MENU = [
   { name: 'natRetests', path: '/nat/retests', icon: 'Warning', perm: 'test.read' },
   { name: 'cases', path: '/cases', icon: 'Search', perm: 'case.investigate' },
   { name: 'chains', path: '/chains', icon: 'Share', perm: 'case.investigate' },
+  { name: 'analytics', path: '/analytics', icon: 'DataAnalysis', perm: 'analytics.read' },
   { name: 'disinfections', path: '/disinfections', icon: 'Brush', perm: 'venue.disinfect' },
   { name: 'scan', path: '/scan', icon: 'Camera', perm: 'venue.read' },
   { name: 'simulation', path: '/simulation', icon: 'TrendCharts', perm: 'loop.manage' },
@@ -106,6 +107,7 @@ const routes = [
         component: () => import('./views/cases/CaseDetailView.vue'),
         meta: { perm: 'case.investigate', menu: 'cases' },
       },
+      { path: 'analytics', name: 'analytics', component: () => import('./views/AnalyticsView.vue'), meta: { perm: 'analytics.read' } },
       { path: 'chains', name: 'chains', component: () => import('./views/cases/ChainsView.vue'), meta: { perm: 'case.investigate' } },
       {
         path: 'disinfections',
