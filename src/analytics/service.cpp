@@ -158,7 +158,9 @@ Curves Service::curves(const Filter& f, const Caller& c) {
   for (auto& [code, d] : districts) out.districts.push_back(std::move(d));
   std::stable_sort(out.districts.begin(), out.districts.end(),
                    [](const auto& a, const auto& b) { return a.total > b.total; });
-  out.undated = t_->count_undated_cases(q, c.scope);
+  auto in_range = q;
+  in_range.from = from;
+  out.undated = t_->count_undated_cases(in_range, c.scope);
   return out;
 }
 

@@ -60,7 +60,7 @@ struct Curves {
     std::vector<std::int64_t> counts;
   };
   std::vector<District> districts;  // largest total first
-  std::int64_t undated = 0;         // cases without a date of this kind (e.g. no onset: asymptomatic)
+  std::int64_t undated = 0;  // cases reported in [from, to] without a date of this kind (no onset: asymptomatic)
 };
 
 struct RtResult {
@@ -78,7 +78,7 @@ struct NowcastResult {
   Date from{}, to{};
   std::vector<Date> days;
   epi::Nowcast nowcast;
-  std::int64_t undated = 0;  // cases without an onset date
+  std::int64_t undated = 0;  // cases reported in [from, to] without an onset date
 };
 
 struct GrowthResult {

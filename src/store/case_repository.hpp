@@ -212,7 +212,7 @@ class CaseRepository {
 
   // --- analytics (aggregated in SQL over the cases inside `scope`)
   virtual std::vector<CaseDayCount> case_day_counts(const CaseCountQuery& q, const Scope& scope) = 0;
-  // Cases matching q (but for the dates) that have no date of q.by.
+  // Cases matching q reported in [q.from, q.to] that have no date of q.by.
   virtual std::int64_t count_undated_cases(const CaseCountQuery& q, const Scope& scope) = 0;
   // Cases with an onset in [q.from, q.to] reported by the end of q.to (q.by is ignored).
   virtual std::vector<OnsetReportCount> onset_report_counts(const CaseCountQuery& q, const Scope& scope) = 0;

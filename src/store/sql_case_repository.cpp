@@ -616,6 +616,10 @@ class SqlCaseRepository final : public CaseRepository {
     if (cq.by == CaseDate::report) return 0;  // every case has a report (or opening) time
     Conds w = analytics_conds(cq, scope);
     w.add(cq.by == CaseDate::onset ? "onset_date = ''" : "diagnosed_at IS NULL");
+    const std::int64_t off = offset_ms(cq);
+    w.i(day_start_ms(cq.from, off));
+    w.i(day_start_ms(cq.to, off) + kDayMs);
+    w.add("COALESCE(reported_at, opened_at) >= ? AND COALESCE(reported_at, opened_at) < ?");
     Q q(db_, "SELECT COUNT(*) FROM cases" + w.sql);
     w.bind(q);
     return q.next() ? q.int64(0) : 0;

@@ -106,6 +106,8 @@ class Analytics : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(Analytics, CurvesSplitByOriginAndControlOnLocalDays) {
+  // An asymptomatic infection reported a month earlier: outside the range, not even undated.
+  add(kGridA, "2022-03-01T03:00:00Z", "", "local", "", "asymptomatic");
   // 2022-04-01T16:30Z is 2022-04-02 00:30 in Beijing: a case of the 2nd.
   add(kGridA, "2022-04-01T16:30:00Z", "2022-03-30", "local", "round_screening");
   add(kGridA, "2022-04-02T03:00:00Z", "2022-03-31", "local", "central_quarantine");
