@@ -54,6 +54,10 @@ auditor     $AUDIT_PW    (auditor)
 CRED
 fi
 
+# Risk areas: the active profile's rules over the demo's cases (if any) become proposals on the
+# 风险区 page for command01 to approve (docs/API-risk.md); nothing when there are no cases.
+"$BIN" risk propose --db "$URL" || echo "run: risk propose failed (the demo goes on)" >&2
+
 echo
 echo "bihuan console: http://127.0.0.1:$PORT"
 echo "logins (also in $CRED):"

@@ -66,6 +66,31 @@ ordered_json testing_json(const policy::Testing& t) {
   return out;
 }
 
+ordered_json risk_areas_json(const std::optional<policy::RiskAreas>& ra) {
+  if (!ra) return nullptr;
+  ordered_json units = ordered_json::array();
+  for (auto u : ra->units) units.push_back(policy::to_string(u));
+  ordered_json levels = ordered_json::object();
+  for (const auto& [l, r] : ra->levels)
+    levels[policy::to_string(l)] = cited_json(r, {{"measure_zh", r.measure_zh}, {"resident_group", r.resident_group}});
+  ordered_json downgrades = ordered_json::array();
+  for (const auto& d : ra->downgrades)
+    downgrades.push_back(cited_json(d, {{"from", policy::to_string(d.from)},
+                                        {"to", policy::to_string(d.to)},
+                                        {"designated", d.designated ? ordered_json(policy::to_string(*d.designated)) : ordered_json(nullptr)},
+                                        {"days", d.days},
+                                        {"counted_from", policy::to_string(d.counted_from)},
+                                        {"negative_round", d.negative_round}}));
+  ordered_json out = cited_json(*ra, {{"units", units}, {"levels", levels}, {"downgrades", downgrades}});
+  out["count_found_inside_control"] =
+      cited_json(ra->count_found_inside_control, {{"value", ra->count_found_inside_control.value}});
+  out["places"] = ra->places ? cited_json(*ra->places, {{"frequent_days", ra->places->frequent_days},
+                                                        {"min_stay_minutes", ra->places->min_stay_minutes},
+                                                        {"stay_level", policy::to_string(ra->places->stay_level)}})
+                             : ordered_json(nullptr);
+  return out;
+}
+
 ordered_json profile_json(const policy::Profile& p) {
   ordered_json groups = ordered_json::object();
   for (const auto& [k, g] : p.groups) {
@@ -80,7 +105,8 @@ ordered_json profile_json(const policy::Profile& p) {
     routine[k] = {{"name_zh", r.name_zh}, {"every_days", r.every_days}, {"source", r.source},
                   {"confidence", policy::to_string(r.confidence)}};
   return {{"name", p.name}, {"title", p.title}, {"issued", format_date(p.issued)}, {"sources", p.sources},
-          {"groups", groups}, {"routine_testing", routine}, {"testing", testing_json(p.testing)}};
+          {"groups", groups}, {"routine_testing", routine}, {"testing", testing_json(p.testing)},
+          {"risk_areas", risk_areas_json(p.risk_areas)}};
 }
 
 }  // namespace bihuan::api

@@ -33,6 +33,7 @@
 #include "nat/service.hpp"
 #include "api/analytics_routes.hpp"
 #include "api/case_routes.hpp"
+#include "api/risk_routes.hpp"
 #include "api/nat_routes.hpp"
 #include "store/backup.hpp"
 #include "store/retention.hpp"
@@ -180,6 +181,7 @@ struct Server::Impl {
     add_nat_routes(router);
     add_case_routes(router);
     add_analytics_routes(router);
+    add_risk_routes(router);
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);

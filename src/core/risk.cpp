@@ -235,6 +235,10 @@ std::vector<Proposal> designations(const policy::RiskAreas& ra, const std::vecto
     if (it != now.end()) {
       const CurrentArea& a = *it->second;
       if (!more_severe(k.level, a.level)) continue;
+      if (std::all_of(k.cases.begin(), k.cases.end(), [&](std::int64_t id) {
+            return std::find(a.cases.begin(), a.cases.end(), id) != a.cases.end();
+          }))
+        continue;
       p.kind = ProposalKind::raise;
       p.area_id = a.id;
       p.from = a.level;
@@ -250,6 +254,19 @@ std::map<std::string, Date> last_infections(const policy::RiskAreas& ra, const s
   std::map<std::string, Date> out;
   for (auto& [key, k] : candidates(ra, cases))
     if (k.last) out[key] = *k.last;
+  return out;
+}
+
+std::optional<Date> last_infection_in(const policy::RiskAreas& ra, const Unit& u, const std::vector<CaseFacts>& cases) {
+  std::optional<Date> out;
+  for (const auto& c : cases) {
+    if (!counts(ra, c)) continue;
+    bool in = holds(u, c.home);
+    if (!in && u.kind == UnitKind::grid && ra.places)
+      for (const auto& p : c.places)
+        if (p.grid == u.ref && p.minutes >= ra.places->min_stay_minutes) in = true;
+    if (in && (!out || sys_days{c.infected} > sys_days{*out})) out = c.infected;
+  }
   return out;
 }
 

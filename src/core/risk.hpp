@@ -91,6 +91,7 @@ struct CurrentArea {
   RiskLevel designated = RiskLevel::high;  // the level it was first published at
   Date level_since{};
   std::optional<Date> last_infection;      // the last counted infection in it (nullopt: none known)
+  std::vector<std::int64_t> cases;         // the cases that made it (they raise it no further)
 };
 
 // A round over an area: its sampling day, whether every tube has a result, how many positives.
@@ -120,13 +121,17 @@ struct Proposal {
 // the residence's unit (the first kind of the profile's list the residence supports) is high;
 // under a profile with place rules, a grid the case visited on `frequent_days` days or more is
 // high, one where it stayed `min_stay_minutes` or more is `stay_level`. A unit already at the
-// proposed level or a more severe one gets no proposal.
+// proposed level or a more severe one gets no proposal, nor one whose cases all made it already.
 std::vector<Proposal> designations(const policy::RiskAreas& ra, const std::vector<CaseFacts>& cases,
                                    const std::vector<CurrentArea>& current);
 
 // The last counted infection of each unit the cases make an area of (for days without new
 // infection), keyed by key_of(unit).
 std::map<std::string, Date> last_infections(const policy::RiskAreas& ra, const std::vector<CaseFacts>& cases);
+
+// The last counted infection in one unit: a counted case living in it, or (a grid, under a
+// profile with place rules) one that stayed there at least the stay rule's minutes.
+std::optional<Date> last_infection_in(const policy::RiskAreas& ra, const Unit& u, const std::vector<CaseFacts>& cases);
 
 // The downgrade (or lift, when the rule goes to low) of `a` due on `today`, if any: the first
 // rule of the profile for the area's level (and designation) whose days have passed and, when it

@@ -1152,6 +1152,26 @@ quarantine::ReleaseDecision Service::release(std::int64_t order_id, const std::s
   return decision;
 }
 
+bool Service::end_order(std::int64_t order_id, const std::string& note, const Caller& a) {
+  require_permission(a, Permission::loop_write);
+  bool done = false;
+  write([&] {
+    auto o = loop_->order(order_id, a.scope);
+    if (!o || o->order.status != OrderStatus::active || o->order.pending) return;
+    std::string org_area;
+    if (o->order.current.owner.kind == Owner::Kind::org)
+      if (auto org = repo_.org(o->order.current.owner.org_id)) org_area = org->area_code;
+    if (!acts_for(a, o->order.current.owner, org_area)) return;
+    move_within_owner(o->order, Stage::released, clock_.now());
+    loop_->set_current(order_id, o->order.current, o->order.status);
+    loop_->end_occupancy(order_id, clock_.now());
+    drop_all(order_id);
+    audit(a, "order.release", "order", order_id, note);
+    done = true;
+  });
+  return done;
+}
+
 // ---- alerts
 
 store::AlertRow Service::settle_alert(std::int64_t id, const std::string& note, const Caller& a, const char* action,

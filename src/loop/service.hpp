@@ -262,6 +262,12 @@ class Service {
   store::OrderRow move_stage(std::int64_t order_id, Stage to, const std::string& note, const Caller& c);
   // Releases when the rules allow; otherwise returns the decision unchanged (nothing written).
   quarantine::ReleaseDecision release(std::int64_t order_id, const std::string& note, const Caller& c);
+  // Releases an active order because what it was made for has ended (the risk area that created
+  // it was downgraded or lifted), whatever its plan says. The order must be visible to the caller
+  // and owned by someone the caller acts for; false (nothing written) when the order is no
+  // longer active, has a handover pending or is not the caller's to release. Runs inside the
+  // caller's transaction when there is one.
+  bool end_order(std::int64_t order_id, const std::string& note, const Caller& c);
 
   // --- referrals (协查)
   // inbox: referrals to the caller's area (command centre, admin); outbox: the caller's own.

@@ -935,6 +935,86 @@ CREATE UNIQUE INDEX persons_doc ON persons (doc_type, doc_number, nationality);
 ALTER TABLE persons DROP CONSTRAINT persons_doc_type_doc_number_nationality_key;
 )SQL";
 
+// v13: risk areas (高/中/低风险区, src/risk). An area covers one registry unit (unit_kind grid,
+// building, unit, floor, household; unit_ref as core/risk.hpp spells it) inside the grid
+// area_code (the caller's scope); status published | lifted (at most one published area per
+// unit); level_since is the local date its current level started, last_infection the last
+// counted infection in it. Every change is a version (who, when, why, from which proposal).
+// Proposals come from the profile's rules and wait for the command centre (pending | approved |
+// rejected | superseded; at most one pending per unit). risk_area_orders are the control orders an
+// area created for its residents (released when the area is downgraded or lifted).
+constexpr const char* kV13 = R"SQL(
+CREATE TABLE risk_areas (
+  id {pk},
+  unit_kind {text} NOT NULL,
+  unit_ref {text} NOT NULL,
+  unit_name {text} NOT NULL DEFAULT '',
+  area_code {text} NOT NULL,
+  level {text} NOT NULL,
+  designated {text} NOT NULL,
+  status {text} NOT NULL DEFAULT 'published',
+  level_since {text} NOT NULL,
+  last_infection {text} NOT NULL DEFAULT '',
+  reason {text} NOT NULL DEFAULT '',
+  case_ids {text} NOT NULL DEFAULT '',
+  profile {text} NOT NULL,
+  created_at {i64} NOT NULL,
+  created_by {i64} NOT NULL DEFAULT 0,
+  updated_at {i64} NOT NULL,
+  lifted_at {i64}
+);
+CREATE UNIQUE INDEX risk_areas_published ON risk_areas (unit_kind, unit_ref) WHERE status = 'published';
+CREATE INDEX risk_areas_area ON risk_areas (area_code, status);
+
+CREATE TABLE risk_area_versions (
+  id {pk},
+  area_id {i64} NOT NULL REFERENCES risk_areas (id),
+  level {text} NOT NULL,
+  status {text} NOT NULL,
+  level_since {text} NOT NULL,
+  reason {text} NOT NULL DEFAULT '',
+  note {text} NOT NULL DEFAULT '',
+  proposal_id {i64} NOT NULL DEFAULT 0,
+  changed_by {i64} NOT NULL DEFAULT 0,
+  changed_by_name {text} NOT NULL DEFAULT '',
+  changed_at {i64} NOT NULL
+);
+CREATE INDEX risk_area_versions_area ON risk_area_versions (area_id, id);
+
+CREATE TABLE risk_proposals (
+  id {pk},
+  kind {text} NOT NULL,
+  area_id {i64} NOT NULL DEFAULT 0,
+  unit_kind {text} NOT NULL,
+  unit_ref {text} NOT NULL,
+  unit_name {text} NOT NULL DEFAULT '',
+  area_code {text} NOT NULL,
+  from_level {text} NOT NULL DEFAULT '',
+  level {text} NOT NULL,
+  reason {text} NOT NULL DEFAULT '',
+  source {text} NOT NULL DEFAULT '',
+  case_ids {text} NOT NULL DEFAULT '',
+  last_infection {text} NOT NULL DEFAULT '',
+  profile {text} NOT NULL,
+  status {text} NOT NULL DEFAULT 'pending',
+  proposed_at {i64} NOT NULL,
+  proposed_by {i64} NOT NULL DEFAULT 0,
+  decided_by {i64} NOT NULL DEFAULT 0,
+  decided_at {i64},
+  decision_note {text} NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX risk_proposals_pending ON risk_proposals (unit_kind, unit_ref) WHERE status = 'pending';
+CREATE INDEX risk_proposals_status ON risk_proposals (status, area_code);
+
+CREATE TABLE risk_area_orders (
+  area_id {i64} NOT NULL REFERENCES risk_areas (id),
+  order_id {i64} NOT NULL,
+  level {text} NOT NULL,
+  released INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (area_id, order_id)
+);
+)SQL";
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -1008,6 +1088,7 @@ const std::vector<Migration>& migrations() {
       {10, kV10, "", ""},
       {11, kV11, "", ""},
       {12, kV12, kV12Sqlite, kV12Pg, true},
+      {13, kV13, "", ""},
   };
   return all;
 }

@@ -18,6 +18,8 @@
 #include "loop/signed_document.hpp"
 #include "nat/service.hpp"
 #include "cases/service.hpp"
+#include "risk/service.hpp"
+#include "store/risk_repository.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -232,6 +234,21 @@ class ScopeMatrix : public ::testing::Test {
         disinfection_out_ = cs.disinfections("open", admin, store::Page{0, 10}).items.at(0).id;
       }
 
+      // Risk areas (风险区) in grid B: a published area (designated by hand) and a pending proposal.
+      {
+        risk::Service rs(*repo, svc, *clock_, risk::Settings{});
+        risk_area_out_ = rs.designate("grid", World::kGridB, "high", "r", admin).area.row.id;
+        store::RiskProposalRow p;
+        p.kind = "designate";
+        p.unit_kind = "building";
+        p.unit_ref = "77";
+        p.area_code = World::kGridB;
+        p.level = "high";
+        p.profile = "ninth-edition";
+        p.proposed_at = clock_->now();
+        risk_proposal_out_ = rs.store().insert_proposal(p);
+      }
+
       // Identity conflicts (身份冲突) found by an administrator's import: grid B's resident (outside)
       // and grid A's (inside), each registered under another name than the file's.
       ingest::ImportOptions io;
@@ -292,6 +309,8 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/contacts/{id}", 0) == 0) return Target{id(contact_out_), "999999"};
     if (pattern.rfind("/api/links/{id}", 0) == 0) return Target{id(link_out_), "999999"};
     if (pattern.rfind("/api/disinfections/{id}", 0) == 0) return Target{id(disinfection_out_), "999999"};
+    if (pattern.rfind("/api/risk-areas/proposals/{id}", 0) == 0) return Target{id(risk_proposal_out_), "999999"};
+    if (pattern.rfind("/api/risk-areas/{id}", 0) == 0) return Target{id(risk_area_out_), "999999"};
     return std::nullopt;
   }
 
@@ -333,6 +352,9 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/cases/{id}/places")
       return R"({"venue":"V-OUT","from":"2022-07-01T08:00:00+08:00","to":"2022-07-01T09:00:00+08:00"})";
     if (pattern == "/api/contacts/{id}/reject") return R"({"reason":"r"})";
+    if (pattern.rfind("/api/risk-areas/", 0) == 0 && method == "POST") return R"({"reason":"r"})";
+    if (pattern == "/api/risk-areas" && method == "POST")
+      return json{{"unit_kind", "grid"}, {"unit_ref", object}, {"level", "high"}, {"reason", "r"}}.dump();
     if (pattern == "/api/scan") return json{{"venue", object}, {"doc_number", world_->doc_a}}.dump();
     if (pattern == "/api/links") return json{{"infector_case_id", std::stoll(object)}, {"infectee_case_id", std::stoll(object)}}.dump();
     return method == "GET" ? std::string() : std::string("{}");
@@ -357,6 +379,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t round_out_ = 0, tube_out_ = 0, box_out_ = 0, result_out_ = 0, nat_conflict_out_ = 0,
                              nat_alert_out_ = 0;
   static inline std::int64_t case_out_ = 0, contact_out_ = 0, link_out_ = 0, disinfection_out_ = 0;
+  static inline std::int64_t risk_area_out_ = 0, risk_proposal_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
@@ -388,6 +411,8 @@ TEST_F(ScopeMatrix, OutsideTheScopeAnswersLikeNothingAndChangesNothing) {
       cases.emplace_back(r.pattern, Target{std::to_string(world_->person_b), "999999"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/scan") {
       cases.emplace_back(r.pattern, Target{"V-OUT", "V-NONE"});
+    } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/risk-areas") {
+      cases.emplace_back(r.pattern, Target{World::kGridB, "110105001001099"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/links") {
       cases.emplace_back(r.pattern, Target{std::to_string(case_out_), "999999"});
     } else if (r.jurisdiction == api::Jurisdiction::transfer && r.pattern.find("{id}") != std::string::npos) {

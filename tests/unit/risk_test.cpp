@@ -196,6 +196,12 @@ TEST(RiskDesignation, CurrentAreasAreNotProposedAgainButMediumIsRaised) {
   EXPECT_EQ(ps[0].area_id, 9);
   EXPECT_EQ(*ps[0].from, RiskLevel::medium);
   EXPECT_EQ(ps[0].level, RiskLevel::high);
+  // The case that made the (now medium) area does not raise it again; a new case does.
+  auto made = area(RiskLevel::medium, RiskLevel::high, "2022-07-08", "2022-07-01");
+  made.cases = {1};
+  EXPECT_TRUE(designations(ra, {c}, {made}).empty());
+  auto c2 = case_at(2, "2022-07-09", 18, 43, "光华里4号楼1单元101");
+  EXPECT_EQ(designations(ra, {c, c2}, {made}).size(), 1u);
 }
 
 TEST(RiskDesignation, TwentyMeasuresUseTheBuildingAndSkipCasesFoundInsideControl) {
@@ -298,6 +304,9 @@ TEST(RiskDesignation, LastInfectionIsTheLatestCountedCase) {
   c.found_by = tracing::FoundBy::home_isolation;  // not counted
   auto m = last_infections(ra, {a, b, c});
   EXPECT_EQ(format_date(m.at("building:17")), "2022-11-23");
+  // Per unit: the unit 1 of building 17 holds case 2 only.
+  EXPECT_EQ(format_date(*last_infection_in(ra, {UnitKind::unit, "17/1"}, {a, b, c})), "2022-11-23");
+  EXPECT_FALSE(last_infection_in(ra, {UnitKind::unit, "17/2"}, {b, c}));
 }
 
 }  // namespace
