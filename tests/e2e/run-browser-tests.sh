@@ -154,6 +154,20 @@ ANALYTICS_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code N
   ORDER BY id DESC LIMIT 12" | paste -sd, -)
 [[ $(tr ',' '\n' <<<"$ANALYTICS_DOCS" | grep -c .) -eq 12 ]] || die "could not pick twelve residents for the analytics test from $DB"
 
+# Risk areas (web/e2e/risk.test.mjs): a grid of another district than the grid's (every other
+# test's people live in that district), with at least two residents, none under control, and a
+# command centre of its district; the test opens a case for its first resident.
+RISK_GRID=$(sqlite3 "$DB" "SELECT p.area_code FROM persons p JOIN areas a ON a.code = p.area_code
+  WHERE a.level = 6 AND p.merged_into IS NULL AND p.area_code NOT LIKE '${GRID:0:6}%'
+  AND p.id NOT IN (SELECT person_id FROM control_orders)
+  GROUP BY p.area_code HAVING count(*) >= 2 ORDER BY count(*), p.area_code LIMIT 1")
+RISK_PERSON=$(sqlite3 "$DB" "SELECT id FROM persons WHERE area_code = '$RISK_GRID' AND merged_into IS NULL ORDER BY id LIMIT 1")
+[[ -n "$RISK_GRID" && -n "$RISK_PERSON" ]] || die "could not pick the risk-area grid from $DB"
+RISK_USER=e2e-risk
+RISK_PASS=$(random_password)
+printf '%s\n' "$RISK_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$RISK_USER" --password-stdin \
+  --role command_centre --scope "${RISK_GRID:0:6}" --display-name 指挥部 >/dev/null
+
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
 SERVE_EXTRA=(--handover-deadline-minutes 0)
@@ -182,6 +196,7 @@ export BIHUAN_GRID_AREA="$GRID"
 export BIHUAN_SAMPLER_USER="$SAMPLER_USER" BIHUAN_SAMPLER_PASS="$SAMPLER_PASS" BIHUAN_LAB_USER="$LAB_USER" BIHUAN_LAB_PASS="$LAB_PASS"
 export BIHUAN_NAT_STREET="$NAT_STREET" BIHUAN_NAT_DOCS="$NAT_DOCS"
 export BIHUAN_ANALYTICS_DOCS="$ANALYTICS_DOCS"
+export BIHUAN_RISK_USER="$RISK_USER" BIHUAN_RISK_PASS="$RISK_PASS" BIHUAN_RISK_GRID="$RISK_GRID" BIHUAN_RISK_PERSON="$RISK_PERSON"
 export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
 # E2E_FILES="web/e2e/loop.test.mjs ..." runs only those files.
