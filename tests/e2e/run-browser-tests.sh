@@ -140,20 +140,6 @@ CDC_PASS=$(random_password)
 printf '%s\n' "$CDC_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$CDC_USER" --password-stdin \
   --role investigator --scope "${GRID:0:6}" --display-name 流调人员 >/dev/null
 
-# Analytics (web/e2e/analytics.test.mjs): twelve residents outside the grid, none of the other
-# tests' people nor of their households, without control orders, each with one ID number; the test
-# opens clinical cases (a classification no other test uses) for them.
-TRACE_LIST="'${TRACE_DOCS//,/\',\'}'"
-ANALYTICS_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code NOT LIKE '$GRID%'
-  AND merged_into IS NULL AND doc_type = 'resident_id'
-  AND id NOT IN (SELECT person_id FROM control_orders)
-  AND doc_number NOT IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST)
-  AND COALESCE(household_id, 0) NOT IN (SELECT COALESCE(household_id, 0) FROM persons
-                                        WHERE doc_number IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST))
-  AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
-  ORDER BY id DESC LIMIT 12" | paste -sd, -)
-[[ $(tr ',' '\n' <<<"$ANALYTICS_DOCS" | grep -c .) -eq 12 ]] || die "could not pick twelve residents for the analytics test from $DB"
-
 # Risk areas (web/e2e/risk.test.mjs): a grid of another district than the grid's (every other
 # test's people live in that district), with at least two residents, none under control, and a
 # command centre of its district; the test opens a case for its first resident.
@@ -167,6 +153,22 @@ RISK_USER=e2e-risk
 RISK_PASS=$(random_password)
 printf '%s\n' "$RISK_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$RISK_USER" --password-stdin \
   --role command_centre --scope "${RISK_GRID:0:6}" --display-name 指挥部 >/dev/null
+
+# Analytics (web/e2e/analytics.test.mjs): twelve residents of a district that is neither the
+# grid's (every other test's people live there) nor the risk-area test's, none of the other tests'
+# people nor of their households, without control orders, each with one ID number; the test
+# opens clinical cases (a classification no other test uses) for them.
+TRACE_LIST="'${TRACE_DOCS//,/\',\'}'"
+ANALYTICS_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code NOT LIKE '${GRID:0:6}%'
+  AND area_code NOT LIKE '${RISK_GRID:0:6}%'
+  AND merged_into IS NULL AND doc_type = 'resident_id'
+  AND id NOT IN (SELECT person_id FROM control_orders)
+  AND doc_number NOT IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST)
+  AND COALESCE(household_id, 0) NOT IN (SELECT COALESCE(household_id, 0) FROM persons
+                                        WHERE doc_number IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST))
+  AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
+  ORDER BY id DESC LIMIT 12" | paste -sd, -)
+[[ $(tr ',' '\n' <<<"$ANALYTICS_DOCS" | grep -c .) -eq 12 ]] || die "could not pick twelve residents for the analytics test from $DB"
 
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
