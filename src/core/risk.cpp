@@ -108,7 +108,10 @@ void check_designation(const policy::Profile& p, const Unit& u, RiskLevel level)
   const auto& ra = *p.risk_areas;
   if (std::find(ra.units.begin(), ra.units.end(), u.kind) == ra.units.end()) {
     std::string allowed;
-    for (auto k : ra.units) allowed += (allowed.empty() ? "" : ", ") + std::string(policy::to_string(k));
+    for (auto k : ra.units) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += policy::to_string(k);
+    }
     fail(ErrorCode::invalid_argument,
          "profile " + p.name + " does not allow risk areas over a " + policy::to_string(u.kind) + " (allowed: " + allowed + ")",
          "unit_kind");
@@ -243,7 +246,10 @@ std::vector<Proposal> designations(const policy::RiskAreas& ra, const std::vecto
       p.area_id = a.id;
       p.from = a.level;
     }
-    for (const auto& w : k.why) p.reason += (p.reason.empty() ? "" : "; ") + w;
+    for (const auto& w : k.why) {
+      if (!p.reason.empty()) p.reason += "; ";
+      p.reason += w;
+    }
     p.reason += std::string(" -> ") + level_zh(k.level);
     out.push_back(std::move(p));
   }

@@ -16,7 +16,10 @@ std::int64_t ms(Instant t) { return to_unix_ms(t); }
 
 std::string join_ids(const std::vector<std::int64_t>& ids) {
   std::string out;
-  for (auto id : ids) out += (out.empty() ? "" : ",") + std::to_string(id);
+  for (auto id : ids) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(id);
+  }
   return out;
 }
 
