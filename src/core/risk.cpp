@@ -276,6 +276,25 @@ std::optional<Date> last_infection_in(const policy::RiskAreas& ra, const Unit& u
   return out;
 }
 
+std::optional<Proposal> obsolete(const policy::Profile& p, const CurrentArea& a) {
+  Proposal out;
+  if (!p.risk_areas) {
+    out.reason = "profile " + p.name + " designates no risk areas -> low";
+  } else if (!p.risk_areas->levels.count(a.level)) {
+    out.reason = "profile " + p.name + " has no " + policy::to_string(a.level) + " level -> low";
+    out.source = p.risk_areas->source;
+  } else {
+    return std::nullopt;
+  }
+  out.kind = ProposalKind::lift;
+  out.area_id = a.id;
+  out.unit = a.unit;
+  out.from = a.level;
+  out.level = RiskLevel::low;
+  out.last_infection = a.last_infection;
+  return out;
+}
+
 int days_without_infection(const CurrentArea& a, Date today) {
   const Date ref = a.last_infection ? *a.last_infection : a.level_since;
   return static_cast<int>((sys_days{today} - sys_days{ref}).count());

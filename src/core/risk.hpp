@@ -140,6 +140,10 @@ std::optional<Date> last_infection_in(const policy::RiskAreas& ra, const Unit& u
 std::optional<Proposal> downgrade(const policy::RiskAreas& ra, const CurrentArea& a, Date today,
                                   const std::vector<RoundFact>& rounds);
 
+// A lift of `a` because the profile no longer has its level (a medium area under the twenty
+// measures) or designates no risk areas at all (class-b); nullopt while the profile has the level.
+std::optional<Proposal> obsolete(const policy::Profile& p, const CurrentArea& a);
+
 // Days without a new infection on `today` (the day after the reference day is day 1).
 int days_without_infection(const CurrentArea& a, Date today);
 

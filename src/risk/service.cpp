@@ -222,15 +222,11 @@ ProposeReport Service::propose(const Caller& c) {
     ProposeReport rep;
     const auto& prof = active();
     rep.profile = prof.name;
-    if (!prof.risk_areas) {
-      rep.designates = false;
-      return rep;
-    }
-    const auto& ra = *prof.risk_areas;
+    rep.designates = prof.risk_areas.has_value();
     const Instant now = clock_.now();
     const Date today = settings_.local.date_of(now);
     const Instant since = settings_.local.start_of(Date{sys_days{today} - days{settings_.lookback_days}});
-    auto rows = r_->cases_since(since, c.scope);
+    auto rows = prof.risk_areas ? r_->cases_since(since, c.scope) : std::vector<store::RiskCaseRow>{};
     auto places = r_->places_of(rows);
     std::vector<CaseFacts> facts;
     for (const auto& k : rows) {
@@ -298,6 +294,14 @@ ProposeReport Service::propose(const Caller& c) {
       ++rep.proposed;
       rep.proposals.push_back(row);
     };
+    if (!prof.risk_areas) {
+      // A profile without risk areas (class-b): every current area is proposed for lifting.
+      for (std::size_t i = 0; i < current.size(); ++i)
+        if (auto p = obsolete(prof, current[i])) write_proposal(*p, stored[i].unit_name, stored[i].area_code);
+      audit(c, "risk.propose", 0, {}, json{{"profile", prof.name}, {"proposed", rep.proposed}}.dump());
+      return rep;
+    }
+    const auto& ra = *prof.risk_areas;
     for (const auto& p : designations(ra, facts, current)) {
       auto place = place_of(p.unit);
       if (!place || !in_scope(c, place->second)) continue;
@@ -316,7 +320,10 @@ ProposeReport Service::propose(const Caller& c) {
       std::vector<RoundFact> rounds;
       for (const auto& r : r_->rounds_over(stored[i].area_code, format_date(from)))
         if (auto d = parse_date(r.day)) rounds.push_back({*d, r.tubes > 0 && r.pending == 0, r.positives});
-      if (auto p = downgrade(ra, cur, today, rounds)) write_proposal(*p, stored[i].unit_name, stored[i].area_code);
+      if (auto gone = obsolete(prof, cur))
+        write_proposal(*gone, stored[i].unit_name, stored[i].area_code);
+      else if (auto p = downgrade(ra, cur, today, rounds))
+        write_proposal(*p, stored[i].unit_name, stored[i].area_code);
     }
     audit(c, "risk.propose", 0, {},
           json{{"profile", prof.name}, {"proposed", rep.proposed}, {"unchanged", rep.unchanged},

@@ -362,7 +362,20 @@ TEST_P(RiskService, TwentyMeasuresBuildingsUnitsAndCasesInsideControl) {
 }
 
 TEST_P(RiskService, ClassBDesignatesNothing) {
+  // An area of the ninth edition; then class-b: its lift is proposed, approval releases its orders.
+  auto d = svc_->designate("grid", kGridB, "high", "聚集", centre_);
+  EXPECT_EQ(d.consequence.orders, 1);
   loop_->switch_profile("class-b", "乙类乙管", Caller::local("t"));
+  clock_.set(at("2023-01-08T02:00:00Z"));
+  auto lifts = svc_->propose(centre_);
+  EXPECT_FALSE(lifts.designates);
+  ASSERT_EQ(lifts.proposed, 1);
+  EXPECT_EQ(lifts.proposals[0].kind, "lift");
+  EXPECT_EQ(lifts.proposals[0].area_id, d.area.row.id);
+  auto l = svc_->approve(lifts.proposals[0].id, "乙类乙管", centre_);
+  EXPECT_EQ(l.area.row.status, "lifted");
+  EXPECT_EQ(l.consequence.released, 1);
+  EXPECT_EQ(order_status(3), "none");
   open_case(0, "2023-01-09T01:00:00Z", "clinic");
   clock_.set(at("2023-01-09T02:00:00Z"));
   auto rep = svc_->propose(centre_);

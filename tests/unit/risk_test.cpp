@@ -296,6 +296,21 @@ TEST(RiskDowngrade, ManualAreaWithoutCasesCountsFromDesignation) {
   EXPECT_TRUE(downgrade(ra, a, day("2022-11-26"), {}));
 }
 
+TEST(RiskDowngrade, AProfileWithoutTheLevelProposesTheLift) {
+  auto medium = area(RiskLevel::medium, RiskLevel::medium, "2022-11-10", "2022-11-09");
+  auto high = area(RiskLevel::high, RiskLevel::high, "2022-11-10", "2022-11-09");
+  EXPECT_FALSE(obsolete(load("ninth-edition"), medium));
+  auto p = obsolete(load("twenty-measures"), medium);  // medium-risk areas are abolished
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->kind, ProposalKind::lift);
+  EXPECT_EQ(p->area_id, 9);
+  EXPECT_EQ(*p->from, RiskLevel::medium);
+  EXPECT_FALSE(obsolete(load("twenty-measures"), high));
+  auto b = obsolete(load("class-b"), high);  // no risk areas at all
+  ASSERT_TRUE(b);
+  EXPECT_NE(b->reason.find("designates no risk areas"), std::string::npos) << b->reason;
+}
+
 TEST(RiskDesignation, LastInfectionIsTheLatestCountedCase) {
   auto ra = *load("twenty-measures").risk_areas;
   auto a = case_at(1, "2022-11-20", 17, 42, "光华里3号楼2单元501");
