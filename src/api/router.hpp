@@ -38,6 +38,9 @@ struct Settings;
 namespace bihuan::cases {
 struct Settings;
 }  // namespace bihuan::cases
+namespace bihuan::response {
+class Library;
+}  // namespace bihuan::response
 
 namespace bihuan::api {
 
@@ -66,6 +69,9 @@ struct Services {
   std::shared_ptr<const nat::Settings> nat_settings;
   // Tracing settings (case_routes.cpp), read on the first tracing request, guarded likewise.
   std::shared_ptr<const cases::Settings> case_settings;
+  // Emergency-response playbooks and levels (response_routes.cpp), loaded by the server from the
+  // playbooks directory; null = not available (the routes answer 503).
+  const response::Library* response_library = nullptr;
 };
 
 struct Context;

@@ -34,6 +34,8 @@
 #include "api/analytics_routes.hpp"
 #include "api/case_routes.hpp"
 #include "api/risk_routes.hpp"
+#include "api/response_routes.hpp"
+#include "response/service.hpp"
 #include "api/nat_routes.hpp"
 #include "store/backup.hpp"
 #include "store/retention.hpp"
@@ -138,6 +140,7 @@ struct Server::Impl {
   std::atomic<bool> started{false};
   unsigned short bound_port = 0;
   std::unique_ptr<loop::Profiles> loop_profiles;
+  std::unique_ptr<response::Library> response_library;
   std::unique_ptr<loop::CodeSigner> code_signer;
   std::unique_ptr<loop::Watcher> watcher;
   // SQLite: held while serving, so `bihuan restore` refuses to replace the file under us.
@@ -182,6 +185,7 @@ struct Server::Impl {
     add_case_routes(router);
     add_analytics_routes(router);
     add_risk_routes(router);
+    add_response_routes(router);
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);
@@ -276,6 +280,28 @@ struct Server::Impl {
       nat::Service nat(*sweep_repo, loop, signer, *clock);
       const auto swept = nat.sweep();
       if (!swept.empty()) spdlog::info("testing: {} alerts raised by the sweep", swept.size());
+    });
+  }
+  // Emergency response: playbooks started by triggers (cases, clusters, rounds) and missed
+  // clocks escalated, after each watcher pass, on a connection of its own.
+  if (!s.opt.playbooks_dir.empty()) {
+    try {
+      s.response_library = std::make_unique<response::Library>(s.opt.playbooks_dir);
+      s.services.response_library = s.response_library.get();
+    } catch (const Error& e) {
+      spdlog::warn("emergency response is off: {}", e.what());
+    }
+  }
+  if (s.response_library) {
+    auto pass_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
+    auto* lib = s.response_library.get();
+    const auto every = loop::read_settings(*pass_repo).escalate_every;
+    s.watcher->add_pass([pass_repo, lib, clock, every](Instant now) {
+      response::Service svc(*pass_repo, *lib, *clock, every);
+      const auto out = svc.sweep(now);
+      if (!out.opened.empty() || !out.escalated.empty())
+        spdlog::info("response: {} events started, {} triggers joined, {} tasks escalated", out.opened.size(), out.joined,
+                     out.escalated.size());
     });
   }
   s.watcher->start(s.opt.watch_interval);

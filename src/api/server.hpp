@@ -35,6 +35,9 @@ struct ServerOptions {
   // health-code key prefix, and how often the lost-from-loop watcher runs.
   std::string policies_dir = "policies";
   std::string code_key = "var/code-signing";
+  // Emergency response: the playbooks directory (playbooks/*.yaml and levels.yaml; "" = none: the
+  // response routes answer 503). Its watcher pass starts playbooks and escalates missed clocks.
+  std::string playbooks_dir;
   std::chrono::milliseconds watch_interval{std::chrono::seconds(5)};
   // Every handover acknowledgement deadline (unset = the per-stage defaults; 0 = overdue at once).
   std::optional<std::chrono::minutes> handover_deadline;

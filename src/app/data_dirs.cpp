@@ -20,6 +20,7 @@ Layout layout_of(DataDir kind) {
     case DataDir::policies: return {"policies", "policies"};
     case DataDir::web: return {"web", "web/dist"};
     case DataDir::scenarios: return {"scenarios", "scenarios"};
+    case DataDir::playbooks: return {"playbooks", "playbooks"};
   }
   return {"", ""};
 }

@@ -1037,6 +1037,82 @@ bool applied(Db& db, int version) {
   return q.next();
 }
 
+// v14: emergency response (issue 10). Response levels declared over an area (with who, why and
+// when they ended); events started by a playbook (by a trigger the watcher found, or by hand),
+// each trigger recorded once so a playbook never starts twice for the same case, chain or round;
+// the event's tasks with their clocks, checklists, completion and escalation; the incident log.
+constexpr const char* kV14 = R"SQL(
+CREATE TABLE response_levels (
+  id {pk},
+  area_code {text} NOT NULL,
+  level {text} NOT NULL,
+  reason {text} NOT NULL,
+  declared_by {i64} NOT NULL DEFAULT 0,
+  declared_at {i64} NOT NULL,
+  ended_at {i64},
+  ended_by {i64} NOT NULL DEFAULT 0,
+  end_reason {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX response_levels_area ON response_levels (area_code, declared_at);
+
+CREATE TABLE response_events (
+  id {pk},
+  area_code {text} NOT NULL,
+  playbook {text} NOT NULL,
+  title {text} NOT NULL,
+  trigger_kind {text} NOT NULL,
+  status {text} NOT NULL DEFAULT 'open',
+  started_at {i64} NOT NULL,
+  created_by {i64} NOT NULL DEFAULT 0,
+  closed_at {i64},
+  closed_by {i64} NOT NULL DEFAULT 0,
+  close_note {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX response_events_area ON response_events (area_code, started_at);
+
+CREATE TABLE response_triggers (
+  playbook {text} NOT NULL,
+  trigger_key {text} NOT NULL,
+  event_id {i64} NOT NULL REFERENCES response_events (id),
+  at {i64} NOT NULL,
+  PRIMARY KEY (playbook, trigger_key)
+);
+CREATE INDEX response_triggers_event ON response_triggers (event_id);
+
+CREATE TABLE response_tasks (
+  id {pk},
+  event_id {i64} NOT NULL REFERENCES response_events (id),
+  task_key {text} NOT NULL,
+  title {text} NOT NULL,
+  owner_role {text} NOT NULL,
+  area_code {text} NOT NULL,
+  due_at {i64} NOT NULL,
+  after_keys {text} NOT NULL DEFAULT '',
+  checklist {text} NOT NULL DEFAULT '[]',
+  source {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL DEFAULT 'open',
+  done_at {i64},
+  done_by {i64} NOT NULL DEFAULT 0,
+  note {text} NOT NULL DEFAULT '',
+  escalation_level INTEGER NOT NULL DEFAULT 0,
+  escalated_at {i64},
+  UNIQUE (event_id, task_key)
+);
+CREATE INDEX response_tasks_open ON response_tasks (status, due_at);
+CREATE INDEX response_tasks_area ON response_tasks (area_code, owner_role);
+
+CREATE TABLE response_log (
+  id {pk},
+  event_id {i64} NOT NULL REFERENCES response_events (id),
+  at {i64} NOT NULL,
+  user_id {i64} NOT NULL DEFAULT 0,
+  kind {text} NOT NULL,
+  text {text} NOT NULL
+);
+CREATE INDEX response_log_event ON response_log (event_id, at);
+CREATE INDEX cases_opened ON cases (opened_at);
+)SQL";
+
 std::int64_t applied_count(Db& db) {
   Q q(db, "SELECT COUNT(*) FROM schema_migrations");
   return q.next() ? q.int64(0) : 0;
@@ -1089,6 +1165,7 @@ const std::vector<Migration>& migrations() {
       {11, kV11, "", ""},
       {12, kV12, kV12Sqlite, kV12Pg, true},
       {13, kV13, "", ""},
+      {14, kV14, "", ""},
   };
   return all;
 }

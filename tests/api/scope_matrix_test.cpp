@@ -20,6 +20,7 @@
 #include "cases/service.hpp"
 #include "risk/service.hpp"
 #include "store/risk_repository.hpp"
+#include "response/service.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -249,6 +250,18 @@ class ScopeMatrix : public ::testing::Test {
         risk_proposal_out_ = rs.store().insert_proposal(p);
       }
 
+      // Emergency response (应急响应): an event over grid B (neither inside grid A nor above it)
+      // with its tasks, and a response level over another district.
+      {
+        repo->upsert_areas({{"110106", "丰台区", AreaLevel::county, "1101"}});
+        response::Library lib(std::string(BIHUAN_SOURCE_DIR) + "/playbooks");
+        response::Service rs(*repo, lib, *clock_, std::chrono::minutes{60});
+        const auto ev = rs.open_event("round-positive", World::kGridB, "", "演练", admin);
+        event_out_ = ev.event.id;
+        response_task_out_ = ev.tasks.at(0).id;
+        level_out_ = rs.declare("IV", "110106", "演练", admin).id;
+      }
+
       // Identity conflicts (身份冲突) found by an administrator's import: grid B's resident (outside)
       // and grid A's (inside), each registered under another name than the file's.
       ingest::ImportOptions io;
@@ -269,6 +282,7 @@ class ScopeMatrix : public ::testing::Test {
     o.db_threads = 2;
     o.clock = clock_;
     o.policies_dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";
+    o.playbooks_dir = std::string(BIHUAN_SOURCE_DIR) + "/playbooks";
     o.code_key = (dir_->path() / "code-signing").string();
     o.watch_interval = std::chrono::hours(1);
     server_ = new api::Server(o);
@@ -311,6 +325,9 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/disinfections/{id}", 0) == 0) return Target{id(disinfection_out_), "999999"};
     if (pattern.rfind("/api/risk-areas/proposals/{id}", 0) == 0) return Target{id(risk_proposal_out_), "999999"};
     if (pattern.rfind("/api/risk-areas/{id}", 0) == 0) return Target{id(risk_area_out_), "999999"};
+    if (pattern.rfind("/api/response/events/{id}", 0) == 0) return Target{id(event_out_), "999999"};
+    if (pattern.rfind("/api/response/tasks/{id}", 0) == 0) return Target{id(response_task_out_), "999999"};
+    if (pattern.rfind("/api/response/levels/{id}", 0) == 0) return Target{id(level_out_), "999999"};
     return std::nullopt;
   }
 
@@ -357,6 +374,14 @@ class ScopeMatrix : public ::testing::Test {
       return json{{"unit_kind", "grid"}, {"unit_ref", object}, {"level", "high"}, {"reason", "r"}}.dump();
     if (pattern == "/api/scan") return json{{"venue", object}, {"doc_number", world_->doc_a}}.dump();
     if (pattern == "/api/links") return json{{"infector_case_id", std::stoll(object)}, {"infectee_case_id", std::stoll(object)}}.dump();
+    if (pattern == "/api/response/levels/{id}/end") return R"({"reason":"r"})";
+    if (pattern == "/api/response/events/{id}/close") return R"({"note":"n"})";
+    if (pattern == "/api/response/events/{id}/log") return R"({"text":"t"})";
+    if (pattern == "/api/response/tasks/{id}/check") return R"({"item":0,"done":true})";
+    if (pattern == "/api/response/tasks/{id}/done") return R"({"note":"n"})";
+    if (pattern == "/api/response/levels") return json{{"level", "IV"}, {"area_code", object}, {"reason", "r"}}.dump();
+    if (pattern == "/api/response/events" && method == "POST")
+      return json{{"playbook", "local-case"}, {"area_code", object}, {"note", "n"}}.dump();
     return method == "GET" ? std::string() : std::string("{}");
   }
 
@@ -380,6 +405,7 @@ class ScopeMatrix : public ::testing::Test {
                              nat_alert_out_ = 0;
   static inline std::int64_t case_out_ = 0, contact_out_ = 0, link_out_ = 0, disinfection_out_ = 0;
   static inline std::int64_t risk_area_out_ = 0, risk_proposal_out_ = 0;
+  static inline std::int64_t event_out_ = 0, response_task_out_ = 0, level_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
@@ -413,6 +439,9 @@ TEST_F(ScopeMatrix, OutsideTheScopeAnswersLikeNothingAndChangesNothing) {
       cases.emplace_back(r.pattern, Target{"V-OUT", "V-NONE"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/risk-areas") {
       cases.emplace_back(r.pattern, Target{World::kGridB, "110105001001099"});
+    } else if (r.jurisdiction == api::Jurisdiction::scoped_create &&
+               (r.pattern == "/api/response/levels" || r.pattern == "/api/response/events")) {
+      cases.emplace_back(r.pattern, Target{"110106", "110199"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/links") {
       cases.emplace_back(r.pattern, Target{std::to_string(case_out_), "999999"});
     } else if (r.jurisdiction == api::Jurisdiction::transfer && r.pattern.find("{id}") != std::string::npos) {
