@@ -54,6 +54,12 @@ auditor     $AUDIT_PW    (auditor)
 CRED
 fi
 
+# A demo outbreak in the investigator's district (once): cases over the last 30 days and a local
+# rebound found in the community in the last hour, which starts the emergency playbooks (应急响应).
+DEMO_DISTRICT=$(sqlite3 "$DB" "select substr(code, 1, 6) from areas where level = 6 order by code limit 1")
+if [[ "$(sqlite3 "$DB" "select count(*) from cases where note = '演示疫情'")" == 0 ]]; then
+  "$BIN" outbreak seed --db "$URL" --district "$DEMO_DISTRICT" --seed "$SEED"
+fi
 # Risk areas: the active profile's rules over the demo's cases (if any) become proposals on the
 # 风险区 page for command01 to approve (docs/API-risk.md); nothing when there are no cases.
 "$BIN" risk propose --db "$URL" || echo "run: risk propose failed (the demo goes on)" >&2
@@ -66,5 +72,6 @@ sed 's/^/  /' "$CRED"
 # so that a newcomer sees a lost-from-loop alert (脱管预警) without waiting half a day.
 DEMO_DEADLINE=${BIHUAN_DEMO_HANDOVER_MINUTES:-10}
 echo "demo: handovers are due within $DEMO_DEADLINE minutes (set BIHUAN_DEMO_HANDOVER_MINUTES to change)"
+echo "demo: an outbreak rebounded in district $DEMO_DISTRICT; command01 sees its playbooks' clocks under 应急响应"
 echo
 exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist --handover-deadline-minutes "$DEMO_DEADLINE"

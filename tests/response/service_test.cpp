@@ -10,6 +10,7 @@
 #include "cases/service.hpp"
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
+#include "gen/outbreak.hpp"
 #include "loop/backend.hpp"
 #include "loop/service.hpp"
 #include "response/service.hpp"
@@ -349,6 +350,54 @@ TEST_P(ResponseService, EventsByHandTheLogAndTheSituationReport) {
   for (const auto& t : mine.items) EXPECT_EQ(t.owner_role, "grid_worker");
   EXPECT_FALSE(mine.items.empty());
   EXPECT_TRUE(svc_->tasks(store::ResponseTaskFilter{"", "investigator", 0}, store::Page{}, grid_).items.empty());
+}
+
+TEST_P(ResponseService, TheDemoOutbreakRebounds) {
+  // 300 more residents of the district, then an outbreak of 60 cases over 20 days ending now.
+  std::vector<Person> more;
+  for (int i = 0; i < 300; ++i) {
+    Person p;
+    p.doc_number = resident_id(100 + i);
+    p.name = "居民" + std::to_string(100 + i);
+    p.birth_date = *parse_date("1980-01-01");
+    p.area_code = i % 2 ? kGridA : kGridB;
+    more.push_back(p);
+  }
+  repo_->upsert_persons(more);
+  gen::OutbreakOptions o;
+  o.seed = 7;
+  o.district = "110105";
+  o.days = 20;
+  o.cases = 60;
+  o.now = at("2022-04-20T04:00:00Z");
+  o.local = LocalTime{};
+  const auto rep = gen::seed_outbreak(*repo_, o);
+  EXPECT_EQ(rep.cases, 62);
+  EXPECT_EQ(rep.imported, 2);
+  EXPECT_EQ(rep.rebound, 2);
+  EXPECT_GT(rep.links, 10);
+  EXPECT_EQ(rep.found_inside_control + rep.found_in_community + rep.imported, rep.cases);
+  // The rebound starts the local-case playbook now, with fresh clocks, and the cluster playbook;
+  // the older community cases (more than 14 days ago) start nothing.
+  clock_.set(o.now);
+  auto r = svc_->sweep(clock_.now());
+  std::map<std::string, response::EventView> by;
+  for (auto id : r.opened) {
+    auto v = svc_->event(id, centre_);
+    by[v.event.playbook] = v;
+  }
+  ASSERT_TRUE(by.count("local-case"));
+  EXPECT_GE(by["local-case"].event.started_at, o.now - 71min);
+  EXPECT_TRUE(by.count("cluster"));
+  for (const auto& t : r.escalated) EXPECT_NE(t.event_id, by["local-case"].event.id) << t.task_key;
+  // Bad options are named.
+  o.district = "110105001";
+  EXPECT_EQ(code_of([&] { gen::seed_outbreak(*repo_, o); }), ErrorCode::invalid_argument);
+  o.district = "110105";
+  o.cases = 5000;
+  std::string msg;
+  EXPECT_EQ(code_of([&] { gen::seed_outbreak(*repo_, o); }, &msg), ErrorCode::invalid_argument);
+  EXPECT_NE(msg.find("too few"), std::string::npos) << msg;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ResponseService, ::testing::Values("sqlite", "postgresql"));
