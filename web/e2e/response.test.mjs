@@ -48,10 +48,11 @@ test('a level, a playbook by hand, a task done in time, the log and the report',
   // The team on site: tick the checklist, complete with a note.
   const row = page.locator('[data-test="tasks-table"] tr', { hasText: '流调队伍到达现场' }).first()
   await row.locator('.el-table__expand-icon').click()
-  await hook(page, 'check-on_site-0').click()
-  await page.waitForResponse((r) => r.url().includes('/check') && r.status() === 200)
-  await hook(page, 'check-on_site-1').click()
-  await page.waitForResponse((r) => r.url().includes('/check') && r.status() === 200)
+  for (const i of [0, 1]) {
+    const checked = page.waitForResponse((r) => r.url().includes('/check') && r.request().method() === 'POST')
+    await hook(page, `check-on_site-${i}`).click()
+    assert.equal((await checked).status(), 200)
+  }
   await hook(page, 'done-on_site').click()
   await inputHook(page, 'done-note').fill('已到达病例住所')
   await hook(page, 'done-confirm').click()
