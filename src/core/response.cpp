@@ -270,9 +270,14 @@ std::vector<std::string> waiting_for(const std::vector<std::string>& after, cons
   return out;
 }
 
-bool case_triggers(const Trigger& t, std::string_view origin, std::string_view classification, std::string_view found_by) {
+bool is_infection(std::string_view classification, std::string_view source) {
+  return classification == "confirmed" || classification == "asymptomatic" || (classification.empty() && source == "lab");
+}
+
+bool case_triggers(const Trigger& t, std::string_view origin, std::string_view classification, std::string_view found_by,
+                   std::string_view source) {
   if (origin != "local") return false;
-  if (classification != "confirmed" && classification != "asymptomatic") return false;
+  if (!is_infection(classification, source)) return false;
   if (t.inside_control_counts) return true;
   const auto f = tracing::found_by_from(found_by);
   return !(f && tracing::found_inside_control(*f));

@@ -83,10 +83,13 @@ int escalation_level_at(Instant due, Instant now, std::chrono::minutes every);
 // Keys of tasks in `after` not yet in `done`.
 std::vector<std::string> waiting_for(const std::vector<std::string>& after, const std::vector<std::string>& done);
 
-// Whether a case starts a local_case playbook: local (not imported), confirmed or asymptomatic,
-// and found in the community unless the trigger counts cases found inside control.
+// Whether a case is an infection that starts a response: confirmed or asymptomatic, or opened
+// by a positive test (source "lab") and not yet classified by a clinician.
+bool is_infection(std::string_view classification, std::string_view source);
+// Whether a case starts a local_case playbook: local (not imported), an infection, and found in
+// the community unless the trigger counts cases found inside control.
 bool case_triggers(const Trigger& t, std::string_view origin, std::string_view classification,
-                   std::string_view found_by);
+                   std::string_view found_by, std::string_view source = "manual");
 
 // The situation report (疫情处置情况报告) of an event's area: figures read from the data.
 struct Situation {

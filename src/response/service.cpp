@@ -427,7 +427,8 @@ void Service::sweep_cases(const Playbook& p, Instant now, SweepResult& out) {
   const bool key_group = p.trigger.kind == TriggerKind::key_group_positive;
   const auto since = now - std::chrono::hours(24 * p.trigger.within_days);
   for (const auto& k : r_->unclaimed_cases(p.id, since, key_group, !key_group && !p.trigger.inside_control_counts, 200)) {
-    if (key_group ? k.key_group.empty() : !case_triggers(p.trigger, k.origin, k.classification, k.found_by)) continue;
+    if (key_group ? k.key_group.empty() : !case_triggers(p.trigger, k.origin, k.classification, k.found_by, k.source))
+      continue;
     const std::string key = "case:" + std::to_string(k.id);
     const std::string district = district_of(k.area_code);
     write([&] {
@@ -474,7 +475,7 @@ void Service::sweep_clusters(const Playbook& p, Instant now, SweepResult& out) {
     if (static_cast<int>(ids.size()) < p.trigger.min_cases) continue;
     auto cases = r_->cases_by_id(ids);
     std::erase_if(cases, [&](const store::TriggerCase& k) {
-      return k.origin != "local" || (k.classification != "confirmed" && k.classification != "asymptomatic");
+      return k.origin != "local" || !is_infection(k.classification, k.source);
     });
     if (static_cast<int>(cases.size()) < p.trigger.min_cases) continue;
     write([&] {

@@ -61,7 +61,7 @@ struct LogRow {
 // A case the trigger pass looks at.
 struct TriggerCase {
   std::int64_t id = 0, person_id = 0;
-  std::string area_code, origin, classification, found_by;
+  std::string area_code, origin, classification, found_by, source;
   Instant opened_at{};
   std::string key_group;  // the key group of the person's workplace ("" none)
   std::string workplace;  // its name
@@ -121,7 +121,7 @@ class ResponseRepository {
   virtual std::vector<LogRow> log_of(std::int64_t event_id) = 0;
 
   // Trigger pass: cases opened at or after `since` that no claim of `playbook` names yet
-  // ("case:<id>"), local, confirmed or asymptomatic, oldest first; with key_group_only those of
+  // ("case:<id>"), local, infections (response::is_infection), oldest first; with key_group_only those of
   // people working for a key-group organisation; with community_only those not found inside
   // control (central quarantine, home isolation, closed-loop work).
   virtual std::vector<TriggerCase> unclaimed_cases(const std::string& playbook, Instant since, bool key_group_only,

@@ -102,7 +102,7 @@ ResponseTask read_task(const Q& q) {
 }
 
 constexpr const char* kTriggerCaseCols =
-    "c.id, c.person_id, c.area_code, c.origin, c.classification, c.found_by, c.opened_at, "
+    "c.id, c.person_id, c.area_code, c.origin, c.classification, c.found_by, c.source, c.opened_at, "
     "COALESCE(k.group_key, ''), COALESCE(o.name, '')";
 constexpr const char* kTriggerCaseFrom =
     " FROM cases c JOIN persons p ON p.id = c.person_id LEFT JOIN key_group_orgs k ON k.org_id = p.workplace_org_id "
@@ -116,6 +116,7 @@ TriggerCase read_trigger_case(const Q& q) {
   t.origin = c.str();
   t.classification = c.str();
   t.found_by = c.str();
+  t.source = c.str();
   t.opened_at = c.at();
   t.key_group = c.str();
   t.workplace = c.str();
@@ -323,7 +324,8 @@ class SqlResponseRepository final : public ResponseRepository {
   std::vector<TriggerCase> unclaimed_cases(const std::string& playbook, Instant since, bool key_group_only,
                                            bool community_only, std::size_t limit) override {
     Q q(db_, std::string("SELECT ") + kTriggerCaseCols + kTriggerCaseFrom +
-                 " WHERE c.opened_at >= ? AND c.origin = 'local' AND c.classification IN ('confirmed', 'asymptomatic') " +
+                  " WHERE c.opened_at >= ? AND c.origin = 'local' AND (c.classification IN ('confirmed', 'asymptomatic') "
+                 "OR (c.classification = '' AND c.source = 'lab')) " +
                  (key_group_only ? "AND k.group_key IS NOT NULL " : "") +
                  (community_only ? "AND c.found_by NOT IN ('central_quarantine', 'home_isolation', 'closed_loop_work') " : "") +
                  "AND NOT EXISTS (SELECT 1 FROM response_triggers r WHERE r.playbook = ? AND r.trigger_key = "

@@ -15,6 +15,7 @@
 #include "loop/service.hpp"
 #include "response/service.hpp"
 #include "store/db.hpp"
+#include "store/case_repository.hpp"
 #include "store/nat_repository.hpp"
 #include "store/repository.hpp"
 
@@ -99,7 +100,7 @@ class ResponseService : public ::testing::TestWithParam<std::string> {
     clock_.set(at(when));
     cases::NewCase n;
     n.person_id = persons_[static_cast<std::size_t>(i)].id;
-    n.fields.classification = classification;
+    if (!classification.empty()) n.fields.classification = classification;
     n.fields.origin = origin;
     n.fields.found_by = found_by;
     return cases_->open_case(n, Caller::local("test")).id;
@@ -175,6 +176,24 @@ TEST_P(ResponseService, ALocalCaseStartsThePlaybookOnceAndLaterCasesJoinIt) {
   bool key_group = false;
   for (auto id : kg.opened) key_group |= svc_->event(id, centre_).event.playbook == "key-group-positive";
   EXPECT_TRUE(key_group);
+}
+
+TEST_P(ResponseService, APositiveTubeStartsTheResponseBeforeTheClinicianClassifiesIt) {
+  // A case the testing service opened for a positive tube: no classification yet.
+  store::CaseRecord c;
+  c.person_id = persons_[1].id;
+  c.area_code = persons_[1].area_code;
+  c.source = "lab";
+  c.opened_at = at("2022-04-04T03:00:00Z");
+  store::open_case_repository(*repo_)->insert_case(c);
+  // One opened by hand and not yet classified starts nothing.
+  open_case(2, "2022-04-04T03:10:00Z", "");
+  clock_.set(at("2022-04-04T03:20:00Z"));
+  auto r = svc_->sweep(clock_.now());
+  ASSERT_EQ(r.opened.size(), 1u);
+  auto v = svc_->event(r.opened[0], centre_);
+  EXPECT_EQ(v.triggers, std::vector<std::string>{"case:" + std::to_string(c.id)});
+  EXPECT_EQ(v.event.started_at, at("2022-04-04T03:00:00Z"));
 }
 
 TEST_P(ResponseService, LinkedCasesStartTheClusterPlaybook) {

@@ -166,6 +166,9 @@ TEST(Response, WhichCasesStartAPlaybook) {
   EXPECT_TRUE(case_triggers(t, "local", "confirmed", ""));  // not yet known: the community
   EXPECT_FALSE(case_triggers(t, "imported", "confirmed", "clinic"));
   EXPECT_FALSE(case_triggers(t, "local", "suspected", "clinic"));
+  EXPECT_FALSE(case_triggers(t, "local", "", "clinic"));          // opened by hand, not yet classified
+  EXPECT_TRUE(case_triggers(t, "local", "", "", "lab"));          // a positive tube opened it
+  EXPECT_FALSE(case_triggers(t, "local", "suspected", "", "lab"));
   EXPECT_FALSE(case_triggers(t, "local", "confirmed", "central_quarantine"));
   EXPECT_FALSE(case_triggers(t, "local", "confirmed", "home_isolation"));
   EXPECT_FALSE(case_triggers(t, "local", "confirmed", "closed_loop_work"));
