@@ -347,6 +347,8 @@ Situation Service::situation(std::int64_t event_id, const Caller& c) {
   s.contacts_accepted = f.contacts_accepted;
   s.contacts_controlled = f.contacts_controlled;
   s.under_control = f.under_control;
+  s.risk_high = f.risk_high;
+  s.risk_medium = f.risk_medium;
   s.rounds = f.rounds;
   s.rounds_open = f.rounds_open;
   s.round_positive_tubes = f.round_positive_tubes;

@@ -140,6 +140,7 @@ class ResponseRepository {
     std::int64_t inside_control = 0, imported = 0;
     std::int64_t contacts_found = 0, contacts_accepted = 0, contacts_controlled = 0;
     std::int64_t under_control = 0;
+    std::int64_t risk_high = 0, risk_medium = 0;  // published risk areas
     std::int64_t rounds = 0, rounds_open = 0, round_positive_tubes = 0;
     std::int64_t rooms = 0, rooms_free = 0;
   };

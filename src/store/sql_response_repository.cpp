@@ -442,6 +442,18 @@ class SqlResponseRepository final : public ResponseRepository {
     }
     {
       Conds w;
+      w.area("a.area_code", area_prefix);
+      w.add("a.status = 'published'");
+      Q q(db_, "SELECT COALESCE(SUM(CASE WHEN a.level = 'high' THEN 1 ELSE 0 END), 0), "
+               "COALESCE(SUM(CASE WHEN a.level = 'medium' THEN 1 ELSE 0 END), 0) FROM risk_areas a" + w.sql);
+      w.bind(q);
+      if (q.next()) {
+        f.risk_high = q.int64(0);
+        f.risk_medium = q.int64(1);
+      }
+    }
+    {
+      Conds w;
       w.area("g.area_code", area_prefix);
       w.add("r.in_service = 1");
       Q q(db_, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN NOT EXISTS (SELECT 1 FROM room_occupants x WHERE x.room_id = r.id "

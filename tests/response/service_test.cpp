@@ -14,6 +14,7 @@
 #include "loop/backend.hpp"
 #include "loop/service.hpp"
 #include "response/service.hpp"
+#include "risk/service.hpp"
 #include "store/db.hpp"
 #include "store/case_repository.hpp"
 #include "store/nat_repository.hpp"
@@ -354,7 +355,12 @@ TEST_P(ResponseService, EventsByHandTheLogAndTheSituationReport) {
   EXPECT_EQ(l.username, "cdc");
   EXPECT_EQ(code_of([&] { svc_->add_log(v.event.id, "", investigator_); }), ErrorCode::invalid_argument);
   EXPECT_EQ(code_of([&] { svc_->add_log(v.event.id, "x", other_investigator_); }), ErrorCode::not_found);
+  // A published high-risk area of the street counts in the report.
+  risk::Service risks(*repo_, *loop_, clock_, risk::Settings{});
+  risks.designate("grid", kGridA, "high", "两例同楼", Caller::local("t"));
   auto s = svc_->situation(v.event.id, centre_);
+  EXPECT_EQ(s.risk_high, 1);
+  EXPECT_EQ(s.risk_medium, 0);
   EXPECT_EQ(s.cases, 2);
   EXPECT_EQ(s.confirmed, 1);
   EXPECT_EQ(s.asymptomatic, 1);
