@@ -208,9 +208,6 @@ Response growth(Request& req, Context& ctx) {
 }  // namespace
 
 void add_analytics_routes(Router& router) {
-  auto qp = [](std::string n, std::string d, std::string t = "string") {
-    return ParamDoc{std::move(n), "query", std::move(d), false, std::move(t)};
-  };
   auto add = [&router](std::string pattern, std::string summary, std::vector<ParamDoc> params, Handler h) {
     router.add(Route{"GET", std::move(pattern), std::move(summary), {"analytics"}, std::move(params), A::any,
                      P::analytics_read, "", std::move(h), J::scoped_list});

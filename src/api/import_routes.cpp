@@ -293,12 +293,6 @@ Response resolve_conflict(Request& req, Context& ctx) {
   return Response::json(out);
 }
 
-ParamDoc qp(std::string name, std::string description, std::string type = "string") {
-  return ParamDoc{std::move(name), "query", std::move(description), false, std::move(type)};
-}
-ParamDoc pp(std::string name, std::string description, std::string type = "integer") {
-  return ParamDoc{std::move(name), "path", std::move(description), true, std::move(type)};
-}
 
 }  // namespace
 
@@ -313,8 +307,6 @@ void add_import_job_kinds(jobs::Runner& runner, const Clock* clock) {
 
 void add_import_routes(Router& router) {
   const auto A = AuthMode::any;
-  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
-                                        qp("after", "the previous page's next", "integer")};
   using J = Jurisdiction;
   auto add = [&](Jurisdiction j, std::string method, std::string pattern, std::string summary,
                  std::vector<ParamDoc> params, std::optional<Permission> perm, std::string body, Handler h) {
@@ -322,14 +314,14 @@ void add_import_routes(Router& router) {
                      std::move(body), std::move(h), j});
   };
   // Registered before /api/import/{kind} so that "runs" and "conflicts" are not taken for kinds.
-  add(J::self, "GET", "/api/import/runs", "Import runs (the caller's; all for an administrator), newest first", paging,
+  add(J::self, "GET", "/api/import/runs", "Import runs (the caller's; all for an administrator), newest first", with_paging(),
       P::import_data, "", list_runs);
   add(J::self, "GET", "/api/import/runs/{id}", "One import run: who, file, counts, status", {pp("id", "import run id")},
       P::import_data, "", get_run);
   add(J::self, "POST", "/api/import/runs/{id}/undo",
       "Undo a committed import run as a background job, all or nothing (previous values restored; audited): 202 {job_id}",
       {pp("id", "import run id")}, P::import_data, "application/json", undo_run);
-  auto conflict_params = paging;
+  auto conflict_params = with_paging();
   conflict_params.insert(conflict_params.begin(), qp("status", "open (default) or all"));
   add(J::scoped_list, "GET", "/api/import/conflicts", "Identity conflicts found by imports, in scope", conflict_params,
       P::person_merge, "", list_conflicts);

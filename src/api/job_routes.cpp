@@ -51,14 +51,8 @@ store::Job visible_job(Context& ctx, std::int64_t id) {
 }
 
 void add_job_routes(Router& router) {
-  auto pp = [](std::string name, std::string description) {
-    return ParamDoc{std::move(name), "path", std::move(description), true, "integer"};
-  };
-  auto qp = [](std::string name, std::string description) {
-    return ParamDoc{std::move(name), "query", std::move(description), false, "integer"};
-  };
   router.add(Route{"GET", "/api/jobs", "The caller's background jobs, newest first", {"jobs"},
-                   {qp("limit", "page size 1..1000 (default 50)"), qp("after", "the previous page's next")},
+                   with_paging(),
                    AuthMode::any, std::nullopt, "", list_jobs, Jurisdiction::self});
   router.add(Route{"GET", "/api/jobs/{id}", "One background job: status, progress and report (its creator or an administrator)",
                    {"jobs"}, {pp("id", "job id")}, AuthMode::any, std::nullopt, "", get_job, Jurisdiction::self});

@@ -791,12 +791,6 @@ Response transfer_receipt(Request& req, Context& ctx) {
                          {"status", "released"}});
 }
 
-ParamDoc qp(std::string name, std::string description, std::string type = "string") {
-  return ParamDoc{std::move(name), "query", std::move(description), false, std::move(type)};
-}
-ParamDoc pp(std::string name, std::string description, std::string type = "integer") {
-  return ParamDoc{std::move(name), "path", std::move(description), true, std::move(type)};
-}
 
 }  // namespace
 
@@ -809,12 +803,6 @@ void add_loop_routes(Router& router) {
                  Handler h) {
     router.add(Route{std::move(method), std::move(pattern), std::move(summary), {std::move(tag)}, std::move(params),
                      auth, perm, std::move(body), std::move(h), j});
-  };
-  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
-                                        qp("after", "the previous page's next", "integer")};
-  auto with_paging = [&](std::vector<ParamDoc> ps) {
-    ps.insert(ps.end(), paging.begin(), paging.end());
-    return ps;
   };
 
   add(J::catalogue, "GET", "/api/policy/profiles", "Policy profiles and which one is active", "policy", {}, A, std::nullopt, "",

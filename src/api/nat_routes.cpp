@@ -861,22 +861,10 @@ void add_nat_job_kinds(jobs::Runner& runner, const Services& svc) {
 
 void add_nat_routes(Router& router) {
   const std::string js = "application/json";
-  auto pp = [](std::string n, std::string d, std::string t = "integer") {
-    return ParamDoc{std::move(n), "path", std::move(d), true, std::move(t)};
-  };
-  auto qp = [](std::string n, std::string d, std::string t = "string") {
-    return ParamDoc{std::move(n), "query", std::move(d), false, std::move(t)};
-  };
   auto add = [&router](J j, std::string method, std::string pattern, std::string summary, std::vector<ParamDoc> params,
                        std::optional<Permission> perm, std::string body, Handler h) {
     router.add(Route{std::move(method), std::move(pattern), std::move(summary), {"testing"}, std::move(params), A::any,
                      perm, std::move(body), std::move(h), j});
-  };
-  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
-                                        qp("after", "the previous page's next", "integer")};
-  auto with_paging = [&](std::vector<ParamDoc> ps) {
-    ps.insert(ps.end(), paging.begin(), paging.end());
-    return ps;
   };
   const auto id = pp("id", "id");
 
@@ -959,7 +947,7 @@ void add_nat_routes(Router& router) {
       with_paging({qp("status", "open or settled")}), P::test_read, "", list_alerts);
   add(J::scoped_object, "POST", "/api/nat/alerts/{id}/settle", "Settle a testing alert", {id}, P::test_manage, js,
       settle_alert);
-  add(J::scoped_list, "GET", "/api/nat/cases", "Cases opened by positive results in scope", paging, P::test_read, "",
+  add(J::scoped_list, "GET", "/api/nat/cases", "Cases opened by positive results in scope", with_paging(), P::test_read, "",
       list_cases);
   add(J::catalogue, "GET", "/api/nat/pool-advice",
       "Pool advice: expected tests per person for each pool ratio under two-stage (Dorfman) pooling",

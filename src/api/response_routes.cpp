@@ -289,20 +289,10 @@ Response complete_task(Request& req, Context& ctx) {
 
 void add_response_routes(Router& router) {
   const std::string js = "application/json";
-  auto pp = [](std::string n, std::string d) { return ParamDoc{std::move(n), "path", std::move(d), true, "integer"}; };
-  auto qp = [](std::string n, std::string d, std::string t = "string") {
-    return ParamDoc{std::move(n), "query", std::move(d), false, std::move(t)};
-  };
   auto add = [&router](J j, std::string method, std::string pattern, std::string summary, std::vector<ParamDoc> params,
                        std::optional<Permission> perm, std::string body, Handler h) {
     router.add(Route{std::move(method), std::move(pattern), std::move(summary), {"response"}, std::move(params), A::any,
                      perm, std::move(body), std::move(h), j});
-  };
-  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
-                                        qp("after", "the previous page's next", "integer")};
-  auto with_paging = [&](std::vector<ParamDoc> ps) {
-    ps.insert(ps.end(), paging.begin(), paging.end());
-    return ps;
   };
   const auto id = pp("id", "id");
 

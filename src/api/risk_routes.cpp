@@ -224,10 +224,6 @@ Response public_areas(Request& req, Context& ctx) {
 
 void add_risk_routes(Router& router) {
   const std::string js = "application/json";
-  auto pp = [](std::string n, std::string d) { return ParamDoc{std::move(n), "path", std::move(d), true, "integer"}; };
-  auto qp = [](std::string n, std::string d, std::string t = "string") {
-    return ParamDoc{std::move(n), "query", std::move(d), false, std::move(t)};
-  };
   auto add = [&router](J j, std::string method, std::string pattern, std::string summary, std::vector<ParamDoc> params,
                        A auth, std::optional<Permission> perm, std::string body, Handler h) {
     router.add(Route{std::move(method), std::move(pattern), std::move(summary), {"risk"}, std::move(params), auth, perm,

@@ -117,6 +117,20 @@ struct ParamDoc {
   std::string type = "string";  // "string", "integer"
 };
 
+// Route-table helpers shared by the route files: a query parameter, a required path parameter,
+// and a parameter list with the paging parameters (limit, after) appended.
+inline ParamDoc qp(std::string name, std::string description, std::string type = "string", bool required = false) {
+  return ParamDoc{std::move(name), "query", std::move(description), required, std::move(type)};
+}
+inline ParamDoc pp(std::string name, std::string description, std::string type = "integer") {
+  return ParamDoc{std::move(name), "path", std::move(description), true, std::move(type)};
+}
+inline std::vector<ParamDoc> with_paging(std::vector<ParamDoc> ps = {}) {
+  ps.push_back(qp("limit", "page size 1..1000 (default 50)", "integer"));
+  ps.push_back(qp("after", "the previous page's next", "integer"));
+  return ps;
+}
+
 // How a route is confined to the caller's jurisdiction (docs/SECURITY.md). Every route declares
 // one; the route x role x scope test (tests/api/scope_matrix_test.cpp) fails for a route that
 // does not, and checks each kind against objects inside and outside the caller's scope.

@@ -684,23 +684,11 @@ Response health(Request&, Context& ctx) {
                          {"today", format_date(local.date_of(ctx.now()))}});
 }
 
-ParamDoc qp(std::string name, std::string description, std::string type = "string", bool required = false) {
-  return ParamDoc{std::move(name), "query", std::move(description), required, std::move(type)};
-}
-ParamDoc pp(std::string name, std::string description, std::string type = "integer") {
-  return ParamDoc{std::move(name), "path", std::move(description), true, std::move(type)};
-}
 
 }  // namespace
 
 void add_api_routes(Router& router, const RouteOptions& opt) {
   const std::string json_body = "application/json";
-  const std::vector<ParamDoc> paging = {qp("limit", "page size 1..1000 (default 50)", "integer"),
-                                        qp("after", "the previous page's next", "integer")};
-  auto with_paging = [&](std::vector<ParamDoc> ps) {
-    ps.insert(ps.end(), paging.begin(), paging.end());
-    return ps;
-  };
   using J = Jurisdiction;
   auto add = [&](Jurisdiction j, std::string method, std::string pattern, std::string summary, std::string tag,
                  std::vector<ParamDoc> params, AuthMode auth, std::optional<Permission> perm, std::string body,
@@ -736,7 +724,7 @@ void add_api_routes(Router& router, const RouteOptions& opt) {
   add(J::scoped_object, "GET", "/api/households/{id}", "One household and its members", "persons", {pp("id", "household id")}, A,
       P::person_read, "", get_household);
 
-  add(J::scoped_list, "GET", "/api/duplicates", "Probable duplicate person records in scope", "identity", paging, A, P::person_merge,
+  add(J::scoped_list, "GET", "/api/duplicates", "Probable duplicate person records in scope", "identity", with_paging(), A, P::person_merge,
       "", list_duplicates);
   add(J::scoped_create, "POST", "/api/merges", "Merge two person records", "identity", {}, A, P::person_merge, json_body, create_merge);
   add(J::scoped_object, "POST", "/api/merges/{id}/undo", "Undo a merge", "identity", {pp("id", "merge id")}, A, P::person_merge,

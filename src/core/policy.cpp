@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/yaml_read.hpp"
 
 namespace bihuan::policy {
 
@@ -37,39 +38,18 @@ constexpr std::array<std::pair<CountedFrom, const char*>, 2> kCountedFrom{{
     {CountedFrom::last_infection, "last_infection"}, {CountedFrom::level_since, "level_since"}}};
 const std::vector<std::string> kReleaseConditions = {"all_tests_negative", "last_test_negative", "none"};
 
-// Error helper: "line L: message", field = key path.
-[[noreturn]] void bad(const YAML::Node& node, const std::string& path, const std::string& message) {
-  std::string where = node.Mark().is_null() ? std::string() : "line " + std::to_string(node.Mark().line + 1) + ": ";
-  fail(ErrorCode::invalid_argument, where + path + ": " + message, path);
-}
+// The readers shared with the playbooks (core/yaml_read.hpp): errors name the line and key path.
+using yamlr::bad;
+using yamlr::check_keys;
+using yamlr::first_bad_utf8;
+using yamlr::flag;
+using yamlr::require;
 
-const YAML::Node require(const YAML::Node& map, const std::string& key, const std::string& path) {
-  YAML::Node v = map[key];
-  if (!v) bad(map, path.empty() ? key : path + "." + key, "missing required key");
-  return v;
-}
-
-std::size_t first_bad_utf8(std::string_view s);
-
-std::string scalar(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar()) bad(n, path, "must be a text value");
-  // The text as a whole is UTF-8, but yaml-cpp's decoding can still yield other bytes.
-  if (first_bad_utf8(n.Scalar()) != std::string_view::npos) bad(n, path, "is not UTF-8 text");
-  return n.Scalar();
-}
-
+std::string scalar(const YAML::Node& n, const std::string& path) { return yamlr::text(n, path); }
 int positive_int(const YAML::Node& n, const std::string& path, int min = 1, int max = 365) {
-  if (!n.IsScalar()) bad(n, path, "must be an integer");
-  int v = 0;
-  try {
-    v = n.as<int>();
-  } catch (const YAML::Exception&) {
-    bad(n, path, "must be an integer, got '" + n.Scalar() + "'");
-  }
-  if (v < min || v > max)
-    bad(n, path, "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " + std::to_string(v));
-  return v;
+  return yamlr::integer(n, path, min, max);
 }
+std::string key_of(const YAML::Node& key, const std::string& path) { return yamlr::key(key, path); }
 
 template <typename E, std::size_t N>
 E enum_of(const std::array<std::pair<E, const char*>, N>& names, const YAML::Node& n, const std::string& path) {
@@ -87,44 +67,6 @@ const char* name_of(const std::array<std::pair<E, const char*>, N>& names, E v) 
   for (const auto& [e, name] : names)
     if (e == v) return name;
   return "unknown";
-}
-
-// Offset of the first byte of `s` that is not well-formed UTF-8 (no overlongs, surrogates or
-// code points above U+10FFFF), or npos.
-std::size_t first_bad_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    unsigned lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c < 0x80) len = 1;
-    else if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-    else if (c >= 0xF0 && c <= 0xF4) len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-    else return i;
-    if (i + len > s.size()) return i;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) return i;
-    }
-    i += len;
-  }
-  return std::string_view::npos;
-}
-
-// A mapping key as text; a key that is itself a mapping or a list (`{a: b}: 1`) is an error.
-std::string key_of(const YAML::Node& key, const std::string& path) {
-  if (!key.IsScalar()) bad(key, path, "keys must be text, not a mapping or a list");
-  if (first_bad_utf8(key.Scalar()) != std::string_view::npos) bad(key, path, "keys must be UTF-8 text");
-  return key.Scalar();
-}
-
-void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
-  for (const auto& kv : map) {
-    std::string k = key_of(kv.first, path.empty() ? "(top level)" : path);
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
-      bad(kv.first, path.empty() ? k : path + "." + k, "unknown key");
-  }
 }
 
 Phase parse_phase(const YAML::Node& n, const std::string& path) {
@@ -182,15 +124,6 @@ Group parse_group(const std::string& key, const YAML::Node& n, const std::string
   return g;
 }
 
-
-bool flag(const YAML::Node& n, const std::string& path) {
-  if (!n.IsScalar()) bad(n, path, "must be true or false");
-  try {
-    return n.as<bool>();
-  } catch (const YAML::Exception&) {
-    bad(n, path, "must be true or false, got '" + n.Scalar() + "'");
-  }
-}
 
 double ct_value(const YAML::Node& n, const std::string& path) {
   if (!n.IsScalar()) bad(n, path, "must be a Ct value");

@@ -66,12 +66,15 @@ bool flag(const YAML::Node& n, const std::string& path) {
   }
 }
 
+std::string key(const YAML::Node& k, const std::string& path) {
+  if (!k.IsScalar()) bad(k, path, "keys must be text, not a mapping or a list");
+  if (first_bad_utf8(k.Scalar()) != std::string_view::npos) bad(k, path, "keys must be UTF-8 text");
+  return k.Scalar();
+}
+
 void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) {
   for (const auto& kv : map) {
-    const std::string where = path.empty() ? "(top level)" : path;
-    if (!kv.first.IsScalar()) bad(kv.first, where, "keys must be text, not a mapping or a list");
-    if (first_bad_utf8(kv.first.Scalar()) != std::string_view::npos) bad(kv.first, where, "keys must be UTF-8 text");
-    const std::string& k = kv.first.Scalar();
+    const std::string k = key(kv.first, path.empty() ? "(top level)" : path);
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; }))
       bad(kv.first, path.empty() ? k : path + "." + k, "unknown key");
   }

@@ -19,6 +19,8 @@ std::string text(const YAML::Node& n, const std::string& path);
 // An integer in [min, max].
 int integer(const YAML::Node& n, const std::string& path, int min, int max);
 bool flag(const YAML::Node& n, const std::string& path);
+// A mapping key as text; a key that is itself a mapping or a list (`{a: b}: 1`) is an error.
+std::string key(const YAML::Node& key, const std::string& path);
 // Every key of `map` is one of `allowed` (and is text).
 void check_keys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed);
 // Offset of the first byte of `s` that is not well-formed UTF-8, or npos.

@@ -2,7 +2,11 @@
 // A throwaway database of one backend for the loop tests: a temporary SQLite file, or a fresh
 // schema of the PostgreSQL server named by BIHUAN_TEST_PG (dropped afterwards). Without that
 // server `skip` says why, unless BIHUAN_REQUIRE_PG=1, which turns its absence into a failure.
+#include <gtest/gtest.h>
+
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <filesystem>
 #include <random>
 #include <stdexcept>
@@ -11,6 +15,7 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
+#include "core/resident_id.hpp"
 #include "store/db.hpp"
 
 namespace bihuan::looptest {
@@ -77,5 +82,29 @@ inline Area area(const std::string& code, const std::string& name) {
   a.parent_code = parent_area_code(code);
   return a;
 }
+
+// The code of the Error `fn` throws (a test failure when it throws none), with its message and
+// field when asked for.
+inline ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr, std::string* field = nullptr) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    if (message) *message = e.what();
+    if (field) *field = e.field();
+    return e.code();
+  }
+  ADD_FAILURE() << "no error";
+  return ErrorCode::internal;
+}
+
+// A valid resident ID number: region (6 digits), birth date (YYYYMMDD), sequence 0..999.
+inline std::string resident_id(const std::string& region, const std::string& birth, int seq) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%03d", seq % 1000);
+  const std::string first17 = region + birth + buf;
+  return first17 + resident_id_check_char(first17);
+}
+// One of Chaoyang's, born 1980-01-01.
+inline std::string resident_id(int seq) { return resident_id("110105", "19800101", seq); }
 
 }  // namespace bihuan::looptest

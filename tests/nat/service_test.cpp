@@ -21,27 +21,11 @@
 namespace bihuan::nattest {
 
 using looptest::area;
+using looptest::code_of;
+using looptest::resident_id;
 using nlohmann::json;
 
 Instant at(const std::string& s) { return *parse_instant(s); }
-
-ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    return e.code();
-  }
-  ADD_FAILURE() << "no error";
-  return ErrorCode::internal;
-}
-
-std::string resident_id(const std::string& region, const std::string& birth, int seq) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%03d", seq % 1000);
-  std::string first17 = region + birth + buf;
-  return first17 + resident_id_check_char(first17);
-}
 
 class NatService : public ::testing::TestWithParam<std::string> {
  protected:

@@ -17,28 +17,11 @@
 namespace bihuan::risktest {
 
 using looptest::area;
+using looptest::code_of;
+using looptest::resident_id;
 using namespace std::chrono_literals;
 
 Instant at(const std::string& s) { return *parse_instant(s); }
-
-ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr, std::string* field = nullptr) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    if (message) *message = e.what();
-    if (field) *field = e.field();
-    return e.code();
-  }
-  ADD_FAILURE() << "no error";
-  return ErrorCode::internal;
-}
-
-std::string resident_id(int seq) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%03d", seq % 1000);
-  std::string first17 = std::string("110105") + "19800101" + buf;
-  return first17 + resident_id_check_char(first17);
-}
 
 class RiskService : public ::testing::TestWithParam<std::string> {
  protected:
