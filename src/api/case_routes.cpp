@@ -27,10 +27,6 @@ const cases::Settings& case_settings(Context& ctx) {
   return *ctx.svc.case_settings;
 }
 
-const loop::Profiles& profiles(Context& ctx) {
-  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
-  return *ctx.svc.loop_profiles;
-}
 
 // The services of one request: the closed loop (contacts go into it) and cases on top of it.
 struct Svc {
@@ -43,9 +39,6 @@ struct Svc {
         cases(ctx.repo, loop, ctx.svc.code_signer, *ctx.svc.clock, case_settings(ctx)) {}
 };
 
-std::int64_t path_id(const Request& req, const char* name = "id") {
-  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
-}
 
 json at_json(const std::optional<Instant>& t, const LocalTime& l) { return t ? json(l.format(*t)) : json(nullptr); }
 

@@ -27,9 +27,6 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-std::int64_t path_id(const Request& req) {
-  return query_int(req.param("id"), "id", 1, std::numeric_limits<std::int64_t>::max(), 0);
-}
 
 store::AuditRecord audit_record(Instant at, std::int64_t user_id, const std::string& username, const std::string& ip,
                                 std::string action, std::string entity, std::int64_t entity_id, std::string reason,

@@ -83,6 +83,10 @@ store::Page query_page(std::string_view limit, std::string_view after) {
   return p;
 }
 
+std::int64_t path_id(const Request& req, const char* name) {
+  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
+}
+
 json person_json(const Person& p, std::string_view area_name, bool unmasked, Date today) {
   json j;
   j["id"] = p.id;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/http_types.hpp"
 #include "core/model.hpp"
 #include "store/repository.hpp"
 
@@ -28,6 +29,8 @@ std::int64_t req_int(const json& j, const char* field);
 // Query parameter readers: Error(invalid_argument, name) when malformed or out of [lo, hi].
 std::int64_t query_int(std::string_view text, const char* name, std::int64_t lo, std::int64_t hi, std::int64_t dflt);
 store::Page query_page(std::string_view limit, std::string_view after);
+// A positive id in the path parameter `name` (400 naming it otherwise).
+std::int64_t path_id(const Request& req, const char* name = "id");
 
 json person_json(const Person& p, std::string_view area_name, bool unmasked, Date today);
 

@@ -19,6 +19,11 @@
 
 namespace bihuan::api {
 
+const loop::Profiles& profiles(Context& ctx) {
+  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
+  return *ctx.svc.loop_profiles;
+}
+
 std::shared_ptr<const loop::LoopSettings> loop_settings_of(Context& ctx) {
   std::lock_guard lock(ctx.svc.loop_settings_mu);
   if (!ctx.svc.loop_settings) {
@@ -37,10 +42,6 @@ using std::chrono::days;
 
 // ---------------------------------------------------------------- helpers
 
-const loop::Profiles& profiles(Context& ctx) {
-  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
-  return *ctx.svc.loop_profiles;
-}
 
 const loop::LoopSettings& loop_settings(Context& ctx) { return *loop_settings_of(ctx); }
 
@@ -52,9 +53,6 @@ loop::Service service(Context& ctx) {
 // The caller as the service takes it: the service decides what it may see and do.
 Caller actor(const Context& ctx, const Request& req) { return caller_of(ctx, req); }
 
-std::int64_t path_id(const Request& req, const char* name = "id") {
-  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
-}
 
 void audit(Context& ctx, const Request& req, std::string action, std::string entity, std::int64_t entity_id,
            const json& detail = nullptr) {

@@ -10,5 +10,7 @@ void add_loop_routes(Router& router);
 // The loop settings of the deployment, read from the database on first use and kept
 // (Services::loop_settings, with serve's handover deadline applied).
 std::shared_ptr<const loop::LoopSettings> loop_settings_of(Context& ctx);
+// The loaded policy profiles (503 when the server runs without them).
+const loop::Profiles& profiles(Context& ctx);
 
 }  // namespace bihuan::api

@@ -33,10 +33,6 @@ const nat::Settings& nat_settings(Context& ctx) {
   return *ctx.svc.nat_settings;
 }
 
-const loop::Profiles& profiles(Context& ctx) {
-  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
-  return *ctx.svc.loop_profiles;
-}
 
 // The services of one request: the closed loop (a result closes a test day of an order) and
 // testing on top of it.
@@ -52,9 +48,6 @@ struct Svc {
 
 Caller actor(const Context& ctx, const Request& req) { return caller_of(ctx, req); }
 
-std::int64_t path_id(const Request& req, const char* name = "id") {
-  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
-}
 
 // A time as labs and consoles write it: ISO 8601 with an offset or Z, or local
 // "YYYY-MM-DD HH:MM[:SS]" (ingest::parse_lab_time).

@@ -28,9 +28,6 @@ response::Service service(Context& ctx) {
                            ls->escalate_every);
 }
 
-std::int64_t path_id(const Request& req) {
-  return query_int(req.param("id"), "id", 1, std::numeric_limits<std::int64_t>::max(), 0);
-}
 
 json at_json(const std::optional<Instant>& t, const LocalTime& l) { return t ? json(l.format(*t)) : json(nullptr); }
 

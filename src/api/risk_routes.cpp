@@ -18,10 +18,6 @@ using P = Permission;
 using J = Jurisdiction;
 using A = AuthMode;
 
-const loop::Profiles& profiles(Context& ctx) {
-  if (!ctx.svc.loop_profiles) fail(ErrorCode::unavailable, "no policy profiles are loaded", "profile");
-  return *ctx.svc.loop_profiles;
-}
 
 // The services of one request: the closed loop (residents go into it) and risk areas on top.
 struct Svc {
@@ -39,9 +35,6 @@ struct Svc {
         risk(ctx.repo, loop, *ctx.svc.clock, settings(ctx)) {}
 };
 
-std::int64_t path_id(const Request& req, const char* name = "id") {
-  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
-}
 
 json at_json(const std::optional<Instant>& t, const LocalTime& l) { return t ? json(l.format(*t)) : json(nullptr); }
 

@@ -25,9 +25,6 @@ std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-std::int64_t path_id(const Request& req, const char* name = "id") {
-  return query_int(req.param(name), name, 1, std::numeric_limits<std::int64_t>::max(), 0);
-}
 
 void audit(Context& ctx, const Request& req, std::string action, std::string entity, std::int64_t entity_id,
            std::string reason = {}, const json& detail = nullptr) {
