@@ -490,11 +490,19 @@ void Service::sweep_clusters(const Playbook& p, Instant now, SweepResult& out) {
           fresh.push_back(&k);
       }
       if (fresh.empty()) return;
+      std::vector<std::string> areas;
+      for (const auto& k : cases) areas.push_back(k.area_code);
+      std::string area = common_area(areas);
+      if (area.empty()) area = district_of(cases.front().area_code);
+      // Another chain in the same area while its cluster event is open joins that event.
       if (!event) {
-        std::vector<std::string> areas;
-        for (const auto& k : cases) areas.push_back(k.area_code);
-        std::string area = common_area(areas);
-        if (area.empty()) area = district_of(cases.front().area_code);
+        if (auto open = r_->open_event_in(p.id, area, since)) {
+          event = open->id;
+          log(open->id, 0, "trigger", "又一条传播链（" + std::to_string(cases.size()) + " 例，首例 #" +
+                                          std::to_string(cases.front().id) + "）纳入本事件", now);
+        }
+      }
+      if (!event) {
         std::string place = area;
         if (auto a = repo_.area(area)) place = a->name;
         const std::string what = "聚集性疫情（" + std::to_string(cases.size()) + " 例，首例 #" + std::to_string(cases.front().id) + "）";

@@ -396,6 +396,8 @@ TEST_P(ResponseService, TheDemoOutbreakRebounds) {
     by[v.event.playbook] = v;
   }
   ASSERT_TRUE(by.count("local-case"));
+  // Every chain of the district within 14 days joins one cluster event.
+  EXPECT_EQ(r.opened.size(), 2u);
   EXPECT_GE(by["local-case"].event.started_at, o.now - 71min);
   EXPECT_TRUE(by.count("cluster"));
   for (const auto& t : r.escalated) EXPECT_NE(t.event_id, by["local-case"].event.id) << t.task_key;
