@@ -25,7 +25,7 @@ const response::Library& library(Context& ctx) {
 response::Service service(Context& ctx) {
   auto ls = loop_settings_of(ctx);
   return response::Service(ctx.repo, library(ctx), *ctx.svc.clock,
-                           ls->escalate_every);
+                           ls->escalate_every, ctx.svc.local_time);
 }
 
 

@@ -296,8 +296,9 @@ struct Server::Impl {
     auto pass_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
     auto* lib = s.response_library.get();
     const auto every = loop::read_settings(*pass_repo).escalate_every;
-    s.watcher->add_pass([pass_repo, lib, clock, every](Instant now) {
-      response::Service svc(*pass_repo, *lib, *clock, every);
+    const auto local = store::local_time_of(*pass_repo);
+    s.watcher->add_pass([pass_repo, lib, clock, every, local](Instant now) {
+      response::Service svc(*pass_repo, *lib, *clock, every, local);
       const auto out = svc.sweep(now);
       if (!out.opened.empty() || !out.escalated.empty())
         spdlog::info("response: {} events started, {} triggers joined, {} tasks escalated", out.opened.size(), out.joined,

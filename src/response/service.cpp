@@ -114,13 +114,14 @@ const Level* Library::level(std::string_view id) const {
   return nullptr;
 }
 
-Service::Service(store::Repository& repo, const Library& lib, const Clock& clock, std::chrono::minutes escalate_every)
+Service::Service(store::Repository& repo, const Library& lib, const Clock& clock, std::chrono::minutes escalate_every,
+                 LocalTime local)
     : repo_(repo),
       lib_(lib),
       clock_(clock),
       escalate_every_(escalate_every),
       r_(store::open_response_repository(repo)),
-      local_(store::local_time_of(repo)) {}
+      local_(std::move(local)) {}
 
 Service::~Service() = default;
 

@@ -48,8 +48,10 @@ struct SweepResult {
 
 class Service {
  public:
-  // escalate_every: how long an overdue task stays at one escalation level (the loop's setting).
-  Service(store::Repository& repo, const Library& lib, const Clock& clock, std::chrono::minutes escalate_every);
+  // escalate_every: how long an overdue task stays at one escalation level (the loop's setting);
+  // local: the deployment's local time (the log's wording of deadlines).
+  Service(store::Repository& repo, const Library& lib, const Clock& clock, std::chrono::minutes escalate_every,
+          LocalTime local);
   ~Service();
 
   // Levels (response.manage to declare and end; response.task to read).

@@ -255,7 +255,7 @@ class ScopeMatrix : public ::testing::Test {
       {
         repo->upsert_areas({{"110106", "丰台区", AreaLevel::county, "1101"}});
         response::Library lib(std::string(BIHUAN_SOURCE_DIR) + "/playbooks");
-        response::Service rs(*repo, lib, *clock_, std::chrono::minutes{60});
+        response::Service rs(*repo, lib, *clock_, std::chrono::minutes{60}, store::local_time_of(*repo));
         const auto ev = rs.open_event("round-positive", World::kGridB, "", "演练", admin);
         event_out_ = ev.event.id;
         response_task_out_ = ev.tasks.at(0).id;

@@ -63,7 +63,7 @@ class ResponseService : public ::testing::TestWithParam<std::string> {
     repo_->upsert_persons(persons_);
     loop_ = std::make_unique<loop::Service>(*repo_, profiles_, clock_);
     cases_ = std::make_unique<cases::Service>(*repo_, *loop_, nullptr, clock_, cases::Settings{});
-    svc_ = std::make_unique<response::Service>(*repo_, lib_, clock_, 60min);
+    svc_ = std::make_unique<response::Service>(*repo_, lib_, clock_, 60min, store::local_time_of(*repo_));
     centre_.role = Role::command_centre;
     centre_.scope = Scope::area("110105");
     centre_.user_id = 1;
