@@ -35,7 +35,9 @@
 #include "api/case_routes.hpp"
 #include "api/risk_routes.hpp"
 #include "api/response_routes.hpp"
+#include "api/warning_routes.hpp"
 #include "response/service.hpp"
+#include "warning/service.hpp"
 #include "api/nat_routes.hpp"
 #include "store/backup.hpp"
 #include "store/retention.hpp"
@@ -186,6 +188,7 @@ struct Server::Impl {
     add_analytics_routes(router);
     add_risk_routes(router);
     add_response_routes(router);
+    add_warning_routes(router);
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);
@@ -303,6 +306,19 @@ struct Server::Impl {
       if (!out.opened.empty() || !out.escalated.empty())
         spdlog::info("response: {} events started, {} triggers joined, {} tasks escalated", out.opened.size(), out.joined,
                      out.escalated.size());
+      // Early warning (多点触发): the feeds' signals, each new one opening or joining an
+      // early_warning event (src/warning).
+      warning::Service warn(*pass_repo, *clock, local);
+      const auto sig = warn.sweep(now, &svc);
+      if (sig.opened || sig.closed)
+        spdlog::info("warning: {} signals raised, {} closed, {} events", sig.opened, sig.closed, sig.events.size());
+    });
+  } else {
+    auto pass_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
+    const auto local = store::local_time_of(*pass_repo);
+    s.watcher->add_pass([pass_repo, clock, local](Instant now) {
+      warning::Service warn(*pass_repo, *clock, local);
+      warn.sweep(now, nullptr);
     });
   }
   s.watcher->start(s.opt.watch_interval);

@@ -20,11 +20,12 @@ using yamlr::check_keys;
 using yamlr::require;
 using yamlr::text;
 
-constexpr std::array<std::pair<TriggerKind, const char*>, 5> kTriggers{{
+constexpr std::array<std::pair<TriggerKind, const char*>, 6> kTriggers{{
     {TriggerKind::local_case, "local_case"},
     {TriggerKind::cluster, "cluster"},
     {TriggerKind::key_group_positive, "key_group_positive"},
     {TriggerKind::round_positive, "round_positive"},
+    {TriggerKind::early_warning, "early_warning"},
     {TriggerKind::manual, "manual"},
 }};
 constexpr std::array<std::pair<AreaLevel, const char*>, 3> kDeclareAt{{

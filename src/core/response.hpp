@@ -21,7 +21,9 @@
 
 namespace bihuan::response {
 
-enum class TriggerKind { local_case, cluster, key_group_positive, round_positive, manual };
+// early_warning: a signal of the early-warning feeds (src/warning, 多点触发), raised by its pass
+// through Service::raise_signal, never found by the response sweep itself.
+enum class TriggerKind { local_case, cluster, key_group_positive, round_positive, early_warning, manual };
 const char* to_string(TriggerKind k);
 std::optional<TriggerKind> trigger_kind_from(std::string_view s);
 
@@ -31,8 +33,9 @@ struct Trigger {
   // closed-loop work) starts the playbook too (a case found in the community always does).
   bool inside_control_counts = false;
   int min_cases = 2;      // cluster: cases linked in one chain
-  int within_days = 14;   // cluster: diagnosed within this many days; local_case: a new case of the
-                          // same district joins an open event started within this many days
+  int within_days = 14;   // cluster: diagnosed within this many days; local_case, early_warning: a new
+                          // case or signal of the same district joins an open event started within
+                          // this many days
   std::string source;
 };
 

@@ -537,6 +537,33 @@ void Service::sweep_rounds(const Playbook& p, Instant now, SweepResult& out) {
   }
 }
 
+std::vector<std::int64_t> Service::raise_signal(const std::string& trigger_key, const std::string& area_code,
+                                               const std::string& what, Instant now) {
+  std::vector<std::int64_t> out;
+  for (const auto& p : lib_.playbooks()) {
+    if (p.trigger.kind != TriggerKind::early_warning) continue;
+    write([&] {
+      if (auto e = r_->trigger_event(p.id, trigger_key)) {
+        out.push_back(*e);
+        return;
+      }
+      const auto since = now - std::chrono::hours(24 * p.trigger.within_days);
+      if (auto open = r_->open_event_in(p.id, area_code, since)) {
+        r_->claim_trigger(p.id, trigger_key, open->id, now);
+        log(open->id, 0, "trigger", "新增" + what + "，纳入本事件", now);
+        out.push_back(open->id);
+        return;
+      }
+      std::string place = area_code;
+      if (auto a = repo_.area(area_code)) place = a->name;
+      out.push_back(start_event(p, area_code, p.title + "：" + what + "（" + place + "）", now, 0, trigger_key,
+                                "由" + what + "触发"));
+      opened_counter().inc();
+    });
+  }
+  return out;
+}
+
 SweepResult Service::sweep(Instant now) {
   SweepResult out;
   for (const auto& p : lib_.playbooks()) {
@@ -545,6 +572,7 @@ SweepResult Service::sweep(Instant now) {
       case TriggerKind::key_group_positive: sweep_cases(p, now, out); break;
       case TriggerKind::cluster: sweep_clusters(p, now, out); break;
       case TriggerKind::round_positive: sweep_rounds(p, now, out); break;
+      case TriggerKind::early_warning:  // raised by src/warning's pass (raise_signal)
       case TriggerKind::manual: break;
     }
   }

@@ -78,6 +78,13 @@ class Service {
   // escalates overdue tasks one level per `escalate_every`.
   SweepResult sweep(Instant now);
 
+  // An early-warning signal (src/warning, 多点触发) over `area_code` at `now`, identified by
+  // `trigger_key` ("signal:12"): starts every early_warning playbook, or joins its open event of
+  // the same area started within the trigger's within_days; `what` names the signal in the
+  // titles and the log. Inside the caller's transaction if there is one. Returns the events.
+  std::vector<std::int64_t> raise_signal(const std::string& trigger_key, const std::string& area_code,
+                                         const std::string& what, Instant now);
+
  private:
   template <typename F>
   auto write(F&& fn) -> decltype(fn());

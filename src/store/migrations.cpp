@@ -1113,6 +1113,81 @@ CREATE INDEX response_log_event ON response_log (event_id, at);
 CREATE INDEX cases_opened ON cases (opened_at);
 )SQL";
 
+// v17: early warning, vaccination and capacity (issue 10). The daily counts of the warning feeds
+// (fever clinics, pharmacies, schools) per reporting site, day and (schools) reason; the baseline
+// and threshold rule per feed and area; the signals raised (one open per feed and area); the
+// doses of the immunisation register and each person's status derived from them.
+constexpr const char* kV17 = R"SQL(
+CREATE TABLE feed_counts (
+  feed {text} NOT NULL,
+  site {text} NOT NULL,
+  site_name {text} NOT NULL DEFAULT '',
+  area_code {text} NOT NULL,
+  day {text} NOT NULL,
+  reason {text} NOT NULL DEFAULT '',
+  n {i64} NOT NULL,
+  job_id {i64} NOT NULL DEFAULT 0,
+  reported_by {i64} NOT NULL DEFAULT 0,
+  reported_at {i64} NOT NULL,
+  PRIMARY KEY (feed, site, day, reason)
+);
+CREATE INDEX feed_counts_area ON feed_counts (feed, area_code, day);
+
+CREATE TABLE warning_rules (
+  feed {text} NOT NULL,
+  area_code {text} NOT NULL,
+  method {text} NOT NULL,
+  weeks INTEGER NOT NULL,
+  k DOUBLE PRECISION NOT NULL,
+  min_count {i64} NOT NULL,
+  updated_by {i64} NOT NULL DEFAULT 0,
+  updated_at {i64} NOT NULL,
+  PRIMARY KEY (feed, area_code)
+);
+
+CREATE TABLE warning_signals (
+  id {pk},
+  feed {text} NOT NULL,
+  area_code {text} NOT NULL,
+  since {text} NOT NULL,
+  last_day {text} NOT NULL,
+  observed {i64} NOT NULL,
+  peak {i64} NOT NULL,
+  expected DOUBLE PRECISION NOT NULL,
+  threshold DOUBLE PRECISION NOT NULL,
+  status {text} NOT NULL DEFAULT 'open',
+  event_id {i64} NOT NULL DEFAULT 0,
+  opened_at {i64} NOT NULL,
+  updated_at {i64} NOT NULL,
+  closed_at {i64}
+);
+CREATE UNIQUE INDEX warning_signals_open ON warning_signals (feed, area_code) WHERE status = 'open';
+CREATE INDEX warning_signals_area ON warning_signals (area_code, id);
+
+CREATE TABLE vaccination_doses (
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  dose INTEGER NOT NULL,
+  day {text} NOT NULL,
+  product {text} NOT NULL,
+  site {text} NOT NULL DEFAULT '',
+  job_id {i64} NOT NULL DEFAULT 0,
+  imported_at {i64} NOT NULL,
+  PRIMARY KEY (person_id, dose)
+);
+
+CREATE TABLE vaccination_status (
+  person_id {i64} PRIMARY KEY REFERENCES persons (id),
+  doses INTEGER NOT NULL,
+  first_day {text} NOT NULL DEFAULT '',
+  full_day {text} NOT NULL DEFAULT '',
+  booster_day {text} NOT NULL DEFAULT '',
+  last_day {text} NOT NULL DEFAULT '',
+  updated_at {i64} NOT NULL
+);
+CREATE INDEX room_occupants_since ON room_occupants (since);
+CREATE INDEX order_stages_stage ON order_stages (stage, since);
+)SQL";
+
 std::int64_t applied_count(Db& db) {
   Q q(db, "SELECT COUNT(*) FROM schema_migrations");
   return q.next() ? q.int64(0) : 0;
@@ -1166,6 +1241,7 @@ const std::vector<Migration>& migrations() {
       {12, kV12, kV12Sqlite, kV12Pg, true},
       {13, kV13, "", ""},
       {14, kV14, "", ""},
+      {17, kV17, "", ""},
   };
   return all;
 }

@@ -21,6 +21,7 @@
 #include "risk/service.hpp"
 #include "store/risk_repository.hpp"
 #include "response/service.hpp"
+#include "store/warning_repository.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -262,6 +263,19 @@ class ScopeMatrix : public ::testing::Test {
         level_out_ = rs.declare("IV", "110106", "演练", admin).id;
       }
 
+      // Early warning (多点触发): a signal of another district (丰台区).
+      {
+        store::SignalRow sig;
+        sig.feed = "fever_clinic";
+        sig.area_code = "110106";
+        sig.since = sig.last_day = "2022-06-30";
+        sig.observed = sig.peak = 40;
+        sig.expected = 10;
+        sig.threshold = 20;
+        sig.opened_at = sig.updated_at = clock_->now();
+        signal_out_ = store::open_warning_repository(*repo)->insert_signal(sig);
+      }
+
       // Identity conflicts (身份冲突) found by an administrator's import: grid B's resident (outside)
       // and grid A's (inside), each registered under another name than the file's.
       ingest::ImportOptions io;
@@ -328,6 +342,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/response/events/{id}", 0) == 0) return Target{id(event_out_), "999999"};
     if (pattern.rfind("/api/response/tasks/{id}", 0) == 0) return Target{id(response_task_out_), "999999"};
     if (pattern.rfind("/api/response/levels/{id}", 0) == 0) return Target{id(level_out_), "999999"};
+    if (pattern.rfind("/api/warning/signals/{id}", 0) == 0) return Target{id(signal_out_), "999999"};
     return std::nullopt;
   }
 
@@ -406,6 +421,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t case_out_ = 0, contact_out_ = 0, link_out_ = 0, disinfection_out_ = 0;
   static inline std::int64_t risk_area_out_ = 0, risk_proposal_out_ = 0;
   static inline std::int64_t event_out_ = 0, response_task_out_ = 0, level_out_ = 0;
+  static inline std::int64_t signal_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
@@ -571,6 +587,51 @@ TEST_F(ScopeMatrix, AnalyticsCountOnlyTheCasesInsideTheScope) {
     }
   }
   EXPECT_EQ(routes, 4);
+}
+
+// Early warning, vaccination, capacity and maps (issue 10) aimed at an area outside the caller's
+// (grid B for grid A's roles) answer exactly like an unknown area and change nothing; a feed row
+// of an area outside is refused by the file's report like an unknown area.
+TEST_F(ScopeMatrix, WarningRoutesAnswerAnAreaOutsideLikeNothing) {
+  const std::string outside = World::kGridB, unknown = "110105001001099";
+  const std::vector<std::pair<std::string, std::string>> gets = {
+      {"m_command_centre", "/api/warning/series?feed=fever_clinic&area="},
+      {"m_command_centre", "/api/warning/sites?feed=pharmacy&area="},
+      {"m_command_centre", "/api/vaccination/coverage?area="},
+      {"m_command_centre", "/api/capacity?area="},
+      {"m_command_centre", "/api/maps/areas?parent="},
+      {"m_investigator", "/api/vaccination/coverage?area="},
+      {"m_grid_worker", "/api/vaccination/elderly?area="},
+      {"m_command_centre", "/api/vaccination/elderly?area="}};
+  for (const auto& [role, path] : gets) {
+    Client c = login(server_->port(), role);
+    auto out = c.get(path + outside);
+    auto none = c.get(path + unknown);
+    EXPECT_EQ(out.status, 404) << role << " " << path << ": " << out.body;
+    EXPECT_EQ(normalised(out.body, {outside}), normalised(none.body, {unknown})) << role << " " << path;
+  }
+  Client centre = login(server_->port(), "m_command_centre");
+  const std::string before = fingerprint(path_);
+  auto rule = [&](const std::string& area) {
+    return centre.put("/api/warning/rules", json{{"feed", "school"}, {"area_code", area}, {"k", 4}}.dump());
+  };
+  auto out = rule(outside), none = rule(unknown);
+  EXPECT_EQ(out.status, 404) << out.body;
+  EXPECT_EQ(normalised(out.body, {outside}), normalised(none.body, {unknown}));
+  EXPECT_EQ(fingerprint(path_), before);
+  auto feed = [&](const std::string& area) {
+    json j = wait_job(centre, centre.request(http::verb::post, "/api/warning/feeds/pharmacy",
+                                             "date,site,area_code,count\n2022-06-30,P1," + area + ",3\n", "text/csv"));
+    j.erase("id");
+    j.erase("created_at");
+    j.erase("started_at");
+    j.erase("finished_at");
+    return j.dump();
+  };
+  const std::string f_out = feed(outside), f_none = feed(unknown);
+  EXPECT_NE(f_out.find("jurisdiction"), std::string::npos) << f_out;
+  EXPECT_EQ(normalised(f_out, {outside}), normalised(f_none, {unknown}));
+  EXPECT_EQ(centre.get("/api/warning/signals").j()["items"].size(), 0u);
 }
 
 // POST /api/persons with a document number that is registered: the answer is the same whether
