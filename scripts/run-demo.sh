@@ -60,6 +60,11 @@ DEMO_DISTRICT=$(sqlite3 "$DB" "select substr(code, 1, 6) from areas where level 
 if [[ "$(sqlite3 "$DB" "select count(*) from cases where note = '演示疫情'")" == 0 ]]; then
   "$BIN" outbreak seed --db "$URL" --district "$DEMO_DISTRICT" --seed "$SEED"
 fi
+# Early-warning feeds (多点触发) of every district, rising in the outbreak's district, doses of the
+# immunisation register and hospital beds, for the 研判 page (once; docs/API-warning.md).
+if [[ "$(sqlite3 "$DB" "select count(*) from feed_counts")" == 0 ]]; then
+  "$BIN" outbreak feeds --db "$URL" --district "$DEMO_DISTRICT" --seed "$SEED" || echo "run: outbreak feeds failed (the demo goes on)" >&2
+fi
 # Risk areas: the active profile's rules over the demo's cases (if any) become proposals on the
 # 风险区 page for command01 to approve (docs/API-risk.md); nothing when there are no cases.
 "$BIN" risk propose --db "$URL" || echo "run: risk propose failed (the demo goes on)" >&2

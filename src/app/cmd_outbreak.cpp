@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "core/error.hpp"
 #include "gen/outbreak.hpp"
+#include "gen/surveillance.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::app {
@@ -21,6 +22,15 @@ struct OutbreakArgs {
   std::uint64_t seed = 1;
   bool no_rebound = false;
   bool json = false;
+};
+
+struct SurveillanceArgs {
+  std::string db = kDefaultDb;
+  std::string district;
+  int weeks = 10;
+  int rise_days = 4;
+  std::uint64_t seed = 1;
+  bool no_vaccination = false;
 };
 
 const bool registered = add_command([](CLI::App& app) {
@@ -54,6 +64,30 @@ const bool registered = add_command([](CLI::App& app) {
       std::cout << "outbreak: " << r.cases << " cases (" << r.imported << " imported, " << r.found_in_community
                 << " found in the community, " << r.found_inside_control << " inside control, " << r.rebound
                 << " of them a rebound in the last hour), " << r.links << " links\n";
+  });
+  // Early-warning feeds, vaccination records and hospital beds for the 研判 page (issue 10).
+  auto f = std::make_shared<SurveillanceArgs>();
+  auto* feeds = cmd->add_subcommand(
+      "feeds", "Demo early-warning feeds (fever clinics, pharmacies, schools; rising in the district), doses and beds");
+  feeds->add_option("--db", f->db, "database URL (sqlite:PATH or postgresql://...)");
+  feeds->add_option("--district", f->district, "county-level area code whose feeds rise")->required();
+  feeds->add_option("--weeks", f->weeks, "weeks of history (3..52, default 10)");
+  feeds->add_option("--rise-days", f->rise_days, "days of the rise (0..14, default 4)");
+  feeds->add_option("--seed", f->seed, "random seed");
+  feeds->add_flag("--no-vaccination", f->no_vaccination, "no vaccination records");
+  feeds->callback([f] {
+    auto repo = store::open_repository(f->db);
+    gen::SurveillanceOptions o;
+    o.seed = f->seed;
+    o.district = f->district;
+    o.weeks = f->weeks;
+    o.rise_days = f->rise_days;
+    o.vaccination = !f->no_vaccination;
+    o.local = store::local_time_of(*repo);
+    o.now = SystemClock{}.now();
+    const auto r = gen::seed_surveillance(*repo, o);
+    std::cout << "feeds: " << r.feed_rows << " daily counts of " << r.sites << " sites; vaccination: " << r.doses
+              << " doses of " << r.persons_vaccinated << " persons; " << r.hospitals << " hospitals with beds\n";
   });
 });
 
