@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "core/error.hpp"
+#include "gen/surveillance.hpp"
 #include "loop/backend.hpp"
 #include "response/service.hpp"
 #include "store/repository.hpp"
@@ -326,6 +328,33 @@ TEST_P(WarningService, CapacityCountsBedsAndForecastsInsideTheArea) {
   EXPECT_EQ(s.capacity("", 14, other_).beds.capacity, 80);
   EXPECT_EQ(code_of([&] { s.capacity("110106", 14, centre_); }), ErrorCode::not_found);
   EXPECT_EQ(code_of([&] { s.capacity("", 0, centre_); }), ErrorCode::invalid_argument);
+}
+
+// The demo's generator (bihuan outbreak feeds): the outbreak district's feeds rise and the pass
+// raises its signals there only; doses of the registry's people; beds of the hospitals.
+TEST_P(WarningService, TheDemoFeedsRiseInTheOutbreakDistrictOnly) {
+  gen::SurveillanceOptions o;
+  o.district = "110105";
+  o.now = clock_.now();
+  const auto rep = gen::seed_surveillance(*repo_, o);
+  EXPECT_EQ(rep.sites, 18);  // two districts x three feeds x three sites
+  EXPECT_EQ(rep.hospitals, 2);
+  EXPECT_GT(rep.persons_vaccinated, 0);
+  EXPECT_TRUE(repo_->setting("capacity.beds.HOSP-A"));
+  auto s = svc();
+  s.sweep(clock_.now(), nullptr);
+  Caller admin = Caller::local("t", 1);
+  std::set<std::string> feeds;
+  for (const auto& v : s.signals("open", store::Page{0, 50}, admin).items) {
+    EXPECT_EQ(v.row.area_code, "110105");
+    feeds.insert(v.row.feed);
+  }
+  EXPECT_TRUE(feeds.count("fever_clinic"));
+  EXPECT_TRUE(feeds.count("pharmacy"));
+  std::string msg, field;
+  o.district = "110105001";
+  EXPECT_EQ(code_of([&] { gen::seed_surveillance(*repo_, o); }, &msg, &field), ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "district");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WarningService, ::testing::Values("sqlite", "postgresql"));
