@@ -29,6 +29,7 @@ export const MENU = [
   { name: 'simulation', path: '/simulation', icon: 'TrendCharts', perm: 'loop.manage' },
   { name: 'areas', path: '/areas', icon: 'MapLocation', perm: 'area.read' },
   { name: 'persons', path: '/persons', icon: 'User', perm: 'person.read' },
+  { name: 'elderly', path: '/vaccination/elderly', icon: 'FirstAidKit', perm: 'person.read' },
   { name: 'duplicates', path: '/duplicates', icon: 'CopyDocument', perm: 'person.merge' },
   { name: 'import', path: '/import', icon: 'Upload', perm: 'import' },
   { name: 'users', path: '/users', icon: 'Avatar', perm: 'user.manage' },
@@ -112,6 +113,7 @@ const routes = [
         meta: { perm: 'case.investigate', menu: 'cases' },
       },
       { path: 'analytics', name: 'analytics', component: () => import('./views/AnalyticsView.vue'), meta: { perm: 'analytics.read' } },
+      { path: 'vaccination/elderly', name: 'elderly', component: () => import('./views/ElderlyView.vue'), meta: { perm: 'person.read' } },
       { path: 'chains', name: 'chains', component: () => import('./views/cases/ChainsView.vue'), meta: { perm: 'case.investigate' } },
       {
         path: 'disinfections',
