@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "jobs/runner.hpp"
 #include "loop/service.hpp"
+#include "sim/db/start_db.hpp"
 #include "sim/study.hpp"
 
 namespace bihuan::api {
@@ -80,6 +81,11 @@ Response submit(Request& req, Context& ctx) {
     scenario.risk_ceiling = c;
   }
   const bool search = opt_bool(body, "search").value_or(false);
+  // Start from today (docs/SIMULATION.md): the deployment's own people, orders and cases on day 0,
+  // under its active profile unless profiles are named; 28 days unless days are given.
+  const bool from_today = opt_bool(body, "from_today").value_or(false);
+  if (from_today && search) fail(ErrorCode::invalid_argument, "from_today runs profiles, not a search", "search");
+  if (from_today && !body.contains("days")) scenario.days = 28;
   const auto& profiles = *ctx.svc.loop_profiles;
   std::vector<std::string> names;
   if (body.contains("profiles")) {
@@ -89,6 +95,9 @@ Response submit(Request& req, Context& ctx) {
       if (!p.is_string()) fail(ErrorCode::invalid_argument, "profiles must be names", "profiles");
       names.push_back(p.get<std::string>());
     }
+  } else if (from_today) {
+    auto active = ctx.repo.setting("loop.active_profile");
+    names.push_back(active && !active->empty() ? *active : scenario.profile);
   } else if (!search) {
     for (const auto* p : profiles.all()) names.push_back(p->name);
   }
@@ -101,9 +110,22 @@ Response submit(Request& req, Context& ctx) {
   if (search && scenario.search.expand().size() > 64)
     fail(ErrorCode::invalid_argument, "the scenario's search space has more than 64 variations", "search");
 
-  jobs::Work work = [scenario, arms, variant, dir, runs, seed, search, name](jobs::JobContext& jc) -> std::string {
+  jobs::Work work = [scenario, arms, variant, dir, runs, seed, search, name, from_today](jobs::JobContext& jc) mutable -> std::string {
     const auto prem = sim::load_prem(dir + "/prem2021");
-    const auto pop = sim::build_population(scenario.city);
+    sim::Population pop;
+    nlohmann::ordered_json start = nullptr;
+    if (from_today) {
+      const auto snapshot = sim::load_snapshot(jc.repo);
+      if (snapshot.persons.size() > 1000000)
+        fail(ErrorCode::invalid_argument, "the console runs cities of at most 1,000,000 persons (use bihuan simulate --from-db)", "persons");
+      auto built = sim::build_start(snapshot, scenario.city);
+      pop = std::move(built.pop);
+      scenario.start = built.state;
+      start = {{"today", format_date(snapshot.today)}, {"persons", pop.n}, {"orders", built.orders},
+               {"open_cases", built.cases}, {"positive_results", built.positives}};
+    } else {
+      pop = sim::build_population(scenario.city);
+    }
     std::vector<std::pair<std::string, sim::AbmConfig>> cfgs;
     if (search) {
       for (const auto& v : scenario.search.expand()) {
@@ -119,7 +141,8 @@ Response submit(Request& req, Context& ctx) {
         [&jc](std::int64_t done, std::int64_t total) { jc.progress(static_cast<double>(done) / static_cast<double>(total)); });
     nlohmann::ordered_json report = {{"scenario", name}, {"title", scenario.title}, {"variant", variant.name},
                                      {"persons", pop.n}, {"days", scenario.days}, {"runs", runs}, {"seed", seed},
-                                     {"mode", search ? "search" : "compare"}};
+                                     {"mode", search ? "search" : from_today ? "from_today" : "compare"}};
+    if (from_today) report["start"] = start;
     report.update(sim::compare_json(result, scenario.risk_ceiling, true));
     if (search) report.update(sim::search_json(result, scenario.risk_ceiling));
     return report.dump();
@@ -135,7 +158,7 @@ Response submit(Request& req, Context& ctx) {
   a.entity = "job";
   a.entity_id = id;
   a.ip = req.client_ip;
-  a.detail = json{{"scenario", name}, {"runs", runs}, {"seed", seed}, {"search", search}, {"profiles", names},
+  a.detail = json{{"scenario", name}, {"runs", runs}, {"seed", seed}, {"search", search}, {"from_today", from_today}, {"profiles", names},
                   {"persons", scenario.city.persons}}
                  .dump();
   ctx.audits.push_back(std::move(a));

@@ -41,6 +41,28 @@ TEST_F(SimApi, ComparisonRunsAsAJob) {
   EXPECT_TRUE(p >= 0 && p <= 1);
 }
 
+// Start from today (issue 10, the analytics chart's forecast): the deployment's own registry and
+// cases on day 0, under its active profile, 28 days unless asked otherwise.
+TEST_F(SimApi, AForecastFromTodaysData) {
+  Client admin = login(server_->port(), "admin");
+  auto k = admin.post("/api/cases", json{{"person_id", world_.person_a}, {"classification", "confirmed"}}.dump());
+  ASSERT_EQ(k.status, 201) << k.body;
+  auto r = admin.post("/api/sim/runs", R"({"from_today":true,"runs":2,"days":10,"seed":3})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::int64_t id = r.j()["job_id"];
+  ASSERT_TRUE(server_->services().jobs->wait(id, std::chrono::seconds(120)));
+  auto job = admin.get("/api/jobs/" + std::to_string(id)).j();
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  const auto& rep = job["report"];
+  EXPECT_EQ(rep["mode"], "from_today");
+  EXPECT_EQ(rep["start"]["persons"], 3);  // the seeded world's residents
+  EXPECT_EQ(rep["start"]["open_cases"], 1);
+  ASSERT_EQ(rep["profiles"].size(), 1u);
+  EXPECT_EQ(rep["profiles"][0]["profile"], "ninth-edition");  // the active profile
+  EXPECT_EQ(rep["profiles"][0]["series"]["detected_outside_control"]["median"].size(), 10u);
+  EXPECT_EQ(admin.post("/api/sim/runs", R"({"from_today":true,"search":true})").status, 400);
+}
+
 TEST_F(SimApi, BadInputAndRoles) {
   Client admin = login(server_->port(), "admin");
   EXPECT_EQ(admin.post("/api/sim/runs", R"({"scenario":"../etc/passwd"})").status, 404);

@@ -2,7 +2,8 @@
 // administrator reports five weeks of a fever clinic of its own code (E2E-WARN-*) in the grid
 // worker's grid with a jump on the last day; a malformed file is refused naming row and field;
 // the watcher's pass raises the district's signal, which opens the early-warning playbook; the
-// 研判 page shows it with its series, the coverage, capacity and the district map. Then two
+// 研判 page shows it with its series, the coverage, capacity, the district map and the
+// simulator's forecast from today's data on the curve. Then two
 // elderly residents of the grid get doses (one a full course, one a single dose) and the grid
 // worker's list shows the second and not the first. Other tests' data: filtered by our codes.
 import { after, before, test } from 'node:test'
@@ -96,6 +97,12 @@ test('a fever-clinic rise raises a signal that opens the early-warning playbook'
   await hook(page, 'map-table').locator('.el-table__row').first().click()
   await hook(page, 'map-below').locator('canvas').first().waitFor()
   await shot(page, 'warning-map.png')
+  // The simulator's forecast from today's data on the curve's chart.
+  await page.getByRole('tab', { name: '疫情研判' }).click()
+  await hook(page, 'analytics-forecast-run').click()
+  await hook(page, 'analytics-forecast-note').waitFor({ timeout: 300_000 })
+  assert.match(await hook(page, 'analytics-forecast-note').textContent(), /模拟：自 \d{4}-\d{2}-\d{2} 起，\d+ 人/)
+  await shot(page, 'analytics-forecast.png')
   assert.deepEqual(desk.problems, [])
 })
 
