@@ -78,5 +78,14 @@ sed 's/^/  /' "$CRED"
 DEMO_DEADLINE=${BIHUAN_DEMO_HANDOVER_MINUTES:-10}
 echo "demo: handovers are due within $DEMO_DEADLINE minutes (set BIHUAN_DEMO_HANDOVER_MINUTES to change)"
 echo "demo: an outbreak rebounded in district $DEMO_DISTRICT; command01 sees its playbooks' clocks under 应急响应"
+# Residents (居民): one resident with a phone, preferably under control in grid01's grid (so that
+# an appeal against the colour goes to grid01). Without an SMS gateway the sign-in code stays in
+# the notification outbox, where admin reads it (通知发件箱, /notify/outbox).
+DEMO_GRID=$(sqlite3 "$DB" "select code from areas where level = 6 order by code limit 1")
+RESIDENT=$(sqlite3 -separator ' ' "$DB" "select p.doc_number, p.phone from persons p left join control_orders o on o.person_id = p.id and o.status = 'active' where p.phone <> '' and length(p.doc_number) = 18 and p.merged_into is null order by (o.id is not null and p.area_code = '$DEMO_GRID') desc, (o.id is not null) desc, (p.area_code = '$DEMO_GRID') desc, p.id limit 1")
+if [[ -n "$RESIDENT" ]]; then
+  echo "demo: resident sign-in at http://127.0.0.1:$PORT/r/login with ID ${RESIDENT% *} and phone ${RESIDENT#* }"
+  echo "      (no SMS gateway is configured: admin reads the code under 通知发件箱 /notify/outbox)"
+fi
 echo
 exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist --handover-deadline-minutes "$DEMO_DEADLINE"

@@ -72,6 +72,10 @@ struct Services {
   // Emergency-response playbooks and levels (response_routes.cpp), loaded by the server from the
   // playbooks directory; null = not available (the routes answer 503).
   const response::Library* response_library = nullptr;
+  // Residents (resident_routes.cpp): code requests and failed sign-ins per client address.
+  LoginLimiter resident_limiter{20, std::chrono::minutes(15)};
+  // The notification gateway's URL (serve --notify-gateway; "" = none: messages stay queued).
+  std::string notify_gateway;
 };
 
 struct Context;

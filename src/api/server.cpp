@@ -38,6 +38,10 @@
 #include "api/warning_routes.hpp"
 #include "response/service.hpp"
 #include "warning/service.hpp"
+#include "api/resident_routes.hpp"
+#include "notify/outbox.hpp"
+#include "notify/sender.hpp"
+#include "resident/service.hpp"
 #include "api/nat_routes.hpp"
 #include "store/backup.hpp"
 #include "store/retention.hpp"
@@ -152,6 +156,11 @@ struct Server::Impl {
   std::mutex purge_mu;
   std::condition_variable purge_cv;
   bool purge_stop = false;
+  // The notification sender (src/notify), every watch_interval.
+  std::thread notify_thread;
+  std::mutex notify_mu;
+  std::condition_variable notify_cv;
+  bool notify_stop = false;
   std::unique_ptr<jobs::Runner> job_runner;
   // SQLite: WAL checkpoints on a thread of their own (store::WalCheckpointer), every 50 ms.
   std::unique_ptr<store::WalCheckpointer> checkpointer;
@@ -189,6 +198,7 @@ struct Server::Impl {
     add_risk_routes(router);
     add_response_routes(router);
     add_warning_routes(router);
+    add_resident_routes(router);
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);
@@ -321,8 +331,51 @@ struct Server::Impl {
       warn.sweep(now, nullptr);
     });
   }
+  // Notifications: the scan that writes the messages of new orders, results, alerts, escalated
+  // tasks and the day's test reminders; and residents' appeals past their deadline escalated.
+  {
+    auto pass_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
+    auto scanner = std::make_shared<notify::Scanner>(*pass_repo, s.loop_profiles.get(), *clock, store::local_time_of(*pass_repo));
+    s.watcher->add_pass([pass_repo, scanner](Instant now) {
+      if (const int n = scanner->run(now)) spdlog::info("notify: {} messages queued by the scan", n);
+    });
+    auto* profiles = s.loop_profiles.get();
+    auto* signer = s.code_signer.get();
+    auto local = store::local_time_of(*pass_repo);
+    s.watcher->add_pass([pass_repo, profiles, signer, clock, local](Instant now) {
+      resident::Service svc(*pass_repo, profiles, signer, *clock, local, resident::read_settings(*pass_repo));
+      const auto late = svc.sweep(now);
+      if (!late.empty()) spdlog::warn("residents: {} appeals past their deadline escalated", late.size());
+    });
+  }
   s.watcher->start(s.opt.watch_interval);
 }
+
+  // Delivers queued notifications to the gateway every watch_interval (nothing without one but
+  // the expiry of undelivered one-time codes).
+  void notify_loop() {
+    std::unique_ptr<store::Repository> repo;
+    notify::Gateway g;
+    g.url = opt.notify_gateway;
+    g.token = opt.notify_token;
+    std::unique_lock lock(notify_mu);
+    while (!notify_stop) {
+      notify_cv.wait_for(lock, opt.watch_interval, [this] { return notify_stop; });
+      if (notify_stop) break;
+      lock.unlock();
+      try {
+        if (!repo) repo = store::open_repository(opt.db_url);
+        notify::Sender sender(*repo, g, *services.clock);
+        const auto r = sender.run();
+        if (r.sent || r.failed || r.dead)
+          spdlog::info("notify: {} sent, {} failed (retried later), {} dead", r.sent, r.failed, r.dead);
+      } catch (const std::exception& e) {
+        spdlog::error("notify: the sender failed (tried again): {}", e.what());
+        repo.reset();
+      }
+      lock.lock();
+    }
+  }
 
   // req on a worker; with `deferred`, the second half of an offloaded handler.
   Handled handle_on_worker(Request& req, const Deferred* deferred = nullptr, std::exception_ptr cpu_error = nullptr,
@@ -834,6 +887,10 @@ void Server::start() {
       }
     });
   }
+  if (!s.opt.notify_gateway.empty()) notify::parse_gateway_url(s.opt.notify_gateway);  // a clear error at start
+  s.services.notify_gateway = s.opt.notify_gateway;
+  s.notify_stop = false;
+  s.notify_thread = std::thread([this] { impl_->notify_loop(); });
   if (s.opt.purge_daily) {
     s.purge_stop = false;
     s.purge_thread = std::thread([this] { impl_->purge_loop(); });
@@ -880,6 +937,14 @@ void Server::wait() {
   for (auto& t : s.io_threads)
     if (t.joinable()) t.join();
   if (s.watcher) s.watcher->stop();
+  if (s.notify_thread.joinable()) {
+    {
+      std::lock_guard lock(s.notify_mu);
+      s.notify_stop = true;
+    }
+    s.notify_cv.notify_all();
+    s.notify_thread.join();
+  }
   if (s.purge_thread.joinable()) {
     {
       std::lock_guard lock(s.purge_mu);

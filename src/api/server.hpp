@@ -39,6 +39,10 @@ struct ServerOptions {
   // response routes answer 503). Its watcher pass starts playbooks and escalates missed clocks.
   std::string playbooks_dir;
   std::chrono::milliseconds watch_interval{std::chrono::seconds(5)};
+  // Notifications (src/notify): the HTTP gateway messages are POSTed to ("" = none: they stay
+  // queued) and its bearer token; the sender runs every watch_interval on a thread of its own.
+  std::string notify_gateway;
+  std::string notify_token;
   // Every handover acknowledgement deadline (unset = the per-stage defaults; 0 = overdue at once).
   std::optional<std::chrono::minutes> handover_deadline;
   // The daily retention purge (at the settings' retention.daily_at, in the deployment's local

@@ -1,6 +1,7 @@
 // bihuan serve --db URL --host H --port P --threads N --db-threads M --web DIR
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -30,6 +31,7 @@ struct ServeArgs {
   std::string access_log;
   std::vector<std::string> trusted_proxies;
   std::vector<std::string> metrics_from;
+  std::string notify_gateway;
 };
 
 void run_serve(const ServeArgs& a) {
@@ -62,6 +64,9 @@ void run_serve(const ServeArgs& a) {
   o.access_log = a.access_log;
   o.trusted_proxies = a.trusted_proxies;
   if (!a.metrics_from.empty()) o.metrics_from = a.metrics_from;
+  o.notify_gateway = a.notify_gateway;
+  // The gateway's token comes from the environment, not the command line (visible in ps).
+  if (const char* t = std::getenv("BIHUAN_NOTIFY_TOKEN")) o.notify_token = t;
   api::Server server(o);
   server.start();
   server.wait();
@@ -106,6 +111,9 @@ const bool registered = add_command([](CLI::App& app) {
   cmd->add_option("--metrics-from", args->metrics_from,
                   "clients (CIDR) allowed to read GET /metrics; repeatable (default: 127.0.0.0/8 and ::1)")
       ->allow_extra_args(false);
+  cmd->add_option("--notify-gateway", args->notify_gateway,
+                  "HTTP gateway for SMS and app push (http://host:port/path; token in BIHUAN_NOTIFY_TOKEN; default: "
+                  "none, messages stay queued)");
   cmd->callback([args] { run_serve(*args); });
 });
 

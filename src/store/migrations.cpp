@@ -1188,6 +1188,77 @@ CREATE INDEX room_occupants_since ON room_occupants (since);
 CREATE INDEX order_stages_stage ON order_stages (stage, since);
 )SQL";
 
+// v16: residents and notifications (issue 10). The notification outbox (one row per SMS or app
+// push, with its delivery state and retries; dedupe_key makes an event's message unique) and
+// the cursors of the scan that writes messages for new orders, results and alerts; residents'
+// one-time sign-in codes (salted hashes only), their sessions (apart from staff sessions) and
+// their appeals against a wrong health-code colour (赋码纠错) with the deadline of the answer.
+constexpr const char* kV16 = R"SQL(
+CREATE TABLE notify_messages (
+  id {pk},
+  channel {text} NOT NULL,
+  recipient {text} NOT NULL,
+  kind {text} NOT NULL,
+  person_id {i64} NOT NULL DEFAULT 0,
+  area_code {text} NOT NULL DEFAULT '',
+  body {text} NOT NULL,
+  dedupe_key {text} UNIQUE,
+  status {text} NOT NULL DEFAULT 'queued',
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at {i64} NOT NULL,
+  last_error {text} NOT NULL DEFAULT '',
+  provider_id {text} NOT NULL DEFAULT '',
+  created_at {i64} NOT NULL,
+  sent_at {i64},
+  expires_at {i64}
+);
+CREATE INDEX notify_messages_due ON notify_messages (status, next_attempt_at);
+
+CREATE TABLE notify_cursors (
+  name {text} PRIMARY KEY,
+  last_id {i64} NOT NULL
+);
+
+CREATE TABLE resident_otps (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  salt {text} NOT NULL,
+  code_hash {text} NOT NULL,
+  created_at {i64} NOT NULL,
+  expires_at {i64} NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  used_at {i64}
+);
+CREATE INDEX resident_otps_person ON resident_otps (person_id, created_at);
+
+CREATE TABLE resident_sessions (
+  token_hash {text} PRIMARY KEY,
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  created_at {i64} NOT NULL,
+  expires_at {i64} NOT NULL,
+  ip {text} NOT NULL DEFAULT ''
+);
+
+CREATE TABLE resident_appeals (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  area_code {text} NOT NULL,
+  colour {text} NOT NULL,
+  reason {text} NOT NULL,
+  status {text} NOT NULL DEFAULT 'open',
+  created_at {i64} NOT NULL,
+  due_at {i64} NOT NULL,
+  answer {text} NOT NULL DEFAULT '',
+  answered_by {i64} NOT NULL DEFAULT 0,
+  answered_at {i64},
+  escalation_level INTEGER NOT NULL DEFAULT 0,
+  escalated_at {i64}
+);
+CREATE INDEX resident_appeals_area ON resident_appeals (area_code, id);
+CREATE INDEX resident_appeals_open ON resident_appeals (status, due_at);
+CREATE INDEX resident_appeals_person ON resident_appeals (person_id, id);
+)SQL";
+
 std::int64_t applied_count(Db& db) {
   Q q(db, "SELECT COUNT(*) FROM schema_migrations");
   return q.next() ? q.int64(0) : 0;
@@ -1241,6 +1312,7 @@ const std::vector<Migration>& migrations() {
       {12, kV12, kV12Sqlite, kV12Pg, true},
       {13, kV13, "", ""},
       {14, kV14, "", ""},
+      {16, kV16, "", ""},
       {17, kV17, "", ""},
   };
   return all;

@@ -22,6 +22,7 @@
 #include "store/risk_repository.hpp"
 #include "response/service.hpp"
 #include "store/warning_repository.hpp"
+#include "resident/service.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -276,6 +277,12 @@ class ScopeMatrix : public ::testing::Test {
         signal_out_ = store::open_warning_repository(*repo)->insert_signal(sig);
       }
 
+      // An appeal (赋码纠错) of grid B's resident, who is under control (a colour to correct).
+      {
+        resident::Service rs(*repo, &profiles, nullptr, *clock_, store::local_time_of(*repo), resident::Settings{});
+        appeal_out_ = rs.file_appeal(world_->person_b, "未去过该场所").id;
+      }
+
       // Identity conflicts (身份冲突) found by an administrator's import: grid B's resident (outside)
       // and grid A's (inside), each registered under another name than the file's.
       ingest::ImportOptions io;
@@ -343,6 +350,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/response/tasks/{id}", 0) == 0) return Target{id(response_task_out_), "999999"};
     if (pattern.rfind("/api/response/levels/{id}", 0) == 0) return Target{id(level_out_), "999999"};
     if (pattern.rfind("/api/warning/signals/{id}", 0) == 0) return Target{id(signal_out_), "999999"};
+    if (pattern.rfind("/api/appeals/{id}", 0) == 0) return Target{id(appeal_out_), "999999"};
     return std::nullopt;
   }
 
@@ -390,6 +398,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/scan") return json{{"venue", object}, {"doc_number", world_->doc_a}}.dump();
     if (pattern == "/api/links") return json{{"infector_case_id", std::stoll(object)}, {"infectee_case_id", std::stoll(object)}}.dump();
     if (pattern == "/api/response/levels/{id}/end") return R"({"reason":"r"})";
+    if (pattern == "/api/appeals/{id}/answer") return R"({"decision":"rejected","answer":"n"})";
     if (pattern == "/api/response/events/{id}/close") return R"({"note":"n"})";
     if (pattern == "/api/response/events/{id}/log") return R"({"text":"t"})";
     if (pattern == "/api/response/tasks/{id}/check") return R"({"item":0,"done":true})";
@@ -422,6 +431,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t risk_area_out_ = 0, risk_proposal_out_ = 0;
   static inline std::int64_t event_out_ = 0, response_task_out_ = 0, level_out_ = 0;
   static inline std::int64_t signal_out_ = 0;
+  static inline std::int64_t appeal_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {

@@ -170,6 +170,24 @@ ANALYTICS_DOCS=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code N
   ORDER BY id DESC LIMIT 12" | paste -sd, -)
 [[ $(tr ',' '\n' <<<"$ANALYTICS_DOCS" | grep -c .) -eq 12 ]] || die "could not pick twelve residents for the analytics test from $DB"
 
+# Residents (web/e2e/resident.test.mjs): a resident with a phone number in a grid that is neither
+# the grid's nor in the risk-area test's district, none of the other tests' people, not under
+# control, with one ID number; and a grid worker of that grid, who answers the resident's appeal.
+RESIDENT_ROW=$(sqlite3 -separator ' ' "$DB" "SELECT p.id, p.doc_number, p.phone, p.area_code FROM persons p JOIN areas a ON a.code = p.area_code
+  WHERE a.level = 6 AND p.area_code <> '$GRID' AND p.area_code NOT LIKE '${RISK_GRID:0:6}%'
+  AND p.phone <> '' AND p.merged_into IS NULL AND p.doc_type = 'resident_id'
+  AND p.id NOT IN (SELECT person_id FROM control_orders)
+  AND p.doc_number NOT IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST)
+  AND p.doc_number NOT IN ('${ANALYTICS_DOCS//,/','}')
+  AND p.doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
+  ORDER BY p.id DESC LIMIT 1")
+read -r RESIDENT_PERSON RESIDENT_DOC RESIDENT_PHONE RESIDENT_GRID <<<"$RESIDENT_ROW"
+[[ -n "$RESIDENT_GRID" ]] || die "could not pick the resident for the resident test from $DB"
+RGRID_USER=e2e-rgrid
+RGRID_PASS=$(random_password)
+printf '%s\n' "$RGRID_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$RGRID_USER" --password-stdin \
+  --role grid_worker --scope "$RESIDENT_GRID" --display-name 网格员二 >/dev/null
+
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
 SERVE_EXTRA=(--handover-deadline-minutes 0)
@@ -198,6 +216,8 @@ export BIHUAN_GRID_AREA="$GRID"
 export BIHUAN_SAMPLER_USER="$SAMPLER_USER" BIHUAN_SAMPLER_PASS="$SAMPLER_PASS" BIHUAN_LAB_USER="$LAB_USER" BIHUAN_LAB_PASS="$LAB_PASS"
 export BIHUAN_NAT_STREET="$NAT_STREET" BIHUAN_NAT_DOCS="$NAT_DOCS"
 export BIHUAN_ANALYTICS_DOCS="$ANALYTICS_DOCS"
+export BIHUAN_RESIDENT_PERSON="$RESIDENT_PERSON" BIHUAN_RESIDENT_DOC="$RESIDENT_DOC" BIHUAN_RESIDENT_PHONE="$RESIDENT_PHONE"
+export BIHUAN_RESIDENT_GRID="$RESIDENT_GRID" BIHUAN_RGRID_USER="$RGRID_USER" BIHUAN_RGRID_PASS="$RGRID_PASS"
 export BIHUAN_RISK_USER="$RISK_USER" BIHUAN_RISK_PASS="$RISK_PASS" BIHUAN_RISK_GRID="$RISK_GRID" BIHUAN_RISK_PERSON="$RISK_PERSON"
 export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.

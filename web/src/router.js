@@ -10,6 +10,7 @@ export const MENU = [
   { name: 'orders', path: '/loop/orders', icon: 'List', perm: 'loop.read' },
   { name: 'handovers', path: '/loop/handovers', icon: 'Switch', perm: 'loop.read' },
   { name: 'alerts', path: '/loop/alerts', icon: 'Bell', perm: 'loop.read' },
+  { name: 'appeals', path: '/appeals', icon: 'ChatLineSquare', perm: 'loop.read' },
   { name: 'referrals', path: '/loop/referrals', icon: 'Connection', perm: 'loop.read' },
   { name: 'sites', path: '/loop/sites', icon: 'OfficeBuilding', perm: 'loop.read' },
   { name: 'arrivals', path: '/loop/arrivals', icon: 'Promotion', perm: 'loop.write' },
@@ -33,12 +34,17 @@ export const MENU = [
   { name: 'duplicates', path: '/duplicates', icon: 'CopyDocument', perm: 'person.merge' },
   { name: 'import', path: '/import', icon: 'Upload', perm: 'import' },
   { name: 'users', path: '/users', icon: 'Avatar', perm: 'user.manage' },
+  { name: 'outbox', path: '/notify/outbox', icon: 'Message', perm: 'user.manage' },
   { name: 'audit', path: '/audit', icon: 'Document', perm: 'audit.read' },
   { name: 'retention', path: '/retention', icon: 'Timer', perm: 'retention.manage' },
 ]
 
 const routes = [
   { path: '/login', name: 'login', component: LoginView, meta: { public: true } },
+  // Residents (居民): their own sign-in and page, apart from the staff console and its session.
+  { path: '/r', redirect: '/r/me' },
+  { path: '/r/login', name: 'residentLogin', component: () => import('./views/resident/ResidentLoginView.vue'), meta: { resident: true } },
+  { path: '/r/me', name: 'residentMe', component: () => import('./views/resident/ResidentMeView.vue'), meta: { resident: true } },
   {
     path: '/',
     component: MainLayout,
@@ -68,6 +74,8 @@ const routes = [
       { path: 'simulation', name: 'simulation', component: () => import('./views/SimulationView.vue'), meta: { perm: 'loop.manage' } },
       { path: 'import', name: 'import', component: () => import('./views/ImportView.vue'), meta: { perm: 'import' } },
       { path: 'users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { perm: 'user.manage' } },
+      { path: 'appeals', name: 'appeals', component: () => import('./views/resident/AppealsView.vue'), meta: { perm: 'loop.read' } },
+      { path: 'notify/outbox', name: 'outbox', component: () => import('./views/resident/OutboxView.vue'), meta: { perm: 'user.manage' } },
       { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { perm: 'audit.read' } },
       {
         path: 'retention',
@@ -148,6 +156,7 @@ export function firstAllowed(auth) {
 }
 
 router.beforeEach(async (to) => {
+  if (to.meta.resident) return true  // residents have their own session (docs/API-resident.md)
   const auth = useAuth()
   if (!auth.loaded) {
     try {

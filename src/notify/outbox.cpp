@@ -1,0 +1,253 @@
+#include "notify/outbox.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/area.hpp"
+#include "core/error.hpp"
+#include "core/policy.hpp"
+#include "loop/service.hpp"
+#include "store/loop_repository.hpp"
+
+namespace bihuan::notify {
+
+namespace {
+
+int setting_int(store::Repository& repo, const char* key, int dflt, int lo, int hi) {
+  auto v = repo.setting(key);
+  if (!v || v->empty()) return dflt;
+  try {
+    std::size_t used = 0;
+    const int n = std::stoi(*v, &used);
+    if (used != v->size() || n < lo || n > hi) throw std::out_of_range(key);
+    return n;
+  } catch (const std::exception&) {
+    fail(ErrorCode::invalid_argument,
+         std::string("setting ") + key + " must be a whole number from " + std::to_string(lo) + " to " +
+             std::to_string(hi) + ": " + *v,
+         key);
+  }
+}
+
+const char* stage_zh(const std::string& s) {
+  if (s == "quarantine_site") return "集中隔离";
+  if (s == "home_isolation") return "居家隔离";
+  if (s == "home_monitoring") return "居家健康监测";
+  if (s == "hospital") return "医院";
+  if (s == "transfer" || s == "destination_transfer") return "转运";
+  if (s == "port_screening") return "口岸检疫";
+  if (s == "destination_community") return "社区报到";
+  return nullptr;
+}
+const char* outcome_zh(const std::string& o) {
+  if (o == "negative") return "阴性";
+  if (o == "positive") return "阳性";
+  if (o == "inconclusive") return "不确定（需复检）";
+  if (o == "invalid") return "无效（需重新采样）";
+  return nullptr;
+}
+
+constexpr int kBatch = 500;
+
+}  // namespace
+
+Settings read_settings(store::Repository& repo) {
+  Settings s;
+  s.max_attempts = setting_int(repo, "notify.max_attempts", 5, 1, 100);
+  s.backoff = std::chrono::seconds{setting_int(repo, "notify.backoff_seconds", 30, 1, 86400)};
+  s.max_backoff = std::chrono::seconds{setting_int(repo, "notify.max_backoff_seconds", 3600, 1, 7 * 86400)};
+  if (s.max_backoff < s.backoff) s.max_backoff = s.backoff;
+  return s;
+}
+
+std::chrono::seconds backoff_after(const Settings& s, int failures) {
+  auto wait = s.backoff;
+  for (int i = 1; i < failures && wait < s.max_backoff; ++i) wait *= 2;
+  return std::min(wait, s.max_backoff);
+}
+
+std::string otp_text(const std::string& code, int minutes) {
+  return "【闭环】您的居民登录验证码为 " + code + "，" + std::to_string(minutes) + " 分钟内有效。请勿告诉他人。";
+}
+std::string order_text(const std::string& group, const std::string& stage, const std::string& start) {
+  const char* s = stage_zh(stage);
+  return "【闭环】您已自 " + start + " 起按" + group + "纳入管控（" + (s ? s : stage.c_str()) +
+         "）。请登录居民页面查看管控计划和需遵守的措施。";
+}
+std::string reminder_text(Date day) {
+  return "【闭环】今天（" + format_date(day) + "）是您的核酸检测日，请按通知完成采样。";
+}
+std::string result_text(const std::string& outcome) {
+  const char* o = outcome_zh(outcome);
+  return "【闭环】您的核酸检测结果：" + std::string(o ? o : outcome.c_str()) + "。详情请登录居民页面查看。";
+}
+std::string appeal_received_text(std::int64_t id, const std::string& due) {
+  return "【闭环】您的赋码纠错申请（编号 " + std::to_string(id) + "）已受理，网格将在 " + due + " 前答复。";
+}
+std::string appeal_new_text(std::int64_t id, const std::string& area, const std::string& due) {
+  return "新的赋码纠错申请 #" + std::to_string(id) + "（" + area + "），请在 " + due + " 前答复。";
+}
+std::string appeal_answered_text(std::int64_t id, bool upheld, const std::string& answer) {
+  return "【闭环】您的赋码纠错申请（编号 " + std::to_string(id) + "）已答复：" + (upheld ? "已纠正" : "不予纠正") + "。" +
+         answer;
+}
+std::string appeal_overdue_text(std::int64_t id, const std::string& area) {
+  return "赋码纠错申请 #" + std::to_string(id) + "（" + area + "）超过答复期限未答复，已上报。";
+}
+std::string alert_text(const std::string& kind, const std::string& subject, std::int64_t alert_id) {
+  return "脱管预警 #" + std::to_string(alert_id) + "：" + kind + (subject.empty() ? "" : "（" + subject + "）") + "，请及时处置。";
+}
+std::string task_text(const std::string& title, int level) {
+  return "应急任务超时，已升级至第 " + std::to_string(level) + " 级：" + title;
+}
+
+std::int64_t enqueue_sms(store::NotifyRepository& r, std::int64_t person_id, const std::string& phone,
+                         const std::string& area, const std::string& kind, const std::string& body,
+                         const std::string& dedupe_key, Instant now, std::optional<Instant> expires) {
+  if (phone.empty()) return 0;
+  store::Message m;
+  m.channel = "sms";
+  m.recipient = phone;
+  m.kind = kind;
+  m.person_id = person_id;
+  m.area_code = area;
+  m.body = body;
+  m.dedupe_key = dedupe_key;
+  m.next_attempt_at = now;
+  m.created_at = now;
+  m.expires_at = expires;
+  return r.enqueue(m);
+}
+
+int enqueue_staff(store::NotifyRepository& r, const std::vector<std::string>& roles, const std::string& area,
+                  std::int64_t org, const std::string& kind, const std::string& body, const std::string& dedupe_key,
+                  Instant now) {
+  int n = 0;
+  for (const auto& u : r.staff(roles)) {
+    const bool by_area = !u.scope_area.empty() && !area.empty() && in_subtree(area, u.scope_area);
+    const bool by_org = org != 0 && u.scope_org == org;
+    if (!by_area && !by_org) continue;
+    store::Message m;
+    m.channel = "push";
+    m.recipient = "user:" + u.username;
+    m.kind = kind;
+    m.area_code = area;
+    m.body = body;
+    m.dedupe_key = dedupe_key.empty() ? std::string() : dedupe_key + ":u" + std::to_string(u.user_id);
+    m.next_attempt_at = now;
+    m.created_at = now;
+    if (r.enqueue(m) != 0) ++n;
+  }
+  return n;
+}
+
+Scanner::Scanner(store::Repository& repo, const loop::Profiles* profiles, const Clock& clock, LocalTime local)
+    : repo_(repo), r_(store::open_notify_repository(repo)), profiles_(profiles), clock_(clock), local_(std::move(local)) {}
+
+Scanner::~Scanner() = default;
+
+int Scanner::run(Instant now) {
+  int written = 0;
+  // Each source in a transaction of its own: its messages and its cursor commit together.
+  auto source = [&](const std::string& name, auto&& each) {
+    repo_.transaction([&] {
+      auto cur = r_->cursor(name);
+      if (!cur) {
+        r_->set_cursor(name, r_->max_id(name));
+        return;
+      }
+      written += each(*cur);
+    });
+  };
+  std::vector<std::int64_t> new_orders;
+  source("orders", [&](std::int64_t after) {
+    int n = 0;
+    auto rows = r_->orders_after(after, kBatch);
+    for (const auto& o : rows) {
+      new_orders.push_back(o.order_id);
+      std::string group = o.group_key;
+      if (profiles_ && profiles_->has(o.profile)) {
+        const auto& groups = profiles_->get(o.profile).groups;
+        if (auto g = groups.find(o.group_key); g != groups.end() && !g->second.name_zh.empty()) group = g->second.name_zh;
+      }
+      if (enqueue_sms(*r_, o.person_id, o.phone, o.area_code, "order_notice", order_text(group, o.stage, o.start_date),
+                      "order:" + std::to_string(o.order_id), now))
+        ++n;
+    }
+    if (!rows.empty()) r_->set_cursor("orders", rows.back().order_id);
+    return n;
+  });
+  source("results", [&](std::int64_t after) {
+    int n = 0;
+    auto rows = r_->results_after(after, kBatch);
+    for (const auto& x : rows)
+      if (x.person_id != 0 &&
+          enqueue_sms(*r_, x.person_id, x.phone, x.area_code, "test_result", result_text(x.outcome),
+                      "result:" + std::to_string(x.result_id) + ":" + std::to_string(x.person_id), now))
+        ++n;
+    if (!rows.empty()) r_->set_cursor("results", rows.back().result_id);
+    return n;
+  });
+  source("alerts", [&](std::int64_t after) {
+    int n = 0;
+    auto rows = r_->alerts_after(after, kBatch);
+    for (const auto& a : rows)
+      n += enqueue_staff(*r_, {"grid_worker", "command_centre", "port_health", "transfer_team", "quarantine_site", "hospital"},
+                         a.owner_kind == "area" ? a.owner_area : std::string(), a.owner_kind == "org" ? a.owner_org : 0,
+                         "staff_alert", alert_text(a.kind, a.subject, a.alert_id), "alert:" + std::to_string(a.alert_id),
+                         now);
+    if (!rows.empty()) r_->set_cursor("alerts", rows.back().alert_id);
+    return n;
+  });
+  // Escalated response tasks: one push per task and level to the command centres over its area.
+  repo_.transaction([&] {
+    for (const auto& t : r_->escalated_tasks(now - std::chrono::hours{24}))
+      written += enqueue_staff(*r_, {"command_centre"}, t.area_code, 0, "task_escalated", task_text(t.title, t.escalation_level),
+                               "task:" + std::to_string(t.task_id) + ":" + std::to_string(t.escalation_level), now);
+  });
+  const Date today = local_.date_of(now);
+  if (profiles_ && (!reminded_ || *reminded_ != today)) {
+    // The first pass of the day: every active order.
+    std::int64_t after = 0;
+    loop::Service loop(repo_, *profiles_, clock_);
+    while (true) {
+      auto page = loop.loop().active_orders_after(after, kBatch);
+      if (page.empty()) break;
+      after = page.back().order.id;
+      written += remind(page, today, now);
+    }
+    reminded_ = today;
+  } else if (profiles_ && !new_orders.empty()) {
+    // Later passes: the orders that came since (their first test may be today).
+    loop::Service loop(repo_, *profiles_, clock_);
+    written += remind(loop.loop().orders_by_ids(new_orders), today, now);
+  }
+  return written;
+}
+
+int Scanner::remind(const std::vector<store::OrderRow>& orders, Date day, Instant now) {
+  int n = 0;
+  loop::Service loop(repo_, *profiles_, clock_);
+  repo_.transaction([&] {
+    for (const auto& o : orders) {
+      if (o.order.status != loop::OrderStatus::active) continue;
+      policy::Plan plan;
+      try {
+        plan = loop.plan_of(o);
+      } catch (const Error&) {
+        continue;  // a plan of an unknown profile: no reminder rather than no pass
+      }
+      bool test_day = false;
+      for (const auto& ph : plan.phases)
+        if (std::find(ph.test_dates.begin(), ph.test_dates.end(), day) != ph.test_dates.end()) test_day = true;
+      if (!test_day) continue;
+      const auto phone = r_->phone_of(o.order.person_id);
+      if (enqueue_sms(*r_, o.order.person_id, phone, o.person_area, "test_reminder", reminder_text(day),
+                      "remind:" + std::to_string(o.order.id) + ":" + format_date(day), now))
+        ++n;
+    }
+  });
+  return n;
+}
+
+}  // namespace bihuan::notify

@@ -1,0 +1,159 @@
+// Residents over HTTP (docs/API-resident.md): a resident signs in with ID, phone and the code the
+// outbox holds (the answer to "send a code" is the same for a wrong pair), sees their own data
+// (audited), files an appeal that grid A's worker answers and grid B's cannot see; resident and
+// staff sessions grant nothing of each other's; the address limit; the outbox is the admin's.
+#include "support.hpp"
+
+#include <regex>
+
+#include "api/resident_routes.hpp"
+
+namespace bihuan::testing {
+namespace {
+
+class ResidentApi : public SeededServer {
+ protected:
+  void options(api::ServerOptions& o) override {
+    SeededServer::options(o);
+    o.policies_dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";
+    o.code_key = (dir_.path() / "code-signing").string();
+    o.watch_interval = std::chrono::hours(1);
+  }
+  Client anon() { return Client(server_->port()); }
+  // The code of the newest sign-in code message, read by the administrator from the outbox.
+  std::string code_from_outbox() {
+    Client admin = login(server_->port(), "admin");
+    auto r = admin.get("/api/notify/outbox?kind=otp&limit=1");
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json j = r.j();
+    if (j["items"].empty()) return {};
+    std::smatch m;
+    const std::string body = j["items"][0]["body"].get<std::string>();
+    return std::regex_search(body, m, std::regex("([0-9]{6})")) ? std::string(m[1]) : std::string();
+  }
+  Client sign_in(const std::string& doc, const std::string& phone) {
+    Client c = anon();
+    auto asked = c.post("/api/resident/code", json{{"id_number", doc}, {"phone", phone}}.dump());
+    EXPECT_EQ(asked.status, 202) << asked.body;
+    const std::string code = code_from_outbox();
+    auto r = c.post("/api/resident/login", json{{"id_number", doc}, {"phone", phone}, {"code", code}}.dump());
+    EXPECT_EQ(r.status, 200) << r.body;
+    const auto set = r.header("set-cookie");
+    c.cookie = set.substr(0, set.find(';'));
+    return c;
+  }
+};
+
+TEST_F(ResidentApi, SignInWithTheCodeAndSeeOnlyYourOwnData) {
+  Client c = anon();
+  const auto wrong = c.post("/api/resident/code", json{{"id_number", world_.doc_a}, {"phone", "13800009999"}}.dump());
+  const auto unknown = c.post("/api/resident/code", json{{"id_number", make_id("19700101", 5)}, {"phone", world_.phone_a}}.dump());
+  EXPECT_EQ(code_from_outbox(), "");  // nothing sent for either
+  const auto right = c.post("/api/resident/code", json{{"id_number", world_.doc_a}, {"phone", world_.phone_a}}.dump());
+  EXPECT_EQ(wrong.status, 202);
+  EXPECT_EQ(right.status, wrong.status);
+  EXPECT_EQ(right.body, wrong.body);  // the registry cannot be probed
+  EXPECT_EQ(right.body, unknown.body);
+  const std::string code = code_from_outbox();
+  ASSERT_EQ(code.size(), 6u);
+  // The outbox shows the phone masked; the code is never in the audit log.
+  Client admin = login(server_->port(), "admin");
+  const auto box = admin.get("/api/notify/outbox");
+  ASSERT_EQ(box.status, 200);
+  EXPECT_EQ(box.j()["gateway"]["configured"], false);
+  EXPECT_EQ(box.j()["counts"]["queued"], 1);
+  EXPECT_EQ(box.body.find(world_.phone_a), std::string::npos) << box.body;
+  EXPECT_EQ(login(server_->port(), "grid_a").get("/api/notify/outbox").status, 403);
+  const std::string login_body = json{{"id_number", world_.doc_a}, {"phone", world_.phone_a}, {"code", code}}.dump();
+  auto bad = c.post("/api/resident/login",
+                    json{{"id_number", world_.doc_a}, {"phone", world_.phone_a}, {"code", code == "123456" ? "654321" : "123456"}}.dump());
+  EXPECT_EQ(bad.status, 401) << bad.body;
+  auto ok = c.post("/api/resident/login", login_body);
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  const auto set = ok.header("set-cookie");
+  EXPECT_EQ(set.rfind(std::string(api::kResidentCookie) + "=", 0), 0u) << set;
+  EXPECT_NE(set.find("HttpOnly"), std::string::npos);
+  EXPECT_NE(set.find("Path=/api/resident"), std::string::npos);
+  c.cookie = set.substr(0, set.find(';'));
+  EXPECT_EQ(c.post("/api/resident/login", login_body).status, 401);  // a code works once
+  auto me = c.get("/api/resident/me");
+  ASSERT_EQ(me.status, 200) << me.body;
+  const json j = me.j();
+  EXPECT_EQ(j["code"]["colour"], "green");
+  EXPECT_FALSE(j["code"]["token"].get<std::string>().empty());
+  EXPECT_EQ(j["person"]["name"], "张*");
+  EXPECT_EQ(j["person"]["area_code"], World::kGridA);
+  EXPECT_EQ(me.body.find(world_.doc_a), std::string::npos);
+  for (const auto& row : audit_rows(url_, "resident.read")) EXPECT_EQ(row.entity_id, world_.person_a);
+  EXPECT_EQ(audit_rows(url_, "resident.read").size(), 1u);
+  for (const auto& row : audit_rows(url_, "resident.code")) EXPECT_EQ(row.detail.find(code), std::string::npos);
+  // A resident session is not a staff session, and a staff session is not a resident's.
+  EXPECT_EQ(c.get("/api/persons/" + std::to_string(world_.person_a)).status, 401);
+  EXPECT_EQ(c.get("/api/auth/me").status, 401);
+  EXPECT_EQ(admin.get("/api/resident/me").status, 401);
+  EXPECT_EQ(c.post("/api/resident/logout", "").status, 200);
+  EXPECT_EQ(c.get("/api/resident/me").status, 401);
+}
+
+TEST_F(ResidentApi, AnAppealGoesToTheGridOfTheAreaAndIsAnswered) {
+  Client admin = login(server_->port(), "admin");
+  auto created = admin.post("/api/loop/orders", json{{"person_id", world_.person_a},
+                                                      {"group", "close_contact"},
+                                                      {"source", "close_contact"},
+                                                      {"start_date", format_date(store::local_time_of(*store::open_repository(url_)).date_of(SystemClock{}.now()))},
+                                                      {"stage", "home_isolation"},
+                                                      {"owner", {{"kind", "area"}, {"area_code", World::kGridA}}}}
+                                                         .dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  Client me = sign_in(world_.doc_a, world_.phone_a);
+  auto view = me.get("/api/resident/me");
+  ASSERT_EQ(view.status, 200);
+  EXPECT_NE(view.j()["code"]["colour"], "green");
+  ASSERT_EQ(view.j()["orders"].size(), 1u);
+  EXPECT_FALSE(view.j()["orders"][0]["phases"].empty());
+  EXPECT_FALSE(view.j()["measures"].empty());
+  EXPECT_EQ(me.post("/api/resident/appeals", R"({"reason":""})").status, 400);
+  auto filed = me.post("/api/resident/appeals", json{{"reason", "我没有接触过病例"}}.dump());
+  ASSERT_EQ(filed.status, 201) << filed.body;
+  const auto id = filed.j()["id"].get<std::int64_t>();
+  const std::string path = "/api/appeals/" + std::to_string(id);
+  Client grid_a = login(server_->port(), "grid_a");
+  Client grid_b = login(server_->port(), "grid_b");
+  auto list = grid_a.get("/api/appeals?status=open");
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.j()["items"].size(), 1u);
+  EXPECT_EQ(list.j()["items"][0]["person_name"], "张*");
+  EXPECT_TRUE(grid_b.get("/api/appeals").j()["items"].empty());
+  auto outside = grid_b.get(path);
+  auto none = grid_b.get("/api/appeals/999999");
+  EXPECT_EQ(outside.status, 404);
+  EXPECT_EQ(std::regex_replace(outside.body, std::regex("[0-9]+"), "#"), std::regex_replace(none.body, std::regex("[0-9]+"), "#"));
+  EXPECT_EQ(login(server_->port(), "auditor").get("/api/appeals").status, 403);
+  EXPECT_EQ(grid_a.post(path + "/answer", R"({"decision":"maybe","answer":"x"})").status, 400);
+  EXPECT_EQ(grid_a.post(path + "/answer", R"({"decision":"rejected"})").status, 400);
+  auto answered = grid_a.post(path + "/answer", json{{"decision", "rejected"}, {"answer", "流调核实您与病例同乘一车"}}.dump());
+  ASSERT_EQ(answered.status, 200) << answered.body;
+  EXPECT_EQ(answered.j()["status"], "rejected");
+  EXPECT_EQ(grid_a.post(path + "/answer", json{{"decision", "upheld"}, {"answer", "x"}}.dump()).status, 409);
+  auto after = me.get("/api/resident/me").j();
+  ASSERT_EQ(after["appeals"].size(), 1u);
+  EXPECT_EQ(after["appeals"][0]["answer"], "流调核实您与病例同乘一车");
+  auto sms = admin.get("/api/notify/outbox?kind=appeal_answered").j();
+  EXPECT_EQ(sms["items"].size(), 1u);
+  EXPECT_EQ(audit_rows(url_, "appeal.answer").size(), 1u);
+}
+
+TEST_F(ResidentApi, CodeRequestsPerAddressAreLimited) {
+  Client c = anon();
+  int accepted = 0, limited = 0;
+  for (int i = 0; i < 25; ++i) {
+    auto r = c.post("/api/resident/code", json{{"id_number", make_id("19700101", i)}, {"phone", "13800000000"}}.dump());
+    if (r.status == 202) ++accepted;
+    if (r.status == 429) ++limited;
+  }
+  EXPECT_EQ(accepted, 20);
+  EXPECT_EQ(limited, 5);
+}
+
+}  // namespace
+}  // namespace bihuan::testing
