@@ -310,14 +310,18 @@ struct Server::Impl {
     auto* lib = s.response_library.get();
     const auto every = loop::read_settings(*pass_repo).escalate_every;
     const auto local = store::local_time_of(*pass_repo);
-    s.watcher->add_pass([pass_repo, lib, clock, every, local](Instant now) {
+    auto warned_at = std::make_shared<std::optional<Instant>>();
+    s.watcher->add_pass([pass_repo, lib, clock, every, local, warned_at](Instant now) {
       response::Service svc(*pass_repo, *lib, *clock, every, local);
       const auto out = svc.sweep(now);
       if (!out.opened.empty() || !out.escalated.empty())
         spdlog::info("response: {} events started, {} triggers joined, {} tasks escalated", out.opened.size(), out.joined,
                      out.escalated.size());
       // Early warning (多点触发): the feeds' signals, each new one opening or joining an
-      // early_warning event (src/warning).
+      // early_warning event (src/warning); at once after a feed file or a rule changed in this
+      // process, else at most once a minute.
+      if (!warning::take_feeds_changed() && *warned_at && now - **warned_at < std::chrono::minutes(1)) return;
+      *warned_at = now;
       warning::Service warn(*pass_repo, *clock, local);
       const auto sig = warn.sweep(now, &svc);
       if (sig.opened || sig.closed)
@@ -326,7 +330,10 @@ struct Server::Impl {
   } else {
     auto pass_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
     const auto local = store::local_time_of(*pass_repo);
-    s.watcher->add_pass([pass_repo, clock, local](Instant now) {
+    auto warned_at = std::make_shared<std::optional<Instant>>();
+    s.watcher->add_pass([pass_repo, clock, local, warned_at](Instant now) {
+      if (!warning::take_feeds_changed() && *warned_at && now - **warned_at < std::chrono::minutes(1)) return;
+      *warned_at = now;
       warning::Service warn(*pass_repo, *clock, local);
       warn.sweep(now, nullptr);
     });

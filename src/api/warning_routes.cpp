@@ -98,8 +98,7 @@ Response post_feed(Request& req, Context& ctx) {
   if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the CSV or JSON file", "body");
   const Caller c = caller_of(ctx, req);
   // Refused callers are answered at once, not by a failed job.
-  if (c.scope.kind != Scope::Kind::org && !c.can(P::import_data))
-    fail(ErrorCode::permission_denied, "feeds are reported by holders of import (command centre) or by the reporting organisation", "role");
+  service(ctx).check_reporter(feed, c);
   const Clock* clock = ctx.svc.clock;
   const LocalTime local = ctx.svc.local_time;
   const std::size_t bytes = req.body.size();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -173,7 +174,11 @@ int child_length(std::size_t len) {
   return 15;
 }
 
+std::atomic<bool> feeds_changed{true};
+
 }  // namespace
+
+bool take_feeds_changed() { return feeds_changed.exchange(false); }
 
 Service::Service(store::Repository& repo, const Clock& clock, LocalTime local)
     : repo_(repo), w_(store::open_warning_repository(repo)), clock_(clock), local_(std::move(local)) {}
@@ -198,13 +203,9 @@ std::string Service::scoped_area(const std::string& area, const Caller& c, Permi
 
 // ------------------------------------------------------------------ feeds
 
-FeedReport Service::ingest_feed(Feed feed, std::string_view body, std::string_view format, const Caller& c,
-                                std::int64_t job_id, const Progress& prog) {
-  // Who reports: the command centre (import) for any site of its area, or the clinic, pharmacy
-  // or school itself (an organisation account of the matching kind) for its own site.
-  std::optional<Org> own;
+void Service::check_reporter(Feed feed, const Caller& c) {
   if (c.scope.kind == Scope::Kind::org) {
-    own = repo_.org(c.scope.org_id);
+    auto own = repo_.org(c.scope.org_id);
     const OrgKind want = feed == Feed::fever_clinic ? OrgKind::hospital
                          : feed == Feed::pharmacy   ? OrgKind::enterprise
                                                     : OrgKind::school;
@@ -216,6 +217,18 @@ FeedReport Service::ingest_feed(Feed feed, std::string_view body, std::string_vi
            "role");
   } else if (!c.can(Permission::import_data)) {
     fail(ErrorCode::permission_denied, "feeds are reported by holders of import (command centre) or by the reporting organisation", "role");
+  }
+}
+
+FeedReport Service::ingest_feed(Feed feed, std::string_view body, std::string_view format, const Caller& c,
+                                std::int64_t job_id, const Progress& prog) {
+  // Who reports: the command centre (import) for any site of its area, or the clinic, pharmacy
+  // or school itself (an organisation account of the matching kind) for its own site.
+  check_reporter(feed, c);
+  std::optional<Org> own;
+  if (c.scope.kind == Scope::Kind::org) {
+    own = repo_.org(c.scope.org_id);
+    if (!own) fail(ErrorCode::permission_denied, "no such organisation", "role");
   }
   static const std::map<std::string, std::string> aliases = {
       {"date", "date"},           {"day", "date"},          {"日期", "date"},          {"site", "site"},
@@ -327,6 +340,7 @@ FeedReport Service::ingest_feed(Feed feed, std::string_view body, std::string_vi
   });
   rep.accepted = static_cast<std::int64_t>(out.size());
   rep.committed = true;
+  feeds_changed = true;
   return rep;
 }
 
@@ -416,6 +430,7 @@ store::WarningRuleRow Service::put_rule(Feed feed, const std::string& area, cons
     row.updated_at = clock_.now();
     w_->put_rule(row);
   });
+  feeds_changed = true;
   return row;
 }
 

@@ -115,12 +115,19 @@ struct SweepResult {
   std::vector<std::int64_t> events;
 };
 
+// Whether a feed file was written in this process since the last call (and clears the mark): the
+// watcher's pass evaluates the signals at once after an import, else at most once a minute.
+bool take_feeds_changed();
+
 class Service {
  public:
   Service(store::Repository& repo, const Clock& clock, LocalTime local);
   ~Service();
 
-  // --- feeds. format: "csv" or "json" ("" = guessed from the first character).
+  // --- feeds. Who may report `feed` (permission_denied otherwise): holders of import with an
+  // area, or an organisation account of the feed's kind (hospital, enterprise, school).
+  void check_reporter(Feed feed, const Caller& c);
+  // format: "csv" or "json" ("" = guessed from the first character).
   FeedReport ingest_feed(Feed feed, std::string_view body, std::string_view format, const Caller& c,
                          std::int64_t job_id = 0, const Progress& p = {});
   Series series(Feed feed, const std::string& area, std::optional<Date> from, std::optional<Date> to,
