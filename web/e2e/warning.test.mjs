@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as pwRequest } from 'playwright-core'
-import { BASE, apiAs, env, hook, login, maskedForm, openBrowser, residentId } from './helpers.mjs'
+import { BASE, apiAs, env, hook, inputHook, login, maskedForm, openBrowser, residentId } from './helpers.mjs'
 import { shot } from './shots.mjs'
 
 let desk
@@ -88,6 +88,15 @@ test('a fever-clinic rise raises a signal that opens the early-warning playbook'
   await hook(page, 'warning-series').locator('canvas').first().waitFor()
   await hook(page, 'warning-rule').waitFor()
   await shot(page, 'warning.png')
+  // A stricter threshold for the district (response.manage): the series shows the rule's area.
+  await hook(page, 'warning-edit-rule').click()
+  await inputHook(page, 'rule-area').fill(district)
+  await inputHook(page, 'rule-k').fill('9')
+  await hook(page, 'rule-save').click()
+  await page.locator('[data-test="warning-rule"]', { hasText: `k = 9` }).waitFor()
+  assert.match(await hook(page, 'warning-rule').textContent(), new RegExp(`（${district}）`))
+  const rules = await api.admin.get('/warning/rules')
+  assert.ok(rules.body.items.some((r) => r.feed === 'fever_clinic' && r.area_code === district && r.k === 9))
   await page.getByRole('tab', { name: '疫苗接种' }).click()
   await hook(page, 'vaccination-bands').locator('.el-table__row', { hasText: '80+' }).waitFor()
   await page.getByRole('tab', { name: '容量' }).click()
