@@ -54,6 +54,7 @@ constexpr int kBatch = 500;
 Settings read_settings(store::Repository& repo) {
   Settings s;
   s.max_attempts = setting_int(repo, "notify.max_attempts", 5, 1, 100);
+  s.keep_days = setting_int(repo, "notify.keep_days", 90, 1, 3650);
   s.backoff = std::chrono::seconds{setting_int(repo, "notify.backoff_seconds", 30, 1, 86400)};
   s.max_backoff = std::chrono::seconds{setting_int(repo, "notify.max_backoff_seconds", 3600, 1, 7 * 86400)};
   if (s.max_backoff < s.backoff) s.max_backoff = s.backoff;
@@ -206,6 +207,11 @@ int Scanner::run(Instant now) {
                                "task:" + std::to_string(t.task_id) + ":" + std::to_string(t.escalation_level), now);
   });
   const Date today = local_.date_of(now);
+  if (!reminded_ || *reminded_ != today) {
+    // Once a day: delivered and dead messages past notify.keep_days go.
+    const auto keep = std::chrono::days{read_settings(repo_).keep_days};
+    repo_.transaction([&] { r_->purge(now - keep); });
+  }
   if (profiles_ && (!reminded_ || *reminded_ != today)) {
     // The first pass of the day: every active order.
     std::int64_t after = 0;
@@ -216,12 +222,12 @@ int Scanner::run(Instant now) {
       after = page.back().order.id;
       written += remind(page, today, now);
     }
-    reminded_ = today;
   } else if (profiles_ && !new_orders.empty()) {
     // Later passes: the orders that came since (their first test may be today).
     loop::Service loop(repo_, *profiles_, clock_);
     written += remind(loop.loop().orders_by_ids(new_orders), today, now);
   }
+  reminded_ = today;
   return written;
 }
 

@@ -26,8 +26,10 @@ namespace bihuan::notify {
 
 // Settings (settings table): notify.max_attempts (default 5: the message is dead after that
 // many failed attempts), notify.backoff_seconds (30: the wait after the first failure, doubling
-// after each further one, at most notify.max_backoff_seconds, 3600).
+// after each further one, at most notify.max_backoff_seconds, 3600); notify.keep_days (90: sent
+// and dead messages, which name phone numbers, are deleted after that many days).
 struct Settings {
+  int keep_days = 90;
   int max_attempts = 5;
   std::chrono::seconds backoff{30};
   std::chrono::seconds max_backoff{3600};

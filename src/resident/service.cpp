@@ -348,6 +348,8 @@ store::AppealRow Service::answer(std::int64_t id, bool upheld, const std::string
 std::vector<store::AppealRow> Service::sweep(Instant now) {
   std::vector<store::AppealRow> out;
   repo_.transaction([&] {
+    // Expired sessions and codes older than a day (the hourly limit looks back one hour).
+    r_->purge_expired(now, now - std::chrono::hours{24});
     auto notify = store::open_notify_repository(repo_);
     for (auto& a : r_->overdue_appeals(now, 1, 200)) {
       r_->set_appeal_escalation(a.id, 1, now);

@@ -101,7 +101,8 @@ class Service {
   // upheld: the grid finds the colour wrong and says what changes; rejected: with the reason.
   store::AppealRow answer(std::int64_t id, bool upheld, const std::string& answer, const Caller& c);
   // The watcher's pass: open appeals past their deadline are escalated once (a push to the
-  // command centres over the area); returns those escalated.
+  // command centres over the area); returns those escalated. Also deletes expired sessions and
+  // codes older than a day.
   std::vector<store::AppealRow> sweep(Instant now);
 
  private:

@@ -78,6 +78,8 @@ class NotifyRepository {
   virtual OutboxCounts counts() = 0;
   // Undelivered messages past their expiry become dead with `body` replaced; returns how many.
   virtual std::int64_t expire(Instant now, const std::string& body) = 0;
+  // Deletes sent and dead messages created before `before`; returns how many.
+  virtual std::int64_t purge(Instant before) = 0;
 
   // The scan's cursors (the last id of a source turned into messages).
   virtual std::optional<std::int64_t> cursor(const std::string& name) = 0;

@@ -59,6 +59,8 @@ class ResidentRepository {
   virtual void put_session(const ResidentSessionRow& s) = 0;
   virtual std::optional<ResidentSessionRow> session(const std::string& token_hash) = 0;
   virtual void delete_session(const std::string& token_hash) = 0;
+  // Deletes sessions expired before `now` and codes created before `codes_before`; returns rows.
+  virtual std::int64_t purge_expired(Instant now, Instant codes_before) = 0;
 
   // Appeals.
   virtual std::int64_t insert_appeal(const AppealRow& a) = 0;

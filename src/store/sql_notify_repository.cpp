@@ -113,6 +113,12 @@ class SqlNotifyRepository final : public NotifyRepository {
     return q.run();
   }
 
+  std::int64_t purge(Instant before) override {
+    Q q(db_, "DELETE FROM notify_messages WHERE status IN ('sent', 'dead') AND created_at < ?");
+    q.i64(ms(before));
+    return q.run();
+  }
+
   std::optional<std::int64_t> cursor(const std::string& name) override {
     Q q(db_, "SELECT last_id FROM notify_cursors WHERE name = ?");
     q.text(name);
@@ -337,6 +343,15 @@ class SqlResidentRepository final : public ResidentRepository {
     Q q(db_, "DELETE FROM resident_sessions WHERE token_hash = ?");
     q.text(token_hash);
     q.run();
+  }
+
+  std::int64_t purge_expired(Instant now, Instant codes_before) override {
+    Q s(db_, "DELETE FROM resident_sessions WHERE expires_at <= ?");
+    s.i64(ms(now));
+    std::int64_t n = s.run();
+    Q o(db_, "DELETE FROM resident_otps WHERE created_at < ?");
+    o.i64(ms(codes_before));
+    return n + o.run();
   }
 
   std::int64_t insert_appeal(const AppealRow& a) override {

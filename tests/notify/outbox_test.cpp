@@ -230,6 +230,23 @@ TEST_P(Outbox, ScanWritesOrderNoticesRemindersAndStaffAlertsOnce) {
   EXPECT_EQ(reminders().size(), today + 1);
 }
 
+TEST_P(Outbox, DeliveredAndDeadMessagesGoAfterTheKeepDays) {
+  repo_->set_setting("notify.keep_days", "30");
+  Receiver rx({200});
+  const auto sent = enqueue();
+  notify::Sender(*repo_, {rx.url(), ""}, clock_).run();
+  const auto waiting = enqueue();  // still queued: kept whatever its age
+  ASSERT_EQ(msg(sent).status, "sent");
+  notify::Scanner scan(*repo_, nullptr, clock_, LocalTime{});
+  clock_.advance(std::chrono::days{29});
+  scan.run(clock_.now());
+  EXPECT_TRUE(r_->message(sent));
+  clock_.advance(std::chrono::days{2});
+  scan.run(clock_.now());  // the first pass of a new day
+  EXPECT_FALSE(r_->message(sent));
+  EXPECT_TRUE(r_->message(waiting));
+}
+
 TEST(OutboxRules, BackoffDoublesUpToTheCap) {
   notify::Settings s;
   s.backoff = std::chrono::seconds{30};

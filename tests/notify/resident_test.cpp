@@ -143,6 +143,13 @@ TEST_P(Residents, SignInWithTheCodeOnceBeforeItExpires) {
   ASSERT_TRUE(s2);
   clock_.advance(12h);
   EXPECT_FALSE(svc_->session_person(s2->token));
+  // The watcher's pass deletes expired sessions and codes older than a day.
+  auto rr = store::open_resident_repository(*repo_);
+  svc_->sweep(clock_.now());
+  EXPECT_EQ(rr->otps_since(p.id, Instant{}), 3);  // the test's three codes: 12 h old, not a day
+  clock_.advance(13h);
+  svc_->sweep(clock_.now());
+  EXPECT_EQ(store::open_resident_repository(*repo_)->otps_since(p.id, Instant{}), 0);
 }
 
 TEST_P(Residents, WrongCodesVoidTheCode) {
