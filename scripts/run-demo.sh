@@ -78,14 +78,24 @@ sed 's/^/  /' "$CRED"
 DEMO_DEADLINE=${BIHUAN_DEMO_HANDOVER_MINUTES:-10}
 echo "demo: handovers are due within $DEMO_DEADLINE minutes (set BIHUAN_DEMO_HANDOVER_MINUTES to change)"
 echo "demo: an outbreak rebounded in district $DEMO_DISTRICT; command01 sees its playbooks' clocks under 应急响应"
-# Residents (居民): one resident with a phone, preferably under control in grid01's grid (so that
-# an appeal against the colour goes to grid01). Without an SMS gateway the sign-in code stays in
-# the notification outbox, where admin reads it (通知发件箱, /notify/outbox).
+# Residents (居民): one resident with a phone, under control if anyone is, else living in a grid of
+# the demo outbreak's cases (approving that grid's proposed risk area as command01 puts them under
+# control, so that they can appeal their colour), else in grid01's grid. Without an SMS gateway
+# the sign-in code stays in the notification outbox, where admin reads it (通知发件箱).
 DEMO_GRID=$(sqlite3 "$DB" "select code from areas where level = 6 order by code limit 1")
-RESIDENT=$(sqlite3 -separator ' ' "$DB" "select p.doc_number, p.phone from persons p left join control_orders o on o.person_id = p.id and o.status = 'active' where p.phone <> '' and length(p.doc_number) = 18 and p.merged_into is null order by (o.id is not null and p.area_code = '$DEMO_GRID') desc, (o.id is not null) desc, (p.area_code = '$DEMO_GRID') desc, p.id limit 1")
+RESIDENT=$(sqlite3 -separator ' ' "$DB" "select p.doc_number, p.phone, p.area_code from persons p
+  left join control_orders o on o.person_id = p.id and o.status = 'active'
+  where p.phone <> '' and length(p.doc_number) = 18 and p.merged_into is null
+  and p.id not in (select person_id from cases)
+  order by (o.id is not null) desc, (p.area_code = (select area_code from cases where note = '演示疫情' order by opened_at desc, id desc limit 1)) desc,
+  (p.area_code in (select area_code from cases where note = '演示疫情')) desc,
+  (p.area_code = '$DEMO_GRID') desc, p.id limit 1")
 if [[ -n "$RESIDENT" ]]; then
-  echo "demo: resident sign-in at http://127.0.0.1:$PORT/r/login with ID ${RESIDENT% *} and phone ${RESIDENT#* }"
-  echo "      (no SMS gateway is configured: admin reads the code under 通知发件箱 /notify/outbox)"
+  read -r R_DOC R_PHONE R_GRID <<<"$RESIDENT"
+  echo "demo: resident sign-in at http://127.0.0.1:$PORT/r/login with ID $R_DOC and phone $R_PHONE (grid $R_GRID);"
+  echo "      no SMS gateway is configured: admin reads the code under 通知发件箱 (/notify/outbox). To try an"
+  echo "      appeal (赋码纠错) the resident must be under control: command01 approves the risk area of grid"
+  echo "      $R_GRID under 风险区, then answers the appeal under 赋码纠错"
 fi
 echo
 exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist --handover-deadline-minutes "$DEMO_DEADLINE"
