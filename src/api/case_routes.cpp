@@ -77,7 +77,11 @@ json case_json(const store::CaseRecord& k, const LocalTime& l) {
           {"investigation_at", at_json(k.investigation_at, l)},
           {"contacts_listed_at", at_json(k.contacts_listed_at, l)},
           {"contacts_controlled_at", at_json(k.contacts_controlled_at, l)},
-          {"rev", k.rev}};
+          {"rev", k.rev},
+          {"origin_place", k.origin_place},
+          {"converted_at", at_json(k.converted_at, l)},
+          {"closed_at", at_json(k.closed_at, l)},
+          {"outcome", k.outcome}};
 }
 
 json contact_json(const cases::ContactView& v, const LocalTime& l) {
@@ -149,6 +153,8 @@ cases::CaseUpdate update_of(const json& b, const LocalTime& local) {
   u.death_date = opt_string(b, "death_date");
   u.note = opt_string(b, "note");
   u.status = opt_string(b, "status");
+  u.origin_place = opt_string(b, "origin_place");
+  u.outcome = opt_string(b, "outcome");
   auto time = [&](const char* f, std::optional<std::optional<Instant>>& dst) {
     auto it = b.find(f);
     if (it == b.end()) return;

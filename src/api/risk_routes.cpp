@@ -173,7 +173,9 @@ Response list_proposals(Request& req, Context& ctx) {
 Response approve(Request& req, Context& ctx) {
   const std::string reason = reason_of(req);
   Svc s(ctx);
-  return Response::json(decision_json(s.risk.approve(path_id(req), reason, caller_of(ctx, req)), ctx.svc.local_time));
+  auto d = s.risk.approve(path_id(req), reason, caller_of(ctx, req));
+  ctx.svc.public_cache.bump();
+  return Response::json(decision_json(d, ctx.svc.local_time));
 }
 
 Response reject(Request& req, Context& ctx) {
@@ -187,28 +189,36 @@ Response designate(Request& req, Context& ctx) {
   const std::string kind = req_string(b, "unit_kind"), ref = req_string(b, "unit_ref"), level = req_string(b, "level");
   const std::string reason = opt_string(b, "reason").value_or("");
   Svc s(ctx);
-  return Response::json(decision_json(s.risk.designate(kind, ref, level, reason, caller_of(ctx, req)), ctx.svc.local_time),
-                        201);
+  auto d = s.risk.designate(kind, ref, level, reason, caller_of(ctx, req));
+  ctx.svc.public_cache.bump();
+  return Response::json(decision_json(d, ctx.svc.local_time), 201);
 }
 
 Response lift(Request& req, Context& ctx) {
   const std::string reason = reason_of(req);
   Svc s(ctx);
-  return Response::json(decision_json(s.risk.lift(path_id(req), reason, caller_of(ctx, req)), ctx.svc.local_time));
+  auto d = s.risk.lift(path_id(req), reason, caller_of(ctx, req));
+  ctx.svc.public_cache.bump();
+  return Response::json(decision_json(d, ctx.svc.local_time));
 }
 
 Response public_areas(Request& req, Context& ctx) {
-  Svc s(ctx);
-  json items = json::array();
-  for (const auto& a : s.risk.public_areas(std::string(req.q("district"))))
-    items.push_back({{"id", a.id},
-                     {"level", a.level},
-                     {"unit_kind", a.unit_kind},
-                     {"unit_name", a.unit_name},
-                     {"district", a.district},
-                     {"street", a.street},
-                     {"since", a.since}});
-  Response r = Response::json({{"items", items}});
+  // Kept in memory like the portal's other answers (PublicCache): the portal stays up when the
+  // console is busy.
+  const std::string district(req.q("district"));
+  Response r = ctx.svc.public_cache.get("/api/public/risk-areas?district=" + district, ctx.now(), [&] {
+    Svc s(ctx);
+    json items = json::array();
+    for (const auto& a : s.risk.public_areas(district))
+      items.push_back({{"id", a.id},
+                       {"level", a.level},
+                       {"unit_kind", a.unit_kind},
+                       {"unit_name", a.unit_name},
+                       {"district", a.district},
+                       {"street", a.street},
+                       {"since", a.since}});
+    return Response::json({{"items", items}});
+  });
   r.headers.emplace_back("Cache-Control", "public, max-age=60");
   return r;
 }

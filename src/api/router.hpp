@@ -17,6 +17,7 @@
 
 #include "api/auth.hpp"
 #include "api/http_types.hpp"
+#include "api/public_cache.hpp"
 #include "core/caller.hpp"
 #include "core/date.hpp"
 #include "core/rbac.hpp"
@@ -76,6 +77,9 @@ struct Services {
   LoginLimiter resident_limiter{20, std::chrono::minutes(15)};
   // The notification gateway's URL (serve --notify-gateway; "" = none: messages stay queued).
   std::string notify_gateway;
+  // The public portal's answers kept in memory (bulletin_routes.cpp); bumped when a bulletin,
+  // article or risk area is published.
+  PublicCache public_cache;
 };
 
 struct Context;

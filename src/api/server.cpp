@@ -36,6 +36,8 @@
 #include "api/risk_routes.hpp"
 #include "api/response_routes.hpp"
 #include "api/warning_routes.hpp"
+#include "api/bulletin_routes.hpp"
+#include "bulletin/service.hpp"
 #include "response/service.hpp"
 #include "warning/service.hpp"
 #include "api/resident_routes.hpp"
@@ -199,6 +201,7 @@ struct Server::Impl {
     add_response_routes(router);
     add_warning_routes(router);
     add_resident_routes(router);
+    add_bulletin_routes(router);
     add_retention_routes(router);
     add_job_routes(router);
     add_import_routes(router);
@@ -353,6 +356,16 @@ struct Server::Impl {
       resident::Service svc(*pass_repo, profiles, signer, *clock, local, resident::read_settings(*pass_repo));
       const auto late = svc.sweep(now);
       if (!late.empty()) spdlog::warn("residents: {} appeals past their deadline escalated", late.size());
+    });
+  }
+  // The daily bulletin's scheduled draft (yesterday's, at the set hour), on a connection of its own.
+  if (s.opt.bulletin_hour >= 0 && s.opt.bulletin_hour < 24) {
+    auto pass_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
+    const auto local = store::local_time_of(*pass_repo);
+    const int hour = s.opt.bulletin_hour;
+    s.watcher->add_pass([pass_repo, clock, local, hour](Instant now) {
+      bulletin::Service svc(*pass_repo, *clock, local);
+      if (auto id = svc.scheduled(now, hour)) spdlog::info("bulletin: yesterday's draft generated (bulletin {})", *id);
     });
   }
   s.watcher->start(s.opt.watch_interval);

@@ -38,6 +38,9 @@ struct ServerOptions {
   // Emergency response: the playbooks directory (playbooks/*.yaml and levels.yaml; "" = none: the
   // response routes answer 503). Its watcher pass starts playbooks and escalates missed clocks.
   std::string playbooks_dir;
+  // The daily bulletin: at this local hour the watcher drafts yesterday's bulletin of the
+  // system's top area when none exists yet (-1 = never; the centre generates by hand).
+  int bulletin_hour = 8;
   std::chrono::milliseconds watch_interval{std::chrono::seconds(5)};
   // Notifications (src/notify): the HTTP gateway messages are POSTed to ("" = none: they stay
   // queued) and its bearer token; the sender runs every watch_interval on a thread of its own.

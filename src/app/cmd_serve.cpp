@@ -24,6 +24,7 @@ struct ServeArgs {
   std::size_t body_limit_kib = 1024;
   std::string policies;  // "" = share/bihuan/policies or the source tree (data_dirs.hpp)
   std::string playbooks;  // "" = share/bihuan/playbooks or the source tree
+  int bulletin_hour = 8;
   std::string code_key = "var/code-signing";
   int handover_deadline_minutes = -1;  // -1 = the per-stage defaults
   bool no_purge = false;
@@ -57,6 +58,7 @@ void run_serve(const ServeArgs& a) {
   o.handle_signals = true;
   o.policies_dir = data_dir(DataDir::policies, a.policies);
   o.playbooks_dir = data_dir(DataDir::playbooks, a.playbooks);
+  o.bulletin_hour = a.bulletin_hour;
   o.code_key = a.code_key;
   if (a.handover_deadline_minutes >= 0) o.handover_deadline = std::chrono::minutes{a.handover_deadline_minutes};
   o.purge_daily = !a.no_purge;
@@ -92,6 +94,10 @@ const bool registered = add_command([](CLI::App& app) {
   cmd->add_option("--playbooks", args->playbooks,
                   "directory of emergency-response playbooks and levels.yaml (default: share/bihuan/playbooks, else "
                   "the source tree)");
+  cmd->add_option("--bulletin-hour", args->bulletin_hour,
+                  "local hour at which yesterday's daily bulletin is drafted (-1 = only by hand)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 23));
   cmd->add_option("--code-key", args->code_key, "health-code key prefix (PREFIX.secret/.pub, created on first use)")
       ->capture_default_str();
   cmd->add_option("--handover-deadline-minutes", args->handover_deadline_minutes,

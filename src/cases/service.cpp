@@ -247,14 +247,20 @@ void apply_update(store::CaseRecord& k, const CaseUpdate& u, Instant now) {
     fail(ErrorCode::invalid_argument, "origin must be local or imported", "origin");
   if (u.status && *u.status != "open" && *u.status != "closed")
     fail(ErrorCode::invalid_argument, "status must be open or closed", "status");
+  if (u.outcome && !u.outcome->empty() && *u.outcome != "recovered" && *u.outcome != "died" && *u.outcome != "excluded")
+    fail(ErrorCode::invalid_argument, "outcome must be recovered, died or excluded", "outcome");
+  if (u.origin_place && u.origin_place->size() > 100)
+    fail(ErrorCode::invalid_argument, "origin_place is longer than 100 characters", "origin_place");
   for (auto [v, field] : {std::pair{&u.onset_date, "onset_date"}, std::pair{&u.death_date, "death_date"}})
     if (*v && !v->value().empty() && !parse_date(v->value()))
       fail(ErrorCode::invalid_argument, std::string(field) + " must be a date YYYY-MM-DD", field);
   auto set = [](std::string& dst, const std::optional<std::string>& v) {
     if (v) dst = *v;
   };
+  const std::string was_class = k.classification, was_status = k.status;
   set(k.classification, u.classification);
   set(k.severity, u.severity);
+  set(k.origin_place, u.origin_place);
   set(k.origin, u.origin);
   set(k.vaccination, u.vaccination);
   set(k.found_by, u.found_by);
@@ -265,6 +271,23 @@ void apply_update(store::CaseRecord& k, const CaseUpdate& u, Instant now) {
   set(k.death_date, u.death_date);
   set(k.note, u.note);
   set(k.status, u.status);
+  // The bulletin counts an asymptomatic infection confirmed later (无症状感染者转为确诊病例) on the
+  // day of the change, and closings by their day and outcome.
+  if (was_class == "asymptomatic" && (k.classification == "confirmed" || k.classification == "clinical") &&
+      !k.converted_at)
+    k.converted_at = now;
+  if (k.classification == "asymptomatic") k.converted_at.reset();
+  if (was_status != "closed" && k.status == "closed") {
+    k.closed_at = now;
+    k.outcome = u.outcome && !u.outcome->empty() ? *u.outcome : (k.death_date.empty() ? "recovered" : "died");
+  } else if (k.status == "closed" && u.outcome && !u.outcome->empty()) {
+    k.outcome = *u.outcome;
+  } else if (k.status == "open") {
+    if (u.outcome && !u.outcome->empty())
+      fail(ErrorCode::invalid_argument, "an outcome is recorded when the case is closed", "outcome");
+    k.closed_at.reset();
+    k.outcome.clear();
+  }
   if (u.diagnosed_at) k.diagnosed_at = *u.diagnosed_at;
   if (u.first_positive_at) k.first_positive_at = *u.first_positive_at;
   if (u.isolated_at) k.isolated_at = *u.isolated_at;

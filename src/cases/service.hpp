@@ -70,6 +70,9 @@ struct CaseView {
 struct CaseUpdate {
   std::optional<std::string> classification, severity, origin, vaccination, found_by, occupation, work_unit,
       current_address, onset_date, death_date, note, status;
+  // origin_place: where an imported case came from; outcome on closing: recovered | died | excluded
+  // (default: died with a death date, else recovered).
+  std::optional<std::string> origin_place, outcome;
   std::optional<std::optional<Instant>> diagnosed_at, first_positive_at, isolated_at;
   bool report = false;  // mark the card reported (网络直报) now
 };

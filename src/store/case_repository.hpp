@@ -50,6 +50,11 @@ struct CaseRecord {
   std::optional<Instant> diagnosed_at, first_positive_at, isolated_at, window_start, window_end;
   std::optional<Instant> reported_at, investigation_at, contacts_listed_at, contacts_controlled_at;
   std::int64_t rev = 1;
+  // v15, for the daily bulletin: where an imported case came from (country or province), when an
+  // asymptomatic infection was confirmed (转确诊), when the case was closed and how.
+  std::string origin_place;
+  std::optional<Instant> converted_at, closed_at;
+  std::string outcome;  // "" while open; recovered | died | excluded
 };
 
 struct CaseFilter {

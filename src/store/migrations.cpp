@@ -1294,6 +1294,69 @@ void apply_pending(Db& db) {
   }
 }
 
+// v15: the daily bulletin (每日疫情通报) and the public portal (issue 10). Cases gain what the
+// bulletin counts: where an imported case came from, when an asymptomatic infection was confirmed,
+// when and how a case was closed (recovered, died, excluded). A bulletin is one revision of one
+// day's figures for an area (draft | published | superseded; a correction of a published day is a
+// new revision, and publishing it writes one erratum per changed figure). Articles are the
+// health-education texts (宣传) the centre publishes on the portal.
+constexpr const char* kV15 = R"SQL(
+ALTER TABLE cases ADD COLUMN origin_place {text} NOT NULL DEFAULT '';
+ALTER TABLE cases ADD COLUMN converted_at {i64};
+ALTER TABLE cases ADD COLUMN closed_at {i64};
+ALTER TABLE cases ADD COLUMN outcome {text} NOT NULL DEFAULT '';
+CREATE TABLE bulletins (
+  id {pk},
+  area_code {text} NOT NULL,
+  day {text} NOT NULL,
+  revision {i64} NOT NULL DEFAULT 1,
+  status {text} NOT NULL DEFAULT 'draft',
+  figures {text} NOT NULL,
+  notices {text} NOT NULL DEFAULT '[]',
+  note {text} NOT NULL DEFAULT '',
+  correction_reason {text} NOT NULL DEFAULT '',
+  generated_at {i64} NOT NULL,
+  generated_by {i64} NOT NULL DEFAULT 0,
+  published_at {i64},
+  published_by {i64} NOT NULL DEFAULT 0,
+  rev {i64} NOT NULL DEFAULT 1
+);
+CREATE UNIQUE INDEX bulletins_day ON bulletins (area_code, day, revision);
+CREATE INDEX bulletins_published ON bulletins (status, day);
+CREATE TABLE bulletin_errata (
+  id {pk},
+  bulletin_id {i64} NOT NULL REFERENCES bulletins (id),
+  area_code {text} NOT NULL,
+  day {text} NOT NULL,
+  revision {i64} NOT NULL,
+  field {text} NOT NULL,
+  old_value {i64} NOT NULL,
+  new_value {i64} NOT NULL,
+  reason {text} NOT NULL,
+  at {i64} NOT NULL,
+  by_user {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX bulletin_errata_day ON bulletin_errata (area_code, day);
+CREATE TABLE articles (
+  id {pk},
+  area_code {text} NOT NULL DEFAULT '',
+  category {text} NOT NULL,
+  title {text} NOT NULL,
+  summary {text} NOT NULL DEFAULT '',
+  body {text} NOT NULL,
+  status {text} NOT NULL DEFAULT 'draft',
+  created_at {i64} NOT NULL,
+  created_by {i64} NOT NULL DEFAULT 0,
+  updated_at {i64} NOT NULL,
+  published_at {i64},
+  published_by {i64} NOT NULL DEFAULT 0,
+  rev {i64} NOT NULL DEFAULT 1
+);
+CREATE INDEX articles_status ON articles (status, published_at);
+CREATE INDEX cases_converted ON cases (converted_at) WHERE converted_at IS NOT NULL;
+CREATE INDEX cases_closed ON cases (closed_at) WHERE closed_at IS NOT NULL;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1312,6 +1375,7 @@ const std::vector<Migration>& migrations() {
       {12, kV12, kV12Sqlite, kV12Pg, true},
       {13, kV13, "", ""},
       {14, kV14, "", ""},
+      {15, kV15, "", ""},
       {16, kV16, "", ""},
       {17, kV17, "", ""},
   };

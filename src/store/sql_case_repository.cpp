@@ -64,7 +64,7 @@ constexpr const char* kCaseCols =
     "id, person_id, area_code, source, result_id, tube_id, classification, status, opened_at, opened_by, note, "
     "severity, origin, vaccination, found_by, occupation, work_unit, current_address, onset_date, death_date, "
     "diagnosed_at, first_positive_at, isolated_at, window_start, window_end, reported_at, investigation_at, "
-    "contacts_listed_at, contacts_controlled_at, rev";
+    "contacts_listed_at, contacts_controlled_at, rev, origin_place, converted_at, closed_at, outcome";
 CaseRecord read_case(const Q& q) {
   CaseRecord r;
   Cols c(q);
@@ -98,6 +98,10 @@ CaseRecord read_case(const Q& q) {
   r.contacts_listed_at = c.maybe_at();
   r.contacts_controlled_at = c.maybe_at();
   r.rev = c.i64();
+  r.origin_place = c.str();
+  r.converted_at = c.maybe_at();
+  r.closed_at = c.maybe_at();
+  r.outcome = c.str();
   return r;
 }
 
@@ -301,20 +305,26 @@ class SqlCaseRepository final : public CaseRepository {
     for (const auto* t : {&c.diagnosed_at, &c.first_positive_at, &c.isolated_at, &c.window_start, &c.window_end,
                           &c.reported_at, &c.investigation_at, &c.contacts_listed_at, &c.contacts_controlled_at})
       bind_opt_at(q, *t);
+    q.text(c.origin_place);
+    bind_opt_at(q, c.converted_at);
+    bind_opt_at(q, c.closed_at);
+    q.text(c.outcome);
   }
   static constexpr const char* kCaseSet =
       "person_id = ?, area_code = ?, source = ?, result_id = ?, tube_id = ?, classification = ?, status = ?, "
       "opened_at = ?, opened_by = ?, note = ?, severity = ?, origin = ?, vaccination = ?, found_by = ?, "
       "occupation = ?, work_unit = ?, current_address = ?, onset_date = ?, death_date = ?, diagnosed_at = ?, "
       "first_positive_at = ?, isolated_at = ?, window_start = ?, window_end = ?, reported_at = ?, "
-      "investigation_at = ?, contacts_listed_at = ?, contacts_controlled_at = ?";
+      "investigation_at = ?, contacts_listed_at = ?, contacts_controlled_at = ?, origin_place = ?, converted_at = ?, "
+      "closed_at = ?, outcome = ?";
   std::int64_t insert_case(CaseRecord& c) override {
     Q q(db_, db_.dialect().insert_returning(
                  "INSERT INTO cases (person_id, area_code, source, result_id, tube_id, classification, status, "
                  "opened_at, opened_by, note, severity, origin, vaccination, found_by, occupation, work_unit, "
                  "current_address, onset_date, death_date, diagnosed_at, first_positive_at, isolated_at, window_start, "
-                 "window_end, reported_at, investigation_at, contacts_listed_at, contacts_controlled_at) VALUES (?, ?, "
-                 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "window_end, reported_at, investigation_at, contacts_listed_at, contacts_controlled_at, origin_place, "
+                 "converted_at, closed_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  "id"));
     bind_case_fields(q, c);
     c.id = q.inserted_id();

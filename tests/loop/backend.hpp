@@ -83,6 +83,16 @@ inline Area area(const std::string& code, const std::string& name) {
   return a;
 }
 
+// The two-district area tree most service tests use: 北京市 > 朝阳区 (110105) > 建外街道 >
+// 建外社区 > grids 110105001001001 (第1网格) and 110105001001002 (第2网格), and 丰台区 (110106) with
+// one street, community and grid 110106001001001.
+inline std::vector<Area> two_districts() {
+  return {area("11", "北京市"), area("1101", "市辖区"), area("110105", "朝阳区"), area("110105001", "建外街道"),
+          area("110105001001", "建外社区"), area("110105001001001", "第1网格"), area("110105001001002", "第2网格"),
+          area("110106", "丰台区"), area("110106001", "街道"), area("110106001001", "社区"),
+          area("110106001001001", "网格")};
+}
+
 // The code of the Error `fn` throws (a test failure when it throws none), with its message and
 // field when asked for.
 inline ErrorCode code_of(const std::function<void()>& fn, std::string* message = nullptr, std::string* field = nullptr) {

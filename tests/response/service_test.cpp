@@ -40,10 +40,7 @@ class ResponseService : public ::testing::TestWithParam<std::string> {
     db_ = std::make_unique<looptest::TestBackend>(GetParam());
     if (!db_->skip.empty()) GTEST_SKIP() << db_->skip;
     repo_ = store::open_repository(db_->url);
-    repo_->upsert_areas({area("11", "北京市"), area("1101", "市辖区"), area("110105", "朝阳区"),
-                         area("110105001", "建外街道"), area("110105001001", "建外社区"), area(kGridA, "第1网格"),
-                         area(kGridB, "第2网格"), area("110106", "丰台区"), area("110106001", "街道"),
-                         area("110106001001", "社区"), area(kOtherGrid, "网格")});
+    repo_->upsert_areas(looptest::two_districts());
     std::vector<Org> orgs(1);
     orgs[0].code = "PORT-1";
     orgs[0].name = "冷链仓库";

@@ -33,10 +33,7 @@ class RiskService : public ::testing::TestWithParam<std::string> {
     db_ = std::make_unique<looptest::TestBackend>(GetParam());
     if (!db_->skip.empty()) GTEST_SKIP() << db_->skip;
     repo_ = store::open_repository(db_->url);
-    repo_->upsert_areas({area("11", "北京市"), area("1101", "市辖区"), area("110105", "朝阳区"),
-                         area("110105001", "建外街道"), area("110105001001", "建外社区"), area(kGridA, "第1网格"),
-                         area(kGridB, "第2网格"), area("110106", "丰台区"), area("110106001", "街道"),
-                         area("110106001001", "社区"), area(kOtherGrid, "网格")});
+    repo_->upsert_areas(looptest::two_districts());
     building_ = repo_->upsert_building(Building{0, kGridA, "光华里1号楼"});
     // Households: unit 1 (2 persons), unit 2 floor 5 (1), grid B (1), other district (1).
     std::vector<Household> hs(4);
