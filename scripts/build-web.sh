@@ -13,12 +13,12 @@ STAMP=dist/.bihuan-build-stamp
 hash_sources() {
   {
     find src public -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum
-    sha256sum index.html vite.config.js package.json package-lock.json
+    sha256sum index.html portal.html vite.config.js package.json package-lock.json
   } | sha256sum | cut -d' ' -f1
 }
 
 want=$(hash_sources)
-if [[ -f "$STAMP" && -f dist/index.html ]] && [[ "$(cat "$STAMP")" == "$want" ]]; then
+if [[ -f "$STAMP" && -f dist/index.html && -f dist/portal.html ]] && [[ "$(cat "$STAMP")" == "$want" ]]; then
   echo "build-web: web/dist is up to date"
   exit 0
 fi

@@ -65,6 +65,12 @@ fi
 if [[ "$(sqlite3 "$DB" "select count(*) from feed_counts")" == 0 ]]; then
   "$BIN" outbreak feeds --db "$URL" --district "$DEMO_DISTRICT" --seed "$SEED" || echo "run: outbreak feeds failed (the demo goes on)" >&2
 fi
+# The daily bulletins of the outbreak's days, published (once): the public portal (/p/) has its
+# history; yesterday's stays a draft for command01 to review and publish on the 疫情通报 page.
+if [[ "$(sqlite3 "$DB" "select count(*) from bulletins")" == 0 ]]; then
+  "$BIN" bulletin backfill --db "$URL" --days 30 --publish --yesterday-draft ||
+    echo "run: bulletin backfill failed (the demo goes on)" >&2
+fi
 # Risk areas: the active profile's rules over the demo's cases (if any) become proposals on the
 # 风险区 page for command01 to approve (docs/API-risk.md); nothing when there are no cases.
 "$BIN" risk propose --db "$URL" || echo "run: risk propose failed (the demo goes on)" >&2
@@ -97,5 +103,6 @@ if [[ -n "$RESIDENT" ]]; then
   echo "      appeal (赋码纠错) the resident must be under control: command01 approves the risk area of grid"
   echo "      $R_GRID under 风险区, then answers the appeal under 赋码纠错"
 fi
+echo "demo: the public portal (no login, try it on a phone): http://127.0.0.1:$PORT/p/"
 echo
 exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist --handover-deadline-minutes "$DEMO_DEADLINE"

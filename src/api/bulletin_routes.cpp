@@ -310,6 +310,16 @@ Response public_home(Request& req, Context& ctx) {
   });
 }
 
+Response public_districts(Request& req, Context& ctx) {
+  return cached(req, ctx, [&] {
+    auto s = service(ctx);
+    const std::string area = portal_area(req, s);
+    json items = json::array();
+    for (const auto& [code, name] : s.districts(area)) items.push_back({{"code", code}, {"name", name}});
+    return Response::json({{"items", items}});
+  });
+}
+
 Response public_bulletins(Request& req, Context& ctx) {
   return cached(req, ctx, [&] {
     auto s = service(ctx);
@@ -455,6 +465,8 @@ void add_bulletin_routes(Router& router) {
   const auto area = qp("area", "area code (default: the system's top area)");
   add(J::open, "GET", "/api/public/home", "The portal's front page: the latest bulletin, articles, the policy in force",
       {area}, A::none, std::nullopt, "", public_home);
+  add(J::open, "GET", "/api/public/districts", "The districts of the portal's area (for the risk-area and travel queries)",
+      {area}, A::none, std::nullopt, "", public_districts);
   add(J::open, "GET", "/api/public/bulletins", "Published daily bulletins, newest first",
       {area, qp("before", "days before this date"), qp("limit", "1-100", "integer")}, A::none, std::nullopt, "",
       public_bulletins);

@@ -123,7 +123,9 @@ void append_answer_head(std::string& out, int status, std::string_view content_t
   out.append("\r\nServer: bihuan\r\nContent-Type: ");
   out.append(content_type);
   out.append("\r\nX-Content-Type-Options: nosniff\r\n");
-  if (api) out.append("Cache-Control: no-store\r\n");
+  // API answers are not cached unless the route says otherwise (the public portal's).
+  const bool route_caches = std::any_of(extra.begin(), extra.end(), [](const auto& h) { return h.first == "Cache-Control"; });
+  if (api && !route_caches) out.append("Cache-Control: no-store\r\n");
   for (const auto& [name, value] : extra) {
     out.append(name);
     out.append(": ");

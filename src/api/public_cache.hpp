@@ -22,13 +22,16 @@ class PublicCache {
       : ttl_(ttl), max_(max_entries) {}
 
   // The answer for `key`: from memory when fresh, else from `make` (only answers with status 200
-  // are kept). A `make` that throws serves the kept answer if there is one, else rethrows.
+  // are kept). When `make` fails because the database is busy or down (an Error unavailable or
+  // internal, or any other exception) the kept answer is served if there is one; an Error about
+  // the request itself (not found, invalid argument) is the answer and drops the kept one.
   Response get(const std::string& key, Instant now, const std::function<Response()>& make);
   // The published content changed: every kept answer is recomputed at its next read.
   void bump();
   std::size_t size();
 
  private:
+  Response stale_or_rethrow(const std::string& key);
   struct Entry {
     Response res;
     Instant at{};

@@ -574,7 +574,8 @@ struct Server::Impl {
     m.set(http::field::server, "bihuan");
     m.set(http::field::content_type, r.content_type);
     m.set("X-Content-Type-Options", "nosniff");
-    if (api) m.set(http::field::cache_control, "no-store");
+    // API answers are not cached unless the route says otherwise (the public portal's).
+    if (api && !r.header("Cache-Control")) m.set(http::field::cache_control, "no-store");
     for (auto& [k, v] : r.headers) m.insert(k, v);
     m.keep_alive(keep_alive);
     const auto size = r.body.size();

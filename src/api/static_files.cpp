@@ -99,7 +99,11 @@ Response serve_static(const std::string& web_dir, std::string_view method, std::
   // client-side route answered with the app shell.
   if (rel.has_extension() && rel.extension() != ".html")
     return Response::error(404, "not_found", "no such file");
-  if (!read_file(root / "index.html", r.body)) return Response::error(404, "not_found", "console not built (no index.html)");
+  // The public portal (/p/...) is a page of its own; everything else is the console's.
+  const bool portal = rel.begin() != rel.end() && *rel.begin() == "p";
+  const char* shell = portal ? "portal.html" : "index.html";
+  if (!read_file(root / shell, r.body))
+    return Response::error(404, "not_found", std::string("console not built (no ") + shell + ")");
   r.content_type = "text/html; charset=utf-8";
   r.headers.emplace_back("Cache-Control", "no-cache");
   return r;

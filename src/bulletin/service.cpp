@@ -178,6 +178,12 @@ std::string Service::area_name(const std::string& code) {
   return it == names.end() ? code : it->second;
 }
 
+std::vector<std::pair<std::string, std::string>> Service::districts(const std::string& area) {
+  std::vector<std::pair<std::string, std::string>> out;
+  write([&] { out = b_->districts(area); });
+  return out;
+}
+
 std::string Service::default_area(const Caller& c) {
   if (c.everything()) return top_area();
   if (c.scope.kind == Scope::Kind::area && !c.scope.area_prefix.empty()) return c.scope.area_prefix;
@@ -664,11 +670,8 @@ std::vector<BulletinView> Service::public_bulletins(const std::string& area, int
   if (!before_day.empty()) parse_day(before_day);
   std::vector<BulletinView> out;
   write([&] {
-    for (const auto& b : b_->bulletins("", "published", before_day, std::max(1, limit) * 4)) {
-      if (b.area_code != area) continue;
+    for (const auto& b : b_->bulletins(area, "published", before_day, std::clamp(limit, 1, 1000), true))
       out.push_back(view_of(b));
-      if (static_cast<int>(out.size()) >= limit) break;
-    }
   });
   return out;
 }

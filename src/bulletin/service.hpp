@@ -111,6 +111,8 @@ class Service {
   // The portal's area: the system's single top area ("" when there are several).
   std::string top_area();
   std::string area_name(const std::string& code);
+  // The districts under the portal's area, (code, name).
+  std::vector<std::pair<std::string, std::string>> districts(const std::string& area);
   TravellerMeasures measures(const policy::Profile& profile, const std::string& area_code);
 
  private:

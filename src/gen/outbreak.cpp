@@ -47,6 +47,9 @@ OutbreakReport seed_outbreak(store::Repository& repo, const OutbreakOptions& opt
          "cases");
 
   Rng rng = Rng::stream(opt.seed, "outbreak");
+  // The course of each case (origin country, conversion, recovery) from a stream of its own, so
+  // that the cases themselves stay what they were for a seed.
+  Rng course = Rng::stream(opt.seed, "outbreak-course");
   // The curve: daily weights growing by 25 % a day for 40 % of the days, then falling by 15 % a day.
   const int peak = std::max(2, opt.days * 2 / 5);
   std::vector<double> w(static_cast<std::size_t>(opt.days));
@@ -105,6 +108,27 @@ OutbreakReport seed_outbreak(store::Repository& repo, const OutbreakOptions& opt
     c.reported_at = *c.diagnosed_at + minutes(rng.between(20, 150));
     c.isolated_at = opened;
     c.note = "演示疫情";
+    // What the daily bulletin counts: where imported cases came from, asymptomatic infections
+    // confirmed later, recoveries after 10-16 days (confirmed) or 7-10 days (asymptomatic).
+    static const char* kOrigins[] = {"俄罗斯", "美国", "韩国", "日本", "新加坡"};
+    if (imported) c.origin_place = kOrigins[course.below(5)];
+    Instant confirmed_at = *c.reported_at;
+    if (!confirmed && !community_rebound && course.chance(0.15)) {
+      const Instant at = *c.reported_at + hours(course.between(24, 72));
+      if (at < opt.now) {
+        c.classification = "confirmed";
+        c.severity = "mild";
+        c.converted_at = at;
+        confirmed_at = at;
+      }
+    }
+    const Instant well = c.classification == "confirmed" ? confirmed_at + hours(24 * course.between(10, 16))
+                                                         : *c.reported_at + hours(24 * course.between(7, 10));
+    if (well < opt.now) {
+      c.status = "closed";
+      c.closed_at = well;
+      c.outcome = "recovered";
+    }
     cases->insert_case(c);
     ++rep.cases;
     rep.imported += imported;

@@ -84,6 +84,8 @@ class BulletinRepository {
   virtual std::map<std::string, std::string> area_names(const std::vector<std::string>& codes) = 0;
   // Published risk areas under `area_prefix` ("" = all): (level, unit name), by level then name.
   virtual std::vector<std::pair<std::string, std::string>> published_risk_units(const std::string& area_prefix) = 0;
+  // (code, name) of the county-level areas (districts) under `prefix` ("" = all), by code.
+  virtual std::vector<std::pair<std::string, std::string>> districts(const std::string& prefix) = 0;
   // Codes of the areas without a parent (the top of the registry's tree).
   virtual std::vector<std::string> top_areas() = 0;
 
@@ -91,10 +93,10 @@ class BulletinRepository {
   virtual std::optional<BulletinRow> bulletin(std::int64_t id) = 0;
   // Every revision of an area's day, by revision.
   virtual std::vector<BulletinRow> revisions(const std::string& area_code, const std::string& day) = 0;
-  // Newest day first, then revision; status "" = any; area "" with `scope_prefix` = every area
-  // under it. Keyset on id is not used: pages by (day, revision) through `before_day`.
+  // Newest day first, then revision; status "" = any; the areas under `scope_prefix` ("" = all),
+  // or with `exact` the area `scope_prefix` itself. Pages by day through `before_day`.
   virtual std::vector<BulletinRow> bulletins(const std::string& scope_prefix, const std::string& status,
-                                             const std::string& before_day, int limit) = 0;
+                                             const std::string& before_day, int limit, bool exact = false) = 0;
   virtual std::int64_t insert_bulletin(BulletinRow& b) = 0;  // fills id
   // Writes status, figures, notices, note, correction_reason, generated_*, published_*;
   // false when the stored rev is not `rev`.

@@ -194,6 +194,16 @@ class SqlBulletinRepository final : public BulletinRepository {
     while (q.next()) out.emplace_back(q.str(0), q.str(1));
     return out;
   }
+  std::vector<std::pair<std::string, std::string>> districts(const std::string& prefix) override {
+    Conds w;
+    w.area("code", prefix);
+    w.add("level = 3");
+    Q q(db_, "SELECT code, name FROM areas" + w.sql + " ORDER BY code LIMIT 1000");
+    w.bind(q);
+    std::vector<std::pair<std::string, std::string>> out;
+    while (q.next()) out.emplace_back(q.str(0), q.str(1));
+    return out;
+  }
   std::vector<std::string> top_areas() override {
     Q q(db_, "SELECT code FROM areas WHERE parent_code = '' ORDER BY code LIMIT 50");
     std::vector<std::string> out;
@@ -216,12 +226,15 @@ class SqlBulletinRepository final : public BulletinRepository {
     return out;
   }
   std::vector<BulletinRow> bulletins(const std::string& scope_prefix, const std::string& status,
-                                     const std::string& before_day, int limit) override {
+                                     const std::string& before_day, int limit, bool exact) override {
     if (limit < 1 || limit > 1000) fail(ErrorCode::invalid_argument, "limit must be between 1 and 1000", "limit");
     Conds w;
-    // An area's bulletin of the whole deployment has area_code "" and is inside every prefix only
-    // when the prefix is "".
-    if (!scope_prefix.empty()) w.area("area_code", scope_prefix);
+    if (exact) {
+      w.t(scope_prefix);
+      w.add("area_code = ?");
+    } else if (!scope_prefix.empty()) {
+      w.area("area_code", scope_prefix);
+    }
     if (!status.empty()) {
       w.t(status);
       w.add("status = ?");

@@ -23,6 +23,7 @@
 #include "response/service.hpp"
 #include "store/warning_repository.hpp"
 #include "resident/service.hpp"
+#include "bulletin/service.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -283,6 +284,17 @@ class ScopeMatrix : public ::testing::Test {
         appeal_out_ = rs.file_appeal(world_->person_b, "未去过该场所").id;
       }
 
+      // The daily bulletin (每日疫情通报) of grid B (a draft) and a health-education article of grid B.
+      {
+        bulletin::Service bs(*repo, *clock_, store::local_time_of(*repo));
+        bulletin_out_ = bs.generate("2022-06-30", World::kGridB, admin).row.id;
+        bulletin::ArticleInput in;
+        in.category = "prevention";
+        in.title = "防护";
+        in.body = "戴口罩";
+        article_out_ = bs.create_article(in, World::kGridB, admin).id;
+      }
+
       // Identity conflicts (身份冲突) found by an administrator's import: grid B's resident (outside)
       // and grid A's (inside), each registered under another name than the file's.
       ingest::ImportOptions io;
@@ -351,6 +363,8 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/response/levels/{id}", 0) == 0) return Target{id(level_out_), "999999"};
     if (pattern.rfind("/api/warning/signals/{id}", 0) == 0) return Target{id(signal_out_), "999999"};
     if (pattern.rfind("/api/appeals/{id}", 0) == 0) return Target{id(appeal_out_), "999999"};
+    if (pattern.rfind("/api/bulletins/{id}", 0) == 0) return Target{id(bulletin_out_), "999999"};
+    if (pattern.rfind("/api/articles/{id}", 0) == 0) return Target{id(article_out_), "999999"};
     return std::nullopt;
   }
 
@@ -406,6 +420,13 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/response/levels") return json{{"level", "IV"}, {"area_code", object}, {"reason", "r"}}.dump();
     if (pattern == "/api/response/events" && method == "POST")
       return json{{"playbook", "local-case"}, {"area_code", object}, {"note", "n"}}.dump();
+    if (pattern == "/api/bulletins/{id}" && method == "PUT") return R"({"rev":1,"note":"n"})";
+    if (pattern == "/api/bulletins/{id}/publish") return R"({"reason":"r"})";
+    if (pattern == "/api/bulletins") return json{{"day", "2022-06-30"}, {"area", object}}.dump();
+    if (pattern == "/api/articles/{id}" && method == "PUT") return R"({"rev":1,"title":"t"})";
+    if (pattern == "/api/articles/{id}/withdraw") return R"({"reason":"r"})";
+    if (pattern == "/api/articles" && method == "POST")
+      return json{{"area", object}, {"category", "prevention"}, {"title", "t"}, {"body", "b"}}.dump();
     return method == "GET" ? std::string() : std::string("{}");
   }
 
@@ -432,6 +453,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t event_out_ = 0, response_task_out_ = 0, level_out_ = 0;
   static inline std::int64_t signal_out_ = 0;
   static inline std::int64_t appeal_out_ = 0;
+  static inline std::int64_t bulletin_out_ = 0, article_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
@@ -468,6 +490,9 @@ TEST_F(ScopeMatrix, OutsideTheScopeAnswersLikeNothingAndChangesNothing) {
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create &&
                (r.pattern == "/api/response/levels" || r.pattern == "/api/response/events")) {
       cases.emplace_back(r.pattern, Target{"110106", "110199"});
+    } else if (r.jurisdiction == api::Jurisdiction::scoped_create &&
+               (r.pattern == "/api/bulletins" || r.pattern == "/api/articles")) {
+      cases.emplace_back(r.pattern, Target{World::kGridB, "110105001001099"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/links") {
       cases.emplace_back(r.pattern, Target{std::to_string(case_out_), "999999"});
     } else if (r.jurisdiction == api::Jurisdiction::transfer && r.pattern.find("{id}") != std::string::npos) {
