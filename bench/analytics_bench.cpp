@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include "analytics/service.hpp"
+#include "bulletin/service.hpp"
 #include "core/caller.hpp"
 #include "core/date.hpp"
 #include "store/case_repository.hpp"
@@ -184,9 +185,22 @@ int main(int argc, char** argv) {
     time(who + ".nowcast", [&] { return svc.nowcast(nf, std::nullopt, caller).nowcast.cases; });
     time(who + ".growth", [&] { return svc.growth({}, 14, "local", caller).growth.cases; });
   }
+  // The daily bulletin of the outbreak's peak day (the code path of POST /api/bulletins): every
+  // case reported up to the day's end read and counted (new, cumulative, under treatment), the
+  // notices of the day's local cases with their residence and links, the draft written.
+  const Date peak = plus(first, static_cast<int>(days * 0.45));
+  bulletin::Service bs(*repo, clock, local);
+  Caller admin = Caller::local("bench");
+  for (const auto& [who, area] : {std::pair<std::string, std::string>{"city", bs.default_area(admin)}, {"district", district}}) {
+    time(who + ".bulletin", [&] {
+      const auto v = bs.generate(format_date(peak), area, admin);
+      return v.figures.confirmed + v.figures.asymptomatic;
+    });
+  }
   json doc = {{"cases", people.size()},   {"registered", registered}, {"days", days},
               {"first", format_date(first)}, {"end", format_date(end)}, {"district", district},
               {"district_cases", by_district[district]}, {"load_s", load_s}, {"reps", reps},
+              {"peak", format_date(peak)},
               {"queries", results}};
   std::cout << doc.dump(2) << "\n";
   return 0;

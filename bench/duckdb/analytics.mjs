@@ -4,7 +4,7 @@
 // Prints one JSON document: p50/p99/max in ms per query, for the whole city and one district.
 import { DuckDBInstance } from '@duckdb/node-api';
 
-const [dir, first, end, district, repsText] = process.argv.slice(2);
+const [dir, first, end, district, repsText, peak] = process.argv.slice(2);
 const reps = Number(repsText || 50);
 const threads = process.env.DUCKDB_THREADS || '2';
 const inst = await DuckDBInstance.create(':memory:', { threads });
@@ -49,6 +49,24 @@ const queries = (d) => ({
   nowcast: delays(plus(end, -59), end, d),
   growth: byDay(report, plus(end, -13), end, d, " AND origin <> 'imported'"),
 });
+// The daily bulletin's counts of one day: new and cumulative by classification over every case
+// reported up to the day's end, and the day's new cases by origin and district (the breakdowns).
+// The last column of the first query is the day's new confirmed and asymptomatic (the check).
+function bulletin(day, d) {
+  const rday = `(${report} + ${OFF}) // ${DAY}`;
+  const dn = (dayMs(day) + OFF) / DAY;
+  const conf = `classification IN ('confirmed', 'clinical')`;
+  return [
+    `SELECT count(*) FILTER (WHERE ${conf}) AS total_confirmed,
+            count(*) FILTER (WHERE classification = 'asymptomatic') AS total_asymptomatic,
+            count(*) FILTER (WHERE ${conf} AND ${rday} = ${dn} AND origin = 'imported') AS confirmed_imported,
+            count(*) FILTER (WHERE (${conf} OR classification = 'asymptomatic') AND ${rday} = ${dn}) AS new_cases
+     FROM cases WHERE ${report} < ${dayMs(day) + DAY}${scope(d)}`,
+    `SELECT substr(area_code, 1, 6) AS district, origin, count(*) FILTER (WHERE ${conf}) AS confirmed,
+            count(*) FILTER (WHERE classification = 'asymptomatic') AS asymptomatic
+     FROM cases WHERE ${rday} = ${dn}${scope(d)} GROUP BY ALL`,
+  ];
+}
 const out = { loaded: Number(loaded), load_ms, threads: Number(threads), reps, queries: {} };
 for (const [who, d] of [['city', ''], ['district', district]]) {
   for (const [name, sql] of Object.entries(queries(d))) {
@@ -63,6 +81,23 @@ for (const [who, d] of [['city', ''], ['district', district]]) {
     ms.sort((a, b) => a - b);
     const at = (q) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)];
     out.queries[`${who}.${name}`] = { n: ms.length, p50_ms: at(0.5), p99_ms: at(0.99), max_ms: ms[ms.length - 1], rows: rows.length, cases };
+  }
+}
+if (peak) {
+  for (const [who, d] of [['city', ''], ['district', district]]) {
+    const ms = [];
+    let cases = 0;
+    for (let r = 0; r < reps; ++r) {
+      s = t();
+      const [totals, parts] = bulletin(peak, d);
+      const a = (await con.runAndReadAll(totals)).getRows();
+      await con.runAndReadAll(parts);
+      ms.push(t() - s);
+      cases = Number(a[0][a[0].length - 1]);
+    }
+    ms.sort((x, y) => x - y);
+    const at = (q) => ms[Math.min(ms.length - 1, Math.ceil(q * ms.length) - 1)];
+    out.queries[`${who}.bulletin`] = { n: ms.length, p50_ms: at(0.5), p99_ms: at(0.99), max_ms: ms[ms.length - 1], cases };
   }
 }
 console.log(JSON.stringify(out, null, 2));
