@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "api/resident_routes.hpp"
+#include "notify/receiver.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -153,6 +154,46 @@ TEST_F(ResidentApi, CodeRequestsPerAddressAreLimited) {
   }
   EXPECT_EQ(accepted, 20);
   EXPECT_EQ(limited, 5);
+}
+
+// The server's sender delivers the outbox to the configured gateway (a local receiver here): the
+// resident's code reaches the gateway with the token, and the outbox keeps it redacted.
+class ResidentApiWithGateway : public ResidentApi {
+ protected:
+  void options(api::ServerOptions& o) override {
+    ResidentApi::options(o);
+    o.notify_gateway = rx_.url("/sms");
+    o.notify_token = "gw-token";
+    o.watch_interval = std::chrono::milliseconds(50);
+  }
+  notifytest::Receiver rx_{{200}};
+};
+
+TEST_F(ResidentApiWithGateway, TheServerDeliversTheCodeToTheGateway) {
+  Client c = anon();
+  ASSERT_EQ(c.post("/api/resident/code", json{{"id_number", world_.doc_a}, {"phone", world_.phone_a}}.dump()).status, 202);
+  Client admin = login(server_->port(), "admin");
+  json box;
+  for (int i = 0; i < 2000; ++i) {  // a bound, not a timing check: a stuck sender fails the test
+    box = admin.get("/api/notify/outbox?kind=otp").j();
+    if (box["counts"]["sent"] == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(box["counts"]["sent"], 1) << box.dump();
+  EXPECT_EQ(box["gateway"]["configured"], true);
+  EXPECT_EQ(box["items"][0]["status"], "sent");
+  EXPECT_EQ(box["items"][0]["provider_id"], "gw-1");
+  EXPECT_EQ(box["items"][0]["body"].get<std::string>().find_first_of("0123456789"), std::string::npos) << box.dump();
+  const auto got = rx_.received();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].authorization, "Bearer gw-token");
+  const json sent = json::parse(got[0].body);
+  EXPECT_EQ(sent["recipient"], world_.phone_a);
+  std::smatch m;
+  const std::string text = sent["body"].get<std::string>();
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("([0-9]{6})"))) << text;
+  auto ok = c.post("/api/resident/login", json{{"id_number", world_.doc_a}, {"phone", world_.phone_a}, {"code", std::string(m[1])}}.dump());
+  EXPECT_EQ(ok.status, 200) << ok.body;
 }
 
 }  // namespace
