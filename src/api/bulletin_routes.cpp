@@ -156,8 +156,8 @@ Response edit_bulletin(Request& req, Context& ctx) {
   std::vector<bulletin::NoticeEdit> edits;
   if (auto it = b.find("notices"); it != b.end()) {
     if (!it->is_array()) fail(ErrorCode::invalid_argument, "notices must be an array", "notices");
-    for (std::size_t i = 0; i < it->size(); ++i) {
-      const auto& n = (*it)[i];
+    std::size_t i = 0;
+    for (const auto& n : *it) {
       const std::string where = "notices[" + std::to_string(i) + "]";
       if (!n.is_object()) fail(ErrorCode::invalid_argument, where + " must be an object", where);
       bulletin::NoticeEdit e;
@@ -167,6 +167,7 @@ Response edit_bulletin(Request& req, Context& ctx) {
       e.text_zh = opt_string(n, "text_zh");
       e.text_en = opt_string(n, "text_en");
       edits.push_back(std::move(e));
+      ++i;
     }
   }
   auto s = service(ctx);
@@ -381,11 +382,17 @@ Response public_open_data(Request& req, Context& ctx) {
       r.content_type = "text/csv; charset=utf-8";
       r.headers.emplace_back("Content-Disposition", "attachment; filename=\"daily-" + (area.empty() ? std::string("all") : area) + ".csv\"");
       r.body = "date,area_code,revision";
-      for (const auto& [k, _] : bulletin::named(bulletin::Figures{})) r.body += "," + k;
+      for (const auto& [k, _] : bulletin::named(bulletin::Figures{})) {
+        r.body += ',';
+        r.body += k;
+      }
       r.body += "\n";
       for (const auto& b : rows) {
         r.body += b.day + "," + b.area_code + "," + std::to_string(b.revision);
-        for (const auto& [_, v] : bulletin::named(bulletin::figures_from_json(b.figures))) r.body += "," + std::to_string(v);
+        for (const auto& [_, v] : bulletin::named(bulletin::figures_from_json(b.figures))) {
+          r.body += ',';
+          r.body += std::to_string(v);
+        }
         r.body += "\n";
       }
       return r;

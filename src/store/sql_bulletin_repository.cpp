@@ -119,7 +119,10 @@ class SqlBulletinRepository final : public BulletinRepository {
     std::map<std::int64_t, std::vector<std::int64_t>> out;
     for (std::size_t i = 0; i < ids.size(); i += 500) {
       std::string list;
-      for (std::size_t j = i; j < std::min(ids.size(), i + 500); ++j) list += (j > i ? "," : "") + std::to_string(ids[j]);
+      for (std::size_t j = i; j < std::min(ids.size(), i + 500); ++j) {
+        if (j > i) list += ',';
+        list += std::to_string(ids[j]);
+      }
       Q q(db_, "SELECT infectee_case_id, infector_case_id FROM case_links WHERE infectee_case_id IN (" + list +
                    ") ORDER BY infectee_case_id, infector_case_id");
       while (q.next()) out[q.int64(0)].push_back(q.int64(1));
