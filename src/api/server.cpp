@@ -34,6 +34,7 @@
 #include "api/analytics_routes.hpp"
 #include "api/case_routes.hpp"
 #include "api/risk_routes.hpp"
+#include "api/enterprise_routes.hpp"
 #include "api/response_routes.hpp"
 #include "api/warning_routes.hpp"
 #include "api/bulletin_routes.hpp"
@@ -200,6 +201,7 @@ struct Server::Impl {
     add_risk_routes(router);
     add_response_routes(router);
     add_warning_routes(router);
+    add_enterprise_routes(router);
     add_resident_routes(router);
     add_bulletin_routes(router);
     add_retention_routes(router);

@@ -1113,6 +1113,57 @@ CREATE INDEX response_log_event ON response_log (event_id, at);
 CREATE INDEX cases_opened ON cases (opened_at);
 )SQL";
 
+// v18: work resumption (复工复产, issue 11): enterprises with their sites, staff rosters and the
+// versions of their prevention plans (each submission and decision one row).
+constexpr const char* kV18 = R"SQL(
+CREATE TABLE enterprises (
+  org_id {i64} PRIMARY KEY REFERENCES orgs (id),
+  industry {text} NOT NULL DEFAULT '',
+  white_list INTEGER NOT NULL DEFAULT 0,
+  status {text} NOT NULL DEFAULT 'registered',
+  reopened INTEGER NOT NULL DEFAULT 0,
+  plan_version INTEGER NOT NULL DEFAULT 0,
+  registered_by {i64} NOT NULL DEFAULT 0,
+  registered_at {i64} NOT NULL,
+  updated_at {i64} NOT NULL
+);
+
+CREATE TABLE enterprise_sites (
+  org_id {i64} NOT NULL REFERENCES orgs (id),
+  name {text} NOT NULL,
+  address {text} NOT NULL DEFAULT '',
+  area_code {text} NOT NULL,
+  PRIMARY KEY (org_id, name)
+);
+
+CREATE TABLE enterprise_staff (
+  org_id {i64} NOT NULL REFERENCES orgs (id),
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  site {text} NOT NULL,
+  post {text} NOT NULL,
+  shift {text} NOT NULL DEFAULT '',
+  PRIMARY KEY (org_id, person_id)
+);
+CREATE INDEX enterprise_staff_person ON enterprise_staff (person_id);
+
+CREATE TABLE enterprise_plan_versions (
+  id {pk},
+  org_id {i64} NOT NULL REFERENCES orgs (id),
+  version INTEGER NOT NULL,
+  status {text} NOT NULL,
+  plan {text} NOT NULL,
+  responsible_head {text} NOT NULL DEFAULT '',
+  epidemic_ok INTEGER NOT NULL DEFAULT 0,
+  safety_ok INTEGER NOT NULL DEFAULT 0,
+  reopen INTEGER NOT NULL DEFAULT 0,
+  reasons {text} NOT NULL DEFAULT '',
+  by_user {i64} NOT NULL DEFAULT 0,
+  by_name {text} NOT NULL DEFAULT '',
+  acted_at {i64} NOT NULL
+);
+CREATE INDEX enterprise_plan_versions_org ON enterprise_plan_versions (org_id, id);
+)SQL";
+
 // v17: early warning, vaccination and capacity (issue 10). The daily counts of the warning feeds
 // (fever clinics, pharmacies, schools) per reporting site, day and (schools) reason; the baseline
 // and threshold rule per feed and area; the signals raised (one open per feed and area); the
@@ -1378,6 +1429,7 @@ const std::vector<Migration>& migrations() {
       {15, kV15, "", ""},
       {16, kV16, "", ""},
       {17, kV17, "", ""},
+      {18, kV18, "", ""},
   };
   return all;
 }

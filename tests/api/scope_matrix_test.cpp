@@ -24,6 +24,7 @@
 #include "store/warning_repository.hpp"
 #include "resident/service.hpp"
 #include "bulletin/service.hpp"
+#include "store/enterprise_repository.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -283,6 +284,28 @@ class ScopeMatrix : public ::testing::Test {
         resident::Service rs(*repo, &profiles, nullptr, *clock_, store::local_time_of(*repo), resident::Settings{});
         appeal_out_ = rs.file_appeal(world_->person_b, "未去过该场所").id;
       }
+      // An enterprise (复工复产) in grid B with a submitted plan.
+      {
+        std::vector<Org> eo = {{0, "ENT-B", "二号工厂", OrgKind::enterprise, World::kGridB, "", ""}};
+        repo->upsert_orgs(eo);
+        enterprise_out_ = eo.front().id;
+        auto ents = store::open_enterprise_repository(*repo);
+        store::EnterpriseRow e;
+        e.org_id = enterprise_out_;
+        e.industry = "manufacturing";
+        e.status = "submitted";
+        e.plan_version = 1;
+        e.registered_at = e.updated_at = clock_->now();
+        ents->insert_enterprise(e);
+        ents->replace_sites(enterprise_out_, {{"一厂", "", World::kGridB}});
+        store::PlanVersionRow v;
+        v.org_id = enterprise_out_;
+        v.version = 1;
+        v.status = "submitted";
+        v.plan = "{}";
+        v.acted_at = clock_->now();
+        ents->add_plan_version(v);
+      }
 
       // The daily bulletin (每日疫情通报) of grid B (a draft) and a health-education article of grid B.
       {
@@ -365,6 +388,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/appeals/{id}", 0) == 0) return Target{id(appeal_out_), "999999"};
     if (pattern.rfind("/api/bulletins/{id}", 0) == 0) return Target{id(bulletin_out_), "999999"};
     if (pattern.rfind("/api/articles/{id}", 0) == 0) return Target{id(article_out_), "999999"};
+    if (pattern.rfind("/api/enterprises/{id}", 0) == 0) return Target{id(enterprise_out_), "999999"};
     return std::nullopt;
   }
 
@@ -412,6 +436,12 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/scan") return json{{"venue", object}, {"doc_number", world_->doc_a}}.dump();
     if (pattern == "/api/links") return json{{"infector_case_id", std::stoll(object)}, {"infectee_case_id", std::stoll(object)}}.dump();
     if (pattern == "/api/response/levels/{id}/end") return R"({"reason":"r"})";
+    if (pattern == "/api/enterprises/{id}/plans/decide")
+      return R"({"decision":"approve","epidemic_ok":true,"safety_ok":true})";
+    if (pattern == "/api/enterprises/{id}/plans")
+      return R"({"sites":[{"name":"一厂","zones":[{"name":"车间","kind":"production"}]}],"movement":"two_points",)"
+             R"("testing":{"production":"inbound_contact_staff"},"isolation_room":"r","ppe_days":7,)"
+             R"("responsible_head":{"name":"王","phone":"13800000000"}})";
     if (pattern == "/api/appeals/{id}/answer") return R"({"decision":"rejected","answer":"n"})";
     if (pattern == "/api/response/events/{id}/close") return R"({"note":"n"})";
     if (pattern == "/api/response/events/{id}/log") return R"({"text":"t"})";
@@ -454,6 +484,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t signal_out_ = 0;
   static inline std::int64_t appeal_out_ = 0;
   static inline std::int64_t bulletin_out_ = 0, article_out_ = 0;
+  static inline std::int64_t enterprise_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
