@@ -71,6 +71,37 @@ if [[ "$(sqlite3 "$DB" "select count(*) from bulletins")" == 0 ]]; then
   "$BIN" bulletin backfill --db "$URL" --days 30 --publish --yesterday-draft ||
     echo "run: bulletin backfill failed (the demo goes on)" >&2
 fi
+# Work resumption (复工复产): two enterprises of the outbreak's district with up to a dozen of their
+# workers each (once), and an enterprise account (ent01) for the first; command01 approves the
+# plan ent01 files on the 复工复产 page (docs/API-enterprise.md).
+if [[ "$(sqlite3 "$DB" "select count(*) from enterprises")" == 0 ]]; then
+  ENT_CSV="$(dirname "$DB")/demo-enterprises.csv"
+  {
+    echo "code,name,area_code,address,industry,white_list,site,site_address,site_area_code,doc_number,post,shift"
+    sqlite3 -csv "$DB" "with e as (select id, code, name, area_code, address,
+        row_number() over (order by id) as k from orgs
+        where kind = 'enterprise' and area_code like '$DEMO_DISTRICT%'
+        and id in (select workplace_org_id from persons where workplace_org_id is not null) order by id limit 2),
+      s as (select e.*, p.id as pid, p.doc_number,
+        row_number() over (partition by e.id order by p.id) as n from e
+        join persons p on p.workplace_org_id = e.id and p.merged_into is null and length(p.doc_number) = 18)
+      select code, name, area_code, address, case k when 1 then '制造业' else '物流' end, case k when 1 then '是' else '否' end,
+        '一厂', address, area_code, doc_number, case when n % 3 = 0 then 'delivery' else 'production' end,
+        case when n % 2 = 0 then 'day' else 'night' end
+      from s where n <= 12 order by k, n"
+  } > "$ENT_CSV"
+  "$BIN" enterprise import --db "$URL" "$ENT_CSV" || echo "run: enterprise import failed (the demo goes on)" >&2
+fi
+if ! grep -q "^ent01" "$CRED"; then
+  ENT_CODE=$(sqlite3 "$DB" "select o.code from enterprises e join orgs o on o.id = e.org_id order by e.org_id limit 1")
+  if [[ -n "$ENT_CODE" ]]; then
+    ENT_PW=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)
+    if "$BIN" user add --db "$URL" --username ent01 --display-name "企业账号" --role enterprise --org "$ENT_CODE" \
+      --password-stdin <<<"$ENT_PW" >/dev/null; then
+      echo "ent01       $ENT_PW    (enterprise: $(sqlite3 "$DB" "select name from orgs where code = '$ENT_CODE'"))" >> "$CRED"
+    fi
+  fi
+fi
 # Risk areas: the active profile's rules over the demo's cases (if any) become proposals on the
 # 风险区 page for command01 to approve (docs/API-risk.md); nothing when there are no cases.
 "$BIN" risk propose --db "$URL" || echo "run: risk propose failed (the demo goes on)" >&2
@@ -103,6 +134,8 @@ if [[ -n "$RESIDENT" ]]; then
   echo "      appeal (赋码纠错) the resident must be under control: command01 approves the risk area of grid"
   echo "      $R_GRID under 风险区, then answers the appeal under 赋码纠错"
 fi
+echo "demo: 复工复产: ent01 files its enterprise's prevention plan, command01 approves it (双否决), then both"
+echo "      follow the staff's test compliance on the enterprise's page"
 echo "demo: the public portal (no login, try it on a phone): http://127.0.0.1:$PORT/p/"
 echo
 exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist --handover-deadline-minutes "$DEMO_DEADLINE"

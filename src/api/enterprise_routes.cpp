@@ -197,6 +197,20 @@ Response staff(Request& req, Context& ctx) {
   return Response::json({{"items", items}});
 }
 
+Response missed(Request& req, Context& ctx) {
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& m : s.ent.missed(path_id(req), caller_of(ctx, req)))
+    items.push_back({{"task_id", m.task.task_id},
+                     {"person_id", m.task.person_id},
+                     {"day", m.task.task_day},
+                     {"post", m.task.post},
+                     {"site", m.task.site},
+                     {"due_at", ctx.svc.local_time.format(m.task.due_at)},
+                     {"escalated", m.escalated}});
+  return Response::json({{"items", items}});
+}
+
 }  // namespace
 
 void add_enterprise_routes(Router& router) {
@@ -228,6 +242,9 @@ void add_enterprise_routes(Router& router) {
   add(J::scoped_object, "GET", "/api/enterprises/{id}/staff",
       "The staff roster, masked, with test status, code colour and who cannot come in until when", {id}, A::any,
       P::person_read, "", staff);
+  add(J::scoped_object, "GET", "/api/enterprises/{id}/alerts",
+      "The staff's missed routine tests (the enterprise's alerts), each with whether it went on to the street", {id},
+      A::any, P::org_read, "", missed);
 }
 
 }  // namespace bihuan::api

@@ -35,6 +35,7 @@
 #include "api/case_routes.hpp"
 #include "api/risk_routes.hpp"
 #include "api/enterprise_routes.hpp"
+#include "enterprise/service.hpp"
 #include "api/response_routes.hpp"
 #include "api/warning_routes.hpp"
 #include "api/bulletin_routes.hpp"
@@ -298,6 +299,10 @@ struct Server::Impl {
       nat::Service nat(*sweep_repo, loop, signer, *clock);
       const auto swept = nat.sweep();
       if (!swept.empty()) spdlog::info("testing: {} alerts raised by the sweep", swept.size());
+      // Work resumption: staff tests still missed a day after their due time go on to the street.
+      enterprise::Service ent(*sweep_repo, loop, nat, *clock, LocalTime{});
+      const auto escalated = ent.sweep(clock->now());
+      if (!escalated.empty()) spdlog::info("enterprises: {} missed staff tests sent on to the street", escalated.size());
     });
   }
   // Emergency response: playbooks started by triggers (cases, clusters, rounds) and missed

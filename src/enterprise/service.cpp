@@ -480,6 +480,42 @@ Compliance Service::compliance(std::int64_t org_id, int days, const Caller& c) {
   });
 }
 
+std::vector<Service::MissedAlert> Service::missed(std::int64_t org_id, const Caller& c) {
+  if (!c.can(Permission::org_read)) fail(ErrorCode::permission_denied, "enterprises need org.read", "role");
+  return write([&] {
+    visible(org_id, c);
+    std::vector<MissedAlert> out;
+    const auto now = clock_.now();
+    for (auto& t : e_->missed_tasks(org_id, now, 1000)) {
+      MissedAlert a;
+      a.escalated = e_->escalated(t.task_id);
+      a.task = std::move(t);
+      out.push_back(std::move(a));
+    }
+    return out;
+  });
+}
+
+std::vector<store::TestAlertRow> Service::sweep(Instant now, std::chrono::hours after) {
+  std::vector<store::TestAlertRow> raised;
+  write([&] {
+    for (const auto& t : e_->missed_tasks(0, now - after, 1000)) {
+      store::TestAlertRow a;
+      a.kind = "enterprise_missed";
+      a.severity = "critical";
+      a.subject = "task:" + std::to_string(t.task_id);
+      a.person_id = t.person_id;
+      a.area_code = t.org_area;
+      a.detail = json{{"task_id", t.task_id}, {"day", t.task_day}, {"org_id", t.org_id}, {"enterprise", t.org_name},
+                      {"post", t.post}, {"site", t.site}}
+                     .dump();
+      a.raised_at = now;
+      if (nat_.store().raise_alert(a)) raised.push_back(a);
+    }
+  });
+  return raised;
+}
+
 std::vector<StaffEntry> Service::staff(std::int64_t org_id, const Caller& c) {
   if (!c.can(Permission::person_read)) fail(ErrorCode::permission_denied, "staff need person.read", "role");
   return write([&] {

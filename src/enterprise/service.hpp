@@ -13,6 +13,7 @@
 // like one that does not exist. Registering and importing need org.write and the enterprise's
 // area inside the caller's; an enterprise account files its own plan (org.read), an area caller
 // with org.write may file it for it; deciding needs loop.manage; the staff view person.read.
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "core/enterprise.hpp"
 #include "core/policy.hpp"
 #include "store/enterprise_repository.hpp"
+#include "store/nat_repository.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::loop {
@@ -100,6 +102,17 @@ class Service {
   Detail decide_plan(std::int64_t org_id, const Decision& d, const Caller& c);
 
   Compliance compliance(std::int64_t org_id, int days, const Caller& c);
+  // The enterprise's alerts: its staff's missed routine tests (newest last), each with whether
+  // it went on to the street.
+  struct MissedAlert {
+    store::MissedTaskRow task;
+    bool escalated = false;
+  };
+  std::vector<MissedAlert> missed(std::int64_t org_id, const Caller& c);
+  // The watcher's pass: a staff member's routine test still missed `after` past its due time
+  // goes on to the street as a testing alert (kind enterprise_missed, in the enterprise's area,
+  // seen by the street and district in the testing alerts). Returns the alerts raised.
+  std::vector<store::TestAlertRow> sweep(Instant now, std::chrono::hours after = std::chrono::hours(24));
   std::vector<StaffEntry> staff(std::int64_t org_id, const Caller& c);
 
  private:

@@ -73,6 +73,13 @@ struct StaffTestRow {
   std::string task_day, status;  // "" when the person has no routine task
 };
 
+// A routine test task of an enterprise's staff member that was missed.
+struct MissedTaskRow {
+  std::int64_t task_id = 0, person_id = 0, org_id = 0;
+  std::string task_day, post, site, org_area, org_name;
+  Instant due_at{};
+};
+
 class EnterpriseRepository {
  public:
   virtual ~EnterpriseRepository() = default;
@@ -98,6 +105,11 @@ class EnterpriseRepository {
   virtual std::vector<ComplianceRow> compliance(std::int64_t org_id, const std::string& from, const std::string& to) = 0;
   // The latest routine task of each staff member up to `day`.
   virtual std::vector<StaffTestRow> staff_tests(std::int64_t org_id, const std::string& day) = 0;
+  // Missed routine tasks of staff (status still missed), of one enterprise (org_id) or of every
+  // one (0), whose due time is before `due_before`, oldest first.
+  virtual std::vector<MissedTaskRow> missed_tasks(std::int64_t org_id, Instant due_before, int limit) = 0;
+  // Whether the missed task went on to the street (a testing alert of kind enterprise_missed).
+  virtual bool escalated(std::int64_t task_id) = 0;
 };
 
 std::unique_ptr<EnterpriseRepository> open_enterprise_repository(Repository& repo);

@@ -269,6 +269,39 @@ class SqlEnterpriseRepository final : public EnterpriseRepository {
     return out;
   }
 
+  std::vector<MissedTaskRow> missed_tasks(std::int64_t org_id, Instant due_before, int limit) override {
+    Q q(db_, std::string("SELECT t.id, t.person_id, s.org_id, t.task_day, s.post, s.site, o.area_code, o.name, t.due_at "
+                         "FROM test_tasks t JOIN enterprise_staff s ON s.person_id = t.person_id AND s.org_id = t.org_id "
+                         "JOIN orgs o ON o.id = s.org_id WHERE t.kind = 'routine' AND t.status = 'missed' "
+                         "AND t.due_at < ?") +
+                 (org_id != 0 ? " AND s.org_id = ?" : "") + " ORDER BY t.due_at, t.id LIMIT ?");
+    q.i64(ms(due_before));
+    if (org_id != 0) q.i64(org_id);
+    q.i64(limit);
+    std::vector<MissedTaskRow> out;
+    while (q.next()) {
+      Cols c(q);
+      MissedTaskRow r;
+      r.task_id = c.i64();
+      r.person_id = c.i64();
+      r.org_id = c.i64();
+      r.task_day = c.str();
+      r.post = c.str();
+      r.site = c.str();
+      r.org_area = c.str();
+      r.org_name = c.str();
+      r.due_at = c.at();
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  bool escalated(std::int64_t task_id) override {
+    Q q(db_, "SELECT 1 FROM test_alerts WHERE kind = 'enterprise_missed' AND subject = ?");
+    q.text("task:" + std::to_string(task_id));
+    return q.next();
+  }
+
  private:
   Db& db_;
 };

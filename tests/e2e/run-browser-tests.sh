@@ -188,6 +188,21 @@ RGRID_PASS=$(random_password)
 printf '%s\n' "$RGRID_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$RGRID_USER" --password-stdin \
   --role grid_worker --scope "$RESIDENT_GRID" --display-name 网格员二 >/dev/null
 
+# Work resumption (web/e2e/enterprise.test.mjs): three residents of one grid that is neither the
+# grid's, the resident test's nor in the risk-area test's district, none of the other tests'
+# people, not under control, with one ID number: the staff of the enterprise the test registers.
+ENT_ELIGIBLE="p.merged_into IS NULL AND p.doc_type = 'resident_id' AND p.area_code <> '$GRID'
+  AND p.area_code <> '$RESIDENT_GRID' AND p.area_code NOT LIKE '${RISK_GRID:0:6}%'
+  AND p.id NOT IN (SELECT person_id FROM control_orders)
+  AND p.doc_number NOT IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST, '$RESIDENT_DOC')
+  AND p.doc_number NOT IN ('${ANALYTICS_DOCS//,/','}')
+  AND p.doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)"
+ENT_GRID=$(sqlite3 "$DB" "SELECT p.area_code FROM persons p JOIN areas a ON a.code = p.area_code
+  WHERE a.level = 6 AND $ENT_ELIGIBLE GROUP BY p.area_code HAVING count(*) >= 3 ORDER BY p.area_code DESC LIMIT 1")
+ENTERPRISE_DOCS=$(sqlite3 "$DB" "SELECT p.doc_number FROM persons p WHERE p.area_code = '$ENT_GRID' AND $ENT_ELIGIBLE
+  ORDER BY p.id LIMIT 3" | paste -sd, -)
+[[ -n "$ENT_GRID" && $(tr ',' '\n' <<<"$ENTERPRISE_DOCS" | grep -c .) -eq 3 ]] || die "could not pick the enterprise test's staff from $DB"
+
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
 SERVE_EXTRA=(--handover-deadline-minutes 0)
@@ -218,6 +233,7 @@ export BIHUAN_NAT_STREET="$NAT_STREET" BIHUAN_NAT_DOCS="$NAT_DOCS"
 export BIHUAN_ANALYTICS_DOCS="$ANALYTICS_DOCS"
 export BIHUAN_RESIDENT_PERSON="$RESIDENT_PERSON" BIHUAN_RESIDENT_DOC="$RESIDENT_DOC" BIHUAN_RESIDENT_PHONE="$RESIDENT_PHONE"
 export BIHUAN_RESIDENT_GRID="$RESIDENT_GRID" BIHUAN_RGRID_USER="$RGRID_USER" BIHUAN_RGRID_PASS="$RGRID_PASS"
+export BIHUAN_ENTERPRISE_GRID="$ENT_GRID" BIHUAN_ENTERPRISE_DOCS="$ENTERPRISE_DOCS"
 export BIHUAN_RISK_USER="$RISK_USER" BIHUAN_RISK_PASS="$RISK_PASS" BIHUAN_RISK_GRID="$RISK_GRID" BIHUAN_RISK_PERSON="$RISK_PERSON"
 export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.

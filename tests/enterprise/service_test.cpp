@@ -253,6 +253,40 @@ TEST_P(EnterpriseService, TheAccountSeesWhoCannotComeInUntilWhen) {
   EXPECT_EQ(code_of([&] { svc_->staff(org, other_centre_); }), ErrorCode::not_found);
 }
 
+TEST_P(EnterpriseService, AMissedTestAlertsTheEnterpriseThenTheStreet) {
+  const auto org = svc_->register_enterprise(registration("LOCAL-1"), centre_).enterprise.org_id;
+  const Caller ent = enterprise_account(org);
+  svc_->submit_plan(org, plan(), ent);
+  svc_->decide_plan(org, {true, true, true, ""}, centre_);
+  // Staff 0 is tested today: a negative result clears its routine task (as src/nat does).
+  nat_->store().close_routine_tasks({persons_[0].id}, "2022-07-01", "cleared", "negative", 0, clock_.now());
+  // The next day the sweep finds yesterday's other two tasks missed: the enterprise sees them.
+  clock_.set(at("2022-07-02T05:00:00Z"));  // past the day and its 12 h grace
+  nat_->sweep();
+  auto c = svc_->compliance(org, 2, ent);
+  EXPECT_EQ(c.total.missed, 2);
+  EXPECT_EQ(c.total.done, 1);
+  auto m = svc_->missed(org, ent);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_FALSE(m[0].escalated);
+  EXPECT_TRUE(svc_->sweep(clock_.now()).empty());  // not yet a day past due
+  auto staff = svc_->staff(org, ent);
+  EXPECT_EQ(staff[1].test_day, "2022-07-02");  // the latest task: today's, made by the sweep
+  EXPECT_EQ(staff[1].test_status, "open");
+  // Still missed a day later: on to the street, once.
+  clock_.set(at("2022-07-03T06:00:00Z"));
+  auto raised = svc_->sweep(clock_.now());
+  EXPECT_GE(raised.size(), 2u);
+  EXPECT_EQ(raised[0].kind, "enterprise_missed");
+  EXPECT_EQ(raised[0].area_code, kGridA);
+  EXPECT_TRUE(svc_->sweep(clock_.now()).empty());
+  bool street = false;
+  for (const auto& a : nat_->alerts("", centre_, {}).items) street |= a.kind == "enterprise_missed";
+  EXPECT_TRUE(street);
+  EXPECT_TRUE(svc_->missed(org, ent)[0].escalated);
+  EXPECT_EQ(code_of([&] { svc_->missed(org, other_centre_); }), ErrorCode::not_found);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, EnterpriseService, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace bihuan::enterprisetest
