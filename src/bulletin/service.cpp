@@ -15,6 +15,7 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "store/audit.hpp"
+#include "store/transaction.hpp"
 
 namespace bihuan::bulletin {
 
@@ -139,13 +140,7 @@ Service::~Service() = default;
 
 template <typename F>
 auto Service::write(F&& fn) -> decltype(fn()) {
-  if constexpr (std::is_void_v<decltype(fn())>) {
-    repo_.transaction([&] { fn(); });
-  } else {
-    std::optional<decltype(fn())> out;
-    repo_.transaction([&] { out.emplace(fn()); });
-    return std::move(*out);
-  }
+  return store::in_transaction(repo_, std::forward<F>(fn));
 }
 
 void Service::audit(const Caller& c, const std::string& action, const std::string& entity, std::int64_t id,

@@ -14,6 +14,7 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "metrics/metrics.hpp"
+#include "store/transaction.hpp"
 
 namespace bihuan::response {
 
@@ -127,13 +128,7 @@ Service::~Service() = default;
 
 template <typename F>
 auto Service::write(F&& fn) -> decltype(fn()) {
-  if constexpr (std::is_void_v<decltype(fn())>) {
-    repo_.transaction([&] { fn(); });
-  } else {
-    std::optional<decltype(fn())> out;
-    repo_.transaction([&] { out.emplace(fn()); });
-    return std::move(*out);
-  }
+  return store::in_transaction(repo_, std::forward<F>(fn));
 }
 
 bool Service::overlaps(const std::string& area, const Caller& c) {

@@ -14,14 +14,7 @@ class BulletinApi : public SeededServer {
     url_ = "sqlite:" + (dir_.path() / "test.db").string();
     auto repo = store::open_repository(url_);
     world_.seed(*repo, clock_.now());
-    store::User u;
-    u.username = "centre";
-    u.display_name = "centre";
-    u.password_hash = api::hash_password(World::kPassword);
-    u.role = Role::command_centre;
-    u.scope_area = World::kCounty;
-    u.created_at = clock_.now();
-    repo->create_user(u);
+    World::add_user(*repo, "centre", Role::command_centre, World::kCounty, clock_.now());
     // 张三 (grid A): a confirmed case reported on 30 June (local), found by area-wide testing.
     auto cr = store::open_case_repository(*repo);
     store::CaseRecord c;

@@ -181,13 +181,7 @@ TEST_F(Import, ARowRegisteredElsewhereRevealsNotWhere) {
     ps[0].area_code = World::kCommunity;
     ps[0].created_at = ps[0].updated_at = SystemClock{}.now();
     repo->upsert_persons(ps);
-    store::User u;
-    u.username = "cc_grid_a";
-    u.password_hash = api::hash_password(World::kPassword);
-    u.role = Role::command_centre;
-    u.scope_area = World::kGridA;
-    u.created_at = SystemClock{}.now();
-    repo->create_user(u);
+    World::add_user(*repo, "cc_grid_a", Role::command_centre, World::kGridA, SystemClock{}.now());
   }
   Client cc = login(server_->port(), "cc_grid_a");
   auto import_row = [&](const std::string& doc) {

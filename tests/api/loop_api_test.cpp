@@ -639,16 +639,8 @@ TEST_F(LoopApi, ADistrictCommandCentreIsNotCityWide) {
     auto repo = store::open_repository(url_);
     std::vector<Area> areas = {{"110106", "丰台区", AreaLevel::county, "1101"}};
     repo->upsert_areas(areas);
-    store::User u;
-    u.username = "centre_ft";
-    u.password_hash = api::hash_password(World::kPassword);
-    u.role = Role::command_centre;
-    u.scope_area = "110106";
-    u.created_at = clock_.now();
-    repo->create_user(u);
-    u.username = "centre_cy";
-    u.scope_area = World::kCounty;
-    repo->create_user(u);
+    World::add_user(*repo, "centre_ft", Role::command_centre, "110106", clock_.now());
+    World::add_user(*repo, "centre_cy", Role::command_centre, World::kCounty, clock_.now());
   }
   auto admin = login(server_->port(), "admin");
   auto order = create_order(admin, world_.person_a, site1_);
@@ -698,13 +690,7 @@ TEST_F(LoopApi, AnInvestigatorsOrderOutsideItsAreaBecomesAReferral) {
     std::vector<Person> ps{p};
     repo->upsert_persons(ps);
     ft_person = ps.front().id;
-    store::User u;
-    u.username = "centre_ft";
-    u.password_hash = api::hash_password(World::kPassword);
-    u.role = Role::command_centre;
-    u.scope_area = "110106";
-    u.created_at = clock_.now();
-    repo->create_user(u);
+    World::add_user(*repo, "centre_ft", Role::command_centre, "110106", clock_.now());
   }
   auto inv = login(server_->port(), "investigator");
   auto order_for = [&](std::int64_t person, const std::string& owner_area) {

@@ -14,14 +14,7 @@ class RiskApi : public SeededServer {
     url_ = "sqlite:" + (dir_.path() / "test.db").string();
     auto repo = store::open_repository(url_);
     world_.seed(*repo, clock_.now());
-    store::User u;
-    u.username = "centre_a";
-    u.display_name = "centre_a";
-    u.password_hash = api::hash_password(World::kPassword);
-    u.role = Role::command_centre;
-    u.scope_area = World::kGridA;
-    u.created_at = clock_.now();
-    repo->create_user(u);
+    World::add_user(*repo, "centre_a", Role::command_centre, World::kGridA, clock_.now());
     // 张三 (grid A) is a confirmed case found at a clinic.
     auto cr = store::open_case_repository(*repo);
     store::CaseRecord c;

@@ -128,6 +128,20 @@ struct World {
   std::int64_t org_id = 0;
   std::map<std::string, std::int64_t> user_ids;
 
+  // A user with the password kPassword (hash: kPassword's, computed when not given).
+  static std::int64_t add_user(store::Repository& repo, const std::string& name, Role role, std::string scope,
+                               Instant now, std::int64_t org = 0, const std::string& hash = {}) {
+    store::User u;
+    u.username = name;
+    u.display_name = name;
+    u.password_hash = hash.empty() ? api::hash_password(kPassword) : hash;
+    u.role = role;
+    u.scope_area = std::move(scope);
+    u.scope_org = org;
+    u.created_at = now;
+    return repo.create_user(u);
+  }
+
   void seed(store::Repository& repo, Instant now) {
     std::vector<Area> areas = {
         {"11", "北京市", AreaLevel::province, ""},
@@ -173,15 +187,7 @@ struct World {
 
     const std::string hash = api::hash_password(kPassword);
     auto user = [&](const std::string& name, Role role, std::string scope, std::int64_t org = 0) {
-      store::User u;
-      u.username = name;
-      u.display_name = name;
-      u.password_hash = hash;
-      u.role = role;
-      u.scope_area = std::move(scope);
-      u.scope_org = org;
-      u.created_at = now;
-      user_ids[name] = repo.create_user(u);
+      user_ids[name] = add_user(repo, name, role, std::move(scope), now, org, hash);
     };
     user("admin", Role::admin, "");
     user("grid_a", Role::grid_worker, kGridA);
