@@ -67,7 +67,7 @@ struct ImportReport {
 struct StaffEntry {
   store::StaffRow row;  // unmasked: the API masks it
   policy::Colour colour = policy::Colour::green;
-  std::string test_day, test_status;  // the latest routine test task ("" = none)
+  std::string test_day, test_status;  // a missed routine task not made good, else the latest ("" = none)
   bool can_come = true;               // green code and no active control order
   std::optional<Date> until;          // when not: the latest planned release of the active orders
 };

@@ -67,7 +67,7 @@ struct ComplianceRow {
   std::int64_t open = 0;    // still open (due later today)
 };
 
-// A staff member's routine-test status on a day (the latest routine task up to it).
+// A staff member's routine-test status on a day (a missed task not made good, else the latest).
 struct StaffTestRow {
   std::int64_t person_id = 0;
   std::string task_day, status;  // "" when the person has no routine task
@@ -103,7 +103,8 @@ class EnterpriseRepository {
 
   // Compliance by post over task days [from, to] (YYYY-MM-DD).
   virtual std::vector<ComplianceRow> compliance(std::int64_t org_id, const std::string& from, const std::string& to) = 0;
-  // The latest routine task of each staff member up to `day`.
+  // Each staff member's routine-test status up to `day`: the latest missed task not yet made
+  // good, else the latest task.
   virtual std::vector<StaffTestRow> staff_tests(std::int64_t org_id, const std::string& day) = 0;
   // Missed routine tasks of staff (status still missed), of one enterprise (org_id) or of every
   // one (0), whose due time is before `due_before`, oldest first.

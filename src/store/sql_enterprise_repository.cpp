@@ -254,7 +254,8 @@ class SqlEnterpriseRepository final : public EnterpriseRepository {
     Q q(db_,
         "SELECT s.person_id, t.task_day, t.status FROM enterprise_staff s JOIN test_tasks t ON t.person_id = s.person_id "
         "AND t.kind = 'routine' AND t.org_id = s.org_id AND t.status <> 'cancelled' AND t.task_day <= ? "
-        "WHERE s.org_id = ? ORDER BY s.person_id, t.task_day DESC, t.id DESC");
+        "WHERE s.org_id = ? ORDER BY s.person_id, CASE WHEN t.status = 'missed' THEN 0 ELSE 1 END, t.task_day DESC, "
+        "t.id DESC");
     q.text(day).i64(org_id);
     std::vector<StaffTestRow> out;
     while (q.next()) {

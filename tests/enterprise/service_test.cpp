@@ -271,8 +271,11 @@ TEST_P(EnterpriseService, AMissedTestAlertsTheEnterpriseThenTheStreet) {
   EXPECT_FALSE(m[0].escalated);
   EXPECT_TRUE(svc_->sweep(clock_.now()).empty());  // not yet a day past due
   auto staff = svc_->staff(org, ent);
-  EXPECT_EQ(staff[1].test_day, "2022-07-02");  // the latest task: today's, made by the sweep
-  EXPECT_EQ(staff[1].test_status, "open");
+  // Yesterday's missed task shows until it is made good, rather than today's open one.
+  EXPECT_EQ(staff[1].test_day, "2022-07-01");
+  EXPECT_EQ(staff[1].test_status, "missed");
+  EXPECT_EQ(staff[0].test_day, "2022-07-02");
+  EXPECT_EQ(staff[0].test_status, "open");
   // Still missed a day later: on to the street, once.
   clock_.set(at("2022-07-03T06:00:00Z"));
   auto raised = svc_->sweep(clock_.now());
