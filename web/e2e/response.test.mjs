@@ -80,3 +80,27 @@ test('a level, a playbook by hand, a task done in time, the log and the report',
   await hook(page, 'tasks-table').waitFor()
   assert.doesNotMatch(await hook(page, 'tasks-table').textContent(), /划定并发布风险区/)
 })
+
+test("a playbook's proposed response level is offered on its event and declared in one step", async () => {
+  const { page } = desk
+  await page.context().clearCookies()
+  await login(page, env('BIHUAN_ADMIN_USER'), env('BIHUAN_ADMIN_PASS'))
+  // Another district than the first test's (where level IV is in force): the risk test's.
+  const district = env('BIHUAN_RISK_GRID').slice(0, 6)
+  await page.goto(`${BASE()}/response`)
+  await hook(page, 'start-event').click()
+  await hook(page, 'start-playbook').click()
+  await page.locator('.start-playbook-popper .el-select-dropdown__item', { hasText: '聚集性疫情处置' }).first().click()
+  await inputHook(page, 'start-area').fill(district)
+  await inputHook(page, 'start-title').fill('聚集性疫情演练E2E')
+  await inputHook(page, 'start-note').fill('演练：聚集性疫情')
+  await hook(page, 'start-confirm').click()
+  await page.waitForURL(/\/response\/events\/\d+$/)
+  const offer = hook(page, 'proposed-level')
+  await offer.waitFor()
+  assert.match(await offer.innerText(), /本土疫情应急状态（区县）/)
+  await hook(page, 'declare-proposed').click()
+  await offer.waitFor({ state: 'detached' })
+  await page.goto(`${BASE()}/response`)
+  await page.locator('[data-test="response-levels"]', { hasText: '本土疫情应急状态（区县）' }).waitFor()
+})
