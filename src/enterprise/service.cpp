@@ -14,6 +14,7 @@
 #include "nat/service.hpp"
 #include "store/audit.hpp"
 #include "store/loop_repository.hpp"
+#include "store/transaction.hpp"
 
 namespace bihuan::enterprise {
 
@@ -122,13 +123,7 @@ Service::~Service() = default;
 
 template <typename F>
 auto Service::write(F&& fn) -> decltype(fn()) {
-  if constexpr (std::is_void_v<decltype(fn())>) {
-    repo_.transaction([&] { fn(); });
-  } else {
-    std::optional<decltype(fn())> out;
-    repo_.transaction([&] { out.emplace(fn()); });
-    return std::move(*out);
-  }
+  return store::in_transaction(repo_, std::forward<F>(fn));
 }
 
 void Service::audit(const Caller& c, const std::string& action, std::int64_t id, const std::string& reason,
