@@ -571,6 +571,29 @@ SweepResult Service::sweep(Instant now) {
       case TriggerKind::manual: break;
     }
   }
+  // The task of publishing risk areas is done by the data: once a high- or medium-risk area of the
+  // event's area is published after the event started, the task closes with the areas' names.
+  for (auto& t : r_->open_tasks_keyed("risk_areas", 500)) {
+    write([&] {
+      auto e = r_->event_by_id(t.event_id);
+      if (!e || e->status != "open") return;
+      const auto names = r_->risk_areas_published_since(e->area_code, e->started_at);
+      if (names.empty()) return;
+      std::string list;
+      for (std::size_t i = 0; i < names.size() && i < 10; ++i) {
+        if (i) list += "、";
+        list += names[i];
+      }
+      if (names.size() > 10) list += "等";
+      t.status = "done";
+      t.done_at = now;
+      t.done_by = 0;
+      t.note = "已发布风险区 " + std::to_string(names.size()) + " 个：" + list + "（据风险区数据自动完成）";
+      r_->update_task(t);
+      log(t.event_id, 0, "done", "「" + t.title + "」完成：" + t.note, now);
+      out.auto_done.push_back(t);
+    });
+  }
   for (auto& t : r_->overdue_tasks(now, 500)) {
     const int level = escalation_level_at(t.due_at, now, escalate_every_);
     if (level <= t.escalation_level) continue;

@@ -44,6 +44,7 @@ struct SweepResult {
   std::vector<std::int64_t> opened;   // events started by triggers
   std::int64_t joined = 0;            // triggers added to open events
   std::vector<store::ResponseTask> escalated;
+  std::vector<store::ResponseTask> auto_done;  // closed by the data (risk areas published)
 };
 
 class Service {

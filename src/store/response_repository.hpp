@@ -115,6 +115,11 @@ class ResponseRepository {
   virtual void update_task(const ResponseTask& t) = 0;
   // Open tasks of open events due before `now` whose escalation level is below 3.
   virtual std::vector<ResponseTask> overdue_tasks(Instant now, std::size_t limit) = 0;
+  // Open tasks with this key of open events, oldest first.
+  virtual std::vector<ResponseTask> open_tasks_keyed(const std::string& key, std::size_t limit) = 0;
+  // Names of the high- and medium-risk areas under `area_prefix` published (designated, approved or
+  // raised) at or after `since` and still published, by name.
+  virtual std::vector<std::string> risk_areas_published_since(const std::string& area_prefix, Instant since) = 0;
 
   // Incident log.
   virtual std::int64_t insert_log(const LogRow& r) = 0;

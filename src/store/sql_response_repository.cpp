@@ -296,6 +296,30 @@ class SqlResponseRepository final : public ResponseRepository {
     return out;
   }
 
+  std::vector<ResponseTask> open_tasks_keyed(const std::string& key, std::size_t limit) override {
+    Q q(db_, std::string("SELECT ") + kTaskCols +
+                 " FROM response_tasks t JOIN response_events e ON e.id = t.event_id "
+                 "WHERE t.task_key = ? AND t.status = 'open' AND e.status = 'open' ORDER BY t.id LIMIT ?");
+    q.text(key).i64(static_cast<std::int64_t>(limit));
+    std::vector<ResponseTask> out;
+    while (q.next()) out.push_back(read_task(q));
+    return out;
+  }
+
+  std::vector<std::string> risk_areas_published_since(const std::string& area_prefix, Instant since) override {
+    Conds w;
+    w.area("a.area_code", area_prefix);
+    w.add("a.status = 'published' AND a.level IN ('high', 'medium')");
+    w.i(ms(since));
+    w.add("EXISTS (SELECT 1 FROM risk_area_versions v WHERE v.area_id = a.id AND v.status = 'published' AND "
+          "v.level IN ('high', 'medium') AND v.changed_at >= ?)");
+    Q q(db_, "SELECT a.unit_name FROM risk_areas a" + w.sql + " ORDER BY a.unit_name LIMIT 200");
+    w.bind(q);
+    std::vector<std::string> out;
+    while (q.next()) out.push_back(q.str(0));
+    return out;
+  }
+
   std::int64_t insert_log(const LogRow& r) override {
     Q q(db_, db_.dialect().insert_returning("INSERT INTO response_log (event_id, at, user_id, kind, text) VALUES (?, ?, ?, ?, ?)", "id"));
     q.i64(r.event_id).i64(ms(r.at)).i64(r.user_id).text(r.kind).text(r.text);

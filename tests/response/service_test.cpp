@@ -5,6 +5,8 @@
 // rules (outside the scope = does not exist).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "cases/service.hpp"
@@ -406,6 +408,32 @@ TEST_P(ResponseService, TheDemoOutbreakRebounds) {
   std::string msg;
   EXPECT_EQ(code_of([&] { gen::seed_outbreak(*repo_, o); }, &msg), ErrorCode::invalid_argument);
   EXPECT_NE(msg.find("too few"), std::string::npos) << msg;
+}
+
+TEST_P(ResponseService, PublishingRiskAreasCompletesTheRiskAreaTask) {
+  open_case(0, "2022-04-04T01:00:00Z");
+  clock_.set(at("2022-04-04T01:30:00Z"));
+  const auto opened = svc_->sweep(clock_.now()).opened;
+  ASSERT_EQ(opened.size(), 1u);
+  // Nothing published yet: the task stays open, and a risk area of another district does not count.
+  risk::Service rs(*repo_, *loop_, clock_, risk::Settings{});
+  rs.designate("grid", kOtherGrid, "high", "其他区县", Caller::local("test"));
+  EXPECT_TRUE(svc_->sweep(clock_.now()).auto_done.empty());
+  EXPECT_EQ(task(svc_->event(opened[0], centre_), "risk_areas").status, "open");
+  clock_.set(at("2022-04-04T04:00:00Z"));
+  rs.designate("grid", kGridA, "high", "病例居住地", Caller::local("test"));
+  const auto r = svc_->sweep(clock_.now());
+  ASSERT_EQ(r.auto_done.size(), 1u);
+  const auto v = svc_->event(opened[0], centre_);
+  const auto& t = task(v, "risk_areas");
+  EXPECT_EQ(t.status, "done");
+  EXPECT_EQ(t.done_at, clock_.now());
+  EXPECT_NE(t.note.find("已发布风险区 1 个"), std::string::npos) << t.note;
+  EXPECT_TRUE(std::any_of(v.log.begin(), v.log.end(), [](const store::LogRow& l) {
+    return l.kind == "done" && l.text.find("划定并发布风险区") != std::string::npos;
+  }));
+  // Done once.
+  EXPECT_TRUE(svc_->sweep(clock_.now()).auto_done.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ResponseService, ::testing::Values("sqlite", "postgresql"));
