@@ -262,6 +262,11 @@ Response import_manifest(Request& req, Context& ctx) {
   if (opt.kind != "flight" && opt.kind != "ship" && opt.kind != "land")
     fail(ErrorCode::invalid_argument, "kind must be flight, ship or land", "kind");
   if (opt.ref.empty()) fail(ErrorCode::invalid_argument, "ref is required", "ref");
+  if (!req.q("group").empty()) opt.group = std::string(req.q("group"));
+  if (opt.group != "inbound" && opt.group != "high_risk_area_arrival" && opt.group != "medium_risk_area_arrival" &&
+      opt.group != "low_risk_area_arrival")
+    fail(ErrorCode::invalid_argument,
+         "group must be inbound, high_risk_area_arrival, medium_risk_area_arrival or low_risk_area_arrival", "group");
   // A manifest is imported as a background job (202 {job_id}); its report is the job's report.
   if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
   if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the manifest CSV", "body");
@@ -814,7 +819,8 @@ void add_loop_routes(Router& router) {
 
   add(J::scoped_create, "POST", "/api/loop/manifests", "Import an arrival manifest (CSV) as a background job: 202 {job_id}; persons and inbound orders at the port", "loop",
       {qp("kind", "flight, ship or land"), qp("ref", "flight or ship number"), qp("arrived_at", "ISO 8601 UTC"),
-       qp("port_org", "port organisation id", "integer")},
+       qp("port_org", "port organisation id", "integer"),
+       qp("group", "arrival group: inbound (default) or high_/medium_/low_risk_area_arrival for travellers from a risk area")},
       A, P::loop_write, "text/csv", import_manifest);
   add(J::scoped_create, "POST", "/api/loop/orders",
       "Create a control order (an investigator's order for a person outside its area becomes a referral: 202)", "loop",

@@ -658,7 +658,12 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
     fail(ErrorCode::invalid_argument, "no such port organisation: " + std::to_string(opt.port_org), "port_org");
   const std::string profile = active_profile();
   const auto& prof = profiles_.get(profile);
-  if (!prof.groups.count("inbound")) fail(ErrorCode::invalid_argument, profile + " has no inbound group", "profile");
+  if (opt.group != "inbound" && opt.group != "high_risk_area_arrival" && opt.group != "medium_risk_area_arrival" &&
+      opt.group != "low_risk_area_arrival")
+    fail(ErrorCode::invalid_argument,
+         "group must be inbound, high_risk_area_arrival, medium_risk_area_arrival or low_risk_area_arrival", "group");
+  if (auto g = prof.groups.find(opt.group); g == prof.groups.end() || !g->second.traced)
+    fail(ErrorCode::invalid_argument, profile + " does not manage the group " + opt.group, "group");
   const Date arrival = settings_.local.date_of(opt.arrived_at);
   const Date today = settings_.local.date_of(clock_.now());
 
@@ -820,11 +825,11 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
     rep.accepted = 0;  // all-or-nothing: nothing was written
     return rep;
   }
-  const auto plan = policy::make_plan(prof, "inbound", arrival);
+  const auto plan = policy::make_plan(prof, opt.group, arrival);
   const std::string pj = plan_to_json(plan);
   write([&] {
     const Instant now = clock_.now();
-    rep.manifest_id = loop_->insert_manifest(opt.kind, opt.ref, opt.arrived_at, opt.port_org, now, a.user_id);
+    rep.manifest_id = loop_->insert_manifest(opt.kind, opt.ref, opt.arrived_at, opt.port_org, now, a.user_id, opt.group);
     // The manifest is recorded as an import run (who, file, counts, when); the identity
     // conflicts of its rows belong to it. Created and committed in this transaction.
     auto imports = store::open_import_repository(repo_);
@@ -879,7 +884,7 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
       if (ids[i] == 0) continue;  // held: an identity conflict
       store::OrderRow r;
       r.order.person_id = ids[i];
-      r.order.group = "inbound";
+      r.order.group = opt.group;
       r.order.profile = profile;
       r.order.start = arrival;
       r.order.source = OrderSource::arrival_manifest;
@@ -914,16 +919,17 @@ std::int64_t Service::admit_held_traveller(const store::IdentityConflict& c, con
   if (c.manifest_id == 0) fail(ErrorCode::internal, "conflict " + std::to_string(c.id) + " holds no traveller", "id");
   const std::string profile = active_profile();
   const auto& prof = profiles_.get(profile);
-  if (!prof.groups.count("inbound")) fail(ErrorCode::invalid_argument, profile + " has no inbound group", "profile");
   return write([&] {
     auto m = loop_->manifest(c.manifest_id);
     if (!m) fail(ErrorCode::conflict, "the manifest of conflict " + std::to_string(c.id) + " was purged", "id");
+    // The manifest's arrival group (inbound unless the port imported travellers from a risk area).
+    if (!prof.groups.count(m->group)) fail(ErrorCode::invalid_argument, profile + " has no group " + m->group, "profile");
     const Date arrival = settings_.local.date_of(m->arrived_at);
-    const auto plan = policy::make_plan(prof, "inbound", arrival);
+    const auto plan = policy::make_plan(prof, m->group, arrival);
     const Instant now = clock_.now();
     store::OrderRow r;
     r.order.person_id = c.person_id;
-    r.order.group = "inbound";
+    r.order.group = m->group;
     r.order.profile = profile;
     r.order.start = arrival;
     r.order.source = OrderSource::arrival_manifest;

@@ -99,6 +99,10 @@ struct ManifestOptions {
   std::string ref;              // CA981
   Instant arrived_at{};
   std::int64_t port_org = 0;
+  // The arrival group whose plan the travellers get: inbound (from abroad), or for domestic
+  // travellers from a risk area high_risk_area_arrival, medium_risk_area_arrival,
+  // low_risk_area_arrival (the active profile must manage the group).
+  std::string group = "inbound";
 };
 struct ManifestRowError {
   std::int64_t row = 0;

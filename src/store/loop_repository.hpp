@@ -55,6 +55,7 @@ struct ManifestRow {
   std::string kind, ref;
   Instant arrived_at{};
   std::int64_t port_org = 0;
+  std::string group = "inbound";  // the arrival group of its travellers (v19)
 };
 
 struct TransferRow {
@@ -239,7 +240,8 @@ class LoopRepository {
 
   // --- arrival manifests
   virtual std::int64_t insert_manifest(std::string_view kind, std::string_view ref, Instant arrived_at,
-                                       std::int64_t port_org, Instant created_at, std::int64_t by) = 0;
+                                       std::int64_t port_org, Instant created_at, std::int64_t by,
+                                       std::string_view group = "inbound") = 0;
   virtual void insert_passenger(std::int64_t manifest_id, std::int64_t person_id, std::string_view seat,
                                 std::int64_t order_id) = 0;
   virtual std::optional<ManifestRow> manifest(std::int64_t id) = 0;

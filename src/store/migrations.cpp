@@ -1408,6 +1408,13 @@ CREATE INDEX cases_converted ON cases (converted_at) WHERE converted_at IS NOT N
 CREATE INDEX cases_closed ON cases (closed_at) WHERE closed_at IS NOT NULL;
 )SQL";
 
+// v19: an arrival manifest names the arrival group of its travellers (inbound from abroad, or a
+// domestic arrival from a high-, medium- or low-risk area), so that a traveller held for an
+// identity conflict is admitted into the same group.
+constexpr const char* kV19 = R"SQL(
+ALTER TABLE arrival_manifests ADD COLUMN group_key {text} NOT NULL DEFAULT 'inbound';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1430,6 +1437,7 @@ const std::vector<Migration>& migrations() {
       {16, kV16, "", ""},
       {17, kV17, "", ""},
       {18, kV18, "", ""},
+      {19, kV19, "", ""},
   };
   return all;
 }

@@ -738,16 +738,17 @@ class SqlLoopRepository final : public LoopRepository {
 
   // ------------------------------------------------------------ manifests
   std::int64_t insert_manifest(std::string_view kind, std::string_view ref, Instant arrived_at, std::int64_t port_org,
-                               Instant created_at, std::int64_t by) override {
+                               Instant created_at, std::int64_t by, std::string_view group) override {
     Q q(db_, db_.dialect().insert_returning(
-                 "INSERT INTO arrival_manifests (kind, ref, arrived_at, port_org, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+                 "INSERT INTO arrival_manifests (kind, ref, arrived_at, port_org, created_at, created_by, group_key) VALUES "
+                 "(?, ?, ?, ?, ?, ?, ?)",
                  "id"));
-    q.text(kind).text(ref).i64(to_unix_ms(arrived_at)).i64(port_org).i64(to_unix_ms(created_at)).i64(by);
+    q.text(kind).text(ref).i64(to_unix_ms(arrived_at)).i64(port_org).i64(to_unix_ms(created_at)).i64(by).text(group);
     return q.inserted_id();
   }
 
   std::optional<ManifestRow> manifest(std::int64_t id) override {
-    Q q(db_, "SELECT id, kind, ref, arrived_at, port_org FROM arrival_manifests WHERE id = ?");
+    Q q(db_, "SELECT id, kind, ref, arrived_at, port_org, group_key FROM arrival_manifests WHERE id = ?");
     q.i64(id);
     if (!q.next()) return std::nullopt;
     ManifestRow m;
@@ -756,6 +757,7 @@ class SqlLoopRepository final : public LoopRepository {
     m.ref = q.str(2);
     m.arrived_at = from_unix_ms(q.int64(3));
     m.port_org = q.int64(4);
+    m.group = q.str(5);
     return m;
   }
 

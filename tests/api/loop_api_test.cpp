@@ -220,6 +220,28 @@ TEST_F(LoopApi, ManifestIdentityConflictHoldsTheTravellerUntilReviewed) {
   EXPECT_EQ(admin.post(resolve, json{{"action", "reject"}, {"reason", "again"}}.dump()).status, 409);
 }
 
+// Travellers from a domestic high-risk area (高风险区来返人员) come in on a manifest of their
+// train: they get the profile's high_risk_area_arrival plan (central quarantine), not inbound's.
+TEST_F(LoopApi, ManifestOfTravellersFromARiskAreaGivesTheirArrivalGroup) {
+  auto port = login(server_->port(), "port");
+  const std::string csv = "证件类型,证件号码,国籍,姓名,性别,出生日期,座位号\n"
+                          "护照,E22345678,USA,Ann Lee,女,1980-01-02,3车5F\n";
+  const std::string base = "/api/loop/manifests?kind=land&ref=G102&arrived_at=2022-07-01T00:30:00Z&port_org=" +
+                           std::to_string(port_);
+  auto bad = port.request(http::verb::post, base + "&group=tourist", csv, "text/csv");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.j()["field"], "group");
+  auto job = wait_job(port, port.request(http::verb::post, base + "&group=high_risk_area_arrival", csv, "text/csv"));
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  EXPECT_EQ(job["report"]["created_orders"], 1);
+  auto orders = port.get("/api/loop/orders?stage=port_screening").j()["items"];
+  ASSERT_EQ(orders.size(), 1u);
+  EXPECT_EQ(orders[0]["group"], "high_risk_area_arrival");
+  auto detail = port.get("/api/loop/orders/" + std::to_string(orders[0]["id"].get<std::int64_t>()));
+  ASSERT_EQ(detail.status, 200) << detail.body;
+  EXPECT_NE(detail.body.find("central_quarantine"), std::string::npos) << detail.body;
+}
+
 TEST_F(LoopApi, ManifestHandoverAckByReceiverOnly) {
   auto port = login(server_->port(), "port");
   const std::string csv = "证件类型,证件号码,国籍,姓名,性别,出生日期,座位号\n"
