@@ -490,7 +490,10 @@ SweepResult Service::sweep(Instant now, response::Service* resp) {
     for (const auto& row : w_->signals("", "open", store::Page{0, 1000}).items)
       if (row.feed == to_string(feed) && !by_area.count(row.area_code))
         by_area[row.area_code].resize(static_cast<std::size_t>(n));
-    for (const auto& [area, counts] : by_area) {
+    for (const auto& entry : by_area) {
+      // Named references, not structured bindings: the transaction's lambda captures them.
+      const std::string& area = entry.first;
+      const auto& counts = entry.second;
       const Rule rule = rule_for(feed, area);
       const auto points = evaluate_all(counts, rule);
       const auto run = current_run(points);
