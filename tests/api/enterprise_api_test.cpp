@@ -8,7 +8,14 @@
 namespace bihuan::testing {
 namespace {
 
-class EnterpriseApi : public SeededServer {};
+class EnterpriseApi : public SeededServer {
+ protected:
+  // The profiles of the source tree, wherever the test runs from (ctest runs it in the build tree).
+  void options(api::ServerOptions& o) override {
+    o.policies_dir = std::string(BIHUAN_SOURCE_DIR) + "/policies";
+    o.code_key = (dir_.path() / "code-signing").string();
+  }
+};
 
 TEST_F(EnterpriseApi, RegisterViewPlanAndImport) {
   Client admin = login(server_->port(), "admin");
