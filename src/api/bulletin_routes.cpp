@@ -295,8 +295,9 @@ Response public_home(Request& req, Context& ctx) {
     auto s = service(ctx);
     const std::string area = portal_area(req, s);
     json out{{"area_code", area}, {"area_name", s.area_name(area)}, {"bulletin", nullptr}, {"articles", json::array()}};
-    auto latest = s.public_bulletins(area, 1, "");
-    if (!latest.empty()) out["bulletin"] = bulletin_json(latest.front(), ctx.svc.local_time, false);
+    const auto latest = s.public_bulletins(area, 1, "");
+    if (!latest.empty())
+      if (auto v = s.public_bulletin(area, latest.front().day)) out["bulletin"] = bulletin_json(*v, ctx.svc.local_time, false);
     for (const auto& a : s.public_articles(store::Page{0, 5}).items)
       out["articles"].push_back(article_json(a, ctx.svc.local_time, false, false));
     try {
@@ -327,18 +328,18 @@ Response public_bulletins(Request& req, Context& ctx) {
     const std::string area = portal_area(req, s);
     const auto limit = query_int(req.q("limit"), "limit", 1, 100, 30);
     json items = json::array();
-    for (const auto& v : s.public_bulletins(area, static_cast<int>(limit), std::string(req.q("before")))) {
-      const auto& f = v.figures;
-      items.push_back({{"day", v.row.day},
-                       {"revision", v.row.revision},
+    for (const auto& b : s.public_bulletins(area, static_cast<int>(limit), std::string(req.q("before")))) {
+      const auto f = bulletin::figures_from_json(b.figures);
+      items.push_back({{"day", b.day},
+                       {"revision", b.revision},
                        {"confirmed", f.confirmed},
                        {"confirmed_local", f.confirmed_local},
                        {"confirmed_imported", f.confirmed_imported},
                        {"asymptomatic", f.asymptomatic},
                        {"asymptomatic_local", f.asymptomatic_local},
                        {"under_treatment", f.under_treatment},
-                       {"corrected", v.row.revision > 1},
-                       {"published_at", at_json(v.row.published_at, ctx.svc.local_time)}});
+                       {"corrected", b.revision > 1},
+                       {"published_at", at_json(b.published_at, ctx.svc.local_time)}});
     }
     return Response::json({{"area_code", area}, {"area_name", s.area_name(area)}, {"items", items}});
   });

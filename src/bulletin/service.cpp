@@ -241,10 +241,7 @@ BulletinView Service::view_of(const store::BulletinRow& b) {
   v.area_name = area_name(b.area_code);
   const auto revs = b_->revisions(b.area_code, b.day);
   v.latest = revs.empty() || revs.back().revision == b.revision;
-  if (b.revision > 1)
-    for (const auto& e : b_->errata(b.area_code, 1000))
-      if (e.bulletin_id == b.id) v.errata.push_back(e);
-  std::reverse(v.errata.begin(), v.errata.end());  // in the bulletin's order of figures
+  if (b.revision > 1) v.errata = b_->errata_of(b.id);
   return v;
 }
 
@@ -661,13 +658,11 @@ store::PageOf<store::ArticleRow> Service::articles(const std::string& status, st
 
 // ------------------------------------------------------------------ public
 
-std::vector<BulletinView> Service::public_bulletins(const std::string& area, int limit, const std::string& before_day) {
+std::vector<store::BulletinRow> Service::public_bulletins(const std::string& area, int limit,
+                                                          const std::string& before_day) {
   if (!before_day.empty()) parse_day(before_day);
-  std::vector<BulletinView> out;
-  write([&] {
-    for (const auto& b : b_->bulletins(area, "published", before_day, std::clamp(limit, 1, 1000), true))
-      out.push_back(view_of(b));
-  });
+  std::vector<store::BulletinRow> out;
+  write([&] { out = b_->bulletins(area, "published", before_day, std::clamp(limit, 1, 1000), true); });
   return out;
 }
 

@@ -102,7 +102,8 @@ class Service {
   store::PageOf<store::ArticleRow> articles(const std::string& status, store::Page page, const Caller& c);
 
   // --- the public portal (no caller; published content only)
-  std::vector<BulletinView> public_bulletins(const std::string& area, int limit, const std::string& before_day);
+  // Published days of the area, newest first: the rows (figures as stored), not whole views.
+  std::vector<store::BulletinRow> public_bulletins(const std::string& area, int limit, const std::string& before_day);
   std::optional<BulletinView> public_bulletin(const std::string& area, const std::string& day);
   std::vector<store::ErratumRow> public_errata(const std::string& area, int limit);
   std::vector<store::BulletinRow> public_open_data(const std::string& area);

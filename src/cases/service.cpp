@@ -13,6 +13,7 @@
 #include "loop/service.hpp"
 #include "store/audit.hpp"
 #include "store/transaction.hpp"
+#include "store/settings.hpp"
 
 namespace bihuan::cases {
 
@@ -23,19 +24,6 @@ using std::chrono::seconds;
 
 namespace {
 
-int setting_int(store::Repository& repo, const std::string& key, int dflt, int lo, int hi) {
-  auto v = repo.setting(key);
-  if (!v || v->empty()) return dflt;
-  try {
-    std::size_t used = 0;
-    const int n = std::stoi(*v, &used);
-    if (used != v->size() || n < lo || n > hi) throw std::invalid_argument(key);
-    return n;
-  } catch (const std::exception&) {
-    fail(ErrorCode::invalid_argument,
-         "setting " + key + " must be an integer " + std::to_string(lo) + ".." + std::to_string(hi), key);
-  }
-}
 
 [[noreturn]] void no_case(std::int64_t id) { fail(ErrorCode::not_found, "no such case: " + std::to_string(id), "id"); }
 
@@ -87,16 +75,16 @@ struct Candidate {
 Settings read_settings(store::Repository& repo) {
   Settings s;
   s.local = store::local_time_of(repo);
-  s.duplicate_seconds = setting_int(repo, "trace.duplicate_seconds", s.duplicate_seconds, 0, 3600);
-  s.workplace_max = setting_int(repo, "trace.workplace_max", s.workplace_max, 0, 100000);
-  s.disinfection_hours = setting_int(repo, "trace.disinfection_hours", s.disinfection_hours, 1, 24 * 14);
-  s.close_venues = setting_int(repo, "trace.close_venues", 0, 0, 1) == 1;
+  s.duplicate_seconds = store::setting_int(repo, "trace.duplicate_seconds", s.duplicate_seconds, 0, 3600);
+  s.workplace_max = store::setting_int(repo, "trace.workplace_max", s.workplace_max, 0, 100000);
+  s.disinfection_hours = store::setting_int(repo, "trace.disinfection_hours", s.disinfection_hours, 1, 24 * 14);
+  s.close_venues = store::setting_int(repo, "trace.close_venues", 0, 0, 1) == 1;
   for (auto t : all_venue_types()) {
     const std::string type = to_string(t);
     if (repo.setting("trace.min_overlap." + type))
-      s.min_overlap[type] = setting_int(repo, "trace.min_overlap." + type, tracing::kDefaultMinOverlapMinutes, 0, 24 * 60);
+      s.min_overlap[type] = store::setting_int(repo, "trace.min_overlap." + type, tracing::kDefaultMinOverlapMinutes, 0, 24 * 60);
     if (repo.setting("venue.dwell." + type))
-      s.dwell[type] = setting_int(repo, "venue.dwell." + type, tracing::default_dwell_minutes(type), 1, 24 * 60);
+      s.dwell[type] = store::setting_int(repo, "venue.dwell." + type, tracing::default_dwell_minutes(type), 1, 24 * 60);
   }
   return s;
 }

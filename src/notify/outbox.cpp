@@ -8,26 +8,12 @@
 #include "core/policy.hpp"
 #include "loop/service.hpp"
 #include "store/loop_repository.hpp"
+#include "store/settings.hpp"
 
 namespace bihuan::notify {
 
 namespace {
 
-int setting_int(store::Repository& repo, const char* key, int dflt, int lo, int hi) {
-  auto v = repo.setting(key);
-  if (!v || v->empty()) return dflt;
-  try {
-    std::size_t used = 0;
-    const int n = std::stoi(*v, &used);
-    if (used != v->size() || n < lo || n > hi) throw std::out_of_range(key);
-    return n;
-  } catch (const std::exception&) {
-    fail(ErrorCode::invalid_argument,
-         std::string("setting ") + key + " must be a whole number from " + std::to_string(lo) + " to " +
-             std::to_string(hi) + ": " + *v,
-         key);
-  }
-}
 
 const char* stage_zh(const std::string& s) {
   if (s == "quarantine_site") return "集中隔离";
@@ -53,10 +39,10 @@ constexpr int kBatch = 500;
 
 Settings read_settings(store::Repository& repo) {
   Settings s;
-  s.max_attempts = setting_int(repo, "notify.max_attempts", 5, 1, 100);
-  s.keep_days = setting_int(repo, "notify.keep_days", 90, 1, 3650);
-  s.backoff = std::chrono::seconds{setting_int(repo, "notify.backoff_seconds", 30, 1, 86400)};
-  s.max_backoff = std::chrono::seconds{setting_int(repo, "notify.max_backoff_seconds", 3600, 1, 7 * 86400)};
+  s.max_attempts = store::setting_int(repo, "notify.max_attempts", 5, 1, 100);
+  s.keep_days = store::setting_int(repo, "notify.keep_days", 90, 1, 3650);
+  s.backoff = std::chrono::seconds{store::setting_int(repo, "notify.backoff_seconds", 30, 1, 86400)};
+  s.max_backoff = std::chrono::seconds{store::setting_int(repo, "notify.max_backoff_seconds", 3600, 1, 7 * 86400)};
   if (s.max_backoff < s.backoff) s.max_backoff = s.backoff;
   return s;
 }

@@ -12,26 +12,12 @@
 #include "loop/service.hpp"
 #include "notify/outbox.hpp"
 #include "store/notify_repository.hpp"
+#include "store/settings.hpp"
 
 namespace bihuan::resident {
 
 namespace {
 
-int setting_int(store::Repository& repo, const char* key, int dflt, int lo, int hi) {
-  auto v = repo.setting(key);
-  if (!v || v->empty()) return dflt;
-  try {
-    std::size_t used = 0;
-    const int n = std::stoi(*v, &used);
-    if (used != v->size() || n < lo || n > hi) throw std::out_of_range(key);
-    return n;
-  } catch (const std::exception&) {
-    fail(ErrorCode::invalid_argument,
-         std::string("setting ") + key + " must be a whole number from " + std::to_string(lo) + " to " +
-             std::to_string(hi) + ": " + *v,
-         key);
-  }
-}
 
 void init_sodium() {
   static const int rc = sodium_init();
@@ -105,11 +91,11 @@ const std::vector<std::string> kCentre = {"command_centre"};
 
 Settings read_settings(store::Repository& repo) {
   Settings s;
-  s.otp_lifetime = std::chrono::minutes{setting_int(repo, "resident.otp_minutes", 5, 1, 30)};
-  s.otp_attempts = setting_int(repo, "resident.otp_attempts", 5, 1, 10);
-  s.otp_per_hour = setting_int(repo, "resident.otp_per_hour", 5, 1, 60);
-  s.session_lifetime = std::chrono::hours{setting_int(repo, "resident.session_hours", 12, 1, 24 * 30)};
-  s.appeal_deadline = std::chrono::hours{setting_int(repo, "resident.appeal_hours", 24, 1, 24 * 14)};
+  s.otp_lifetime = std::chrono::minutes{store::setting_int(repo, "resident.otp_minutes", 5, 1, 30)};
+  s.otp_attempts = store::setting_int(repo, "resident.otp_attempts", 5, 1, 10);
+  s.otp_per_hour = store::setting_int(repo, "resident.otp_per_hour", 5, 1, 60);
+  s.session_lifetime = std::chrono::hours{store::setting_int(repo, "resident.session_hours", 12, 1, 24 * 30)};
+  s.appeal_deadline = std::chrono::hours{store::setting_int(repo, "resident.appeal_hours", 24, 1, 24 * 14)};
   return s;
 }
 

@@ -102,6 +102,8 @@ class BulletinRepository {
   // false when the stored rev is not `rev`.
   virtual bool update_bulletin(const BulletinRow& b, std::int64_t rev) = 0;
   virtual void insert_erratum(ErratumRow& e) = 0;
+  // Errata written by publishing one revision, in the order of its figures.
+  virtual std::vector<ErratumRow> errata_of(std::int64_t bulletin_id) = 0;
   // Errata of an area ("" = every area), newest first.
   virtual std::vector<ErratumRow> errata(const std::string& area_code, int limit) = 0;
   // Published bulletins of one area, oldest day first (open data).

@@ -286,6 +286,13 @@ class SqlBulletinRepository final : public BulletinRepository {
     q.i64(e.new_value).text(e.reason).i64(ms(e.at)).i64(e.by_user);
     e.id = q.inserted_id();
   }
+  std::vector<ErratumRow> errata_of(std::int64_t bulletin_id) override {
+    Q q(db_, std::string("SELECT ") + kErratumCols + " FROM bulletin_errata WHERE bulletin_id = ? ORDER BY id");
+    q.i64(bulletin_id);
+    std::vector<ErratumRow> out;
+    while (q.next()) out.push_back(read_erratum(q));
+    return out;
+  }
   std::vector<ErratumRow> errata(const std::string& area_code, int limit) override {
     Conds w;
     if (!area_code.empty()) {
