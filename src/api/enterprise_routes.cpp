@@ -1,5 +1,8 @@
 #include "api/enterprise_routes.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include "api/json_io.hpp"
 #include "api/loop_routes.hpp"
 #include "core/error.hpp"
@@ -175,6 +178,113 @@ Response compliance(Request& req, Context& ctx) {
   return Response::json({{"from", c.from}, {"to", c.to}, {"posts", posts}, {"total", total}});
 }
 
+// done / (done + missed): the share of the span's settled tests that were taken; null when none.
+json rate_of(const store::ComplianceRow& r) {
+  const auto settled = r.done + r.missed;
+  if (settled == 0) return nullptr;
+  return static_cast<double>(r.done) / static_cast<double>(settled);
+}
+
+void add_counts(store::ComplianceRow& to, const store::ComplianceRow& r) {
+  to.staff += r.staff;
+  to.due += r.due;
+  to.done += r.done;
+  to.missed += r.missed;
+  to.open += r.open;
+}
+
+Response compliance_table(Request& req, Context& ctx) {
+  const int days = static_cast<int>(query_int(req.q("days"), "days", 1, 90, 7));
+  const int limit = static_cast<int>(query_int(req.q("limit"), "limit", 1, 1000, 50));
+  const std::string order = req.q("order").empty() ? std::string("missed") : std::string(req.q("order"));
+  if (order != "missed" && order != "rate" && order != "id")
+    fail(ErrorCode::invalid_argument, "order must be missed, rate or id", "order");
+  Svc s(ctx);
+  auto t = s.ent.compliance_table(days, caller_of(ctx, req));
+  // The whole scope's totals, by post and by district (for the board's charts and map).
+  store::ComplianceRow total;
+  std::int64_t reopened = 0, white_list = 0;
+  std::map<std::string, store::ComplianceRow> by_post;
+  struct District {
+    std::int64_t enterprises = 0, reopened = 0;
+    store::ComplianceRow counts;
+  };
+  std::map<std::string, District> by_district;
+  for (const auto& it : t.items) {
+    add_counts(total, it.total);
+    reopened += it.enterprise.reopened ? 1 : 0;
+    white_list += it.enterprise.white_list ? 1 : 0;
+    for (const auto& p : it.posts) add_counts(by_post[p.post], p);
+    auto& d = by_district[it.enterprise.area_code.substr(0, std::min<std::size_t>(6, it.enterprise.area_code.size()))];
+    ++d.enterprises;
+    d.reopened += it.enterprise.reopened ? 1 : 0;
+    add_counts(d.counts, it.total);
+  }
+  std::vector<const enterprise::ComplianceTable::Item*> sorted;
+  sorted.reserve(t.items.size());
+  for (const auto& it : t.items) sorted.push_back(&it);
+  auto settled_rate = [](const store::ComplianceRow& r) {
+    const auto n = r.done + r.missed;
+    return n == 0 ? 2.0 : static_cast<double>(r.done) / static_cast<double>(n);  // none settled: last
+  };
+  if (order == "missed")
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const auto* a, const auto* b) { return a->total.missed > b->total.missed; });
+  else if (order == "rate")
+    std::stable_sort(sorted.begin(), sorted.end(), [&](const auto* a, const auto* b) {
+      return settled_rate(a->total) < settled_rate(b->total);
+    });
+  if (sorted.size() > static_cast<std::size_t>(limit)) sorted.resize(static_cast<std::size_t>(limit));
+  json items = json::array();
+  for (const auto* it : sorted) {
+    json posts = json::array();
+    for (const auto& p : it->posts) posts.push_back(counts_json(p));
+    json tot = counts_json(it->total);
+    tot.erase("post");
+    tot["rate"] = rate_of(it->total);
+    items.push_back({{"org_id", it->enterprise.org_id},
+                     {"code", it->enterprise.code},
+                     {"name", it->enterprise.name},
+                     {"area_code", it->enterprise.area_code},
+                     {"industry", it->enterprise.industry},
+                     {"status", it->enterprise.status},
+                     {"white_list", it->enterprise.white_list},
+                     {"reopened", it->enterprise.reopened},
+                     {"total", tot},
+                     {"posts", posts}});
+  }
+  json posts = json::array();
+  for (const auto& [post, r] : by_post) {
+    json p = counts_json(r);
+    p["post"] = post;
+    p["rate"] = rate_of(r);
+    posts.push_back(std::move(p));
+  }
+  json districts = json::array();
+  for (const auto& [code, d] : by_district) {
+    json j = counts_json(d.counts);
+    j.erase("post");
+    j["area_code"] = code;
+    j["enterprises"] = d.enterprises;
+    j["reopened"] = d.reopened;
+    j["rate"] = rate_of(d.counts);
+    districts.push_back(std::move(j));
+  }
+  json summary = counts_json(total);
+  summary.erase("post");
+  summary["enterprises"] = static_cast<std::int64_t>(t.items.size());
+  summary["reopened"] = reopened;
+  summary["white_list"] = white_list;
+  summary["rate"] = rate_of(total);
+  return Response::json({{"from", t.from},
+                         {"to", t.to},
+                         {"order", order},
+                         {"summary", summary},
+                         {"by_post", posts},
+                         {"by_district", districts},
+                         {"items", items}});
+}
+
 Response staff(Request& req, Context& ctx) {
   const Caller c = caller_of(ctx, req);
   Svc s(ctx);
@@ -229,6 +339,12 @@ void add_enterprise_routes(Router& router) {
   add(J::scoped_create, "POST", "/api/enterprises/import",
       "Import enterprises and staff rosters from CSV (all or nothing; errors name row, field and reason)", {}, A::any,
       P::org_write, "text/csv", import_csv);
+  add(J::scoped_list, "GET", "/api/enterprises/compliance",
+      "Routine-test compliance of every enterprise in the caller's area over the last days: totals, by post, by "
+      "district, and the enterprises ordered by missed tests (or lowest rate, or id)",
+      {qp("days", "1..90 (default 7)", "integer"), qp("order", "missed (default) | rate | id", "string"),
+       qp("limit", "enterprises listed, 1..1000 (default 50)", "integer")},
+      A::any, P::org_read, "", compliance_table);
   add(J::scoped_object, "GET", "/api/enterprises/{id}", "One enterprise with its sites and plan versions", {id}, A::any,
       P::org_read, "", get);
   add(J::scoped_object, "POST", "/api/enterprises/{id}/plans",

@@ -475,6 +475,38 @@ Compliance Service::compliance(std::int64_t org_id, int days, const Caller& c) {
   });
 }
 
+ComplianceTable Service::compliance_table(int days, const Caller& c) {
+  if (!c.can(Permission::org_read)) fail(ErrorCode::permission_denied, "enterprises need org.read", "role");
+  if (days < 1 || days > 90) fail(ErrorCode::invalid_argument, "days must be between 1 and 90", "days");
+  return write([&] {
+    ComplianceTable out;
+    const Date today = local_.date_of(clock_.now());
+    out.to = format_date(today);
+    out.from = format_date(Date{std::chrono::sys_days(today) - std::chrono::days(days - 1)});
+    auto briefs = e_->briefs(c.scope);
+    auto rows = e_->compliance_table(c.scope, out.from, out.to);
+    out.items.reserve(briefs.size());
+    std::size_t j = 0;  // both by org id
+    for (auto& b : briefs) {
+      ComplianceTable::Item it;
+      it.enterprise = std::move(b);
+      while (j < rows.size() && rows[j].org_id < it.enterprise.org_id) ++j;
+      for (; j < rows.size() && rows[j].org_id == it.enterprise.org_id; ++j) {
+        const auto& r = rows[j].counts;
+        it.staff += r.staff;
+        it.total.staff += r.staff;
+        it.total.due += r.due;
+        it.total.done += r.done;
+        it.total.missed += r.missed;
+        it.total.open += r.open;
+        it.posts.push_back(r);
+      }
+      out.items.push_back(std::move(it));
+    }
+    return out;
+  });
+}
+
 std::vector<Service::MissedAlert> Service::missed(std::int64_t org_id, const Caller& c) {
   if (!c.can(Permission::org_read)) fail(ErrorCode::permission_denied, "enterprises need org.read", "role");
   return write([&] {

@@ -78,6 +78,18 @@ struct Compliance {
   store::ComplianceRow total;  // post = ""
 };
 
+// The compliance table of every enterprise in the caller's area (the centre's board).
+struct ComplianceTable {
+  std::string from, to;  // YYYY-MM-DD
+  struct Item {
+    store::EnterpriseBrief enterprise;
+    std::int64_t staff = 0;
+    store::ComplianceRow total;               // post = ""
+    std::vector<store::ComplianceRow> posts;  // by post
+  };
+  std::vector<Item> items;  // every enterprise in scope, by org id
+};
+
 // The plan as JSON (the template's field names) and back; from_json names the field it rejects.
 std::string plan_to_json(const Plan& p);
 Plan plan_from_json(const std::string& text);
@@ -102,6 +114,8 @@ class Service {
   Detail decide_plan(std::int64_t org_id, const Decision& d, const Caller& c);
 
   Compliance compliance(std::int64_t org_id, int days, const Caller& c);
+  // Every enterprise's compliance over the last `days` days, inside the caller's scope.
+  ComplianceTable compliance_table(int days, const Caller& c);
   // The enterprise's alerts: its staff's missed routine tests (newest last), each with whether
   // it went on to the street.
   struct MissedAlert {

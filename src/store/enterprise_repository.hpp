@@ -67,6 +67,19 @@ struct ComplianceRow {
   std::int64_t open = 0;    // still open (due later today)
 };
 
+// One post of one enterprise in the compliance table of every enterprise in a scope.
+struct EnterpriseComplianceRow {
+  std::int64_t org_id = 0;
+  ComplianceRow counts;
+};
+
+// An enterprise as the compliance table names it.
+struct EnterpriseBrief {
+  std::int64_t org_id = 0;
+  std::string code, name, area_code, industry, status;
+  bool white_list = false, reopened = false;
+};
+
 // A staff member's routine-test status on a day (a missed task not made good, else the latest).
 struct StaffTestRow {
   std::int64_t person_id = 0;
@@ -103,6 +116,13 @@ class EnterpriseRepository {
 
   // Compliance by post over task days [from, to] (YYYY-MM-DD).
   virtual std::vector<ComplianceRow> compliance(std::int64_t org_id, const std::string& from, const std::string& to) = 0;
+  // The same counts for every enterprise inside the scope (area: the organisation's area; org:
+  // itself), by enterprise and post, in one pass over the rosters and one over the span's routine
+  // tasks; ordered by org id, then post. Enterprises without staff have no row.
+  virtual std::vector<EnterpriseComplianceRow> compliance_table(const Scope& scope, const std::string& from,
+                                                                const std::string& to) = 0;
+  // The enterprises inside the scope, by org id.
+  virtual std::vector<EnterpriseBrief> briefs(const Scope& scope) = 0;
   // Each staff member's routine-test status up to `day`: the latest missed task not yet made
   // good, else the latest task.
   virtual std::vector<StaffTestRow> staff_tests(std::int64_t org_id, const std::string& day) = 0;

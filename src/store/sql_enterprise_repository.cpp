@@ -1,4 +1,7 @@
 // EnterpriseRepository over the Db driver layer, sharing the connection of a Repository.
+#include <map>
+#include <utility>
+
 #include "core/error.hpp"
 #include "store/db.hpp"
 #include "store/enterprise_repository.hpp"
@@ -246,6 +249,92 @@ class SqlEnterpriseRepository final : public EnterpriseRepository {
       r.missed = c.i64();
       r.open = c.i64();
       out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::vector<EnterpriseComplianceRow> compliance_table(const Scope& scope, const std::string& from,
+                                                        const std::string& to) override {
+    // Staff by enterprise and post, then the span's routine tasks by enterprise and post, merged.
+    // One GROUP BY each instead of a LEFT JOIN with a DISTINCT count, so that a city's rosters
+    // are read once. (The merge goes through a map: PostgreSQL orders text by its collation.)
+    Conds w;
+    if (scope.kind == Scope::Kind::org) {
+      w.i(scope.org_id);
+      w.add("s.org_id = ?");
+    } else {
+      w.scope(scope, "o.area_code", "");
+    }
+    std::vector<EnterpriseComplianceRow> out;
+    std::map<std::pair<std::int64_t, std::string>, std::size_t> at;
+    {
+      Q q(db_, "SELECT s.org_id, s.post, COUNT(*) FROM enterprise_staff s JOIN enterprises e ON e.org_id = s.org_id "
+               "JOIN orgs o ON o.id = s.org_id" +
+                   w.sql + " GROUP BY s.org_id, s.post ORDER BY s.org_id, s.post");
+      w.bind(q);
+      while (q.next()) {
+        Cols c(q);
+        EnterpriseComplianceRow r;
+        r.org_id = c.i64();
+        r.counts.post = c.str();
+        r.counts.staff = c.i64();
+        at.emplace(std::make_pair(r.org_id, r.counts.post), out.size());
+        out.push_back(std::move(r));
+      }
+    }
+    Conds t = w;
+    t.t(from);
+    t.t(to);
+    t.add("t.task_day >= ? AND t.task_day <= ?");
+    Q q(db_,
+        "SELECT t.org_id, s.post, COUNT(*), "
+        "SUM(CASE WHEN t.status NOT IN ('open', 'missed') THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN t.status = 'missed' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN t.status = 'open' THEN 1 ELSE 0 END) "
+        "FROM test_tasks t JOIN enterprise_staff s ON s.org_id = t.org_id AND s.person_id = t.person_id "
+        "JOIN enterprises e ON e.org_id = s.org_id JOIN orgs o ON o.id = s.org_id" +
+            t.sql + " AND t.kind = 'routine' AND t.status <> 'cancelled' GROUP BY t.org_id, s.post");
+    t.bind(q);
+    while (q.next()) {
+      Cols c(q);
+      const std::int64_t org = c.i64();
+      std::string post = c.str();
+      auto it = at.find(std::make_pair(org, std::move(post)));
+      if (it == at.end()) continue;
+      auto& r = out[it->second].counts;
+      r.due = c.i64();
+      r.done = c.i64();
+      r.missed = c.i64();
+      r.open = c.i64();
+    }
+    return out;
+  }
+
+  std::vector<EnterpriseBrief> briefs(const Scope& scope) override {
+    Conds w;
+    if (scope.kind == Scope::Kind::org) {
+      w.i(scope.org_id);
+      w.add("e.org_id = ?");
+    } else {
+      w.scope(scope, "o.area_code", "");
+    }
+    Q q(db_, "SELECT e.org_id, o.code, o.name, o.area_code, e.industry, e.status, e.white_list, e.reopened "
+             "FROM enterprises e JOIN orgs o ON o.id = e.org_id" +
+                 w.sql + " ORDER BY e.org_id");
+    w.bind(q);
+    std::vector<EnterpriseBrief> out;
+    while (q.next()) {
+      Cols c(q);
+      EnterpriseBrief b;
+      b.org_id = c.i64();
+      b.code = c.str();
+      b.name = c.str();
+      b.area_code = c.str();
+      b.industry = c.str();
+      b.status = c.str();
+      b.white_list = c.i64() != 0;
+      b.reopened = c.i64() != 0;
+      out.push_back(std::move(b));
     }
     return out;
   }

@@ -76,6 +76,21 @@ TEST_F(EnterpriseApi, RegisterViewPlanAndImport) {
   r = ent.get("/api/enterprises/" + std::to_string(id) + "/compliance?days=1");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.j()["total"]["staff"], 2);
+  // The table of every enterprise: the centre's totals, by post and district; the enterprise
+  // account's table holds itself only.
+  r = admin.get("/api/enterprises/compliance?days=1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.j()["summary"]["enterprises"], 1);
+  EXPECT_EQ(r.j()["summary"]["reopened"], 1);
+  EXPECT_EQ(r.j()["summary"]["staff"], 2);
+  ASSERT_EQ(r.j()["by_post"].size(), 2u);
+  EXPECT_EQ(r.j()["by_post"][0]["post"], "delivery");
+  ASSERT_EQ(r.j()["by_district"].size(), 1u);
+  EXPECT_EQ(r.j()["by_district"][0]["area_code"], std::string(World::kGridA).substr(0, 6));
+  ASSERT_EQ(r.j()["items"].size(), 1u);
+  EXPECT_EQ(r.j()["items"][0]["org_id"], id);
+  EXPECT_EQ(ent.get("/api/enterprises/compliance").j()["items"].size(), 1u);
+  EXPECT_EQ(admin.get("/api/enterprises/compliance?order=worst").status, 400);
 
   // Import: one row names a person not in the registry; nothing is written.
   const std::string csv =
@@ -93,6 +108,7 @@ TEST_F(EnterpriseApi, RegisterViewPlanAndImport) {
 
   Client grid = login(server_->port(), "grid_a");
   EXPECT_EQ(grid.get("/api/enterprises").status, 403);
+  EXPECT_EQ(grid.get("/api/enterprises/compliance").status, 403);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 // staff (colour, who cannot come in until when) and jurisdiction (outside = does not exist).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "enterprise/service.hpp"
 #include "loop/backend.hpp"
@@ -288,6 +290,51 @@ TEST_P(EnterpriseService, AMissedTestAlertsTheEnterpriseThenTheStreet) {
   EXPECT_TRUE(street);
   EXPECT_TRUE(svc_->missed(org, ent)[0].escalated);
   EXPECT_EQ(code_of([&] { svc_->missed(org, other_centre_); }), ErrorCode::not_found);
+}
+
+TEST_P(EnterpriseService, TheComplianceTableOfEveryEnterpriseAgreesWithEachOne) {
+  const auto org = svc_->register_enterprise(registration("LOCAL-1"), centre_).enterprise.org_id;
+  auto second = registration("LOCAL-2");
+  second.name = "光华零售";
+  second.staff = {{persons_[3].doc_number, "仓库", "retail", "day"}};
+  const auto org2 = svc_->register_enterprise(second, centre_).enterprise.org_id;
+  svc_->submit_plan(org, plan(), enterprise_account(org));
+  svc_->decide_plan(org, {true, true, true, ""}, centre_);
+  nat_->store().close_routine_tasks({persons_[0].id}, "2022-07-01", "cleared", "negative", 0, clock_.now());
+  clock_.set(at("2022-07-02T05:00:00Z"));
+  nat_->sweep();
+
+  auto t = svc_->compliance_table(2, centre_);
+  EXPECT_EQ(t.from, "2022-07-01");
+  EXPECT_EQ(t.to, "2022-07-02");
+  ASSERT_EQ(t.items.size(), 2u);
+  EXPECT_EQ(t.items[0].enterprise.org_id, std::min(org, org2));
+  for (const auto& it : t.items) {
+    const auto one = svc_->compliance(it.enterprise.org_id, 2, centre_);
+    ASSERT_EQ(it.posts.size(), one.posts.size()) << it.enterprise.name;
+    for (std::size_t i = 0; i < one.posts.size(); ++i) {
+      EXPECT_EQ(it.posts[i].post, one.posts[i].post);
+      EXPECT_EQ(it.posts[i].staff, one.posts[i].staff);
+      EXPECT_EQ(it.posts[i].due, one.posts[i].due);
+      EXPECT_EQ(it.posts[i].done, one.posts[i].done);
+      EXPECT_EQ(it.posts[i].missed, one.posts[i].missed);
+      EXPECT_EQ(it.posts[i].open, one.posts[i].open);
+    }
+    EXPECT_EQ(it.total.due, one.total.due);
+    EXPECT_EQ(it.total.missed, one.total.missed);
+    EXPECT_EQ(it.staff, it.enterprise.org_id == org ? 3 : 1);
+    EXPECT_EQ(it.enterprise.reopened, it.enterprise.org_id == org);
+  }
+  const auto& reopened = t.items[t.items[0].enterprise.org_id == org ? 0 : 1];
+  EXPECT_EQ(reopened.total.missed, 2);
+  EXPECT_EQ(reopened.total.done, 1);
+  EXPECT_EQ(reopened.total.open, 3);  // today's tasks
+  // Scope: another district sees none; an enterprise account sees only itself.
+  EXPECT_TRUE(svc_->compliance_table(2, other_centre_).items.empty());
+  auto own = svc_->compliance_table(2, enterprise_account(org2));
+  ASSERT_EQ(own.items.size(), 1u);
+  EXPECT_EQ(own.items[0].enterprise.org_id, org2);
+  EXPECT_EQ(code_of([&] { svc_->compliance_table(0, centre_); }), ErrorCode::invalid_argument);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EnterpriseService, ::testing::Values("sqlite", "postgresql"));
