@@ -333,6 +333,42 @@ TEST_P(RetentionTest, ImportRunsAndJobsGoAfterTheirPeriodUnlessAConflictIsOpen) 
   EXPECT_FALSE(imports->run(conflicted));
 }
 
+// A traveller held by an identity conflict has no order and no passenger row yet: the order is
+// created from the manifest once the conflict is resolved, so the manifest stays while the
+// conflict is open, even when every passenger row of it went.
+TEST_P(RetentionTest, AManifestStaysWhileATravellerOfItIsHeld) {
+  auto imports = open_import_repository(*repo_);
+  const auto long_ago = kNow - std::chrono::days{400};
+  const auto held_on = loop_->insert_manifest("flight", "CA985", long_ago, port_, long_ago, 0);
+  loop_->insert_passenger(held_on, a_, "5A", 0);  // a's row may go (no active order)
+  const auto plain = loop_->insert_manifest("flight", "CA986", long_ago, port_, long_ago, 0);
+  loop_->insert_passenger(plain, a_, "6A", 0);
+  ImportRun r;
+  r.kind = "manifest";
+  r.mode = "all-or-nothing";
+  r.created_at = long_ago;
+  r.id = imports->create_run(r);
+  const auto conflict =
+      imports->add_conflict(r.id, b_, 3, {"name"}, make_person(resident_id("19800101", 2), "别名", "110105001001001"),
+                            held_on, "5B", long_ago);
+  const auto s = retention::default_settings();
+  PurgeOptions dry;
+  dry.dry_run = true;
+  const auto d = purge(*repo_, s, kNow, dry);
+  EXPECT_EQ(d.rows.at("manifest_passengers"), 2);
+  EXPECT_EQ(d.rows.at("arrival_manifests"), 1);  // the plain one
+  PurgeOptions real;
+  real.batch_rows = 1;
+  const auto done = purge(*repo_, s, kNow, real);
+  EXPECT_EQ(done.rows.at("arrival_manifests"), 1);
+  EXPECT_TRUE(loop_->manifest(held_on));
+  EXPECT_FALSE(loop_->manifest(plain));
+  // Once resolved, the manifest goes with the next purge.
+  imports->reject_conflict(conflict, 1, kNow, Scope::everything());
+  EXPECT_EQ(purge(*repo_, s, kNow, real).rows.at("arrival_manifests"), 1);
+  EXPECT_FALSE(loop_->manifest(held_on));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, RetentionTest, ::testing::Values("sqlite", "postgresql"), backend_name);
 
 }  // namespace
