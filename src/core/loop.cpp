@@ -57,8 +57,10 @@ constexpr Edge kEdges[] = {
     {Stage::destination_community, Stage::released},
     {Stage::home_isolation, Stage::home_monitoring},
     {Stage::home_isolation, Stage::hospital},
+    {Stage::home_isolation, Stage::transfer},  // a medical trip: the transfer team picks up (保供 就医转运)
     {Stage::home_isolation, Stage::released},
     {Stage::home_monitoring, Stage::hospital},
+    {Stage::home_monitoring, Stage::transfer},
     {Stage::home_monitoring, Stage::released},
 };
 

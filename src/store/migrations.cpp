@@ -1415,6 +1415,103 @@ constexpr const char* kV19 = R"SQL(
 ALTER TABLE arrival_manifests ADD COLUMN group_key {text} NOT NULL DEFAULT 'inbound';
 )SQL";
 
+// v20: keeping people who cannot go out supplied (保供, issue 11): the needs record of each
+// controlled household (one row per household, the version counting its changes), the
+// vulnerable people flagged by grid workers (one active flag per person and category; a cleared
+// flag keeps its row), requests with their deadline, owner and status and the history of their
+// status, and medical trips (a request's booking of the transfer team; the trip's legs are
+// handovers of the person's control order). Requests and trips name their order without a
+// foreign key: the retention purge of closed orders leaves them (their own rule keeps them).
+constexpr const char* kV20 = R"SQL(
+CREATE TABLE household_needs (
+  household_id {i64} PRIMARY KEY REFERENCES households (id),
+  area_code {text} NOT NULL,
+  necessities {text} NOT NULL DEFAULT '',
+  medicines {text} NOT NULL DEFAULT '',
+  medical {text} NOT NULL DEFAULT '',
+  diet {text} NOT NULL DEFAULT '',
+  contact_phone {text} NOT NULL DEFAULT '',
+  note {text} NOT NULL DEFAULT '',
+  version INTEGER NOT NULL DEFAULT 1,
+  recorded_by {i64} NOT NULL DEFAULT 0,
+  recorded_by_name {text} NOT NULL DEFAULT '',
+  recorded_at {i64} NOT NULL
+);
+CREATE INDEX household_needs_area ON household_needs (area_code);
+
+CREATE TABLE vulnerable_people (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  category {text} NOT NULL,
+  detail {text} NOT NULL DEFAULT '',
+  area_code {text} NOT NULL,
+  flagged_by {i64} NOT NULL DEFAULT 0,
+  flagged_by_name {text} NOT NULL DEFAULT '',
+  flagged_at {i64} NOT NULL,
+  cleared_at {i64},
+  cleared_by {i64} NOT NULL DEFAULT 0,
+  cleared_reason {text} NOT NULL DEFAULT ''
+);
+CREATE UNIQUE INDEX vulnerable_people_active ON vulnerable_people (person_id, category) WHERE cleared_at IS NULL;
+CREATE INDEX vulnerable_people_area ON vulnerable_people (area_code) WHERE cleared_at IS NULL;
+
+CREATE TABLE supply_requests (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  household_id {i64} NOT NULL DEFAULT 0,
+  order_id {i64} NOT NULL,
+  area_code {text} NOT NULL,
+  kind {text} NOT NULL,
+  priority {text} NOT NULL,
+  detail {text} NOT NULL DEFAULT '',
+  appointment_at {i64},
+  deadline {i64} NOT NULL,
+  owner_kind {text} NOT NULL,
+  owner_org {i64} NOT NULL DEFAULT 0,
+  owner_area {text} NOT NULL DEFAULT '',
+  owner_name {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL DEFAULT 'received',
+  reason {text} NOT NULL DEFAULT '',
+  received_at {i64} NOT NULL,
+  received_by {i64} NOT NULL DEFAULT 0,
+  updated_at {i64} NOT NULL,
+  served_at {i64},
+  escalated_at {i64},
+  alert_id {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX supply_requests_area ON supply_requests (area_code, id);
+CREATE INDEX supply_requests_open ON supply_requests (deadline) WHERE status IN ('received', 'accepted', 'on_the_way');
+CREATE INDEX supply_requests_person ON supply_requests (person_id);
+
+CREATE TABLE supply_request_events (
+  id {pk},
+  request_id {i64} NOT NULL REFERENCES supply_requests (id),
+  at {i64} NOT NULL,
+  user_id {i64} NOT NULL DEFAULT 0,
+  username {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL,
+  note {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX supply_request_events_request ON supply_request_events (request_id, id);
+
+CREATE TABLE medical_trips (
+  id {pk},
+  request_id {i64} NOT NULL UNIQUE REFERENCES supply_requests (id),
+  order_id {i64} NOT NULL,
+  transfer_org {i64} NOT NULL REFERENCES orgs (id),
+  hospital_org {i64} NOT NULL REFERENCES orgs (id),
+  home_stage {text} NOT NULL,
+  home_area {text} NOT NULL,
+  vehicle {text} NOT NULL,
+  escort {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL DEFAULT 'booked',
+  booked_at {i64} NOT NULL,
+  booked_by {i64} NOT NULL DEFAULT 0,
+  updated_at {i64} NOT NULL
+);
+CREATE INDEX medical_trips_order ON medical_trips (order_id);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1438,6 +1535,7 @@ const std::vector<Migration>& migrations() {
       {17, kV17, "", ""},
       {18, kV18, "", ""},
       {19, kV19, "", ""},
+      {20, kV20, "", ""},
   };
   return all;
 }

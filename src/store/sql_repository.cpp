@@ -36,6 +36,7 @@ const std::vector<PersonLink>& person_links() {
       {"control_orders", "person_id"},
       {"room_occupants", "person_id"},
       {"manifest_passengers", "person_id"},
+      {"supply_requests", "person_id"},
   };
   return links;
 }

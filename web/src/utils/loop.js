@@ -21,8 +21,8 @@ const EDGES = {
   hospital: ['quarantine_site', 'destination_transfer', 'released'],
   destination_transfer: ['destination_community'],
   destination_community: ['home_isolation', 'home_monitoring', 'released'],
-  home_isolation: ['home_monitoring', 'hospital', 'released'],
-  home_monitoring: ['hospital', 'released'],
+  home_isolation: ['home_monitoring', 'hospital', 'transfer', 'released'],
+  home_monitoring: ['hospital', 'transfer', 'released'],
   released: [],
 }
 
