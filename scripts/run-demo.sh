@@ -102,6 +102,32 @@ if ! grep -q "^ent01" "$CRED"; then
     fi
   fi
 fi
+# 保供 (docs/API-supply.md): three households of grid01's grid under home isolation with needs
+# records, vulnerable people and open requests, one of them a dialysis session tomorrow (once);
+# and a hospital account (hospital01) receiving the dialysis trip grid01 books with transfer01.
+if [[ "$(sqlite3 "$DB" "select count(*) from supply_requests")" == 0 ]]; then
+  SUPPLY_GRID=$(sqlite3 "$DB" "select code from areas where level = 6 order by code limit 1")
+  SUPPLY_ARGS=()
+  for h in $(sqlite3 "$DB" "select h.id from households h where h.area_code = '$SUPPLY_GRID'
+      and exists (select 1 from persons p where p.household_id = h.id and p.merged_into is null)
+      and not exists (select 1 from persons p join control_orders o on o.person_id = p.id
+        where p.household_id = h.id and o.status = 'active') order by h.id limit 3"); do
+    SUPPLY_ARGS+=(--household "$h")
+  done
+  if [[ ${#SUPPLY_ARGS[@]} -gt 0 ]]; then
+    "$BIN" supply demo --db "$URL" "${SUPPLY_ARGS[@]}" || echo "run: supply demo failed (the demo goes on)" >&2
+  fi
+fi
+if ! grep -q "^hospital01" "$CRED"; then
+  HOSP_CODE=$(sqlite3 "$DB" "select code from orgs where kind = 'hospital' order by id limit 1")
+  if [[ -n "$HOSP_CODE" ]]; then
+    HOSP_PW=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | cut -c1-16)
+    if "$BIN" user add --db "$URL" --username hospital01 --display-name "医院" --role hospital --org "$HOSP_CODE" \
+      --password-stdin <<<"$HOSP_PW" >/dev/null; then
+      echo "hospital01  $HOSP_PW    (hospital: $(sqlite3 "$DB" "select name from orgs where code = '$HOSP_CODE'"))" >> "$CRED"
+    fi
+  fi
+fi
 # Risk areas: the active profile's rules over the demo's cases (if any) become proposals on the
 # 风险区 page for command01 to approve (docs/API-risk.md); nothing when there are no cases.
 "$BIN" risk propose --db "$URL" || echo "run: risk propose failed (the demo goes on)" >&2
@@ -136,6 +162,8 @@ if [[ -n "$RESIDENT" ]]; then
 fi
 echo "demo: 复工复产: ent01 files its enterprise's prevention plan, command01 approves it (双否决), then both"
 echo "      follow the staff's test compliance on the enterprise's page"
+echo "demo: 保供: grid01 (on a phone) opens 保供需求, records a household's needs, books the transfer team for the"
+echo "      dialysis request; transfer01 and hospital01 acknowledge each leg (交接) and grid01 follows the trip home"
 echo "demo: the public portal (no login, try it on a phone): http://127.0.0.1:$PORT/p/"
 echo
 exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist --handover-deadline-minutes "$DEMO_DEADLINE"

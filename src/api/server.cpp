@@ -35,7 +35,9 @@
 #include "api/case_routes.hpp"
 #include "api/risk_routes.hpp"
 #include "api/enterprise_routes.hpp"
+#include "api/needs_routes.hpp"
 #include "enterprise/service.hpp"
+#include "supply/needs_service.hpp"
 #include "api/response_routes.hpp"
 #include "api/warning_routes.hpp"
 #include "api/bulletin_routes.hpp"
@@ -203,6 +205,7 @@ struct Server::Impl {
     add_response_routes(router);
     add_warning_routes(router);
     add_enterprise_routes(router);
+    add_needs_routes(router);
     add_resident_routes(router);
     add_bulletin_routes(router);
     add_retention_routes(router);
@@ -303,6 +306,10 @@ struct Server::Impl {
       enterprise::Service ent(*sweep_repo, loop, nat, *clock, LocalTime{});
       const auto escalated = ent.sweep(clock->now());
       if (!escalated.empty()) spdlog::info("enterprises: {} missed staff tests sent on to the street", escalated.size());
+      // 保供: medical requests not served by their deadline go to the command centre.
+      supply::NeedsService needs(*sweep_repo, loop, *clock, supply::DeadlineRules{}, LocalTime{});
+      const auto late = needs.sweep(clock->now());
+      if (!late.empty()) spdlog::warn("supply: {} late medical requests sent to the command centre", late.size());
     });
   }
   // Emergency response: playbooks started by triggers (cases, clusters, rounds) and missed

@@ -25,6 +25,7 @@
 #include "resident/service.hpp"
 #include "bulletin/service.hpp"
 #include "store/enterprise_repository.hpp"
+#include "store/needs_repository.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -307,6 +308,42 @@ class ScopeMatrix : public ::testing::Test {
         ents->add_plan_version(v);
       }
 
+      // 保供 (issue 11): grid B's resident flagged as vulnerable, a dialysis request for them and
+      // its trip with another transfer team and hospital 2.
+      {
+        std::vector<Org> team2 = {{0, "TEAM-2", "转运二组", OrgKind::transfer_team, World::kGridB, "", ""}};
+        repo->upsert_orgs(team2);
+        auto needs = store::open_needs_repository(*repo);
+        store::VulnerableRow v;
+        v.person_id = world_->person_b;
+        v.category = "disability";
+        v.area_code = World::kGridB;
+        v.flagged_at = clock_->now();
+        flag_out_ = needs->insert_flag(v);
+        store::RequestRow r;
+        r.person_id = world_->person_b;
+        r.order_id = order_out_;
+        r.area_code = World::kGridB;
+        r.kind = "dialysis";
+        r.priority = "high";
+        r.appointment_at = clock_->now() + std::chrono::hours(4);
+        r.deadline = *r.appointment_at;
+        r.owner_kind = "grid";
+        r.owner_area = World::kGridB;
+        r.received_at = r.updated_at = clock_->now();
+        request_out_ = needs->insert_request(r);
+        store::TripRow t;
+        t.request_id = request_out_;
+        t.order_id = order_out_;
+        t.transfer_org = team2.front().id;
+        t.hospital_org = org_["HOSP-2"];
+        t.home_stage = "home_isolation";
+        t.home_area = World::kGridB;
+        t.vehicle = "京B·00001";
+        t.booked_at = t.updated_at = clock_->now();
+        trip_out_ = needs->insert_trip(t);
+      }
+
       // The daily bulletin (每日疫情通报) of grid B (a draft) and a health-education article of grid B.
       {
         bulletin::Service bs(*repo, *clock_, store::local_time_of(*repo));
@@ -389,11 +426,24 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/bulletins/{id}", 0) == 0) return Target{id(bulletin_out_), "999999"};
     if (pattern.rfind("/api/articles/{id}", 0) == 0) return Target{id(article_out_), "999999"};
     if (pattern.rfind("/api/enterprises/{id}", 0) == 0) return Target{id(enterprise_out_), "999999"};
+    if (pattern.rfind("/api/supply/households/{id}", 0) == 0) return Target{id(household_out_), "999999"};
+    if (pattern.rfind("/api/supply/vulnerable/{id}", 0) == 0) return Target{id(flag_out_), "999999"};
+    if (pattern.rfind("/api/supply/requests/{id}", 0) == 0) return Target{id(request_out_), "999999"};
+    if (pattern.rfind("/api/supply/trips/{id}", 0) == 0) return Target{id(trip_out_), "999999"};
     return std::nullopt;
   }
 
   // A well-formed body for each route (so that the answer comes from the object, not the input).
   static std::string body_for(const std::string& method, const std::string& pattern, const std::string& object) {
+    if (pattern == "/api/supply/households/{id}/needs") return R"({"necessities":"米"})";
+    if (pattern == "/api/supply/vulnerable/{id}/clear") return R"({"reason":"r"})";
+    if (pattern == "/api/supply/vulnerable") return json{{"person_id", std::stoll(object)}, {"category", "disability"}}.dump();
+    if (pattern == "/api/supply/requests" && method == "POST")
+      return json{{"person_id", std::stoll(object)}, {"kind", "necessities"}, {"detail", "米"}}.dump();
+    if (pattern == "/api/supply/requests/{id}/status") return R"({"status":"accepted"})";
+    if (pattern == "/api/supply/requests/{id}/trip")
+      return json{{"transfer_org", org_["TEAM-1"]}, {"hospital_org", org_["HOSP-1"]}, {"vehicle", "v"}}.dump();
+    if (pattern == "/api/supply/trips/{id}/advance") return R"({"note":"n"})";
     if (pattern == "/api/persons/{id}" && method == "PUT") return R"({"address":"改","revision":1})";
     if (pattern == "/api/merges/{id}/undo") return json{{"reason", "r"}, {"kept_id", merge_kept_out_}}.dump();
     if (pattern == "/api/merges")
@@ -485,6 +535,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t appeal_out_ = 0;
   static inline std::int64_t bulletin_out_ = 0, article_out_ = 0;
   static inline std::int64_t enterprise_out_ = 0;
+  static inline std::int64_t flag_out_ = 0, request_out_ = 0, trip_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
@@ -512,7 +563,8 @@ TEST_F(ScopeMatrix, OutsideTheScopeAnswersLikeNothingAndChangesNothing) {
       auto path_of = [&](const std::string& v) { return r.pattern.substr(0, open) + v + r.pattern.substr(close + 1); };
       cases.emplace_back(path_of("@"), *t);
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create &&
-               (r.pattern == "/api/loop/orders" || r.pattern == "/api/merges" || r.pattern == "/api/cases")) {
+               (r.pattern == "/api/loop/orders" || r.pattern == "/api/merges" || r.pattern == "/api/cases" ||
+                r.pattern == "/api/supply/requests" || r.pattern == "/api/supply/vulnerable")) {
       cases.emplace_back(r.pattern, Target{std::to_string(world_->person_b), "999999"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/scan") {
       cases.emplace_back(r.pattern, Target{"V-OUT", "V-NONE"});

@@ -80,6 +80,7 @@ cat >"$TMP/loop-orgs.csv" <<ORGS
 E2E-PORT-01,测试国际机场口岸,口岸,$GRID,测试机场路1号
 E2E-TRANSFER-01,测试转运专班,转运专班,$GRID,测试路2号
 E2E-SITE-01,测试集中隔离点,隔离点,$GRID,测试路3号
+E2E-HOSPITAL-01,测试定点医院,医院,$GRID,测试路4号
 ORGS
 "$BIN" import orgs "$TMP/loop-orgs.csv" --db "sqlite:$DB" >"$TMP/loop-orgs.log" 2>&1 \
   || { cat "$TMP/loop-orgs.log" >&2; die "importing the closed-loop organisations failed"; }
@@ -95,6 +96,17 @@ printf '%s\n' "$TRANSFER_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$
   --role transfer_team --org E2E-TRANSFER-01 --display-name 转运专班 >/dev/null
 printf '%s\n' "$SITE_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$SITE_USER" --password-stdin \
   --role quarantine_site --org E2E-SITE-01 --display-name 隔离点工作人员 >/dev/null
+# 保供 (web/e2e/needs.test.mjs): a hospital account receiving the dialysis trip, and a household of
+# the grid with nobody under control (the second by id: the first holds the grid test's person).
+HOSPITAL_USER=e2e-hospital
+HOSPITAL_PASS=$(random_password)
+printf '%s\n' "$HOSPITAL_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$HOSPITAL_USER" --password-stdin \
+  --role hospital --org E2E-HOSPITAL-01 --display-name 定点医院 >/dev/null
+NEEDS_HOUSEHOLD=$(sqlite3 "$DB" "SELECT h.id FROM households h WHERE h.area_code = '$GRID'
+  AND EXISTS (SELECT 1 FROM persons p WHERE p.household_id = h.id AND p.merged_into IS NULL)
+  AND NOT EXISTS (SELECT 1 FROM persons p JOIN control_orders o ON o.person_id = p.id WHERE p.household_id = h.id)
+  ORDER BY h.id LIMIT 1 OFFSET 1")
+[[ -n "$NEEDS_HOUSEHOLD" ]] || die "could not pick the needs test's household from $DB"
 # Testing (web/e2e/nat.test.mjs): a sampler of the grid's street, an account of the lab the
 # generator made in the grid's district, and two residents of the street (the newest, with no
 # control order and one person per ID number).
@@ -227,6 +239,7 @@ export BIHUAN_CHROMIUM="$CHROMIUM"
 export BIHUAN_PORT_USER="$PORT_USER" BIHUAN_PORT_PASS="$PORT_PASS" BIHUAN_PORT_ORG=E2E-PORT-01
 export BIHUAN_TRANSFER_USER="$TRANSFER_USER" BIHUAN_TRANSFER_PASS="$TRANSFER_PASS" BIHUAN_TRANSFER_ORG=E2E-TRANSFER-01
 export BIHUAN_SITE_USER="$SITE_USER" BIHUAN_SITE_PASS="$SITE_PASS" BIHUAN_SITE_ORG=E2E-SITE-01
+export BIHUAN_HOSPITAL_USER="$HOSPITAL_USER" BIHUAN_HOSPITAL_PASS="$HOSPITAL_PASS" BIHUAN_NEEDS_HOUSEHOLD="$NEEDS_HOUSEHOLD"
 export BIHUAN_GRID_AREA="$GRID"
 export BIHUAN_SAMPLER_USER="$SAMPLER_USER" BIHUAN_SAMPLER_PASS="$SAMPLER_PASS" BIHUAN_LAB_USER="$LAB_USER" BIHUAN_LAB_PASS="$LAB_PASS"
 export BIHUAN_NAT_STREET="$NAT_STREET" BIHUAN_NAT_DOCS="$NAT_DOCS"
