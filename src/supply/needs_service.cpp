@@ -360,7 +360,15 @@ store::RequestRow NeedsService::set_status(std::int64_t id, const StatusChange& 
 std::vector<store::RequestRow> NeedsService::sweep(Instant now) {
   std::vector<store::RequestRow> out;
   write([&] {
+    const Caller watcher = Caller::local("watcher");
     for (auto r : n_->late_medical(now, 500)) {
+      // A trip whose legs were acknowledged through the loop's own routes: its request may have
+      // been served already.
+      if (r.trip_id != 0) {
+        auto t = *n_->trip(r.trip_id);
+        sync(t, watcher);
+        r = *n_->request(r.id);
+      }
       if (!escalates(*request_kind_from(r.kind), *request_status_from(r.status), r.deadline, now)) continue;
       store::AlertRow a;
       a.order_id = r.order_id;
@@ -378,7 +386,7 @@ std::vector<store::RequestRow> NeedsService::sweep(Instant now) {
       n_->update_request(r);
       n_->add_event({0, r.id, now, 0, "system", r.status, "late: sent to the command centre (alert " +
                                                              std::to_string(a.id) + ")"});
-      repo_.append_audit(store::audit_of(Caller::local("watcher"), now, "supply.request_escalate", "supply_request",
+      repo_.append_audit(store::audit_of(watcher, now, "supply.request_escalate", "supply_request",
                                          r.id, {}, json{{"alert_id", a.id}}.dump()));
       out.push_back(*n_->request(r.id));
     }
@@ -489,7 +497,11 @@ TripView NeedsService::trip(std::int64_t trip_id, const Caller& c) {
   need(c, Permission::loop_read, "trips");
   return write([&] {
     auto t = visible_trip(trip_id, c);
-    return view_of(t);
+    sync(t, c);  // legs acknowledged through the loop's own routes move the trip and its request
+    auto v = view_of(t);
+    audit(c, "person.read", "person", v.request.person_id, {},
+          json{{"list", "supply.trip"}, {"trip_id", trip_id}}.dump());
+    return v;
   });
 }
 

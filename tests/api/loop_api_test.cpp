@@ -160,7 +160,7 @@ TEST_F(LoopApi, TheCommunityMovesAnOrderHomeWithoutAHandover) {
   EXPECT_EQ(r.j()["stage"], "home_isolation");
   EXPECT_EQ(r.j()["owner"]["area_code"], World::kGridA);
   d = admin.get(path);
-  EXPECT_EQ(d.j()["allowed_next"], json::parse(R"(["home_monitoring","hospital","released"])"));
+  EXPECT_EQ(d.j()["allowed_next"], json::parse(R"(["home_monitoring","hospital","transfer","released"])"));
   int stages = 0;
   const json detail = d.j();
   for (const auto& e : detail["timeline"]) stages += e["type"] == "stage";

@@ -433,6 +433,28 @@ TEST_P(Needs, ADialysisTripStaysInTheClosedLoop) {
   EXPECT_EQ(o->order.status, loop::OrderStatus::active);
 }
 
+// The legs may be acknowledged through the loop's own handover routes (the hospital's inbox): the
+// trip reads its status off the order, the request is served, and the watcher's pass does not
+// send it to the command centre.
+TEST_P(Needs, LegsAcknowledgedThroughTheLoopServeTheRequest) {
+  const auto order = isolate(0);
+  auto d = svc_->create_request(dialysis(0, "2022-04-10T06:00:00Z"), grid_);
+  supply::Booking b;
+  b.transfer_org = team_id_;
+  b.hospital_org = hospital_id_;
+  b.vehicle = "京A·54321";
+  auto t = svc_->book_trip(d.id, b, grid_);
+  loop_->acknowledge(t.pending->id, "", team_);
+  auto h = loop_->send_handover(order, loop::Stage::hospital, loop::Owner::org(hospital_id_), "", "", team_);
+  loop_->acknowledge(h.id, "", hospital_);
+  EXPECT_EQ(svc_->request(d.id, grid_).request.status, "accepted");  // not read off the order yet
+  EXPECT_TRUE(svc_->sweep(at("2022-04-10T07:00:00Z")).empty());
+  auto r = svc_->request(d.id, grid_);
+  EXPECT_EQ(r.request.status, "delivered");
+  EXPECT_FALSE(r.request.escalated_at);
+  EXPECT_EQ(svc_->trip(t.trip.id, grid_).status, TripStatus::at_hospital);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Needs, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace bihuan::needstest

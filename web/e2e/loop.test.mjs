@@ -275,7 +275,7 @@ test('A goes home: destination transfer, then the grid receives A and moves A in
   const detail = (await api.admin.get(`/loop/orders/${orders.a}`)).body
   assert.equal(detail.stage, 'home_monitoring')
   assert.equal(detail.owner.area_code, env('BIHUAN_GRID_AREA'))
-  assert.deepEqual(detail.allowed_next, ['hospital', 'released'])
+  assert.deepEqual(detail.allowed_next, ['hospital', 'transfer', 'released']) // transfer: a medical trip (docs/API-supply.md)
 })
 
 test('a handover nobody acknowledges becomes an alert; the port acknowledges it with a note', async () => {

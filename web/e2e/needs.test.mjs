@@ -170,5 +170,11 @@ test('the team and the hospital acknowledge their legs; the grid follows the tri
   const order = await admin.get(`/loop/orders/${trip.body.order_id}`)
   assert.equal(order.body.stage, 'home_isolation')
   assert.equal(order.body.status, 'active')
+  // The list of vulnerable people of the controlled households (the twenty measures' lists).
+  await page.goto(`${BASE()}/supply`)
+  await page.getByRole('tab', { name: '重点人群' }).click()
+  await hook(page, 'needs-vulnerable-counts').waitFor()
+  assert.match(await hook(page, 'needs-vulnerable-counts').innerText(), /血液透析/)
+  assert.match(await hook(page, 'needs-vulnerable').innerText(), new RegExp(person.name))
   assert.deepEqual(b.problems, [])
 })
