@@ -128,6 +128,13 @@ if ! grep -q "^hospital01" "$CRED"; then
     fi
   fi
 fi
+# Supply stations (保供物资站): package kinds, a station with a receiving point in each compound of
+# grid01's community, stock (the last one short of medicine kits), and deliveries at every step to
+# the households under home isolation above, one serving a household's necessities request (once).
+if [[ "$(sqlite3 "$DB" "select count(*) from supply_kinds")" == 0 ]]; then
+  STATION_GRID=$(sqlite3 "$DB" "select code from areas where level = 6 order by code limit 1")
+  "$BIN" supply stations-demo --db "$URL" --grid "$STATION_GRID" || echo "run: supply stations-demo failed (the demo goes on)" >&2
+fi
 # Risk areas: the active profile's rules over the demo's cases (if any) become proposals on the
 # 风险区 page for command01 to approve (docs/API-risk.md); nothing when there are no cases.
 "$BIN" risk propose --db "$URL" || echo "run: risk propose failed (the demo goes on)" >&2
@@ -164,6 +171,8 @@ echo "demo: 复工复产: ent01 files its enterprise's prevention plan, command0
 echo "      follow the staff's test compliance on the enterprise's page"
 echo "demo: 保供: grid01 (on a phone) opens 保供需求, records a household's needs, books the transfer team for the"
 echo "      dialysis request; transfer01 and hospital01 acknowledge each leg (交接) and grid01 follows the trip home"
+echo "demo: 保供: grid01 records deliveries to the door under 送货上门 (phone-sized); command01 follows stations'"
+echo "      stock, shortages and enterprises' compliance on 保供看板"
 echo "demo: the public portal (no login, try it on a phone): http://127.0.0.1:$PORT/p/"
 echo
 exec "$BIN" serve --db "$URL" --port "$PORT" --web web/dist --handover-deadline-minutes "$DEMO_DEADLINE"

@@ -36,6 +36,7 @@
 #include "api/risk_routes.hpp"
 #include "api/enterprise_routes.hpp"
 #include "api/needs_routes.hpp"
+#include "api/station_routes.hpp"
 #include "enterprise/service.hpp"
 #include "supply/needs_service.hpp"
 #include "api/response_routes.hpp"
@@ -206,6 +207,7 @@ struct Server::Impl {
     add_warning_routes(router);
     add_enterprise_routes(router);
     add_needs_routes(router);
+    add_station_routes(router);
     add_resident_routes(router);
     add_bulletin_routes(router);
     add_retention_routes(router);

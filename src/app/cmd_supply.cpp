@@ -22,6 +22,7 @@ namespace {
 const bool registered = add_command([](CLI::App& app) {
   auto* cmd = app.add_subcommand("supply", "Supplies for people who cannot go out (保供)");
   cmd->require_subcommand(1);
+  add_supply_stations(cmd);
   static std::string db = kDefaultDb, policies;
   static std::vector<std::int64_t> households;
   auto* demo = cmd->add_subcommand(

@@ -18,5 +18,7 @@ inline const char* kDefaultDb = "sqlite:var/bihuan.db";
 
 // `bihuan policy switch` (cmd_loop.cpp), added to the policy command by cmd_policy.cpp.
 void add_policy_switch(CLI::App* policy_cmd);
+// `bihuan supply stations-demo` (cmd_supply_stations.cpp), added to the supply command by cmd_supply.cpp.
+void add_supply_stations(CLI::App* supply_cmd);
 
 }  // namespace bihuan::app

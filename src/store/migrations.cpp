@@ -1512,6 +1512,98 @@ CREATE TABLE medical_trips (
 CREATE INDEX medical_trips_order ON medical_trips (order_id);
 )SQL";
 
+// v21: supplies for people who cannot go out (保供, issue 11): package kinds, supply stations and
+// their receiving points (收货点), the stock ledger (one row per move) with the balance of each
+// station and kind, and deliveries from a station to a household's door with their lines.
+constexpr const char* kV21 = R"SQL(
+CREATE TABLE supply_kinds (
+  code {text} PRIMARY KEY,
+  name {text} NOT NULL,
+  unit {text} NOT NULL DEFAULT '',
+  lasts_days INTEGER NOT NULL,
+  created_at {i64} NOT NULL
+);
+
+CREATE TABLE supply_stations (
+  id {pk},
+  name {text} NOT NULL,
+  area_code {text} NOT NULL,
+  address {text} NOT NULL DEFAULT '',
+  phone {text} NOT NULL DEFAULT '',
+  org_id {i64} NOT NULL DEFAULT 0,
+  min_days INTEGER NOT NULL DEFAULT 3,
+  status {text} NOT NULL DEFAULT 'open',
+  created_by {i64} NOT NULL DEFAULT 0,
+  created_at {i64} NOT NULL,
+  rev {i64} NOT NULL DEFAULT 1
+);
+CREATE INDEX supply_stations_area ON supply_stations (area_code, id);
+CREATE INDEX supply_stations_org ON supply_stations (org_id) WHERE org_id <> 0;
+
+CREATE TABLE supply_points (
+  id {pk},
+  station_id {i64} NOT NULL REFERENCES supply_stations (id),
+  name {text} NOT NULL,
+  area_code {text} NOT NULL,
+  address {text} NOT NULL DEFAULT '',
+  created_at {i64} NOT NULL
+);
+CREATE UNIQUE INDEX supply_points_name ON supply_points (station_id, name);
+
+CREATE TABLE supply_stock (
+  station_id {i64} NOT NULL REFERENCES supply_stations (id),
+  kind {text} NOT NULL REFERENCES supply_kinds (code),
+  on_hand {i64} NOT NULL DEFAULT 0 CHECK (on_hand >= 0),
+  PRIMARY KEY (station_id, kind)
+);
+
+CREATE TABLE supply_moves (
+  id {pk},
+  station_id {i64} NOT NULL REFERENCES supply_stations (id),
+  kind {text} NOT NULL REFERENCES supply_kinds (code),
+  move {text} NOT NULL,
+  quantity {i64} NOT NULL,
+  balance {i64} NOT NULL,
+  delivery_id {i64} NOT NULL DEFAULT 0,
+  ref {text} NOT NULL DEFAULT '',
+  note {text} NOT NULL DEFAULT '',
+  by_user {i64} NOT NULL DEFAULT 0,
+  by_name {text} NOT NULL DEFAULT '',
+  at {i64} NOT NULL
+);
+CREATE INDEX supply_moves_station ON supply_moves (station_id, id);
+
+CREATE TABLE supply_deliveries (
+  id {pk},
+  station_id {i64} NOT NULL REFERENCES supply_stations (id),
+  point_id {i64} NOT NULL DEFAULT 0,
+  household_id {i64} NOT NULL REFERENCES households (id),
+  area_code {text} NOT NULL,
+  request_id {i64} NOT NULL DEFAULT 0,
+  status {text} NOT NULL DEFAULT 'packed',
+  note {text} NOT NULL DEFAULT '',
+  receiver {text} NOT NULL DEFAULT '',
+  reason {text} NOT NULL DEFAULT '',
+  created_by {i64} NOT NULL DEFAULT 0,
+  created_at {i64} NOT NULL,
+  at_point_at {i64},
+  done_at {i64},
+  done_by {i64} NOT NULL DEFAULT 0,
+  rev {i64} NOT NULL DEFAULT 1
+);
+CREATE INDEX supply_deliveries_area ON supply_deliveries (area_code, id);
+CREATE INDEX supply_deliveries_station ON supply_deliveries (station_id, id);
+CREATE INDEX supply_deliveries_household ON supply_deliveries (household_id, id);
+CREATE INDEX supply_deliveries_request ON supply_deliveries (request_id) WHERE request_id <> 0;
+
+CREATE TABLE supply_delivery_items (
+  delivery_id {i64} NOT NULL REFERENCES supply_deliveries (id),
+  kind {text} NOT NULL REFERENCES supply_kinds (code),
+  quantity {i64} NOT NULL,
+  PRIMARY KEY (delivery_id, kind)
+);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1536,6 +1628,7 @@ const std::vector<Migration>& migrations() {
       {18, kV18, "", ""},
       {19, kV19, "", ""},
       {20, kV20, "", ""},
+      {21, kV21, "", ""},
   };
   return all;
 }

@@ -26,6 +26,7 @@
 #include "bulletin/service.hpp"
 #include "store/enterprise_repository.hpp"
 #include "store/needs_repository.hpp"
+#include "store/stock_repository.hpp"
 
 namespace bihuan::testing {
 namespace {
@@ -342,6 +343,36 @@ class ScopeMatrix : public ::testing::Test {
         t.vehicle = "京B·00001";
         t.booked_at = t.updated_at = clock_->now();
         trip_out_ = needs->insert_trip(t);
+      // Supplies (保供): a station of grid B with a receiving point and stock, and a delivery from it
+      // to grid B's household (written as stored rows: the route probes need only the objects).
+      {
+        auto st = store::open_stock_repository(*repo);
+        st->insert_kind({"veg", "蔬菜包", "箱", 3, clock_->now()});
+        store::StationRow s;
+        s.name = "二网格保供站";
+        s.area_code = World::kGridB;
+        s.created_at = clock_->now();
+        station_out_ = st->insert_station(s);
+        store::PointRow p;
+        p.station_id = station_out_;
+        p.name = "9号楼收货点";
+        p.area_code = World::kGridB;
+        p.created_at = clock_->now();
+        st->insert_point(p);
+        store::MoveRow m;
+        m.station_id = station_out_;
+        m.kind = "veg";
+        m.move = "receipt";
+        m.quantity = 5;
+        m.at = clock_->now();
+        st->add_move(m);
+        store::DeliveryRow d;
+        d.station_id = station_out_;
+        d.household_id = household_out_;
+        d.area_code = World::kGridB;
+        d.created_at = clock_->now();
+        d.items = {{"veg", 1}};
+        delivery_out_ = st->insert_delivery(d);
       }
 
       // The daily bulletin (每日疫情通报) of grid B (a draft) and a health-education article of grid B.
@@ -430,6 +461,8 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/supply/vulnerable/{id}", 0) == 0) return Target{id(flag_out_), "999999"};
     if (pattern.rfind("/api/supply/requests/{id}", 0) == 0) return Target{id(request_out_), "999999"};
     if (pattern.rfind("/api/supply/trips/{id}", 0) == 0) return Target{id(trip_out_), "999999"};
+    if (pattern.rfind("/api/supply/stations/{id}", 0) == 0) return Target{id(station_out_), "999999"};
+    if (pattern.rfind("/api/supply/deliveries/{id}", 0) == 0) return Target{id(delivery_out_), "999999"};
     return std::nullopt;
   }
 
@@ -492,6 +525,16 @@ class ScopeMatrix : public ::testing::Test {
       return R"({"sites":[{"name":"一厂","zones":[{"name":"车间","kind":"production"}]}],"movement":"two_points",)"
              R"("testing":{"production":"inbound_contact_staff"},"isolation_room":"r","ppe_days":7,)"
              R"("responsible_head":{"name":"王","phone":"13800000000"}})";
+    if (pattern == "/api/supply/stations/{id}" && method == "PUT") return R"({"name":"改名","status":"closed"})";
+    if (pattern == "/api/supply/stations/{id}/points")
+      return json{{"name", "新收货点"}, {"area_code", World::kGridB}}.dump();
+    if (pattern == "/api/supply/stations/{id}/stock") return R"({"move":"receipt","lines":[{"kind":"veg","quantity":2}]})";
+    if (pattern.rfind("/api/supply/deliveries/{id}/", 0) == 0) return R"({"rev":1,"receiver":"本人","reason":"拒收"})";
+    if (pattern == "/api/supply/deliveries" && method == "POST")
+      return json{{"station_id", std::stoll(object)}, {"household_id", household_out_}, {"items", {{{"kind", "veg"}, {"quantity", 1}}}}}
+          .dump();
+    if (pattern == "/api/supply/stations" && method == "POST")
+      return json{{"name", "新站"}, {"area_code", object}}.dump();
     if (pattern == "/api/appeals/{id}/answer") return R"({"decision":"rejected","answer":"n"})";
     if (pattern == "/api/response/events/{id}/close") return R"({"note":"n"})";
     if (pattern == "/api/response/events/{id}/log") return R"({"text":"t"})";
@@ -536,6 +579,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t bulletin_out_ = 0, article_out_ = 0;
   static inline std::int64_t enterprise_out_ = 0;
   static inline std::int64_t flag_out_ = 0, request_out_ = 0, trip_out_ = 0;
+  static inline std::int64_t station_out_ = 0, delivery_out_ = 0;
 };
 
 TEST_F(ScopeMatrix, EveryRouteDeclaresItsJurisdiction) {
@@ -578,6 +622,10 @@ TEST_F(ScopeMatrix, OutsideTheScopeAnswersLikeNothingAndChangesNothing) {
       cases.emplace_back(r.pattern, Target{World::kGridB, "110105001001099"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/links") {
       cases.emplace_back(r.pattern, Target{std::to_string(case_out_), "999999"});
+    } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/supply/deliveries") {
+      cases.emplace_back(r.pattern, Target{std::to_string(station_out_), "999999"});
+    } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/supply/stations") {
+      cases.emplace_back(r.pattern, Target{World::kGridB, "110105001001099"});
     } else if (r.jurisdiction == api::Jurisdiction::transfer && r.pattern.find("{id}") != std::string::npos) {
       const auto open = r.pattern.find('{'), close = r.pattern.find('}');
       cases.emplace_back(r.pattern.substr(0, open) + "@" + r.pattern.substr(close + 1),

@@ -215,6 +215,24 @@ ENTERPRISE_DOCS=$(sqlite3 "$DB" "SELECT p.doc_number FROM persons p WHERE p.area
   ORDER BY p.id LIMIT 3" | paste -sd, -)
 [[ -n "$ENT_GRID" && $(tr ',' '\n' <<<"$ENTERPRISE_DOCS" | grep -c .) -eq 3 ]] || die "could not pick the enterprise test's staff from $DB"
 
+# Supplies (web/e2e/supply.test.mjs): two households of the enterprise test's grid (the generated
+# city has four grids with people, each taken by a test) with none of the enterprise's staff and
+# nobody under control; the test puts the first one's person in home isolation. A grid worker of
+# that grid records the delivery to the door.
+SUPPLY_GRID=$ENT_GRID
+SUPPLY_ROWS=$(sqlite3 -separator ' ' "$DB" "SELECT p.household_id, min(p.id) FROM persons p WHERE p.area_code = '$SUPPLY_GRID'
+  AND p.merged_into IS NULL AND p.household_id IS NOT NULL AND p.household_id NOT IN (SELECT q.household_id FROM persons q
+  WHERE q.household_id IS NOT NULL AND (q.id IN (SELECT person_id FROM control_orders)
+  OR instr(',$ENTERPRISE_DOCS,', ',' || q.doc_number || ',') > 0))
+  GROUP BY p.household_id ORDER BY p.household_id LIMIT 2")
+SUPPLY_HOUSEHOLDS=$(cut -d' ' -f1 <<<"$SUPPLY_ROWS" | paste -sd, -)
+SUPPLY_PERSON=$(head -n1 <<<"$SUPPLY_ROWS" | cut -d' ' -f2)
+[[ -n "$SUPPLY_GRID" && $(tr ',' '\n' <<<"$SUPPLY_HOUSEHOLDS" | grep -c .) -eq 2 ]] || die "could not pick the supply test's households from $DB"
+SUPPLY_USER=e2e-supply
+SUPPLY_PASS=$(random_password)
+printf '%s\n' "$SUPPLY_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$SUPPLY_USER" --password-stdin \
+  --role grid_worker --scope "$SUPPLY_GRID" --display-name 保供网格员 >/dev/null
+
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
 SERVE_EXTRA=(--handover-deadline-minutes 0)
@@ -247,6 +265,8 @@ export BIHUAN_ANALYTICS_DOCS="$ANALYTICS_DOCS"
 export BIHUAN_RESIDENT_PERSON="$RESIDENT_PERSON" BIHUAN_RESIDENT_DOC="$RESIDENT_DOC" BIHUAN_RESIDENT_PHONE="$RESIDENT_PHONE"
 export BIHUAN_RESIDENT_GRID="$RESIDENT_GRID" BIHUAN_RGRID_USER="$RGRID_USER" BIHUAN_RGRID_PASS="$RGRID_PASS"
 export BIHUAN_ENTERPRISE_GRID="$ENT_GRID" BIHUAN_ENTERPRISE_DOCS="$ENTERPRISE_DOCS"
+export BIHUAN_SUPPLY_GRID="$SUPPLY_GRID" BIHUAN_SUPPLY_HOUSEHOLDS="$SUPPLY_HOUSEHOLDS" BIHUAN_SUPPLY_PERSON="$SUPPLY_PERSON"
+export BIHUAN_SUPPLY_USER="$SUPPLY_USER" BIHUAN_SUPPLY_PASS="$SUPPLY_PASS"
 export BIHUAN_RISK_USER="$RISK_USER" BIHUAN_RISK_PASS="$RISK_PASS" BIHUAN_RISK_GRID="$RISK_GRID" BIHUAN_RISK_PERSON="$RISK_PERSON"
 export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
