@@ -69,8 +69,8 @@ void seed(const std::string& db, const std::string& policies, const std::string&
     if (i != 0) continue;
     // Deliveries to the first compound's controlled households, one at each step.
     int k = 0;
-    for (const auto& row : needs_repo->controlled_households(Scope::everything(), grid_code, store::Page{0, 6}).items) {
-      const std::int64_t hh = row.household_id;
+    for (const auto& ch : needs_repo->controlled_households(Scope::everything(), grid_code, store::Page{0, 6}).items) {
+      const std::int64_t hh = ch.household_id;
       supply::DeliveryInput d;
       d.station_id = id;
       d.point_id = point;
@@ -85,16 +85,20 @@ void seed(const std::string& db, const std::string& policies, const std::string&
         if (!open.empty()) d.request_id = open.front().id;
       }
       if (k == 1) d.items.push_back({"med", 1});
+      if (k == 0) {
+        // A first try nobody answered: its packages went back to the station.
+        auto first = deliveries.create(d, admin);
+        deliveries.fail_delivery(first.id, first.rev, "敲门无人应答，电话未接", admin);
+        ++packed;
+      }
       auto row = deliveries.create(d, admin);
       ++packed;
       switch (k++) {
-        case 0: deliveries.deliver(row.id, row.rev, "本人", "放门口，已电话告知", admin); break;
-        case 1:
+        case 0:
           row = deliveries.at_point(row.id, row.rev, admin);
-          deliveries.deliver(row.id, row.rev, "家属", "", admin);
+          deliveries.deliver(row.id, row.rev, "本人", "放门口，已电话告知", admin);
           break;
-        case 2: deliveries.at_point(row.id, row.rev, admin); break;
-        case 3: deliveries.fail_delivery(row.id, row.rev, "敲门无人应答，电话未接", admin); break;
+        case 1: deliveries.at_point(row.id, row.rev, admin); break;
         default: break;  // packed, on its way
       }
     }

@@ -343,6 +343,7 @@ class ScopeMatrix : public ::testing::Test {
         t.vehicle = "京B·00001";
         t.booked_at = t.updated_at = clock_->now();
         trip_out_ = needs->insert_trip(t);
+      }
       // Supplies (保供): a station of grid B with a receiving point and stock, and a delivery from it
       // to grid B's household (written as stored rows: the route probes need only the objects).
       {

@@ -96,6 +96,7 @@ const routes = [
         name: 'supplyTrip',
         component: () => import('./views/supply/TripView.vue'),
         meta: { perm: 'loop.read', menu: 'supplyNeeds' },
+      },
       { path: 'supply/board', name: 'supplyBoard', component: () => import('./views/supply/SupplyBoardView.vue'), meta: { perm: 'loop.read' } },
       { path: 'supply/stations', name: 'supplyStations', component: () => import('./views/supply/StationsView.vue'), meta: { perm: 'loop.read' } },
       {
