@@ -349,8 +349,8 @@ store::RequestRow NeedsService::set_status(std::int64_t id, const StatusChange& 
   need(c, Permission::loop_write, "changing a request");
   return write([&] {
     auto r = visible_request(id, c);
-    if (r.trip_id != 0 && s.to != RequestStatus::refused)
-      fail(ErrorCode::conflict, "the request's trip sets its status (follow the trip)", "status");
+    // A booked trip is a handover of the person's order under way: the trip sets the status.
+    if (r.trip_id != 0) fail(ErrorCode::conflict, "the request's trip sets its status (follow the trip)", "status");
     if (s.owner_kind) set_owner(r, *s.owner_kind, s.owner_org, s.owner_name);
     change_status(r, s.to, s.note, c);
     return *n_->request(id);

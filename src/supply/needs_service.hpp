@@ -114,6 +114,7 @@ class NeedsService {
   store::RequestRow create_request(const NewRequest& n, const Caller& c);
   RequestDetail request(std::int64_t id, const Caller& c);
   store::PageOf<store::RequestRow> requests(const store::RequestFilter& f, const Caller& c, store::Page page);
+  // Error(conflict) for a request with a trip: its status follows the trip.
   store::RequestRow set_status(std::int64_t id, const StatusChange& s, const Caller& c);
   // The watcher's pass: open medical requests past their deadline go to the command centre as a
   // critical loop alert (kind medical_request_late on the person's order, escalated to the county

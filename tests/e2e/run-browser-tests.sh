@@ -96,17 +96,13 @@ printf '%s\n' "$TRANSFER_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$
   --role transfer_team --org E2E-TRANSFER-01 --display-name 转运专班 >/dev/null
 printf '%s\n' "$SITE_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$SITE_USER" --password-stdin \
   --role quarantine_site --org E2E-SITE-01 --display-name 隔离点工作人员 >/dev/null
-# 保供 (web/e2e/needs.test.mjs): a hospital account receiving the dialysis trip, and a household of
-# the grid with nobody under control (the second by id: the first holds the grid test's person).
+# 保供 (web/e2e/needs.test.mjs): a hospital account receiving the dialysis trip (the household is
+# picked below, once the other tests' persons are known).
 HOSPITAL_USER=e2e-hospital
 HOSPITAL_PASS=$(random_password)
 printf '%s\n' "$HOSPITAL_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$HOSPITAL_USER" --password-stdin \
   --role hospital --org E2E-HOSPITAL-01 --display-name 定点医院 >/dev/null
-NEEDS_HOUSEHOLD=$(sqlite3 "$DB" "SELECT h.id FROM households h WHERE h.area_code = '$GRID'
-  AND EXISTS (SELECT 1 FROM persons p WHERE p.household_id = h.id AND p.merged_into IS NULL)
-  AND NOT EXISTS (SELECT 1 FROM persons p JOIN control_orders o ON o.person_id = p.id WHERE p.household_id = h.id)
-  ORDER BY h.id LIMIT 1 OFFSET 1")
-[[ -n "$NEEDS_HOUSEHOLD" ]] || die "could not pick the needs test's household from $DB"
+
 # Testing (web/e2e/nat.test.mjs): a sampler of the grid's street, an account of the lab the
 # generator made in the grid's district, and two residents of the street (the newest, with no
 # control order and one person per ID number).
@@ -249,6 +245,16 @@ done
 curl -fsS "$URL/api/health" >/dev/null || die "the server did not answer /api/health within 60 s"
 echo "run-browser-tests: server at $URL (grid $GRID)"
 
+# 保供: a household of the grid with nobody under control and none of the persons other tests use
+# (the grid test's first person, the testing, tracing and enterprise residents).
+ENT_LIST="'${ENTERPRISE_DOCS//,/\',\'}'"
+NEEDS_HOUSEHOLD=$(sqlite3 "$DB" "SELECT h.id FROM households h WHERE h.area_code = '$GRID'
+  AND EXISTS (SELECT 1 FROM persons p WHERE p.household_id = h.id AND p.merged_into IS NULL)
+  AND NOT EXISTS (SELECT 1 FROM persons p JOIN control_orders o ON o.person_id = p.id WHERE p.household_id = h.id)
+  AND NOT EXISTS (SELECT 1 FROM persons p WHERE p.household_id = h.id AND (p.doc_number IN ($NAT_LIST, $TRACE_LIST, $ENT_LIST)
+    OR p.id IN (SELECT id FROM persons WHERE area_code LIKE '$GRID%' AND merged_into IS NULL ORDER BY id LIMIT 1)))
+  ORDER BY h.id LIMIT 1")
+[[ -n "$NEEDS_HOUSEHOLD" ]] || die "could not pick the needs test's household from $DB"
 export BIHUAN_URL="$URL"
 export BIHUAN_ADMIN_USER="$ADMIN_USER" BIHUAN_ADMIN_PASS="$ADMIN_PASS"
 export BIHUAN_GRID_USER="$GRID_USER" BIHUAN_GRID_PASS="$GRID_PASS"

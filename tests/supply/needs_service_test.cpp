@@ -389,6 +389,11 @@ TEST_P(Needs, ADialysisTripStaysInTheClosedLoop) {
   ASSERT_TRUE(t.pending);
   EXPECT_EQ(t.pending->to, loop::Stage::transfer);
   EXPECT_EQ(code_of([&] { svc_->book_trip(d.id, b, grid_); }), ErrorCode::conflict);
+  // Its status follows the trip: not even a refusal by hand while the person is handed over.
+  supply::StatusChange refuse;
+  refuse.to = RequestStatus::refused;
+  refuse.note = "改约";
+  EXPECT_EQ(code_of([&] { svc_->set_status(d.id, refuse, grid_); }), ErrorCode::conflict);
   // The grid cannot pick up for the team; the hospital sees the trip it serves.
   EXPECT_EQ(code_of([&] { svc_->advance_trip(t.trip.id, "", grid_); }), ErrorCode::conflict);
   EXPECT_EQ(svc_->trip(t.trip.id, hospital_).trip.id, t.trip.id);

@@ -118,7 +118,12 @@ test('raises a dialysis request for tomorrow morning and books the transfer team
   await inputHook(page, 'booking-vehicle').fill('京A·E2E01')
   await inputHook(page, 'booking-escort').fill('随车医生')
   await hook(page, 'booking-save').click()
-  await page.locator('[data-test="needs-request"][data-kind="dialysis"][data-status="accepted"]').first().waitFor()
+  // Booked, or the refusal's text in the failure message.
+  await page
+    .locator('[data-test="needs-request"][data-kind="dialysis"][data-status="accepted"], [data-test="needs-form-error"]')
+    .first()
+    .waitFor()
+  assert.equal(await hook(page, 'needs-form-error').count(), 0, await page.locator('[data-test="needs-form-error"]').first().innerText().catch(() => ''))
   const link = page.locator('[data-test="needs-request"][data-kind="dialysis"] [data-test="request-trip"]').first()
   await link.click()
   await hook(page, 'trip-page').waitFor()
