@@ -208,7 +208,12 @@ json view_json(const cases::CaseView& v, const LocalTime& l) {
   j["person"] = {{"name", v.name},   {"doc_number", v.doc_number}, {"sex", v.sex},
                  {"birth_date", v.birth_date}, {"phone", v.phone}, {"address", v.address}};
   json br = json::array();
-  for (const auto& x : v.breaches) br.push_back({{"step", x.step}, {"due", l.format(x.due)}, {"done", at_json(x.done, l)}});
+  for (const auto& x : v.breaches) {
+    json alerted = nullptr;
+    for (const auto& a : v.breach_alerts)
+      if (a.step == x.step) alerted = l.format(a.raised_at);
+    br.push_back({{"step", x.step}, {"due", l.format(x.due)}, {"done", at_json(x.done, l)}, {"alerted_at", alerted}});
+  }
   j["breaches"] = br;
   return j;
 }

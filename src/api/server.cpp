@@ -28,11 +28,14 @@
 #include "core/error.hpp"
 #include "ingest/import.hpp"
 #include "jobs/runner.hpp"
+#include "cases/timeliness.hpp"
+#include "core/tracing.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "nat/service.hpp"
 #include "api/analytics_routes.hpp"
 #include "api/case_routes.hpp"
+#include "api/treatment_routes.hpp"
 #include "api/risk_routes.hpp"
 #include "api/enterprise_routes.hpp"
 #include "api/needs_routes.hpp"
@@ -201,6 +204,7 @@ struct Server::Impl {
     add_loop_routes(router);
     add_nat_routes(router);
     add_case_routes(router);
+    add_treatment_routes(router);
     add_analytics_routes(router);
     add_risk_routes(router);
     add_response_routes(router);
@@ -312,6 +316,18 @@ struct Server::Impl {
       supply::NeedsService needs(*sweep_repo, loop, *clock, supply::DeadlineRules{}, LocalTime{});
       const auto late = needs.sweep(clock->now());
       if (!late.empty()) spdlog::warn("supply: {} late medical requests sent to the command centre", late.size());
+    });
+  }
+  // Timeliness of case investigations: each breach of the 2 h / 4 h / 24 h targets raised once
+  // as an alert in the case's area and pushed to its staff, on a connection of its own.
+  {
+    auto pass_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
+    auto* profiles = s.loop_profiles.get();
+    s.watcher->add_pass([pass_repo, profiles, clock](Instant now) {
+      loop::Service loop(*pass_repo, *profiles, *clock);
+      const auto rules = tracing::rules_of(profiles->get(loop.active_profile()));
+      const auto out = cases::raise_breach_alerts(*pass_repo, rules, now);
+      if (out.raised) spdlog::warn("cases: {} timeliness breaches alerted", out.raised);
     });
   }
   // Emergency response: playbooks started by triggers (cases, clusters, rounds) and missed

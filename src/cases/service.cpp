@@ -305,6 +305,7 @@ CaseView Service::case_view(std::int64_t id, const Caller& c) {
     tracing::Marks m{v.rec.diagnosed_at, v.rec.reported_at, v.rec.investigation_at, v.rec.contacts_listed_at,
                      v.rec.contacts_controlled_at};
     v.breaches = tracing::breaches(m, rules(), clock_.now());
+    v.breach_alerts = store::open_treatment_repository(repo_)->breach_alerts(id);
     return v;
   });
 }

@@ -24,6 +24,7 @@
 #include "core/tracing.hpp"
 #include "store/case_repository.hpp"
 #include "store/repository.hpp"
+#include "store/treatment_repository.hpp"
 
 namespace bihuan::loop {
 class Service;
@@ -64,6 +65,7 @@ struct CaseView {
   store::CaseRecord rec;
   std::string name, doc_number, sex, birth_date, phone, address;
   std::vector<tracing::Breach> breaches;
+  std::vector<store::BreachAlertRow> breach_alerts;  // raised by the watcher (cases/timeliness.hpp)
 };
 
 // Fields of the report card an investigator or clinician fills in (absent = unchanged).

@@ -13,10 +13,13 @@
 #include "core/lab_rules.hpp"
 #include "core/rbac.hpp"
 #include "core/resident_id.hpp"
+#include "core/treatment.hpp"
 #include "ingest/lab_results.hpp"
 #include "loop/service.hpp"
 #include "store/audit.hpp"
+#include "store/settings.hpp"
 #include "store/transaction.hpp"
+#include "store/treatment_repository.hpp"
 
 namespace bihuan::nat {
 
@@ -1154,9 +1157,9 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
       t_->update_task(task);
     }
   }
-  auto new_retest = [&](std::int64_t person_id) {
+  auto new_retest = [&](std::int64_t person_id) -> std::int64_t {
     for (const auto& open : t_->open_tasks_of_person(person_id))
-      if (open.kind == "retest" && tube && open.source_tube == tube->id) return;
+      if (open.kind == "retest" && tube && open.source_tube == tube->id) return open.id;
     store::TaskRow t;
     t.person_id = person_id;
     t.kind = "retest";
@@ -1172,6 +1175,7 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
     t.created_at = now;
     t_->insert_task(t);
     ++rep.retest_tasks;
+    return t.id;
   };
   if (what.flag_members) {
     ++rep.positive_pools;
@@ -1190,7 +1194,53 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
   if (what.retest_single) {
     for (const auto& m : members) new_retest(m.person_id);
   }
+  // A re-positive (复阳) of a person under post-discharge monitoring: by Ct (core/treatment.hpp),
+  // either monitoring goes on with an extra single-tube test, or a new case opens, linked to the
+  // discharged one through the re-positive record.
+  std::optional<store::RepositiveRow> repositive;
+  std::int64_t repositive_of = 0;
+  std::unique_ptr<store::TreatmentRepository> treat;
+  bool open_new_case = what.open_case;
   if (what.open_case) {
+    const auto pid = members.front().person_id;
+    treat = store::open_treatment_repository(repo_);
+    if (auto d = treat->monitored_discharge_of(pid)) {
+      // [treatment.repositive_min_ct] the profiles are silent on re-positives: a local setting,
+      // default 35 as REFERENCE.md's "Cases: discharge and re-positives" (V).
+      const int min_ct = store::setting_int(repo_, "treatment.repositive_min_ct", 35, 1, 50);
+      store::RepositiveRow rp;
+      rp.treatment_id = d->id;
+      rp.person_id = pid;
+      rp.result_id = r.id;
+      rp.orf1ab_ct = r.orf1ab_ct;
+      rp.n_ct = r.n_ct;
+      rp.at = now;
+      const auto decision = treatment::repositive_decision(r.orf1ab_ct, r.n_ct, min_ct);
+      rp.decision = treatment::to_string(decision);
+      if (decision == treatment::RePositive::continue_monitoring) {
+        rp.task_id = new_retest(pid);
+        store::TestAlertRow a;
+        a.kind = "re_positive";
+        a.severity = "medium";
+        a.subject = "result:" + std::to_string(r.id);
+        a.person_id = pid;
+        a.tube_id = tube ? tube->id : 0;
+        a.area_code = d->area_code;
+        a.lab_org_id = r.lab_org_id;
+        a.detail = json{{"treatment_id", d->id}, {"case_id", d->case_id}, {"decision", rp.decision}}.dump();
+        a.raised_at = now;
+        t_->raise_alert(a);
+        treat->insert_repositive(rp);
+        audit(c, "case.repositive", "person", pid, {},
+              json{{"treatment_id", d->id}, {"result_id", r.id}, {"decision", rp.decision}}.dump());
+        open_new_case = false;
+      } else {
+        repositive = rp;
+        repositive_of = d->case_id;
+      }
+    }
+  }
+  if (open_new_case) {
     const auto pid = members.front().person_id;
     if (!t_->open_case_of(pid)) {
       store::CaseRow k;
@@ -1205,8 +1255,16 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
       k.first_positive_at = r.sampled_at ? r.sampled_at : tube ? std::optional<Instant>(tube->opened_at) : std::nullopt;
       k.opened_at = now;
       k.opened_by = c.user_id;
+      if (repositive) k.note = "re-positive after the discharge of case " + std::to_string(repositive_of);
       t_->insert_case(k);
       ++rep.cases_opened;
+      if (repositive) {
+        repositive->new_case_id = k.id;
+        treat->insert_repositive(*repositive);
+        audit(c, "case.repositive", "person", pid, {},
+              json{{"treatment_id", repositive->treatment_id}, {"result_id", r.id}, {"decision", repositive->decision},
+                   {"case_id", k.id}}.dump());
+      }
       std::string stage;
       for (const auto& o : loop_.loop().active_orders_of_person(pid)) stage = loop::to_string(o.order.current.stage);
       store::TestAlertRow a;
@@ -1218,6 +1276,7 @@ void Service::apply_result(const store::ResultRow& r, store::TubeRow* tube, cons
       a.area_code = k.area_code;
       a.lab_org_id = r.lab_org_id;
       a.detail = json{{"case_id", k.id},
+                      {"re_positive_of", repositive_of},
                       {"address", it != persons.end() ? it->second.address : std::string()},
                       {"stage", stage.empty() ? "community" : stage}}
                      .dump();

@@ -1604,6 +1604,60 @@ CREATE TABLE supply_delivery_items (
 );
 )SQL";
 
+// v22: treatment of cases through the closed loop (issue 8): a treatment is a case's stay at a
+// designated hospital or a shelter hospital (方舱), held by a control order handed over into the
+// hospital stage, ended by discharge on the profile's Ct rule and followed by a home health
+// monitoring order; re-positive results (复阳) during that monitoring with what they led to; and
+// the timeliness breaches of cases raised once each as alerts in the case's area.
+constexpr const char* kV22 = R"SQL(
+CREATE TABLE treatments (
+  id {pk},
+  case_id {i64} NOT NULL REFERENCES cases (id),
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  area_code {text} NOT NULL DEFAULT '',
+  org_id {i64} NOT NULL REFERENCES orgs (id),
+  facility {text} NOT NULL,
+  order_id {i64} NOT NULL DEFAULT 0,
+  handover_id {i64} NOT NULL DEFAULT 0,
+  status {text} NOT NULL DEFAULT 'admitted',
+  admitted_at {i64} NOT NULL,
+  admitted_by {i64} NOT NULL DEFAULT 0,
+  discharged_at {i64},
+  discharged_by {i64} NOT NULL DEFAULT 0,
+  monitoring_order_id {i64} NOT NULL DEFAULT 0,
+  note {text} NOT NULL DEFAULT ''
+);
+CREATE INDEX treatments_case ON treatments (case_id, id);
+CREATE INDEX treatments_person ON treatments (person_id, id);
+CREATE INDEX treatments_org ON treatments (org_id, status);
+CREATE TABLE repositives (
+  id {pk},
+  treatment_id {i64} NOT NULL REFERENCES treatments (id),
+  person_id {i64} NOT NULL,
+  result_id {i64} NOT NULL DEFAULT 0,
+  orf1ab_ct DOUBLE PRECISION,
+  n_ct DOUBLE PRECISION,
+  decision {text} NOT NULL,
+  new_case_id {i64} NOT NULL DEFAULT 0,
+  task_id {i64} NOT NULL DEFAULT 0,
+  at {i64} NOT NULL,
+  UNIQUE (treatment_id, result_id)
+);
+CREATE TABLE case_breach_alerts (
+  id {pk},
+  case_id {i64} NOT NULL REFERENCES cases (id),
+  step {text} NOT NULL,
+  area_code {text} NOT NULL DEFAULT '',
+  due_at {i64} NOT NULL,
+  done_at {i64},
+  raised_at {i64} NOT NULL,
+  UNIQUE (case_id, step)
+);
+CREATE INDEX case_breach_alerts_area ON case_breach_alerts (area_code, id);
+ALTER TABLE cases ADD COLUMN timeliness_settled INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX cases_timeliness ON cases (timeliness_settled, id);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1629,6 +1683,7 @@ const std::vector<Migration>& migrations() {
       {19, kV19, "", ""},
       {20, kV20, "", ""},
       {21, kV21, "", ""},
+      {22, kV22, "", ""},
   };
   return all;
 }

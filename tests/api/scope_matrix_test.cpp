@@ -18,6 +18,7 @@
 #include "loop/signed_document.hpp"
 #include "nat/service.hpp"
 #include "cases/service.hpp"
+#include "cases/treatment.hpp"
 #include "risk/service.hpp"
 #include "store/risk_repository.hpp"
 #include "response/service.hpp"
@@ -239,6 +240,9 @@ class ScopeMatrix : public ::testing::Test {
         contact_out_ = cs.add_contact(case_out_, world_->person_a, "", "n", admin).row.id;
         cs.add_place(case_out_, "V-OUT", "", clock_->now() - std::chrono::hours{3}, clock_->now() - std::chrono::hours{2}, admin);
         disinfection_out_ = cs.disinfections("open", admin, store::Page{0, 10}).items.at(0).id;
+        // The confirmed case in treatment at hospital 2 (a handover of its new order).
+        cases::Treatment tr(*repo, svc, *clock_);
+        treatment_out_ = tr.admit(second, {org_["HOSP-2"], "designated_hospital", "", "", ""}, admin).row.id;
       }
 
       // Risk areas (风险区) in grid B: a published area (designated by hand) and a pending proposal.
@@ -445,6 +449,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/nat/conflicts/{id}", 0) == 0) return Target{id(nat_conflict_out_), "999999"};
     if (pattern.rfind("/api/nat/alerts/{id}", 0) == 0) return Target{id(nat_alert_out_), "999999"};
     if (pattern.rfind("/api/cases/{id}", 0) == 0) return Target{id(case_out_), "999999"};
+    if (pattern.rfind("/api/treatments/{id}", 0) == 0) return Target{id(treatment_out_), "999999"};
     if (pattern.rfind("/api/contacts/{id}", 0) == 0) return Target{id(contact_out_), "999999"};
     if (pattern.rfind("/api/links/{id}", 0) == 0) return Target{id(link_out_), "999999"};
     if (pattern.rfind("/api/disinfections/{id}", 0) == 0) return Target{id(disinfection_out_), "999999"};
@@ -514,6 +519,9 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/cases/{id}/places")
       return R"({"venue":"V-OUT","from":"2022-07-01T08:00:00+08:00","to":"2022-07-01T09:00:00+08:00"})";
     if (pattern == "/api/contacts/{id}/reject") return R"({"reason":"r"})";
+    if (pattern == "/api/cases/{id}/treatment")
+      return json{{"org_id", org_["HOSP-1"]}, {"facility", "designated_hospital"}}.dump();
+    if (pattern == "/api/treatments/{id}/discharge") return R"({"note":"n"})";
     if (pattern.rfind("/api/risk-areas/", 0) == 0 && method == "POST") return R"({"reason":"r"})";
     if (pattern == "/api/risk-areas" && method == "POST")
       return json{{"unit_kind", "grid"}, {"unit_ref", object}, {"level", "high"}, {"reason", "r"}}.dump();
@@ -572,7 +580,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t conflict_in_ = 0, conflict_out_ = 0;
   static inline std::int64_t round_out_ = 0, tube_out_ = 0, box_out_ = 0, result_out_ = 0, nat_conflict_out_ = 0,
                              nat_alert_out_ = 0;
-  static inline std::int64_t case_out_ = 0, contact_out_ = 0, link_out_ = 0, disinfection_out_ = 0;
+  static inline std::int64_t case_out_ = 0, contact_out_ = 0, link_out_ = 0, disinfection_out_ = 0, treatment_out_ = 0;
   static inline std::int64_t risk_area_out_ = 0, risk_proposal_out_ = 0;
   static inline std::int64_t event_out_ = 0, response_task_out_ = 0, level_out_ = 0;
   static inline std::int64_t signal_out_ = 0;
@@ -709,6 +717,26 @@ TEST_F(ScopeMatrix, ListsAndCountsShowNothingOutside) {
           EXPECT_EQ(a["persons"], 2) << role;
         }
       }
+  }
+}
+
+// Treatments (病例救治) are listed for the hospital holding them and the command centre of the
+// case's area only: hospital 2's patient of grid B is in nobody's list but the administrator's.
+TEST_F(ScopeMatrix, TreatmentsAreListedOnlyForTheirHospitalAndArea) {
+  for (const auto& role : roles_) {
+    Client c = login(server_->port(), role);
+    auto res = c.get("/api/treatments");
+    if (role == "m_admin") {
+      ASSERT_EQ(res.status, 200) << res.body;
+      ASSERT_EQ(res.j()["items"].size(), 1u) << res.body;
+      EXPECT_EQ(res.j()["items"][0]["id"], treatment_out_);
+      continue;
+    }
+    if (res.status != 200) {
+      EXPECT_EQ(res.status, 403) << role << ": " << res.body;
+      continue;
+    }
+    EXPECT_TRUE(res.j()["items"].empty()) << role << ": " << res.body;
   }
 }
 
