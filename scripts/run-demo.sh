@@ -60,6 +60,11 @@ DEMO_DISTRICT=$(sqlite3 "$DB" "select substr(code, 1, 6) from areas where level 
 if [[ "$(sqlite3 "$DB" "select count(*) from cases where note = '演示疫情'")" == 0 ]]; then
   "$BIN" outbreak seed --db "$URL" --district "$DEMO_DISTRICT" --seed "$SEED"
 fi
+# Treatment (病例救治, once): some of the outbreak's open cases at the district's hospitals, a few
+# of them discharged on two negative tests and under home health monitoring (docs/API-cases.md).
+if [[ "$(sqlite3 "$DB" "select count(*) from treatments")" == 0 ]]; then
+  "$BIN" outbreak treat --db "$URL" --district "$DEMO_DISTRICT" || echo "run: outbreak treat failed (the demo goes on)" >&2
+fi
 # Early-warning feeds (多点触发) of every district, rising in the outbreak's district, doses of the
 # immunisation register and hospital beds, for the 研判 page (once; docs/API-warning.md).
 if [[ "$(sqlite3 "$DB" "select count(*) from feed_counts")" == 0 ]]; then

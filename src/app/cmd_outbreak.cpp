@@ -1,12 +1,21 @@
 // bihuan outbreak seed: a demo outbreak in one district (src/gen/outbreak.hpp): cases along an
 // epidemic curve over the last weeks, their links, and a local rebound found in the community in
 // the last hour, which starts the emergency playbooks when the server runs (make run's demo).
+// bihuan outbreak treat: some of the open cases in treatment at the district's hospitals, and a
+// few of those discharged on two negative tests, under post-discharge home health monitoring.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "app/commands.hpp"
+#include "app/data_dirs.hpp"
+#include "cases/treatment.hpp"
 #include "core/error.hpp"
+#include "core/treatment.hpp"
+#include "loop/service.hpp"
+#include "nat/service.hpp"
+#include "store/case_repository.hpp"
 #include "gen/outbreak.hpp"
 #include "gen/surveillance.hpp"
 #include "store/repository.hpp"
@@ -32,6 +41,84 @@ struct SurveillanceArgs {
   std::uint64_t seed = 1;
   bool no_vaccination = false;
 };
+
+struct TreatArgs {
+  std::string db = kDefaultDb;
+  std::string district;
+  std::string policies;
+  int admit = 8;
+  int discharge = 3;
+};
+
+// Through the services, on a clock stepped back in time: each case admitted two hours after it
+// opened (at most 72 h ago) to a hospital of the district (its second hospital, as a shelter
+// hospital, for mild and asymptomatic cases when the district has two), received an hour later;
+// the first `discharge` admitted early enough get two negative results 26 h apart and are
+// discharged 2 h ago. Returns (admitted, discharged).
+std::pair<int, int> demo_treatment(const TreatArgs& a) {
+  auto repo = store::open_repository(a.db);
+  loop::Profiles profiles(data_dir(DataDir::policies, a.policies));
+  const Instant now = SystemClock{}.now();
+  ManualClock clock(now - std::chrono::hours{72});
+  loop::Service loop(*repo, profiles, clock);
+  cases::Treatment treat(*repo, loop, clock);
+  nat::Service nat(*repo, loop, nullptr, clock);
+  const Caller admin = Caller::local("demo");
+  std::vector<Org> hospitals, labs;
+  for (const auto& o : repo->find_orgs("", OrgKind::hospital, Scope::area(a.district), {0, 100}).items) hospitals.push_back(o);
+  for (const auto& o : repo->find_orgs("", OrgKind::lab, Scope::everything(), {0, 10}).items) labs.push_back(o);
+  if (hospitals.empty()) fail(ErrorCode::invalid_argument, "district " + a.district + " has no hospital", "district");
+  if (labs.empty()) fail(ErrorCode::invalid_argument, "the city has no lab", "db");
+  auto cr = store::open_case_repository(*repo);
+  store::CaseFilter f;
+  f.status = "open";
+  std::vector<store::CaseRecord> open;
+  for (auto& k : cr->cases(f, Scope::area(a.district), {0, 1000}).items)
+    if (treatment::treatable(k.classification)) open.push_back(std::move(k));
+  // Oldest first: they have been ill longest.
+  std::sort(open.begin(), open.end(), [](const auto& x, const auto& y) { return x.opened_at < y.opened_at; });
+  int admitted = 0, discharged = 0;
+  std::vector<cases::TreatmentView> in;
+  for (const auto& k : open) {
+    if (admitted >= a.admit) break;
+    const bool light = k.severity == "mild" || k.classification == "asymptomatic";
+    const Org& h = hospitals.size() > 1 && light ? hospitals[1] : hospitals[0];
+    // Admitted two hours after the case opened, at most three days ago, at least an hour ago.
+    const Instant at = std::max(k.opened_at + std::chrono::hours{2}, now - std::chrono::hours{72});
+    if (at > now - std::chrono::hours{1}) continue;
+    clock.set(at);
+    try {
+      auto v = treat.admit(k.id, {h.id, light && hospitals.size() > 1 ? "shelter_hospital" : "designated_hospital",
+                                  "演示转运车", "", "演示救治"},
+                           admin);
+      clock.set(at + std::chrono::hours{1});
+      if (v.row.handover_id) loop.acknowledge(v.row.handover_id, "收治", admin);
+      in.push_back(std::move(v));
+      ++admitted;
+    } catch (const Error& e) {
+      std::cerr << "treat: case " << k.id << " not admitted: " << e.what() << "\n";
+    }
+  }
+  for (const auto& v : in) {
+    if (discharged >= a.discharge) break;
+    if (v.row.admitted_at > now - std::chrono::hours{52}) continue;  // the first test is sampled 50 h ago
+    auto p = repo->person(v.row.person_id, Scope::everything());
+    if (!p) continue;
+    for (int hours_ago : {50, 24}) {
+      nat::ResultInput r;
+      r.doc_number = p->doc_number;
+      r.reported = "negative";
+      r.sampled_at = now - std::chrono::hours{hours_ago};
+      r.tested_at = now - std::chrono::hours{hours_ago - 4};
+      clock.set(now - std::chrono::hours{hours_ago - 5});
+      nat.post_results({r}, labs.front().id, "api", admin);
+    }
+    clock.set(now - std::chrono::hours{2});
+    treat.discharge(v.row.id, "两次核酸阴性，间隔26小时", admin);
+    ++discharged;
+  }
+  return {admitted, discharged};
+}
 
 const bool registered = add_command([](CLI::App& app) {
   auto a = std::make_shared<OutbreakArgs>();
@@ -64,6 +151,19 @@ const bool registered = add_command([](CLI::App& app) {
       std::cout << "outbreak: " << r.cases << " cases (" << r.imported << " imported, " << r.found_in_community
                 << " found in the community, " << r.found_inside_control << " inside control, " << r.rebound
                 << " of them a rebound in the last hour), " << r.links << " links\n";
+  });
+  auto t = std::make_shared<TreatArgs>();
+  auto* treat = cmd->add_subcommand(
+      "treat", "Put open cases of the district in treatment at its hospitals and discharge a few (demo)");
+  treat->add_option("--db", t->db, "database URL (sqlite:PATH or postgresql://...)");
+  treat->add_option("--district", t->district, "county-level area code of the cases and hospitals")->required();
+  treat->add_option("--policies", t->policies, "policy profiles directory");
+  treat->add_option("--admit", t->admit, "cases to admit (default 8)");
+  treat->add_option("--discharge", t->discharge, "of those, cases to discharge (default 3)");
+  treat->callback([t] {
+    const auto [admitted, discharged] = demo_treatment(*t);
+    std::cout << "treatment: " << admitted << " cases admitted, " << discharged
+              << " discharged under home health monitoring\n";
   });
   // Early-warning feeds, vaccination records and hospital beds for the 研判 page (issue 10).
   auto f = std::make_shared<SurveillanceArgs>();

@@ -228,6 +228,20 @@ SUPPLY_USER=e2e-supply
 SUPPLY_PASS=$(random_password)
 printf '%s\n' "$SUPPLY_PASS" | "$BIN" user add --db "sqlite:$DB" --username "$SUPPLY_USER" --password-stdin \
   --role grid_worker --scope "$SUPPLY_GRID" --display-name 保供网格员 >/dev/null
+# Treatment (web/e2e/treatment.test.mjs): a resident of the resident test's grid (that test runs
+# before it) outside the resident's household, none of the other tests' people nor under control,
+# with one ID number; the lab of the testing test reports the results.
+TREAT_DOC=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code = '$RESIDENT_GRID'
+  AND COALESCE(household_id, 0) <> (SELECT COALESCE(household_id, 0) FROM persons WHERE id = $RESIDENT_PERSON)
+  AND merged_into IS NULL AND doc_type = 'resident_id'
+  AND id NOT IN (SELECT person_id FROM control_orders)
+  AND doc_number NOT IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST, '$RESIDENT_DOC')
+  AND doc_number NOT IN ('${ANALYTICS_DOCS//,/','}')
+  AND doc_number NOT IN ('${ENTERPRISE_DOCS//,/','}')
+  AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
+  ORDER BY id LIMIT 1")
+TREAT_LAB_ID=$(sqlite3 "$DB" "SELECT id FROM orgs WHERE code = '$NAT_LAB'")
+[[ -n "$TREAT_DOC" && -n "$TREAT_LAB_ID" ]] || die "could not pick the treatment test's resident and lab from $DB"
 
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
@@ -274,6 +288,7 @@ export BIHUAN_ENTERPRISE_GRID="$ENT_GRID" BIHUAN_ENTERPRISE_DOCS="$ENTERPRISE_DO
 export BIHUAN_SUPPLY_GRID="$SUPPLY_GRID" BIHUAN_SUPPLY_HOUSEHOLDS="$SUPPLY_HOUSEHOLDS" BIHUAN_SUPPLY_PERSON="$SUPPLY_PERSON"
 export BIHUAN_SUPPLY_USER="$SUPPLY_USER" BIHUAN_SUPPLY_PASS="$SUPPLY_PASS"
 export BIHUAN_RISK_USER="$RISK_USER" BIHUAN_RISK_PASS="$RISK_PASS" BIHUAN_RISK_GRID="$RISK_GRID" BIHUAN_RISK_PERSON="$RISK_PERSON"
+export BIHUAN_TREAT_DOC="$TREAT_DOC" BIHUAN_TREAT_LAB="$TREAT_LAB_ID"
 export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
 # E2E_FILES="web/e2e/loop.test.mjs ..." runs only those files.
