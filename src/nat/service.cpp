@@ -1449,6 +1449,17 @@ std::int64_t Service::make_routine_tasks(Date day, std::int64_t org_id) {
   std::int64_t made = 0;
   const Instant due = lab::task_missed_at(prof, day, settings_.local);
   for (const auto& k : groups) {
+    const auto posts = t_->key_group_posts(k.org_id);
+    if (!posts.empty()) {
+      // An enterprise's plan: each post at its own group's frequency.
+      for (const auto& [post, group] : posts) {
+        auto rule = prof.routine_testing.find(group);
+        if (rule == prof.routine_testing.end()) continue;
+        if (!routine_day(k.since, day, rule->second.every_days)) continue;
+        made += t_->create_routine_tasks(k.org_id, format_date(day), due, clock_.now(), post);
+      }
+      continue;
+    }
     auto rule = prof.routine_testing.find(k.group_key);
     if (rule == prof.routine_testing.end()) continue;  // not a group of the active profile
     if (!routine_day(k.since, day, rule->second.every_days)) continue;
@@ -1458,15 +1469,22 @@ std::int64_t Service::make_routine_tasks(Date day, std::int64_t org_id) {
 }
 
 std::optional<store::KeyGroupRow> Service::set_key_group(std::int64_t org_id, const std::string& group_key,
-                                                         std::optional<Date> since, const Caller& c) {
+                                                         std::optional<Date> since, const Caller& c,
+                                                         const std::map<std::string, std::string>& posts) {
   require(c, Permission::test_manage);
   const auto& prof = profile();
-  if (!group_key.empty() && !prof.routine_testing.count(group_key)) {
+  auto check_group = [&](const std::string& g, const std::string& field) {
+    if (prof.routine_testing.count(g)) return;
     std::string known;
-    for (const auto& [k, r] : prof.routine_testing) known += (known.empty() ? "" : ", ") + k;
+    for (const auto& [k, r] : prof.routine_testing) {
+      if (!known.empty()) known += ", ";
+      known += k;
+    }
     fail(ErrorCode::invalid_argument,
-         "group must be one of the active profile's routine testing groups (" + known + ")", "group");
-  }
+         "group must be one of the active profile's routine testing groups (" + known + ")", field);
+  };
+  if (!group_key.empty()) check_group(group_key, "group");
+  for (const auto& [post, g] : posts) check_group(g, "posts." + post);
   return write([&]() -> std::optional<store::KeyGroupRow> {
     auto org = repo_.org(org_id);
     if (!org || !area_visible(c, org->area_code))
@@ -1484,9 +1502,11 @@ std::optional<store::KeyGroupRow> Service::set_key_group(std::int64_t org_id, co
     k.set_by = c.user_id;
     k.set_at = clock_.now();
     t_->upsert_key_group(k);
+    t_->set_key_group_posts(org_id, posts);
     const auto made = make_routine_tasks(today, org_id);
-    audit(c, "test.key_group", "org", org_id, {},
-          json{{"group", group_key}, {"since", format_date(k.since)}, {"tasks_made", made}}.dump());
+    json detail = {{"group", group_key}, {"since", format_date(k.since)}, {"tasks_made", made}};
+    if (!posts.empty()) detail["posts"] = posts;
+    audit(c, "test.key_group", "org", org_id, {}, detail.dump());
     return t_->key_group(org_id);
   });
 }

@@ -258,9 +258,12 @@ class Service {
   // An antigen self-test (抗原自测) recorded by a grid worker; a positive opens a single-tube PCR task.
   // Key groups (重点人群): designate an organisation in the caller's area (a key of the active
   // profile's routine_testing; "" removes it and cancels its open tasks). Today's tasks are made
-  // at once when today is one of its days.
+  // at once when today is one of its days. `posts` (an enterprise's plan: post -> group) makes
+  // each post of the enterprise's roster follow its own group's frequency instead; empty: the
+  // whole staff follows `group_key`.
   std::optional<store::KeyGroupRow> set_key_group(std::int64_t org_id, const std::string& group_key,
-                                                  std::optional<Date> since, const Caller& c);
+                                                  std::optional<Date> since, const Caller& c,
+                                                  const std::map<std::string, std::string>& posts = {});
   std::vector<store::KeyGroupRow> key_groups(const Caller& c);
   // Sample-to-result time of the tubes resulted over the last `days` days (1..90), by lab and
   // priority, against the targets: tubes of the caller's area, or a lab's own.

@@ -1658,6 +1658,19 @@ ALTER TABLE cases ADD COLUMN timeliness_settled INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX cases_timeliness ON cases (timeliness_settled, id);
 )SQL";
 
+// v23: routine-test frequencies by post (issue 11): an enterprise's approved plan names a
+// routine-testing group per post (daily for closed-loop production, twice a week for delivery
+// and retail staff, ...); the key group's tasks then follow each staff member's post.
+constexpr const char* kV23 = R"SQL(
+CREATE TABLE key_group_posts (
+  org_id {i64} NOT NULL REFERENCES orgs (id),
+  post {text} NOT NULL,
+  group_key {text} NOT NULL,
+  PRIMARY KEY (org_id, post)
+);
+CREATE INDEX enterprise_staff_post ON enterprise_staff (org_id, post);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1684,6 +1697,7 @@ const std::vector<Migration>& migrations() {
       {20, kV20, "", ""},
       {21, kV21, "", ""},
       {22, kV22, "", ""},
+      {23, kV23, "", ""},
   };
   return all;
 }

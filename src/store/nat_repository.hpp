@@ -11,6 +11,7 @@
 // rows are read unscoped and checked by the service (src/testing), which knows the rules.
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -342,8 +343,13 @@ class NatRepository {
   virtual std::vector<KeyGroupRow> key_groups(const Scope& scope) = 0;
   // One routine task for `day` for every member of the organisation's staff without one
   // (idempotent); returns how many were made.
+  // With a post: only the enterprise's roster staff (enterprise_staff) of that post.
   virtual std::int64_t create_routine_tasks(std::int64_t org_id, const std::string& day, Instant due_at,
-                                            Instant created_at) = 0;
+                                            Instant created_at, const std::string& post = {}) = 0;
+  // The routine-testing group of each post of a key group (an enterprise's plan); empty: every
+  // member of the staff follows the key group's own group. Replaced as a whole.
+  virtual void set_key_group_posts(std::int64_t org_id, const std::map<std::string, std::string>& posts) = 0;
+  virtual std::map<std::string, std::string> key_group_posts(std::int64_t org_id) = 0;
   // Whether any routine task is open, sampled or missed (results skip the next call otherwise).
   virtual bool any_open_routine_task() = 0;
   // Closes the open, sampled or missed routine tasks of these persons for days up to `day` (a

@@ -873,6 +873,7 @@ class SqlNatRepository final : public NatRepository {
            "AND status IN ('open', 'sampled', 'missed')")
         .i64(org_id)
         .run();
+    Q(db_, "DELETE FROM key_group_posts WHERE org_id = ?").i64(org_id).run();
     return Q(db_, "DELETE FROM key_group_orgs WHERE org_id = ?").i64(org_id).run() > 0;
   }
   std::optional<KeyGroupRow> key_group(std::int64_t org_id) override {
@@ -890,8 +891,24 @@ class SqlNatRepository final : public NatRepository {
     while (q.next()) out.push_back(read_key_group(q));
     return out;
   }
-  std::int64_t create_routine_tasks(std::int64_t org_id, const std::string& day, Instant due_at,
-                                    Instant created_at) override {
+  std::int64_t create_routine_tasks(std::int64_t org_id, const std::string& day, Instant due_at, Instant created_at,
+                                    const std::string& post) override {
+    if (!post.empty())
+      return Q(db_,
+               "INSERT INTO test_tasks (person_id, kind, area_code, ratio, priority, flag_colour, due_at, status, "
+               "created_at, task_day, org_id) "
+               "SELECT p.id, 'routine', p.area_code, 0, 'key', '', ?, 'open', ?, ?, ? FROM enterprise_staff s "
+               "JOIN persons p ON p.id = s.person_id WHERE s.org_id = ? AND s.post = ? AND p.merged_into IS NULL "
+               "AND NOT EXISTS (SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND t.kind = 'routine' "
+               "AND t.task_day = ?)")
+          .i64(to_unix_ms(due_at))
+          .i64(to_unix_ms(created_at))
+          .text(day)
+          .i64(org_id)
+          .i64(org_id)
+          .text(post)
+          .text(day)
+          .run();
     return Q(db_,
              "INSERT INTO test_tasks (person_id, kind, area_code, ratio, priority, flag_colour, due_at, status, "
              "created_at, task_day, org_id) "
@@ -905,6 +922,22 @@ class SqlNatRepository final : public NatRepository {
         .i64(org_id)
         .text(day)
         .run();
+  }
+  void set_key_group_posts(std::int64_t org_id, const std::map<std::string, std::string>& posts) override {
+    Q(db_, "DELETE FROM key_group_posts WHERE org_id = ?").i64(org_id).run();
+    for (const auto& [post, group] : posts)
+      Q(db_, "INSERT INTO key_group_posts (org_id, post, group_key) VALUES (?, ?, ?)")
+          .i64(org_id)
+          .text(post)
+          .text(group)
+          .run();
+  }
+  std::map<std::string, std::string> key_group_posts(std::int64_t org_id) override {
+    Q q(db_, "SELECT post, group_key FROM key_group_posts WHERE org_id = ?");
+    q.i64(org_id);
+    std::map<std::string, std::string> out;
+    while (q.next()) out.emplace(q.str(0), q.str(1));
+    return out;
   }
   bool any_open_routine_task() override {
     Q q(db_, "SELECT 1 FROM test_tasks WHERE kind = 'routine' AND status IN ('open', 'sampled', 'missed') LIMIT 1");

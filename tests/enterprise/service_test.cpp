@@ -328,7 +328,14 @@ TEST_P(EnterpriseService, TheComplianceTableOfEveryEnterpriseAgreesWithEachOne) 
   const auto& reopened = t.items[t.items[0].enterprise.org_id == org ? 0 : 1];
   EXPECT_EQ(reopened.total.missed, 2);
   EXPECT_EQ(reopened.total.done, 1);
-  EXPECT_EQ(reopened.total.open, 3);  // today's tasks
+  EXPECT_EQ(reopened.total.open, 2);  // today's tasks: production only
+  // Each post at its own group's frequency: production (inbound_contact_staff) daily, delivery
+  // (delivery_and_market_staff) every third day, so the delivery post has yesterday's task only.
+  ASSERT_EQ(reopened.posts.size(), 2u);
+  EXPECT_EQ(reopened.posts[0].post, "delivery");
+  EXPECT_EQ(reopened.posts[0].due, 1);
+  EXPECT_EQ(reopened.posts[1].post, "production");
+  EXPECT_EQ(reopened.posts[1].due, 4);
   // Scope: another district sees none; an enterprise account sees only itself.
   EXPECT_TRUE(svc_->compliance_table(2, other_centre_).items.empty());
   auto own = svc_->compliance_table(2, enterprise_account(org2));
