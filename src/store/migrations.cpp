@@ -1660,7 +1660,8 @@ CREATE INDEX cases_timeliness ON cases (timeliness_settled, id);
 
 // v23: routine-test frequencies by post (issue 11): an enterprise's approved plan names a
 // routine-testing group per post (daily for closed-loop production, twice a week for delivery
-// and retail staff, ...); the key group's tasks then follow each staff member's post.
+// and retail staff, ...); the key group's tasks then follow each staff member's post. And the
+// open requests of a household are read by household (the needs lists count them per household).
 constexpr const char* kV23 = R"SQL(
 CREATE TABLE key_group_posts (
   org_id {i64} NOT NULL REFERENCES orgs (id),
@@ -1669,6 +1670,7 @@ CREATE TABLE key_group_posts (
   PRIMARY KEY (org_id, post)
 );
 CREATE INDEX enterprise_staff_post ON enterprise_staff (org_id, post);
+CREATE INDEX supply_requests_household ON supply_requests (household_id, status);
 )SQL";
 
 }  // namespace

@@ -20,9 +20,13 @@ constexpr const char* kAtHome =
     "'destination_community') OR o.source = 'risk_area_list')";
 constexpr const char* kOpen = "('received', 'accepted', 'on_the_way')";
 
+// Nested rather than joined: the household's members by household, then each member's orders by
+// person. As a join, SQLite (which has no statistics here) read the orders by status first, and
+// with 2 million active orders that is every active order for every household.
 std::string controlled_exists(const std::string& household_col) {
-  return "EXISTS (SELECT 1 FROM persons cp JOIN control_orders o ON o.person_id = cp.id WHERE cp.household_id = " +
-         household_col + " AND cp.merged_into IS NULL AND " + kControlling + ")";
+  return "EXISTS (SELECT 1 FROM persons cp WHERE cp.household_id = " + household_col +
+         " AND cp.merged_into IS NULL AND EXISTS (SELECT 1 FROM control_orders o WHERE o.person_id = cp.id AND " +
+         kControlling + "))";
 }
 
 constexpr const char* kNeedsCols =
@@ -161,15 +165,15 @@ class SqlNeedsRepository final : public NeedsRepository {
     w.add(controlled_exists("h.id"));
     const std::string sql =
         std::string("SELECT h.id, h.household_no, h.address, h.area_code, "
-                    "(SELECT COUNT(DISTINCT cp.id) FROM persons cp JOIN control_orders o ON o.person_id = cp.id "
-                    "WHERE cp.household_id = h.id AND cp.merged_into IS NULL AND ") +
+                    "(SELECT COUNT(DISTINCT cp.id) FROM persons cp CROSS JOIN control_orders o "
+                    "WHERE o.person_id = cp.id AND cp.household_id = h.id AND cp.merged_into IS NULL AND ") +
         kAtHome +
-        "), (SELECT COALESCE(MAX(o.release_date), '') FROM persons cp JOIN control_orders o ON o.person_id = cp.id "
-        "WHERE cp.household_id = h.id AND cp.merged_into IS NULL AND " +
+        "), (SELECT COALESCE(MAX(o.release_date), '') FROM persons cp CROSS JOIN control_orders o "
+        "WHERE o.person_id = cp.id AND cp.household_id = h.id AND cp.merged_into IS NULL AND " +
         kAtHome +
         "), COALESCE(n.version, 0), n.recorded_at, "
-        "(SELECT COUNT(*) FROM vulnerable_people v JOIN persons vp ON vp.id = v.person_id WHERE vp.household_id = "
-        "h.id AND vp.merged_into IS NULL AND v.cleared_at IS NULL), "
+        "(SELECT COUNT(*) FROM persons vp CROSS JOIN vulnerable_people v WHERE v.person_id = vp.id AND "
+        "vp.household_id = h.id AND vp.merged_into IS NULL AND v.cleared_at IS NULL), "
         "(SELECT COUNT(*) FROM supply_requests r WHERE r.household_id = h.id AND r.status IN " +
         kOpen + ") FROM households h LEFT JOIN household_needs n ON n.household_id = h.id" + w.sql +
         " ORDER BY h.id LIMIT ?";
