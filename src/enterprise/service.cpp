@@ -441,15 +441,17 @@ Detail Service::decide_plan(std::int64_t org_id, const Decision& d, const Caller
     if (v.reopen) {
       // Closed-loop production: each post's staff are tested at the profile's frequency of the
       // group the plan names for the post (src/nat makes the tasks per person and day); the key
-      // group is listed under the plan's most often tested group. Posts the plan does not name
-      // get no routine tests.
+      // group is listed under the plan's most often tested group, and staff of posts the plan
+      // does not name ("*") are tested at that group's frequency (everyone inside the loop is
+      // tested; the roster may gain posts after the approval).
       const Plan p = plan_from_json(v.plan);
       std::map<std::string, int> every;
       for (const auto& [k, rt] : profile().routine_testing) every[k] = rt.every_days;
       std::map<std::string, std::string> posts;
       for (const auto& [post, group] : p.testing)
-        if (every.count(group)) posts.emplace(post, group);
+        if (every.count(group) && post != "*") posts.emplace(post, group);
       const std::string key = most_frequent(p.testing, every);
+      if (!key.empty()) posts["*"] = key;
       if (!key.empty()) nat_.set_key_group(org_id, key, std::nullopt, c, posts);
     }
     audit(c, d.approve ? "enterprise.plan_approve" : "enterprise.plan_return", org_id, d.reasons,
