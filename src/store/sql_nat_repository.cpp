@@ -893,51 +893,23 @@ class SqlNatRepository final : public NatRepository {
   }
   std::int64_t create_routine_tasks(std::int64_t org_id, const std::string& day, Instant due_at, Instant created_at,
                                     const std::string& post) override {
-    if (post == "*")  // every post the key group does not name
-      return Q(db_,
-               "INSERT INTO test_tasks (person_id, kind, area_code, ratio, priority, flag_colour, due_at, status, "
-               "created_at, task_day, org_id) "
-               "SELECT p.id, 'routine', p.area_code, 0, 'key', '', ?, 'open', ?, ?, ? FROM enterprise_staff s "
-               "JOIN persons p ON p.id = s.person_id WHERE s.org_id = ? AND s.post NOT IN (SELECT k.post FROM "
-               "key_group_posts k WHERE k.org_id = s.org_id AND k.post <> '*') AND p.merged_into IS NULL "
-               "AND NOT EXISTS (SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND t.kind = 'routine' "
-               "AND t.task_day = ?)")
-          .i64(to_unix_ms(due_at))
-          .i64(to_unix_ms(created_at))
-          .text(day)
-          .i64(org_id)
-          .i64(org_id)
-          .text(day)
-          .run();
-    if (!post.empty())
-      return Q(db_,
-               "INSERT INTO test_tasks (person_id, kind, area_code, ratio, priority, flag_colour, due_at, status, "
-               "created_at, task_day, org_id) "
-               "SELECT p.id, 'routine', p.area_code, 0, 'key', '', ?, 'open', ?, ?, ? FROM enterprise_staff s "
-               "JOIN persons p ON p.id = s.person_id WHERE s.org_id = ? AND s.post = ? AND p.merged_into IS NULL "
-               "AND NOT EXISTS (SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND t.kind = 'routine' "
-               "AND t.task_day = ?)")
-          .i64(to_unix_ms(due_at))
-          .i64(to_unix_ms(created_at))
-          .text(day)
-          .i64(org_id)
-          .i64(org_id)
-          .text(post)
-          .text(day)
-          .run();
-    return Q(db_,
-             "INSERT INTO test_tasks (person_id, kind, area_code, ratio, priority, flag_colour, due_at, status, "
-             "created_at, task_day, org_id) "
-             "SELECT p.id, 'routine', p.area_code, 0, 'key', '', ?, 'open', ?, ?, ? FROM persons p "
-             "WHERE p.workplace_org_id = ? AND p.merged_into IS NULL AND NOT EXISTS ("
-             "  SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND t.kind = 'routine' AND t.task_day = ?)")
-        .i64(to_unix_ms(due_at))
-        .i64(to_unix_ms(created_at))
-        .text(day)
-        .i64(org_id)
-        .i64(org_id)
-        .text(day)
-        .run();
+    // Whose task it is: the persons working there; with a post, the roster staff of that post;
+    // "*": the roster staff of every post that key_group_posts does not name.
+    std::string from = "FROM persons p WHERE p.workplace_org_id = ?";
+    if (post == "*")
+      from = "FROM enterprise_staff s JOIN persons p ON p.id = s.person_id WHERE s.org_id = ? AND s.post NOT IN "
+             "(SELECT k.post FROM key_group_posts k WHERE k.org_id = s.org_id AND k.post <> '*')";
+    else if (!post.empty())
+      from = "FROM enterprise_staff s JOIN persons p ON p.id = s.person_id WHERE s.org_id = ? AND s.post = ?";
+    Q q(db_,
+        "INSERT INTO test_tasks (person_id, kind, area_code, ratio, priority, flag_colour, due_at, status, created_at, "
+        "task_day, org_id) SELECT p.id, 'routine', p.area_code, 0, 'key', '', ?, 'open', ?, ?, ? " +
+            from +
+            " AND p.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND "
+            "t.kind = 'routine' AND t.task_day = ?)");
+    q.i64(to_unix_ms(due_at)).i64(to_unix_ms(created_at)).text(day).i64(org_id).i64(org_id);
+    if (!post.empty() && post != "*") q.text(post);
+    return q.text(day).run();
   }
   void set_key_group_posts(std::int64_t org_id, const std::map<std::string, std::string>& posts) override {
     Q(db_, "DELETE FROM key_group_posts WHERE org_id = ?").i64(org_id).run();
