@@ -185,14 +185,6 @@ json rate_of(const store::ComplianceRow& r) {
   return static_cast<double>(r.done) / static_cast<double>(settled);
 }
 
-void add_counts(store::ComplianceRow& to, const store::ComplianceRow& r) {
-  to.staff += r.staff;
-  to.due += r.due;
-  to.done += r.done;
-  to.missed += r.missed;
-  to.open += r.open;
-}
-
 Response compliance_table(Request& req, Context& ctx) {
   const int days = static_cast<int>(query_int(req.q("days"), "days", 1, 90, 7));
   const int limit = static_cast<int>(query_int(req.q("limit"), "limit", 1, 1000, 50));
@@ -211,14 +203,14 @@ Response compliance_table(Request& req, Context& ctx) {
   };
   std::map<std::string, District> by_district;
   for (const auto& it : t.items) {
-    add_counts(total, it.total);
+    store::add_counts(total, it.total);
     reopened += it.enterprise.reopened ? 1 : 0;
     white_list += it.enterprise.white_list ? 1 : 0;
-    for (const auto& p : it.posts) add_counts(by_post[p.post], p);
+    for (const auto& p : it.posts) store::add_counts(by_post[p.post], p);
     auto& d = by_district[it.enterprise.area_code.substr(0, std::min<std::size_t>(6, it.enterprise.area_code.size()))];
     ++d.enterprises;
     d.reopened += it.enterprise.reopened ? 1 : 0;
-    add_counts(d.counts, it.total);
+    store::add_counts(d.counts, it.total);
   }
   std::vector<const enterprise::ComplianceTable::Item*> sorted;
   sorted.reserve(t.items.size());

@@ -471,13 +471,7 @@ Compliance Service::compliance(std::int64_t org_id, int days, const Caller& c) {
     out.to = format_date(today);
     out.from = format_date(Date{std::chrono::sys_days(today) - std::chrono::days(days - 1)});
     out.posts = e_->compliance(org_id, out.from, out.to);
-    for (const auto& r : out.posts) {
-      out.total.staff += r.staff;
-      out.total.due += r.due;
-      out.total.done += r.done;
-      out.total.missed += r.missed;
-      out.total.open += r.open;
-    }
+    for (const auto& r : out.posts) store::add_counts(out.total, r);
     return out;
   });
 }
@@ -499,14 +493,9 @@ ComplianceTable Service::compliance_table(int days, const Caller& c) {
       it.enterprise = std::move(b);
       while (j < rows.size() && rows[j].org_id < it.enterprise.org_id) ++j;
       for (; j < rows.size() && rows[j].org_id == it.enterprise.org_id; ++j) {
-        const auto& r = rows[j].counts;
-        it.staff += r.staff;
-        it.total.staff += r.staff;
-        it.total.due += r.due;
-        it.total.done += r.done;
-        it.total.missed += r.missed;
-        it.total.open += r.open;
-        it.posts.push_back(r);
+        it.staff += rows[j].counts.staff;
+        store::add_counts(it.total, rows[j].counts);
+        it.posts.push_back(rows[j].counts);
       }
       out.items.push_back(std::move(it));
     }

@@ -67,6 +67,15 @@ struct ComplianceRow {
   std::int64_t open = 0;    // still open (due later today)
 };
 
+// Adds r's counts (staff, due, done, missed, open) to `to`.
+inline void add_counts(ComplianceRow& to, const ComplianceRow& r) {
+  to.staff += r.staff;
+  to.due += r.due;
+  to.done += r.done;
+  to.missed += r.missed;
+  to.open += r.open;
+}
+
 // One post of one enterprise in the compliance table of every enterprise in a scope.
 struct EnterpriseComplianceRow {
   std::int64_t org_id = 0;
