@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/lab_rules.hpp"
 #include "sim/parallel.hpp"
 #include "sim/rng.hpp"
 
@@ -140,6 +141,13 @@ Interventions interventions_from(const policy::Profile& p) {
   iv.secondary = !iv.secondary_plan.empty();
   iv.lockdown = manages(p, "high_risk_area_arrival");
   iv.mass_testing = manages(p, "medium_risk_area_arrival");
+  if (iv.mass_testing) {
+    try {
+      apply_round_rule(iv, p, "");
+    } catch (const Error&) {
+      // No round rule the profile allows: the engine's defaults (daily city-wide rounds).
+    }
+  }
   if (manages(p, "mild_case")) {
     iv.central_case_isolation = false;
     iv.home_case_isolation_days = static_cast<int>(group_days(p, "mild_case").size());
@@ -148,6 +156,50 @@ Interventions interventions_from(const policy::Profile& p) {
     iv.home_case_isolation_days = 5;
   }
   return iv;
+}
+
+const char* round_area_name(RoundArea a) {
+  switch (a) {
+    case RoundArea::city: return "city";
+    case RoundArea::district: return "district";
+    case RoundArea::grid: return "grid";
+  }
+  return "";
+}
+
+RoundArea round_area_of(const policy::RoundRule& rule) {
+  if (!rule.administrative_area) return RoundArea::grid;
+  if (rule.key.find("district") != std::string::npos) return RoundArea::district;
+  return RoundArea::city;
+}
+
+void apply_round_rule(Interventions& iv, const policy::Profile& p, const std::string& key) {
+  const auto& rules = p.testing.round_rules;
+  const policy::RoundRule* chosen = nullptr;
+  if (!key.empty()) {
+    auto it = rules.find(key);
+    if (it == rules.end())
+      fail(ErrorCode::invalid_argument, "round_rule: profile " + p.name + " has no round rule '" + key + "'", "round_rule");
+    const auto permit = lab::round_permit(p, key, true);  // a community case declares the outbreak
+    if (!permit.allowed) fail(ErrorCode::invalid_argument, "round_rule: " + permit.reason, "round_rule");
+    chosen = &it->second;
+  } else {
+    for (RoundArea want : {RoundArea::district, RoundArea::city, RoundArea::grid}) {
+      for (const auto& [k, r] : rules)
+        if (round_area_of(r) == want && lab::round_permit(p, k, true).allowed) {
+          chosen = &r;
+          break;
+        }
+      if (chosen) break;
+    }
+    if (!chosen) fail(ErrorCode::invalid_argument, "round_rule: profile " + p.name + " allows no round rule", "round_rule");
+  }
+  iv.round_rule = chosen->key;
+  iv.round_area = round_area_of(*chosen);
+  iv.round_every_days = std::max(1, chosen->every_days);
+  iv.round_count = std::max(0, chosen->rounds);
+  iv.final_round_gap_days = std::max(0, chosen->final_round_gap_days);
+  if (chosen->stop_after_clean > 0) iv.clean_rounds_to_stop = chosen->stop_after_clean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,8 +346,17 @@ struct World {
   };
   std::vector<Trace> traces;
   std::vector<std::int16_t> lockdown_until;  // by grid
-  bool mass_on = false, mass_trigger = false;
-  int clean_rounds = 0;
+  // Mass-testing rounds by unit: the whole city, a district or a grid (cfg.iv.round_area); the
+  // agents of unit u are [unit_start[u], unit_start[u + 1]). The state of every unit is the same
+  // on every rank (its decisions are made on sums over the ranks).
+  struct RoundUnit {
+    bool on = false, final_pending = false;  // final_pending: the streak is reached, one more round due
+    int streak = 0, done = 0, next_day = 0;
+  };
+  std::vector<RoundUnit> round_units;
+  std::vector<std::uint32_t> unit_start;
+  std::vector<std::uint32_t> rounds_on;  // units with rounds going on, in order
+  std::vector<std::uint64_t> triggered;  // units where this rank found a community case today
   RunResult r;
   std::array<std::int32_t, s_count> today{};
   // The split across ranks (Partition): this rank's agents [lo, hi) and grids [grid_lo, grid_hi);
@@ -320,6 +381,19 @@ struct World {
     measure.assign(own_lo, own_hi, m_none);
     plan.assign(own_lo, own_hi, p_none);
     lockdown_until.assign(p.grids(), kNever);
+    if (c.iv.mass_testing) {
+      if (c.iv.round_area == RoundArea::city) {
+        unit_start = {0, p.n};
+      } else if (c.iv.round_area == RoundArea::district) {
+        for (std::uint32_t d : p.district_start) unit_start.push_back(p.grid_start[d]);
+      } else {
+        unit_start = p.grid_start;
+      }
+      round_units.assign(unit_start.size() - 1, RoundUnit{});
+    }
+  }
+  std::uint32_t unit_of(std::uint32_t j) const {
+    return static_cast<std::uint32_t>(std::upper_bound(unit_start.begin(), unit_start.end(), j) - unit_start.begin() - 1);
   }
 
   // This rank's agents and grids; the state arrays hold only them.
@@ -651,7 +725,7 @@ struct World {
     if (cfg.iv.tracing) traces.push_back({j, static_cast<std::int16_t>(day + cfg.iv.tracing_delay), p.sample_day, p.inside});
     if (!p.inside && !cfg.random_mixing) {
       if (cfg.iv.lockdown) lockdown_until[pop.grid_of(j)] = static_cast<std::int16_t>(day + cfg.iv.lockdown_days);
-      if (cfg.iv.mass_testing) mass_trigger = true;  // city-wide: summed over ranks after the results
+      if (cfg.iv.mass_testing) triggered.push_back(unit_of(j));  // shared with every rank after the results
     }
   }
 
@@ -733,36 +807,70 @@ struct World {
       const int k = day - plan_start[i];
       if (k >= 0 && k < static_cast<int>(days.size()) && days[static_cast<std::size_t>(k)].test) sample(i, day, 4);
     }
-    // Mass testing round: everyone not isolated or centrally quarantined, pooled.
-    if (mass_on) {
-      std::int64_t tested = own_hi - own_lo;
+    // Mass-testing rounds due today: everyone of the unit not isolated or centrally quarantined,
+    // pooled; a unit's rounds follow the round rule (every_days, rounds or the clean streak and the
+    // final round).
+    std::vector<std::uint32_t> due;
+    for (std::uint32_t u : rounds_on)
+      if (round_units[u].next_day == day) due.push_back(u);
+    if (!due.empty()) {
+      auto slot = [&](std::uint32_t i) -> std::ptrdiff_t {  // index of i's unit in due, or -1
+        const std::uint32_t u = unit_of(i);
+        auto it = std::lower_bound(due.begin(), due.end(), u);
+        return it != due.end() && *it == u ? it - due.begin() : -1;
+      };
+      std::vector<std::int64_t> tally(3 * due.size(), 0);  // tested, positives, community positive
+      for (std::size_t k = 0; k < due.size(); ++k) {
+        const std::uint32_t lo = std::max(own_lo, unit_start[due[k]]), hi = std::min(own_hi, unit_start[due[k] + 1]);
+        tally[3 * k] = hi > lo ? hi - lo : 0;
+      }
       for (std::uint32_t i : measured)
-        if (measure[i] == m_central || measure[i] == m_iso_central) --tested;
-      std::int64_t positives = 0;
-      bool community_positive = false;
+        if (measure[i] == m_central || measure[i] == m_iso_central)
+          if (const auto k = slot(i); k >= 0) --tally[3 * static_cast<std::size_t>(k)];
       for (std::uint32_t i : active) {
         if (flags[i] & (f_detected | f_pending)) continue;
         if (measure[i] == m_central || measure[i] == m_iso_central) continue;
+        const auto k = slot(i);
+        if (k < 0) continue;
         Stream s = Stream::of(tag_mass, seed, rep, static_cast<std::uint64_t>(day + 40000), i);
         if (!s.chance(cfg.sensitivity.at(day - inf_day[i]))) continue;
-        ++positives;
-        if (!under_control(i)) community_positive = true;
+        ++tally[3 * static_cast<std::size_t>(k) + 1];
+        if (!under_control(i)) tally[3 * static_cast<std::size_t>(k) + 2] = 1;
         flags[i] |= f_pending;
         pending.push_back({i, static_cast<std::int16_t>(day + cfg.iv.result_delay), static_cast<std::int16_t>(day),
                            under_control(i)});
       }
-      std::vector<std::int64_t> city = {tested, positives, community_positive ? 1 : 0};
-      reduce(city);  // the round is city-wide: counted once (rank 0), decided on the whole city
-      tested = city[0];
-      positives = city[1];
-      community_positive = city[2] != 0;
+      reduce(tally);  // a round is decided on the whole unit and counted once (rank 0)
       const std::int64_t pool = std::max(1, cfg.iv.pool_size);
-      if (!part || part->rank() == 0) {
-        today[s_tests] += static_cast<std::int32_t>(std::min<std::int64_t>(tested, INT32_MAX / 2));
-        today[s_tubes] += static_cast<std::int32_t>((tested + pool - 1) / pool + (pool > 1 ? pool * positives : 0));
+      for (std::size_t k = 0; k < due.size(); ++k) {
+        const std::int64_t tested = tally[3 * k], positives = tally[3 * k + 1];
+        if (!part || part->rank() == 0) {
+          today[s_tests] += static_cast<std::int32_t>(std::min<std::int64_t>(tested, INT32_MAX / 2));
+          today[s_tubes] += static_cast<std::int32_t>((tested + pool - 1) / pool + (pool > 1 ? pool * positives : 0));
+        }
+        RoundUnit& ru = round_units[due[k]];
+        const bool clean = tally[3 * k + 2] == 0;
+        ++ru.done;
+        ru.next_day = day + cfg.iv.round_every_days;
+        if (cfg.iv.round_count > 0) {
+          if (ru.done >= cfg.iv.round_count) ru.on = false;
+        } else if (ru.final_pending) {  // the final round: clean ends the rounds, else the count restarts
+          ru.final_pending = false;
+          ru.streak = 0;
+          if (clean) ru.on = false;
+        } else {
+          ru.streak = clean ? ru.streak + 1 : 0;
+          if (ru.streak >= cfg.iv.clean_rounds_to_stop) {
+            if (cfg.iv.final_round_gap_days > 0) {
+              ru.final_pending = true;
+              ru.next_day = day + cfg.iv.final_round_gap_days;
+            } else {
+              ru.on = false;
+            }
+          }
+        }
       }
-      clean_rounds = community_positive ? 0 : clean_rounds + 1;
-      if (clean_rounds >= cfg.iv.clean_rounds_to_stop) mass_on = false;
+      std::erase_if(rounds_on, [&](std::uint32_t u) { return !round_units[u].on; });
     }
     // Results due today.
     std::size_t keep = 0;
@@ -776,13 +884,22 @@ struct World {
       }
     }
     pending.resize(keep);
-    std::vector<std::int64_t> trigger = {mass_trigger ? 1 : 0};
-    reduce(trigger);
-    if (trigger[0] != 0) {
-      mass_on = true;
-      clean_rounds = 0;
+    // A community case found today starts (or restarts) the rounds of its unit from tomorrow.
+    if (cfg.iv.mass_testing) {
+      if (part) {  // every rank learns every rank's units
+        std::vector<std::vector<std::uint64_t>> out(static_cast<std::size_t>(part->size()), triggered);
+        triggered = part->exchange(out);
+      }
+      std::sort(triggered.begin(), triggered.end());
+      triggered.erase(std::unique(triggered.begin(), triggered.end()), triggered.end());
+      for (const std::uint64_t u : triggered) {
+        RoundUnit& ru = round_units[u];
+        if (!ru.on) rounds_on.insert(std::lower_bound(rounds_on.begin(), rounds_on.end(), static_cast<std::uint32_t>(u)),
+                                     static_cast<std::uint32_t>(u));
+        ru = RoundUnit{true, false, 0, 0, day + 1};
+      }
+      triggered.clear();
     }
-    mass_trigger = false;
   }
 
   void tracing(int day) {

@@ -39,6 +39,11 @@ struct Variant {
 // Reads one preset from a variants file (scenarios/variants.yaml).
 Variant load_variant(const std::string& file, const std::string& name);
 
+// The area a mass-testing round covers: the whole city, the district(s) where a community case
+// was found (疫情发生区), or the grid (compound) of the case (a delineated area, 划定区域).
+enum class RoundArea { city, district, grid };
+const char* round_area_name(RoundArea a);
+
 // Prem et al. 2021 matrices for China (contacts per day, row = participant band).
 struct ContactMatrices {
   double home[kBands][kBands]{}, school[kBands][kBands]{}, work[kBands][kBands]{}, others[kBands][kBands]{};
@@ -54,7 +59,15 @@ struct Interventions {
   bool tracing = false;         // close contacts are traced (close_contact managed)
   bool secondary = false;       // household members of close contacts (secondary_contact managed)
   bool lockdown = false;        // a community case locks its grid (high_risk_area_arrival managed)
-  bool mass_testing = false;    // a community case starts daily city-wide rounds (medium_risk_area_arrival managed)
+  bool mass_testing = false;    // a community case starts pooled rounds (medium_risk_area_arrival managed)
+  // The round rule of the profile the rounds follow (testing.round_rules, apply_round_rule):
+  // the area a round covers, every how many days, how many rounds (0: until clean_rounds_to_stop
+  // clean rounds, then one more after final_round_gap_days when > 0).
+  RoundArea round_area = RoundArea::city;
+  std::string round_rule;
+  int round_every_days = 1;
+  int round_count = 0;
+  int final_round_gap_days = 0;
   bool central_case_isolation = true;  // cases isolate centrally until recovered; else at home
   int home_case_isolation_days = 7;
   double tracing_coverage = 0.8;    // share of workplace/school contacts found
@@ -72,6 +85,14 @@ struct Interventions {
 };
 // The interventions a profile implies (see the rules in docs/SIMULATION.md).
 Interventions interventions_from(const policy::Profile& p);
+// The area a round rule covers: a delineated area (administrative_area false) is the case's grid;
+// an administrative rule whose key names a district (outbreak_district_*) covers the districts of
+// the cases; any other administrative rule (ordinary_city_urban) the whole city.
+RoundArea round_area_of(const policy::RoundRule& rule);
+// Makes the rounds follow the profile's round rule `key` (empty: the first the profile's
+// mass_testing value allows, districts before the city before delineated areas). Error
+// (invalid_argument, field round_rule) when the profile has no such rule or does not allow it.
+void apply_round_rule(Interventions& iv, const policy::Profile& p, const std::string& key);
 
 // "Start from today" (sim/start.hpp): people under control orders, cases and positive results
 // of a bihuan database, as agents of a population built from the same database. Day 0 is today.

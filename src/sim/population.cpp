@@ -11,7 +11,7 @@ namespace bihuan::sim {
 
 std::size_t Population::bytes() const {
   auto b = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
-  return b(age) + b(band) + b(household) + b(hh_start) + b(grid_start) + b(grid_of_hh) + b(group) + b(group_start) +
+  return b(age) + b(band) + b(household) + b(hh_start) + b(grid_start) + b(grid_of_hh) + b(district_start) + b(group) + b(group_start) +
          b(group_members) + b(band_start) + b(band_members);
 }
 
@@ -40,8 +40,9 @@ void index_groups_and_bands(Population& p, std::uint32_t groups) {
 Population build_population(const PopulationOptions& opt) {
   if (opt.persons < 1 || opt.persons > (std::int64_t{1} << 31))
     fail(ErrorCode::invalid_argument, "persons: must be from 1 to 2,147,483,648", "persons");
-  if (opt.households_per_grid < 1 || opt.grids_per_street < 1 || opt.class_size < 2 || opt.workplace_size < 2)
-    fail(ErrorCode::invalid_argument, "population: grid, street, class and workplace sizes must be positive",
+  if (opt.households_per_grid < 1 || opt.grids_per_street < 1 || opt.grids_per_district < 1 || opt.class_size < 2 ||
+      opt.workplace_size < 2)
+    fail(ErrorCode::invalid_argument, "population: grid, street, district, class and workplace sizes must be positive",
          "population");
   Population p;
   const auto n = static_cast<std::uint32_t>(opt.persons);
@@ -87,6 +88,8 @@ Population build_population(const PopulationOptions& opt) {
   }
   p.hh_start.push_back(n);
   p.grid_start.push_back(n);
+  for (std::uint32_t g = 0; g < p.grids(); g += static_cast<std::uint32_t>(opt.grids_per_district)) p.district_start.push_back(g);
+  p.district_start.push_back(p.grids());
   p.hh_start.shrink_to_fit();
   p.grid_of_hh.shrink_to_fit();
 

@@ -7,8 +7,8 @@
 // 18-59 work (workplaces of about 20 across the city), children 6-17 attend school (classes of
 // about 40 within a street of about 5 grids).
 //
-// Persons are numbered household by household and households grid by grid, so a household and a
-// grid are index ranges.
+// Persons are numbered household by household and households grid by grid, and grids district by
+// district, so a household, a grid and a district are index ranges.
 #include <cstdint>
 #include <vector>
 
@@ -22,6 +22,7 @@ struct PopulationOptions {
   std::uint64_t seed = 1;
   int households_per_grid = 300;
   int grids_per_street = 5;
+  int grids_per_district = 50;  // districts (区) of the city: 10 streets, about 39,000 persons
   int class_size = 40;
   int workplace_size = 20;
   bool random_mixing = false;  // one household per person, no groups: the analytic test setting
@@ -35,6 +36,7 @@ struct Population {
   std::vector<std::uint32_t> hh_start;      // persons of household h: [hh_start[h], hh_start[h+1])
   std::vector<std::uint32_t> grid_start;    // persons of grid g: [grid_start[g], grid_start[g+1])
   std::vector<std::uint32_t> grid_of_hh;    // grid of each household
+  std::vector<std::uint32_t> district_start;  // grids of district d: [district_start[d], district_start[d+1])
   std::vector<std::uint32_t> group;         // school class or workplace of each person, kNoGroup
   std::vector<std::uint32_t> group_start;   // members of group k: group_members[group_start[k] ..)
   std::vector<std::uint32_t> group_members;
@@ -44,6 +46,7 @@ struct Population {
   std::uint32_t households() const { return static_cast<std::uint32_t>(hh_start.size() - 1); }
   std::uint32_t grids() const { return static_cast<std::uint32_t>(grid_start.size() - 1); }
   std::uint32_t groups() const { return static_cast<std::uint32_t>(group_start.size() - 1); }
+  std::uint32_t districts() const { return static_cast<std::uint32_t>(district_start.size() - 1); }
   std::uint32_t grid_of(std::uint32_t person) const { return grid_of_hh[household[person]]; }
   std::size_t bytes() const;
 };

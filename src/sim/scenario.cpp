@@ -93,7 +93,7 @@ Scenario parse_scenario(const std::string& yaml_text) {
   Scenario s;
   static const std::vector<std::string> known = {"name", "title", "city", "variant", "profile", "days",
                                                  "initial_infections", "imports", "rebound_threshold",
-                                                 "risk_ceiling", "overrides", "search"};
+                                                 "risk_ceiling", "round_rule", "overrides", "search"};
   for (const auto& kv : root) {
     const std::string k = kv.first.as<std::string>();
     if (std::find(known.begin(), known.end(), k) == known.end()) bad(kv.first, k, "unknown key");
@@ -105,7 +105,10 @@ Scenario parse_scenario(const std::string& yaml_text) {
     if (c["seed"]) s.city.seed = static_cast<std::uint64_t>(number(c["seed"], "city.seed", 0, 1e15));
     if (c["households_per_grid"])
       s.city.households_per_grid = static_cast<int>(number(c["households_per_grid"], "city.households_per_grid", 1, 100000));
+    if (c["grids_per_district"])
+      s.city.grids_per_district = static_cast<int>(number(c["grids_per_district"], "city.grids_per_district", 1, 1e7));
   }
+  if (root["round_rule"]) s.round_rule = text(root["round_rule"], "round_rule");
   if (root["variant"]) s.variant = text(root["variant"], "variant");
   if (root["profile"]) s.profile = text(root["profile"], "profile");
   if (root["days"]) s.days = static_cast<int>(number(root["days"], "days", 1, 3000));
@@ -171,6 +174,7 @@ AbmConfig make_config(const Scenario& s, const policy::Profile& profile, const V
   c.imports_per_day = s.imports_per_day;
   c.import_prevalence = s.import_prevalence;
   c.rebound_threshold = s.rebound_threshold;
+  if (!s.round_rule.empty() && c.iv.mass_testing) apply_round_rule(c.iv, profile, s.round_rule);
   for (const auto& [k, v] : s.overrides) {
     if (k == "tracing_coverage") c.iv.tracing_coverage = v;
     else if (k == "community_recall") c.iv.community_recall = v;

@@ -38,6 +38,7 @@ struct Scenario {
   PopulationOptions city;
   std::string variant = "ancestral";
   std::string profile = "ninth-edition";
+  std::string round_rule;  // the profile's round rule the mass-testing rounds follow ("" = the default, apply_round_rule)
   int days = 60;
   int initial_infections = 0;
   double imports_per_day = 0, import_prevalence = 0;

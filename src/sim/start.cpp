@@ -81,11 +81,17 @@ StartBuild build_start(const StartSnapshot& s, const PopulationOptions& opt) {
   pop.group.assign(n, kNoGroup);
   out.person_of_agent.assign(n, 0);
   pop.grid_start.push_back(0);
+  pop.district_start.push_back(0);
   for (std::uint32_t a = 0; a < n; ++a) {
     const auto& p = s.persons[order[a]];
     const bool new_grid = a > 0 && s.persons[order[a - 1]].area != p.area;
     const bool new_hh = a == 0 || new_grid || hh_key(s.persons[order[a - 1]]) != hh_key(p);
-    if (new_grid) pop.grid_start.push_back(a);
+    if (new_grid) {
+      // A district (区, county level) is the first six digits of an area's code (core/area.hpp).
+      if (s.areas[s.persons[order[a - 1]].area].substr(0, 6) != s.areas[p.area].substr(0, 6))
+        pop.district_start.push_back(static_cast<std::uint32_t>(pop.grid_start.size()));
+      pop.grid_start.push_back(a);
+    }
     if (new_hh) {
       pop.hh_start.push_back(a);
       pop.grid_of_hh.push_back(static_cast<std::uint32_t>(pop.grid_start.size() - 1));
@@ -98,6 +104,7 @@ StartBuild build_start(const StartSnapshot& s, const PopulationOptions& opt) {
   }
   pop.hh_start.push_back(n);
   pop.grid_start.push_back(n);
+  pop.district_start.push_back(pop.grids());
 
   // Workplaces and schools: the members of each org by (age, id), cut into groups of about
   // workplace_size (class_size for schools).

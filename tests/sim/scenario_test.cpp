@@ -89,5 +89,53 @@ TEST(ScenarioTest, CommonRandomNumbersMakePairedDifferencesExact) {
   EXPECT_GT(paired_difference(ra, rc, get_tests).mean, 0);
 }
 
+// Mass-testing rounds follow the profile's round rule: the ninth edition's rounds cover the
+// outbreak district (daily, 3 clean rounds, one more 3 days later); a scenario can name another
+// rule; a profile that allows delineated areas only tests the grid of the case once.
+TEST(ScenarioTest, RoundsFollowTheProfilesRoundRule) {
+  const auto ninth = load_profile(kSrc + "/policies", "ninth-edition");
+  const Interventions iv = interventions_from(ninth);
+  ASSERT_TRUE(iv.mass_testing);
+  EXPECT_EQ(iv.round_rule, "outbreak_district_10m");
+  EXPECT_EQ(iv.round_area, RoundArea::district);
+  EXPECT_EQ(iv.round_every_days, 1);
+  EXPECT_EQ(iv.clean_rounds_to_stop, 3);
+  EXPECT_EQ(iv.final_round_gap_days, 3);
+  EXPECT_EQ(iv.round_count, 0);
+
+  Scenario s = parse_scenario("round_rule: ordinary_city_urban\ncity: {persons: 500, grids_per_district: 2}\n");
+  EXPECT_EQ(s.city.grids_per_district, 2);
+  const Variant variant = load_variant(kSrc + "/scenarios/variants.yaml", "delta");
+  AbmConfig c = make_config(s, ninth, variant);
+  EXPECT_EQ(c.iv.round_area, RoundArea::city);
+  s.round_rule = "delineated_area";
+  c = make_config(s, ninth, variant);
+  EXPECT_EQ(c.iv.round_area, RoundArea::grid);
+  EXPECT_EQ(c.iv.round_count, 1);
+  s.overrides["clean_rounds_to_stop"] = 5;  // an override still wins over the rule
+  s.round_rule = "outbreak_district_10m";
+  EXPECT_EQ(make_config(s, ninth, variant).iv.clean_rounds_to_stop, 5);
+  s.round_rule = "every_street";
+  try {
+    make_config(s, ninth, variant);
+    ADD_FAILURE() << "an unknown round rule was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.field(), "round_rule");
+  }
+  // A profile allowing delineated areas only refuses an administrative rule.
+  auto delineated = ninth;
+  delineated.testing.mass_testing->value = policy::MassTesting::delineated_only;
+  Interventions d;
+  EXPECT_THROW(apply_round_rule(d, delineated, "outbreak_district_10m"), Error);
+  apply_round_rule(d, delineated, "");
+  EXPECT_EQ(d.round_rule, "delineated_area");
+  // The synthetic city's districts are runs of grids.
+  const Population pop = build_population(PopulationOptions{20000, 1, 300, 5, 4});
+  ASSERT_GE(pop.districts(), 2u);
+  EXPECT_EQ(pop.district_start.front(), 0u);
+  EXPECT_EQ(pop.district_start.back(), pop.grids());
+  EXPECT_EQ(pop.district_start[1], 4u);
+}
+
 }  // namespace
 }  // namespace bihuan::sim

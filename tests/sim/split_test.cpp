@@ -91,6 +91,7 @@ Population city(std::int64_t n) {
   PopulationOptions o;
   o.persons = n;
   o.seed = 4;
+  o.grids_per_district = 4;  // several districts, cut across ranks
   return build_population(o);
 }
 
@@ -147,16 +148,25 @@ TEST(SplitTest, EpidemicIsTheSameOnAnyNumberOfRanks) {
   }
 }
 
-TEST(SplitTest, MassTestingAndLockdownAreCityWide) {
+// Rounds over the whole city, the districts of the cases (several per rank and across ranks)
+// and the grids of the cases; lockdowns of grids.
+TEST(SplitTest, MassTestingAndLockdownAreTheSameOnAnyNumberOfRanks) {
   const Population pop = city(12000);
-  AbmConfig c = config("ninth-edition", "omicron_ba2", 30, 30);
-  c.iv.tracing_coverage = 0.3;
-  const Abm abm(pop, load_prem(kSrc + "/scenarios/prem2021"), c);
-  const RunResult whole = abm.run(2, 1);
-  EXPECT_GT(whole.lockdown_person_days, 0);
-  EXPECT_GT(whole.tests, whole.local_infections);
-  const auto parts = run_on_ranks(abm, 2, 2, 1);
-  for (const auto& p : parts) expect_same(p, whole);
+  ASSERT_GE(pop.districts(), 3u);
+  for (const char* rule : {"ordinary_city_urban", "outbreak_district_10m", "delineated_area"}) {
+    SCOPED_TRACE(rule);
+    AbmConfig c = config("ninth-edition", "omicron_ba2", 30, 30);
+    apply_round_rule(c.iv, load_profile(kSrc + "/policies", "ninth-edition"), rule);
+    c.iv.tracing_coverage = 0.3;
+    const Abm abm(pop, load_prem(kSrc + "/scenarios/prem2021"), c);
+    const RunResult whole = abm.run(2, 1);
+    EXPECT_GT(whole.lockdown_person_days, 0);
+    EXPECT_GT(whole.tests, whole.local_infections);
+    for (int ranks : {2, 3}) {
+      const auto parts = run_on_ranks(abm, ranks, 2, 1);
+      for (const auto& p : parts) expect_same(p, whole);
+    }
+  }
 }
 
 }  // namespace

@@ -80,5 +80,40 @@ TEST(InterventionsTest, EachMeasureAloneReducesTransmission) {
   EXPECT_LT(infections(entry, "arrivals, entry quarantine"), 0.5 * unquarantined);
 }
 
+// Mass-testing rounds cover the area the profile's round rule names (apply_round_rule): the
+// districts where community cases were found use fewer tests than the whole city, the grids of
+// the cases (a delineated area, one round) fewer still; on the same seeds, each still finds cases.
+TEST(InterventionsTest, RoundsCoverTheAreaOfTheRoundRule) {
+  PopulationOptions o;
+  o.persons = 24000;
+  o.grids_per_district = 6;  // 5 districts of about 4,700 persons
+  const Population pop = build_population(o);
+  ASSERT_EQ(pop.districts(), 5u);
+  auto tests_under = [&](const char* rule) {
+    AbmConfig c = base();
+    c.initial_infections = 4;
+    c.iv.seek_test_share = 0.8;
+    c.iv.seek_delay_mean = 0.5;
+    c.iv.mass_testing = true;
+    apply_round_rule(c.iv, fx().ninth, rule);
+    Abm abm(pop, fx().prem, c);
+    const auto runs = run_replicates(abm, 8, 77, 2);
+    double tests = 0, found = 0;
+    for (const auto& r : runs) {
+      tests += static_cast<double>(r.tests);
+      found += static_cast<double>(r.community_cases + r.cases_in_control);
+    }
+    std::printf("rounds by %-22s %10.0f tests, %6.1f cases found (mean of 8)\n", rule, tests / 8, found / 8);
+    EXPECT_GT(found, 0) << rule;
+    return tests / 8;
+  };
+  const double city = tests_under("ordinary_city_urban");
+  const double district = tests_under("outbreak_district_10m");
+  const double grid = tests_under("delineated_area");
+  EXPECT_GT(city, 24000) << "rounds must have run for the comparison to mean anything";
+  EXPECT_LT(district, 0.8 * city);
+  EXPECT_LT(grid, 0.5 * district);
+}
+
 }  // namespace
 }  // namespace bihuan::sim
