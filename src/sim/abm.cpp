@@ -214,22 +214,22 @@ struct Model {
   double inc_meanlog = 0, inc_sdlog = 0;
 };
 
-Abm::Abm(const Population& pop, const ContactMatrices& prem, AbmConfig cfg) : pop_(pop), cfg_(std::move(cfg)), m_(std::make_unique<Model>()) {
+Abm::Abm(const Population& pop, const ContactMatrices& prem, AbmConfig cfg) : pop_(&pop), cfg_(std::move(cfg)), m_(std::make_unique<Model>()) {
   const Variant& v = cfg_.variant;
-  if (pop_.n == 0) fail(ErrorCode::invalid_argument, "population: empty", "persons");
+  if (pop.n == 0) fail(ErrorCode::invalid_argument, "population: empty", "persons");
   if (cfg_.days < 1 || cfg_.days > 3000) fail(ErrorCode::invalid_argument, "days: must be from 1 to 3000", "days");
-  if (cfg_.initial_infections < 0 || static_cast<std::uint32_t>(cfg_.initial_infections) > pop_.n)
+  if (cfg_.initial_infections < 0 || static_cast<std::uint32_t>(cfg_.initial_infections) > pop.n)
     fail(ErrorCode::invalid_argument, "initial_infections: must be from 0 to the population", "initial_infections");
   if (cfg_.start) {
     const StartState& st = *cfg_.start;
     if (cfg_.start_plans.size() != st.groups.size())
       fail(ErrorCode::invalid_argument, "start: the plans of the order groups are not set (set_start)", "start");
     for (const auto& o : st.orders)
-      if (o.agent >= pop_.n || o.group < 0 || static_cast<std::size_t>(o.group) >= st.groups.size() ||
+      if (o.agent >= pop.n || o.group < 0 || static_cast<std::size_t>(o.group) >= st.groups.size() ||
           o.plan_start < -3000 || o.plan_start > 0)
         fail(ErrorCode::invalid_argument, "start: an order names no agent, no group or a plan start outside -3000..0", "start");
     for (const auto& c : st.cases)
-      if (c.agent >= pop_.n || c.sample_day < -3000 || c.sample_day > 0 || c.result_day < -3000 || c.result_day > 0)
+      if (c.agent >= pop.n || c.sample_day < -3000 || c.sample_day > 0 || c.result_day < -3000 || c.result_day > 0)
         fail(ErrorCode::invalid_argument, "start: a case names no agent or a day outside -3000..0", "start");
   }
   // Generation time: gamma, discretised by rounding (day tau holds (tau - 0.5, tau + 0.5]; the
@@ -276,18 +276,18 @@ Abm::Abm(const Population& pop, const ContactMatrices& prem, AbmConfig cfg) : po
   // beta: an average infection in a fully susceptible city with no measure causes R0 infections
   // (to first order: repeated contacts within a household make the realised number lower).
   double weighted = 0;
-  for (std::uint32_t i = 0; i < pop_.n; ++i) {
+  for (std::uint32_t i = 0; i < pop.n; ++i) {
     if (cfg_.random_mixing) {
       weighted += cfg_.random_contacts;
       continue;
     }
-    const std::uint32_t h = pop_.household[i];
-    const int b = pop_.band[i];
-    weighted += cfg_.household_weight * (pop_.hh_start[h + 1] - pop_.hh_start[h] - 1);
-    if (pop_.group[i] != kNoGroup) weighted += m_->group_rate[b];
+    const std::uint32_t h = pop.household[i];
+    const int b = pop.band[i];
+    weighted += cfg_.household_weight * (pop.hh_start[h + 1] - pop.hh_start[h] - 1);
+    if (pop.group[i] != kNoGroup) weighted += m_->group_rate[b];
     weighted += cfg_.venue_visit_share * m_->venue_rate[b] + m_->community_rate[b];
   }
-  weighted /= pop_.n;
+  weighted /= pop.n;
   const double rho = (1 - v.asymptomatic_share) + v.asymptomatic_share * v.asymptomatic_infectiousness;
   m_->beta = weighted > 0 && rho > 0 ? v.r0 / (weighted * rho) : 0;
 }
@@ -301,7 +301,6 @@ void set_start(AbmConfig& cfg, std::shared_ptr<const StartState> start, const po
   cfg.start = std::move(start);
 }
 
-Abm::~Abm() = default;
 const std::vector<double>& Abm::weights() const { return m_->w; }
 double Abm::beta() const { return m_->beta; }
 
@@ -320,9 +319,167 @@ struct AgentArray {
   const T& operator[](std::uint32_t j) const { return v[j - off]; }
 };
 
+// Rows [off, off + size) of a table, read by their index in the whole table.
+template <typename T>
+struct Rows {
+  const T* p = nullptr;
+  std::uint32_t off = 0;
+  const T& operator[](std::uint32_t j) const { return p[j - off]; }
+};
+
+// A member of the workplace/class list (table 0) or the age-band list (table 1) that another rank
+// holds: kRemote | table << 62 | index in the whole list. A contact is otherwise an agent id
+// (below 2^31) or kNobody.
+constexpr std::uint64_t kRemote = std::uint64_t{1} << 63;
+constexpr std::uint64_t kTableBit = std::uint64_t{1} << 62;
+
+}  // namespace
+
+// One rank's part of the population tables (Abm::keep_split): the rows of its own agents and
+// households, and its own entries of the group and band member lists (the entries of one group or
+// band held by one rank are a contiguous run, as the lists are in agent order); the small tables
+// (grid, district, group and band starts, the ranks' first agents) whole.
+struct RankSlice {
+  int rank = 0, ranks = 1;
+  std::uint32_t n = 0, lo = 0, hi = 0, hh_lo = 0, hh_hi = 0;
+  std::vector<std::uint32_t> bounds;  // rank k's first agent (k = 0..ranks), bounds[ranks] = n
+  std::vector<std::uint8_t> age, band;
+  std::vector<std::uint32_t> household, group, hh_start, grid_of_hh;
+  std::vector<std::uint32_t> grid_start, district_start, group_start, band_start;
+  // List entries [cut[g * (ranks + 1) + r], cut[g * (ranks + 1) + r + 1]) of group (band) g are
+  // rank r's; this rank's are at members[base[g] ...].
+  std::vector<std::uint32_t> group_members, group_cut, group_base, band_members, band_cut, band_base;
+  std::size_t bytes() const {
+    auto b = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
+    return b(bounds) + b(age) + b(band) + b(household) + b(group) + b(hh_start) + b(grid_of_hh) + b(grid_start) +
+           b(district_start) + b(group_start) + b(band_start) + b(group_members) + b(group_cut) + b(group_base) +
+           b(band_members) + b(band_cut) + b(band_base);
+  }
+};
+
+Abm::~Abm() = default;
+
+namespace {
+
+RankSlice make_slice(const Population& pop, int rank, int ranks) {
+  RankSlice s;
+  s.rank = rank;
+  s.ranks = ranks;
+  s.n = pop.n;
+  for (int k = 0; k < ranks; ++k) s.bounds.push_back(split_range(pop, k, ranks).first);
+  s.bounds.push_back(pop.n);
+  s.lo = s.bounds[static_cast<std::size_t>(rank)];
+  s.hi = s.bounds[static_cast<std::size_t>(rank) + 1];
+  // Households are numbered in agent order and a rank's agents are whole grids: its households
+  // are a contiguous run too.
+  s.hh_lo = s.lo < pop.n ? pop.household[s.lo] : pop.households();
+  s.hh_hi = s.hi < pop.n ? pop.household[s.hi] : pop.households();
+  s.age.assign(pop.age.begin() + s.lo, pop.age.begin() + s.hi);
+  s.band.assign(pop.band.begin() + s.lo, pop.band.begin() + s.hi);
+  s.household.assign(pop.household.begin() + s.lo, pop.household.begin() + s.hi);
+  s.group.assign(pop.group.begin() + s.lo, pop.group.begin() + s.hi);
+  s.hh_start.assign(pop.hh_start.begin() + s.hh_lo, pop.hh_start.begin() + s.hh_hi + 1);
+  s.grid_of_hh.assign(pop.grid_of_hh.begin() + s.hh_lo, pop.grid_of_hh.begin() + s.hh_hi);
+  s.grid_start = pop.grid_start;
+  s.district_start = pop.district_start;
+  s.group_start = pop.group_start;
+  s.band_start = pop.band_start;
+  auto cut_lists = [&](const std::vector<std::uint32_t>& start, const std::vector<std::uint32_t>& members,
+                       std::vector<std::uint32_t>& cut, std::vector<std::uint32_t>& base, std::vector<std::uint32_t>& mine) {
+    const std::size_t lists = start.size() - 1, width = static_cast<std::size_t>(ranks) + 1;
+    cut.resize(lists * width);
+    base.resize(lists);
+    for (std::size_t g = 0; g < lists; ++g) {
+      const auto first = members.begin() + start[g], last = members.begin() + start[g + 1];
+      for (std::size_t r = 0; r < width; ++r)
+        cut[g * width + r] = static_cast<std::uint32_t>(std::lower_bound(first, last, s.bounds[r]) - members.begin());
+      base[g] = static_cast<std::uint32_t>(mine.size());
+      mine.insert(mine.end(), members.begin() + cut[g * width + static_cast<std::size_t>(rank)],
+                  members.begin() + cut[g * width + static_cast<std::size_t>(rank) + 1]);
+    }
+    mine.shrink_to_fit();
+  };
+  cut_lists(s.group_start, pop.group_members, s.group_cut, s.group_base, s.group_members);
+  cut_lists(s.band_start, pop.band_members, s.band_cut, s.band_base, s.band_members);
+  return s;
+}
+
+// The population tables a replicate reads: the whole city's (Abm::run) or one rank's slice
+// (Abm::run_split), under the same names and indices.
+struct PopView {
+  std::uint32_t n = 0;
+  Rows<std::uint8_t> age, band;
+  Rows<std::uint32_t> household, group, hh_start, grid_of_hh;
+  const std::vector<std::uint32_t>& grid_start;
+  const std::vector<std::uint32_t>& district_start;
+  const std::vector<std::uint32_t>& group_start;
+  const std::vector<std::uint32_t>& band_start;
+  const RankSlice* slice = nullptr;  // null: the whole city
+  const std::uint32_t* group_members = nullptr;
+  const std::uint32_t* band_members = nullptr;
+
+  explicit PopView(const Population& p)
+      : n(p.n),
+        age{p.age.data(), 0},
+        band{p.band.data(), 0},
+        household{p.household.data(), 0},
+        group{p.group.data(), 0},
+        hh_start{p.hh_start.data(), 0},
+        grid_of_hh{p.grid_of_hh.data(), 0},
+        grid_start(p.grid_start),
+        district_start(p.district_start),
+        group_start(p.group_start),
+        band_start(p.band_start),
+        group_members(p.group_members.data()),
+        band_members(p.band_members.data()) {}
+  explicit PopView(const RankSlice& s)
+      : n(s.n),
+        age{s.age.data(), s.lo},
+        band{s.band.data(), s.lo},
+        household{s.household.data(), s.lo},
+        group{s.group.data(), s.lo},
+        hh_start{s.hh_start.data(), s.hh_lo},
+        grid_of_hh{s.grid_of_hh.data(), s.hh_lo},
+        grid_start(s.grid_start),
+        district_start(s.district_start),
+        group_start(s.group_start),
+        band_start(s.band_start),
+        slice(&s),
+        group_members(s.group_members.data()),
+        band_members(s.band_members.data()) {}
+
+  std::uint32_t grids() const { return static_cast<std::uint32_t>(grid_start.size() - 1); }
+  std::uint32_t grid_of(std::uint32_t j) const { return grid_of_hh[household[j]]; }
+
+  // Entry x of list `list` (group or band `list`) of table t: the agent, or a remote reference.
+  std::uint64_t member(int t, std::uint32_t list, std::uint32_t x) const {
+    if (!slice) return (t == 0 ? group_members : band_members)[x];
+    const auto w = static_cast<std::size_t>(slice->ranks) + 1;
+    const std::uint32_t* cut = (t == 0 ? slice->group_cut : slice->band_cut).data() + list * w;
+    const auto r = static_cast<std::size_t>(slice->rank);
+    if (x >= cut[r] && x < cut[r + 1])
+      return (t == 0 ? group_members : band_members)[(t == 0 ? slice->group_base : slice->band_base)[list] + x - cut[r]];
+    return kRemote | (t == 0 ? 0 : kTableBit) | x;
+  }
+  // The table, list and entry of a remote reference (its entry index in the low 31 bits).
+  static int table_of(std::uint64_t ref) { return (ref & kTableBit) ? 1 : 0; }
+  std::uint32_t list_of(int t, std::uint32_t x) const {
+    const auto& start = t == 0 ? group_start : band_start;
+    return static_cast<std::uint32_t>(std::upper_bound(start.begin(), start.end(), x) - start.begin() - 1);
+  }
+  // The rank holding entry x of table t.
+  std::size_t owner(int t, std::uint32_t x) const {
+    const auto w = static_cast<std::size_t>(slice->ranks) + 1;
+    const std::uint32_t* cut = (t == 0 ? slice->group_cut : slice->band_cut).data() + list_of(t, x) * w;
+    return static_cast<std::size_t>(std::upper_bound(cut, cut + w, x) - cut - 1);
+  }
+  // The agent of entry x of table t, held by this rank.
+  std::uint32_t resolve(int t, std::uint32_t x) const { return static_cast<std::uint32_t>(member(t, list_of(t, x), x)); }
+};
+
 // One replicate's state and the phases of a day.
 struct World {
-  const Population& pop;
+  const PopView& pop;
   const AbmConfig& cfg;
   const Model& m;
   std::uint64_t seed, rep;
@@ -366,7 +523,7 @@ struct World {
   std::vector<std::uint32_t> bounds;
   std::vector<std::vector<std::uint64_t>> outbox{1};
 
-  World(const Population& p, const AbmConfig& c, const Model& mo, std::uint64_t s, std::uint64_t re,
+  World(const PopView& p, const AbmConfig& c, const Model& mo, std::uint64_t s, std::uint64_t re,
         Partition* pa = nullptr)
       : pop(p), cfg(c), m(mo), seed(s), rep(re) {
     own_hi = p.n;
@@ -399,9 +556,7 @@ struct World {
   // This rank's agents and grids; the state arrays hold only them.
   void split(Partition& pa) {
     part = &pa;
-    bounds.clear();
-    for (int k = 0; k < pa.size(); ++k) bounds.push_back(split_range(pop, k, pa.size()).first);
-    bounds.push_back(pop.n);
+    bounds = pop.slice->bounds;
     own_lo = bounds[static_cast<std::size_t>(pa.rank())];
     own_hi = bounds[static_cast<std::size_t>(pa.rank()) + 1];
     auto grid_at = [&](std::uint32_t a) {  // the grid starting at agent a (a is a grid boundary)
@@ -417,6 +572,10 @@ struct World {
     std::size_t to = 0;
     if (part) to = static_cast<std::size_t>(std::upper_bound(bounds.begin(), bounds.end(), j) - bounds.begin() - 1);
     outbox[to].push_back(msg);
+  }
+  // Queues a message for the rank holding list entry `ref` (a remote reference).
+  void post_entry(std::uint64_t ref, std::uint64_t msg) {
+    outbox[pop.owner(PopView::table_of(ref), static_cast<std::uint32_t>(ref & 0x7FFFFFFFu))].push_back(msg);
   }
   // The messages for this rank, sorted (a fixed order whatever the number of ranks).
   std::vector<std::uint64_t> deliver() {
@@ -546,7 +705,7 @@ struct World {
   static constexpr std::uint32_t kNobody = 0xFFFFFFFFu;
   struct DayContacts {
     std::uint64_t k_group = 0, k_venue = 0, k_scan = 0, k_community = 0;
-    std::uint32_t group_lo = 0, group_size = 0, grid_lo = 0, grid_size = 0;
+    std::uint32_t group_id = 0, group_lo = 0, group_size = 0, grid_lo = 0, grid_size = 0;
     std::int64_t n_group = 0, n_venue = 0, n_community = 0;
     bool scanned = false;
     int band = 0;
@@ -567,6 +726,7 @@ struct World {
     d.band = b;
     if (pop.group[i] != kNoGroup) {
       const std::uint32_t g = pop.group[i];
+      d.group_id = g;
       d.group_lo = pop.group_start[g];
       d.group_size = pop.group_start[g + 1] - d.group_lo;
       d.n_group = d.group_size > 1 ? m.group_n[b].draw(s.unit()) : 0;
@@ -581,10 +741,12 @@ struct World {
     d.n_community = m.community_n[b].draw(s.unit());
     return d;
   }
-  // Contact k of a layer (kNobody when its age band is empty).
-  std::uint32_t contact_of(const DayContacts& d, int layer, std::int64_t k) const {
+  // Contact k of a layer: an agent, kNobody when its age band is empty, or (a rank of a split
+  // city) a remote reference to the member list entry another rank holds.
+  std::uint64_t contact_of(const DayContacts& d, int layer, std::int64_t k) const {
     const auto kk = static_cast<std::uint64_t>(k);
-    if (layer == l_group) return pop.group_members[d.group_lo + Stream::below_at(d.k_group, kk, d.group_size)];
+    if (layer == l_group)
+      return pop.member(0, d.group_id, d.group_lo + static_cast<std::uint32_t>(Stream::below_at(d.k_group, kk, d.group_size)));
     if (layer == l_venue) return d.grid_lo + Stream::below_at(d.k_venue, kk, d.grid_size);
     if (cfg.random_mixing) return Stream::below_at(d.k_community, kk, pop.n);
     const double u = Stream::unit_at(d.k_community, 2 * kk);
@@ -593,7 +755,7 @@ struct World {
     const std::uint32_t lo = pop.band_start[static_cast<std::size_t>(c)];
     const std::uint32_t size = pop.band_start[static_cast<std::size_t>(c) + 1] - lo;
     if (size == 0) return kNobody;
-    return pop.band_members[lo + Stream::below_at(d.k_community, 2 * kk + 1, size)];
+    return pop.member(1, static_cast<std::uint32_t>(c), lo + static_cast<std::uint32_t>(Stream::below_at(d.k_community, 2 * kk + 1, size)));
   }
 
   // Every non-household contact of i on `day`, replayable: cb(j, layer, scanned).
@@ -601,16 +763,16 @@ struct World {
   void contacts(std::uint32_t i, int day, F&& cb) const {
     const DayContacts d = day_contacts(i, day);
     for (std::int64_t k = 0; k < d.n_group; ++k) {
-      const std::uint32_t j = contact_of(d, l_group, k);
+      const std::uint64_t j = contact_of(d, l_group, k);
       if (j != i) cb(j, l_group, false);
     }
     for (std::int64_t k = 0; k < d.n_venue; ++k) {
-      const std::uint32_t j = contact_of(d, l_venue, k);
+      const std::uint64_t j = contact_of(d, l_venue, k);
       const bool other_scanned = Stream::unit_at(d.k_scan, static_cast<std::uint64_t>(k)) < cfg.iv.scan_compliance;
       if (j != i) cb(j, l_venue, d.scanned && other_scanned);
     }
     for (std::int64_t k = 0; k < d.n_community; ++k) {
-      const std::uint32_t j = contact_of(d, l_community, k);
+      const std::uint64_t j = contact_of(d, l_community, k);
       if (j != kNobody && j != i) cb(j, l_community, false);
     }
   }
@@ -649,8 +811,13 @@ struct World {
           k += 1;
           if (p < 1) k += std::floor(std::log(tx.open_unit()) / log_q);
           if (k >= static_cast<double>(n)) return;
-          const std::uint32_t j = contact_of(d, which, static_cast<std::int64_t>(k));
-          if (j == kNobody || j == i) continue;
+          const std::uint64_t c = contact_of(d, which, static_cast<std::int64_t>(k));
+          if (c == kNobody || c == i) continue;
+          if (c & kRemote) {  // another rank holds the entry, and the agent: it decides
+            post_entry(c, c);
+            continue;
+          }
+          const auto j = static_cast<std::uint32_t>(c);
           if (!own(j)) {
             post(j, j);  // the owner decides whether j can still be infected
             continue;
@@ -663,10 +830,13 @@ struct World {
       layer(l_community, d.n_community, base * cfg.iv.mask_multiplier);
     }
     if (part) {
-      for (const std::uint64_t msg : deliver()) {
-        const auto j = static_cast<std::uint32_t>(msg);
+      std::vector<std::uint32_t> hit;
+      for (const std::uint64_t msg : deliver())
+        hit.push_back((msg & kRemote) ? pop.resolve(PopView::table_of(msg), static_cast<std::uint32_t>(msg & 0x7FFFFFFFu))
+                                      : static_cast<std::uint32_t>(msg));
+      std::sort(hit.begin(), hit.end());
+      for (const std::uint32_t j : hit)
         if (inf_day[j] == kNever && reach(j, day) >= 2) infect(j, day, false);
-      }
     }
   }
 
@@ -731,7 +901,7 @@ struct World {
 
   void trace(const Trace& t, int day) {
     const std::uint32_t i = t.agent;
-    std::vector<std::uint32_t> found;
+    std::vector<std::uint64_t> found;  // agents and remote references
     const std::uint32_t h = pop.household[i];
     for (std::uint32_t j = pop.hh_start[h]; j < pop.hh_start[h + 1]; ++j)
       if (j != i) found.push_back(j);
@@ -739,7 +909,7 @@ struct World {
       const int ref = (onset_day[i] != kNever && onset_day[i] <= t.sample_day) ? onset_day[i] : t.sample_day;
       Stream s = Stream::of(tag_trace, seed, rep, static_cast<std::uint64_t>(day + 40000), i);
       for (int d = std::max(ref - 2, static_cast<int>(t.sample_day) - 14); d <= t.sample_day; ++d) {
-        contacts(i, d, [&](std::uint32_t j, int layer, bool scanned) {
+        contacts(i, d, [&](std::uint64_t j, int layer, bool scanned) {
           const double u = s.unit();
           const bool hit = layer == l_group ? u < cfg.iv.tracing_coverage
                          : layer == l_venue ? scanned
@@ -750,7 +920,12 @@ struct World {
     }
     std::sort(found.begin(), found.end());
     found.erase(std::unique(found.begin(), found.end()), found.end());
-    for (std::uint32_t j : found) post(j, (static_cast<std::uint64_t>(j) << 32) | i);  // to j's owner
+    for (const std::uint64_t j : found) {
+      if (j & kRemote)  // to the rank holding the entry: kRemote | table | entry << 31 | case
+        post_entry(j, (j & (kRemote | kTableBit)) | ((j & 0x7FFFFFFFu) << 31) | i);
+      else
+        post(static_cast<std::uint32_t>(j), (j << 32) | i);  // to j's owner
+    }
   }
 
   // The close contacts found today, in the order (contact, case) whatever the rank that traced
@@ -758,7 +933,17 @@ struct World {
   // before starts the secondary plan after every close contact has started.
   void quarantine_found(int day) {
     std::vector<std::uint32_t> secondary;
-    for (const std::uint64_t msg : deliver()) {
+    std::vector<std::uint64_t> in = deliver();
+    if (part) {  // remote references resolved to (contact, case); a contact found twice counts once
+      for (std::uint64_t& msg : in)
+        if (msg & kRemote) {
+          const std::uint32_t j = pop.resolve(PopView::table_of(msg), static_cast<std::uint32_t>((msg >> 31) & 0x7FFFFFFFu));
+          msg = (static_cast<std::uint64_t>(j) << 32) | (msg & 0x7FFFFFFFu);
+        }
+      std::sort(in.begin(), in.end());
+      in.erase(std::unique(in.begin(), in.end()), in.end());
+    }
+    for (const std::uint64_t msg : in) {
       const auto j = static_cast<std::uint32_t>(msg >> 32), i = static_cast<std::uint32_t>(msg);
       const bool fresh = plan[j] == p_none && measure[j] == m_none;
       start_plan(j, p_close, day);
@@ -1032,7 +1217,9 @@ bool run_days(World& w, const AbmConfig& cfg, const std::function<bool()>& cance
 }  // namespace
 
 RunResult Abm::run(std::uint64_t seed, std::uint64_t replicate, const std::function<bool()>& cancelled) const {
-  World w(pop_, cfg_, *m_, seed, replicate);
+  if (!pop_) fail(ErrorCode::invalid_argument, "abm: the population was released for a split run (keep_split)", "split");
+  const PopView view(*pop_);
+  World w(view, cfg_, *m_, seed, replicate);
   run_days(w, cfg_, cancelled);
   return w.r;
 }
@@ -1048,8 +1235,27 @@ std::pair<std::uint32_t, std::uint32_t> split_range(const Population& pop, int r
   return {cut(rank), cut(rank + 1)};
 }
 
+void Abm::keep_split(int rank, int ranks) {
+  if (!pop_) fail(ErrorCode::invalid_argument, "abm: the population was already released (keep_split)", "split");
+  if (ranks < 1 || rank < 0 || rank >= ranks) fail(ErrorCode::invalid_argument, "split: rank outside 0..ranks-1", "rank");
+  slice_ = std::make_unique<RankSlice>(make_slice(*pop_, rank, ranks));
+  pop_ = nullptr;
+}
+
+std::size_t Abm::split_table_bytes() const { return slice_ ? slice_->bytes() : 0; }
+
 RunResult Abm::run_split(std::uint64_t seed, std::uint64_t replicate, Partition& part) const {
-  World w(pop_, cfg_, *m_, seed, replicate, &part);
+  // The rank's slice of the tables: the one kept (keep_split), or made for this run from the
+  // whole population (ranks as threads in one process share the Abm).
+  std::unique_ptr<RankSlice> made;
+  const RankSlice* slice = slice_.get();
+  if (!slice || slice->rank != part.rank() || slice->ranks != part.size()) {
+    if (!pop_) fail(ErrorCode::invalid_argument, "abm: the population kept is another rank's (keep_split)", "split");
+    made = std::make_unique<RankSlice>(make_slice(*pop_, part.rank(), part.size()));
+    slice = made.get();
+  }
+  const PopView view(*slice);
+  World w(view, cfg_, *m_, seed, replicate, &part);
   run_days(w, cfg_, {});
   // The city's result: every count summed over the ranks; peaks from the summed series.
   RunResult& r = w.r;

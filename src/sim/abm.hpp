@@ -160,12 +160,14 @@ struct RunResult {
   }
 };
 
-struct Model;  // precomputed tables shared by the replicates
+struct Model;      // precomputed tables shared by the replicates
+struct RankSlice;  // one rank's part of the population tables (keep_split)
 
 // One city split across processes by area (MPI ranks: sim/mpi/bihuan_mpi.cpp). Rank r owns the
-// agents of a contiguous run of grids (split_range) and keeps their state; an infection or a
-// quarantine order aimed at another rank's agent is sent to it as a message at the end of the
-// phase, city-wide decisions (mass-testing rounds) and the day's counts are summed across ranks.
+// agents of a contiguous run of grids (split_range) and keeps their state and their rows of the
+// population tables; an infection or a quarantine order aimed at another rank's agent (or at an
+// entry of the member lists another rank holds) is sent to it as a message at the end of the
+// phase, mass-testing decisions and the day's counts are summed across ranks.
 // Every message is applied in a fixed order (by agent), so the result is the same for any number
 // of ranks, and equal to Abm::run.
 class Partition {
@@ -192,8 +194,16 @@ class Abm {
   // One replicate; `cancelled` is polled once a day (an interrupted run is not complete).
   RunResult run(std::uint64_t seed, std::uint64_t replicate, const std::function<bool()>& cancelled = {}) const;
   // One replicate with the city split across the ranks of `part` (called on every rank); every
-  // rank returns the whole city's result, equal to run(seed, replicate).
+  // rank returns the whole city's result, equal to run(seed, replicate). The rank reads only its
+  // part of the population tables: the one kept by keep_split, else one made for the run.
   RunResult run_split(std::uint64_t seed, std::uint64_t replicate, Partition& part) const;
+  // Keeps only rank `rank`'s part of the population tables (of `ranks`): its agents' rows, its
+  // households and its entries of the workplace/class and age-band lists, plus the small tables
+  // (grid, district, group and band starts). Afterwards the Population given to the constructor
+  // is no longer read (it may be released); run() throws, run_split() serves that rank only.
+  void keep_split(int rank, int ranks);
+  // Bytes of the tables kept by keep_split (0 before).
+  std::size_t split_table_bytes() const;
   // Daily infectiousness weights w[tau], tau = days since infection (sums to 1).
   const std::vector<double>& weights() const;
   double beta() const;
@@ -202,9 +212,10 @@ class Abm {
   const AbmConfig& config() const { return cfg_; }
 
  private:
-  const Population& pop_;
+  const Population* pop_;  // null after keep_split
   AbmConfig cfg_;
   std::unique_ptr<Model> m_;
+  std::unique_ptr<RankSlice> slice_;
 };
 
 struct SeriesBand {

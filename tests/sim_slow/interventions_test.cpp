@@ -86,9 +86,9 @@ TEST(InterventionsTest, EachMeasureAloneReducesTransmission) {
 TEST(InterventionsTest, RoundsCoverTheAreaOfTheRoundRule) {
   PopulationOptions o;
   o.persons = 24000;
-  o.grids_per_district = 6;  // 5 districts of about 4,700 persons
+  o.grids_per_district = 6;  // 6 districts of up to 4,700 persons
   const Population pop = build_population(o);
-  ASSERT_EQ(pop.districts(), 5u);
+  ASSERT_EQ(pop.districts(), 6u);
   auto tests_under = [&](const char* rule) {
     AbmConfig c = base();
     c.initial_infections = 4;

@@ -14,6 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -28,6 +32,15 @@
 namespace {
 
 using nlohmann::ordered_json;
+
+// A field of /proc/self/status in KiB (VmRSS, VmHWM), 0 when unknown.
+long rss_kib(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
+  return 0;
+}
 using namespace bihuan::sim;
 
 // RunResult <-> doubles: a fixed header, then days x s_count values.
@@ -149,6 +162,8 @@ int main(int argc, char** argv) {
   abm->add_option("--profile", profile);
   bool split = false;
   abm->add_flag("--split", split, "split the city across the ranks by area (each replicate on every rank)");
+  bool memory_report = false;
+  abm->add_flag("--memory", memory_report, "with --split: each rank prints its population tables' bytes and resident set to stderr");
   for (auto* c : {abm}) {
     c->add_option("--policies", policies);
     c->add_option("--variants", variants);
@@ -181,10 +196,22 @@ int main(int argc, char** argv) {
     if (abm->parsed()) {
       const Scenario s = load_scenario(scenario);
       const std::string name = profile.empty() ? s.profile : profile;
-      const auto pop = build_population(s.city);
-      const Abm model(pop, load_prem(matrices), make_config(s, load_profile(policies, name), load_variant(variants, s.variant)));
+      auto pop = std::make_unique<Population>(build_population(s.city));
+      const std::size_t city_bytes = pop->bytes();
+      Abm model(*pop, load_prem(matrices), make_config(s, load_profile(policies, name), load_variant(variants, s.variant)));
       std::vector<double> all;
       if (split) {
+        // Each rank keeps only its own part of the population tables (its areas' agents and their
+        // entries of the member lists) and releases the whole city's.
+        model.keep_split(rank, size);
+        pop.reset();
+        if (memory_report) {
+          std::ostringstream line;
+          line << "rank " << rank << " of " << size << ": population tables " << model.split_table_bytes()
+               << " bytes (whole city " << city_bytes << "), resident set " << rss_kib("VmRSS") << " KiB (peak "
+               << rss_kib("VmHWM") << " KiB)\n";
+          std::cerr << line.str() << std::flush;
+        }
         // Every rank holds every replicate's whole result; rank 0 reports.
         MpiPartition part(rank, size);
         for (std::int64_t i = 0; i < runs; ++i) {
