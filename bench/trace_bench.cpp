@@ -15,7 +15,8 @@
 // visit, and the query time for the cases (3 runs). With --out DIR it writes the same rows for the
 // baselines: DIR/scans.csv (person,venue,entered,exited: unix seconds, exited the effective end),
 // DIR/case_visits.csv (case person, venue, start, end: clipped to the window), DIR/venues.csv
-// (venue,min_overlap_s) and its own contacts DIR/bihuan.csv (case,contact,venue,overlap_s sorted).
+// (venue,min_overlap_s), DIR/cases.csv (case person, window start, window end) and its own contacts
+// DIR/bihuan.csv (case,contact,venue,overlap_s sorted).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -334,6 +335,12 @@ int main(int argc, char** argv) {
           const auto x = clip(v, c.window_start, c.window_end);
           if (x.end > x.start) cv.row({c.person, x.venue, x.start, x.end});
         }
+    }
+    {
+      // The cases' windows, for the platform's SQL path over the same rows (bench/case-trace-sql.py).
+      Out cw(out + "/cases.csv");
+      cw.text("case_person,window_start_s,window_end_s\n");
+      for (const auto& c : cases) cw.row({c.person, c.window_start, c.window_end});
     }
     {
       Out vv(out + "/venues.csv");

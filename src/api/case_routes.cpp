@@ -4,11 +4,14 @@
 
 #include "api/json_io.hpp"
 #include "api/loop_routes.hpp"
+#include "cases/published.hpp"
 #include "cases/service.hpp"
 #include "core/error.hpp"
 #include "core/rbac.hpp"
 #include "ingest/csv.hpp"
 #include "ingest/lab_results.hpp"
+#include "jobs/runner.hpp"
+#include "store/audit.hpp"
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "nat/xlsx.hpp"
@@ -351,6 +354,45 @@ Response chains(Request& req, Context& ctx) {
                          {"offspring", offspring}});
 }
 
+Response import_chains(Request& req, Context& ctx) {
+  // The file is checked here (a fault answers 400 with its lines and fields, nothing queued);
+  // the job writes it in one transaction and checks the caller's area inside it.
+  const std::string area(req.q("area"));
+  if (area.empty()) fail(ErrorCode::invalid_argument, "area is required (the area the cases are registered in)", "area");
+  if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the chains CSV", "body");
+  auto chains = cases::parse_published(req.q("format").empty() ? "du2020" : req.q("format"), req.body);
+  if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
+  const Caller who = caller_of(ctx, req);
+  if (!who.can(Permission::case_investigate))
+    fail(ErrorCode::permission_denied, "importing chains needs case.investigate", "role");
+  // An area outside the caller's answers like an unknown one, before anything is queued (the
+  // job checks it again inside its transaction).
+  if (!ctx.repo.area(area) || !(who.everything() || area_in_scope(who.scope, area)))
+    fail(ErrorCode::not_found, "no such area: " + area, "area");
+  Services& svc = ctx.svc;
+  const std::int64_t n_cases = static_cast<std::int64_t>(chains.cases.size()),
+                     n_links = static_cast<std::int64_t>(chains.links.size());
+  const std::string dataset = chains.dataset;
+  auto work = [&svc, who, area, chains = std::move(chains)](jobs::JobContext& jc) -> std::string {
+    auto rep = cases::import_published(jc.repo, chains, area, who, svc.clock->now(), [&jc](double f) { jc.progress(f); });
+    const auto& si = rep.serial_interval;
+    return json{{"dataset", chains.dataset},
+                {"area", area},
+                {"persons", rep.persons},
+                {"cases", rep.cases},
+                {"links", rep.links},
+                {"clusters", rep.clusters},
+                {"serial_interval",
+                 {{"pairs", si.n}, {"mean_days", si.mean}, {"sd_days", si.sd}, {"median_days", si.median},
+                  {"negative_share", si.negative_share}}}}
+        .dump(-1, ' ', false, json::error_handler_t::replace);
+  };
+  const std::int64_t id = ctx.svc.jobs->submit(ctx.repo, "chains.import", who.user_id, std::move(work));
+  ctx.audits.push_back(store::audit_of(who, ctx.now(), "case.import_chains_submit", "job", id, {},
+                                       json{{"dataset", dataset}, {"area", area}, {"cases", n_cases}, {"links", n_links}}.dump()));
+  return Response::json({{"job_id", id}, {"cases", n_cases}, {"links", n_links}}, 202);
+}
+
 Response list_disinfections(Request& req, Context& ctx) {
   Svc s(ctx);
   auto page = s.cases.disinfections(std::string(req.q("status")), caller_of(ctx, req),
@@ -484,6 +526,11 @@ void add_case_routes(Router& router) {
   add(J::scoped_create, "POST", "/api/links", "Link an infector case to an infectee case (no cycles)", {}, P::case_investigate,
       js, create_link);
   add(J::scoped_object, "POST", "/api/links/{id}/delete", "Remove a link", {id}, P::case_investigate, js, delete_link);
+  add(J::scoped_create, "POST", "/api/chains/import",
+      "Load published infector -> infectee pairs (format du2020 or pairs) as cases and links of an area: a job (202 "
+      "{job_id}); all or nothing, faults name their lines and fields",
+      {qp("format", "du2020 (Du et al. 2020 Table S5, default) or pairs"), qp("area", "area code the cases are registered in")},
+      P::case_investigate, "text/csv", import_chains);
   add(J::scoped_list, "GET", "/api/chains",
       "The transmission-chain graph of the caller's cases: nodes, links, clusters, serial interval, offspring", {},
       P::case_investigate, "", chains);

@@ -1,5 +1,7 @@
 #include "api/treatment_routes.hpp"
 
+#include <map>
+
 #include "api/json_io.hpp"
 #include "api/loop_routes.hpp"
 #include "cases/treatment.hpp"
@@ -85,6 +87,28 @@ Response admit(Request& req, Context& ctx) {
   return Response::json(view_json(s.treatment.admit(path_id(req), a, caller_of(ctx, req)), ctx.svc.local_time), 201);
 }
 
+json facility_json(const store::FacilityRow& f, const LocalTime& l) {
+  return {{"org_id", f.org_id},
+          {"facility", f.facility},
+          {"beds", f.beds},
+          {"set_at", f.set_by || f.set_at != Instant{} ? json(l.format(f.set_at)) : json(nullptr)}};
+}
+
+Response get_facility(Request& req, Context& ctx) {
+  Svc s(ctx);
+  return Response::json(facility_json(s.treatment.facility(path_id(req), caller_of(ctx, req)), ctx.svc.local_time));
+}
+
+// {facility: designated_hospital | shelter_hospital, beds}
+Response put_facility(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  const std::string facility = opt_string(b, "facility").value_or("");
+  const std::int64_t beds = b.contains("beds") ? req_int(b, "beds") : 0;
+  Svc s(ctx);
+  return Response::json(facility_json(s.treatment.set_facility(path_id(req), facility, beds, caller_of(ctx, req)),
+                                      ctx.svc.local_time));
+}
+
 Response of_case(Request& req, Context& ctx) {
   Svc s(ctx);
   json items = json::array();
@@ -96,8 +120,17 @@ Response of_case(Request& req, Context& ctx) {
 Response list(Request& req, Context& ctx) {
   Svc s(ctx);
   auto page = s.treatment.list(std::string(req.q("status")), caller_of(ctx, req), query_page(req.q("limit"), req.q("after")));
+  // The patients' masked names (the hospital's page lists them; unmasking stays a person read).
+  std::vector<std::int64_t> ids;
+  for (const auto& t : page.items) ids.push_back(t.person_id);
+  std::map<std::int64_t, std::string> names;
+  for (const auto& p : ctx.repo.persons_by_ids(ids, Scope::everything())) names[p.id] = mask_name(p.name);
   json items = json::array();
-  for (const auto& t : page.items) items.push_back(row_json(t, ctx.svc.local_time));
+  for (const auto& t : page.items) {
+    json j = row_json(t, ctx.svc.local_time);
+    j["name"] = names[t.person_id];
+    items.push_back(std::move(j));
+  }
   return Response::json({{"items", items}, {"next", page.next == 0 ? json(nullptr) : json(page.next)}});
 }
 
@@ -133,6 +166,12 @@ void add_treatment_routes(Router& router) {
   add(J::scoped_object, "GET", "/api/cases/{id}/treatments",
       "The case's treatments with their lab results, the discharge check and re-positive results", {id},
       P::case_investigate, "", of_case);
+  add(J::scoped_object, "GET", "/api/hospitals/{id}/facility",
+      "Whether a hospital organisation is a designated hospital (定点医院) or a shelter hospital (方舱医院)", {id},
+      P::loop_read, "", get_facility);
+  add(J::scoped_object, "PUT", "/api/hospitals/{id}/facility",
+      "Make a hospital of the caller's area a designated or a shelter hospital (admissions must match it)", {id},
+      P::loop_manage, js, put_facility);
   add(J::scoped_list, "GET", "/api/treatments",
       "Treatments of the caller's area (command centre) or hospital (hospital account)",
       with_paging({qp("status", "admitted or discharged")}), P::loop_read, "", list);

@@ -69,6 +69,9 @@ std::pair<int, int> demo_treatment(const TreatArgs& a) {
   for (const auto& o : repo->find_orgs("", OrgKind::lab, Scope::everything(), {0, 10}).items) labs.push_back(o);
   if (hospitals.empty()) fail(ErrorCode::invalid_argument, "district " + a.district + " has no hospital", "district");
   if (labs.empty()) fail(ErrorCode::invalid_argument, "the city has no lab", "db");
+  // The district's second hospital is its shelter hospital (方舱医院, 2,000 beds); the first
+  // stays a designated hospital (定点医院).
+  if (hospitals.size() > 1) treat.set_facility(hospitals[1].id, "shelter_hospital", 2000, admin);
   auto cr = store::open_case_repository(*repo);
   store::CaseFilter f;
   f.status = "open";

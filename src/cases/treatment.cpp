@@ -93,12 +93,59 @@ TreatmentView Treatment::describe(store::TreatmentRow row) {
   return v;
 }
 
+namespace {
+
+Org hospital_in_reach(store::Repository& repo, std::int64_t org_id, const Caller& c) {
+  auto org = repo.org(org_id);
+  const bool reach = org && org->kind == OrgKind::hospital &&
+                     (c.everything() || (c.scope.kind == Scope::Kind::org ? c.scope.org_id == org->id
+                                                                          : area_in_scope(c.scope, org->area_code)));
+  if (!reach) fail(ErrorCode::not_found, "no such hospital: " + std::to_string(org_id), "id");
+  return *org;
+}
+
+}  // namespace
+
+store::FacilityRow Treatment::set_facility(std::int64_t org_id, const std::string& facility, std::int64_t beds,
+                                           const Caller& c) {
+  if (!c.can(Permission::loop_manage))
+    fail(ErrorCode::permission_denied, "designating hospitals needs loop.manage (command centre)", "role");
+  const auto f = treatment::facility_from(facility);
+  if (!f) fail(ErrorCode::invalid_argument, "facility must be designated_hospital or shelter_hospital", "facility");
+  if (beds < 0 || beds > 1000000) fail(ErrorCode::invalid_argument, "beds must be 0..1000000", "beds");
+  return store::in_transaction(repo_, [&] {
+    const Org org = hospital_in_reach(repo_, org_id, c);
+    store::FacilityRow row;
+    row.org_id = org.id;
+    row.facility = treatment::to_string(*f);
+    row.beds = beds;
+    row.set_at = clock_.now();
+    row.set_by = c.user_id;
+    t_->set_facility(row);
+    repo_.append_audit(store::audit_of(c, row.set_at, "hospital.facility", "org", org.id, {},
+                                       json{{"facility", row.facility}, {"beds", beds}}.dump()));
+    return row;
+  });
+}
+
+store::FacilityRow Treatment::facility(std::int64_t org_id, const Caller& c) {
+  if (!c.can(Permission::loop_read)) fail(ErrorCode::permission_denied, "hospitals need loop.read", "role");
+  return store::in_transaction(repo_, [&] {
+    const Org org = hospital_in_reach(repo_, org_id, c);
+    auto row = t_->facility_of(org.id).value_or(store::FacilityRow{});
+    row.org_id = org.id;
+    return row;
+  });
+}
+
 TreatmentView Treatment::admit(std::int64_t case_id, const Admission& a, const Caller& c) {
   if (!c.can(Permission::loop_write) || !c.can(Permission::case_investigate))
     fail(ErrorCode::permission_denied, "admitting a case to treatment needs loop.write and case.investigate (command centre)",
          "role");
+  // No facility: the organisation's own (below). A facility given must be the organisation's.
   const auto facility = treatment::facility_from(a.facility);
-  if (!facility) fail(ErrorCode::invalid_argument, "facility must be designated_hospital or shelter_hospital", "facility");
+  if (!a.facility.empty() && !facility)
+    fail(ErrorCode::invalid_argument, "facility must be designated_hospital or shelter_hospital", "facility");
   if (a.note.size() > 500) fail(ErrorCode::invalid_argument, "note is longer than 500 bytes", "note");
   return store::in_transaction(repo_, [&] {
     auto k = cases_->case_record(case_id);
@@ -116,6 +163,16 @@ TreatmentView Treatment::admit(std::int64_t case_id, const Admission& a, const C
     auto org = repo_.org(a.org_id);
     if (!org || org->kind != OrgKind::hospital)
       fail(ErrorCode::invalid_argument, "organisation " + std::to_string(a.org_id) + " is not a hospital", "org_id");
+    const auto own = t_->facility_of(org->id);
+    const auto org_facility = treatment::facility_from(own ? own->facility : "").value_or(treatment::Facility::designated_hospital);
+    if (facility && *facility != org_facility)
+      fail(ErrorCode::invalid_argument,
+           "organisation " + std::to_string(org->id) + " is a " +
+               (org_facility == treatment::Facility::shelter_hospital ? "shelter hospital (方舱医院)"
+                                                                       : "designated hospital (定点医院)") +
+               ", not a " +
+               (*facility == treatment::Facility::shelter_hospital ? "shelter hospital" : "designated hospital"),
+           "facility");
     const Instant now = clock_.now();
     const auto hospital = loop::Owner::org(org->id);
     store::TreatmentRow row;
@@ -123,7 +180,7 @@ TreatmentView Treatment::admit(std::int64_t case_id, const Admission& a, const C
     row.person_id = k->person_id;
     row.area_code = k->area_code;
     row.org_id = org->id;
-    row.facility = treatment::to_string(*facility);
+    row.facility = treatment::to_string(org_facility);
     row.admitted_at = now;
     row.admitted_by = c.user_id;
     row.note = a.note;

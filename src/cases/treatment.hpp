@@ -64,6 +64,13 @@ class Treatment {
   TreatmentView view(std::int64_t treatment_id, const Caller& c);
   std::vector<TreatmentView> of_case(std::int64_t case_id, const Caller& c);
   store::PageOf<store::TreatmentRow> list(const std::string& status, const Caller& c, store::Page page);
+  // Makes a hospital organisation of the caller's area a designated or a shelter hospital
+  // (loop.manage: a command centre); an organisation outside the area, or not a hospital,
+  // answers like an unknown one. Admissions then go only with the organisation's facility.
+  store::FacilityRow set_facility(std::int64_t org_id, const std::string& facility, std::int64_t beds, const Caller& c);
+  // The organisation's facility (a designated hospital without a row), for an organisation the
+  // caller reaches: its area (loop.read) or the hospital itself.
+  store::FacilityRow facility(std::int64_t org_id, const Caller& c);
   // Discharges when the rule is met; otherwise Error(conflict, field "rule") with the reason.
   DischargeOutcome discharge(std::int64_t treatment_id, const std::string& note, const Caller& c);
 

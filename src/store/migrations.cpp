@@ -1673,6 +1673,19 @@ CREATE INDEX enterprise_staff_post ON enterprise_staff (org_id, post);
 CREATE INDEX supply_requests_household ON supply_requests (household_id, status);
 )SQL";
 
+// v25: shelter hospitals (方舱医院) as facilities of their own (issue 8): a hospital organisation
+// is a designated hospital unless its row here says it is a shelter hospital; an admission's
+// facility must match the organisation's.
+constexpr const char* kV25 = R"SQL(
+CREATE TABLE hospital_facilities (
+  org_id {i64} NOT NULL PRIMARY KEY REFERENCES orgs (id),
+  facility {text} NOT NULL,
+  beds {i64} NOT NULL DEFAULT 0,
+  set_at {i64} NOT NULL,
+  set_by {i64} NOT NULL DEFAULT 0
+);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1700,6 +1713,7 @@ const std::vector<Migration>& migrations() {
       {21, kV21, "", ""},
       {22, kV22, "", ""},
       {23, kV23, "", ""},
+      {25, kV25, "", ""},
   };
   return all;
 }

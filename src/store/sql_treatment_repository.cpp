@@ -178,6 +178,31 @@ class SqlTreatmentRepository final : public TreatmentRepository {
     while (q.next()) out.push_back(q.int64(0));
     return out;
   }
+  std::optional<FacilityRow> facility_of(std::int64_t org_id) override {
+    Q q(db_, "SELECT org_id, facility, beds, set_at, set_by FROM hospital_facilities WHERE org_id = ?");
+    q.i64(org_id);
+    if (!q.next()) return std::nullopt;
+    FacilityRow f;
+    Cols c(q);
+    f.org_id = c.i64();
+    f.facility = c.str();
+    f.beds = c.i64();
+    f.set_at = c.at();
+    f.set_by = c.i64();
+    return f;
+  }
+  void set_facility(const FacilityRow& f) override {
+    Q(db_,
+      "INSERT INTO hospital_facilities (org_id, facility, beds, set_at, set_by) VALUES (?, ?, ?, ?, ?) "
+      "ON CONFLICT (org_id) DO UPDATE SET facility = excluded.facility, beds = excluded.beds, set_at = excluded.set_at, "
+      "set_by = excluded.set_by")
+        .i64(f.org_id)
+        .text(f.facility)
+        .i64(f.beds)
+        .i64(ms(f.set_at))
+        .i64(f.set_by)
+        .run();
+  }
   void set_timeliness_settled(std::int64_t case_id) override {
     Q(db_, "UPDATE cases SET timeliness_settled = 1 WHERE id = ?").i64(case_id).run();
   }

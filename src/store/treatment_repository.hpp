@@ -61,6 +61,16 @@ struct BreachAlertRow {
   Instant raised_at{};
 };
 
+// What kind of treatment facility a hospital organisation is (v25): a designated hospital (定点医院)
+// or a shelter hospital (方舱医院). A hospital without a row is a designated hospital.
+struct FacilityRow {
+  std::int64_t org_id = 0;
+  std::string facility = "designated_hospital";  // designated_hospital | shelter_hospital
+  std::int64_t beds = 0;                         // 0: not given
+  Instant set_at{};
+  std::int64_t set_by = 0;
+};
+
 class TreatmentRepository {
  public:
   virtual ~TreatmentRepository() = default;
@@ -74,6 +84,10 @@ class TreatmentRepository {
   virtual std::optional<TreatmentRow> admitted_of_case(std::int64_t case_id) = 0;
   // The person's latest discharged treatment whose monitoring order is still active.
   virtual std::optional<TreatmentRow> monitored_discharge_of(std::int64_t person_id) = 0;
+
+  // --- facilities
+  virtual std::optional<FacilityRow> facility_of(std::int64_t org_id) = 0;
+  virtual void set_facility(const FacilityRow& f) = 0;  // inserts or replaces the organisation's row
 
   // --- re-positives
   virtual std::int64_t insert_repositive(RepositiveRow& r) = 0;  // 0 when the result is recorded already

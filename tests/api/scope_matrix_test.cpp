@@ -450,6 +450,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/nat/alerts/{id}", 0) == 0) return Target{id(nat_alert_out_), "999999"};
     if (pattern.rfind("/api/cases/{id}", 0) == 0) return Target{id(case_out_), "999999"};
     if (pattern.rfind("/api/treatments/{id}", 0) == 0) return Target{id(treatment_out_), "999999"};
+    if (pattern.rfind("/api/hospitals/{id}", 0) == 0) return Target{id(org_["HOSP-2"]), "999999"};
     if (pattern.rfind("/api/contacts/{id}", 0) == 0) return Target{id(contact_out_), "999999"};
     if (pattern.rfind("/api/links/{id}", 0) == 0) return Target{id(link_out_), "999999"};
     if (pattern.rfind("/api/disinfections/{id}", 0) == 0) return Target{id(disinfection_out_), "999999"};
@@ -522,6 +523,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/cases/{id}/treatment")
       return json{{"org_id", org_["HOSP-1"]}, {"facility", "designated_hospital"}}.dump();
     if (pattern == "/api/treatments/{id}/discharge") return R"({"note":"n"})";
+    if (pattern == "/api/hospitals/{id}/facility") return R"({"facility":"shelter_hospital","beds":100})";
     if (pattern.rfind("/api/risk-areas/", 0) == 0 && method == "POST") return R"({"reason":"r"})";
     if (pattern == "/api/risk-areas" && method == "POST")
       return json{{"unit_kind", "grid"}, {"unit_ref", object}, {"level", "high"}, {"reason", "r"}}.dump();
@@ -557,6 +559,8 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/bulletins") return json{{"day", "2022-06-30"}, {"area", object}}.dump();
     if (pattern == "/api/articles/{id}" && method == "PUT") return R"({"rev":1,"title":"t"})";
     if (pattern == "/api/articles/{id}/withdraw") return R"({"reason":"r"})";
+    if (pattern == "/api/chains/import")
+      return "infector,infectee,infector_onset,infectee_onset\nA1,A2,2020-01-10,2020-01-14\n";
     if (pattern == "/api/articles" && method == "POST")
       return json{{"area", object}, {"category", "prevention"}, {"title", "t"}, {"body", "b"}}.dump();
     return method == "GET" ? std::string() : std::string("{}");
@@ -635,6 +639,8 @@ TEST_F(ScopeMatrix, OutsideTheScopeAnswersLikeNothingAndChangesNothing) {
       cases.emplace_back(r.pattern, Target{std::to_string(station_out_), "999999"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/supply/stations") {
       cases.emplace_back(r.pattern, Target{World::kGridB, "110105001001099"});
+    } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/chains/import") {
+      cases.emplace_back(r.pattern + "?format=pairs&area=@", Target{World::kGridB, "110105001001099"});
     } else if (r.jurisdiction == api::Jurisdiction::transfer && r.pattern.find("{id}") != std::string::npos) {
       const auto open = r.pattern.find('{'), close = r.pattern.find('}');
       cases.emplace_back(r.pattern.substr(0, open) + "@" + r.pattern.substr(close + 1),

@@ -62,6 +62,25 @@ TEST_F(TreatmentApi, AdmitReceiveDischargeMonitor) {
   EXPECT_EQ(inv.post(base + "/treatment", json{{"org_id", shelter_}, {"facility", "shelter_hospital"}}.dump()).status, 403);
   EXPECT_EQ(grid.post(base + "/treatment", json{{"org_id", shelter_}, {"facility", "shelter_hospital"}}.dump()).status, 403);
 
+  // FC-1 is a designated hospital until the centre makes it a shelter hospital (方舱): an
+  // admission must go with the organisation's facility.
+  const std::string fac = "/api/hospitals/" + std::to_string(shelter_) + "/facility";
+  EXPECT_EQ(fc.get(fac).j()["facility"], "designated_hospital");
+  bad = centre.post(base + "/treatment", json{{"org_id", shelter_}, {"facility", "shelter_hospital"}}.dump());
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.j()["field"], "facility");
+  EXPECT_EQ(fc.put(fac, json{{"facility", "shelter_hospital"}}.dump()).status, 403);
+  EXPECT_EQ(inv.put(fac, json{{"facility", "shelter_hospital"}}.dump()).status, 403);
+  EXPECT_EQ(centre.put(fac, json{{"facility", "tent"}}.dump()).status, 400);
+  auto set = centre.put(fac, json{{"facility", "shelter_hospital"}, {"beds", 2000}}.dump());
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_EQ(set.j()["beds"], 2000);
+  EXPECT_EQ(fc.get(fac).j()["facility"], "shelter_hospital");
+  EXPECT_EQ(other.get(fac).status, 404);  // another hospital does not see it
+  bad = centre.post(base + "/treatment", json{{"org_id", shelter_}, {"facility", "designated_hospital"}}.dump());
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.j()["message"].get<std::string>().find("is a shelter hospital"), std::string::npos) << bad.body;
+
   auto adm = centre.post(base + "/treatment",
                          json{{"org_id", shelter_}, {"facility", "shelter_hospital"}, {"vehicle", "京B0001"}}.dump());
   ASSERT_EQ(adm.status, 201) << adm.body;

@@ -77,6 +77,8 @@ class Treatment : public ::testing::TestWithParam<std::string> {
     other_hospital_ = caller(Role::hospital, Scope::org(other_hospital_org_), 5, "hospital2");
     lab_ = caller(Role::lab, Scope::org(lab_org_), 6, "lab");
     grid_ = caller(Role::grid_worker, Scope::area(kGrid), 7, "grid");
+    // FC-1 is the district's shelter hospital (方舱).
+    svc_->set_facility(shelter_org_, "shelter_hospital", 1200, centre_);
   }
 
   static Caller caller(Role r, Scope s, std::int64_t id, const char* name) {
@@ -205,6 +207,41 @@ TEST_P(Treatment, AdmissionChecksTheCaseTheHospitalAndTheCaller) {
             ErrorCode::invalid_argument);
   EXPECT_EQ(field, "classification");
   EXPECT_TRUE(svc_->list("", centre_, {0, 50}).items.empty());
+}
+
+TEST_P(Treatment, TheFacilityIsTheOrganisations) {
+  const auto id = confirmed_case(0);
+  std::string msg, field;
+  // A designated-hospital admission to the shelter hospital is refused, and the other way round.
+  EXPECT_EQ(code_of([&] { svc_->admit(id, {shelter_org_, "designated_hospital", "", "", ""}, centre_); }, &msg, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "facility");
+  EXPECT_EQ(msg, "organisation " + std::to_string(shelter_org_) + " is a shelter hospital (方舱医院), not a designated hospital");
+  EXPECT_EQ(code_of([&] { svc_->admit(id, {hospital_org_, "shelter_hospital", "", "", ""}, centre_); }, &msg, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(msg, "organisation " + std::to_string(hospital_org_) + " is a designated hospital (定点医院), not a shelter hospital");
+  EXPECT_TRUE(svc_->list("", centre_, {0, 50}).items.empty());
+  // Without a facility the organisation's own is taken.
+  auto v = svc_->admit(id, {shelter_org_, "", "", "", ""}, centre_);
+  EXPECT_EQ(v.row.facility, "shelter_hospital");
+  // Who designates: a command centre of the hospital's area; another area's centre and the
+  // hospital itself cannot, and another area's hospital is unknown to the centre.
+  EXPECT_EQ(svc_->facility(hospital_org_, hospital_).facility, "designated_hospital");
+  EXPECT_EQ(code_of([&] { svc_->set_facility(hospital_org_, "shelter_hospital", 0, hospital_); }),
+            ErrorCode::permission_denied);
+  std::string outside, unknown;
+  EXPECT_EQ(code_of([&] { svc_->set_facility(other_hospital_org_, "shelter_hospital", 0, centre_); }, &outside),
+            ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->set_facility(lab_org_, "shelter_hospital", 0, centre_); }, &unknown), ErrorCode::not_found);
+  EXPECT_EQ(outside, "no such hospital: " + std::to_string(other_hospital_org_));
+  EXPECT_EQ(svc_->facility(other_hospital_org_, other_centre_).facility, "designated_hospital");
+  EXPECT_EQ(code_of([&] { svc_->facility(shelter_org_, other_hospital_); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->set_facility(hospital_org_, "tent", 0, centre_); }, nullptr, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "facility");
+  auto f = svc_->facility(shelter_org_, centre_);
+  EXPECT_EQ(f.facility, "shelter_hospital");
+  EXPECT_EQ(f.beds, 1200);
 }
 
 TEST_P(Treatment, DischargeFollowsTheCtRuleThenMonitoringStarts) {

@@ -240,8 +240,18 @@ TREAT_DOC=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code = '$RE
   AND doc_number NOT IN ('${ENTERPRISE_DOCS//,/','}')
   AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
   ORDER BY id LIMIT 1")
+# The hospital's page (web/e2e/treatment.test.mjs): a second resident picked the same way.
+TREAT2_DOC=$(sqlite3 "$DB" "SELECT doc_number FROM persons WHERE area_code = '$RESIDENT_GRID'
+  AND COALESCE(household_id, 0) <> (SELECT COALESCE(household_id, 0) FROM persons WHERE id = $RESIDENT_PERSON)
+  AND merged_into IS NULL AND doc_type = 'resident_id'
+  AND id NOT IN (SELECT person_id FROM control_orders)
+  AND doc_number NOT IN ('$OTHER_DOC', $NAT_LIST, $TRACE_LIST, '$RESIDENT_DOC', '$TREAT_DOC')
+  AND doc_number NOT IN ('${ANALYTICS_DOCS//,/','}')
+  AND doc_number NOT IN ('${ENTERPRISE_DOCS//,/','}')
+  AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
+  ORDER BY id LIMIT 1")
 TREAT_LAB_ID=$(sqlite3 "$DB" "SELECT id FROM orgs WHERE code = '$NAT_LAB'")
-[[ -n "$TREAT_DOC" && -n "$TREAT_LAB_ID" ]] || die "could not pick the treatment test's resident and lab from $DB"
+[[ -n "$TREAT_DOC" && -n "$TREAT2_DOC" && -n "$TREAT_LAB_ID" ]] || die "could not pick the treatment test's resident and lab from $DB"
 
 # Handovers overdue at once, so that the lost-from-loop watcher raises its alert during the test
 # (docs/API-loop.md, "Test settings").
@@ -288,7 +298,7 @@ export BIHUAN_ENTERPRISE_GRID="$ENT_GRID" BIHUAN_ENTERPRISE_DOCS="$ENTERPRISE_DO
 export BIHUAN_SUPPLY_GRID="$SUPPLY_GRID" BIHUAN_SUPPLY_HOUSEHOLDS="$SUPPLY_HOUSEHOLDS" BIHUAN_SUPPLY_PERSON="$SUPPLY_PERSON"
 export BIHUAN_SUPPLY_USER="$SUPPLY_USER" BIHUAN_SUPPLY_PASS="$SUPPLY_PASS"
 export BIHUAN_RISK_USER="$RISK_USER" BIHUAN_RISK_PASS="$RISK_PASS" BIHUAN_RISK_GRID="$RISK_GRID" BIHUAN_RISK_PERSON="$RISK_PERSON"
-export BIHUAN_TREAT_DOC="$TREAT_DOC" BIHUAN_TREAT_LAB="$TREAT_LAB_ID"
+export BIHUAN_TREAT_DOC="$TREAT_DOC" BIHUAN_TREAT_LAB="$TREAT_LAB_ID" BIHUAN_TREAT2_DOC="$TREAT2_DOC"
 export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
 # E2E_FILES="web/e2e/loop.test.mjs ..." runs only those files.

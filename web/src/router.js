@@ -21,6 +21,7 @@ export const MENU = [
   { name: 'natRetests', path: '/nat/retests', icon: 'Warning', perm: 'test.read' },
   { name: 'cases', path: '/cases', icon: 'Search', perm: 'case.investigate' },
   { name: 'chains', path: '/chains', icon: 'Share', perm: 'case.investigate' },
+  { name: 'treatments', path: '/treatments', icon: 'FirstAidKit', perm: 'loop.read' },
   { name: 'analytics', path: '/analytics', icon: 'DataAnalysis', perm: 'analytics.read' },
   { name: 'disinfections', path: '/disinfections', icon: 'Brush', perm: 'venue.disinfect' },
   { name: 'riskAreas', path: '/risk-areas', icon: 'WarningFilled', perm: 'analytics.read' },
@@ -158,6 +159,7 @@ const routes = [
       { path: 'analytics', name: 'analytics', component: () => import('./views/AnalyticsView.vue'), meta: { perm: 'analytics.read' } },
       { path: 'vaccination/elderly', name: 'elderly', component: () => import('./views/ElderlyView.vue'), meta: { perm: 'person.read' } },
       { path: 'chains', name: 'chains', component: () => import('./views/cases/ChainsView.vue'), meta: { perm: 'case.investigate' } },
+      { path: 'treatments', name: 'treatments', component: () => import('./views/cases/TreatmentsView.vue'), meta: { perm: 'loop.read' } },
       {
         path: 'disinfections',
         name: 'disinfections',
