@@ -1,9 +1,11 @@
 #include "api/sim_routes.hpp"
 
 #include <filesystem>
+#include <limits>
 #include <regex>
 
 #include "api/json_io.hpp"
+#include "core/caller.hpp"
 #include "core/error.hpp"
 #include "jobs/runner.hpp"
 #include "loop/service.hpp"
@@ -86,6 +88,15 @@ Response submit(Request& req, Context& ctx) {
   const bool from_today = opt_bool(body, "from_today").value_or(false);
   if (from_today && search) fail(ErrorCode::invalid_argument, "from_today runs profiles, not a search", "search");
   if (from_today && !body.contains("days")) scenario.days = 28;
+  // Start from today reads the caller's jurisdiction only: the persons registered in its area
+  // (a district command centre forecasts its district), their orders, cases and results.
+  std::string area_prefix;
+  if (from_today) {
+    const Caller caller = caller_of(ctx, req);
+    if (caller.scope.kind == Scope::Kind::org || (caller.scope.kind == Scope::Kind::area && caller.scope.area_prefix.empty()))
+      fail(ErrorCode::permission_denied, "a forecast from today needs an area jurisdiction", "from_today");
+    if (caller.scope.kind == Scope::Kind::area) area_prefix = caller.scope.area_prefix;
+  }
   const auto& profiles = *ctx.svc.loop_profiles;
   std::vector<std::string> names;
   if (body.contains("profiles")) {
@@ -110,18 +121,22 @@ Response submit(Request& req, Context& ctx) {
   if (search && scenario.search.expand().size() > 64)
     fail(ErrorCode::invalid_argument, "the scenario's search space has more than 64 variations", "search");
 
-  jobs::Work work = [scenario, arms, variant, dir, runs, seed, search, name, from_today](jobs::JobContext& jc) mutable -> std::string {
+  jobs::Work work = [scenario, arms, variant, dir, runs, seed, search, name, from_today, area_prefix](jobs::JobContext& jc) mutable -> std::string {
     const auto prem = sim::load_prem(dir + "/prem2021");
     sim::Population pop;
     nlohmann::ordered_json start = nullptr;
     if (from_today) {
-      const auto snapshot = sim::load_snapshot(jc.repo);
+      sim::SnapshotOptions so;
+      so.area_prefix = area_prefix;
+      const auto snapshot = sim::load_snapshot(jc.repo, so);
+      if (snapshot.persons.empty())
+        fail(ErrorCode::invalid_argument, "no registered person in the jurisdiction to forecast", "from_today");
       if (snapshot.persons.size() > 1000000)
         fail(ErrorCode::invalid_argument, "the console runs cities of at most 1,000,000 persons (use bihuan simulate --from-db)", "persons");
       auto built = sim::build_start(snapshot, scenario.city);
       pop = std::move(built.pop);
       scenario.start = built.state;
-      start = {{"today", format_date(snapshot.today)}, {"persons", pop.n}, {"orders", built.orders},
+      start = {{"today", format_date(snapshot.today)}, {"area", area_prefix}, {"persons", pop.n}, {"orders", built.orders},
                {"open_cases", built.cases}, {"positive_results", built.positives}};
     } else {
       pop = sim::build_population(scenario.city);
@@ -136,9 +151,24 @@ Response submit(Request& req, Context& ctx) {
     } else {
       for (const auto& [n, p] : arms) cfgs.emplace_back(n, sim::make_config(scenario, p, variant));
     }
-    const auto result = sim::run_arms(
-        pop, prem, cfgs, runs, static_cast<std::uint64_t>(seed), 1, [&jc] { return jc.stopping(); },
-        [&jc](std::int64_t done, std::int64_t total) { jc.progress(static_cast<double>(done) / static_cast<double>(total)); });
+    std::int64_t done_replicates = 0, all_replicates = runs * static_cast<std::int64_t>(cfgs.size());
+    std::vector<sim::Arm> result;
+    try {
+      result = sim::run_arms(pop, prem, cfgs, runs, static_cast<std::uint64_t>(seed), 1,
+                             [&jc] { return jc.stopping() || jc.cancelled(); },
+                             [&](std::int64_t done, std::int64_t total) {
+                               done_replicates = done;
+                               all_replicates = total;
+                               jc.progress(static_cast<double>(done) / static_cast<double>(total));
+                             });
+    } catch (const Error&) {
+      if (!jc.cancelled()) throw;
+      // Cancelled from the console (POST /api/sim/runs/{id}/cancel): the job ends cancelled with
+      // what was done; no comparison is drawn from a part of the replicates.
+      return nlohmann::ordered_json{{"scenario", name}, {"cancelled", true}, {"replicates_done", done_replicates},
+                                    {"replicates", all_replicates}}
+          .dump();
+    }
     nlohmann::ordered_json report = {{"scenario", name}, {"title", scenario.title}, {"variant", variant.name},
                                      {"persons", pop.n}, {"days", scenario.days}, {"runs", runs}, {"seed", seed},
                                      {"mode", search ? "search" : from_today ? "from_today" : "compare"}};
@@ -165,6 +195,32 @@ Response submit(Request& req, Context& ctx) {
   return Response::json({{"job_id", id}}, 202);
 }
 
+// Cancels the caller's own simulation job: the engine stops between replicates (and days) and
+// the job ends `cancelled` with its progress so far. Another user's job, a job of another kind
+// or an unknown id answer 404 alike; a finished job 409.
+Response cancel(Request& req, Context& ctx) {
+  const std::int64_t id = query_int(req.param("id"), "id", 1, std::numeric_limits<std::int64_t>::max(), 0);
+  auto jobs_repo = store::open_job_repository(ctx.repo);
+  const auto j = jobs_repo->job(id);
+  const auto& u = ctx.who().user;
+  if (!j || j->created_by != u.id || j->kind.rfind("sim.", 0) != 0)
+    fail(ErrorCode::not_found, "no such simulation job: " + std::to_string(id), "id");
+  if (j->status != store::JobStatus::queued && j->status != store::JobStatus::running)
+    fail(ErrorCode::conflict, "simulation job " + std::to_string(id) + " has already finished", "id");
+  if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
+  ctx.svc.jobs->cancel(id);
+  store::AuditRecord a;
+  a.at = ctx.now();
+  a.user_id = u.id;
+  a.username = u.username;
+  a.action = "sim.cancel";
+  a.entity = "job";
+  a.entity_id = id;
+  a.ip = req.client_ip;
+  ctx.audits.push_back(std::move(a));
+  return Response::json({{"job_id", id}, {"cancelling", true}}, 202);
+}
+
 }  // namespace
 
 void add_sim_routes(Router& router) {
@@ -176,6 +232,11 @@ void add_sim_routes(Router& router) {
                    "202 {job_id}; the job's report holds rebound risk, disruption, fan charts and the Pareto front",
                    {"simulation"}, {}, AuthMode::any, Permission::loop_manage, "application/json", submit,
                    Jurisdiction::system});
+  router.add(Route{"POST", "/api/sim/runs/{id}/cancel",
+                   "Cancel the caller's own simulation job: it stops between replicates and ends `cancelled` "
+                   "with its progress (202); another user's job answers 404 like an unknown id, a finished one 409",
+                   {"simulation"}, {pp("id", "job id")}, AuthMode::any, Permission::loop_manage, "", cancel,
+                   Jurisdiction::self});
 }
 
 }  // namespace bihuan::api

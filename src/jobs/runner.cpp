@@ -14,14 +14,29 @@ constexpr const char* kStoppedError = "the server stopped before the job finishe
 }
 
 JobContext::JobContext(store::Repository& r, std::int64_t id, const std::function<bool()>& stopping,
-                       std::chrono::milliseconds progress_interval)
-    : repo(r), job_id(id), stopping_(stopping), interval_(progress_interval), jobs_(store::open_job_repository(r)) {}
+                       std::chrono::milliseconds progress_interval, std::function<bool()> cancelled)
+    : repo(r),
+      job_id(id),
+      stopping_(stopping),
+      cancelled_(std::move(cancelled)),
+      interval_(progress_interval),
+      jobs_(store::open_job_repository(r)) {}
 
 void JobContext::progress(double fraction) {
   const auto now = std::chrono::steady_clock::now();
-  if (fraction < 1.0 && now - last_ < interval_) return;
+  if (fraction < 1.0 && now - last_ < interval_) {
+    held_ = fraction;
+    return;
+  }
   last_ = now;
+  held_ = -1;
   jobs_->set_job_progress(job_id, fraction);
+}
+
+void JobContext::flush_progress() {
+  if (held_ < 0) return;
+  jobs_->set_job_progress(job_id, held_);
+  held_ = -1;
 }
 
 void JobContext::check_stop() const {
@@ -138,6 +153,11 @@ std::int64_t Runner::submit(store::Repository& repo, std::string kind, std::int6
   return id;
 }
 
+void Runner::cancel(std::int64_t id) {
+  std::lock_guard lock(mu_);
+  if (std::find(cancels_.begin(), cancels_.end(), id) == cancels_.end()) cancels_.push_back(id);
+}
+
 bool Runner::wait(std::int64_t id, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return done_cv_.wait_for(lock, timeout,
@@ -164,6 +184,7 @@ void Runner::worker() {
       repo.reset();
     }
     std::lock_guard lock(mu_);
+    std::erase(cancels_, item.id);
     finished_.push_back(item.id);
     if (finished_.size() > 10000) finished_.erase(finished_.begin(), finished_.begin() + 5000);
     done_cv_.notify_all();
@@ -185,6 +206,14 @@ void Runner::run_one(store::Repository& repo, Item& item) {
       return;
     }
   }
+  auto cancelled = [this, id = item.id] {
+    std::lock_guard lock(mu_);
+    return std::find(cancels_.begin(), cancels_.end(), id) != cancels_.end();
+  };
+  if (cancelled()) {  // cancelled while queued: it never runs
+    jobs->finish_job(item.id, store::JobStatus::cancelled, "", "", "", now());
+    return;
+  }
   jobs->start_job(item.id, now());
   std::string report, error, field;
   bool ok = false;
@@ -193,8 +222,14 @@ void Runner::run_one(store::Repository& repo, Item& item) {
     return stopping_;
   };
   try {
-    JobContext ctx(repo, item.id, stopping, opt_.progress_interval);
-    report = item.work(ctx);
+    JobContext ctx(repo, item.id, stopping, opt_.progress_interval, cancelled);
+    try {
+      report = item.work(ctx);
+    } catch (...) {
+      ctx.flush_progress();
+      throw;
+    }
+    ctx.flush_progress();
     ok = true;
   } catch (const Error& e) {
     error = e.what();
@@ -208,6 +243,10 @@ void Runner::run_one(store::Repository& repo, Item& item) {
     // Interrupted by stop(): the work has put back what it wrote; the next start runs it again.
     jobs->requeue_job(item.id);
     spdlog::info("job {} interrupted by the stop; it runs again at the next start", item.id);
+    return;
+  }
+  if (cancelled()) {  // stopped on request: its progress and whatever report it returned stay
+    jobs->finish_job(item.id, store::JobStatus::cancelled, report, "", "", now());
     return;
   }
   jobs->finish_job(item.id, ok ? store::JobStatus::done : store::JobStatus::failed, report, error, field, now());

@@ -2,7 +2,7 @@
 // Background jobs. A Runner owns a few worker threads, each with its own database connection,
 // and runs submitted work one job per thread, so long work (imports) never occupies the
 // request workers. Every job is a row of the jobs table (store/job_repository.hpp): queued when
-// submitted, running, then done with a report or failed with an error.
+// submitted, running, then done with a report, failed with an error or cancelled on request.
 //
 // A job submitted with its input (parameters and data, kept in the database until the job
 // finishes) of a kind the runner can resume (add_kind) survives a restart: stop() leaves it
@@ -33,18 +33,25 @@ namespace bihuan::jobs {
 class JobContext {
  public:
   JobContext(store::Repository& repo, std::int64_t id, const std::function<bool()>& stopping,
-             std::chrono::milliseconds progress_interval);
+             std::chrono::milliseconds progress_interval, std::function<bool()> cancelled = {});
   store::Repository& repo;
   const std::int64_t job_id;
   // Records progress 0..1 (written at most every progress_interval; the last value always).
   void progress(double fraction);
   bool stopping() const { return stopping_(); }
+  // True once the job was cancelled (Runner::cancel): work that supports it stops between steps
+  // and returns what it has; the job then ends `cancelled`.
+  bool cancelled() const { return cancelled_ && cancelled_(); }
+  // Writes the last progress reported, if progress() held it back.
+  void flush_progress();
   // Throws Error(unavailable) when the runner is stopping; long work calls it between steps.
   void check_stop() const;
 
  private:
   std::function<bool()> stopping_;
+  std::function<bool()> cancelled_;
   std::chrono::milliseconds interval_;
+  double held_ = -1;  // progress not written yet (-1: none)
   std::chrono::steady_clock::time_point last_{};
   std::unique_ptr<store::JobRepository> jobs_;
 };
@@ -89,7 +96,10 @@ class Runner {
   // is not running.
   std::int64_t submit(store::Repository& repo, std::string kind, std::int64_t user, Work work,
                       const store::JobInput* input = nullptr);
-  // Blocks until the job has finished (done or failed) or the timeout passed; true if finished.
+  // Asks job `id` to stop: a queued job ends cancelled without running, a running one when its
+  // work next looks (JobContext::cancelled). The caller checks who may cancel which job.
+  void cancel(std::int64_t id);
+  // Blocks until the job has finished (done, failed or cancelled) or the timeout passed; true if finished.
   bool wait(std::int64_t id, std::chrono::milliseconds timeout);
 
  private:
@@ -113,6 +123,7 @@ class Runner {
   std::condition_variable done_cv_;  // a job finished
   std::deque<Item> queue_;
   std::vector<std::int64_t> finished_;  // ids finished by this runner (for wait)
+  std::vector<std::int64_t> cancels_;   // ids asked to stop (cancel), until they finish
   std::vector<std::thread> threads_;
   bool running_ = false;
   bool stopping_ = false;

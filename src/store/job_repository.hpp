@@ -16,7 +16,8 @@
 
 namespace bihuan::store {
 
-enum class JobStatus { queued, running, done, failed };
+// cancelled: stopped on request (jobs::Runner::cancel) with its progress and report so far.
+enum class JobStatus { queued, running, done, failed, cancelled };
 const char* to_string(JobStatus s);
 std::optional<JobStatus> job_status_from(std::string_view s);
 
@@ -52,8 +53,8 @@ class JobRepository {
   virtual void start_job(std::int64_t id, Instant at) = 0;
   // Progress of a running job, clamped to 0..1 (no-op for jobs that are not running).
   virtual void set_job_progress(std::int64_t id, double progress) = 0;
-  // running|queued -> done (progress 1) or failed, with the report ("" = none) and error; the
-  // job's stored input is deleted.
+  // running|queued -> done (progress 1), failed or cancelled (progress kept), with the report
+  // ("" = none) and error; the job's stored input is deleted.
   virtual void finish_job(std::int64_t id, JobStatus status, std::string_view report, std::string_view error,
                           std::string_view error_field, Instant at) = 0;
   // Keeps the input of a job (call in the transaction that created it, or right after).

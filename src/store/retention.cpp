@@ -225,7 +225,7 @@ struct Runner {
     if (r.name == "closed_orders") return closed_orders(r, cut);
     if (r.name == "manifests") return manifests(cut);
     if (r.name == "import_runs") return import_runs(cut);
-    if (r.name == "jobs") return single("jobs", "id", "status IN ('done', 'failed') AND finished_at < ?", cut);
+    if (r.name == "jobs") return single("jobs", "id", "status IN ('done', 'failed', 'cancelled') AND finished_at < ?", cut);
     // The scan log is append-only, so its oldest entries have the lowest ids.
     if (r.name == "scans") return single("venue_scans", "id", "entered_at < ?", cut);
     if (r.name == "sessions") return single("sessions", "token_hash", "expires_at < ?", cut);

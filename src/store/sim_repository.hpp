@@ -58,6 +58,9 @@ class SimRepository {
   virtual std::vector<SimPositiveRow> positives_without_case(Instant since) = 0;
 };
 
-std::unique_ptr<SimRepository> open_sim_repository(Repository& repo);
+// `area_prefix` ("" = the whole deployment) limits every read to the persons registered in that
+// area's subtree (core/area.hpp), and the orders, cases and results to theirs: a district command
+// centre's forecast reads its district only.
+std::unique_ptr<SimRepository> open_sim_repository(Repository& repo, std::string area_prefix = "");
 
 }  // namespace bihuan::store

@@ -17,12 +17,13 @@ const char* to_string(JobStatus s) {
     case JobStatus::running: return "running";
     case JobStatus::done: return "done";
     case JobStatus::failed: return "failed";
+    case JobStatus::cancelled: return "cancelled";
   }
   return "failed";
 }
 
 std::optional<JobStatus> job_status_from(std::string_view s) {
-  for (auto st : {JobStatus::queued, JobStatus::running, JobStatus::done, JobStatus::failed})
+  for (auto st : {JobStatus::queued, JobStatus::running, JobStatus::done, JobStatus::failed, JobStatus::cancelled})
     if (s == to_string(st)) return st;
   return std::nullopt;
 }
@@ -163,8 +164,8 @@ class SqlJobRepository final : public JobRepository {
 
   void finish_job(std::int64_t id, JobStatus status, std::string_view report, std::string_view error,
                   std::string_view error_field, Instant at) override {
-    if (status != JobStatus::done && status != JobStatus::failed)
-      fail(ErrorCode::invalid_argument, "a job finishes done or failed", "status");
+    if (status != JobStatus::done && status != JobStatus::failed && status != JobStatus::cancelled)
+      fail(ErrorCode::invalid_argument, "a job finishes done, failed or cancelled", "status");
     const std::int64_t n =
         Q(db_,
           "UPDATE jobs SET status = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE progress END, report = ?, "

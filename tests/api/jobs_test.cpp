@@ -82,6 +82,42 @@ TEST_F(Jobs, ProgressIsVisibleWhileRunningAndErrorsAfterwards) {
   EXPECT_EQ(j["error"]["field"], "row 7");
 }
 
+// Runner::cancel (a simulation cancelled from the console): a running job sees cancelled(),
+// returns what it has and ends `cancelled` with its progress and report; a queued job ends
+// cancelled without running; the jobs around it finish as usual.
+TEST_F(Jobs, ACancelledJobEndsCancelledWithItsProgressAndOthersAreUntouched) {
+  std::atomic<bool> entered{false}, ran_queued{false};
+  const auto running = submit("admin", [&](jobs::JobContext& ctx) -> std::string {
+    ctx.progress(0.25);
+    entered = true;
+    while (!ctx.cancelled()) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    return R"({"cancelled":true,"done":1})";
+  });
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto queued = submit("admin", [&](jobs::JobContext&) {
+    ran_queued = true;
+    return std::string("{}");
+  });
+  const auto after = submit("admin", [](jobs::JobContext&) { return std::string(R"({"answer":1})"); });
+  server_->services().jobs->cancel(queued);
+  server_->services().jobs->cancel(running);
+  for (auto id : {running, queued, after}) ASSERT_TRUE(server_->services().jobs->wait(id, std::chrono::seconds(30)));
+  Client admin = login(server_->port(), "admin");
+  auto j = admin.get("/api/jobs/" + std::to_string(running)).j();
+  EXPECT_EQ(j["status"], "cancelled");
+  EXPECT_EQ(j["progress"], 0.25);
+  EXPECT_EQ(j["report"]["done"], 1);
+  EXPECT_TRUE(j["error"].is_null());
+  EXPECT_FALSE(j["finished_at"].is_null());
+  EXPECT_EQ(admin.get("/api/jobs/" + std::to_string(queued)).j()["status"], "cancelled");
+  EXPECT_FALSE(ran_queued);
+  auto other = admin.get("/api/jobs/" + std::to_string(after)).j();
+  EXPECT_EQ(other["status"], "done");
+  EXPECT_EQ(other["report"]["answer"], 1);
+  // The list reads cancelled rows like any other.
+  EXPECT_EQ(admin.get("/api/jobs").j()["items"].size(), 3u);
+}
+
 TEST_F(Jobs, StoppingFailsUnfinishedJobsAndARestartRunsRecovery) {
   std::atomic<bool> entered{false};
   const auto running = submit("admin", [&](jobs::JobContext& ctx) -> std::string {

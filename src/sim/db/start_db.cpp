@@ -14,7 +14,7 @@ StartSnapshot load_snapshot(store::Repository& repo, const SnapshotOptions& opt)
   StartSnapshot s;
   s.today = opt.today ? *opt.today : lt.date_of(SystemClock().now());
   s.active_profile = repo.setting("loop.active_profile").value_or("");
-  auto sim = store::open_sim_repository(repo);
+  auto sim = store::open_sim_repository(repo, opt.area_prefix);
   sim->for_each_person([&](const store::SimPersonRow& r) {
     StartSnapshot::Person p;
     p.id = r.id;

@@ -1,5 +1,5 @@
 // Background jobs (docs/API.md "Jobs"): a POST that starts one answers 202 {job_id}; the job is
-// polled with GET /api/jobs/{id} until it is done or failed.
+// polled with GET /api/jobs/{id} until it is done, failed or cancelled (a simulation stopped on request).
 import { api } from '../api'
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -10,7 +10,7 @@ export async function followJob(id, { onUpdate = () => {}, interval = 500, cance
   for (;;) {
     const job = await api(`/jobs/${id}`)
     onUpdate(job)
-    if (job.status === 'done' || job.status === 'failed' || cancelled()) return job
+    if (job.status === 'done' || job.status === 'failed' || job.status === 'cancelled' || cancelled()) return job
     await sleep(interval)
   }
 }
