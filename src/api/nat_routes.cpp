@@ -275,6 +275,64 @@ Response create_point(Request& req, Context& ctx) {
   return Response::json(point_json(s.nat.create_point(n, actor(ctx, req))), 201);
 }
 
+// {name?, address?, opens?, closes?, capacity_per_hour?, lab_org_id?, active?}: only what is given.
+Response change_point(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  nat::PointChange ch;
+  ch.name = opt_string(b, "name");
+  ch.address = opt_string(b, "address");
+  ch.opens = opt_string(b, "opens");
+  ch.closes = opt_string(b, "closes");
+  if (auto v = opt_int(b, "capacity_per_hour")) {
+    if (*v < 1 || *v > 100000)
+      fail(ErrorCode::invalid_argument, "capacity_per_hour must be between 1 and 100000", "capacity_per_hour");
+    ch.capacity_per_hour = static_cast<int>(*v);
+  }
+  ch.lab_org_id = opt_int(b, "lab_org_id");
+  ch.active = opt_bool(b, "active");
+  Svc s(ctx);
+  return Response::json(point_json(s.nat.change_point(path_id(req), ch, actor(ctx, req))));
+}
+
+// The round's plan: residents of each grid assigned to the points within their daily capacity.
+Response round_plan(Request& req, Context& ctx) {
+  Svc s(ctx);
+  const auto v = s.nat.round_plan(path_id(req), actor(ctx, req));
+  std::map<std::int64_t, const store::SamplingPointRow*> by_id;
+  for (const auto& p : v.points) by_id[p.id] = &p;
+  json points = json::array();
+  for (std::size_t i = 0; i < v.points.size() && i < v.plan.points.size(); ++i) {
+    const auto& l = v.plan.points[i];
+    json j = point_json(v.points[i]);
+    j["open_hours"] = nat::open_minutes(v.points[i].opens, v.points[i].closes) / 60.0;
+    j["capacity"] = l.capacity;
+    j["load"] = l.load;
+    j["utilisation"] = l.capacity > 0 ? static_cast<double>(l.load) / static_cast<double>(l.capacity) : 0.0;
+    points.push_back(std::move(j));
+  }
+  json assignments = json::array();
+  for (const auto& a : v.plan.assignments) {
+    auto it = by_id.find(a.point_id);
+    assignments.push_back({{"area_code", a.area_code},
+                           {"point_id", a.point_id},
+                           {"point_name", it != by_id.end() ? it->second->name : std::string()},
+                           {"residents", a.residents},
+                           {"local", a.local}});
+  }
+  json overflow = json::array();
+  for (const auto& o : v.plan.overflow) overflow.push_back({{"area_code", o.area_code}, {"residents", o.residents}});
+  return Response::json({{"round_id", v.round.id},
+                         {"area_code", v.round.area_code},
+                         {"day", format_date(v.round.day)},
+                         {"residents", v.plan.residents},
+                         {"capacity", v.plan.capacity},
+                         {"assigned", v.plan.assigned},
+                         {"overflow_residents", v.plan.overflowed},
+                         {"points", points},
+                         {"assignments", assignments},
+                         {"overflow", overflow}});
+}
+
 Response list_rounds(Request& req, Context& ctx) {
   Svc s(ctx);
   json items = json::array();
@@ -774,6 +832,106 @@ Response list_tasks(Request& req, Context& ctx) {
   }));
 }
 
+// Today's planned tests of control orders by holder (今日核酸): ?date=YYYY-MM-DD (default today,
+// local), holder=org:ID | area:CODE, status=, limit, after. The first page carries the tally by
+// holder over the whole day.
+Response order_tests(Request& req, Context& ctx) {
+  nat::PlannedTestQuery q;
+  if (auto d = req.q("date"); !d.empty()) {
+    q.day = parse_date(d);
+    if (!q.day) fail(ErrorCode::invalid_argument, "date must be YYYY-MM-DD", "date");
+  }
+  if (auto h = std::string(req.q("holder")); !h.empty()) {
+    const auto colon = h.find(':');
+    const std::string kind = h.substr(0, colon == std::string::npos ? 0 : colon);
+    const std::string value = colon == std::string::npos ? std::string() : h.substr(colon + 1);
+    if (kind == "org") {
+      char* end = nullptr;
+      errno = 0;
+      const long long v = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || errno != 0 || v <= 0)
+        fail(ErrorCode::invalid_argument, "holder must be org:ID or area:CODE", "holder");
+      q.holder_kind = "org";
+      q.holder_org = v;
+    } else if (kind == "area") {
+      auto code = canonical_area_code(value);
+      if (!code) fail(ErrorCode::invalid_argument, "holder must be org:ID or area:CODE", "holder");
+      q.holder_kind = "area";
+      q.holder_area = *code;
+    } else {
+      fail(ErrorCode::invalid_argument, "holder must be org:ID or area:CODE", "holder");
+    }
+  }
+  q.status = std::string(req.q("status"));
+  q.tally = req.q("after").empty();
+  Svc s(ctx);
+  const Caller c = actor(ctx, req);
+  const auto& l = ctx.svc.local_time;
+  auto res = s.nat.planned_tests(q, c, query_page(req.q("limit"), req.q("after")));
+  std::map<std::string, std::string> area_names;
+  auto area_name = [&](const std::string& code) {
+    auto it = area_names.find(code);
+    if (it != area_names.end()) return it->second;
+    auto a = ctx.repo.area(code);
+    return area_names[code] = a ? a->name : std::string();
+  };
+  auto holder_json = [&](const std::string& kind, std::int64_t org, const std::string& area, const std::string& name) {
+    return json{{"kind", kind},
+                {"org_id", kind == "org" ? org : 0},
+                {"area_code", kind == "area" ? area : std::string()},
+                {"name", kind == "org" ? name : area_name(area)}};
+  };
+  json items = json::array(), ids = json::array();
+  for (const auto& t : res.items) {
+    const auto& r = t.row;
+    ids.push_back(r.person_id);
+    items.push_back({{"order_id", r.order_id},
+                     {"person_id", r.person_id},
+                     {"person_name", mask_name(r.person_name)},
+                     {"doc_number", mask_id_number(r.doc_number)},
+                     {"phone", mask_phone(r.phone)},
+                     {"address", r.address},
+                     {"area_code", r.person_area},
+                     {"household_id", r.household_id},
+                     {"group", r.group},
+                     {"stage", r.stage},
+                     {"holder", holder_json(r.owner_kind, r.owner_org, r.owner_area, r.owner_name)},
+                     {"status", t.status},
+                     {"result", r.result},
+                     {"ct", ct_json(r.ct)},
+                     {"recorded_at", at_json(r.recorded_at, l)},
+                     {"sampled_at", at_json(r.sampled_at, l)},
+                     {"alerts", t.alerts}});
+  }
+  json out{{"date", format_date(res.day)}, {"items", items}, {"next", res.next ? json(res.next) : json(nullptr)}};
+  if (q.tally) {
+    json holders = json::array();
+    for (const auto& h : res.holders) {
+      json j = holder_json(h.owner_kind, h.owner_org, h.owner_area, h.owner_name);
+      j["planned"] = h.planned;
+      j["resulted"] = h.resulted;
+      j["sampled"] = h.sampled;
+      j["due"] = h.due;
+      j["missed"] = h.missed;
+      holders.push_back(std::move(j));
+    }
+    out["holders"] = std::move(holders);
+  }
+  // Every read of a person is audited (the list names people, masked).
+  if (!ids.empty()) {
+    store::AuditRecord a;
+    a.at = ctx.now();
+    a.user_id = c.user_id;
+    a.username = c.username;
+    a.action = "person.read";
+    a.entity = "order_tests";
+    a.ip = req.client_ip;
+    a.detail = json{{"list", "nat.order_tests"}, {"date", format_date(res.day)}, {"persons", ids}}.dump();
+    ctx.audits.push_back(std::move(a));
+  }
+  return Response::json(out);
+}
+
 Response antigen(Request& req, Context& ctx) {
   const json b = parse_object(req.body);
   Svc s(ctx);
@@ -864,6 +1022,9 @@ void add_nat_routes(Router& router) {
   add(J::scoped_list, "GET", "/api/nat/points", "Sampling points (采样点) in scope", {}, P::test_read, "", list_points);
   add(J::scoped_create, "POST", "/api/nat/points", "Create a sampling point in the caller's area", {}, P::test_manage, js,
       create_point);
+  add(J::scoped_object, "PUT", "/api/nat/points/{id}",
+      "Change a sampling point: hours (closes may be 24:00), capacity per hour, lab, name, address, active", {id},
+      P::test_manage, js, change_point);
   add(J::scoped_list, "GET", "/api/nat/turnaround",
       "Sample-to-result time (检测时效) by lab and priority against the targets, over the last days",
       {qp("days", "1..90, default 7", "integer")}, P::test_read, "", turnaround);
@@ -880,6 +1041,10 @@ void add_nat_routes(Router& router) {
   add(J::scoped_object, "GET", "/api/nat/rounds/{id}", "One round, with when the next round of its campaign is due under its rule",
       {id}, P::test_read, "", get_round);
   add(J::scoped_object, "POST", "/api/nat/rounds/{id}/close", "Close a round", {id}, P::test_manage, js, close_round);
+  add(J::scoped_object, "GET", "/api/nat/rounds/{id}/plan",
+      "The round's plan: each grid's residents assigned to sampling points within their daily capacity "
+      "(per hour x opening hours), the load of each point and the overflow",
+      {id}, P::test_read, "", round_plan);
   add(J::scoped_object, "GET", "/api/nat/rounds/{id}/coverage",
       "Coverage: residents expected, sampled, resulted, positive; households full, partial, none",
       {id, qp("level", "code length of the rows: 9 street, 12 community, 15 grid", "integer")}, P::test_read, "", coverage);
@@ -934,6 +1099,11 @@ void add_nat_routes(Router& router) {
   add(J::scoped_list, "GET", "/api/nat/tasks", "Test tasks (re-tests, antigen follow-ups) in scope",
       with_paging({qp("status", "open, sampled, cleared, confirmed, cancelled"), qp("kind", "retest, antigen_followup")}),
       P::test_read, "", list_tasks);
+  add(J::scoped_list, "GET", "/api/nat/order-tests",
+      "Planned tests of control orders on a day (今日核酸) by holder: site, hospital or grid, with each test's status",
+      with_paging({qp("date", "YYYY-MM-DD, default today (local)"), qp("holder", "org:ID or area:CODE"),
+                   qp("status", "resulted, sampled, due, missed")}),
+      P::loop_read, "", order_tests);
   add(J::scoped_object, "POST", "/api/persons/{id}/antigen", "Record an antigen self-test (抗原自测)", {id}, P::test_sample, js,
       antigen);
   add(J::scoped_list, "GET", "/api/nat/alerts", "Testing alerts in scope (newest first)",

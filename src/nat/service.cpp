@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/area.hpp"
@@ -148,6 +149,7 @@ Settings read_settings(store::Repository& repo) {
     s.turnaround_routine = hours{setting_int(repo, "testing.turnaround_hours_routine", 0)};
   if (present("testing.turnaround_hours_voluntary"))
     s.turnaround_voluntary = hours{setting_int(repo, "testing.turnaround_hours_voluntary", 0)};
+  s.point_grace = minutes{setting_int(repo, "testing.point_grace_minutes", 30)};
   s.local = store::local_time_of(repo);
   return s;
 }
@@ -270,13 +272,8 @@ store::SamplingPointRow Service::create_point(const NewPoint& n, const Caller& c
   if (!code) fail(ErrorCode::invalid_argument, "area_code is not an area code: " + n.area_code, "area_code");
   p.area_code = *code;
   p.address = n.address;
-  auto hhmm = [](const std::string& s) {
-    return s.size() == 5 && s[2] == ':' && std::isdigit(static_cast<unsigned char>(s[0])) &&
-           std::isdigit(static_cast<unsigned char>(s[1])) && std::isdigit(static_cast<unsigned char>(s[3])) &&
-           std::isdigit(static_cast<unsigned char>(s[4])) && s.substr(0, 2) <= "23" && s.substr(3, 2) <= "59";
-  };
-  if (!hhmm(n.opens)) fail(ErrorCode::invalid_argument, "opens must be HH:MM", "opens");
-  if (!hhmm(n.closes)) fail(ErrorCode::invalid_argument, "closes must be HH:MM", "closes");
+  if (!minute_of_day(n.opens, false)) fail(ErrorCode::invalid_argument, "opens must be HH:MM (00:00 to 23:59)", "opens");
+  if (!minute_of_day(n.closes, true)) fail(ErrorCode::invalid_argument, "closes must be HH:MM (00:00 to 24:00)", "closes");
   p.opens = n.opens;
   p.closes = n.closes;
   if (n.capacity_per_hour < 1 || n.capacity_per_hour > 100000)
@@ -292,6 +289,54 @@ store::SamplingPointRow Service::create_point(const NewPoint& n, const Caller& c
     audit(c, "test.point_create", "sampling_point", p.id, {}, json{{"area_code", p.area_code}, {"name", p.name}}.dump());
     return p;
   });
+}
+
+store::SamplingPointRow Service::change_point(std::int64_t id, const PointChange& ch, const Caller& c) {
+  require(c, Permission::test_manage);
+  if (ch.name && (ch.name->empty() || ch.name->size() > 200))
+    fail(ErrorCode::invalid_argument, "a name of 1 to 200 bytes is required", "name");
+  if (ch.opens && !minute_of_day(*ch.opens, false))
+    fail(ErrorCode::invalid_argument, "opens must be HH:MM (00:00 to 23:59)", "opens");
+  if (ch.closes && !minute_of_day(*ch.closes, true))
+    fail(ErrorCode::invalid_argument, "closes must be HH:MM (00:00 to 24:00)", "closes");
+  if (ch.capacity_per_hour && (*ch.capacity_per_hour < 1 || *ch.capacity_per_hour > 100000))
+    fail(ErrorCode::invalid_argument, "capacity_per_hour must be between 1 and 100000", "capacity_per_hour");
+  return write([&] {
+    auto p = visible_point(id, c);
+    json before{{"opens", p.opens}, {"closes", p.closes}, {"capacity_per_hour", p.capacity_per_hour},
+                {"active", p.active}, {"lab_org_id", p.lab_org_id}};
+    if (ch.name) p.name = *ch.name;
+    if (ch.address) p.address = *ch.address;
+    if (ch.opens) p.opens = *ch.opens;
+    if (ch.closes) p.closes = *ch.closes;
+    if (ch.capacity_per_hour) p.capacity_per_hour = *ch.capacity_per_hour;
+    if (ch.active) p.active = *ch.active;
+    if (ch.lab_org_id) {
+      if (*ch.lab_org_id) lab_city(*ch.lab_org_id);
+      p.lab_org_id = *ch.lab_org_id;
+    }
+    t_->update_point(p);
+    audit(c, "test.point_change", "sampling_point", p.id, {},
+          json{{"before", before},
+               {"after", {{"opens", p.opens}, {"closes", p.closes}, {"capacity_per_hour", p.capacity_per_hour},
+                          {"active", p.active}, {"lab_org_id", p.lab_org_id}}}}
+              .dump());
+    return p;
+  });
+}
+
+void Service::require_open(const store::SamplingPointRow& p, Instant at) {
+  if (!p.active) fail(ErrorCode::conflict, "sampling point " + p.name + " is closed (not in service)", "point_id");
+  const auto since = std::chrono::duration_cast<minutes>(at - settings_.local.start_of(settings_.local.date_of(at)));
+  const int minute = static_cast<int>(since.count());
+  if (open_at(p.opens, p.closes, minute, static_cast<int>(settings_.point_grace.count()))) return;
+  auto two = [](int v) { return std::string(1, static_cast<char>('0' + v / 10)) + static_cast<char>('0' + v % 10); };
+  const std::string now = two((minute / 60) % 24) + ":" + two(minute % 60);
+  fail(ErrorCode::conflict,
+       "sampling point " + p.name + " is closed at " + now + " (open " + p.opens + "-" + p.closes + ", " +
+           std::to_string(settings_.point_grace.count()) +
+           " minutes' grace for the queue); the command centre can change its hours",
+       "point_id");
 }
 
 std::vector<store::SamplingPointRow> Service::points(const Caller& c) {
@@ -387,6 +432,29 @@ NextRound Service::next_round(std::int64_t id, const Caller& c) {
 std::vector<store::RoundRow> Service::rounds(const Caller& c) {
   require(c, Permission::test_read);
   return t_->rounds(c.scope, 200);
+}
+
+RoundPlanView Service::round_plan(std::int64_t id, const Caller& c) {
+  require(c, Permission::test_read);
+  return store::in_transaction(repo_, [&] {
+    RoundPlanView v;
+    v.round = visible_round(id, c);
+    // The residents expected in each grid of the round inside the scope (the coverage's
+    // `expected` leaves the excluded out already).
+    std::vector<PlanArea> areas;
+    for (const auto& cell : t_->coverage(v.round))
+      if (area_visible(c, cell.area_code)) areas.push_back({cell.area_code, std::max<std::int64_t>(0, cell.expected)});
+    // The active points inside the round's area, or in an area containing it, inside the scope.
+    std::vector<PlanPoint> pts;
+    for (auto& p : t_->points(c.scope, 20000)) {
+      if (!p.active) continue;
+      if (!in_subtree(p.area_code, v.round.area_code) && !in_subtree(v.round.area_code, p.area_code)) continue;
+      pts.push_back({p.id, p.area_code, p.capacity_per_hour, p.opens, p.closes});
+      v.points.push_back(std::move(p));
+    }
+    v.plan = plan_round(pts, std::move(areas));
+    return v;
+  });
 }
 
 store::RoundRow Service::close_round(std::int64_t id, const Caller& c) {
@@ -504,7 +572,16 @@ Person Service::person_for(const SampleWho& who, const Caller& c) {
   std::optional<Person> p;
   if (!who.code_token.empty()) {
     if (!signer_) fail(ErrorCode::invalid_argument, "health codes cannot be verified here", "code");
-    auto claims = code::verify(who.code_token, signer_->keys().public_key, clock_.now());
+    // A code that is not a valid health code is a bad scan (400 naming the code), not the
+    // sampler's failed login: code::verify's `unauthenticated` would log the sampler out.
+    auto claims = [&] {
+      try {
+        return code::verify(who.code_token, signer_->keys().public_key, clock_.now());
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::unauthenticated) throw;
+        fail(ErrorCode::invalid_argument, std::string("not a valid health code: ") + e.what(), "code");
+      }
+    }();
     p = repo_.person(claims.person_id, Scope::everything());
   } else if (!who.doc_number.empty()) {
     std::string doc = who.doc_number;
@@ -526,6 +603,8 @@ Sampled Service::sample(std::int64_t tube_id, const SampleWho& who, const Caller
   return write([&] {
     auto tube = visible_tube(tube_id, c);
     if (c.scope.kind == Scope::Kind::org) no_tube(std::to_string(tube_id));
+    if (tube.point_id)
+      if (auto pt = t_->point(tube.point_id)) require_open(*pt, clock_.now());
     const Person p = person_for(who, c);
     return sample_person(tube, p, c);
   });
@@ -626,7 +705,7 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
   }
   write([&] {
     const auto point = visible_point(u.point_id, c);
-    if (!point.active) fail(ErrorCode::invalid_argument, "the sampling point is closed", "point_id");
+    require_open(point, at);
     std::optional<store::RoundRow> round;
     if (u.round_id) {
       round = visible_round(u.round_id, c);
@@ -1369,6 +1448,85 @@ store::ConflictRow Service::decide_conflict(std::int64_t id, bool accept, const 
 store::PageOf<store::TaskRow> Service::tasks(const store::TaskFilter& f, const Caller& c, store::Page page) {
   require(c, Permission::test_read);
   return t_->tasks(f, c.scope, page);
+}
+
+PlannedTests Service::planned_tests(const PlannedTestQuery& in, const Caller& c, store::Page page) {
+  require(c, Permission::loop_read);
+  if (page.limit < 1 || page.limit > 1000) fail(ErrorCode::invalid_argument, "limit must be between 1 and 1000", "limit");
+  if (!in.holder_kind.empty() && in.holder_kind != "org" && in.holder_kind != "area")
+    fail(ErrorCode::invalid_argument, "holder must be org:ID or area:CODE", "holder");
+  if (!in.status.empty() && in.status != "resulted" && in.status != "sampled" && in.status != "due" &&
+      in.status != "missed")
+    fail(ErrorCode::invalid_argument, "status must be resulted, sampled, due or missed", "status");
+  PlannedTests out;
+  out.day = in.day.value_or(settings_.local.date_of(clock_.now()));
+  store::OrderTestQuery q;
+  q.day = out.day;
+  q.day_from = settings_.local.start_of(out.day);
+  q.day_to = settings_.local.start_of(Date{std::chrono::sys_days{out.day} + std::chrono::days{1}});
+  q.holder_kind = in.holder_kind;
+  q.holder_org = in.holder_org;
+  q.holder_area = in.holder_area;
+  // The day is a test day of the order's plan; the status of its test.
+  auto judge = [&](store::OrderTestRow&& r) -> std::optional<PlannedTest> {
+    const auto plan = loop::plan_from_json(r.plan_json);
+    if (!plan.managed) return std::nullopt;
+    bool test_day = false;
+    for (const auto& ph : plan.phases)
+      for (auto d : ph.test_dates) test_day = test_day || d == out.day;
+    if (!test_day) return std::nullopt;
+    PlannedTest t;
+    t.status = !r.result.empty() ? "resulted" : r.sampled_at ? "sampled" : r.alerted ? "missed" : "due";
+    t.alerts = r.stage != "hospital";
+    t.row = std::move(r);
+    return t;
+  };
+  return store::in_transaction(repo_, [&] {
+    constexpr int kChunk = 1000;
+    std::int64_t after = page.after;
+    for (;;) {
+      auto rows = t_->order_tests(q, c.scope, after, kChunk);
+      const bool more = static_cast<int>(rows.size()) == kChunk;
+      for (auto& r : rows) {
+        after = r.order_id;
+        auto t = judge(std::move(r));
+        if (!t || (!in.status.empty() && t->status != in.status)) continue;
+        out.items.push_back(std::move(*t));
+        if (static_cast<int>(out.items.size()) == page.limit) break;
+      }
+      if (static_cast<int>(out.items.size()) == page.limit) {
+        out.next = after;
+        break;
+      }
+      if (!more) break;
+    }
+    if (in.tally) {
+      std::map<std::tuple<std::string, std::int64_t, std::string>, HolderTally> by;
+      std::int64_t from = 0;
+      for (;;) {
+        auto rows = t_->order_tests(q, c.scope, from, 5000);
+        const bool more = rows.size() == 5000;
+        for (auto& r : rows) {
+          from = r.order_id;
+          auto t = judge(std::move(r));
+          if (!t) continue;
+          auto& h = by[{t->row.owner_kind, t->row.owner_org, t->row.owner_area}];
+          h.owner_kind = t->row.owner_kind;
+          h.owner_org = t->row.owner_org;
+          h.owner_area = t->row.owner_area;
+          h.owner_name = t->row.owner_name;
+          ++h.planned;
+          if (t->status == "resulted") ++h.resulted;
+          else if (t->status == "sampled") ++h.sampled;
+          else if (t->status == "missed") ++h.missed;
+          else ++h.due;
+        }
+        if (!more) break;
+      }
+      for (auto& [k, h] : by) out.holders.push_back(std::move(h));
+    }
+    return out;
+  });
 }
 
 store::AntigenRow Service::record_antigen(std::int64_t person_id, const std::string& result,

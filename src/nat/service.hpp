@@ -27,6 +27,7 @@
 #include "core/model.hpp"
 #include "core/nat.hpp"
 #include "core/policy.hpp"
+#include "nat/point_plan.hpp"
 #include "store/loop_repository.hpp"
 #include "store/repository.hpp"
 #include "store/nat_repository.hpp"
@@ -48,6 +49,9 @@ struct Settings {
   std::optional<bool> door_to_door;                // [testing.retest_door_to_door] 1 | 0
   // [testing.turnaround_hours_key|_routine|_voluntary]
   std::optional<std::chrono::hours> turnaround_key, turnaround_routine, turnaround_voluntary;
+  // [testing.point_grace_minutes] a point samples until its closing time plus this grace (the
+  // queue at closing time); outside its hours sampling is refused.
+  std::chrono::minutes point_grace{30};
   LocalTime local;
 };
 Settings read_settings(store::Repository& repo);
@@ -57,6 +61,23 @@ struct NewPoint {
   std::string opens = "08:00", closes = "20:00";
   int capacity_per_hour = 300;
   std::int64_t lab_org_id = 0;
+};
+
+// A change of a sampling point (the command centre): only the fields given.
+struct PointChange {
+  std::optional<std::string> name, address, opens, closes;
+  std::optional<int> capacity_per_hour;
+  std::optional<std::int64_t> lab_org_id;
+  std::optional<bool> active;
+};
+
+// The plan of a round (采样点分配): the residents still expected in each grid of the round's area
+// (inside the caller's scope) assigned to the active points of the area within their daily
+// capacity (capacity per hour x opening hours), with the load of each point and the overflow.
+struct RoundPlanView {
+  store::RoundRow round;
+  std::vector<store::SamplingPointRow> points;  // in the plan's order
+  RoundPlan plan;
 };
 
 struct NewRounds {
@@ -176,6 +197,35 @@ struct RoundCoverage {
   std::vector<CoverageRow> rows;  // at the level asked for, inside the caller's scope
 };
 
+// Today's planned tests of control orders (今日核酸, by holder): every active order held inside the
+// caller's scope whose plan has a test on the day. status: resulted (the day has a result), sampled
+// (sampled that day, awaiting the lab), missed (the day's test_missing alert is open) or due.
+struct PlannedTest {
+  store::OrderTestRow row;
+  std::string status;
+  bool alerts = true;  // false at the hospital stage: the hospital tests its patients, no alert
+};
+struct HolderTally {
+  std::string owner_kind;
+  std::int64_t owner_org = 0;
+  std::string owner_area, owner_name;
+  std::int64_t planned = 0, resulted = 0, sampled = 0, due = 0, missed = 0;
+};
+struct PlannedTestQuery {
+  std::optional<Date> day;  // default: today (local)
+  std::string holder_kind;  // "" | org | area
+  std::int64_t holder_org = 0;
+  std::string holder_area;
+  std::string status;       // "" | resulted | sampled | due | missed
+  bool tally = true;        // count by holder over the whole day (first page)
+};
+struct PlannedTests {
+  Date day{};
+  std::vector<PlannedTest> items;
+  std::int64_t next = 0;  // keyset: the last order id read, 0 = no more
+  std::vector<HolderTally> holders;
+};
+
 // A lab file (CSV or FHIR JSON, core of `bihuan results import` and POST /api/nat/results/file)
 // parsed into result items, with the parse errors in the intake's shape.
 struct ParsedFile {
@@ -202,12 +252,15 @@ class Service {
   // --- sampling points
   store::SamplingPointRow create_point(const NewPoint& p, const Caller& c);
   std::vector<store::SamplingPointRow> points(const Caller& c);
+  // Hours, capacity, lab, name, address or active (a closed point takes no tubes nor samples).
+  store::SamplingPointRow change_point(std::int64_t id, const PointChange& ch, const Caller& c);
 
   // --- rounds (区域核酸检测)
   std::vector<store::RoundRow> start_rounds(const NewRounds& r, const Caller& c);
   store::RoundRow round(std::int64_t id, const Caller& c);
   NextRound next_round(std::int64_t id, const Caller& c);
   std::vector<store::RoundRow> rounds(const Caller& c);
+  RoundPlanView round_plan(std::int64_t id, const Caller& c);
   store::RoundRow close_round(std::int64_t id, const Caller& c);
   // Coverage at `length` digits (9 street, 12 community, 15 grid; 0 = one level below the round's
   // area), inside the caller's scope.
@@ -268,6 +321,9 @@ class Service {
   // Sample-to-result time of the tubes resulted over the last `days` days (1..90), by lab and
   // priority, against the targets: tubes of the caller's area, or a lab's own.
   std::vector<TurnaroundRow> turnaround(int days, const Caller& c);
+  // The day's planned tests of the control orders the caller's holders hold (loop.read; org scope:
+  // its own orders; area scope: orders held by areas or organisations inside it), page by order id.
+  PlannedTests planned_tests(const PlannedTestQuery& q, const Caller& c, store::Page page);
   store::AntigenRow record_antigen(std::int64_t person_id, const std::string& result, std::optional<Instant> taken_at,
                                    const Caller& c);
   store::PageOf<store::TestAlertRow> alerts(const std::string& status, const Caller& c, store::Page page);
@@ -285,6 +341,8 @@ class Service {
              const std::string& reason = {}, const std::string& detail = {});
   bool area_visible(const Caller& c, const std::string& area_code) const;
   store::SamplingPointRow visible_point(std::int64_t id, const Caller& c);
+  // Refuses sampling at a point outside its hours (plus the grace) at `at`.
+  void require_open(const store::SamplingPointRow& p, Instant at);
   store::TubeRow visible_tube(std::int64_t id, const Caller& c);
   store::BoxRow visible_box(std::int64_t id, const Caller& c);
   store::BoxRow sampler_box(std::int64_t id, const Caller& c);

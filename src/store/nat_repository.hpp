@@ -229,6 +229,35 @@ struct DocRef {
   bool merged = false;
 };
 
+// A control order's planned test on one day (今日核酸), as its holder sees it: the order with its
+// holder and plan, the day's result (order_tests), the person's latest sampling that day and
+// whether the day's test_missing alert is open. The plan decides whether the day is a test day
+// (the service parses it).
+struct OrderTestRow {
+  std::int64_t order_id = 0, person_id = 0;
+  std::string person_name, doc_number, phone, address, person_area;
+  std::int64_t household_id = 0;
+  std::string group, stage;
+  std::string owner_kind;  // org | area
+  std::int64_t owner_org = 0;
+  std::string owner_area, owner_name, owner_org_area;
+  std::string plan_json;
+  std::string result;  // the day's recorded result ("" = none)
+  std::optional<double> ct;
+  std::optional<Instant> recorded_at;
+  std::optional<Instant> sampled_at;  // latest sampling of the person in [day_from, day_to)
+  bool alerted = false;               // test_missing alert of the day not closed
+};
+
+struct OrderTestQuery {
+  Date day{};
+  Instant day_from{}, day_to{};  // the local day's bounds
+  // The holder (exact): kind "org" with org, or kind "area" with area; "" = every holder in scope.
+  std::string holder_kind;
+  std::int64_t holder_org = 0;
+  std::string holder_area;
+};
+
 struct TubeFilter {
   std::string status;
   std::int64_t round_id = 0, box_id = 0;
@@ -250,6 +279,8 @@ class NatRepository {
   virtual std::int64_t insert_point(SamplingPointRow& p) = 0;
   virtual std::optional<SamplingPointRow> point(std::int64_t id) = 0;
   virtual std::vector<SamplingPointRow> points(const Scope& scope, int limit) = 0;
+  // Name, address, hours, capacity, lab and active of an existing point.
+  virtual void update_point(const SamplingPointRow& p) = 0;
 
   // --- rounds
   virtual std::int64_t insert_round(RoundRow& r) = 0;
@@ -360,6 +391,12 @@ class NatRepository {
   // Open routine tasks past their due time, oldest first.
   virtual std::vector<TaskRow> overdue_routine_tasks(Instant now, int limit) = 0;
   virtual void mark_task_missed(std::int64_t id, const std::string& flag_colour) = 0;
+
+  // --- planned tests of control orders (one query per call): active orders held inside the scope
+  // (org scope: owned by the org; area scope: owned by an area inside it or by an organisation
+  // located inside it) whose plan names the day, by order id after `after`, at most `limit`.
+  virtual std::vector<OrderTestRow> order_tests(const OrderTestQuery& q, const Scope& scope, std::int64_t after,
+                                                int limit) = 0;
 
   virtual std::int64_t insert_antigen(AntigenRow& a) = 0;
   virtual std::vector<AntigenRow> antigen_of_person(std::int64_t person_id, int limit) = 0;

@@ -259,6 +259,13 @@ class SqlNatRepository final : public NatRepository {
     p.id = q.inserted_id();
     return p.id;
   }
+  void update_point(const SamplingPointRow& p) override {
+    Q q(db_,
+        "UPDATE sampling_points SET name = ?, address = ?, opens = ?, closes = ?, capacity_per_hour = ?, "
+        "lab_org_id = ?, active = ? WHERE id = ?");
+    q.text(p.name).text(p.address).text(p.opens).text(p.closes).i64(p.capacity_per_hour).i64(p.lab_org_id);
+    q.i64(p.active ? 1 : 0).i64(p.id).run();
+  }
   std::optional<SamplingPointRow> point(std::int64_t id) override {
     Q q(db_, std::string("SELECT ") + kPointCols + " FROM sampling_points WHERE id = ?");
     q.i64(id);
@@ -1144,6 +1151,95 @@ class SqlNatRepository final : public NatRepository {
     }
     return out;
   }
+  // ------------------------------------------------------------ planned tests of control orders
+  std::vector<OrderTestRow> order_tests(const OrderTestQuery& oq, const Scope& scope, std::int64_t after,
+                                        int limit) override {
+    if (limit < 1 || limit > 5000) fail(ErrorCode::invalid_argument, "limit must be between 1 and 5000", "limit");
+    const std::string day = date_text(oq.day);
+    Conds w;
+    w.add("o.status = 'active'");
+    // The plan names the day (a test date, or a phase bound: the service parses the plan).
+    w.t("%\"" + day + "\"%");
+    w.add("o.plan_json LIKE ?");
+    w.i(after);
+    w.add("o.id > ?");
+    if (scope.kind == Scope::Kind::org) {
+      if (scope.org_id == 0) {
+        w.add("1 = 0");
+      } else {
+        w.i(scope.org_id);
+        w.add("o.owner_kind = 'org' AND o.owner_org = ?");
+      }
+    } else if (scope.kind == Scope::Kind::area) {
+      if (scope.area_prefix.empty()) {
+        w.add("1 = 0");
+      } else {
+        const auto r = subtree_range(scope.area_prefix);
+        auto in = [&](const std::string& col) {
+          w.t(r.lo);
+          if (r.hi.empty()) return col + " >= ?";
+          w.t(r.hi);
+          return col + " >= ? AND " + col + " < ?";
+        };
+        const std::string a = in("o.owner_area");
+        const std::string g = in("g.area_code");
+        w.add("(o.owner_kind = 'area' AND " + a + ") OR (o.owner_kind = 'org' AND " + g + ")");
+      }
+    }
+    if (oq.holder_kind == "org") {
+      w.i(oq.holder_org);
+      w.add("o.owner_kind = 'org' AND o.owner_org = ?");
+    } else if (oq.holder_kind == "area") {
+      w.t(oq.holder_area);
+      w.add("o.owner_kind = 'area' AND o.owner_area = ?");
+    }
+    Q q(db_,
+        "SELECT o.id, o.person_id, p.name, p.doc_number, p.phone, p.address, p.area_code, COALESCE(p.household_id, 0), "
+        "o.group_key, o.stage, o.owner_kind, o.owner_org, o.owner_area, COALESCE(g.name, ''), COALESCE(g.area_code, ''), "
+        "o.plan_json, COALESCE(t.result, ''), t.ct, t.recorded_at, "
+        "(SELECT MAX(m.sampled_at) FROM tube_members m WHERE m.person_id = o.person_id AND m.sampled_at >= ? "
+        "AND m.sampled_at < ?), "
+        "(SELECT COUNT(*) FROM alerts a WHERE a.order_id = o.id AND a.kind = 'test_missing' AND a.subject = ? "
+        "AND a.status <> 'closed') "
+        "FROM control_orders o JOIN persons p ON p.id = o.person_id "
+        "LEFT JOIN orgs g ON o.owner_kind = 'org' AND g.id = o.owner_org "
+        "LEFT JOIN order_tests t ON t.order_id = o.id AND t.day = ?" +
+            w.sql + " ORDER BY o.id LIMIT ?");
+    q.i64(to_unix_ms(oq.day_from)).i64(to_unix_ms(oq.day_to)).text("test:" + day).text(day);
+    w.bind(q);
+    q.i64(limit);
+    std::vector<OrderTestRow> out;
+    while (q.next()) {
+      Cols c(q);
+      OrderTestRow r;
+      r.order_id = c.i64();
+      r.person_id = c.i64();
+      r.person_name = c.str();
+      r.doc_number = c.str();
+      r.phone = c.str();
+      r.address = c.str();
+      r.person_area = c.str();
+      r.household_id = c.i64();
+      r.group = c.str();
+      r.stage = c.str();
+      r.owner_kind = c.str();
+      r.owner_org = c.i64();
+      r.owner_area = c.str();
+      r.owner_name = c.str();
+      r.owner_org_area = c.str();
+      r.plan_json = c.str();
+      r.result = c.str();
+      const int ct = c.next();
+      if (!q.null_at(ct)) r.ct = q.real(ct);
+      Cols rest(q, ct + 1);
+      r.recorded_at = rest.maybe_at();
+      r.sampled_at = rest.maybe_at();
+      r.alerted = rest.i64() > 0;
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
   bool resident_of(const RoundRow& r, std::int64_t person_id) override {
     Q q(db_, "SELECT area_code FROM persons WHERE id = ? AND merged_into IS NULL");
     q.i64(person_id);

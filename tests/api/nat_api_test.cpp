@@ -54,7 +54,7 @@ TEST_F(NatApi, RoundTubesBoxesResultsCoverage) {
   Client lab = login(server_->port(), "lab");
   Client grid = login(server_->port(), "grid_a");
 
-  auto pt = centre.post("/api/nat/points", json{{"name", "建外采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}}.dump());
+  auto pt = centre.post("/api/nat/points", json{{"name", "建外采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}, {"opens", "00:00"}, {"closes", "24:00"}}.dump());
   ASSERT_EQ(pt.status, 201) << pt.body;
   const std::int64_t point = pt.j()["id"];
   EXPECT_EQ(sampler.post("/api/nat/points", json{{"name", "x"}, {"area_code", World::kStreet}}.dump()).status, 403);
@@ -155,7 +155,7 @@ TEST_F(NatApi, FhirFilesRunAsJobs) {
   Client sampler = login(server_->port(), "sampler");
   Client lab = login(server_->port(), "lab");
   const std::int64_t point =
-      centre.post("/api/nat/points", json{{"name", "采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}}.dump()).j()["id"];
+      centre.post("/api/nat/points", json{{"name", "采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}, {"opens", "00:00"}, {"closes", "24:00"}}.dump()).j()["id"];
   const std::int64_t tube =
       sampler.post("/api/nat/tubes", json{{"barcode", "FHIR-0001"}, {"point_id", point}, {"ratio", 1}}.dump()).j()["id"];
   ASSERT_EQ(sampler.post("/api/nat/tubes/" + std::to_string(tube) + "/samples", json{{"doc_number", world_.doc_a}}.dump()).status,
@@ -233,7 +233,7 @@ TEST_F(NatApi, BadBodiesAreNamed) {
 TEST_F(NatApi, SamplingDeviceUpload) {
   Client centre = login(server_->port(), "centre");
   Client sampler = login(server_->port(), "sampler");
-  auto pt = centre.post("/api/nat/points", json{{"name", "建外采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}}.dump());
+  auto pt = centre.post("/api/nat/points", json{{"name", "建外采样点"}, {"area_code", World::kStreet}, {"lab_org_id", lab_}, {"opens", "00:00"}, {"closes", "24:00"}}.dump());
   ASSERT_EQ(pt.status, 201) << pt.body;
   const std::int64_t point = pt.j()["id"];
   const json body = {{"point_id", point},
@@ -303,6 +303,121 @@ TEST_F(NatApi, KeyGroups) {
   auto off = centre.post("/api/nat/key-groups", json{{"org_id", world_.org_id}, {"group", ""}}.dump());
   ASSERT_EQ(off.status, 200);
   EXPECT_EQ(off.j()["removed"], true);
+}
+
+// Today's planned tests of control orders by holder (今日核酸): the grid holding a home-isolated
+// resident and the command centre see the day's test (masked, audited) with the tally by holder;
+// a sampler or a lab reads no orders; tomorrow's list follows the plan; bad filters are named.
+TEST_F(NatApi, PlannedOrderTestsByHolder) {
+  loop::Profiles profiles(std::string(BIHUAN_SOURCE_DIR) + "/policies");
+  SystemClock clock;
+  const LocalTime local;
+  const Date today = local.date_of(clock.now());
+  {
+    auto repo = store::open_repository(url_);
+    loop::Service svc(*repo, profiles, clock);
+    loop::NewOrder n;
+    n.person_id = world_.person_a;
+    n.group = "close_contact";  // tests on days 1, 2, 3, 5 and 7
+    n.start = today;
+    n.stage = loop::Stage::home_isolation;
+    n.owner = loop::Owner::area(World::kGridA);
+    svc.create_order(n, Caller::local("t"));
+  }
+  Client centre = login(server_->port(), "centre");
+  Client grid = login(server_->port(), "grid_a");
+  Client sampler = login(server_->port(), "sampler");
+  Client lab = login(server_->port(), "lab");
+  for (Client* c : {&centre, &grid}) {
+    auto r = c->get("/api/nat/order-tests");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json j = r.j();
+    EXPECT_EQ(j["date"], format_date(today));
+    ASSERT_EQ(j["items"].size(), 1u) << r.body;
+    const auto& t = j["items"][0];
+    EXPECT_EQ(t["person_id"], world_.person_a);
+    EXPECT_EQ(t["status"], "due");
+    EXPECT_EQ(t["doc_number"], mask_id_number(world_.doc_a));
+    EXPECT_EQ(r.body.find(world_.doc_a), std::string::npos);
+    EXPECT_EQ(t["holder"]["kind"], "area");
+    EXPECT_EQ(t["holder"]["area_code"], World::kGridA);
+    EXPECT_EQ(t["holder"]["name"], "第1网格");
+    ASSERT_EQ(j["holders"].size(), 1u);
+    EXPECT_EQ(j["holders"][0]["planned"], 1);
+    EXPECT_EQ(j["holders"][0]["due"], 1);
+  }
+  EXPECT_EQ(sampler.get("/api/nat/order-tests").status, 403);
+  EXPECT_EQ(lab.get("/api/nat/order-tests").status, 403);
+  const std::string tomorrow = format_date(Date{std::chrono::sys_days{today} + std::chrono::days{1}});
+  const std::string day4 = format_date(Date{std::chrono::sys_days{today} + std::chrono::days{3}});
+  EXPECT_EQ(centre.get("/api/nat/order-tests?date=" + tomorrow).j()["items"].size(), 1u);
+  EXPECT_EQ(centre.get("/api/nat/order-tests?date=" + day4).j()["items"].size(), 0u);  // day 4: no test
+  EXPECT_EQ(centre.get("/api/nat/order-tests?holder=area:" + std::string(World::kGridA)).j()["items"].size(), 1u);
+  EXPECT_EQ(centre.get("/api/nat/order-tests?holder=area:" + std::string(World::kGridB)).j()["items"].size(), 0u);
+  EXPECT_EQ(centre.get("/api/nat/order-tests?status=resulted").j()["items"].size(), 0u);
+  for (const char* bad : {"?date=2022-13-01", "?holder=x", "?holder=org:abc", "?status=late"}) {
+    auto r = centre.get(std::string("/api/nat/order-tests") + bad);
+    EXPECT_EQ(r.status, 400) << bad << " " << r.body;
+  }
+  EXPECT_EQ(centre.get("/api/nat/order-tests?holder=x").j()["field"], "holder");
+  // The read is audited with the persons listed.
+  Client admin = login(server_->port(), "admin");
+  auto audit = admin.get("/api/audit?action=person.read&limit=50");
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  EXPECT_NE(audit.body.find("nat.order_tests"), std::string::npos) << audit.body;
+}
+
+// Sampling points' hours and capacity over HTTP: the command centre changes a point (a sampler
+// cannot; bad hours are named), a closed point refuses samples with 409 naming the point, and the
+// round's plan lists each point's load against its capacity and the overflow.
+TEST_F(NatApi, PointHoursAndTheRoundPlan) {
+  Client centre = login(server_->port(), "centre");
+  Client sampler = login(server_->port(), "sampler");
+  auto pt = centre.post("/api/nat/points", json{{"name", "建外采样点"}, {"area_code", World::kStreet}, {"capacity_per_hour", 1},
+                                                {"opens", "08:00"}, {"closes", "09:00"}}.dump());
+  ASSERT_EQ(pt.status, 201) << pt.body;
+  const std::string path = "/api/nat/points/" + std::to_string(pt.j()["id"].get<std::int64_t>());
+  EXPECT_EQ(sampler.put(path, R"({"closes":"24:00"})").status, 403);
+  auto bad = centre.put(path, R"({"closes":"25:00"})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.j()["field"], "closes");
+  // Closed now (a window of one minute that has just passed).
+  const LocalTime local;
+  const auto now = std::chrono::duration_cast<std::chrono::minutes>(SystemClock{}.now() -
+                                                                  local.start_of(local.date_of(SystemClock{}.now())));
+  auto hhmm = [](long m) {
+    m = ((m % 1440) + 1440) % 1440;
+    auto two = [](long v) { return std::string(1, static_cast<char>('0' + v / 10)) + static_cast<char>('0' + v % 10); };
+    return two(m / 60) + ":" + two(m % 60);
+  };
+  auto closed = centre.put(path, json{{"opens", hhmm(now.count() - 120)}, {"closes", hhmm(now.count() - 90)}}.dump());
+  ASSERT_EQ(closed.status, 200) << closed.body;
+  auto tube = sampler.post("/api/nat/tubes", json{{"barcode", "PH-0001"}, {"point_id", pt.j()["id"]}, {"ratio", 1}}.dump());
+  ASSERT_EQ(tube.status, 201) << tube.body;
+  auto refused = sampler.post("/api/nat/tubes/" + std::to_string(tube.j()["id"].get<std::int64_t>()) + "/samples",
+                              json{{"doc_number", world_.doc_a}}.dump());
+  EXPECT_EQ(refused.status, 409) << refused.body;
+  EXPECT_EQ(refused.j()["field"], "point_id");
+  EXPECT_NE(refused.body.find("建外采样点"), std::string::npos) << refused.body;
+  auto open = centre.put(path, R"({"opens":"00:00","closes":"24:00","capacity_per_hour":1})");
+  ASSERT_EQ(open.status, 200) << open.body;
+  EXPECT_EQ(open.j()["closes"], "24:00");
+  EXPECT_EQ(sampler.post("/api/nat/tubes/" + std::to_string(tube.j()["id"].get<std::int64_t>()) + "/samples",
+                         json{{"doc_number", world_.doc_a}}.dump()).status, 201);
+  // The plan of a round over the street: 24 a day at this point for the street's residents.
+  auto rounds = centre.post("/api/nat/rounds", json{{"area_code", World::kStreet}, {"days", {"2022-04-04"}},
+                                                    {"rule", "outbreak_district_10m"}}.dump());
+  ASSERT_EQ(rounds.status, 201) << rounds.body;
+  auto plan = centre.get("/api/nat/rounds/" + std::to_string(rounds.j()["items"][0]["id"].get<std::int64_t>()) + "/plan");
+  ASSERT_EQ(plan.status, 200) << plan.body;
+  const json j = plan.j();
+  ASSERT_EQ(j["points"].size(), 1u) << plan.body;
+  EXPECT_EQ(j["points"][0]["capacity"], 24);
+  EXPECT_EQ(j["points"][0]["open_hours"], 24.0);
+  EXPECT_EQ(j["residents"], j["assigned"]);
+  EXPECT_EQ(j["overflow_residents"], 0);
+  EXPECT_EQ(j["points"][0]["load"], j["residents"]);
+  EXPECT_GT(j["residents"].get<int>(), 0);
 }
 
 // The round page's pool advice: the numbers of `bihuan pool advise` (Dorfman's formula), for

@@ -193,6 +193,7 @@ class ScopeMatrix : public ::testing::Test {
         np.area_code = World::kGridB;
         np.lab_org_id = org_["LAB-2"];
         const auto point = nat.create_point(np, admin);
+        point_out_ = point.id;
         nat::NewTube nt;
         nt.barcode = "OUT-TUBE-1";
         nt.point_id = point.id;
@@ -443,6 +444,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/loop/referrals/{id}", 0) == 0) return Target{id(referral_out_), "999999"};
     if (pattern.rfind("/api/loop/sites/{org_id}", 0) == 0) return Target{id(org_["SITE-2"]), "999999"};
     if (pattern.rfind("/api/nat/rounds/{id}", 0) == 0) return Target{id(round_out_), "999999"};
+    if (pattern.rfind("/api/nat/points/{id}", 0) == 0) return Target{id(point_out_), "999999"};
     if (pattern.rfind("/api/nat/tubes/{id}", 0) == 0) return Target{id(tube_out_), "999999"};
     if (pattern.rfind("/api/nat/boxes/{id}", 0) == 0) return Target{id(box_out_), "999999"};
     if (pattern.rfind("/api/nat/results/{id}", 0) == 0) return Target{id(result_out_), "999999"};
@@ -509,6 +511,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.find("/exclusions") != std::string::npos)
       return json{{"person_id", world_->person_a}, {"reason", "away"}}.dump();
     if (pattern == "/api/nat/boxes/{id}/tubes") return R"({"barcodes":["NO-SUCH-TUBE"]})";
+    if (pattern == "/api/nat/points/{id}") return R"({"capacity_per_hour":100})";
     if (pattern.find("/pickup") != std::string::npos) return R"({"carrier":"c"})";
     if (pattern.find("/correct") != std::string::npos) return R"({"result":"negative","reason":"r"})";
     if (pattern.find("/api/nat/conflicts/") != std::string::npos) return R"({"note":"n"})";
@@ -582,6 +585,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t household_out_ = 0, merge_out_ = 0, merge_kept_out_ = 0;
   static inline std::int64_t order_in_ = 0, order_out_ = 0, alert_out_ = 0, handover_out_ = 0, referral_out_ = 0;
   static inline std::int64_t conflict_in_ = 0, conflict_out_ = 0;
+  static inline std::int64_t point_out_ = 0;
   static inline std::int64_t round_out_ = 0, tube_out_ = 0, box_out_ = 0, result_out_ = 0, nat_conflict_out_ = 0,
                              nat_alert_out_ = 0;
   static inline std::int64_t case_out_ = 0, contact_out_ = 0, link_out_ = 0, disinfection_out_ = 0, treatment_out_ = 0;

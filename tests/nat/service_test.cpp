@@ -3,6 +3,7 @@
 // jurisdiction rules (outside the scope = does not exist).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -379,7 +380,17 @@ TEST_P(NatService, SamplingByScannedHealthCode) {
   w.code_token = out.token + "x";
   t.barcode = "S0002";
   auto tube2 = svc_->open_tube(t, sampler_);
-  EXPECT_EQ(code_of([&] { svc_->sample(tube2.id, w, sampler_); }), ErrorCode::unauthenticated);
+  // A forged or foreign code is a bad scan naming the code, not an authentication failure of the
+  // sampler (which would log the sampler out of the console).
+  try {
+    svc_->sample(tube2.id, w, sampler_);
+    ADD_FAILURE() << "a forged code was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
+    EXPECT_EQ(e.field(), "code");
+  }
+  w.code_token = "not-a-health-code";
+  EXPECT_EQ(code_of([&] { svc_->sample(tube2.id, w, sampler_); }), ErrorCode::invalid_argument);
 }
 
 TEST_P(NatService, NegativePoolClearsPositivePoolFlagsAndRetestsConfirm) {
@@ -655,6 +666,249 @@ TEST_P(NatService, TheActiveProfileDecidesRoundsAndCtCuts) {
   EXPECT_EQ(rep.cases_opened, 1);
 }
 
+// Today's planned tests of control orders (今日核酸) by holder: the day's test of every active
+// order whose plan has one, with its status, for the site, the grid or the command centre holding
+// the order; other days and other holders are not listed.
+TEST_P(NatService, PlannedTestsOfOrdersByHolder) {
+  std::vector<Org> sites(1);
+  sites[0].code = "SITE-1";
+  sites[0].name = "建外隔离点";
+  sites[0].kind = OrgKind::quarantine_site;
+  sites[0].area_code = kStreet;
+  repo_->upsert_orgs(sites);
+  const std::int64_t site = sites[0].id;
+  auto order = [&](int who, const char* group, const char* start, loop::Stage stage, loop::Owner owner) {
+    loop::NewOrder n;
+    n.person_id = persons_[static_cast<std::size_t>(who)].id;
+    n.group = group;
+    n.start = *parse_date(start);
+    n.stage = stage;
+    n.owner = owner;
+    return loop_->create_order(n, Caller::local("t")).order.id;
+  };
+  // Close contacts test on days 1, 2, 3, 5, 7; secondary contacts on days 1, 4, 7.
+  const auto due = order(0, "close_contact", "2022-04-04", loop::Stage::quarantine_site, loop::Owner::org(site));
+  const auto sampled = order(1, "close_contact", "2022-04-03", loop::Stage::quarantine_site, loop::Owner::org(site));
+  const auto resulted = order(5, "secondary_contact", "2022-04-04", loop::Stage::home_isolation, loop::Owner::area(kGridB));
+  const auto day3 = order(2, "secondary_contact", "2022-04-02", loop::Stage::home_isolation,
+                          loop::Owner::area(kGridA));  // day 3: no test today, day 4 tomorrow
+  const auto missed = order(3, "secondary_contact", "2022-04-04", loop::Stage::home_isolation, loop::Owner::area(kGridA));
+  // The sampled one is in a single tube today, the resulted one has its result, the missed one an
+  // open test_missing alert for today.
+  auto p = point();
+  nat::NewTube t;
+  t.barcode = "OT-0001";
+  t.point_id = p.id;
+  t.ratio = 1;
+  svc_->sample(svc_->open_tube(t, sampler_).id, by_doc(1), sampler_);
+  loop_->record_test(resulted, *parse_date("2022-04-04"), "negative", std::nullopt, Caller::local("t"));
+  store::AlertRow a;
+  a.order_id = missed;
+  a.kind = "test_missing";
+  a.severity = "warning";
+  a.subject = "test:2022-04-04";
+  a.raised_at = clock_.now();
+  a.owner = loop::Owner::area(kGridA);
+  loop_->loop().raise_alert(a);
+
+  auto by_order = [](const nat::PlannedTests& r) {
+    std::map<std::int64_t, std::string> m;
+    for (const auto& x : r.items) m[x.row.order_id] = x.status;
+    return m;
+  };
+  // The command centre of the district: every holder inside it, today by default.
+  auto all = svc_->planned_tests({}, centre_, {0, 100});
+  EXPECT_EQ(format_date(all.day), "2022-04-04");
+  EXPECT_EQ(by_order(all), (std::map<std::int64_t, std::string>{
+                               {due, "due"}, {sampled, "sampled"}, {resulted, "resulted"}, {missed, "missed"}}));
+  ASSERT_EQ(all.holders.size(), 3u);
+  std::map<std::string, nat::HolderTally> tally;
+  for (const auto& h : all.holders) tally[h.owner_kind == "org" ? std::to_string(h.owner_org) : h.owner_area] = h;
+  EXPECT_EQ(tally[std::to_string(site)].planned, 2);
+  EXPECT_EQ(tally[std::to_string(site)].due, 1);
+  EXPECT_EQ(tally[std::to_string(site)].sampled, 1);
+  EXPECT_EQ(tally[std::to_string(site)].owner_name, "建外隔离点");
+  EXPECT_EQ(tally[kGridA].planned, 1);
+  EXPECT_EQ(tally[kGridA].missed, 1);
+  EXPECT_EQ(tally[kGridB].resulted, 1);
+  for (const auto& x : all.items)
+    if (x.row.order_id == resulted) {
+      EXPECT_EQ(x.row.result, "negative");
+    }
+
+  // The site sees the orders it holds, the grid worker of grid A those grid A holds (not the
+  // site's order of a grid A resident); a lab does not read orders.
+  Caller site_c;
+  site_c.role = Role::quarantine_site;
+  site_c.scope = Scope::org(site);
+  site_c.user_id = 20;
+  EXPECT_EQ(by_order(svc_->planned_tests({}, site_c, {0, 100})),
+            (std::map<std::int64_t, std::string>{{due, "due"}, {sampled, "sampled"}}));
+  Caller grid;
+  grid.role = Role::grid_worker;
+  grid.scope = Scope::area(kGridA);
+  grid.user_id = 21;
+  EXPECT_EQ(by_order(svc_->planned_tests({}, grid, {0, 100})), (std::map<std::int64_t, std::string>{{missed, "missed"}}));
+  Caller other_centre = centre_;
+  other_centre.scope = Scope::area("110106");
+  EXPECT_TRUE(svc_->planned_tests({}, other_centre, {0, 100}).items.empty());
+  EXPECT_EQ(code_of([&] { svc_->planned_tests({}, lab_caller_, {0, 100}); }), ErrorCode::permission_denied);
+
+  // Filters: one holder, one status; pages by order id.
+  nat::PlannedTestQuery q;
+  q.holder_kind = "org";
+  q.holder_org = site;
+  EXPECT_EQ(svc_->planned_tests(q, centre_, {0, 100}).items.size(), 2u);
+  q.holder_kind = "area";
+  q.holder_area = kGridB;
+  EXPECT_EQ(by_order(svc_->planned_tests(q, centre_, {0, 100})), (std::map<std::int64_t, std::string>{{resulted, "resulted"}}));
+  EXPECT_TRUE(svc_->planned_tests(q, grid, {0, 100}).items.empty());  // grid B is not grid A's
+  nat::PlannedTestQuery st;
+  st.status = "due";
+  EXPECT_EQ(by_order(svc_->planned_tests(st, centre_, {0, 100})), (std::map<std::int64_t, std::string>{{due, "due"}}));
+  st.status = "late";
+  EXPECT_EQ(code_of([&] { svc_->planned_tests(st, centre_, {0, 100}); }), ErrorCode::invalid_argument);
+  std::vector<std::int64_t> paged;
+  store::Page page{0, 1};
+  for (int guard = 0; guard < 10; ++guard) {
+    auto r = svc_->planned_tests({}, centre_, page);
+    for (const auto& x : r.items) paged.push_back(x.row.order_id);
+    if (!r.next) break;
+    page.after = r.next;
+  }
+  EXPECT_EQ(paged.size(), 4u);
+  EXPECT_TRUE(std::is_sorted(paged.begin(), paged.end()));
+
+  // Tomorrow: the close contacts' days 2 and 3 and the earlier secondary contact's day 4; the
+  // secondary contacts who started today have no test (day 2).
+  nat::PlannedTestQuery tomorrow;
+  tomorrow.day = *parse_date("2022-04-05");
+  EXPECT_EQ(by_order(svc_->planned_tests(tomorrow, centre_, {0, 100})),
+            (std::map<std::int64_t, std::string>{{due, "due"}, {sampled, "due"}, {day3, "due"}}));
+}
+
+// Opening hours are enforced: a point samples from opening to closing plus the grace for the
+// queue (30 minutes), not after; a point past midnight or around the clock samples at night; an
+// upload is judged at its sampling time; a point out of service samples nobody.
+TEST_P(NatService, SamplingPointsSampleOnlyInTheirHours) {
+  auto p = point();  // 08:00-20:00
+  EXPECT_EQ(p.opens, "08:00");
+  nat::NewTube t;
+  t.point_id = p.id;
+  t.ratio = 5;
+  t.barcode = "HR-0001";
+  const auto tube = svc_->open_tube(t, sampler_).id;
+  svc_->sample(tube, by_doc(0), sampler_);               // 09:00 local
+  clock_.set(at("2022-04-04T12:20:00Z"));                // 20:20: the queue at closing time
+  svc_->sample(tube, by_doc(1), sampler_);
+  clock_.set(at("2022-04-04T12:31:00Z"));                // 20:31: closed
+  try {
+    svc_->sample(tube, by_doc(2), sampler_);
+    ADD_FAILURE() << "sampled at a closed point";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::conflict);
+    EXPECT_EQ(e.field(), "point_id");
+    EXPECT_NE(std::string(e.what()).find("20:31"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("08:00-20:00"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(svc_->tube(tube, centre_).members.size(), 2u);
+  clock_.set(at("2022-04-03T23:59:00Z"));                // 07:59 the same day: not yet open
+  EXPECT_EQ(code_of([&] { svc_->sample(tube, by_doc(2), sampler_); }), ErrorCode::conflict);
+
+  // The command centre keeps the point open around the clock for the night; a sampler cannot.
+  nat::PointChange night;
+  night.closes = "24:00";
+  night.opens = "00:00";
+  EXPECT_EQ(code_of([&] { svc_->change_point(p.id, night, sampler_); }), ErrorCode::permission_denied);
+  Caller other_centre = centre_;
+  other_centre.scope = Scope::area("110106");
+  EXPECT_EQ(code_of([&] { svc_->change_point(p.id, night, other_centre); }), ErrorCode::not_found);
+  nat::PointChange bad;
+  bad.closes = "24:30";
+  EXPECT_EQ(code_of([&] { svc_->change_point(p.id, bad, centre_); }), ErrorCode::invalid_argument);
+  auto changed = svc_->change_point(p.id, night, centre_);
+  EXPECT_EQ(changed.closes, "24:00");
+  svc_->sample(tube, by_doc(2), sampler_);
+  // Past midnight: 20:00-08:00 samples at 03:00, not at 12:00.
+  nat::PointChange overnight;
+  overnight.opens = "20:00";
+  overnight.closes = "08:00";
+  svc_->change_point(p.id, overnight, centre_);
+  clock_.set(at("2022-04-04T19:00:00Z"));  // 03:00 on 04-05
+  svc_->sample(tube, by_doc(3), sampler_);
+  clock_.set(at("2022-04-05T04:00:00Z"));  // 12:00
+  EXPECT_EQ(code_of([&] { svc_->sample(tube, by_doc(4), sampler_); }), ErrorCode::conflict);
+
+  // An upload is judged at the time the device sampled.
+  nat::PointChange day;
+  day.opens = "08:00";
+  day.closes = "20:00";
+  svc_->change_point(p.id, day, centre_);
+  clock_.set(at("2022-04-05T14:00:00Z"));  // 22:00: uploading after closing what was sampled at 10:00
+  nat::SampleUpload u;
+  u.point_id = p.id;
+  nat::UploadTube ut;
+  ut.barcode = "HR-0002";
+  ut.ratio = 5;
+  ut.members = {by_doc(5)};
+  u.tubes = {ut};
+  u.sampled_at = at("2022-04-05T02:00:00Z");
+  EXPECT_EQ(svc_->upload_samples(u, sampler_).samples, 1);
+  u.tubes[0].barcode = "HR-0003";
+  u.sampled_at.reset();  // sampled now, at 22:00
+  EXPECT_EQ(code_of([&] { svc_->upload_samples(u, sampler_); }), ErrorCode::conflict);
+
+  // Out of service: no tube is opened and nobody is sampled there.
+  clock_.set(at("2022-04-05T02:00:00Z"));
+  nat::PointChange off;
+  off.active = false;
+  svc_->change_point(p.id, off, centre_);
+  EXPECT_EQ(code_of([&] { svc_->sample(tube, by_doc(6), sampler_); }), ErrorCode::conflict);
+}
+
+// The plan of a round: each grid's residents assigned to the points of the street within their
+// daily capacity (per hour x hours), the nearest point first, the rest reported as overflow;
+// residents excluded from the round leave the plan.
+TEST_P(NatService, RoundPlanAssignsGridsToPointsWithinCapacity) {
+  auto r = round(5);  // the street: grid A 5 residents, grid B 2
+  auto make = [&](const char* name, const char* area, int per_hour, const char* opens, const char* closes) {
+    nat::NewPoint n;
+    n.name = name;
+    n.area_code = area;
+    n.capacity_per_hour = per_hour;
+    n.opens = opens;
+    n.closes = closes;
+    return svc_->create_point(n, centre_).id;
+  };
+  const auto grid_point = make("一网格采样点", kGridA, 1, "08:00", "12:00");  // 4 a day
+  const auto street_point = make("街道采样点", kStreet, 1, "08:00", "10:00");  // 2 a day
+  make("朝外采样点", kOtherStreetGrid, 100, "08:00", "20:00");                 // not in the round's area
+  auto plan = svc_->round_plan(r.id, centre_);
+  ASSERT_EQ(plan.points.size(), 2u);
+  EXPECT_EQ(plan.plan.residents, 7);
+  EXPECT_EQ(plan.plan.capacity, 6);
+  EXPECT_EQ(plan.plan.assigned, 6);
+  EXPECT_EQ(plan.plan.overflowed, 1);
+  ASSERT_EQ(plan.plan.overflow.size(), 1u);
+  EXPECT_EQ(plan.plan.overflow[0].area_code, kGridB);
+  std::map<std::int64_t, std::int64_t> load;
+  for (const auto& l : plan.plan.points) load[l.point_id] = l.load;
+  EXPECT_EQ(load[grid_point], 4);
+  EXPECT_EQ(load[street_point], 2);
+  std::map<std::pair<std::string, std::int64_t>, std::int64_t> given;
+  for (const auto& a : plan.plan.assignments) given[{a.area_code, a.point_id}] = a.residents;
+  EXPECT_EQ((given[{kGridA, grid_point}]), 4);
+  EXPECT_EQ((given[{kGridA, street_point}]), 1);
+  EXPECT_EQ((given[{kGridB, street_point}]), 1);
+  // A resident of grid B away: the plan fits.
+  svc_->exclude(r.id, persons_[6].id, "away", "", centre_);
+  plan = svc_->round_plan(r.id, centre_);
+  EXPECT_EQ(plan.plan.residents, 6);
+  EXPECT_EQ(plan.plan.overflowed, 0);
+  // Outside the area: like an unknown round.
+  EXPECT_EQ(code_of([&] { svc_->round_plan(r.id, other_sampler_); }), ErrorCode::not_found);
+}
+
 TEST_P(NatService, NextRoundFollowsTheRule) {
   auto p = point();
   nat::NewRounds nr;
@@ -692,6 +946,52 @@ TEST(NatRules, TurnaroundQuantilesAndRoutineDays) {
   EXPECT_TRUE(nat::routine_day(since, *parse_date("2022-04-07"), 3));
   EXPECT_FALSE(nat::routine_day(since, *parse_date("2022-04-01"), 3));
   EXPECT_TRUE(nat::routine_day(since, *parse_date("2022-04-05"), 0));  // every day
+}
+
+TEST(NatRules, OpeningHoursAndThePlanOfARound) {
+  EXPECT_EQ(nat::minute_of_day("08:30", false), 510);
+  EXPECT_FALSE(nat::minute_of_day("24:00", false));
+  EXPECT_EQ(nat::minute_of_day("24:00", true), 1440);
+  EXPECT_FALSE(nat::minute_of_day("8:30", false));
+  EXPECT_FALSE(nat::minute_of_day("12:60", true));
+  EXPECT_EQ(nat::open_minutes("08:00", "20:00"), 720);
+  EXPECT_EQ(nat::open_minutes("20:00", "08:00"), 720);
+  EXPECT_EQ(nat::open_minutes("00:00", "24:00"), 1440);
+  EXPECT_EQ(nat::open_minutes("07:00", "07:00"), 1440);
+  EXPECT_TRUE(nat::open_at("08:00", "20:00", 8 * 60, 0));
+  EXPECT_FALSE(nat::open_at("08:00", "20:00", 8 * 60 - 1, 30));
+  EXPECT_FALSE(nat::open_at("08:00", "20:00", 20 * 60, 0));
+  EXPECT_TRUE(nat::open_at("08:00", "20:00", 20 * 60 + 29, 30));
+  EXPECT_FALSE(nat::open_at("08:00", "20:00", 20 * 60 + 30, 30));
+  EXPECT_TRUE(nat::open_at("20:00", "08:00", 3 * 60, 0));
+  EXPECT_TRUE(nat::open_at("20:00", "08:00", 23 * 60, 0));
+  EXPECT_FALSE(nat::open_at("20:00", "08:00", 12 * 60, 0));
+  EXPECT_TRUE(nat::open_at("00:00", "24:00", 0, 0));
+  // Two grids of a community; a point in grid 1 and one in the community. Grid 1 fills its own
+  // point first, then the community's; grid 2 (served by the community's point only) gets what
+  // is left, then a neighbour's point with room; the rest overflows.
+  std::vector<nat::PlanPoint> pts = {{1, "110105001001001", 10, "08:00", "18:00"},   // 100
+                                     {2, "110105001001", 5, "08:00", "12:00"},        // 20
+                                     {3, "110105001002001", 2, "08:00", "13:00"}};    // 10, another community
+  auto plan = nat::plan_round(pts, {{"110105001001002", 30}, {"110105001001001", 110}});
+  EXPECT_EQ(plan.capacity, 130);
+  EXPECT_EQ(plan.residents, 140);
+  ASSERT_EQ(plan.points.size(), 3u);
+  EXPECT_EQ(plan.points[0].load, 100);
+  EXPECT_EQ(plan.points[1].load, 20);
+  EXPECT_EQ(plan.points[2].load, 10);
+  EXPECT_EQ(plan.assigned, 130);
+  EXPECT_EQ(plan.overflowed, 10);
+  ASSERT_EQ(plan.overflow.size(), 1u);
+  EXPECT_EQ(plan.overflow[0].area_code, "110105001001002");
+  EXPECT_EQ(plan.overflow[0].residents, 10);
+  std::int64_t grid2_local = 0, grid2_neighbour = 0;
+  for (const auto& a : plan.assignments)
+    if (a.area_code == "110105001001002") (a.local ? grid2_local : grid2_neighbour) += a.residents;
+  EXPECT_EQ(grid2_local, 10);      // the community point's room after grid 1 took 10 of it
+  EXPECT_EQ(grid2_neighbour, 10);  // the other community's point
+  // No points: everything overflows.
+  EXPECT_EQ(nat::plan_round({}, {{"110105001001001", 5}}).overflowed, 5);
 }
 
 TEST(NatRules, ConsequencesAndRollUp) {
