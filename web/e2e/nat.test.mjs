@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { request as pwRequest } from 'playwright-core'
+import QRCode from 'qrcode'
 import { BASE, apiAs, env, hook, inputHook, login, openBrowser } from './helpers.mjs'
 import { shot } from './shots.mjs'
 
@@ -57,6 +58,11 @@ before(async () => {
   assert.equal(points.status, 200, JSON.stringify(points.body))
   point = points.body.items.find((p) => p.area_code.startsWith(env('BIHUAN_NAT_STREET')))
   assert.ok(point, 'the generator made a sampling point in the street')
+  // Points sample only in their hours (07:00-21:00 for the generator's): the command centre keeps
+  // this one open around the clock, as it would for a late round, so that the test runs at any hour.
+  const opened = await api.admin.post(`/nat/points/${point.id}`, { opens: '00:00', closes: '24:00' }, 'put')
+  assert.equal(opened.status, 200, JSON.stringify(opened.body))
+  assert.equal(opened.body.closes, '24:00')
   phone = await openBrowser({ viewport: PHONE })
   desk = await openBrowser()
 })
@@ -221,4 +227,87 @@ test('the re-test board lists a key group; the rounds page charts the turnaround
   const off = await api.admin.post('/nat/key-groups', { org_id: org.id, group: '' })
   assert.equal(off.status, 200)
   assert.deepEqual(desk.problems, [])
+})
+
+test('the round page plans the points within their capacity', async () => {
+  const page = desk.page
+  await page.goto(`${BASE()}/nat/rounds/${round.id}`)
+  const plan = await api.admin.get(`/nat/rounds/${round.id}/plan`)
+  assert.equal(plan.status, 200, JSON.stringify(plan.body))
+  const mine = plan.body.points.find((p) => p.id === point.id)
+  assert.ok(mine, 'the point is in the plan')
+  assert.equal(mine.capacity, mine.capacity_per_hour * 24)  // open around the clock
+  await page.locator(`[data-test="nat-plan"][data-capacity="${plan.body.capacity}"]`).waitFor()
+  await page.locator(`[data-test="nat-plan-point-${point.id}"][data-load="${mine.load}"]`).waitFor()
+  assert.equal(plan.body.assigned + plan.body.overflow_residents, plan.body.residents)
+  assert.deepEqual(desk.problems, [])
+})
+
+test("the holders' page lists today's planned test of an order, sampled this morning", async () => {
+  // The first resident sampled above is put under home isolation by its grid today (a close
+  // contact: tests on days 1, 2, 3, 5 and 7); today's test shows as sampled (awaiting the lab).
+  const who = await api.admin.get(`/persons?doc_number=${encodeURIComponent(docs[0])}`)
+  assert.equal(who.status, 200, JSON.stringify(who.body))
+  const person = (who.body.items || [who.body])[0]
+  assert.ok(person?.id, JSON.stringify(who.body))
+  const order = await api.admin.post('/loop/orders', {
+    person_id: person.id,
+    group: 'close_contact',
+    source: 'close_contact',
+    start_date: localToday(),
+    stage: 'home_isolation',
+    owner: { kind: 'area', area_code: person.area_code },
+  })
+  assert.equal(order.status, 201, JSON.stringify(order.body))
+  const orderId = order.body.id ?? order.body.order?.id
+  const list = await api.admin.get(`/nat/order-tests?holder=area:${person.area_code}`)
+  assert.equal(list.status, 200, JSON.stringify(list.body))
+  const mine = list.body.items.find((x) => x.order_id === orderId)
+  assert.ok(mine, JSON.stringify(list.body))
+  assert.equal(mine.status, 'sampled')
+  assert.ok(mine.person_name.includes('*'))
+  const page = desk.page
+  await page.goto(`${BASE()}/nat/order-tests`)
+  await page.locator(`[data-test="nat-ot-${orderId}"][data-status="sampled"]`).waitFor()
+  await hook(page, `nat-ot-holder-area:${person.area_code}`).waitFor()
+  await shot(page, 'nat-order-tests.png')
+  // The sampler reads no control orders.
+  assert.equal((await api.sampler.get('/nat/order-tests')).status, 403)
+  assert.deepEqual(desk.problems, [])
+})
+
+test('the sampling page reads a health code from a photo of its QR code (jsQR)', async () => {
+  // The second resident's health code as their phone shows it, photographed: a PNG of the QR code.
+  const who = await api.admin.get(`/persons?doc_number=${encodeURIComponent(docs[1])}`)
+  const person = (who.body.items || [who.body])[0]
+  const code = await api.admin.get(`/persons/${person.id}/code`)
+  assert.equal(code.status, 200, JSON.stringify(code.body))
+  const png = await QRCode.toBuffer(code.body.token, { type: 'png', margin: 4, scale: 6 })
+  const page = phone.page
+  await page.goto(`${BASE()}/nat/sampling`)
+  await choose(page, 'nat-point', 'nat-point-popper', point.name)
+  await hook(page, 'nat-ratio-1').click()
+  await inputHook(page, 'nat-tube-barcode').fill(`${TUBE}Q`)
+  await hook(page, 'nat-tube-open').click()
+  await hook(page, 'nat-open-tube').waitFor()
+  await hook(page, 'nat-who-code').click()
+  await page.locator('input[data-test="nat-qr-file"]').setInputFiles({ name: 'code.png', mimeType: 'image/png', buffer: png })
+  // A single tube is full with one person: it closes and the page asks for the next barcode.
+  await hook(page, `nat-done-${TUBE}Q`).waitFor()
+  const tubes = await api.sampler.get(`/nat/tubes?barcode=${TUBE}Q`)
+  assert.equal(tubes.status, 200, JSON.stringify(tubes.body))
+  assert.equal(tubes.body.items[0].members, 1)
+  const detail = await api.admin.get(`/nat/tubes/${tubes.body.items[0].id}`)
+  assert.equal(detail.body.member_list[0].person_id, person.id)
+  // A QR code that is not a health code is decoded, sent, and refused with the server's reason.
+  await hook(page, 'nat-ratio-1').click()
+  await inputHook(page, 'nat-tube-barcode').fill(`${TUBE}R`)
+  await hook(page, 'nat-tube-open').click()
+  await hook(page, 'nat-open-tube').waitFor()
+  await hook(page, 'nat-who-code').click()
+  const other = await QRCode.toBuffer('not-a-health-code', { type: 'png', margin: 4, scale: 6 })
+  await page.locator('input[data-test="nat-qr-file"]').setInputFiles({ name: 'other.png', mimeType: 'image/png', buffer: other })
+  await hook(page, 'nat-error').waitFor()
+  assert.equal((await hook(page, 'nat-tube-count').textContent()).trim(), '0/1')
+  assert.deepEqual(phone.problems, [])
 })

@@ -19,6 +19,8 @@ export const MENU = [
   { name: 'natLab', path: '/nat/lab', icon: 'Histogram', perm: 'test.result' },
   { name: 'natRounds', path: '/nat/rounds', icon: 'Aim', perm: 'test.read' },
   { name: 'natRetests', path: '/nat/retests', icon: 'Warning', perm: 'test.read' },
+  { name: 'natOrderTests', path: '/nat/order-tests', icon: 'Calendar', perm: 'loop.read' },
+  { name: 'natAntigen', path: '/nat/antigen', icon: 'Odometer', perm: 'test.sample' },
   { name: 'cases', path: '/cases', icon: 'Search', perm: 'case.investigate' },
   { name: 'chains', path: '/chains', icon: 'Share', perm: 'case.investigate' },
   { name: 'treatments', path: '/treatments', icon: 'FirstAidKit', perm: 'loop.read' },
@@ -149,6 +151,8 @@ const routes = [
         meta: { perm: 'test.read', menu: 'natRounds' },
       },
       { path: 'nat/retests', name: 'natRetests', component: () => import('./views/nat/RetestsView.vue'), meta: { perm: 'test.read' } },
+      { path: 'nat/order-tests', name: 'natOrderTests', component: () => import('./views/nat/OrderTestsView.vue'), meta: { perm: 'loop.read' } },
+      { path: 'nat/antigen', name: 'natAntigen', component: () => import('./views/nat/AntigenView.vue'), meta: { perm: 'test.sample' } },
       { path: 'cases', name: 'cases', component: () => import('./views/cases/CasesView.vue'), meta: { perm: 'case.investigate' } },
       {
         path: 'cases/:id',

@@ -37,9 +37,10 @@ export function percent(part, whole) {
   return Math.min(100, Math.round((1000 * part) / whole) / 10)
 }
 
-// The residents a coverage row expects once the excluded have left the denominator.
+// The residents a coverage row expects: `expected` already leaves the excluded out (the server
+// counts them apart in `excluded`).
 export function denominator(row) {
-  return Math.max(0, Number(row?.expected || 0) - Number(row?.excluded || 0))
+  return Math.max(0, Number(row?.expected || 0))
 }
 
 // The share of people positive, estimated from pooled results: `positive` counts every member
