@@ -12,6 +12,7 @@
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "registry/service.hpp"
+#include "store/held_repository.hpp"
 #include "store/import_repository.hpp"
 #include "store/job_repository.hpp"
 
@@ -221,7 +222,9 @@ Response undo_run(Request& req, Context& ctx) {
 
 // ---------------------------------------------------------------- identity conflicts
 
-json conflict_json(Context& ctx, const store::IdentityConflict& c, const Person& stored) {
+json conflict_json(Context& ctx, const store::IdentityConflict& c, const Person& stored,
+                   const std::map<std::int64_t, Instant>& alerted) {
+  const auto al = alerted.find(c.id);
   const Date today = ctx.today();
   json fields = json::array();
   for (const auto& f : c.fields) fields.push_back(f);
@@ -237,6 +240,8 @@ json conflict_json(Context& ctx, const store::IdentityConflict& c, const Person&
           {"created_at", format_instant(c.created_at)},
           {"resolved_at", c.resolved_at ? json(format_instant(*c.resolved_at)) : json(nullptr)},
           {"resolved_by", c.resolved_by},
+          // A held traveller's alert (notify/held_travellers.hpp), when the conflict stayed open too long.
+          {"alerted_at", al != alerted.end() ? json(format_instant(al->second)) : json(nullptr)},
           {"person", person_json(stored, "", false, today)},
           {"imported",
            {{"doc_number", mask_id_number(im.doc_number)},
@@ -255,9 +260,12 @@ Response list_conflicts(Request& req, Context& ctx) {
                   .conflicts(status != "all", caller_of(ctx, req), query_page(req.q("limit"), req.q("after")));
   json items = json::array();
   json ids = json::array();
+  std::vector<std::int64_t> conflict_ids;
+  for (const auto& c : page.items) conflict_ids.push_back(c.conflict.id);
+  const auto alerted = store::open_held_repository(ctx.repo)->alerted(conflict_ids);
   for (const auto& c : page.items) {
     ids.push_back(c.person.id);
-    items.push_back(conflict_json(ctx, c.conflict, c.person));
+    items.push_back(conflict_json(ctx, c.conflict, c.person, alerted));
   }
   audit(ctx, req, "person.conflicts", "person", 0, {}, {{"ids", ids}});
   return Response::json({{"items", items}, {"next", page.next}});
@@ -285,7 +293,7 @@ Response resolve_conflict(Request& req, Context& ctx) {
     return loop.admit_held_traveller(c, who);
   };
   const auto r = registry::Service(ctx.repo, *ctx.svc.clock).resolve_conflict(id, a, reason, who, admit);
-  json out = conflict_json(ctx, r.conflict, r.person);
+  json out = conflict_json(ctx, r.conflict, r.person, store::open_held_repository(ctx.repo)->alerted({r.conflict.id}));
   out["order_id"] = r.order_id != 0 ? json(r.order_id) : json(nullptr);
   return Response::json(out);
 }

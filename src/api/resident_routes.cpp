@@ -73,7 +73,8 @@ json appeal_json(const store::AppealRow& a, const LocalTime& l, Instant now, boo
             {"answer", a.answer},
             {"answered_at", at_json(a.answered_at, l)},
             {"escalation_level", a.escalation_level},
-            {"escalated_at", at_json(a.escalated_at, l)}};
+            {"escalated_at", at_json(a.escalated_at, l)},
+            {"colour_after", a.colour_after.empty() ? json(nullptr) : json(a.colour_after)}};
   if (staff) {
     j["person_id"] = a.person_id;
     j["person_name"] = mask_name(a.person_name);
@@ -249,8 +250,22 @@ Response list_appeals(Request& req, Context& ctx) {
 Response get_appeal(Request& req, Context& ctx) {
   auto svc = service(ctx);
   const auto a = svc.appeal(path_id(req), caller_of(ctx, req));
+  json j = appeal_json(a, ctx.svc.local_time, ctx.now(), true);
+  // What makes the colour today, and what the caller may correct in an upheld answer.
+  json causes = json::array();
+  if (a.status == "open")
+    for (const auto& k : svc.causes(a.id, caller_of(ctx, req)))
+      causes.push_back({{"kind", k.kind},
+                        {"id", k.id},
+                        {"order_id", k.order_id},
+                        {"group", k.group},
+                        {"stage", k.stage},
+                        {"subject", k.subject},
+                        {"correctable", k.correctable},
+                        {"why_not", k.why_not}});
+  j["causes"] = causes;
   audit(ctx, req, "appeal.read", "appeal", a.id, {{"person_id", a.person_id}});
-  return Response::json(appeal_json(a, ctx.svc.local_time, ctx.now(), true));
+  return Response::json(j);
 }
 
 Response answer_appeal(Request& req, Context& ctx) {
@@ -260,9 +275,25 @@ Response answer_appeal(Request& req, Context& ctx) {
   if (decision != "upheld" && decision != "rejected")
     fail(ErrorCode::invalid_argument, "decision must be upheld or rejected", "decision");
   const std::string answer = opt_string(body, "answer").value_or("");
+  std::vector<resident::Correction> corrections;
+  json done = json::array();
+  if (body.contains("corrections")) {
+    const auto& arr = body["corrections"];
+    if (!arr.is_array()) fail(ErrorCode::invalid_argument, "corrections must be an array", "corrections");
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      const auto& k = arr[i];
+      const std::string field = "corrections[" + std::to_string(i) + "]";
+      if (!k.is_object() || !k.contains("kind") || !k["kind"].is_string() || !k.contains("id") ||
+          !k["id"].is_number_integer())
+        fail(ErrorCode::invalid_argument, "a correction is {\"kind\": \"order\"|\"test_missing\", \"id\": N}", field);
+      corrections.push_back({k["kind"].get<std::string>(), k["id"].get<std::int64_t>()});
+      done.push_back({{"kind", corrections.back().kind}, {"id", corrections.back().id}});
+    }
+  }
   auto svc = service(ctx);
-  const auto a = svc.answer(id, decision == "upheld", answer, caller_of(ctx, req));
-  audit(ctx, req, "appeal.answer", "appeal", a.id, {{"person_id", a.person_id}, {"decision", decision}});
+  const auto a = svc.answer(id, decision == "upheld", answer, caller_of(ctx, req), corrections);
+  audit(ctx, req, "appeal.answer", "appeal", a.id,
+        {{"person_id", a.person_id}, {"decision", decision}, {"corrections", done}, {"colour_after", a.colour_after}});
   return Response::json(appeal_json(a, ctx.svc.local_time, ctx.now(), true));
 }
 
@@ -351,7 +382,7 @@ void add_resident_routes(Router& router) {
   add(J::scoped_object, "GET", "/api/appeals/{id}", "One appeal", "residents", {pp("id", "appeal id")}, A::any,
       P::loop_read, "", get_appeal);
   add(J::scoped_object, "POST", "/api/appeals/{id}/answer",
-      "Answer an appeal: upheld (saying what changes) or rejected (with the reason)", "residents", {pp("id", "appeal id")},
+      "Answer an appeal: upheld (saying what changes, correcting its causes) or rejected (with the reason)", "residents", {pp("id", "appeal id")},
       A::any, P::loop_write, js, answer_appeal);
   add(J::system, "GET", "/api/notify/outbox", "The notification outbox with counts by status and the gateway's state",
       "notifications", with_paging({qp("status", "queued, failed, sent or dead"), qp("kind", "message kind")}), A::any,

@@ -36,6 +36,7 @@
 #include "api/analytics_routes.hpp"
 #include "api/case_routes.hpp"
 #include "api/treatment_routes.hpp"
+#include "api/arrival_routes.hpp"
 #include "api/risk_routes.hpp"
 #include "api/enterprise_routes.hpp"
 #include "api/needs_routes.hpp"
@@ -49,6 +50,7 @@
 #include "response/service.hpp"
 #include "warning/service.hpp"
 #include "api/resident_routes.hpp"
+#include "notify/held_travellers.hpp"
 #include "notify/outbox.hpp"
 #include "notify/sender.hpp"
 #include "resident/service.hpp"
@@ -207,6 +209,7 @@ struct Server::Impl {
     add_treatment_routes(router);
     add_analytics_routes(router);
     add_risk_routes(router);
+    add_arrival_routes(router);
     add_response_routes(router);
     add_warning_routes(router);
     add_enterprise_routes(router);
@@ -316,6 +319,15 @@ struct Server::Impl {
       supply::NeedsService needs(*sweep_repo, loop, *clock, supply::DeadlineRules{}, LocalTime{});
       const auto late = needs.sweep(clock->now());
       if (!late.empty()) spdlog::warn("supply: {} late medical requests sent to the command centre", late.size());
+    });
+  }
+  // Travellers held by an identity conflict of a manifest are outside the loop until it is
+  // resolved: each one still held after loop.held_traveller_minutes is alerted once.
+  {
+    auto pass_repo = std::shared_ptr<store::Repository>(store::open_repository(s.opt.db_url));
+    s.watcher->add_pass([pass_repo](Instant now) {
+      const auto out = notify::raise_held_traveller_alerts(*pass_repo, now);
+      if (out.alerted) spdlog::warn("loop: {} travellers held by identity conflicts alerted", out.alerted);
     });
   }
   // Timeliness of case investigations: each breach of the 2 h / 4 h / 24 h targets raised once

@@ -18,6 +18,14 @@ namespace bihuan::resident {
 
 namespace {
 
+// What a resident's phone says of a colour.
+std::string colour_name(const std::string& c) {
+  if (c == "green") return "绿码";
+  if (c == "yellow") return "黄码";
+  if (c == "red") return "红码";
+  return c;
+}
+
 
 void init_sodium() {
   static const int rc = sodium_init();
@@ -312,8 +320,60 @@ store::PageOf<store::AppealRow> Service::appeals(const std::string& status, stor
 
 store::AppealRow Service::appeal(std::int64_t id, const Caller& c) { return visible(id, c); }
 
-store::AppealRow Service::answer(std::int64_t id, bool upheld, const std::string& answer_text, const Caller& c) {
+std::vector<AppealCause> Service::causes(std::int64_t id, const Caller& c) {
+  std::vector<AppealCause> out;
+  repo_.transaction([&] {
+    const auto a = visible(id, c);
+    if (!profiles_) return;  // no closed loop: nothing but green
+    auto loop = store::open_loop_repository(repo_);
+    for (const auto& o : loop->active_orders_of_person(a.person_id)) {
+      std::string org_area;
+      if (o.order.current.owner.kind == loop::Owner::Kind::org)
+        if (auto org = repo_.org(o.order.current.owner.org_id)) org_area = org->area_code;
+      const bool holds = acts_for(c, o.order.current.owner, org_area);
+      AppealCause k;
+      k.kind = "order";
+      k.id = k.order_id = o.order.id;
+      k.group = o.order.group;
+      k.stage = std::string(loop::to_string(o.order.current.stage));
+      k.correctable = holds && !o.order.pending && c.can(Permission::loop_write);
+      if (!k.correctable)
+        k.why_not = o.order.pending ? "the order is being handed over" : "the order is held by another unit; ask its holder";
+      out.push_back(k);
+      store::AlertFilter f;
+      f.kind = "test_missing";
+      f.order_id = o.order.id;
+      for (const auto& al : loop->find_alerts(f, Scope::everything(), {0, 100})) {
+        if (al.status == "closed") continue;
+        AppealCause t;
+        t.kind = "test_missing";
+        t.id = al.id;
+        t.order_id = o.order.id;
+        t.group = k.group;
+        t.stage = k.stage;
+        t.subject = al.subject;
+        t.correctable = k.correctable;
+        t.why_not = k.why_not;
+        out.push_back(t);
+      }
+    }
+    const auto flag = store::open_nat_repository(repo_)->open_flag(a.person_id);
+    if (!flag.empty()) {
+      AppealCause f;
+      f.kind = "test_flag";
+      f.subject = flag;
+      f.why_not = "a pooled test was positive: a single-tube re-test clears it";
+      out.push_back(f);
+    }
+  });
+  return out;
+}
+
+store::AppealRow Service::answer(std::int64_t id, bool upheld, const std::string& answer_text, const Caller& c,
+                                 const std::vector<Correction>& corrections) {
   const std::string text = checked_text(answer_text, "answer", upheld ? "what changes" : "the reason for the rejection", 2000);
+  if (!upheld && !corrections.empty())
+    fail(ErrorCode::invalid_argument, "a rejected appeal corrects nothing", "corrections");
   std::optional<store::AppealRow> out;
   repo_.transaction([&] {
     auto a = visible(id, c);
@@ -321,11 +381,56 @@ store::AppealRow Service::answer(std::int64_t id, bool upheld, const std::string
       fail(ErrorCode::permission_denied, std::string("role ") + to_string(c.role) + " may not answer appeals", "role");
     if (a.status != "open") fail(ErrorCode::conflict, "the appeal is answered already", "status");
     const Instant now = clock_.now();
-    if (!r_->answer_appeal(id, upheld ? "upheld" : "rejected", text, c.user_id, now))
+    std::string colour_after;
+    if (upheld && profiles_) {
+      // The corrections, each as the loop makes it (its own checks and audit record), inside this
+      // transaction: a refused one leaves nothing, the answer included.
+      loop::Service loop(repo_, *profiles_, clock_);
+      auto orders = store::open_loop_repository(repo_);
+      const std::string note = "赋码纠错 #" + std::to_string(id) + ": " + text;
+      for (std::size_t i = 0; i < corrections.size(); ++i) {
+        const auto& k = corrections[i];
+        const std::string field = "corrections[" + std::to_string(i) + "]";
+        if (k.kind == "order") {
+          auto o = orders->order(k.id, Scope::everything());
+          if (!o || o->order.person_id != a.person_id)
+            fail(ErrorCode::invalid_argument, "order " + std::to_string(k.id) + " is not an order of this person", field);
+          if (!loop.end_order(k.id, note, c))
+            fail(ErrorCode::conflict,
+                 "order " + std::to_string(k.id) + " cannot be ended by you: it is not active, is being handed over, "
+                 "or is held by another unit (ask its holder)", field);
+        } else if (k.kind == "test_missing") {
+          auto al = orders->alert(k.id);
+          auto o = al ? orders->order(al->order_id, Scope::everything()) : std::nullopt;
+          if (!al || al->kind != "test_missing" || !o || o->order.person_id != a.person_id)
+            fail(ErrorCode::invalid_argument, "alert " + std::to_string(k.id) + " is not a missed test of this person", field);
+          if (al->status == "closed") fail(ErrorCode::conflict, "alert " + std::to_string(k.id) + " is closed already", field);
+          std::string org_area;
+          if (o->order.current.owner.kind == loop::Owner::Kind::org)
+            if (auto org = repo_.org(o->order.current.owner.org_id)) org_area = org->area_code;
+          if (!acts_for(c, o->order.current.owner, org_area))
+            fail(ErrorCode::conflict, "alert " + std::to_string(k.id) + " belongs to an order held by another unit (ask its holder)",
+                 field);
+          loop.close_alert(k.id, note, c);
+        } else {
+          fail(ErrorCode::invalid_argument, "a correction is an order to end or a missed-test alert to close", field);
+        }
+      }
+      const auto after = loop.colour_of(a.person_id, local_.date_of(now));
+      colour_after = std::string(policy::to_string(after));
+      if (colour_after == a.colour)
+        fail(ErrorCode::conflict,
+             "the colour is still " + a.colour + ": an upheld appeal corrects what makes it (end the wrongly issued order, "
+             "close the alert of a test that was done), or ask the unit that holds it",
+             "corrections");
+    }
+    if (!r_->answer_appeal(id, upheld ? "upheld" : "rejected", text, c.user_id, now, colour_after))
       fail(ErrorCode::conflict, "the appeal is answered already", "status");
     auto notify = store::open_notify_repository(repo_);
+    std::string sms = text;
+    if (!colour_after.empty()) sms += "（健康码现为" + colour_name(colour_after) + "）";
     notify::enqueue_sms(*notify, a.person_id, notify->phone_of(a.person_id), a.area_code, "appeal_answered",
-                        notify::appeal_answered_text(id, upheld, text), "appeal:" + std::to_string(id) + ":answered", now);
+                        notify::appeal_answered_text(id, upheld, sms), "appeal:" + std::to_string(id) + ":answered", now);
     out = r_->appeal(id);
   });
   return *out;

@@ -70,6 +70,23 @@ struct MeView {
   std::string profile, profile_title;  // the active policy profile
 };
 
+// What makes a person's colour today, as the grid worker sees it when answering an appeal.
+struct AppealCause {
+  std::string kind;            // order | test_missing | test_flag
+  std::int64_t id = 0;         // the order, or the missed-test alert (0 for a test flag)
+  std::int64_t order_id = 0;   // the order (of an alert too)
+  std::string group, stage;    // the order's group and stage
+  std::string subject;         // the alert's subject; the flag's colour
+  bool correctable = false;    // the caller may correct it in an upheld answer
+  std::string why_not;         // why not, when it is not
+};
+// A correction made by an upheld answer: end a wrongly issued order ("order"), or close a
+// missed-test alert for a test that was in fact done ("test_missing").
+struct Correction {
+  std::string kind;
+  std::int64_t id = 0;
+};
+
 class Service {
  public:
   // profiles: null = no closed loop (no orders, plans or colours beyond green); signer: null =
@@ -98,8 +115,14 @@ class Service {
   // Staff: appeals of persons in the caller's area.
   store::PageOf<store::AppealRow> appeals(const std::string& status, store::Page page, const Caller& c);
   store::AppealRow appeal(std::int64_t id, const Caller& c);
-  // upheld: the grid finds the colour wrong and says what changes; rejected: with the reason.
-  store::AppealRow answer(std::int64_t id, bool upheld, const std::string& answer, const Caller& c);
+  // What makes the appellant's colour today (AppealCause), for the caller answering it.
+  std::vector<AppealCause> causes(std::int64_t id, const Caller& c);
+  // upheld: the grid finds the colour wrong, says what changes and corrects its causes in the same
+  // transaction (each correction as the loop would make it, audited; an order the caller does not
+  // hold is refused); the colour must then differ from the one appealed against, else conflict
+  // (nothing is written). rejected: with the reason, and no corrections.
+  store::AppealRow answer(std::int64_t id, bool upheld, const std::string& answer, const Caller& c,
+                          const std::vector<Correction>& corrections = {});
   // The watcher's pass: open appeals past their deadline are escalated once (a push to the
   // command centres over the area); returns those escalated. Also deletes expired sessions and
   // codes older than a day.

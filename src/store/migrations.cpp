@@ -1686,6 +1686,48 @@ CREATE TABLE hospital_facilities (
 );
 )SQL";
 
+// v26: travellers held by an identity conflict of an arrival manifest (issue 6) raise an alert
+// when the conflict is still open after `loop.held_traveller_minutes`: the time of the alert is
+// kept on the conflict, so that it is raised once and shown on the review page. And (issue 10)
+// an upheld appeal against a health-code colour records the colour its corrections left; other
+// cities' published risk areas (imported lists) and the arrival reports (来返报备) of travellers,
+// whose group follows from where they stayed.
+constexpr const char* kV26 = R"SQL(
+ALTER TABLE identity_conflicts ADD COLUMN alerted_at {i64};
+ALTER TABLE resident_appeals ADD COLUMN colour_after {text} NOT NULL DEFAULT '';
+CREATE TABLE external_risk_areas (
+  id {pk},
+  area_code {text} NOT NULL,
+  name {text} NOT NULL,
+  level {text} NOT NULL,
+  since {text} NOT NULL,
+  until {text},
+  source {text} NOT NULL DEFAULT '',
+  created_at {i64} NOT NULL,
+  created_by {i64} NOT NULL DEFAULT 0,
+  updated_at {i64} NOT NULL,
+  UNIQUE (area_code, level, since)
+);
+CREATE TABLE arrival_reports (
+  id {pk},
+  person_id {i64} NOT NULL REFERENCES persons (id),
+  area_code {text} NOT NULL,
+  origin {text} NOT NULL,
+  left_on {text} NOT NULL,
+  arrival_date {text} NOT NULL,
+  group_key {text} NOT NULL DEFAULT '',
+  external_area_id {i64} NOT NULL DEFAULT 0,
+  why {text} NOT NULL DEFAULT '',
+  order_id {i64} NOT NULL DEFAULT 0,
+  referral_id {i64} NOT NULL DEFAULT 0,
+  note {text} NOT NULL DEFAULT '',
+  created_at {i64} NOT NULL,
+  created_by {i64} NOT NULL DEFAULT 0
+);
+CREATE INDEX arrival_reports_area ON arrival_reports (area_code, id);
+CREATE INDEX arrival_reports_person ON arrival_reports (person_id, id);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1714,6 +1756,7 @@ const std::vector<Migration>& migrations() {
       {22, kV22, "", ""},
       {23, kV23, "", ""},
       {25, kV25, "", ""},
+      {26, kV26, "", ""},
   };
   return all;
 }

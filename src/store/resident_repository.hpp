@@ -41,6 +41,7 @@ struct AppealRow {
   int escalation_level = 0;
   std::optional<Instant> escalated_at;
   std::string person_name, answered_by_name;  // read with the row
+  std::string colour_after;  // upheld: the colour once its causes were corrected ("" otherwise)
 };
 
 class ResidentRepository {
@@ -71,7 +72,7 @@ class ResidentRepository {
   virtual PageOf<AppealRow> appeals(const Scope& s, const std::string& status, Instant now, Page page) = 0;
   // Writes the answer of an open appeal; false when it was answered before.
   virtual bool answer_appeal(std::int64_t id, const std::string& status, const std::string& answer, std::int64_t by,
-                             Instant at) = 0;
+                             Instant at, const std::string& colour_after = "") = 0;
   // Open appeals due before `now` whose escalation level is below `max_level`.
   virtual std::vector<AppealRow> overdue_appeals(Instant now, int max_level, int limit) = 0;
   virtual void set_appeal_escalation(std::int64_t id, int level, Instant at) = 0;

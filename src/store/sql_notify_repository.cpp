@@ -247,7 +247,7 @@ class SqlNotifyRepository final : public NotifyRepository {
 
 constexpr const char* kAppealCols =
     "a.id, a.person_id, a.area_code, a.colour, a.reason, a.status, a.created_at, a.due_at, a.answer, a.answered_by, "
-    "a.answered_at, a.escalation_level, a.escalated_at, COALESCE(p.name, ''), COALESCE(u.username, '')";
+    "a.answered_at, a.escalation_level, a.escalated_at, COALESCE(p.name, ''), COALESCE(u.username, ''), a.colour_after";
 constexpr const char* kAppealFrom =
     " FROM resident_appeals a LEFT JOIN persons p ON p.id = a.person_id LEFT JOIN users u ON u.id = a.answered_by";
 AppealRow read_appeal(const Q& q) {
@@ -268,6 +268,7 @@ AppealRow read_appeal(const Q& q) {
   a.escalated_at = c.maybe_at();
   a.person_name = c.str();
   a.answered_by_name = c.str();
+  a.colour_after = c.str();
   return a;
 }
 
@@ -388,10 +389,10 @@ class SqlResidentRepository final : public ResidentRepository {
     return page_desc<AppealRow>(db_, std::string("SELECT ") + kAppealCols + kAppealFrom, "a.id", w, page, read_appeal);
   }
   bool answer_appeal(std::int64_t id, const std::string& status, const std::string& answer, std::int64_t by,
-                     Instant at) override {
-    Q q(db_, "UPDATE resident_appeals SET status = ?, answer = ?, answered_by = ?, answered_at = ? "
+                     Instant at, const std::string& colour_after) override {
+    Q q(db_, "UPDATE resident_appeals SET status = ?, answer = ?, answered_by = ?, answered_at = ?, colour_after = ? "
              "WHERE id = ? AND status = 'open'");
-    q.text(status).text(answer).i64(by).i64(ms(at)).i64(id);
+    q.text(status).text(answer).i64(by).i64(ms(at)).text(colour_after).i64(id);
     return q.run() > 0;
   }
   std::vector<AppealRow> overdue_appeals(Instant now, int max_level, int limit) override {

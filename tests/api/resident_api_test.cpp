@@ -142,6 +142,33 @@ TEST_F(ResidentApi, AnAppealGoesToTheGridOfTheAreaAndIsAnswered) {
   auto sms = admin.get("/api/notify/outbox?kind=appeal_answered").j();
   EXPECT_EQ(sms["items"].size(), 1u);
   EXPECT_EQ(audit_rows(url_, "appeal.answer").size(), 1u);
+
+  // A second appeal is upheld: the grid ends the wrongly issued order in the same answer, and
+  // the resident's code turns green.
+  auto again = me.post("/api/resident/appeals", json{{"reason", "流调信息有误，我当天不在该车次"}}.dump());
+  ASSERT_EQ(again.status, 201) << again.body;
+  const std::string path2 = "/api/appeals/" + std::to_string(again.j()["id"].get<std::int64_t>());
+  auto detail = grid_a.get(path2);
+  ASSERT_EQ(detail.status, 200);
+  ASSERT_EQ(detail.j()["causes"].size(), 1u);
+  EXPECT_EQ(detail.j()["causes"][0]["kind"], "order");
+  EXPECT_EQ(detail.j()["causes"][0]["correctable"], true);
+  const auto order_id = detail.j()["causes"][0]["id"].get<std::int64_t>();
+  auto refused = grid_a.post(path2 + "/answer", json{{"decision", "upheld"}, {"answer", "核实有误"}}.dump());
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_NE(refused.body.find("corrections"), std::string::npos);
+  EXPECT_EQ(grid_a.post(path2 + "/answer", json{{"decision", "upheld"}, {"answer", "x"}, {"corrections", "order"}}.dump()).status,
+            400);
+  auto upheld = grid_a.post(path2 + "/answer", json{{"decision", "upheld"},
+                                                    {"answer", "核实流调信息有误，解除管控"},
+                                                    {"corrections", {{{"kind", "order"}, {"id", order_id}}}}}
+                                                       .dump());
+  ASSERT_EQ(upheld.status, 200) << upheld.body;
+  EXPECT_EQ(upheld.j()["status"], "upheld");
+  EXPECT_EQ(upheld.j()["colour_after"], "green");
+  EXPECT_EQ(me.get("/api/resident/me").j()["code"]["colour"], "green");
+  EXPECT_EQ(audit_rows(url_, "appeal.answer").size(), 2u);
+  EXPECT_EQ(audit_rows(url_, "order.release").size(), 1u);
 }
 
 TEST_F(ResidentApi, CodeRequestsPerAddressAreLimited) {

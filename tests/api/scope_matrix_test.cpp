@@ -490,6 +490,8 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern == "/api/merges/{id}/undo") return json{{"reason", "r"}, {"kept_id", merge_kept_out_}}.dump();
     if (pattern == "/api/merges")
       return json{{"kept_id", std::stoll(object)}, {"merged_id", world_->person_a2}, {"reason", "r"}}.dump();
+    if (pattern == "/api/arrival-reports" && method == "POST")
+      return json{{"person_id", std::stoll(object)}, {"origin", "440105"}, {"arrival_date", "2022-07-01"}}.dump();
     if (pattern == "/api/loop/orders" && method == "POST")
       return json{{"person_id", std::stoll(object)}, {"group", "close_contact"}, {"source", "close_contact"},
                   {"start_date", "2022-07-01"}, {"stage", "home_isolation"},
@@ -625,6 +627,7 @@ TEST_F(ScopeMatrix, OutsideTheScopeAnswersLikeNothingAndChangesNothing) {
       cases.emplace_back(path_of("@"), *t);
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create &&
                (r.pattern == "/api/loop/orders" || r.pattern == "/api/merges" || r.pattern == "/api/cases" ||
+                r.pattern == "/api/arrival-reports" ||
                 r.pattern == "/api/supply/requests" || r.pattern == "/api/supply/vulnerable")) {
       cases.emplace_back(r.pattern, Target{std::to_string(world_->person_b), "999999"});
     } else if (r.jurisdiction == api::Jurisdiction::scoped_create && r.pattern == "/api/scan") {

@@ -5,6 +5,8 @@
 // rejected. SQLite always, PostgreSQL when BIHUAN_TEST_PG is set.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
 #include "core/area.hpp"
@@ -13,8 +15,12 @@
 #include "core/resident_id.hpp"
 #include "loop/backend.hpp"
 #include "loop/service.hpp"
+#include "notify/held_travellers.hpp"
 #include "registry/service.hpp"
+#include "store/held_repository.hpp"
 #include "store/import_repository.hpp"
+#include "store/notify_repository.hpp"
+#include "store/settings.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::manifesttest {
@@ -232,6 +238,96 @@ TEST_P(ManifestConflict, RejectIsOnlyForManifestRows) {
   EXPECT_EQ(r.order_id, 0);
   EXPECT_EQ(r.conflict.status, "kept");
   EXPECT_EQ(orders_of(registered_.id), 0u);
+}
+
+TEST_P(ManifestConflict, ATravellerHeldTooLongIsAlertedOnceToThePortAndTheCentres) {
+  auto staff = [&](const std::string& name, Role role, const std::string& area, std::int64_t org) {
+    store::User u;
+    u.username = name;
+    u.password_hash = "x";
+    u.role = role;
+    u.scope_area = area;
+    u.scope_org = org;
+    u.created_at = clock_.now();
+    repo_->create_user(u);
+  };
+  staff("port1", Role::port_health, "", port_org_);
+  staff("cc-chaoyang", Role::command_centre, "110105", 0);  // the registered person's district
+  staff("cc-haidian", Role::command_centre, "110108", 0);   // the destination's district
+  staff("cc-city", Role::command_centre, "11", 0);          // holds both: told once
+  staff("grid1", Role::grid_worker, "110105001001001", 0);  // not a recipient
+  auto imported_at = clock_.now();
+  auto rep = import("CA986", "居民身份证," + registered_.doc_number + ",CHN,李四,男,1985-03-07,6A,110108\n");
+  ASSERT_EQ(rep.held, 1);
+  // A second held traveller whose conflict is resolved in time raises nothing.
+  const std::string other = resident_id("11010519900101002");
+  std::vector<Person> ps(1);
+  ps[0].doc_number = other;
+  ps[0].name = "王五";
+  ps[0].sex = Sex::female;
+  ps[0].birth_date = *parse_date("1990-01-01");
+  ps[0].area_code = "110105001001001";
+  repo_->upsert_persons(ps);
+  auto rep2 = import("CA987", "居民身份证," + other + ",CHN,王伍,女,1990-01-01,7B,110105001001001\n");
+  ASSERT_EQ(rep2.held, 1);
+  registry::Service reg(*repo_, clock_);
+  std::int64_t held_id = 0, resolved_id = 0;
+  for (const auto& it : reg.conflicts(true, chaoyang_, {0, 50}).items)
+    (it.conflict.manifest_id == rep.manifest_id ? held_id : resolved_id) = it.conflict.id;
+  ASSERT_NE(held_id, 0);
+  ASSERT_NE(resolved_id, 0);
+  resolve(resolved_id, Action::keep, chaoyang_);
+
+  repo_->set_setting("loop.held_traveller_minutes", "90");
+  EXPECT_EQ(notify::held_traveller_minutes(*repo_), 90);
+  // Before the 90 minutes are up: nothing.
+  auto pass = notify::raise_held_traveller_alerts(*repo_, imported_at + std::chrono::minutes(89));
+  EXPECT_EQ(pass.alerted, 0);
+  EXPECT_EQ(pass.messages, 0);
+  const Instant late = imported_at + std::chrono::minutes(91);
+  pass = notify::raise_held_traveller_alerts(*repo_, late);
+  EXPECT_EQ(pass.alerted, 1);
+  EXPECT_EQ(pass.messages, 4);  // the port's account and three centres, each once
+  auto msgs = store::open_notify_repository(*repo_)->list("", "held_traveller", {0, 50}).items;
+  std::set<std::string> to;
+  for (const auto& m : msgs) {
+    to.insert(m.recipient);
+    // The push names the flight and the seat, not the person.
+    EXPECT_NE(m.body.find("CA986"), std::string::npos);
+    EXPECT_NE(m.body.find("6A"), std::string::npos);
+    EXPECT_EQ(m.body.find("李四"), std::string::npos);
+    EXPECT_EQ(m.body.find("张三"), std::string::npos);
+    EXPECT_EQ(m.body.find(registered_.doc_number), std::string::npos);
+  }
+  EXPECT_EQ(to, (std::set<std::string>{"user:port1", "user:cc-chaoyang", "user:cc-haidian", "user:cc-city"}));
+  // The review page shows when it was alerted; the resolved one never was.
+  auto alerted = store::open_held_repository(*repo_)->alerted({held_id, resolved_id});
+  ASSERT_EQ(alerted.size(), 1u);
+  EXPECT_EQ(alerted.at(held_id), late);
+  // Once: later passes raise nothing more for it.
+  pass = notify::raise_held_traveller_alerts(*repo_, late + std::chrono::hours(5));
+  EXPECT_EQ(pass.alerted, 0);
+  EXPECT_EQ(pass.messages, 0);
+  // A conflict alerted and then resolved keeps its alert time; it is no longer open.
+  resolve(held_id, Action::keep, chaoyang_);
+  EXPECT_FALSE(store::open_held_repository(*repo_)->mark_alerted(held_id, late));
+  EXPECT_EQ(orders_of(registered_.id), 1u);
+}
+
+TEST_P(ManifestConflict, ARegistryImportConflictIsNotAHeldTraveller) {
+  auto imports = store::open_import_repository(*repo_);
+  store::ImportRun run;
+  run.kind = "persons";
+  run.mode = "all-or-nothing";
+  run.created_at = clock_.now();
+  repo_->transaction([&] {
+    run.id = imports->create_run(run);
+    Person file = registered_;
+    file.name = "张叄";
+    imports->add_conflict(run.id, registered_.id, 2, {"name"}, file, 0, "", clock_.now());
+  });
+  auto pass = notify::raise_held_traveller_alerts(*repo_, clock_.now() + std::chrono::hours(48));
+  EXPECT_EQ(pass.alerted, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ManifestConflict, ::testing::Values("sqlite", "postgresql"),

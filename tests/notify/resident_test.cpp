@@ -229,14 +229,42 @@ TEST_P(Residents, AppealsGoToTheGridAreAnsweredInScopeAndEscalateWhenLate) {
   auto over = notify_->list("", "appeal_overdue", store::Page{0, 10}).items;
   ASSERT_EQ(over.size(), 1u);
   EXPECT_EQ(over[0].recipient, "user:centre");
-  const auto done = svc_->answer(a.id, true, "核实后已解除管控，明日恢复绿码", grid_a_);
+  // Upheld without correcting what makes the colour: refused, and nothing is written.
+  EXPECT_EQ(code_of([&] { svc_->answer(a.id, true, "核实后已解除管控", grid_a_); }, nullptr, &field), ErrorCode::conflict);
+  EXPECT_EQ(field, "corrections");
+  EXPECT_EQ(svc_->appeal(a.id, grid_a_).status, "open");
+  // What makes the colour: the order grid A holds, which it may end.
+  const auto causes = svc_->causes(a.id, grid_a_);
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_EQ(causes[0].kind, "order");
+  EXPECT_EQ(causes[0].group, "close_contact");
+  EXPECT_TRUE(causes[0].correctable);
+  EXPECT_EQ(code_of([&] { svc_->causes(a.id, grid_b_); }), ErrorCode::not_found);
+  // A rejection corrects nothing; a correction must be of this person.
+  EXPECT_EQ(code_of([&] { svc_->answer(a.id, false, "x", grid_a_, {{"order", causes[0].id}}); }, nullptr, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "corrections");
+  EXPECT_EQ(code_of([&] { svc_->answer(a.id, true, "x", grid_a_, {{"order", causes[0].id + 1000}}); }, nullptr, &field),
+            ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "corrections[0]");
+  EXPECT_EQ(code_of([&] { svc_->answer(a.id, true, "x", grid_a_, {{"colour", 1}}); }, nullptr, &field),
+            ErrorCode::invalid_argument);
+  const auto done = svc_->answer(a.id, true, "核实后已解除管控，明日恢复绿码", grid_a_, {{"order", causes[0].id}});
   EXPECT_EQ(done.status, "upheld");
+  EXPECT_NE(done.colour, "green");
+  EXPECT_EQ(done.colour_after, "green");
+  EXPECT_EQ(svc_->me(pid).colour, policy::Colour::green);
+  {
+    loop::Service loop(*repo_, profiles_, clock_);
+    EXPECT_TRUE(loop.loop().active_orders_of_person(pid).empty());
+  }
   EXPECT_EQ(done.escalation_level, 1);
   EXPECT_EQ(code_of([&] { svc_->answer(a.id, false, "x", grid_a_); }), ErrorCode::conflict);
   auto answered = notify_->list("", "appeal_answered", store::Page{0, 10}).items;
   ASSERT_EQ(answered.size(), 1u);
   EXPECT_EQ(answered[0].recipient, persons_[0].phone);
   EXPECT_NE(answered[0].body.find("已纠正"), std::string::npos);
+  EXPECT_NE(answered[0].body.find("绿码"), std::string::npos);
   const auto mine = svc_->me(pid).appeals;
   ASSERT_EQ(mine.size(), 1u);
   EXPECT_EQ(mine[0].answer, "核实后已解除管控，明日恢复绿码");
@@ -244,8 +272,35 @@ TEST_P(Residents, AppealsGoToTheGridAreAnsweredInScopeAndEscalateWhenLate) {
   Caller auditor = grid_a_;
   auditor.role = Role::auditor;
   auditor.scope = Scope::everything();
+  put_under_control(0);
   const auto b = svc_->file_appeal(pid, "又一次");
   EXPECT_EQ(code_of([&] { svc_->answer(b.id, false, "x", auditor); }), ErrorCode::permission_denied);
+}
+
+TEST_P(Residents, AnUpheldAppealCannotEndAnOrderAnotherUnitHolds) {
+  const auto pid = persons_[0].id;
+  // The resident of grid A is under an order grid B holds (home monitoring where they stay).
+  loop::Service loop(*repo_, profiles_, clock_);
+  loop::NewOrder n;
+  n.person_id = pid;
+  n.group = "close_contact";
+  n.start = *parse_date("2022-04-04");
+  n.stage = loop::Stage::home_isolation;
+  n.owner = loop::Owner::area(kGridB);
+  loop.create_order(n, Caller::local("t"));
+  const auto a = svc_->file_appeal(pid, "我已在外地隔离期满");
+  const auto causes = svc_->causes(a.id, grid_a_);
+  ASSERT_EQ(causes.size(), 1u);
+  EXPECT_FALSE(causes[0].correctable);
+  EXPECT_FALSE(causes[0].why_not.empty());
+  std::string field;
+  EXPECT_EQ(code_of([&] { svc_->answer(a.id, true, "核实后解除", grid_a_, {{"order", causes[0].id}}); }, nullptr, &field),
+            ErrorCode::conflict);
+  EXPECT_EQ(field, "corrections[0]");
+  // Nothing was written: the order is active, the appeal open.
+  EXPECT_EQ(loop.loop().active_orders_of_person(pid).size(), 1u);
+  EXPECT_EQ(svc_->appeal(a.id, grid_a_).status, "open");
+  EXPECT_NE(svc_->me(pid).colour, policy::Colour::green);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Residents, ::testing::Values("sqlite", "postgresql"));

@@ -2,7 +2,8 @@
 // with ID, phone and the code (read from the notification outbox by the administrator: the test
 // deployment has no SMS gateway), sees the colour, measures and plan, switches to English and
 // back, and appeals the colour (赋码纠错); the grid worker of the resident's grid answers it on
-// 赋码纠错 and the resident reads the answer. Needs the accounts and resident of
+// 赋码纠错 and the resident reads the answer; a second appeal is upheld, the grid ending the wrong
+// order in the same answer, and the code turns green. Needs the accounts and resident of
 // tests/e2e/run-browser-tests.sh (BIHUAN_RESIDENT_*, BIHUAN_RGRID_*).
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -110,6 +111,26 @@ test('a resident signs in with a code, sees their code and plan, appeals; the gr
   assert.equal(await answered.getAttribute('data-status'), 'rejected')
   assert.match(await answered.textContent(), /同乘航班/)
   await shot(page, 'resident-appeal')
+
+  // A second appeal is upheld: the grid ends the wrongly issued order in the same answer (the
+  // order is offered ticked as what makes the colour) and the resident's code turns green.
+  await inputHook(page, 'r-appeal-reason').fill('流调信息有误，我当天不在该航班')
+  await hook(page, 'r-appeal-submit').click()
+  const second = page.locator('[data-test^="r-appeal-"][data-status="open"]').first()
+  await second.waitFor()
+  const id2 = (await second.getAttribute('data-test')).replace('r-appeal-', '')
+  await g.goto(`${BASE()}/appeals`)
+  await hook(g, `appeal-answer-${id2}`).click()
+  await hook(g, `appeal-cause-order-${order.body.id}`).waitFor()
+  await inputHook(g, 'appeal-answer-text').fill('核实流调信息有误，解除管控')
+  await shot(g, 'appeal-upheld')
+  await hook(g, 'appeal-submit').click()
+  await hook(g, 'appeal-dialog').waitFor({ state: 'hidden' })
+  await hook(g, `appeal-answer-${id2}`).waitFor({ state: 'detached' })
+  await page.reload()
+  await hook(page, `r-appeal-${id2}`).waitFor()
+  assert.equal(await hook(page, `r-appeal-${id2}`).getAttribute('data-status'), 'upheld')
+  assert.equal(await hook(page, 'r-code-card').getAttribute('data-colour'), 'green')
 
   // The outbox holds the appeal's messages, written with it.
   for (const kind of ['appeal_received', 'appeal_answered']) {
