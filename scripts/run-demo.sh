@@ -65,6 +65,11 @@ fi
 if [[ "$(sqlite3 "$DB" "select count(*) from treatments")" == 0 ]]; then
   "$BIN" outbreak treat --db "$URL" --district "$DEMO_DISTRICT" || echo "run: outbreak treat failed (the demo goes on)" >&2
 fi
+# Quarantine capacity (容量, once): rooms at the district's sites, beds at its hospitals, and close
+# contacts through the sites over the last three weeks, for the capacity tab (docs/API-warning.md).
+if [[ "$(sqlite3 "$DB" "select count(*) from quarantine_rooms")" == 0 ]]; then
+  "$BIN" outbreak quarantine --db "$URL" --district "$DEMO_DISTRICT" --seed "$SEED" || echo "run: outbreak quarantine failed (the demo goes on)" >&2
+fi
 # Early-warning feeds (多点触发) of every district, rising in the outbreak's district, doses of the
 # immunisation register and hospital beds, for the 研判 page (once; docs/API-warning.md).
 if [[ "$(sqlite3 "$DB" "select count(*) from feed_counts")" == 0 ]]; then

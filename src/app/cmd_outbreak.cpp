@@ -3,7 +3,12 @@
 // the last hour, which starts the emergency playbooks when the server runs (make run's demo).
 // bihuan outbreak treat: some of the open cases in treatment at the district's hospitals, and a
 // few of those discharged on two negative tests, under post-discharge home health monitoring.
+// bihuan outbreak quarantine: the district's quarantine sites get rooms and its hospitals a bed
+// count, and close contacts go through the sites over the last weeks (admitted day by day along a
+// rise and fall, released after their stay), so that the capacity tab (容量) has a history, an
+// occupancy now and a forecast to draw.
 #include <algorithm>
+#include <random>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -16,6 +21,8 @@
 #include "loop/service.hpp"
 #include "nat/service.hpp"
 #include "store/case_repository.hpp"
+#include "store/loop_repository.hpp"
+#include "store/settings.hpp"
 #include "gen/outbreak.hpp"
 #include "gen/surveillance.hpp"
 #include "store/repository.hpp"
@@ -40,6 +47,15 @@ struct SurveillanceArgs {
   int rise_days = 4;
   std::uint64_t seed = 1;
   bool no_vaccination = false;
+};
+
+struct QuarantineArgs {
+  std::string db = kDefaultDb;
+  std::string district;
+  std::string policies;
+  int days = 21;
+  int peak = 12;  // admissions on the busiest day
+  std::uint64_t seed = 1;
 };
 
 struct TreatArgs {
@@ -123,6 +139,105 @@ std::pair<int, int> demo_treatment(const TreatArgs& a) {
   return {admitted, discharged};
 }
 
+struct QuarantineOut {
+  int rooms = 0, admitted = 0, released = 0, occupied = 0, hospitals = 0;
+};
+
+// Through the services, on a clock stepped back day by day: each site gets 80 single and 10
+// family rooms (once), each hospital `capacity.beds.<code>` (60, unless set); on each of the last
+// `days` days some residents of the district who are under no order become close contacts at a
+// site (admissions rise to `peak` at two thirds of the period, then fall), are given rooms at
+// 10:00, and are released after their stay (7 to 10 days) at 09:00.
+QuarantineOut demo_quarantine(const QuarantineArgs& a) {
+  QuarantineOut out;
+  auto repo = store::open_repository(a.db);
+  loop::Profiles profiles(data_dir(DataDir::policies, a.policies));
+  const Instant now = SystemClock{}.now();
+  const LocalTime local = store::local_time_of(*repo);
+  const Date today = local.date_of(now);
+  ManualClock clock(now);
+  loop::Service loop(*repo, profiles, clock);
+  const Caller admin = Caller::local("demo");
+  std::vector<Org> sites;
+  for (const auto& o : repo->find_orgs("", OrgKind::quarantine_site, Scope::area(a.district), {0, 100}).items)
+    sites.push_back(o);
+  if (sites.empty()) fail(ErrorCode::invalid_argument, "district " + a.district + " has no quarantine site", "district");
+  for (const auto& h : repo->find_orgs("", OrgKind::hospital, Scope::area(a.district), {0, 100}).items) {
+    const std::string key = "capacity.beds." + h.code;
+    if (!repo->setting(key)) repo->set_setting(key, "60");
+    ++out.hospitals;
+  }
+  for (const auto& s : sites) {
+    if (!loop.loop().rooms(s.id).empty()) continue;
+    std::vector<quarantine::Room> rooms;
+    for (int i = 1; i <= 90; ++i) {
+      quarantine::Room r;
+      r.number = std::to_string(1 + (i - 1) / 30) + "-" + std::to_string(100 + i);
+      r.type = i > 80 ? quarantine::RoomType::family : quarantine::RoomType::single;
+      r.capacity = i > 80 ? 3 : 1;
+      rooms.push_back(r);
+    }
+    out.rooms += static_cast<int>(loop.add_rooms(s.id, rooms, admin).size());
+  }
+  // Residents of the district under no order, in a seeded order.
+  std::vector<std::int64_t> pool;
+  store::PersonQuery q;
+  q.area_prefix = a.district;
+  for (const auto& p : repo->find_persons(q, Scope::area(a.district), {0, 1000}).items)
+    if (loop.loop().active_orders_of_person(p.id).empty()) pool.push_back(p.id);
+  std::mt19937_64 rng(a.seed);
+  std::shuffle(pool.begin(), pool.end(), rng);
+  std::size_t next = 0;
+  struct Stay {
+    std::int64_t order = 0;
+    Date until{};
+  };
+  std::vector<Stay> stays;
+  const int rise = std::max(1, a.days * 2 / 3);
+  for (int back = a.days; back >= 1; --back) {
+    const Date day{std::chrono::sys_days{today} - std::chrono::days{back}};
+    // Releases of the day first, at 09:00.
+    clock.set(local.at(day, std::chrono::hours{9}));
+    for (auto& st : stays)
+      if (st.order != 0 && std::chrono::sys_days{st.until} <= std::chrono::sys_days{day}) {
+        if (loop.end_order(st.order, "隔离期满解除", admin)) ++out.released;
+        st.order = 0;
+      }
+    // Admissions along a rise and fall, at 10:00.
+    const int k = a.days - back;  // 0 .. days-1
+    const double shape = k <= rise ? double(k + 1) / (rise + 1) : double(a.days - k) / (a.days - rise + 1);
+    const int n = std::max(1, static_cast<int>(a.peak * shape + 0.5));
+    clock.set(local.at(day, std::chrono::hours{10}));
+    for (std::size_t si = 0; si < sites.size(); ++si) {
+      std::vector<std::int64_t> orders;
+      for (int i = 0; i < n && next < pool.size(); ++i) {
+        loop::NewOrder o;
+        o.person_id = pool[next++];
+        o.group = "close_contact";
+        o.start = day;
+        o.stage = loop::Stage::quarantine_site;
+        o.owner = loop::Owner::org(sites[si].id);
+        o.note = "演示：密接集中隔离";
+        try {
+          orders.push_back(loop.create_order(o, admin).order.id);
+        } catch (const Error& e) {
+          std::cerr << "quarantine: person " << o.person_id << ": " << e.what() << "\n";
+        }
+      }
+      if (orders.empty()) continue;
+      const auto res = loop.assign_rooms(sites[si].id, orders, admin);
+      out.admitted += static_cast<int>(res.assigned.size());
+      for (auto id : orders) {
+        const int stay_days = 7 + static_cast<int>(rng() % 4);
+        stays.push_back({id, Date{std::chrono::sys_days{day} + std::chrono::days{stay_days}}});
+      }
+    }
+  }
+  for (const auto& st : stays)
+    if (st.order != 0) ++out.occupied;
+  return out;
+}
+
 const bool registered = add_command([](CLI::App& app) {
   auto a = std::make_shared<OutbreakArgs>();
   auto* cmd = app.add_subcommand("outbreak", "A demo outbreak (疫情) for the console and its tests");
@@ -170,6 +285,21 @@ const bool registered = add_command([](CLI::App& app) {
   });
   // Early-warning feeds, vaccination records and hospital beds for the 研判 page (issue 10).
   auto f = std::make_shared<SurveillanceArgs>();
+  auto q = std::make_shared<QuarantineArgs>();
+  auto* quarantine = cmd->add_subcommand(
+      "quarantine", "Rooms at the district's quarantine sites, beds at its hospitals, and contacts through the sites over the last weeks");
+  quarantine->add_option("--db", q->db, "database URL (sqlite:PATH or postgresql://...)");
+  quarantine->add_option("--district", q->district, "county-level area code of the sites and residents")->required();
+  quarantine->add_option("--policies", q->policies, "policy profiles directory");
+  quarantine->add_option("--days", q->days, "days of history (7..60, default 21)")->check(CLI::Range(7, 60));
+  quarantine->add_option("--peak", q->peak, "admissions per site on the busiest day (1..200, default 12)")->check(CLI::Range(1, 200));
+  quarantine->add_option("--seed", q->seed, "random seed");
+  quarantine->callback([q] {
+    const auto out = demo_quarantine(*q);
+    std::cout << "quarantine: " << out.rooms << " rooms added, " << out.admitted << " contacts admitted, " << out.released
+              << " released, " << out.occupied << " in rooms now; beds set at " << out.hospitals << " hospitals\n";
+  });
+
   auto* feeds = cmd->add_subcommand(
       "feeds", "Demo early-warning feeds (fever clinics, pharmacies, schools; rising in the district), doses and beds");
   feeds->add_option("--db", f->db, "database URL (sqlite:PATH or postgresql://...)");
