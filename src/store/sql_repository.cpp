@@ -24,11 +24,18 @@ namespace {
 
 // Every (table, column) that refers to a person and follows the person when two records are
 // merged. A table added later that links to persons adds itself here; merge_persons re-points
-// the rows and undo_merge puts them back. Each table needs an integer `id` primary key.
+// the rows and undo_merge puts them back. `key` identifies a row among the person's rows (an
+// integer: the `id` primary key, or for a table keyed by (org_id, person_id) the org_id); the
+// keys moved are recorded for undo. `stays`, when set, is a condition on a row of the merged
+// record (one ? = the kept record) under which the row stays where it is because the kept
+// record has the same already (a second active flag of one category, a second place on one
+// staff roster would break the table's unique key); it is not lost: undo finds it untouched.
 // (persons.household_id is the person's own membership and stays with the merged record.)
 struct PersonLink {
   const char* table;
   const char* column;
+  const char* key = "id";
+  const char* stays = nullptr;
 };
 const std::vector<PersonLink>& person_links() {
   static const std::vector<PersonLink> links{
@@ -37,6 +44,12 @@ const std::vector<PersonLink>& person_links() {
       {"room_occupants", "person_id"},
       {"manifest_passengers", "person_id"},
       {"supply_requests", "person_id"},
+      {"vulnerable_people", "person_id", "id",
+       "vulnerable_people.cleared_at IS NULL AND EXISTS (SELECT 1 FROM vulnerable_people k WHERE k.person_id = ? "
+       "AND k.category = vulnerable_people.category AND k.cleared_at IS NULL)"},
+      {"enterprise_staff", "person_id", "org_id",
+       "EXISTS (SELECT 1 FROM enterprise_staff k WHERE k.person_id = ? AND k.org_id = enterprise_staff.org_id)"},
+      {"arrival_reports", "person_id"},
   };
   return links;
 }
@@ -838,15 +851,22 @@ class SqlRepository final : public Repository {
         fail(ErrorCode::conflict, "person " + std::to_string(merged) + " is merged already", "merged_id");
       nlohmann::json moved = nlohmann::json::object();
       for (const auto& link : person_links()) {
-        const std::string t = link.table, c = link.column;
+        const std::string t = link.table, c = link.column, key = link.key;
+        const std::string stays = link.stays ? std::string(" AND NOT (") + link.stays + ")" : std::string();
         std::vector<std::int64_t> ids;
         {
-          Q q(*db_, "SELECT id FROM " + t + " WHERE " + c + " = ? ORDER BY id");
+          Q q(*db_, "SELECT " + key + " FROM " + t + " WHERE " + c + " = ?" + stays + " ORDER BY " + key);
           q.i64(merged);
+          if (link.stays) q.i64(kept);
           while (q.next()) ids.push_back(q.int64(0));
         }
         if (ids.empty()) continue;
-        Q(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE " + c + " = ?").i64(kept).i64(merged).run();
+        for (const auto id : ids)
+          Q(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE " + key + " = ? AND " + c + " = ?")
+              .i64(kept)
+              .i64(id)
+              .i64(merged)
+              .run();
         moved[t + "." + c] = ids;
       }
       Q(*db_, "UPDATE persons SET merged_into = ?, updated_at = ?, rev = rev + 1 WHERE id = ?")
@@ -898,7 +918,7 @@ class SqlRepository final : public Repository {
         auto it = moved.find(t + "." + c);
         if (it == moved.end()) continue;
         for (const auto& idj : *it) {
-          Q(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE id = ? AND " + c + " = ?")
+          Q(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE " + link.key + " = ? AND " + c + " = ?")
               .i64(m->merged_id)
               .i64(idj.get<std::int64_t>())
               .i64(m->kept_id)

@@ -1,7 +1,11 @@
 // Identity resolution: duplicate candidates, merge, undo.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "fixture.hpp"
+#include "store/enterprise_repository.hpp"
+#include "store/needs_repository.hpp"
 
 namespace bihuan::store::testing {
 namespace {
@@ -124,6 +128,74 @@ TEST_P(MergeTest, MergeHidesRecordAndUndoRestoresExactly) {
   auto after = repo_->merges_of(ps[2].id);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_TRUE(after[0].undone);
+}
+
+// Vulnerable flags (保供) and places on a staff roster (复工复产) follow the person to the kept
+// record, except what the kept record has already (the same active flag, the same roster), which
+// stays on the merged record; undo puts back exactly what moved.
+TEST_P(MergeTest, FlagsAndRostersFollowTheMergeAndUndo) {
+  seed_areas(*repo_);
+  std::vector<Person> ps{make_person(resident_id("19600101", 1), "赵强", kGrid1, "1960-01-01"),
+                         make_person(resident_id("19600101", 3), "赵强", kGrid1, "1960-01-01")};
+  repo_->upsert_persons(ps);
+  std::vector<Org> orgs(2);
+  for (int i = 0; i < 2; ++i) {
+    orgs[i].code = "ENT-" + std::to_string(i);
+    orgs[i].name = "企业" + std::to_string(i);
+    orgs[i].kind = OrgKind::enterprise;
+    orgs[i].area_code = kGrid1;
+  }
+  repo_->upsert_orgs(orgs);
+  auto ent = open_enterprise_repository(*repo_);
+  auto needs = open_needs_repository(*repo_);
+  repo_->transaction([&] {
+    auto row = [](std::int64_t person, const char* site, const char* post) {
+      StaffRow r;
+      r.person_id = person;
+      r.site = site;
+      r.post = post;
+      return r;
+    };
+    ent->replace_staff(orgs[0].id, {row(ps[0].id, "一厂", "装配"), row(ps[1].id, "一厂", "装配")});
+    ent->replace_staff(orgs[1].id, {row(ps[1].id, "门店", "收银")});
+    for (auto [who, cat] : {std::pair{0, "elderly_alone"}, {1, "elderly_alone"}, {1, "dialysis"}}) {
+      VulnerableRow v;
+      v.person_id = ps[static_cast<std::size_t>(who)].id;
+      v.category = cat;
+      v.area_code = kGrid1;
+      v.flagged_at = from_unix_ms(1'750'000'000'000);
+      needs->insert_flag(v);
+    }
+  });
+  auto staff_of = [&](std::int64_t org) {
+    std::vector<std::int64_t> ids;
+    for (const auto& r : ent->staff(org)) ids.push_back(r.person_id);
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  auto flags_of = [&](std::int64_t person) {
+    std::vector<std::string> cats;
+    for (const auto& c : {"elderly_alone", "dialysis"})
+      if (needs->active_flag(person, c)) cats.emplace_back(c);
+    return cats;
+  };
+
+  auto m = repo_->merge_persons(ps[0].id, ps[1].id, 7, from_unix_ms(1'750'000'001'000));
+  // The roster of enterprise 1 now names the kept record; enterprise 0 had both: it keeps the kept
+  // one, and the merged one's place stays (hidden with the merged record).
+  EXPECT_EQ(staff_of(orgs[1].id), std::vector<std::int64_t>{ps[0].id});
+  EXPECT_EQ(staff_of(orgs[0].id), (std::vector<std::int64_t>{ps[0].id, ps[1].id}));
+  EXPECT_EQ(flags_of(ps[0].id), (std::vector<std::string>{"elderly_alone", "dialysis"}));
+  EXPECT_EQ(flags_of(ps[1].id), std::vector<std::string>{"elderly_alone"});
+  auto moved = nlohmann::json::parse(m.moved);
+  EXPECT_EQ(moved["enterprise_staff.person_id"], nlohmann::json::array({orgs[1].id}));
+  EXPECT_EQ(moved["vulnerable_people.person_id"].size(), 1u);
+
+  repo_->undo_merge(m.id);
+  EXPECT_EQ(staff_of(orgs[1].id), std::vector<std::int64_t>{ps[1].id});
+  EXPECT_EQ(staff_of(orgs[0].id), (std::vector<std::int64_t>{ps[0].id, ps[1].id}));
+  EXPECT_EQ(flags_of(ps[0].id), std::vector<std::string>{"elderly_alone"});
+  EXPECT_EQ(flags_of(ps[1].id), (std::vector<std::string>{"elderly_alone", "dialysis"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MergeTest, ::testing::Values("sqlite", "postgresql"), backend_name);
