@@ -14,6 +14,7 @@
 #include "store/audit.hpp"
 #include "store/transaction.hpp"
 #include "store/settings.hpp"
+#include "store/trace_repository.hpp"
 
 namespace bihuan::cases {
 
@@ -79,6 +80,7 @@ Settings read_settings(store::Repository& repo) {
   s.workplace_max = store::setting_int(repo, "trace.workplace_max", s.workplace_max, 0, 100000);
   s.disinfection_hours = store::setting_int(repo, "trace.disinfection_hours", s.disinfection_hours, 1, 24 * 14);
   s.close_venues = store::setting_int(repo, "trace.close_venues", 0, 0, 1) == 1;
+  if (store::setting_int(repo, "trace.scan_index", 1, 0, 1) == 1) s.scan_index = std::make_shared<ScanLogIndex>();
   for (auto t : all_venue_types()) {
     const std::string type = to_string(t);
     if (repo.setting("trace.min_overlap." + type))
@@ -413,6 +415,11 @@ FindReport Service::find_contacts(std::int64_t case_id, const Caller& c) {
       // least the venue type's minimum.
       auto own = t_->scans_of_person(k.person_id, window->start - hours{24}, window->end);
       std::map<std::int64_t, std::optional<store::VenueRow>> venues;
+      struct Visit {
+        const store::VenueRow* v;
+        Instant a0, a1;
+      };
+      std::vector<Visit> visits;
       for (const auto& s : own) {
         if (!s.pass) continue;
         auto& v = venues[s.venue_id];
@@ -440,9 +447,40 @@ FindReport Service::find_contacts(std::int64_t case_id, const Caller& c) {
           }
         }
         ++rep.venues;
+        visits.push_back(Visit{&*v, a0, a1});
+      }
+      // The other visits at those venues: from the scan log's index when the server keeps one
+      // (cases/scan_log_index.hpp: the log's current rows, read back by id), else one range query
+      // per visit. Both give the rows entering from a0 - 24 h (the longest stay an exit scan can
+      // close) to a1 that can overlap, and the same rule below decides.
+      std::vector<std::vector<store::ScanRow>> others(visits.size());
+      if (settings_.scan_index) {
+        std::vector<ScanLogIndex::Query> qs;
+        for (const auto& vi : visits)
+          qs.push_back(ScanLogIndex::Query{vi.v->id, vi.a0 - hours{24}, vi.a1, vi.a0, vi.a1,
+                                           seconds{min_overlap_minutes(vi.v->type) * 60}, minutes{dwell_minutes(*vi.v)}});
+        auto log = store::open_trace_repository(repo_);
+        auto rows = settings_.scan_index->lookup(*log, qs, now);
+        for (std::size_t i = 0; i < rows.size(); ++i)
+          for (const auto& row : rows[i]) {
+            store::ScanRow o;
+            o.id = row.id;
+            o.venue_id = row.venue_id;
+            o.person_id = row.person_id;
+            o.entered_at = Instant{std::chrono::milliseconds{row.entered_at_ms}};
+            if (row.exited_at_ms) o.exited_at = Instant{std::chrono::milliseconds{*row.exited_at_ms}};
+            o.pass = row.pass;
+            others[i].push_back(std::move(o));
+          }
+      } else {
+        for (std::size_t i = 0; i < visits.size(); ++i)
+          others[i] = t_->scans_at_venue(visits[i].v->id, visits[i].a0 - hours{24}, visits[i].a1);
+      }
+      for (std::size_t i = 0; i < visits.size(); ++i) {
+        const auto* v = visits[i].v;
+        const Instant a0 = visits[i].a0, a1 = visits[i].a1;
         const auto need = seconds{min_overlap_minutes(v->type) * 60};
-        // Longest stay at a venue bounds how early an overlapping visit can have started.
-        for (const auto& o : t_->scans_at_venue(v->id, a0 - hours{24}, a1)) {
+        for (const auto& o : others[i]) {
           if (o.person_id == k.person_id || !o.pass) continue;
           const Instant b1 = tracing::visit_end(o.entered_at, o.exited_at, minutes{dwell_minutes(*v)});
           const auto ov = tracing::overlap(a0, a1, o.entered_at, b1);

@@ -21,6 +21,7 @@
 
 #include "core/caller.hpp"
 #include "core/date.hpp"
+#include "cases/scan_log_index.hpp"
 #include "core/tracing.hpp"
 #include "store/case_repository.hpp"
 #include "store/repository.hpp"
@@ -42,6 +43,10 @@ struct Settings {
   bool close_venues = false;          // [trace.close_venues] 1: a venue closes until disinfected
   std::map<std::string, int> min_overlap;  // [trace.min_overlap.<type>] minutes (default 15)
   std::map<std::string, int> dwell;        // [venue.dwell.<type>] minutes (default by type)
+  // [trace.scan_index] 1 (default): contacts come from an in-memory index of the scan log kept
+  // for the process's life (shared by every request holding these settings); 0 or null: one
+  // range query of the log per visit of the case (the reference path).
+  std::shared_ptr<ScanLogIndex> scan_index;
 };
 Settings read_settings(store::Repository& repo);
 

@@ -26,6 +26,14 @@ struct TraceScanRow {
   std::optional<std::int64_t> exited_at_ms;  // nullopt = no exit scan
 };
 
+// One row of the scan log as the server's visit index (cases/visit_index_cache.hpp) reads it.
+struct TraceLogRow {
+  std::int64_t id = 0, venue_id = 0, person_id = 0;
+  std::int64_t entered_at_ms = 0;
+  std::optional<std::int64_t> exited_at_ms;  // nullopt = no exit scan (yet)
+  bool pass = true;
+};
+
 struct TraceCaseRow {
   std::int64_t case_id = 0, person_id = 0;
   std::optional<std::int64_t> window_start_ms, window_end_ms;  // nullopt = not set yet
@@ -38,6 +46,14 @@ class TraceRepository {
   virtual std::vector<TraceVenueRow> venues() = 0;
   // Calls fn for every scan of the log in id order (arrival order), in pages of `page` rows.
   virtual void for_each_scan(const std::function<void(const TraceScanRow&)>& fn, int page = 50000) = 0;
+  // The smallest and the largest id of the scan log (0 when it is empty); one index probe each.
+  virtual std::int64_t min_scan_id() = 0;
+  virtual std::int64_t max_scan_id() = 0;
+  // Calls fn for every scan with an id above `after`, in id order, in pages of `page` rows.
+  virtual void for_each_log_row_after(std::int64_t after, const std::function<void(const TraceLogRow&)>& fn,
+                                      int page = 50000) = 0;
+  // The scans of these ids as they are now (ids no longer in the log are absent), in no order.
+  virtual std::vector<TraceLogRow> log_rows_by_ids(const std::vector<std::int64_t>& ids) = 0;
   // Every case, in id order.
   virtual std::vector<TraceCaseRow> cases() = 0;
   // Calls fn(id, doc_number) for every person, in id order, in pages of `page` rows.

@@ -4,6 +4,8 @@
 // = does not exist).
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <nlohmann/json.hpp>
 
 #include "cases/service.hpp"
@@ -14,6 +16,8 @@
 #include "loop/backend.hpp"
 #include "loop/service.hpp"
 #include "store/repository.hpp"
+#include "store/retention.hpp"
+#include "core/tracing.hpp"
 
 namespace bihuan::casetest {
 
@@ -408,6 +412,194 @@ TEST_P(CaseService, GeneratedScansAreDeterministicAndPlausible) {
   auto again = gen::generate_scans(*repo_, o);
   EXPECT_EQ(again.scans, rep.scans);
   EXPECT_EQ(again.exits, rep.exits);
+}
+
+// The scan log's index (cases/scan_log_index.hpp) against the reference path, one range query per
+// visit: a case traced through the index and then again through SQL keeps exactly its contacts and
+// their evidence (the second run adds nothing, finds as many and rewrites the same evidence). The
+// log is a random mix written as other processes write it (exits, no exits, exits before the
+// entry, stopped scans, stays just under and at the minimum), then changed between traces: new
+// scans, exit scans closing open visits, and a retention purge.
+TEST_P(CaseService, ScanLogIndexGivesTheContactsOfTheSqlPath) {
+  std::vector<Venue> vs(3);
+  const char* codes[] = {"V-GATE", "V-OFFICE", "V-SHOP"};
+  const VenueType types[] = {VenueType::residential_gate, VenueType::office, VenueType::supermarket};
+  for (int i = 0; i < 3; ++i) {
+    vs[i].code = codes[i];
+    vs[i].name = codes[i];
+    vs[i].type = types[i];
+    vs[i].area_code = kGridB;
+  }
+  repo_->upsert_venues(vs);
+  // 40 more residents of grid B (one household each, so only venues make them contacts).
+  std::vector<Household> hs(40);
+  for (int i = 0; i < 40; ++i) {
+    hs[i].household_no = "HX" + std::to_string(i);
+    hs[i].area_code = kGridB;
+    hs[i].address = "小街" + std::to_string(i + 1) + "号";
+  }
+  repo_->upsert_households(hs);
+  std::vector<Person> more;
+  for (int i = 0; i < 40; ++i) {
+    Person p;
+    p.doc_number = resident_id("110105", "19900101", 100 + i);
+    p.name = "访客" + std::to_string(i);
+    p.birth_date = *parse_date("1990-01-01");
+    p.area_code = kGridB;
+    p.household_id = hs[i].id;
+    p.address = hs[i].address;
+    more.push_back(p);
+  }
+  repo_->upsert_persons(more);
+  for (auto& p : more) persons_.push_back(p);
+  std::vector<std::int64_t> venue_ids;
+  for (const char* c : {"V-REST", "V-FAR", "V-GATE", "V-OFFICE", "V-SHOP"})
+    venue_ids.push_back(svc_->store().venue_by_code(c)->id);
+
+  // Two services over the same database: one with the index, one without (the reference).
+  cases::Settings with_index;
+  with_index.scan_index = std::make_shared<cases::ScanLogIndex>();
+  cases::Service idx(*repo_, *loop_, signer_.get(), clock_, with_index);
+  cases::Settings plain;
+  cases::Service sql(*repo_, *loop_, signer_.get(), clock_, plain);
+
+  std::uint64_t seed = 12345;
+  auto rnd = [&](std::uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::int64_t>((seed >> 33) % n);
+  };
+  // Case persons 0, 6, 7 scan often; everyone else now and then.
+  auto write_scans = [&](int n, Instant from, std::int64_t span_minutes) {
+    for (int i = 0; i < n; ++i) {
+      store::ScanRow r;
+      const auto who = rnd(10) < 3 ? std::array<int, 3>{0, 6, 7}[static_cast<std::size_t>(rnd(3))]
+                                   : static_cast<int>(rnd(static_cast<std::uint64_t>(persons_.size())));
+      r.person_id = persons_[static_cast<std::size_t>(who)].id;
+      r.venue_id = venue_ids[static_cast<std::size_t>(rnd(venue_ids.size()))];
+      r.entered_at = from + std::chrono::minutes{rnd(static_cast<std::uint64_t>(span_minutes))} + std::chrono::seconds{rnd(60)};
+      const auto kind = rnd(20);
+      if (kind < 8) {
+        // no exit scan
+      } else if (kind < 15) {
+        r.exited_at = r.entered_at + std::chrono::minutes{1 + rnd(180)};
+      } else if (kind == 15) {
+        r.exited_at = r.entered_at + std::chrono::minutes{15};  // exactly the minimum
+      } else if (kind == 16) {
+        r.exited_at = r.entered_at + std::chrono::seconds{14 * 60 + 59};  // one second short
+      } else if (kind == 17) {
+        r.exited_at = r.entered_at - std::chrono::minutes{5};  // an exit before the entry: the dwell applies
+      } else {
+        r.exited_at = r.entered_at + std::chrono::minutes{30 + rnd(600)};
+        r.pass = kind == 18;  // 19: stopped at the door
+      }
+      r.scan_day = format_date(with_index.local.date_of(r.entered_at));
+      r.colour = r.pass ? "green" : "red";
+      svc_->store().append_scan(r);
+    }
+  };
+  write_scans(1500, at("2022-04-02T00:00:00Z"), 4 * 24 * 60 + 120);
+
+  struct Seen {
+    std::string kinds, evidence;
+    std::optional<Instant> first, last;
+    bool operator==(const Seen&) const = default;
+  };
+  auto contacts_of = [&](std::int64_t case_id) {
+    std::map<std::int64_t, Seen> out;
+    for (const auto& c : idx.contacts(case_id, investigator_))
+      out[c.row.person_id] = Seen{c.row.kinds, c.row.evidence, c.row.first_exposure_at, c.row.last_exposure_at};
+    return out;
+  };
+  std::int64_t venue_contacts = 0;
+  // Traces each case through the index, then through SQL, and compares.
+  auto compare = [&](const std::vector<std::int64_t>& case_ids, const char* phase) {
+    for (auto id : case_ids) {
+      SCOPED_TRACE(std::string(phase) + ", case " + std::to_string(id));
+      auto a = idx.find_contacts(id, investigator_);
+      const auto seen_a = contacts_of(id);
+      auto b = sql.find_contacts(id, investigator_);
+      const auto seen_b = contacts_of(id);
+      EXPECT_EQ(b.added, 0);
+      EXPECT_EQ(a.candidates, b.candidates);
+      EXPECT_EQ(a.venues, b.venues);
+      EXPECT_TRUE(seen_a == seen_b);
+      for (const auto& [pid, x] : seen_b)
+        if (x.kinds.find("venue") != std::string::npos) ++venue_contacts;
+    }
+  };
+  auto open_for = [&](int person, const char* onset) {
+    cases::NewCase nc;
+    nc.person_id = persons_[static_cast<std::size_t>(person)].id;
+    nc.fields.classification = "confirmed";
+    nc.fields.onset_date = onset;
+    return svc_->open_case(nc, investigator_).id;
+  };
+  auto close_case = [&](std::int64_t id) {
+    cases::CaseUpdate u;
+    u.status = "closed";
+    u.outcome = "recovered";
+    svc_->update_case(id, u, svc_->case_view(id, investigator_).rec.rev, investigator_);
+  };
+
+  clock_.set(at("2022-04-06T02:00:00Z"));
+  std::vector<std::int64_t> first{open_for(0, "2022-04-05"), open_for(6, "2022-04-04"), open_for(7, "2022-04-06")};
+  compare(first, "first");
+  EXPECT_GT(venue_contacts, 10);
+  EXPECT_GT(with_index.scan_index->stats().rows, 1000);
+
+  // A visitor who comes after the first trace (a new resident) is found by the next one: 20
+  // minutes beside a visit of the case that lasted longer.
+  std::optional<store::ScanRow> anchor;
+  for (const auto& r : svc_->store().scans_of_person(persons_[0].id, at("2022-04-03T00:00:00Z"), at("2022-04-06T01:00:00Z")))
+    if (r.pass && r.exited_at && *r.exited_at >= r.entered_at + std::chrono::minutes{20}) anchor = r;
+  ASSERT_TRUE(anchor);
+  std::vector<Person> newcomers(1);
+  newcomers[0].doc_number = resident_id("110105", "19950101", 300);
+  newcomers[0].name = "新来的";
+  newcomers[0].birth_date = *parse_date("1995-01-01");
+  newcomers[0].area_code = kGridB;
+  newcomers[0].household_id = hs[0].id;
+  newcomers[0].address = hs[0].address;
+  repo_->upsert_persons(newcomers);
+  store::ScanRow newcomer;
+  newcomer.person_id = newcomers[0].id;
+  newcomer.venue_id = anchor->venue_id;
+  newcomer.entered_at = anchor->entered_at;
+  newcomer.exited_at = anchor->entered_at + std::chrono::minutes{20};
+  newcomer.scan_day = format_date(with_index.local.date_of(newcomer.entered_at));
+  newcomer.colour = "green";
+  svc_->store().append_scan(newcomer);
+  // More scans, now including the last hours before "now".
+  write_scans(400, at("2022-04-05T12:00:00Z"), 14 * 60);
+  // Exit scans close the open visits of the last 24 hours, some long after their dwell.
+  std::int64_t closed = 0;
+  for (const auto& p : persons_)
+    for (const auto& r : svc_->store().scans_of_person(p.id, at("2022-04-05T02:00:00Z"), at("2022-04-06T02:00:00Z")))
+      if (!r.exited_at && r.pass && rnd(2) == 0) {
+        svc_->store().set_exit(r.id, std::min(r.entered_at + std::chrono::minutes{30 + rnd(400)}, at("2022-04-06T06:00:00Z")));
+        ++closed;
+      }
+  EXPECT_GT(closed, 10);
+  clock_.set(at("2022-04-06T06:00:00Z"));
+  for (auto id : first) close_case(id);
+  std::vector<std::int64_t> second{open_for(0, "2022-04-05"), open_for(6, "2022-04-04"), open_for(7, "2022-04-06")};
+  compare(second, "after new scans and exits");
+  bool found = false;
+  for (const auto& c : idx.contacts(second[0], investigator_)) found = found || c.row.person_id == newcomers[0].id;
+  EXPECT_TRUE(found);
+
+  // Retention purges the scans older than a day; the index forgets them.
+  auto rs = retention::default_settings();
+  rs.days["scans"] = 1;
+  store::PurgeOptions po;
+  po.trigger = "cli";
+  auto purged = store::purge(*repo_, rs, clock_.now(), po);
+  EXPECT_GT(purged.rows["venue_scans"], 100);
+  clock_.set(at("2022-04-06T07:00:00Z"));
+  for (auto id : second) close_case(id);
+  std::vector<std::int64_t> third{open_for(0, "2022-04-05"), open_for(6, "2022-04-04"), open_for(7, "2022-04-06")};
+  compare(third, "after the purge");
+  EXPECT_GT(with_index.scan_index->stats().read_back, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CaseService, ::testing::Values("sqlite", "postgresql"));
