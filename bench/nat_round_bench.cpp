@@ -60,13 +60,25 @@ double peak_rss_mib() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
+// The machine's 1-minute load average (other sessions share it): noted with every step.
+double load_average() {
+  double l = -1;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = -1;
+    std::fclose(f);
+  }
+  return l;
+}
+
 struct Step {
   Clock::time_point t0 = Clock::now();
   double c0 = cpu_seconds();
+  double load0 = load_average();
   json done(std::int64_t items) const {
     const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
     return {{"wall_s", wall}, {"cpu_s", cpu_seconds() - c0}, {"items", items},
-            {"per_s", wall > 0 ? static_cast<double>(items) / wall : 0.0}};
+            {"per_s", wall > 0 ? static_cast<double>(items) / wall : 0.0},
+            {"load_start", load0}, {"load_end", load_average()}};
   }
 };
 

@@ -9,6 +9,7 @@
 #include <deque>
 #include <exception>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -283,25 +284,47 @@ class CityGenerator {
     report_.orgs += static_cast<std::int64_t>(orgs.size());
   }
 
-  // Sampling points (采样点): one per street and one more per 10,000 expected residents, open
-  // 07:00-21:00 with 300 samplings an hour each, sending their boxes to the county's lab. The
-  // 15-minute sampling circle of large cities (2022-05) asks for about this density.
+  // Sampling points (采样点): one per street and one more per 10,000 expected residents, sending
+  // their boxes to the county's lab. The 15-minute sampling circle of large cities (2022-05) asks
+  // for about this density. Their hours and capacity follow their kind (generator choices, not a
+  // source's: docs/API-testing.md, "Sampling points of the generated city"):
+  //  - the street's community health centre (社区卫生服务中心), several sampling tables:
+  //    07:00-21:00 at 400 samplings an hour; the first street of each county and one street in
+  //    five keep theirs open around the clock (24小时核酸采样点, 00:00-24:00, 300 an hour: fewer
+  //    tables at night);
+  //  - convenience kiosks (便民采样亭), one or two tables (120 or 240 an hour): half of them
+  //    08:00-20:00, a quarter morning-only (06:30-11:30, before work), a quarter in the evening
+  //    (16:00-22:00, after work).
+  // Every centre is open at least 07:00-21:00, so that a street can always be sampled in the day.
   void write_sampling_points(const std::map<std::string, std::int64_t>& county_lab) {
     auto nat = store::open_nat_repository(repo_);
     Rng rng = Rng::stream(opt_.seed, "sampling_points");
     repo_.transaction([&] {
+      std::set<std::string> counties_seen;
       for (const auto& sp : streets_) {
         const int n = 1 + static_cast<int>(sp.expected_persons / 10000.0);
         const std::string sn = short_place_name(sp.street->name);
-        auto lab = county_lab.find(county_of(sp.street->code));
+        const std::string county = county_of(sp.street->code);
+        const bool first_of_county = counties_seen.insert(county).second;
+        auto lab = county_lab.find(county);
         for (int i = 0; i < n; ++i) {
           store::SamplingPointRow p;
-          p.name = i == 0 ? sn + "核酸采样点" : fmt::format("{}第{}核酸采样点", sn, i + 1);
           p.area_code = grids_[sp.grids[rng.below(sp.grids.size())]].code;
-          p.address = sp.street->name + (i == 0 ? std::string("社区卫生服务中心") : fmt::format("{}号便民采样亭", i + 1));
-          p.opens = "07:00";
-          p.closes = "21:00";
-          p.capacity_per_hour = 300;
+          if (i == 0) {
+            const bool all_day = rng.below(5) == 0 || first_of_county;
+            p.name = sn + (all_day ? "24小时核酸采样点" : "核酸采样点");
+            p.address = sp.street->name + "社区卫生服务中心";
+            p.opens = all_day ? "00:00" : "07:00";
+            p.closes = all_day ? "24:00" : "21:00";
+            p.capacity_per_hour = all_day ? 300 : 400;
+          } else {
+            p.name = fmt::format("{}第{}核酸采样点", sn, i + 1);
+            p.address = sp.street->name + fmt::format("{}号便民采样亭", i + 1);
+            const auto hours = rng.below(4);
+            p.opens = hours < 2 ? "08:00" : hours == 2 ? "06:30" : "16:00";
+            p.closes = hours < 2 ? "20:00" : hours == 2 ? "11:30" : "22:00";
+            p.capacity_per_hour = rng.below(2) == 0 ? 120 : 240;
+          }
           p.lab_org_id = lab == county_lab.end() ? 0 : lab->second;
           p.created_at = LocalTime{}.start_of(opt_.today);
           nat->insert_point(p);

@@ -72,6 +72,11 @@ void check_ct(const std::optional<double>& ct, const char* field) {
     fail(ErrorCode::invalid_argument, std::string(field) + " must be between 0 and 50", field);
 }
 
+// While a batch of results is taken (post_results), the audit records of its items are kept
+// here and written together with the batch (multi-row INSERTs) instead of one INSERT each; an
+// item rolled back to its savepoint drops its own. Per thread: services may run on several.
+thread_local std::vector<store::AuditRecord>* pending_audits = nullptr;
+
 }  // namespace
 
 ParsedFile parse_result_file(std::string_view bytes, const LocalTime& local) {
@@ -175,6 +180,10 @@ auto Service::write(F&& fn) -> decltype(fn()) {
 
 void Service::audit(const Caller& c, const std::string& action, const std::string& entity, std::int64_t id,
                     const std::string& reason, const std::string& detail) {
+  if (pending_audits) {
+    pending_audits->push_back(store::audit_of(c, clock_.now(), action, entity, id, reason, detail));
+    return;
+  }
   repo_.append_audit(store::audit_of(c, clock_.now(), action, entity, id, reason, detail));
 }
 
@@ -764,6 +773,9 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
       if (ok[ti]) codes.push_back(u.tubes[ti].barcode);
     std::unordered_map<std::string, store::TubeRow> known;
     for (auto& t : t_->tubes_by_barcodes(codes)) known.emplace(t.barcode, std::move(t));
+    // One audit record per tube taken, written together at the end of the upload.
+    std::vector<store::AuditRecord> audits;
+    audits.reserve(u.tubes.size());
 
     for (std::size_t ti = 0; ti < u.tubes.size(); ++ti) {
       if (!ok[ti]) continue;
@@ -830,7 +842,8 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
           t_->update_task(*task);
         }
         t.members = static_cast<int>(pids.size());
-        audit(c, "test.sample", "tube", t.id, {}, json{{"tube", t.barcode}, {"persons", pids}, {"upload", true}}.dump());
+        audits.push_back(store::audit_of(c, now, "test.sample", "tube", t.id, {},
+                                         json{{"tube", t.barcode}, {"persons", pids}, {"upload", true}}.dump()));
       };
       if (closing) {
         // A closed tube's members are not bound by the open-tube rule: nothing the database
@@ -850,6 +863,7 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
       ++rep.tubes;
       rep.samples += static_cast<std::int64_t>(pids.size());
     }
+    if (!audits.empty()) repo_.append_audit_batch(audits);
   });
   return rep;
 }
@@ -1029,18 +1043,28 @@ IntakeReport Service::post_results(const std::vector<ResultInput>& items, std::i
     write([&] {
       // One look per batch: when no routine task is open, results skip closing them.
       routine_open_ = t_->any_open_routine_task();
+      // The items' audit records, written with the batch.
+      std::vector<store::AuditRecord> audits;
+      audits.reserve(end - i);
       struct Restore {
         bool& flag;
-        ~Restore() { flag = true; }
+        ~Restore() {
+          flag = true;
+          pending_audits = nullptr;
+        }
       } restore{routine_open_};
+      pending_audits = &audits;
       for (std::size_t k = i; k < end; ++k) {
         IntakeReport part;
         std::optional<ResultError> err;
+        const std::size_t audits_before = audits.size();
         try {
-          // One item is one savepoint: an item that fails half-way leaves nothing behind. An
-          // item refused by validation has written nothing; a conflict keeps its review record.
+          // One item is one savepoint: an item that fails half-way leaves nothing behind (nor
+          // its audit records). An item refused by validation has written nothing; a conflict
+          // keeps its review record.
           repo_.transaction([&] { err = take_result(items[k], lab_org_id, channel, city, c, part); });
         } catch (const Error& e) {
+          audits.resize(audits_before);
           err = ResultError{items[k].row, items[k].index, e.field(), "", e.what()};
         }
         if (err) {
@@ -1055,8 +1079,10 @@ IntakeReport Service::post_results(const std::vector<ResultInput>& items, std::i
         rep.cases_opened += part.cases_opened;
         rep.retest_tasks += part.retest_tasks;
       }
+      pending_audits = nullptr;
       audit(c, "test.results", "lab", lab_org_id, {},
             json{{"channel", channel}, {"items", end - i}, {"first_index", i}}.dump());
+      if (!audits.empty()) repo_.append_audit_batch(audits);
     });
     if (progress) progress(end, items.size());
   }

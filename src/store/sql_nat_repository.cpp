@@ -1,6 +1,7 @@
 // NatRepository over the Db driver layer, sharing the connection of a Repository.
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "core/area.hpp"
 #include "core/error.hpp"
@@ -436,7 +437,33 @@ class SqlNatRepository final : public NatRepository {
   void insert_members(const std::vector<NewMember>& ms) override {
     if (ms.empty()) return;
     std::map<std::int64_t, int> added;
+    // Members of closed tubes (an uploaded full tube) are not bound by the open-tube rule: they go
+    // in multi-row INSERTs of up to kRows (one cached statement per size); the rest one by one, so
+    // that a person already in an open tube of the round is named.
+    constexpr std::size_t kRows = 20;
+    std::vector<const NewMember*> closed;
+    closed.reserve(ms.size());
+    for (const auto& m : ms)
+      if (!m.open) closed.push_back(&m);
+    for (std::size_t i = 0; i < closed.size(); i += kRows) {
+      const std::size_t n = std::min(kRows, closed.size() - i);
+      std::string sql = "INSERT INTO tube_members (tube_id, person_id, round_id, task_id, sampled_at, sampled_by, open) VALUES ";
+      for (std::size_t k = 0; k < n; ++k) sql += k ? ", (?, ?, ?, ?, ?, ?, 0)" : "(?, ?, ?, ?, ?, ?, 0)";
+      Q q(db_, sql);
+      for (std::size_t k = 0; k < n; ++k) {
+        const auto& m = *closed[i + k];
+        q.i64(m.tube_id).i64(m.person_id).i64(m.round_id).i64(m.task_id).i64(to_unix_ms(m.sampled_at)).i64(m.sampled_by);
+        ++added[m.tube_id];
+      }
+      try {
+        q.run();
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::conflict) fail(ErrorCode::conflict, "a person appears twice in one tube", "person_id");
+        throw;
+      }
+    }
     for (const auto& m : ms) {
+      if (!m.open) continue;
       try {
         Q(db_, "INSERT INTO tube_members (tube_id, person_id, round_id, task_id, sampled_at, sampled_by, open) "
                "VALUES (?, ?, ?, ?, ?, ?, ?)")
@@ -1063,6 +1090,7 @@ class SqlNatRepository final : public NatRepository {
 
   // ------------------------------------------------------------ coverage
   std::vector<CoverageCell> coverage(const RoundRow& r) override {
+    if (db_.backend() == Backend::sqlite) return coverage_streamed(r);
     std::map<std::string, CoverageCell> cells;
     auto range = subtree_range(r.area_code);
     const std::string hi = range.hi.empty() ? std::string("\x7f") : range.hi;
@@ -1119,6 +1147,128 @@ class SqlNatRepository final : public NatRepository {
     std::vector<CoverageCell> out;
     out.reserve(cells.size());
     for (auto& [k, v] : cells) out.push_back(std::move(v));
+    return out;
+  }
+  // SQLite: the same cells from three streamed reads aggregated here, in place of two GROUP BY
+  // passes whose sorters and materialised joins over every resident took 157 s at 25 M persons
+  // (bench/RESULTS.md, "25 M-person testing round"). PostgreSQL keeps the aggregate queries: its
+  // driver buffers a whole result, and its hash aggregates are fast.
+  //   1. the round's members with their tubes' results -> flags by person id;
+  //   2. the round's exclusions -> a flag;
+  //   3. the residents of the round's area (the persons_area index, in area order) with their
+  //      household -> counts per grid, and one entry per run of a household for step 4;
+  //   4. the household entries sorted: full, partial, none by the household's first grid.
+  std::vector<CoverageCell> coverage_streamed(const RoundRow& r) {
+    auto range = subtree_range(r.area_code);
+    const std::string hi = range.hi.empty() ? std::string("\x7f") : range.hi;
+    constexpr std::uint8_t kSampled = 1, kResulted = 2, kPositive = 4, kExcluded = 8;
+    std::int64_t max_id = 0;
+    {
+      Q q(db_, "SELECT COALESCE(MAX(id), 0) FROM persons");
+      if (q.next()) max_id = q.int64(0);
+    }
+    // Flags by person id: a dense array while ids are (SQLite rowids of a registry are), else a map.
+    const bool dense = max_id >= 0 && max_id < (std::int64_t{1} << 28);
+    std::vector<std::uint8_t> flag_vec(dense ? static_cast<std::size_t>(max_id) + 1 : 0, 0);
+    std::unordered_map<std::int64_t, std::uint8_t> flag_map;
+    auto mark = [&](std::int64_t id, std::uint8_t f) {
+      if (dense) {
+        if (id >= 0 && id <= max_id) flag_vec[static_cast<std::size_t>(id)] |= f;
+      } else {
+        flag_map[id] |= f;
+      }
+    };
+    auto flags = [&](std::int64_t id) -> std::uint8_t {
+      if (dense) return id >= 0 && id <= max_id ? flag_vec[static_cast<std::size_t>(id)] : 0;
+      auto it = flag_map.find(id);
+      return it == flag_map.end() ? 0 : it->second;
+    };
+    {
+      // A member's round is its tube's round (sampling writes the tube's round on each member).
+      Q q(db_, "SELECT m.person_id, t.result FROM tubes t JOIN tube_members m ON m.tube_id = t.id "
+               "WHERE t.round_id = ?");
+      q.i64(r.id);
+      while (q.next()) {
+        const std::string res = q.str(1);
+        std::uint8_t f = kSampled;
+        if (!res.empty()) f |= kResulted;
+        if (res == "positive" || res == "inconclusive") f |= kPositive;
+        mark(q.int64(0), f);
+      }
+    }
+    {
+      Q q(db_, "SELECT person_id FROM round_exclusions WHERE round_id = ?");
+      q.i64(r.id);
+      while (q.next()) mark(q.int64(0), kExcluded);
+    }
+    struct Household {
+      std::int64_t id;
+      std::uint32_t cell;  // the grid of its first expected member in area order
+      std::uint32_t n, sampled;
+    };
+    std::vector<CoverageCell> out;
+    std::vector<Household> hh;
+    {
+      Q q(db_, "SELECT id, area_code, household_id FROM persons "
+               "WHERE area_code >= ? AND area_code < ? AND merged_into IS NULL");
+      q.text(range.lo).text(hi);
+      std::map<std::string, std::uint32_t> cell_of;  // for area codes that come back out of order
+      std::uint32_t cell = 0;
+      bool any = false;
+      while (q.next()) {
+        const std::int64_t id = q.int64(0);
+        std::string area = q.str(1);
+        if (!any || out[cell].area_code != area) {
+          auto [it, fresh] = cell_of.emplace(area, static_cast<std::uint32_t>(out.size()));
+          if (fresh) {
+            out.emplace_back();
+            out.back().area_code = std::move(area);
+          }
+          cell = it->second;
+          any = true;
+        }
+        auto& c = out[cell];
+        const std::uint8_t f = flags(id);
+        if (f & kExcluded) {
+          ++c.excluded;
+          continue;
+        }
+        ++c.expected;
+        if (f & kSampled) ++c.sampled;
+        if (f & kResulted) ++c.resulted;
+        if (f & kPositive) ++c.positive;
+        if (q.null_at(2)) continue;
+        const std::int64_t h = q.int64(2);
+        const std::uint32_t s = (f & kSampled) ? 1 : 0;
+        if (!hh.empty() && hh.back().id == h) {
+          ++hh.back().n;
+          hh.back().sampled += s;
+          if (out[hh.back().cell].area_code > out[cell].area_code) hh.back().cell = cell;
+        } else {
+          hh.push_back({h, cell, 1, s});
+        }
+      }
+    }
+    // A household's members are one run in area order unless they live in different grids.
+    std::sort(hh.begin(), hh.end(), [](const Household& a, const Household& b) { return a.id < b.id; });
+    for (std::size_t i = 0; i < hh.size();) {
+      Household h = hh[i];
+      std::size_t j = i + 1;
+      for (; j < hh.size() && hh[j].id == h.id; ++j) {
+        h.n += hh[j].n;
+        h.sampled += hh[j].sampled;
+        if (out[hh[j].cell].area_code < out[h.cell].area_code) h.cell = hh[j].cell;
+      }
+      auto& c = out[h.cell];
+      if (h.sampled == h.n)
+        ++c.households_full;
+      else if (h.sampled > 0)
+        ++c.households_partial;
+      else
+        ++c.households_none;
+      i = j;
+    }
+    std::sort(out.begin(), out.end(), [](const CoverageCell& a, const CoverageCell& b) { return a.area_code < b.area_code; });
     return out;
   }
   PageOf<MissingPerson> missing(const RoundRow& r, const std::string& area_prefix, Page page) override {

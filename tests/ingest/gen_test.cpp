@@ -506,6 +506,35 @@ TEST_F(City20k, InstitutionsVenuesAndWorkplaces) {
   std::set<std::string> populated;
   for (const auto& p : *persons_) populated.insert(p.area_code.substr(0, 9));
   EXPECT_EQ(streets, populated);
+  // Their hours and capacity by kind: every street's health centre is open at least 07:00-21:00
+  // (some around the clock, at least one per county); kiosks keep day, morning or evening hours.
+  std::set<std::string> all_day_counties, counties, kiosk_hours;
+  std::map<std::string, int> centres_of_street;
+  for (const auto& pt : points) {
+    counties.insert(pt.area_code.substr(0, 6));
+    const bool centre = pt.address.find("社区卫生服务中心") != std::string::npos;
+    if (centre) {
+      ++centres_of_street[pt.area_code.substr(0, 9)];
+      const bool all_day = pt.opens == "00:00" && pt.closes == "24:00";
+      EXPECT_TRUE(all_day || (pt.opens == "07:00" && pt.closes == "21:00")) << pt.name << " " << pt.opens << "-" << pt.closes;
+      EXPECT_EQ(pt.capacity_per_hour, all_day ? 300 : 400) << pt.name;
+      EXPECT_EQ(all_day, pt.name.find("24小时") != std::string::npos) << pt.name;
+      if (all_day) all_day_counties.insert(pt.area_code.substr(0, 6));
+    } else {
+      kiosk_hours.insert(pt.opens + "-" + pt.closes);
+      EXPECT_TRUE(pt.capacity_per_hour == 120 || pt.capacity_per_hour == 240) << pt.name;
+    }
+  }
+  EXPECT_EQ(all_day_counties, counties);
+  for (const auto& s : streets) {
+    EXPECT_EQ(centres_of_street[s], 1) << s;
+  }
+  for (const auto& h : kiosk_hours) {
+    EXPECT_TRUE(h == "08:00-20:00" || h == "06:30-11:30" || h == "16:00-22:00") << h;
+  }
+  if (points.size() > streets.size() + 20) {
+    EXPECT_GE(kiosk_hours.size(), 2U);
+  }
   int workers = 0, pupils = 0, adults = 0;
   for (const auto& p : *persons_) {
     const int age = age_on(p.birth_date, kToday);

@@ -552,6 +552,71 @@ TEST_P(NatService, CoverageCountsPeopleAndHouseholdsAndHonoursExclusions) {
   EXPECT_EQ(code_of([&] { svc_->exclude(r.id, persons_[7].id, "away", "", sampler_); }), ErrorCode::not_found);
 }
 
+// Coverage of households living in two grids (counted in the first), a positive pool, members
+// sampled by upload (one audit record per tube) and people not in the round's area.
+TEST_P(NatService, CoverageOfAHouseholdInTwoGridsAndAPositivePool) {
+  auto p = point();
+  auto r = round(5);
+  // Person 5 of household B1 (grid B) now lives in grid A: B1 is in grids A and B.
+  auto moved = repo_->person(persons_[5].id, Scope::everything());
+  ASSERT_TRUE(moved);
+  moved->area_code = kGridA;
+  ASSERT_TRUE(repo_->update_person(*moved, moved->revision));
+  nat::SampleUpload u;
+  u.point_id = p.id;
+  u.round_id = r.id;
+  nat::UploadTube a;  // household A1 and person 5, closed with 4 of 5
+  a.barcode = "CV-1";
+  a.close = true;
+  for (int i : {0, 1, 2, 5}) a.members.push_back(by_doc(i));
+  nat::UploadTube b;
+  b.barcode = "CV-2";
+  b.close = true;
+  b.members.push_back(by_doc(7));  // the other street's resident: not in this round's area
+  u.tubes = {a, b};
+  auto rep = svc_->upload_samples(u, sampler_);
+  ASSERT_EQ(rep.tubes, 2) << (rep.errors.empty() ? "" : rep.errors[0].reason);
+  EXPECT_EQ(rep.samples, 5);
+  store::AuditQuery aq;
+  aq.action = "test.sample";
+  aq.entity = "tube";
+  auto audits = repo_->find_audit(aq, {});
+  EXPECT_EQ(audits.items.size(), 2u);
+  for (const auto& x : audits.items) EXPECT_NE(x.detail.find("\"upload\":true"), std::string::npos) << x.detail;
+  // The lab receives the tubes through a box and posts CV-1 positive.
+  auto box = svc_->open_box("CV-BOX", p.id, 0, sampler_);
+  svc_->add_to_box(box.id, {"CV-1", "CV-2"}, sampler_);
+  svc_->seal_box(box.id, sampler_);
+  svc_->pick_up_box(box.id, "张师傅", sampler_);
+  svc_->receive_box(box.id, lab_caller_);
+  EXPECT_EQ(post("CV-1", "positive").positive_pools, 1);
+  auto cov = svc_->coverage(r.id, 15, centre_);
+  EXPECT_EQ(cov.total.expected, 7);
+  EXPECT_EQ(cov.total.sampled, 4);
+  EXPECT_EQ(cov.total.resulted, 4);
+  EXPECT_EQ(cov.total.positive, 4);
+  ASSERT_EQ(cov.rows.size(), 2u);
+  EXPECT_EQ(cov.rows[0].area_code, kGridA);
+  EXPECT_EQ(cov.rows[0].expected, 6);  // A1 (3), A2 (2) and person 5
+  EXPECT_EQ(cov.rows[0].sampled, 4);
+  EXPECT_EQ(cov.rows[0].positive, 4);
+  // A1 full; A2 none; B1 (persons 5 in grid A, 6 in grid B) partly, counted in grid A.
+  EXPECT_EQ(cov.rows[0].households_full, 1);
+  EXPECT_EQ(cov.rows[0].households_partial, 1);
+  EXPECT_EQ(cov.rows[0].households_none, 1);
+  EXPECT_EQ(cov.rows[1].area_code, kGridB);
+  EXPECT_EQ(cov.rows[1].expected, 1);
+  EXPECT_EQ(cov.rows[1].sampled, 0);
+  EXPECT_EQ(cov.rows[1].households_full + cov.rows[1].households_partial + cov.rows[1].households_none, 0);
+  // Excluding person 6 makes B1 full (its only other member is sampled).
+  svc_->exclude(r.id, persons_[6].id, "away", "", sampler_);
+  cov = svc_->coverage(r.id, 15, centre_);
+  EXPECT_EQ(cov.rows[0].households_full, 2);
+  EXPECT_EQ(cov.rows[0].households_partial, 0);
+  EXPECT_EQ(cov.rows[1].excluded, 1);
+  EXPECT_EQ(cov.rows[1].expected, 0);
+}
+
 TEST_P(NatService, BoxesKeepTheirChainAndLateOnesAlert) {
   auto p = point();
   nat::NewTube t;
