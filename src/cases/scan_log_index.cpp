@@ -17,7 +17,7 @@ constexpr std::int64_t kDaySeconds = 24LL * 3600;
 // commit a lower id after a higher one was read).
 constexpr auto kLag = seconds{60};
 // After the first load, the last this many ids are read again as well.
-constexpr std::int64_t kFirstTail = 100000;
+constexpr std::int64_t kFirstTail = 20000;
 
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return -floor_div(-a, b); }
@@ -58,15 +58,25 @@ void ScanLogIndex::add(const store::TraceLogRow& r, Instant now) {
   ++rows_;
 }
 
-void ScanLogIndex::refresh(store::TraceRepository& log, Instant now) {
+bool ScanLogIndex::refresh(store::TraceRepository& log, Instant now) {
   std::lock_guard lock(mu_);
-  refresh_locked(log, now);
+  return refresh_locked(log, now);
 }
 
-void ScanLogIndex::refresh_locked(store::TraceRepository& log, Instant now) {
+void ScanLogIndex::clear() {
+  venues_.clear();
+  odd_.clear();
+  marks_.clear();
+  tail_ids_.clear();
+  last_id_ = floor_id_ = rows_ = reread_from_ = 0;
+  loaded_ = false;
+}
+
+bool ScanLogIndex::refresh_locked(store::TraceRepository& log, Instant now) {
   const auto t = steady_clock::now();
   // Rows below the log's smallest id have been purged: sweep them out once a good share has gone.
   const std::int64_t min_id = log.min_scan_id();
+  if (!loaded_ && min_id > 0 && log.max_scan_id() - min_id + 1 > max_rows_) return false;
   if ((min_id == 0 && rows_ > 0) || min_id - floor_id_ > std::max<std::int64_t>(1024, rows_ / 32)) {
     const std::int64_t cut = min_id == 0 ? std::numeric_limits<std::int64_t>::max() : min_id;
     for (auto it = venues_.begin(); it != venues_.end();) {
@@ -100,14 +110,21 @@ void ScanLogIndex::refresh_locked(store::TraceRepository& log, Instant now) {
     add(r, now);
   };
 
+  const bool in_order = log.ids_commit_in_order();
   if (!loaded_) {
     const std::int64_t top = log.max_scan_id();
-    reread_from_ = std::max<std::int64_t>(0, top - kFirstTail);
+    reread_from_ = in_order ? top : std::max<std::int64_t>(0, top - kFirstTail);
     log.for_each_log_row_after(0, [&](const store::TraceLogRow& r) {
       if (r.id > reread_from_) tail_ids_.insert(r.id);
       take(r);
     });
     loaded_ = true;
+  } else if (in_order) {
+    // SQLite: every id up to the last one read is final; read what is above it.
+    if (log.max_scan_id() > last_id_)
+      log.for_each_log_row_after(last_id_, [&](const store::TraceLogRow& r) { take(r); });
+    reread_from_ = last_id_;
+    tail_ids_.clear();
   } else {
     // Move the re-read mark to what was read at least kLag ago.
     while (!marks_.empty() && marks_.front().first + kLag <= t) {
@@ -123,19 +140,26 @@ void ScanLogIndex::refresh_locked(store::TraceRepository& log, Instant now) {
     }
   }
   marks_.emplace_back(t, last_id_);
+  if (rows_ > max_rows_) {
+    clear();
+    return false;
+  }
 
   for (const auto& [venue, n0] : before) {
     auto& v = venues_[venue];
     const auto mid = v.begin() + static_cast<std::ptrdiff_t>(n0);
     std::sort(mid, v.end(), by_entry);
     if (n0 > 0 && by_entry(*mid, *(mid - 1))) std::inplace_merge(v.begin(), mid, v.end(), by_entry);
+    if (n0 == 0) v.shrink_to_fit();  // a venue's first rows (the first load): no spare capacity
   }
+  return true;
 }
 
-std::vector<std::vector<store::TraceLogRow>> ScanLogIndex::lookup(store::TraceRepository& log,
-                                                                  const std::vector<Query>& qs, Instant now) {
+std::optional<std::vector<std::vector<store::TraceLogRow>>> ScanLogIndex::lookup(store::TraceRepository& log,
+                                                                                 const std::vector<Query>& qs,
+                                                                                 Instant now) {
   std::lock_guard lock(mu_);
-  refresh_locked(log, now);
+  if (!refresh_locked(log, now)) return std::nullopt;
 
   struct Hit {
     std::int64_t venue;

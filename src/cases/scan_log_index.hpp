@@ -8,8 +8,8 @@
 // each lookup returns the log's rows *as they are now*, read back by id in one query per 500
 // rows, and the caller applies exactly the rules of the SQL path to them. So:
 // - scans appended since (by this process or any other) are read from the log's tail before each
-//   lookup (ids above the last one read; the last minute's ids are read again, so that a row
-//   whose transaction committed after a higher id was read is not missed on PostgreSQL);
+//   lookup (ids above the last one read; on PostgreSQL the last minute's ids are read again, so
+//   that a row whose transaction committed after a higher id was read is not missed);
 // - an exit scan that closed a visit after it was indexed: a visit is indexed as open until it is
 //   read back once it is more than 24 hours old (an exit scan closes only the latest visit of the
 //   last 24 hours, cases/service.cpp); while open, its end is taken as late as an exit could put
@@ -51,13 +51,18 @@ class ScanLogIndex {
     std::int64_t dropped = 0;           // rows that had left the log when read back
   };
 
+  // At most `max_rows` scans are kept (16 bytes each): a log with more ids than that is not
+  // loaded, and an index that grows past it is dropped; lookups then answer nullopt and the
+  // caller reads the log itself.
+  explicit ScanLogIndex(std::int64_t max_rows = 200'000'000) : max_rows_(max_rows) {}
+
   // For each query, the log's current rows that can meet it (a superset of those that do),
-  // ordered by entry time then id. Reads the log's tail first; `now` is the deployment's clock
-  // (for the 24-hour exit rule).
-  std::vector<std::vector<store::TraceLogRow>> lookup(store::TraceRepository& log, const std::vector<Query>& qs,
-                                                      Instant now);
-  // Reads the log's tail now (the server can warm the index before the first case).
-  void refresh(store::TraceRepository& log, Instant now);
+  // ordered by entry time then id; nullopt when the log is too large for the index. Reads the
+  // log's tail first; `now` is the deployment's clock (for the 24-hour exit rule).
+  std::optional<std::vector<std::vector<store::TraceLogRow>>> lookup(store::TraceRepository& log,
+                                                                     const std::vector<Query>& qs, Instant now);
+  // Reads the log's tail now (false: the log is too large for the index).
+  bool refresh(store::TraceRepository& log, Instant now);
   Stats stats() const;
 
  private:
@@ -71,7 +76,8 @@ class ScanLogIndex {
   static constexpr std::uint32_t kClosedByDwell = 1;  // no exit and none can come: lasts the dwell
   static constexpr std::int64_t kBase = 946684800;    // 2000-01-01T00:00:00Z
 
-  void refresh_locked(store::TraceRepository& log, Instant now);
+  bool refresh_locked(store::TraceRepository& log, Instant now);
+  void clear();
   void add(const store::TraceLogRow& r, Instant now);
   static std::uint32_t end_code(const store::TraceLogRow& r, std::int64_t entered_s, Instant now);
   static bool encodable(std::int64_t entered_ms);
@@ -79,6 +85,7 @@ class ScanLogIndex {
     return a.entered != b.entered ? a.entered < b.entered : a.id < b.id;
   }
 
+  std::int64_t max_rows_;
   mutable std::mutex mu_;
   std::unordered_map<std::int64_t, std::vector<Rec>> venues_;
   // Passing rows whose entry cannot be encoded (before 1932 or after 2068): always read back.

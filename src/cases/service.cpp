@@ -80,7 +80,9 @@ Settings read_settings(store::Repository& repo) {
   s.workplace_max = store::setting_int(repo, "trace.workplace_max", s.workplace_max, 0, 100000);
   s.disinfection_hours = store::setting_int(repo, "trace.disinfection_hours", s.disinfection_hours, 1, 24 * 14);
   s.close_venues = store::setting_int(repo, "trace.close_venues", 0, 0, 1) == 1;
-  if (store::setting_int(repo, "trace.scan_index", 1, 0, 1) == 1) s.scan_index = std::make_shared<ScanLogIndex>();
+  if (store::setting_int(repo, "trace.scan_index", 1, 0, 1) == 1)
+    s.scan_index = std::make_shared<ScanLogIndex>(
+        store::setting_int(repo, "trace.scan_index_max_rows", 200'000'000, 1000, 2'000'000'000));
   for (auto t : all_venue_types()) {
     const std::string type = to_string(t);
     if (repo.setting("trace.min_overlap." + type))
@@ -454,15 +456,18 @@ FindReport Service::find_contacts(std::int64_t case_id, const Caller& c) {
       // per visit. Both give the rows entering from a0 - 24 h (the longest stay an exit scan can
       // close) to a1 that can overlap, and the same rule below decides.
       std::vector<std::vector<store::ScanRow>> others(visits.size());
+      std::optional<std::vector<std::vector<store::TraceLogRow>>> rows;
       if (settings_.scan_index) {
         std::vector<ScanLogIndex::Query> qs;
         for (const auto& vi : visits)
           qs.push_back(ScanLogIndex::Query{vi.v->id, vi.a0 - hours{24}, vi.a1, vi.a0, vi.a1,
                                            seconds{min_overlap_minutes(vi.v->type) * 60}, minutes{dwell_minutes(*vi.v)}});
         auto log = store::open_trace_repository(repo_);
-        auto rows = settings_.scan_index->lookup(*log, qs, now);
-        for (std::size_t i = 0; i < rows.size(); ++i)
-          for (const auto& row : rows[i]) {
+        rows = settings_.scan_index->lookup(*log, qs, now);  // nullopt: the log is too large for it
+      }
+      if (rows) {
+        for (std::size_t i = 0; i < rows->size(); ++i)
+          for (const auto& row : (*rows)[i]) {
             store::ScanRow o;
             o.id = row.id;
             o.venue_id = row.venue_id;

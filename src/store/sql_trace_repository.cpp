@@ -66,6 +66,8 @@ class SqlTraceRepository final : public TraceRepository {
     }
   }
 
+  bool ids_commit_in_order() override { return db_.dialect().backend == Backend::sqlite; }
+
   std::int64_t min_scan_id() override {
     Q q(db_, "SELECT MIN(id) FROM venue_scans");
     return q.next() && !q.null_at(0) ? q.int64(0) : 0;

@@ -46,6 +46,9 @@ class TraceRepository {
   virtual std::vector<TraceVenueRow> venues() = 0;
   // Calls fn for every scan of the log in id order (arrival order), in pages of `page` rows.
   virtual void for_each_scan(const std::function<void(const TraceScanRow&)>& fn, int page = 50000) = 0;
+  // Whether ids become visible in increasing order (SQLite: one writer at a time) or a lower id
+  // may commit after a higher one was read (PostgreSQL: sequences are not transactional).
+  virtual bool ids_commit_in_order() = 0;
   // The smallest and the largest id of the scan log (0 when it is empty); one index probe each.
   virtual std::int64_t min_scan_id() = 0;
   virtual std::int64_t max_scan_id() = 0;

@@ -511,6 +511,7 @@ TEST_P(CaseService, ScanLogIndexGivesTheContactsOfTheSqlPath) {
     return out;
   };
   std::int64_t venue_contacts = 0;
+  std::map<std::int64_t, std::int64_t> candidates;  // case -> candidates found
   // Traces each case through the index, then through SQL, and compares.
   auto compare = [&](const std::vector<std::int64_t>& case_ids, const char* phase) {
     for (auto id : case_ids) {
@@ -523,6 +524,7 @@ TEST_P(CaseService, ScanLogIndexGivesTheContactsOfTheSqlPath) {
       EXPECT_EQ(a.candidates, b.candidates);
       EXPECT_EQ(a.venues, b.venues);
       EXPECT_TRUE(seen_a == seen_b);
+      candidates[id] = b.candidates;
       for (const auto& [pid, x] : seen_b)
         if (x.kinds.find("venue") != std::string::npos) ++venue_contacts;
     }
@@ -546,6 +548,19 @@ TEST_P(CaseService, ScanLogIndexGivesTheContactsOfTheSqlPath) {
   compare(first, "first");
   EXPECT_GT(venue_contacts, 10);
   EXPECT_GT(with_index.scan_index->stats().rows, 1000);
+  // An index capped below the log's size is not loaded: the trace reads the log itself and finds
+  // the same.
+  cases::Settings capped;
+  capped.scan_index = std::make_shared<cases::ScanLogIndex>(1000);
+  cases::Service small(*repo_, *loop_, signer_.get(), clock_, capped);
+  for (auto id : first) {
+    const auto before = contacts_of(id);
+    auto c = small.find_contacts(id, investigator_);
+    EXPECT_EQ(c.added, 0);
+    EXPECT_EQ(c.candidates, candidates[id]);
+    EXPECT_TRUE(contacts_of(id) == before);
+  }
+  EXPECT_EQ(capped.scan_index->stats().rows, 0);
 
   // A visitor who comes after the first trace (a new resident) is found by the next one: 20
   // minutes beside a visit of the case that lasted longer.

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Venue-scan API throughput (issue 8): POST /api/scan with a visitor's signed health-code token
+# (verified on every request), the answer at the door and the visit appended to the scan log, with
+# wrk on loopback, against nginx returning a fixed JSON body on the same machine in the same run
+# (as scripts/bench-api.sh does for the persons lookup). Prints a Markdown table.
+# Usage: bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
+#   VISITORS health codes are fetched before the run; the wrk script sends visitor n % VISITORS to
+#   venue (n / VISITORS) % VENUES, so a (visitor, venue) pair repeats only after VISITORS x VENUES
+#   requests and nearly every scan is a new visit (a repeat within trace.duplicate_seconds is
+#   answered as the same visit, nothing appended; their count is printed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(realpath "$1") PERSONS=${2:-100000} DUR=${3:-15} VISITORS=${4:-2000}
+WORK=$(mktemp -d /tmp/bihuan-bench-scan.XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+. scripts/lib/serve-common.sh  # free_port, wait_http
+
+NGX_PORT=$(free_port)
+mkdir -p "$WORK/nginx/logs"
+cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGX_PORT;
+    location / { default_type application/json; return 200 '{"status":"ok"}\n'; }
+  }
+}
+CONF
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" & pids+=($!)
+NGX_PID=$!
+
+DB="$WORK/city.db"
+"$BIN" gen --persons "$PERSONS" --seed 1 --db "sqlite:$DB" >/dev/null
+"$BIN" user add --db "sqlite:$DB" --username bench --role admin --password "bench-password-1" >/dev/null
+TOKEN=$("$BIN" user token --db "sqlite:$DB" --username bench --name wrk | tail -n 1)
+API_PORT=$(free_port)
+"$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads 2 --code-key "$WORK/code-signing" >"$WORK/serve.log" 2>&1 & pids+=($!)
+API_PID=$!
+wait_http "http://127.0.0.1:$NGX_PORT/"
+wait_http "http://127.0.0.1:$API_PORT/api/health"
+
+# Visitors without a control order (green codes) and the venues.
+sqlite3 "$DB" "select id from persons where id not in (select person_id from control_orders) order by id limit $VISITORS" >"$WORK/ids"
+sqlite3 "$DB" "select code from venues order by id" >"$WORK/venues"
+VENUES=$(wc -l <"$WORK/venues")
+{
+  echo "tokens = {"
+  while read -r id; do
+    t=$(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons/$id/code" \
+      | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+    [[ -n "$t" ]] && echo "  \"$t\","
+  done <"$WORK/ids"
+  echo "}"
+  echo "venues = {"
+  sed 's/.*/  "&",/' "$WORK/venues"
+  echo "}"
+  cat <<'LUA'
+n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  local t = tokens[(n % #tokens) + 1]
+  local v = venues[(math.floor(n / #tokens) % #venues) + 1]
+  n = n + 1
+  return wrk.format(nil, nil, nil, '{"venue":"' .. v .. '","code":"' .. t .. '"}')
+end
+LUA
+} >"$WORK/scan.lua"
+NTOK=$(sed -n '/^tokens = {/,/^}/p' "$WORK/scan.lua" | grep -c '^  "' || true)
+# One scan by hand: the answer at the door.
+FIRST=$(sed -n '2s/^  "\(.*\)",$/\1/p' "$WORK/scan.lua")
+curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+  -d "{\"venue\":\"$(head -n 1 "$WORK/venues")\",\"code\":\"$FIRST\"}" "http://127.0.0.1:$API_PORT/api/scan" | grep -q '"result":"pass"' \
+  || { echo "the API did not answer pass to a scan" >&2; exit 1; }
+
+run_wrk() { wrk -t1 -c64 -d"${DUR}s" --latency "$@" >"$WORK/last.txt"; cat "$WORK/last.txt" >>"$WORK/wrk.txt"; }
+cpu_ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1" || true); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+us_per_req() { awk -v a="$1" -v b="$2" -v n="$(awk '/requests in/ {print $1}' "$WORK/last.txt")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (b - a) * 1e6 / hz / n}'; }
+field() {
+  case "$1" in
+    rps) awk '/Requests\/sec/ {print $2}' "$WORK/last.txt" ;;
+    p99) awk '$1 == "99%" {print $2}' "$WORK/last.txt" ;;
+    bad) awk '/Non-2xx or 3xx responses/ {n = $NF} END {print n + 0}' "$WORK/last.txt" ;;
+    n) awk '/requests in/ {print $1}' "$WORK/last.txt" ;;
+  esac
+}
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+C0=$(cpu_ticks "$NGX_PID")
+run_wrk "http://127.0.0.1:$NGX_PORT/"
+NGX_CPU=$(us_per_req "$C0" "$(cpu_ticks "$NGX_PID")")
+NGX=$(field rps) NGX_P99=$(field p99) NGX_BAD=$(field bad)
+BEFORE=$(sqlite3 "$DB" "select count(*) from venue_scans")
+C0=$(cpu_ticks "$API_PID")
+run_wrk -H "Authorization: Bearer $TOKEN" -s "$WORK/scan.lua" "http://127.0.0.1:$API_PORT/api/scan"
+API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
+API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad) API_N=$(field n)
+LOAD1=$(cut -d' ' -f1 /proc/loadavg)
+APPENDED=$(( $(sqlite3 "$DB" "select count(*) from venue_scans") - BEFORE ))
+cat "$WORK/wrk.txt" >&2
+echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |"
+echo "|---|---|---|---|---|---|"
+echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |"
+echo "| bihuan POST /api/scan (bearer token, signed health code verified, visit appended; $PERSONS persons) | $API | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') | $API_P99 | $API_BAD | $API_CPU |"
+echo "scans answered by wrk: $API_N; visits appended to the log: $APPENDED (the rest: repeats of a visit within trace.duplicate_seconds); $NTOK visitors x $VENUES venues; load average $LOAD0 before, $LOAD1 after" >&2
