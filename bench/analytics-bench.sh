@@ -3,6 +3,7 @@
 # generated city of PERSONS persons, against DuckDB over the same rows, same run
 # (bench/RESULTS.md, "Analytics queries").
 #   bench/analytics-bench.sh [PERSONS] [CASES] [REPS]     (defaults 1000000 100000 50)
+#   CITY=/path/city.db bench/analytics-bench.sh 0 CASES REPS   (a copy of an existing city instead)
 # Needs build/release/bench/analytics_bench and build/release/src/app/bihuan (release preset with
 # BIHUAN_BUILD_BENCH=ON) and `npm ci` in bench/duckdb. OUT (default /dev/shm/analytics-bench)
 # holds the city and the rows; the measured part runs under flock /work/bench.lock.
@@ -17,8 +18,14 @@ BENCH=${BENCH:-$ROOT/build/release/bench/analytics_bench}
 END=2026-11-29
 rm -rf "$OUT"
 mkdir -p "$OUT"
-echo "== $(date -u +%FT%TZ) generating $PERSONS persons"
-"$BIN" gen --persons "$PERSONS" --seed 7 --db "sqlite:$OUT/city.db" > "$OUT/gen.log" 2>&1
+if [[ -n "${CITY:-}" ]]; then
+  # A city generated before (e.g. the 25 M one of the generator's measurement): a copy of it.
+  echo "== $(date -u +%FT%TZ) copying $CITY"
+  sqlite3 "$CITY" ".backup '$OUT/city.db'"
+else
+  echo "== $(date -u +%FT%TZ) generating $PERSONS persons"
+  "$BIN" gen --persons "$PERSONS" --seed 7 --db "sqlite:$OUT/city.db" > "$OUT/gen.log" 2>&1
+fi
 flock /work/bench.lock bash -c "
   echo \"== \$(date -u +%FT%TZ) \$(uptime)\"
   '$BENCH' --db 'sqlite:$OUT/city.db' --out '$OUT' --cases $CASES --days 100 --reps $REPS --end $END > '$OUT/bihuan.json'
