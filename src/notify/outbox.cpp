@@ -34,6 +34,11 @@ const char* outcome_zh(const std::string& o) {
 }
 
 constexpr int kBatch = 500;
+// Pages of one source read in one pass (the rest waits for the next pass).
+constexpr int kPagesPerPass = 40;
+// Registered persons read per round and pass for its reminders: a 25 M-person registry takes
+// about 250 passes (some 20 minutes at the watcher's 5 s).
+constexpr int kResidentsPerPass = 100000;
 
 }  // namespace
 
@@ -44,7 +49,23 @@ Settings read_settings(store::Repository& repo) {
   s.backoff = std::chrono::seconds{store::setting_int(repo, "notify.backoff_seconds", 30, 1, 86400)};
   s.max_backoff = std::chrono::seconds{store::setting_int(repo, "notify.max_backoff_seconds", 3600, 1, 7 * 86400)};
   if (s.max_backoff < s.backoff) s.max_backoff = s.backoff;
+  s.hole_wait = std::chrono::seconds{store::setting_int(repo, "notify.hole_wait_seconds", 60, 0, 86400)};
   return s;
+}
+
+std::int64_t CursorTail::advance(std::int64_t cursor, Instant now, std::chrono::seconds wait) {
+  for (;;) {
+    const auto next = done_.upper_bound(cursor);
+    if (next == done_.end()) break;
+    if (*next != cursor + 1) {
+      const auto [hole, fresh] = holes_.try_emplace(*next, now);
+      if (now - hole->second < wait) break;
+    }
+    cursor = *next;
+  }
+  done_.erase(done_.begin(), done_.upper_bound(cursor));
+  holes_.erase(holes_.begin(), holes_.upper_bound(cursor));
+  return cursor;
 }
 
 std::chrono::seconds backoff_after(const Settings& s, int failures) {
@@ -60,6 +81,10 @@ std::string order_text(const std::string& group, const std::string& stage, const
   const char* s = stage_zh(stage);
   return "【闭环】您已自 " + start + " 起按" + group + "纳入管控（" + (s ? s : stage.c_str()) +
          "）。请登录居民页面查看管控计划和需遵守的措施。";
+}
+std::string round_reminder_text(Date day) {
+  return "【闭环】今天（" + format_date(day) + "）您所在区域开展区域核酸检测，请携带身份证件就近到采样点采样，"
+         "全程佩戴口罩、保持间距。行动不便的请联系网格上门采样。";
 }
 std::string reminder_text(Date day) {
   return "【闭环】今天（" + format_date(day) + "）是您的核酸检测日，请按通知完成采样。";
@@ -135,7 +160,10 @@ Scanner::~Scanner() = default;
 
 int Scanner::run(Instant now) {
   int written = 0;
-  // Each source in a transaction of its own: its messages and its cursor commit together.
+  const auto wait = read_settings(repo_).hole_wait;
+  // Each source in a transaction of its own: its messages and its cursor commit together. `each`
+  // handles the rows of one page after an id (those not handled yet, see CursorTail) and returns
+  // {messages, the page's last id, rows read}; pages are read until one is short.
   auto source = [&](const std::string& name, auto&& each) {
     repo_.transaction([&] {
       auto cur = r_->cursor(name);
@@ -143,14 +171,30 @@ int Scanner::run(Instant now) {
         r_->set_cursor(name, r_->max_id(name));
         return;
       }
-      written += each(*cur);
+      auto& tail = tails_[name];
+      std::int64_t after = *cur;
+      for (int pages = 0; pages < kPagesPerPass; ++pages) {
+        const auto [n, last, rows] = each(after, tail);
+        written += n;
+        if (rows < kBatch) break;
+        after = last;
+      }
+      const auto moved = tail.advance(*cur, now, wait);
+      if (moved != *cur) r_->set_cursor(name, moved);
     });
   };
+  struct Page {
+    int messages = 0;
+    std::int64_t last = 0;
+    int rows = 0;
+  };
   std::vector<std::int64_t> new_orders;
-  source("orders", [&](std::int64_t after) {
+  source("orders", [&](std::int64_t after, CursorTail& tail) {
     int n = 0;
     auto rows = r_->orders_after(after, kBatch);
     for (const auto& o : rows) {
+      if (tail.handled(o.order_id)) continue;
+      tail.handle(o.order_id);
       new_orders.push_back(o.order_id);
       std::string group = o.group_key;
       if (profiles_ && profiles_->has(o.profile)) {
@@ -161,30 +205,37 @@ int Scanner::run(Instant now) {
                       "order:" + std::to_string(o.order_id), now))
         ++n;
     }
-    if (!rows.empty()) r_->set_cursor("orders", rows.back().order_id);
-    return n;
+    return Page{n, rows.empty() ? after : rows.back().order_id, static_cast<int>(rows.size())};
   });
-  source("results", [&](std::int64_t after) {
+  source("results", [&](std::int64_t after, CursorTail& tail) {
     int n = 0;
+    // One row per person of a result (a pooled tube's members): a page holds whole results.
     auto rows = r_->results_after(after, kBatch);
-    for (const auto& x : rows)
+    std::int64_t results = 0, previous = 0;
+    for (const auto& x : rows) {
+      if (x.result_id != previous) ++results;
+      previous = x.result_id;
+      if (tail.handled(x.result_id)) continue;  // (marked below, after the whole page)
       if (x.person_id != 0 &&
           enqueue_sms(*r_, x.person_id, x.phone, x.area_code, "test_result", result_text(x.outcome),
                       "result:" + std::to_string(x.result_id) + ":" + std::to_string(x.person_id), now))
         ++n;
-    if (!rows.empty()) r_->set_cursor("results", rows.back().result_id);
-    return n;
+    }
+    for (const auto& x : rows) tail.handle(x.result_id);
+    return Page{n, rows.empty() ? after : rows.back().result_id, static_cast<int>(results)};
   });
-  source("alerts", [&](std::int64_t after) {
+  source("alerts", [&](std::int64_t after, CursorTail& tail) {
     int n = 0;
     auto rows = r_->alerts_after(after, kBatch);
-    for (const auto& a : rows)
+    for (const auto& a : rows) {
+      if (tail.handled(a.alert_id)) continue;
+      tail.handle(a.alert_id);
       n += enqueue_staff(*r_, {"grid_worker", "command_centre", "port_health", "transfer_team", "quarantine_site", "hospital"},
                          a.owner_kind == "area" ? a.owner_area : std::string(), a.owner_kind == "org" ? a.owner_org : 0,
                          "staff_alert", alert_text(a.kind, a.subject, a.alert_id), "alert:" + std::to_string(a.alert_id),
                          now);
-    if (!rows.empty()) r_->set_cursor("alerts", rows.back().alert_id);
-    return n;
+    }
+    return Page{n, rows.empty() ? after : rows.back().alert_id, static_cast<int>(rows.size())};
   });
   // Escalated response tasks: one push per task and level to the command centres over its area.
   repo_.transaction([&] {
@@ -214,7 +265,31 @@ int Scanner::run(Instant now) {
     written += remind(loop.loop().orders_by_ids(new_orders), today, now);
   }
   reminded_ = today;
+  written += remind_rounds(today, now);
   return written;
+}
+
+int Scanner::remind_rounds(Date day, Instant now) {
+  int n = 0;
+  for (const auto& round : r_->rounds_on(format_date(day))) {
+    repo_.transaction([&] {
+      const std::string name = "round:" + std::to_string(round.round_id);
+      const auto cur = r_->cursor(name);
+      const std::int64_t after = cur ? *cur : 0;
+      if (after < 0) return;  // every resident has been reminded
+      std::int64_t last = after;
+      const auto page = r_->residents_after(round.round_id, after, kResidentsPerPass, last);
+      for (const auto& p : page) {
+        if (!in_subtree(p.area_code, round.area_code)) continue;
+        if (enqueue_sms(*r_, p.person_id, p.phone, p.area_code, "round_reminder", round_reminder_text(day),
+                        "round:" + std::to_string(round.round_id) + ":" + std::to_string(p.person_id), now))
+          ++n;
+      }
+      // The end of the registry: -1 marks the round done.
+      r_->set_cursor(name, last == after ? -1 : last);
+    });
+  }
+  return n;
 }
 
 int Scanner::remind(const std::vector<store::OrderRow>& orders, Date day, Instant now) {

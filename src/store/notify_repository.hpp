@@ -56,6 +56,15 @@ struct TaskNotice {
   int escalation_level = 0;
   std::string title, owner_role, area_code;
 };
+// A mass-testing round (区域核酸检测) whose day it is, and a resident read for its reminders.
+struct RoundNotice {
+  std::int64_t round_id = 0;
+  std::string area_code, day;
+};
+struct ResidentNotice {
+  std::int64_t person_id = 0;
+  std::string phone, area_code;
+};
 struct StaffMember {
   std::int64_t user_id = 0;
   std::string username, role, scope_area;
@@ -95,6 +104,13 @@ class NotifyRepository {
   // Active staff accounts of these roles.
   virtual std::vector<StaffMember> staff(const std::vector<std::string>& roles) = 0;
   virtual std::string phone_of(std::int64_t person_id) = 0;
+  // Open rounds of `day` (YYYY-MM-DD).
+  virtual std::vector<RoundNotice> rounds_on(const std::string& day) = 0;
+  // Registered persons (not merged away) after `after` in id order, `limit` of them, with the
+  // round's exclusions (away, bedridden, moved: recorded with a reason) left out; the last id
+  // read is in `last` (the scan goes on from it even when every one of them was left out).
+  virtual std::vector<ResidentNotice> residents_after(std::int64_t round_id, std::int64_t after, int limit,
+                                                      std::int64_t& last) = 0;
 };
 
 std::unique_ptr<NotifyRepository> open_notify_repository(Repository& repo);

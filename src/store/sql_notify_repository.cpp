@@ -135,6 +135,7 @@ class SqlNotifyRepository final : public NotifyRepository {
     const char* sql = source == "orders"    ? "SELECT COALESCE(MAX(id), 0) FROM control_orders"
                       : source == "results" ? "SELECT COALESCE(MAX(id), 0) FROM lab_results"
                       : source == "alerts"  ? "SELECT COALESCE(MAX(id), 0) FROM alerts"
+                      : source == "test_alerts" ? "SELECT COALESCE(MAX(id), 0) FROM test_alerts"
                                             : nullptr;
     if (!sql) fail(ErrorCode::internal, "unknown notification source " + source);
     Q q(db_, sql);
@@ -232,6 +233,30 @@ class SqlNotifyRepository final : public NotifyRepository {
         m.scope_org = c.i64();
         out.push_back(std::move(m));
       }
+    }
+    return out;
+  }
+  std::vector<RoundNotice> rounds_on(const std::string& day) override {
+    Q q(db_, "SELECT id, area_code, day FROM test_rounds WHERE day = ? AND status = 'open' ORDER BY id");
+    q.text(day);
+    std::vector<RoundNotice> out;
+    while (q.next()) out.push_back({q.int64(0), q.str(1), q.str(2)});
+    return out;
+  }
+  std::vector<ResidentNotice> residents_after(std::int64_t round_id, std::int64_t after, int limit,
+                                              std::int64_t& last) override {
+    // A page of the whole registry in id order (the primary key: one pass over the table per
+    // round, whatever the round's area); the caller keeps the round's area.
+    Q q(db_, "SELECT p.id, p.phone, p.area_code, CASE WHEN p.merged_into IS NULL AND NOT EXISTS (SELECT 1 FROM "
+             "round_exclusions x WHERE x.round_id = ? AND x.person_id = p.id) THEN 1 ELSE 0 END FROM persons p "
+             "WHERE p.id > ? ORDER BY p.id LIMIT ?");
+    q.i64(round_id).i64(after).i64(limit);
+    std::vector<ResidentNotice> out;
+    last = after;
+    while (q.next()) {
+      last = q.int64(0);
+      if (q.int64(3) == 0) continue;
+      out.push_back({q.int64(0), q.str(1), q.str(2)});
     }
     return out;
   }

@@ -8,6 +8,7 @@
 
 #include "loop/backend.hpp"
 #include "loop/service.hpp"
+#include "nat/service.hpp"
 #include "notify/outbox.hpp"
 #include "notify/receiver.hpp"
 #include "notify/sender.hpp"
@@ -245,6 +246,110 @@ TEST_P(Outbox, DeliveredAndDeadMessagesGoAfterTheKeepDays) {
   scan.run(clock_.now());  // the first pass of a new day
   EXPECT_FALSE(r_->message(sent));
   EXPECT_TRUE(r_->message(waiting));
+}
+
+// On the day of a mass-testing round every registered resident of its area is reminded once, by
+// SMS: not the ones excluded from the round (away), not those without a phone, not the residents
+// of other streets; the scan reads the registry page by page across passes and stops at its end.
+TEST_P(Outbox, ARoundDayRemindsItsResidentsOnce) {
+  loop::Profiles profiles(std::string(BIHUAN_SOURCE_DIR) + "/policies");
+  repo_->upsert_areas({area("110105002", "呼家楼街道"), area("110105002001", "呼家楼社区"),
+                       area("110105002001001", "呼家楼第1网格")});
+  std::vector<Person> elsewhere(1);
+  elsewhere[0].doc_number = resident_id(9);
+  elsewhere[0].name = "外街道居民";
+  elsewhere[0].birth_date = *parse_date("1975-05-05");
+  elsewhere[0].area_code = "110105002001001";
+  elsewhere[0].phone = "13900000009";
+  repo_->upsert_persons(elsewhere);
+  loop::Service loop(*repo_, profiles, clock_);
+  nat::Service nat(*repo_, loop, nullptr, clock_);
+  nat::NewRounds nr;
+  nr.area_code = "110105001";
+  nr.days = {*parse_date("2022-04-04"), *parse_date("2022-04-05")};
+  nr.rule = "outbreak_district_10m";
+  const auto rounds = nat.start_rounds(nr, Caller::local("t"));
+  ASSERT_EQ(rounds.size(), 2u);
+  nat.exclude(rounds[0].id, persons_[1].id, "away", "出差", Caller::local("t"));
+  notify::Scanner scan(*repo_, nullptr, clock_, LocalTime{});
+  const auto reminders = [&] { return r_->list("", "round_reminder", store::Page{0, 50}).items; };
+  scan.run(clock_.now());
+  auto sent = reminders();
+  ASSERT_EQ(sent.size(), 1u);  // resident 1 (resident 2 is away, resident 3 has no phone)
+  EXPECT_EQ(sent[0].recipient, persons_[0].phone);
+  EXPECT_EQ(sent[0].dedupe_key, "round:" + std::to_string(rounds[0].id) + ":" + std::to_string(persons_[0].id));
+  EXPECT_NE(sent[0].body.find("2022-04-04"), std::string::npos) << sent[0].body;
+  scan.run(clock_.now());  // the end of the registry
+  EXPECT_EQ(*r_->cursor("round:" + std::to_string(rounds[0].id)), -1);
+  scan.run(clock_.now());
+  EXPECT_EQ(reminders().size(), 1u);
+  // The next day's round reminds the away resident too (excluded from the first round only).
+  clock_.advance(std::chrono::days{1});
+  scan.run(clock_.now());
+  EXPECT_EQ(reminders().size(), 3u);
+}
+
+// PostgreSQL gives ids out when rows are written: order A (id a) can commit after order B
+// (id a + 1) has been read. The scan must still announce A once it commits, and B only once.
+TEST_P(Outbox, AnOrderCommittedAfterALaterOneIsStillAnnounced) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "SQLite has one writer at a time: ids commit in order";
+  loop::Profiles profiles(std::string(BIHUAN_SOURCE_DIR) + "/policies");
+  auto other = store::open_repository(db_->url);  // a second connection, as a second API worker
+  notify::Scanner scan(*other, &profiles, clock_, LocalTime{});
+  EXPECT_EQ(scan.run(clock_.now()), 0);
+  auto order_for = [&](store::Repository& repo, const Person& p) {
+    loop::Service loop(repo, profiles, clock_);
+    loop::NewOrder n;
+    n.person_id = p.id;
+    n.group = "close_contact";
+    n.start = *parse_date("2022-04-04");
+    n.stage = loop::Stage::home_isolation;
+    n.owner = loop::Owner::area(kGrid);
+    return loop.create_order(n, Caller::local("t")).order.id;
+  };
+  std::int64_t a = 0, b = 0;
+  const auto notices = [&] { return r_->list("", "order_notice", store::Page{0, 10}).items; };
+  repo_->transaction([&] {
+    a = order_for(*repo_, persons_[0]);  // not committed yet
+    b = order_for(*other, persons_[1]);  // committed at once
+    ASSERT_LT(a, b);
+    scan.run(clock_.now());
+  });
+  auto seen = notices();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].dedupe_key, "order:" + std::to_string(b));
+  scan.run(clock_.now());  // A is committed now
+  seen = notices();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].dedupe_key, "order:" + std::to_string(a));
+  EXPECT_EQ(*r_->cursor("orders"), b);
+  scan.run(clock_.now());
+  EXPECT_EQ(notices().size(), 2u);
+}
+
+// The cursor moves over handled ids without a hole; a hole holds it until it has been open for
+// the wait, and what was handled above it is remembered meanwhile.
+TEST(OutboxRules, TheCursorWaitsAtAHoleThenMovesPast) {
+  const Instant t0 = at("2022-04-04T01:00:00Z");
+  notify::CursorTail tail;
+  tail.handle(11);
+  tail.handle(12);
+  EXPECT_EQ(tail.advance(10, t0, 60s), 12);
+  EXPECT_EQ(tail.pending(), 0u);
+  tail.handle(14);  // 13 is missing
+  tail.handle(15);
+  EXPECT_EQ(tail.advance(12, t0, 60s), 12);
+  EXPECT_TRUE(tail.handled(14));
+  EXPECT_EQ(tail.advance(12, t0 + 59s, 60s), 12);
+  tail.handle(13);  // committed late
+  EXPECT_EQ(tail.advance(12, t0 + 59s, 60s), 15);
+  EXPECT_EQ(tail.pending(), 0u);
+  tail.handle(20);  // 16-19 never come (rolled back)
+  EXPECT_EQ(tail.advance(15, t0 + 100s, 60s), 15);
+  EXPECT_EQ(tail.advance(15, t0 + 159s, 60s), 15);
+  EXPECT_EQ(tail.advance(15, t0 + 160s, 60s), 20);
+  EXPECT_FALSE(tail.handled(20));  // forgotten once below the cursor
+  EXPECT_EQ(tail.advance(20, t0 + 160s, 0s), 20);
 }
 
 TEST(OutboxRules, BackoffDoublesUpToTheCap) {
