@@ -21,17 +21,17 @@
 
 namespace bihuan::api {
 
-namespace {
-
-using P = Permission;
-using J = Jurisdiction;
-using A = AuthMode;
-
 const nat::Settings& nat_settings(Context& ctx) {
   std::lock_guard lock(ctx.svc.loop_settings_mu);
   if (!ctx.svc.nat_settings) ctx.svc.nat_settings = std::make_shared<const nat::Settings>(nat::read_settings(ctx.repo));
   return *ctx.svc.nat_settings;
 }
+
+namespace {
+
+using P = Permission;
+using J = Jurisdiction;
+using A = AuthMode;
 
 
 // The services of one request: the closed loop (a result closes a test day of an order) and

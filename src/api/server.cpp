@@ -36,6 +36,7 @@
 #include "api/analytics_routes.hpp"
 #include "api/case_routes.hpp"
 #include "api/treatment_routes.hpp"
+#include "api/alert_routes.hpp"
 #include "api/arrival_routes.hpp"
 #include "api/risk_routes.hpp"
 #include "api/enterprise_routes.hpp"
@@ -51,6 +52,7 @@
 #include "warning/service.hpp"
 #include "api/resident_routes.hpp"
 #include "notify/held_travellers.hpp"
+#include "store/notify_repository.hpp"
 #include "notify/outbox.hpp"
 #include "notify/sender.hpp"
 #include "resident/service.hpp"
@@ -180,6 +182,14 @@ struct Server::Impl {
   std::mutex checkpoint_mu;
   std::condition_variable checkpoint_cv;
   bool checkpoint_stop = false;
+  // Alerts pushed to consoles: the poller thread bumps the generation when the newest alert ids
+  // change; each open stream (at most opt.max_streams) then asks for its scope's new alerts.
+  std::atomic<std::uint64_t> alert_generation{0};
+  std::atomic<int> live_streams{0};
+  std::thread alert_thread;
+  std::mutex alert_mu;
+  std::condition_variable alert_cv;
+  bool alert_stop = false;
   std::vector<Cidr> trusted_proxies, metrics_from;
   std::unique_ptr<AccessLog> access_log;
   std::vector<metrics::Watch> watches;
@@ -210,6 +220,7 @@ struct Server::Impl {
     add_analytics_routes(router);
     add_risk_routes(router);
     add_arrival_routes(router);
+    add_alert_routes(router);
     add_response_routes(router);
     add_warning_routes(router);
     add_enterprise_routes(router);
@@ -417,6 +428,38 @@ struct Server::Impl {
 
   // Delivers queued notifications to the gateway every watch_interval (nothing without one but
   // the expiry of undelivered one-time codes).
+  // Reads the newest ids of the loop's and testing's alerts every alert_poll_interval (whoever
+  // wrote them: a request, the watcher, another process) and bumps alert_generation on a change.
+  void alert_poll_loop() {
+    std::unique_ptr<store::Repository> repo;
+    std::unique_ptr<store::NotifyRepository> ids;
+    std::int64_t last_loop = -1, last_nat = -1;
+    std::unique_lock lock(alert_mu);
+    while (!alert_stop) {
+      alert_cv.wait_for(lock, opt.alert_poll_interval, [this] { return alert_stop; });
+      if (alert_stop) break;
+      lock.unlock();
+      try {
+        if (!repo) {
+          repo = store::open_repository(opt.db_url);
+          ids = store::open_notify_repository(*repo);
+        }
+        const auto a = ids->max_id("alerts");
+        const auto b = ids->max_id("test_alerts");
+        if (a != last_loop || b != last_nat) {
+          last_loop = a;
+          last_nat = b;
+          alert_generation.fetch_add(1);
+        }
+      } catch (const std::exception& e) {
+        spdlog::warn("alert poll: {} (tried again)", e.what());
+        ids.reset();
+        repo.reset();
+      }
+      lock.lock();
+    }
+  }
+
   void notify_loop() {
     std::unique_ptr<store::Repository> repo;
     notify::Gateway g;
@@ -672,6 +715,96 @@ struct Server::Impl {
     self->connection_ended(id);
   }
 
+  // (data by value: the coroutine keeps it across the write.)
+  net::awaitable<bool> send_raw(beast::tcp_stream& stream, std::string data) {
+    boost::system::error_code ec;
+    stream.expires_after(opt.write_timeout);
+    co_await net::async_write(stream, net::buffer(data), net::redirect_error(net::use_awaitable, ec));
+    stream.expires_never();
+    co_return !ec;
+  }
+
+  // GET /api/alerts/stream after its route answered 200: the head and the route's first event,
+  // then, whenever alert_generation moves (and at least once a minute, which also checks that
+  // the session is still valid), the caller's GET /api/alerts/recent after the last cursor, run
+  // like any request of the caller (authentication, permission, scope), sent as an event when it
+  // holds alerts. A keep-alive comment after stream_keepalive of silence; the stream ends at
+  // stream_max_age, at a stop, on a write error, or with an `end` event when the caller may no
+  // longer read alerts (signed out, disabled).
+  net::awaitable<void> event_stream(beast::tcp_stream& stream, Conn& conn, Request req, Response first,
+                                    std::chrono::steady_clock::time_point t0, std::int64_t user_id) {
+    using steady = std::chrono::steady_clock;
+    if (live_streams.fetch_add(1) >= opt.max_streams) {
+      live_streams.fetch_sub(1);
+      record(req, kAlertStreamRoute, 503, t0, user_id);
+      co_await write_error(stream, 11, Response::error(503, "unavailable", "too many open alert streams; try again later"));
+      co_return;
+    }
+    struct Release {
+      std::atomic<int>& n;
+      ~Release() { n.fetch_sub(1); }
+    } release{live_streams};
+    record(req, kAlertStreamRoute, 200, t0, user_id);
+    std::string cursor(first.header("X-Alert-Cursor").value_or(""));
+    std::string head =
+        "HTTP/1.1 200 OK\r\nServer: bihuan\r\nContent-Type: text/event-stream; charset=utf-8\r\n"
+        "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nX-Accel-Buffering: no\r\n"
+        "Connection: close\r\n\r\n";
+    head += first.body;
+    bool ok = co_await send_raw(stream, std::move(head));
+    if (!ok) co_return;
+    net::steady_timer timer(co_await net::this_coro::executor);
+    const auto tick = std::clamp(opt.alert_poll_interval / 2, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+    const auto opened = steady::now();
+    auto last_sent = opened, last_check = opened;
+    std::uint64_t seen = alert_generation.load();
+    boost::system::error_code ec;
+    for (;;) {
+      conn.idle = true;
+      timer.expires_after(tick);
+      co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+      conn.idle = false;
+      if (stopping) co_return;
+      const auto now = steady::now();
+      if (now - opened >= opt.stream_max_age) co_return;
+      const auto gen = alert_generation.load();
+      if (gen != seen || now - last_check >= std::chrono::minutes(1)) {
+        seen = gen;
+        last_check = now;
+        Request r = make_request("GET", std::string(kAlertRecentRoute) + "?after=" + cursor, "", req.cookie,
+                                 req.authorization, req.client_ip);
+        std::int64_t uid = 0;
+        Response res = co_await handle_api(r, uid);
+        if (res.status != 200) {
+          std::string end = "event: end\ndata: ";
+          end += res.body;
+          end += "\n\n";
+          co_await send_raw(stream, std::move(end));
+          co_return;
+        }
+        const auto j = nlohmann::json::parse(res.body, nullptr, false);
+        if (j.is_discarded() || !j.contains("cursor")) co_return;
+        const std::string next = j.value("cursor", cursor);
+        if (j.contains("alerts") && !j["alerts"].empty()) {
+          std::string event = "id: ";
+          event += next;
+          event += "\nevent: alerts\ndata: ";
+          event += res.body;
+          event += "\n\n";
+          ok = co_await send_raw(stream, std::move(event));
+          if (!ok) co_return;
+          last_sent = now;
+        }
+        cursor = next;
+      }
+      if (now - last_sent >= opt.stream_keepalive) {
+        ok = co_await send_raw(stream, ": keep-alive\n\n");
+        if (!ok) co_return;
+        last_sent = now;
+      }
+    }
+  }
+
   net::awaitable<void> serve_connection(beast::tcp_stream& stream, Conn& conn) {
     boost::system::error_code ec;
     const auto remote = stream.socket().remote_endpoint(ec);
@@ -714,6 +847,10 @@ struct Server::Impl {
           std::string_view route;
           std::int64_t user_id = 0;
           Response res = co_await answer(req, api, route, user_id);
+          if (api && res.status == 200 && req.route == kAlertStreamRoute) {
+            co_await event_stream(stream, conn, std::move(req), std::move(res), t0, user_id);
+            co_return;
+          }
           const bool keep_open = keep && !stopping;
           answer_head.clear();
           append_answer_head(answer_head, res.status, res.content_type, api, res.headers, keep_open, res.body.size());
@@ -787,6 +924,10 @@ struct Server::Impl {
       std::int64_t user_id = 0;
       std::string_view route;
       Response res = co_await answer(req, api, route, user_id);
+      if (api && !is_head && res.status == 200 && req.route == kAlertStreamRoute) {
+        co_await event_stream(stream, conn, std::move(req), std::move(res), t0, user_id);
+        co_return;
+      }
       const int status = res.status;
       const bool keep = keep_alive && !stopping;
       auto out = to_message(std::move(res), version, keep, is_head, api);
@@ -956,6 +1097,8 @@ void Server::start() {
   s.services.notify_gateway = s.opt.notify_gateway;
   s.notify_stop = false;
   s.notify_thread = std::thread([this] { impl_->notify_loop(); });
+  s.alert_stop = false;
+  s.alert_thread = std::thread([this] { impl_->alert_poll_loop(); });
   if (s.opt.purge_daily) {
     s.purge_stop = false;
     s.purge_thread = std::thread([this] { impl_->purge_loop(); });
@@ -1009,6 +1152,14 @@ void Server::wait() {
     }
     s.notify_cv.notify_all();
     s.notify_thread.join();
+  }
+  if (s.alert_thread.joinable()) {
+    {
+      std::lock_guard lock(s.alert_mu);
+      s.alert_stop = true;
+    }
+    s.alert_cv.notify_all();
+    s.alert_thread.join();
   }
   if (s.purge_thread.joinable()) {
     {

@@ -60,6 +60,14 @@ struct ServerOptions {
   std::string access_log;
   std::vector<std::string> trusted_proxies;
   std::vector<std::string> metrics_from{"127.0.0.0/8", "::1"};
+  // Alerts pushed to consoles (GET /api/alerts/stream, Server-Sent Events): how often the newest
+  // alert ids are read (a change wakes the open streams, which ask for their scope's new alerts),
+  // how long an idle stream waits before a keep-alive comment, how long a stream stays open
+  // before it ends and the browser reconnects (authenticated again), and how many may be open.
+  std::chrono::milliseconds alert_poll_interval{std::chrono::seconds(1)};
+  std::chrono::milliseconds stream_keepalive{std::chrono::seconds(15)};
+  std::chrono::milliseconds stream_max_age{std::chrono::minutes(30)};
+  int max_streams = 512;
 };
 
 class Server {

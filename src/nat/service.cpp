@@ -1595,9 +1595,10 @@ store::AntigenRow Service::record_antigen(std::int64_t person_id, const std::str
   });
 }
 
-store::PageOf<store::TestAlertRow> Service::alerts(const std::string& status, const Caller& c, store::Page page) {
+store::PageOf<store::TestAlertRow> Service::alerts(const std::string& status, const Caller& c, store::Page page,
+                                                   std::int64_t after_id) {
   require(c, Permission::test_read);
-  return t_->alerts(status, c.scope, page);
+  return t_->alerts(status, c.scope, page, after_id);
 }
 
 store::TestAlertRow Service::settle_alert(std::int64_t id, const Caller& c) {

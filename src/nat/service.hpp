@@ -326,7 +326,9 @@ class Service {
   PlannedTests planned_tests(const PlannedTestQuery& q, const Caller& c, store::Page page);
   store::AntigenRow record_antigen(std::int64_t person_id, const std::string& result, std::optional<Instant> taken_at,
                                    const Caller& c);
-  store::PageOf<store::TestAlertRow> alerts(const std::string& status, const Caller& c, store::Page page);
+  // after_id > 0: only alerts with a larger id.
+  store::PageOf<store::TestAlertRow> alerts(const std::string& status, const Caller& c, store::Page page,
+                                            std::int64_t after_id = 0);
   store::TestAlertRow settle_alert(std::int64_t id, const Caller& c);
   store::PageOf<store::CaseRow> cases(const Caller& c, store::Page page);
 

@@ -138,6 +138,7 @@ struct AlertRow {
 struct AlertFilter {
   std::string status, kind;
   std::int64_t order_id = 0;
+  std::int64_t after_id = 0;  // > 0: only alerts with a larger id (the console's pushed alerts)
 };
 
 struct RoomRow {

@@ -403,7 +403,9 @@ class NatRepository {
 
   // --- alerts and cases
   virtual bool raise_alert(TestAlertRow& a) = 0;  // false when (kind, subject) exists
-  virtual PageOf<TestAlertRow> alerts(const std::string& status, const Scope& scope, Page page) = 0;
+  // Newest first; after_id > 0: only alerts with a larger id (the console's pushed alerts).
+  virtual PageOf<TestAlertRow> alerts(const std::string& status, const Scope& scope, Page page,
+                                      std::int64_t after_id = 0) = 0;
   virtual std::optional<TestAlertRow> alert(std::int64_t id) = 0;
   virtual void settle_alert(std::int64_t id, Instant at) = 0;
   virtual std::int64_t insert_case(CaseRow& c) = 0;

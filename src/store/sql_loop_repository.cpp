@@ -578,6 +578,10 @@ class SqlLoopRepository final : public LoopRepository {
       c.add("a.order_id = ?");
       c.i(f.order_id);
     }
+    if (f.after_id > 0) {
+      c.add("a.id > ?");
+      c.i(f.after_id);
+    }
     order_scope(c, scope);
     std::vector<AlertRow> out;
     {

@@ -1043,9 +1043,14 @@ class SqlNatRepository final : public NatRepository {
     if (q.next()) a.id = q.int64(0);
     return n > 0;
   }
-  PageOf<TestAlertRow> alerts(const std::string& status, const Scope& scope, Page page) override {
+  PageOf<TestAlertRow> alerts(const std::string& status, const Scope& scope, Page page,
+                              std::int64_t after_id = 0) override {
     Conds w;
     w.scope(scope, "area_code", "lab_org_id");
+    if (after_id > 0) {
+      w.i(after_id);
+      w.add("id > ?");
+    }
     if (!status.empty()) {
       w.t(status);
       w.add("status = ?");

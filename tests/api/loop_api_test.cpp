@@ -768,5 +768,133 @@ TEST_F(LoopApi, AnInvestigatorsOrderOutsideItsAreaBecomesAReferral) {
   EXPECT_EQ(admin.get("/api/audit?action=referral.accept").j()["items"].size(), 1u);
 }
 
+// ---------------------------------------------------------------- alerts pushed to the console
+
+// An open GET /api/alerts/stream on a socket of its own, read event by event.
+class EventStream {
+ public:
+  EventStream(unsigned short port, const std::string& cookie) : stream_(ioc_) {
+    stream_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    const std::string req = "GET /api/alerts/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nCookie: " + cookie +
+                            "\r\n\r\n";
+    net::write(stream_.socket(), net::buffer(req));
+    head_ = until("\r\n\r\n");
+  }
+  const std::string& head() const { return head_; }
+  // The next event (comments skipped): its `event:` name and `data:` line ("" and "" when the
+  // server closed the stream). Waits at most 60 s.
+  std::pair<std::string, std::string> next() {
+    for (;;) {
+      const std::string block = until("\n\n");
+      if (block.empty()) return {};
+      std::string name, data;
+      std::size_t at = 0;
+      while (at < block.size()) {
+        auto end = block.find('\n', at);
+        if (end == std::string::npos) end = block.size();
+        const std::string line = block.substr(at, end - at);
+        if (line.rfind("event: ", 0) == 0) name = line.substr(7);
+        if (line.rfind("data: ", 0) == 0) data = line.substr(6);
+        at = end + 1;
+      }
+      if (!name.empty()) return {name, data};
+    }
+  }
+
+ private:
+  // Everything up to and including `sep`, or "" when the connection ended first.
+  std::string until(const std::string& sep) {
+    for (;;) {
+      const auto pos = buf_.find(sep);
+      if (pos != std::string::npos) {
+        std::string out = buf_.substr(0, pos + sep.size());
+        buf_.erase(0, pos + sep.size());
+        return out;
+      }
+      char chunk[4096];
+      boost::system::error_code ec;
+      stream_.expires_after(std::chrono::seconds(60));
+      const auto n = stream_.read_some(net::buffer(chunk), ec);
+      if (ec) return {};
+      buf_.append(chunk, n);
+    }
+  }
+  net::io_context ioc_;
+  beast::tcp_stream stream_;
+  std::string buf_, head_;
+};
+
+TEST_F(LoopApi, RecentAlertsSetACursorThenListNewAlertsOfTheCallersScopeOnly) {
+  auto admin = login(server_->port(), "admin");
+  auto s1 = login(server_->port(), "site1");
+  auto s2 = login(server_->port(), "site2");
+  const auto first = s1.get("/api/alerts/recent");
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(first.j()["alerts"].size(), 0u);  // without a cursor nothing already there is announced
+  const std::string c1 = first.j()["cursor"], c2 = s2.get("/api/alerts/recent").j()["cursor"];
+  const auto id = std::to_string(create_order(admin, world_.person_b, site1_)["id"].get<std::int64_t>());
+  ASSERT_EQ(s1.post("/api/loop/orders/" + id + "/checks", json{{"temperature_c", 38.4}}.dump()).status, 201);
+  const auto mine = s1.get("/api/alerts/recent?after=" + c1).j();
+  ASSERT_EQ(mine["alerts"].size(), 1u) << mine.dump();
+  EXPECT_EQ(mine["alerts"][0]["source"], "loop");
+  EXPECT_EQ(mine["alerts"][0]["kind"], "medical_assessment");
+  EXPECT_EQ(mine["alerts"][0]["path"], "/loop/alerts");
+  EXPECT_NE(mine["cursor"], c1);
+  // Asked again with the new cursor: nothing new.
+  EXPECT_EQ(s1.get("/api/alerts/recent?after=" + mine["cursor"].get<std::string>()).j()["alerts"].size(), 0u);
+  // The other site does not hold the order: the alert is not its to see.
+  EXPECT_EQ(s2.get("/api/alerts/recent?after=" + c2).j()["alerts"].size(), 0u);
+  EXPECT_EQ(s1.get("/api/alerts/recent?after=12").status, 400);
+  EXPECT_EQ(s1.get("/api/alerts/recent?after=a.b").status, 400);
+  Client anonymous(server_->port());
+  EXPECT_EQ(anonymous.get("/api/alerts/recent").status, 401);
+}
+
+TEST_F(LoopApi, AnAlertStreamPushesTheAlertsOfItsScopeAndEndsWhenTheSessionDoes) {
+  auto admin = login(server_->port(), "admin");
+  auto s1 = login(server_->port(), "site1");
+  auto s2 = login(server_->port(), "site2");
+  EventStream e1(server_->port(), s1.cookie), e2(server_->port(), s2.cookie);
+  EXPECT_NE(e1.head().find("200 OK"), std::string::npos) << e1.head();
+  EXPECT_NE(e1.head().find("Content-Type: text/event-stream"), std::string::npos) << e1.head();
+  EXPECT_EQ(e1.head().find("Content-Length"), std::string::npos) << e1.head();
+  // The first event sets the cursor and announces nothing.
+  auto hello = e1.next();
+  ASSERT_EQ(hello.first, "alerts");
+  EXPECT_EQ(json::parse(hello.second)["alerts"].size(), 0u);
+  ASSERT_EQ(e2.next().first, "alerts");
+
+  // An alert at site 1 reaches site 1's stream (the server reads the newest ids about every second).
+  const auto o1 = std::to_string(create_order(admin, world_.person_b, site1_)["id"].get<std::int64_t>());
+  ASSERT_EQ(s1.post("/api/loop/orders/" + o1 + "/checks", json{{"temperature_c", 38.6}}.dump()).status, 201);
+  auto pushed = e1.next();
+  ASSERT_EQ(pushed.first, "alerts") << pushed.second;
+  auto j = json::parse(pushed.second);
+  ASSERT_EQ(j["alerts"].size(), 1u) << pushed.second;
+  EXPECT_EQ(j["alerts"][0]["kind"], "medical_assessment");
+
+  // Then one at site 2: site 2's stream gets it, and site 1's alert was never in it.
+  const auto o2 = std::to_string(create_order(admin, world_.person_a, site2_)["id"].get<std::int64_t>());
+  ASSERT_EQ(s2.post("/api/loop/orders/" + o2 + "/checks", json{{"temperature_c", 39.0}}.dump()).status, 201);
+  auto other = e2.next();
+  ASSERT_EQ(other.first, "alerts") << other.second;
+  j = json::parse(other.second);
+  ASSERT_EQ(j["alerts"].size(), 1u) << other.second;
+  EXPECT_NE(j["alerts"][0]["id"], json::parse(pushed.second)["alerts"][0]["id"]);
+
+  // Site 1 signs out: at the next change its stream says so and ends.
+  ASSERT_EQ(s1.post("/api/auth/logout", "{}").status / 100, 2);
+  ASSERT_EQ(s2.post("/api/loop/orders/" + o2 + "/checks", json{{"temperature_c", 39.5}}.dump()).status, 201);
+  auto end = e1.next();
+  EXPECT_EQ(end.first, "end") << end.second;
+  EXPECT_EQ(json::parse(end.second)["code"], "unauthenticated") << end.second;
+  EXPECT_EQ(e1.next().first, "");  // closed
+}
+
+TEST_F(LoopApi, AnAlertStreamNeedsAnAccountThatSeesAlerts) {
+  Client anonymous(server_->port());
+  EXPECT_EQ(anonymous.get("/api/alerts/stream").status, 401);
+}
+
 }  // namespace
 }  // namespace bihuan::testing

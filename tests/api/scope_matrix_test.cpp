@@ -709,6 +709,10 @@ TEST_F(ScopeMatrix, ListsAndCountsShowNothingOutside) {
       std::string path = r.pattern;
       if (path == "/api/persons") path += "?area=" + std::string(World::kCounty);
       if (path == "/api/loop/receivers") path += "?to_stage=hospital";
+      // An event stream stays open; its events are /api/alerts/recent's answers, probed here
+      // from the first alert on (and in AlertsArePushedOnlyInsideTheScope).
+      if (path == "/api/alerts/stream") continue;
+      if (path == "/api/alerts/recent") path += "?after=0.0";
       auto res = c.get(path);
       for (const auto& s : secrets)
         EXPECT_EQ(res.body.find(s), std::string::npos) << role << " GET " << path << " shows " << s << ": " << res.body;
@@ -730,6 +734,35 @@ TEST_F(ScopeMatrix, ListsAndCountsShowNothingOutside) {
           EXPECT_EQ(a["persons"], 2) << role;
         }
       }
+  }
+}
+
+// Alerts pushed to consoles (GET /api/alerts/recent, the events of /api/alerts/stream): the fever
+// alert of grid B's order and the positive-case alert of lab 2 reach the administrator and nobody
+// scoped elsewhere; roles that read no alerts are refused.
+TEST_F(ScopeMatrix, AlertsArePushedOnlyInsideTheScope) {
+  for (const auto& role : roles_) {
+    Client c = login(server_->port(), role);
+    auto res = c.get("/api/alerts/recent?after=0.0");
+    const Role ro = *role_from(role.substr(2));
+    if (!has_permission(ro, Permission::loop_read) && !has_permission(ro, Permission::test_read)) {
+      EXPECT_EQ(res.status, 403) << role << ": " << res.body;
+      continue;
+    }
+    ASSERT_EQ(res.status, 200) << role << ": " << res.body;
+    bool loop_out = false, nat_out = false;
+    const json body = res.j();
+    for (const auto& a : body["alerts"]) {
+      if (a["source"] == "loop" && a["id"] == alert_out_) loop_out = true;
+      if (a["source"] == "nat" && a["id"] == nat_alert_out_) nat_out = true;
+    }
+    if (role == "m_admin") {
+      EXPECT_TRUE(loop_out) << res.body;
+      EXPECT_TRUE(nat_out) << res.body;
+      continue;
+    }
+    EXPECT_FALSE(loop_out) << role << " is told of grid B's alert: " << res.body;
+    EXPECT_FALSE(nat_out) << role << " is told of lab 2's alert: " << res.body;
   }
 }
 
