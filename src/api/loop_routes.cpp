@@ -141,6 +141,7 @@ json handover_json(const loop::Handover& h, Instant now) {
           {"vehicle", h.vehicle},
           {"escort", h.escort},
           {"acknowledged_at", h.acknowledged_at ? json(format_instant(*h.acknowledged_at)) : json(nullptr)},
+          {"withdrawn_at", h.withdrawn_at ? json(format_instant(*h.withdrawn_at)) : json(nullptr)},
           {"overdue", !h.acknowledged_at && now > h.deadline}};
 }
 
@@ -525,6 +526,14 @@ Response ack_handover(Request& req, Context& ctx) {
   return Response::json(handover_json(done, ctx.now()));
 }
 
+Response withdraw_handover(Request& req, Context& ctx) {
+  const auto id = path_id(req);
+  json body = parse_object(req.body);
+  auto svc = service(ctx);
+  auto done = svc.withdraw_handover(id, opt_string(body, "reason").value_or(""), actor(ctx, req));
+  return Response::json(handover_json(done, ctx.now()));
+}
+
 Response record_check(Request& req, Context& ctx) {
   const auto id = path_id(req);
   json body = parse_object(req.body);
@@ -854,6 +863,9 @@ void add_loop_routes(Router& router) {
       P::loop_read, "", list_handovers);
   add(J::scoped_object, "POST", "/api/loop/handovers/{id}/ack", "The receiver acknowledges a handover", "loop", {pp("id", "handover id")}, A,
       P::loop_write, js, ack_handover);
+  add(J::scoped_object, "POST", "/api/loop/handovers/{id}/withdraw",
+      "The sender withdraws a handover not yet acknowledged (reason): the order stays where it is", "loop",
+      {pp("id", "handover id")}, A, P::loop_write, js, withdraw_handover);
   add(J::transfer, "POST", "/api/loop/orders/{id}/transfer-out",
       "Hand an order over to another deployment: answers the signed bihuan-handover/1 document", "loop",
       {pp("id", "order id")}, A, P::loop_write, js, transfer_out);

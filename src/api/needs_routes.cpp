@@ -99,6 +99,13 @@ json request_json(const store::RequestRow& r, const LocalTime& l, const Masking&
           {"updated_at", l.format(r.updated_at)},
           {"served_at", opt_time(r.served_at, l)},
           {"escalated_at", opt_time(r.escalated_at, l)},
+          // 逐级上报: the level a late medical request reached (grid, street, district, city) and the
+          // area answering for it there; null when it has not been late.
+          {"escalation",
+           r.escalation_level == 0
+               ? json(nullptr)
+               : json{{"level", supply::escalation_level_name(r.escalation_level)},
+                      {"area_code", supply::escalation_area_of(r.area_code, r.escalation_level)}}},
           {"alert_id", r.alert_id == 0 ? json(nullptr) : json(r.alert_id)},
           {"trip_id", r.trip_id == 0 ? json(nullptr) : json(r.trip_id)}};
 }
@@ -116,7 +123,8 @@ json leg_json(const loop::Handover& h, const LocalTime& l) {
           {"receiver", owner_of(h.receiver)},
           {"sent_at", l.format(h.sent_at)},
           {"deadline", l.format(h.deadline)},
-          {"acknowledged_at", opt_time(h.acknowledged_at, l)}};
+          {"acknowledged_at", opt_time(h.acknowledged_at, l)},
+          {"withdrawn_at", opt_time(h.withdrawn_at, l)}};
 }
 
 json trip_json(const supply::TripView& v, const LocalTime& l, const Masking& m, Instant now) {
@@ -233,6 +241,56 @@ Response vulnerable_counts(Request& req, Context& ctx) {
   return Response::json({{"items", items}});
 }
 
+// ---- lists per risk area (the twenty measures: every controlled area's lists)
+
+json risk_area_needs_json(const supply::RiskAreaNeeds& a) {
+  json vulnerable = json::object();
+  for (const auto& [category, n] : a.vulnerable) vulnerable[category] = n;
+  return {{"risk_area_id", a.risk_area_id},
+          {"unit_kind", a.unit_kind},
+          {"unit_ref", a.unit_ref},
+          {"unit_name", a.unit_name},
+          {"area_code", a.area_code},
+          {"level", a.level},
+          {"status", a.status},
+          {"households", a.households},
+          {"controlled_households", a.controlled_households},
+          {"needs_recorded", a.needs_recorded},
+          {"open_requests", a.open_requests},
+          {"vulnerable", vulnerable}};
+}
+
+Response risk_area_needs(Request& req, Context& ctx) {
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& a : s.needs.risk_area_needs(std::string(req.q("area")), caller_of(ctx, req)))
+    items.push_back(risk_area_needs_json(a));
+  return Response::json({{"items", items}});
+}
+
+Response risk_area_needs_of(Request& req, Context& ctx) {
+  const Caller c = caller_of(ctx, req);
+  Svc s(ctx);
+  const auto a = s.needs.risk_area_needs_of(path_id(req), c);
+  json j = risk_area_needs_json(a);
+  json households = json::array();
+  for (const auto& h : a.household_rows)
+    households.push_back({{"household_id", h.household_id},
+                          {"household_no", h.household_no},
+                          {"address", h.address},
+                          {"area_code", h.area_code},
+                          {"members", h.members},
+                          {"controlled", h.controlled},
+                          {"needs_version", h.needs_version},
+                          {"vulnerable", h.vulnerable},
+                          {"open_requests", h.open_requests}});
+  json people = json::array();
+  for (const auto& f : a.flags) people.push_back(flag_json(f, ctx.svc.local_time, masking(c)));
+  j["household_list"] = households;
+  j["vulnerable_people"] = people;
+  return Response::json(j);
+}
+
 Response flag(Request& req, Context& ctx) {
   const json b = parse_object(req.body);
   const auto person = req_int(b, "person_id");
@@ -330,7 +388,7 @@ Response set_status(Request& req, Context& ctx) {
   const json b = parse_object(req.body);
   supply::StatusChange ch;
   const auto to = supply::request_status_from(req_string(b, "status"));
-  if (!to) fail(ErrorCode::invalid_argument, "status must be accepted, on_the_way, delivered or refused", "status");
+  if (!to) fail(ErrorCode::invalid_argument, "status must be accepted, on_the_way, delivered, refused or cancelled", "status");
   ch.to = *to;
   ch.note = opt_string(b, "note").value_or(opt_string(b, "reason").value_or(""));
   ch.owner_kind = owner_kind_arg(b);
@@ -383,10 +441,20 @@ Response deadlines(Request&, Context& ctx) {
                      {"label_zh", std::string(s.label_zh)},
                      {"label_en", std::string(s.label_en)},
                      {"source", std::string(s.source)}});
+  json ladder = json::array();
+  const std::chrono::minutes per_level[] = {rules.to_street, rules.to_district, rules.to_city};
+  for (const auto& s : supply::kEscalationSettings)
+    ladder.push_back({{"level", supply::escalation_level_name(s.level)},
+                      {"key", std::string(s.key)},
+                      {"minutes", per_level[s.level - 2].count()},
+                      {"default_minutes", s.default_minutes},
+                      {"label_zh", std::string(s.label_zh)},
+                      {"label_en", std::string(s.label_en)},
+                      {"source", std::string(s.source)}});
   json by_appointment = json::array();
   for (auto k : supply::all_request_kinds())
     if (supply::needs_appointment(k)) by_appointment.push_back(supply::to_string(k));
-  return Response::json({{"items", items}, {"by_appointment", by_appointment}});
+  return Response::json({{"items", items}, {"by_appointment", by_appointment}, {"escalation", ladder}});
 }
 
 }  // namespace
@@ -400,6 +468,14 @@ void add_needs_routes(Router& router) {
   };
   const auto id = pp("id", "the object's id");
   const auto area = qp("area", "an area code inside the caller's scope", "string");
+  // Literal paths before /{id}.
+  add(J::scoped_list, "GET", "/api/supply/risk-areas",
+      "Needs lists per risk area (whatever unit it is drawn on): households, controlled households, needs records, "
+      "open requests and vulnerable people by category of each published risk area in the caller's area",
+      {area}, A::any, P::loop_read, "", risk_area_needs);
+  add(J::scoped_object, "GET", "/api/supply/risk-areas/{id}",
+      "One risk area's needs lists: its households and vulnerable people (masked; audited)", {id}, A::any,
+      P::person_read, "", risk_area_needs_of);
   add(J::scoped_list, "GET", "/api/supply/households",
       "Controlled households (home isolation, high-risk areas) in the caller's area with their needs-record state",
       {area, qp("limit", "1..1000", "integer"), qp("after", "cursor", "integer")}, A::any, P::loop_read, "", households);
@@ -435,7 +511,8 @@ void add_needs_routes(Router& router) {
   add(J::scoped_object, "GET", "/api/supply/requests/{id}", "One request with its status history (audited)", {id},
       A::any, P::person_read, "", get_request);
   add(J::scoped_object, "POST", "/api/supply/requests/{id}/status",
-      "Move a request on: accepted, on_the_way, delivered, or refused with a reason (optionally to another owner)",
+      "Move a request on: accepted, on_the_way, delivered, refused or cancelled with a reason (optionally to another "
+      "owner); cancelling a request whose trip is booked withdraws the trip's first leg",
       {id}, A::any, P::loop_write, js, set_status);
   add(J::scoped_object, "POST", "/api/supply/requests/{id}/trip",
       "Book the transfer team for a medical request: the first leg is a handover of the person's order", {id}, A::any,
@@ -446,7 +523,8 @@ void add_needs_routes(Router& router) {
       "The caller's next step of a trip: acknowledge the leg it receives or send the next leg", {id}, A::any,
       P::loop_write, js, advance_trip);
   add(J::catalogue, "GET", "/api/supply/deadlines",
-      "The deadline of each request kind: labelled local settings with their sources; visits by their appointment",
+      "The deadline of each request kind and the escalation ladder of late medical requests (grid, street, district, "
+      "city): labelled local settings with their sources; visits by their appointment",
       {}, A::any, P::loop_read, "", deadlines);
 }
 

@@ -319,7 +319,11 @@ Response get_board(Request& req, Context& ctx) {
                        {"deadline", l.format(r.deadline)},
                        {"minutes_left", std::chrono::duration_cast<std::chrono::minutes>(r.deadline - b.now).count()},
                        {"late", r.deadline < b.now},
-                       {"escalated", r.escalated}});
+                       {"escalated", r.escalated},
+                       {"escalation", r.escalation_level == 0 ? json(nullptr)
+                                                              : json{{"level", supply::escalation_level_name(r.escalation_level)},
+                                                                     {"area_code", supply::escalation_area_of(
+                                                                                       r.area_code, r.escalation_level)}}}});
   std::int64_t reopened = 0;
   json by_status = {{"registered", 0}, {"submitted", 0}, {"approved", 0}, {"returned", 0}};
   for (const auto& e : b.enterprises) {
@@ -381,18 +385,18 @@ void add_station_routes(Router& router) {
   const auto id = pp("id", "the station's id");
   const auto did = pp("id", "the delivery's id");
   add(J::catalogue, "GET", "/api/supply/kinds", "Package kinds the supply stations hand out (days one lasts a household)",
-      {}, P::loop_read, "", list_kinds);
+      {}, P::supply_read, "", list_kinds);
   add(J::system, "POST", "/api/supply/kinds", "Add a package kind (code, name, unit, lasts_days; loop.manage)", {},
       P::loop_manage, js, add_kind);
   add(J::system, "PUT", "/api/supply/kinds/{code}", "Change a package kind's name, unit or lasts_days (loop.manage)",
       {pp("code", "the kind's code", "string")}, P::loop_manage, js, update_kind);
   add(J::scoped_list, "GET", "/api/supply/stations", "Supply stations (保供物资站) in the caller's area, newest first",
-      with_paging({qp("area", "an area code: stations inside it")}), P::loop_read, "", list_stations);
+      with_paging({qp("area", "an area code: stations inside it")}), P::supply_read, "", list_stations);
   add(J::scoped_create, "POST", "/api/supply/stations",
       "Set up a supply station for a compound (grid), community or street in scope (loop.manage)", {}, P::loop_manage, js,
       create_station);
   add(J::scoped_object, "GET", "/api/supply/stations/{id}",
-      "One station with its receiving points, stock, days of need and shortages", {id}, P::loop_read, "", get_station);
+      "One station with its receiving points, stock, days of need and shortages", {id}, P::supply_read, "", get_station);
   add(J::scoped_object, "PUT", "/api/supply/stations/{id}",
       "Change a station's name, address, phone, operator, min_days or status (open | closed; loop.manage)", {id},
       P::loop_manage, js, update_station);
@@ -400,29 +404,29 @@ void add_station_routes(Router& router) {
       "Add a receiving point (收货点) inside the station's area (loop.manage)", {id}, P::loop_manage, js, add_point);
   add(J::scoped_object, "POST", "/api/supply/stations/{id}/stock",
       "Record packages received (move receipt, ref) or counted (move adjust, note): all lines or none", {id},
-      P::loop_write, js, post_stock);
+      P::supply_write, js, post_stock);
   add(J::scoped_object, "GET", "/api/supply/stations/{id}/ledger", "The station's stock ledger, newest first",
-      with_paging({id, qp("kind", "one package kind")}), P::loop_read, "", get_ledger);
+      with_paging({id, qp("kind", "one package kind")}), P::supply_read, "", get_ledger);
   add(J::scoped_list, "GET", "/api/supply/shortages",
-      "Open stations in scope whose stock lasts fewer than their min_days days of need", {}, P::loop_read, "",
+      "Open stations in scope whose stock lasts fewer than their min_days days of need", {}, P::supply_read, "",
       get_shortages);
   add(J::scoped_create, "POST", "/api/supply/deliveries",
       "Pack a delivery from a station to a controlled household (through a receiving point), taking it out of stock",
-      {}, P::loop_write, js, create_delivery);
+      {}, P::supply_write, js, create_delivery);
   add(J::scoped_list, "GET", "/api/supply/deliveries", "Deliveries in scope, newest first",
       with_paging({qp("status", "open | packed | at_point | delivered | failed"), qp("station_id", "a station", "integer"),
                    qp("household_id", "a household", "integer"), qp("request_id", "a request", "integer"),
                    qp("area", "the household's area code prefix")}),
-      P::loop_read, "", list_deliveries);
-  add(J::scoped_object, "GET", "/api/supply/deliveries/{id}", "One delivery with its lines", {did}, P::loop_read, "",
+      P::supply_read, "", list_deliveries);
+  add(J::scoped_object, "GET", "/api/supply/deliveries/{id}", "One delivery with its lines", {did}, P::supply_read, "",
       get_delivery);
   add(J::scoped_object, "POST", "/api/supply/deliveries/{id}/arrive", "The delivery reached the receiving point (rev)",
-      {did}, P::loop_write, js, [](Request& r, Context& c) { return delivery_step(r, c, "arrive"); });
+      {did}, P::supply_write, js, [](Request& r, Context& c) { return delivery_step(r, c, "arrive"); });
   add(J::scoped_object, "POST", "/api/supply/deliveries/{id}/deliver",
-      "Handed over at the door (rev, receiver, note); a named request is delivered with it", {did}, P::loop_write, js,
+      "Handed over at the door (rev, receiver, note); a named request is delivered with it", {did}, P::supply_write, js,
       [](Request& r, Context& c) { return delivery_step(r, c, "deliver"); });
   add(J::scoped_object, "POST", "/api/supply/deliveries/{id}/fail",
-      "Not handed over (rev, reason): the packages go back into the station's stock", {did}, P::loop_write, js,
+      "Not handed over (rev, reason): the packages go back into the station's stock", {did}, P::supply_write, js,
       [](Request& r, Context& c) { return delivery_step(r, c, "fail"); });
   add(J::scoped_list, "GET", "/api/supply/board",
       "The centre's board: stations' stock and shortages, deliveries by status, enterprises and their compliance", {},

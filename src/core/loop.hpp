@@ -84,6 +84,9 @@ struct Handover {
   Instant deadline{};
   std::optional<Instant> acknowledged_at;
   std::int64_t acknowledged_by = 0;
+  // Withdrawn by its sender before the receiver acknowledged it (e.g. a cancelled medical trip):
+  // closed at that time (acknowledged_at = withdrawn_at, by the sender) without moving the order.
+  std::optional<Instant> withdrawn_at;
 };
 
 struct StageEntry {

@@ -21,12 +21,12 @@ const std::vector<RoleRow>& role_table() {
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::user_manage, P::audit_read, P::loop_read,
         P::loop_write, P::loop_manage, P::retention_manage, P::test_read, P::test_sample, P::test_result,
         P::test_manage, P::case_investigate, P::venue_disinfect, P::analytics_read, P::risk_manage,
-        P::response_manage, P::response_task, P::bulletin_publish}},
+        P::response_manage, P::response_task, P::bulletin_publish, P::supply_read, P::supply_write}},
       {Role::command_centre, "command_centre", false,
        {P::person_read, P::person_write, P::person_unmask, P::person_merge, P::import_data, P::area_read,
         P::venue_read, P::venue_write, P::org_read, P::org_write, P::loop_read, P::loop_write, P::loop_manage,
         P::test_read, P::test_manage, P::case_investigate, P::venue_disinfect, P::analytics_read,
-        P::risk_manage, P::response_manage, P::response_task, P::bulletin_publish}},
+        P::risk_manage, P::response_manage, P::response_task, P::bulletin_publish, P::supply_read, P::supply_write}},
       {Role::port_health, "port_health", true, {P::person_read, P::person_write, P::import_data, P::area_read, P::org_read, P::loop_read, P::loop_write,
         P::response_task}},
       {Role::transfer_team, "transfer_team", true,
@@ -41,12 +41,16 @@ const std::vector<RoleRow>& role_table() {
         P::case_investigate, P::venue_disinfect, P::analytics_read, P::response_task}},
       {Role::grid_worker, "grid_worker", false,
        {P::person_read, P::person_write, P::area_read, P::venue_read, P::loop_read, P::loop_write, P::test_read,
-        P::test_sample, P::venue_disinfect, P::response_task}},
+        P::test_sample, P::venue_disinfect, P::response_task, P::supply_read, P::supply_write}},
       {Role::venue, "venue", true, {P::venue_read}},
       {Role::enterprise, "enterprise", true, {P::person_read, P::org_read}},
       {Role::auditor, "auditor", false, {P::audit_read, P::area_read}},
       // A sampler (采样人员) works at the sampling points of its area.
       {Role::sampler, "sampler", false, {P::area_read, P::test_read, P::test_sample, P::response_task}},
+      // The staff of a supply station or receiving point (保供物资站、收货点) run by their
+      // organisation: the stations it runs, their stock and their deliveries, nothing of the
+      // registry or the closed loop (a delivery names the household's number and address only).
+      {Role::supply_station, "supply_station", true, {P::supply_read, P::supply_write}},
   };
   return rows;
 }
@@ -57,7 +61,7 @@ const RoleRow* find(Role r) {
   return nullptr;
 }
 
-constexpr std::array<std::pair<Permission, const char*>, 27> kPermNames{{
+constexpr std::array<std::pair<Permission, const char*>, 29> kPermNames{{
     {P::person_read, "person.read"},   {P::person_write, "person.write"},
     {P::person_unmask, "person.unmask"}, {P::person_merge, "person.merge"},
     {P::import_data, "import"},        {P::area_read, "area.read"},
@@ -71,7 +75,8 @@ constexpr std::array<std::pair<Permission, const char*>, 27> kPermNames{{
     {P::case_investigate, "case.investigate"}, {P::venue_disinfect, "venue.disinfect"},
     {P::analytics_read, "analytics.read"}, {P::risk_manage, "risk.manage"},
     {P::response_manage, "response.manage"}, {P::response_task, "response.task"},
-    {P::bulletin_publish, "bulletin.publish"},
+    {P::bulletin_publish, "bulletin.publish"}, {P::supply_read, "supply.read"},
+    {P::supply_write, "supply.write"},
 }};
 
 // Byte length of the UTF-8 sequence starting with lead byte c.

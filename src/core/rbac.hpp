@@ -12,7 +12,8 @@ namespace bihuan {
 
 enum class Role {
   admin, command_centre, port_health, transfer_team, quarantine_site, hospital, lab,
-  investigator, grid_worker, venue, enterprise, auditor, sampler
+  investigator, grid_worker, venue, enterprise, auditor, sampler,
+  supply_station  // staff of a supply station / receiving point (保供物资站): its stock and deliveries only
 };
 
 enum class Permission {
@@ -41,6 +42,8 @@ enum class Permission {
   response_manage,   // declare response levels, open and close emergency events, edit the incident log
   response_task,     // see and complete the playbook tasks owned by the caller's role in scope
   bulletin_publish,  // review and publish daily bulletins and health-education articles
+  supply_read,       // supply stations, their stock ledger and deliveries in scope (an org scope: the stations it runs)
+  supply_write,      // stock received or counted, deliveries packed and their steps, at the stations in scope
 };
 
 const char* to_string(Role r);

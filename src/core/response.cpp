@@ -95,7 +95,7 @@ TaskTemplate parse_task(const YAML::Node& n, const std::string& path, const std:
   const auto on = require(n, "owner", path);
   auto r = role_from(text(on, path + ".owner"));
   if (!r) bad(on, path + ".owner", "unknown role '" + on.Scalar() + "'");
-  if (*r == Role::auditor || *r == Role::venue || *r == Role::enterprise)
+  if (!has_permission(*r, Permission::response_task))
     bad(on, path + ".owner", "role '" + on.Scalar() + "' does not take response tasks");
   t.owner = *r;
   const auto h = n["due_hours"];

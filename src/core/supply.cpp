@@ -46,12 +46,13 @@ constexpr std::array<std::pair<Priority, const char*>, 4> kPriorities{{
     {Priority::high, "high"},
     {Priority::urgent, "urgent"},
 }};
-constexpr std::array<std::pair<RequestStatus, const char*>, 5> kStatuses{{
+constexpr std::array<std::pair<RequestStatus, const char*>, 6> kStatuses{{
     {RequestStatus::received, "received"},
     {RequestStatus::accepted, "accepted"},
     {RequestStatus::on_the_way, "on_the_way"},
     {RequestStatus::delivered, "delivered"},
     {RequestStatus::refused, "refused"},
+    {RequestStatus::cancelled, "cancelled"},
 }};
 constexpr std::array<std::pair<OwnerKind, const char*>, 4> kOwners{{
     {OwnerKind::grid, "grid"},
@@ -59,12 +60,13 @@ constexpr std::array<std::pair<OwnerKind, const char*>, 4> kOwners{{
     {OwnerKind::supply_station, "supply_station"},
     {OwnerKind::hospital, "hospital"},
 }};
-constexpr std::array<std::pair<TripStatus, const char*>, 5> kTrips{{
+constexpr std::array<std::pair<TripStatus, const char*>, 6> kTrips{{
     {TripStatus::booked, "booked"},
     {TripStatus::outbound, "outbound"},
     {TripStatus::at_hospital, "at_hospital"},
     {TripStatus::returning, "returning"},
     {TripStatus::home, "home"},
+    {TripStatus::cancelled, "cancelled"},
 }};
 
 bool blank(const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; }
@@ -210,6 +212,49 @@ const std::array<DeadlineSetting, 3> kDeadlineSettings{{
      "daily necessities delivery time", "local setting; default one day (a daily delivery round)"},
 }};
 
+const std::array<EscalationSetting, 3> kEscalationSettings{{
+    {2, "supply.escalate_minutes.street", 15, "超时就医需求由网格升级至街道的时限",
+     "minutes at the grid before a late medical request goes to the street",
+     "local setting; no national source fixes it. The twenty measures (2022-11-11) ask that medical needs of "
+     "controlled people be met at once; this deployment gives each level a short turn before the next"},
+    {3, "supply.escalate_minutes.district", 30, "升级至区（县）指挥部的时限",
+     "minutes at the street before it goes to the district command centre", "local setting; no source fixes it"},
+    {4, "supply.escalate_minutes.city", 60, "升级至市指挥部的时限",
+     "minutes at the district before it goes to the city command centre", "local setting; no source fixes it"},
+}};
+
+const char* escalation_level_name(int level) {
+  switch (level) {
+    case 1: return "grid";
+    case 2: return "street";
+    case 3: return "district";
+    case 4: return "city";
+    default: return "";
+  }
+}
+
+Instant escalation_due(Instant deadline, int level, const DeadlineRules& r) {
+  Instant at = deadline;
+  if (level >= 2) at += r.to_street;
+  if (level >= 3) at += r.to_district;
+  if (level >= 4) at += r.to_city;
+  return at;
+}
+
+int escalation_level_at(Instant deadline, Instant now, const DeadlineRules& r) {
+  int level = 0;
+  while (level < kEscalationTop && now > escalation_due(deadline, level + 1, r)) ++level;
+  return level;
+}
+
+std::string escalation_area_of(std::string_view area_code, int level) {
+  std::size_t len = area_code.size();
+  if (level == 2) len = 9;
+  if (level == 3) len = 6;
+  if (level >= 4) len = 4;
+  return std::string(area_code.substr(0, std::min(len, area_code.size())));
+}
+
 std::chrono::minutes DeadlineRules::for_kind(RequestKind k) const {
   switch (k) {
     case RequestKind::emergency: return emergency;
@@ -234,16 +279,20 @@ Instant deadline_of(RequestKind k, Instant received_at, std::optional<Instant> a
 bool transition_allowed(RequestStatus from, RequestStatus to) {
   using S = RequestStatus;
   switch (from) {
-    case S::received: return to == S::accepted || to == S::on_the_way || to == S::delivered || to == S::refused;
-    case S::accepted: return to == S::on_the_way || to == S::delivered || to == S::refused;
+    case S::received:
+      return to == S::accepted || to == S::on_the_way || to == S::delivered || to == S::refused || to == S::cancelled;
+    case S::accepted: return to == S::on_the_way || to == S::delivered || to == S::refused || to == S::cancelled;
     case S::on_the_way: return to == S::delivered;
     case S::delivered:
-    case S::refused: return false;
+    case S::refused:
+    case S::cancelled: return false;
   }
   return false;
 }
 
-bool is_open(RequestStatus s) { return s != RequestStatus::delivered && s != RequestStatus::refused; }
+bool is_open(RequestStatus s) {
+  return s != RequestStatus::delivered && s != RequestStatus::refused && s != RequestStatus::cancelled;
+}
 
 void check_transition(RequestStatus from, RequestStatus to, std::string_view reason) {
   if (!transition_allowed(from, to))
@@ -251,6 +300,8 @@ void check_transition(RequestStatus from, RequestStatus to, std::string_view rea
          "status");
   if (to == RequestStatus::refused && blank(std::string(reason)))
     fail(ErrorCode::invalid_argument, "a refusal needs a reason", "reason");
+  if (to == RequestStatus::cancelled && blank(std::string(reason)))
+    fail(ErrorCode::invalid_argument, "a cancellation needs a reason", "reason");
 }
 
 bool late(RequestStatus s, Instant deadline, Instant now) { return is_open(s) && now > deadline; }
@@ -291,6 +342,7 @@ RequestStatus request_status_of(TripStatus s) {
   switch (s) {
     case TripStatus::booked: return RequestStatus::accepted;
     case TripStatus::outbound: return RequestStatus::on_the_way;
+    case TripStatus::cancelled: return RequestStatus::cancelled;
     default: return RequestStatus::delivered;
   }
 }

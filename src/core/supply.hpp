@@ -68,7 +68,9 @@ enum class RequestKind {
   emergency,        // 急诊 / 急救
 };
 enum class Priority { low, normal, high, urgent };
-enum class RequestStatus { received, accepted, on_the_way, delivered, refused };
+// cancelled: withdrawn by whoever raised it (the appointment moved, the person is admitted
+// elsewhere), with a reason; a booked trip's pending handover is withdrawn with it.
+enum class RequestStatus { received, accepted, on_the_way, delivered, refused, cancelled };
 // Who serves a request.
 enum class OwnerKind { grid, volunteer_team, supply_station, hospital };
 
@@ -112,16 +114,46 @@ struct DeadlineRules {
   std::chrono::minutes medicine{12 * 60};
   std::chrono::minutes necessities{24 * 60};
   std::chrono::minutes for_kind(RequestKind k) const;  // kinds with an appointment: 0
+  // A late medical request climbs one level at a time (逐级上报): at its deadline it is the grid's
+  // (an alert to the grid), then after each of these the next level's: the street, the district,
+  // the city's command centre. Labelled local settings (kEscalationSettings).
+  std::chrono::minutes to_street{15};
+  std::chrono::minutes to_district{30};
+  std::chrono::minutes to_city{60};
 };
+
+// The escalation ladder's settings (supply.escalate_minutes.LEVEL): minutes a late medical request
+// stays at one level before it goes to the next.
+struct EscalationSetting {
+  int level;  // the level it leads to (2 street, 3 district, 4 city)
+  std::string_view key;
+  int default_minutes;
+  std::string_view label_zh, label_en;
+  std::string_view source;
+};
+extern const std::array<EscalationSetting, 3> kEscalationSettings;
+
+// Levels of a late medical request: 0 not late (or not escalated yet), 1 its grid, 2 the street,
+// 3 the district, 4 the city's command centre.
+constexpr int kEscalationTop = 4;
+const char* escalation_level_name(int level);  // "", "grid", "street", "district", "city"
+// The level an open medical request whose deadline was `deadline` has reached at `now`: 0 up to
+// the deadline, 1 after it, then one more after each of the rules' minutes (at most 4).
+int escalation_level_at(Instant deadline, Instant now, const DeadlineRules& r);
+// When a request reaches `level` (1..4): the deadline, plus the minutes of each level below it.
+Instant escalation_due(Instant deadline, int level, const DeadlineRules& r);
+// The area answering at `level` for a request of `area_code`: the request's own area (grid), its
+// street (9 digits), district (6) or city (4), never below the request's own area.
+std::string escalation_area_of(std::string_view area_code, int level);
 
 // When a request must be served: received_at + the kind's minutes, or the appointment of a
 // scheduled visit. Error(invalid_argument, "appointment_at") when a visit has none or one before
 // it was received; an appointment given for a kind without one is ignored.
 Instant deadline_of(RequestKind k, Instant received_at, std::optional<Instant> appointment, const DeadlineRules& r);
 
-// received → accepted → on_the_way → delivered, and refused (with a reason) from received or
-// accepted; received may also go straight to on_the_way or delivered (a grid worker who brings
-// the bag at once). Delivered and refused are final.
+// received → accepted → on_the_way → delivered, and refused or cancelled (each with a reason)
+// from received or accepted; received may also go straight to on_the_way or delivered (a grid
+// worker who brings the bag at once). Delivered, refused and cancelled are final.
 bool transition_allowed(RequestStatus from, RequestStatus to);
 bool is_open(RequestStatus s);
 // Error(conflict, field "status") for an edge that is not allowed, Error(invalid_argument,
@@ -142,6 +174,7 @@ enum class TripStatus {
   at_hospital, // received by the hospital (the request is served)
   returning,   // with the transfer team on the way home
   home,        // back in the home stage it left
+  cancelled,   // cancelled before the pick-up: the first leg withdrawn, the person never left home
 };
 const char* to_string(TripStatus s);
 std::optional<TripStatus> trip_status_from(std::string_view s);

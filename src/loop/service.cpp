@@ -998,6 +998,34 @@ Handover Service::acknowledge(std::int64_t handover_id, const std::string& note,
   });
 }
 
+Handover Service::withdraw_handover(std::int64_t handover_id, const std::string& reason, const Caller& a) {
+  require_permission(a, Permission::loop_write);
+  if (reason.find_first_not_of(" \t\r\n") == std::string::npos)
+    fail(ErrorCode::invalid_argument, "withdrawing a handover needs a reason", "reason");
+  if (reason.size() > 1000) fail(ErrorCode::invalid_argument, "reason is longer than 1000 bytes", "reason");
+  return write([&] {
+    auto h = loop_->handover(handover_id);
+    if (!h || !loop_->order(h->order_id, a.scope))
+      fail(ErrorCode::not_found, "no such handover: " + std::to_string(handover_id), "id");
+    auto o = must_order(h->order_id);
+    require_owner(a, o.order.current.owner);
+    if (!o.order.pending || o.order.pending->id != handover_id || h->acknowledged_at)
+      fail(ErrorCode::conflict, "handover " + std::to_string(handover_id) + " is not pending", "id");
+    if (auto region = external_region_of(handover_id); !region.empty())
+      fail(ErrorCode::conflict, "handover " + std::to_string(handover_id) + " went to region " + region +
+                                    ": only the destination's signed receipt closes it", "id");
+    const Instant now = clock_.now();
+    if (!loop_->withdraw_handover(handover_id, now, a.user_id, reason))
+      fail(ErrorCode::conflict, "handover " + std::to_string(handover_id) + " is not pending", "id");
+    drop(o.order.id, "handover:" + std::to_string(handover_id));
+    audit(a, "handover.withdraw", "order", o.order.id, reason,
+          json{{"handover_id", handover_id}, {"to_stage", to_string(h->to)}, {"receiver_org", h->receiver.org_id},
+               {"receiver_area", h->receiver.area_code}}
+              .dump());
+    return *loop_->handover(handover_id);
+  });
+}
+
 CheckOutcome Service::record_check(std::int64_t order_id, double temperature_c, std::vector<std::string> symptoms,
                                    std::optional<Instant> at, const Caller& a) {
   if (!quarantine::plausible_temperature(temperature_c))

@@ -250,6 +250,13 @@ class Service {
                          std::string escort, const Caller& c);
   // The receiver acknowledges (the caller must act for the handover's receiver).
   Handover acknowledge(std::int64_t handover_id, const std::string& note, const Caller& c);
+  // The sender withdraws a handover its receiver has not acknowledged yet (a cancelled medical
+  // trip): the caller must act for the order's owner (the sender); a reason is required. The
+  // order stays at its stage with its owner and is no longer pending; the handover is closed as
+  // withdrawn; its acknowledgement deadline is dropped; audited handover.withdraw. A handover to
+  // another region is closed by the destination's receipt only (conflict). Runs inside the
+  // caller's transaction when there is one.
+  Handover withdraw_handover(std::int64_t handover_id, const std::string& reason, const Caller& c);
   CheckOutcome record_check(std::int64_t order_id, double temperature_c, std::vector<std::string> symptoms,
                             std::optional<Instant> at, const Caller& c);
   // result "negative" | "positive". A positive result opens a critical "positive_result" alert.

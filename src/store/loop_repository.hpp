@@ -197,6 +197,10 @@ class LoopRepository {
   virtual std::int64_t insert_handover(loop::Handover& h) = 0;  // also marks the order pending
   // Records the acknowledgement and moves the order (one call; call inside a transaction).
   virtual void acknowledge_handover(const loop::Handover& h, std::string_view note) = 0;
+  // Withdraws a pending handover: closes it (withdrawn_at and acknowledged_at = at, by `by`, the
+  // note) and clears the order's pending receiver, leaving its stage and owner as they were.
+  // false when it was no longer pending (acknowledged or withdrawn meanwhile).
+  virtual bool withdraw_handover(std::int64_t handover_id, Instant at, std::int64_t by, std::string_view note) = 0;
   virtual std::optional<loop::Handover> handover(std::int64_t id) = 0;
   virtual std::vector<loop::Handover> handovers_of(std::int64_t order_id) = 0;
   // inbox: receiver in scope; outbox: sender in scope.

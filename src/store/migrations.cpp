@@ -1728,6 +1728,14 @@ CREATE INDEX arrival_reports_area ON arrival_reports (area_code, id);
 CREATE INDEX arrival_reports_person ON arrival_reports (person_id, id);
 )SQL";
 
+// v29 (issue 11): a pending handover its sender withdrew (a cancelled medical trip) is closed
+// with withdrawn_at; a late medical request climbs one level at a time (grid, street, district,
+// city command centre) and remembers the level it reached.
+constexpr const char* kV29 = R"SQL(
+ALTER TABLE handovers ADD COLUMN withdrawn_at {i64};
+ALTER TABLE supply_requests ADD COLUMN escalation_level {i64} NOT NULL DEFAULT 0;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1757,6 +1765,7 @@ const std::vector<Migration>& migrations() {
       {23, kV23, "", ""},
       {25, kV25, "", ""},
       {26, kV26, "", ""},
+      {29, kV29, "", ""},
   };
   return all;
 }

@@ -4,6 +4,7 @@
 // medical trips. Shares the connection and transactions of a Repository. Reads that take a Scope
 // apply it inside the query (the household's or person's area); the others return rows unscoped:
 // src/supply checks the caller.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +39,19 @@ struct ControlledHouseholdRow {
   int needs_version = 0;             // 0 = no needs record yet
   std::optional<Instant> needs_recorded_at;
   std::int64_t vulnerable = 0;       // active flags of its members
+  std::int64_t open_requests = 0;
+};
+
+// A household of a risk area's unit (compound = grid, building, unit, floor, household), with what
+// the needs lists count: the caller keeps those the unit holds (core/risk holds) by building and
+// address.
+struct UnitHouseholdRow {
+  std::int64_t household_id = 0, building_id = 0;
+  std::string household_no, address, area_code;
+  std::int64_t members = 0;     // registered members (not merged)
+  std::int64_t controlled = 0;  // members under home isolation or a high-risk area's control
+  int needs_version = 0;        // 0 = no needs record yet
+  std::int64_t vulnerable = 0;  // active flags of its members
   std::int64_t open_requests = 0;
 };
 
@@ -92,8 +106,9 @@ struct RequestRow {
   Instant received_at{};
   std::int64_t received_by = 0;
   Instant updated_at{};
-  std::optional<Instant> served_at, escalated_at;
+  std::optional<Instant> served_at, escalated_at;  // escalated_at: when it first went to its grid
   std::int64_t alert_id = 0;
+  int escalation_level = 0;  // core/supply: 0 none, 1 grid, 2 street, 3 district, 4 city
   // joined, read-only (unmasked: the API masks)
   std::string name, doc_number, phone, address;
   std::int64_t trip_id = 0;
@@ -147,6 +162,12 @@ class NeedsRepository {
   // Active flags counted per grid (person's area) and category inside the scope and `area`,
   // only grids with at least one controlled household.
   virtual std::vector<VulnerableCount> counts(const Scope& scope, const std::string& area) = 0;
+  // Households that may lie in a risk area's unit: those of a grid (kind "grid", `grid`), of a
+  // building (kind "building", `id`) or one household (kind "household", `id`), by id.
+  virtual std::vector<UnitHouseholdRow> unit_households(const std::string& kind, std::int64_t id,
+                                                        const std::string& grid) = 0;
+  // The active flags of the members of these households (not merged), by household then id.
+  virtual std::vector<VulnerableRow> flags_of_households(const std::vector<std::int64_t>& household_ids) = 0;
 
   // --- requests
   virtual std::optional<RequestRow> request(std::int64_t id) = 0;
@@ -155,8 +176,9 @@ class NeedsRepository {
   virtual PageOf<RequestRow> requests(const RequestFilter& f, const Scope& scope, Page page) = 0;
   virtual void add_event(const RequestEventRow& e) = 0;
   virtual std::vector<RequestEventRow> events(std::int64_t request_id) = 0;  // oldest first
-  // Open medical requests whose deadline passed before `now` and that were not escalated yet.
-  virtual std::vector<RequestRow> late_medical(Instant now, int limit) = 0;
+  // Open medical requests due for their next escalation level: those at level k (0..3) whose
+  // deadline is before due_before[k] (now minus the minutes from the deadline to level k + 1).
+  virtual std::vector<RequestRow> late_medical(const std::array<Instant, 4>& due_before, int limit) = 0;
 
   // --- trips
   virtual std::optional<TripRow> trip(std::int64_t id) = 0;

@@ -92,7 +92,7 @@ constexpr const char* kOrderFrom =
 
 constexpr const char* kHandoverCols =
     "id, order_id, from_stage, to_stage, sender_kind, sender_org, sender_area, receiver_kind, receiver_org, "
-    "receiver_area, sent_at, sent_by, vehicle, escort, deadline, acknowledged_at, acknowledged_by";
+    "receiver_area, sent_at, sent_by, vehicle, escort, deadline, acknowledged_at, acknowledged_by, withdrawn_at";
 
 loop::Handover read_handover(const Q& q) {
   loop::Handover h;
@@ -109,6 +109,7 @@ loop::Handover read_handover(const Q& q) {
   h.deadline = from_unix_ms(q.int64(14));
   if (!q.null_at(15)) h.acknowledged_at = from_unix_ms(q.int64(15));
   h.acknowledged_by = q.int64(16);
+  if (!q.null_at(17)) h.withdrawn_at = from_unix_ms(q.int64(17));
   return h;
 }
 
@@ -395,6 +396,35 @@ class SqlLoopRepository final : public LoopRepository {
           .run();
       insert_stage(h.order_id, loop::StageEntry{h.to, h.receiver, *h.acknowledged_at});
     });
+  }
+
+  bool withdraw_handover(std::int64_t handover_id, Instant at, std::int64_t by, std::string_view note) override {
+    bool done = false;
+    repo_.transaction([&] {
+      std::int64_t order_id = 0;
+      {
+        Q q(db_, "SELECT order_id FROM handovers WHERE id = ? AND acknowledged_at IS NULL");
+        q.i64(handover_id);
+        if (!q.next()) return;
+        order_id = q.int64(0);
+      }
+      const auto n = Q(db_, "UPDATE handovers SET acknowledged_at = ?, acknowledged_by = ?, ack_note = ?, "
+                            "withdrawn_at = ? WHERE id = ? AND acknowledged_at IS NULL")
+                         .i64(to_unix_ms(at))
+                         .i64(by)
+                         .text(note)
+                         .i64(to_unix_ms(at))
+                         .i64(handover_id)
+                         .run();
+      if (n != 1) return;
+      Q(db_, "UPDATE control_orders SET pending_handover = 0, pending_kind = '', pending_org = 0, pending_area = '' "
+             "WHERE id = ? AND pending_handover = ?")
+          .i64(order_id)
+          .i64(handover_id)
+          .run();
+      done = true;
+    });
+    return done;
   }
 
   std::optional<loop::Handover> handover(std::int64_t id) override {

@@ -1,4 +1,6 @@
 // NeedsRepository over the Db driver layer, sharing the connection of a Repository.
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "store/db.hpp"
 #include "store/needs_repository.hpp"
@@ -87,7 +89,8 @@ VulnerableRow read_flag(const Q& q) {
 constexpr const char* kRequestSelect =
     "SELECT r.id, r.person_id, r.household_id, r.order_id, r.area_code, r.kind, r.priority, r.detail, "
     "r.appointment_at, r.deadline, r.owner_kind, r.owner_org, r.owner_area, r.owner_name, r.status, r.reason, "
-    "r.received_at, r.received_by, r.updated_at, r.served_at, r.escalated_at, r.alert_id, p.name, p.doc_number, "
+    "r.received_at, r.received_by, r.updated_at, r.served_at, r.escalated_at, r.alert_id, r.escalation_level, "
+    "p.name, p.doc_number, "
     "p.phone, p.address, COALESCE((SELECT t.id FROM medical_trips t WHERE t.request_id = r.id), 0) "
     "FROM supply_requests r JOIN persons p ON p.id = r.person_id";
 RequestRow read_request(const Q& q) {
@@ -115,6 +118,7 @@ RequestRow read_request(const Q& q) {
   r.served_at = c.maybe_at();
   r.escalated_at = c.maybe_at();
   r.alert_id = c.i64();
+  r.escalation_level = static_cast<int>(c.i64());
   r.name = c.str();
   r.doc_number = c.str();
   r.phone = c.str();
@@ -334,6 +338,63 @@ class SqlNeedsRepository final : public NeedsRepository {
     return page_desc<VulnerableRow>(db_, flag_select(), "v.id", w, page, read_flag);
   }
 
+  std::vector<UnitHouseholdRow> unit_households(const std::string& kind, std::int64_t id,
+                                                const std::string& grid) override {
+    std::string sql =
+        std::string("SELECT h.id, COALESCE(h.building_id, 0), h.household_no, h.address, h.area_code, "
+                    "(SELECT COUNT(*) FROM persons mp WHERE mp.household_id = h.id AND mp.merged_into IS NULL), "
+                    "(SELECT COUNT(DISTINCT cp.id) FROM persons cp CROSS JOIN control_orders o "
+                    "WHERE o.person_id = cp.id AND cp.household_id = h.id AND cp.merged_into IS NULL AND ") +
+        kControlling +
+        "), COALESCE(n.version, 0), "
+        "(SELECT COUNT(*) FROM persons vp CROSS JOIN vulnerable_people v WHERE v.person_id = vp.id AND "
+        "vp.household_id = h.id AND vp.merged_into IS NULL AND v.cleared_at IS NULL), "
+        "(SELECT COUNT(*) FROM supply_requests r WHERE r.household_id = h.id AND r.status IN " +
+        kOpen + ") FROM households h LEFT JOIN household_needs n ON n.household_id = h.id WHERE ";
+    if (kind == "grid")
+      sql += "h.area_code = ?";
+    else if (kind == "household")
+      sql += "h.id = ?";
+    else
+      sql += "h.building_id = ?";
+    Q q(db_, sql + " ORDER BY h.id");
+    if (kind == "grid")
+      q.text(grid);
+    else
+      q.i64(id);
+    std::vector<UnitHouseholdRow> out;
+    while (q.next()) {
+      UnitHouseholdRow r;
+      Cols c(q);
+      r.household_id = c.i64();
+      r.building_id = c.i64();
+      r.household_no = c.str();
+      r.address = c.str();
+      r.area_code = c.str();
+      r.members = c.i64();
+      r.controlled = c.i64();
+      r.needs_version = static_cast<int>(c.i64());
+      r.vulnerable = c.i64();
+      r.open_requests = c.i64();
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  std::vector<VulnerableRow> flags_of_households(const std::vector<std::int64_t>& household_ids) override {
+    std::vector<VulnerableRow> out;
+    for (std::size_t from = 0; from < household_ids.size(); from += 500) {
+      const std::size_t to = std::min(household_ids.size(), from + 500);
+      std::string in;
+      for (std::size_t i = from; i < to; ++i) in += in.empty() ? "?" : ", ?";
+      Q q(db_, flag_select() + " WHERE v.cleared_at IS NULL AND p.merged_into IS NULL AND p.household_id IN (" + in +
+                   ") ORDER BY p.household_id, v.id");
+      for (std::size_t i = from; i < to; ++i) q.i64(household_ids[i]);
+      while (q.next()) out.push_back(read_flag(q));
+    }
+    return out;
+  }
+
   std::vector<VulnerableCount> counts(const Scope& scope, const std::string& area) override {
     Conds w;
     w.add("v.cleared_at IS NULL");
@@ -389,12 +450,13 @@ class SqlNeedsRepository final : public NeedsRepository {
   void update_request(const RequestRow& r) override {
     Q q(db_,
         "UPDATE supply_requests SET priority = ?, owner_kind = ?, owner_org = ?, owner_area = ?, owner_name = ?, "
-        "status = ?, reason = ?, updated_at = ?, served_at = ?, escalated_at = ?, alert_id = ? WHERE id = ?");
+        "status = ?, reason = ?, updated_at = ?, served_at = ?, escalated_at = ?, alert_id = ?, escalation_level = ? "
+        "WHERE id = ?");
     q.text(r.priority).text(r.owner_kind).i64(r.owner_org).text(r.owner_area).text(r.owner_name).text(r.status);
     q.text(r.reason).i64(ms(r.updated_at));
     bind_opt_at(q, r.served_at);
     bind_opt_at(q, r.escalated_at);
-    q.i64(r.alert_id).i64(r.id);
+    q.i64(r.alert_id).i64(r.escalation_level).i64(r.id);
     q.run();
   }
 
@@ -464,11 +526,14 @@ class SqlNeedsRepository final : public NeedsRepository {
     return out;
   }
 
-  std::vector<RequestRow> late_medical(Instant now, int limit) override {
+  std::vector<RequestRow> late_medical(const std::array<Instant, 4>& due_before, int limit) override {
     Q q(db_, std::string(kRequestSelect) + " WHERE r.status IN " + kOpen +
-                 " AND r.deadline < ? AND r.escalated_at IS NULL AND r.kind IN ('dialysis', 'chemotherapy', "
-                 "'pregnancy_check', 'medical_visit', 'emergency') ORDER BY r.deadline, r.id LIMIT ?");
-    q.i64(ms(now)).i64(limit);
+                 " AND r.kind IN ('dialysis', 'chemotherapy', 'pregnancy_check', 'medical_visit', 'emergency') AND "
+                 "((r.escalation_level = 0 AND r.deadline < ?) OR (r.escalation_level = 1 AND r.deadline < ?) OR "
+                 "(r.escalation_level = 2 AND r.deadline < ?) OR (r.escalation_level = 3 AND r.deadline < ?)) "
+                 "ORDER BY r.deadline, r.id LIMIT ?");
+    for (const auto& t : due_before) q.i64(ms(t));
+    q.i64(limit);
     std::vector<RequestRow> out;
     while (q.next()) out.push_back(read_request(q));
     return out;
@@ -508,7 +573,7 @@ class SqlNeedsRepository final : public NeedsRepository {
   }
 
   std::optional<TripRow> open_trip_of_order(std::int64_t order_id) override {
-    Q q(db_, std::string(kTripSelect) + " WHERE t.order_id = ? AND t.status <> 'home' ORDER BY t.id DESC LIMIT 1");
+    Q q(db_, std::string(kTripSelect) + " WHERE t.order_id = ? AND t.status NOT IN ('home', 'cancelled') ORDER BY t.id DESC LIMIT 1");
     q.i64(order_id);
     if (!q.next()) return std::nullopt;
     return read_trip(q);

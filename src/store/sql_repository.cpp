@@ -50,6 +50,31 @@ const std::vector<PersonLink>& person_links() {
       {"enterprise_staff", "person_id", "org_id",
        "EXISTS (SELECT 1 FROM enterprise_staff k WHERE k.person_id = ? AND k.org_id = enterprise_staff.org_id)"},
       {"arrival_reports", "person_id"},
+      // Cases and their care (issue 8): a case, its treatments and re-positive findings, the
+      // contact lists it appears on (once per case: a contact the kept record is already on for
+      // that case stays) and the contacts reached through the person.
+      {"cases", "person_id"},
+      {"treatments", "person_id"},
+      {"repositives", "person_id"},
+      {"case_contacts", "person_id", "id",
+       "EXISTS (SELECT 1 FROM case_contacts k WHERE k.person_id = ? AND k.case_id = case_contacts.case_id)"},
+      {"case_contacts", "via_person_id"},
+      // Testing (issue 7): tube places (a tube the kept record is in already, or an open place in
+      // a round where the kept record has one, stays), results, result conflicts, test tasks (a
+      // routine task of a day the kept record has one for stays), antigen tests, alerts.
+      {"tube_members", "person_id", "tube_id",
+       "EXISTS (SELECT 1 FROM tube_members k WHERE k.person_id = ? AND (k.tube_id = tube_members.tube_id OR "
+       "(tube_members.open = 1 AND tube_members.round_id <> 0 AND k.open = 1 AND k.round_id = tube_members.round_id)))"},
+      {"lab_results", "person_id"},
+      {"result_conflicts", "person_id"},
+      {"test_tasks", "person_id", "id",
+       "test_tasks.kind = 'routine' AND EXISTS (SELECT 1 FROM test_tasks k WHERE k.person_id = ? AND "
+       "k.kind = 'routine' AND k.task_day = test_tasks.task_day)"},
+      {"antigen_tests", "person_id"},
+      {"test_alerts", "person_id"},
+      // Residents' appeals (issue 10) and identity conflicts of imports and manifests.
+      {"resident_appeals", "person_id"},
+      {"identity_conflicts", "person_id"},
   };
   return links;
 }

@@ -478,7 +478,7 @@ class SqlStockRepository final : public StockRepository {
     }
     Conds w;
     request_scope(w, scope);
-    w.add("r.status IN ('delivered', 'refused')");
+    w.add("r.status IN ('delivered', 'refused', 'cancelled')");
     w.i(ms(since));
     w.add("r.updated_at >= ?");
     Q q(db_, "SELECT r.status, COUNT(*) FROM supply_requests r" + w.sql + " GROUP BY r.status ORDER BY r.status");
@@ -504,7 +504,7 @@ class SqlStockRepository final : public StockRepository {
     w.add("r.deadline < ?");
     Q q(db_,
         "SELECT r.id, r.household_id, r.area_code, r.kind, r.priority, r.status, r.owner_kind, r.owner_name, "
-        "r.received_at, r.deadline, r.escalated_at FROM supply_requests r" +
+        "r.received_at, r.deadline, r.escalated_at, r.escalation_level FROM supply_requests r" +
             w.sql + " ORDER BY r.deadline, r.id LIMIT ?");
     w.bind(q);
     q.i64(limit);
@@ -522,6 +522,7 @@ class SqlStockRepository final : public StockRepository {
       r.received_at = c.at();
       r.deadline = c.at();
       r.escalated = c.maybe_at().has_value();
+      r.escalation_level = static_cast<int>(c.i64());
       out.push_back(std::move(r));
     }
     return out;

@@ -106,6 +106,7 @@ struct RequestAtRisk {
   std::string area_code, kind, priority, status, owner_kind, owner_name;
   Instant received_at{}, deadline{};
   bool escalated = false;
+  int escalation_level = 0;  // core/supply: 1 grid, 2 street, 3 district, 4 city
 };
 
 class StockRepository {

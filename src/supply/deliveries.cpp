@@ -57,7 +57,7 @@ void Deliveries::advance_request(std::int64_t request_id, const std::string& to,
     s.owner_org = station->id;
     s.owner_name = station->name;
   }
-  needs_.set_status(request_id, s, c);
+  needs_.follow_delivery(request_id, s, c);
 }
 
 void Deliveries::audit(const Caller& c, const std::string& action, std::int64_t id, const std::string& reason,
@@ -80,7 +80,7 @@ store::DeliveryRow Deliveries::visible(std::int64_t id, const Caller& c) {
 }
 
 store::DeliveryRow Deliveries::create(const DeliveryInput& in, const Caller& c) {
-  if (!c.can(Permission::loop_write)) fail(ErrorCode::permission_denied, "deliveries need loop.write", "role");
+  if (!c.can(Permission::supply_write)) fail(ErrorCode::permission_denied, "deliveries need supply.write", "role");
   if (in.note.size() > 1000) fail(ErrorCode::invalid_argument, "note is longer than 1000 bytes", "note");
   auto& st = stations_.store();
   return store::in_transaction(repo_, [&] {
@@ -145,20 +145,20 @@ store::DeliveryRow Deliveries::create(const DeliveryInput& in, const Caller& c) 
 }
 
 store::PageOf<store::DeliveryRow> Deliveries::list(const store::DeliveryFilter& f, const Caller& c, store::Page page) {
-  if (!c.can(Permission::loop_read)) fail(ErrorCode::permission_denied, "deliveries need loop.read", "role");
+  if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "deliveries need supply.read", "role");
   if (!f.status.empty() && f.status != "open" && !stock::delivery_status_from(f.status))
     fail(ErrorCode::invalid_argument, "status must be open, packed, at_point, delivered or failed", "status");
   return store::in_transaction(repo_, [&] { return stations_.store().deliveries(c.scope, f, page); });
 }
 
 store::DeliveryRow Deliveries::get(std::int64_t id, const Caller& c) {
-  if (!c.can(Permission::loop_read)) fail(ErrorCode::permission_denied, "deliveries need loop.read", "role");
+  if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "deliveries need supply.read", "role");
   return store::in_transaction(repo_, [&] { return visible(id, c); });
 }
 
 store::DeliveryRow Deliveries::step(std::int64_t id, std::int64_t rev, stock::DeliveryStatus to,
                                     const std::string& receiver, const std::string& text, const Caller& c) {
-  if (!c.can(Permission::loop_write)) fail(ErrorCode::permission_denied, "deliveries need loop.write", "role");
+  if (!c.can(Permission::supply_write)) fail(ErrorCode::permission_denied, "deliveries need supply.write", "role");
   if (receiver.size() > 200) fail(ErrorCode::invalid_argument, "receiver is longer than 200 bytes", "receiver");
   if (text.size() > 1000)
     fail(ErrorCode::invalid_argument, "the text is longer than 1000 bytes",

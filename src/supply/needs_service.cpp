@@ -1,11 +1,14 @@
 #include "supply/needs_service.hpp"
 
 #include <algorithm>
+#include <array>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "core/area.hpp"
 #include "core/error.hpp"
+#include "core/risk.hpp"
 #include "loop/service.hpp"
 #include "store/audit.hpp"
 #include "store/settings.hpp"
@@ -37,6 +40,12 @@ DeadlineRules read_deadline_rules(store::Repository& repo) {
       case RequestKind::necessities: r.necessities = m; break;
       default: break;
     }
+  }
+  for (const auto& s : kEscalationSettings) {
+    const std::chrono::minutes m{store::setting_int(repo, s.key, s.default_minutes, 1, 7 * 24 * 60)};
+    if (s.level == 2) r.to_street = m;
+    if (s.level == 3) r.to_district = m;
+    if (s.level == 4) r.to_city = m;
   }
   return r;
 }
@@ -224,6 +233,85 @@ std::vector<store::VulnerableCount> NeedsService::vulnerable_counts(const std::s
   return write([&] { return n_->counts(c.scope, area); });
 }
 
+// ---- lists per risk area
+
+namespace {
+std::int64_t leading_number(const std::string& ref) {
+  std::int64_t v = 0;
+  for (char ch : ref) {
+    if (ch == '/') break;
+    if (ch < '0' || ch > '9') return 0;
+    v = v * 10 + (ch - '0');
+  }
+  return v;
+}
+}  // namespace
+
+RiskAreaNeeds NeedsService::needs_of_area(const store::RiskAreaRow& a, bool details) {
+  RiskAreaNeeds out;
+  out.risk_area_id = a.id;
+  out.unit_kind = a.unit_kind;
+  out.unit_ref = a.unit_ref;
+  out.unit_name = a.unit_name;
+  out.area_code = a.area_code;
+  out.level = a.level;
+  out.status = a.status;
+  const auto kind = policy::unit_kind_from(a.unit_kind).value_or(policy::UnitKind::grid);
+  const risk::Unit unit{kind, a.unit_ref};
+  const std::string fetch = kind == policy::UnitKind::grid        ? "grid"
+                            : kind == policy::UnitKind::household ? "household"
+                                                                  : "building";
+  std::vector<std::int64_t> ids;
+  for (auto& h : n_->unit_households(fetch, leading_number(a.unit_ref), a.unit_ref)) {
+    if (!risk::holds(unit, risk::Residence{h.area_code, h.building_id, h.household_id, h.address})) continue;
+    ++out.households;
+    if (h.controlled > 0) ++out.controlled_households;
+    if (h.needs_version > 0) ++out.needs_recorded;
+    out.open_requests += h.open_requests;
+    ids.push_back(h.household_id);
+    if (details) out.household_rows.push_back(std::move(h));
+  }
+  std::map<std::string, std::int64_t> by_category;
+  for (auto& f : n_->flags_of_households(ids)) {
+    ++by_category[f.category];
+    if (details) out.flags.push_back(std::move(f));
+  }
+  for (const auto& v : all_vulnerabilities())
+    if (auto it = by_category.find(to_string(v)); it != by_category.end()) out.vulnerable.emplace_back(it->first, it->second);
+  return out;
+}
+
+std::vector<RiskAreaNeeds> NeedsService::risk_area_needs(const std::string& area, const Caller& c) {
+  need(c, Permission::loop_read, "the lists per risk area");
+  if (!area.empty() && !canonical_area_code(area)) fail(ErrorCode::invalid_argument, "not an area code: " + area, "area");
+  return write([&] {
+    std::vector<RiskAreaNeeds> out;
+    if (c.scope.kind == Scope::Kind::org) return out;
+    auto rr = store::open_risk_repository(repo_);
+    store::RiskAreaFilter f;
+    f.area_prefix = area;
+    for (const auto& a : rr->areas(f, c.scope, 500)) out.push_back(needs_of_area(a, false));
+    return out;
+  });
+}
+
+RiskAreaNeeds NeedsService::risk_area_needs_of(std::int64_t risk_area_id, const Caller& c) {
+  need(c, Permission::loop_read, "a risk area's lists");
+  need(c, Permission::person_read, "a risk area's lists");
+  return write([&] {
+    auto rr = store::open_risk_repository(repo_);
+    auto a = rr->area(risk_area_id);
+    if (!a || !(c.everything() || area_in_scope(c.scope, a->area_code)))
+      fail(ErrorCode::not_found, "no such risk area: " + std::to_string(risk_area_id), "id");
+    auto out = needs_of_area(*a, true);
+    json ids = json::array();
+    for (const auto& f : out.flags) ids.push_back(f.person_id);
+    audit(c, "person.search", "person", out.flags.size() == 1 ? out.flags.front().person_id : 0, {},
+          json{{"query", {{"list", "supply.risk_area"}, {"risk_area_id", risk_area_id}}}, {"ids", ids}}.dump());
+    return out;
+  });
+}
+
 // ---- requests
 
 void NeedsService::set_owner(store::RequestRow& r, OwnerKind k, std::int64_t org, const std::string& name) {
@@ -337,11 +425,12 @@ void NeedsService::change_status(store::RequestRow& r, RequestStatus to, const s
   const Instant now = clock_.now();
   r.status = to_string(to);
   r.updated_at = now;
-  if (to == RequestStatus::refused) r.reason = note;
+  if (to == RequestStatus::refused || to == RequestStatus::cancelled) r.reason = note;
   if (to == RequestStatus::delivered) r.served_at = now;
   n_->update_request(r);
   n_->add_event({0, r.id, now, c.user_id, c.username, r.status, note});
-  audit(c, "supply.request_status", "supply_request", r.id, to == RequestStatus::refused ? note : std::string(),
+  audit(c, "supply.request_status", "supply_request", r.id,
+        to == RequestStatus::refused || to == RequestStatus::cancelled ? note : std::string(),
         json{{"from", to_string(from)}, {"to", r.status}}.dump());
 }
 
@@ -349,19 +438,41 @@ store::RequestRow NeedsService::set_status(std::int64_t id, const StatusChange& 
   need(c, Permission::loop_write, "changing a request");
   return write([&] {
     auto r = visible_request(id, c);
-    // A booked trip is a handover of the person's order under way: the trip sets the status.
-    if (r.trip_id != 0) fail(ErrorCode::conflict, "the request's trip sets its status (follow the trip)", "status");
+    if (r.trip_id != 0 && s.to == RequestStatus::cancelled) {
+      check_transition(*request_status_from(r.status), s.to, s.note);
+      auto t = *n_->trip(r.trip_id);
+      cancel_trip(t, s.note, c);
+    } else if (r.trip_id != 0) {
+      // A booked trip is a handover of the person's order under way: the trip sets the status.
+      fail(ErrorCode::conflict, "the request's trip sets its status (follow the trip)", "status");
+    }
     if (s.owner_kind) set_owner(r, *s.owner_kind, s.owner_org, s.owner_name);
     change_status(r, s.to, s.note, c);
     return *n_->request(id);
   });
 }
 
+store::RequestRow NeedsService::follow_delivery(std::int64_t id, const StatusChange& s, const Caller& c) {
+  need(c, Permission::supply_write, "a delivery's request");
+  return write([&] {
+    auto r = n_->request(id);
+    if (!r) fail(ErrorCode::not_found, "no such request: " + std::to_string(id), "request_id");
+    if (r->trip_id != 0) fail(ErrorCode::conflict, "the request's trip sets its status (follow the trip)", "status");
+    if (s.owner_kind) set_owner(*r, *s.owner_kind, s.owner_org, s.owner_name);
+    change_status(*r, s.to, s.note, c);
+    return *n_->request(id);
+  });
+}
+
 std::vector<store::RequestRow> NeedsService::sweep(Instant now) {
   std::vector<store::RequestRow> out;
+  // Requests at level k are due for level k + 1 once their deadline is before due_before[k].
+  std::array<Instant, 4> due_before{};
+  for (int k = 0; k < kEscalationTop; ++k) due_before[static_cast<std::size_t>(k)] = now - (escalation_due(Instant{}, k + 1, rules_) - Instant{});
   write([&] {
     const Caller watcher = Caller::local("watcher");
-    for (auto r : n_->late_medical(now, 500)) {
+    auto& lr = loop_.loop();
+    for (auto r : n_->late_medical(due_before, 500)) {
       // A trip whose legs were acknowledged through the loop's own routes: its request may have
       // been served already.
       if (r.trip_id != 0) {
@@ -370,24 +481,46 @@ std::vector<store::RequestRow> NeedsService::sweep(Instant now) {
         r = *n_->request(r.id);
       }
       if (!escalates(*request_kind_from(r.kind), *request_status_from(r.status), r.deadline, now)) continue;
-      store::AlertRow a;
-      a.order_id = r.order_id;
-      a.kind = "medical_request_late";
-      a.severity = to_string(loop::Severity::critical);
-      a.subject = "request:" + std::to_string(r.id);
-      a.raised_at = now;
-      a.owner = loop::Owner::area(r.area_code);
-      auto& lr = loop_.loop();
-      lr.raise_alert(a);
-      // Straight to the command centre (county level): a medical request is not left to climb.
-      lr.set_alert_level(a.id, 3);
-      r.escalated_at = now;
-      r.alert_id = a.id;
+      const int target = escalation_level_at(r.deadline, now, rules_);
+      if (target <= r.escalation_level) continue;
+      // Level 1: a critical alert on the person's order to the grid (its owner); each level above
+      // moves the alert up the area tree (the loop's escalation level: steps from the grid to the
+      // level's area, at most the district) and is noted on the alert, the request and the audit.
+      if (r.alert_id == 0 || r.escalation_level == 0) {
+        store::AlertRow a;
+        a.order_id = r.order_id;
+        a.kind = "medical_request_late";
+        a.severity = to_string(loop::Severity::critical);
+        a.subject = "request:" + std::to_string(r.id);
+        a.raised_at = now;
+        a.owner = loop::Owner::area(r.area_code);
+        lr.raise_alert(a);
+        r.alert_id = a.id;
+        if (!r.escalated_at) r.escalated_at = now;
+      }
+      for (int level = std::max(1, r.escalation_level + 1); level <= target; ++level) {
+        const std::string area = escalation_area_of(r.area_code, level);
+        int steps = 0;
+        for (std::string code = r.area_code; code.size() > area.size() && code.size() > 6; code = parent_area_code(code))
+          ++steps;
+        if (level > 1) {
+          lr.set_alert_level(r.alert_id, std::min(steps, 3));
+          lr.add_alert_event(r.alert_id,
+                             {now, 0, "system", "escalated",
+                              std::string("medical request late: ") + escalation_level_name(level) + " " + area},
+                             "");
+        }
+        n_->add_event({0, r.id, now, 0, "system", r.status,
+                       std::string("late: sent to the ") + escalation_level_name(level) + " (" + area + "), alert " +
+                           std::to_string(r.alert_id)});
+        repo_.append_audit(store::audit_of(watcher, now, "supply.request_escalate", "supply_request", r.id, {},
+                                           json{{"alert_id", r.alert_id},
+                                                {"level", escalation_level_name(level)},
+                                                {"area_code", area}}
+                                               .dump()));
+      }
+      r.escalation_level = target;
       n_->update_request(r);
-      n_->add_event({0, r.id, now, 0, "system", r.status, "late: sent to the command centre (alert " +
-                                                             std::to_string(a.id) + ")"});
-      repo_.append_audit(store::audit_of(watcher, now, "supply.request_escalate", "supply_request",
-                                         r.id, {}, json{{"alert_id", a.id}}.dump()));
       out.push_back(*n_->request(r.id));
     }
   });
@@ -395,6 +528,27 @@ std::vector<store::RequestRow> NeedsService::sweep(Instant now) {
 }
 
 // ---- medical trips
+
+void NeedsService::cancel_trip(store::TripRow& t, const std::string& reason, const Caller& c) {
+  const auto v = view_of(t);
+  if (!v.status || *v.status != TripStatus::booked || !v.pending || v.pending->to != loop::Stage::transfer)
+    fail(ErrorCode::conflict,
+         "the trip is " + (v.status ? std::string(to_string(*v.status)) : std::string("over")) +
+             ": only a trip not yet picked up is cancelled (after the pick-up its legs bring the person back)",
+         "status");
+  // The first leg, home → transfer team, is withdrawn by the home grid that sent it (the loop
+  // checks it again); the order stays at home, owned as before.
+  const auto o = loop_.loop().order(t.order_id, Scope::everything());
+  if (!o || !acts_for(c, o->order.current.owner))
+    fail(ErrorCode::permission_denied, "only the person's home grid cancels a booked trip (it sent the first leg)",
+         "role");
+  loop_.withdraw_handover(v.pending->id, "就医行程取消 / trip cancelled: " + reason, c);
+  t.status = to_string(TripStatus::cancelled);
+  t.updated_at = clock_.now();
+  n_->update_trip(t);
+  audit(c, "supply.trip_cancel", "medical_trip", t.id, reason,
+        json{{"request_id", t.request_id}, {"order_id", t.order_id}, {"handover_id", v.pending->id}}.dump());
+}
 
 TripView NeedsService::view_of(const store::TripRow& t) {
   TripView v;
@@ -409,9 +563,22 @@ TripView NeedsService::view_of(const store::TripRow& t) {
     if (o->order.status != loop::OrderStatus::active) v.status.reset();
     if (v.status && !v.pending && *v.status != TripStatus::home) v.next = next_leg(v.stage, home);
   }
+  const bool cancelled = t.status == to_string(TripStatus::cancelled);
+  if (cancelled) {  // whatever the order does later is not this trip's
+    v.status = TripStatus::cancelled;
+    v.pending.reset();
+    v.next.reset();
+  }
   for (auto& h : loop_.loop().handovers_of(t.order_id))
-    if (h.sent_at >= t.booked_at) v.legs.push_back(std::move(h));
+    if (h.sent_at >= t.booked_at && (!cancelled || h.sent_at <= t.updated_at)) v.legs.push_back(std::move(h));
   std::sort(v.legs.begin(), v.legs.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  // Back home without a leg taken: its first leg was withdrawn through the loop's own route (the
+  // sender took it back): the trip never happened.
+  if (!cancelled && v.status == TripStatus::home && !v.legs.empty() &&
+      std::all_of(v.legs.begin(), v.legs.end(), [](const auto& h) { return h.withdrawn_at.has_value(); })) {
+    v.status = TripStatus::cancelled;
+    v.next.reset();
+  }
   // Only this trip's legs: stop at the return home.
   return v;
 }
@@ -419,6 +586,17 @@ TripView NeedsService::view_of(const store::TripRow& t) {
 void NeedsService::sync(store::TripRow& t, const Caller& c) {
   const auto v = view_of(t);
   if (!v.status) return;
+  if (*v.status == TripStatus::cancelled) {
+    if (t.status == to_string(TripStatus::cancelled)) return;
+    // Withdrawn through the loop: the trip and its request are cancelled with it.
+    t.status = to_string(TripStatus::cancelled);
+    t.updated_at = clock_.now();
+    n_->update_trip(t);
+    auto r = *n_->request(t.request_id);
+    if (is_open(*request_status_from(r.status)))
+      change_status(r, RequestStatus::cancelled, "trip " + std::to_string(t.id) + ": its first leg was withdrawn", c);
+    return;
+  }
   const Instant now = clock_.now();
   if (to_string(*v.status) != t.status) {
     t.status = to_string(*v.status);
@@ -512,6 +690,7 @@ TripView NeedsService::advance_trip(std::int64_t trip_id, const std::string& not
     auto v = view_of(t);
     if (!v.status) fail(ErrorCode::conflict, "the person's order left the trip (it is at another stage)", "id");
     if (*v.status == TripStatus::home) fail(ErrorCode::conflict, "the trip is over: the person is home", "id");
+    if (*v.status == TripStatus::cancelled) fail(ErrorCode::conflict, "the trip was cancelled", "id");
     const auto home = *loop::stage_from(t.home_stage);
     if (v.pending) {
       std::string org_area;

@@ -25,6 +25,7 @@
 #include "core/supply.hpp"
 #include "store/loop_repository.hpp"
 #include "store/needs_repository.hpp"
+#include "store/risk_repository.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::loop {
@@ -87,6 +88,18 @@ struct TripView {
   store::RequestRow request;
 };
 
+// The needs lists of one risk area (the twenty measures' lists per controlled area), whatever unit
+// it is drawn on: a compound (grid), a building, a unit or floor of a building, a household.
+// Households are those of the registry the unit holds (core/risk holds: by building and address).
+struct RiskAreaNeeds {
+  std::int64_t risk_area_id = 0;
+  std::string unit_kind, unit_ref, unit_name, area_code, level, status;
+  std::int64_t households = 0, controlled_households = 0, needs_recorded = 0, open_requests = 0;
+  std::vector<std::pair<std::string, std::int64_t>> vulnerable;  // active flags by category
+  std::vector<store::UnitHouseholdRow> household_rows;  // one area's list only
+  std::vector<store::VulnerableRow> flags;              // one area's list only (unmasked: the API masks)
+};
+
 class NeedsService {
  public:
   NeedsService(store::Repository& repo, loop::Service& loop, const Clock& clock, DeadlineRules rules,
@@ -107,6 +120,13 @@ class NeedsService {
   store::VulnerableRow clear_flag(std::int64_t flag_id, const std::string& reason, const Caller& c);
   store::PageOf<store::VulnerableRow> vulnerable(const store::VulnerableFilter& f, const Caller& c, store::Page page);
   std::vector<store::VulnerableCount> vulnerable_counts(const std::string& area, const Caller& c);
+  // The lists per risk area: every published risk area inside the caller's area (and `area`) with
+  // its households, controlled households, needs records, open requests and vulnerable people by
+  // category (loop.read; an organisation scope sees none). Counts only: no person listed.
+  std::vector<RiskAreaNeeds> risk_area_needs(const std::string& area, const Caller& c);
+  // One risk area's lists with its households and vulnerable people (loop.read and person.read;
+  // audited person.search with the ids listed); outside the caller's area like an unknown one.
+  RiskAreaNeeds risk_area_needs_of(std::int64_t risk_area_id, const Caller& c);
 
   // --- requests
   // The person must live in the caller's area (else not_found, as for an unknown person) and be
@@ -114,8 +134,16 @@ class NeedsService {
   store::RequestRow create_request(const NewRequest& n, const Caller& c);
   RequestDetail request(std::int64_t id, const Caller& c);
   store::PageOf<store::RequestRow> requests(const store::RequestFilter& f, const Caller& c, store::Page page);
-  // Error(conflict) for a request with a trip: its status follows the trip.
+  // Error(conflict) for a request with a trip: its status follows the trip. Cancelling (status
+  // cancelled, a reason) is the exception: a request whose trip is booked but not yet picked up
+  // is cancelled with its trip, the trip's pending first leg withdrawn in the loop (the caller
+  // must act for the person's home grid, who sent it) in the same transaction; the person stays
+  // at home. After the pick-up: Error(conflict), the trip brings them back leg by leg.
   store::RequestRow set_status(std::int64_t id, const StatusChange& s, const Caller& c);
+  // A delivery naming the request moves it (on the way when packed, delivered at the door): the
+  // caller's right comes from the delivery (Deliveries checked the station and the household),
+  // so a station's staff (supply.write, no loop.write) moves it too. Audited like set_status.
+  store::RequestRow follow_delivery(std::int64_t id, const StatusChange& s, const Caller& c);
   // The watcher's pass: open medical requests past their deadline go to the command centre as a
   // critical loop alert (kind medical_request_late on the person's order, escalated to the county
   // level at once); each request once. Returns the requests escalated.
@@ -143,7 +171,11 @@ class NeedsService {
   store::TripRow visible_trip(std::int64_t id, const Caller& c);
   void set_owner(store::RequestRow& r, OwnerKind k, std::int64_t org, const std::string& name);
   void change_status(store::RequestRow& r, RequestStatus to, const std::string& note, const Caller& c);
+  // A risk area's households and flags (inside the caller's transaction); details also lists them.
+  RiskAreaNeeds needs_of_area(const store::RiskAreaRow& a, bool details);
   TripView view_of(const store::TripRow& t);
+  // Cancels a booked trip (inside the caller's transaction): withdraws its pending first leg.
+  void cancel_trip(store::TripRow& t, const std::string& reason, const Caller& c);
   // Brings the trip's and the request's status up to what the order says.
   void sync(store::TripRow& t, const Caller& c);
 

@@ -68,7 +68,7 @@ StationView Stations::view_of(const store::StationRow& s) {
 }
 
 std::vector<store::KindRow> Stations::kinds(const Caller& c) {
-  if (!c.can(Permission::loop_read)) fail(ErrorCode::permission_denied, "package kinds need loop.read", "role");
+  if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "package kinds need supply.read", "role");
   return store::in_transaction(repo_, [&] { return s_->kinds(); });
 }
 
@@ -149,12 +149,12 @@ StationView Stations::create(const StationInput& in, const Caller& c) {
 }
 
 store::PageOf<store::StationRow> Stations::list(const std::string& area, const Caller& c, store::Page page) {
-  if (!c.can(Permission::loop_read)) fail(ErrorCode::permission_denied, "stations need loop.read", "role");
+  if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "stations need supply.read", "role");
   return store::in_transaction(repo_, [&] { return s_->stations(c.scope, area, page); });
 }
 
 StationView Stations::view(std::int64_t id, const Caller& c) {
-  if (!c.can(Permission::loop_read)) fail(ErrorCode::permission_denied, "stations need loop.read", "role");
+  if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "stations need supply.read", "role");
   return store::in_transaction(repo_, [&] { return view_of(visible(id, c)); });
 }
 
@@ -200,7 +200,7 @@ StationView Stations::add_point(std::int64_t id, const PointInput& in, const Cal
 
 StationView Stations::move(std::int64_t id, stock::MoveKind kind, const std::vector<MoveInput>& lines,
                            const std::string& ref, const std::string& note, const Caller& c) {
-  if (!c.can(Permission::loop_write)) fail(ErrorCode::permission_denied, "stock moves need loop.write", "role");
+  if (!c.can(Permission::supply_write)) fail(ErrorCode::permission_denied, "stock moves need supply.write", "role");
   if (kind != stock::MoveKind::receipt && kind != stock::MoveKind::adjust)
     fail(ErrorCode::invalid_argument, "stock is received (receipt) or counted (adjust) here", "move");
   if (ref.size() > 200) fail(ErrorCode::invalid_argument, "ref is longer than 200 bytes", "ref");
@@ -240,7 +240,7 @@ StationView Stations::move(std::int64_t id, stock::MoveKind kind, const std::vec
 
 store::PageOf<store::MoveRow> Stations::ledger(std::int64_t id, const std::string& kind, const Caller& c,
                                                store::Page page) {
-  if (!c.can(Permission::loop_read)) fail(ErrorCode::permission_denied, "stock needs loop.read", "role");
+  if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "stock needs supply.read", "role");
   return store::in_transaction(repo_, [&] {
     visible(id, c);
     return s_->moves(id, kind, page);
@@ -248,7 +248,7 @@ store::PageOf<store::MoveRow> Stations::ledger(std::int64_t id, const std::strin
 }
 
 std::vector<StationView> Stations::shortages(const Caller& c) {
-  if (!c.can(Permission::loop_read)) fail(ErrorCode::permission_denied, "stations need loop.read", "role");
+  if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "stations need supply.read", "role");
   return store::in_transaction(repo_, [&] {
     std::vector<StationView> out;
     for (const auto& s : s_->all_stations(c.scope)) {

@@ -100,7 +100,8 @@ class ScopeMatrix : public ::testing::Test {
                                {0, "TEAM-1", "转运专班", OrgKind::transfer_team, World::kStreet, "", ""},
                                {0, "LAB-1", "检测机构", OrgKind::lab, World::kStreet, "", ""},
                                {0, "LAB-2", "检测机构二", OrgKind::lab, World::kStreet, "", ""},
-                               {0, "SHOP-1", "超市", OrgKind::enterprise, World::kGridA, "", ""}};
+                               {0, "SHOP-1", "超市", OrgKind::enterprise, World::kGridA, "", ""},
+                               {0, "SUPPLY-1", "保供公司", OrgKind::community, World::kGridA, "", ""}};
       repo->upsert_orgs(orgs);
       for (const auto& o : orgs) org_[o.code] = o.id;
       const std::string hash = api::hash_password(World::kPassword);
@@ -130,6 +131,7 @@ class ScopeMatrix : public ::testing::Test {
       user(Role::enterprise, "", world_->org_id);
       user(Role::auditor, "", 0);
       user(Role::sampler, World::kGridA, 0);
+      user(Role::supply_station, "", org_["SUPPLY-1"]);  // grid B's station is not run by it
 
       // A household and two duplicate records in grid B, merged.
       std::vector<Household> hs = {{0, "H-B-1", 0, World::kGridB, "光华里9号楼"}};
@@ -466,6 +468,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/bulletins/{id}", 0) == 0) return Target{id(bulletin_out_), "999999"};
     if (pattern.rfind("/api/articles/{id}", 0) == 0) return Target{id(article_out_), "999999"};
     if (pattern.rfind("/api/enterprises/{id}", 0) == 0) return Target{id(enterprise_out_), "999999"};
+    if (pattern.rfind("/api/supply/risk-areas/{id}", 0) == 0) return Target{id(risk_area_out_), "999999"};
     if (pattern.rfind("/api/supply/households/{id}", 0) == 0) return Target{id(household_out_), "999999"};
     if (pattern.rfind("/api/supply/vulnerable/{id}", 0) == 0) return Target{id(flag_out_), "999999"};
     if (pattern.rfind("/api/supply/requests/{id}", 0) == 0) return Target{id(request_out_), "999999"};
@@ -477,6 +480,7 @@ class ScopeMatrix : public ::testing::Test {
 
   // A well-formed body for each route (so that the answer comes from the object, not the input).
   static std::string body_for(const std::string& method, const std::string& pattern, const std::string& object) {
+    if (pattern == "/api/loop/handovers/{id}/withdraw") return R"({"reason":"行程取消"})";
     if (pattern == "/api/supply/households/{id}/needs") return R"({"necessities":"米"})";
     if (pattern == "/api/supply/vulnerable/{id}/clear") return R"({"reason":"r"})";
     if (pattern == "/api/supply/vulnerable") return json{{"person_id", std::stoll(object)}, {"category", "disability"}}.dump();

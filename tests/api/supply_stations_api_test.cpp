@@ -7,6 +7,8 @@
 // grid worker cannot set up a station (403).
 #include "support.hpp"
 
+#include <set>
+
 namespace bihuan::testing {
 namespace {
 
@@ -144,6 +146,131 @@ TEST_F(SupplyApi, StationStockAndADeliveryToTheDoor) {
   // Every write is audited.
   EXPECT_EQ(audit_rows(url_, "supply.delivery_delivered").size(), 1u);
   EXPECT_EQ(audit_rows(url_, "supply.stock_receipt").size(), 1u);
+}
+
+// A supply station's staff (role supply_station, scoped to the organisation that runs the
+// station): their station's stock, its deliveries and their steps, and nothing else. Another
+// station answers like an unknown one; a request named by a delivery moves with it (on the way,
+// delivered) although the staff cannot read requests; every other GET route of the API with a
+// path naming the household or a person answers them with no data.
+TEST_F(SupplyApi, StationStaffSeeAndUpdateTheirStationOnly) {
+  auto repo = store::open_repository(url_);
+  std::vector<Org> orgs = {{0, "SUPPLY-A", "光华保供公司", OrgKind::community, World::kGridA, "", ""}};
+  repo->upsert_orgs(orgs);
+  const auto org = orgs.front().id;
+  World::add_user(*repo, "station_staff", Role::supply_station, "", SystemClock{}.now(), org);
+
+  Client admin = login(server_->port(), "admin");
+  ASSERT_EQ(admin.post("/api/supply/kinds", R"({"code":"veg","name":"蔬菜包","unit":"箱","lasts_days":3})").status, 201);
+  auto mine = admin.post("/api/supply/stations", json{{"name", "第1网格保供点"}, {"area_code", World::kGridA},
+                                                     {"org_id", org}, {"min_days", 3}}
+                                                        .dump());
+  ASSERT_EQ(mine.status, 201) << mine.body;
+  auto theirs = admin.post("/api/supply/stations",
+                           json{{"name", "另一保供点"}, {"area_code", World::kGridA}, {"min_days", 3}}.dump());
+  ASSERT_EQ(theirs.status, 201) << theirs.body;
+  const std::string station = "/api/supply/stations/" + std::to_string(mine.j()["id"].get<std::int64_t>());
+  const auto other_id = theirs.j()["id"].get<std::int64_t>();
+  const std::string other = "/api/supply/stations/" + std::to_string(other_id);
+  ASSERT_EQ(admin.post(other + "/stock", R"({"move":"receipt","lines":[{"kind":"veg","quantity":3}]})").status, 201);
+  auto order = admin.post("/api/loop/orders", json{{"person_id", world_.person_a},
+                                                  {"group", "close_contact"},
+                                                  {"source", "close_contact"},
+                                                  {"start_date", "2022-07-01"},
+                                                  {"stage", "home_isolation"},
+                                                  {"owner", {{"kind", "area"}, {"area_code", World::kGridA}}}}
+                                                 .dump());
+  ASSERT_EQ(order.status, 201) << order.body;
+  Client grid = login(server_->port(), "grid_a");
+  auto req = grid.post("/api/supply/requests",
+                       json{{"person_id", world_.person_a}, {"kind", "necessities"}, {"detail", "蔬菜"}}.dump());
+  ASSERT_EQ(req.status, 201) << req.body;
+  const auto request_id = req.j()["id"].get<std::int64_t>();
+
+  Client staff = login(server_->port(), "station_staff");
+  // The stations it runs only; the other station and its stock answer like an unknown one.
+  auto list = staff.get("/api/supply/stations");
+  ASSERT_EQ(list.status, 200) << list.body;
+  ASSERT_EQ(list.j()["items"].size(), 1u) << list.body;
+  EXPECT_EQ(list.j()["items"][0]["name"], "第1网格保供点");
+  auto hidden = staff.get(other), unknown = staff.get("/api/supply/stations/999999");
+  EXPECT_EQ(hidden.status, 404);
+  EXPECT_EQ(hidden.status, unknown.status);
+  auto hidden_move = staff.post(other + "/stock", R"({"move":"receipt","lines":[{"kind":"veg","quantity":1}]})");
+  EXPECT_EQ(hidden_move.status, 404) << hidden_move.body;
+  EXPECT_EQ(admin.get(other).j()["stock"][0]["on_hand"], 3);
+  // Its own stock: received, then packed to the household for the grid's request.
+  auto in = staff.post(station + "/stock", R"({"move":"receipt","ref":"WB-9","lines":[{"kind":"veg","quantity":5}]})");
+  ASSERT_EQ(in.status, 201) << in.body;
+  EXPECT_EQ(staff.get(station + "/ledger").j()["items"].size(), 1u);
+  auto from_other = staff.post("/api/supply/deliveries", json{{"station_id", other_id},
+                                                             {"household_id", world_.household_a},
+                                                             {"items", {{{"kind", "veg"}, {"quantity", 1}}}}}
+                                                            .dump());
+  EXPECT_EQ(from_other.status, 404) << from_other.body;
+  auto d = staff.post("/api/supply/deliveries", json{{"station_id", mine.j()["id"]},
+                                                     {"household_id", world_.household_a},
+                                                     {"request_id", request_id},
+                                                     {"items", {{{"kind", "veg"}, {"quantity", 2}}}}}
+                                                    .dump());
+  ASSERT_EQ(d.status, 201) << d.body;
+  EXPECT_EQ(d.j()["address"], "建外街道光华里3号楼2单元501");  // where to go: the household's address
+  EXPECT_EQ(d.body.find("张三"), std::string::npos);             // and no name
+  const std::string path = "/api/supply/deliveries/" + std::to_string(d.j()["id"].get<std::int64_t>());
+  EXPECT_EQ(grid.get("/api/supply/requests/" + std::to_string(request_id)).j()["status"], "on_the_way");
+  ASSERT_EQ(staff.post(path + "/arrive", R"({"rev":1})").status, 200);
+  auto done = staff.post(path + "/deliver", R"({"rev":2,"receiver":"本人"})");
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(grid.get("/api/supply/requests/" + std::to_string(request_id)).j()["status"], "delivered");
+  // Deliveries: its station's only (the administrator's from the other station is not listed).
+  ASSERT_EQ(admin.post("/api/supply/deliveries", json{{"station_id", other_id},
+                                                      {"household_id", world_.household_a},
+                                                      {"items", {{{"kind", "veg"}, {"quantity", 1}}}}}
+                                                     .dump())
+                .status,
+            201);
+  EXPECT_EQ(admin.get("/api/supply/deliveries").j()["items"].size(), 2u);
+  auto listed = staff.get("/api/supply/deliveries");
+  ASSERT_EQ(listed.status, 200);
+  ASSERT_EQ(listed.j()["items"].size(), 1u) << listed.body;
+  EXPECT_EQ(listed.j()["items"][0]["station_id"], mine.j()["id"]);
+
+  // Nothing else: no requests, needs, households, persons, loop or the centre's board; no
+  // station set up or changed.
+  for (const std::string p : {"/api/supply/requests", "/api/supply/households", "/api/supply/vulnerable",
+                              "/api/supply/board", "/api/loop/orders", "/api/persons?name=张"})
+    EXPECT_EQ(staff.get(p).status, 403) << p;
+  EXPECT_EQ(staff.put(station, R"({"name":"改名","status":"open"})").status, 403);
+  EXPECT_EQ(staff.post("/api/supply/stations", json{{"name", "x"}, {"area_code", World::kGridA}}.dump()).status, 403);
+  const std::set<std::string> own_view = {"/api/supply/stations", "/api/supply/deliveries", "/api/supply/shortages",
+                                          "/api/supply/stations/{id}", "/api/supply/stations/{id}/ledger",
+                                          "/api/supply/deliveries/{id}"};
+  int probed = 0;
+  for (const auto& route : server_->router().routes()) {
+    if (route.method != "GET" || route.pattern.rfind("/api/", 0) != 0) continue;
+    using J = api::Jurisdiction;
+    if (route.jurisdiction == J::open || route.jurisdiction == J::self || route.jurisdiction == J::catalogue) continue;
+    std::string p = route.pattern;
+    auto put = [&](const std::string& name, const std::string& value) {
+      if (auto at = p.find(name); at != std::string::npos) p.replace(at, name.size(), value);
+    };
+    put("{id}", std::to_string(p.rfind("/api/households/", 0) == 0 || p.rfind("/api/supply/households/", 0) == 0
+                                   ? world_.household_a
+                                   : world_.person_a));
+    put("{org_id}", std::to_string(org));
+    put("{code}", World::kGridA);
+    put("{kind}", "persons");
+    if (p == "/api/persons") p += "?area=" + std::string(World::kCounty);
+    auto r = staff.get(p);
+    ++probed;
+    EXPECT_EQ(r.body.find("张三"), std::string::npos) << "GET " << p;
+    EXPECT_EQ(r.body.find(world_.doc_a.substr(0, 6) + "********"), std::string::npos) << "GET " << p;
+    if (own_view.count(route.pattern) && r.status == 200) continue;
+    EXPECT_NE(r.status / 100, 2) << "GET " << p << " answered " << r.body;
+  }
+  EXPECT_GT(probed, 20);
+  EXPECT_EQ(audit_rows(url_, "supply.delivery_delivered").size(), 1u);
+  EXPECT_EQ(audit_rows(url_, "supply.stock_receipt").size(), 2u);
 }
 
 }  // namespace

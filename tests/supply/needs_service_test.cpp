@@ -15,6 +15,7 @@
 #include "store/loop_repository.hpp"
 #include "store/needs_repository.hpp"
 #include "store/repository.hpp"
+#include "store/risk_repository.hpp"
 #include "supply/needs_service.hpp"
 
 namespace bihuan::needstest {
@@ -335,7 +336,11 @@ TEST_P(Needs, RequestsNeedAPersonUnderControlInTheCallersArea) {
   EXPECT_EQ(code_of([&] { svc_->request(r.id, grid_b_); }), ErrorCode::not_found);
 }
 
-TEST_P(Needs, LateMedicalRequestsGoToTheCommandCentre) {
+// A late medical request climbs level by level (逐级上报): at its deadline an alert to its grid,
+// then after each level's minutes (labelled local settings) the street, the district and the city
+// command centre; each step once, noted on the alert, the request and the audit log. A pass long
+// after the deadline takes every step it missed at once.
+TEST_P(Needs, LateMedicalRequestsClimbLevelByLevel) {
   const auto order = isolate(0);
   auto d = svc_->create_request(dialysis(0, "2022-04-10T06:00:00Z"), grid_);
   EXPECT_EQ(d.priority, "high");
@@ -345,25 +350,84 @@ TEST_P(Needs, LateMedicalRequestsGoToTheCommandCentre) {
   food.kind = RequestKind::necessities;
   food.detail = "菜";
   svc_->create_request(food, grid_);
-  // Before the appointment: nothing.
+  auto alert = [&] {
+    auto a = loop_->loop().find_alerts({"", "medical_request_late", order}, Scope::everything(), {0, 10});
+    EXPECT_EQ(a.size(), 1u);
+    return a.empty() ? store::AlertRow{} : a.front();
+  };
+  // Until the appointment: nothing.
   EXPECT_TRUE(svc_->sweep(at("2022-04-10T06:00:00Z")).empty());
-  // After it, still not served: one critical alert on the person's order at the county level;
-  // the late food request is not medical and stays with the grid.
-  auto late = svc_->sweep(at("2022-04-11T06:01:00Z"));
+  // Just after it: the grid's (a critical alert owned by the grid, level 0); the late food request
+  // is not medical and is not escalated.
+  auto late = svc_->sweep(at("2022-04-10T06:01:00Z"));
   ASSERT_EQ(late.size(), 1u);
   EXPECT_EQ(late[0].id, d.id);
+  EXPECT_EQ(late[0].escalation_level, 1);
   EXPECT_TRUE(late[0].escalated_at);
-  auto alerts = loop_->loop().find_alerts({"", "medical_request_late", order}, Scope::everything(), {0, 10});
-  ASSERT_EQ(alerts.size(), 1u);
-  EXPECT_EQ(alerts[0].severity, "critical");
-  EXPECT_EQ(alerts[0].escalation_level, 3);
-  EXPECT_EQ(alerts[0].subject, "request:" + std::to_string(d.id));
-  // The command centre sees it among its alerts; once only.
+  auto a = alert();
+  EXPECT_EQ(a.severity, "critical");
+  EXPECT_EQ(a.escalation_level, 0);
+  EXPECT_EQ(a.owner, loop::Owner::area(kGridA));
+  EXPECT_EQ(a.subject, "request:" + std::to_string(d.id));
+  EXPECT_EQ(late[0].alert_id, a.id);
+  // Within the grid's 15 minutes (the default): no step.
+  EXPECT_TRUE(svc_->sweep(at("2022-04-10T06:15:00Z")).empty());
+  // The street after 15 minutes, the district after 30 more, the city after 60 more.
+  late = svc_->sweep(at("2022-04-10T06:15:30Z"));
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].escalation_level, 2);
+  EXPECT_EQ(alert().escalation_level, 2);  // grid → community → street
+  EXPECT_TRUE(svc_->sweep(at("2022-04-10T06:45:00Z")).empty());
+  late = svc_->sweep(at("2022-04-10T06:45:30Z"));
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].escalation_level, 3);
+  EXPECT_EQ(alert().escalation_level, 3);  // the district
+  EXPECT_TRUE(svc_->sweep(at("2022-04-10T07:45:00Z")).empty());
+  late = svc_->sweep(at("2022-04-10T07:46:00Z"));
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].escalation_level, 4);  // the city command centre
+  EXPECT_EQ(alert().escalation_level, 3);  // the loop's alerts stop at the district
+  EXPECT_TRUE(svc_->sweep(at("2022-04-11T07:46:00Z")).empty());  // the top: nothing more
+  EXPECT_EQ(audits("supply.request_escalate"), 4);
+  // Each level is in the request's history and on the alert (street, district, city).
+  int noted = 0;
+  for (const auto& e : svc_->request(d.id, centre_).events)
+    if (e.note.rfind("late: sent to the ", 0) == 0) ++noted;
+  EXPECT_EQ(noted, 4);
+  int alert_events = 0;
+  for (const auto& e : alert().events)
+    if (e.action == "escalated") ++alert_events;
+  EXPECT_EQ(alert_events, 3);
+  // The district's command centre sees it among its alerts.
   EXPECT_EQ(loop_->alerts({"", "medical_request_late", 0}, centre_, {0, 10}).size(), 1u);
-  EXPECT_TRUE(svc_->sweep(at("2022-04-11T07:00:00Z")).empty());
   EXPECT_FALSE(svc_->request(d.id, centre_).late);  // the service's clock: still before the appointment
   clock_.advance(std::chrono::hours(30));
   EXPECT_TRUE(svc_->request(d.id, centre_).late);
+}
+
+// The ladder's minutes are local settings; a pass long after the deadline takes every step it
+// missed in one go (each noted); a request served meanwhile climbs no more.
+TEST_P(Needs, TheEscalationLadderFollowsItsSettings) {
+  repo_->set_setting("supply.escalate_minutes.street", "5");
+  repo_->set_setting("supply.escalate_minutes.district", "5");
+  svc_ = std::make_unique<supply::NeedsService>(*repo_, *loop_, clock_, supply::read_deadline_rules(*repo_), LocalTime{});
+  isolate(0);
+  isolate(2);
+  auto d = svc_->create_request(dialysis(0, "2022-04-10T06:00:00Z"), grid_);
+  auto e = svc_->create_request(dialysis(2, "2022-04-10T06:00:00Z"), grid_);
+  auto late = svc_->sweep(at("2022-04-10T06:05:30Z"));
+  ASSERT_EQ(late.size(), 2u);
+  EXPECT_EQ(late[0].escalation_level, 2);  // grid then street, in one pass
+  // The second is served by its grid: it stops where it is.
+  supply::StatusChange done;
+  done.to = RequestStatus::delivered;
+  svc_->set_status(e.id, done, grid_);
+  late = svc_->sweep(at("2022-04-10T06:10:30Z"));
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].id, d.id);
+  EXPECT_EQ(late[0].escalation_level, 3);
+  EXPECT_EQ(svc_->request(e.id, grid_).request.escalation_level, 2);
+  EXPECT_EQ(audits("supply.request_escalate"), 5);  // d: grid, street, district; e: grid, street
 }
 
 TEST_P(Needs, ADialysisTripStaysInTheClosedLoop) {
@@ -458,6 +522,203 @@ TEST_P(Needs, LegsAcknowledgedThroughTheLoopServeTheRequest) {
   EXPECT_EQ(r.request.status, "delivered");
   EXPECT_FALSE(r.request.escalated_at);
   EXPECT_EQ(svc_->trip(t.trip.id, grid_).status, TripStatus::at_hospital);
+}
+
+// A booked trip is cancelled with its request before the pick-up: the pending first leg is
+// withdrawn in the loop (closed as withdrawn, the order at home with its grid, no longer pending,
+// its acknowledgement deadline gone), in the same transaction, audited; the team can no longer
+// pick up; a new trip can be booked for another request. After a pick-up a cancellation is a
+// conflict and changes nothing. Only the home grid, which sent the leg, withdraws it.
+TEST_P(Needs, ACancelledRequestWithdrawsItsBookedTrip) {
+  const auto order = isolate(0);
+  auto d = svc_->create_request(dialysis(0, "2022-04-10T06:00:00Z"), grid_);
+  supply::Booking b;
+  b.transfer_org = team_id_;
+  b.hospital_org = hospital_id_;
+  b.vehicle = "京A·12345";
+  auto t = svc_->book_trip(d.id, b, grid_);
+  ASSERT_TRUE(t.pending);
+  const auto leg = t.pending->id;
+  ASSERT_EQ(loop_->loop().deadlines_of(order).size() > 0, true);
+  const auto deadlines_before = loop_->loop().deadlines_of(order).size();
+
+  clock_.advance(std::chrono::minutes(5));
+  supply::StatusChange cancel;
+  cancel.to = RequestStatus::cancelled;
+  // A reason is required; the hospital (owner of the request now) does not act for the home grid.
+  std::string field;
+  EXPECT_EQ(code_of([&] { svc_->set_status(d.id, cancel, grid_); }, nullptr, &field), ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "reason");
+  cancel.note = "透析改期";
+  EXPECT_EQ(code_of([&] { svc_->set_status(d.id, cancel, hospital_); }), ErrorCode::permission_denied);
+  EXPECT_TRUE(loop_->loop().order(order, Scope::everything())->order.pending);
+  EXPECT_EQ(svc_->request(d.id, grid_).request.status, "accepted");
+
+  auto r = svc_->set_status(d.id, cancel, grid_);
+  EXPECT_EQ(r.status, "cancelled");
+  EXPECT_EQ(r.reason, "透析改期");
+  // The loop: the order stays at home with its grid, nothing pending; the leg closed as withdrawn.
+  const auto o = loop_->loop().order(order, Scope::everything());
+  EXPECT_FALSE(o->order.pending);
+  EXPECT_EQ(o->order.current.stage, loop::Stage::home_isolation);
+  EXPECT_EQ(o->order.current.owner, loop::Owner::area(kGridA));
+  const auto h = loop_->loop().handover(leg);
+  ASSERT_TRUE(h);
+  ASSERT_TRUE(h->withdrawn_at);
+  EXPECT_EQ(h->acknowledged_by, grid_.user_id);
+  EXPECT_EQ(loop_->loop().deadlines_of(order).size(), deadlines_before - 1);  // no handover_overdue left
+  EXPECT_EQ(audits("handover.withdraw"), 1);
+  EXPECT_EQ(audits("supply.trip_cancel"), 1);
+  auto v = svc_->trip(t.trip.id, grid_);
+  EXPECT_EQ(v.status, TripStatus::cancelled);
+  EXPECT_FALSE(v.pending);
+  ASSERT_EQ(v.legs.size(), 1u);
+  EXPECT_TRUE(v.legs[0].withdrawn_at);
+  // The team has nothing to pick up (the order is no longer pending to it: it does not see it);
+  // the trip takes no step; the request is final.
+  EXPECT_EQ(code_of([&] { loop_->acknowledge(leg, "", team_); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { loop_->acknowledge(leg, "", Caller::local("t")); }), ErrorCode::conflict);
+  EXPECT_EQ(code_of([&] { svc_->advance_trip(t.trip.id, "", team_); }), ErrorCode::conflict);
+  EXPECT_EQ(code_of([&] { svc_->set_status(d.id, cancel, grid_); }), ErrorCode::conflict);
+  EXPECT_TRUE(svc_->sweep(at("2022-04-11T06:01:00Z")).empty());  // cancelled: nothing late
+
+  // A new request books a new trip; once picked up, cancelling is refused and changes nothing.
+  clock_.advance(std::chrono::minutes(5));
+  auto d2 = svc_->create_request(dialysis(0, "2022-04-12T06:00:00Z"), grid_);
+  auto t2 = svc_->book_trip(d2.id, b, grid_);
+  t2 = svc_->advance_trip(t2.trip.id, "接到", team_);
+  EXPECT_EQ(t2.status, TripStatus::outbound);
+  EXPECT_EQ(code_of([&] { svc_->set_status(d2.id, cancel, grid_); }), ErrorCode::conflict);
+  EXPECT_EQ(svc_->request(d2.id, grid_).request.status, "on_the_way");
+  EXPECT_EQ(loop_->loop().order(order, Scope::everything())->order.current.stage, loop::Stage::transfer);
+  EXPECT_EQ(audits("handover.withdraw"), 1);
+  ASSERT_EQ(svc_->trip(t2.trip.id, grid_).legs.size(), 1u);  // its own leg only
+
+  // A trip whose first leg the grid withdraws through the loop's own route is cancelled with its
+  // request (not served: the person never left home).
+  auto o3 = isolate(2);
+  auto d3 = svc_->create_request(dialysis(2, "2022-04-12T06:00:00Z"), grid_);
+  auto t3 = svc_->book_trip(d3.id, b, grid_);
+  clock_.advance(std::chrono::minutes(5));
+  loop_->withdraw_handover(t3.pending->id, "车辆故障", grid_);
+  auto v3 = svc_->trip(t3.trip.id, grid_);
+  EXPECT_EQ(v3.status, TripStatus::cancelled);
+  EXPECT_EQ(v3.request.status, "cancelled");
+  EXPECT_FALSE(loop_->loop().order(o3, Scope::everything())->order.pending);
+}
+
+// The loop's own rule: only the sender withdraws, only a pending handover, with a reason.
+TEST_P(Needs, OnlyTheSenderWithdrawsAPendingHandover) {
+  const auto order = isolate(0);
+  auto h = loop_->send_handover(order, loop::Stage::transfer, loop::Owner::org(team_id_), "京A·1", "", grid_);
+  std::string field;
+  EXPECT_EQ(code_of([&] { loop_->withdraw_handover(h.id, " ", grid_); }, nullptr, &field), ErrorCode::invalid_argument);
+  EXPECT_EQ(field, "reason");
+  EXPECT_EQ(code_of([&] { loop_->withdraw_handover(h.id, "r", team_); }), ErrorCode::permission_denied);
+  EXPECT_EQ(code_of([&] { loop_->withdraw_handover(h.id, "r", grid_b_); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { loop_->withdraw_handover(h.id + 1000, "r", grid_); }), ErrorCode::not_found);
+  auto w = loop_->withdraw_handover(h.id, "车辆故障", grid_);
+  EXPECT_TRUE(w.withdrawn_at);
+  EXPECT_TRUE(w.acknowledged_at);
+  EXPECT_EQ(code_of([&] { loop_->withdraw_handover(h.id, "r", grid_); }), ErrorCode::conflict);
+  // Sent again and acknowledged: no longer withdrawable.
+  auto h2 = loop_->send_handover(order, loop::Stage::transfer, loop::Owner::org(team_id_), "京A·2", "", grid_);
+  loop_->acknowledge(h2.id, "", team_);
+  EXPECT_EQ(code_of([&] { loop_->withdraw_handover(h2.id, "r", team_); }), ErrorCode::conflict);
+  EXPECT_FALSE(loop_->loop().handover(h2.id)->withdrawn_at);
+}
+
+// The twenty measures' lists per controlled area, whatever unit the risk area is drawn on: a
+// unit of a building holds only its own households (by building and the unit in the address), a
+// compound (grid) all of the grid's; each with its households, controlled households, needs
+// records, open requests and vulnerable people by category. A risk area outside the caller's
+// area is not listed and answers like an unknown one; the list of people is audited.
+TEST_P(Needs, NeedsListsPerRiskAreaUnit) {
+  const auto building = repo_->upsert_building(Building{0, kGridA, "光华里5号楼"});
+  const auto other_building = repo_->upsert_building(Building{0, kGridA, "光华里6号楼"});
+  std::vector<Household> hs = {{0, "H-U1", building, kGridA, "光华里5号楼2单元601"},
+                               {0, "H-U2", building, kGridA, "光华里5号楼1单元101"},
+                               {0, "H-U3", other_building, kGridA, "光华里6号楼2单元201"}};
+  repo_->upsert_households(hs);
+  std::vector<Person> ps;
+  for (int i = 0; i < 3; ++i) {
+    Person p;
+    p.doc_number = resident_id(40 + i);
+    p.name = i == 0 ? "孙单元" : i == 1 ? "周一单元" : "吴六号楼";
+    p.sex = (40 + i) % 2 ? Sex::male : Sex::female;  // as the ID number's sequence says
+    p.birth_date = *parse_date("1980-01-01");
+    p.household_id = hs[static_cast<std::size_t>(i)].id;
+    p.area_code = kGridA;
+    ps.push_back(p);
+  }
+  repo_->upsert_persons(ps);
+  persons_.insert(persons_.end(), ps.begin(), ps.end());  // indexes 4, 5, 6
+  isolate(4);
+  svc_->flag(ps[0].id, Vulnerability::disability, "", grid_);
+  svc_->flag(ps[1].id, Vulnerability::chronic_illness, "", grid_);
+  svc_->flag(ps[2].id, Vulnerability::disability, "", grid_);
+  supply::NeedsRecord rec;
+  rec.necessities = "米、菜";
+  svc_->record_needs(hs[0].id, rec, grid_);
+  supply::NewRequest food;
+  food.person_id = ps[0].id;
+  food.kind = RequestKind::necessities;
+  food.detail = "菜";
+  svc_->create_request(food, grid_);
+
+  auto rr = store::open_risk_repository(*repo_);
+  auto area = [&](const std::string& kind, const std::string& ref, const std::string& code) {
+    store::RiskAreaRow a;
+    a.unit_kind = kind;
+    a.unit_ref = ref;
+    a.unit_name = ref;
+    a.area_code = code;
+    a.level = a.designated = "high";
+    a.level_since = "2022-04-10";
+    a.profile = "ninth_edition";
+    a.created_at = a.updated_at = clock_.now();
+    return rr->insert_area(a);
+  };
+  const auto unit_area = area("unit", std::to_string(building) + "/2", kGridA);
+  const auto grid_area = area("grid", kGridA, kGridA);
+  const auto far_area = area("grid", kOther, kOther);
+
+  auto lists = svc_->risk_area_needs("", grid_);
+  ASSERT_EQ(lists.size(), 2u);  // grid A's two areas; the other district's is not the grid's
+  const supply::RiskAreaNeeds* unit = nullptr;
+  const supply::RiskAreaNeeds* grid = nullptr;
+  for (const auto& l : lists) (l.risk_area_id == unit_area ? unit : grid) = &l;
+  ASSERT_TRUE(unit && grid);
+  EXPECT_EQ(grid->risk_area_id, grid_area);
+  // Unit 2 of building 5: H-U1 only.
+  EXPECT_EQ(unit->households, 1);
+  EXPECT_EQ(unit->controlled_households, 1);
+  EXPECT_EQ(unit->needs_recorded, 1);
+  EXPECT_EQ(unit->open_requests, 1);
+  ASSERT_EQ(unit->vulnerable.size(), 1u);
+  EXPECT_EQ(unit->vulnerable[0], (std::pair<std::string, std::int64_t>{"disability", 1}));
+  EXPECT_TRUE(unit->household_rows.empty());  // counts only in the list
+  // The whole grid: its five households (H-A1, H-A2 and the three above), three flags.
+  EXPECT_EQ(grid->households, 5);
+  std::int64_t flags = 0;
+  for (const auto& [category, n] : grid->vulnerable) flags += n;
+  EXPECT_EQ(flags, 3);
+  EXPECT_EQ(svc_->risk_area_needs("", centre_).size(), 2u);
+  EXPECT_TRUE(svc_->risk_area_needs("", team_).empty());  // an organisation: none
+
+  // One area's lists: its households and people (named for the API to mask), audited.
+  const auto before = audits("person.search");
+  auto one = svc_->risk_area_needs_of(unit_area, grid_);
+  ASSERT_EQ(one.household_rows.size(), 1u);
+  EXPECT_EQ(one.household_rows[0].household_no, "H-U1");
+  ASSERT_EQ(one.flags.size(), 1u);
+  EXPECT_EQ(one.flags[0].name, "孙单元");
+  EXPECT_EQ(audits("person.search"), before + 1);
+  EXPECT_EQ(code_of([&] { svc_->risk_area_needs_of(far_area, grid_); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->risk_area_needs_of(far_area + 100, grid_); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->risk_area_needs_of(unit_area, grid_b_); }), ErrorCode::not_found);
+  EXPECT_EQ(code_of([&] { svc_->risk_area_needs_of(far_area, centre_); }), ErrorCode::not_found);  // another district
+  EXPECT_EQ(svc_->risk_area_needs_of(far_area, Caller::local("t")).households, 1);  // H-O1
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Needs, ::testing::Values("sqlite", "postgresql"));

@@ -69,7 +69,16 @@ TEST(Rbac, LeastPrivilege) {
   EXPECT_TRUE(org_scoped(Role::lab));
   EXPECT_FALSE(org_scoped(Role::grid_worker));
   for (Role r : all_roles()) EXPECT_EQ(role_from(to_string(r)), r);
-  EXPECT_EQ(all_roles().size(), 13u);
+  EXPECT_EQ(all_roles().size(), 14u);
+  // A supply station's staff: their stations' stock and deliveries, nothing of the registry, the
+  // loop (no needs, requests or households) or the centre's board.
+  EXPECT_TRUE(org_scoped(Role::supply_station));
+  EXPECT_EQ(permissions_of(Role::supply_station),
+            (std::vector<Permission>{Permission::supply_read, Permission::supply_write}));
+  EXPECT_EQ(role_from("supply_station"), Role::supply_station);
+  EXPECT_STREQ(to_string(Permission::supply_write), "supply.write");
+  EXPECT_TRUE(has_permission(Role::grid_worker, Permission::supply_write));
+  EXPECT_FALSE(has_permission(Role::hospital, Permission::supply_read));
   EXPECT_FALSE(role_from("superuser"));
 }
 

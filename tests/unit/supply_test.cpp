@@ -150,6 +150,13 @@ TEST(SupplyRequests, StatusTransitions) {
   EXPECT_EQ(field_of([] { check_transition(S::delivered, S::accepted, ""); }), "status:conflict");
   EXPECT_TRUE(is_open(S::on_the_way));
   EXPECT_FALSE(is_open(S::refused));
+  // Cancelled (by those who raised it): from received or accepted, with a reason, final.
+  EXPECT_TRUE(transition_allowed(S::accepted, S::cancelled));
+  EXPECT_FALSE(transition_allowed(S::on_the_way, S::cancelled));
+  EXPECT_FALSE(transition_allowed(S::cancelled, S::accepted));
+  EXPECT_FALSE(is_open(S::cancelled));
+  EXPECT_EQ(field_of([] { check_transition(S::accepted, S::cancelled, ""); }), "reason:invalid_argument");
+  EXPECT_EQ(request_status_from("cancelled"), S::cancelled);
 }
 
 TEST(SupplyRequests, LateMedicalRequestsEscalate) {
@@ -160,6 +167,34 @@ TEST(SupplyRequests, LateMedicalRequestsEscalate) {
   EXPECT_FALSE(escalates(RequestKind::necessities, S::received, at(14), at(20)));  // late, not medical
   EXPECT_TRUE(late(S::received, at(14), at(20)));
   EXPECT_TRUE(escalates(RequestKind::emergency, S::on_the_way, at(9, 30), at(9, 31)));
+}
+
+// Level by level: the grid just after the deadline, then the street, the district and the city
+// after each level's minutes; the area answering at each level.
+TEST(SupplyRequests, EscalationClimbsLevelByLevel) {
+  DeadlineRules r;  // 15, 30, 60 minutes
+  EXPECT_EQ(escalation_level_at(at(14), at(14), r), 0);
+  EXPECT_EQ(escalation_level_at(at(14), at(14, 1), r), 1);
+  EXPECT_EQ(escalation_level_at(at(14), at(14, 15), r), 1);
+  EXPECT_EQ(escalation_level_at(at(14), at(14, 16), r), 2);
+  EXPECT_EQ(escalation_level_at(at(14), at(14, 46), r), 3);
+  EXPECT_EQ(escalation_level_at(at(14), at(15, 45), r), 3);
+  EXPECT_EQ(escalation_level_at(at(14), at(15, 46), r), 4);
+  EXPECT_EQ(escalation_level_at(at(14), at(23), r), 4);  // the top
+  EXPECT_EQ(escalation_due(at(14), 1, r), at(14));
+  EXPECT_EQ(escalation_due(at(14), 3, r), at(14, 45));
+  r.to_street = minutes(5);
+  EXPECT_EQ(escalation_level_at(at(14), at(14, 6), r), 2);
+  EXPECT_EQ(escalation_area_of("110105001001001", 1), "110105001001001");
+  EXPECT_EQ(escalation_area_of("110105001001001", 2), "110105001");
+  EXPECT_EQ(escalation_area_of("110105001001001", 3), "110105");
+  EXPECT_EQ(escalation_area_of("110105001001001", 4), "1101");
+  EXPECT_EQ(escalation_area_of("110105", 2), "110105");  // never below its own area
+  EXPECT_STREQ(escalation_level_name(4), "city");
+  for (const auto& s : kEscalationSettings) {
+    EXPECT_FALSE(s.label_zh.empty());
+    EXPECT_FALSE(s.source.empty());
+  }
 }
 
 TEST(SupplyTrips, StatusFollowsTheOrder) {
@@ -190,6 +225,8 @@ TEST(SupplyTrips, StatusFollowsTheOrder) {
   EXPECT_EQ(request_status_of(TripStatus::outbound), RequestStatus::on_the_way);
   EXPECT_EQ(request_status_of(TripStatus::at_hospital), RequestStatus::delivered);
   EXPECT_EQ(request_status_of(TripStatus::home), RequestStatus::delivered);
+  EXPECT_EQ(request_status_of(TripStatus::cancelled), RequestStatus::cancelled);
+  EXPECT_EQ(trip_status_from("cancelled"), TripStatus::cancelled);
 }
 
 }  // namespace
