@@ -68,7 +68,7 @@ TEST_P(MigrationV12, TheKeyBecomesANamedIndexAndEveryReferenceHolds) {
         EXPECT_EQ(ix.str(0).find("autoindex"), std::string::npos) << ix.str(0);
       }
       EXPECT_NE(std::find(names.begin(), names.end(), "persons_doc"), names.end());
-      EXPECT_EQ(names.size(), 9u);
+      EXPECT_EQ(names.size(), 8u);  // v30: persons_doc serves the lookups by doc_number too
       store::Q fk(*d, "PRAGMA foreign_keys");
       ASSERT_TRUE(fk.next());
       EXPECT_EQ(fk.int64(0), 1);
