@@ -10,27 +10,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-. scripts/lib/serve-common.sh  # free_port, wait_http
+. scripts/lib/serve-common.sh  # free_port, wait_http, start_nginx_baseline
 
 # nginx: one worker, a fixed 17-byte JSON answer.
-NGX_PORT=$(free_port)
-mkdir -p "$WORK/nginx/logs"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/logs/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$NGX_PORT;
-    location / { default_type application/json; return 200 '{"status":"ok"}\n'; }
-  }
-}
-CONF
-nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" & pids+=($!)
-NGX_PID=$!
+start_nginx_baseline "$WORK/nginx"  # sets NGX_PORT, NGX_PID
+pids+=("$NGX_PID")
 
 DB="$WORK/city.db"
 "$BIN" gen --persons "$PERSONS" --seed 1 --db "sqlite:$DB" >/dev/null

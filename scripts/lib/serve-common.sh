@@ -1,6 +1,7 @@
 # Shell functions shared by the scripts that start a bihuan server (or nginx) on loopback for a
 # benchmark, a soak or the tests: scripts/bench-api.sh, scripts/soak.sh, bench/import-read-latency.sh,
-# scripts/test.sh, tests/e2e/run-browser-tests.sh.
+# scripts/test.sh, tests/e2e/run-browser-tests.sh; start_nginx_baseline for scripts/bench-api.sh and
+# scripts/bench-scan-api.sh.
 # Source it from the repository root (the scripts cd there first): . scripts/lib/serve-common.sh
 
 # A TCP port on 127.0.0.1 that nothing listens on (50 random tries in 20000-40000).
@@ -17,4 +18,28 @@ wait_http() {
   for _ in $(seq 1 300); do curl -sf "$1" >/dev/null && return 0; sleep 0.1; done
   echo "no answer from $1" >&2
   return 1
+}
+
+# The benchmarks' baseline: nginx with one worker answering a fixed 17-byte JSON body on a free
+# loopback port, its files under DIR. Sets NGX_PORT and NGX_PID (the caller stops it).
+start_nginx_baseline() {
+  local dir=$1
+  NGX_PORT=$(free_port)
+  mkdir -p "$dir/logs"
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$NGX_PORT;
+    location / { default_type application/json; return 200 '{"status":"ok"}\n'; }
+  }
+}
+CONF
+  nginx -p "$dir" -c "$dir/nginx.conf" &
+  NGX_PID=$!
 }
