@@ -52,7 +52,7 @@ Cursor parse_cursor(std::string_view s) {
 }
 
 std::string cursor_text(const Cursor& c) {
-  return std::to_string(std::max<std::int64_t>(c.loop, 0)) + "." + std::to_string(std::max<std::int64_t>(c.nat, 0));
+  return std::to_string(c.loop) + "." + std::to_string(c.nat);
 }
 
 // The answer of both routes: the new alerts (newest first within each source), whether there
@@ -69,7 +69,7 @@ json recent(Request& req, Context& ctx) {
   auto ids = store::open_notify_repository(ctx.repo);
   Cursor out{ids->max_id("alerts"), ids->max_id("test_alerts")};
   json items = json::array();
-  std::int64_t more = 0;
+  bool more = false;
   const Caller caller = caller_of(ctx, req);
   auto item = [&](const char* source, std::int64_t id, const std::string& kind, const std::string& severity,
                   const std::string& subject, const std::string& status, Instant raised, const char* path) {
@@ -100,7 +100,7 @@ json recent(Request& req, Context& ctx) {
       item("loop", a.id, a.kind, a.severity, a.subject, a.status, a.raised_at, "/loop/alerts");
     }
     if (!found.empty()) out.loop = std::max(out.loop, found.front().id);
-    if (found.size() > static_cast<std::size_t>(kBatch)) more += 1;
+    if (found.size() > static_cast<std::size_t>(kBatch)) more = true;
   }
   if (in.nat >= 0 && ctx.who().can(P::test_read)) {
     nat::Service svc(ctx.repo, loop_service(), ctx.svc.code_signer, *ctx.svc.clock, nat_settings(ctx));
@@ -110,9 +110,9 @@ json recent(Request& req, Context& ctx) {
       item("nat", a.id, a.kind, a.severity, a.subject, a.status, a.raised_at, "/nat/retests");
     }
     if (!found.empty()) out.nat = std::max(out.nat, found.front().id);
-    if (found.size() > static_cast<std::size_t>(kBatch)) more += 1;
+    if (found.size() > static_cast<std::size_t>(kBatch)) more = true;
   }
-  return {{"cursor", cursor_text(out)}, {"alerts", items}, {"more", more > 0}};
+  return {{"cursor", cursor_text(out)}, {"alerts", items}, {"more", more}};
 }
 
 Response recent_route(Request& req, Context& ctx) { return Response::json(recent(req, ctx)); }
