@@ -385,7 +385,23 @@ store::MergeRecord Service::merge(std::int64_t kept, std::int64_t merged, const 
     if (a->merged_into != 0) fail(ErrorCode::conflict, "the kept record was itself merged", "kept_id");
     if (b->merged_into != 0) fail(ErrorCode::conflict, "this record was already merged", "merged_id");
     m = repo_.merge_persons(kept, merged, c.user_id, clock_.now());
-    audit(c, "person.merge", "person", kept, trim(reason), json{{"merge_id", m.id}, {"merged_id", merged}}.dump());
+    // The open cases the merge closed as duplicates of the kept record's first open case
+    // (store: close_duplicate_cases), each audited on the case with the merge that closed it.
+    json closed = json::array();
+    const auto moved = json::parse(m.moved, nullptr, false);
+    if (moved.is_object())
+      if (auto it = moved.find("cases.duplicates"); it != moved.end())
+        for (const auto& d : *it) {
+          closed.push_back(d.at("case"));
+          audit(c, "case.close_duplicate", "case", d.at("case").get<std::int64_t>(), trim(reason),
+                json{{"merge_id", m.id}, {"kept_case", d.at("kept_case")}, {"person_id", kept},
+                     {"merged_id", merged}, {"contacts_moved", d.at("contacts").size()},
+                     {"places_moved", d.at("places").size()}}
+                    .dump());
+        }
+    json detail{{"merge_id", m.id}, {"merged_id", merged}};
+    if (!closed.empty()) detail["closed_cases"] = closed;
+    audit(c, "person.merge", "person", kept, trim(reason), detail.dump());
   });
   return m;
 }

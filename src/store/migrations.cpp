@@ -1748,6 +1748,16 @@ DROP INDEX persons_doc;
 CREATE UNIQUE INDEX persons_doc ON persons (doc_number, doc_type, nationality);
 )SQL";
 
+// v33 (issue 11): the person columns a merge re-points that had no index on the person (a merge
+// reads them by the merged record: residents' sessions, round exclusions, referrals), and a
+// supply station's requests (owner_kind 'supply_station', owner_org = the station) for its staff.
+constexpr const char* kV33 = R"SQL(
+CREATE INDEX resident_sessions_person ON resident_sessions (person_id);
+CREATE INDEX round_exclusions_person ON round_exclusions (person_id);
+CREATE INDEX referrals_person ON referrals (person_id) WHERE person_id <> 0;
+CREATE INDEX supply_requests_station ON supply_requests (owner_org, id) WHERE owner_kind = 'supply_station';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1779,6 +1789,7 @@ const std::vector<Migration>& migrations() {
       {26, kV26, "", ""},
       {29, kV29, "", ""},
       {30, kV30, "", ""},
+      {33, kV33, "", ""},
   };
   return all;
 }

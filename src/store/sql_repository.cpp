@@ -12,6 +12,7 @@
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
+#include "core/vaccination.hpp"
 #include "core/rbac.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
@@ -31,11 +32,13 @@ namespace {
 // record has the same already (a second active flag of one category, a second place on one
 // staff roster would break the table's unique key); it is not lost: undo finds it untouched.
 // (persons.household_id is the person's own membership and stays with the merged record.)
+// `text_key`: the key is a text column (a resident session's token hash), recorded as a string.
 struct PersonLink {
   const char* table;
   const char* column;
   const char* key = "id";
   const char* stays = nullptr;
+  bool text_key = false;
 };
 const std::vector<PersonLink>& person_links() {
   static const std::vector<PersonLink> links{
@@ -75,8 +78,29 @@ const std::vector<PersonLink>& person_links() {
       // Residents' appeals (issue 10) and identity conflicts of imports and manifests.
       {"resident_appeals", "person_id"},
       {"identity_conflicts", "person_id"},
+      // Venue scans (issue 8); vaccination doses (a dose number the kept record has already
+      // stays; both records' vaccination status is computed again from their doses, see
+      // restate_vaccination); round exclusions (a round the kept record is excluded from already
+      // stays); referrals to other regions; residents' sign-in codes and sessions (a resident
+      // signed in as the merged record goes on as the kept one; undo hands the session back).
+      {"venue_scans", "person_id"},
+      {"vaccination_doses", "person_id", "dose",
+       "EXISTS (SELECT 1 FROM vaccination_doses k WHERE k.person_id = ? AND k.dose = vaccination_doses.dose)"},
+      {"round_exclusions", "person_id", "round_id",
+       "EXISTS (SELECT 1 FROM round_exclusions k WHERE k.person_id = ? AND k.round_id = round_exclusions.round_id)"},
+      {"referrals", "person_id"},
+      {"resident_otps", "person_id"},
+      {"resident_sessions", "person_id", "token_hash", nullptr, true},
   };
   return links;
+}
+
+// Binds a moved row's key as recorded in person_merges.moved (an integer, or a text key).
+void bind_key(Q& q, const nlohmann::json& key) {
+  if (key.is_string())
+    q.text(key.get<std::string>());
+  else
+    q.i64(key.get<std::int64_t>());
 }
 
 std::int64_t now_ms() {
@@ -878,21 +902,31 @@ class SqlRepository final : public Repository {
       for (const auto& link : person_links()) {
         const std::string t = link.table, c = link.column, key = link.key;
         const std::string stays = link.stays ? std::string(" AND NOT (") + link.stays + ")" : std::string();
-        std::vector<std::int64_t> ids;
+        nlohmann::json ids = nlohmann::json::array();
         {
           Q q(*db_, "SELECT " + key + " FROM " + t + " WHERE " + c + " = ?" + stays + " ORDER BY " + key);
           q.i64(merged);
           if (link.stays) q.i64(kept);
-          while (q.next()) ids.push_back(q.int64(0));
+          while (q.next()) {
+            if (link.text_key)
+              ids.push_back(q.str(0));
+            else
+              ids.push_back(q.int64(0));
+          }
         }
         if (ids.empty()) continue;
-        for (const auto id : ids)
-          Q(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE " + key + " = ? AND " + c + " = ?")
-              .i64(kept)
-              .i64(id)
-              .i64(merged)
-              .run();
-        moved[t + "." + c] = ids;
+        for (const auto& id : ids) {
+          Q u(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE " + key + " = ? AND " + c + " = ?");
+          u.i64(kept);
+          bind_key(u, id);
+          u.i64(merged).run();
+        }
+        moved[t + "." + c] = std::move(ids);
+      }
+      if (moved.contains("cases.person_id")) close_duplicate_cases(kept, moved, to_unix_ms(when));
+      if (moved.contains("vaccination_doses.person_id")) {
+        restate_vaccination(kept, to_unix_ms(when));
+        restate_vaccination(merged, to_unix_ms(when));
       }
       Q(*db_, "UPDATE persons SET merged_into = ?, updated_at = ?, rev = rev + 1 WHERE id = ?")
           .i64(kept)
@@ -938,21 +972,136 @@ class SqlRepository final : public Repository {
       auto moved = nlohmann::json::parse(m->moved.empty() ? std::string("{}") : m->moved, nullptr, false);
       if (moved.is_discarded() || !moved.is_object())
         fail(ErrorCode::internal, "merge " + std::to_string(merge_id) + " has an unreadable record of moved rows");
+      if (auto it = moved.find("cases.duplicates"); it != moved.end()) reopen_duplicate_cases(*it);
       for (const auto& link : person_links()) {
         const std::string t = link.table, c = link.column;
         auto it = moved.find(t + "." + c);
         if (it == moved.end()) continue;
         for (const auto& idj : *it) {
-          Q(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE " + link.key + " = ? AND " + c + " = ?")
-              .i64(m->merged_id)
-              .i64(idj.get<std::int64_t>())
-              .i64(m->kept_id)
-              .run();
+          Q u(*db_, "UPDATE " + t + " SET " + c + " = ? WHERE " + link.key + " = ? AND " + c + " = ?");
+          u.i64(m->merged_id);
+          bind_key(u, idj);
+          u.i64(m->kept_id).run();
         }
+      }
+      if (moved.contains("vaccination_doses.person_id")) {
+        restate_vaccination(m->kept_id, now_ms());
+        restate_vaccination(m->merged_id, now_ms());
       }
       Q(*db_, "UPDATE persons SET merged_into = NULL, rev = rev + 1 WHERE id = ?").i64(m->merged_id).run();
       Q(*db_, "UPDATE person_merges SET undone = 1 WHERE id = ?").i64(merge_id).run();
     });
+  }
+
+  // After a merge moved cases: one person has one open case. When the kept record now has more
+  // than one, the one opened first stays open (its report is the first; the others are repeat
+  // reports of the same infection, 重复报告) and each other is closed as a duplicate: status
+  // closed, outcome `excluded` (so that no count, bulletin or curve counts the person twice),
+  // closed at the merge. Its investigation goes to the case kept: its places, and its contacts
+  // except those the kept case lists already (one place per person on a case's list), which stay
+  // with it. Treatments, links and disinfection tasks stay with the case they were made for.
+  // Recorded under "cases.duplicates" in the merge's moved rows: {case, kept_case, contacts,
+  // places}, for undo.
+  void close_duplicate_cases(std::int64_t kept, nlohmann::json& moved, std::int64_t at_ms) {
+    std::vector<std::int64_t> open;
+    {
+      Q q(*db_, "SELECT id FROM cases WHERE person_id = ? AND status = 'open' ORDER BY opened_at, id");
+      q.i64(kept);
+      while (q.next()) open.push_back(q.int64(0));
+    }
+    // Only when this merge brought an open case: duplicates the kept record had before are not
+    // this merge's to settle.
+    const auto& came = moved.at("cases.person_id");
+    const bool brought = std::any_of(open.begin(), open.end(), [&](std::int64_t id) {
+      return std::find(came.begin(), came.end(), nlohmann::json(id)) != came.end();
+    });
+    if (open.size() < 2 || !brought) return;
+    const std::int64_t first = open.front();
+    nlohmann::json dups = nlohmann::json::array();
+    for (std::size_t i = 1; i < open.size(); ++i) {
+      const std::int64_t d = open[i];
+      std::vector<std::int64_t> contacts, places;
+      {
+        Q q(*db_,
+            "SELECT id FROM case_contacts WHERE case_id = ? AND NOT EXISTS (SELECT 1 FROM case_contacts k WHERE "
+            "k.case_id = ? AND k.person_id = case_contacts.person_id) ORDER BY id");
+        q.i64(d).i64(first);
+        while (q.next()) contacts.push_back(q.int64(0));
+      }
+      {
+        Q q(*db_, "SELECT id FROM case_places WHERE case_id = ? ORDER BY id");
+        q.i64(d);
+        while (q.next()) places.push_back(q.int64(0));
+      }
+      for (const auto id : contacts)
+        Q(*db_, "UPDATE case_contacts SET case_id = ? WHERE id = ? AND case_id = ?").i64(first).i64(id).i64(d).run();
+      for (const auto id : places)
+        Q(*db_, "UPDATE case_places SET case_id = ? WHERE id = ? AND case_id = ?").i64(first).i64(id).i64(d).run();
+      Q(*db_,
+        "UPDATE cases SET status = 'closed', outcome = 'excluded', closed_at = ?, rev = rev + 1 WHERE id = ? AND "
+        "status = 'open'")
+          .i64(at_ms)
+          .i64(d)
+          .run();
+      dups.push_back({{"case", d}, {"kept_case", first}, {"contacts", contacts}, {"places", places}});
+    }
+    moved["cases.duplicates"] = std::move(dups);
+  }
+
+  // Undo of close_duplicate_cases: the investigation goes back and the case opens again (unless
+  // someone closed or reopened it otherwise since: then it is left as it is).
+  void reopen_duplicate_cases(const nlohmann::json& dups) {
+    for (const auto& e : dups) {
+      const auto d = e.at("case").get<std::int64_t>(), first = e.at("kept_case").get<std::int64_t>();
+      for (const auto& id : e.at("contacts"))
+        Q(*db_, "UPDATE case_contacts SET case_id = ? WHERE id = ? AND case_id = ?")
+            .i64(d)
+            .i64(id.get<std::int64_t>())
+            .i64(first)
+            .run();
+      for (const auto& id : e.at("places"))
+        Q(*db_, "UPDATE case_places SET case_id = ? WHERE id = ? AND case_id = ?")
+            .i64(d)
+            .i64(id.get<std::int64_t>())
+            .i64(first)
+            .run();
+      Q(*db_,
+        "UPDATE cases SET status = 'open', outcome = '', closed_at = NULL, rev = rev + 1 WHERE id = ? AND "
+        "status = 'closed' AND outcome = 'excluded'")
+          .i64(d)
+          .run();
+    }
+  }
+
+  // A person's vaccination status (vaccination_status) computed again from the doses recorded for
+  // them, as the immunisation import does (core/vaccination.hpp); none without doses.
+  void restate_vaccination(std::int64_t person_id, std::int64_t at_ms) {
+    std::vector<vaccination::Dose> ds;
+    {
+      Q q(*db_, "SELECT dose, day, product FROM vaccination_doses WHERE person_id = ? ORDER BY dose");
+      q.i64(person_id);
+      while (q.next())
+        if (auto d = parse_date(q.str(1))) ds.push_back({static_cast<int>(q.int64(0)), *d, q.str(2)});
+    }
+    if (ds.empty()) {
+      Q(*db_, "DELETE FROM vaccination_status WHERE person_id = ?").i64(person_id).run();
+      return;
+    }
+    const auto st = vaccination::status_of(ds);
+    auto day = [](const std::optional<Date>& v) { return v ? format_date(*v) : std::string(); };
+    Q(*db_,
+      "INSERT INTO vaccination_status (person_id, doses, first_day, full_day, booster_day, last_day, updated_at) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET doses = excluded.doses, "
+      "first_day = excluded.first_day, full_day = excluded.full_day, booster_day = excluded.booster_day, "
+      "last_day = excluded.last_day, updated_at = excluded.updated_at")
+        .i64(person_id)
+        .i64(st.doses)
+        .text(day(st.first))
+        .text(day(st.full_course))
+        .text(day(st.booster))
+        .text(day(st.last))
+        .i64(at_ms)
+        .run();
   }
 
   std::vector<MergeRecord> merges_of(std::int64_t person_id) override {

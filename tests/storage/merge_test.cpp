@@ -296,6 +296,170 @@ TEST_P(MergeTest, CasesTestsAppealsAndConflictsFollowTheMergeAndUndo) {
   EXPECT_EQ(who("SELECT person_id FROM test_tasks WHERE id = 951"), ps[0].id);
 }
 
+// Venue scans, vaccination doses (a dose number the kept record has already stays, and both
+// records' vaccination status is computed again), round exclusions (a round the kept record is
+// excluded from already stays), referrals, and residents' sign-in codes and sessions (text key)
+// follow the merge; undo puts back exactly what moved and restates the status again.
+TEST_P(MergeTest, ScansDosesExclusionsAndSessionsFollowTheMergeAndUndo) {
+  seed_areas(*repo_);
+  std::vector<Person> ps{make_person(resident_id("19700101", 1), "钱多", kGrid1, "1970-01-01"),
+                         make_person(resident_id("19700101", 3), "钱多", kGrid1, "1970-01-01")};
+  repo_->upsert_persons(ps);
+  const std::string k = std::to_string(ps[0].id), m = std::to_string(ps[1].id);
+  auto db = is_pg() ? open_pg(url_) : open_sqlite(dir_ + "/test.db");
+  db->exec_script(
+      "INSERT INTO venue_scans (id, venue_id, person_id, entered_at, scan_day, colour, pass) VALUES (981, 1, " + m +
+      ", 1, '2022-07-01', 'green', 1);"
+      "INSERT INTO venue_scans (id, venue_id, person_id, entered_at, scan_day, colour, pass) VALUES (982, 1, " + k +
+      ", 1, '2022-07-01', 'green', 1);"
+      "INSERT INTO vaccination_doses (person_id, dose, day, product, imported_at) VALUES (" + k +
+      ", 1, '2021-03-01', 'coronavac', 1);"
+      "INSERT INTO vaccination_doses (person_id, dose, day, product, imported_at) VALUES (" + m +
+      ", 1, '2021-03-01', 'coronavac', 1);"
+      "INSERT INTO vaccination_doses (person_id, dose, day, product, imported_at) VALUES (" + m +
+      ", 2, '2021-04-01', 'coronavac', 1);"
+      "INSERT INTO vaccination_status (person_id, doses, first_day, full_day, last_day, updated_at) VALUES (" + k +
+      ", 1, '2021-03-01', '', '2021-03-01', 1);"
+      "INSERT INTO vaccination_status (person_id, doses, first_day, full_day, last_day, updated_at) VALUES (" + m +
+      ", 2, '2021-03-01', '2021-04-01', '2021-04-01', 1);"
+      "INSERT INTO test_rounds (id, campaign, area_code, day, profile, created_at) VALUES (1, 'c', '" +
+      std::string(kGrid1) + "', '2022-07-01', 'p', 1);"
+      "INSERT INTO test_rounds (id, campaign, area_code, day, profile, created_at) VALUES (2, 'c', '" +
+      std::string(kGrid1) + "', '2022-07-02', 'p', 1);"
+      "INSERT INTO round_exclusions (round_id, person_id, reason, at) VALUES (1, " + k + ", 'hospital', 1);"
+      "INSERT INTO round_exclusions (round_id, person_id, reason, at) VALUES (1, " + m + ", 'hospital', 1);"
+      "INSERT INTO round_exclusions (round_id, person_id, reason, at) VALUES (2, " + m + ", 'hospital', 1);"
+      "INSERT INTO referrals (id, person_id, requested_by, requested_at, group_key, source, start_date) VALUES (995, " +
+      m + ", 1, 1, 'close_contact', 'case', '2022-07-01');"
+      "INSERT INTO resident_otps (id, person_id, salt, code_hash, created_at, expires_at) VALUES (991, " + m +
+      ", 's', 'h', 1, 2);"
+      "INSERT INTO resident_sessions (token_hash, person_id, created_at, expires_at) VALUES ('tok-m', " + m +
+      ", 1, 9999999999999);"
+      "INSERT INTO resident_sessions (token_hash, person_id, created_at, expires_at) VALUES ('tok-k', " + k +
+      ", 1, 9999999999999);");
+  auto who = [&](const std::string& sql) {
+    Q q(*db, sql);
+    return q.next() ? q.int64(0) : -1;
+  };
+  auto doses = [&](std::int64_t person) {
+    std::vector<std::int64_t> out;
+    Q q(*db, "SELECT dose FROM vaccination_doses WHERE person_id = " + std::to_string(person) + " ORDER BY dose");
+    while (q.next()) out.push_back(q.int64(0));
+    return out;
+  };
+  auto status = [&](std::int64_t person) {
+    Q q(*db, "SELECT doses, full_day FROM vaccination_status WHERE person_id = " + std::to_string(person));
+    return q.next() ? std::to_string(q.int64(0)) + "/" + q.str(1) : std::string("none");
+  };
+  auto excluded = [&](int round) {
+    std::vector<std::int64_t> out;
+    Q q(*db, "SELECT person_id FROM round_exclusions WHERE round_id = " + std::to_string(round) + " ORDER BY person_id");
+    while (q.next()) out.push_back(q.int64(0));
+    return out;
+  };
+  struct Row {
+    const char* sql;
+    bool moves;
+  };
+  const std::vector<Row> rows = {
+      {"SELECT person_id FROM venue_scans WHERE id = 981", true},
+      {"SELECT person_id FROM referrals WHERE id = 995", true},
+      {"SELECT person_id FROM resident_otps WHERE id = 991", true},
+      {"SELECT person_id FROM resident_sessions WHERE token_hash = 'tok-m'", true},
+      {"SELECT person_id FROM round_exclusions WHERE round_id = 2", true},
+  };
+  for (const auto& r : rows) ASSERT_EQ(who(r.sql), ps[1].id) << r.sql;
+
+  auto merge = repo_->merge_persons(ps[0].id, ps[1].id, 7, from_unix_ms(1'750'000'001'000));
+  for (const auto& r : rows) EXPECT_EQ(who(r.sql), r.moves ? ps[0].id : ps[1].id) << "after the merge: " << r.sql;
+  EXPECT_EQ(who("SELECT person_id FROM venue_scans WHERE id = 982"), ps[0].id);
+  EXPECT_EQ(who("SELECT person_id FROM resident_sessions WHERE token_hash = 'tok-k'"), ps[0].id);
+  EXPECT_EQ(excluded(1), (std::vector<std::int64_t>{ps[0].id, ps[1].id}));  // both excluded from round 1: stays
+  EXPECT_EQ(doses(ps[0].id), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(doses(ps[1].id), std::vector<std::int64_t>{1});  // the same first dose recorded twice stays
+  EXPECT_EQ(status(ps[0].id), "2/2021-04-01");                // full course now, from the moved dose
+  EXPECT_EQ(status(ps[1].id), "1/");
+  auto moved = nlohmann::json::parse(merge.moved);
+  EXPECT_EQ(moved["resident_sessions.person_id"], nlohmann::json::array({"tok-m"}));
+  EXPECT_EQ(moved["vaccination_doses.person_id"], nlohmann::json::array({2}));
+  EXPECT_EQ(moved["round_exclusions.person_id"], nlohmann::json::array({2}));
+
+  repo_->undo_merge(merge.id);
+  for (const auto& r : rows) EXPECT_EQ(who(r.sql), ps[1].id) << "after the undo: " << r.sql;
+  EXPECT_EQ(who("SELECT person_id FROM resident_sessions WHERE token_hash = 'tok-k'"), ps[0].id);
+  EXPECT_EQ(doses(ps[0].id), std::vector<std::int64_t>{1});
+  EXPECT_EQ(doses(ps[1].id), (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(status(ps[0].id), "1/");
+  EXPECT_EQ(status(ps[1].id), "2/2021-04-01");
+  EXPECT_EQ(excluded(1), (std::vector<std::int64_t>{ps[0].id, ps[1].id}));
+}
+
+// A merge leaves one person with one open case: the case opened first stays open (here the
+// merged record's), every other open case is closed as a duplicate (outcome excluded, at the
+// merge) and hands its places and its contacts to the case kept, except a contact the kept case
+// lists already. Closed cases are not touched. Undo reopens the duplicate with its investigation.
+TEST_P(MergeTest, TwoOpenCasesBecomeOneAndUndoReopensTheOther) {
+  seed_areas(*repo_);
+  std::vector<Person> ps{make_person(resident_id("19700101", 1), "钱多", kGrid1, "1970-01-01"),
+                         make_person(resident_id("19700101", 3), "钱多", kGrid1, "1970-01-01"),
+                         make_person(resident_id("19710101", 5), "孙他人", kGrid1, "1971-01-01"),
+                         make_person(resident_id("19720101", 7), "李另人", kGrid1, "1972-01-01")};
+  repo_->upsert_persons(ps);
+  const std::string k = std::to_string(ps[0].id), m = std::to_string(ps[1].id), o = std::to_string(ps[2].id),
+                    q4 = std::to_string(ps[3].id);
+  auto db = is_pg() ? open_pg(url_) : open_sqlite(dir_ + "/test.db");
+  db->exec_script(
+      "INSERT INTO cases (id, person_id, source, opened_at) VALUES (901, " + m + ", 'lab', 1000);"
+      "INSERT INTO cases (id, person_id, source, opened_at) VALUES (902, " + k + ", 'lab', 2000);"
+      "INSERT INTO cases (id, person_id, source, status, outcome, opened_at, closed_at) VALUES (904, " + m +
+      ", 'lab', 'closed', 'recovered', 500, 600);"
+      "INSERT INTO case_contacts (id, case_id, person_id, found_at) VALUES (931, 902, " + o + ", 1);"
+      "INSERT INTO case_contacts (id, case_id, person_id, found_at) VALUES (932, 901, " + o + ", 1);"
+      "INSERT INTO case_contacts (id, case_id, person_id, found_at) VALUES (933, 902, " + q4 + ", 1);"
+      "INSERT INTO case_places (id, case_id, description, from_at, to_at, added_at) VALUES (941, 902, 'market', 1, 2, "
+      "1);");
+  auto one = [&](const std::string& sql) {
+    Q q(*db, sql);
+    return q.next() ? q.str(0) : std::string("-");
+  };
+  auto open_cases = [&](std::int64_t person) {
+    std::vector<std::int64_t> out;
+    Q q(*db, "SELECT id FROM cases WHERE status = 'open' AND person_id = " + std::to_string(person) + " ORDER BY id");
+    while (q.next()) out.push_back(q.int64(0));
+    return out;
+  };
+  const auto when = from_unix_ms(1'750'000'001'000);
+  auto merge = repo_->merge_persons(ps[0].id, ps[1].id, 7, when);
+  EXPECT_EQ(open_cases(ps[0].id), std::vector<std::int64_t>{901});  // opened first
+  EXPECT_EQ(one("SELECT status || '/' || outcome FROM cases WHERE id = 902"), "closed/excluded");
+  EXPECT_EQ(one("SELECT closed_at FROM cases WHERE id = 902"), "1750000001000");
+  EXPECT_EQ(one("SELECT status || '/' || outcome || '/' || person_id FROM cases WHERE id = 904"),
+            "closed/recovered/" + k);  // moved, not reopened nor counted
+  EXPECT_EQ(one("SELECT case_id FROM case_contacts WHERE id = 931"), "902");  // 901 lists that person already
+  EXPECT_EQ(one("SELECT case_id FROM case_contacts WHERE id = 933"), "901");
+  EXPECT_EQ(one("SELECT case_id FROM case_places WHERE id = 941"), "901");
+  auto moved = nlohmann::json::parse(merge.moved);
+  EXPECT_EQ(moved["cases.duplicates"],
+            nlohmann::json::parse(R"([{"case":902,"kept_case":901,"contacts":[933],"places":[941]}])"));
+
+  repo_->undo_merge(merge.id);
+  EXPECT_EQ(open_cases(ps[0].id), std::vector<std::int64_t>{902});
+  EXPECT_EQ(open_cases(ps[1].id), std::vector<std::int64_t>{901});
+  EXPECT_EQ(one("SELECT status || '/' || outcome FROM cases WHERE id = 902"), "open/");
+  EXPECT_EQ(one("SELECT COALESCE(closed_at, 0) FROM cases WHERE id = 902"), "0");
+  EXPECT_EQ(one("SELECT case_id FROM case_contacts WHERE id = 933"), "902");
+  EXPECT_EQ(one("SELECT case_id FROM case_places WHERE id = 941"), "902");
+  EXPECT_EQ(one("SELECT case_id FROM case_contacts WHERE id = 932"), "901");
+  EXPECT_EQ(one("SELECT status || '/' || outcome || '/' || person_id FROM cases WHERE id = 904"),
+            "closed/recovered/" + m);
+
+  // A merge that brings no open case closes nothing: the kept record's one open case stays.
+  db->exec_script("UPDATE cases SET status = 'closed', outcome = 'recovered', closed_at = 3000 WHERE id = 901;");
+  auto again = repo_->merge_persons(ps[0].id, ps[1].id, 7, when);
+  EXPECT_EQ(open_cases(ps[0].id), std::vector<std::int64_t>{902});
+  EXPECT_FALSE(nlohmann::json::parse(again.moved).contains("cases.duplicates"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, MergeTest, ::testing::Values("sqlite", "postgresql"), backend_name);
 
 }  // namespace
