@@ -226,6 +226,37 @@ Response get_ledger(Request& req, Context& ctx) {
   return Response::json({{"items", items}, {"next", page.next}});
 }
 
+// A request as a station's staff see it: what to pack, for which household and address, by
+// when; no person's name, ID number, phone or id (they hold no person.read).
+json station_request_json(const store::RequestRow& r, Instant now, const LocalTime& l) {
+  auto at = [&](const std::optional<Instant>& t) { return t ? json(l.format(*t)) : json(nullptr); };
+  const auto status = supply::request_status_from(r.status);
+  return {{"id", r.id},
+          {"household_id", r.household_id},
+          {"area_code", r.area_code},
+          {"address", r.address},
+          {"kind", r.kind},
+          {"priority", r.priority},
+          {"detail", r.detail},
+          {"appointment_at", at(r.appointment_at)},
+          {"deadline", l.format(r.deadline)},
+          {"status", r.status},
+          {"reason", r.reason},
+          {"received_at", l.format(r.received_at)},
+          {"updated_at", l.format(r.updated_at)},
+          {"late", status && supply::late(*status, r.deadline, now)}};
+}
+
+Response get_station_requests(Request& req, Context& ctx) {
+  Svc s(ctx);
+  auto page = s.deliveries.station_requests(path_id(req), std::string(req.q("status")), caller_of(ctx, req),
+                                            query_page(req.q("limit"), req.q("after")));
+  const Instant now = ctx.svc.clock->now();
+  json items = json::array();
+  for (const auto& r : page.items) items.push_back(station_request_json(r, now, ctx.svc.local_time));
+  return Response::json({{"items", items}, {"next", page.next}});
+}
+
 Response get_shortages(Request& req, Context& ctx) {
   Svc s(ctx);
   json items = json::array();
@@ -407,6 +438,10 @@ void add_station_routes(Router& router) {
       P::supply_write, js, post_stock);
   add(J::scoped_object, "GET", "/api/supply/stations/{id}/ledger", "The station's stock ledger, newest first",
       with_paging({id, qp("kind", "one package kind")}), P::supply_read, "", get_ledger);
+  add(J::scoped_object, "GET", "/api/supply/stations/{id}/requests",
+      "The requests the station serves (to pack), newest first; no person's identity",
+      with_paging({id, qp("status", "open | received | accepted | on_the_way | delivered | refused | cancelled")}),
+      P::supply_read, "", get_station_requests);
   add(J::scoped_list, "GET", "/api/supply/shortages",
       "Open stations in scope whose stock lasts fewer than their min_days days of need", {}, P::supply_read, "",
       get_shortages);

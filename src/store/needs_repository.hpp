@@ -126,6 +126,7 @@ struct RequestFilter {
   std::string status;    // a status, or "open"
   std::string kind;      // a kind, or "medical"
   std::int64_t household_id = 0, person_id = 0;
+  std::int64_t station_id = 0;  // the requests a supply station serves (owner_kind supply_station)
 };
 
 struct TripRow {

@@ -492,6 +492,10 @@ class SqlNeedsRepository final : public NeedsRepository {
       w.i(f.person_id);
       w.add("r.person_id = ?");
     }
+    if (f.station_id > 0) {  // index supply_requests_station (v33)
+      w.i(f.station_id);
+      w.add("r.owner_kind = 'supply_station' AND r.owner_org = ?");
+    }
     return page_desc<RequestRow>(db_, kRequestSelect, "r.id", w, page, read_request);
   }
 

@@ -151,6 +151,21 @@ store::PageOf<store::DeliveryRow> Deliveries::list(const store::DeliveryFilter& 
   return store::in_transaction(repo_, [&] { return stations_.store().deliveries(c.scope, f, page); });
 }
 
+store::PageOf<store::RequestRow> Deliveries::station_requests(std::int64_t station_id, const std::string& status,
+                                                              const Caller& c, store::Page page) {
+  if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "a station's requests need supply.read", "role");
+  if (!status.empty() && status != "open" && !request_status_from(status))
+    fail(ErrorCode::invalid_argument, "unknown status: " + status, "status");
+  return store::in_transaction(repo_, [&] {
+    stations_.visible(station_id, c);
+    store::RequestFilter f;
+    f.station_id = station_id;
+    f.status = status;
+    // The station's own staff see every request it serves; an area caller those of its area.
+    return n_->requests(f, c.scope.kind == Scope::Kind::org ? Scope::everything() : c.scope, page);
+  });
+}
+
 store::DeliveryRow Deliveries::get(std::int64_t id, const Caller& c) {
   if (!c.can(Permission::supply_read)) fail(ErrorCode::permission_denied, "deliveries need supply.read", "role");
   return store::in_transaction(repo_, [&] { return visible(id, c); });

@@ -49,6 +49,12 @@ class Deliveries {
   store::DeliveryRow deliver(std::int64_t id, std::int64_t rev, const std::string& receiver, const std::string& note,
                              const Caller& c);
   store::DeliveryRow fail_delivery(std::int64_t id, std::int64_t rev, const std::string& reason, const Caller& c);
+  // The requests a station serves (owned by it: handed to it, or named by one of its deliveries),
+  // newest first, for its staff to pack: supply.read and the station visible to the caller (its
+  // organisation, or its area; an area caller sees those of its area only). `status` "" any,
+  // "open" or one status. The rows carry the person's fields: the API leaves them out.
+  store::PageOf<store::RequestRow> station_requests(std::int64_t station_id, const std::string& status,
+                                                    const Caller& c, store::Page page);
   ~Deliveries();
 
  private:

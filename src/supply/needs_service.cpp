@@ -11,6 +11,7 @@
 #include "core/risk.hpp"
 #include "loop/service.hpp"
 #include "store/audit.hpp"
+#include "store/notify_repository.hpp"
 #include "store/settings.hpp"
 #include "store/transaction.hpp"
 
@@ -27,6 +28,49 @@ void need(const Caller& c, Permission p, const char* what) {
 }
 
 bool home_stage(loop::Stage s) { return s == loop::Stage::home_isolation || s == loop::Stage::home_monitoring; }
+
+const char* level_zh(int level) {
+  switch (level) {
+    case 1: return "网格";
+    case 2: return "街道";
+    case 3: return "区（县）指挥部";
+    case 4: return "市指挥部";
+    default: return "";
+  }
+}
+
+// The outbox message of one escalation step (notify outbox, kind supply_request_late): to the
+// accounts of the step's role whose area holds the step's area, the nearest of them only (the
+// grid's workers at level 1; the street's, then the district's, then the city's command centre;
+// where a level has no account, the nearest one above it), once per request, level and account.
+// Returns the messages written.
+int tell_escalation(store::NotifyRepository& nr, const std::vector<store::StaffMember>& staff,
+                    const store::RequestRow& r, int level, const std::string& area, Instant now) {
+  const std::string role = level == 1 ? "grid_worker" : "command_centre";
+  std::size_t nearest = 0;
+  for (const auto& u : staff)
+    if (u.role == role && !u.scope_area.empty() && in_subtree(area, u.scope_area))
+      nearest = std::max(nearest, u.scope_area.size());
+  if (nearest == 0) return 0;
+  const std::string body = "保供医疗需求 #" + std::to_string(r.id) + " 超过时限未服务，已上报至" + level_zh(level) +
+                           "（" + area + "），请及时处置。";
+  int n = 0;
+  for (const auto& u : staff) {
+    if (u.role != role || u.scope_area.size() != nearest || !in_subtree(area, u.scope_area)) continue;
+    store::Message m;
+    m.channel = "push";
+    m.recipient = "user:" + u.username;
+    m.kind = "supply_request_late";
+    m.area_code = area;
+    m.body = body;
+    m.dedupe_key = "supply_request_late:" + std::to_string(r.id) + ":" + std::to_string(level) + ":u" +
+                   std::to_string(u.user_id);
+    m.next_attempt_at = now;
+    m.created_at = now;
+    if (nr.enqueue(m) != 0) ++n;
+  }
+  return n;
+}
 
 }  // namespace
 
@@ -472,6 +516,8 @@ std::vector<store::RequestRow> NeedsService::sweep(Instant now) {
   write([&] {
     const Caller watcher = Caller::local("watcher");
     auto& lr = loop_.loop();
+    auto nr = store::open_notify_repository(repo_);
+    std::optional<std::vector<store::StaffMember>> staff;  // read at the first step of the pass
     for (auto r : n_->late_medical(due_before, 500)) {
       // A trip whose legs were acknowledged through the loop's own routes: its request may have
       // been served already.
@@ -513,10 +559,13 @@ std::vector<store::RequestRow> NeedsService::sweep(Instant now) {
         n_->add_event({0, r.id, now, 0, "system", r.status,
                        std::string("late: sent to the ") + escalation_level_name(level) + " (" + area + "), alert " +
                            std::to_string(r.alert_id)});
+        if (!staff) staff = nr->staff({"grid_worker", "command_centre"});
+        const int told = tell_escalation(*nr, *staff, r, level, area, now);
         repo_.append_audit(store::audit_of(watcher, now, "supply.request_escalate", "supply_request", r.id, {},
                                            json{{"alert_id", r.alert_id},
                                                 {"level", escalation_level_name(level)},
-                                                {"area_code", area}}
+                                                {"area_code", area},
+                                                {"messages", told}}
                                                .dump()));
       }
       r.escalation_level = target;

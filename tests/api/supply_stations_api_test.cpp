@@ -235,6 +235,20 @@ TEST_F(SupplyApi, StationStaffSeeAndUpdateTheirStationOnly) {
   ASSERT_EQ(listed.j()["items"].size(), 1u) << listed.body;
   EXPECT_EQ(listed.j()["items"][0]["station_id"], mine.j()["id"]);
 
+  // The requests its station serves: the grid's request it delivered, what and where, no identity.
+  auto served = staff.get(station + "/requests");
+  ASSERT_EQ(served.status, 200) << served.body;
+  ASSERT_EQ(served.j()["items"].size(), 1u) << served.body;
+  EXPECT_EQ(served.j()["items"][0]["id"], request_id);
+  EXPECT_EQ(served.j()["items"][0]["status"], "delivered");
+  EXPECT_EQ(served.j()["items"][0]["detail"], "蔬菜");
+  EXPECT_TRUE(served.j()["items"][0].contains("address"));
+  EXPECT_FALSE(served.j()["items"][0].contains("person_id"));
+  EXPECT_EQ(served.body.find("张三"), std::string::npos);
+  EXPECT_EQ(staff.get(station + "/requests?status=open").j()["items"].size(), 0u);
+  EXPECT_EQ(staff.get(station + "/requests?status=soon").status, 400);
+  EXPECT_EQ(staff.get(other + "/requests").status, 404);
+
   // Nothing else: no requests, needs, households, persons, loop or the centre's board; no
   // station set up or changed.
   for (const std::string p : {"/api/supply/requests", "/api/supply/households", "/api/supply/vulnerable",
@@ -244,6 +258,7 @@ TEST_F(SupplyApi, StationStaffSeeAndUpdateTheirStationOnly) {
   EXPECT_EQ(staff.post("/api/supply/stations", json{{"name", "x"}, {"area_code", World::kGridA}}.dump()).status, 403);
   const std::set<std::string> own_view = {"/api/supply/stations", "/api/supply/deliveries", "/api/supply/shortages",
                                           "/api/supply/stations/{id}", "/api/supply/stations/{id}/ledger",
+                                          "/api/supply/stations/{id}/requests",
                                           "/api/supply/deliveries/{id}"};
   int probed = 0;
   for (const auto& route : server_->router().routes()) {

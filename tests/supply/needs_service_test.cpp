@@ -14,6 +14,7 @@
 #include "store/audit.hpp"
 #include "store/loop_repository.hpp"
 #include "store/needs_repository.hpp"
+#include "store/notify_repository.hpp"
 #include "store/repository.hpp"
 #include "store/risk_repository.hpp"
 #include "supply/needs_service.hpp"
@@ -403,6 +404,75 @@ TEST_P(Needs, LateMedicalRequestsClimbLevelByLevel) {
   EXPECT_FALSE(svc_->request(d.id, centre_).late);  // the service's clock: still before the appointment
   clock_.advance(std::chrono::hours(30));
   EXPECT_TRUE(svc_->request(d.id, centre_).late);
+}
+
+// Each step of the ladder writes an outbox message (kind supply_request_late) to the nearest
+// accounts holding the step's area: the grid's workers, then the street's, the district's and the
+// city's command centre; never to another grid or street, nor to an account above the nearest one;
+// once per step. Where a level has no account, the nearest one above it is told.
+TEST_P(Needs, EachEscalationStepTellsTheNearestStaffOnce) {
+  auto user = [&](const std::string& name, Role role, const std::string& area) {
+    store::User u;
+    u.username = name;
+    u.display_name = name;
+    u.password_hash = "x";
+    u.role = role;
+    u.scope_area = area;
+    u.created_at = at("2022-04-01T00:00:00Z");
+    repo_->create_user(u);
+  };
+  user("gw-a", Role::grid_worker, kGridA);
+  user("gw-b", Role::grid_worker, kGridB);
+  user("cc-street", Role::command_centre, "110105001");
+  user("cc-street-2", Role::command_centre, "110105002");
+  user("cc-district", Role::command_centre, "110105");
+  user("cc-city", Role::command_centre, "1101");
+  user("cc-province", Role::command_centre, "11");
+  isolate(0);
+  auto d = svc_->create_request(dialysis(0, "2022-04-10T06:00:00Z"), grid_);
+  auto nr = store::open_notify_repository(*repo_);
+  auto told = [&] {
+    std::vector<std::string> out;
+    auto page = nr->list("", "supply_request_late", {0, 100});
+    for (auto it = page.items.rbegin(); it != page.items.rend(); ++it) out.push_back(it->recipient);
+    return out;
+  };
+  svc_->sweep(at("2022-04-10T06:01:00Z"));
+  EXPECT_EQ(told(), std::vector<std::string>{"user:gw-a"});
+  svc_->sweep(at("2022-04-10T06:15:30Z"));
+  svc_->sweep(at("2022-04-10T06:45:30Z"));
+  svc_->sweep(at("2022-04-10T07:46:00Z"));
+  svc_->sweep(at("2022-04-11T07:46:00Z"));  // the top: nothing more
+  EXPECT_EQ(told(), (std::vector<std::string>{"user:gw-a", "user:cc-street", "user:cc-district", "user:cc-city"}));
+  auto page = nr->list("", "supply_request_late", {0, 100});
+  ASSERT_FALSE(page.items.empty());
+  const auto& last = page.items.front();
+  EXPECT_EQ(last.channel, "push");
+  EXPECT_EQ(last.area_code, "1101");
+  EXPECT_NE(last.body.find("#" + std::to_string(d.id)), std::string::npos);
+  EXPECT_NE(last.body.find("市指挥部"), std::string::npos);
+  EXPECT_EQ(last.person_id, 0);  // the message names the request, not the person
+
+  // Without an active street account, the street step goes to the nearest holder above: the
+  // district's command centre (told again at its own step).
+  auto street = repo_->user_by_name("cc-street");
+  ASSERT_TRUE(street);
+  street->active = false;
+  repo_->update_user(*street);
+  isolate(2);
+  auto e = svc_->create_request(dialysis(2, "2022-04-11T06:00:00Z"), grid_);
+  svc_->sweep(at("2022-04-11T06:01:00Z"));
+  svc_->sweep(at("2022-04-11T06:15:30Z"));
+  auto all = told();
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_EQ(all[4], "user:gw-a");
+  EXPECT_EQ(all[5], "user:cc-district");
+  store::AuditQuery q;
+  q.action = "supply.request_escalate";
+  q.entity_id = e.id;
+  auto steps = repo_->find_audit(q, {0, 10}).items;
+  ASSERT_EQ(steps.size(), 2u);
+  for (const auto& a : steps) EXPECT_NE(a.detail.find("\"messages\":1"), std::string::npos) << a.detail;
 }
 
 // The ladder's minutes are local settings; a pass long after the deadline takes every step it

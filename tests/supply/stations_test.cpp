@@ -435,6 +435,74 @@ TEST_P(SupplyStations, DeliveriesFulfilTheHouseholdsRequests) {
   EXPECT_TRUE(board_->board(other_centre_).requests.empty());
 }
 
+// A station's staff list the requests their station serves (handed to it, or named by one of its
+// deliveries), with the status filter; another station's list answers like an unknown station, to
+// them and to a centre of another district; a centre of the station's area sees it.
+TEST_P(SupplyStations, StationStaffListTheRequestsTheirStationServes) {
+  std::vector<Org> orgs = {{0, "SUPPLY-A", "光华保供公司", OrgKind::community, kGridA, "", ""}};
+  repo_->upsert_orgs(orgs);
+  supply::StationInput in;
+  in.name = "第1网格保供点";
+  in.area_code = kGridA;
+  in.org_id = orgs.front().id;
+  const auto mine = stations_->create(in, centre_).station.id;
+  Caller staff;
+  staff.role = Role::supply_station;
+  staff.scope = Scope::org(orgs.front().id);
+  staff.user_id = 9;
+  staff.username = "station_staff";
+  stations_->move(mine, stock::MoveKind::receipt, {{"veg", 5}}, "WB-1", "", staff);
+
+  supply::NewRequest n;
+  n.person_id = person_of_.at(household_.at("H-A-1"));
+  n.kind = supply::RequestKind::necessities;
+  n.detail = "蔬菜";
+  const auto a = needs_->create_request(n, grid_a_);
+  n.detail = "米";
+  const auto handed = needs_->create_request(n, grid_a_);
+  n.person_id = person_of_.at(household_.at("H-B-1"));
+  const auto elsewhere = needs_->create_request(n, centre_);
+  // One handed to the station by the grid, one to the other station; one packed by the staff.
+  supply::StatusChange to_station;
+  to_station.to = supply::RequestStatus::accepted;
+  to_station.owner_kind = supply::OwnerKind::supply_station;
+  to_station.owner_org = mine;
+  needs_->set_status(handed.id, to_station, grid_a_);
+  to_station.owner_org = station_;
+  needs_->set_status(elsewhere.id, to_station, centre_);
+  supply::DeliveryInput d;
+  d.station_id = mine;
+  d.household_id = household_.at("H-A-1");
+  d.request_id = a.id;
+  d.items = {{"veg", 1}};
+  deliveries_->create(d, staff);
+
+  auto ids = [](const store::PageOf<store::RequestRow>& page) {
+    std::vector<std::int64_t> out;
+    for (const auto& r : page.items) out.push_back(r.id);
+    return out;
+  };
+  EXPECT_EQ(ids(deliveries_->station_requests(mine, "", staff, {0, 50})), (std::vector<std::int64_t>{handed.id, a.id}));
+  EXPECT_EQ(ids(deliveries_->station_requests(mine, "on_the_way", staff, {0, 50})), std::vector<std::int64_t>{a.id});
+  EXPECT_EQ(ids(deliveries_->station_requests(mine, "open", centre_, {0, 50})),
+            (std::vector<std::int64_t>{handed.id, a.id}));
+  EXPECT_EQ(ids(deliveries_->station_requests(station_, "", centre_, {0, 50})), std::vector<std::int64_t>{elsewhere.id});
+  // Paging: newest first, the cursor goes on.
+  auto first = deliveries_->station_requests(mine, "", staff, {0, 1});
+  ASSERT_EQ(ids(first), std::vector<std::int64_t>{handed.id});
+  EXPECT_EQ(ids(deliveries_->station_requests(mine, "", staff, {first.next, 1})), std::vector<std::int64_t>{a.id});
+  // Another station's list, or the list seen from another district: like an unknown station.
+  EXPECT_EQ(failure_of([&] { deliveries_->station_requests(station_, "", staff, {0, 50}); }).code, ErrorCode::not_found);
+  EXPECT_EQ(failure_of([&] { deliveries_->station_requests(mine, "", other_centre_, {0, 50}); }).code,
+            ErrorCode::not_found);
+  EXPECT_EQ(failure_of([&] { deliveries_->station_requests(999999, "", staff, {0, 50}); }).code, ErrorCode::not_found);
+  EXPECT_EQ(failure_of([&] { deliveries_->station_requests(mine, "soon", staff, {0, 50}); }).field, "status");
+  Caller lab = staff;
+  lab.role = Role::lab;
+  EXPECT_EQ(failure_of([&] { deliveries_->station_requests(mine, "", lab, {0, 50}); }).code,
+            ErrorCode::permission_denied);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SupplyStations, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace bihuan::supplytest
