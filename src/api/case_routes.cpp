@@ -5,6 +5,7 @@
 #include "api/json_io.hpp"
 #include "api/loop_routes.hpp"
 #include "cases/published.hpp"
+#include "cases/referral_letters.hpp"
 #include "cases/service.hpp"
 #include "core/error.hpp"
 #include "core/rbac.hpp"
@@ -407,6 +408,121 @@ Response complete_disinfection(Request& req, Context& ctx) {
   return Response::json(disinfection_json(d, ctx.svc.local_time));
 }
 
+// ---------------------------------------------------------------- referral letters (跨地区协查函)
+
+json letter_json(const cases::LetterView& v, const LocalTime& l) {
+  const auto& r = v.row;
+  json persons = json::array();
+  for (const auto& p : v.persons)
+    persons.push_back({{"index", p.row.idx},
+                       {"name", p.name},
+                       {"doc_number", p.doc_number},
+                       {"area_code", p.area_code},
+                       {"group", p.group},
+                       {"kinds", p.kinds},
+                       {"first_exposure_at", at_json(p.first_exposure_at, l)},
+                       {"last_exposure_at", at_json(p.last_exposure_at, l)},
+                       {"contact_id", p.row.contact_id},
+                       {"person_id", p.row.person_id},
+                       {"outcome", p.row.outcome},
+                       {"order_id", p.row.order_id},
+                       {"order_ref", p.row.order_ref},
+                       {"note", p.row.note}});
+  json j = {{"id", r.id},
+            {"direction", r.direction},
+            {"document_id", r.document_id},
+            {"case_id", r.case_id},
+            {"area_code", r.area_code},
+            {"region", r.region},
+            {"peer", r.peer},
+            {"status", r.status},
+            {"note", r.note},
+            {"created_at", l.format(r.created_at)},
+            {"settled_at", at_json(r.settled_at, l)},
+            {"decision_note", r.decision_note},
+            {"person_count", v.person_count},
+            {"under_control", v.under_control}};
+  if (!v.persons.empty()) {
+    j["persons"] = persons;
+    j["sender_name"] = v.sender_name;
+    j["case_classification"] = v.case_classification;
+    j["case_onset_date"] = v.case_onset_date;
+  }
+  // The acknowledgement carries no personal data: the receiver downloads it again from here.
+  if (!r.ack.empty() && r.direction == "in") j["ack"] = r.ack;
+  return j;
+}
+
+struct LetterSvc : Svc {
+  cases::Referrals letters;
+  explicit LetterSvc(Context& ctx) : Svc(ctx), letters(ctx.repo, loop, ctx.svc.code_signer, *ctx.svc.clock) {}
+};
+
+// {to_region, contact_ids?, note?}: the signed letter for the other deployment, and its view.
+Response send_letter(Request& req, Context& ctx) {
+  const json b = parse_object(req.body);
+  std::vector<std::int64_t> ids;
+  if (auto it = b.find("contact_ids"); it != b.end() && !it->is_null()) {
+    if (!it->is_array()) fail(ErrorCode::invalid_argument, "contact_ids must be a list of contact ids", "contact_ids");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const auto& v = (*it)[i];
+      if (!v.is_number_integer())
+        fail(ErrorCode::invalid_argument, "contact_ids[" + std::to_string(i) + "] must be an integer",
+             "contact_ids[" + std::to_string(i) + "]");
+      ids.push_back(v.get<std::int64_t>());
+    }
+  }
+  LetterSvc s(ctx);
+  auto out = s.letters.send(path_id(req), req_string(b, "to_region"), ids, opt_string(b, "note").value_or(""),
+                            caller_of(ctx, req));
+  return Response::json({{"letter", letter_json(out.view, ctx.svc.local_time)}, {"document", out.document}}, 201);
+}
+
+Response list_letters(Request& req, Context& ctx) {
+  const std::string dir = req.q("direction").empty() ? "out" : std::string(req.q("direction"));
+  if (dir != "in" && dir != "out") fail(ErrorCode::invalid_argument, "direction must be in or out", "direction");
+  const int limit = static_cast<int>(query_int(req.q("limit"), "limit", 1, 1000, 200));
+  LetterSvc s(ctx);
+  json items = json::array();
+  for (const auto& v : s.letters.letters(dir == "in", caller_of(ctx, req), limit))
+    items.push_back(letter_json(v, ctx.svc.local_time));
+  return Response::json({{"items", items}});
+}
+
+Response get_letter(Request& req, Context& ctx) {
+  LetterSvc s(ctx);
+  return Response::json(letter_json(s.letters.letter(path_id(req), caller_of(ctx, req)), ctx.svc.local_time));
+}
+
+Response letter_document(Request& req, Context& ctx) {
+  LetterSvc s(ctx);
+  Response r;
+  r.body = s.letters.document(path_id(req), caller_of(ctx, req));
+  r.content_type = "application/json";
+  r.headers.emplace_back("Content-Disposition", "attachment; filename=\"referral-letter-" + std::to_string(path_id(req)) + ".json\"");
+  return r;
+}
+
+// The body is the signed letter exactly as received.
+Response import_letter(Request& req, Context& ctx) {
+  LetterSvc s(ctx);
+  return Response::json(letter_json(s.letters.import(req.body, caller_of(ctx, req)), ctx.svc.local_time), 201);
+}
+
+Response decide_letter(Request& req, Context& ctx, bool accept) {
+  const json b = parse_object(req.body.empty() ? std::string_view("{}") : std::string_view(req.body));
+  LetterSvc s(ctx);
+  auto out = s.letters.decide(path_id(req), accept, opt_string(b, "owner_area").value_or(""),
+                              opt_string(b, "note").value_or(""), caller_of(ctx, req));
+  return Response::json({{"letter", letter_json(out.view, ctx.svc.local_time)}, {"ack", out.ack}});
+}
+
+// The body is the receiver's signed acknowledgement.
+Response letter_ack(Request& req, Context& ctx) {
+  LetterSvc s(ctx);
+  return Response::json(letter_json(s.letters.take_ack(req.body, caller_of(ctx, req)), ctx.svc.local_time));
+}
+
 // The report cards (传染病报告卡) of the caller's cases, in the national card's column order, for
 // the direct-reporting system (网络直报), as CSV or Excel. Unmasked: person.unmask, audited per card.
 Response report_cards(Request& req, Context& ctx, bool xlsx) {
@@ -534,6 +650,32 @@ void add_case_routes(Router& router) {
   add(J::scoped_list, "GET", "/api/chains",
       "The transmission-chain graph of the caller's cases: nodes, links, clusters, serial interval, offspring", {},
       P::case_investigate, "", chains);
+  add(J::scoped_object, "POST", "/api/cases/{id}/referral-letters",
+      "Write contacts living in another deployment's region into a signed referral letter (协查函) {to_region, "
+      "contact_ids?, note?}: 201 {letter, document}",
+      {id}, P::case_investigate, js, send_letter);
+  add(J::scoped_list, "GET", "/api/referral-letters",
+      "Referral letters sent for the caller's cases (direction=out) or addressed to its area (direction=in)",
+      {qp("direction", "out (default) or in"), qp("limit", "at most this many", "integer")}, P::case_investigate, "",
+      list_letters);
+  add(J::transfer, "POST", "/api/referral-letters/import",
+      "Import another deployment's signed referral letter (trusted senders only); nothing enters the loop yet", {},
+      P::loop_write, js, import_letter);
+  add(J::scoped_create, "POST", "/api/referral-letters/ack",
+      "Import the receiver's signed acknowledgement of a letter sent from here: each person's outcome", {},
+      P::case_investigate, js, letter_ack);
+  add(J::scoped_object, "GET", "/api/referral-letters/{id}", "One referral letter with its persons (masked, audited)",
+      {id}, P::case_investigate, "", get_letter);
+  add(J::scoped_object, "GET", "/api/referral-letters/{id}/document",
+      "The signed letter itself (full identities: person.unmask, audited)", {id}, P::person_unmask, "",
+      letter_document);
+  add(J::scoped_object, "POST", "/api/referral-letters/{id}/accept",
+      "Accept a letter in one action: everyone registered and under control here {owner_area?, note?}; answers the "
+      "signed acknowledgement",
+      {id}, P::loop_write, js, [](Request& r, Context& c) { return decide_letter(r, c, true); });
+  add(J::scoped_object, "POST", "/api/referral-letters/{id}/decline",
+      "Decline a letter (note required); answers the signed acknowledgement", {id}, P::loop_write, js,
+      [](Request& r, Context& c) { return decide_letter(r, c, false); });
   add(J::scoped_list, "GET", "/api/disinfections", "Disinfection tasks (场所消杀) of venues in the caller's area",
       with_paging({qp("status", "open or done")}), P::venue_disinfect, "", list_disinfections);
   add(J::scoped_object, "POST", "/api/disinfections/{id}/done", "Record a disinfection as done (the venue reopens)", {id},

@@ -1359,49 +1359,6 @@ void require_transfers(const Caller& c) {
 
 constexpr std::chrono::hours kDocumentLifetime{24 * 7};
 
-// A signed envelope's document (signature checked over the exact payload bytes), of `format`.
-struct Opened {
-  json doc;
-  std::string key;  // the signing key
-};
-Opened open_document(std::string_view envelope, const char* format) {
-  Unsealed u = unseal(envelope);
-  Opened o{json::parse(u.payload, nullptr, false), std::move(u.key)};
-  if (!o.doc.is_object()) fail(ErrorCode::invalid_argument, "the signed payload is not a JSON object", "document");
-  const auto f = o.doc.find("format");  // (value("format", "") throws when format is not text)
-  if (f == o.doc.end() || !f->is_string() || f->get_ref<const std::string&>() != format)
-    fail(ErrorCode::invalid_argument, std::string("format must be ") + format, "format");
-  return o;
-}
-
-// The trusted sender holding `key` (its name), or an unauthenticated error.
-std::string trusted_name(store::LoopRepository& loop, const std::string& key, const std::string& field) {
-  auto name = loop.trusted_sender(key);
-  if (!name) fail(ErrorCode::unauthenticated, "unknown sender: the key is not among the trusted senders", field);
-  return *name;
-}
-
-// The sender's key named inside the signed document (`key`, field `key_field`) must be the key
-// that signed it, and that key must be trusted; returns the trusted name.
-std::string trusted_signer(store::LoopRepository& loop, const Opened& o, const std::string& key,
-                           const std::string& key_field) {
-  if (key != o.key)
-    fail(ErrorCode::unauthenticated, key_field + " is not the key that signed the document", key_field);
-  return trusted_name(loop, key, key_field);
-}
-
-struct Deployment {
-  std::string id, name, region, key;
-};
-Deployment deployment_of(store::Repository& repo, const code::KeyPair& k) {
-  Deployment d;
-  d.key = code::to_base64url(k.public_key.data(), k.public_key.size());
-  d.id = repo.setting("deployment.id").value_or("bihuan-" + d.key.substr(0, 12));
-  d.name = repo.setting("deployment.name").value_or(d.id);
-  d.region = repo.setting("deployment.region").value_or("");
-  return d;
-}
-
 }  // namespace
 
 std::string Service::external_region_of(std::int64_t handover_id) {

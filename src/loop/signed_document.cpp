@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "store/loop_repository.hpp"
+#include "store/repository.hpp"
 
 namespace bihuan::loop {
 
@@ -61,6 +63,38 @@ Unsealed unseal(std::string_view envelope) {
     fail(ErrorCode::unauthenticated, "bad signature: the payload was not signed with the envelope's key or was altered",
          "signature");
   return {std::string(payload.begin(), payload.end()), env["key"].get<std::string>()};
+}
+
+Opened open_document(std::string_view envelope, const char* format) {
+  Unsealed u = unseal(envelope);
+  Opened o{nlohmann::json::parse(u.payload, nullptr, false), std::move(u.key)};
+  if (!o.doc.is_object()) fail(ErrorCode::invalid_argument, "the signed payload is not a JSON object", "document");
+  const auto f = o.doc.find("format");  // (value("format", "") throws when format is not text)
+  if (f == o.doc.end() || !f->is_string() || f->get_ref<const std::string&>() != format)
+    fail(ErrorCode::invalid_argument, std::string("format must be ") + format, "format");
+  return o;
+}
+
+std::string trusted_name(store::LoopRepository& loop, const std::string& key, const std::string& field) {
+  auto name = loop.trusted_sender(key);
+  if (!name) fail(ErrorCode::unauthenticated, "unknown sender: the key is not among the trusted senders", field);
+  return *name;
+}
+
+std::string trusted_signer(store::LoopRepository& loop, const Opened& o, const std::string& key,
+                           const std::string& key_field) {
+  if (key != o.key)
+    fail(ErrorCode::unauthenticated, key_field + " is not the key that signed the document", key_field);
+  return trusted_name(loop, key, key_field);
+}
+
+Deployment deployment_of(store::Repository& repo, const code::KeyPair& k) {
+  Deployment d;
+  d.key = code::to_base64url(k.public_key.data(), k.public_key.size());
+  d.id = repo.setting("deployment.id").value_or("bihuan-" + d.key.substr(0, 12));
+  d.name = repo.setting("deployment.name").value_or(d.id);
+  d.region = repo.setting("deployment.region").value_or("");
+  return d;
 }
 
 }  // namespace bihuan::loop

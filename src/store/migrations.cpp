@@ -1748,6 +1748,51 @@ DROP INDEX persons_doc;
 CREATE UNIQUE INDEX persons_doc ON persons (doc_number, doc_type, nationality);
 )SQL";
 
+// v31 (issue 8): referral letters between deployments (跨地区协查函). A letter lists contacts of a
+// case who live in another deployment's region; it travels signed like the transfers' documents,
+// the receiving deployment imports it, puts the people into its closed loop in one action and
+// answers with a signed acknowledgement that the sender imports. direction out: the sender's copy
+// (case_id, area_code = the case's area, region = the region written to); direction in: the
+// receiver's copy (area_code = the region it is addressed to, region = the sender's). document and
+// ack are the signed envelopes; a letter's persons carry each one's outcome.
+constexpr const char* kV31 = R"SQL(
+CREATE TABLE referral_letters (
+  id {pk},
+  direction {text} NOT NULL,
+  document_id {text} NOT NULL,
+  case_id {i64} NOT NULL DEFAULT 0,
+  area_code {text} NOT NULL DEFAULT '',
+  region {text} NOT NULL DEFAULT '',
+  peer {text} NOT NULL DEFAULT '',
+  status {text} NOT NULL,
+  note {text} NOT NULL DEFAULT '',
+  document {text} NOT NULL DEFAULT '',
+  ack {text} NOT NULL DEFAULT '',
+  created_by {i64} NOT NULL DEFAULT 0,
+  created_at {i64} NOT NULL,
+  settled_by {i64} NOT NULL DEFAULT 0,
+  settled_at {i64},
+  decision_note {text} NOT NULL DEFAULT '',
+  UNIQUE (direction, document_id)
+);
+CREATE INDEX referral_letters_area ON referral_letters (direction, area_code, id);
+CREATE INDEX referral_letters_case ON referral_letters (case_id);
+CREATE TABLE referral_letter_persons (
+  id {pk},
+  letter_id {i64} NOT NULL REFERENCES referral_letters (id),
+  idx {i64} NOT NULL,
+  contact_id {i64} NOT NULL DEFAULT 0,
+  person_id {i64} NOT NULL DEFAULT 0,
+  group_key {text} NOT NULL DEFAULT '',
+  outcome {text} NOT NULL DEFAULT 'pending',
+  order_id {i64} NOT NULL DEFAULT 0,
+  order_ref {text} NOT NULL DEFAULT '',
+  note {text} NOT NULL DEFAULT '',
+  UNIQUE (letter_id, idx)
+);
+CREATE INDEX referral_letter_persons_contact ON referral_letter_persons (contact_id);
+)SQL";
+
 // v33 (issue 11): the person columns a merge re-points that had no index on the person (a merge
 // reads them by the merged record: residents' sessions, round exclusions, referrals), and a
 // supply station's requests (owner_kind 'supply_station', owner_org = the station) for its staff.
@@ -1789,6 +1834,7 @@ const std::vector<Migration>& migrations() {
       {26, kV26, "", ""},
       {29, kV29, "", ""},
       {30, kV30, "", ""},
+      {31, kV31, "", ""},
       {33, kV33, "", ""},
   };
   return all;

@@ -17,6 +17,7 @@
 #include "loop/service.hpp"
 #include "loop/signed_document.hpp"
 #include "nat/service.hpp"
+#include "cases/referral_letters.hpp"
 #include "cases/service.hpp"
 #include "cases/treatment.hpp"
 #include "risk/service.hpp"
@@ -243,6 +244,24 @@ class ScopeMatrix : public ::testing::Test {
         contact_out_ = cs.add_contact(case_out_, world_->person_a, "", "n", admin).row.id;
         cs.add_place(case_out_, "V-OUT", "", clock_->now() - std::chrono::hours{3}, clock_->now() - std::chrono::hours{2}, admin);
         disinfection_out_ = cs.disinfections("open", admin, store::Page{0, 10}).items.at(0).id;
+        // A referral letter (协查函) from another deployment, addressed to grid B, imported and
+        // waiting for grid B's command centre.
+        loop::CodeSigner peer((dir_->path() / "letter-peer").string());
+        const auto& pk = peer.keys();
+        const std::string peer_key = code::to_base64url(pk.public_key.data(), pk.public_key.size());
+        svc.trust_sender("letter-peer", peer_key, admin);
+        const json letter = {
+            {"format", "bihuan-referral/1"},
+            {"document_id", "peer:referral:1"},
+            {"sender", {{"id", "peer"}, {"name", "外市"}, {"region", "4403"}, {"public_key", peer_key}}},
+            {"to_region", World::kGridB},
+            {"sent_at", format_instant(clock_->now())},
+            {"expires_at", format_instant(clock_->now() + std::chrono::hours{24})},
+            {"persons",
+             {{{"index", 1}, {"doc_type", "resident_id"}, {"doc_number", make_id("19900101", 91)}, {"nationality", "CHN"},
+               {"name", "外地人甲"}, {"sex", "female"}, {"area_code", World::kGridB}, {"group", "close_contact"}}}}};
+        cases::Referrals letters(*repo, svc, nullptr, *clock_);
+        letter_out_ = letters.import(loop::seal(letter.dump(), pk), admin).row.id;
         // The confirmed case in treatment at hospital 2 (a handover of its new order).
         cases::Treatment tr(*repo, svc, *clock_);
         treatment_out_ = tr.admit(second, {org_["HOSP-2"], "designated_hospital", "", "", ""}, admin).row.id;
@@ -456,6 +475,7 @@ class ScopeMatrix : public ::testing::Test {
     if (pattern.rfind("/api/treatments/{id}", 0) == 0) return Target{id(treatment_out_), "999999"};
     if (pattern.rfind("/api/hospitals/{id}", 0) == 0) return Target{id(org_["HOSP-2"]), "999999"};
     if (pattern.rfind("/api/contacts/{id}", 0) == 0) return Target{id(contact_out_), "999999"};
+    if (pattern.rfind("/api/referral-letters/{id}", 0) == 0) return Target{id(letter_out_), "999999"};
     if (pattern.rfind("/api/links/{id}", 0) == 0) return Target{id(link_out_), "999999"};
     if (pattern.rfind("/api/disinfections/{id}", 0) == 0) return Target{id(disinfection_out_), "999999"};
     if (pattern.rfind("/api/risk-areas/proposals/{id}", 0) == 0) return Target{id(risk_proposal_out_), "999999"};
@@ -481,6 +501,9 @@ class ScopeMatrix : public ::testing::Test {
   // A well-formed body for each route (so that the answer comes from the object, not the input).
   static std::string body_for(const std::string& method, const std::string& pattern, const std::string& object) {
     if (pattern == "/api/loop/handovers/{id}/withdraw") return R"({"reason":"行程取消"})";
+    if (pattern == "/api/cases/{id}/referral-letters") return R"({"to_region":"4403"})";
+    if (pattern == "/api/referral-letters/{id}/decline") return R"({"note":"n"})";
+    if (pattern == "/api/referral-letters/{id}/accept") return json{{"owner_area", World::kGridA}}.dump();
     if (pattern == "/api/supply/households/{id}/needs") return R"({"necessities":"米"})";
     if (pattern == "/api/supply/vulnerable/{id}/clear") return R"({"reason":"r"})";
     if (pattern == "/api/supply/vulnerable") return json{{"person_id", std::stoll(object)}, {"category", "disability"}}.dump();
@@ -595,6 +618,7 @@ class ScopeMatrix : public ::testing::Test {
   static inline std::int64_t round_out_ = 0, tube_out_ = 0, box_out_ = 0, result_out_ = 0, nat_conflict_out_ = 0,
                              nat_alert_out_ = 0;
   static inline std::int64_t case_out_ = 0, contact_out_ = 0, link_out_ = 0, disinfection_out_ = 0, treatment_out_ = 0;
+  static inline std::int64_t letter_out_ = 0;
   static inline std::int64_t risk_area_out_ = 0, risk_proposal_out_ = 0;
   static inline std::int64_t event_out_ = 0, response_task_out_ = 0, level_out_ = 0;
   static inline std::int64_t signal_out_ = 0;

@@ -24,6 +24,7 @@ export const MENU = [
   { name: 'natAntigen', path: '/nat/antigen', icon: 'Odometer', perm: 'test.sample' },
   { name: 'cases', path: '/cases', icon: 'Search', perm: 'case.investigate' },
   { name: 'chains', path: '/chains', icon: 'Share', perm: 'case.investigate' },
+  { name: 'referralLetters', path: '/referral-letters', icon: 'Promotion', perm: 'case.investigate' },
   { name: 'treatments', path: '/treatments', icon: 'FirstAidKit', perm: 'loop.read' },
   { name: 'analytics', path: '/analytics', icon: 'DataAnalysis', perm: 'analytics.read' },
   { name: 'disinfections', path: '/disinfections', icon: 'Brush', perm: 'venue.disinfect' },
@@ -170,6 +171,12 @@ const routes = [
       { path: 'analytics', name: 'analytics', component: () => import('./views/AnalyticsView.vue'), meta: { perm: 'analytics.read' } },
       { path: 'vaccination/elderly', name: 'elderly', component: () => import('./views/ElderlyView.vue'), meta: { perm: 'person.read' } },
       { path: 'chains', name: 'chains', component: () => import('./views/cases/ChainsView.vue'), meta: { perm: 'case.investigate' } },
+      {
+        path: 'referral-letters',
+        name: 'referralLetters',
+        component: () => import('./views/cases/ReferralLettersView.vue'),
+        meta: { perm: 'case.investigate' },
+      },
       { path: 'treatments', name: 'treatments', component: () => import('./views/cases/TreatmentsView.vue'), meta: { perm: 'loop.read' } },
       {
         path: 'disinfections',
