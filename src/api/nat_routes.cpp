@@ -17,6 +17,8 @@
 #include "loop/service.hpp"
 #include "loop/watcher.hpp"
 #include "nat/service.hpp"
+#include "nat/slot_plan.hpp"
+#include "nat/slots.hpp"
 #include "nat/xlsx.hpp"
 
 namespace bihuan::api {
@@ -795,6 +797,114 @@ Response post_result_file(Request& req, Context& ctx) {
   return Response::json({{"job_id", id}}, 202);
 }
 
+// ---------------------------------------------------------------- slots by household (分时段、按户)
+
+// The plan of a round's slots as a background job: one transaction, replaced whole; a job
+// interrupted by a restart runs again from its input.
+jobs::Work slots_work(const json& params, const Clock* clock) {
+  return [params, clock](jobs::JobContext& jc) -> std::string {
+    const Caller c = caller_from(params.at("caller"));
+    nat::SlotService svc(jc.repo, *clock, store::local_time_of(jc.repo));
+    const auto rep = svc.make_plan(
+        params.at("round_id").get<std::int64_t>(), params.at("slot_minutes").get<int>(), c,
+        [&jc](double f) { jc.progress(f); }, [&jc] { return jc.stopping() || jc.cancelled(); });
+    return json{{"round_id", rep.round_id},
+                {"slot_minutes", rep.slot_minutes},
+                {"residents", rep.residents},
+                {"households", rep.households},
+                {"single_persons", rep.single_persons},
+                {"split_households", rep.split_households},
+                {"points", rep.points},
+                {"slots", rep.slots},
+                {"capacity", rep.capacity},
+                {"units", rep.units}}
+        .dump();
+  };
+}
+
+// {slot_minutes?: 10..240, default 60} -> 202 {job_id}: the command centre of the round's area.
+Response plan_slots(Request& req, Context& ctx) {
+  const json b = req.body.empty() ? json::object() : parse_object(req.body);
+  const Caller c = actor(ctx, req);
+  const std::int64_t round_id = path_id(req);
+  nat::SlotService svc(ctx.repo, *ctx.svc.clock, ctx.svc.local_time);
+  svc.plannable_round(round_id, c);  // scope first: outside answers like an unknown round
+  const auto minutes = opt_int(b, "slot_minutes").value_or(60);
+  if (minutes < 10 || minutes > 240) fail(ErrorCode::invalid_argument, "slot_minutes must be between 10 and 240", "slot_minutes");
+  if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running", "jobs");
+  const json params = {{"caller", caller_params(c)}, {"round_id", round_id}, {"slot_minutes", minutes}};
+  store::JobInput input{params.dump(), std::string()};
+  const std::int64_t id =
+      ctx.svc.jobs->submit(ctx.repo, "nat.slots", c.user_id, slots_work(params, ctx.svc.clock), &input);
+  ctx.audits.push_back(store::audit_of(c, ctx.now(), "test.round_slots_submit", "job", id, {},
+                                       json{{"round_id", round_id}, {"slot_minutes", minutes}}.dump()));
+  return Response::json({{"job_id", id}}, 202);
+}
+
+json slot_json(const store::SlotRow& s) {
+  return {{"id", s.id},
+          {"point_id", s.point_id},
+          {"starts", nat::clock_text(s.starts)},
+          {"ends", nat::clock_text(s.ends)},
+          {"capacity", s.capacity},
+          {"planned", s.planned}};
+}
+
+Response get_slots(Request& req, Context& ctx) {
+  nat::SlotService svc(ctx.repo, *ctx.svc.clock, ctx.svc.local_time);
+  const auto v = svc.view(path_id(req), std::string(req.q("area")), actor(ctx, req));
+  const auto& l = ctx.svc.local_time;
+  json plan = nullptr;
+  if (v.plan)
+    plan = {{"slot_minutes", v.plan->slot_minutes}, {"residents", v.plan->residents}, {"units", v.plan->units},
+            {"points", v.plan->points},             {"capacity", v.plan->capacity},   {"made_at", l.format(v.plan->made_at)}};
+  json points = json::array();
+  for (const auto& p : v.points) {
+    json slots = json::array();
+    for (const auto& s : p.slots) {
+      json j = slot_json(s.slot);
+      j["units_here"] = s.units_here;
+      j["planned_here"] = s.planned_here;
+      j["sampled_here"] = s.sampled_here ? json(*s.sampled_here) : json(nullptr);
+      j["ended"] = s.ended;
+      j["behind"] = s.ended && s.sampled_here && *s.sampled_here < s.planned_here;
+      slots.push_back(std::move(j));
+    }
+    json pj = point_json(p.point);
+    pj["slots"] = std::move(slots);
+    points.push_back(std::move(pj));
+  }
+  return Response::json({{"round", round_json(v.round, l)},
+                         {"area", v.area},
+                         {"plan", plan},
+                         {"planned", v.planned},
+                         {"units", v.units},
+                         {"compared", v.compared},
+                         {"sampled", v.sampled ? json(*v.sampled) : json(nullptr)},
+                         {"points", points}});
+}
+
+Response get_slot_units(Request& req, Context& ctx) {
+  nat::SlotService svc(ctx.repo, *ctx.svc.clock, ctx.svc.local_time);
+  const std::int64_t slot = query_int(req.q("slot_id"), "slot_id", 0, std::numeric_limits<std::int64_t>::max(), 0);
+  auto page = svc.units(path_id(req), std::string(req.q("area")), slot, query_page(req.q("limit"), req.q("after")),
+                        actor(ctx, req));
+  return Response::json(page_json(page, [](const nat::SlotUnitLine& u) {
+    return json{{"id", u.unit.unit.id},
+                {"area_code", u.unit.unit.area_code},
+                {"household_id", u.unit.unit.household_id},
+                {"person_id", u.unit.unit.person_id},
+                {"members", u.unit.unit.members},
+                {"sampled", u.unit.sampled},
+                {"address", u.unit.address},
+                {"slot_id", u.slot.id},
+                {"point_id", u.slot.point_id},
+                {"point_name", u.point_name},
+                {"starts", nat::clock_text(u.slot.starts)},
+                {"ends", nat::clock_text(u.slot.ends)}};
+  }));
+}
+
 Response correct_result(Request& req, Context& ctx) {
   const json b = parse_object(req.body);
   Svc s(ctx);
@@ -1008,6 +1118,8 @@ void add_nat_job_kinds(jobs::Runner& runner, const Services& svc) {
   JobDeps deps{svc.loop_profiles, svc.loop_watcher, svc.code_signer, svc.clock};
   if (!deps.profiles) return;
   runner.add_kind("nat.results", [deps](const store::JobInput& in) { return results_work(json::parse(in.params), in.data, deps); });
+  const Clock* clock = svc.clock;
+  if (clock) runner.add_kind("nat.slots", [clock](const store::JobInput& in) { return slots_work(json::parse(in.params), clock); });
 }
 
 void add_nat_routes(Router& router) {
@@ -1045,6 +1157,18 @@ void add_nat_routes(Router& router) {
       "The round's plan: each grid's residents assigned to sampling points within their daily capacity "
       "(per hour x opening hours), the load of each point and the overflow",
       {id}, P::test_read, "", round_plan);
+  add(J::scoped_object, "POST", "/api/nat/rounds/{id}/slots",
+      "Plan the round by household and time slot (分时段、按户) as a background job: 202 {job_id}; replaces the "
+      "round's plan whole",
+      {id}, P::test_manage, js, plan_slots);
+  add(J::scoped_object, "GET", "/api/nat/rounds/{id}/slots/households",
+      "Households (and persons without one) of an area with their slot and point, and how many are sampled",
+      with_paging({id, qp("area", "an area inside the round"), qp("slot_id", "only this slot", "integer")}), P::test_read,
+      "", get_slot_units);
+  add(J::scoped_object, "GET", "/api/nat/rounds/{id}/slots",
+      "The round's time slots holding an area's households: capacity, planned and (areas up to 200,000 planned) "
+      "sampled persons per slot",
+      {id, qp("area", "an area inside the round")}, P::test_read, "", get_slots);
   add(J::scoped_object, "GET", "/api/nat/rounds/{id}/coverage",
       "Coverage: residents expected, sampled, resulted, positive; households full, partial, none",
       {id, qp("level", "code length of the rows: 9 street, 12 community, 15 grid", "integer")}, P::test_read, "", coverage);

@@ -6,6 +6,8 @@
 #include "core/error.hpp"
 #include "core/rbac.hpp"
 #include "loop/service.hpp"
+#include "nat/slot_plan.hpp"
+#include "nat/slots.hpp"
 #include "notify/sender.hpp"
 #include "resident/service.hpp"
 #include "store/notify_repository.hpp"
@@ -206,6 +208,17 @@ Response me(Request& req, Context& ctx) {
   }
   json appeals = json::array();
   for (const auto& a : v.appeals) appeals.push_back(appeal_json(a, l, now, false));
+  // The household's time slot in open mass-testing rounds (分时段、按户采样, nat/slots.hpp).
+  json round_slots = json::array();
+  for (const auto& s : nat::SlotService(ctx.repo, *ctx.svc.clock, l).slots_of_person(pid))
+    round_slots.push_back({{"round_id", s.round.id},
+                           {"campaign", s.round.campaign},
+                           {"day", format_date(s.round.day)},
+                           {"starts", nat::clock_text(s.slot.starts)},
+                           {"ends", nat::clock_text(s.slot.ends)},
+                           {"point_name", s.point.name},
+                           {"point_address", s.point.address},
+                           {"persons", s.household_members}});
   // The resident's own read is audited like any read of a person's data.
   audit(ctx, req, "resident.read", "person", pid, nullptr, who(pid));
   return Response::json({{"person", person},
@@ -219,6 +232,7 @@ Response me(Request& req, Context& ctx) {
                          {"orders", orders},
                          {"measures", measures},
                          {"appeals", appeals},
+                         {"round_slots", round_slots},
                          {"profile", {{"name", v.profile}, {"title", v.profile_title}}}});
 }
 

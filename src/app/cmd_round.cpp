@@ -1,6 +1,7 @@
 // bihuan round start --area CODE --days 2022-04-04[,2022-04-05...] --rule KEY [--ratio 10] [--outbreak] [--campaign TEXT]
 // bihuan round status [ID]            the rounds, or one round with its totals
 // bihuan round coverage ID [--level 9|12|15] [--json] [--watch SECONDS]
+// bihuan round slots ID [--minutes 60] [--json]   the plan by household and time slot
 // Scripted mass-testing rounds (区域核酸检测, docs/API-testing.md), acting as the local
 // administrator (audited as cli:USER).
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "core/error.hpp"
 #include "loop/service.hpp"
 #include "nat/service.hpp"
+#include "nat/slots.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::app {
@@ -70,6 +72,7 @@ struct Opts {
   int level = 0;
   bool as_json = false;
   int watch = 0;
+  int minutes = 60;
 };
 
 // The services a round command needs, over the database of --db.
@@ -112,7 +115,7 @@ void print_coverage(nat::Service& svc, const Opts& o) {
 }
 
 const bool registered = add_command([](CLI::App& app) {
-  auto* cmd = app.add_subcommand("round", "Mass-testing rounds (区域核酸检测): start, status, coverage");
+  auto* cmd = app.add_subcommand("round", "Mass-testing rounds (区域核酸检测): start, status, coverage, slots");
   cmd->require_subcommand(1);
   static Opts o;
   // Options every round subcommand takes.
@@ -175,6 +178,33 @@ const bool registered = add_command([](CLI::App& app) {
       }
     }
     if (o.as_json) std::cout << json{{"rounds", out}}.dump() << "\n";
+  });
+
+  auto* slots = sub("slots", "Plan a round by household and time slot (分时段、按户), replacing its plan");
+  slots->add_option("ID", o.id, "round id")->required();
+  slots->add_option("--minutes", o.minutes, "length of a slot, 10..240")->capture_default_str();
+  slots->add_flag("--json", o.as_json, "print the report as JSON");
+  slots->callback([] {
+    Services sv(o);
+    nat::SlotService svc(*sv.repo, sv.clock, store::local_time_of(*sv.repo));
+    const bool tty = !o.as_json && isatty(STDERR_FILENO);
+    const auto rep = svc.make_plan(o.id, o.minutes, cli_actor(), [tty](double f) {
+      if (tty) std::cerr << "\r" << bar(f) << std::flush;
+    });
+    if (tty) std::cerr << "\n";
+    const json j = {{"round_id", rep.round_id},         {"slot_minutes", rep.slot_minutes},
+                    {"residents", rep.residents},       {"households", rep.households},
+                    {"single_persons", rep.single_persons}, {"split_households", rep.split_households},
+                    {"points", rep.points},             {"slots", rep.slots},
+                    {"capacity", rep.capacity},         {"units", rep.units}};
+    if (o.as_json) {
+      std::cout << j.dump() << "\n";
+      return;
+    }
+    std::cout << "round " << rep.round_id << ": " << rep.residents << " residents (" << rep.households << " households, "
+              << rep.single_persons << " without one) in " << rep.slots << " slots of " << rep.slot_minutes
+              << " minutes at " << rep.points << " points (" << rep.capacity << " places); " << rep.split_households
+              << " households split over consecutive slots\n";
   });
 
   auto* cov = sub("coverage", "Coverage of a round by street, community or grid");

@@ -1793,6 +1793,49 @@ CREATE TABLE referral_letter_persons (
 CREATE INDEX referral_letter_persons_contact ON referral_letter_persons (contact_id);
 )SQL";
 
+// v32 (issue 7): the round's sampling plan by household and time slot (分时段、按户采样安排).
+// A plan belongs to one round and is replaced whole when made again. round_slots: each active
+// point's time slots on the round's day (minutes after local midnight, capacity = capacity per
+// hour x slot length) with the persons planned in it. round_slot_units: every expected resident
+// of the round's area in exactly one unit; a unit is a household (person_id 0: all its expected
+// members in the round's area), or one person (household_id 0: a person without a household; or
+// a member of a household too large for one slot, which then takes consecutive slots of one
+// point). area_code is the household's grid (its first member's, as coverage counts it).
+constexpr const char* kV32 = R"SQL(
+CREATE TABLE round_slot_plans (
+  round_id {i64} PRIMARY KEY REFERENCES test_rounds (id),
+  slot_minutes {i64} NOT NULL,
+  residents {i64} NOT NULL,
+  units {i64} NOT NULL,
+  points {i64} NOT NULL,
+  capacity {i64} NOT NULL,
+  made_at {i64} NOT NULL,
+  made_by {i64} NOT NULL DEFAULT 0
+);
+CREATE TABLE round_slots (
+  id {pk},
+  round_id {i64} NOT NULL REFERENCES test_rounds (id),
+  point_id {i64} NOT NULL,
+  area_code {text} NOT NULL,
+  starts {i64} NOT NULL,
+  ends {i64} NOT NULL,
+  capacity {i64} NOT NULL,
+  planned {i64} NOT NULL
+);
+CREATE INDEX round_slots_round ON round_slots (round_id, point_id, starts);
+CREATE TABLE round_slot_units (
+  id {pk},
+  round_id {i64} NOT NULL REFERENCES test_rounds (id),
+  area_code {text} NOT NULL,
+  household_id {i64} NOT NULL,
+  person_id {i64} NOT NULL,
+  slot_id {i64} NOT NULL,
+  members {i64} NOT NULL
+);
+CREATE UNIQUE INDEX round_slot_units_key ON round_slot_units (round_id, household_id, person_id);
+CREATE INDEX round_slot_units_area ON round_slot_units (round_id, area_code, id);
+)SQL";
+
 // v33 (issue 11): the person columns a merge re-points that had no index on the person (a merge
 // reads them by the merged record: residents' sessions, round exclusions, referrals), and a
 // supply station's requests (owner_kind 'supply_station', owner_org = the station) for its staff.
@@ -1835,6 +1878,7 @@ const std::vector<Migration>& migrations() {
       {29, kV29, "", ""},
       {30, kV30, "", ""},
       {31, kV31, "", ""},
+      {32, kV32, "", ""},
       {33, kV33, "", ""},
   };
   return all;

@@ -420,6 +420,66 @@ TEST_F(NatApi, PointHoursAndTheRoundPlan) {
   EXPECT_GT(j["residents"].get<int>(), 0);
 }
 
+// The round's plan by household and time slot (分时段、按户): a job of the round's command centre;
+// the slots with planned and sampled persons; a grid worker's list of its households and slots.
+TEST_F(NatApi, RoundSlotsByHouseholdRunAsAJob) {
+  Client centre = login(server_->port(), "centre");
+  Client sampler = login(server_->port(), "sampler");
+  Client grid = login(server_->port(), "grid_a");
+  auto pt = centre.post("/api/nat/points", json{{"name", "建外采样点"}, {"area_code", World::kStreet},
+                                                {"capacity_per_hour", 100}, {"opens", "07:00"}, {"closes", "09:00"}}.dump());
+  ASSERT_EQ(pt.status, 201) << pt.body;
+  auto rounds = centre.post("/api/nat/rounds", json{{"area_code", World::kStreet}, {"days", {"2022-04-04"}},
+                                                    {"rule", "outbreak_district_10m"}}.dump());
+  ASSERT_EQ(rounds.status, 201) << rounds.body;
+  const std::string path = "/api/nat/rounds/" + std::to_string(rounds.j()["items"][0]["id"].get<std::int64_t>()) + "/slots";
+  EXPECT_EQ(sampler.post(path, R"({"slot_minutes":30})").status, 403);
+  EXPECT_EQ(grid.post(path, R"({"slot_minutes":30})").status, 403);
+  auto bad = centre.post(path, R"({"slot_minutes":5})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.j()["field"], "slot_minutes");
+  // Nothing planned yet.
+  auto none = centre.get(path);
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_TRUE(none.j()["plan"].is_null());
+  auto r = centre.post(path, R"({"slot_minutes":30})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  const std::int64_t id = r.j()["job_id"];
+  ASSERT_TRUE(server_->services().jobs->wait(id, std::chrono::seconds(60)));
+  const json job = centre.get("/api/jobs/" + std::to_string(id)).j();
+  ASSERT_EQ(job["status"], "done") << job.dump();
+  const std::int64_t residents = job["report"]["residents"];
+  EXPECT_GT(residents, 0);
+  EXPECT_EQ(job["report"]["slots"], 4);  // 07:00-09:00 in half hours
+  auto v = centre.get(path);
+  ASSERT_EQ(v.status, 200) << v.body;
+  const json j = v.j();
+  EXPECT_EQ(j["plan"]["slot_minutes"], 30);
+  EXPECT_EQ(j["planned"], residents);
+  EXPECT_EQ(j["compared"], true);
+  EXPECT_EQ(j["sampled"], 0);
+  ASSERT_EQ(j["points"].size(), 1u) << v.body;
+  std::int64_t planned = 0;
+  for (const auto& s : j["points"][0]["slots"]) {
+    EXPECT_LE(s["planned"].get<std::int64_t>(), s["capacity"].get<std::int64_t>());
+    planned += s["planned_here"].get<std::int64_t>();
+  }
+  EXPECT_EQ(planned, residents);
+  EXPECT_EQ(j["points"][0]["slots"][0]["starts"], "07:00");
+  // The grid worker: its own grid's households, each with its slot; another grid is unknown.
+  auto list = grid.get(path + "/households?limit=1000");
+  ASSERT_EQ(list.status, 200) << list.body;
+  const json items = list.j()["items"];
+  ASSERT_FALSE(items.empty()) << list.body;
+  for (const auto& u : items) {
+    EXPECT_EQ(u["area_code"], World::kGridA);
+    EXPECT_EQ(u["point_name"], "建外采样点");
+    EXPECT_FALSE(u["starts"].get<std::string>().empty());
+  }
+  EXPECT_EQ(grid.get(path + "/households?area=" + std::string(World::kGridB)).status, 404);
+  EXPECT_EQ(grid.get(path + "?area=" + std::string(World::kGridB)).status, 404);
+}
+
 // The round page's pool advice: the numbers of `bihuan pool advise` (Dorfman's formula), for
 // anyone who reads testing; bad numbers are named.
 TEST_F(NatApi, PoolAdvice) {

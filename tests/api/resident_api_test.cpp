@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "api/resident_routes.hpp"
+#include "jobs/runner.hpp"
 #include "notify/receiver.hpp"
 
 namespace bihuan::testing {
@@ -169,6 +170,31 @@ TEST_F(ResidentApi, AnAppealGoesToTheGridOfTheAreaAndIsAnswered) {
   EXPECT_EQ(me.get("/api/resident/me").j()["code"]["colour"], "green");
   EXPECT_EQ(audit_rows(url_, "appeal.answer").size(), 2u);
   EXPECT_EQ(audit_rows(url_, "order.release").size(), 1u);
+}
+
+// A resident sees their household's time slot (分时段、按户) in an open round with a plan.
+TEST_F(ResidentApi, TheHouseholdsSlotOfAnOpenRound) {
+  Client admin = login(server_->port(), "admin");
+  auto pt = admin.post("/api/nat/points", json{{"name", "光华里采样点"}, {"area_code", World::kStreet}, {"address", "光华路2号"},
+                                               {"capacity_per_hour", 60}, {"opens", "07:00"}, {"closes", "08:00"}}.dump());
+  ASSERT_EQ(pt.status, 201) << pt.body;
+  auto rounds = admin.post("/api/nat/rounds", json{{"area_code", World::kStreet}, {"days", {"2022-04-04"}},
+                                                   {"rule", "outbreak_district_10m"}}.dump());
+  ASSERT_EQ(rounds.status, 201) << rounds.body;
+  const std::int64_t round = rounds.j()["items"][0]["id"];
+  Client c = sign_in(world_.doc_a, world_.phone_a);
+  EXPECT_TRUE(c.get("/api/resident/me").j()["round_slots"].empty());  // no plan yet
+  auto job = admin.post("/api/nat/rounds/" + std::to_string(round) + "/slots", R"({"slot_minutes":20})");
+  ASSERT_EQ(job.status, 202) << job.body;
+  ASSERT_TRUE(server_->services().jobs->wait(job.j()["job_id"].get<std::int64_t>(), std::chrono::seconds(60)));
+  const json slots = c.get("/api/resident/me").j()["round_slots"];
+  ASSERT_EQ(slots.size(), 1u) << slots.dump();
+  EXPECT_EQ(slots[0]["round_id"], round);
+  EXPECT_EQ(slots[0]["day"], "2022-04-04");
+  EXPECT_EQ(slots[0]["point_name"], "光华里采样点");
+  EXPECT_EQ(slots[0]["point_address"], "光华路2号");
+  EXPECT_EQ(slots[0]["persons"], 2);  // 张三 and 张四 of household A come together
+  EXPECT_EQ(slots[0]["starts"].get<std::string>().substr(0, 3), "07:");
 }
 
 TEST_F(ResidentApi, CodeRequestsPerAddressAreLimited) {

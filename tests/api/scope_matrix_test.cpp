@@ -18,6 +18,7 @@
 #include "loop/signed_document.hpp"
 #include "nat/service.hpp"
 #include "cases/referral_letters.hpp"
+#include "nat/slots.hpp"
 #include "cases/service.hpp"
 #include "cases/treatment.hpp"
 #include "risk/service.hpp"
@@ -197,6 +198,8 @@ class ScopeMatrix : public ::testing::Test {
         np.lab_org_id = org_["LAB-2"];
         const auto point = nat.create_point(np, admin);
         point_out_ = point.id;
+        // The round's plan by household and time slot (its slots and grid B's households).
+        nat::SlotService(*repo, *clock_, LocalTime{}).make_plan(round_out_, 60, admin);
         nat::NewTube nt;
         nt.barcode = "OUT-TUBE-1";
         nt.point_id = point.id;
@@ -541,6 +544,7 @@ class ScopeMatrix : public ::testing::Test {
       return json{{"person_id", world_->person_a}, {"reason", "away"}}.dump();
     if (pattern == "/api/nat/boxes/{id}/tubes") return R"({"barcodes":["NO-SUCH-TUBE"]})";
     if (pattern == "/api/nat/points/{id}") return R"({"capacity_per_hour":100})";
+    if (pattern == "/api/nat/rounds/{id}/slots" && method == "POST") return R"({"slot_minutes":30})";
     if (pattern.find("/pickup") != std::string::npos) return R"({"carrier":"c"})";
     if (pattern.find("/correct") != std::string::npos) return R"({"result":"negative","reason":"r"})";
     if (pattern.find("/api/nat/conflicts/") != std::string::npos) return R"({"note":"n"})";

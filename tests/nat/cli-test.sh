@@ -27,6 +27,21 @@ assert c["total"]["expected"] == int(sys.argv[3]) and c["total"]["sampled"] == 0
 assert sum(x["expected"] for x in c["rows"]) == c["total"]["expected"], c
 assert all(len(x["area_code"]) == 15 for x in c["rows"]), c
 PY
+# The plan by household and time slot: every expected resident in exactly one slot, no slot over
+# its capacity, a household in one slot unless split person by person.
+"$B" round slots 1 --db "$DB" --policies "$SRC/policies" --minutes 30 --json > "$TMP/s.json"
+python3 - "$TMP/s.json" "$EXPECTED" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["residents"] == int(sys.argv[2]) and s["points"] >= 1 and s["slots"] >= 1, s
+PY
+[[ $(q "select coalesce(sum(members), 0) from round_slot_units where round_id = 1") == "$EXPECTED" ]] || { echo "slot units do not add up"; exit 1; }
+[[ $(q "select count(*) from round_slots where round_id = 1 and planned > capacity") == 0 ]] || { echo "a slot over capacity"; exit 1; }
+ONCE=$(q "select count(*) from persons p where p.area_code like '$STREET%' and p.merged_into is null and
+  (select count(*) from round_slot_units u where u.round_id = 1 and u.person_id = 0 and p.household_id is not null
+     and u.household_id = p.household_id)
+  + (select count(*) from round_slot_units u where u.round_id = 1 and u.person_id = p.id) <> 1")
+[[ $ONCE == 0 ]] || { echo "$ONCE residents not in exactly one slot"; exit 1; }
 # A profile without area mass testing refuses the round (exit 2, the field named).
 set +e
 "$B" round start --db "$DB" --policies "$SRC/policies" --area "$STREET" --days 2022-04-04 --rule no_such > /dev/null 2> "$TMP/err"; rc=$?

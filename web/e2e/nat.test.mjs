@@ -243,6 +243,28 @@ test('the round page plans the points within their capacity', async () => {
   assert.deepEqual(desk.problems, [])
 })
 
+test('the round page plans every household into a time slot as a job and compares it with the samples', async () => {
+  const page = desk.page
+  await page.goto(`${BASE()}/nat/rounds/${round.id}`)
+  await hook(page, 'nat-slots-none').waitFor()
+  await hook(page, 'nat-slots-make').click()
+  const plan = await api.admin.get(`/nat/rounds/${round.id}/plan`)
+  assert.equal(plan.status, 200, JSON.stringify(plan.body))
+  // Every expected resident of the street is in one slot.
+  await page.locator(`[data-test="nat-slots"][data-planned="${plan.body.residents}"]`).waitFor()
+  await page.locator('[data-test="nat-slots-households"] .el-table__row').first().waitFor()
+  const slots = await api.admin.get(`/nat/rounds/${round.id}/slots`)
+  assert.equal(slots.status, 200, JSON.stringify(slots.body))
+  assert.equal(slots.body.planned, plan.body.residents)
+  const cov = await api.admin.get(`/nat/rounds/${round.id}/coverage`)
+  assert.equal(cov.status, 200, JSON.stringify(cov.body))
+  assert.equal(slots.body.compared, true)
+  assert.equal(slots.body.sampled, cov.body.total.sampled)  // the residents sampled above, in their slots
+  for (const p of slots.body.points) for (const s of p.slots) assert.ok(s.planned <= s.capacity, JSON.stringify(s))
+  await shot(page, 'nat-slots.png')
+  assert.deepEqual(desk.problems, [])
+})
+
 test("the holders' page lists today's planned test of an order, sampled this morning", async () => {
   // The first resident sampled above is put under home isolation by its grid today (a close
   // contact: tests on days 1, 2, 3, 5 and 7); today's test shows as sampled (awaiting the lab).
