@@ -117,6 +117,6 @@ TEST_P(MergeCases, OneOpenCaseIsLeftAlone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MergeCases, ::testing::Values("sqlite", "postgresql"),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& p) { return std::string(p.param); });
 
 }  // namespace bihuan::mergecasestest
