@@ -9,6 +9,7 @@
 #include "core/health_code.hpp"
 #include "core/rbac.hpp"
 #include "loop/document_fields.hpp"
+#include "loop/first_stage.hpp"
 #include "loop/service.hpp"
 #include "loop/signed_document.hpp"
 #include "store/audit.hpp"
@@ -518,15 +519,6 @@ DecidedLetter Referrals::decide(std::int64_t id, bool accept, const std::string&
     const Date today = loop_.settings().local.date_of(now);
     const std::string profile = loop_.active_profile();
     const auto& prof = loop_.profiles().get(profile);
-    auto stage_for = [&](const std::string& group) {
-      auto it = prof.groups.find(group);
-      if (it == prof.groups.end() || it->second.phases.empty()) return loop::Stage::destination_community;
-      switch (it->second.phases.front().measure) {
-        case policy::Measure::home_isolation: return loop::Stage::home_isolation;
-        case policy::Measure::home_health_monitoring: return loop::Stage::home_monitoring;
-        default: return loop::Stage::destination_community;  // the grid hands over to the site
-      }
-    };
     std::map<std::string, std::int64_t> counts;
     json ack_persons = json::array();
     for (const auto& p : d.persons) {
@@ -597,7 +589,7 @@ DecidedLetter Referrals::decide(std::int64_t id, bool accept, const std::string&
             n.group = r.group;
             n.source = loop::OrderSource::close_contact;
             n.start = today;
-            n.stage = stage_for(r.group);
+            n.stage = loop::first_stage_at_home(prof, r.group);
             n.owner = loop::Owner::area(person->area_code);
             n.note = "referral letter " + d.document_id + " from " + row.peer;
             try {

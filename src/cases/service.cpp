@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/health_code.hpp"
 #include "core/rbac.hpp"
+#include "loop/first_stage.hpp"
 #include "loop/service.hpp"
 #include "store/audit.hpp"
 #include "store/transaction.hpp"
@@ -668,15 +669,6 @@ ControlReport Service::control(std::int64_t case_id, const Caller& c) {
     const Instant now = clock_.now();
     const Date today = settings_.local.date_of(now);
     const auto& prof = loop_.profiles().get(loop_.active_profile());
-    auto stage_for = [&](const std::string& group) {
-      auto it = prof.groups.find(group);
-      if (it == prof.groups.end() || it->second.phases.empty()) return loop::Stage::destination_community;
-      switch (it->second.phases.front().measure) {
-        case policy::Measure::home_isolation: return loop::Stage::home_isolation;
-        case policy::Measure::home_health_monitoring: return loop::Stage::home_monitoring;
-        default: return loop::Stage::destination_community;  // the grid hands over to the site
-      }
-    };
     for (auto row : t_->contacts(k.id)) {
       if (row.status != "accepted") continue;
       const std::string group = row.degree == 2 ? "secondary_contact" : "close_contact";
@@ -695,7 +687,7 @@ ControlReport Service::control(std::int64_t case_id, const Caller& c) {
       n.group = group;
       n.source = loop::OrderSource::close_contact;
       n.start = today;
-      n.stage = stage_for(group);
+      n.stage = loop::first_stage_at_home(prof, group);
       n.owner = loop::Owner::area(who.front().area_code);
       n.note = "case " + std::to_string(k.id);
       try {
