@@ -18,6 +18,7 @@
 #include "store/migrations.hpp"
 #include "store/repository.hpp"
 #include "store/sql_access.hpp"
+#include "store/warning_repository.hpp"
 
 namespace bihuan::store {
 
@@ -1074,34 +1075,27 @@ class SqlRepository final : public Repository {
   }
 
   // A person's vaccination status (vaccination_status) computed again from the doses recorded for
-  // them, as the immunisation import does (core/vaccination.hpp); none without doses.
+  // them, through the immunisation import's reads and writes (store/warning_repository.hpp,
+  // core/vaccination.hpp); none without doses.
   void restate_vaccination(std::int64_t person_id, std::int64_t at_ms) {
+    auto w = open_warning_repository(*this);
     std::vector<vaccination::Dose> ds;
-    {
-      Q q(*db_, "SELECT dose, day, product FROM vaccination_doses WHERE person_id = ? ORDER BY dose");
-      q.i64(person_id);
-      while (q.next())
-        if (auto d = parse_date(q.str(1))) ds.push_back({static_cast<int>(q.int64(0)), *d, q.str(2)});
-    }
+    for (const auto& r : w->doses_of(person_id))
+      if (auto d = parse_date(r.day)) ds.push_back({r.dose, *d, r.product});
     if (ds.empty()) {
       Q(*db_, "DELETE FROM vaccination_status WHERE person_id = ?").i64(person_id).run();
       return;
     }
     const auto st = vaccination::status_of(ds);
     auto day = [](const std::optional<Date>& v) { return v ? format_date(*v) : std::string(); };
-    Q(*db_,
-      "INSERT INTO vaccination_status (person_id, doses, first_day, full_day, booster_day, last_day, updated_at) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET doses = excluded.doses, "
-      "first_day = excluded.first_day, full_day = excluded.full_day, booster_day = excluded.booster_day, "
-      "last_day = excluded.last_day, updated_at = excluded.updated_at")
-        .i64(person_id)
-        .i64(st.doses)
-        .text(day(st.first))
-        .text(day(st.full_course))
-        .text(day(st.booster))
-        .text(day(st.last))
-        .i64(at_ms)
-        .run();
+    VaccinationStatusRow row;
+    row.person_id = person_id;
+    row.doses = st.doses;
+    row.first_day = day(st.first);
+    row.full_day = day(st.full_course);
+    row.booster_day = day(st.booster);
+    row.last_day = day(st.last);
+    w->put_status(row, from_unix_ms(at_ms));
   }
 
   std::vector<MergeRecord> merges_of(std::int64_t person_id) override {
