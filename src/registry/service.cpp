@@ -393,11 +393,29 @@ store::MergeRecord Service::merge(std::int64_t kept, std::int64_t merged, const 
       if (auto it = moved.find("cases.duplicates"); it != moved.end())
         for (const auto& d : *it) {
           closed.push_back(d.at("case"));
-          audit(c, "case.close_duplicate", "case", d.at("case").get<std::int64_t>(), trim(reason),
-                json{{"merge_id", m.id}, {"kept_case", d.at("kept_case")}, {"person_id", kept},
-                     {"merged_id", merged}, {"contacts_moved", d.at("contacts").size()},
-                     {"places_moved", d.at("places").size()}}
-                    .dump());
+          json detail{{"merge_id", m.id}, {"kept_case", d.at("kept_case")}, {"person_id", kept},
+                      {"merged_id", merged}, {"contacts_moved", d.at("contacts").size()},
+                      {"places_moved", d.at("places").size()}};
+          // Its active treatment moved to the case kept, or ended as a duplicate of the kept
+          // case's own, with the control order it held released (store: settle_duplicate_treatments).
+          if (auto ts = d.find("treatments"); ts != d.end()) {
+            json ended = json::array();
+            for (const auto& t : *ts) {
+              if (t.contains("moved_to")) {
+                detail["treatment_moved"] = t.at("treatment");
+                continue;
+              }
+              ended.push_back(t.at("treatment"));
+              if (!t.contains("order")) continue;
+              audit(c, "order.release", "order", t.at("order").get<std::int64_t>(), trim(reason),
+                    json{{"merge_id", m.id}, {"duplicate_case", d.at("case")}, {"treatment", t.at("treatment")},
+                         {"kept_case", d.at("kept_case")}, {"kept_treatment", t.at("kept_treatment")},
+                         {"from_stage", t.at("stage")}}
+                        .dump());
+            }
+            if (!ended.empty()) detail["treatments_ended"] = ended;
+          }
+          audit(c, "case.close_duplicate", "case", d.at("case").get<std::int64_t>(), trim(reason), detail.dump());
         }
     json detail{{"merge_id", m.id}, {"merged_id", merged}};
     if (!closed.empty()) detail["closed_cases"] = closed;

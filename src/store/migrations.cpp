@@ -1846,6 +1846,15 @@ CREATE INDEX referrals_person ON referrals (person_id) WHERE person_id <> 0;
 CREATE INDEX supply_requests_station ON supply_requests (owner_org, id) WHERE owner_kind = 'supply_station';
 )SQL";
 
+// v36 (issue 11): the person columns a merge re-points since v33 (the outbox's messages, the units
+// of a round's sampling plan, the persons of referral letters), indexed on the person for the
+// merge's read by the merged record (person_id 0 = no person: left out).
+constexpr const char* kV36 = R"SQL(
+CREATE INDEX notify_messages_person ON notify_messages (person_id) WHERE person_id <> 0;
+CREATE INDEX round_slot_units_person ON round_slot_units (person_id) WHERE person_id <> 0;
+CREATE INDEX referral_letter_persons_person ON referral_letter_persons (person_id) WHERE person_id <> 0;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1880,6 +1889,7 @@ const std::vector<Migration>& migrations() {
       {31, kV31, "", ""},
       {32, kV32, "", ""},
       {33, kV33, "", ""},
+      {36, kV36, "", ""},
   };
   return all;
 }

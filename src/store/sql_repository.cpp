@@ -15,6 +15,7 @@
 #include "core/vaccination.hpp"
 #include "core/rbac.hpp"
 #include "store/db.hpp"
+#include "store/loop_repository.hpp"
 #include "store/migrations.hpp"
 #include "store/repository.hpp"
 #include "store/sql_access.hpp"
@@ -34,6 +35,9 @@ namespace {
 // staff roster would break the table's unique key); it is not lost: undo finds it untouched.
 // (persons.household_id is the person's own membership and stays with the merged record.)
 // `text_key`: the key is a text column (a resident session's token hash), recorded as a string.
+// Every ? of `stays` is the kept record. The rows are read with `column <> 0` as well (no person
+// is 0), which lets a partial index `WHERE column <> 0` serve the read on SQLite, and on
+// PostgreSQL under a generic plan.
 struct PersonLink {
   const char* table;
   const char* column;
@@ -92,6 +96,16 @@ const std::vector<PersonLink>& person_links() {
       {"referrals", "person_id"},
       {"resident_otps", "person_id"},
       {"resident_sessions", "person_id", "token_hash", nullptr, true},
+      // The outbox's messages about the person (their history follows them); a round's sampling
+      // plan (issue 7): a unit of one person (planned alone, or one member of a household too
+      // large for one slot) follows them unless the kept record has a slot in that round already,
+      // as a person or through its household's unit (households' units name no person and stay);
+      // the persons of signed referral letters (issue 8), sent or received.
+      {"notify_messages", "person_id"},
+      {"round_slot_units", "person_id", "id",
+       "EXISTS (SELECT 1 FROM round_slot_units k WHERE k.round_id = round_slot_units.round_id AND (k.person_id = ? OR "
+       "(k.person_id = 0 AND k.household_id IN (SELECT h.household_id FROM persons h WHERE h.id = ?))))"},
+      {"referral_letter_persons", "person_id"},
   };
   return links;
 }
@@ -905,9 +919,12 @@ class SqlRepository final : public Repository {
         const std::string stays = link.stays ? std::string(" AND NOT (") + link.stays + ")" : std::string();
         nlohmann::json ids = nlohmann::json::array();
         {
-          Q q(*db_, "SELECT " + key + " FROM " + t + " WHERE " + c + " = ?" + stays + " ORDER BY " + key);
+          Q q(*db_, "SELECT " + key + " FROM " + t + " WHERE " + c + " = ? AND " + c + " <> 0" + stays + " ORDER BY " +
+                        key);
           q.i64(merged);
-          if (link.stays) q.i64(kept);
+          if (link.stays)
+            for (const char* ch = link.stays; *ch; ++ch)
+              if (*ch == '?') q.i64(kept);
           while (q.next()) {
             if (link.text_key)
               ids.push_back(q.str(0));
@@ -924,7 +941,7 @@ class SqlRepository final : public Repository {
         }
         moved[t + "." + c] = std::move(ids);
       }
-      if (moved.contains("cases.person_id")) close_duplicate_cases(kept, moved, to_unix_ms(when));
+      if (moved.contains("cases.person_id")) close_duplicate_cases(kept, moved, by_user, to_unix_ms(when));
       if (moved.contains("vaccination_doses.person_id")) {
         restate_vaccination(kept, to_unix_ms(when));
         restate_vaccination(merged, to_unix_ms(when));
@@ -1000,10 +1017,11 @@ class SqlRepository final : public Repository {
   // closed, outcome `excluded` (so that no count, bulletin or curve counts the person twice),
   // closed at the merge. Its investigation goes to the case kept: its places, and its contacts
   // except those the kept case lists already (one place per person on a case's list), which stay
-  // with it. Treatments, links and disinfection tasks stay with the case they were made for.
-  // Recorded under "cases.duplicates" in the merge's moved rows: {case, kept_case, contacts,
-  // places}, for undo.
-  void close_duplicate_cases(std::int64_t kept, nlohmann::json& moved, std::int64_t at_ms) {
+  // with it. Its active treatment is settled so that the person is in one treatment (see
+  // settle_duplicate_treatments); ended treatments, links and disinfection tasks stay with the
+  // case they were made for. Recorded under "cases.duplicates" in the merge's moved rows: {case,
+  // kept_case, contacts, places, and treatments when it had an active one}, for undo.
+  void close_duplicate_cases(std::int64_t kept, nlohmann::json& moved, std::int64_t by_user, std::int64_t at_ms) {
     std::vector<std::int64_t> open;
     {
       Q q(*db_, "SELECT id FROM cases WHERE person_id = ? AND status = 'open' ORDER BY opened_at, id");
@@ -1044,9 +1062,124 @@ class SqlRepository final : public Repository {
           .i64(at_ms)
           .i64(d)
           .run();
-      dups.push_back({{"case", d}, {"kept_case", first}, {"contacts", contacts}, {"places", places}});
+      nlohmann::json dup{{"case", d}, {"kept_case", first}, {"contacts", contacts}, {"places", places}};
+      auto treated = settle_duplicate_treatments(d, first, by_user, at_ms);
+      if (!treated.empty()) dup["treatments"] = std::move(treated);
+      dups.push_back(std::move(dup));
     }
     moved["cases.duplicates"] = std::move(dups);
+  }
+
+  // A duplicate case's active treatments (status admitted: the person handed over to, or held
+  // by, a designated or shelter hospital) after the merge closed it in favour of case `first`:
+  // one person is in one treatment, under one control order.
+  // - When the case kept has no active treatment, the duplicate's moves to it whole (case_id;
+  //   its order, hospital and stage stay): the person is where that treatment says.
+  // - Otherwise the case kept's treatment, order and stage stay, and the duplicate's treatment
+  //   ends: status `duplicate`, ended (discharged_at) at the merge by the merging user, its note
+  //   saying why; its control order, when active and not the kept treatment's, is released at
+  //   the merge (a new stage-history entry, as the loop's release writes; the loop's watcher
+  //   drops its deadlines when they come due on a released order). An order with a handover
+  //   pending cannot be released (the receiver is waiting for the person): the merge is refused
+  //   until the handover is received or withdrawn.
+  // Returns, for undo: {treatment, moved_to} or {treatment, ended, note, kept_treatment[, order,
+  // stage, owner_kind, owner_org, owner_area, since, released_at]}.
+  nlohmann::json settle_duplicate_treatments(std::int64_t d, std::int64_t first, std::int64_t by_user,
+                                             std::int64_t at_ms) {
+    struct Active {
+      std::int64_t id = 0, order_id = 0;
+      std::string note;
+    };
+    auto admitted = [&](std::int64_t case_id) {
+      std::vector<Active> out;
+      Q q(*db_, "SELECT id, order_id, note FROM treatments WHERE case_id = ? AND status = 'admitted' ORDER BY id");
+      q.i64(case_id);
+      while (q.next()) out.push_back({q.int64(0), q.int64(1), q.str(2)});
+      return out;
+    };
+    nlohmann::json out = nlohmann::json::array();
+    const auto dup = admitted(d);
+    if (dup.empty()) return out;
+    auto kept = admitted(first);
+    std::size_t i = 0;
+    if (kept.empty()) {
+      Q(*db_, "UPDATE treatments SET case_id = ? WHERE id = ? AND case_id = ?").i64(first).i64(dup[0].id).i64(d).run();
+      out.push_back({{"treatment", dup[0].id}, {"moved_to", first}});
+      kept.push_back(dup[0]);
+      i = 1;
+    }
+    const Active& k = kept.front();
+    auto loops = open_loop_repository(*this);
+    for (; i < dup.size(); ++i) {
+      const auto& t = dup[i];
+      nlohmann::json e{{"treatment", t.id}, {"ended", true}, {"note", t.note}, {"kept_treatment", k.id}};
+      if (t.order_id != 0 && t.order_id != k.order_id) {
+        auto o = loops->order(t.order_id, Scope::everything());
+        if (o && o->order.status == loop::OrderStatus::active) {
+          if (o->order.pending)
+            fail(ErrorCode::conflict,
+                 "case " + std::to_string(d) + " would close as a duplicate, but its treatment " + std::to_string(t.id) +
+                     " waits for handover " + std::to_string(o->order.pending->id) + " of order " +
+                     std::to_string(t.order_id) + ": the handover is received or withdrawn before the merge",
+                 "merged_id");
+          const auto& cur = o->order.current;
+          e["order"] = t.order_id;
+          e["stage"] = loop::to_string(cur.stage);
+          e["owner_kind"] = cur.owner.kind == loop::Owner::Kind::org ? "org" : "area";
+          e["owner_org"] = cur.owner.org_id;
+          e["owner_area"] = cur.owner.area_code;
+          e["since"] = to_unix_ms(cur.since);
+          e["released_at"] = at_ms;
+          loops->set_current(t.order_id, loop::StageEntry{loop::Stage::released, cur.owner, from_unix_ms(at_ms)},
+                             loop::OrderStatus::released);
+        }
+      }
+      std::string note = "duplicate of case " + std::to_string(first) + " (persons merged): treatment " +
+                         std::to_string(k.id) + " continues";
+      if (!t.note.empty()) note = t.note + "; " + note;
+      Q(*db_,
+        "UPDATE treatments SET status = 'duplicate', discharged_at = ?, discharged_by = ?, note = ? WHERE id = ? AND "
+        "status = 'admitted'")
+          .i64(at_ms)
+          .i64(by_user)
+          .text(note)
+          .i64(t.id)
+          .run();
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  // Undo of settle_duplicate_treatments: a moved treatment goes back to its case; an ended one is
+  // admitted again with its note, and its order, if released by the merge and untouched since,
+  // is active again in the stage and with the owner it had (a new stage-history entry, now).
+  void restore_duplicate_treatments(std::int64_t d, std::int64_t first, const nlohmann::json& ts) {
+    auto loops = open_loop_repository(*this);
+    for (const auto& e : ts) {
+      const auto id = e.at("treatment").get<std::int64_t>();
+      if (e.contains("moved_to")) {
+        Q(*db_, "UPDATE treatments SET case_id = ? WHERE id = ? AND case_id = ?").i64(d).i64(id).i64(first).run();
+        continue;
+      }
+      Q(*db_,
+        "UPDATE treatments SET status = 'admitted', discharged_at = NULL, discharged_by = 0, note = ? WHERE id = ? AND "
+        "status = 'duplicate'")
+          .text(e.at("note").get<std::string>())
+          .i64(id)
+          .run();
+      if (!e.contains("order")) continue;
+      const auto order_id = e.at("order").get<std::int64_t>();
+      auto o = loops->order(order_id, Scope::everything());
+      if (!o || o->order.status != loop::OrderStatus::released || o->order.current.stage != loop::Stage::released ||
+          to_unix_ms(o->order.current.since) != e.at("released_at").get<std::int64_t>())
+        continue;  // changed since the merge: left as it is
+      const auto stage = loop::stage_from(e.at("stage").get<std::string>());
+      if (!stage) continue;
+      const auto owner = e.at("owner_kind").get<std::string>() == "org"
+                             ? loop::Owner::org(e.at("owner_org").get<std::int64_t>())
+                             : loop::Owner::area(e.at("owner_area").get<std::string>());
+      loops->set_current(order_id, loop::StageEntry{*stage, owner, from_unix_ms(now_ms())}, loop::OrderStatus::active);
+    }
   }
 
   // Undo of close_duplicate_cases: the investigation goes back and the case opens again (unless
@@ -1054,6 +1187,7 @@ class SqlRepository final : public Repository {
   void reopen_duplicate_cases(const nlohmann::json& dups) {
     for (const auto& e : dups) {
       const auto d = e.at("case").get<std::int64_t>(), first = e.at("kept_case").get<std::int64_t>();
+      if (auto it = e.find("treatments"); it != e.end()) restore_duplicate_treatments(d, first, *it);
       for (const auto& id : e.at("contacts"))
         Q(*db_, "UPDATE case_contacts SET case_id = ? WHERE id = ? AND case_id = ?")
             .i64(d)

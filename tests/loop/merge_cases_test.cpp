@@ -14,6 +14,7 @@
 #include "loop/backend.hpp"
 #include "registry/service.hpp"
 #include "store/db.hpp"
+#include "store/loop_repository.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::mergecasestest {
@@ -114,6 +115,102 @@ TEST_P(MergeCases, OneOpenCaseIsLeftAlone) {
   auto merges = audits("person.merge");
   ASSERT_EQ(merges.size(), 1u);
   EXPECT_FALSE(json::parse(merges[0].detail).contains("closed_cases"));
+}
+
+// A duplicate case with an active treatment while the case kept has its own: the duplicate's
+// treatment ends and the control order holding it is released, audited on the order
+// (order.release, with the merge, the cases and the treatments) and named in the case's
+// case.close_duplicate record; the undo admits it again and the order is active again.
+TEST_P(MergeCases, TheDuplicateTreatmentEndsAndItsOrderReleaseIsAudited) {
+  std::vector<Org> hs(2);
+  for (int i = 0; i < 2; ++i) {
+    hs[i].code = "H-" + std::to_string(i);
+    hs[i].name = "定点医院" + std::to_string(i);
+    hs[i].kind = OrgKind::hospital;
+    hs[i].area_code = "110105001001001";
+  }
+  repo_->upsert_orgs(hs);
+  auto loops = store::open_loop_repository(*repo_);
+  auto order_in = [&](std::int64_t person, std::int64_t hospital) {
+    store::OrderRow r;
+    r.order.person_id = person;
+    r.order.group = "confirmed_case";
+    r.order.profile = "p";
+    r.order.start = *parse_date("2022-07-01");
+    r.order.source = loop::OrderSource::close_contact;
+    r.order.current = {loop::Stage::hospital, loop::Owner::org(hospital), clock_.now()};
+    r.plan_json = "{}";
+    r.created_at = clock_.now();
+    return loops->insert_order(r);
+  };
+  const auto ko = order_in(kept_, hs[0].id), mo = order_in(merged_, hs[1].id);
+  auto s = [](std::int64_t v) { return std::to_string(v); };
+  raw()->exec_script(
+      "INSERT INTO cases (id, person_id, area_code, source, opened_at) VALUES (805, " + s(kept_) +
+      ", '110105001001001', 'lab', 1000);"
+      "INSERT INTO cases (id, person_id, area_code, source, opened_at) VALUES (806, " + s(merged_) +
+      ", '110105001001001', 'lab', 2000);"
+      "INSERT INTO treatments (id, case_id, person_id, org_id, facility, order_id, admitted_at) VALUES (815, 805, " +
+      s(kept_) + ", " + s(hs[0].id) + ", 'designated_hospital', " + s(ko) + ", 3000);"
+      "INSERT INTO treatments (id, case_id, person_id, org_id, facility, order_id, admitted_at) VALUES (816, 806, " +
+      s(merged_) + ", " + s(hs[1].id) + ", 'designated_hospital', " + s(mo) + ", 3000);");
+  auto active = [&](std::int64_t person) {
+    std::vector<std::int64_t> ids;
+    for (const auto& o : loops->active_orders_of_person(person)) ids.push_back(o.order.id);
+    return ids;
+  };
+  registry::Service reg(*repo_, clock_);
+  auto m = reg.merge(kept_, merged_, "same passport, typed twice", centre_);
+  EXPECT_EQ(active(kept_), std::vector<std::int64_t>{ko});
+  auto closed = audits("case.close_duplicate");
+  ASSERT_EQ(closed.size(), 1u);
+  auto d = json::parse(closed[0].detail);
+  EXPECT_EQ(d["treatments_ended"], json::array({816}));
+  EXPECT_FALSE(d.contains("treatment_moved"));
+  auto released = audits("order.release");
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].entity, "order");
+  EXPECT_EQ(released[0].entity_id, mo);
+  EXPECT_EQ(released[0].user_id, 8);
+  EXPECT_EQ(released[0].reason, "same passport, typed twice");
+  auto r = json::parse(released[0].detail);
+  EXPECT_EQ(r["merge_id"], m.id);
+  EXPECT_EQ(r["duplicate_case"], 806);
+  EXPECT_EQ(r["kept_case"], 805);
+  EXPECT_EQ(r["treatment"], 816);
+  EXPECT_EQ(r["kept_treatment"], 815);
+  EXPECT_EQ(r["from_stage"], "hospital");
+
+  reg.undo_merge(m.id, kept_, "two people after all", centre_);
+  EXPECT_EQ(active(kept_), std::vector<std::int64_t>{ko});
+  EXPECT_EQ(active(merged_), std::vector<std::int64_t>{mo});
+  EXPECT_EQ(status_of(806), "open/");
+}
+
+// The kept record's case has no treatment: the duplicate's moves to it and says so.
+TEST_P(MergeCases, TheDuplicateTreatmentMovesToTheKeptCase) {
+  std::vector<Org> hs(1);
+  hs[0].code = "H-9";
+  hs[0].name = "方舱";
+  hs[0].kind = OrgKind::hospital;
+  hs[0].area_code = "110105001001001";
+  repo_->upsert_orgs(hs);
+  auto s = [](std::int64_t v) { return std::to_string(v); };
+  raw()->exec_script(
+      "INSERT INTO cases (id, person_id, area_code, source, opened_at) VALUES (807, " + s(kept_) +
+      ", '110105001001001', 'lab', 1000);"
+      "INSERT INTO cases (id, person_id, area_code, source, opened_at) VALUES (808, " + s(merged_) +
+      ", '110105001001001', 'lab', 2000);"
+      "INSERT INTO treatments (id, case_id, person_id, org_id, facility, admitted_at) VALUES (817, 808, " +
+      s(merged_) + ", " + s(hs[0].id) + ", 'shelter_hospital', 3000);");
+  registry::Service reg(*repo_, clock_);
+  reg.merge(kept_, merged_, "same passport, typed twice", centre_);
+  auto closed = audits("case.close_duplicate");
+  ASSERT_EQ(closed.size(), 1u);
+  auto d = json::parse(closed[0].detail);
+  EXPECT_EQ(d["treatment_moved"], 817);
+  EXPECT_FALSE(d.contains("treatments_ended"));
+  EXPECT_TRUE(audits("order.release").empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MergeCases, ::testing::Values("sqlite", "postgresql"),

@@ -6,7 +6,9 @@
 #include "fixture.hpp"
 #include "store/db.hpp"
 #include "store/enterprise_repository.hpp"
+#include "store/loop_repository.hpp"
 #include "store/needs_repository.hpp"
+#include "store/slot_repository.hpp"
 
 namespace bihuan::store::testing {
 namespace {
@@ -458,6 +460,218 @@ TEST_P(MergeTest, TwoOpenCasesBecomeOneAndUndoReopensTheOther) {
   auto again = repo_->merge_persons(ps[0].id, ps[1].id, 7, when);
   EXPECT_EQ(open_cases(ps[0].id), std::vector<std::int64_t>{902});
   EXPECT_FALSE(nlohmann::json::parse(again.moved).contains("cases.duplicates"));
+}
+
+// The outbox's messages about the person, the persons of signed referral letters and a round
+// plan's units of one person follow the merge. A unit of the merged record planned alone moves
+// (the kept record then finds that slot as its own), unless the kept record has a slot in that
+// round already, alone or through its household's unit; households' units name no person and are
+// not touched. Undo puts back exactly what moved.
+TEST_P(MergeTest, MessagesSlotUnitsAndLetterPersonsFollowTheMergeAndUndo) {
+  seed_areas(*repo_);
+  std::vector<Person> ps{make_person(resident_id("19700101", 1), "钱多", kGrid1, "1970-01-01"),
+                         make_person(resident_id("19700101", 3), "钱多", kGrid1, "1970-01-01")};
+  repo_->upsert_persons(ps);
+  const std::string k = std::to_string(ps[0].id), m = std::to_string(ps[1].id), g = kGrid1;
+  auto db = is_pg() ? open_pg(url_) : open_sqlite(dir_ + "/test.db");
+  std::string sql =
+      "INSERT INTO households (id, household_no, area_code) VALUES (8801, 'H-8801', '" + g + "');"
+      "INSERT INTO households (id, household_no, area_code) VALUES (8802, 'H-8802', '" + g + "');"
+      "UPDATE persons SET household_id = 8801 WHERE id = " + k + ";"
+      "INSERT INTO notify_messages (id, channel, recipient, kind, person_id, body, next_attempt_at, created_at) "
+      "VALUES (871, 'sms', '13700000000', 'order_created', " + m + ", 'b', 1, 1);"
+      "INSERT INTO notify_messages (id, channel, recipient, kind, person_id, body, next_attempt_at, created_at) "
+      "VALUES (872, 'push', 'user:gw', 'supply_request_late', 0, 'b', 1, 1);"
+      "INSERT INTO referral_letters (id, direction, document_id, status, created_at) VALUES (851, 'in', 'doc-1', "
+      "'received', 1);"
+      "INSERT INTO referral_letter_persons (id, letter_id, idx, person_id) VALUES (852, 851, 0, " + m + ");"
+      "INSERT INTO referral_letter_persons (id, letter_id, idx, person_id) VALUES (853, 851, 1, 0);";
+  for (int r = 1; r <= 3; ++r)
+    sql += "INSERT INTO test_rounds (id, campaign, area_code, day, profile, created_at) VALUES (" + std::to_string(r) +
+           ", 'c', '" + g + "', '2022-07-0" + std::to_string(r) + "', 'p', 1);";
+  auto unit = [&](int id, int round, const std::string& household, const std::string& person, int slot) {
+    return "INSERT INTO round_slot_units (id, round_id, area_code, household_id, person_id, slot_id, members) VALUES (" +
+           std::to_string(id) + ", " + std::to_string(round) + ", '" + g + "', " + household + ", " + person + ", " +
+           std::to_string(slot) + ", 1);";
+  };
+  sql += unit(861, 1, "0", m, 11);     // round 1: the merged record alone; the kept one has no slot
+  sql += unit(866, 1, "8802", "0", 12);  // another household's unit
+  sql += unit(862, 2, "8801", "0", 21);  // round 2: the kept record's household ...
+  sql += unit(863, 2, "0", m, 22);       // ... so the merged record's own unit stays
+  sql += unit(864, 3, "0", k, 31);       // round 3: both alone: the kept record's stays its slot
+  sql += unit(865, 3, "0", m, 32);
+  db->exec_script(sql);
+  auto who = [&](const std::string& q_sql) {
+    Q q(*db, q_sql);
+    return q.next() ? q.int64(0) : -1;
+  };
+  auto slots = open_slot_repository(*repo_);
+  auto slot_of = [&](int round) {
+    auto u = slots->unit_of(round, ps[0].id, 8801);
+    return u ? u->slot_id : 0;
+  };
+  struct Row {
+    const char* sql;
+    bool moves;
+  };
+  const std::vector<Row> rows = {
+      {"SELECT person_id FROM notify_messages WHERE id = 871", true},
+      {"SELECT person_id FROM referral_letter_persons WHERE id = 852", true},
+      {"SELECT person_id FROM round_slot_units WHERE id = 861", true},
+      {"SELECT person_id FROM round_slot_units WHERE id = 863", false},
+      {"SELECT person_id FROM round_slot_units WHERE id = 865", false},
+  };
+  for (const auto& r : rows) ASSERT_EQ(who(r.sql), ps[1].id) << r.sql;
+  EXPECT_EQ(slot_of(1), 0);
+  EXPECT_EQ(slot_of(2), 21);
+  EXPECT_EQ(slot_of(3), 31);
+
+  auto merge = repo_->merge_persons(ps[0].id, ps[1].id, 7, from_unix_ms(1'750'000'001'000));
+  for (const auto& r : rows) EXPECT_EQ(who(r.sql), r.moves ? ps[0].id : ps[1].id) << "after the merge: " << r.sql;
+  EXPECT_EQ(slot_of(1), 11);  // the merged record's slot is the kept record's now
+  EXPECT_EQ(slot_of(2), 21);  // still its household's
+  EXPECT_EQ(slot_of(3), 31);
+  EXPECT_EQ(who("SELECT person_id FROM notify_messages WHERE id = 872"), 0);
+  EXPECT_EQ(who("SELECT person_id FROM referral_letter_persons WHERE id = 853"), 0);
+  EXPECT_EQ(who("SELECT household_id FROM round_slot_units WHERE id = 866"), 8802);
+  EXPECT_EQ(who("SELECT person_id FROM round_slot_units WHERE id = 866"), 0);
+  auto moved = nlohmann::json::parse(merge.moved);
+  EXPECT_EQ(moved["notify_messages.person_id"], nlohmann::json::array({871}));
+  EXPECT_EQ(moved["round_slot_units.person_id"], nlohmann::json::array({861}));
+  EXPECT_EQ(moved["referral_letter_persons.person_id"], nlohmann::json::array({852}));
+
+  repo_->undo_merge(merge.id);
+  for (const auto& r : rows) EXPECT_EQ(who(r.sql), ps[1].id) << "after the undo: " << r.sql;
+  EXPECT_EQ(who("SELECT person_id FROM round_slot_units WHERE id = 864"), ps[0].id);
+  EXPECT_EQ(slot_of(1), 0);
+  EXPECT_EQ(slot_of(3), 31);
+}
+
+// One person is in one treatment after a merge. The duplicate case's active treatment moves to
+// the case kept when that case has none (its order stays where it is); when the kept case has its
+// own, that one and its order's stage stay, and the duplicate's treatment ends (status
+// `duplicate`, at the merge, by the merging user, its note saying why) with its control order
+// released at the merge. An order with a handover pending refuses the merge, nothing written.
+// Undo puts the treatments and the order back.
+TEST_P(MergeTest, ADuplicateCaseHandsOverOrEndsItsTreatment) {
+  seed_areas(*repo_);
+  std::vector<Person> ps{make_person(resident_id("19700101", 1), "钱多", kGrid1, "1970-01-01"),
+                         make_person(resident_id("19700101", 3), "钱多", kGrid1, "1970-01-01"),
+                         make_person(resident_id("19800101", 1), "孙少", kGrid1, "1980-01-01"),
+                         make_person(resident_id("19800101", 3), "孙少", kGrid1, "1980-01-01")};
+  repo_->upsert_persons(ps);
+  std::vector<Org> orgs(2);
+  for (int i = 0; i < 2; ++i) {
+    orgs[i].code = "HOSP-" + std::to_string(i);
+    orgs[i].name = "医院" + std::to_string(i);
+    orgs[i].kind = OrgKind::hospital;
+    orgs[i].area_code = kGrid1;
+  }
+  repo_->upsert_orgs(orgs);
+  auto loops = open_loop_repository(*repo_);
+  auto order_in = [&](std::int64_t person, std::int64_t hospital, std::int64_t since_ms) {
+    OrderRow r;
+    r.order.person_id = person;
+    r.order.group = "confirmed_case";
+    r.order.profile = "p";
+    r.order.start = *parse_date("2022-07-01");
+    r.order.source = loop::OrderSource::close_contact;
+    r.order.current = {loop::Stage::hospital, loop::Owner::org(hospital), from_unix_ms(since_ms)};
+    r.plan_json = "{}";
+    r.created_at = from_unix_ms(since_ms);
+    return loops->insert_order(r);
+  };
+  const auto o1 = order_in(ps[1].id, orgs[0].id, 3000);  // pair 1: only the merged record is treated
+  const auto o2 = order_in(ps[2].id, orgs[0].id, 3000);  // pair 2: both are
+  const auto o3 = order_in(ps[3].id, orgs[1].id, 4000);
+  auto id = [](std::int64_t v) { return std::to_string(v); };
+  const std::string h0 = id(orgs[0].id), h1 = id(orgs[1].id);
+  auto db = is_pg() ? open_pg(url_) : open_sqlite(dir_ + "/test.db");
+  db->exec_script(
+      "INSERT INTO cases (id, person_id, source, opened_at) VALUES (701, " + id(ps[0].id) + ", 'lab', 1000);"
+      "INSERT INTO cases (id, person_id, source, opened_at) VALUES (702, " + id(ps[1].id) + ", 'lab', 2000);"
+      "INSERT INTO treatments (id, case_id, person_id, org_id, facility, order_id, admitted_at) VALUES (711, 702, " +
+      id(ps[1].id) + ", " + h0 + ", 'designated_hospital', " + id(o1) + ", 3000);"
+      "INSERT INTO cases (id, person_id, source, opened_at) VALUES (703, " + id(ps[2].id) + ", 'lab', 1000);"
+      "INSERT INTO cases (id, person_id, source, opened_at) VALUES (704, " + id(ps[3].id) + ", 'lab', 2000);"
+      "INSERT INTO treatments (id, case_id, person_id, org_id, facility, order_id, admitted_at) VALUES (712, 703, " +
+      id(ps[2].id) + ", " + h0 + ", 'designated_hospital', " + id(o2) + ", 3000);"
+      "INSERT INTO treatments (id, case_id, person_id, org_id, facility, order_id, admitted_at, note) VALUES (713, "
+      "704, " + id(ps[3].id) + ", " + h1 + ", 'shelter_hospital', " + id(o3) + ", 4000, 'bed 12');");
+  auto one = [&](const std::string& sql) {
+    Q q(*db, sql);
+    return q.next() ? q.str(0) : std::string("-");
+  };
+  auto order_state = [&](std::int64_t order) {
+    auto o = loops->order(order, Scope::everything());
+    return std::string(loop::to_string(o->order.status)) + "/" + loop::to_string(o->order.current.stage) + "/" +
+           std::to_string(o->order.current.owner.org_id);
+  };
+  auto active_orders = [&](std::int64_t person) {
+    std::vector<std::int64_t> ids;
+    for (const auto& o : loops->active_orders_of_person(person)) ids.push_back(o.order.id);
+    return ids;
+  };
+  const auto when = from_unix_ms(1'750'000'001'000);
+
+  // Pair 1: the kept case has no treatment: the duplicate's moves to it, order and all.
+  auto m1 = repo_->merge_persons(ps[0].id, ps[1].id, 7, when);
+  EXPECT_EQ(one("SELECT status || '/' || outcome FROM cases WHERE id = 702"), "closed/excluded");
+  EXPECT_EQ(one("SELECT case_id || '/' || status || '/' || person_id FROM treatments WHERE id = 711"),
+            "701/admitted/" + id(ps[0].id));
+  EXPECT_EQ(order_state(o1), "active/hospital/" + h0);
+  EXPECT_EQ(active_orders(ps[0].id), std::vector<std::int64_t>{o1});
+  EXPECT_EQ(nlohmann::json::parse(m1.moved)["cases.duplicates"][0]["treatments"],
+            nlohmann::json::parse(R"([{"treatment":711,"moved_to":701}])"));
+  repo_->undo_merge(m1.id);
+  EXPECT_EQ(one("SELECT case_id || '/' || status || '/' || person_id FROM treatments WHERE id = 711"),
+            "702/admitted/" + id(ps[1].id));
+  EXPECT_EQ(one("SELECT status FROM cases WHERE id = 702"), "open");
+
+  // Pair 2: a handover pending on the duplicate's order refuses the merge, nothing written.
+  loop::Handover hv;
+  hv.order_id = o3;
+  hv.from = loop::Stage::hospital;
+  hv.to = loop::Stage::hospital;
+  hv.sender = loop::Owner::org(orgs[1].id);
+  hv.receiver = loop::Owner::org(orgs[0].id);
+  hv.sent_at = from_unix_ms(5000);
+  hv.deadline = from_unix_ms(9000);
+  loops->insert_handover(hv);
+  BIHUAN_EXPECT_ERROR(repo_->merge_persons(ps[2].id, ps[3].id, 7, when), conflict);
+  EXPECT_EQ(one("SELECT status FROM cases WHERE id = 704"), "open");
+  EXPECT_EQ(repo_->person(ps[3].id, Scope::everything())->merged_into, 0);
+  ASSERT_TRUE(loops->withdraw_handover(hv.id, from_unix_ms(6000), 7, "wrong hospital"));
+
+  // The kept case is treated: its treatment and stage stay; the duplicate's ends, its order is
+  // released at the merge.
+  auto m2 = repo_->merge_persons(ps[2].id, ps[3].id, 7, when);
+  EXPECT_EQ(one("SELECT case_id || '/' || status FROM treatments WHERE id = 712"), "703/admitted");
+  EXPECT_EQ(order_state(o2), "active/hospital/" + h0);
+  EXPECT_EQ(one("SELECT case_id || '/' || status || '/' || discharged_at || '/' || discharged_by FROM treatments "
+                "WHERE id = 713"),
+            "704/duplicate/1750000001000/7");
+  EXPECT_EQ(one("SELECT note FROM treatments WHERE id = 713"),
+            "bed 12; duplicate of case 703 (persons merged): treatment 712 continues");
+  EXPECT_EQ(order_state(o3), "released/released/" + h1);
+  EXPECT_EQ(one("SELECT since FROM control_orders WHERE id = " + id(o3)), "1750000001000");
+  EXPECT_EQ(one("SELECT stage FROM order_stages WHERE order_id = " + id(o3) + " ORDER BY since DESC, id DESC"),
+            "released");
+  EXPECT_EQ(active_orders(ps[2].id), std::vector<std::int64_t>{o2});  // one treatment, one order
+  auto e = nlohmann::json::parse(m2.moved)["cases.duplicates"][0]["treatments"][0];
+  EXPECT_EQ(e["treatment"], 713);
+  EXPECT_EQ(e["kept_treatment"], 712);
+  EXPECT_EQ(e["order"], o3);
+  EXPECT_EQ(e["stage"], "hospital");
+
+  repo_->undo_merge(m2.id);
+  EXPECT_EQ(one("SELECT case_id || '/' || status || '/' || COALESCE(discharged_at, 0) || '/' || note || '/' || "
+                "person_id FROM treatments WHERE id = 713"),
+            "704/admitted/0/bed 12/" + id(ps[3].id));
+  EXPECT_EQ(order_state(o3), "active/hospital/" + h1);
+  EXPECT_EQ(active_orders(ps[3].id), std::vector<std::int64_t>{o3});
+  EXPECT_EQ(active_orders(ps[2].id), std::vector<std::int64_t>{o2});
+  EXPECT_EQ(one("SELECT status FROM cases WHERE id = 704"), "open");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MergeTest, ::testing::Values("sqlite", "postgresql"), backend_name);
