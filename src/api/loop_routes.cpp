@@ -265,9 +265,10 @@ Response import_manifest(Request& req, Context& ctx) {
   if (opt.ref.empty()) fail(ErrorCode::invalid_argument, "ref is required", "ref");
   if (!req.q("group").empty()) opt.group = std::string(req.q("group"));
   if (opt.group != "inbound" && opt.group != "high_risk_area_arrival" && opt.group != "medium_risk_area_arrival" &&
-      opt.group != "low_risk_area_arrival")
+      opt.group != "low_risk_area_arrival" && opt.group != "by_origin")
     fail(ErrorCode::invalid_argument,
-         "group must be inbound, high_risk_area_arrival, medium_risk_area_arrival or low_risk_area_arrival", "group");
+         "group must be inbound, high_risk_area_arrival, medium_risk_area_arrival, low_risk_area_arrival or by_origin",
+         "group");
   // A manifest is imported as a background job (202 {job_id}); its report is the job's report.
   if (!ctx.svc.jobs) fail(ErrorCode::unavailable, "background jobs are not running");
   if (req.body.empty()) fail(ErrorCode::invalid_argument, "the request body must be the manifest CSV", "body");
@@ -292,6 +293,8 @@ Response import_manifest(Request& req, Context& ctx) {
                 {"rejected", rep.rejected},
                 {"created_orders", rep.created_orders},
                 {"held", rep.held},
+                {"by_group", rep.by_group},
+                {"no_measure", rep.no_measure},
                 {"errors", rows(rep.errors)},
                 {"conflicts", rows(rep.conflicts)}}
         .dump(-1, ' ', false, json::error_handler_t::replace);

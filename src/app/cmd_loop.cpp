@@ -62,7 +62,7 @@ void write_or_print(const std::string& path, const std::string& text) {
 const bool registered = add_command([](CLI::App& app) {
   auto* cmd = app.add_subcommand("loop", "Closed-loop management: arrival manifests, the lost-from-loop watcher");
   cmd->require_subcommand(1);
-  static std::string db = kDefaultDb, policies, file, port_code, ref, arrived_at, kind = "flight";
+  static std::string db = kDefaultDb, policies, file, port_code, ref, arrived_at, kind = "flight", group = "inbound";
   static bool once = false;
   static int interval = 5;
 
@@ -74,6 +74,9 @@ const bool registered = add_command([](CLI::App& app) {
   imp->add_option("--ref", ref, "flight, ship or vehicle number")->required();
   imp->add_option("--arrived-at", arrived_at, "arrival time, ISO 8601 UTC")->required();
   imp->add_option("--kind", kind, "flight, ship or land")->capture_default_str();
+  imp->add_option("--group", group,
+                  "arrival group: inbound, high/medium/low_risk_area_arrival, or by_origin (each row's 出发地 decides)")
+      ->capture_default_str();
   imp->callback([] {
     auto at = parse_instant(arrived_at);
     if (!at) fail(ErrorCode::invalid_argument, "--arrived-at must be ISO 8601 UTC, got '" + arrived_at + "'", "arrived_at");
@@ -83,11 +86,13 @@ const bool registered = add_command([](CLI::App& app) {
     loop::Profiles profiles(data_dir(DataDir::policies, policies));
     SystemClock clock;
     loop::Service svc(*repo, profiles, clock);
-    loop::ManifestOptions opt{kind, ref, *at, port->id};
+    loop::ManifestOptions opt{kind, ref, *at, port->id, group};
     auto rep = svc.import_manifest(read_all(file), opt, cli_actor());
     std::cout << "rows " << rep.total_rows << ", accepted " << rep.accepted << ", rejected " << rep.rejected
               << ", orders created " << rep.created_orders;
     if (rep.held) std::cout << ", held (identity conflicts) " << rep.held;
+    for (const auto& [g, n] : rep.by_group) std::cout << ", " << g << " " << n;
+    if (rep.no_measure) std::cout << ", from no risk area (no order) " << rep.no_measure;
     if (rep.manifest_id) std::cout << ", manifest " << rep.manifest_id;
     std::cout << "\n";
     for (const auto& e : rep.errors)

@@ -12,6 +12,9 @@
 #include <sstream>
 
 #include "core/area.hpp"
+#include "core/arrival.hpp"
+#include "store/arrival_repository.hpp"
+#include "store/settings.hpp"
 #include "store/audit.hpp"
 #include "core/error.hpp"
 #include "core/resident_id.hpp"
@@ -658,14 +661,30 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
     fail(ErrorCode::invalid_argument, "no such port organisation: " + std::to_string(opt.port_org), "port_org");
   const std::string profile = active_profile();
   const auto& prof = profiles_.get(profile);
+  const bool by_origin = opt.group == "by_origin";
   if (opt.group != "inbound" && opt.group != "high_risk_area_arrival" && opt.group != "medium_risk_area_arrival" &&
-      opt.group != "low_risk_area_arrival")
+      opt.group != "low_risk_area_arrival" && !by_origin)
     fail(ErrorCode::invalid_argument,
-         "group must be inbound, high_risk_area_arrival, medium_risk_area_arrival or low_risk_area_arrival", "group");
-  if (auto g = prof.groups.find(opt.group); g == prof.groups.end() || !g->second.traced)
+         "group must be inbound, high_risk_area_arrival, medium_risk_area_arrival, low_risk_area_arrival or by_origin",
+         "group");
+  auto managed = [&](const std::string& group) {
+    auto g = prof.groups.find(group);
+    return g != prof.groups.end() && g->second.traced && !g->second.phases.empty();
+  };
+  if (!by_origin && !managed(opt.group))
     fail(ErrorCode::invalid_argument, profile + " does not manage the group " + opt.group, "group");
   const Date arrival = settings_.local.date_of(opt.arrived_at);
   const Date today = settings_.local.date_of(clock_.now());
+  // by_origin: other cities' risk areas listed for the look-back window before the arrival
+  // (the same list and rule as an arrival report, risk/arrivals.hpp).
+  std::vector<arrival::ExternalArea> risk_areas;
+  int lookback = 0;
+  if (by_origin) {
+    lookback = store::setting_int(repo_, "risk.arrival_lookback_days", 7, 1, 28);
+    auto ar = store::open_arrival_repository(repo_);
+    for (auto& row : ar->external_between(Date{sys_days{arrival} - std::chrono::days{lookback}}, arrival))
+      risk_areas.push_back(std::move(row.area));
+  }
 
   std::string storage;
   std::string_view text = ingest::decode_text(csv, ingest::Encoding::auto_detect, storage);
@@ -685,7 +704,9 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
                                  {"birth_date", {"出生日期", "birth_date"}, false},
                                  {"phone", {"手机号", "phone", "手机号码"}, false},
                                  {"seat", {"座位号", "seat"}, false},
-                                 {"destination_area", {"目的地网格", "destination_area"}, false}};
+                                 {"destination_area", {"目的地网格", "destination_area"}, false},
+                                 {"origin", {"出发地", "origin", "出发地区代码"}, by_origin},
+                                 {"left_on", {"离开日期", "left_on"}, false}};
   std::vector<int> idx(cols.size(), -1);
   std::vector<std::string> header;
   for (std::size_t i = 0; i < rec.fields.size(); ++i) {
@@ -706,6 +727,7 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
     std::string destination;
     std::int64_t line = 0;
     std::string doc_column;
+    std::string group;  // the row's arrival group ("" = from no risk area: no order)
   };
   std::vector<Row> rows;
   ManifestReport rep;
@@ -808,6 +830,32 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
       else
         r.destination = *c;
     }
+    r.group = opt.group;
+    if (by_origin) {
+      const std::string origin = get(9);
+      const std::string left = get(10);
+      std::optional<Date> left_on;
+      if (!left.empty()) {
+        left_on = ingest::parse_flexible_date(left);
+        if (!left_on) err(10, left, "not a date (YYYY-MM-DD)");
+      }
+      if (origin.empty()) {
+        err(9, origin, "where the traveller comes from is required (group by_origin)");
+      } else if (!canonical_area_code(origin)) {
+        err(9, origin, "not an area code of China's divisions");
+      } else if (!left.empty() && !left_on) {
+        // reported above
+      } else {
+        try {
+          const auto d = arrival::decide(origin, left_on.value_or(arrival), arrival, lookback, risk_areas);
+          // A group the active profile does not put under control (e.g. low-risk arrivals under
+          // the twenty measures) makes no order, as for an arrival report.
+          r.group = managed(d.group) ? d.group : std::string();
+        } catch (const Error& e) {
+          err(e.field() == "left_on" ? 10 : 9, e.field() == "left_on" ? left : origin, e.what());
+        }
+      }
+    }
     if (rep.errors.size() == before && !p.doc_number.empty()) {
       const std::string key = std::string(to_string(p.doc_type)) + "|" + p.doc_number + "|" + p.nationality;
       if (!seen.insert(key).second) err(1, doc, "the same person is listed twice");
@@ -825,8 +873,16 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
     rep.accepted = 0;  // all-or-nothing: nothing was written
     return rep;
   }
-  const auto plan = policy::make_plan(prof, opt.group, arrival);
-  const std::string pj = plan_to_json(plan);
+  // The plans of the groups in the manifest (one unless by_origin).
+  std::map<std::string, policy::Plan> plans;
+  for (const auto& r : rows)
+    if (!r.group.empty() && !plans.count(r.group)) plans.emplace(r.group, policy::make_plan(prof, r.group, arrival));
+  for (const auto& r : rows) {
+    if (r.group.empty())
+      ++rep.no_measure;
+    else if (by_origin)
+      ++rep.by_group[r.group];
+  }
   write([&] {
     const Instant now = clock_.now();
     rep.manifest_id = loop_->insert_manifest(opt.kind, opt.ref, opt.arrived_at, opt.port_org, now, a.user_id, opt.group);
@@ -860,8 +916,8 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
         if (!differ.empty()) {
           Person held = p;
           held.area_code = rows[i].destination;
-          const std::int64_t cid =
-              imports->add_conflict(run.id, registered, rows[i].line, differ, held, rep.manifest_id, rows[i].seat, now);
+          const std::int64_t cid = imports->add_conflict(run.id, registered, rows[i].line, differ, held, rep.manifest_id,
+                                                         rows[i].seat, now, by_origin ? rows[i].group : std::string());
           // What the port learns: the row is held, not who is registered under the number.
           rep.conflicts.push_back({rows[i].line, rows[i].doc_column, mask_id_number(p.doc_number),
                                    "identity conflict: this ID number is registered with another name, sex or birth "
@@ -882,9 +938,12 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
     for (std::size_t k = 0; k < fresh.size(); ++k) ids[fresh_idx[k]] = fresh[k].id;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (ids[i] == 0) continue;  // held: an identity conflict
+      if (rows[i].group.empty()) continue;  // by_origin, from no risk area: registered, no order
+      const auto& plan = plans.at(rows[i].group);
+      const std::string pj = plan_to_json(plan);
       store::OrderRow r;
       r.order.person_id = ids[i];
-      r.order.group = opt.group;
+      r.order.group = rows[i].group;
       r.order.profile = profile;
       r.order.start = arrival;
       r.order.source = OrderSource::arrival_manifest;
@@ -909,8 +968,9 @@ ManifestReport Service::import_manifest(std::string_view csv, const ManifestOpti
     run.conflicts = rep.held;
     imports->finish_run(run);
     audit(a, "manifest.import", "manifest", rep.manifest_id, {},
-          json{{"kind", opt.kind}, {"ref", opt.ref}, {"port_org", opt.port_org}, {"orders", rep.created_orders},
-               {"held", rep.held}, {"run_id", run.id}}.dump());
+          json{{"kind", opt.kind}, {"ref", opt.ref}, {"port_org", opt.port_org}, {"group", opt.group},
+               {"orders", rep.created_orders}, {"held", rep.held}, {"no_measure", rep.no_measure}, {"run_id", run.id}}
+              .dump());
   });
   return rep;
 }
@@ -922,14 +982,17 @@ std::int64_t Service::admit_held_traveller(const store::IdentityConflict& c, con
   return write([&] {
     auto m = loop_->manifest(c.manifest_id);
     if (!m) fail(ErrorCode::conflict, "the manifest of conflict " + std::to_string(c.id) + " was purged", "id");
-    // The manifest's arrival group (inbound unless the port imported travellers from a risk area).
-    if (!prof.groups.count(m->group)) fail(ErrorCode::invalid_argument, profile + " has no group " + m->group, "profile");
+    // The manifest's arrival group (inbound unless the port imported travellers from a risk area),
+    // or the row's own when the manifest was imported by_origin.
+    const std::string group = c.arrival_group.empty() ? m->group : c.arrival_group;
+    if (group == "by_origin") return std::int64_t{0};  // from no risk area: no control order
+    if (!prof.groups.count(group)) fail(ErrorCode::invalid_argument, profile + " has no group " + group, "profile");
     const Date arrival = settings_.local.date_of(m->arrived_at);
-    const auto plan = policy::make_plan(prof, m->group, arrival);
+    const auto plan = policy::make_plan(prof, group, arrival);
     const Instant now = clock_.now();
     store::OrderRow r;
     r.order.person_id = c.person_id;
-    r.order.group = m->group;
+    r.order.group = group;
     r.order.profile = profile;
     r.order.start = arrival;
     r.order.source = OrderSource::arrival_manifest;

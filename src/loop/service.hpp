@@ -101,7 +101,10 @@ struct ManifestOptions {
   std::int64_t port_org = 0;
   // The arrival group whose plan the travellers get: inbound (from abroad), or for domestic
   // travellers from a risk area high_risk_area_arrival, medium_risk_area_arrival,
-  // low_risk_area_arrival (the active profile must manage the group).
+  // low_risk_area_arrival (the active profile must manage the group); or by_origin: each row
+  // names where the traveller comes from (出发地, an area code, and optionally 离开日期, the last
+  // day there) and its group follows from other cities' risk areas as an arrival report's does
+  // (core/arrival.hpp, lookback risk.arrival_lookback_days); a row from no risk area gets no order.
   std::string group = "inbound";
 };
 struct ManifestRowError {
@@ -115,6 +118,10 @@ struct ManifestReport {
   // Accepted rows whose ID number is registered with another name, sex or birth date: the
   // traveller is held (no order yet), the row is in `conflicts` and on the conflicts review page.
   std::int64_t held = 0;
+  // by_origin: the rows (created or held) per group, and the rows from no risk area (registered,
+  // no control order).
+  std::map<std::string, std::int64_t> by_group;
+  std::int64_t no_measure = 0;
   std::vector<ManifestRowError> errors;
   std::vector<ManifestRowError> conflicts;
 };

@@ -82,6 +82,7 @@ struct IdentityConflict {
   // seat, so that the control order can be created once the conflict is resolved.
   std::int64_t manifest_id = 0;
   std::string seat;
+  std::string arrival_group;  // a manifest imported by_origin: the row's group ("" = the manifest's)
   std::string status = "open";      // open | kept | taken | rejected (manifest rows only)
   Instant created_at{};
   std::int64_t resolved_by = 0;
@@ -143,7 +144,8 @@ class ImportRepository {
   // traveller) whose ID number is registered as `person_id` with other `fields`. Returns its id.
   virtual std::int64_t add_conflict(std::int64_t run, std::int64_t person_id, std::int64_t line,
                                     const std::vector<std::string>& fields, const Person& imported,
-                                    std::int64_t manifest_id, const std::string& seat, Instant at) = 0;
+                                    std::int64_t manifest_id, const std::string& seat, Instant at,
+                                    const std::string& arrival_group = {}) = 0;
 };
 
 std::unique_ptr<ImportRepository> open_import_repository(Repository& repo);

@@ -444,6 +444,7 @@ class SqlImportRepository final : public ImportRepository {
       c.imported.address = j.value("address", "");
       c.manifest_id = j.value("manifest_id", std::int64_t{0});
       c.seat = j.value("seat", "");
+      c.arrival_group = j.value("arrival_group", "");
     }
     c.status = col.str();
     c.created_at = col.at();
@@ -535,11 +536,11 @@ class SqlImportRepository final : public ImportRepository {
 
   std::int64_t add_conflict(std::int64_t run, std::int64_t person_id, std::int64_t line,
                             const std::vector<std::string>& fields, const Person& imported, std::int64_t manifest_id,
-                            const std::string& seat, Instant at) override {
+                            const std::string& seat, Instant at, const std::string& arrival_group = {}) override {
     ConflictFound c;
     c.person_id = person_id;
     c.fields = fields;
-    return record_conflict(run, imported, c, line, to_unix_ms(at), manifest_id, seat);
+    return record_conflict(run, imported, c, line, to_unix_ms(at), manifest_id, seat, arrival_group);
   }
 
  private:
@@ -692,7 +693,8 @@ class SqlImportRepository final : public ImportRepository {
   }
 
   std::int64_t record_conflict(std::int64_t run, const Person& p, const ConflictFound& c, std::int64_t line,
-                               std::int64_t now, std::int64_t manifest_id = 0, const std::string& seat = {}) {
+                               std::int64_t now, std::int64_t manifest_id = 0, const std::string& seat = {},
+                               const std::string& arrival_group = {}) {
     std::string fields;
     for (const auto& f : c.fields) fields += (fields.empty() ? "" : ",") + f;
     json imported = {{"doc_type", to_string(p.doc_type)}, {"doc_number", p.doc_number},
@@ -703,6 +705,7 @@ class SqlImportRepository final : public ImportRepository {
     if (manifest_id != 0) {
       imported["manifest_id"] = manifest_id;
       imported["seat"] = seat;
+      if (!arrival_group.empty()) imported["arrival_group"] = arrival_group;
     }
     Q q(db_, db_.dialect().insert_returning(
                  "INSERT INTO identity_conflicts (run_id, person_id, row_no, fields, imported, status, created_at) "

@@ -18,6 +18,7 @@
 #include "notify/held_travellers.hpp"
 #include "registry/service.hpp"
 #include "store/held_repository.hpp"
+#include "store/arrival_repository.hpp"
 #include "store/import_repository.hpp"
 #include "store/notify_repository.hpp"
 #include "store/settings.hpp"
@@ -328,6 +329,70 @@ TEST_P(ManifestConflict, ARegistryImportConflictIsNotAHeldTraveller) {
   });
   auto pass = notify::raise_held_traveller_alerts(*repo_, clock_.now() + std::chrono::hours(48));
   EXPECT_EQ(pass.alerted, 0);
+}
+
+// A domestic train's manifest imported by_origin: each row's 出发地 decides its group against
+// other cities' risk areas, as an arrival report's does. From inside a high-risk street: the
+// high-risk group's order; from elsewhere in that county: low-risk; from another province: only
+// registered. A held traveller keeps the row's group for the order made when it is resolved.
+TEST_P(ManifestConflict, AManifestByOriginGivesEachRowTheGroupOfWhereItCameFrom) {
+  auto ar = store::open_arrival_repository(*repo_);
+  store::ExternalAreaRow high;
+  high.area.area_code = "440105012";
+  high.area.name = "广州市海珠区凤阳街道";
+  high.area.level = "high";
+  high.area.since = *parse_date("2022-06-25");
+  high.source = "广东省卫健委";
+  high.created_at = high.updated_at = clock_.now();
+  repo_->transaction([&] { ar->upsert_external({high}); });
+  const std::string a = resident_id("11010519900101002"), b = resident_id("11010519910202003"),
+                    c = resident_id("11010519920303004");
+  loop::ManifestOptions opt{"land", "G79", at("2022-07-01T00:30:00Z"), port_org_, "by_origin"};
+  const std::string head = "证件类型,证件号码,国籍,姓名,性别,出生日期,座位号,目的地网格,出发地,离开日期\n";
+  // Bad origins: named by row and column, nothing written.
+  auto bad = svc_->import_manifest(head + "居民身份证," + a + ",CHN,甲,男,1990-01-01,1A,110105001001001,,\n" +
+                                       "居民身份证," + b + ",CHN,乙,男,1991-02-02,1B,110105001001001,44x,\n" +
+                                       "居民身份证," + c + ",CHN,丙,女,1992-03-03,1C,110105001001001,440105012,2022-07-05\n",
+                                   opt, port_);
+  EXPECT_EQ(bad.rejected, 3);
+  ASSERT_EQ(bad.errors.size(), 3u);
+  EXPECT_EQ(bad.errors[0].column, "出发地");
+  EXPECT_EQ(bad.errors[1].column, "出发地");
+  EXPECT_EQ(bad.errors[2].column, "离开日期");
+  EXPECT_EQ(bad.manifest_id, 0);
+  EXPECT_FALSE(repo_->person_by_doc(a, Scope::everything()));
+
+  auto rep = svc_->import_manifest(
+      head + "居民身份证," + a + ",CHN,甲,男,1990-01-01,1A,110105001001001,440105012003,2022-06-30\n" +
+          "居民身份证," + b + ",CHN,乙,男,1991-02-02,1B,110105001001001,440105,\n" +
+          "居民身份证," + c + ",CHN,丙,女,1992-03-03,1C,110105001001001,310101002,\n" +
+          // the registered 张三 under another name: held, with the row's group
+          "居民身份证," + registered_.doc_number + ",CHN,李四,男,1985-03-07,1D,110105001001001,440105012,\n",
+      opt, port_);
+  ASSERT_EQ(rep.rejected, 0) << (rep.errors.empty() ? "" : rep.errors[0].reason);
+  EXPECT_EQ(rep.accepted, 4);
+  EXPECT_EQ(rep.created_orders, 2);
+  EXPECT_EQ(rep.held, 1);
+  EXPECT_EQ(rep.no_measure, 1);
+  EXPECT_EQ(rep.by_group["high_risk_area_arrival"], 2);  // 甲 and the held traveller
+  EXPECT_EQ(rep.by_group["low_risk_area_arrival"], 1);
+  auto group_of = [&](const std::string& doc) -> std::string {
+    auto p = repo_->person_by_doc(doc, Scope::everything());
+    if (!p) return "unregistered";
+    auto os = svc_->loop().active_orders_of_person(p->id);
+    return os.empty() ? "" : os[0].order.group;
+  };
+  EXPECT_EQ(group_of(a), "high_risk_area_arrival");
+  EXPECT_EQ(group_of(b), "low_risk_area_arrival");
+  EXPECT_EQ(group_of(c), "");  // registered, no order
+  EXPECT_EQ(orders_of(registered_.id), 0u);
+  registry::Service reg(*repo_, clock_);
+  auto page = reg.conflicts(true, chaoyang_, {0, 50});
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].conflict.arrival_group, "high_risk_area_arrival");
+  const auto r = resolve(page.items[0].conflict.id, Action::keep, chaoyang_);
+  ASSERT_NE(r.order_id, 0);
+  EXPECT_EQ(group_of(registered_.doc_number), "high_risk_area_arrival");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ManifestConflict, ::testing::Values("sqlite", "postgresql"),

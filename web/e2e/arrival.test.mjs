@@ -71,3 +71,45 @@ test('a list of risk areas elsewhere decides the group of a reported arrival', a
   await hook(page, 'arrival-reports-table').getByText('310101002').waitFor()
   assert.deepEqual(desk.problems, [])
 })
+
+// A domestic train's manifest imported by origin (按出发地): the port officer chooses the group
+// by_origin, and each row's 出发地 decides its group against the list imported above: the
+// traveller from the high-risk street gets that group's order, the one from another province is
+// only registered. Runs after the test above (the list of risk areas elsewhere).
+test('a manifest by origin gives each traveller the group of where they came from', async () => {
+  const page = desk.page
+  const grid = env('BIHUAN_GRID_AREA')
+  const seq = String(Math.floor(Math.random() * 900) + 100)
+  const docs = [0, 1].map((k) => residentId(`${grid.slice(0, 6)}19820304${seq.slice(0, 2)}${k}`))
+  const train = `G${seq}`
+  const csv =
+    '证件类型,证件号码,国籍,姓名,性别,出生日期,座位号,目的地网格,出发地\n' +
+    `居民身份证,${docs[0]},CHN,列车甲${seq},男,1982-03-04,01A,${grid},440105012003\n` +
+    `居民身份证,${docs[1]},CHN,列车乙${seq},女,1982-03-04,01B,${grid},310101002\n`
+  await page.context().clearCookies()
+  await login(page, env('BIHUAN_PORT_USER'), env('BIHUAN_PORT_PASS'))
+  await page.goto(`${BASE()}/loop/arrivals`)
+  const ports = await admin.get(`/orgs?q=${encodeURIComponent(env('BIHUAN_PORT_ORG'))}`)
+  const port = ports.body.items.find((o) => o.code === env('BIHUAN_PORT_ORG'))
+  assert.ok(port, 'the port organisation exists')
+  await inputHook(page, 'manifest-ref').fill(train)
+  await page.locator('[data-test="manifest-port"]').getByText(port.name).waitFor()
+  await hook(page, 'manifest-group').click()
+  await page.locator('.manifest-group-popper li').filter({ hasText: '按出发地' }).click()
+  await page.locator('input[data-test="manifest-file"]').setInputFiles({ name: `${train}.csv`, mimeType: 'text/csv', buffer: Buffer.from(csv, 'utf8') })
+  await hook(page, 'manifest-file-name').getByText(`${train}.csv`).waitFor()
+  await hook(page, 'manifest-submit').click()
+  const report = hook(page, 'manifest-report')
+  await report.waitFor()
+  assert.equal(await report.getAttribute('data-committed'), 'true', await report.innerText())
+  assert.equal(Number(await hook(page, 'manifest-stat-created_orders').locator('.stat-value').innerText()), 1)
+  const groups = hook(page, 'manifest-by-group')
+  await groups.locator('[data-group="high_risk_area_arrival"]').waitFor()
+  assert.match(await groups.locator('[data-group=""]').innerText(), /1$/)
+  await shot(page, 'manifest-by-origin')
+  const high = await admin.get(`/loop/orders?q=${encodeURIComponent(docs[0])}&status=active`)
+  assert.ok(high.body.items.some((o) => o.group === 'high_risk_area_arrival'), JSON.stringify(high.body))
+  const none = await admin.get(`/loop/orders?q=${encodeURIComponent(docs[1])}`)
+  assert.equal(none.body.items.length, 0, JSON.stringify(none.body))
+  assert.deepEqual(desk.problems, [])
+})
