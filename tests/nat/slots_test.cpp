@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <random>
 #include <set>
 
 #include "core/area.hpp"
@@ -111,6 +112,91 @@ TEST(SlotRules, AHouseholdNoPointHasRoomForIsUnplaced) {
   EXPECT_EQ(plan.unplaced[0], 1u);
   EXPECT_EQ(plan.placed, 6);
   EXPECT_EQ(nat::plan_slots({}, {{1, 0, "110105001001001", 1}}, 60).unplaced.size(), 1u);
+}
+
+// The placement finds each household's point through a tree over the points in code order; a
+// plain walk over every point, nearest first (serving points by code length, then the others by
+// common prefix; equally near: code order, then the order given), must give the same point to
+// every household, on random cities with and without enough places.
+TEST(SlotRules, PlacementMatchesAWalkOverEveryPointNearestFirst) {
+  std::mt19937 rng(20261201);
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  auto num = [](int v, int width) {
+    std::string s = std::to_string(v);
+    return std::string(static_cast<std::size_t>(width) - s.size(), '0') + s;
+  };
+  const std::vector<std::pair<std::string, std::string>> hours{
+      {"08:00", "20:00"}, {"00:00", "24:00"}, {"06:30", "11:30"}, {"16:00", "22:00"}, {"22:00", "02:00"}};
+  for (int city = 0; city < 40; ++city) {
+    std::vector<nat::SlotPoint> pts;
+    const int npts = 1 + pick(30);
+    for (int i = 0; i < npts; ++i) {
+      std::string code = "110105" + num(1 + pick(4), 3);
+      const int level = pick(4);  // street, community, grid, or the district
+      if (level >= 1) code += num(1 + pick(3), 3);
+      if (level >= 2) code += num(1 + pick(4), 3);
+      if (level == 3) code = "110105";
+      const auto& h = hours[static_cast<std::size_t>(pick(static_cast<int>(hours.size())))];
+      pts.push_back({100 + i, code, 1 + pick(12), h.first, h.second});
+    }
+    std::vector<nat::SlotUnit> units;
+    for (int st = 1; st <= 4; ++st)
+      for (int co = 1; co <= 3; ++co)
+        for (int gr = 1; gr <= 4; ++gr) {
+          const std::string grid = "110105" + num(st, 3) + num(co, 3) + num(gr, 3);
+          for (int h = pick(6); h > 0; --h)
+            units.push_back({static_cast<std::int64_t>(units.size() + 1), 0, grid, pick(10) == 0 ? 9 + pick(8) : 1 + pick(5)});
+        }
+    const int minutes = pick(2) ? 60 : 30;
+    const auto plan = nat::plan_slots(pts, units, minutes);
+
+    // The walk.
+    std::vector<std::int64_t> left(pts.size(), 0);
+    for (std::size_t p = 0; p < pts.size(); ++p)
+      for (const auto& [s, e] : nat::slot_times(pts[p].opens, pts[p].closes, minutes))
+        left[p] += std::max<std::int64_t>(0, static_cast<std::int64_t>(pts[p].capacity_per_hour) * (e - s) / 60);
+    auto common = [](const std::string& a, const std::string& b) {
+      std::size_t n = 0;
+      while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+      return n;
+    };
+    std::vector<std::size_t> want(units.size(), nat::SlotPlan::npos);
+    auto walk = [&](bool serving_only) {
+      for (std::size_t u = 0; u < units.size(); ++u) {
+        if (want[u] != nat::SlotPlan::npos) continue;
+        const auto& g = units[u].area_code;
+        std::vector<std::size_t> cands;
+        for (std::size_t p = 0; p < pts.size(); ++p)
+          if (!serving_only || g.compare(0, pts[p].area_code.size(), pts[p].area_code) == 0) cands.push_back(p);
+        std::stable_sort(cands.begin(), cands.end(), [&](std::size_t x, std::size_t y) {
+          const auto cx = common(pts[x].area_code, g), cy = common(pts[y].area_code, g);
+          if (cx != cy) return cx > cy;
+          return pts[x].area_code < pts[y].area_code;
+        });
+        for (auto p : cands)
+          if (left[p] >= units[u].members) {
+            want[u] = p;
+            left[p] -= units[u].members;
+            break;
+          }
+      }
+    };
+    walk(true);
+    walk(false);
+
+    std::vector<std::size_t> got(units.size(), nat::SlotPlan::npos);
+    for (std::size_t u = 0; u < units.size(); ++u)
+      if (plan.unit_slot[u] != nat::SlotPlan::npos) got[u] = plan.slots[plan.unit_slot[u]].point;
+    for (const auto& sp : plan.splits) {
+      ASSERT_FALSE(sp.parts.empty());
+      got[sp.unit] = plan.slots[sp.parts.front().first].point;
+    }
+    std::set<std::size_t> unplaced(plan.unplaced.begin(), plan.unplaced.end());
+    for (std::size_t u = 0; u < units.size(); ++u) {
+      EXPECT_EQ(got[u], want[u]) << "city " << city << ", household " << u << " of grid " << units[u].area_code;
+      EXPECT_EQ(unplaced.count(u) == 1, want[u] == nat::SlotPlan::npos) << "city " << city << ", household " << u;
+    }
+  }
 }
 
 // ------------------------------------------------------------------ the service
