@@ -3,11 +3,15 @@
 # (verified on every request), the answer at the door and the visit appended to the scan log, with
 # wrk on loopback, against nginx returning a fixed JSON body on the same machine in the same run
 # (as scripts/bench-api.sh does for the persons lookup). Prints a Markdown table.
-# Usage: bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
+# Usage: [DISTINCT_TOKENS=N] [DB_THREADS=M] bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
 #   VISITORS health codes are fetched before the run; the wrk script sends visitor n % VISITORS to
 #   venue (n / VISITORS) % VENUES, so a (visitor, venue) pair repeats only after VISITORS x VENUES
 #   requests and nearly every scan is a new visit (a repeat within trace.duplicate_seconds is
 #   answered as the same visit, nothing appended; their count is printed).
+#   DISTINCT_TOKENS=N: instead, N tokens all different (the visitors' codes signed again with the
+#   server's key, each with its own issue time, by node's Ed25519) and request n sends token n, so
+#   no token is seen twice while n < N (the server verifies every signature; the count of requests
+#   beyond N is printed). DB_THREADS: serve --db-threads (default: the server's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "$1") PERSONS=${2:-100000} DUR=${3:-15} VISITORS=${4:-2000}
@@ -26,7 +30,9 @@ DB="$WORK/city.db"
 "$BIN" user add --db "sqlite:$DB" --username bench --role admin --password "bench-password-1" >/dev/null
 TOKEN=$("$BIN" user token --db "sqlite:$DB" --username bench --name wrk | tail -n 1)
 API_PORT=$(free_port)
-"$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads 2 --code-key "$WORK/code-signing" >"$WORK/serve.log" 2>&1 & pids+=($!)
+DISTINCT=${DISTINCT_TOKENS:-0}
+"$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads 2 ${DB_THREADS:+--db-threads "$DB_THREADS"} \
+  --code-key "$WORK/code-signing" >"$WORK/serve.log" 2>&1 & pids+=($!)
 API_PID=$!
 wait_http "http://127.0.0.1:$NGX_PORT/"
 wait_http "http://127.0.0.1:$API_PORT/api/health"
@@ -43,6 +49,25 @@ VENUES=$(wc -l <"$WORK/venues")
     [[ -n "$t" ]] && echo "  \"$t\","
   done <"$WORK/ids"
   echo "}"
+  if [[ "$DISTINCT" -gt 0 ]]; then
+    # N distinct tokens of the same visitors, signed like the server's (core/health_code.cpp).
+    echo "distinct = {"
+    KEY="$WORK/code-signing.secret" N="$DISTINCT" node -e '
+      const fs = require("fs"), crypto = require("crypto");
+      const sk = Buffer.from(fs.readFileSync(process.env.KEY, "utf8").trim(), "base64url");
+      const key = crypto.createPrivateKey({key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"),
+                                           sk.subarray(0, 32)]), format: "der", type: "pkcs8"});
+      const ids = fs.readFileSync(process.argv[1], "utf8").trim().split("\n");
+      const n = Number(process.env.N), now = Date.now(), out = [];
+      for (let i = 0; i < n; i++) {
+        const issued = now - i, payload = Buffer.from(`${ids[i % ids.length]}|green|${issued}|${issued + 86400000}`);
+        const sig = crypto.sign(null, payload, key);
+        out.push(`  "BH1.${payload.toString("base64url")}.${sig.toString("base64url")}",`);
+        if (out.length === 10000) { process.stdout.write(out.join("\n") + "\n"); out.length = 0; }
+      }
+      if (out.length) process.stdout.write(out.join("\n") + "\n");' "$WORK/ids"
+    echo "}"
+  fi
   echo "venues = {"
   sed 's/.*/  "&",/' "$WORK/venues"
   echo "}"
@@ -51,7 +76,7 @@ n = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 request = function()
-  local t = tokens[(n % #tokens) + 1]
+  local t = distinct and distinct[n + 1] or tokens[(n % #tokens) + 1]
   local v = venues[(math.floor(n / #tokens) % #venues) + 1]
   n = n + 1
   return wrk.format(nil, nil, nil, '{"venue":"' .. v .. '","code":"' .. t .. '"}')
@@ -93,4 +118,5 @@ echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CP
 echo "|---|---|---|---|---|---|"
 echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |"
 echo "| bihuan POST /api/scan (bearer token, signed health code verified, visit appended; $PERSONS persons) | $API | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') | $API_P99 | $API_BAD | $API_CPU |"
+[[ "$DISTINCT" -gt 0 ]] && echo "distinct tokens: $DISTINCT prepared, requests beyond them (tokens reused): $(( API_N > DISTINCT ? API_N - DISTINCT : 0 ))" >&2
 echo "scans answered by wrk: $API_N; visits appended to the log: $APPENDED (the rest: repeats of a visit within trace.duplicate_seconds); $NTOK visitors x $VENUES venues; load average $LOAD0 before, $LOAD1 after" >&2

@@ -28,6 +28,8 @@
 #include "core/error.hpp"
 #include "ingest/import.hpp"
 #include "jobs/runner.hpp"
+#include "cases/scan_index_warmer.hpp"
+#include "cases/service.hpp"
 #include "cases/timeliness.hpp"
 #include "core/tracing.hpp"
 #include "loop/service.hpp"
@@ -176,6 +178,7 @@ struct Server::Impl {
   std::condition_variable notify_cv;
   bool notify_stop = false;
   std::unique_ptr<jobs::Runner> job_runner;
+  std::unique_ptr<cases::IndexWarmer> index_warmer;  // loads the scan log's index after the start
   // SQLite: WAL checkpoints on a thread of their own (store::WalCheckpointer), every 50 ms.
   std::unique_ptr<store::WalCheckpointer> checkpointer;
   std::thread checkpoint_thread;
@@ -979,6 +982,7 @@ struct Server::Impl {
 
   void begin_stop() {
     if (stopping.exchange(true)) return;
+    if (index_warmer) index_warmer->request_stop();  // a trace waiting for the index goes on
     net::post(control, [this] {
       spdlog::info("stopping: no new connections; finishing requests in flight");
       boost::system::error_code ec;
@@ -1063,6 +1067,29 @@ void Server::start() {
   s.job_runner->start();
   s.services.jobs = s.job_runner.get();
   s.audit_writer.start();
+  // The tracing settings once now (not on the first tracing request), so that the scan log's
+  // index loads in the background while the server already answers.
+  {
+    std::lock_guard lock(s.services.loop_settings_mu);
+    s.services.case_settings = std::make_shared<const cases::Settings>(cases::read_settings(*first));
+  }
+  if (auto index = s.services.case_settings->scan_index) {
+    s.index_warmer = std::make_unique<cases::IndexWarmer>(
+        index, [url = s.opt.db_url] { return store::open_repository(url); }, *s.services.clock);
+    s.index_warmer->start();
+    auto* w = s.index_warmer.get();
+    s.watches.push_back(metrics::watch("bihuan_scan_index_warming", "1 while the scan log's index loads after the start",
+                                       {}, [w] { return w->state() == cases::IndexWarmer::State::warming ? 1.0 : 0.0; }));
+    s.watches.push_back(metrics::watch("bihuan_scan_index_warm_rows_read",
+                                       "Rows of the scan log read by the index's load after the start", {},
+                                       [w] { return static_cast<double>(w->rows_read()); }));
+    s.watches.push_back(metrics::watch("bihuan_scan_index_rows", "Visits held by the scan log's index", {},
+                                       [index, w] {
+                                         // (the load holds the index: no waiting for it here)
+                                         if (w->state() == cases::IndexWarmer::State::warming) return 0.0;
+                                         return static_cast<double>(index->stats().rows);
+                                       }));
+  }
   s.watches.push_back(metrics::watch("bihuan_audit_queue_depth", "Audit records waiting for their group commit", {},
                                      [w = &s.audit_writer] { return static_cast<double>(w->queued()); }));
   s.hash_pool = std::make_unique<net::thread_pool>(static_cast<std::size_t>(std::max(1, s.opt.hash_threads)));
@@ -1144,6 +1171,7 @@ void Server::wait() {
   auto& s = *impl_;
   for (auto& t : s.io_threads)
     if (t.joinable()) t.join();
+  if (s.index_warmer) s.index_warmer->stop();
   if (s.watcher) s.watcher->stop();
   if (s.notify_thread.joinable()) {
     {

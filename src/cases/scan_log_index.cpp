@@ -63,6 +63,34 @@ bool ScanLogIndex::refresh(store::TraceRepository& log, Instant now) {
   return refresh_locked(log, now);
 }
 
+namespace {
+struct WarmStopped {};
+}  // namespace
+
+bool ScanLogIndex::warm(store::TraceRepository& log, Instant now, const std::function<bool(std::int64_t)>& go_on) {
+  std::lock_guard lock(mu_);
+  if (loaded_) return refresh_locked(log, now);
+  go_on_ = &go_on;
+  try {
+    const bool ok = refresh_locked(log, now);
+    go_on_ = nullptr;
+    return ok;
+  } catch (const WarmStopped&) {
+    go_on_ = nullptr;
+    clear();
+    return false;
+  } catch (...) {
+    go_on_ = nullptr;
+    clear();
+    throw;
+  }
+}
+
+bool ScanLogIndex::loaded() const {
+  std::lock_guard lock(mu_);
+  return loaded_;
+}
+
 void ScanLogIndex::clear() {
   venues_.clear();
   odd_.clear();
@@ -114,9 +142,11 @@ bool ScanLogIndex::refresh_locked(store::TraceRepository& log, Instant now) {
   if (!loaded_) {
     const std::int64_t top = log.max_scan_id();
     reread_from_ = in_order ? top : std::max<std::int64_t>(0, top - kFirstTail);
+    std::int64_t read = 0;
     log.for_each_log_row_after(0, [&](const store::TraceLogRow& r) {
       if (r.id > reread_from_) tail_ids_.insert(r.id);
       take(r);
+      if (go_on_ && ++read % kWarmStep == 0 && !(*go_on_)(read)) throw WarmStopped{};
     });
     loaded_ = true;
   } else if (in_order) {

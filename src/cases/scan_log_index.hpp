@@ -26,6 +26,7 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "core/date.hpp"
@@ -63,6 +64,12 @@ class ScanLogIndex {
                                                                      const std::vector<Query>& qs, Instant now);
   // Reads the log's tail now (false: the log is too large for the index).
   bool refresh(store::TraceRepository& log, Instant now);
+  // As refresh, for the first load in the background (cases::IndexWarmer): `go_on(rows read so
+  // far)` is asked every kWarmStep rows of the first load; when it answers false the load stops,
+  // the index stays unloaded (the next lookup loads it) and warm answers false.
+  static constexpr std::int64_t kWarmStep = 4096;
+  bool warm(store::TraceRepository& log, Instant now, const std::function<bool(std::int64_t)>& go_on);
+  bool loaded() const;
   Stats stats() const;
 
  private:
@@ -99,6 +106,7 @@ class ScanLogIndex {
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::int64_t>> marks_;
   std::int64_t reread_from_ = 0;
   std::unordered_set<std::int64_t> tail_ids_;
+  const std::function<bool(std::int64_t)>* go_on_ = nullptr;  // during warm() only
 };
 
 }  // namespace bihuan::cases

@@ -84,6 +84,7 @@ Settings read_settings(store::Repository& repo) {
   if (store::setting_int(repo, "trace.scan_index", 1, 0, 1) == 1)
     s.scan_index = std::make_shared<ScanLogIndex>(
         store::setting_int(repo, "trace.scan_index_max_rows", 200'000'000, 1000, 2'000'000'000));
+  s.scans = std::make_shared<ScanAppender>();
   for (auto t : all_venue_types()) {
     const std::string type = to_string(t);
     if (repo.setting("trace.min_overlap." + type))
@@ -96,7 +97,10 @@ Settings read_settings(store::Repository& repo) {
 
 Service::Service(store::Repository& repo, loop::Service& loop, loop::CodeSigner* signer, const Clock& clock,
                  const Settings& settings)
-    : repo_(repo), loop_(loop), signer_(signer), t_(store::open_case_repository(repo)), clock_(clock), settings_(settings) {}
+    : repo_(repo), loop_(loop), signer_(signer), t_(store::open_case_repository(repo)),
+      clock_(clock),
+      settings_(settings),
+      scans_(settings.scans ? settings.scans : std::make_shared<ScanAppender>()) {}
 
 Service::~Service() = default;
 
@@ -146,76 +150,69 @@ ScanOut Service::scan(const ScanIn& in, const Caller& c) {
   if (in.venue_code.empty()) fail(ErrorCode::invalid_argument, "venue is required", "venue");
   if (in.code_token.empty() && in.doc_number.empty())
     fail(ErrorCode::invalid_argument, "scan a health code or give the ID number", "code");
-  // Verify the token before the transaction (no database work for a forged one).
+  const Instant now = clock_.now();
+  // The answer is decided outside the write lock (token, venue, person, colour); only the visit
+  // goes through the group commit (cases/scan_appender.hpp), and the answer waits for it.
   std::optional<code::Claims> claims;
   if (!in.code_token.empty()) {
     if (!signer_) fail(ErrorCode::invalid_argument, "health codes cannot be verified here", "code");
-    claims = code::verify(in.code_token, signer_->keys().public_key, clock_.now());
+    claims = scans_->verify(in.code_token, signer_->keys().public_key, now);
   }
-  return write([&] {
-    auto v = t_->venue_by_code(in.venue_code);
-    const bool visible = v && (c.everything() ||
-                               (c.scope.kind == Scope::Kind::org ? v->org_id != 0 && v->org_id == c.scope.org_id
-                                                                  : area_in_scope(c.scope, v->area_code)));
-    if (!visible) fail(ErrorCode::not_found, "no such venue: " + in.venue_code, "venue");
-    std::optional<Person> p;
-    if (claims) {
-      p = repo_.person(claims->person_id, Scope::everything());
-    } else {
-      std::string doc = in.doc_number;
-      for (auto& ch : doc)
-        if (ch == 'x') ch = 'X';
-      p = repo_.person_by_doc(doc, Scope::everything());
-    }
-    if (!p || p->merged_into != 0)
-      fail(ErrorCode::not_found, claims ? "the health code's person is not registered" : "no person registered with this ID number",
-           claims ? "code" : "doc_number");
-    const Instant now = clock_.now();
-    ScanOut out;
-    out.venue_code = v->code;
-    out.venue_name = v->name;
-    out.masked_name = mask_name(p->name);
-    out.exit = in.exit;
-    if (in.exit) {
-      // Closes the person's latest visit of the last day at this venue.
-      auto last = t_->latest_scan(p->id, v->id, now - hours{24});
-      if (!last || !last->pass) fail(ErrorCode::not_found, "no visit to close at " + v->code, "venue");
-      if (!last->exited_at) t_->set_exit(last->id, now);
-      out.pass = true;
-      out.colour = last->colour;
-      out.scan_id = last->id;
-      return out;
-    }
-    const auto colour = loop_.colour_of(p->id, settings_.local.date_of(now));
-    out.colour = policy::to_string(colour);
-    const bool case_open = t_->open_case_of(p->id).has_value();
-    if (case_open) out.colour = "red";
-    out.pass = out.colour == "green";
-    if (!out.pass) out.reason = case_open ? "case" : "colour";
-    if (out.pass && v->closed_at) {
-      out.pass = false;
-      out.reason = "venue_closed";
-    }
-    if (settings_.duplicate_seconds > 0) {
-      if (auto last = t_->latest_scan(p->id, v->id, now - seconds{settings_.duplicate_seconds});
-          last && last->pass == out.pass) {
-        out.duplicate = true;
-        out.scan_id = last->id;
-        return out;
-      }
-    }
-    store::ScanRow s;
-    s.venue_id = v->id;
-    s.person_id = p->id;
-    s.entered_at = now;
-    s.scan_day = format_date(settings_.local.date_of(now));
-    s.colour = out.colour;
-    s.pass = out.pass;
-    s.via = claims ? "code" : "doc";
-    s.by_user = c.user_id;
-    out.scan_id = t_->append_scan(s);
+  auto v = scans_->venue(*t_, in.venue_code, now);
+  const bool visible = v && (c.everything() ||
+                             (c.scope.kind == Scope::Kind::org ? v->org_id != 0 && v->org_id == c.scope.org_id
+                                                                : area_in_scope(c.scope, v->area_code)));
+  if (!visible) fail(ErrorCode::not_found, "no such venue: " + in.venue_code, "venue");
+  std::optional<Person> p;
+  if (claims) {
+    p = repo_.person(claims->person_id, Scope::everything());
+  } else {
+    std::string doc = in.doc_number;
+    for (auto& ch : doc)
+      if (ch == 'x') ch = 'X';
+    p = repo_.person_by_doc(doc, Scope::everything());
+  }
+  if (!p || p->merged_into != 0)
+    fail(ErrorCode::not_found, claims ? "the health code's person is not registered" : "no person registered with this ID number",
+         claims ? "code" : "doc_number");
+  ScanOut out;
+  out.venue_code = v->code;
+  out.venue_name = v->name;
+  out.masked_name = mask_name(p->name);
+  out.exit = in.exit;
+  ScanAppender::Visit visit;
+  visit.row.venue_id = v->id;
+  visit.row.person_id = p->id;
+  visit.row.entered_at = now;
+  visit.venue_code = v->code;
+  if (in.exit) {
+    visit.exit = true;
+    auto r = scans_->append(repo_, std::move(visit));
+    out.pass = true;
+    out.colour = r.colour;
+    out.scan_id = r.scan_id;
     return out;
-  });
+  }
+  const auto colour = loop_.colour_of(p->id, settings_.local.date_of(now));
+  out.colour = policy::to_string(colour);
+  const bool case_open = t_->open_case_of(p->id).has_value();
+  if (case_open) out.colour = "red";
+  out.pass = out.colour == "green";
+  if (!out.pass) out.reason = case_open ? "case" : "colour";
+  if (out.pass && v->closed_at) {
+    out.pass = false;
+    out.reason = "venue_closed";
+  }
+  visit.duplicate_seconds = settings_.duplicate_seconds;
+  visit.row.scan_day = format_date(settings_.local.date_of(now));
+  visit.row.colour = out.colour;
+  visit.row.pass = out.pass;
+  visit.row.via = claims ? "code" : "doc";
+  visit.row.by_user = c.user_id;
+  auto r = scans_->append(repo_, std::move(visit));
+  out.scan_id = r.scan_id;
+  out.duplicate = r.duplicate;
+  return out;
 }
 
 // ---------------------------------------------------------------- cases
@@ -358,7 +355,7 @@ store::CaseRecord Service::update_case(std::int64_t id, const CaseUpdate& u, std
 // ---------------------------------------------------------------- investigation
 
 FindReport Service::find_contacts(std::int64_t case_id, const Caller& c) {
-  return write([&] {
+  auto out = write([&] {
     auto k = visible_case(case_id, c);
     const auto r = rules();
     const Instant now = clock_.now();
@@ -563,6 +560,9 @@ FindReport Service::find_contacts(std::int64_t case_id, const Caller& c) {
           json{{"candidates", rep.candidates}, {"added", rep.added}, {"venues", rep.venues}}.dump());
     return rep;
   });
+  // Venues closed for disinfection stop scans at once (not after the scan path's venue cache).
+  if (settings_.close_venues && out.disinfection_tasks > 0) scans_->forget_venues();
+  return out;
 }
 
 std::vector<ContactView> Service::contacts(std::int64_t case_id, const Caller& c) {
@@ -871,7 +871,7 @@ store::PageOf<store::DisinfectionRow> Service::disinfections(const std::string& 
 store::DisinfectionRow Service::complete_disinfection(std::int64_t id, const std::string& note, const Caller& c) {
   if (!c.can(Permission::venue_disinfect))
     fail(ErrorCode::permission_denied, "disinfection tasks need venue.disinfect", "role");
-  return write([&] {
+  auto out = write([&] {
     auto d = t_->disinfection(id);
     if (!d || !(c.everything() || area_in_scope(c.scope, d->area_code)))
       fail(ErrorCode::not_found, "no such disinfection task: " + std::to_string(id), "id");
@@ -891,6 +891,8 @@ store::DisinfectionRow Service::complete_disinfection(std::int64_t id, const std
     audit(c, "disinfection.done", "venue", d->venue_id, note, json{{"task_id", id}, {"case_id", d->case_id}}.dump());
     return *d;
   });
+  scans_->forget_venues();  // a reopened venue passes at once
+  return out;
 }
 
 }  // namespace bihuan::cases

@@ -21,6 +21,7 @@
 
 #include "core/caller.hpp"
 #include "core/date.hpp"
+#include "cases/scan_appender.hpp"
 #include "cases/scan_log_index.hpp"
 #include "core/tracing.hpp"
 #include "store/case_repository.hpp"
@@ -47,6 +48,9 @@ struct Settings {
   // for the process's life (shared by every request holding these settings); 0 or null: one
   // range query of the log per visit of the case (the reference path).
   std::shared_ptr<ScanLogIndex> scan_index;
+  // The scan path's group commit and caches (cases/scan_appender.hpp), shared by every request
+  // holding these settings; null: each Service keeps its own.
+  std::shared_ptr<ScanAppender> scans;
 };
 Settings read_settings(store::Repository& repo);
 
@@ -183,6 +187,7 @@ class Service {
   std::unique_ptr<store::CaseRepository> t_;
   const Clock& clock_;
   Settings settings_;
+  std::shared_ptr<ScanAppender> scans_;
 };
 
 }  // namespace bihuan::cases

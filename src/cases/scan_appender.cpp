@@ -1,0 +1,171 @@
+#include "cases/scan_appender.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
+
+namespace bihuan::cases {
+
+bool ScanAppender::apply(store::CaseRepository& log, Entry& e) {
+  auto& v = e.visit;
+  const Instant now = v.row.entered_at;
+  if (v.exit) {
+    // Closes the person's latest visit of the last day at this venue.
+    auto last = log.latest_scan(v.row.person_id, v.row.venue_id, now - std::chrono::hours{24});
+    if (!last || !last->pass) {
+      e.error = std::make_exception_ptr(Error(ErrorCode::not_found, "no visit to close at " + v.venue_code, "venue"));
+      return false;
+    }
+    if (!last->exited_at) log.set_exit(last->id, now);
+    e.result.scan_id = last->id;
+    e.result.colour = last->colour;
+    return true;
+  }
+  if (v.duplicate_seconds > 0) {
+    // Also a visit appended earlier in this group (same transaction).
+    if (auto last = log.latest_scan(v.row.person_id, v.row.venue_id, now - std::chrono::seconds{v.duplicate_seconds});
+        last && last->pass == v.row.pass) {
+      e.result.duplicate = true;
+      e.result.scan_id = last->id;
+      return true;
+    }
+  }
+  e.result.scan_id = log.append_scan(v.row);
+  return true;
+}
+
+void ScanAppender::commit(store::Repository& repo, const std::vector<Entry*>& group) {
+  try {
+    auto log = store::open_case_repository(repo);
+    try {
+      repo.transaction([&] {
+        for (auto* e : group) {
+          e->error = nullptr;
+          e->result = {};
+          apply(*log, *e);
+        }
+      });
+      return;
+    } catch (const std::exception& x) {
+      if (group.size() == 1) throw;
+      spdlog::warn("venue scans: a group of {} could not be committed ({}); each is tried alone", group.size(), x.what());
+    }
+    // The group was rolled back: each visit alone, for its own answer.
+    for (auto* e : group) {
+      e->error = nullptr;
+      e->result = {};
+      try {
+        repo.transaction([&] { apply(*log, *e); });
+      } catch (...) {
+        e->result = {};
+        e->error = std::current_exception();
+      }
+    }
+  } catch (...) {
+    for (auto* e : group) {
+      e->result = {};
+      e->error = std::current_exception();
+    }
+  }
+}
+
+void ScanAppender::run(store::Repository& repo, std::vector<Entry>& mine) {
+  std::unique_lock lock(mu_);
+  for (auto& e : mine) queue_.push_back(&e);
+  auto all_done = [&] {
+    for (const auto& e : mine)
+      if (!e.done) return false;
+    return true;
+  };
+  while (!all_done()) {
+    if (committing_) {
+      done_.wait(lock);
+      continue;
+    }
+    // Nobody is committing: this caller commits everything queued (its own visits included).
+    committing_ = true;
+    std::vector<Entry*> group;
+    group.swap(queue_);
+    lock.unlock();
+    commit(repo, group);
+    lock.lock();
+    committing_ = false;
+    ++groups_;
+    for (auto* g : group) {
+      if (!g->error && !g->result.duplicate && !g->visit.exit) ++appended_;
+      g->done = true;
+    }
+    done_.notify_all();
+  }
+}
+
+ScanAppender::Result ScanAppender::append(store::Repository& repo, Visit v) {
+  std::vector<Entry> mine(1);
+  mine[0].visit = std::move(v);
+  run(repo, mine);
+  if (mine[0].error) std::rethrow_exception(mine[0].error);
+  return mine[0].result;
+}
+
+std::vector<ScanAppender::Outcome> ScanAppender::append_all(store::Repository& repo, std::vector<Visit> visits) {
+  std::vector<Entry> mine(visits.size());
+  for (std::size_t i = 0; i < visits.size(); ++i) mine[i].visit = std::move(visits[i]);
+  run(repo, mine);
+  std::vector<Outcome> out;
+  out.reserve(mine.size());
+  for (auto& e : mine) out.push_back({e.result, e.error});
+  return out;
+}
+
+code::Claims ScanAppender::verify(std::string_view token, const std::array<unsigned char, 32>& public_key, Instant now) {
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = tokens_.find(std::string(token));
+    if (it != tokens_.end() && it->second.public_key == public_key && now < it->second.claims.expires) {
+      ++token_hits_;
+      return it->second.claims;
+    }
+  }
+  // Not kept, or expired (verify then answers exactly why).
+  auto claims = code::verify(token, public_key, now);
+  std::lock_guard lock(cache_mu_);
+  if (tokens_.size() >= kMaxTokens) tokens_.clear();
+  tokens_.insert_or_assign(std::string(token), Key{public_key, claims});
+  return claims;
+}
+
+std::optional<store::VenueRow> ScanAppender::venue(store::CaseRepository& log, const std::string& code, Instant now) {
+  {
+    std::lock_guard lock(cache_mu_);
+    auto it = venues_.find(code);
+    if (it != venues_.end() && now >= it->second.read_at && now - it->second.read_at < std::chrono::seconds{kVenueSeconds})
+      return it->second.row;
+  }
+  auto v = log.venue_by_code(code);
+  if (v) {
+    std::lock_guard lock(cache_mu_);
+    if (venues_.size() >= 100'000) venues_.clear();
+    venues_.insert_or_assign(code, KeptVenue{*v, now});
+  }
+  return v;
+}
+
+void ScanAppender::forget_venues() {
+  std::lock_guard lock(cache_mu_);
+  venues_.clear();
+}
+
+std::int64_t ScanAppender::groups() const {
+  std::lock_guard lock(mu_);
+  return groups_;
+}
+std::int64_t ScanAppender::appended() const {
+  std::lock_guard lock(mu_);
+  return appended_;
+}
+std::int64_t ScanAppender::token_hits() const {
+  std::lock_guard lock(cache_mu_);
+  return token_hits_;
+}
+
+}  // namespace bihuan::cases

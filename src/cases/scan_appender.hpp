@@ -1,0 +1,112 @@
+#pragma once
+// The venue-scan path's shared state (one per server, in cases::Settings): the group commit of
+// the scan log, the verified health codes and the venues looked up.
+//
+// Group commit: each scan is decided outside the write lock (token, venue, person, colour), then
+// its visit is handed to append(). The first caller that finds no group being committed commits
+// everything queued so far in one write transaction on its own connection; the others wait until
+// the group holding their visit has committed (an acknowledged scan is durable: it is answered
+// only after its commit) and the next of them commits the group gathered meanwhile. Inside the
+// group the visits are applied in arrival order: a repeat of a visit within
+// trace.duplicate_seconds (also one earlier in the same group) is answered as that visit, an exit
+// scan closes the person's latest visit. One visit's error (an exit scan with nothing to close)
+// is that request's answer only; a database error rolls the group back and each of its visits is
+// then tried alone, so that every request gets its own answer.
+//
+// Verified tokens: a token that verified is kept, keyed by its exact bytes, with its claims; a hit
+// still checks the expiry against the time of the scan. Nothing else is taken from the cache (the
+// colour comes from the person's orders at every scan). Venues: kept for a few seconds
+// (kVenueSeconds) and forgotten at once when a venue is closed or reopened in this process.
+#include <array>
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/date.hpp"
+#include "core/health_code.hpp"
+#include "store/case_repository.hpp"
+#include "store/repository.hpp"
+
+namespace bihuan::cases {
+
+class ScanAppender {
+ public:
+  static constexpr int kVenueSeconds = 5;
+  static constexpr std::size_t kMaxTokens = 200'000;  // the cache starts over when full
+
+  // What is written for one scan.
+  struct Visit {
+    store::ScanRow row;             // venue, person, time, day, colour, pass, via, by_user
+    std::string venue_code;         // for the exit scan's error
+    bool exit = false;              // closes the person's latest visit of the last 24 h at the venue
+    int duplicate_seconds = 0;      // a repeat within this (same pass) is the same visit
+  };
+  struct Result {
+    std::int64_t scan_id = 0;
+    bool duplicate = false;
+    std::string colour;  // an exit scan: the colour of the visit it closed
+  };
+
+  // Appends `v` together with the visits of concurrent callers; returns once its group is
+  // committed. `repo` is the caller's connection, outside any transaction (used if this caller
+  // commits the group). Throws the visit's own error, or the group's database error.
+  Result append(store::Repository& repo, Visit v);
+  // Several visits in arrival order, all in one group (with whatever else is queued): each one's
+  // result or error. For imports of many scans, and for tests.
+  struct Outcome {
+    Result result;
+    std::exception_ptr error;
+  };
+  std::vector<Outcome> append_all(store::Repository& repo, std::vector<Visit> visits);
+
+  // Verifies `token` (code::verify) unless these exact bytes verified before; the expiry is
+  // checked against `now` either way.
+  code::Claims verify(std::string_view token, const std::array<unsigned char, 32>& public_key, Instant now);
+  // The venue of `code` (at most kVenueSeconds old), read through `log` when not kept.
+  std::optional<store::VenueRow> venue(store::CaseRepository& log, const std::string& code, Instant now);
+  void forget_venues();
+
+  // Counters (for tests and /metrics).
+  std::int64_t groups() const;
+  std::int64_t appended() const;
+  std::int64_t token_hits() const;
+
+ private:
+  struct Entry {
+    Visit visit;
+    Result result;
+    std::exception_ptr error;
+    bool done = false;
+  };
+  // false: the visit's own error is in e.error (nothing written for it).
+  static bool apply(store::CaseRepository& log, Entry& e);
+  void commit(store::Repository& repo, const std::vector<Entry*>& group);
+  void run(store::Repository& repo, std::vector<Entry>& mine);  // queues `mine`, returns when all are done
+
+  mutable std::mutex mu_;
+  std::condition_variable done_;
+  std::vector<Entry*> queue_;  // guarded by mu_
+  bool committing_ = false;    // guarded by mu_
+  std::int64_t groups_ = 0, appended_ = 0;
+
+  mutable std::mutex cache_mu_;
+  struct Key {
+    std::array<unsigned char, 32> public_key;
+    code::Claims claims;
+  };
+  std::unordered_map<std::string, Key> tokens_;  // guarded by cache_mu_
+  struct KeptVenue {  // found venues only (a new venue is found at once)
+    store::VenueRow row;
+    Instant read_at;
+  };
+  std::unordered_map<std::string, KeptVenue> venues_;  // guarded by cache_mu_
+  std::int64_t token_hits_ = 0;
+};
+
+}  // namespace bihuan::cases

@@ -1,0 +1,338 @@
+// The scan path's group commit (cases/scan_appender.hpp) on SQLite and, when BIHUAN_TEST_PG is
+// set, PostgreSQL: scans of concurrent callers committed together and each answered after its
+// commit (every acknowledged visit is in the log afterwards, read on a fresh connection);
+// arrival order, duplicates and exit scans inside one group; one visit's error answered to its
+// request only, a database error of one visit rolling its group back and the others written
+// alone; verified tokens kept by their exact bytes with the expiry still checked; the venue
+// cache forgotten when a venue closes.
+#include <gtest/gtest.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include "cases/scan_index_warmer.hpp"
+#include "cases/service.hpp"
+#include "core/error.hpp"
+#include "core/health_code.hpp"
+#include "core/resident_id.hpp"
+#include "loop/backend.hpp"
+#include "loop/service.hpp"
+#include "store/db.hpp"
+#include "store/repository.hpp"
+#include "store/trace_repository.hpp"
+
+namespace bihuan::casetest {
+
+using looptest::code_of;
+using looptest::resident_id;
+using namespace std::chrono_literals;
+
+namespace {
+Instant at_(const std::string& s) { return *parse_instant(s); }
+}  // namespace
+
+class ScanAppender : public ::testing::TestWithParam<std::string> {
+ protected:
+  static constexpr const char* kGrid = "110105001001001";
+
+  void SetUp() override {
+    db_ = std::make_unique<looptest::TestBackend>(GetParam());
+    if (!db_->skip.empty()) GTEST_SKIP() << db_->skip;
+    repo_ = store::open_repository(db_->url);
+    repo_->upsert_areas(looptest::two_districts());
+    std::vector<Household> hs(1);
+    hs[0].household_no = "H0";
+    hs[0].area_code = kGrid;
+    hs[0].address = "大街1号";
+    repo_->upsert_households(hs);
+    for (int i = 0; i < 40; ++i) {
+      Person p;
+      p.doc_number = resident_id("110105", "19800101", i + 1);
+      p.name = "访客" + std::to_string(i + 1);
+      p.birth_date = *parse_date("1980-01-01");
+      p.area_code = kGrid;
+      p.household_id = hs[0].id;
+      p.address = hs[0].address;
+      persons_.push_back(p);
+    }
+    repo_->upsert_persons(persons_);
+    std::vector<Venue> vs(2);
+    vs[0].code = "V-A";
+    vs[0].name = "超市";
+    vs[0].type = VenueType::supermarket;
+    vs[0].area_code = kGrid;
+    vs[1].code = "V-B";
+    vs[1].name = "餐馆";
+    vs[1].type = VenueType::restaurant;
+    vs[1].area_code = kGrid;
+    repo_->upsert_venues(vs);
+    signer_ = std::make_unique<loop::CodeSigner>(db_->dir + "/code-signing");
+    settings_ = cases::read_settings(*repo_);
+    log_ = store::open_case_repository(*repo_);
+    venue_a_ = log_->venue_by_code("V-A")->id;
+    venue_b_ = log_->venue_by_code("V-B")->id;
+  }
+
+  cases::ScanAppender::Visit visit(int person, std::int64_t venue, Instant t, bool exit = false) {
+    cases::ScanAppender::Visit v;
+    v.row.venue_id = venue;
+    v.row.person_id = persons_[static_cast<std::size_t>(person)].id;
+    v.row.entered_at = t;
+    v.row.scan_day = "2022-04-04";
+    v.row.colour = "green";
+    v.row.pass = true;
+    v.row.via = "doc";
+    v.venue_code = venue == venue_a_ ? "V-A" : "V-B";
+    v.exit = exit;
+    v.duplicate_seconds = 120;
+    return v;
+  }
+
+  loop::Profiles profiles_{std::string(BIHUAN_SOURCE_DIR) + "/policies"};
+  ManualClock clock_{at_("2022-04-04T04:00:00Z")};
+  std::unique_ptr<looptest::TestBackend> db_;
+  std::unique_ptr<store::Repository> repo_;
+  std::unique_ptr<store::CaseRepository> log_;
+  std::unique_ptr<loop::CodeSigner> signer_;
+  cases::Settings settings_;
+  std::vector<Person> persons_;
+  std::int64_t venue_a_ = 0, venue_b_ = 0;
+};
+
+TEST_P(ScanAppender, OneGroupKeepsArrivalOrderDuplicatesAndEachVisitsOwnError) {
+  ASSERT_TRUE(settings_.scans);
+  auto& gate = *settings_.scans;
+  const Instant t = at_("2022-04-04T04:00:00Z");
+  std::vector<cases::ScanAppender::Visit> group;
+  group.push_back(visit(0, venue_a_, t));             // 0: appended
+  group.push_back(visit(0, venue_a_, t + 30s));       // 1: the same visit again (earlier in this group)
+  group.push_back(visit(1, venue_a_, t + 31s, true)); // 2: exit scan, nothing to close: its own error
+  group.push_back(visit(1, venue_a_, t + 32s));       // 3: appended
+  group.push_back(visit(1, venue_a_, t + 40s, true)); // 4: closes 3
+  group.push_back(visit(0, venue_b_, t + 41s));       // 5: another venue: appended
+  auto out = gate.append_all(*repo_, std::move(group));
+  ASSERT_EQ(out.size(), 6u);
+  for (std::size_t i : {0u, 1u, 3u, 4u, 5u}) EXPECT_FALSE(out[i].error) << i;
+  EXPECT_GT(out[0].result.scan_id, 0);
+  EXPECT_FALSE(out[0].result.duplicate);
+  EXPECT_TRUE(out[1].result.duplicate);
+  EXPECT_EQ(out[1].result.scan_id, out[0].result.scan_id);
+  ASSERT_TRUE(out[2].error);
+  EXPECT_EQ(code_of([&] { std::rethrow_exception(out[2].error); }), ErrorCode::not_found);
+  EXPECT_GT(out[3].result.scan_id, out[0].result.scan_id);  // ids in arrival order
+  EXPECT_EQ(out[4].result.scan_id, out[3].result.scan_id);
+  EXPECT_EQ(out[4].result.colour, "green");
+  EXPECT_GT(out[5].result.scan_id, out[3].result.scan_id);
+  EXPECT_EQ(gate.appended(), 3);
+  // What was acknowledged is in the log, read on a fresh connection.
+  auto fresh = store::open_repository(db_->url);
+  auto log = store::open_case_repository(*fresh);
+  auto v1 = log->scans_of_person(persons_[1].id, t - 1h, t + 1h);
+  ASSERT_EQ(v1.size(), 1u);
+  EXPECT_EQ(v1[0].id, out[3].result.scan_id);
+  ASSERT_TRUE(v1[0].exited_at);
+  EXPECT_EQ(*v1[0].exited_at, t + 40s);
+  EXPECT_EQ(log->scans_of_person(persons_[0].id, t - 1h, t + 1h).size(), 2u);
+  EXPECT_EQ(log->count_scans_of_day("2022-04-04"), 3);
+}
+
+TEST_P(ScanAppender, ADatabaseErrorOfOneVisitFailsOnlyItsRequest) {
+  auto& gate = *settings_.scans;
+  const std::string who = std::to_string(persons_[3].id);
+  if (GetParam() == "sqlite")
+    store::open_sqlite(db_->dir + "/t.db")
+        ->exec_script("CREATE TRIGGER refuse_scan BEFORE INSERT ON venue_scans WHEN NEW.person_id = " + who +
+                      " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
+  else
+    store::open_pg(db_->url)->exec_script(
+        "CREATE FUNCTION refuse_scan() RETURNS trigger AS $$ BEGIN IF NEW.person_id = " + who +
+        " THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; "
+        "CREATE TRIGGER refuse_scan BEFORE INSERT ON venue_scans FOR EACH ROW EXECUTE FUNCTION refuse_scan()");
+  const Instant t = at_("2022-04-04T05:00:00Z");
+  std::vector<cases::ScanAppender::Visit> group;
+  group.push_back(visit(2, venue_a_, t));
+  group.push_back(visit(3, venue_a_, t));  // refused by the database (the trigger below)
+  group.push_back(visit(4, venue_b_, t));
+  auto out = gate.append_all(*repo_, std::move(group));
+  EXPECT_FALSE(out[0].error);
+  EXPECT_TRUE(out[1].error);
+  EXPECT_FALSE(out[2].error);
+  auto fresh = store::open_repository(db_->url);
+  auto log = store::open_case_repository(*fresh);
+  EXPECT_EQ(log->count_scans_of_day("2022-04-04"), 2);
+  EXPECT_EQ(log->scans_of_person(persons_[2].id, t - 1h, t + 1h).at(0).id, out[0].result.scan_id);
+  EXPECT_EQ(log->scans_of_person(persons_[4].id, t - 1h, t + 1h).at(0).id, out[2].result.scan_id);
+  EXPECT_TRUE(log->scans_of_person(persons_[3].id, t - 1h, t + 1h).empty());
+}
+
+// Four callers on connections of their own scan through the service at once, sharing one
+// appender (as the server's requests do): every answer's visit is in the log, none twice.
+TEST_P(ScanAppender, ConcurrentScansAreAllInTheLogAfterTheirAnswers) {
+  constexpr int kThreads = 4, kEach = 10;
+  std::vector<std::vector<std::int64_t>> ids(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      try {
+        auto repo = store::open_repository(db_->url);
+        loop::Service loop(*repo, profiles_, clock_);
+        cases::Service svc(*repo, loop, signer_.get(), clock_, settings_);
+        for (int i = 0; i < kEach; ++i) {
+          cases::ScanIn in;
+          in.venue_code = i % 2 ? "V-A" : "V-B";
+          in.doc_number = persons_[static_cast<std::size_t>(t * kEach + i)].doc_number;
+          auto out = svc.scan(in, Caller::local("door"));
+          if (!out.pass || out.duplicate) throw std::runtime_error("unexpected answer");
+          ids[static_cast<std::size_t>(t)].push_back(out.scan_id);
+        }
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(t)] = e.what();
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  auto fresh = store::open_repository(db_->url);
+  auto log = store::open_case_repository(*fresh);
+  std::set<std::int64_t> seen;
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 0; i < kEach; ++i) {
+      const auto id = ids[static_cast<std::size_t>(t)].at(static_cast<std::size_t>(i));
+      EXPECT_TRUE(seen.insert(id).second) << id;
+      auto rows = log->scans_of_person(persons_[static_cast<std::size_t>(t * kEach + i)].id, clock_.now() - 1h,
+                                       clock_.now() + 1h);
+      ASSERT_EQ(rows.size(), 1u);
+      EXPECT_EQ(rows[0].id, id);
+      EXPECT_EQ(rows[0].venue_id, i % 2 ? venue_a_ : venue_b_);
+    }
+  EXPECT_EQ(log->count_scans_of_day("2022-04-04"), kThreads * kEach);
+  EXPECT_EQ(settings_.scans->appended(), kThreads * kEach);
+  EXPECT_LE(settings_.scans->groups(), kThreads * kEach);
+}
+
+TEST_P(ScanAppender, VerifiedTokensAreKeptByTheirBytesAndStillExpire) {
+  loop::Service loop(*repo_, profiles_, clock_);
+  cases::Service svc(*repo_, loop, signer_.get(), clock_, settings_);
+  auto token = loop.code_for(persons_[5].id, *signer_, Caller::local("t")).token;
+  cases::ScanIn in;
+  in.venue_code = "V-A";
+  in.code_token = token;
+  EXPECT_TRUE(svc.scan(in, Caller::local("door")).pass);
+  EXPECT_EQ(settings_.scans->token_hits(), 0);
+  clock_.advance(10min);
+  EXPECT_TRUE(svc.scan(in, Caller::local("door")).pass);
+  EXPECT_EQ(settings_.scans->token_hits(), 1);
+  // The same claims under a forged signature: different bytes, verified, refused.
+  auto forged = token;
+  forged[forged.size() - 2] = forged[forged.size() - 2] == 'A' ? 'B' : 'A';
+  in.code_token = forged;
+  EXPECT_EQ(code_of([&] { svc.scan(in, Caller::local("door")); }), ErrorCode::unauthenticated);
+  EXPECT_EQ(code_of([&] { svc.scan(in, Caller::local("door")); }), ErrorCode::unauthenticated);
+  // Signed with another key: refused although a token of the same person is kept.
+  loop::CodeSigner other(db_->dir + "/other-key");
+  in.code_token = loop.code_for(persons_[5].id, other, Caller::local("t")).token;
+  EXPECT_EQ(code_of([&] { svc.scan(in, Caller::local("door")); }), ErrorCode::unauthenticated);
+  // The kept token expires like any other.
+  in.code_token = token;
+  clock_.advance(25h);
+  EXPECT_EQ(code_of([&] { svc.scan(in, Caller::local("door")); }), ErrorCode::unauthenticated);
+  EXPECT_EQ(settings_.scans->token_hits(), 1);
+}
+
+TEST_P(ScanAppender, AClosedVenueStopsScansOnceForgotten) {
+  loop::Service loop(*repo_, profiles_, clock_);
+  cases::Service svc(*repo_, loop, signer_.get(), clock_, settings_);
+  cases::ScanIn in;
+  in.venue_code = "V-B";
+  in.doc_number = persons_[6].doc_number;
+  EXPECT_TRUE(svc.scan(in, Caller::local("door")).pass);
+  auto v = log_->venue_by_code("V-B");
+  v->closed_at = clock_.now();
+  v->closed_reason = "disinfection";
+  log_->update_venue_tracing(*v);
+  settings_.scans->forget_venues();  // what closing and reopening through the service do
+  in.doc_number = persons_[7].doc_number;
+  auto out = svc.scan(in, Caller::local("door"));
+  EXPECT_FALSE(out.pass);
+  EXPECT_EQ(out.reason, "venue_closed");
+  // Kept venues are read again after kVenueSeconds.
+  v->closed_at.reset();
+  log_->update_venue_tracing(*v);
+  clock_.advance(std::chrono::seconds{cases::ScanAppender::kVenueSeconds});
+  in.doc_number = persons_[8].doc_number;
+  EXPECT_TRUE(svc.scan(in, Caller::local("door")).pass);
+}
+
+// The server's load of the scan log's index at start (cases/scan_index_warmer.hpp): in steps
+// that can stop it (the index then stays unloaded, and loads fully later), on a thread that stop()
+// ends even before it began, with its progress counted.
+TEST_P(ScanAppender, TheScanLogIndexLoadsInTheBackgroundAndStops) {
+  constexpr std::int64_t kRows = 2 * cases::ScanLogIndex::kWarmStep + 10;
+  const Instant t = at_("2022-04-04T00:00:00Z");
+  repo_->transaction([&] {
+    for (std::int64_t i = 0; i < kRows; ++i) {
+      store::ScanRow r;
+      r.venue_id = i % 2 ? venue_a_ : venue_b_;
+      r.person_id = persons_[static_cast<std::size_t>(i % 40)].id;
+      r.entered_at = t + std::chrono::seconds{i};
+      r.scan_day = "2022-04-04";
+      r.colour = "green";
+      r.pass = true;
+      log_->append_scan(r);
+    }
+  });
+  auto trace = store::open_trace_repository(*repo_);
+  // Stopped at the first step: nothing kept.
+  cases::ScanLogIndex index;
+  std::vector<std::int64_t> asked;
+  EXPECT_FALSE(index.warm(*trace, clock_.now(), [&](std::int64_t n) {
+    asked.push_back(n);
+    return false;
+  }));
+  EXPECT_EQ(asked, std::vector<std::int64_t>{cases::ScanLogIndex::kWarmStep});
+  EXPECT_FALSE(index.loaded());
+  EXPECT_EQ(index.stats().rows, 0);
+  // Allowed to go on: every step asked, everything kept.
+  asked.clear();
+  EXPECT_TRUE(index.warm(*trace, clock_.now(), [&](std::int64_t n) {
+    asked.push_back(n);
+    return true;
+  }));
+  EXPECT_EQ(asked, (std::vector<std::int64_t>{cases::ScanLogIndex::kWarmStep, 2 * cases::ScanLogIndex::kWarmStep}));
+  EXPECT_TRUE(index.loaded());
+  EXPECT_EQ(index.stats().rows, kRows);
+
+  // The warmer asked to stop before its connection is open: it ends without loading.
+  {
+    auto idx = std::make_shared<cases::ScanLogIndex>();
+    std::promise<void> gate;
+    auto opened = gate.get_future().share();
+    cases::IndexWarmer w(idx, [&, opened] {
+      opened.wait();
+      return store::open_repository(db_->url);
+    }, clock_);
+    w.start();
+    EXPECT_EQ(w.state(), cases::IndexWarmer::State::warming);
+    w.request_stop();
+    gate.set_value();
+    w.wait();
+    EXPECT_EQ(w.state(), cases::IndexWarmer::State::stopped);
+    EXPECT_FALSE(idx->loaded());
+  }
+  // Left alone it loads everything, counting its progress.
+  auto idx = std::make_shared<cases::ScanLogIndex>();
+  cases::IndexWarmer w(idx, [&] { return store::open_repository(db_->url); }, clock_);
+  w.start();
+  w.wait();
+  EXPECT_EQ(w.state(), cases::IndexWarmer::State::loaded);
+  EXPECT_EQ(w.rows_read(), 2 * cases::ScanLogIndex::kWarmStep);
+  EXPECT_TRUE(idx->loaded());
+  EXPECT_EQ(idx->stats().rows, kRows);
+  w.stop();  // after the end: nothing to do
+  EXPECT_EQ(w.state(), cases::IndexWarmer::State::loaded);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ScanAppender, ::testing::Values("sqlite", "postgresql"));
+
+}  // namespace bihuan::casetest
