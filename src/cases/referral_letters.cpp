@@ -341,6 +341,15 @@ SentLetter Referrals::send(std::int64_t case_id, const std::string& to_region,
       lp.group = group;
       letters_->insert_letter_person(lp);
       person_ids.push_back(p->id);
+      // A local referral (协查, v7) made for this contact earlier and still pending is closed: the
+      // letter takes its place (the command centre it went to no longer acts on it).
+      if (r.referral_id != 0)
+        if (auto ref = loop_.loop().referral(r.referral_id); ref && ref->status == "pending") {
+          const std::string why = "superseded by referral letter " + row.document_id;
+          if (loop_.loop().decide_referral(ref->id, "superseded", c.user_id, now, 0, why))
+            audit(c, "referral.supersede", "referral", ref->id, why,
+                  json{{"letter_id", row.id}, {"document_id", row.document_id}, {"contact_id", r.id}}.dump());
+        }
       if (r.status == "accepted") {
         r.status = "referred";
         r.decided_by = c.user_id;

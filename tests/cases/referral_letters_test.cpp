@@ -415,6 +415,52 @@ TEST_P(ReferralLetters, DeclinedOwnerAreaAndBadDocuments) {
   EXPECT_EQ(sz_->letters->letters(true, sz_centre_, 100).size(), before);
 }
 
+// Contacts put under control here before the letter was written went as local referrals (协查,
+// to the command centre holding their area): the letter supersedes those still pending (audited),
+// the centre can no longer act on them, and a contact left out of the letter keeps its referral.
+TEST_P(ReferralLetters, ALetterSupersedesTheContactsPendingLocalReferrals) {
+  const auto rep = bj_->case_svc->control(case_id_, investigator_);
+  EXPECT_EQ(rep.orders, 1);     // the local contact
+  EXPECT_EQ(rep.referrals, 4);  // everyone living outside the investigator's area
+  std::map<std::int64_t, std::int64_t> referral_of;  // person id -> referral id
+  for (const auto& v : bj_->case_svc->contacts(case_id_, investigator_))
+    if (v.row.referral_id) referral_of[v.row.person_id] = v.row.referral_id;
+  ASSERT_EQ(referral_of.size(), 4u);
+  // Beijing's centre declined the one for visitor five already: it stays declined.
+  Caller bj_admin = Caller::local("bj-admin", 9);
+  bj_->loop_svc->decide_referral(referral_of[v_conflict_.id], false, std::nullopt, std::nullopt, "不在本市", bj_admin);
+
+  auto sent = bj_->letters->send(case_id_, "4403", {}, "", investigator_);
+  EXPECT_EQ(sent.view.persons.size(), 3u);
+  auto& loop = bj_->loop_svc->loop();
+  for (const Person* p : {&v_new_, &v_held_}) {
+    auto r = loop.referral(referral_of[p->id]);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, "superseded");
+    EXPECT_EQ(r->decided_by, investigator_.user_id);
+    EXPECT_NE(r->decision_note.find(sent.view.row.document_id), std::string::npos) << r->decision_note;
+  }
+  EXPECT_EQ(loop.referral(referral_of[v_conflict_.id])->status, "declined");
+  EXPECT_EQ(loop.referral(referral_of[v_gz_.id])->status, "pending");  // Guangzhou: not in the letter
+  store::AuditQuery q;
+  q.action = "referral.supersede";
+  const auto audits = bj_->repo->find_audit(q, store::Page{0, 100}).items;
+  ASSERT_EQ(audits.size(), 2u);
+  std::set<std::int64_t> audited;
+  for (const auto& a : audits) {
+    audited.insert(a.entity_id);
+    EXPECT_EQ(a.user_id, investigator_.user_id);
+    EXPECT_NE(a.detail.find("\"letter_id\":" + std::to_string(sent.view.row.id)), std::string::npos) << a.detail;
+  }
+  EXPECT_EQ(audited, (std::set<std::int64_t>{referral_of[v_new_.id], referral_of[v_held_.id]}));
+  // The centre the referral went to cannot accept it any more.
+  EXPECT_EQ(code_of([&] {
+              bj_->loop_svc->decide_referral(referral_of[v_new_.id], true, loop::Owner::area(kSzGrid), std::nullopt, "",
+                                             bj_admin);
+            }),
+            ErrorCode::conflict);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ReferralLetters, ::testing::Values("sqlite", "postgresql"));
 
 }  // namespace bihuan::lettertest
