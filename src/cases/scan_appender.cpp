@@ -3,8 +3,25 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "metrics/metrics.hpp"
 
 namespace bihuan::cases {
+
+namespace {
+metrics::Counter& groups_counter() {
+  static auto& c = metrics::counter("bihuan_scan_groups_total", "Groups of venue-scan visits committed together");
+  return c;
+}
+metrics::Counter& visits_counter() {
+  static auto& c = metrics::counter("bihuan_scan_group_visits_total", "Venue-scan visits passed through the group commit");
+  return c;
+}
+metrics::Counter& token_hits_counter() {
+  static auto& c = metrics::counter("bihuan_scan_token_cache_hits_total",
+                                    "Health-code tokens of scans found verified already (same bytes)");
+  return c;
+}
+}  // namespace
 
 bool ScanAppender::apply(store::CaseRepository& log, Entry& e) {
   auto& v = e.visit;
@@ -91,6 +108,8 @@ void ScanAppender::run(store::Repository& repo, std::vector<Entry>& mine) {
     lock.lock();
     committing_ = false;
     ++groups_;
+    groups_counter().inc();
+    visits_counter().inc(group.size());
     for (auto* g : group) {
       if (!g->error && !g->result.duplicate && !g->visit.exit) ++appended_;
       g->done = true;
@@ -123,6 +142,7 @@ code::Claims ScanAppender::verify(std::string_view token, const std::array<unsig
     auto it = tokens_.find(std::string(token));
     if (it != tokens_.end() && it->second.public_key == public_key && now < it->second.claims.expires) {
       ++token_hits_;
+      token_hits_counter().inc();
       return it->second.claims;
     }
   }
