@@ -257,6 +257,20 @@ TREAT_LAB_ID=$(sqlite3 "$DB" "SELECT id FROM orgs WHERE code = '$NAT_LAB'")
 # (docs/API-loop.md, "Test settings").
 SERVE_EXTRA=(--handover-deadline-minutes 0)
 
+# Referral letters (web/e2e/letters.test.mjs): this deployment plays both ends, so its own code
+# key (which signs the letters) is trusted as a peer's; three residents of another district than
+# the grid's, under no order, the last ids of the city (the other tests pick the first ones).
+"$BIN" code keygen --key "$TMP/code-signing" >/dev/null
+"$BIN" loop trust --db "sqlite:$DB" --name 本部署（浏览器测试） --key "$TMP/code-signing.pub" >/dev/null
+SERVE_EXTRA+=(--code-key "$TMP/code-signing")
+LETTER_DISTRICT=$(sqlite3 "$DB" "SELECT substr(area_code, 1, 6) AS d FROM persons WHERE merged_into IS NULL
+  AND substr(area_code, 1, 6) <> substr('$GRID', 1, 6) GROUP BY d ORDER BY count(*) DESC, d LIMIT 1")
+LETTER_PERSONS=$(sqlite3 "$DB" "SELECT group_concat(id) FROM (SELECT id FROM persons WHERE merged_into IS NULL
+  AND area_code LIKE '$LETTER_DISTRICT%' AND doc_type = 'resident_id' AND id NOT IN (SELECT person_id FROM control_orders)
+  AND doc_number IN (SELECT doc_number FROM persons GROUP BY doc_number HAVING count(*) = 1)
+  ORDER BY id DESC LIMIT 3)")
+[[ -n "$LETTER_DISTRICT" && "$LETTER_PERSONS" == *,*,* ]] || die "could not pick the referral letter test's residents from $DB"
+
 PORT=$(free_port) || die "no free port"
 "$BIN" serve --db "sqlite:$DB" --host 127.0.0.1 --port "$PORT" --web "$ROOT/web/dist" "${SERVE_EXTRA[@]}" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
@@ -299,6 +313,7 @@ export BIHUAN_SUPPLY_GRID="$SUPPLY_GRID" BIHUAN_SUPPLY_HOUSEHOLDS="$SUPPLY_HOUSE
 export BIHUAN_SUPPLY_USER="$SUPPLY_USER" BIHUAN_SUPPLY_PASS="$SUPPLY_PASS"
 export BIHUAN_RISK_USER="$RISK_USER" BIHUAN_RISK_PASS="$RISK_PASS" BIHUAN_RISK_GRID="$RISK_GRID" BIHUAN_RISK_PERSON="$RISK_PERSON"
 export BIHUAN_TREAT_DOC="$TREAT_DOC" BIHUAN_TREAT_LAB="$TREAT_LAB_ID" BIHUAN_TREAT2_DOC="$TREAT2_DOC"
+export BIHUAN_LETTER_DISTRICT="$LETTER_DISTRICT" BIHUAN_LETTER_PERSONS="$LETTER_PERSONS"
 export BIHUAN_CDC_USER="$CDC_USER" BIHUAN_CDC_PASS="$CDC_PASS" BIHUAN_TRACE_VENUE="$TRACE_VENUE" BIHUAN_TRACE_DOCS="$TRACE_DOCS"
 # One test file at a time: each starts its own chromium, and the machine has two cores.
 # E2E_FILES="web/e2e/loop.test.mjs ..." runs only those files.
