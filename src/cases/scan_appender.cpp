@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <thread>
+
 #include "core/error.hpp"
 #include "metrics/metrics.hpp"
 
@@ -99,8 +101,14 @@ void ScanAppender::run(store::Repository& repo, std::vector<Entry>& mine) {
       done_.wait(lock);
       continue;
     }
-    // Nobody is committing: this caller commits everything queued (its own visits included).
+    // Nobody is committing: this caller commits everything queued (its own visits included),
+    // after a short wait for others to join a small group.
     committing_ = true;
+    if (group_wait_.count() > 0 && queue_.size() < kGroupTarget) {
+      lock.unlock();
+      std::this_thread::sleep_for(group_wait_);
+      lock.lock();
+    }
     std::vector<Entry*> group;
     group.swap(queue_);
     lock.unlock();

@@ -18,6 +18,7 @@
 // colour comes from the person's orders at every scan). Venues: kept for a few seconds
 // (kVenueSeconds) and forgotten at once when a venue is closed or reopened in this process.
 #include <array>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -37,6 +38,10 @@ namespace bihuan::cases {
 
 class ScanAppender {
  public:
+  // `group_wait`: a caller that is to commit a group of fewer than kGroupTarget visits first waits
+  // this long for more to join it (as PostgreSQL's commit_delay; setting trace.scan_group_wait_us).
+  explicit ScanAppender(std::chrono::microseconds group_wait = std::chrono::microseconds{0}) : group_wait_(group_wait) {}
+  static constexpr std::size_t kGroupTarget = 8;
   static constexpr int kVenueSeconds = 5;
   static constexpr std::size_t kMaxTokens = 200'000;  // the cache starts over when full
 
@@ -89,6 +94,7 @@ class ScanAppender {
   void commit(store::Repository& repo, const std::vector<Entry*>& group);
   void run(store::Repository& repo, std::vector<Entry>& mine);  // queues `mine`, returns when all are done
 
+  std::chrono::microseconds group_wait_;
   mutable std::mutex mu_;
   std::condition_variable done_;
   std::vector<Entry*> queue_;  // guarded by mu_
