@@ -3,7 +3,7 @@
 # (verified on every request), the answer at the door and the visit appended to the scan log, with
 # wrk on loopback, against nginx returning a fixed JSON body on the same machine in the same run
 # (as scripts/bench-api.sh does for the persons lookup). Prints a Markdown table.
-# Usage: [DISTINCT_TOKENS=N] [DB_THREADS=M] bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
+# Usage: [DISTINCT_TOKENS=N] [DB_THREADS=M] [GROUP_WAIT_US=U] bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
 #   VISITORS health codes are fetched before the run; the wrk script sends visitor n % VISITORS to
 #   venue (n / VISITORS) % VENUES, so a (visitor, venue) pair repeats only after VISITORS x VENUES
 #   requests and nearly every scan is a new visit (a repeat within trace.duplicate_seconds is
@@ -11,7 +11,8 @@
 #   DISTINCT_TOKENS=N: instead, N tokens all different (the visitors' codes signed again with the
 #   server's key, each with its own issue time, by node's Ed25519) and request n sends token n, so
 #   no token is seen twice while n < N (the server verifies every signature; the count of requests
-#   beyond N is printed). DB_THREADS: serve --db-threads (default: the server's).
+#   beyond N is printed). DB_THREADS: serve --db-threads (default: the server's). GROUP_WAIT_US:
+#   the setting trace.scan_group_wait_us (default: the server's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "$1") PERSONS=${2:-100000} DUR=${3:-15} VISITORS=${4:-2000}
@@ -28,6 +29,7 @@ pids+=("$NGX_PID")
 DB="$WORK/city.db"
 "$BIN" gen --persons "$PERSONS" --seed 1 --db "sqlite:$DB" >/dev/null
 "$BIN" user add --db "sqlite:$DB" --username bench --role admin --password "bench-password-1" >/dev/null
+[[ -n "${GROUP_WAIT_US:-}" ]] && "$BIN" settings set trace.scan_group_wait_us "$GROUP_WAIT_US" --db "sqlite:$DB" >/dev/null
 TOKEN=$("$BIN" user token --db "sqlite:$DB" --username bench --name wrk | tail -n 1)
 API_PORT=$(free_port)
 DISTINCT=${DISTINCT_TOKENS:-0}

@@ -85,7 +85,7 @@ Settings read_settings(store::Repository& repo) {
     s.scan_index = std::make_shared<ScanLogIndex>(
         store::setting_int(repo, "trace.scan_index_max_rows", 200'000'000, 1000, 2'000'000'000));
   s.scans = std::make_shared<ScanAppender>(
-      std::chrono::microseconds{store::setting_int(repo, "trace.scan_group_wait_us", 300, 0, 20000)});
+      std::chrono::microseconds{store::setting_int(repo, "trace.scan_group_wait_us", 0, 0, 20000)});
   for (auto t : all_venue_types()) {
     const std::string type = to_string(t);
     if (repo.setting("trace.min_overlap." + type))
