@@ -55,7 +55,7 @@ void InlineAuditCommit::flush() {
   waiters.swap(waiters_);
   std::exception_ptr error;
   try {
-    repo_().append_audit_batch(records);
+    write_(records);
     written_counter().inc(records.size());
   } catch (const std::exception& e) {
     spdlog::error("audit log write failed ({} records): {}", records.size(), e.what());

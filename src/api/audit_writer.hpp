@@ -24,15 +24,17 @@ namespace bihuan::api {
 
 // The inline group commit of one single-threaded I/O event loop (SQLite): the audit records of
 // the requests the loop served in one turn are committed together, by the loop's own thread on
-// its own connection, in a handler posted behind them; then each request is resumed and sends its
-// answer. No other thread is woken on the hot path (the AuditWriter's thread costs two
-// cross-thread wake-ups per group). Use from the loop's thread only.
+// its own connection (to the audit queue, store/audit_queue.hpp), in a handler posted behind
+// them; then each request is resumed and sends its answer. No other thread is woken on the hot
+// path (the AuditWriter's thread costs two cross-thread wake-ups per group). Use from the loop's
+// thread only.
 class InlineAuditCommit {
  public:
-  // `repo` gives the loop thread's connection (opened on first use; it may throw).
-  InlineAuditCommit(net::io_context& loop, std::function<store::Repository&()> repo,
-                    std::atomic<std::int64_t>* queued)
-      : loop_(loop), repo_(std::move(repo)), queued_(queued) {}
+  // `write` commits a group durably on the loop thread's connection (opened on first use); it
+  // throws when it cannot.
+  using Write = std::function<void(const std::vector<store::AuditRecord>&)>;
+  InlineAuditCommit(net::io_context& loop, Write write, std::atomic<std::int64_t>* queued)
+      : loop_(loop), write_(std::move(write)), queued_(queued) {}
   InlineAuditCommit(const InlineAuditCommit&) = delete;
   InlineAuditCommit& operator=(const InlineAuditCommit&) = delete;
   // Commits `records` with the others of this turn; resumes after the commit. Throws
@@ -48,7 +50,7 @@ class InlineAuditCommit {
   struct WaiterOf;
   void flush();
   net::io_context& loop_;
-  std::function<store::Repository&()> repo_;
+  Write write_;
   std::atomic<std::int64_t>* queued_;
   std::vector<store::AuditRecord> records_;
   std::vector<std::unique_ptr<Waiter>> waiters_;

@@ -16,6 +16,7 @@
 
 #include "api/access_log.hpp"
 #include "api/audit_writer.hpp"
+#include "store/audit_queue.hpp"
 #include "api/import_routes.hpp"
 #include "api/sim_routes.hpp"
 #include "api/job_routes.hpp"
@@ -185,6 +186,13 @@ struct Server::Impl {
   std::mutex checkpoint_mu;
   std::condition_variable checkpoint_cv;
   bool checkpoint_stop = false;
+  // SQLite: the file whose audit queue the I/O threads write (store/audit_queue.hpp), and the
+  // thread that moves the queue into audit_log; empty on PostgreSQL.
+  std::string audit_queue_main;
+  std::thread audit_move_thread;
+  std::mutex audit_move_mu;
+  std::condition_variable audit_move_cv;
+  bool audit_move_stop = false;
   // Alerts pushed to consoles: the poller thread bumps the generation when the newest alert ids
   // change; each open stream (at most opt.max_streams) then asks for its scope's new alerts.
   std::atomic<std::uint64_t> alert_generation{0};
@@ -239,6 +247,32 @@ struct Server::Impl {
 
   // Wakes every purge_check_interval; runs the purge when the daily time (local) passed since
   // the last wake. Settings are re-read each time, so a changed time applies at once.
+  // Moves the audit queue into audit_log every 200 ms, and once more when asked to stop (after
+  // the I/O threads have ended, so nothing is left behind).
+  void audit_move_loop() {
+    static auto& moved = metrics::counter("bihuan_audit_records_moved_total",
+                                          "Audit records moved from the audit queue into audit_log");
+    static auto& failures = metrics::counter("bihuan_audit_move_failures_total",
+                                             "Moves of the audit queue into audit_log that failed (tried again)");
+    std::unique_ptr<store::Repository> repo;
+    std::unique_lock lock(audit_move_mu);
+    for (;;) {
+      const bool last = audit_move_stop;
+      lock.unlock();
+      try {
+        if (!repo) repo = store::open_repository(opt.db_url);
+        moved.inc(static_cast<std::uint64_t>(store::move_audit_queue(*repo, audit_queue_main)));
+      } catch (const std::exception& e) {
+        failures.inc();
+        spdlog::warn("moving the audit queue into audit_log failed (tried again): {}", e.what());
+        repo.reset();
+      }
+      lock.lock();
+      if (last) return;
+      audit_move_cv.wait_for(lock, std::chrono::milliseconds(200), [&] { return audit_move_stop; });
+    }
+  }
+
   void purge_loop() {
     std::unique_ptr<store::Repository> repo;
     Instant last = services.clock->now();
@@ -1137,19 +1171,36 @@ void Server::start() {
     s.more_io_guards.push_back(net::make_work_guard(*s.more_io.back()));
   }
   const bool inline_audit = !s.opt.db_url.starts_with("postgres");
+  s.audit_queue_main = inline_audit ? store::sqlite_file_of_url(s.opt.db_url) : std::string();
+  if (!s.audit_queue_main.empty()) {
+    s.audit_move_stop = false;
+    s.audit_move_thread = std::thread([this] { impl_->audit_move_loop(); });
+  }
   for (int i = 0; i < io; ++i)
     s.io_threads.emplace_back([this, i, inline_audit] {
       auto& self = *impl_;
       net::io_context& loop = i == 0 ? self.ioc : *self.more_io[static_cast<std::size_t>(i - 1)];
       std::unique_ptr<store::Repository> r;  // for quick requests and audit commits, opened on first use
       tl_repo = &r;
+      std::unique_ptr<store::AuditQueue> queue;  // this thread's connection to the audit queue
       std::optional<InlineAuditCommit> commit;
       if (inline_audit) {
         commit.emplace(
             loop,
-            [this, &r]() -> store::Repository& {
-              if (!r) r = store::open_repository(impl_->opt.db_url);
-              return *r;
+            [this, &r, &queue](const std::vector<store::AuditRecord>& records) {
+              const auto& main = impl_->audit_queue_main;
+              if (main.empty()) {
+                if (!r) r = store::open_repository(impl_->opt.db_url);
+                r->append_audit_batch(records);
+                return;
+              }
+              try {
+                if (!queue) queue = std::make_unique<store::AuditQueue>(main);
+                queue->append(records);
+              } catch (...) {
+                queue.reset();  // opened again for the next group
+                throw;
+              }
             },
             self.audit_writer.queued_counter());
         tl_inline_audit = &*commit;
@@ -1199,6 +1250,14 @@ void Server::wait() {
   }
   if (s.job_runner) s.job_runner->stop();
   s.audit_writer.stop();
+  if (s.audit_move_thread.joinable()) {
+    {
+      std::lock_guard lock(s.audit_move_mu);
+      s.audit_move_stop = true;
+    }
+    s.audit_move_cv.notify_all();
+    s.audit_move_thread.join();
+  }
   if (s.checkpoint_thread.joinable()) {
     {
       std::lock_guard lock(s.checkpoint_mu);

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "store/audit_queue.hpp"
+#include "store/db.hpp"
 #include "store/migrations.hpp"
 
 namespace bihuan::store {
@@ -194,6 +196,11 @@ CopyReport backup_sqlite(const std::string& db_path, const std::string& dest, co
   const std::string partial = dest + ".partial";
   fs::remove(partial, ec);
 
+  // The records still in the audit queue go into audit_log first, so the copy has them.
+  {
+    auto main = open_sqlite(db_path);
+    move_audit_queue(*main, db_path);
+  }
   CopyReport r;
   {
     Conn src(db_path, SQLITE_OPEN_READWRITE, "database");

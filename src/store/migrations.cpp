@@ -1855,6 +1855,19 @@ CREATE INDEX round_slot_units_person ON round_slot_units (person_id) WHERE perso
 CREATE INDEX referral_letter_persons_person ON referral_letter_persons (person_id) WHERE person_id <> 0;
 )SQL";
 
+// v37 (issue 6): how far the audit queue of a SQLite deployment (store/audit_queue.hpp) has been
+// copied into audit_log, per queue file (its random uid). Written in the same transaction as the
+// copied rows, so a record is copied exactly once. PostgreSQL has no queue; the table stays empty.
+// (issue 10): an arrival report's channel: 'staff' (a grid worker or the centre) or 'resident'
+// (the resident's own report at /r).
+constexpr const char* kV37 = R"SQL(
+CREATE TABLE audit_queue_moved (
+  queue_uid TEXT PRIMARY KEY,
+  moved BIGINT NOT NULL
+);
+ALTER TABLE arrival_reports ADD COLUMN channel TEXT NOT NULL DEFAULT 'staff';
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1890,6 +1903,7 @@ const std::vector<Migration>& migrations() {
       {32, kV32, "", ""},
       {33, kV33, "", ""},
       {36, kV36, "", ""},
+      {37, kV37, "", ""},
   };
   return all;
 }

@@ -14,6 +14,7 @@
 #include "core/resident_id.hpp"
 #include "core/vaccination.hpp"
 #include "core/rbac.hpp"
+#include "store/audit_queue.hpp"
 #include "store/db.hpp"
 #include "store/loop_repository.hpp"
 #include "store/migrations.hpp"
@@ -392,6 +393,7 @@ void count(UpsertStats& st, Outcome o) {
 
 class SqlRepository final : public Repository {
  public:
+  void set_sqlite_path(std::string path) { sqlite_path_ = std::move(path); }
   explicit SqlRepository(std::unique_ptr<Db> db) : db_(std::move(db)) {
     migrate(*db_);
     build_sql();
@@ -1584,6 +1586,10 @@ class SqlRepository final : public Repository {
 
   PageOf<AuditRecord> find_audit(const AuditQuery& aq, Page page) override {
     const int limit = check_limit(page);
+    // The records still in the audit queue (SQLite, store/audit_queue.hpp) first, so the log
+    // reads complete; not inside a caller's transaction (the queue rows are deleted after the
+    // move commits).
+    if (depth_ == 0 && !sqlite_path_.empty()) move_audit_queue(*db_, sqlite_path_);
     Where w;
     if (aq.user_id != 0) w.add("user_id = ?", aq.user_id);
     if (!aq.action.empty()) w.add("action = ?", aq.action);
@@ -1844,6 +1850,7 @@ class SqlRepository final : public Repository {
   }
 
   std::unique_ptr<Db> db_;
+  std::string sqlite_path_;  // the SQLite file (for its audit queue); empty for PostgreSQL
   int depth_ = 0;
   bool bulk_ = false;
   bool bulk_plain_persons_ = false;  // persons' unique index is dropped for the bulk load
@@ -1872,7 +1879,9 @@ std::unique_ptr<Repository> open_repository(const std::string& url) {
   std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  return std::make_unique<SqlRepository>(open_sqlite(path));
+  auto repo = std::make_unique<SqlRepository>(open_sqlite(path));
+  repo->set_sqlite_path(sqlite_file_of_url(url));
+  return repo;
 }
 
 Db& database_of(Repository& repo) {

@@ -51,7 +51,7 @@ std::string fingerprint(const std::string& path) {
     sqlite3_finalize(st);
   }
   for (const auto& t : tables) {
-    if (t == "audit_log" || t == "sessions" || t == "api_tokens" || t.rfind("sqlite_", 0) == 0) continue;
+    if (t == "audit_log" || t == "audit_queue_moved" || t == "sessions" || t == "api_tokens" || t.rfind("sqlite_", 0) == 0) continue;
     sqlite3_stmt* st = nullptr;
     const std::string sql = "SELECT * FROM \"" + t + "\" ORDER BY 1";
     if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) continue;
