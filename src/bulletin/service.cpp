@@ -216,8 +216,6 @@ std::pair<Figures, std::vector<Notice>> Service::count_day(const std::string& ar
     if (!r.death_date.empty()) k.death_day = parse_date(r.death_date);
     k.outcome = r.outcome;
     k.severity = r.severity;
-    k.sex = r.sex;
-    if (!r.birth_date.empty()) k.birth_date = parse_date(r.birth_date);
     k.found_by = r.found_by;
     // Residence down to the grid (the registry's compound-level unit), never the address.
     for (std::size_t len : {6u, 9u, 12u, 15u})
@@ -226,8 +224,15 @@ std::pair<Figures, std::vector<Notice>> Service::count_day(const std::string& ar
     facts.push_back(std::move(k));
   }
   const auto links = b_->infectors_of(fresh);
-  for (auto& k : facts)
+  // Sex and age appear in the notices of the day's new cases only: their persons alone are read.
+  const auto people = b_->case_persons(fresh);
+  for (auto& k : facts) {
     if (auto it = links.find(k.id); it != links.end()) k.infectors = it->second;
+    if (auto it = people.find(k.id); it != people.end()) {
+      k.sex = it->second.first;
+      if (!it->second.second.empty()) k.birth_date = parse_date(it->second.second);
+    }
+  }
   const auto cc = b_->contact_counts(area, start, end);
   ContactFacts contacts{cc.traced, cc.released, cc.under_observation};
   return {count(facts, day, contacts), notices(facts, day)};

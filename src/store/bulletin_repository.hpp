@@ -61,7 +61,7 @@ struct BulletinCase {
   Instant reported{};  // the report card's report time, else the case's opening
   std::optional<Instant> converted_at, closed_at;
   std::string death_date;             // YYYY-MM-DD or ""
-  std::string sex, birth_date;        // the person's
+  std::string sex, birth_date;        // the person's (filled by case_persons only)
 };
 
 struct ContactCounts {
@@ -73,8 +73,13 @@ class BulletinRepository {
   virtual ~BulletinRepository() = default;
 
   // --- counting a day
-  // Every case (any status) whose area lies under `area_prefix` ("" = all), reported before `until`.
+  // Every case (any status) whose area lies under `area_prefix` ("" = all), reported before `until`,
+  // without its person's sex and birth date (reading the person of every case of an outbreak costs
+  // a random read of the registry per case: seconds in a city of 25 M).
   virtual std::vector<BulletinCase> bulletin_cases(const std::string& area_prefix, Instant until) = 0;
+  // case id -> (sex, birth date) of the case's person, for the given cases (a day's new ones).
+  virtual std::map<std::int64_t, std::pair<std::string, std::string>> case_persons(
+      const std::vector<std::int64_t>& case_ids) = 0;
   // infectee case id -> infector case ids, for the given infectees.
   virtual std::map<std::int64_t, std::vector<std::int64_t>> infectors_of(const std::vector<std::int64_t>& ids) = 0;
   // Close contacts (degree 1) living under `area_prefix`, distinct persons: taken into control in

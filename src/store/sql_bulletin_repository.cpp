@@ -88,8 +88,8 @@ class SqlBulletinRepository final : public BulletinRepository {
     w.add("COALESCE(c.reported_at, c.opened_at) < ?");
     Q q(db_,
         "SELECT c.id, c.classification, c.origin, c.origin_place, c.area_code, c.severity, c.outcome, c.found_by, "
-        "COALESCE(c.reported_at, c.opened_at), c.converted_at, c.closed_at, c.death_date, p.sex, p.birth_date "
-        "FROM cases c JOIN persons p ON p.id = c.person_id" +
+        "COALESCE(c.reported_at, c.opened_at), c.converted_at, c.closed_at, c.death_date "
+        "FROM cases c" +
             w.sql + " ORDER BY c.id");
     w.bind(q);
     std::vector<BulletinCase> out;
@@ -108,9 +108,23 @@ class SqlBulletinRepository final : public BulletinRepository {
       b.converted_at = c.maybe_at();
       b.closed_at = c.maybe_at();
       b.death_date = c.str();
-      b.sex = c.str();
-      b.birth_date = c.str();
       out.push_back(std::move(b));
+    }
+    return out;
+  }
+
+  std::map<std::int64_t, std::pair<std::string, std::string>> case_persons(
+      const std::vector<std::int64_t>& case_ids) override {
+    std::map<std::int64_t, std::pair<std::string, std::string>> out;
+    for (std::size_t i = 0; i < case_ids.size(); i += 500) {
+      std::string list;
+      for (std::size_t j = i; j < std::min(case_ids.size(), i + 500); ++j) {
+        if (j > i) list += ',';
+        list += std::to_string(case_ids[j]);
+      }
+      Q q(db_, "SELECT c.id, p.sex, p.birth_date FROM cases c JOIN persons p ON p.id = c.person_id WHERE c.id IN (" +
+                   list + ")");
+      while (q.next()) out[q.int64(0)] = {q.str(1), q.str(2)};
     }
     return out;
   }

@@ -144,6 +144,10 @@ TEST_P(BulletinService, ADayIsCountedFromTheDataReviewedAndPublished) {
   EXPECT_EQ(v.notices[0].case_id, c1_);
   EXPECT_NE(v.notices[0].text_zh.find("现住朝阳区建外街道建外社区第1网格"), std::string::npos) << v.notices[0].text_zh;
   EXPECT_NE(v.notices[0].text_zh.find("编号" + std::to_string(c5_)), std::string::npos) << v.notices[0].text_zh;
+  // Sex and age of the new cases' persons, read for the day's new cases only.
+  EXPECT_TRUE(v.notices[0].text_zh.find("男，42岁") != std::string::npos ||
+              v.notices[0].text_zh.find("女，42岁") != std::string::npos)
+      << v.notices[0].text_zh;
   EXPECT_EQ(v.notices[2].kind, "converted");
 
   // A district's centre counts its district only (the imported case lives in another one).
