@@ -2,6 +2,8 @@
 
 #include "api/json_io.hpp"
 #include "api/loop_routes.hpp"
+#include "api/resident_routes.hpp"
+#include "core/resident_id.hpp"
 #include "core/error.hpp"
 #include "core/rbac.hpp"
 #include "loop/service.hpp"
@@ -53,6 +55,7 @@ json report_json(const store::ArrivalReportRow& r, const LocalTime& l) {
           {"order_id", r.order_id == 0 ? json(nullptr) : json(r.order_id)},
           {"referral_id", r.referral_id == 0 ? json(nullptr) : json(r.referral_id)},
           {"note", r.note},
+          {"channel", r.channel},
           {"created_at", l.format(r.created_at)}};
 }
 
@@ -122,6 +125,61 @@ Response list_reports(Request& req, Context& ctx) {
   return Response::json({{"items", items}, {"next", page.next}});
 }
 
+// ---------------------------------------------------------------- residents' own reports
+
+// POST /api/resident/arrivals: the signed-in resident reports their own arrival (来返报备).
+Response create_self_report(Request& req, Context& ctx) {
+  const auto pid = resident_person_of(req, ctx);
+  const json body = parse_object(req.body);
+  risk::ArrivalInput in;
+  in.origin = req_string(body, "origin");
+  in.left_on = body_date(body, "left_on");
+  in.arrival = body_date(body, "arrival_date");
+  in.note = opt_string(body, "note").value_or("");
+  Svc s(ctx);
+  const auto out = s.arrivals.self_report(pid, in, req.client_ip);
+  json j = report_json(out.report, ctx.svc.local_time);
+  j.erase("person_name");
+  j["level"] = out.decision.level.empty() ? json(nullptr) : json(out.decision.level);
+  j["stage"] = out.stage.empty() ? json(nullptr) : json(out.stage);
+  return Response::json(j, 201);
+}
+
+// GET /api/resident/arrivals: the resident's own reports.
+Response list_self_reports(Request& req, Context& ctx) {
+  const auto pid = resident_person_of(req, ctx);
+  Svc s(ctx);
+  json items = json::array();
+  for (const auto& r : s.arrivals.reports_of_resident(pid)) {
+    json j = report_json(r, ctx.svc.local_time);
+    j.erase("person_name");
+    items.push_back(std::move(j));
+  }
+  return Response::json({{"items", items}, {"per_day", risk::Arrivals::kSelfReportsPerDay}});
+}
+
+// GET /api/public/divisions?q=: divisions of China in use whose name holds q (or whose code
+// starts with it), for the origin of an arrival report; at most 20, shortest names first.
+Response search_divisions(Request& req, Context&) {
+  const std::string q(req.q("q"));
+  if (q.empty()) fail(ErrorCode::invalid_argument, "q is required (part of a place name or an area code)", "q");
+  if (q.size() > 60) fail(ErrorCode::invalid_argument, "q is too long", "q");
+  const bool digits = q.find_first_not_of("0123456789") == std::string::npos;
+  std::vector<const RegionCode*> hits;
+  for (const auto& r : region_codes()) {
+    if (r.end_year != 0) continue;
+    const bool match = digits ? std::string_view(r.code).starts_with(q) : std::string_view(r.name).find(q) != std::string_view::npos;
+    if (match) hits.push_back(&r);
+  }
+  std::stable_sort(hits.begin(), hits.end(), [](const RegionCode* a, const RegionCode* b) {
+    return std::string_view(a->name).size() < std::string_view(b->name).size();
+  });
+  json items = json::array();
+  for (std::size_t i = 0; i < hits.size() && i < 20; ++i)
+    items.push_back({{"code", std::string(hits[i]->code)}, {"name", std::string(hits[i]->name)}});
+  return Response::json({{"items", items}});
+}
+
 }  // namespace
 
 void add_arrival_routes(Router& router) {
@@ -142,6 +200,15 @@ void add_arrival_routes(Router& router) {
   add(J::scoped_create, "POST", "/api/arrival-reports",
       "Report a resident's arrival from another city: the group follows from the list, and the control order is created",
       {}, A::any, P::loop_write, js, create_report);
+  // Residents (their own session inside the handler, as the other /api/resident routes).
+  add(J::self, "POST", "/api/resident/arrivals",
+      "The signed-in resident reports their own arrival from another city (来返报备); decided as a grid worker's report",
+      {}, A::none, std::nullopt, js, create_self_report);
+  add(J::self, "GET", "/api/resident/arrivals", "The signed-in resident's own arrival reports", {}, A::none, std::nullopt,
+      "", list_self_reports);
+  add(J::open, "GET", "/api/public/divisions",
+      "Divisions of China in use by name or code prefix (the origin picker of an arrival report)",
+      {qp("q", "part of a place name, or the first digits of an area code")}, A::none, std::nullopt, "", search_divisions);
 }
 
 }  // namespace bihuan::api

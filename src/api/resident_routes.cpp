@@ -361,6 +361,11 @@ Response outbox(Request& req, Context& ctx) {
 
 }  // namespace
 
+std::int64_t resident_person_of(const Request& req, Context& ctx) {
+  auto svc = service(ctx);
+  return resident_of(req, svc);
+}
+
 void add_resident_routes(Router& router) {
   const std::string js = "application/json";
   auto add = [&](J j, std::string method, std::string pattern, std::string summary, std::string tag,

@@ -8,6 +8,10 @@ namespace bihuan::api {
 
 void add_resident_routes(Router& router);
 
+// The person signed in as a resident on this request (unauthenticated, 401, without a valid
+// resident session; a staff session is not one).
+std::int64_t resident_person_of(const Request& req, Context& ctx);
+
 inline constexpr std::string_view kResidentCookie = "bihuan_resident";
 
 }  // namespace bihuan::api

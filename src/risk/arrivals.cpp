@@ -154,6 +154,40 @@ std::vector<store::ExternalAreaRow> Arrivals::list(std::optional<Date> on, const
 
 ArrivalOutcome Arrivals::report(const ArrivalInput& in, const Caller& c) {
   require(c, Permission::loop_write, "loop.write");
+  return store::in_transaction(repo_, [&] { return report_in(in, c, "staff", "arrival.report"); });
+}
+
+ArrivalOutcome Arrivals::self_report(std::int64_t person_id, ArrivalInput in, const std::string& ip) {
+  in.person_id = person_id;
+  const Instant now = clock_.now();
+  const Instant day_start = local_.start_of(local_.date_of(now));
+  return store::in_transaction(repo_, [&] {
+    auto p = repo_.person(person_id, Scope::everything());
+    if (!p || p->merged_into != 0) fail(ErrorCode::not_found, "no such resident", "person_id");
+    auto ar = store::open_arrival_repository(repo_);
+    if (ar->count_reports_since(person_id, "resident", day_start) >= kSelfReportsPerDay)
+      fail(ErrorCode::rate_limited,
+           "at most " + std::to_string(kSelfReportsPerDay) +
+               " arrival reports a day; your grid worker can correct a report already made",
+           "origin");
+    // The resident acts for themself only: the person's own registered area is the whole scope,
+    // with the rights a grid worker of that area has to put the person into the loop.
+    Caller self;
+    self.user_id = 0;
+    self.username = "resident:" + std::to_string(person_id);
+    self.ip = ip;
+    self.role = Role::grid_worker;
+    self.scope = Scope::area(p->area_code);
+    return report_in(in, self, "resident", "arrival.self_report");
+  });
+}
+
+std::vector<store::ArrivalReportRow> Arrivals::reports_of_resident(std::int64_t person_id) {
+  return store::in_transaction(repo_, [&] { return store::open_arrival_repository(repo_)->reports_of_person(person_id, 20); });
+}
+
+ArrivalOutcome Arrivals::report_in(const ArrivalInput& in, const Caller& c, const std::string& channel,
+                                   const std::string& action) {
   const Instant now = clock_.now();
   const Date today = local_.date_of(now);
   const Date arrival = in.arrival.ok() ? in.arrival : today;
@@ -162,7 +196,7 @@ ArrivalOutcome Arrivals::report(const ArrivalInput& in, const Caller& c) {
     fail(ErrorCode::invalid_argument, "the arrival date is in the future", "arrival_date");
   if (in.note.size() > 2000) fail(ErrorCode::invalid_argument, "at most 2000 bytes", "note");
   const int lookback = lookback_days();
-  return store::in_transaction(repo_, [&] {
+  {
     // A person outside the caller's scope answers like an unknown one.
     auto p = repo_.person(in.person_id, c.scope);
     if (!p || p->merged_into != 0) fail(ErrorCode::not_found, "no such person: " + std::to_string(in.person_id), "person_id");
@@ -183,6 +217,7 @@ ArrivalOutcome Arrivals::report(const ArrivalInput& in, const Caller& c) {
     r.note = in.note;
     r.created_at = now;
     r.created_by = c.user_id;
+    r.channel = channel;
     if (!out.decision.group.empty()) {
       const auto& prof = loop_.profiles().get(loop_.active_profile());
       auto g = prof.groups.find(out.decision.group);
@@ -216,13 +251,13 @@ ArrivalOutcome Arrivals::report(const ArrivalInput& in, const Caller& c) {
       }
     }
     r.id = ar->insert_report(r);
-    repo_.append_audit(store::audit_of(c, now, "arrival.report", "person", p->id, "",
+    repo_.append_audit(store::audit_of(c, now, action, "person", p->id, "",
                                        json{{"report_id", r.id}, {"origin", r.origin}, {"group", r.group},
                                             {"order_id", r.order_id}, {"referral_id", r.referral_id}}
                                            .dump()));
     out.report = *ar->report(r.id);
     return out;
-  });
+  }
 }
 
 store::PageOf<store::ArrivalReportRow> Arrivals::reports(store::Page page, const Caller& c) {

@@ -64,10 +64,21 @@ class Arrivals {
   std::vector<store::ExternalAreaRow> list(std::optional<Date> on, const Caller& c);
 
   ArrivalOutcome report(const ArrivalInput& in, const Caller& c);
+  // A resident's own report (来返报备 at /r, signed in as `person_id`): decided and put into the
+  // loop exactly as a grid worker's report of that person, audited `arrival.self_report` under
+  // "resident:ID". At most kSelfReportsPerDay a local day (rate_limited after that: the grid
+  // worker corrects a wrong report).
+  static constexpr int kSelfReportsPerDay = 3;
+  ArrivalOutcome self_report(std::int64_t person_id, ArrivalInput in, const std::string& ip);
+  // The resident's own reports, newest first (at most 20).
+  std::vector<store::ArrivalReportRow> reports_of_resident(std::int64_t person_id);
   store::PageOf<store::ArrivalReportRow> reports(store::Page page, const Caller& c);
   int lookback_days();
 
  private:
+  // The report inside the caller's transaction.
+  ArrivalOutcome report_in(const ArrivalInput& in, const Caller& c, const std::string& channel,
+                           const std::string& action);
   store::Repository& repo_;
   loop::Service& loop_;
   const Clock& clock_;

@@ -33,6 +33,7 @@ struct ArrivalReportRow {
   std::int64_t order_id = 0, referral_id = 0;
   Instant created_at{};
   std::int64_t created_by = 0;
+  std::string channel = "staff";  // staff | resident (the resident's own report)
   std::string person_name, external_area_name;  // read with the row
 };
 
@@ -50,6 +51,10 @@ class ArrivalRepository {
   // Reports of persons registered in the scope's area (an area scope; other scopes: none), newest
   // first.
   virtual PageOf<ArrivalReportRow> reports(const Scope& scope, Page page) = 0;
+  // The person's reports (newest first, at most `limit`), and how many of them came through
+  // `channel` at or after `since`.
+  virtual std::vector<ArrivalReportRow> reports_of_person(std::int64_t person_id, int limit) = 0;
+  virtual int count_reports_since(std::int64_t person_id, const std::string& channel, Instant since) = 0;
 };
 
 std::unique_ptr<ArrivalRepository> open_arrival_repository(Repository& repo);

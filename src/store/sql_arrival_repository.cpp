@@ -32,7 +32,8 @@ ExternalAreaRow read_area(const Q& q) {
 
 constexpr const char* kReportCols =
     "r.id, r.person_id, r.area_code, r.origin, r.left_on, r.arrival_date, r.group_key, r.external_area_id, r.why, "
-    "r.order_id, r.referral_id, r.note, r.created_at, r.created_by, COALESCE(p.name, ''), COALESCE(e.name, '')";
+    "r.order_id, r.referral_id, r.note, r.created_at, r.created_by, r.channel, COALESCE(p.name, ''), "
+    "COALESCE(e.name, '')";
 constexpr const char* kReportFrom =
     " FROM arrival_reports r LEFT JOIN persons p ON p.id = r.person_id "
     "LEFT JOIN external_risk_areas e ON e.id = r.external_area_id";
@@ -54,6 +55,7 @@ ArrivalReportRow read_report(const Q& q) {
   r.note = c.str();
   r.created_at = c.at();
   r.created_by = c.i64();
+  r.channel = c.str();
   r.person_name = c.str();
   r.external_area_name = c.str();
   return r;
@@ -121,13 +123,27 @@ class SqlArrivalRepository final : public ArrivalRepository {
   std::int64_t insert_report(const ArrivalReportRow& r) override {
     Q q(db_, db_.dialect().insert_returning(
                  "INSERT INTO arrival_reports (person_id, area_code, origin, left_on, arrival_date, group_key, "
-                 "external_area_id, why, order_id, referral_id, note, created_at, created_by) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 "external_area_id, why, order_id, referral_id, note, created_at, created_by, channel) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  "id"));
     q.i64(r.person_id).text(r.area_code).text(r.origin).text(date_text(r.left_on)).text(date_text(r.arrival_date));
     q.text(r.group).i64(r.external_area_id).text(r.why).i64(r.order_id).i64(r.referral_id).text(r.note);
-    q.i64(ms(r.created_at)).i64(r.created_by);
+    q.i64(ms(r.created_at)).i64(r.created_by).text(r.channel);
     return q.inserted_id();
+  }
+
+  std::vector<ArrivalReportRow> reports_of_person(std::int64_t person_id, int limit) override {
+    Q q(db_, std::string("SELECT ") + kReportCols + kReportFrom + " WHERE r.person_id = ? ORDER BY r.id DESC LIMIT ?");
+    q.i64(person_id).i64(limit);
+    std::vector<ArrivalReportRow> out;
+    while (q.next()) out.push_back(read_report(q));
+    return out;
+  }
+
+  int count_reports_since(std::int64_t person_id, const std::string& channel, Instant since) override {
+    Q q(db_, "SELECT COUNT(*) FROM arrival_reports WHERE person_id = ? AND channel = ? AND created_at >= ?");
+    q.i64(person_id).text(channel).i64(ms(since));
+    return q.next() ? static_cast<int>(q.int64(0)) : 0;
   }
 
   std::optional<ArrivalReportRow> report(std::int64_t id) override {

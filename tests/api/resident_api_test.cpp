@@ -197,6 +197,78 @@ TEST_F(ResidentApi, TheHouseholdsSlotOfAnOpenRound) {
   EXPECT_EQ(slots[0]["starts"].get<std::string>().substr(0, 3), "07:");
 }
 
+// 来返报备 by the resident: the origin found by name, the decision and the control order exactly
+// as a grid worker's report, the grid of the area sees it (another grid does not), audited as the
+// resident, three a day, clear errors.
+TEST_F(ResidentApi, AResidentReportsTheirOwnArrivalAndComesUnderControl) {
+  const Date today = store::local_time_of(*store::open_repository(url_)).date_of(SystemClock{}.now());
+  const auto day = [&](int back) { return format_date(Date{std::chrono::sys_days{today} - std::chrono::days{back}}); };
+  Client admin = login(server_->port(), "admin");
+  auto listed = admin.request(http::verb::post, "/api/external-risk-areas/import",
+                              "地区代码,名称,等级,起始日期\n420106,武汉市武昌区,高," + day(5) + "\n", "text/csv");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+
+  Client anon_client = anon();
+  auto found = anon_client.get("/api/public/divisions?q=%E6%AD%A6%E6%98%8C");  // 武昌
+  ASSERT_EQ(found.status, 200) << found.body;
+  bool has = false;
+  const json divisions = found.j();
+  for (const auto& d : divisions["items"]) has = has || d["code"] == "420106";
+  EXPECT_TRUE(has) << found.body;
+  EXPECT_EQ(anon_client.get("/api/public/divisions?q=4201").j()["items"].size(), 20u);
+  EXPECT_EQ(anon_client.get("/api/public/divisions").status, 400);
+
+  const json report = {{"origin", "420106"}, {"left_on", day(1)}, {"arrival_date", day(0)}};
+  EXPECT_EQ(anon_client.post("/api/resident/arrivals", report.dump()).status, 401);
+  EXPECT_EQ(admin.post("/api/resident/arrivals", report.dump()).status, 401);  // a staff session is not a resident's
+
+  Client me = sign_in(world_.doc_a, world_.phone_a);
+  auto bad = me.post("/api/resident/arrivals", json{{"origin", "999999"}}.dump());
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_EQ(bad.j()["field"], "origin");
+  auto future = me.post("/api/resident/arrivals",
+                        json{{"origin", "420106"}, {"arrival_date", format_date(Date{std::chrono::sys_days{today} + std::chrono::days{1}})}}.dump());
+  EXPECT_EQ(future.status, 400) << future.body;
+
+  auto made = me.post("/api/resident/arrivals", report.dump());
+  ASSERT_EQ(made.status, 201) << made.body;
+  const json r = made.j();
+  EXPECT_EQ(r["group"], "high_risk_area_arrival") << made.body;
+  EXPECT_EQ(r["channel"], "resident");
+  EXPECT_EQ(r["level"], "high");
+  EXPECT_FALSE(r["order_id"].is_null()) << made.body;
+  EXPECT_FALSE(r.contains("person_name"));
+  auto view = me.get("/api/resident/me");
+  ASSERT_EQ(view.status, 200);
+  EXPECT_NE(view.j()["code"]["colour"], "green");
+  ASSERT_EQ(view.j()["orders"].size(), 1u);
+  auto mine = me.get("/api/resident/arrivals");
+  ASSERT_EQ(mine.status, 200);
+  ASSERT_EQ(mine.j()["items"].size(), 1u);
+  EXPECT_EQ(mine.j()["per_day"], 3);
+
+  // The grid of the resident's area sees the report; the other grid does not.
+  auto seen = login(server_->port(), "grid_a").get("/api/arrival-reports");
+  ASSERT_EQ(seen.status, 200);
+  ASSERT_EQ(seen.j()["items"].size(), 1u);
+  EXPECT_EQ(seen.j()["items"][0]["channel"], "resident");
+  EXPECT_EQ(seen.j()["items"][0]["person_id"], world_.person_a);
+  EXPECT_TRUE(login(server_->port(), "grid_b").get("/api/arrival-reports").j()["items"].empty());
+  const auto audits = audit_rows(url_, "arrival.self_report");
+  ASSERT_EQ(audits.size(), 1u);
+  EXPECT_EQ(audits[0].username, "resident:" + std::to_string(world_.person_a));
+  EXPECT_EQ(audits[0].entity_id, world_.person_a);
+
+  // Already under control: later reports are recorded without a second order; three a day.
+  auto second = me.post("/api/resident/arrivals", report.dump());
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_TRUE(second.j()["order_id"].is_null());
+  EXPECT_EQ(me.post("/api/resident/arrivals", json{{"origin", "110101"}}.dump()).status, 201);
+  auto fourth = me.post("/api/resident/arrivals", report.dump());
+  EXPECT_EQ(fourth.status, 429) << fourth.body;
+  EXPECT_EQ(me.get("/api/resident/arrivals").j()["items"].size(), 3u);
+}
+
 TEST_F(ResidentApi, CodeRequestsPerAddressAreLimited) {
   Client c = anon();
   int accepted = 0, limited = 0;

@@ -139,3 +139,44 @@ test('a resident signs in with a code, sees their code and plan, appeals; the gr
   }
   assert.deepEqual(phone.problems, [])
 })
+
+test('a resident reports their own arrival from a listed high-risk area and comes under control', async () => {
+  const day = (back) => new Date(Date.now() + 8 * 3600_000 - back * 86400_000).toISOString().slice(0, 10)
+  const csv = `地区代码,名称,等级,起始日期\n420106,武汉市武昌区,高,${day(5)}\n`
+  const listed = await reqs[0].post(`${BASE()}/api/external-risk-areas/import`, {
+    data: csv,
+    headers: { 'Content-Type': 'text/csv' },
+  })
+  assert.equal(listed.status(), 200, await listed.text())
+
+  const page = phone.page
+  await page.goto(`${BASE()}/r/me`)
+  await hook(page, 'r-arrival').waitFor()
+  assert.equal(await hook(page, 'r-code-card').getAttribute('data-colour'), 'green')
+  // Where from is required.
+  await hook(page, 'r-arrival-submit').click()
+  await hook(page, 'r-arrival-error').waitFor()
+  // The origin found by its name.
+  await hook(page, 'r-arrival-origin').click()
+  await page.keyboard.type('武昌')
+  await page.locator('.el-select-dropdown__item', { hasText: '武汉市武昌区' }).first().click()
+  await hook(page, 'r-arrival-submit').click()
+  const outcome = hook(page, 'r-arrival-outcome')
+  await outcome.waitFor()
+  assert.equal(await outcome.getAttribute('data-group'), 'high_risk_area_arrival')
+  await hook(page, 'r-arrival-row').first().waitFor()
+  // The page reads the resident's data again: under control, the code no longer green.
+  await hook(page, 'r-order').waitFor()
+  await page.waitForFunction(
+    () => document.querySelector('[data-test="r-code-card"]')?.getAttribute('data-colour') !== 'green',
+  )
+  await shot(page, 'resident-arrival')
+
+  // The grid worker of the resident's grid sees the report as the resident's own.
+  const g = desk.page
+  await g.goto(`${BASE()}/loop/arrival-reports`)
+  await hook(g, 'arrival-reports-table').waitFor()
+  const tag = g.locator('[data-test^="arrival-channel-"]', { hasText: '居民自报' }).first()
+  await tag.waitFor()
+  assert.deepEqual(phone.problems, [])
+})
