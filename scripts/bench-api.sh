@@ -52,7 +52,7 @@ run_wrk -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/person
 API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
 API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad)
 # The audit records of the run: in audit_log, or still in the audit queue beside it (moved within
-# 200 ms; store/audit_queue.hpp).
+# 100 ms; store/audit_queue.hpp).
 sleep 1
 QUEUED=0
 [[ -f "$DB-auditq" ]] && QUEUED=$(sqlite3 "$DB-auditq" "select count(*) from audit_queue where action like 'person.%'")

@@ -21,11 +21,12 @@ constexpr const char* kQueueSchema =
     "INSERT INTO queue_meta (uid) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM queue_meta);"
     "COMMIT;";
 
-// The queue's connections checkpoint their own WAL (the server's checkpoint thread looks after
-// the main file only); the queue stays small because moved rows are deleted.
+// The server's checkpoint thread looks after the main file only: the queue's WAL is checkpointed
+// by its mover (appenders never, see AuditQueue); the queue stays small because moved rows are
+// deleted.
 std::unique_ptr<Db> open_queue(const std::string& path) {
   auto db = open_sqlite(path);
-  db->exec_script("PRAGMA wal_autocheckpoint=1000;");
+  db->exec_script("PRAGMA wal_autocheckpoint=0;");
   try {
     db->exec_script(kQueueSchema);
   } catch (...) {
@@ -92,10 +93,16 @@ void AuditQueue::append(const std::vector<AuditRecord>& records) {
 
 std::int64_t move_audit_queue(Db& main, const std::string& main_path) {
   if (main.backend() != Backend::sqlite || main_path.empty()) return 0;
-  const auto qpath = audit_queue_path(main_path);
   std::error_code ec;
-  if (!std::filesystem::exists(qpath, ec)) return 0;
-  auto queue = open_queue(qpath);
+  if (!std::filesystem::exists(audit_queue_path(main_path), ec)) return 0;
+  AuditQueue q(main_path);
+  return q.move_into(main);
+}
+
+std::int64_t AuditQueue::move_into(Repository& main) { return move_into(database_of(main)); }
+
+std::int64_t AuditQueue::move_into(Db& main) {
+  Db* queue = db_.get();
   const std::string uid = queue_uid(*queue);
   std::int64_t copied = 0;
   std::int64_t mark = 0;
@@ -146,9 +153,12 @@ std::int64_t move_audit_queue(Db& main, const std::string& main_path) {
   }
   // Rows at or below the mark are never copied again; deleting them only keeps the queue small
   // (a failure here leaves them for the next move to delete).
-  Q del(*queue, "DELETE FROM audit_queue WHERE id <= ?");
-  del.i64(mark);
-  del.run();
+  {
+    Q del(*queue, "DELETE FROM audit_queue WHERE id <= ?");
+    del.i64(mark);
+    del.run();
+  }
+  if (copied > 0) queue->exec_script("PRAGMA wal_checkpoint(PASSIVE);");
   return copied;
 }
 

@@ -9,7 +9,7 @@
 // three indexes. A commit to the queue is as durable as one to the main file (WAL,
 // synchronous=NORMAL: it survives kill -9 of the process).
 //
-// A mover copies the queued records into audit_log: the server every 200 ms, at start and at
+// A mover copies the queued records into audit_log: the server every 100 ms, at start and at
 // stop, and every read of the audit log (find_audit) and backup first, so the log reads as before.
 // The move is exactly-once: the records go into audit_log together with the last queue id moved
 // (table audit_queue_moved, keyed by the queue file's random uid) in one transaction of the main
@@ -32,7 +32,9 @@ std::string sqlite_file_of_url(const std::string& url);
 // The queue file of the main database file `main_path`.
 std::string audit_queue_path(const std::string& main_path);
 
-// A connection to the queue of one main file, for one thread.
+// A connection to the queue of one main file, for one thread. Appending never checkpoints the
+// queue's WAL (a checkpoint with its fsync would stall the request that crossed the threshold);
+// move_into does, after each move that copied something.
 class AuditQueue {
  public:
   // Opens (and creates) `audit_queue_path(main_path)`.
@@ -40,6 +42,10 @@ class AuditQueue {
   // Appends `records` in one transaction. Throws bihuan::Error (naming the record) on a record
   // without action, or when the queue cannot be written; nothing is appended then.
   void append(const std::vector<AuditRecord>& records);
+  // Moves every queued record into audit_log through `main`, a connection (or a repository) of
+  // the main file outside any transaction; returns the number copied.
+  std::int64_t move_into(Db& main);
+  std::int64_t move_into(Repository& main);
 
  private:
   std::unique_ptr<Db> db_;
