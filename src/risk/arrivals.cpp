@@ -2,10 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "core/area.hpp"
 #include "core/error.hpp"
+#include "core/resident_id.hpp"
 #include "ingest/csv.hpp"
 #include "ingest/encoding.hpp"
 #include "ingest/fields.hpp"
@@ -195,6 +197,15 @@ ArrivalOutcome Arrivals::report_in(const ArrivalInput& in, const Caller& c, cons
   if (std::chrono::sys_days{arrival} > std::chrono::sys_days{today})
     fail(ErrorCode::invalid_argument, "the arrival date is in the future", "arrival_date");
   if (in.note.size() > 2000) fail(ErrorCode::invalid_argument, "at most 2000 bytes", "note");
+  // The origin's province, city or county must be one of China's divisions (GB/T 2260); a code
+  // below a county is taken as given under its known county.
+  if (const auto canon = canonical_area_code(in.origin)) {
+    std::string county = canon->substr(0, std::min<std::size_t>(6, canon->size()));
+    county.resize(6, '0');
+    if (!find_region_code(county))
+      fail(ErrorCode::invalid_argument, "origin " + in.origin + " is not in China's divisions (no area " + county + ")",
+           "origin");
+  }
   const int lookback = lookback_days();
   {
     // A person outside the caller's scope answers like an unknown one.
