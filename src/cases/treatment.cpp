@@ -248,8 +248,8 @@ std::vector<TreatmentView> Treatment::of_case(std::int64_t case_id, const Caller
 }
 
 store::PageOf<store::TreatmentRow> Treatment::list(const std::string& status, const Caller& c, store::Page page) {
-  if (!status.empty() && status != "admitted" && status != "discharged")
-    fail(ErrorCode::invalid_argument, "status must be admitted or discharged", "status");
+  if (!status.empty() && status != "admitted" && status != "discharged" && status != "duplicate")
+    fail(ErrorCode::invalid_argument, "status must be admitted, discharged or duplicate", "status");
   const bool ok = c.everything() || (c.scope.kind == Scope::Kind::org && c.can(Permission::loop_read)) ||
                   (c.scope.kind == Scope::Kind::area && c.can(Permission::case_investigate));
   if (!ok) fail(ErrorCode::permission_denied, "treatments are the hospital's and the case investigators'", "role");
