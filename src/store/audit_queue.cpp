@@ -44,6 +44,18 @@ std::string queue_uid(Db& q) {
 
 }  // namespace
 
+void bind_audit(Q& q, const AuditRecord& r) {
+  q.i64(to_unix_ms(r.at))
+      .i64(r.user_id)
+      .text(r.username)
+      .text(r.action)
+      .text(r.entity)
+      .i64(r.entity_id)
+      .text(r.ip)
+      .text(r.reason)
+      .text(r.detail);
+}
+
 std::string sqlite_file_of_url(const std::string& url) {
   std::string path;
   if (url.rfind("sqlite:", 0) == 0) {
@@ -73,15 +85,7 @@ void AuditQueue::append(const std::vector<AuditRecord>& records) {
       Q q(*db_,
           "INSERT INTO audit_queue (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-      q.i64(to_unix_ms(r.at))
-          .i64(r.user_id)
-          .text(r.username)
-          .text(r.action)
-          .text(r.entity)
-          .i64(r.entity_id)
-          .text(r.ip)
-          .text(r.reason)
-          .text(r.detail);
+      bind_audit(q, r);
       q.run();
     }
     db_->commit();

@@ -25,6 +25,10 @@
 
 namespace bihuan::store {
 
+// Binds an audit record's nine columns in the order both audit tables declare them: at, user_id,
+// username, action, entity, entity_id, ip, reason, detail.
+void bind_audit(Q& q, const AuditRecord& r);
+
 // The file of a SQLite database URL (`sqlite:PATH`, `sqlite://PATH` or `PATH.db`); empty for
 // PostgreSQL, in-memory and URI-style names, which have no audit queue.
 std::string sqlite_file_of_url(const std::string& url);

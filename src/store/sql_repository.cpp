@@ -1531,15 +1531,7 @@ class SqlRepository final : public Repository {
                   "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                   "id"));
-    q.i64(to_unix_ms(r.at))
-        .i64(r.user_id)
-        .text(r.username)
-        .text(r.action)
-        .text(r.entity)
-        .i64(r.entity_id)
-        .text(r.ip)
-        .text(r.reason)
-        .text(r.detail);
+    bind_audit(q, r);
     return q.inserted_id();
   }
 
@@ -1558,27 +1550,16 @@ class SqlRepository final : public Repository {
       for (std::size_t i = 0; i < kAuditChunk; ++i) sql.append(i ? ", " : "").append(kRow);
       return sql;
     }();
-    const auto bind = [](Q& q, const AuditRecord& r) {
-      q.i64(to_unix_ms(r.at))
-          .i64(r.user_id)
-          .text(r.username)
-          .text(r.action)
-          .text(r.entity)
-          .i64(r.entity_id)
-          .text(r.ip)
-          .text(r.reason)
-          .text(r.detail);
-    };
     tx([&] {
       std::size_t i = 0;
       for (; i + kAuditChunk <= rs.size(); i += kAuditChunk) {
         Q q(*db_, chunk);
-        for (std::size_t k = 0; k < kAuditChunk; ++k) bind(q, rs[i + k]);
+        for (std::size_t k = 0; k < kAuditChunk; ++k) bind_audit(q, rs[i + k]);
         q.run();
       }
       for (; i < rs.size(); ++i) {
         Q q(*db_, one);
-        bind(q, rs[i]);
+        bind_audit(q, rs[i]);
         q.run();
       }
     });
