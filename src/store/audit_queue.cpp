@@ -166,8 +166,4 @@ std::int64_t AuditQueue::move_into(Db& main) {
   return copied;
 }
 
-std::int64_t move_audit_queue(Repository& main, const std::string& main_path) {
-  return move_audit_queue(database_of(main), main_path);
-}
-
 }  // namespace bihuan::store

@@ -59,7 +59,5 @@ class AuditQueue {
 // connection to that file outside any transaction. Does nothing when no queue file exists.
 // Returns the number of records copied.
 std::int64_t move_audit_queue(Db& main, const std::string& main_path);
-// The same through a repository opened on the main file.
-std::int64_t move_audit_queue(Repository& main, const std::string& main_path);
 
 }  // namespace bihuan::store
