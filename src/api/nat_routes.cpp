@@ -808,17 +808,7 @@ jobs::Work slots_work(const json& params, const Clock* clock) {
     const auto rep = svc.make_plan(
         params.at("round_id").get<std::int64_t>(), params.at("slot_minutes").get<int>(), c,
         [&jc](double f) { jc.progress(f); }, [&jc] { return jc.stopping() || jc.cancelled(); });
-    return json{{"round_id", rep.round_id},
-                {"slot_minutes", rep.slot_minutes},
-                {"residents", rep.residents},
-                {"households", rep.households},
-                {"single_persons", rep.single_persons},
-                {"split_households", rep.split_households},
-                {"points", rep.points},
-                {"slots", rep.slots},
-                {"capacity", rep.capacity},
-                {"units", rep.units}}
-        .dump();
+    return nat::to_json(rep);
   };
 }
 

@@ -192,19 +192,20 @@ const bool registered = add_command([](CLI::App& app) {
       if (tty) std::cerr << "\r" << bar(f) << std::flush;
     });
     if (tty) std::cerr << "\n";
-    const json j = {{"round_id", rep.round_id},         {"slot_minutes", rep.slot_minutes},
-                    {"residents", rep.residents},       {"households", rep.households},
-                    {"single_persons", rep.single_persons}, {"split_households", rep.split_households},
-                    {"points", rep.points},             {"slots", rep.slots},
-                    {"capacity", rep.capacity},         {"units", rep.units}};
     if (o.as_json) {
-      std::cout << j.dump() << "\n";
+      std::cout << nat::to_json(rep) << "\n";
       return;
     }
     std::cout << "round " << rep.round_id << ": " << rep.residents << " residents (" << rep.households << " households, "
               << rep.single_persons << " without one) in " << rep.slots << " slots of " << rep.slot_minutes
               << " minutes at " << rep.points << " points (" << rep.capacity << " places); " << rep.split_households
               << " households split over consecutive slots\n";
+    for (const auto& l : rep.labs) {
+      std::cout << "  lab " << (l.lab_org_id ? l.name : std::string("(points without a lab)")) << ": " << l.tubes
+                << " tubes of " << l.persons << " persons";
+      if (l.tubes_per_day) std::cout << ", " << *l.tubes_per_day << " a day" << (l.tubes > *l.tubes_per_day ? " (short)" : "");
+      std::cout << "\n";
+    }
   });
 
   auto* cov = sub("coverage", "Coverage of a round by street, community or grid");

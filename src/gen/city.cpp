@@ -284,29 +284,40 @@ class CityGenerator {
     report_.orgs += static_cast<std::int64_t>(orgs.size());
   }
 
-  // Sampling points (采样点): one per street and one more per 10,000 expected residents, sending
-  // their boxes to the county's lab. The 15-minute sampling circle of large cities (2022-05) asks
-  // for about this density. Their hours and capacity follow their kind (generator choices, not a
-  // source's: docs/API-testing.md, "Sampling points of the generated city"):
-  //  - the street's community health centre (社区卫生服务中心), several sampling tables:
-  //    07:00-21:00 at 400 samplings an hour; the first street of each county and one street in
-  //    five keep theirs open around the clock (24小时核酸采样点, 00:00-24:00, 300 an hour: fewer
-  //    tables at night);
-  //  - convenience kiosks (便民采样亭), one or two tables (120 or 240 an hour): half of them
-  //    08:00-20:00, a quarter morning-only (06:30-11:30, before work), a quarter in the evening
-  //    (16:00-22:00, after work).
-  // Every centre is open at least 07:00-21:00, so that a street can always be sampled in the day.
+  // Sampling points (采样点), sized so that a whole-city round (全员核酸) samples every resident
+  // in one day (docs/API-testing.md, "Sampling points and labs of the generated city"):
+  //  - count: one per 1,300 expected residents of the street, at least one (Shanghai 2022-04-04:
+  //    about 20,000 points for 25.665 M people sampled; ../shared/policies/REFERENCE.md);
+  //  - kinds and hours (local settings): the street's community health centre (社区卫生服务中心)
+  //    07:00-21:00, or around the clock (24小时核酸采样点) in the first street of each county and
+  //    one street in five; the others are convenience kiosks (便民采样亭), half of them 08:00-20:00,
+  //    a quarter morning-only (06:30-11:30, before work), a quarter in the evening (16:00-22:00);
+  //  - places an hour: sampling tables (采样台) of kTablePlaces each (local setting: one swab
+  //    with its code scan in about 30 s), a centre twice a kiosk's tables, as few tables as give
+  //    the street kSamplingMargin times its expected residents in a day.
+  static constexpr double kResidentsPerPoint = 1300.0;
+  static constexpr int kTablePlaces = 120;
+  static constexpr double kSamplingMargin = 1.25;
+  // Labs (检测机构): a county's lab takes the tubes of its points' whole round in 10-in-1 pools
+  // with Shanghai's margin (4 M tubes a day of lab capacity for the 2.427 M tubes of 2022-04-04:
+  // 1.65); the city's third-party lab a quarter of the counties' sum in reserve (local setting).
+  // Written as the setting capacity.tubes.<lab code> (tubes a day), rounded up to 1,000.
+  static constexpr double kLabMargin = 1.65;
+  static constexpr int kLabPool = 10;
+
   void write_sampling_points(const std::map<std::string, std::int64_t>& county_lab) {
     auto nat = store::open_nat_repository(repo_);
     Rng rng = Rng::stream(opt_.seed, "sampling_points");
     repo_.transaction([&] {
       std::set<std::string> counties_seen;
       for (const auto& sp : streets_) {
-        const int n = 1 + static_cast<int>(sp.expected_persons / 10000.0);
+        const int n = std::max(1, static_cast<int>(std::ceil(sp.expected_persons / kResidentsPerPoint)));
         const std::string sn = short_place_name(sp.street->name);
         const std::string county = county_of(sp.street->code);
         const bool first_of_county = counties_seen.insert(county).second;
         auto lab = county_lab.find(county);
+        std::vector<store::SamplingPointRow> points;
+        std::vector<int> weight;  // a point's tables per table of a kiosk (a centre has twice theirs)
         for (int i = 0; i < n; ++i) {
           store::SamplingPointRow p;
           p.area_code = grids_[sp.grids[rng.below(sp.grids.size())]].code;
@@ -316,22 +327,57 @@ class CityGenerator {
             p.address = sp.street->name + "社区卫生服务中心";
             p.opens = all_day ? "00:00" : "07:00";
             p.closes = all_day ? "24:00" : "21:00";
-            p.capacity_per_hour = all_day ? 300 : 400;
+            weight.push_back(2);
           } else {
             p.name = fmt::format("{}第{}核酸采样点", sn, i + 1);
             p.address = sp.street->name + fmt::format("{}号便民采样亭", i + 1);
             const auto hours = rng.below(4);
             p.opens = hours < 2 ? "08:00" : hours == 2 ? "06:30" : "16:00";
             p.closes = hours < 2 ? "20:00" : hours == 2 ? "11:30" : "22:00";
-            p.capacity_per_hour = rng.below(2) == 0 ? 120 : 240;
+            weight.push_back(1);
           }
           p.lab_org_id = lab == county_lab.end() ? 0 : lab->second;
           p.created_at = LocalTime{}.start_of(opt_.today);
-          nat->insert_point(p);
+          points.push_back(std::move(p));
+        }
+        // Places a day of one kiosk table at every point (a centre counts twice).
+        auto minute = [](const std::string& hhmm) { return std::stoi(hhmm.substr(0, 2)) * 60 + std::stoi(hhmm.substr(3, 2)); };
+        std::int64_t per_table = 0;
+        for (std::size_t i = 0; i < points.size(); ++i)
+          per_table += static_cast<std::int64_t>(weight[i]) * kTablePlaces *
+                       (minute(points[i].closes) - minute(points[i].opens)) / 60;
+        const auto need = static_cast<std::int64_t>(std::ceil(sp.expected_persons * kSamplingMargin));
+        const auto tables = std::max<std::int64_t>(1, (need + per_table - 1) / per_table);
+        for (std::size_t i = 0; i < points.size(); ++i) {
+          points[i].capacity_per_hour = static_cast<int>(tables * weight[i] * kTablePlaces);
+          nat->insert_point(points[i]);
           ++report_.sampling_points;
         }
+        county_persons_[county] += sp.expected_persons;
       }
     });
+  }
+
+  // Tubes a day of each lab (see above), as settings: the labs receiving the points' boxes first,
+  // then the others (the city's third-party lab).
+  void write_lab_capacity(const std::vector<Org>& labs, const std::map<std::string, std::int64_t>& county_lab) {
+    auto round_up = [](double tubes) {
+      return std::max<std::int64_t>(1000, static_cast<std::int64_t>(std::ceil(tubes / 1000.0)) * 1000);
+    };
+    std::int64_t counties = 0;
+    std::set<std::int64_t> receiving;
+    for (const auto& [county, id] : county_lab) {
+      const auto it = county_persons_.find(county);
+      const auto lab = std::find_if(labs.begin(), labs.end(), [&](const Org& o) { return o.id == id; });
+      if (lab == labs.end()) continue;
+      const auto tubes = round_up((it == county_persons_.end() ? 0.0 : it->second) / kLabPool * kLabMargin);
+      repo_.set_setting("capacity.tubes." + lab->code, std::to_string(tubes));
+      counties += tubes;
+      receiving.insert(id);
+    }
+    for (const auto& o : labs)
+      if (!receiving.count(o.id))
+        repo_.set_setting("capacity.tubes." + o.code, std::to_string(round_up(static_cast<double>(counties) / 4.0)));
   }
 
   void write_institutions() {
@@ -369,8 +415,12 @@ class CityGenerator {
     std::map<std::string, std::int64_t> county_lab;
     for (const auto& o : orgs)
       if (o.kind == OrgKind::lab && o.area_code.size() == 6) county_lab[o.area_code] = o.id;
+    std::vector<Org> labs;
+    for (const auto& o : orgs)
+      if (o.kind == OrgKind::lab) labs.push_back(o);
     orgs.clear();
     write_sampling_points(county_lab);
+    write_lab_capacity(labs, county_lab);
     for (auto ci : used_communities) {
       const Area* c = communities_[ci];
       orgs.push_back(make_org(OrgKind::community, c->name, c->code, "11", rng));
@@ -801,6 +851,7 @@ class CityGenerator {
   std::vector<const Area*> counties_;
   std::unordered_map<std::string, std::string> county_region_;
   std::unordered_map<std::string, std::size_t> county_index_;
+  std::map<std::string, double> county_persons_;  // expected residents by county (labs' capacity)
   const Area* root_ = nullptr;
   std::int64_t households_ = 0;
   Discrete size_dist_, head_age_, rest_age_;

@@ -219,6 +219,35 @@ SlotPlanReport SlotService::make_plan(std::int64_t round_id, int slot_minutes, c
     rep.slots = static_cast<std::int64_t>(slots.size());
     rep.capacity = plan.capacity;
     rep.units = static_cast<std::int64_t>(rows.size());
+    // The labs' tubes: each point's planned persons in tubes of the round's ratio.
+    {
+      std::map<std::int64_t, std::int64_t> planned_at;  // point index -> persons
+      for (const auto& s : plan.slots) planned_at[static_cast<std::int64_t>(s.point)] += s.planned;
+      const std::int64_t ratio = std::max(1, r.pool_ratio);
+      std::map<std::int64_t, SlotLabLoad> labs;
+      for (const auto& [point, persons] : planned_at) {
+        auto& l = labs[pts[static_cast<std::size_t>(point)].lab_org_id];
+        l.persons += persons;
+        l.tubes += (persons + ratio - 1) / ratio;
+      }
+      for (auto& [id, l] : labs) {
+        l.lab_org_id = id;
+        rep.tubes += l.tubes;
+        if (id == 0) continue;
+        if (auto o = repo_.org(id)) {
+          l.name = o->name;
+          if (auto v = repo_.setting("capacity.tubes." + o->code)) {
+            try {
+              l.tubes_per_day = std::stoll(*v);
+            } catch (const std::exception&) {
+              // A setting that is not a number is no capacity.
+            }
+          }
+        }
+        if (l.tubes_per_day && l.tubes > *l.tubes_per_day) ++rep.labs_short;
+      }
+      for (auto& [id, l] : labs) rep.labs.push_back(std::move(l));
+    }
 
     store::SlotPlanRow p;
     p.round_id = r.id;
@@ -242,6 +271,30 @@ SlotPlanReport SlotService::make_plan(std::int64_t round_id, int slot_minutes, c
                                            .dump()));
     return rep;
   });
+}
+
+std::string to_json(const SlotPlanReport& r) {
+  nlohmann::json labs = nlohmann::json::array();
+  for (const auto& l : r.labs)
+    labs.push_back({{"lab_org_id", l.lab_org_id},
+                    {"name", l.name},
+                    {"persons", l.persons},
+                    {"tubes", l.tubes},
+                    {"tubes_per_day", l.tubes_per_day ? nlohmann::json(*l.tubes_per_day) : nlohmann::json()}});
+  return nlohmann::json{{"round_id", r.round_id},
+                        {"slot_minutes", r.slot_minutes},
+                        {"residents", r.residents},
+                        {"households", r.households},
+                        {"single_persons", r.single_persons},
+                        {"split_households", r.split_households},
+                        {"points", r.points},
+                        {"slots", r.slots},
+                        {"capacity", r.capacity},
+                        {"units", r.units},
+                        {"tubes", r.tubes},
+                        {"labs", labs},
+                        {"labs_short", r.labs_short}}
+      .dump();
 }
 
 SlotView SlotService::view(std::int64_t round_id, const std::string& area, const Caller& c) {

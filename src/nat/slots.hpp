@@ -23,6 +23,16 @@
 
 namespace bihuan::nat {
 
+// A lab's share of a plan: the tubes of the planned persons of the points sending it their
+// boxes, at the round's pooling ratio, against the tubes a day it can test (the setting
+// capacity.tubes.<lab code>; none when unset).
+struct SlotLabLoad {
+  std::int64_t lab_org_id = 0;
+  std::string name;
+  std::int64_t persons = 0, tubes = 0;
+  std::optional<std::int64_t> tubes_per_day;
+};
+
 // What a made plan holds.
 struct SlotPlanReport {
   std::int64_t round_id = 0;
@@ -31,7 +41,12 @@ struct SlotPlanReport {
   std::int64_t split_households = 0;  // households spread over several slots of their point
   std::int64_t points = 0, slots = 0, capacity = 0;
   std::int64_t units = 0;  // rows of the plan
+  std::int64_t tubes = 0;  // at the round's pooling ratio, point by point
+  std::vector<SlotLabLoad> labs;  // by lab id; lab 0: points without a lab
+  std::int64_t labs_short = 0;    // labs whose tubes exceed their tubes a day
 };
+// The report as JSON (the job's result and `bihuan round slots --json`).
+std::string to_json(const SlotPlanReport& r);
 
 // One slot of a point as an area sees it.
 struct SlotLine {

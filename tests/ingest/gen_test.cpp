@@ -379,6 +379,46 @@ TEST(Generator, RejectsBadOptions) {
   EXPECT_THROW(generate_city(db.repo(), o), Error);
 }
 
+// A whole-city round (全员核酸) in one day: 30,000 people in a development zone of one street
+// and four communities (山西朔州经济开发区), so that the street needs its centre and kiosks with
+// more than one table: its points have places for everyone with a margin (1.25 times the
+// expected residents, at most about twice), and the county's lab tests the round's tubes of 10
+// with Shanghai's margin (1.65).
+TEST(Generator, AWholeCityRoundHasPlacesForEveryResidentInOneDayAndTheLabTestsItsTubes) {
+  testing::TempDb db;
+  auto o = options(30000, 3);
+  o.city_code = "140671";
+  generate_city(db.repo(), o);
+  auto& repo = db.repo();
+  const auto persons = all_persons(repo);
+  const auto points = store::open_nat_repository(repo)->points(Scope::everything(), 100000);
+  std::map<std::string, std::int64_t> residents, places, count;
+  for (const auto& p : persons) ++residents[p.area_code.substr(0, 9)];
+  ASSERT_EQ(residents.size(), 1u);
+  for (const auto& pt : points) {
+    auto minute = [](const std::string& hhmm) { return std::stoi(hhmm.substr(0, 2)) * 60 + std::stoi(hhmm.substr(3, 2)); };
+    places[pt.area_code.substr(0, 9)] += static_cast<std::int64_t>(pt.capacity_per_hour) * (minute(pt.closes) - minute(pt.opens)) / 60;
+    ++count[pt.area_code.substr(0, 9)];
+  }
+  for (const auto& [street, n] : residents) {
+    EXPECT_GE(places[street], n * 11 / 10) << street;
+    EXPECT_LE(places[street], n * 5 / 2) << street;
+    EXPECT_GE(count[street], n / 1300) << street;
+    EXPECT_LE(count[street], n / 1000) << street;
+  }
+  std::int64_t tables_above_one = 0;
+  for (const auto& pt : points)
+    if (pt.address.find("社区卫生服务中心") == std::string::npos && pt.capacity_per_hour > 120) ++tables_above_one;
+  EXPECT_GT(tables_above_one, 0);
+  const auto lab = repo.org(points.front().lab_org_id);
+  ASSERT_TRUE(lab);
+  const auto tubes = repo.setting("capacity.tubes." + lab->code);
+  ASSERT_TRUE(tubes);
+  const auto n = static_cast<std::int64_t>(persons.size());
+  EXPECT_GE(std::stoll(*tubes), n / 10 * 3 / 2);
+  EXPECT_LE(std::stoll(*tubes), n / 10 * 2);
+}
+
 // One 20,000-person city shared by the shape tests.
 class City20k : public ::testing::Test {
  protected:
@@ -506,28 +546,46 @@ TEST_F(City20k, InstitutionsVenuesAndWorkplaces) {
   std::set<std::string> populated;
   for (const auto& p : *persons_) populated.insert(p.area_code.substr(0, 9));
   EXPECT_EQ(streets, populated);
-  // Their hours and capacity by kind: every street's health centre is open at least 07:00-21:00
-  // (some around the clock, at least one per county); kiosks keep day, morning or evening hours.
+  // Their hours by kind: every street's health centre is open at least 07:00-21:00 (some around
+  // the clock, at least one per county); kiosks keep day, morning or evening hours. Places an
+  // hour are sampling tables of 120, a centre twice a kiosk's tables.
   std::set<std::string> all_day_counties, counties, kiosk_hours;
-  std::map<std::string, int> centres_of_street;
+  std::map<std::string, int> centres_of_street, points_of_street, kiosk_tables;
+  std::map<std::string, std::int64_t> places_of_street, residents_of_street, residents_of_county;
   for (const auto& pt : points) {
+    const std::string street = pt.area_code.substr(0, 9);
     counties.insert(pt.area_code.substr(0, 6));
+    ++points_of_street[street];
+    EXPECT_EQ(pt.capacity_per_hour % 120, 0) << pt.name;
+    EXPECT_GT(pt.capacity_per_hour, 0) << pt.name;
+    int minutes = 0;
     const bool centre = pt.address.find("社区卫生服务中心") != std::string::npos;
     if (centre) {
-      ++centres_of_street[pt.area_code.substr(0, 9)];
+      ++centres_of_street[street];
       const bool all_day = pt.opens == "00:00" && pt.closes == "24:00";
       EXPECT_TRUE(all_day || (pt.opens == "07:00" && pt.closes == "21:00")) << pt.name << " " << pt.opens << "-" << pt.closes;
-      EXPECT_EQ(pt.capacity_per_hour, all_day ? 300 : 400) << pt.name;
       EXPECT_EQ(all_day, pt.name.find("24小时") != std::string::npos) << pt.name;
+      EXPECT_EQ(pt.capacity_per_hour % 240, 0) << pt.name;
       if (all_day) all_day_counties.insert(pt.area_code.substr(0, 6));
+      minutes = all_day ? 1440 : 840;
     } else {
-      kiosk_hours.insert(pt.opens + "-" + pt.closes);
-      EXPECT_TRUE(pt.capacity_per_hour == 120 || pt.capacity_per_hour == 240) << pt.name;
+      const std::string h = pt.opens + "-" + pt.closes;
+      kiosk_hours.insert(h);
+      minutes = h == "08:00-20:00" ? 720 : h == "06:30-11:30" ? 300 : 360;
+      auto [it, fresh] = kiosk_tables.emplace(street, pt.capacity_per_hour / 120);
+      EXPECT_EQ(it->second, pt.capacity_per_hour / 120) << pt.name << ": kiosks of a street have the same tables";
     }
+    places_of_street[street] += static_cast<std::int64_t>(pt.capacity_per_hour) * minutes / 60;
   }
   EXPECT_EQ(all_day_counties, counties);
   for (const auto& s : streets) {
     EXPECT_EQ(centres_of_street[s], 1) << s;
+  }
+  for (const auto& pt : points) {
+    const std::string street = pt.area_code.substr(0, 9);
+    if (pt.address.find("社区卫生服务中心") != std::string::npos && kiosk_tables.count(street)) {
+      EXPECT_EQ(pt.capacity_per_hour, 2 * 120 * kiosk_tables[street]) << pt.name;
+    }
   }
   for (const auto& h : kiosk_hours) {
     EXPECT_TRUE(h == "08:00-20:00" || h == "06:30-11:30" || h == "16:00-22:00") << h;
@@ -535,6 +593,32 @@ TEST_F(City20k, InstitutionsVenuesAndWorkplaces) {
   if (points.size() > streets.size() + 20) {
     EXPECT_GE(kiosk_hours.size(), 2U);
   }
+  // A whole-city round samples every resident in one day: each street's points have places for
+  // its residents with a margin (1.25 times the street's expected residents), about one point
+  // per 1,300 residents; each lab tests the tubes of its points' round (10-in-1) with a margin.
+  for (const auto& p : *persons_) {
+    ++residents_of_street[p.area_code.substr(0, 9)];
+    ++residents_of_county[p.area_code.substr(0, 6)];
+  }
+  for (const auto& [s, residents] : residents_of_street) {
+    EXPECT_GE(places_of_street[s], residents * 11 / 10) << s;
+    EXPECT_LE(residents, 1600 * points_of_street[s]) << s;
+  }
+  std::map<std::int64_t, std::string> lab_county;
+  for (const auto& pt : points) lab_county[pt.lab_org_id] = pt.area_code.substr(0, 6);
+  std::int64_t labs = 0;
+  for (const auto& lab : repo.find_orgs("", OrgKind::lab, Scope::everything(), {}).items) {
+    const auto tubes = repo.setting("capacity.tubes." + lab.code);
+    ASSERT_TRUE(tubes) << lab.name;
+    const auto per_day = std::stoll(*tubes);
+    EXPECT_GE(per_day, 1000) << lab.name;
+    EXPECT_EQ(per_day % 1000, 0) << lab.name;
+    if (auto c = lab_county.find(lab.id); c != lab_county.end()) {
+      EXPECT_GE(per_day, residents_of_county[c->second] * 3 / 20) << lab.name;  // 1.5 x the tubes of 10
+    }
+    ++labs;
+  }
+  EXPECT_GE(labs, 2);
   int workers = 0, pupils = 0, adults = 0;
   for (const auto& p : *persons_) {
     const int age = age_on(p.birth_date, kToday);

@@ -42,6 +42,20 @@ ONCE=$(q "select count(*) from persons p where p.area_code like '$STREET%' and p
      and u.household_id = p.household_id)
   + (select count(*) from round_slot_units u where u.round_id = 1 and u.person_id = p.id) <> 1")
 [[ $ONCE == 0 ]] || { echo "$ONCE residents not in exactly one slot"; exit 1; }
+# A whole-city round (全员核酸) of the generated city plans in its day without refusal: the
+# generator sizes the points for every resident and the labs for the round's tubes.
+CITY=$(q "select substr(area_code, 1, 4) from persons limit 1")
+"$B" round start --db "$DB" --policies "$SRC/policies" --area "$CITY" --days 2022-04-06 \
+  --rule outbreak_district_10m --json > "$TMP/rc.json"
+CITY_ROUND=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["rounds"][0]["id"])' "$TMP/rc.json")
+"$B" round slots "$CITY_ROUND" --db "$DB" --policies "$SRC/policies" --json > "$TMP/sc.json"
+python3 - "$TMP/sc.json" "$(q "select count(*) from persons where merged_into is null")" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["residents"] == int(sys.argv[2]) and s["capacity"] >= s["residents"], s
+assert s["labs"] and s["labs_short"] == 0 and s["tubes"] == sum(l["tubes"] for l in s["labs"]) >= s["residents"] // 20, s
+assert all(l["lab_org_id"] > 0 and l["tubes_per_day"] >= l["tubes"] for l in s["labs"]), s
+PY
 # A profile without area mass testing refuses the round (exit 2, the field named).
 set +e
 "$B" round start --db "$DB" --policies "$SRC/policies" --area "$STREET" --days 2022-04-04 --rule no_such > /dev/null 2> "$TMP/err"; rc=$?

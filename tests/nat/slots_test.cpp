@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 
@@ -397,6 +398,49 @@ TEST_P(RoundSlots, EveryExpectedResidentIsInExactlyOneSlotWithinCapacity) {
   std::int64_t again_members = 0;
   for (const auto& u : all_units(centre_)) again_members += u.unit.unit.members;
   EXPECT_EQ(again_members, 17);
+}
+
+// The plan's tubes go to the labs of the points, each against its tubes a day (the setting
+// capacity.tubes.<lab code>, as the generator writes it).
+TEST_P(RoundSlots, ThePlanCountsEachLabsTubesAgainstItsTubesADay) {
+  std::vector<Org> orgs(1);
+  orgs[0].code = "LAB-S";
+  orgs[0].name = "朝阳检测所";
+  orgs[0].kind = OrgKind::lab;
+  orgs[0].area_code = "110105";
+  repo_->upsert_orgs(orgs);
+  nat::PointChange ch;
+  ch.lab_org_id = orgs[0].id;
+  nat_->change_point(point_a_.id, ch, centre_);
+  // Grid A's 7 residents go to point A (one tube of 10 with its lab), grid B's 10 to point S
+  // (no lab: one tube), without a capacity set first.
+  auto rep = slots_->make_plan(round_.id, 60, centre_);
+  ASSERT_EQ(rep.labs.size(), 2u);
+  EXPECT_EQ(rep.labs[0].lab_org_id, 0);
+  EXPECT_EQ(rep.labs[0].persons, 10);
+  EXPECT_EQ(rep.labs[0].tubes, 1);
+  EXPECT_EQ(rep.labs[1].lab_org_id, orgs[0].id);
+  EXPECT_EQ(rep.labs[1].name, "朝阳检测所");
+  EXPECT_EQ(rep.labs[1].persons, 7);
+  EXPECT_EQ(rep.labs[1].tubes, 1);
+  EXPECT_FALSE(rep.labs[1].tubes_per_day);
+  EXPECT_EQ(rep.tubes, 2);
+  EXPECT_EQ(rep.labs_short, 0);
+  // Both points to the lab, which tests one tube a day: short by one tube (counted point by point).
+  nat_->change_point(point_s_.id, ch, centre_);
+  repo_->set_setting("capacity.tubes.LAB-S", "1");
+  rep = slots_->make_plan(round_.id, 60, centre_);
+  ASSERT_EQ(rep.labs.size(), 1u);
+  EXPECT_EQ(rep.labs[0].persons, 17);
+  EXPECT_EQ(rep.labs[0].tubes, 2);
+  EXPECT_EQ(rep.labs[0].tubes_per_day, 1);
+  EXPECT_EQ(rep.labs_short, 1);
+  const auto j = nlohmann::json::parse(nat::to_json(rep));
+  EXPECT_EQ(j["labs"][0]["tubes_per_day"], 1);
+  EXPECT_EQ(j["labs_short"], 1);
+  EXPECT_EQ(j["tubes"], 2);
+  repo_->set_setting("capacity.tubes.LAB-S", "2");
+  EXPECT_EQ(slots_->make_plan(round_.id, 60, centre_).labs_short, 0);
 }
 
 TEST_P(RoundSlots, SampledPersonsAreComparedWithThePlanBySlot) {
