@@ -521,15 +521,23 @@ class SqlNatRepository final : public NatRepository {
     return out;
   }
   std::vector<DocRef> persons_by_docs(const std::vector<std::string>& docs) override {
+    // SQLite: two reads per chunk, neither touching the persons' rows: document number and id
+    // from the index persons_doc (covering: id is the rowid), then which of those ids are merged
+    // from the partial index of merged persons (v39; without INDEXED BY SQLite would look the ids
+    // up in the table itself). PostgreSQL reads the rows for id anyway (its index holds no id), so
+    // it takes merged_into with them.
+    const bool sqlite = db_.backend() == Backend::sqlite;
     std::vector<DocRef> out;
     constexpr std::size_t kChunk = 500;
     for (std::size_t i = 0; i < docs.size(); i += kChunk) {
       const std::size_t n = std::min(kChunk, docs.size() - i);
-      std::string sql = "SELECT doc_number, id, merged_into FROM persons WHERE doc_number IN (";
+      std::string sql = sqlite ? "SELECT doc_number, id, 0 FROM persons WHERE doc_number IN ("
+                               : "SELECT doc_number, id, merged_into FROM persons WHERE doc_number IN (";
       for (std::size_t k = 0; k < n; ++k) sql += k ? ", ?" : "?";
       sql += ")";
       Q q(db_, sql);
       for (std::size_t k = 0; k < n; ++k) q.text(docs[i + k]);
+      const std::size_t first = out.size();
       while (q.next()) {
         Cols c(q);
         DocRef d;
@@ -538,6 +546,18 @@ class SqlNatRepository final : public NatRepository {
         d.merged = c.i64() != 0;
         out.push_back(std::move(d));
       }
+      if (!sqlite || out.size() == first) continue;
+      std::string ids = "SELECT id FROM persons INDEXED BY persons_merged_id WHERE merged_into IS NOT NULL AND id IN (";
+      for (std::size_t k = first; k < out.size(); ++k) ids += k > first ? ", ?" : "?";
+      ids += ")";
+      Q m(db_, ids);
+      for (std::size_t k = first; k < out.size(); ++k) m.i64(out[k].id);
+      std::vector<std::int64_t> merged;
+      while (m.next()) merged.push_back(m.int64(0));
+      if (merged.empty()) continue;
+      std::sort(merged.begin(), merged.end());
+      for (std::size_t k = first; k < out.size(); ++k)
+        out[k].merged = std::binary_search(merged.begin(), merged.end(), out[k].id);
     }
     return out;
   }
