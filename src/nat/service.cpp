@@ -692,9 +692,13 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
   // What can be checked without the database.
   std::vector<bool> ok(u.tubes.size(), true);
   std::set<std::string> barcodes_seen;
-  std::vector<std::string> docs;
+  // Members named by document number, normalised once: member_doc[doc_of[ti] + mi].
+  std::vector<std::string> member_doc;
+  std::vector<std::size_t> doc_of(u.tubes.size());
   for (std::size_t ti = 0; ti < u.tubes.size(); ++ti) {
     const auto& t = u.tubes[ti];
+    doc_of[ti] = member_doc.size();
+    for (const auto& w : t.members) member_doc.push_back(w.code_token.empty() ? normalise_doc_number(w.doc_number) : std::string());
     auto no = [&](std::int64_t member, std::string field, std::string reason) {
       if (ok[ti]) refuse(ti, member, std::move(field), std::move(reason));
       ok[ti] = false;
@@ -708,8 +712,22 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
       const auto& w = t.members[mi];
       if (w.code_token.empty() && w.doc_number.empty())
         no(static_cast<std::int64_t>(mi), "code", "scan a health code or give the ID number");
-      else if (w.code_token.empty())
-        docs.push_back(normalise_doc_number(w.doc_number));
+    }
+  }
+  // The distinct numbers in order (moved out of member_doc), each member's place among them.
+  constexpr std::size_t kNoDoc = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> doc_slot(member_doc.size(), kNoDoc);
+  std::vector<std::string> docs;
+  {
+    std::vector<std::uint32_t> order;
+    order.reserve(member_doc.size());
+    for (std::size_t k = 0; k < member_doc.size(); ++k)
+      if (!member_doc[k].empty()) order.push_back(static_cast<std::uint32_t>(k));
+    std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return member_doc[a] < member_doc[b]; });
+    docs.reserve(order.size());
+    for (auto k : order) {
+      if (docs.empty() || docs.back() != member_doc[k]) docs.push_back(std::move(member_doc[k]));
+      doc_slot[k] = docs.size() - 1;
     }
   }
   write([&] {
@@ -720,19 +738,22 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
       round = visible_round(u.round_id, c);
       if (round->status != "open") fail(ErrorCode::invalid_argument, "the round is closed", "round_id");
     }
-    // Persons by document number (one chunked query), by health code (verified one by one).
-    std::sort(docs.begin(), docs.end());
-    docs.erase(std::unique(docs.begin(), docs.end()), docs.end());
-    std::unordered_map<std::string, std::int64_t> by_doc;
-    for (auto& d : t_->persons_by_docs(docs)) {
-      auto [it, fresh] = by_doc.emplace(d.doc_number, d.merged ? 0 : d.id);
-      if (!fresh && !d.merged && (it->second == 0 || d.id < it->second)) it->second = d.id;
+    // Persons by document number (one chunked query), by health code (verified one by one): the
+    // live person of each number (the smallest id if several), 0 for none.
+    std::vector<std::int64_t> person_of_doc(docs.size(), 0);
+    for (const auto& d : t_->persons_by_docs(docs)) {
+      const auto pos = std::lower_bound(docs.begin(), docs.end(), d.doc_number);
+      if (pos == docs.end() || *pos != d.doc_number || d.merged) continue;
+      auto& id = person_of_doc[static_cast<std::size_t>(pos - docs.begin())];
+      if (id == 0 || d.id < id) id = d.id;
     }
     std::vector<std::vector<std::int64_t>> who(u.tubes.size());
     std::vector<std::int64_t> all;
     for (std::size_t ti = 0; ti < u.tubes.size(); ++ti) {
       if (!ok[ti]) continue;
       const auto& t = u.tubes[ti];
+      // The same person twice: a look along the tube's few members (a set for a long list).
+      const bool long_list = t.members.size() > 32;
       std::set<std::int64_t> in_tube;
       for (std::size_t mi = 0; mi < t.members.size() && ok[ti]; ++mi) {
         const auto& w = t.members[mi];
@@ -746,15 +767,15 @@ UploadReport Service::upload_samples(const SampleUpload& u, const Caller& c) {
             break;
           }
         } else {
-          auto it = by_doc.find(normalise_doc_number(w.doc_number));
-          if (it == by_doc.end() || it->second == 0) {
+          const auto slot = doc_slot[doc_of[ti] + mi];
+          pid = slot == kNoDoc ? 0 : person_of_doc[slot];
+          if (pid == 0) {
             refuse(ti, static_cast<std::int64_t>(mi), "doc_number", "no person registered with this ID number");
             ok[ti] = false;
             break;
           }
-          pid = it->second;
         }
-        if (!in_tube.insert(pid).second) {
+        if (long_list ? !in_tube.insert(pid).second : std::find(who[ti].begin(), who[ti].end(), pid) != who[ti].end()) {
           refuse(ti, static_cast<std::int64_t>(mi), "doc_number", "the same person twice in one tube");
           ok[ti] = false;
           break;

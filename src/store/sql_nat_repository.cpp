@@ -362,11 +362,8 @@ class SqlNatRepository final : public NatRepository {
 
   // ------------------------------------------------------------ tubes
   std::int64_t insert_tube(TubeRow& t) override {
-    {
-      Q e(db_, "SELECT 1 FROM tubes WHERE barcode = ?");
-      e.text(t.barcode);
-      if (e.next()) fail(ErrorCode::conflict, "a tube with barcode " + t.barcode + " exists", "barcode");
-    }
+    // A barcode already taken is refused by the table's unique index (no look-up first: an
+    // upload has checked its barcodes together, tubes_by_barcodes).
     Q q(db_, db_.dialect().insert_returning(
                  "INSERT INTO tubes (barcode, ratio, round_id, point_id, area_code, priority, status, members, "
                  "opened_at, opened_by, closed_at, lab_org_id, retest_task) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
@@ -375,7 +372,12 @@ class SqlNatRepository final : public NatRepository {
     q.i64(to_unix_ms(t.opened_at)).i64(t.opened_by);
     bind_opt_at(q, t.closed_at);
     q.i64(t.lab_org_id).i64(t.retest_task);
-    t.id = q.inserted_id();
+    try {
+      t.id = q.inserted_id();
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::conflict) fail(ErrorCode::conflict, "a tube with barcode " + t.barcode + " exists", "barcode");
+      throw;
+    }
     return t.id;
   }
   std::optional<TubeRow> tube(std::int64_t id) override {
