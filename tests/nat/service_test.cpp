@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -262,6 +263,43 @@ TEST_P(NatService, DeviceUploadTakesWholeTubesAndReportsTheRest) {
   // A sampler of another street cannot use this point; a lab cannot sample.
   EXPECT_EQ(code_of([&] { svc_->upload_samples(u, other_sampler_); }), ErrorCode::not_found);
   EXPECT_EQ(code_of([&] { svc_->upload_samples(u, lab_caller_); }), ErrorCode::permission_denied);
+}
+
+// Persons by document number in an upload: a number typed with blanks around it is the same
+// number; a person merged into another (a duplicate record) is no longer found by theirs, and a
+// tube naming them is refused whole, the rest of the upload taken.
+TEST_P(NatService, UploadFindsLivePersonsByDocumentNumberNotMergedOnes) {
+  auto p = point();
+  auto r = round(5);
+  repo_->merge_persons(persons_[5].id, persons_[6].id, 1, clock_.now());
+  nat::SampleUpload u;
+  u.point_id = p.id;
+  u.round_id = r.id;
+  nat::UploadTube a;
+  a.barcode = "M-0001";
+  a.close = true;
+  a.members = {by_doc(0), by_doc(1)};
+  a.members[1].doc_number = "  " + a.members[1].doc_number + " ";
+  nat::UploadTube b;
+  b.barcode = "M-0002";
+  b.close = true;
+  b.members = {by_doc(5), by_doc(6)};
+  u.tubes = {a, b};
+  const auto rep = svc_->upload_samples(u, sampler_);
+  EXPECT_EQ(rep.tubes, 1);
+  EXPECT_EQ(rep.samples, 2);
+  ASSERT_EQ(rep.errors.size(), 1u);
+  EXPECT_EQ(rep.errors[0].tube, 1);
+  EXPECT_EQ(rep.errors[0].member, 1);
+  EXPECT_EQ(rep.errors[0].field, "doc_number");
+  const auto t = svc_->tube(svc_->tube_by_barcode("M-0001", centre_).id, centre_);
+  ASSERT_EQ(t.members.size(), 2u);
+  std::set<std::int64_t> ids{t.members[0].person_id, t.members[1].person_id};
+  EXPECT_EQ(ids, (std::set<std::int64_t>{persons_[0].id, persons_[1].id}));
+  // The kept person is found by their own number.
+  b.members = {by_doc(5)};
+  u.tubes = {b};
+  EXPECT_EQ(svc_->upload_samples(u, sampler_).samples, 1);
 }
 
 // Key groups (重点人群): the staff of a designated organisation get a routine task on the group's
