@@ -115,7 +115,9 @@ API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
 API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad) API_N=$(field n)
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 # The group commit's counters (visits per group, token-cache hits) for the whole server's life.
-curl -sf "http://127.0.0.1:$API_PORT/metrics" | grep -E '^bihuan_scan_(groups|group_visits|token_cache_hits)_total' >&2 || true
+# On SQLite the visits reach venue_scans through the scan queue, moved every 100 ms: wait for it.
+sleep 1
+curl -sf "http://127.0.0.1:$API_PORT/metrics" | grep -E '^bihuan_scan_(groups|group_visits|token_cache_hits|queue_moved)_total' >&2 || true
 APPENDED=$(( $(sqlite3 "$DB" "select count(*) from venue_scans") - BEFORE ))
 cat "$WORK/wrk.txt" >&2
 echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |"

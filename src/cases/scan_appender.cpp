@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "cases/scan_log_index.hpp"
 #include "core/error.hpp"
 #include "metrics/metrics.hpp"
 
@@ -23,7 +24,86 @@ metrics::Counter& token_hits_counter() {
                                     "Health-code tokens of scans found verified already (same bytes)");
   return c;
 }
+
+metrics::Counter& moved_counter() {
+  static auto& c = metrics::counter("bihuan_scan_queue_moved_total",
+                                    "Venue-scan visits moved from the scan queue into venue_scans");
+  return c;
+}
+metrics::Counter& move_failures_counter() {
+  static auto& c = metrics::counter("bihuan_scan_queue_move_failures_total",
+                                    "Moves of the scan queue into venue_scans that failed (tried again)");
+  return c;
+}
+
+// The person's latest visit at the venue entering at or after `since`, queued or in the log, with
+// a queued exit applied. The queue is read first: a visit a mover takes out of the queue meanwhile
+// is in the log before it leaves the queue (the move commits the log first).
+std::optional<store::ScanRow> latest_of(store::CaseRepository& log, store::ScanQueue& q, std::int64_t person,
+                                        std::int64_t venue, Instant since) {
+  auto queued = q.latest(person, venue, since);
+  auto logged = log.latest_scan(person, venue, since);
+  if (logged && !logged->exited_at) logged->exited_at = q.queued_exit(person, venue, logged->id);
+  if (!queued) return logged;
+  if (!logged) return queued;
+  const bool queued_later = queued->entered_at != logged->entered_at ? queued->entered_at > logged->entered_at
+                                                                      : queued->id > logged->id;
+  return queued_later ? queued : logged;
+}
 }  // namespace
+
+ScanAppender::ScanAppender(std::chrono::microseconds group_wait, std::string queue_main,
+                           std::shared_ptr<ScanLogIndex> index, std::chrono::milliseconds move_every)
+    : group_wait_(group_wait), queue_main_(std::move(queue_main)), index_(std::move(index)), move_every_(move_every) {
+  if (!queue_main_.empty() && move_every_.count() > 0) mover_ = std::thread([this] { mover_loop(); });
+}
+
+ScanAppender::~ScanAppender() {
+  if (mover_.joinable()) {
+    {
+      std::lock_guard lock(move_mu_);
+      move_stop_ = true;
+    }
+    move_cv_.notify_all();
+    mover_.join();
+  }
+}
+
+void ScanAppender::feed(const store::ScanMove& m) {
+  moved_counter().inc(static_cast<std::uint64_t>(m.visits));
+  if (index_ && !m.late.empty()) index_->late(m.late);
+}
+
+// Moves the queue every move_every_, and once more when asked to stop.
+void ScanAppender::mover_loop() {
+  std::unique_ptr<store::Repository> repo;
+  std::unique_ptr<store::ScanQueue> q;
+  std::unique_lock lock(move_mu_);
+  for (;;) {
+    const bool last = move_stop_;
+    lock.unlock();
+    try {
+      if (!repo) repo = store::open_repository("sqlite:" + queue_main_);
+      if (!q) q = std::make_unique<store::ScanQueue>(queue_main_);
+      feed(q->move_into(*repo));
+    } catch (const std::exception& e) {
+      move_failures_counter().inc();
+      spdlog::warn("moving the scan queue into venue_scans failed (tried again): {}", e.what());
+      q.reset();
+      repo.reset();
+    }
+    lock.lock();
+    if (last) return;
+    move_cv_.wait_for(lock, move_every_, [&] { return move_stop_; });
+  }
+}
+
+std::int64_t ScanAppender::move(store::Repository& repo) {
+  if (queue_main_.empty()) return 0;
+  auto m = store::move_scan_queue(repo);  // nothing inside a transaction
+  feed(m);
+  return m.visits;
+}
 
 bool ScanAppender::apply(store::CaseRepository& log, Entry& e) {
   auto& v = e.visit;
@@ -53,7 +133,92 @@ bool ScanAppender::apply(store::CaseRepository& log, Entry& e) {
   return true;
 }
 
+bool ScanAppender::apply_queued(store::CaseRepository& log, Entry& e) {
+  auto& v = e.visit;
+  const Instant now = v.row.entered_at;
+  if (v.exit) {
+    auto last = latest_of(log, *scanq_, v.row.person_id, v.row.venue_id, now - std::chrono::hours{24});
+    if (!last || !last->pass) {
+      e.error = std::make_exception_ptr(Error(ErrorCode::not_found, "no visit to close at " + v.venue_code, "venue"));
+      return false;
+    }
+    if (!last->exited_at) scanq_->add_exit(*last, now);
+    e.result.scan_id = last->id;
+    e.result.colour = last->colour;
+    return true;
+  }
+  if (v.duplicate_seconds > 0) {
+    if (auto last = latest_of(log, *scanq_, v.row.person_id, v.row.venue_id, now - std::chrono::seconds{v.duplicate_seconds});
+        last && last->pass == v.row.pass) {
+      e.result.duplicate = true;
+      e.result.scan_id = last->id;
+      return true;
+    }
+  }
+  if (next_ > end_) fail(ErrorCode::internal, "no scan id reserved");
+  v.row.id = next_++;
+  scanq_->add_visit(v.row);
+  e.result.scan_id = v.row.id;
+  return true;
+}
+
+void ScanAppender::ensure_ids(store::Repository& repo, std::size_t n) {
+  const auto want = static_cast<std::int64_t>(n);
+  if (end_ - next_ + 1 >= want) return;
+  const std::int64_t block = std::max(store::ScanQueue::kIdBlock, want);
+  next_ = store::ScanQueue::reserve_ids(repo, block);
+  end_ = next_ + block - 1;
+}
+
+void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entry*>& group) {
+  try {
+    auto log = store::open_case_repository(repo);
+    if (!scanq_) scanq_ = std::make_unique<store::ScanQueue>(queue_main_);
+    ensure_ids(repo, group.size());
+    auto one_transaction = [&](const std::vector<Entry*>& es) {
+      scanq_->begin();
+      try {
+        for (auto* e : es) {
+          e->error = nullptr;
+          e->result = {};
+          apply_queued(*log, *e);
+        }
+        scanq_->commit();
+      } catch (...) {
+        scanq_->rollback();
+        throw;
+      }
+    };
+    try {
+      one_transaction(group);
+      return;
+    } catch (const std::exception& x) {
+      if (group.size() == 1) throw;
+      spdlog::warn("venue scans: a group of {} could not be queued ({}); each is tried alone", group.size(), x.what());
+    }
+    for (auto* e : group) {
+      try {
+        ensure_ids(repo, 1);
+        one_transaction({e});
+      } catch (...) {
+        e->result = {};
+        e->error = std::current_exception();
+      }
+    }
+  } catch (...) {
+    scanq_.reset();  // opened again for the next group
+    for (auto* g : group) {
+      g->result = {};
+      g->error = std::current_exception();
+    }
+  }
+}
+
 void ScanAppender::commit(store::Repository& repo, const std::vector<Entry*>& group) {
+  if (!queue_main_.empty()) {
+    commit_queued(repo, group);
+    return;
+  }
   try {
     auto log = store::open_case_repository(repo);
     try {

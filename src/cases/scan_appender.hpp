@@ -13,11 +13,19 @@
 // is that request's answer only; a database error rolls the group back and each of its visits is
 // then tried alone, so that every request gets its own answer.
 //
+// On a SQLite file the group commits to the file's scan queue (store/scan_queue.hpp), not to
+// venue_scans: the main file is not written by a scan, so the other connections keep their page
+// caches. A queued visit gets its final id from a block the appender reserved; duplicates and
+// exit scans look at the queue and at the log (queue first); an exit scan is queued as an exit
+// record. A mover thread moves the queue into venue_scans every 100 ms (and once more when the
+// appender ends); readers of the log move first, so they see every acknowledged visit.
+//
 // Verified tokens: a token that verified is kept, keyed by its exact bytes, with its claims; a hit
 // still checks the expiry against the time of the scan. Nothing else is taken from the cache (the
 // colour comes from the person's orders at every scan). Venues: kept for a few seconds
 // (kVenueSeconds) and forgotten at once when a venue is closed or reopened in this process.
 #include <array>
+#include <memory>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -26,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -33,14 +42,26 @@
 #include "core/health_code.hpp"
 #include "store/case_repository.hpp"
 #include "store/repository.hpp"
+#include "store/scan_queue.hpp"
 
 namespace bihuan::cases {
+
+class ScanLogIndex;
 
 class ScanAppender {
  public:
   // `group_wait`: a caller that is to commit a group of fewer than kGroupTarget visits first waits
   // this long for more to join it (as PostgreSQL's commit_delay; setting trace.scan_group_wait_us).
-  explicit ScanAppender(std::chrono::microseconds group_wait = std::chrono::microseconds{0}) : group_wait_(group_wait) {}
+  // `queue_main`: the SQLite file whose scan queue (store/scan_queue.hpp) takes the visits
+  // (empty: they go into venue_scans directly, as on PostgreSQL); a mover thread then moves the
+  // queue into venue_scans every `move_every` (none when zero: readers move first anyway) and
+  // hands the visits that went in below the log's top to `index` (ScanLogIndex::late).
+  explicit ScanAppender(std::chrono::microseconds group_wait = std::chrono::microseconds{0}, std::string queue_main = {},
+                        std::shared_ptr<ScanLogIndex> index = nullptr,
+                        std::chrono::milliseconds move_every = std::chrono::milliseconds{100});
+  ~ScanAppender();
+  ScanAppender(const ScanAppender&) = delete;
+  ScanAppender& operator=(const ScanAppender&) = delete;
   static constexpr std::size_t kGroupTarget = 8;
   static constexpr int kVenueSeconds = 5;
   static constexpr std::size_t kMaxTokens = 200'000;  // the cache starts over when full
@@ -70,6 +91,12 @@ class ScanAppender {
   };
   std::vector<Outcome> append_all(store::Repository& repo, std::vector<Visit> visits);
 
+  // Moves the scan queue into venue_scans through `repo` (outside any transaction), as the mover
+  // does; for readers of the log that must see every acknowledged visit (contact finding).
+  // Returns the visits moved. Nothing without a queue.
+  std::int64_t move(store::Repository& repo);
+  bool queued() const { return !queue_main_.empty(); }
+
   // Verifies `token` (code::verify) unless these exact bytes verified before; the expiry is
   // checked against `now` either way.
   code::Claims verify(std::string_view token, const std::array<unsigned char, 32>& public_key, Instant now);
@@ -91,7 +118,13 @@ class ScanAppender {
   };
   // false: the visit's own error is in e.error (nothing written for it).
   static bool apply(store::CaseRepository& log, Entry& e);
+  // The same into the queue (its transaction open), with the log read through `log`.
+  bool apply_queued(store::CaseRepository& log, Entry& e);
   void commit(store::Repository& repo, const std::vector<Entry*>& group);
+  void commit_queued(store::Repository& repo, const std::vector<Entry*>& group);
+  void ensure_ids(store::Repository& repo, std::size_t n);
+  void feed(const store::ScanMove& m);
+  void mover_loop();
   void run(store::Repository& repo, std::vector<Entry>& mine);  // queues `mine`, returns when all are done
 
   std::chrono::microseconds group_wait_;
@@ -100,6 +133,18 @@ class ScanAppender {
   std::vector<Entry*> queue_;  // guarded by mu_
   bool committing_ = false;    // guarded by mu_
   std::int64_t groups_ = 0, appended_ = 0;
+
+  // The queue (SQLite): used by the committing caller only (committing_), with the ids of the
+  // block reserved last, next_ .. end_.
+  std::string queue_main_;
+  std::shared_ptr<ScanLogIndex> index_;
+  std::unique_ptr<store::ScanQueue> scanq_;
+  std::int64_t next_ = 1, end_ = 0;
+  std::mutex move_mu_;
+  std::condition_variable move_cv_;
+  bool move_stop_ = false;  // guarded by move_mu_
+  std::chrono::milliseconds move_every_;
+  std::thread mover_;
 
   mutable std::mutex cache_mu_;
   struct Key {

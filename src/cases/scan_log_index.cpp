@@ -138,6 +138,31 @@ bool ScanLogIndex::refresh_locked(store::TraceRepository& log, Instant now) {
     add(r, now);
   };
 
+  // Rows a mover put in below the tail already read (ScanLogIndex::late): before this refresh's
+  // rows, so that the venues' lists are still sorted for has(); rows above last_id_ are read
+  // from the log below.
+  {
+    std::vector<store::TraceLogRow> late;
+    bool overflow = false;
+    {
+      std::lock_guard l(late_mu_);
+      late.swap(late_);
+      overflow = late_overflow_;
+      late_overflow_ = false;
+    }
+    if (overflow && loaded_) {
+      clear();  // loaded again below
+      before.clear();
+    } else if (loaded_) {
+      for (const auto& r : late)
+        if (r.id <= last_id_ && r.id >= floor_id_ && !has(r)) {
+          const auto keep_last = last_id_;
+          take(r);
+          last_id_ = keep_last;
+        }
+    }
+  }
+
   const bool in_order = log.ids_commit_in_order();
   if (!loaded_) {
     const std::int64_t top = log.max_scan_id();
@@ -272,6 +297,30 @@ std::optional<std::vector<std::vector<store::TraceLogRow>>> ScanLogIndex::lookup
     ++dropped_;
   }
   return out;
+}
+
+bool ScanLogIndex::has(const store::TraceLogRow& r) const {
+  if (!r.pass) return true;  // never indexed
+  if (!encodable(r.entered_at_ms)) {
+    auto it = odd_.find(r.venue_id);
+    return it != odd_.end() && std::find(it->second.begin(), it->second.end(), r.id) != it->second.end();
+  }
+  auto it = venues_.find(r.venue_id);
+  if (it == venues_.end()) return false;
+  const Rec key{r.id, static_cast<std::int32_t>(floor_div(r.entered_at_ms, 1000) - kBase), 0};
+  return std::binary_search(it->second.begin(), it->second.end(), key, by_entry);
+}
+
+void ScanLogIndex::late(const std::vector<store::TraceLogRow>& rows) {
+  std::lock_guard l(late_mu_);
+  if (late_overflow_) return;
+  if (late_.size() + rows.size() > kMaxLate) {
+    late_.clear();
+    late_.shrink_to_fit();
+    late_overflow_ = true;
+    return;
+  }
+  late_.insert(late_.end(), rows.begin(), rows.end());
 }
 
 ScanLogIndex::Stats ScanLogIndex::stats() const {

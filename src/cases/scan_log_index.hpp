@@ -71,6 +71,12 @@ class ScanLogIndex {
   bool warm(store::TraceRepository& log, Instant now, const std::function<bool(std::int64_t)>& go_on);
   bool loaded() const;
   Stats stats() const;
+  // Rows that a mover of the scan queue (store/scan_queue.hpp) put into the log below its highest
+  // id (another writer's append got a higher id first), so that a read of the tail in id order
+  // may have passed them: they join the index at the next refresh unless it has them. Never
+  // waits for a lookup or a load. Beyond kMaxLate waiting rows the index is loaded again.
+  static constexpr std::size_t kMaxLate = 1'000'000;
+  void late(const std::vector<store::TraceLogRow>& rows);
 
  private:
   struct Rec {
@@ -107,6 +113,10 @@ class ScanLogIndex {
   std::int64_t reread_from_ = 0;
   std::unordered_set<std::int64_t> tail_ids_;
   const std::function<bool(std::int64_t)>* go_on_ = nullptr;  // during warm() only
+  std::mutex late_mu_;
+  std::vector<store::TraceLogRow> late_;  // guarded by late_mu_
+  bool late_overflow_ = false;            // guarded by late_mu_
+  bool has(const store::TraceLogRow& r) const;
 };
 
 }  // namespace bihuan::cases

@@ -14,6 +14,7 @@
 #include "loop/service.hpp"
 #include "store/audit.hpp"
 #include "store/transaction.hpp"
+#include "store/scan_queue.hpp"
 #include "store/settings.hpp"
 #include "store/trace_repository.hpp"
 
@@ -84,8 +85,10 @@ Settings read_settings(store::Repository& repo) {
   if (store::setting_int(repo, "trace.scan_index", 1, 0, 1) == 1)
     s.scan_index = std::make_shared<ScanLogIndex>(
         store::setting_int(repo, "trace.scan_index_max_rows", 200'000'000, 1000, 2'000'000'000));
+  // On a SQLite file the visits go through its scan queue (store/scan_queue.hpp).
   s.scans = std::make_shared<ScanAppender>(
-      std::chrono::microseconds{store::setting_int(repo, "trace.scan_group_wait_us", 0, 0, 20000)});
+      std::chrono::microseconds{store::setting_int(repo, "trace.scan_group_wait_us", 0, 0, 20000)},
+      store::sqlite_file_of(repo), s.scan_index);
   for (auto t : all_venue_types()) {
     const std::string type = to_string(t);
     if (repo.setting("trace.min_overlap." + type))
@@ -356,6 +359,9 @@ store::CaseRecord Service::update_case(std::int64_t id, const CaseUpdate& u, std
 // ---------------------------------------------------------------- investigation
 
 FindReport Service::find_contacts(std::int64_t case_id, const Caller& c) {
+  // Every acknowledged visit still in the scan queue goes into the log first (not inside the
+  // transaction below: the queue rows are deleted after the move commits).
+  scans_->move(repo_);
   auto out = write([&] {
     auto k = visible_case(case_id, c);
     const auto r = rules();

@@ -16,6 +16,7 @@
 
 #include "core/error.hpp"
 #include "store/audit_queue.hpp"
+#include "store/scan_queue.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 
@@ -196,10 +197,12 @@ CopyReport backup_sqlite(const std::string& db_path, const std::string& dest, co
   const std::string partial = dest + ".partial";
   fs::remove(partial, ec);
 
-  // The records still in the audit queue go into audit_log first, so the copy has them.
+  // The records still in the audit queue go into audit_log first, and the visits still in the
+  // scan queue into venue_scans, so the copy has them.
   {
     auto main = open_sqlite(db_path);
     move_audit_queue(*main, db_path);
+    move_scan_queue(*main, db_path);
   }
   CopyReport r;
   {

@@ -1868,6 +1868,21 @@ CREATE TABLE audit_queue_moved (
 ALTER TABLE arrival_reports ADD COLUMN channel TEXT NOT NULL DEFAULT 'staff';
 )SQL";
 
+// v38: the venue-scan queue of a SQLite deployment (store/scan_queue.hpp): the ids of
+// venue_scans reserved for queued visits (every other append takes an id above them), and the
+// last queue sequence moved into venue_scans per queue file (exactly-once moves). Unused on
+// PostgreSQL.
+constexpr const char* kV38 = R"SQL(
+CREATE TABLE scan_id_reserved (
+  k INTEGER PRIMARY KEY,
+  upto BIGINT NOT NULL
+);
+CREATE TABLE scan_queue_moved (
+  queue_uid TEXT PRIMARY KEY,
+  moved BIGINT NOT NULL
+);
+)SQL";
+
 // v39 (issue 7), SQLite only: the merged persons (merged_into set) by their own id, a partial
 // index holding only them (none in a generated city), so that finding persons by document number
 // (a sampling upload: 25 M in a city-wide round) reads doc_number and id from persons_doc alone
@@ -1915,6 +1930,7 @@ const std::vector<Migration>& migrations() {
       {33, kV33, "", ""},
       {36, kV36, "", ""},
       {37, kV37, "", ""},
+      {38, kV38, "", ""},
       {39, "", kV39Sqlite, ""},
   };
   return all;

@@ -1,10 +1,12 @@
 // CaseRepository over the Db driver layer, sharing the connection of a Repository.
 #include <algorithm>
+#include <filesystem>
 
 #include "core/area.hpp"
 #include "core/error.hpp"
 #include "store/case_repository.hpp"
 #include "store/db.hpp"
+#include "store/scan_queue.hpp"
 #include "store/sql_access.hpp"
 
 namespace bihuan::store {
@@ -217,11 +219,37 @@ class SqlCaseRepository final : public CaseRepository {
   }
 
   // ------------------------------------------------------------ scans
+  // The visits still in the scan queue (SQLite, store/scan_queue.hpp) go into the log first, so
+  // that a read outside a transaction sees every acknowledged scan (inside one, the caller moved
+  // before it began).
+  void move_queued_scans() {
+    if (db_.backend() != Backend::sqlite || inside_transaction(repo_)) return;
+    const std::string path = sqlite_file_of(repo_);
+    if (path.empty()) return;
+    if (!queue_) {
+      std::error_code ec;
+      if (!std::filesystem::exists(scan_queue_path(path), ec)) return;
+      queue_ = std::make_unique<ScanQueue>(path);
+    }
+    try {
+      queue_->move_into(db_);
+    } catch (...) {
+      queue_.reset();
+      throw;
+    }
+  }
   std::int64_t append_scan(ScanRow& s) override {
-    Q q(db_, db_.dialect().insert_returning(
-                 "INSERT INTO venue_scans (venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, "
-                 "by_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 "id"));
+    // SQLite: an id above every one reserved for the scan queue (store/scan_queue.hpp), which
+    // hands out its reserved ids to visits not yet in this table.
+    Q q(db_, db_.backend() == Backend::sqlite
+                 ? std::string("INSERT INTO venue_scans (id, venue_id, person_id, entered_at, exited_at, scan_day, colour, "
+                               "pass, via, by_user) VALUES (max(coalesce((SELECT MAX(id) FROM venue_scans), 0), "
+                               "coalesce((SELECT upto FROM scan_id_reserved WHERE k = 1), 0)) + 1, "
+                               "?, ?, ?, ?, ?, ?, ?, ?, ?)")
+                 : db_.dialect().insert_returning(
+                       "INSERT INTO venue_scans (venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, "
+                       "by_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "id"));
     q.i64(s.venue_id).i64(s.person_id).i64(ms(s.entered_at));
     bind_opt_at(q, s.exited_at);
     q.text(s.scan_day).text(s.colour).i64(s.pass ? 1 : 0).text(s.via).i64(s.by_user);
@@ -240,6 +268,7 @@ class SqlCaseRepository final : public CaseRepository {
     Q(db_, "UPDATE venue_scans SET exited_at = ? WHERE id = ?").i64(ms(at)).i64(scan_id).run();
   }
   std::vector<ScanRow> scans_of_person(std::int64_t person_id, Instant from, Instant to) override {
+    move_queued_scans();
     Q q(db_, std::string("SELECT ") + kScanCols +
                  " FROM venue_scans WHERE person_id = ? AND entered_at >= ? AND entered_at < ? ORDER BY entered_at, id");
     q.i64(person_id).i64(ms(from)).i64(ms(to));
@@ -248,6 +277,7 @@ class SqlCaseRepository final : public CaseRepository {
     return out;
   }
   std::vector<ScanRow> scans_at_venue(std::int64_t venue_id, Instant from, Instant to) override {
+    move_queued_scans();
     Q q(db_, std::string("SELECT ") + kScanCols +
                  " FROM venue_scans WHERE venue_id = ? AND entered_at >= ? AND entered_at < ? ORDER BY entered_at, id");
     q.i64(venue_id).i64(ms(from)).i64(ms(to));
@@ -256,6 +286,7 @@ class SqlCaseRepository final : public CaseRepository {
     return out;
   }
   std::int64_t count_scans_of_day(const std::string& day) override {
+    move_queued_scans();
     Q q(db_, "SELECT COUNT(*) FROM venue_scans WHERE scan_day = ?");
     q.text(day);
     return q.next() ? q.int64(0) : 0;
@@ -683,6 +714,7 @@ class SqlCaseRepository final : public CaseRepository {
   }
   Repository& repo_;
   Db& db_;
+  std::unique_ptr<ScanQueue> queue_;  // this repository's connection to the scan queue, opened on first use
 };
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "store/loop_repository.hpp"
 #include "store/migrations.hpp"
 #include "store/repository.hpp"
+#include "store/scan_queue.hpp"
 #include "store/sql_access.hpp"
 #include "store/warning_repository.hpp"
 
@@ -394,6 +395,8 @@ void count(UpsertStats& st, Outcome o) {
 class SqlRepository final : public Repository {
  public:
   void set_sqlite_path(std::string path) { sqlite_path_ = std::move(path); }
+  const std::string& sqlite_path() const { return sqlite_path_; }
+  bool in_transaction() const { return depth_ != 0; }
   explicit SqlRepository(std::unique_ptr<Db> db) : db_(std::move(db)) {
     migrate(*db_);
     build_sql();
@@ -1869,6 +1872,16 @@ Db& database_of(Repository& repo) {
   auto* r = dynamic_cast<SqlRepository*>(&repo);
   if (!r) fail(ErrorCode::internal, "database_of: not a bihuan SQL repository");
   return r->db();
+}
+
+std::string sqlite_file_of(Repository& repo) {
+  auto* r = dynamic_cast<SqlRepository*>(&repo);
+  return r ? r->sqlite_path() : std::string();
+}
+
+bool inside_transaction(Repository& repo) {
+  auto* r = dynamic_cast<SqlRepository*>(&repo);
+  return r && r->in_transaction();
 }
 
 int schema_version(Repository& repo) {

@@ -6,6 +6,11 @@
 // alone; verified tokens kept by their exact bytes with the expiry still checked; the venue
 // cache forgotten when a venue closes.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
 
 #include <future>
 #include <set>
@@ -20,6 +25,7 @@
 #include "loop/service.hpp"
 #include "store/db.hpp"
 #include "store/repository.hpp"
+#include "store/scan_queue.hpp"
 #include "store/trace_repository.hpp"
 
 namespace bihuan::casetest {
@@ -140,11 +146,13 @@ TEST_P(ScanAppender, OneGroupKeepsArrivalOrderDuplicatesAndEachVisitsOwnError) {
 TEST_P(ScanAppender, ADatabaseErrorOfOneVisitFailsOnlyItsRequest) {
   auto& gate = *settings_.scans;
   const std::string who = std::to_string(persons_[3].id);
-  if (GetParam() == "sqlite")
-    store::open_sqlite(db_->dir + "/t.db")
-        ->exec_script("CREATE TRIGGER refuse_scan BEFORE INSERT ON venue_scans WHEN NEW.person_id = " + who +
+  if (GetParam() == "sqlite") {
+    // On SQLite the visits are written to the scan queue (store/scan_queue.hpp).
+    store::ScanQueue make(db_->dir + "/t.db");
+    store::open_sqlite(store::scan_queue_path(db_->dir + "/t.db"))
+        ->exec_script("CREATE TRIGGER refuse_scan BEFORE INSERT ON scan_queue WHEN NEW.person_id = " + who +
                       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
-  else
+  } else
     store::open_pg(db_->url)->exec_script(
         "CREATE FUNCTION refuse_scan() RETURNS trigger AS $$ BEGIN IF NEW.person_id = " + who +
         " THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql; "
@@ -333,6 +341,185 @@ TEST_P(ScanAppender, TheScanLogIndexLoadsInTheBackgroundAndStops) {
   EXPECT_EQ(w.state(), cases::IndexWarmer::State::loaded);
 }
 
+// SQLite: the visits wait in the scan queue, not in the main file, until a mover or a reader of
+// the log moves them; each goes in exactly once, with the id its answer named, and exit scans of
+// queued and of moved visits apply once (the first exit stays).
+TEST_P(ScanAppender, QueuedVisitsGoIntoTheLogExactlyOnceWithTheirIds) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "the scan queue is SQLite's";
+  settings_.scans.reset();  // the fixture's appender and its mover thread: this test moves by itself
+  const std::string main = db_->dir + "/t.db";
+  auto index = std::make_shared<cases::ScanLogIndex>();
+  cases::ScanAppender gate(0us, main, index, 0ms);  // no mover thread: moved by the readers below
+  ASSERT_TRUE(gate.queued());
+  auto raw = store::open_sqlite(main);
+  auto count = [&](const std::string& sql) {
+    store::Q q(*raw, sql);
+    return q.next() ? q.int64(0) : -1;
+  };
+  const Instant t = at_("2022-04-04T06:00:00Z");
+  std::vector<cases::ScanAppender::Visit> group;
+  group.push_back(visit(10, venue_a_, t));
+  group.push_back(visit(11, venue_a_, t + 1s));
+  group.push_back(visit(10, venue_a_, t + 5min, true));  // exit of a queued visit
+  group.push_back(visit(10, venue_a_, t + 6min, true));  // again: the first exit stays
+  auto out = gate.append_all(*repo_, std::move(group));
+  for (const auto& o : out) ASSERT_FALSE(o.error);
+  EXPECT_EQ(out[2].result.scan_id, out[0].result.scan_id);
+  EXPECT_EQ(out[3].result.scan_id, out[0].result.scan_id);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM venue_scans"), 0);  // nothing in the main file yet
+
+  // The queue's rows as they are before the move (to put them back below).
+  std::vector<std::string> again;
+  {
+    auto q = store::open_sqlite(store::scan_queue_path(main));
+    store::Q rows(*q,
+                  "SELECT 'INSERT INTO scan_queue VALUES (' || seq || ',' || kind || ',' || id || ',' || venue_id || ',' || "
+                  "person_id || ',' || entered_at || ',' || coalesce(exited_at, 'NULL') || ',' || quote(scan_day) || ',' || "
+                  "quote(colour) || ',' || pass || ',' || quote(via) || ',' || by_user || ')' FROM scan_queue ORDER BY seq");
+    while (rows.next()) again.push_back(rows.str(0));
+  }
+  ASSERT_EQ(again.size(), 3u);  // two visits and the first exit (the second found it queued)
+
+  // A reader outside a transaction moves first and sees them.
+  auto fresh = store::open_repository(db_->url);
+  auto log = store::open_case_repository(*fresh);
+  auto rows = log->scans_of_person(persons_[10].id, t - 1h, t + 1h);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].id, out[0].result.scan_id);
+  ASSERT_TRUE(rows[0].exited_at);
+  EXPECT_EQ(*rows[0].exited_at, t + 5min);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM venue_scans"), 2);
+  EXPECT_EQ(count("SELECT id FROM venue_scans WHERE person_id = " + std::to_string(persons_[11].id)),
+            out[1].result.scan_id);
+
+  // As if the mover had died after its commit and before deleting the queue's rows: they are
+  // back in the queue, and the next move copies nothing twice.
+  {
+    auto q = store::open_sqlite(store::scan_queue_path(main));
+    for (const auto& sql : again) q->exec_script(sql);
+  }
+  EXPECT_EQ(gate.move(*fresh), 0);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM venue_scans"), 2);
+  {
+    auto q = store::open_sqlite(store::scan_queue_path(main));
+    store::Q n(*q, "SELECT COUNT(*) FROM scan_queue");
+    ASSERT_TRUE(n.next());
+    EXPECT_EQ(n.int64(0), 0);
+  }
+
+  // An exit scan of a visit already in the log is queued too, and applied by the next move.
+  auto exit = gate.append(*repo_, visit(11, venue_a_, t + 20min, true));
+  EXPECT_EQ(exit.scan_id, out[1].result.scan_id);
+  auto closed = log->scans_of_person(persons_[11].id, t - 1h, t + 1h);
+  ASSERT_EQ(closed.size(), 1u);
+  ASSERT_TRUE(closed[0].exited_at);
+  EXPECT_EQ(*closed[0].exited_at, t + 20min);
+  // Duplicates are found in the queue and in the log.
+  auto dup = gate.append(*repo_, visit(11, venue_a_, t + 21min));
+  EXPECT_FALSE(dup.duplicate);  // 20 minutes after the visit: a new one (duplicate_seconds = 120)
+  auto dup2 = gate.append(*repo_, visit(11, venue_a_, t + 22min));
+  EXPECT_TRUE(dup2.duplicate);  // the queued one
+  EXPECT_EQ(dup2.scan_id, dup.scan_id);
+  EXPECT_EQ(gate.move(*fresh), 1);
+  auto dup3 = gate.append(*repo_, visit(11, venue_a_, t + 23min));
+  EXPECT_TRUE(dup3.duplicate);  // the same, in the log now
+  EXPECT_EQ(dup3.scan_id, dup.scan_id);
+}
+
+// An append to the log by another writer (scans generate) takes an id above the block the queue
+// reserved; a queued visit then goes into the log below the tail the index has read, and the
+// index still finds it (ScanLogIndex::late).
+TEST_P(ScanAppender, AVisitMovedBelowTheLogsTailStillReachesTheIndex) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "the scan queue is SQLite's";
+  settings_.scans.reset();  // the fixture's appender and its mover thread: this test moves by itself
+  const std::string main = db_->dir + "/t.db";
+  auto index = std::make_shared<cases::ScanLogIndex>();
+  cases::ScanAppender gate(0us, main, index, 0ms);
+  const Instant t = at_("2022-04-04T08:00:00Z");
+  auto first = gate.append(*repo_, visit(20, venue_b_, t));  // reserves a block of ids
+  EXPECT_EQ(gate.move(*repo_), 1);
+  auto trace = store::open_trace_repository(*repo_);
+  ASSERT_TRUE(index->refresh(*trace, t));
+  store::ScanRow direct;
+  direct.venue_id = venue_b_;
+  direct.person_id = persons_[21].id;
+  direct.entered_at = t + 1min;
+  direct.scan_day = "2022-04-04";
+  direct.colour = "green";
+  log_->append_scan(direct);
+  EXPECT_GT(direct.id, first.scan_id + store::ScanQueue::kIdBlock - 1);  // above the reserved block
+  ASSERT_TRUE(index->refresh(*trace, t + 1min));
+  EXPECT_EQ(index->stats().last_id, direct.id);
+  auto late = gate.append(*repo_, visit(22, venue_b_, t + 2min));
+  EXPECT_EQ(late.scan_id, first.scan_id + 1);  // from the block: below the direct one
+  EXPECT_EQ(gate.move(*repo_), 1);
+  cases::ScanLogIndex::Query q{venue_b_, t - 1h, t + 1h, t, t + 1h, std::chrono::seconds{60}, std::chrono::minutes{30}};
+  auto found = index->lookup(*trace, {q}, t + 3min);
+  ASSERT_TRUE(found);
+  std::set<std::int64_t> ids;
+  for (const auto& r : (*found)[0]) ids.insert(r.id);
+  EXPECT_EQ(ids, (std::set<std::int64_t>{first.scan_id, direct.id, late.scan_id}));
+  EXPECT_EQ(index->stats().rows, 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ScanAppender, ::testing::Values("sqlite", "postgresql"));
+
+// SQLite: a visit acknowledged by the appender survives kill -9 of its process while it is still
+// in the scan queue (no mover ran), and goes into the log once.
+TEST(ScanQueueDurability, AnAcknowledgedVisitSurvivesKill9) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("bihuan-scanq-kill-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const std::string main = (dir / "k.db").string();
+  store::open_repository("sqlite:" + main);  // migrate before forking
+  const Instant t = at_("2022-04-04T09:00:00Z");
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    try {
+      auto repo = store::open_repository("sqlite:" + main);
+      cases::ScanAppender gate(0us, main, nullptr, 0ms);
+      cases::ScanAppender::Visit v;
+      v.row.venue_id = 7;
+      v.row.person_id = 42;
+      v.row.entered_at = t;
+      v.row.scan_day = "2022-04-04";
+      v.row.colour = "green";
+      v.row.via = "doc";
+      const std::int64_t id = gate.append(*repo, v).scan_id;
+      if (::write(fds[1], &id, sizeof id) != static_cast<ssize_t>(sizeof id)) ::_exit(2);
+      for (;;) ::pause();  // killed with the connections open
+    } catch (...) {
+      ::_exit(3);
+    }
+  }
+  ::close(fds[1]);
+  std::int64_t id = 0;
+  ASSERT_EQ(::read(fds[0], &id, sizeof id), static_cast<ssize_t>(sizeof id)) << "the child failed before its answer";
+  ::close(fds[0]);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  {
+    auto raw = store::open_sqlite(main);
+    store::Q n(*raw, "SELECT COUNT(*) FROM venue_scans");
+    ASSERT_TRUE(n.next());
+    EXPECT_EQ(n.int64(0), 0);  // it was in the queue only
+  }
+  auto repo = store::open_repository("sqlite:" + main);
+  auto log = store::open_case_repository(*repo);
+  auto rows = log->scans_of_person(42, t - 1h, t + 1h);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].id, id);
+  EXPECT_EQ(rows[0].venue_id, 7);
+  EXPECT_EQ(log->scans_of_person(42, t - 1h, t + 1h).size(), 1u);
+  EXPECT_EQ(log->count_scans_of_day("2022-04-04"), 1);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
 
 }  // namespace bihuan::casetest

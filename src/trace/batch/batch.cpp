@@ -14,6 +14,7 @@
 #include "ingest/csv.hpp"
 #include "ingest/encoding.hpp"
 #include "store/repository.hpp"
+#include "store/scan_queue.hpp"
 #include "store/trace_repository.hpp"
 #include "trace/partition.hpp"
 
@@ -225,6 +226,7 @@ TraceData read_trace_files(NamedText scans, NamedText cases, NamedText venues, c
 
 TraceData read_trace_db(const std::string& url, TraceSettings& settings) {
   auto repo = store::open_repository(url);
+  store::move_scan_queue(*repo);  // a SQLite server's visits still queued (store/scan_queue.hpp) first
   auto tr = store::open_trace_repository(*repo);
   const auto venue_rows = tr->venues();
   // Settings of the types present, where the command line set none.

@@ -1,0 +1,100 @@
+#pragma once
+// The venue-scan queue of a SQLite deployment (SQLite only; PostgreSQL appends to venue_scans
+// directly), the same shape as the audit queue (store/audit_queue.hpp).
+//
+// The visits of POST /api/scan commit (group-committed, cases/scan_appender.hpp) to a small
+// queue database next to the main file, `<main>-scanq`, instead of into venue_scans. The main
+// file is then not written by a scan, so the other connections keep their page caches (every
+// commit to the main file's WAL makes each of them read its pages again). A commit to the queue
+// is as durable as one to the main file (WAL, synchronous=NORMAL: it survives kill -9).
+//
+// Ids. A queued visit has its final venue_scans id at once (the scan's answer names it): the
+// appender takes ids from a block reserved in the main file (table scan_id_reserved, v38, one
+// write of the main file per kIdBlock visits), and every other append to venue_scans on SQLite
+// takes an id above every block reserved (store/sql_case_repository.cpp append_scan), so the ids
+// never collide.
+//
+// Exit scans are queued as well (an exit record naming the visit's id); the move applies them
+// after the visits, and only to a visit without an exit (an exit is never changed once set).
+//
+// A mover copies the queue into venue_scans: the server's scan appender every 100 ms, and every
+// read of the scan log first (the case repository's scan reads outside a transaction, contact
+// finding, `bihuan trace --db`, backup and the retention purge), so the log reads complete. The
+// move is exactly-once: the rows go into venue_scans together with the last queue sequence moved
+// (table scan_queue_moved, keyed by the queue file's random uid) in one transaction of the main
+// file; the queue rows are deleted afterwards, and rows at or below the mark are never copied
+// again. Movers in several threads or processes are serialised by the main file's write lock.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/case_repository.hpp"
+#include "store/db.hpp"
+#include "store/repository.hpp"
+#include "store/trace_repository.hpp"
+
+namespace bihuan::store {
+
+// The queue file of the main database file `main_path`.
+std::string scan_queue_path(const std::string& main_path);
+
+// The SQLite file of a repository opened by open_repository (empty for PostgreSQL and in-memory
+// databases), and whether it is inside a transaction (store/sql_repository.cpp).
+std::string sqlite_file_of(Repository& repo);
+bool inside_transaction(Repository& repo);
+
+// What one move did.
+struct ScanMove {
+  std::int64_t visits = 0, exits = 0;
+  // Visits that went in below the log's highest id (an append by another writer got a higher id
+  // first): a reader of the log's tail in id order has passed them (cases::ScanLogIndex::late).
+  std::vector<TraceLogRow> late;
+};
+
+// A connection to the queue of one main file, for one thread at a time.
+class ScanQueue {
+ public:
+  static constexpr std::int64_t kIdBlock = 4096;
+
+  // Opens (and creates) `scan_queue_path(main_path)`.
+  explicit ScanQueue(const std::string& main_path);
+  ~ScanQueue();
+
+  // Appending: one transaction of the queue (its write lock) around add_visit / add_exit /
+  // latest; nothing is visible to a mover before commit.
+  void begin();
+  void commit();
+  void rollback() noexcept;
+  // `s.id` must be set (from reserve_ids).
+  void add_visit(const ScanRow& s);
+  // An exit scan at `at` of `visit` (queued or in the log; id, person and venue are used).
+  void add_exit(const ScanRow& visit, Instant at);
+  // The person's latest queued visit at the venue entering at or after `since` (with a queued
+  // exit applied), as CaseRepository::latest_scan.
+  std::optional<ScanRow> latest(std::int64_t person_id, std::int64_t venue_id, Instant since);
+  // The first queued exit of the visit `scan_id` of that person at that venue, if any.
+  std::optional<Instant> queued_exit(std::int64_t person_id, std::int64_t venue_id, std::int64_t scan_id);
+
+  // Reserves `n` ids of venue_scans through `main` (a connection to the main file outside any
+  // transaction; one write transaction there); returns the first.
+  static std::int64_t reserve_ids(Db& main, std::int64_t n);
+  static std::int64_t reserve_ids(Repository& main, std::int64_t n);
+
+  // Moves everything queued into venue_scans through `main` (outside any transaction).
+  ScanMove move_into(Db& main);
+  ScanMove move_into(Repository& main);
+
+ private:
+  std::unique_ptr<Db> db_;
+};
+
+// Moves the queue of the main file `main_path` (if one exists) through `main`, a connection to
+// that file outside any transaction. Does nothing for PostgreSQL or without a queue file.
+ScanMove move_scan_queue(Db& main, const std::string& main_path);
+// The same through a repository: nothing when it is inside a transaction (the caller moved
+// before it began) or not a SQLite file.
+ScanMove move_scan_queue(Repository& repo);
+
+}  // namespace bihuan::store
