@@ -11,7 +11,8 @@
 #   DISTINCT_TOKENS=N: instead, N tokens all different (the visitors' codes signed again with the
 #   server's key, each with its own issue time, by node's Ed25519) and request n sends token n, so
 #   no token is seen twice while n < N (the server verifies every signature; the count of requests
-#   beyond N is printed). DB_THREADS: serve --db-threads (default: the server's). GROUP_WAIT_US:
+#   beyond N is printed). TOKEN_MAC=1: those tokens also carry the issuer's MAC, as the server's
+#   own codes do since core/health_code_mac.hpp (the server then checks the MAC, not the signature). DB_THREADS: serve --db-threads (default: the server's). GROUP_WAIT_US:
 #   the setting trace.scan_group_wait_us (default: the server's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,17 +55,22 @@ VENUES=$(wc -l <"$WORK/venues")
   if [[ "$DISTINCT" -gt 0 ]]; then
     # N distinct tokens of the same visitors, signed like the server's (core/health_code.cpp).
     echo "distinct = {"
-    KEY="$WORK/code-signing.secret" N="$DISTINCT" node -e '
+    KEY="$WORK/code-signing.secret" N="$DISTINCT" MAC="${TOKEN_MAC:-0}" node -e '
       const fs = require("fs"), crypto = require("crypto");
       const sk = Buffer.from(fs.readFileSync(process.env.KEY, "utf8").trim(), "base64url");
       const key = crypto.createPrivateKey({key: Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"),
                                            sk.subarray(0, 32)]), format: "der", type: "pkcs8"});
       const ids = fs.readFileSync(process.argv[1], "utf8").trim().split("\n");
       const n = Number(process.env.N), now = Date.now(), out = [];
+      // TOKEN_MAC=1: with the issuer MAC the server adds (core/health_code_mac.hpp).
+      const macKey = crypto.createHmac("sha256", sk.subarray(0, 32)).update("bihuan health code mac v1").digest();
       for (let i = 0; i < n; i++) {
         const issued = now - i, payload = Buffer.from(`${ids[i % ids.length]}|green|${issued}|${issued + 86400000}`);
         const sig = crypto.sign(null, payload, key);
-        out.push(`  "BH1.${payload.toString("base64url")}.${sig.toString("base64url")}",`);
+        const mac = process.env.MAC === "1"
+          ? crypto.createHmac("sha256", macKey).update(Buffer.concat([payload, Buffer.from("."), sig])).digest()
+              .subarray(0, 16).toString("base64url") + "." : "";
+        out.push(`  "BH1.${payload.toString("base64url")}.${mac}${sig.toString("base64url")}",`);
         if (out.length === 10000) { process.stdout.write(out.join("\n") + "\n"); out.length = 0; }
       }
       if (out.length) process.stdout.write(out.join("\n") + "\n");' "$WORK/ids"

@@ -6,6 +6,7 @@
 
 #include "cases/scan_log_index.hpp"
 #include "core/error.hpp"
+#include "core/health_code_mac.hpp"
 #include "metrics/metrics.hpp"
 
 namespace bihuan::cases {
@@ -309,7 +310,8 @@ std::vector<ScanAppender::Outcome> ScanAppender::append_all(store::Repository& r
   return out;
 }
 
-code::Claims ScanAppender::verify(std::string_view token, const std::array<unsigned char, 32>& public_key, Instant now) {
+code::Claims ScanAppender::verify(std::string_view token, const code::KeyPair& keys, Instant now) {
+  const auto& public_key = keys.public_key;
   {
     std::lock_guard lock(cache_mu_);
     auto it = tokens_.find(std::string(token));
@@ -320,7 +322,7 @@ code::Claims ScanAppender::verify(std::string_view token, const std::array<unsig
     }
   }
   // Not kept, or expired (verify then answers exactly why).
-  auto claims = code::verify(token, public_key, now);
+  auto claims = code::verify_issued(token, keys, now);
   std::lock_guard lock(cache_mu_);
   if (tokens_.size() >= kMaxTokens) tokens_.clear();
   tokens_.insert_or_assign(std::string(token), Key{public_key, claims});

@@ -97,9 +97,10 @@ class ScanAppender {
   std::int64_t move(store::Repository& repo);
   bool queued() const { return !queue_main_.empty(); }
 
-  // Verifies `token` (code::verify) unless these exact bytes verified before; the expiry is
+  // Verifies `token` for its issuer `keys` (code::verify_issued: by the issuer's MAC when it
+  // carries one, else by the signature) unless these exact bytes verified before; the expiry is
   // checked against `now` either way.
-  code::Claims verify(std::string_view token, const std::array<unsigned char, 32>& public_key, Instant now);
+  code::Claims verify(std::string_view token, const code::KeyPair& keys, Instant now);
   // The venue of `code` (at most kVenueSeconds old), read through `log` when not kept.
   std::optional<store::VenueRow> venue(store::CaseRepository& log, const std::string& code, Instant now);
   void forget_venues();

@@ -160,7 +160,7 @@ ScanOut Service::scan(const ScanIn& in, const Caller& c) {
   std::optional<code::Claims> claims;
   if (!in.code_token.empty()) {
     if (!signer_) fail(ErrorCode::invalid_argument, "health codes cannot be verified here", "code");
-    claims = scans_->verify(in.code_token, signer_->keys().public_key, now);
+    claims = scans_->verify(in.code_token, signer_->keys(), now);
   }
   auto v = scans_->venue(*t_, in.venue_code, now);
   const bool visible = v && (c.everything() ||

@@ -2,9 +2,12 @@
 
 #include <sodium.h>
 
+#include <cstring>
+
 #include <charconv>
 
 #include "core/error.hpp"
+#include "core/health_code_mac.hpp"
 
 namespace bihuan::code {
 
@@ -43,7 +46,74 @@ policy::Colour colour_of(std::string_view s) {
   fail(ErrorCode::unauthenticated, "malformed health code token: unknown colour");
 }
 
+// The claims of a payload whose signature or MAC checked, and the expiry.
+Claims claims_of(const std::vector<unsigned char>& payload, Instant now) {
+  std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
+  auto fields = split(text, '|');
+  if (fields.size() != 4) fail(ErrorCode::unauthenticated, "malformed health code token");
+  Claims c;
+  c.person_id = to_i64(fields[0]);
+  c.colour = colour_of(fields[1]);
+  c.issued = from_unix_ms(to_i64(fields[2]));
+  c.expires = from_unix_ms(to_i64(fields[3]));
+  if (now >= c.expires) fail(ErrorCode::unauthenticated, "expired health code token: expired at " + format_instant(c.expires));
+  return c;
+}
+
+// The MAC key of a key pair (see core/health_code_mac.hpp), kept per thread for the last key.
+const std::array<unsigned char, 32>& mac_key_of(const KeyPair& keys) {
+  thread_local std::array<unsigned char, 32> pk{}, key{};
+  thread_local bool set = false;
+  if (!set || pk != keys.public_key) {
+    static constexpr std::string_view kContext = "bihuan health code mac v1";
+    // The Ed25519 secret key is seed || public key; the seed keys the derivation.
+    crypto_auth_hmacsha256(key.data(), reinterpret_cast<const unsigned char*>(kContext.data()), kContext.size(),
+                           keys.secret_key.data());
+    pk = keys.public_key;
+    set = true;
+  }
+  return key;
+}
+
 }  // namespace
+
+std::array<unsigned char, 16> issuer_mac(std::string_view payload, std::span<const unsigned char> signature,
+                                         const KeyPair& keys) {
+  init_sodium();
+  crypto_auth_hmacsha256_state st;
+  crypto_auth_hmacsha256_init(&st, mac_key_of(keys).data(), 32);
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(payload.data()), payload.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>("."), 1);
+  crypto_auth_hmacsha256_update(&st, signature.data(), signature.size());
+  unsigned char full[crypto_auth_hmacsha256_BYTES];
+  crypto_auth_hmacsha256_final(&st, full);
+  std::array<unsigned char, 16> out{};
+  std::memcpy(out.data(), full, out.size());
+  return out;
+}
+
+Claims verify_issued(std::string_view token, const KeyPair& keys, Instant now) {
+  init_sodium();
+  if (token.substr(0, kPrefix.size()) == kPrefix) {
+    auto parts = split(token.substr(kPrefix.size()), '.');
+    if (parts.size() == 3) {
+      std::vector<unsigned char> payload, mac, sig;
+      try {
+        payload = from_base64url(parts[0]);
+        mac = from_base64url(parts[1]);
+        sig = from_base64url(parts[2]);
+      } catch (const Error&) {
+        mac.clear();
+      }
+      if (mac.size() == 16 && sig.size() == crypto_sign_BYTES) {
+        const auto want =
+            issuer_mac(std::string_view(reinterpret_cast<const char*>(payload.data()), payload.size()), sig, keys);
+        if (sodium_memcmp(want.data(), mac.data(), want.size()) == 0) return claims_of(payload, now);
+      }
+    }
+  }
+  return verify(token, keys.public_key, now);  // no MAC of this issuer: the signature decides
+}
 
 KeyPair generate_keys() {
   init_sodium();
@@ -86,35 +156,30 @@ std::string sign(const Claims& c, const KeyPair& keys) {
   unsigned char sig[crypto_sign_BYTES];
   crypto_sign_detached(sig, nullptr, reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
                        keys.secret_key.data());
+  const auto mac = issuer_mac(payload, sig, keys);
   return std::string(kPrefix) + to_base64url(reinterpret_cast<const unsigned char*>(payload.data()), payload.size()) +
-         "." + to_base64url(sig, sizeof sig);
+         "." + to_base64url(mac.data(), mac.size()) + "." + to_base64url(sig, sizeof sig);
 }
 
 Claims verify(std::string_view token, const std::array<unsigned char, 32>& public_key, Instant now) {
   init_sodium();
   if (token.substr(0, kPrefix.size()) != kPrefix) fail(ErrorCode::unauthenticated, "not a bihuan health code token");
+  // payload.signature, or payload.mac.signature (the issuer's MAC: 16 bytes, not checked here).
   auto parts = split(token.substr(kPrefix.size()), '.');
-  if (parts.size() != 2) fail(ErrorCode::unauthenticated, "malformed health code token");
+  if (parts.size() != 2 && parts.size() != 3) fail(ErrorCode::unauthenticated, "malformed health code token");
   std::vector<unsigned char> payload, sig;
   try {
     payload = from_base64url(parts[0]);
-    sig = from_base64url(parts[1]);
+    sig = from_base64url(parts.back());
+    if (parts.size() == 3 && from_base64url(parts[1]).size() != 16)
+      fail(ErrorCode::unauthenticated, "malformed health code token");
   } catch (const Error&) {
     fail(ErrorCode::unauthenticated, "malformed health code token");
   }
   if (sig.size() != crypto_sign_BYTES ||
       crypto_sign_verify_detached(sig.data(), payload.data(), payload.size(), public_key.data()) != 0)
     fail(ErrorCode::unauthenticated, "forged health code token: the signature does not match");
-  std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
-  auto fields = split(text, '|');
-  if (fields.size() != 4) fail(ErrorCode::unauthenticated, "malformed health code token");
-  Claims c;
-  c.person_id = to_i64(fields[0]);
-  c.colour = colour_of(fields[1]);
-  c.issued = from_unix_ms(to_i64(fields[2]));
-  c.expires = from_unix_ms(to_i64(fields[3]));
-  if (now >= c.expires) fail(ErrorCode::unauthenticated, "expired health code token: expired at " + format_instant(c.expires));
-  return c;
+  return claims_of(payload, now);
 }
 
 policy::Colour colour_on(const ColourInputs& in, Date day) {
