@@ -51,12 +51,11 @@ C0=$(cpu_ticks "$API_PID")
 run_wrk -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID"
 API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
 API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad)
-# The audit records of the run: in audit_log, or still in the audit queue beside it (moved within
-# 100 ms; store/audit_queue.hpp).
-sleep 1
-QUEUED=0
-[[ -f "$DB-auditq" ]] && QUEUED=$(sqlite3 "$DB-auditq" "select count(*) from audit_queue where action like 'person.%'")
-AUDITS=$(( $(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'") + QUEUED - BEFORE ))
+# The audit records of the run: the server moves what is still in its audit queue into audit_log
+# when it stops (store/audit_queue.hpp).
+kill -TERM "$API_PID" 2>/dev/null || true
+wait "$API_PID" 2>/dev/null || true
+AUDITS=$(( $(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'") - BEFORE ))
 cat "$WORK/wrk.txt" >&2
 echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |"
 echo "|---|---|---|---|---|---|"

@@ -24,7 +24,7 @@ namespace bihuan::api {
 
 // The inline group commit of one single-threaded I/O event loop (SQLite): the audit records of
 // the requests the loop served in one turn are committed together, by the loop's own thread on
-// its own connection (to the audit queue, store/audit_queue.hpp), in a handler posted behind
+// its own segment of the audit queue (store/audit_queue.hpp), in a handler posted behind
 // them; then each request is resumed and sends its answer. No other thread is woken on the hot
 // path (the AuditWriter's thread costs two cross-thread wake-ups per group). Use from the loop's
 // thread only.

@@ -1186,7 +1186,7 @@ void Server::start() {
       net::io_context& loop = i == 0 ? self.ioc : *self.more_io[static_cast<std::size_t>(i - 1)];
       std::unique_ptr<store::Repository> r;  // for quick requests and audit commits, opened on first use
       tl_repo = &r;
-      std::unique_ptr<store::AuditQueue> queue;  // this thread's connection to the audit queue
+      std::unique_ptr<store::AuditQueue> queue;  // this thread's segment of the audit queue
       std::optional<InlineAuditCommit> commit;
       if (inline_audit) {
         commit.emplace(

@@ -1,10 +1,15 @@
 // The audit queue of a SQLite deployment (store/audit_queue.hpp): queued records read back through
 // the audit log complete and in order, are copied exactly once whatever the movers do, survive a
-// move that stopped half-way, and go into a backup.
+// move that stopped half-way, wait while half-written, are dropped (and recorded) only as a damaged
+// end of a finished segment, come over from the queue file of earlier versions, and go into a
+// backup.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -57,6 +62,26 @@ class AuditQueueTest : public ::testing::Test {
     auto items = repo_->find_audit(q, Page{0, 1000}).items;
     return {items.rbegin(), items.rend()};  // oldest first
   }
+  // The segment files of a main file's queue, in name order.
+  std::vector<fs::path> segments(const std::string& main = {}) {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(audit_queue_path(main.empty() ? path_ : main), ec), end; !ec && it != end;
+         it.increment(ec))
+      if (it->path().extension() == ".log") out.push_back(it->path());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  static std::string slurp(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+  static void spit(const fs::path& p, const std::string& bytes) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+  }
+  static void append_bytes(const fs::path& p, const std::string& bytes) {
+    std::ofstream(p, std::ios::binary | std::ios::app) << bytes;
+  }
   fs::path dir_;
   std::string path_;
   std::unique_ptr<Repository> repo_;
@@ -68,30 +93,35 @@ TEST_F(AuditQueueTest, UrlsNameTheirFile) {
   EXPECT_EQ(sqlite_file_of_url("city.db"), "city.db");
   EXPECT_EQ(sqlite_file_of_url("postgresql://u@h/db"), "");
   EXPECT_EQ(sqlite_file_of_url("sqlite::memory:"), "");
-  EXPECT_EQ(audit_queue_path("/a/b.db"), "/a/b.db-auditq");
+  EXPECT_EQ(audit_queue_path("/a/b.db"), "/a/b.db-auditq.d");
 }
 
 TEST_F(AuditQueueTest, QueuedRecordsReadBackThroughTheLogInOrderAndLeaveTheMainFileAlone) {
-  AuditQueue q(path_);
   auto& main = database_of(*repo_);
   const auto before = count(main, "SELECT COUNT(*) FROM audit_log");
-  q.append({rec("person.read", 1), rec("person.read", 2)});
-  q.append({rec("person.read", 3)});
-  // Not in the main file until moved.
-  EXPECT_EQ(count(main, "SELECT COUNT(*) FROM audit_log"), before);
-  auto got = all();
-  ASSERT_EQ(got.size(), 3u);
-  for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(got[static_cast<std::size_t>(i)].entity_id, i + 1);
-    EXPECT_EQ(got[static_cast<std::size_t>(i)].action, "person.read");
-    EXPECT_EQ(got[static_cast<std::size_t>(i)].username, "grid01");
-    EXPECT_EQ(got[static_cast<std::size_t>(i)].at, from_unix_ms(1'700'000'000'000 + i + 1));
+  {
+    AuditQueue q(path_);
+    q.append({rec("person.read", 1), rec("person.read", 2)});
+    q.append({rec("person.read", 3)});
+    // Not in the main file until moved.
+    EXPECT_EQ(count(main, "SELECT COUNT(*) FROM audit_log"), before);
+    auto got = all();
+    ASSERT_EQ(got.size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+      EXPECT_EQ(got[static_cast<std::size_t>(i)].entity_id, i + 1);
+      EXPECT_EQ(got[static_cast<std::size_t>(i)].action, "person.read");
+      EXPECT_EQ(got[static_cast<std::size_t>(i)].username, "grid01");
+      EXPECT_EQ(got[static_cast<std::size_t>(i)].at, from_unix_ms(1'700'000'000'000 + i + 1));
+    }
+    // The writer still holds its segment: kept, and moving again copies nothing.
+    EXPECT_EQ(segments().size(), 1u);
+    EXPECT_EQ(move_audit_queue(main, path_), 0);
   }
-  // Moved rows leave the queue.
-  auto qdb = open_sqlite(audit_queue_path(path_));
-  EXPECT_EQ(count(*qdb, "SELECT COUNT(*) FROM audit_queue"), 0);
-  // Moving again copies nothing.
+  // Its writer gone, a moved segment is deleted, and its mark with the move after.
   EXPECT_EQ(move_audit_queue(main, path_), 0);
+  EXPECT_TRUE(segments().empty());
+  EXPECT_EQ(move_audit_queue(main, path_), 0);
+  EXPECT_EQ(count(main, "SELECT COUNT(*) FROM audit_queue_moved"), 0);
   EXPECT_EQ(all().size(), 3u);
 }
 
@@ -108,37 +138,90 @@ TEST_F(AuditQueueTest, ARecordWithoutActionIsRefusedAndNothingOfItsGroupIsQueued
 }
 
 TEST_F(AuditQueueTest, AMoveThatStoppedBeforeDeletingCopiesNothingTwice) {
-  AuditQueue q(path_);
-  q.append({rec("person.read", 1), rec("person.read", 2)});
+  {
+    AuditQueue q(path_);
+    q.append({rec("person.read", 1), rec("person.read", 2)});
+  }
+  const auto segs = segments();
+  ASSERT_EQ(segs.size(), 1u);
+  const std::string bytes = slurp(segs[0]);
   auto& main = database_of(*repo_);
   ASSERT_EQ(move_audit_queue(main, path_), 2);
-  // As if the process had died after the main file's commit and before the queue's delete: the
-  // moved rows are back in the queue with their ids.
-  auto qdb = open_sqlite(audit_queue_path(path_));
-  Q(*qdb, "INSERT INTO audit_queue (id, at, user_id, username, action, entity, entity_id, ip, reason, detail) "
-          "VALUES (1, 0, 7, 'grid01', 'person.read', 'person', 1, '', '', ''), "
-          "(2, 0, 7, 'grid01', 'person.read', 'person', 2, '', '', '')")
-      .run();
+  EXPECT_TRUE(segments().empty());
+  // As if the process had died after the main file's commit and before the segment's deletion.
+  spit(segs[0], bytes);
+  AuditQueue q(path_);
   q.append({rec("person.read", 3)});
   EXPECT_EQ(move_audit_queue(main, path_), 1);
   auto got = all();
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[2].entity_id, 3);
-  EXPECT_EQ(count(*qdb, "SELECT COUNT(*) FROM audit_queue"), 0);
+  EXPECT_EQ(segments().size(), 1u);  // the old one deleted again; the writer's own kept
 }
 
-TEST_F(AuditQueueTest, ANewQueueFileIsMovedFromItsFirstRecord) {
+TEST_F(AuditQueueTest, ARecordStillBeingWrittenIsLeftForTheNextMove) {
+  // The bytes of two framed records, as a writer writes them.
+  std::string framed;
+  {
+    const auto other = (dir_ / "other.db").string();
+    AuditQueue w(other);
+    w.append({rec("person.read", 2), rec("person.read", 3)});
+    auto segs = segments(other);
+    ASSERT_EQ(segs.size(), 1u);
+    framed = slurp(segs[0]);
+  }
+  AuditQueue q(path_);
+  q.append({rec("person.read", 1)});
+  const auto seg = segments().at(0);
+  auto& main = database_of(*repo_);
+  // A concurrent reader sees the next write in pieces: what is whole is moved, the rest waits.
+  const std::size_t cut = framed.size() - 5;
+  append_bytes(seg, framed.substr(0, cut));
+  EXPECT_EQ(move_audit_queue(main, path_), 2);
+  append_bytes(seg, framed.substr(cut));
+  EXPECT_EQ(move_audit_queue(main, path_), 1);
+  auto got = all();
+  ASSERT_EQ(got.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(got[static_cast<std::size_t>(i)].entity_id, i + 1);
+}
+
+TEST_F(AuditQueueTest, ADamagedEndOfAFinishedSegmentIsRecordedAndDropped) {
   {
     AuditQueue q(path_);
-    q.append({rec("person.read", 1)});
+    q.append({rec("person.read", 1), rec("person.read", 2)});
   }
-  ASSERT_EQ(all().size(), 1u);
-  // The queue file is removed (or replaced): its successor's ids start again at 1 under a new uid.
-  fs::remove(audit_queue_path(path_));
-  fs::remove(audit_queue_path(path_) + "-wal");
-  fs::remove(audit_queue_path(path_) + "-shm");
-  AuditQueue q(path_);
-  q.append({rec("person.read", 2)});
+  const auto seg = segments().at(0);
+  append_bytes(seg, std::string("\x10\x00\x00\x00garbage-after-a-power-loss", 30));
+  auto& main = database_of(*repo_);
+  EXPECT_EQ(move_audit_queue(main, path_), 2);
+  EXPECT_TRUE(segments().empty());
+  EXPECT_EQ(all().size(), 2u);
+  AuditQuery aq;
+  aq.action = "audit.queue_tail_dropped";
+  const auto dropped = repo_->find_audit(aq, Page{0, 10}).items;
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_NE(dropped[0].detail.find("\"bytes\":30"), std::string::npos) << dropped[0].detail;
+}
+
+TEST_F(AuditQueueTest, TheQueueFileOfEarlierVersionsIsDrainedOnceAndRemoved) {
+  const std::string legacy = path_ + "-auditq";
+  {
+    auto q = open_sqlite(legacy);
+    q->exec_script(
+        "CREATE TABLE queue_meta (uid TEXT NOT NULL);"
+        "CREATE TABLE audit_queue (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, "
+        "user_id INTEGER NOT NULL, username TEXT NOT NULL, action TEXT NOT NULL, entity TEXT NOT NULL, "
+        "entity_id INTEGER NOT NULL, ip TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL);"
+        "INSERT INTO queue_meta VALUES ('0123456789abcdef0123456789abcdef');"
+        "INSERT INTO audit_queue (at, user_id, username, action, entity, entity_id, ip, reason, detail) VALUES "
+        "(1700000000001, 7, 'grid01', 'person.read', 'person', 1, '', '', '{}'),"
+        "(1700000000002, 7, 'grid01', 'person.read', 'person', 2, '', '', '{}');");
+  }
+  auto& main = database_of(*repo_);
+  EXPECT_EQ(move_audit_queue(main, path_), 2);
+  EXPECT_FALSE(fs::exists(legacy));
+  EXPECT_EQ(move_audit_queue(main, path_), 0);
+  EXPECT_EQ(count(main, "SELECT COUNT(*) FROM audit_queue_moved"), 0);
   auto got = all();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[1].entity_id, 2);
@@ -147,7 +230,7 @@ TEST_F(AuditQueueTest, ANewQueueFileIsMovedFromItsFirstRecord) {
 TEST_F(AuditQueueTest, MoversInParallelCopyEachRecordOnce) {
   constexpr int kGroups = 200;
   std::thread writer([&] {
-    AuditQueue q(path_);
+    AuditQueue q(path_, 1000);  // a new segment every few groups, deleted by the movers meanwhile
     for (int g = 0; g < kGroups; ++g) q.append({rec("person.read", 2 * g + 1), rec("person.read", 2 * g + 2)});
   });
   std::vector<std::thread> movers;
@@ -161,6 +244,7 @@ TEST_F(AuditQueueTest, MoversInParallelCopyEachRecordOnce) {
   auto got = all();
   ASSERT_EQ(got.size(), static_cast<std::size_t>(2 * kGroups));
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].entity_id, static_cast<std::int64_t>(i + 1));
+  EXPECT_TRUE(segments().empty());
 }
 
 TEST_F(AuditQueueTest, ABackupHasTheQueuedRecords) {
