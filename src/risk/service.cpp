@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "loop/service.hpp"
 #include "store/audit.hpp"
+#include "store/scan_queue.hpp"
 #include "store/transaction.hpp"
 
 namespace bihuan::risk {
@@ -213,6 +214,9 @@ void Service::control_residents(const store::RiskAreaRow& a, const policy::Profi
 ProposeReport Service::propose(const Caller& c) {
   if (!c.can(Permission::risk_manage))
     fail(ErrorCode::permission_denied, std::string("role ") + bihuan::to_string(c.role) + " lacks permission risk.manage");
+  // The cases' places come from the scan log: the visits a SQLite server still holds in its scan
+  // queue (the last 100 ms, store/scan_queue.hpp) go into it first.
+  store::move_scan_queue(repo_);
   return write([&] {
     ProposeReport rep;
     const auto& prof = active();

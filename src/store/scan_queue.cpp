@@ -171,10 +171,12 @@ ScanMove ScanQueue::move_into(Db& main) {
           ++out.exits;
           continue;
         }
+        // A person merged since the scan (the merge re-pointed the log, not the queue) is logged
+        // as the record it was merged into.
         Q ins(main,
               "INSERT INTO venue_scans (id, venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, "
-              "by_user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-        ins.i64(id).i64(rows.int64(3)).i64(rows.int64(4)).i64(rows.int64(5));
+              "by_user) VALUES (?, ?, COALESCE((SELECT merged_into FROM persons WHERE id = ?), ?), ?, ?, ?, ?, ?, ?, ?)");
+        ins.i64(id).i64(rows.int64(3)).i64(rows.int64(4)).i64(rows.int64(4)).i64(rows.int64(5));
         if (rows.null_at(6))
           ins.null();
         else

@@ -462,6 +462,25 @@ TEST_P(ScanAppender, AVisitMovedBelowTheLogsTailStillReachesTheIndex) {
   EXPECT_EQ(index->stats().rows, 3);
 }
 
+// A person merged while their visit waits in the queue: the merge re-points the log, and the move
+// logs the queued visit as the record they were merged into.
+TEST_P(ScanAppender, AVisitQueuedBeforeItsPersonsMergeIsLoggedAsTheKeptRecord) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "the scan queue is SQLite's";
+  settings_.scans.reset();  // the fixture's appender and its mover thread: this test moves by itself
+  const std::string main = db_->dir + "/t.db";
+  auto index = std::make_shared<cases::ScanLogIndex>();
+  cases::ScanAppender gate(0us, main, index, 0ms);
+  const Instant t = at_("2022-04-04T09:00:00Z");
+  auto queued = gate.append(*repo_, visit(30, venue_a_, t));
+  repo_->merge_persons(persons_[31].id, persons_[30].id, 1, t + 1min);
+  EXPECT_EQ(gate.move(*repo_), 1);
+  auto raw = store::open_sqlite(main);
+  store::Q q(*raw, "SELECT person_id FROM venue_scans WHERE id = ?");
+  q.i64(queued.scan_id);
+  ASSERT_TRUE(q.next());
+  EXPECT_EQ(q.int64(0), persons_[31].id);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ScanAppender, ::testing::Values("sqlite", "postgresql"));
 
 // SQLite: a visit acknowledged by the appender survives kill -9 of its process while it is still
