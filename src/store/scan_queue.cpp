@@ -51,7 +51,11 @@ std::int64_t scalar(Db& db, const char* sql) {
   return q.next() ? q.int64(0) : 0;
 }
 
-ScanRow read_row(const Q& q) {
+}  // namespace
+
+std::string scan_queue_path(const std::string& main_path) { return main_path + "-scanq"; }
+
+ScanRow read_scan_row(const Q& q) {
   Cols c(q);
   ScanRow s;
   s.id = c.i64();
@@ -66,10 +70,6 @@ ScanRow read_row(const Q& q) {
   s.by_user = c.i64();
   return s;
 }
-
-}  // namespace
-
-std::string scan_queue_path(const std::string& main_path) { return main_path + "-scanq"; }
 
 ScanQueue::ScanQueue(const std::string& main_path) : db_(open_queue(scan_queue_path(main_path))) {}
 ScanQueue::~ScanQueue() = default;
@@ -116,7 +116,7 @@ std::optional<ScanRow> ScanQueue::latest(std::int64_t person_id, std::int64_t ve
                   "ORDER BY entered_at DESC, id DESC LIMIT 1");
     q.i64(person_id).i64(venue_id).i64(to_unix_ms(since));
     if (!q.next()) return std::nullopt;
-    out = read_row(q);
+    out = read_scan_row(q);
   }
   if (!out->exited_at) out->exited_at = queued_exit(person_id, venue_id, out->id);
   return out;

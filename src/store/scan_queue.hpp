@@ -40,6 +40,10 @@ namespace bihuan::store {
 // The queue file of the main database file `main_path`.
 std::string scan_queue_path(const std::string& main_path);
 
+// A visit read from a row whose columns are, in this order: id, venue_id, person_id, entered_at,
+// exited_at, scan_day, colour, pass, via, by_user (venue_scans and the queue alike).
+ScanRow read_scan_row(const Q& q);
+
 // The SQLite file of a repository opened by open_repository (empty for PostgreSQL and in-memory
 // databases), and whether it is inside a transaction (store/sql_repository.cpp).
 std::string sqlite_file_of(Repository& repo);

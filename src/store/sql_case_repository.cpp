@@ -46,21 +46,6 @@ VenueRow read_venue(const Q& q) {
 }
 
 constexpr const char* kScanCols = "id, venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, by_user";
-ScanRow read_scan(const Q& q) {
-  ScanRow s;
-  Cols c(q);
-  s.id = c.i64();
-  s.venue_id = c.i64();
-  s.person_id = c.i64();
-  s.entered_at = c.at();
-  s.exited_at = c.maybe_at();
-  s.scan_day = c.str();
-  s.colour = c.str();
-  s.pass = c.i64() != 0;
-  s.via = c.str();
-  s.by_user = c.i64();
-  return s;
-}
 
 constexpr const char* kCaseCols =
     "id, person_id, area_code, source, result_id, tube_id, classification, status, opened_at, opened_by, note, "
@@ -262,7 +247,7 @@ class SqlCaseRepository final : public CaseRepository {
                  "id DESC LIMIT 1");
     q.i64(person_id).i64(ms(since)).i64(venue_id);
     if (!q.next()) return std::nullopt;
-    return read_scan(q);
+    return read_scan_row(q);
   }
   void set_exit(std::int64_t scan_id, Instant at) override {
     Q(db_, "UPDATE venue_scans SET exited_at = ? WHERE id = ?").i64(ms(at)).i64(scan_id).run();
@@ -273,7 +258,7 @@ class SqlCaseRepository final : public CaseRepository {
                  " FROM venue_scans WHERE person_id = ? AND entered_at >= ? AND entered_at < ? ORDER BY entered_at, id");
     q.i64(person_id).i64(ms(from)).i64(ms(to));
     std::vector<ScanRow> out;
-    while (q.next()) out.push_back(read_scan(q));
+    while (q.next()) out.push_back(read_scan_row(q));
     return out;
   }
   std::vector<ScanRow> scans_at_venue(std::int64_t venue_id, Instant from, Instant to) override {
@@ -282,7 +267,7 @@ class SqlCaseRepository final : public CaseRepository {
                  " FROM venue_scans WHERE venue_id = ? AND entered_at >= ? AND entered_at < ? ORDER BY entered_at, id");
     q.i64(venue_id).i64(ms(from)).i64(ms(to));
     std::vector<ScanRow> out;
-    while (q.next()) out.push_back(read_scan(q));
+    while (q.next()) out.push_back(read_scan_row(q));
     return out;
   }
   std::int64_t count_scans_of_day(const std::string& day) override {
