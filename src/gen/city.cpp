@@ -366,7 +366,8 @@ class CityGenerator {
     };
     std::int64_t counties = 0;
     std::set<std::int64_t> receiving;
-    for (const auto& [county, id] : county_lab) {
+    for (const auto& [county, lab_id] : county_lab) {
+      const std::int64_t id = lab_id;  // (clang 14 cannot capture a structured binding)
       const auto it = county_persons_.find(county);
       const auto lab = std::find_if(labs.begin(), labs.end(), [&](const Org& o) { return o.id == id; });
       if (lab == labs.end()) continue;
