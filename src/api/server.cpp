@@ -72,6 +72,49 @@ thread_local std::unique_ptr<store::Repository>* tl_repo = nullptr;
 // The inline audit group commit of the current I/O thread (SQLite only; null elsewhere).
 thread_local InlineAuditCommit* tl_inline_audit = nullptr;
 
+// Quick requests on an I/O thread read through held reads (store/db.hpp): one SQLite read
+// transaction kept across requests while no commit has happened since it began. The snapshot is
+// let go once the thread has answered no quick request for kHeldReadsFor, so that checkpoints can
+// pass it; one timer per I/O thread, re-armed at most once per period, not per request.
+constexpr auto kHeldReadsFor = std::chrono::milliseconds(5);
+class HeldReadsTimer {
+ public:
+  HeldReadsTimer(net::io_context& loop, std::unique_ptr<store::Repository>& repo) : timer_(loop), repo_(repo) {}
+  // A quick request has just read through the held snapshot.
+  void used() {
+    last_ = std::chrono::steady_clock::now();
+    if (armed_) return;
+    armed_ = true;
+    arm(kHeldReadsFor);
+  }
+  void end() noexcept {
+    if (repo_) repo_->end_reads();
+  }
+
+ private:
+  void arm(std::chrono::steady_clock::duration after) {
+    timer_.expires_after(after);
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) {
+        armed_ = false;
+        return;
+      }
+      const auto idle = std::chrono::steady_clock::now() - last_;
+      if (idle < kHeldReadsFor) {
+        arm(kHeldReadsFor - idle);
+        return;
+      }
+      armed_ = false;
+      end();
+    });
+  }
+  net::steady_timer timer_;
+  std::unique_ptr<store::Repository>& repo_;
+  std::chrono::steady_clock::time_point last_{};
+  bool armed_ = false;
+};
+thread_local HeldReadsTimer* tl_held_reads = nullptr;
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
@@ -525,9 +568,10 @@ struct Server::Impl {
     }
   }
 
-  // req on a worker; with `deferred`, the second half of an offloaded handler.
+  // req on a worker; with `deferred`, the second half of an offloaded handler; with
+  // `held_reads`, its reads go through the thread's held snapshot (a quick request on an I/O thread).
   Handled handle_on_worker(Request& req, const Deferred* deferred = nullptr, std::exception_ptr cpu_error = nullptr,
-                           std::optional<Principal> principal = std::nullopt) {
+                           std::optional<Principal> principal = std::nullopt, bool held_reads = false) {
     if (!tl_repo) return {Response::error(500, "internal", "not on a worker thread"), {}, 0, std::nullopt};
     auto& slot = *tl_repo;
     if (!slot) {
@@ -536,6 +580,15 @@ struct Server::Impl {
       } catch (const std::exception& e) {
         spdlog::error("cannot open the database: {}", e.what());
         return {Response::error(503, "unavailable", "database unavailable"), {}, 0, std::nullopt};
+      }
+    }
+    if (held_reads && tl_held_reads) {
+      try {
+        slot->hold_reads();
+        tl_held_reads->used();
+      } catch (const std::exception& e) {
+        slot->end_reads();  // the request reads statement by statement instead
+        spdlog::warn("held reads: {}", e.what());
       }
     }
     Context ctx{*slot, services, std::move(principal), {}};
@@ -582,7 +635,7 @@ struct Server::Impl {
     // (No co_await inside a conditional expression: g++ 12 destroys its temporary too early.)
     Handled h;
     if (is_quick_request(req))
-      h = handle_on_worker(req);
+      h = handle_on_worker(req, nullptr, nullptr, std::nullopt, true);
     else
       h = co_await net::co_spawn(pool.get_executor(), run_on_pool(this, &req, std::chrono::steady_clock::now()),
                                  net::use_awaitable);
@@ -1186,6 +1239,8 @@ void Server::start() {
       net::io_context& loop = i == 0 ? self.ioc : *self.more_io[static_cast<std::size_t>(i - 1)];
       std::unique_ptr<store::Repository> r;  // for quick requests and audit commits, opened on first use
       tl_repo = &r;
+      HeldReadsTimer held_reads(loop, r);
+      tl_held_reads = &held_reads;
       std::unique_ptr<store::AuditQueue> queue;  // this thread's segment of the audit queue
       std::optional<InlineAuditCommit> commit;
       if (inline_audit) {
@@ -1210,6 +1265,8 @@ void Server::start() {
         tl_inline_audit = &*commit;
       }
       loop.run();
+      held_reads.end();
+      tl_held_reads = nullptr;
       tl_inline_audit = nullptr;
       tl_repo = nullptr;
     });

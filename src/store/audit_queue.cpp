@@ -211,12 +211,13 @@ void set_mark(Db& main, const std::string& uid, std::int64_t moved) {
 std::int64_t copy_records(Db& main, std::string_view bytes, std::int64_t& copied) {
   std::size_t pos = 0;
   AuditRecord r;
+  Q ins(main, kInsert);  // one statement lookup for the whole run of records
   while (bytes.size() - pos >= kHeader) {
     const std::uint32_t len = get_u32(bytes.data() + pos);
     if (len > kMaxPayload || bytes.size() - pos - kHeader < len) break;
     const std::string_view payload = bytes.substr(pos + kHeader, len);
     if (crc32(payload) != get_u32(bytes.data() + pos + 4) || !unframe(payload, r)) break;
-    Q ins(main, kInsert);
+    ins.again();
     bind_audit(ins, r);
     ins.run();
     ++copied;

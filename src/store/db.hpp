@@ -84,6 +84,20 @@ class Db {
   // (it has no COPY; prepared INSERTs in one transaction are its bulk path).
   virtual std::int64_t copy_in(std::string_view table_and_columns, std::string_view data);
 
+  // Held reads (SQLite in WAL mode; no-ops elsewhere). Every autocommit read begins and ends a
+  // read transaction of its own, which on SQLite costs two file locks (fcntl) and a pass over the
+  // shared WAL index for each statement. hold_reads() instead keeps one read transaction open
+  // across the statements of the calls that follow, for as long as nothing has been committed to
+  // the database since it began, by any connection of any process: each call compares the header
+  // of the WAL index in shared memory, which every commit rewrites, with the header read before the
+  // held snapshot began, and begins a new snapshot when they differ. A caller therefore never
+  // reads data older than a commit that had finished before its call. A statement that writes,
+  // begin() and savepoint() end the held reads first; end_reads() ends them (call it when idle, so
+  // that checkpoints can pass the snapshot). Inside a transaction of the caller nothing is held.
+  virtual void hold_reads() {}
+  virtual void end_reads() noexcept {}
+  virtual bool holding_reads() const { return false; }
+
  protected:
   explicit Db(Backend b) : dialect_{b} {}
 
@@ -119,6 +133,13 @@ class Q {
   std::int64_t inserted_id() {
     if (backend_ == Backend::postgresql) return next() ? (int64(0) != 0 ? int64(0) : 1) : 0;
     return run() > 0 ? s_->last_insert_id() : 0;
+  }
+
+  // Makes the statement ready to run again with new parameters (one Q for a loop over rows).
+  Q& again() {
+    s_->reset();
+    n_ = 0;
+    return *this;
   }
 
   bool next() { return s_->step(); }

@@ -153,6 +153,12 @@ class Repository {
   virtual void end_bulk_load() = 0;
   virtual void abort_bulk_load() noexcept = 0;
 
+  // --- held reads (store/db.hpp "Held reads"): the reads of the calls that follow share one
+  // snapshot for as long as it is the newest; end_reads() lets it go. Ignored inside a transaction
+  // or a bulk load; no-ops on PostgreSQL.
+  virtual void hold_reads() {}
+  virtual void end_reads() noexcept {}
+
   // --- areas
   virtual UpsertStats upsert_areas(const std::vector<Area>& areas) = 0;
   virtual std::optional<Area> area(std::string_view code) = 0;

@@ -408,6 +408,11 @@ class SqlRepository final : public Repository {
 
   void transaction(const std::function<void()>& fn) override { tx(fn); }
 
+  void hold_reads() override {
+    if (depth_ == 0 && !bulk_) db_->hold_reads();
+  }
+  void end_reads() noexcept override { db_->end_reads(); }
+
   // ------------------------------------------------------------------ bulk load
   bool begin_bulk_load(std::int64_t cache_mib) override {
     if (depth_ != 0 || bulk_) fail(ErrorCode::internal, "a bulk load cannot start inside a transaction");

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <memory>
@@ -114,9 +115,129 @@ class WriteTurn {
   std::deque<std::shared_ptr<bool>> line_;
 };
 
+// The read transaction that SqliteDb::hold_reads() keeps open across statements (db.hpp, "Held
+// reads"). It is held while the header of the WAL index in shared memory is the one read before
+// the snapshot began: every commit to the database, by any connection of any process, rewrites
+// that header (its frame count and checksums) before the commit returns, so an unchanged header
+// means that the held snapshot is still the newest one.
+class HeldReads {
+ public:
+  explicit HeldReads(sqlite3* db) : db_(db) {}
+  ~HeldReads() { finalize(); }
+  HeldReads(const HeldReads&) = delete;
+  HeldReads& operator=(const HeldReads&) = delete;
+
+  bool held() const { return held_; }
+
+  void hold() {
+    if (held_) {
+      unsigned char now[kHeaderBytes];
+      if (read_header(now) && std::memcmp(now, snapshot_, kHeaderBytes) == 0) return;
+      end();
+    }
+    if (!sqlite3_get_autocommit(db_)) return;  // inside a transaction of the caller
+    if (!shm_ && !map()) return;
+    // The header is read before the snapshot begins (at BEGIN's first read), so the snapshot is
+    // at least as new as the header kept: a commit in between only ends the hold one call early.
+    if (!read_header(snapshot_)) return;  // a commit is writing the header right now
+    if (!begin_ && sqlite3_prepare_v3(db_, "BEGIN", -1, SQLITE_PREPARE_PERSISTENT, &begin_, nullptr) != SQLITE_OK)
+      raise(db_, sqlite3_errcode(db_), "sqlite prepare [BEGIN]");
+    const int rc = sqlite3_step(begin_);
+    sqlite3_reset(begin_);
+    if (rc != SQLITE_DONE) raise(db_, rc, "sqlite BEGIN (held reads)");
+    held_ = true;
+  }
+
+  // Ends the held read transaction (nothing to undo: it only read).
+  void end() noexcept {
+    if (!held_) return;
+    held_ = false;
+    if (sqlite3_get_autocommit(db_)) return;
+    if (!commit_ && sqlite3_prepare_v3(db_, "COMMIT", -1, SQLITE_PREPARE_PERSISTENT, &commit_, nullptr) != SQLITE_OK)
+      commit_ = nullptr;
+    const int rc = commit_ ? sqlite3_step(commit_) : SQLITE_ERROR;
+    if (commit_) sqlite3_reset(commit_);
+    if (rc != SQLITE_DONE) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+
+  // The transaction ended otherwise (a ROLLBACK of the connection).
+  void dropped() noexcept { held_ = false; }
+
+  // A script may have changed the journal mode: the WAL index is looked up again next time.
+  void forget() noexcept {
+    end();
+    shm_ = nullptr;
+    not_wal_ = false;
+  }
+
+  // Before sqlite3_close: it refuses to close a connection with statements left.
+  void finalize() noexcept {
+    end();
+    sqlite3_finalize(begin_);
+    sqlite3_finalize(commit_);
+    begin_ = commit_ = nullptr;
+  }
+
+ private:
+  // The two copies of the WAL index header (struct WalIndexHdr in SQLite's wal.c, 48 bytes each)
+  // open region 0 of the WAL index; a writer rewrites the second copy, then the first.
+  static constexpr int kHeaderBytes = 48;
+  static constexpr int kIsInit = 12;  // the header's isInit byte
+
+  // Region 0 of the connection's WAL index, through its own file's xShmMap (the mapping SQLite's
+  // WAL code uses; it stays mapped while the connection is open in WAL mode). False, and nothing
+  // is held, when the database is not in WAL mode (":memory:", a bulk load's journal) or the
+  // index does not exist yet.
+  bool map() {
+    if (not_wal_) return false;
+    {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db_, "PRAGMA journal_mode", -1, &st, nullptr) != SQLITE_OK) return false;
+      bool wal = false;
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        const auto* mode = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+        wal = mode && std::strcmp(mode, "wal") == 0;
+      }
+      sqlite3_finalize(st);
+      if (!wal) {
+        not_wal_ = true;
+        return false;
+      }
+    }
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || !file ||
+        !file->pMethods || file->pMethods->iVersion < 2 || !file->pMethods->xShmMap) {
+      not_wal_ = true;
+      return false;
+    }
+    void volatile* region = nullptr;
+    if (file->pMethods->xShmMap(file, 0, 32768, 0, &region) != SQLITE_OK || !region) return false;
+    shm_ = static_cast<const volatile unsigned char*>(region);
+    return true;
+  }
+
+  // The header when both copies agree (no commit is writing it) and it is initialised.
+  bool read_header(unsigned char out[kHeaderBytes]) const {
+    unsigned char second[kHeaderBytes];
+    for (int i = 0; i < kHeaderBytes; ++i) out[i] = shm_[i];
+    std::atomic_thread_fence(std::memory_order_acquire);
+    for (int i = 0; i < kHeaderBytes; ++i) second[i] = shm_[kHeaderBytes + i];
+    return out[kIsInit] != 0 && std::memcmp(out, second, kHeaderBytes) == 0;
+  }
+
+  sqlite3* db_;
+  const volatile unsigned char* shm_ = nullptr;
+  bool not_wal_ = false;
+  bool held_ = false;
+  unsigned char snapshot_[kHeaderBytes] = {};
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+};
+
 class SqliteStmt final : public Stmt {
  public:
-  SqliteStmt(sqlite3* db, sqlite3_stmt* st) : db_(db), st_(st) {}
+  SqliteStmt(sqlite3* db, sqlite3_stmt* st, HeldReads* held)
+      : db_(db), st_(st), held_(held), readonly_(sqlite3_stmt_readonly(st) != 0) {}
   ~SqliteStmt() override { sqlite3_finalize(st_); }
   SqliteStmt(const SqliteStmt&) = delete;
   SqliteStmt& operator=(const SqliteStmt&) = delete;
@@ -129,6 +250,10 @@ class SqliteStmt final : public Stmt {
   }
   bool step() override {
     if (done_) return false;
+    if (!started_) {
+      started_ = true;
+      if (!readonly_ && held_->held()) held_->end();  // a write never runs in a held snapshot
+    }
     int rc = sqlite3_step(st_);
     if (rc == SQLITE_ROW) return true;
     done_ = true;
@@ -153,6 +278,7 @@ class SqliteStmt final : public Stmt {
     sqlite3_reset(st_);
     sqlite3_clear_bindings(st_);
     done_ = false;
+    started_ = false;
     changes_ = 0;
   }
 
@@ -162,6 +288,9 @@ class SqliteStmt final : public Stmt {
   }
   sqlite3* db_;
   sqlite3_stmt* st_;
+  HeldReads* held_;
+  bool readonly_;
+  bool started_ = false;
   bool done_ = false;
   std::int64_t changes_ = 0;
   std::int64_t last_id_ = 0;
@@ -187,6 +316,7 @@ class SqliteDb final : public Db {
       db_ = nullptr;
       fail(ErrorCode::unavailable, msg);
     }
+    held_ = std::make_unique<HeldReads>(db_);
     try {
       sqlite3_busy_timeout(db_, kBusyMs);
       // Switching a new file to WAL can report SQLITE_BUSY without waiting on the busy handler
@@ -201,15 +331,18 @@ class SqliteDb final : public Db {
                   "PRAGMA temp_store=MEMORY;");
       if (g_checkpointers.load() > 0) sqlite3_wal_autocheckpoint(db_, 0);
     } catch (...) {
+      held_.reset();
       sqlite3_close(db_);
       db_ = nullptr;
       throw;
     }
   }
   ~SqliteDb() override {
+    held_->finalize();
     if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     end_turn();
     stmts_.clear();
+    held_.reset();
     sqlite3_close(db_);
   }
   SqliteDb(const SqliteDb&) = delete;
@@ -226,11 +359,20 @@ class SqliteDb final : public Db {
                                 nullptr);
     if (rc != SQLITE_OK) raise(db_, rc, "sqlite prepare [" + std::string(sql) + "]");
     auto& slot = stmts_[std::string(sql)];
-    slot = std::make_unique<SqliteStmt>(db_, st);
+    slot = std::make_unique<SqliteStmt>(db_, st, held_.get());
     return *slot;
   }
 
   void exec_script(std::string_view sql) override {
+    held_->forget();  // a script may write or change the journal mode
+    exec_raw(sql);
+  }
+
+  void hold_reads() override { held_->hold(); }
+  void end_reads() noexcept override { held_->end(); }
+  bool holding_reads() const override { return held_->held(); }
+
+  void exec_raw(std::string_view sql) {
     std::string s(sql);
     char* err = nullptr;
     int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
@@ -244,9 +386,10 @@ class SqliteDb final : public Db {
     static auto& wait = metrics::histogram("bihuan_sqlite_write_wait_seconds",
                                            "Time a write transaction waited for SQLite's write lock (in line and busy)");
     const auto t0 = std::chrono::steady_clock::now();
+    held_->end();
     if (turn_ && !holding_) holding_ = turn_->take(std::chrono::milliseconds(kBusyMs));
     try {
-      exec_script("BEGIN IMMEDIATE");
+      exec_raw("BEGIN IMMEDIATE");
     } catch (...) {
       end_turn();
       throw;
@@ -255,7 +398,7 @@ class SqliteDb final : public Db {
   }
   void commit() override {
     try {
-      exec_script("COMMIT");
+      exec_raw("COMMIT");
     } catch (...) {
       if (sqlite3_get_autocommit(db_)) end_turn();  // the transaction is over either way
       throw;
@@ -264,10 +407,14 @@ class SqliteDb final : public Db {
   }
   void rollback() noexcept override {
     if (!sqlite3_get_autocommit(db_)) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    held_->dropped();
     end_turn();
   }
-  void savepoint(std::string_view name) override { exec_script("SAVEPOINT " + std::string(name)); }
-  void release(std::string_view name) override { exec_script("RELEASE " + std::string(name)); }
+  void savepoint(std::string_view name) override {
+    held_->end();  // outside a transaction a savepoint begins one, which must be able to write
+    exec_raw("SAVEPOINT " + std::string(name));
+  }
+  void release(std::string_view name) override { exec_raw("RELEASE " + std::string(name)); }
   void rollback_to(std::string_view name) noexcept override {
     std::string n(name);
     sqlite3_exec(db_, ("ROLLBACK TO " + n + "; RELEASE " + n).c_str(), nullptr, nullptr, nullptr);
@@ -282,6 +429,7 @@ class SqliteDb final : public Db {
     }
   }
   sqlite3* db_ = nullptr;
+  std::unique_ptr<HeldReads> held_;  // its statements are finalized in ~SqliteDb before the close
   std::shared_ptr<WriteTurn> turn_;
   bool holding_ = false;
   std::unordered_map<std::string, std::unique_ptr<SqliteStmt>, SqlHash, std::equal_to<>> stmts_;

@@ -456,6 +456,47 @@ TEST_F(Api, AnEditFromAStaleReadIsRefused) {
   EXPECT_EQ(repo->person(pid, Scope::everything())->revision, rev + 3);
 }
 
+// A lookup by ID number runs on an I/O thread through its held snapshot (store/db.hpp "Held
+// reads"): it must still show every edit answered before it was asked, whichever connection
+// (a database worker here, another process's repository below) committed it.
+TEST_F(Api, LookupByDocNumberSeesTheEditAnsweredJustBefore) {
+  Client editor = login(port(), "admin");
+  Client reader = login(port(), "admin");
+  const std::string doc = make_id("19660606", 61);
+  auto made = editor.post("/api/persons", json{{"doc_number", doc}, {"name", "孙八"}, {"area_code", World::kGridA}}.dump());
+  ASSERT_EQ(made.status, 201) << made.body;
+  const auto pid = made.j()["id"].get<std::int64_t>();
+  const std::string path = "/api/persons/" + std::to_string(pid);
+  const std::string lookup = "/api/persons?doc_number=" + doc;
+  auto rev = editor.get(path).j()["revision"].get<std::int64_t>();
+  for (int i = 0; i < 30; ++i) {
+    SCOPED_TRACE(i);
+    const std::string phone = "1380000" + std::to_string(1000 + i);
+    ASSERT_EQ(reader.get(lookup).status, 200);  // the reader's thread now holds a snapshot
+    auto put = editor.put(path, json{{"phone", phone}, {"revision", rev}}.dump());
+    ASSERT_EQ(put.status, 200) << put.body;
+    rev = put.j()["revision"].get<std::int64_t>();
+    for (Client* c : {&reader, &editor}) {
+      auto got = c->get(lookup);
+      ASSERT_EQ(got.status, 200) << got.body;
+      ASSERT_EQ(got.j()["items"].size(), 1u) << got.body;
+      EXPECT_EQ(got.j()["items"][0]["revision"], rev);
+      EXPECT_EQ(got.j()["items"][0]["phone"], "138****" + std::to_string(1000 + i));
+    }
+  }
+  auto repo = store::open_repository(db_url_);
+  auto p = repo->person(pid, Scope::everything());
+  ASSERT_TRUE(p);
+  p->name = "孙八八";
+  std::vector<Person> batch{*p};
+  repo->upsert_persons(batch);
+  for (Client* c : {&reader, &editor}) {
+    auto got = c->get(lookup);
+    ASSERT_EQ(got.status, 200) << got.body;
+    EXPECT_EQ(got.j()["items"][0]["revision"], rev + 1);
+  }
+}
+
 // ------------------------------------------------------------------ audit log
 
 TEST_F(Api, AuditorReadsAuditGridWorkerCannot) {
