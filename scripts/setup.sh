@@ -10,7 +10,7 @@ DEB_PACKAGES=(
   nlohmann-json3-dev libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libsodium-dev libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev
   nodejs npm chromium fonts-wqy-microhei wrk nginx-light curl time
-  libopenmpi-dev openmpi-bin libxlsxwriter-dev
+  libopenmpi-dev openmpi-bin libxlsxwriter-dev libgoogle-perftools-dev
 )
 
 missing=()
