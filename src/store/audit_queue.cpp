@@ -33,20 +33,38 @@ namespace fs = std::filesystem;
 constexpr std::size_t kHeader = 8;
 constexpr std::uint32_t kMaxPayload = 64u << 20;  // larger lengths are damage, not records
 
-constexpr std::array<std::uint32_t, 256> crc_table() {
-  std::array<std::uint32_t, 256> t{};
+// CRC-32 (the reflected polynomial 0xEDB88320, as zlib's) eight bytes at a step: table k gives the
+// CRC of a byte followed by k zero bytes, so the eight lookups of a step are independent of each
+// other instead of a chain of eight (every record is summed twice: when queued and when moved).
+using CrcTables = std::array<std::array<std::uint32_t, 256>, 8>;
+constexpr CrcTables crc_tables() {
+  CrcTables t{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t c = i;
     for (int k = 0; k < 8; ++k) c = (c & 1u) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
+    t[0][i] = c;
   }
+  for (std::size_t k = 1; k < 8; ++k)
+    for (std::size_t i = 0; i < 256; ++i) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFFu];
   return t;
 }
-constexpr auto kCrcTable = crc_table();
+constexpr CrcTables kCrc = crc_tables();
+
+std::uint32_t le32(const unsigned char* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
 
 std::uint32_t crc32(std::string_view bytes) {
   std::uint32_t c = 0xFFFFFFFFu;
-  for (unsigned char b : bytes) c = kCrcTable[(c ^ b) & 0xFFu] ^ (c >> 8);
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t n = bytes.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    const std::uint32_t lo = c ^ le32(p), hi = le32(p + 4);
+    c = kCrc[7][lo & 0xFFu] ^ kCrc[6][(lo >> 8) & 0xFFu] ^ kCrc[5][(lo >> 16) & 0xFFu] ^ kCrc[4][lo >> 24] ^
+        kCrc[3][hi & 0xFFu] ^ kCrc[2][(hi >> 8) & 0xFFu] ^ kCrc[1][(hi >> 16) & 0xFFu] ^ kCrc[0][hi >> 24];
+  }
+  for (; n > 0; --n, ++p) c = kCrc[0][(c ^ *p) & 0xFFu] ^ (c >> 8);
   return c ^ 0xFFFFFFFFu;
 }
 
@@ -89,19 +107,25 @@ void frame(std::string& out, const AuditRecord& r) {
   }
 }
 
+// One queued record as views of its payload (valid while the payload's bytes are).
+struct RecordView {
+  std::int64_t at_ms = 0, user_id = 0, entity_id = 0;
+  std::string_view username, action, entity, ip, reason, detail;
+};
+
 // Reads one payload into `r`; false when it does not parse (damage).
-bool unframe(std::string_view p, AuditRecord& r) {
+bool unframe(std::string_view p, RecordView& r) {
   if (p.size() < 24) return false;
-  r.at = from_unix_ms(get_i64(p.data()));
+  r.at_ms = get_i64(p.data());
   r.user_id = get_i64(p.data() + 8);
   r.entity_id = get_i64(p.data() + 16);
   std::size_t pos = 24;
-  for (std::string* s : {&r.username, &r.action, &r.entity, &r.ip, &r.reason, &r.detail}) {
+  for (std::string_view* s : {&r.username, &r.action, &r.entity, &r.ip, &r.reason, &r.detail}) {
     if (p.size() - pos < 4) return false;
     const std::uint32_t n = get_u32(p.data() + pos);
     pos += 4;
     if (p.size() - pos < n) return false;
-    s->assign(p.data() + pos, n);
+    *s = p.substr(pos, n);
     pos += n;
   }
   return pos == p.size();
@@ -206,23 +230,61 @@ void set_mark(Db& main, const std::string& uid, std::int64_t moved) {
   up.run();
 }
 
+// Moved records go in by statements of kRowsPerInsert rows (and the rest one by one): one
+// statement's step, bindings and reset for many rows.
+constexpr int kRowsPerInsert = 32;
+
+const std::string& insert_many() {
+  static const std::string sql = [] {
+    std::string s = "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) VALUES ";
+    for (int i = 0; i < kRowsPerInsert; ++i) s += i ? ",(?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    return s;
+  }();
+  return sql;
+}
+
+void bind_view(Q& q, const RecordView& r) {
+  q.i64(r.at_ms).i64(r.user_id).text(r.username).text(r.action).text(r.entity).i64(r.entity_id).text(r.ip);
+  q.text(r.reason).text(r.detail);
+}
+
+// Inserts `n` records into audit_log in their order.
+void insert_records(Db& main, const RecordView* rows, int n) {
+  if (n == kRowsPerInsert) {
+    Q many(main, insert_many());
+    for (int i = 0; i < n; ++i) bind_view(many, rows[i]);
+    many.run();
+    return;
+  }
+  Q one(main, kInsert);
+  for (int i = 0; i < n; ++i) {
+    one.again();
+    bind_view(one, rows[i]);
+    one.run();
+  }
+}
+
 // Copies the whole records of `bytes` (a segment's from its mark) into audit_log; returns how many
-// bytes they took.
+// bytes they took (a damaged or half-written record and what follows it are left).
 std::int64_t copy_records(Db& main, std::string_view bytes, std::int64_t& copied) {
   std::size_t pos = 0;
-  AuditRecord r;
-  Q ins(main, kInsert);  // one statement lookup for the whole run of records
+  std::array<RecordView, kRowsPerInsert> rows;
+  int n = 0;
   while (bytes.size() - pos >= kHeader) {
     const std::uint32_t len = get_u32(bytes.data() + pos);
     if (len > kMaxPayload || bytes.size() - pos - kHeader < len) break;
     const std::string_view payload = bytes.substr(pos + kHeader, len);
-    if (crc32(payload) != get_u32(bytes.data() + pos + 4) || !unframe(payload, r)) break;
-    ins.again();
-    bind_audit(ins, r);
-    ins.run();
-    ++copied;
+    if (crc32(payload) != get_u32(bytes.data() + pos + 4) || !unframe(payload, rows[static_cast<std::size_t>(n)]))
+      break;
     pos += kHeader + len;
+    if (++n == kRowsPerInsert) {
+      insert_records(main, rows.data(), n);
+      copied += n;
+      n = 0;
+    }
   }
+  insert_records(main, rows.data(), n);
+  copied += n;
   return static_cast<std::int64_t>(pos);
 }
 
