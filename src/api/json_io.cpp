@@ -154,16 +154,21 @@ void append_int(std::string& out, std::int64_t v) {
 bool append_json_string(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
-  std::size_t i = 0;
+  // Bytes that need no escape (and whole UTF-8 sequences) are copied a run at a time.
+  std::size_t run = 0, i = 0;
   while (i < s.size()) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
       const std::size_t n = utf8_length(s, i);
       if (n == 0) return false;
-      out.append(s.data() + i, n);
       i += n;
       continue;
     }
+    if (c >= 0x20 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    out.append(s.data() + run, i - run);
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -173,16 +178,13 @@ bool append_json_string(std::string& out, std::string_view s) {
       case '\f': out += "\\f"; break;
       case '\r': out += "\\r"; break;
       default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
     }
-    ++i;
+    run = ++i;
   }
+  out.append(s.data() + run, i - run);
   out += '"';
   return true;
 }

@@ -27,6 +27,15 @@ std::optional<Date> parse_date(std::string_view t) noexcept {
 }
 
 std::string format_date(Date d) {
+  const int y = static_cast<int>(d.year());
+  if (d.ok() && y >= 0 && y <= 9999) {  // the usual case, without printf's format parsing
+    const auto m = static_cast<unsigned>(d.month()), dd = static_cast<unsigned>(d.day());
+    const char out[10] = {static_cast<char>('0' + y / 1000), static_cast<char>('0' + y / 100 % 10),
+                          static_cast<char>('0' + y / 10 % 10), static_cast<char>('0' + y % 10), '-',
+                          static_cast<char>('0' + m / 10), static_cast<char>('0' + m % 10), '-',
+                          static_cast<char>('0' + dd / 10), static_cast<char>('0' + dd % 10)};
+    return std::string(out, sizeof out);
+  }
   char buf[16];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(d.year()),
                 static_cast<unsigned>(d.month()), static_cast<unsigned>(d.day()));

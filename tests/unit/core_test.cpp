@@ -86,6 +86,9 @@ TEST(Dates, ParseFormatAge) {
   auto d = parse_date("2024-02-29");
   ASSERT_TRUE(d);
   EXPECT_EQ(format_date(*d), "2024-02-29");
+  EXPECT_EQ(format_date(Date{std::chrono::year{987} / 1 / 5}), "0987-01-05");
+  EXPECT_EQ(format_date(Date{std::chrono::year{2026} / 12 / 31}), "2026-12-31");
+  EXPECT_EQ(format_date(Date{std::chrono::year{12345} / 10 / 9}), "12345-10-09");
   EXPECT_FALSE(parse_date("2023-02-29"));
   EXPECT_FALSE(parse_date("2023-2-9"));
   EXPECT_EQ(age_on(*parse_date("1949-12-31"), *parse_date("2026-11-29")), 76);
