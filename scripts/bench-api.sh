@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # API throughput: authenticated GET of a person by ID number with wrk on loopback, against nginx
-# returning a fixed JSON body on the same machine in the same run. Prints a Markdown table row.
-# Usage: bench-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S]
+# returning a fixed JSON body on the same machine in the same run. Prints a Markdown table.
+# Usage: [ROUNDS=N] bench-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S]
+# With ROUNDS=N (default 1) nginx and bihuan are measured in turn N times against the same server
+# and city, one row pair per round, and the median of the rounds' ratios is printed last: the
+# rates of both move from run to run on a shared machine, by more than the ratio's margins.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=$(realpath "$1") PERSONS=${2:-100000} DUR=${3:-15}
+BIN=$(realpath "$1") PERSONS=${2:-100000} DUR=${3:-15} ROUNDS=${ROUNDS:-1}
 WORK=$(mktemp -d /tmp/bihuan-bench-api.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
@@ -42,23 +45,35 @@ field() {
     bad) awk '/Non-2xx or 3xx responses/ {n = $NF} END {print n + 0}' "$WORK/last.txt" ;;
   esac
 }
-C0=$(cpu_ticks "$NGX_PID")
-run_wrk "http://127.0.0.1:$NGX_PORT/"
-NGX_CPU=$(us_per_req "$C0" "$(cpu_ticks "$NGX_PID")")
-NGX=$(field rps) NGX_P99=$(field p99) NGX_BAD=$(field bad)
+echo "| round | target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |" >"$WORK/table.md"
+echo "|---|---|---|---|---|---|---|" >>"$WORK/table.md"
 BEFORE=$(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'")
-C0=$(cpu_ticks "$API_PID")
-run_wrk -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID"
-API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
-API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad)
-# The audit records of the run: the server moves what is still in its audit queue into audit_log
+ANSWERED=0
+: >"$WORK/ratios.txt"
+for round in $(seq 1 "$ROUNDS"); do
+  C0=$(cpu_ticks "$NGX_PID")
+  run_wrk "http://127.0.0.1:$NGX_PORT/"
+  NGX_CPU=$(us_per_req "$C0" "$(cpu_ticks "$NGX_PID")")
+  NGX=$(field rps) NGX_P99=$(field p99) NGX_BAD=$(field bad)
+  C0=$(cpu_ticks "$API_PID")
+  run_wrk -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons?doc_number=$ID"
+  API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
+  API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad)
+  ANSWERED=$((ANSWERED + $(awk '/requests in/ {print $1}' "$WORK/last.txt")))
+  RATIO=$(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}')
+  echo "$RATIO" >>"$WORK/ratios.txt"
+  echo "| $round | nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |" >>"$WORK/table.md"
+  echo "| $round | bihuan GET /api/persons?doc_number= (bearer token, audited, $PERSONS persons) | $API | $RATIO | $API_P99 | $API_BAD | $API_CPU |" >>"$WORK/table.md"
+done
+# The audit records of the runs: the server moves what is still in its audit queue into audit_log
 # when it stops (store/audit_queue.hpp).
 kill -TERM "$API_PID" 2>/dev/null || true
 wait "$API_PID" 2>/dev/null || true
 AUDITS=$(( $(sqlite3 "$DB" "select count(*) from audit_log where action like 'person.%'") - BEFORE ))
 cat "$WORK/wrk.txt" >&2
-echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |"
-echo "|---|---|---|---|---|---|"
-echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |"
-echo "| bihuan GET /api/persons?doc_number= (bearer token, audited, $PERSONS persons) | $API | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') | $API_P99 | $API_BAD | $API_CPU |"
-echo "audit records written during the bihuan run: $AUDITS" >&2
+cat "$WORK/table.md"
+if ((ROUNDS > 1)); then
+  echo "median ratio to nginx over $ROUNDS rounds: $(sort -n "$WORK/ratios.txt" | awk '{r[NR]=$1} END {if (NR % 2) print r[(NR+1)/2]; else printf "%.3f\n", (r[NR/2]+r[NR/2+1])/2}')" \
+    "(lowest $(sort -n "$WORK/ratios.txt" | head -n 1), highest $(sort -n "$WORK/ratios.txt" | tail -n 1))"
+fi
+echo "audit records written during the bihuan runs: $AUDITS for $ANSWERED answered requests" >&2
