@@ -72,7 +72,7 @@ thread_local std::unique_ptr<store::Repository>* tl_repo = nullptr;
 // The inline audit group commit of the current I/O thread (SQLite only; null elsewhere).
 thread_local InlineAuditCommit* tl_inline_audit = nullptr;
 
-// Quick requests on an I/O thread read through held reads (store/db.hpp): one SQLite read
+// Quick requests on an I/O thread read through held reads (Repository::hold_reads): one SQLite read
 // transaction kept across requests while no commit has happened since it began. The snapshot is
 // let go once the thread has answered no quick request for kHeldReadsFor, so that checkpoints can
 // pass it; one timer per I/O thread, re-armed at most once per period, not per request.
