@@ -73,7 +73,8 @@ AUDITS=$(( $(sqlite3 "$DB" "select count(*) from audit_log where action like 'pe
 cat "$WORK/wrk.txt" >&2
 cat "$WORK/table.md"
 if ((ROUNDS > 1)); then
-  echo "median ratio to nginx over $ROUNDS rounds: $(sort -n "$WORK/ratios.txt" | awk '{r[NR]=$1} END {if (NR % 2) print r[(NR+1)/2]; else printf "%.3f\n", (r[NR/2]+r[NR/2+1])/2}')" \
-    "(lowest $(sort -n "$WORK/ratios.txt" | head -n 1), highest $(sort -n "$WORK/ratios.txt" | tail -n 1))"
+  sort -n "$WORK/ratios.txt" | awk -v n="$ROUNDS" '{r[NR] = $1}
+    END {m = NR % 2 ? r[(NR + 1) / 2] : sprintf("%.3f", (r[NR / 2] + r[NR / 2 + 1]) / 2)
+         printf "median ratio to nginx over %d rounds: %s (lowest %s, highest %s)\n", n, m, r[1], r[NR]}'
 fi
 echo "audit records written during the bihuan runs: $AUDITS for $ANSWERED answered requests" >&2
