@@ -3,7 +3,7 @@
 # (verified on every request), the answer at the door and the visit appended to the scan log, with
 # wrk on loopback, against nginx returning a fixed JSON body on the same machine in the same run
 # (as scripts/bench-api.sh does for the persons lookup). Prints a Markdown table.
-# Usage: [DISTINCT_TOKENS=N] [DB_THREADS=M] [GROUP_WAIT_US=U] bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
+# Usage: [PERF_OUT=FILE] [DISTINCT_TOKENS=N] [DB_THREADS=M] [GROUP_WAIT_US=U] bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
 #   VISITORS health codes are fetched before the run; the wrk script sends visitor n % VISITORS to
 #   venue (n / VISITORS) % VENUES, so a (visitor, venue) pair repeats only after VISITORS x VENUES
 #   requests and nearly every scan is a new visit (a repeat within trace.duplicate_seconds is
@@ -116,7 +116,11 @@ NGX_CPU=$(us_per_req "$C0" "$(cpu_ticks "$NGX_PID")")
 NGX=$(field rps) NGX_P99=$(field p99) NGX_BAD=$(field bad)
 BEFORE=$(sqlite3 "$DB" "select count(*) from venue_scans")
 C0=$(cpu_ticks "$API_PID")
+# PERF_OUT=FILE: the server's CPU profile during the run (perf record -g), for perf report -i FILE.
+PERF_PID=
+[[ -n "${PERF_OUT:-}" ]] && { perf record -F ${PERF_FREQ:-2000} ${PERF_CALLGRAPH:--g} -o "$PERF_OUT" -p "$API_PID" -- sleep "$DUR" >/dev/null 2>&1 & PERF_PID=$!; }
 run_wrk -H "Authorization: Bearer $TOKEN" -s "$WORK/scan.lua" "http://127.0.0.1:$API_PORT/api/scan"
+[[ -n "$PERF_PID" ]] && wait "$PERF_PID"
 API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
 API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad) API_N=$(field n)
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)

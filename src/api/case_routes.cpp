@@ -1,4 +1,5 @@
 #include "api/case_routes.hpp"
+#include "api/pending_scan.hpp"
 
 #include <limits>
 
@@ -178,6 +179,12 @@ cases::CaseUpdate update_of(const json& b, const LocalTime& local) {
 // ---------------------------------------------------------------- handlers
 
 // {venue, code | doc_number, exit?}: what the door shows.
+Response scan_answer(const cases::ScanOut& out) {
+  Response r;
+  r.body = scan_answer_body(out);
+  return r;
+}
+
 Response scan(Request& req, Context& ctx) {
   const json b = parse_object(req.body);
   cases::ScanIn in;
@@ -186,16 +193,15 @@ Response scan(Request& req, Context& ctx) {
   in.doc_number = opt_string(b, "doc_number").value_or("");
   in.exit = opt_bool(b, "exit").value_or(false);
   Svc s(ctx);
-  auto out = s.cases.scan(in, caller_of(ctx, req));
-  return Response::json({{"result", out.pass ? "pass" : "stop"},
-                         {"colour", out.colour},
-                         {"name", out.masked_name},
-                         {"venue", out.venue_code},
-                         {"venue_name", out.venue_name},
-                         {"scan_id", out.scan_id},
-                         {"duplicate", out.duplicate},
-                         {"exit", out.exit},
-                         {"reason", out.reason}});
+  auto d = s.cases.decide_scan(in, caller_of(ctx, req));
+  if (ctx.can_batch_scans) {
+    // The server appends the visit with the other scans of this turn (api/scan_batch.hpp).
+    Response r;
+    r.pending_scan = std::make_shared<PendingScan>(PendingScan{std::move(d), scan_answer});
+    return r;
+  }
+  const auto appended = d.appender->append(ctx.repo, d.visit);
+  return scan_answer(cases::Service::finish_scan(std::move(d), appended));
 }
 
 Response list_cases(Request& req, Context& ctx) {
@@ -594,6 +600,39 @@ Response report_cards(Request& req, Context& ctx, bool xlsx) {
 }
 
 }  // namespace
+
+std::string scan_answer_body(const cases::ScanOut& out) {
+  std::string b;
+  b.reserve(160 + out.masked_name.size() + out.venue_name.size());
+  bool ok = true;
+  b += "{\"colour\":";
+  ok &= append_json_string(b, out.colour);
+  b += out.duplicate ? ",\"duplicate\":true" : ",\"duplicate\":false";
+  b += out.exit ? ",\"exit\":true" : ",\"exit\":false";
+  b += ",\"name\":";
+  ok &= append_json_string(b, out.masked_name);
+  b += ",\"reason\":";
+  ok &= append_json_string(b, out.reason);
+  b += out.pass ? ",\"result\":\"pass\"" : ",\"result\":\"stop\"";
+  b += ",\"scan_id\":";
+  b += std::to_string(out.scan_id);
+  b += ",\"venue\":";
+  ok &= append_json_string(b, out.venue_code);
+  b += ",\"venue_name\":";
+  ok &= append_json_string(b, out.venue_name);
+  b += '}';
+  if (ok) return b;
+  return json({{"result", out.pass ? "pass" : "stop"},
+               {"colour", out.colour},
+               {"name", out.masked_name},
+               {"venue", out.venue_code},
+               {"venue_name", out.venue_name},
+               {"scan_id", out.scan_id},
+               {"duplicate", out.duplicate},
+               {"exit", out.exit},
+               {"reason", out.reason}})
+      .dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 void add_case_routes(Router& router) {
   const std::string js = "application/json";

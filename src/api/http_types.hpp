@@ -14,6 +14,7 @@
 namespace bihuan::api {
 
 struct Deferred;  // router.hpp: work a handler hands off the database workers
+struct PendingScan;  // scan_batch.hpp: a venue scan whose visit the server appends with others
 
 struct Request {
   std::string method;  // "GET", "POST", ...
@@ -46,6 +47,8 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Set-Cookie, ...)
   // Set by Context::offload when the server runs the handler: the answer is not ready yet.
   std::shared_ptr<Deferred> deferred;
+  // Set by the scan route when Context::can_batch_scans: the visit is still to be appended.
+  std::shared_ptr<PendingScan> pending_scan;
 
   static Response json(const nlohmann::json& j, int status = 200) {
     Response r;

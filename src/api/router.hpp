@@ -113,6 +113,9 @@ struct Context {
   // in-process callers) both run inline, so the result is the same.
   Response offload(Request& req, std::function<void()> cpu, Handler rest);
   bool can_defer = false;  // set by the server
+  // Set by the server on an I/O thread of a SQLite deployment: POST /api/scan answers with
+  // Response::pending_scan, and the server appends the visit with the other scans of the turn.
+  bool can_batch_scans = false;
 };
 
 enum class AuthMode { none, any, session };

@@ -222,6 +222,8 @@ bool is_quick_request(const Request& req) {
   return true;
 }
 
+bool is_scan_request(const Request& req) { return req.method == "POST" && req.path == "/api/scan"; }
+
 namespace {
 
 Response search_persons(Request& req, Context& ctx) {

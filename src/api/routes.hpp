@@ -16,5 +16,8 @@ void add_api_routes(Router& router, const RouteOptions& opt = {});
 // handing it to a database worker (the hand-over costs more than the work): the lookup of a
 // person by document number, GET /api/persons?doc_number=... with no other criterion.
 bool is_quick_request(const Request& req);
+// POST /api/scan: on a SQLite deployment the server runs it on the I/O thread too, with its visit
+// appended together with the other scans of the turn (api/scan_batch.hpp).
+bool is_scan_request(const Request& req);
 
 }  // namespace bihuan::api

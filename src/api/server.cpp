@@ -16,6 +16,7 @@
 
 #include "api/access_log.hpp"
 #include "api/audit_writer.hpp"
+#include "api/scan_batch.hpp"
 #include "store/audit_queue.hpp"
 #include "api/import_routes.hpp"
 #include "api/sim_routes.hpp"
@@ -71,6 +72,9 @@ namespace {
 thread_local std::unique_ptr<store::Repository>* tl_repo = nullptr;
 // The inline audit group commit of the current I/O thread (SQLite only; null elsewhere).
 thread_local InlineAuditCommit* tl_inline_audit = nullptr;
+// The venue-scan batch of the current I/O thread (SQLite only; null elsewhere): POST /api/scan
+// runs on the I/O thread and its visit is appended with the other scans of the turn.
+thread_local ScanBatch* tl_scan_batch = nullptr;
 
 // Quick requests on an I/O thread read through held reads (Repository::hold_reads): one SQLite read
 // transaction kept across requests while no commit has happened since it began. The snapshot is
@@ -571,7 +575,8 @@ struct Server::Impl {
   // req on a worker; with `deferred`, the second half of an offloaded handler; with
   // `held_reads`, its reads go through the thread's held snapshot (a quick request on an I/O thread).
   Handled handle_on_worker(Request& req, const Deferred* deferred = nullptr, std::exception_ptr cpu_error = nullptr,
-                           std::optional<Principal> principal = std::nullopt, bool held_reads = false) {
+                           std::optional<Principal> principal = std::nullopt, bool held_reads = false,
+                           bool batch_scans = false) {
     if (!tl_repo) return {Response::error(500, "internal", "not on a worker thread"), {}, 0, std::nullopt};
     auto& slot = *tl_repo;
     if (!slot) {
@@ -597,6 +602,7 @@ struct Server::Impl {
       out.res = Router::resume(*deferred, cpu_error, req, ctx);
     } else {
       ctx.can_defer = true;
+      ctx.can_batch_scans = batch_scans;
       out.res = router.handle(req, ctx);
     }
     out.audits = std::move(ctx.audits);
@@ -636,6 +642,8 @@ struct Server::Impl {
     Handled h;
     if (is_quick_request(req))
       h = handle_on_worker(req, nullptr, nullptr, std::nullopt, true);
+    else if (tl_scan_batch && is_scan_request(req))
+      h = handle_on_worker(req, nullptr, nullptr, std::nullopt, true, true);
     else
       h = co_await net::co_spawn(pool.get_executor(), run_on_pool(this, &req, std::chrono::steady_clock::now()),
                                  net::use_awaitable);
@@ -650,6 +658,18 @@ struct Server::Impl {
       for (auto& a : rest.audits) h.audits.push_back(std::move(a));
       h.res = std::move(rest.res);
       h.user_id = rest.user_id;
+    }
+    if (h.res.pending_scan) {
+      // The visit joins the other scans of this turn (api/scan_batch.hpp); answered once committed.
+      auto p = std::move(h.res.pending_scan);
+      auto appender = p->decision.appender;
+      auto outcome = co_await tl_scan_batch->append(std::move(appender), p->decision.visit);
+      try {
+        if (outcome.error) std::rethrow_exception(outcome.error);
+        h.res = p->answer(cases::Service::finish_scan(std::move(p->decision), outcome.result));
+      } catch (...) {
+        h.res = error_response_for_current_exception(req);
+      }
     }
     user_id = h.user_id;
     if (!h.audits.empty()) {
@@ -1241,6 +1261,11 @@ void Server::start() {
       tl_repo = &r;
       HeldReadsTimer held_reads(loop, r);
       tl_held_reads = &held_reads;
+      std::optional<ScanBatch> scans;
+      if (inline_audit) {
+        scans.emplace(loop, r);
+        tl_scan_batch = &*scans;
+      }
       std::unique_ptr<store::AuditQueue> queue;  // this thread's segment of the audit queue
       std::optional<InlineAuditCommit> commit;
       if (inline_audit) {
@@ -1268,6 +1293,7 @@ void Server::start() {
       held_reads.end();
       tl_held_reads = nullptr;
       tl_inline_audit = nullptr;
+      tl_scan_batch = nullptr;
       tl_repo = nullptr;
     });
   s.started = true;

@@ -87,6 +87,9 @@ void ScanAppender::mover_loop() {
       if (!repo) repo = store::open_repository("sqlite:" + queue_main_);
       if (!q) q = std::make_unique<store::ScanQueue>(queue_main_);
       feed(q->move_into(*repo));
+      // Ids for the groups to come, reserved here rather than by a committing caller (which may
+      // be an I/O thread of the server: a write of the main file can wait behind an import).
+      reserve_spare(*repo);
     } catch (const std::exception& e) {
       move_failures_counter().inc();
       spdlog::warn("moving the scan queue into venue_scans failed (tried again): {}", e.what());
@@ -166,9 +169,34 @@ bool ScanAppender::apply_queued(store::CaseRepository& log, Entry& e) {
 void ScanAppender::ensure_ids(store::Repository& repo, std::size_t n) {
   const auto want = static_cast<std::int64_t>(n);
   if (end_ - next_ + 1 >= want) return;
+  ids_taken_.store(true, std::memory_order_relaxed);
+  {
+    // The block the mover reserved ahead, if it is large enough: no write of the main file here.
+    std::lock_guard lock(ids_mu_);
+    if (spare_end_ - spare_next_ + 1 >= want) {
+      next_ = spare_next_;
+      end_ = spare_end_;
+      spare_next_ = 1;
+      spare_end_ = 0;
+      return;
+    }
+  }
   const std::int64_t block = std::max(store::ScanQueue::kIdBlock, want);
   next_ = store::ScanQueue::reserve_ids(repo, block);
   end_ = next_ + block - 1;
+}
+
+void ScanAppender::reserve_spare(store::Repository& repo) {
+  if (!ids_taken_.load(std::memory_order_relaxed)) return;  // no scan yet: the main file is not written
+  {
+    std::lock_guard lock(ids_mu_);
+    if (spare_end_ >= spare_next_) return;
+  }
+  const std::int64_t block = kSpareBlocks * store::ScanQueue::kIdBlock;
+  const std::int64_t first = store::ScanQueue::reserve_ids(repo, block);
+  std::lock_guard lock(ids_mu_);
+  spare_next_ = first;
+  spare_end_ = first + block - 1;
 }
 
 void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entry*>& group) {

@@ -25,6 +25,7 @@
 // colour comes from the person's orders at every scan). Venues: kept for a few seconds
 // (kVenueSeconds) and forgotten at once when a venue is closed or reopened in this process.
 #include <array>
+#include <atomic>
 #include <memory>
 #include <chrono>
 #include <condition_variable>
@@ -124,6 +125,8 @@ class ScanAppender {
   void commit(store::Repository& repo, const std::vector<Entry*>& group);
   void commit_queued(store::Repository& repo, const std::vector<Entry*>& group);
   void ensure_ids(store::Repository& repo, std::size_t n);
+  void reserve_spare(store::Repository& repo);  // the mover: a block reserved ahead, if none is
+  static constexpr std::int64_t kSpareBlocks = 4;
   void feed(const store::ScanMove& m);
   void mover_loop();
   void run(store::Repository& repo, std::vector<Entry>& mine);  // queues `mine`, returns when all are done
@@ -141,6 +144,9 @@ class ScanAppender {
   std::shared_ptr<ScanLogIndex> index_;
   std::unique_ptr<store::ScanQueue> scanq_;
   std::int64_t next_ = 1, end_ = 0;
+  std::mutex ids_mu_;
+  std::int64_t spare_next_ = 1, spare_end_ = 0;  // guarded by ids_mu_: reserved ahead by the mover
+  std::atomic<bool> ids_taken_{false};            // a group has taken ids (the mover then reserves ahead)
   std::mutex move_mu_;
   std::condition_variable move_cv_;
   bool move_stop_ = false;  // guarded by move_mu_

@@ -150,6 +150,24 @@ store::CaseRecord Service::visible_case(std::int64_t id, const Caller& c) {
 // ---------------------------------------------------------------- scans
 
 ScanOut Service::scan(const ScanIn& in, const Caller& c) {
+  auto d = decide_scan(in, c);
+  const auto r = d.appender->append(repo_, d.visit);
+  return finish_scan(std::move(d), r);
+}
+
+ScanOut Service::finish_scan(ScanDecision&& d, const ScanAppender::Result& r) {
+  ScanOut out = std::move(d.out);
+  out.scan_id = r.scan_id;
+  if (d.visit.exit) {
+    out.pass = true;
+    out.colour = r.colour;
+    return out;
+  }
+  out.duplicate = r.duplicate;
+  return out;
+}
+
+ScanDecision Service::decide_scan(const ScanIn& in, const Caller& c) {
   if (!c.can(Permission::venue_read)) fail(ErrorCode::permission_denied, "scanning needs venue.read", "role");
   if (in.venue_code.empty()) fail(ErrorCode::invalid_argument, "venue is required", "venue");
   if (in.code_token.empty() && in.doc_number.empty())
@@ -179,27 +197,25 @@ ScanOut Service::scan(const ScanIn& in, const Caller& c) {
   if (!p || p->merged_into != 0)
     fail(ErrorCode::not_found, claims ? "the health code's person is not registered" : "no person registered with this ID number",
          claims ? "code" : "doc_number");
-  ScanOut out;
+  ScanDecision d;
+  d.appender = scans_;
+  ScanOut& out = d.out;
   out.venue_code = v->code;
   out.venue_name = v->name;
   out.masked_name = mask_name(p->name);
   out.exit = in.exit;
-  ScanAppender::Visit visit;
+  ScanAppender::Visit& visit = d.visit;
   visit.row.venue_id = v->id;
   visit.row.person_id = p->id;
   visit.row.entered_at = now;
   visit.venue_code = v->code;
   if (in.exit) {
     visit.exit = true;
-    auto r = scans_->append(repo_, std::move(visit));
-    out.pass = true;
-    out.colour = r.colour;
-    out.scan_id = r.scan_id;
-    return out;
+    return d;
   }
   const auto colour = loop_.colour_of(p->id, settings_.local.date_of(now));
   out.colour = policy::to_string(colour);
-  const bool case_open = t_->open_case_of(p->id).has_value();
+  const bool case_open = t_->has_open_case(p->id);
   if (case_open) out.colour = "red";
   out.pass = out.colour == "green";
   if (!out.pass) out.reason = case_open ? "case" : "colour";
@@ -213,10 +229,7 @@ ScanOut Service::scan(const ScanIn& in, const Caller& c) {
   visit.row.pass = out.pass;
   visit.row.via = claims ? "code" : "doc";
   visit.row.by_user = c.user_id;
-  auto r = scans_->append(repo_, std::move(visit));
-  out.scan_id = r.scan_id;
-  out.duplicate = r.duplicate;
-  return out;
+  return d;
 }
 
 // ---------------------------------------------------------------- cases

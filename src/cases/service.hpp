@@ -68,6 +68,13 @@ struct ScanOut {
   bool exit = false;
   std::string reason;  // why stopped (colour, open case, venue closed)
 };
+// A scan decided (token, venue, person, colour: everything but the visit's append), for a caller
+// that appends the visit itself with others (the server batches the scans of one I/O turn).
+struct ScanDecision {
+  ScanOut out;                   // scan_id, duplicate (and an exit's colour) still to come
+  ScanAppender::Visit visit;     // what the appender writes
+  std::shared_ptr<ScanAppender> appender;
+};
 
 // What a person learns of a case's person: masked unless the caller may unmask.
 struct CaseView {
@@ -133,6 +140,9 @@ class Service {
 
   // --- venue scans
   ScanOut scan(const ScanIn& in, const Caller& c);
+  // The same in two steps: everything but the append, then the answer from the append's result.
+  ScanDecision decide_scan(const ScanIn& in, const Caller& c);
+  static ScanOut finish_scan(ScanDecision&& d, const ScanAppender::Result& r);
 
   // --- cases
   CaseView case_view(std::int64_t id, const Caller& c);

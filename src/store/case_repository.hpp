@@ -170,6 +170,8 @@ class CaseRepository {
   // --- cases
   virtual std::optional<CaseRecord> case_record(std::int64_t id) = 0;
   virtual std::optional<CaseRecord> open_case_of(std::int64_t person_id) = 0;
+  // Whether the person has an open case (the scan's answer needs no more than that).
+  virtual bool has_open_case(std::int64_t person_id) = 0;
   virtual PageOf<CaseRecord> cases(const CaseFilter& f, const Scope& scope, Page page) = 0;
   virtual std::vector<CaseRecord> cases_by_ids(const std::vector<std::int64_t>& ids) = 0;
   virtual std::int64_t insert_case(CaseRecord& c) = 0;  // fills id

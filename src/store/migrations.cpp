@@ -1894,6 +1894,17 @@ constexpr const char* kV39Sqlite = R"SQL(
 CREATE INDEX persons_merged_id ON persons (id) WHERE merged_into IS NOT NULL;
 )SQL";
 
+// v40 (issue 8): the person index of the scan log by person, venue and time, so that the
+// duplicate and exit lookups of every scan (the person's latest visit at one venue,
+// CaseRepository::latest_scan) go straight to that visit. With (person_id, entered_at) the
+// planner took the venue index or the person's window, and read the row of every visit in it
+// (a busy venue holds hundreds within trace.duplicate_seconds). A person's own visits over a
+// window (investigations) read the person's entries and sort them: a few hundred at most.
+constexpr const char* kV40 = R"SQL(
+DROP INDEX venue_scans_person;
+CREATE INDEX venue_scans_person ON venue_scans (person_id, venue_id, entered_at);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1932,6 +1943,7 @@ const std::vector<Migration>& migrations() {
       {37, kV37, "", ""},
       {38, kV38, "", ""},
       {39, "", kV39Sqlite, ""},
+      {40, kV40, "", ""},
   };
   return all;
 }

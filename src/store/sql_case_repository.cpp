@@ -290,6 +290,11 @@ class SqlCaseRepository final : public CaseRepository {
     if (!q.next()) return std::nullopt;
     return read_case(q);
   }
+  bool has_open_case(std::int64_t person_id) override {
+    Q q(db_, "SELECT 1 FROM cases WHERE person_id = ? AND status = 'open' LIMIT 1");
+    q.i64(person_id);
+    return q.next();
+  }
   PageOf<CaseRecord> cases(const CaseFilter& f, const Scope& scope, Page page) override {
     Conds w;
     w.scope(scope, "area_code", "");

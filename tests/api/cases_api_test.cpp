@@ -4,6 +4,11 @@
 // cards; bad input named.
 #include "cases/service.hpp"
 #include "store/case_repository.hpp"
+#include "store/scan_queue.hpp"
+
+#include <map>
+#include <set>
+#include <thread>
 #include "support.hpp"
 
 namespace bihuan::testing {
@@ -41,6 +46,51 @@ class CasesApi : public SeededServer {
   }
   ManualClock clock_{*parse_instant("2026-11-29T04:00:00Z")};
 };
+
+// Scans arriving together on the server's I/O threads are appended in groups (api/scan_batch.hpp):
+// every one is answered, the same visitor at the same door within trace.duplicate_seconds is one
+// visit however the scans fall into groups, and an exit closes it.
+TEST_F(CasesApi, ConcurrentScansAreOneVisitPerVisitor) {
+  Client venue = login(server_->port(), "venue");
+  constexpr int kThreads = 8, kEach = 6;
+  std::vector<std::vector<HttpResult>> got(kThreads);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t)
+    ts.emplace_back([&, t] {
+      Client c = venue;
+      const std::string doc = t % 2 == 0 ? world_.doc_a : world_.doc_b;
+      for (int i = 0; i < kEach; ++i)
+        got[static_cast<std::size_t>(t)].push_back(c.post("/api/scan", json{{"venue", "V-1"}, {"doc_number", doc}}.dump()));
+    });
+  for (auto& t : ts) t.join();
+  std::map<std::string, std::set<std::int64_t>> ids;  // per visitor
+  std::map<std::string, int> fresh;
+  for (int t = 0; t < kThreads; ++t)
+    for (const auto& r : got[static_cast<std::size_t>(t)]) {
+      ASSERT_EQ(r.status, 200) << r.body;
+      const std::string who = t % 2 == 0 ? "a" : "b";
+      ids[who].insert(r.j()["scan_id"].get<std::int64_t>());
+      if (!r.j()["duplicate"].get<bool>()) ++fresh[who];
+      EXPECT_EQ(r.j()["result"], "pass");
+    }
+  EXPECT_EQ(ids["a"].size(), 1u);
+  EXPECT_EQ(ids["b"].size(), 1u);
+  EXPECT_EQ(fresh["a"], 1);
+  EXPECT_EQ(fresh["b"], 1);
+  EXPECT_NE(*ids["a"].begin(), *ids["b"].begin());
+  auto out = venue.post("/api/scan", json{{"venue", "V-1"}, {"doc_number", world_.doc_a}, {"exit", true}}.dump());
+  ASSERT_EQ(out.status, 200) << out.body;
+  EXPECT_EQ(out.j()["scan_id"], *ids["a"].begin());
+  EXPECT_EQ(out.j()["colour"], "green");
+  // Exactly two visits are in the log (read after the queue is moved), one with its exit.
+  auto repo = store::open_repository(url_);
+  auto log = store::open_case_repository(*repo);
+  store::move_scan_queue(*repo);
+  const auto a = log->latest_scan(world_.person_a, log->venue_by_code("V-1")->id, clock_.now() - std::chrono::hours{1});
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->id, *ids["a"].begin());
+  EXPECT_TRUE(a->exited_at);
+}
 
 TEST_F(CasesApi, ScansToContactsToTheLoop) {
   Client venue = login(server_->port(), "venue");

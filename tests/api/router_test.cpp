@@ -1,6 +1,7 @@
 // The router as a plain function: matching, 404/405, error mapping, auth and permissions.
 #include "support.hpp"
 
+#include "api/case_routes.hpp"
 #include "api/import_routes.hpp"
 #include "api/job_routes.hpp"
 #include "api/json_io.hpp"
@@ -237,6 +238,29 @@ TEST(JsonWriter, PersonAsNlohmannDumpsIt) {
   }
 }
 
+// The scan's answer, written directly, is what the nlohmann object dumps.
+TEST(JsonWriter, ScanAnswerAsNlohmannDumpsIt) {
+  cases::ScanOut o;
+  o.colour = "green";
+  o.masked_name = "张*";
+  o.venue_code = "V-1\"\\";
+  o.venue_name = "光华餐厅 \t\x01 🏠";
+  o.scan_id = 9007199254740993;
+  for (int k = 0; k < 8; ++k) {
+    o.pass = k & 1;
+    o.duplicate = k & 2;
+    o.exit = k & 4;
+    o.reason = o.pass ? "" : "venue_closed";
+    const json j = {{"result", o.pass ? "pass" : "stop"}, {"colour", o.colour},       {"name", o.masked_name},
+                    {"venue", o.venue_code},               {"venue_name", o.venue_name}, {"scan_id", o.scan_id},
+                    {"duplicate", o.duplicate},            {"exit", o.exit},            {"reason", o.reason}};
+    EXPECT_EQ(api::scan_answer_body(o), j.dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+  // Not UTF-8: the nlohmann dump, with the bytes replaced.
+  o.venue_name = "a\x80";
+  EXPECT_NE(api::scan_answer_body(o).find("\"venue_name\":\"a\xEF\xBF\xBD\""), std::string::npos) << api::scan_answer_body(o);
+}
+
 TEST(Routes, OnlyTheLookupByDocumentNumberIsQuick) {
   api::Request r;
   r.method = "GET";
@@ -256,6 +280,15 @@ TEST(Routes, OnlyTheLookupByDocumentNumberIsQuick) {
   r.method = "GET";
   r.path = "/api/persons/1";
   EXPECT_FALSE(api::is_quick_request(r));
+  EXPECT_FALSE(api::is_scan_request(r));
+  // A scan is not a quick read; the server runs it on the I/O thread of a SQLite deployment.
+  r.method = "POST";
+  r.path = "/api/scan";
+  r.query.clear();
+  EXPECT_TRUE(api::is_scan_request(r));
+  EXPECT_FALSE(api::is_quick_request(r));
+  r.method = "GET";
+  EXPECT_FALSE(api::is_scan_request(r));
 }
 
 }  // namespace
