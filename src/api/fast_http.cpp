@@ -38,26 +38,37 @@ std::string_view trim_blanks(std::string_view v) {
 }
 
 constexpr std::string_view kGet = "GET ";
+constexpr std::string_view kPost = "POST ";
+
+// Whether `b` starts with `word` (or with a beginning of it when `b` is shorter).
+bool starts_as(std::string_view b, std::string_view word) {
+  const std::size_t n = std::min(b.size(), word.size());
+  return b.substr(0, n) == word.substr(0, n);
+}
 
 }  // namespace
 
 HeadScan scan_simple_get(std::string_view b, SimpleGet& out) {
-  // Not a GET (or leading blank lines, which Beast handles): no need to wait for the rest.
-  const std::size_t lead = std::min(b.size(), kGet.size());
-  if (b.substr(0, lead) != kGet.substr(0, lead)) return HeadScan::general;
+  // Not a GET or POST (or leading blank lines, which Beast handles): no need to wait for the rest.
+  const bool get = starts_as(b, kGet), post = starts_as(b, kPost);
+  if (!get && !post) return HeadScan::general;
   const std::size_t end = b.find("\r\n\r\n");
   if (end == std::string_view::npos)
     return b.size() < kSimpleHeadLimit ? HeadScan::incomplete : HeadScan::general;
   if (end + 4 > kSimpleHeadLimit) return HeadScan::general;
+  if (b.size() < kPost.size()) return HeadScan::general;  // "GET\r\n\r\n" and the like
+  const std::string_view method = b.substr(0, kGet.size()) == kGet ? kGet : kPost;
+  if (b.substr(0, method.size()) != method) return HeadScan::general;
   const std::string_view head = b.substr(0, end + 2);  // every line with its CRLF
 
-  // Request line: GET SP origin-form SP HTTP/1.1
+  // Request line: GET|POST SP origin-form SP HTTP/1.1
   std::size_t eol = head.find("\r\n");
   const std::string_view line = head.substr(0, eol);
-  const std::string_view rest = line.substr(kGet.size());
+  const std::string_view rest = line.substr(method.size());
   const std::size_t sp = rest.find(' ');
   if (sp == std::string_view::npos || rest.substr(sp + 1) != "HTTP/1.1") return HeadScan::general;
   SimpleGet g;
+  g.method = method.substr(0, method.size() - 1);
   g.target = rest.substr(0, sp);
   if (g.target.empty() || g.target.front() != '/') return HeadScan::general;
   for (char ch : g.target) {
@@ -65,6 +76,8 @@ HeadScan scan_simple_get(std::string_view b, SimpleGet& out) {
     if (c <= 0x20 || c >= 0x7f) return HeadScan::general;
   }
 
+  bool seen_length = false;
+  std::size_t length = 0;
   bool seen_auth = false, seen_cookie = false, seen_type = false, seen_connection = false;
   std::size_t pos = eol + 2;
   while (pos < head.size()) {
@@ -101,12 +114,24 @@ HeadScan scan_simple_get(std::string_view b, SimpleGet& out) {
         g.keep_alive = false;
       else if (!iequals(value, "keep-alive"))
         return HeadScan::general;
-    } else if (iequals(name, "content-length") || iequals(name, "transfer-encoding") || iequals(name, "expect") ||
-               iequals(name, "upgrade") || iequals(name, "x-forwarded-for")) {
+    } else if (iequals(name, "content-length")) {
+      // A POST's one plain decimal length (no sign, no list, not too long); a GET has no body.
+      if (seen_length || g.method != "POST" || value.empty() || value.size() > 5) return HeadScan::general;
+      seen_length = true;
+      for (char ch : value) {
+        if (ch < '0' || ch > '9') return HeadScan::general;
+        length = length * 10 + static_cast<std::size_t>(ch - '0');
+      }
+      if (length > kSimpleBodyLimit) return HeadScan::general;
+    } else if (iequals(name, "transfer-encoding") || iequals(name, "expect") || iequals(name, "upgrade") ||
+               iequals(name, "x-forwarded-for")) {
       return HeadScan::general;
     }
   }
-  g.size = end + 4;
+  if (g.method == "POST" && !seen_length) return HeadScan::general;
+  if (b.size() - (end + 4) < length) return HeadScan::incomplete;  // the rest of the body
+  g.body = b.substr(end + 4, length);
+  g.size = end + 4 + length;
   out = g;
   return HeadScan::simple;
 }

@@ -41,9 +41,8 @@ void ScanBatch::flush() {
     while (j < entries.size() && entries[j].appender == entries[i].appender) visits.push_back(std::move(entries[j++].visit));
     try {
       if (!repo_) fail(ErrorCode::unavailable, "database unavailable");
-      // The duplicates and exits are looked up in the log as it is now, not in the snapshot the
-      // decisions read through (a move of the queue may have committed since).
-      repo_->end_reads();
+      // (The appender reads the log for duplicates and exits through a snapshot of its own,
+      // taken under the queue's write lock, not the one the decisions read through.)
       auto got = entries[i].appender->append_all(*repo_, std::move(visits));
       for (std::size_t k = 0; k < got.size(); ++k) outcomes[i + k] = std::move(got[k]);
     } catch (...) {

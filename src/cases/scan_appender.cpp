@@ -206,6 +206,11 @@ void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entr
     ensure_ids(repo, group.size());
     auto one_transaction = [&](const std::vector<Entry*>& es) {
       scanq_->begin();
+      // The group's reads of the log go through one snapshot of the main file, taken after the
+      // queue's write lock: a move that committed before it is in the snapshot, and one that
+      // commits later cannot take its visits out of the queue until this group has committed, so
+      // every visit is seen in the one place or the other.
+      repo.hold_reads();
       try {
         for (auto* e : es) {
           e->error = nullptr;
@@ -215,8 +220,10 @@ void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entr
         scanq_->commit();
       } catch (...) {
         scanq_->rollback();
+        repo.end_reads();
         throw;
       }
+      repo.end_reads();
     };
     try {
       one_transaction(group);

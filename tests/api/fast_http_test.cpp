@@ -44,7 +44,8 @@ TEST(FastHttp, WaitsForTheRestOfAGetOnly) {
   EXPECT_EQ(scan(""), HeadScan::incomplete);
   EXPECT_EQ(scan("GE"), HeadScan::incomplete);
   EXPECT_EQ(scan("GET /api/health HTTP/1.1\r\nHost: x\r\n"), HeadScan::incomplete);
-  EXPECT_EQ(scan("POS"), HeadScan::general);
+  EXPECT_EQ(scan("POS"), HeadScan::incomplete);
+  EXPECT_EQ(scan("PUT"), HeadScan::general);
   EXPECT_EQ(scan("\r\nGET / HTTP/1.1\r\n\r\n"), HeadScan::general);
   EXPECT_EQ(scan("GET / HTTP/1.1\r\nX: " + std::string(api::kSimpleHeadLimit, 'a')), HeadScan::general);
   EXPECT_EQ(scan("GET / HTTP/1.1\r\nX: " + std::string(api::kSimpleHeadLimit, 'a') + "\r\n\r\n"), HeadScan::general);
@@ -52,8 +53,20 @@ TEST(FastHttp, WaitsForTheRestOfAGetOnly) {
 
 TEST(FastHttp, LeavesEverythingElseToBeast) {
   for (const char* head : {
-           "POST /api/x HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
            "HEAD / HTTP/1.1\r\n\r\n",
+           "PUT /api/x HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+           "POST /api/x HTTP/1.1\r\n\r\n",  // no length
+           "POST /api/x HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nxx",
+           "POST /api/x HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\nx",
+           "POST /api/x HTTP/1.1\r\nContent-Length: +1\r\n\r\nx",
+           "POST /api/x HTTP/1.1\r\nContent-Length: 0x1\r\n\r\nx",
+           "POST /api/x HTTP/1.1\r\nContent-Length: 99999\r\n\r\n",  // over kSimpleBodyLimit
+           "POST /api/x HTTP/1.1\r\nContent-Length: 000000001\r\n\r\nx",
+           "POST /api/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+           "POST /api/x HTTP/1.1\r\nContent-Length: 1\r\nExpect: 100-continue\r\n\r\n",
+           "POST /api/x HTTP/1.0\r\nContent-Length: 0\r\n\r\n",
+           "POSTX / HTTP/1.1\r\n\r\n",
+           "GET\r\n\r\n",
            "GET / HTTP/1.0\r\n\r\n",
            "GET / HTTP/1.1 \r\n\r\n",
            "GET  / HTTP/1.1\r\n\r\n",
@@ -74,6 +87,30 @@ TEST(FastHttp, LeavesEverythingElseToBeast) {
            "GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n",
        })
     EXPECT_EQ(scan(head), HeadScan::general) << head;
+}
+
+// A small POST with its length (a venue scan): taken once its whole body is there.
+TEST(FastHttp, TakesASmallPostWithItsBody) {
+  const std::string body = R"({"venue":"V-1","code":"BH1.x"})";
+  const std::string req = "POST /api/scan HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\n"
+                          "Content-Type: application/json\r\ncontent-length: " + std::to_string(body.size()) +
+                          "\r\n\r\n" + body;
+  for (std::size_t cut = 0; cut < req.size(); ++cut) EXPECT_EQ(scan(req.substr(0, cut)), HeadScan::incomplete) << cut;
+  SimpleGet g;
+  ASSERT_EQ(scan_simple_get(req + "GET /next", g), HeadScan::simple);
+  EXPECT_EQ(g.method, "POST");
+  EXPECT_EQ(g.target, "/api/scan");
+  EXPECT_EQ(g.body, body);
+  EXPECT_EQ(g.authorization, "Bearer t");
+  EXPECT_EQ(g.content_type, "application/json");
+  EXPECT_EQ(g.size, req.size());
+  ASSERT_EQ(scan_simple_get("POST /a HTTP/1.1\r\nContent-Length: 0\r\n\r\n", g), HeadScan::simple);
+  EXPECT_EQ(g.body, "");
+  EXPECT_EQ(g.size, 39u);
+  const std::string longest = "POST /a HTTP/1.1\r\nContent-Length: " + std::to_string(api::kSimpleBodyLimit) + "\r\n\r\n";
+  EXPECT_EQ(scan(longest + std::string(api::kSimpleBodyLimit - 1, 'a')), HeadScan::incomplete);
+  ASSERT_EQ(scan_simple_get(longest + std::string(api::kSimpleBodyLimit, 'a'), g), HeadScan::simple);
+  EXPECT_EQ(g.body.size(), api::kSimpleBodyLimit);
 }
 
 TEST(FastHttp, AnswerHeadAsBeastWritesIt) {
