@@ -385,6 +385,11 @@ void ScanAppender::forget_venues() {
   venues_.clear();
 }
 
+bool ScanAppender::spare_ready() const {
+  std::lock_guard lock(ids_mu_);
+  return spare_end_ >= spare_next_;
+}
+
 std::int64_t ScanAppender::groups() const {
   std::lock_guard lock(mu_);
   return groups_;

@@ -15,7 +15,9 @@
 //
 // On a SQLite file the group commits to the file's scan queue (store/scan_queue.hpp), not to
 // venue_scans: the main file is not written by a scan, so the other connections keep their page
-// caches. A queued visit gets its final id from a block the appender reserved; duplicates and
+// caches. A queued visit gets its final id from a block the appender reserved (once scans have
+// begun the mover reserves the next block ahead, so that a committing caller, which may be an I/O
+// thread of the server, seldom writes the main file itself); duplicates and
 // exit scans look at the queue and at the log (queue first); an exit scan is queued as an exit
 // record. A mover thread moves the queue into venue_scans every 100 ms (and once more when the
 // appender ends); readers of the log move first, so they see every acknowledged visit.
@@ -106,6 +108,8 @@ class ScanAppender {
   std::optional<store::VenueRow> venue(store::CaseRepository& log, const std::string& code, Instant now);
   void forget_venues();
 
+  // Whether the mover has a block of ids reserved ahead (for tests).
+  bool spare_ready() const;
   // Counters (for tests and /metrics).
   std::int64_t groups() const;
   std::int64_t appended() const;
@@ -144,7 +148,7 @@ class ScanAppender {
   std::shared_ptr<ScanLogIndex> index_;
   std::unique_ptr<store::ScanQueue> scanq_;
   std::int64_t next_ = 1, end_ = 0;
-  std::mutex ids_mu_;
+  mutable std::mutex ids_mu_;
   std::int64_t spare_next_ = 1, spare_end_ = 0;  // guarded by ids_mu_: reserved ahead by the mover
   std::atomic<bool> ids_taken_{false};            // a group has taken ids (the mover then reserves ahead)
   std::mutex move_mu_;

@@ -481,6 +481,33 @@ TEST_P(ScanAppender, AVisitQueuedBeforeItsPersonsMergeIsLoggedAsTheKeptRecord) {
   EXPECT_EQ(q.int64(0), persons_[31].id);
 }
 
+// The mover reserves the next block of ids ahead once scans have begun, so that a committing
+// caller (an I/O thread of the server) does not write the registry's file itself; the group that
+// runs out of its block takes the spare one.
+TEST_P(ScanAppender, TheMoverReservesTheNextIdsAhead) {
+  if (GetParam() != "sqlite") GTEST_SKIP() << "the scan queue is SQLite's";
+  settings_.scans.reset();
+  const std::string main = db_->dir + "/t.db";
+  cases::ScanAppender gate(0us, main, nullptr, 2ms);
+  EXPECT_FALSE(gate.spare_ready());  // no scan yet: nothing reserved
+  const Instant t = at_("2022-04-04T08:00:00Z");
+  auto first = gate.append(*repo_, visit(30, venue_a_, t));  // reserves its block itself
+  for (int i = 0; i < 30000 && !gate.spare_ready(); ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(gate.spare_ready());
+  // The rest of the block and one more: the group takes the spare block, which follows it.
+  std::vector<cases::ScanAppender::Visit> vs;
+  for (std::int64_t i = 0; i < store::ScanQueue::kIdBlock; ++i) {
+    auto v = visit(31, venue_b_, t + std::chrono::seconds{i});
+    v.duplicate_seconds = 0;
+    vs.push_back(std::move(v));
+  }
+  auto got = gate.append_all(*repo_, std::move(vs));
+  ASSERT_EQ(got.size(), static_cast<std::size_t>(store::ScanQueue::kIdBlock));
+  ASSERT_FALSE(got.front().error);
+  EXPECT_EQ(got.front().result.scan_id, first.scan_id + store::ScanQueue::kIdBlock);
+  EXPECT_EQ(got.back().result.scan_id, first.scan_id + 2 * store::ScanQueue::kIdBlock - 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, ScanAppender, ::testing::Values("sqlite", "postgresql"));
 
 // SQLite: a visit acknowledged by the appender survives kill -9 of its process while it is still
