@@ -37,6 +37,18 @@ struct ScanRow {
 
 // A case (病例) with the report card's fields. Identity fields (name, ID number, sex, birth date,
 // phone, registered address) are the person's.
+// What a venue scan needs to know of its person beyond the token: the name (masked in the
+// answer), whether the record was merged into another, and whether anything can make the colour
+// other than green or stop the visitor: an open case, an active control order, a test task
+// flagging a colour. One read for the common visitor who has none of them.
+struct ScanFacts {
+  std::string name;
+  std::int64_t merged_into = 0;
+  bool open_case = false;
+  bool active_order = false;
+  bool test_flag = false;
+};
+
 struct CaseRecord {
   std::int64_t id = 0, person_id = 0;
   std::string area_code, source;  // source: lab | manual
@@ -170,8 +182,8 @@ class CaseRepository {
   // --- cases
   virtual std::optional<CaseRecord> case_record(std::int64_t id) = 0;
   virtual std::optional<CaseRecord> open_case_of(std::int64_t person_id) = 0;
-  // Whether the person has an open case (the scan's answer needs no more than that).
-  virtual bool has_open_case(std::int64_t person_id) = 0;
+  // The person's scan facts (none when no such person).
+  virtual std::optional<ScanFacts> scan_facts(std::int64_t person_id) = 0;
   virtual PageOf<CaseRecord> cases(const CaseFilter& f, const Scope& scope, Page page) = 0;
   virtual std::vector<CaseRecord> cases_by_ids(const std::vector<std::int64_t>& ids) = 0;
   virtual std::int64_t insert_case(CaseRecord& c) = 0;  // fills id

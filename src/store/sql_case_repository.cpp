@@ -290,10 +290,26 @@ class SqlCaseRepository final : public CaseRepository {
     if (!q.next()) return std::nullopt;
     return read_case(q);
   }
-  bool has_open_case(std::int64_t person_id) override {
-    Q q(db_, "SELECT 1 FROM cases WHERE person_id = ? AND status = 'open' LIMIT 1");
+  std::optional<ScanFacts> scan_facts(std::int64_t person_id) override {
+    // The same conditions as open_case_of, LoopRepository::active_orders_of_person and
+    // NatRepository::open_flag (the colour's inputs).
+    Q q(db_,
+        "SELECT p.name, COALESCE(p.merged_into, 0), "
+        "CASE WHEN EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND c.status = 'open') THEN 1 ELSE 0 END, "
+        "CASE WHEN EXISTS (SELECT 1 FROM control_orders o WHERE o.person_id = p.id AND o.status = 'active') "
+        "THEN 1 ELSE 0 END, "
+        "CASE WHEN EXISTS (SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND t.status IN ('open', 'sampled', "
+        "'missed') AND t.flag_colour <> '') THEN 1 ELSE 0 END "
+        "FROM persons p WHERE p.id = ?");
     q.i64(person_id);
-    return q.next();
+    if (!q.next()) return std::nullopt;
+    ScanFacts f;
+    f.name = q.str(0);
+    f.merged_into = q.int64(1);
+    f.open_case = q.int64(2) != 0;
+    f.active_order = q.int64(3) != 0;
+    f.test_flag = q.int64(4) != 0;
+    return f;
   }
   PageOf<CaseRecord> cases(const CaseFilter& f, const Scope& scope, Page page) override {
     Conds w;

@@ -92,6 +92,32 @@ TEST_F(CasesApi, ConcurrentScansAreOneVisitPerVisitor) {
   EXPECT_TRUE(a->exited_at);
 }
 
+// A person with an open case is stopped at the door (red, reason "case"); others still pass.
+TEST_F(CasesApi, AnOpenCaseStopsItsPersonAtTheDoor) {
+  Client venue = login(server_->port(), "venue");
+  Client inv = login(server_->port(), "investigator");
+  auto before = venue.post("/api/scan", json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump());
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_EQ(before.j()["result"], "pass");
+  EXPECT_EQ(before.j()["reason"], "");
+  auto k = inv.post("/api/cases", json{{"person_id", world_.person_a},
+                                       {"classification", "confirmed"},
+                                       {"onset_date", "2026-11-28"},
+                                       {"diagnosed_at", "2026-11-29T11:50:00+08:00"}}
+                                      .dump());
+  ASSERT_EQ(k.status, 201) << k.body;
+  clock_.advance(std::chrono::minutes{5});
+  auto after = venue.post("/api/scan", json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump());
+  ASSERT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(after.j()["result"], "stop");
+  EXPECT_EQ(after.j()["colour"], "red");
+  EXPECT_EQ(after.j()["reason"], "case");
+  EXPECT_EQ(after.j()["name"], "张*");
+  // Another visitor at the same door is not affected.
+  auto other = venue.post("/api/scan", json{{"venue", "V-1"}, {"doc_number", world_.doc_b}}.dump());
+  EXPECT_EQ(other.j()["result"], "pass");
+}
+
 TEST_F(CasesApi, ScansToContactsToTheLoop) {
   Client venue = login(server_->port(), "venue");
   Client inv = login(server_->port(), "investigator");
