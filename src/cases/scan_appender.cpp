@@ -207,9 +207,12 @@ void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entr
     auto one_transaction = [&](const std::vector<Entry*>& es) {
       scanq_->begin();
       // The group's reads of the log go through one snapshot of the main file, taken after the
-      // queue's write lock: a move that committed before it is in the snapshot, and one that
-      // commits later cannot take its visits out of the queue until this group has committed, so
-      // every visit is seen in the one place or the other.
+      // queue's write lock (or kept, if no commit has happened since it began): a move that
+      // committed before it is in the snapshot, and one that commits later cannot take its
+      // visits out of the queue until this group has committed, so every visit is seen in the one
+      // place or the other. A caller that held its reads (the server's I/O thread) keeps them
+      // held afterwards; for any other the snapshot ends with the group.
+      const bool held = store::holding_reads(repo);
       repo.hold_reads();
       try {
         for (auto* e : es) {
@@ -220,10 +223,10 @@ void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entr
         scanq_->commit();
       } catch (...) {
         scanq_->rollback();
-        repo.end_reads();
+        if (!held) repo.end_reads();
         throw;
       }
-      repo.end_reads();
+      if (!held) repo.end_reads();
     };
     try {
       one_transaction(group);

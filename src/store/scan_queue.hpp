@@ -48,6 +48,8 @@ ScanRow read_scan_row(const Q& q);
 // databases), and whether it is inside a transaction (store/sql_repository.cpp).
 std::string sqlite_file_of(Repository& repo);
 bool inside_transaction(Repository& repo);
+// Whether the repository's connection holds its reads (Repository::hold_reads).
+bool holding_reads(Repository& repo);
 
 // What one move did.
 struct ScanMove {

@@ -292,14 +292,17 @@ class SqlCaseRepository final : public CaseRepository {
   }
   std::optional<ScanFacts> scan_facts(std::int64_t person_id) override {
     // The same conditions as open_case_of, LoopRepository::active_orders_of_person and
-    // NatRepository::open_flag (the colour's inputs).
+    // NatRepository::open_flag (the colour's inputs). The task's status is tested by a CASE, not
+    // IN (...) or ORs: SQLite would build an ephemeral table for the list at every run, where a
+    // person has a handful of tasks to look at.
     Q q(db_,
         "SELECT p.name, COALESCE(p.merged_into, 0), "
         "CASE WHEN EXISTS (SELECT 1 FROM cases c WHERE c.person_id = p.id AND c.status = 'open') THEN 1 ELSE 0 END, "
         "CASE WHEN EXISTS (SELECT 1 FROM control_orders o WHERE o.person_id = p.id AND o.status = 'active') "
         "THEN 1 ELSE 0 END, "
-        "CASE WHEN EXISTS (SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND t.status IN ('open', 'sampled', "
-        "'missed') AND t.flag_colour <> '') THEN 1 ELSE 0 END "
+        "CASE WHEN EXISTS (SELECT 1 FROM test_tasks t WHERE t.person_id = p.id AND t.flag_colour <> '' AND "
+        "CASE t.status WHEN 'open' THEN 1 WHEN 'sampled' THEN 1 WHEN 'missed' THEN 1 ELSE 0 END = 1) "
+        "THEN 1 ELSE 0 END "
         "FROM persons p WHERE p.id = ?");
     q.i64(person_id);
     if (!q.next()) return std::nullopt;

@@ -1889,6 +1889,11 @@ bool inside_transaction(Repository& repo) {
   return r && r->in_transaction();
 }
 
+bool holding_reads(Repository& repo) {
+  auto* r = dynamic_cast<SqlRepository*>(&repo);
+  return r && r->db().holding_reads();
+}
+
 int schema_version(Repository& repo) {
   auto* r = dynamic_cast<SqlRepository*>(&repo);
   if (!r) fail(ErrorCode::internal, "schema_version: not a bihuan SQL repository");
