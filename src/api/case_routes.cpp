@@ -193,15 +193,11 @@ Response scan(Request& req, Context& ctx) {
   in.doc_number = opt_string(b, "doc_number").value_or("");
   in.exit = opt_bool(b, "exit").value_or(false);
   Svc s(ctx);
-  auto d = s.cases.decide_scan(in, caller_of(ctx, req));
-  if (ctx.can_batch_scans) {
-    // The server appends the visit with the other scans of this turn (api/scan_batch.hpp).
-    Response r;
-    r.pending_scan = std::make_shared<PendingScan>(PendingScan{std::move(d), scan_answer});
-    return r;
-  }
-  const auto appended = d.appender->append(ctx.repo, d.visit);
-  return scan_answer(cases::Service::finish_scan(std::move(d), appended));
+  if (!ctx.can_batch_scans) return scan_answer(s.cases.scan(in, caller_of(ctx, req)));
+  // The server appends the visit with the other scans of this turn (api/scan_batch.hpp).
+  Response r;
+  r.pending_scan = std::make_shared<PendingScan>(PendingScan{s.cases.decide_scan(in, caller_of(ctx, req)), scan_answer});
+  return r;
 }
 
 Response list_cases(Request& req, Context& ctx) {

@@ -50,15 +50,13 @@ bool starts_as(std::string_view b, std::string_view word) {
 
 HeadScan scan_simple_get(std::string_view b, SimpleGet& out) {
   // Not a GET or POST (or leading blank lines, which Beast handles): no need to wait for the rest.
-  const bool get = starts_as(b, kGet), post = starts_as(b, kPost);
-  if (!get && !post) return HeadScan::general;
+  if (!starts_as(b, kGet) && !starts_as(b, kPost)) return HeadScan::general;
   const std::size_t end = b.find("\r\n\r\n");
   if (end == std::string_view::npos)
     return b.size() < kSimpleHeadLimit ? HeadScan::incomplete : HeadScan::general;
   if (end + 4 > kSimpleHeadLimit) return HeadScan::general;
-  if (b.size() < kPost.size()) return HeadScan::general;  // "GET\r\n\r\n" and the like
-  const std::string_view method = b.substr(0, kGet.size()) == kGet ? kGet : kPost;
-  if (b.substr(0, method.size()) != method) return HeadScan::general;
+  const std::string_view method = b.starts_with(kGet) ? kGet : b.starts_with(kPost) ? kPost : std::string_view{};
+  if (method.empty()) return HeadScan::general;  // "GET\r\n\r\n" and the like
   const std::string_view head = b.substr(0, end + 2);  // every line with its CRLF
 
   // Request line: GET|POST SP origin-form SP HTTP/1.1

@@ -30,7 +30,6 @@ net::awaitable<cases::ScanAppender::Outcome> ScanBatch::append(std::shared_ptr<c
 
 void ScanBatch::flush() {
   flush_posted_ = false;
-  ++flushes_;
   std::vector<Entry> entries;
   entries.swap(entries_);
   std::vector<cases::ScanAppender::Outcome> outcomes(entries.size());

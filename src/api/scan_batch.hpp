@@ -24,11 +24,10 @@ class ScanBatch {
   ScanBatch(const ScanBatch&) = delete;
   ScanBatch& operator=(const ScanBatch&) = delete;
 
-  // Appends the visit of `p` with the others of this turn; resumes after the group committed
-  // with the visit's result or its own error.
+  // Appends `visit` with the others of this turn; resumes after the group committed with the
+  // visit's result or its own error.
   net::awaitable<cases::ScanAppender::Outcome> append(std::shared_ptr<cases::ScanAppender> appender,
                                                       cases::ScanAppender::Visit visit);
-  std::size_t flushes() const { return flushes_; }
 
  private:
   struct Waiter {  // a suspended request (type-erased completion handler)
@@ -48,7 +47,6 @@ class ScanBatch {
   std::unique_ptr<store::Repository>& repo_;
   std::vector<Entry> entries_;
   bool flush_posted_ = false;
-  std::size_t flushes_ = 0;
 };
 
 }  // namespace bihuan::api

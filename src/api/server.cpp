@@ -663,7 +663,7 @@ struct Server::Impl {
       // The visit joins the other scans of this turn (api/scan_batch.hpp); answered once committed.
       auto p = std::move(h.res.pending_scan);
       auto appender = p->decision.appender;
-      auto outcome = co_await tl_scan_batch->append(std::move(appender), p->decision.visit);
+      auto outcome = co_await tl_scan_batch->append(std::move(appender), std::move(p->decision.visit));
       try {
         if (outcome.error) std::rethrow_exception(outcome.error);
         h.res = p->answer(cases::Service::finish_scan(std::move(p->decision), outcome.result));

@@ -151,14 +151,14 @@ store::CaseRecord Service::visible_case(std::int64_t id, const Caller& c) {
 
 ScanOut Service::scan(const ScanIn& in, const Caller& c) {
   auto d = decide_scan(in, c);
-  const auto r = d.appender->append(repo_, d.visit);
+  const auto r = d.appender->append(repo_, std::move(d.visit));
   return finish_scan(std::move(d), r);
 }
 
 ScanOut Service::finish_scan(ScanDecision&& d, const ScanAppender::Result& r) {
   ScanOut out = std::move(d.out);
   out.scan_id = r.scan_id;
-  if (d.visit.exit) {
+  if (out.exit) {
     out.pass = true;
     out.colour = r.colour;
     return out;

@@ -140,7 +140,8 @@ class Service {
 
   // --- venue scans
   ScanOut scan(const ScanIn& in, const Caller& c);
-  // The same in two steps: everything but the append, then the answer from the append's result.
+  // The same in two steps: everything but the append, then the answer from the append's result
+  // (finish_scan reads d.out only: the visit may have been moved into the append).
   ScanDecision decide_scan(const ScanIn& in, const Caller& c);
   static ScanOut finish_scan(ScanDecision&& d, const ScanAppender::Result& r);
 

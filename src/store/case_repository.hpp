@@ -35,8 +35,6 @@ struct ScanRow {
   std::int64_t by_user = 0;
 };
 
-// A case (病例) with the report card's fields. Identity fields (name, ID number, sex, birth date,
-// phone, registered address) are the person's.
 // What a venue scan needs to know of its person beyond the token: the name (masked in the
 // answer), whether the record was merged into another, and whether anything can make the colour
 // other than green or stop the visitor: an open case, an active control order, a test task
@@ -49,6 +47,8 @@ struct ScanFacts {
   bool test_flag = false;
 };
 
+// A case (病例) with the report card's fields. Identity fields (name, ID number, sex, birth date,
+// phone, registered address) are the person's.
 struct CaseRecord {
   std::int64_t id = 0, person_id = 0;
   std::string area_code, source;  // source: lab | manual
