@@ -37,7 +37,7 @@ struct ContactHit {
   std::uint32_t case_index = 0;  // index into the cases passed to find_contacts
   PersonId contact = 0;
   VenueId venue = 0;
-  std::int64_t overlap_seconds = 0;
+  std::uint32_t overlap_seconds = 0;  // an overlap is at most a visit's duration (< 2^32 s)
   friend bool operator==(const ContactHit&, const ContactHit&) = default;
 };
 

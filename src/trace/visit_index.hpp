@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace bihuan::trace {
@@ -61,6 +62,20 @@ class VisitIndex {
   // overlaps [from, to): entry < to and entry + duration > from. Order: entry descending.
   template <class F>
   void overlapping(VenueId venue, std::int64_t from, std::int64_t to, F&& fn) const;
+
+  // One window of overlapping_batch.
+  struct Window {
+    VenueId venue = 0;
+    std::int64_t from = 0, to = 0;  // unix seconds, [from, to)
+  };
+  // The same as overlapping() for each window, with fn(k, person, entry, end) for window k (in
+  // window order, each window's visits in entry-descending order), but the windows' reads are
+  // issued together: a query's cost is a few dependent reads per window (the venue, the steps of
+  // the search in its block list, the blocks), each a cache and TLB miss in a large index, and
+  // walking kLanes windows in step keeps that many misses in flight instead of one.
+  template <class F>
+  void overlapping_batch(std::span<const Window> windows, F&& fn) const;
+  static constexpr std::size_t kLanes = 16;
 
   std::int64_t base() const noexcept { return base_; }
   std::size_t visits() const noexcept { return visits_; }
@@ -152,6 +167,94 @@ void VisitIndex::overlapping(VenueId venue, std::int64_t from, std::int64_t to, 
     for (std::uint32_t i = b == last ? n_last : kBlock; i-- > 0;) {
       const std::int64_t e = r[i].entry, x = e + r[i].duration;
       if (x > rel_from) fn(r[i].person, e + base_, x + base_);
+    }
+  }
+}
+
+template <class F>
+void VisitIndex::overlapping_batch(std::span<const Window> windows, F&& fn) const {
+  struct Lane {
+    const Venue* v;
+    std::int64_t rel_from, rel_to;
+    std::size_t lo, hi;  // the search's bounds in v->blocks
+  };
+  Lane lane[kLanes];
+  auto prefetch_block = [this](std::uint32_t b) {
+    const char* p = reinterpret_cast<const char*>(block_records(b));
+    for (std::size_t k = 0; k < sizeof(Record) * kBlock; k += 64) __builtin_prefetch(p + k);
+  };
+  for (std::size_t base = 0; base < windows.size(); base += kLanes) {
+    const std::size_t n = std::min(kLanes, windows.size() - base);
+    // 1. The venues (each window's first miss), all at once.
+    for (std::size_t k = 0; k < n; ++k)
+      if (windows[base + k].venue < venues_.size()) __builtin_prefetch(&venues_[windows[base + k].venue]);
+    // 2. The search bounds, and the first step's entry of each block list.
+    for (std::size_t k = 0; k < n; ++k) {
+      const Window& w = windows[base + k];
+      Lane& l = lane[k];
+      l.v = nullptr;
+      if (w.venue >= venues_.size() || w.to <= w.from) continue;
+      const Venue& v = venues_[w.venue];
+      l.rel_from = w.from - base_;
+      l.rel_to = w.to - base_;
+      if (v.count == 0 || l.rel_to <= 0) continue;  // every stored entry is >= 0
+      l.v = &v;
+      l.lo = 0;
+      l.hi = v.blocks.size();
+      __builtin_prefetch(&v.blocks[l.lo + (l.hi - l.lo) / 2]);
+    }
+    // 3. The searches in step, one level per round: the last block that starts before `to`.
+    for (bool more = true; more;) {
+      more = false;
+      for (std::size_t k = 0; k < n; ++k) {
+        Lane& l = lane[k];
+        if (!l.v || l.lo >= l.hi) continue;
+        const std::size_t mid = l.lo + (l.hi - l.lo) / 2;
+        if (static_cast<std::int64_t>(l.v->blocks[mid].first_entry) < l.rel_to) l.lo = mid + 1;
+        else l.hi = mid;
+        if (l.lo < l.hi) {
+          __builtin_prefetch(&l.v->blocks[l.lo + (l.hi - l.lo) / 2]);
+          more = true;
+        }
+      }
+    }
+    // 4. The blocks each walk reads first: the last block and the one before it.
+    for (std::size_t k = 0; k < n; ++k) {
+      const Lane& l = lane[k];
+      if (!l.v || l.lo == 0) continue;
+      prefetch_block(l.v->blocks[l.lo - 1].block);
+      if (l.lo >= 2) {
+        const BlockRef& prev = l.v->blocks[l.lo - 2];
+        if (prev.prefix_max_end == kOpenEnd || static_cast<std::int64_t>(prev.prefix_max_end) > l.rel_from)
+          prefetch_block(prev.block);
+      }
+    }
+    // 5. The walks, as overlapping() does them.
+    for (std::size_t k = 0; k < n; ++k) {
+      const Lane& l = lane[k];
+      if (!l.v || l.lo == 0) continue;
+      const Venue& v = *l.v;
+      const std::size_t last = l.lo - 1;
+      const std::uint32_t in_last =
+          last + 1 < v.blocks.size() ? kBlock : v.count - static_cast<std::uint32_t>(last) * kBlock;
+      const Record* lr = block_records(v.blocks[last].block);
+      std::uint32_t n_last = in_last;
+      while (n_last > 0 && static_cast<std::int64_t>(lr[n_last - 1].entry) >= l.rel_to) --n_last;
+      for (std::size_t b = last + 1; b-- > 0;) {
+        const BlockRef& m = v.blocks[b];
+        if (m.prefix_max_end != kOpenEnd && static_cast<std::int64_t>(m.prefix_max_end) <= l.rel_from) break;
+        if (m.max_end != kOpenEnd && static_cast<std::int64_t>(m.max_end) <= l.rel_from) continue;
+        const Record* r = block_records(m.block);
+        if (b >= 2) {  // two ahead (step 4 issued this block and the next)
+          const BlockRef& ahead = v.blocks[b - 2];
+          if (ahead.prefix_max_end == kOpenEnd || static_cast<std::int64_t>(ahead.prefix_max_end) > l.rel_from)
+            prefetch_block(ahead.block);
+        }
+        for (std::uint32_t i = b == last ? n_last : kBlock; i-- > 0;) {
+          const std::int64_t e = r[i].entry, x = e + r[i].duration;
+          if (x > l.rel_from) fn(base + k, r[i].person, e + base_, x + base_);
+        }
+      }
     }
   }
 }

@@ -37,7 +37,7 @@ std::string run_trace_mpi(const TraceOptions& o, int rank, int size) {
   hits.reserve(all.size() / 4);
   for (std::size_t k = 0; k + 4 <= all.size(); k += 4)
     hits.push_back(ContactHit{static_cast<std::uint32_t>(all[k]), static_cast<PersonId>(all[k + 1]),
-                              static_cast<VenueId>(all[k + 2]), static_cast<std::int64_t>(all[k + 3])});
+                              static_cast<VenueId>(all[k + 2]), static_cast<std::uint32_t>(all[k + 3])});
   return format_contacts(o, in.data, std::move(hits));
 }
 
