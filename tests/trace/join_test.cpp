@@ -121,6 +121,63 @@ TEST(Join, SeveralCasesAndAContactWhoIsACase) {
   EXPECT_EQ(hits[1], (ContactHit{1, 1, 0, 60 * M}));
 }
 
+TEST(Join, MatchesBruteForceWithManyVisitsPerCase) {
+  // Cases with far more visits than a batch's lanes, several at the same venue (their hits are
+  // merged across batches), per-venue minimums, windows that clip, and contacts who are cases.
+  std::mt19937_64 rng(5);
+  const int venues = 25, persons = 400;
+  struct V {
+    VenueId venue;
+    PersonId person;
+    std::int64_t from, to;
+  };
+  std::vector<V> visits;
+  for (int i = 0; i < 12000; ++i) {
+    const std::int64_t from = T0 + static_cast<std::int64_t>(rng() % (6 * 86400));
+    const auto venue = static_cast<VenueId>(rng() % 3 == 0 ? rng() % 3 : rng() % venues);
+    visits.push_back({venue, static_cast<PersonId>(rng() % persons), from, from + 60 + static_cast<std::int64_t>(rng() % 10800)});
+  }
+  VisitIndex ix(T0 - 86400);
+  std::vector<CaseQuery> cases;
+  for (PersonId p = 0; p < 12; ++p) cases.push_back({p * 31, T0 + 86400, T0 + 5 * 86400, {}});
+  OverlapRule rule;
+  rule.min_overlap_seconds = {0, 5 * M, 30 * M, 1};  // the rest: 15 minutes
+  for (const auto& v : visits) {
+    ix.add(v.venue, v.person, v.from, v.to - v.from);
+    for (auto& c : cases)
+      if (c.person == v.person) c.visits.push_back({v.venue, v.from, v.to});
+  }
+  std::vector<ContactHit> want;
+  for (std::uint32_t c = 0; c < cases.size(); ++c) {
+    const CaseQuery& q = cases[c];
+    ASSERT_GT(q.visits.size(), 2 * VisitIndex::kLanes);
+    for (const auto& raw : q.visits) {
+      const CaseVisit cv = clip(raw, q.window_start, q.window_end);
+      const std::int64_t need = std::max<std::int64_t>(rule.at(cv.venue), 1);
+      for (const auto& v : visits) {
+        if (v.venue != cv.venue || v.person == q.person) continue;
+        const std::int64_t o = std::min(v.to, cv.end) - std::max(v.from, cv.start);
+        if (o < need) continue;
+        auto it = std::find_if(want.begin(), want.end(), [&](const ContactHit& h) {
+          return h.case_index == c && h.contact == v.person && h.venue == v.venue;
+        });
+        if (it == want.end()) want.push_back({c, v.person, v.venue, static_cast<std::uint32_t>(o)});
+        else it->overlap_seconds = std::max(it->overlap_seconds, static_cast<std::uint32_t>(o));
+      }
+    }
+  }
+  sort_hits(want);
+  ASSERT_GT(want.size(), 500u);
+  auto one = find_contacts(ix, cases, rule);
+  auto two = find_contacts(ix, cases, rule, 2);
+  EXPECT_EQ(two, one) << "two threads find the same hits in the same order";
+  // By case, in case order.
+  EXPECT_TRUE(std::is_sorted(one.begin(), one.end(),
+                             [](const ContactHit& a, const ContactHit& b) { return a.case_index < b.case_index; }));
+  sort_hits(one);
+  EXPECT_EQ(one, want);
+}
+
 TEST(Partition, BalancesVisitsDeterministically) {
   const std::vector<std::uint64_t> load = {10, 1, 7, 7, 3, 0, 5};
   const auto r = balance_venues(load, 3);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -113,6 +114,58 @@ TEST(VisitIndex, MatchesBruteForceOnRandomVisits) {
     const std::int64_t to = from + static_cast<std::int64_t>(rng() % 7200);
     ASSERT_EQ(query(ix, v, from, to), brute(all, v, from, to)) << "query " << q;
   }
+}
+
+TEST(VisitIndex, BatchedWindowsFindWhatEachWindowFindsAlone) {
+  std::mt19937_64 rng(23);
+  std::vector<Plain> all;
+  const int venues = 40;
+  for (int i = 0; i < 20000; ++i) {
+    const std::int64_t t = i * 20 - static_cast<std::int64_t>(rng() % 100 < 10 ? rng() % 7200 : 0);
+    const std::int64_t d = rng() % 100 < 5 ? static_cast<std::int64_t>(rng() % 50400) : static_cast<std::int64_t>(rng() % 3600);
+    // Venues of very different sizes: venue v gets about 1 / (v + 1) of the visits.
+    const auto v = static_cast<VenueId>(std::min<std::uint64_t>(venues - 1, (rng() % 1000) * (rng() % 1000) / 25000));
+    all.push_back({v, static_cast<PersonId>(rng() % 900), std::max<std::int64_t>(0, t) + kBase, d});
+  }
+  VisitIndex ix(kBase);
+  for (const auto& p : all) ix.add(p.venue, p.person, p.entry, p.duration);
+  // Batches of every size around the lane count, with windows the index cannot answer mixed in:
+  // a venue it does not hold, an empty or reversed window, one wholly before its base.
+  for (std::size_t size : {std::size_t{1}, std::size_t{5}, VisitIndex::kLanes - 1, VisitIndex::kLanes,
+                           VisitIndex::kLanes + 1, 3 * VisitIndex::kLanes + 7}) {
+    for (int round = 0; round < 20; ++round) {
+      std::vector<VisitIndex::Window> ws;
+      for (std::size_t k = 0; k < size; ++k) {
+        VisitIndex::Window w;
+        w.venue = static_cast<VenueId>(rng() % (venues + 3));
+        w.from = kBase - 3600 + static_cast<std::int64_t>(rng() % 420000);
+        w.to = w.from + static_cast<std::int64_t>(rng() % 100 < 5 ? 0 : rng() % 14400) - (rng() % 100 < 3 ? 60 : 0);
+        if (rng() % 100 < 3) w.from = kBase - 7200, w.to = kBase - 3600;
+        ws.push_back(w);
+      }
+      std::vector<std::vector<Found>> got(ws.size());
+      std::vector<std::int64_t> last_entry(ws.size(), std::numeric_limits<std::int64_t>::max());
+      std::size_t prev = 0;
+      ix.overlapping_batch(std::span<const VisitIndex::Window>(ws),
+                           [&](std::size_t k, PersonId p, std::int64_t e, std::int64_t x) {
+                             ASSERT_LT(k, ws.size());
+                             EXPECT_GE(k, prev) << "windows are answered in order";
+                             EXPECT_LE(e, last_entry[k]) << "a window's visits come in entry-descending order";
+                             prev = k;
+                             last_entry[k] = e;
+                             got[k].emplace_back(p, e, x);
+                           });
+      for (std::size_t k = 0; k < ws.size(); ++k) {
+        std::sort(got[k].begin(), got[k].end());
+        ASSERT_EQ(got[k], query(ix, ws[k].venue, ws[k].from, ws[k].to)) << "batch of " << size << ", window " << k;
+        ASSERT_EQ(got[k], brute(all, ws[k].venue, ws[k].from, ws[k].to)) << "batch of " << size << ", window " << k;
+      }
+    }
+  }
+  // No windows: nothing is called.
+  ix.overlapping_batch(std::span<const VisitIndex::Window>(), [](std::size_t, PersonId, std::int64_t, std::int64_t) {
+    ADD_FAILURE() << "called without windows";
+  });
 }
 
 TEST(VisitIndex, RejectsOutOfRange) {
