@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Contact finding (issue 8): bihuan's visit index against DuckDB and PostgreSQL over the same rows
 # (bench/RESULTS.md, "Contact finding (issue 8)").
-#   bench/trace-bench.sh [PERSONS] [DAYS]       (defaults 2000000 14)
+#   [RUNS=N] bench/trace-bench.sh [PERSONS] [DAYS]       (defaults 2000000 14; N query runs each, default 5)
 # Needs build/release/bench/trace_bench, `npm ci` in bench/duckdb, and a PostgreSQL server
 # (PG_URL, default postgresql://bihuan@127.0.0.1:25432; the database trace_bench is created and
 # dropped). OUT (default /tmp/trace-bench) holds the rows (about 40 bytes of CSV per visit).
@@ -17,7 +17,7 @@ mkdir -p "$OUT"
 chmod 755 "$OUT"
 echo "== $(date -u +%FT%TZ) $(uptime)"
 echo "== bihuan"
-"$ROOT/build/release/bench/trace_bench" --persons "$PERSONS" --days "$DAYS" --cases 1000 --out "$OUT" 2> "$OUT/days.log"
+"$ROOT/build/release/bench/trace_bench" --persons "$PERSONS" --days "$DAYS" --cases 1000 --runs "${RUNS:-5}" --out "$OUT" 2> "$OUT/days.log"
 ls -l "$OUT"/scans.csv
 echo "== $(uptime)"
 echo "== duckdb"

@@ -25,7 +25,8 @@ const query = `
   JOIN scans s ON s.venue = c.venue AND s.entered < c.end_s AND s.exited > c.start_s AND s.person <> c.case_person
   WHERE least(s.exited, c.end_s) - greatest(s.entered, c.start_s) >= greatest(v.min_overlap_s, 1)
   GROUP BY 1, 2, 3`;
-for (let run = 1; run <= 3; ++run) {
+const runs = Number(process.env.RUNS || 5);
+for (let run = 1; run <= runs; ++run) {
   s = t();
   const r = await con.runAndReadAll(`SELECT count(*) FROM (${query})`);
   console.log(`duckdb query run ${run}: ${r.getRows()[0][0]} contacts in ${(t() - s).toFixed(1)} ms`);
