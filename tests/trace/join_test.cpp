@@ -14,6 +14,26 @@ namespace {
 constexpr std::int64_t T0 = 1'780'000'000;  // some instant; minutes below are after it
 constexpr std::int64_t M = 60;
 
+// n stays starting within `span` seconds after T0, of min_len plus up to `spread` seconds, by
+// persons below `persons`.
+struct Stay {
+  VenueId venue;
+  PersonId person;
+  std::int64_t from, to;
+};
+template <class VenueOf>
+std::vector<Stay> random_stays(std::mt19937_64& rng, int n, std::int64_t span, std::uint64_t persons, std::int64_t min_len,
+                               std::int64_t spread, VenueOf venue_of) {
+  std::vector<Stay> out;
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t from = T0 + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(span));
+    const VenueId venue = venue_of(rng);
+    const auto person = static_cast<PersonId>(rng() % persons);
+    out.push_back({venue, person, from, from + min_len + static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(spread))});
+  }
+  return out;
+}
+
 struct Fixture {
   VisitIndex ix{T0 - 86400};
   std::vector<CaseQuery> cases;
@@ -125,18 +145,11 @@ TEST(Join, MatchesBruteForceWithManyVisitsPerCase) {
   // Cases with far more visits than a batch's lanes, several at the same venue (their hits are
   // merged across batches), per-venue minimums, windows that clip, and contacts who are cases.
   std::mt19937_64 rng(5);
-  const int venues = 25, persons = 400;
-  struct V {
-    VenueId venue;
-    PersonId person;
-    std::int64_t from, to;
-  };
-  std::vector<V> visits;
-  for (int i = 0; i < 12000; ++i) {
-    const std::int64_t from = T0 + static_cast<std::int64_t>(rng() % (6 * 86400));
-    const auto venue = static_cast<VenueId>(rng() % 3 == 0 ? rng() % 3 : rng() % venues);
-    visits.push_back({venue, static_cast<PersonId>(rng() % persons), from, from + 60 + static_cast<std::int64_t>(rng() % 10800)});
-  }
+  const int venues = 25;
+  // A third of the visits at three busy venues.
+  const auto visits = random_stays(rng, 12000, 6 * 86400, 400, 60, 10800, [](std::mt19937_64& r) {
+    return static_cast<VenueId>(r() % 3 == 0 ? r() % 3 : r() % venues);
+  });
   VisitIndex ix(T0 - 86400);
   std::vector<CaseQuery> cases;
   for (PersonId p = 0; p < 12; ++p) cases.push_back({p * 31, T0 + 86400, T0 + 5 * 86400, {}});
@@ -198,18 +211,9 @@ TEST(Partition, BalancesVisitsDeterministically) {
 
 TEST(Partition, RanksTogetherFindWhatOneFinds) {
   std::mt19937_64 rng(21);
-  const int venues = 40, persons = 300;
-  struct V {
-    VenueId venue;
-    PersonId person;
-    std::int64_t from, to;
-  };
-  std::vector<V> visits;
-  for (int i = 0; i < 5000; ++i) {
-    const std::int64_t from = T0 + static_cast<std::int64_t>(rng() % (3 * 86400));
-    visits.push_back({static_cast<VenueId>(rng() % venues), static_cast<PersonId>(rng() % persons), from,
-                      from + static_cast<std::int64_t>(rng() % 7200)});
-  }
+  const int venues = 40;
+  const auto visits =
+      random_stays(rng, 5000, 3 * 86400, 300, 0, 7200, [](std::mt19937_64& r) { return static_cast<VenueId>(r() % venues); });
   std::vector<std::uint64_t> load(venues, 0);
   for (const auto& v : visits) ++load[v.venue];
   auto run = [&](int rank, int ranks) {

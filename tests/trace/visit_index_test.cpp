@@ -39,6 +39,20 @@ std::vector<Found> brute(const std::vector<Plain>& all, VenueId v, std::int64_t 
 
 constexpr std::int64_t kBase = 1'700'000'000;
 
+// n visits `step` seconds apart, roughly in time order (one in ten late by up to two hours),
+// lasting up to an hour (one in twenty up to 14 hours), by persons below `persons`.
+template <class VenueOf>
+std::vector<Plain> random_visits(std::mt19937_64& rng, int n, std::int64_t step, std::uint64_t persons, VenueOf venue_of) {
+  std::vector<Plain> all;
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t t = i * step - static_cast<std::int64_t>(rng() % 100 < 10 ? rng() % 7200 : 0);
+    const std::int64_t d = rng() % 100 < 5 ? static_cast<std::int64_t>(rng() % 50400) : static_cast<std::int64_t>(rng() % 3600);
+    const VenueId v = venue_of(rng);
+    all.push_back({v, static_cast<PersonId>(rng() % persons), std::max<std::int64_t>(0, t) + kBase, d});
+  }
+  return all;
+}
+
 TEST(VisitIndex, FindsOverlapsHalfOpen) {
   VisitIndex ix(kBase);
   ix.add(0, 1, kBase + 100, 50);  // [100, 150)
@@ -97,14 +111,8 @@ TEST(VisitIndex, LongEarlyStayIsFoundFromFarLater) {
 
 TEST(VisitIndex, MatchesBruteForceOnRandomVisits) {
   std::mt19937_64 rng(11);
-  std::vector<Plain> all;
   const int venues = 7;
-  for (int i = 0; i < 6000; ++i) {
-    // Roughly in time order, some late by up to two hours, durations from 0 to 14 hours.
-    const std::int64_t t = i * 30 - static_cast<std::int64_t>(rng() % 100 < 10 ? rng() % 7200 : 0);
-    const std::int64_t d = rng() % 100 < 5 ? static_cast<std::int64_t>(rng() % 50400) : static_cast<std::int64_t>(rng() % 3600);
-    all.push_back({static_cast<VenueId>(rng() % venues), static_cast<PersonId>(rng() % 500), std::max<std::int64_t>(0, t) + kBase, d});
-  }
+  const auto all = random_visits(rng, 6000, 30, 500, [](std::mt19937_64& r) { return static_cast<VenueId>(r() % venues); });
   VisitIndex ix(kBase);
   for (const auto& p : all) ix.add(p.venue, p.person, p.entry, p.duration);
   EXPECT_EQ(ix.visits(), all.size());
@@ -118,15 +126,11 @@ TEST(VisitIndex, MatchesBruteForceOnRandomVisits) {
 
 TEST(VisitIndex, BatchedWindowsFindWhatEachWindowFindsAlone) {
   std::mt19937_64 rng(23);
-  std::vector<Plain> all;
   const int venues = 40;
-  for (int i = 0; i < 20000; ++i) {
-    const std::int64_t t = i * 20 - static_cast<std::int64_t>(rng() % 100 < 10 ? rng() % 7200 : 0);
-    const std::int64_t d = rng() % 100 < 5 ? static_cast<std::int64_t>(rng() % 50400) : static_cast<std::int64_t>(rng() % 3600);
-    // Venues of very different sizes: venue v gets about 1 / (v + 1) of the visits.
-    const auto v = static_cast<VenueId>(std::min<std::uint64_t>(venues - 1, (rng() % 1000) * (rng() % 1000) / 25000));
-    all.push_back({v, static_cast<PersonId>(rng() % 900), std::max<std::int64_t>(0, t) + kBase, d});
-  }
+  // Venues of very different sizes: the low numbers get most of the visits.
+  const auto all = random_visits(rng, 20000, 20, 900, [](std::mt19937_64& r) {
+    return static_cast<VenueId>(std::min<std::uint64_t>(venues - 1, (r() % 1000) * (r() % 1000) / 25000));
+  });
   VisitIndex ix(kBase);
   for (const auto& p : all) ix.add(p.venue, p.person, p.entry, p.duration);
   // Batches of every size around the lane count, with windows the index cannot answer mixed in:
