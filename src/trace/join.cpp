@@ -178,10 +178,12 @@ std::vector<ContactHit> find_contacts(const VisitIndex& index, std::span<const C
                                       unsigned threads) {
   std::vector<ContactHit> out;
   // Room for a typical yield up front (about 19 contacts per case visit in the benchmark's city);
-  // reserved, not touched, so a smaller query does not pay for it.
+  // reserved, not touched, so a smaller query does not pay for it. At most 64 MiB: a reservation
+  // larger than the machine's memory could be refused where the hits themselves would fit.
   std::size_t visits = 0;
   for (const auto& c : cases) visits += c.visits.size();
-  const std::size_t expect = 32 * visits;
+  constexpr std::size_t kMaxReserved = (std::size_t{64} << 20) / sizeof(ContactHit);
+  const std::size_t expect = std::min(32 * visits, kMaxReserved);
   if (threads <= 1 || cases.size() < 2) {
     reserve_huge(out, expect);
     HitTable table;
