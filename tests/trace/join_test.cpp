@@ -147,12 +147,12 @@ TEST(Join, MatchesBruteForceWithManyVisitsPerCase) {
   std::mt19937_64 rng(5);
   const int venues = 25;
   // A third of the visits at three busy venues.
-  const auto visits = random_stays(rng, 12000, 6 * 86400, 400, 60, 10800, [](std::mt19937_64& r) {
+  const auto visits = random_stays(rng, 12000, 6 * 86400, 200, 60, 10800, [](std::mt19937_64& r) {
     return static_cast<VenueId>(r() % 3 == 0 ? r() % 3 : r() % venues);
   });
   VisitIndex ix(T0 - 86400);
   std::vector<CaseQuery> cases;
-  for (PersonId p = 0; p < 12; ++p) cases.push_back({p * 31, T0 + 86400, T0 + 5 * 86400, {}});
+  for (PersonId p = 0; p < 12; ++p) cases.push_back({p * 16, T0 + 86400, T0 + 5 * 86400, {}});
   OverlapRule rule;
   rule.min_overlap_seconds = {0, 5 * M, 30 * M, 1};  // the rest: 15 minutes
   for (const auto& v : visits) {
