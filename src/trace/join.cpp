@@ -92,52 +92,35 @@ void reserve_huge(std::vector<ContactHit>& v, std::size_t n) {
 
 [[gnu::noinline]] void grow(std::vector<ContactHit>& v) { reserve_huge(v, std::max<std::size_t>(4096, v.capacity() * 2)); }
 
-// A case's clipped visits that can give a contact, by venue and then start, with their venue's
-// minimum (reused from case to case).
-struct Scratch {
-  struct Item {
-    VisitIndex::Window w;
-    std::int64_t need;
-  };
-  std::vector<Item> items;
-  std::vector<VisitIndex::Window> windows;
-  std::vector<std::int64_t> needs;
-};
-
 void one_case(const VisitIndex& index, const CaseQuery& q, std::uint32_t c, const OverlapRule& rule, HitTable& table,
-              Scratch& s, std::vector<ContactHit>& out) {
+              std::vector<VisitIndex::Window>& windows, std::vector<ContactHit>& out) {
   // The case's hits are out[first...]: the table holds positions relative to it.
   const std::size_t first = out.size();
-  s.items.clear();
+  auto need_at = [&rule](VenueId v) { return std::max<std::int64_t>(rule.at(v), 1); };
+  windows.clear();
   for (const CaseVisit& raw : q.visits) {
     const CaseVisit v = clip(raw, q.window_start, q.window_end);
-    const std::int64_t need = std::max<std::int64_t>(rule.at(v.venue), 1);
     // A stay shorter than the minimum cannot give a contact.
-    if (v.end - v.start < need) continue;
-    s.items.push_back({{v.venue, v.start, v.end}, need});
+    if (v.end - v.start < need_at(v.venue)) continue;
+    windows.push_back({v.venue, v.start, v.end});
   }
   // By venue: a venue's visits are walked together (their blocks are shared), and the table only
   // ever holds the contacts of the venues in hand, so it stays small enough for the cache.
-  std::sort(s.items.begin(), s.items.end(), [](const Scratch::Item& a, const Scratch::Item& b) {
-    return a.w.venue != b.w.venue ? a.w.venue < b.w.venue : a.w.from < b.w.from;
+  std::sort(windows.begin(), windows.end(), [](const VisitIndex::Window& a, const VisitIndex::Window& b) {
+    return a.venue != b.venue ? a.venue < b.venue : a.from < b.from;
   });
-  s.windows.clear();
-  s.needs.clear();
-  for (const auto& x : s.items) {
-    s.windows.push_back(x.w);
-    s.needs.push_back(x.need);
-  }
-  const std::size_t n = s.windows.size();
+  const std::size_t n = windows.size();
   for (std::size_t i = 0; i < n;) {
     // Up to kLanes windows, ending where a venue's run ends unless one venue alone has more.
     std::size_t j = std::min(i + VisitIndex::kLanes, n);
-    if (j < n && s.windows[j].venue == s.windows[j - 1].venue) {
+    if (j < n && windows[j].venue == windows[j - 1].venue) {
       std::size_t k = j - 1;
-      while (k > i && s.windows[k - 1].venue == s.windows[j].venue) --k;
+      while (k > i && windows[k - 1].venue == windows[j].venue) --k;
       if (k > i) j = k;
     }
-    const std::span<const VisitIndex::Window> part(s.windows.data() + i, j - i);
-    const std::int64_t* needs = s.needs.data() + i;
+    const std::span<const VisitIndex::Window> part(windows.data() + i, j - i);
+    std::int64_t needs[VisitIndex::kLanes];
+    for (std::size_t k = 0; k < part.size(); ++k) needs[k] = need_at(part[k].venue);
     index.overlapping_batch(part, [&](std::size_t k, PersonId p, std::int64_t entry, std::int64_t end) {
       if (p == q.person) return;
       const VisitIndex::Window& v = part[k];
@@ -157,7 +140,7 @@ void one_case(const VisitIndex& index, const CaseQuery& q, std::uint32_t c, cons
     });
     i = j;
     // The largest overlaps into the hits once a venue's run is done.
-    if (i == n || s.windows[i].venue != s.windows[i - 1].venue)
+    if (i == n || windows[i].venue != windows[i - 1].venue)
       table.drain([&](const HitTable::Slot& x) { out[first + x.idx].overlap_seconds = x.best; });
   }
 }
@@ -187,9 +170,9 @@ std::vector<ContactHit> find_contacts(const VisitIndex& index, std::span<const C
   if (threads <= 1 || cases.size() < 2) {
     reserve_huge(out, expect);
     HitTable table;
-    Scratch scratch;
+    std::vector<VisitIndex::Window> windows;
     for (std::size_t c = 0; c < cases.size(); ++c)
-      one_case(index, cases[c], static_cast<std::uint32_t>(c), rule, table, scratch, out);
+      one_case(index, cases[c], static_cast<std::uint32_t>(c), rule, table, windows, out);
     return out;
   }
   // Cases handed out one at a time; each thread appends its cases' hits to its own vector, and
@@ -203,12 +186,12 @@ std::vector<ContactHit> find_contacts(const VisitIndex& index, std::span<const C
   std::atomic<std::size_t> next{0};
   auto work = [&](unsigned t) {
     HitTable table;
-    Scratch scratch;
+    std::vector<VisitIndex::Window> windows;
     std::vector<ContactHit>& hits = mine[t];
     reserve_huge(hits, expect / threads);
     for (std::size_t c; (c = next.fetch_add(1)) < cases.size();) {
       part[c] = Part{t, hits.size(), 0};
-      one_case(index, cases[c], static_cast<std::uint32_t>(c), rule, table, scratch, hits);
+      one_case(index, cases[c], static_cast<std::uint32_t>(c), rule, table, windows, hits);
       part[c].end = hits.size();
     }
   };

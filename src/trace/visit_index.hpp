@@ -122,6 +122,11 @@ class VisitIndex {
     return slabs_[b / kSlabBlocks]->records[b % kSlabBlocks];
   }
   const Record& record(std::uint32_t b, std::uint32_t i) const noexcept { return block_records(b)[i]; }
+  // Whether a stay ending at `end` (saturated at kOpenEnd, which never rules a block out) may
+  // still be there at `rel_from`.
+  static bool reaches(std::uint32_t end, std::int64_t rel_from) noexcept {
+    return end == kOpenEnd || static_cast<std::int64_t>(end) > rel_from;
+  }
   std::uint32_t new_block();
   void refresh_meta(Venue& v, std::size_t from_block);
 
@@ -136,39 +141,9 @@ class VisitIndex {
 
 template <class F>
 void VisitIndex::overlapping(VenueId venue, std::int64_t from, std::int64_t to, F&& fn) const {
-  if (venue >= venues_.size() || to <= from) return;
-  const Venue& v = venues_[venue];
-  if (v.count == 0) return;
-  const std::int64_t rel_from = from - base_, rel_to = to - base_;
-  if (rel_to <= 0) return;  // every stored entry is >= 0
-  // hi: the number of records that entered before `to`: in the last block that starts before it.
-  std::size_t lo = 0, nb = v.blocks.size();
-  while (lo < nb) {
-    const std::size_t mid = lo + (nb - lo) / 2;
-    if (static_cast<std::int64_t>(v.blocks[mid].first_entry) < rel_to) lo = mid + 1;
-    else nb = mid;
-  }
-  if (lo == 0) return;
-  const std::size_t last = lo - 1;
-  const std::uint32_t in_last = last + 1 < v.blocks.size() ? kBlock : v.count - static_cast<std::uint32_t>(last) * kBlock;
-  const Record* lr = block_records(v.blocks[last].block);
-  std::uint32_t n_last = in_last;
-  while (n_last > 0 && static_cast<std::int64_t>(lr[n_last - 1].entry) >= rel_to) --n_last;
-  for (std::size_t b = last + 1; b-- > 0;) {
-    const BlockRef& m = v.blocks[b];
-    // Ends are saturated at kOpenEnd, which never rules a block out.
-    if (m.prefix_max_end != kOpenEnd && static_cast<std::int64_t>(m.prefix_max_end) <= rel_from) break;
-    if (m.max_end != kOpenEnd && static_cast<std::int64_t>(m.max_end) <= rel_from) continue;
-    const Record* r = block_records(m.block);
-    if (b > 0) {  // the block the walk reads next, while this one is read
-      const char* next = reinterpret_cast<const char*>(block_records(v.blocks[b - 1].block));
-      for (std::size_t k = 0; k < sizeof(Record) * kBlock; k += 64) __builtin_prefetch(next + k);
-    }
-    for (std::uint32_t i = b == last ? n_last : kBlock; i-- > 0;) {
-      const std::int64_t e = r[i].entry, x = e + r[i].duration;
-      if (x > rel_from) fn(r[i].person, e + base_, x + base_);
-    }
-  }
+  const Window w{venue, from, to};
+  overlapping_batch(std::span<const Window>(&w, 1),
+                    [&fn](std::size_t, PersonId p, std::int64_t entry, std::int64_t end) { fn(p, entry, end); });
 }
 
 template <class F>
@@ -225,11 +200,11 @@ void VisitIndex::overlapping_batch(std::span<const Window> windows, F&& fn) cons
       prefetch_block(l.v->blocks[l.lo - 1].block);
       if (l.lo >= 2) {
         const BlockRef& prev = l.v->blocks[l.lo - 2];
-        if (prev.prefix_max_end == kOpenEnd || static_cast<std::int64_t>(prev.prefix_max_end) > l.rel_from)
-          prefetch_block(prev.block);
+        if (reaches(prev.prefix_max_end, l.rel_from)) prefetch_block(prev.block);
       }
     }
-    // 5. The walks, as overlapping() does them.
+    // 5. The walks: from the last block back, skipping blocks that end before `from` and stopping
+    // at the first whose prefix maximum does.
     for (std::size_t k = 0; k < n; ++k) {
       const Lane& l = lane[k];
       if (!l.v || l.lo == 0) continue;
@@ -242,13 +217,12 @@ void VisitIndex::overlapping_batch(std::span<const Window> windows, F&& fn) cons
       while (n_last > 0 && static_cast<std::int64_t>(lr[n_last - 1].entry) >= l.rel_to) --n_last;
       for (std::size_t b = last + 1; b-- > 0;) {
         const BlockRef& m = v.blocks[b];
-        if (m.prefix_max_end != kOpenEnd && static_cast<std::int64_t>(m.prefix_max_end) <= l.rel_from) break;
-        if (m.max_end != kOpenEnd && static_cast<std::int64_t>(m.max_end) <= l.rel_from) continue;
+        if (!reaches(m.prefix_max_end, l.rel_from)) break;
+        if (!reaches(m.max_end, l.rel_from)) continue;
         const Record* r = block_records(m.block);
         if (b >= 2) {  // two ahead (step 4 issued this block and the next)
           const BlockRef& ahead = v.blocks[b - 2];
-          if (ahead.prefix_max_end == kOpenEnd || static_cast<std::int64_t>(ahead.prefix_max_end) > l.rel_from)
-            prefetch_block(ahead.block);
+          if (reaches(ahead.prefix_max_end, l.rel_from)) prefetch_block(ahead.block);
         }
         for (std::uint32_t i = b == last ? n_last : kBlock; i-- > 0;) {
           const std::int64_t e = r[i].entry, x = e + r[i].duration;
