@@ -73,6 +73,40 @@ void Router::add(Route r) {
   for (auto seg : split_path(r.pattern)) c.segments.emplace_back(seg);
   routes_.push_back(std::move(r));
   compiled_.push_back(std::move(c));
+  // The candidates by the first two segments: a route whose first two are literal goes under
+  // their key only; any other route goes under every key (and the general list), so that each
+  // list holds, in the order added, every route that can match a path with that key.
+  const std::size_t i = routes_.size() - 1;
+  const auto& segs = compiled_.back().segments;
+  const auto literal = [](const std::string& s) { return !s.empty() && s.front() != '{'; };
+  if (segs.size() >= 2 && literal(segs[0]) && literal(segs[1])) {
+    const std::string key = segs[0] + '/' + segs[1];
+    auto it = by_prefix_.find(key);
+    if (it == by_prefix_.end()) it = by_prefix_.emplace(key, general_).first;
+    it->second.push_back(i);
+  } else {
+    general_.push_back(i);
+    for (auto& [key, list] : by_prefix_) list.push_back(i);
+  }
+}
+
+const std::vector<std::size_t>& Router::candidates(std::string_view path) const {
+  std::string_view first[2];
+  std::size_t n = 0, i = 0;
+  while (n < 2) {
+    while (i < path.size() && path[i] == '/') ++i;
+    if (i >= path.size()) break;
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    first[n++] = path.substr(i, j - i);
+    i = j;
+  }
+  if (n < 2) return general_;
+  std::string key;
+  key.reserve(first[0].size() + first[1].size() + 1);
+  key.append(first[0]).append(1, '/').append(first[1]);
+  auto it = by_prefix_.find(key);
+  return it == by_prefix_.end() ? general_ : it->second;
 }
 
 bool Router::match(const Compiled& c, std::string_view path,
@@ -99,8 +133,8 @@ bool Router::match(const Compiled& c, std::string_view path,
 }
 
 bool Router::known_path(std::string_view path) const {
-  for (const auto& c : compiled_)
-    if (match(c, path, nullptr)) return true;
+  for (std::size_t i : candidates(path))
+    if (match(compiled_[i], path, nullptr)) return true;
   return false;
 }
 
@@ -177,7 +211,8 @@ Response Router::handle(Request& req, Context& ctx) const {
   try {
     const Route* found = nullptr;
     bool path_matched = false;
-    for (std::size_t i = 0; i < routes_.size(); ++i) {
+    const auto& cands = candidates(req.path);
+    for (std::size_t i : cands) {
       if (!match(compiled_[i], req.path, nullptr)) continue;
       path_matched = true;
       if (routes_[i].method == req.method || (req.method == "HEAD" && routes_[i].method == "GET")) {
@@ -192,7 +227,7 @@ Response Router::handle(Request& req, Context& ctx) const {
       if (path_matched) {
         Response r = Response::error(405, "invalid_argument", "method " + req.method + " not allowed on " + req.path);
         std::string allow;
-        for (std::size_t i = 0; i < routes_.size(); ++i)
+        for (std::size_t i : cands)
           if (match(compiled_[i], req.path, nullptr)) allow += (allow.empty() ? "" : ", ") + routes_[i].method;
         r.headers.emplace_back("Allow", allow);
         return r;

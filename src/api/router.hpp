@@ -191,8 +191,12 @@ class Router {
     std::vector<std::string> segments;  // "{x}" = parameter
   };
   static bool match(const Compiled& c, std::string_view path, std::map<std::string, std::string, std::less<>>* params);
+  // The routes that can match `path`, in the order added (by its first two segments).
+  const std::vector<std::size_t>& candidates(std::string_view path) const;
   std::vector<Route> routes_;
   std::vector<Compiled> compiled_;
+  std::unordered_map<std::string, std::vector<std::size_t>> by_prefix_;
+  std::vector<std::size_t> general_;
 };
 
 // The caller of an authenticated request, as the services take it (core/caller.hpp).

@@ -37,25 +37,14 @@ metrics::Counter& move_failures_counter() {
   return c;
 }
 
-// The person's latest visit at the venue entering at or after `since`, queued or in the log, with
-// a queued exit applied. The queue is read first: a visit a mover takes out of the queue meanwhile
-// is in the log before it leaves the queue (the move commits the log first).
-std::optional<store::ScanRow> latest_of(store::CaseRepository& log, store::ScanQueue& q, std::int64_t person,
-                                        std::int64_t venue, Instant since) {
-  auto queued = q.latest(person, venue, since);
-  auto logged = log.latest_scan(person, venue, since);
-  if (logged && !logged->exited_at) logged->exited_at = q.queued_exit(person, venue, logged->id);
-  if (!queued) return logged;
-  if (!logged) return queued;
-  const bool queued_later = queued->entered_at != logged->entered_at ? queued->entered_at > logged->entered_at
-                                                                      : queued->id > logged->id;
-  return queued_later ? queued : logged;
-}
 }  // namespace
 
 ScanAppender::ScanAppender(std::chrono::microseconds group_wait, std::string queue_main,
                            std::shared_ptr<ScanLogIndex> index, std::chrono::milliseconds move_every)
     : group_wait_(group_wait), queue_main_(std::move(queue_main)), index_(std::move(index)), move_every_(move_every) {
+  // Buckets for every recent visit it may keep, up front: rehashing millions of them inside a
+  // group would hold its answers for tens of milliseconds.
+  if (!queue_main_.empty()) recent_.reserve(kMaxRecent);
   if (!queue_main_.empty() && move_every_.count() > 0) mover_ = std::thread([this] { mover_loop(); });
 }
 
@@ -86,7 +75,9 @@ void ScanAppender::mover_loop() {
     try {
       if (!repo) repo = store::open_repository("sqlite:" + queue_main_);
       if (!q) q = std::make_unique<store::ScanQueue>(queue_main_);
+      const std::uint64_t through = committed_seq_.load(std::memory_order_acquire);
       feed(q->move_into(*repo));
+      moved_through(through);
       // Ids for the groups to come, reserved here rather than by a committing caller (which may
       // be an I/O thread of the server: a write of the main file can wait behind an import).
       reserve_spare(*repo);
@@ -104,9 +95,40 @@ void ScanAppender::mover_loop() {
 
 std::int64_t ScanAppender::move(store::Repository& repo) {
   if (queue_main_.empty()) return 0;
-  auto m = store::move_scan_queue(repo);  // nothing inside a transaction
+  if (store::inside_transaction(repo)) return 0;  // the caller moved before it began
+  const std::uint64_t through = committed_seq_.load(std::memory_order_acquire);
+  auto m = store::move_scan_queue(repo);
   feed(m);
+  if (!store::sqlite_file_of(repo).empty()) moved_through(through);
   return m.visits;
+}
+
+void ScanAppender::moved_through(std::uint64_t moved) {
+  std::lock_guard lock(recent_mu_);
+  for (auto it = logged_exits_.begin(); it != logged_exits_.end();)
+    it = it->second.second <= moved ? logged_exits_.erase(it) : std::next(it);
+  const std::int64_t old_before =
+      newest_ms_ == INT64_MIN ? INT64_MIN : newest_ms_ - std::int64_t{window_seconds_} * 1000;
+  while (!aged_.empty()) {
+    const Aged& a = aged_.front();
+    auto it = recent_.find(a.key);
+    if (it == recent_.end() || it->second.id != a.id) {  // replaced by a later visit (or gone)
+      aged_.pop_front();
+      continue;
+    }
+    // Kept while its visit or exit is not in the log yet, and while a duplicate can still be it
+    // (unless too many are kept).
+    if (it->second.group > moved) break;
+    if (a.entered_ms >= old_before && recent_.size() <= kMaxRecent) break;
+    let_go_ms_ = std::max(let_go_ms_, it->second.entered_ms);
+    recent_.erase(it);
+    aged_.pop_front();
+  }
+}
+
+std::size_t ScanAppender::recent_size() const {
+  std::lock_guard lock(recent_mu_);
+  return recent_.size();
 }
 
 bool ScanAppender::apply(store::CaseRepository& log, Entry& e) {
@@ -137,32 +159,110 @@ bool ScanAppender::apply(store::CaseRepository& log, Entry& e) {
   return true;
 }
 
-bool ScanAppender::apply_queued(store::CaseRepository& log, Entry& e) {
+// The changes a group made to the recent visits, undone when its write fails.
+struct ScanAppender::Undo {
+  struct Step {
+    RecentKey key;
+    std::optional<Recent> before;  // the entry the group replaced or changed (none: it added one)
+    std::int64_t logged_exit = 0;  // or: the logged visit whose exit it queued
+  };
+  std::vector<Step> steps;
+  std::size_t aged = 0;  // entries it appended to aged_
+};
+
+bool ScanAppender::apply_queued(store::CaseRepository& log, Entry& e, Undo& undo) {
   auto& v = e.visit;
   const Instant now = v.row.entered_at;
+  const std::int64_t now_ms = to_unix_ms(now);
+  const RecentKey key{v.row.person_id, v.row.venue_id};
+  auto mem = recent_.find(key);
   if (v.exit) {
-    auto last = latest_of(log, *scanq_, v.row.person_id, v.row.venue_id, now - std::chrono::hours{24});
-    if (!last || !last->pass) {
+    // The later of the visit kept here and the log's (another writer's, or one let go), of the
+    // last 24 hours.
+    const Instant since = now - std::chrono::hours{24};
+    const std::int64_t since_ms = to_unix_ms(since);
+    Recent* kept = mem != recent_.end() && mem->second.entered_ms >= since_ms ? &mem->second : nullptr;
+    auto logged = log.latest_scan(v.row.person_id, v.row.venue_id, since);
+    if (logged && kept) {
+      const std::int64_t logged_ms = to_unix_ms(logged->entered_at);
+      const bool logged_later = logged->id != kept->id && (logged_ms != kept->entered_ms ? logged_ms > kept->entered_ms
+                                                                                          : logged->id > kept->id);
+      if (logged_later)
+        kept = nullptr;
+      else
+        logged.reset();
+    }
+    if (kept) {
+      if (!kept->pass) {
+        e.error = std::make_exception_ptr(Error(ErrorCode::not_found, "no visit to close at " + v.venue_code, "venue"));
+        return false;
+      }
+      if (kept->exited_ms < 0) {
+        store::ScanRow closed = v.row;
+        closed.id = kept->id;
+        scanq_->add_exit(closed, now);
+        undo.steps.push_back({key, *kept, 0});
+        kept->exited_ms = now_ms;
+        kept->group = group_seq_;
+      }
+      e.result.scan_id = kept->id;
+      e.result.colour = kept->colour;
+      return true;
+    }
+    if (!logged || !logged->pass) {
       e.error = std::make_exception_ptr(Error(ErrorCode::not_found, "no visit to close at " + v.venue_code, "venue"));
       return false;
     }
-    if (!last->exited_at) scanq_->add_exit(*last, now);
-    e.result.scan_id = last->id;
-    e.result.colour = last->colour;
+    if (!logged->exited_at && !logged_exits_.contains(logged->id)) {
+      scanq_->add_exit(*logged, now);
+      logged_exits_[logged->id] = {now_ms, group_seq_};
+      undo.steps.push_back({key, std::nullopt, logged->id});
+    }
+    e.result.scan_id = logged->id;
+    e.result.colour = logged->colour;
     return true;
   }
   if (v.duplicate_seconds > 0) {
-    if (auto last = latest_of(log, *scanq_, v.row.person_id, v.row.venue_id, now - std::chrono::seconds{v.duplicate_seconds});
-        last && last->pass == v.row.pass) {
-      e.result.duplicate = true;
-      e.result.scan_id = last->id;
-      return true;
+    window_seconds_ = std::max(window_seconds_, v.duplicate_seconds);
+    const Instant since = now - std::chrono::seconds{v.duplicate_seconds};
+    const std::int64_t since_ms = to_unix_ms(since);
+    if (mem != recent_.end() && mem->second.entered_ms >= since_ms) {
+      if (mem->second.pass == v.row.pass) {
+        e.result.duplicate = true;
+        e.result.scan_id = mem->second.id;
+        return true;
+      }
+    } else if (!log_until_ms_ || since_ms <= *log_until_ms_ || since_ms <= let_go_ms_) {
+      // The window reaches back to what is not kept here: the log too.
+      if (auto last = log.latest_scan(v.row.person_id, v.row.venue_id, since); last && last->pass == v.row.pass) {
+        e.result.duplicate = true;
+        e.result.scan_id = last->id;
+        return true;
+      }
     }
   }
   if (next_ > end_) fail(ErrorCode::internal, "no scan id reserved");
   v.row.id = next_++;
   scanq_->add_visit(v.row);
   e.result.scan_id = v.row.id;
+  // The latest visit of its person at its venue (an older one kept stays in the log's hands).
+  if (mem == recent_.end() || mem->second.entered_ms <= now_ms) {
+    Recent r;
+    r.id = v.row.id;
+    r.entered_ms = now_ms;
+    r.group = group_seq_;
+    r.pass = v.row.pass;
+    r.colour = v.row.colour;
+    if (mem == recent_.end()) {
+      undo.steps.push_back({key, std::nullopt, 0});
+      recent_.emplace(key, std::move(r));
+    } else {
+      undo.steps.push_back({key, mem->second, 0});
+      mem->second = std::move(r);
+    }
+    aged_.push_back({key, v.row.id, now_ms});
+    ++undo.aged;
+  }
   return true;
 }
 
@@ -204,32 +304,56 @@ void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entr
     auto log = store::open_case_repository(repo);
     if (!scanq_) scanq_ = std::make_unique<store::ScanQueue>(queue_main_);
     ensure_ids(repo, group.size());
-    auto one_transaction = [&](const std::vector<Entry*>& es) {
+    auto one_group = [&](const std::vector<Entry*>& es) {
+      ++group_seq_;
       scanq_->begin();
-      // The group's reads of the log go through one snapshot of the main file, taken after the
-      // queue's write lock (or kept, if no commit has happened since it began): a move that
-      // committed before it is in the snapshot, and one that commits later cannot take its
-      // visits out of the queue until this group has committed, so every visit is seen in the one
-      // place or the other. A caller that held its reads (the server's I/O thread) keeps them
-      // held afterwards; for any other the snapshot ends with the group.
+      // The log is read through a snapshot at least as new as every move that has committed
+      // (held reads begin a new one after any commit, db.hpp): a visit let go from memory is in it.
+      // A caller that held its reads (the server's I/O thread) keeps them held afterwards; for any
+      // other the snapshot ends with the group.
       const bool held = store::holding_reads(repo);
       repo.hold_reads();
+      std::unique_lock lock(recent_mu_);
+      Undo undo;
+      const std::int64_t newest_before = newest_ms_;
       try {
+        if (!log_until_ms_) {
+          // Before the first group: the earlier visits are all in the log (or in another writer's
+          // queue), none of them kept here.
+          const auto last = log->recent_scan_entry();
+          log_until_ms_ = last ? to_unix_ms(*last) : INT64_MIN;
+        }
         for (auto* e : es) {
           e->error = nullptr;
           e->result = {};
-          apply_queued(*log, *e);
+          apply_queued(*log, *e, undo);
         }
         scanq_->commit();
       } catch (...) {
         scanq_->rollback();
+        // Nothing of the group was written: its changes to the recent visits go too.
+        for (auto it = undo.steps.rbegin(); it != undo.steps.rend(); ++it) {
+          if (it->logged_exit != 0)
+            logged_exits_.erase(it->logged_exit);
+          else if (it->before)
+            recent_[it->key] = *it->before;
+          else
+            recent_.erase(it->key);
+        }
+        for (std::size_t i = 0; i < undo.aged; ++i) aged_.pop_back();
+        newest_ms_ = newest_before;
+        lock.unlock();
         if (!held) repo.end_reads();
         throw;
       }
+      for (auto* e : es)
+        if (!e->visit.exit) newest_ms_ = std::max(newest_ms_, to_unix_ms(e->visit.row.entered_at));
+      committed_seq_.store(group_seq_, std::memory_order_release);
+      lock.unlock();
       if (!held) repo.end_reads();
     };
     try {
-      one_transaction(group);
+      one_group(group);
       return;
     } catch (const std::exception& x) {
       if (group.size() == 1) throw;
@@ -238,7 +362,7 @@ void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entr
     for (auto* e : group) {
       try {
         ensure_ids(repo, 1);
-        one_transaction({e});
+        one_group({e});
       } catch (...) {
         e->result = {};
         e->error = std::current_exception();

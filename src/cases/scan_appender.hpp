@@ -13,20 +13,33 @@
 // is that request's answer only; a database error rolls the group back and each of its visits is
 // then tried alone, so that every request gets its own answer.
 //
-// On a SQLite file the group commits to the file's scan queue (store/scan_queue.hpp), not to
-// venue_scans: the main file is not written by a scan, so the other connections keep their page
-// caches. A queued visit gets its final id from a block the appender reserved (once scans have
-// begun the mover reserves the next block ahead, so that a committing caller, which may be an I/O
-// thread of the server, seldom writes the main file itself); duplicates and
-// exit scans look at the queue and at the log (queue first); an exit scan is queued as an exit
-// record. A mover thread moves the queue into venue_scans every 100 ms (and once more when the
-// appender ends); readers of the log move first, so they see every acknowledged visit.
+// On a SQLite file the group is one write() to the appender's segment of the file's scan queue
+// (store/scan_queue.hpp), not a transaction of venue_scans: the main file is not written by a
+// scan, so the other connections keep their page caches. A queued visit gets its final id from a
+// block the appender reserved (once scans have begun the mover reserves the next block ahead, so
+// that a committing caller, which may be an I/O thread of the server, seldom writes the main file
+// itself); an exit scan is queued as an exit record. A mover thread moves the queue into
+// venue_scans every 100 ms (and once more when the appender ends); readers of the log move first,
+// so they see every acknowledged visit.
+//
+// Recent visits (SQLite queue): the appender keeps in memory the latest visit of each (person,
+// venue) it queued, with its exit, until the visit is in the log and older than the longest
+// trace.duplicate_seconds seen (at most kMaxRecent are kept; more are let go early once moved).
+// A duplicate is then looked up in memory, and in the log only when its window reaches back to
+// the log's latest entry when the appender's first group began (among its last
+// CaseRepository::kRecentScanIds ids, the visits appended last) or to a visit let go: no
+// statement for the common new visit. An exit scan looks at memory and at the log and closes the
+// later visit. Visits appended to the log by another writer meanwhile (another server process on
+// the same file, an import) are seen by exit scans but not by the duplicate check, which then
+// logs a second visit.
 //
 // Verified tokens: a token that verified is kept, keyed by its exact bytes, with its claims; a hit
 // still checks the expiry against the time of the scan. Nothing else is taken from the cache (the
 // colour comes from the person's orders at every scan). Venues: kept for a few seconds
 // (kVenueSeconds) and forgotten at once when a venue is closed or reopened in this process.
 #include <array>
+#include <climits>
+#include <deque>
 #include <atomic>
 #include <memory>
 #include <chrono>
@@ -124,13 +137,15 @@ class ScanAppender {
   };
   // false: the visit's own error is in e.error (nothing written for it).
   static bool apply(store::CaseRepository& log, Entry& e);
-  // The same into the queue (its transaction open), with the log read through `log`.
-  bool apply_queued(store::CaseRepository& log, Entry& e);
+  // The same into the queue (its group open), with the log read through `log` and the recent
+  // visits (recent_mu_ held) changed as `undo` records.
+  struct Undo;
+  bool apply_queued(store::CaseRepository& log, Entry& e, Undo& undo);
   void commit(store::Repository& repo, const std::vector<Entry*>& group);
   void commit_queued(store::Repository& repo, const std::vector<Entry*>& group);
   void ensure_ids(store::Repository& repo, std::size_t n);
   void reserve_spare(store::Repository& repo);  // the mover: a block reserved ahead, if none is
-  static constexpr std::int64_t kSpareBlocks = 4;
+  static constexpr std::int64_t kSpareBlocks = 64;  // 262,144 ids: seconds of scans at the highest rates
   void feed(const store::ScanMove& m);
   void mover_loop();
   void run(store::Repository& repo, std::vector<Entry>& mine);  // queues `mine`, returns when all are done
@@ -156,6 +171,48 @@ class ScanAppender {
   bool move_stop_ = false;  // guarded by move_mu_
   std::chrono::milliseconds move_every_;
   std::thread mover_;
+
+  // Recent visits (see above), guarded by recent_mu_.
+ public:
+  static constexpr std::size_t kMaxRecent = 4'000'000;
+  std::size_t recent_size() const;  // for tests
+
+ private:
+  struct RecentKey {
+    std::int64_t person = 0, venue = 0;
+    bool operator==(const RecentKey&) const = default;
+  };
+  struct RecentHash {
+    std::size_t operator()(const RecentKey& k) const noexcept {
+      return static_cast<std::size_t>((static_cast<std::uint64_t>(k.person) * 0x9E3779B97F4A7C15ull) ^
+                                      static_cast<std::uint64_t>(k.venue));
+    }
+  };
+  struct Recent {
+    std::int64_t id = 0;
+    std::int64_t entered_ms = 0;
+    std::int64_t exited_ms = -1;  // -1: no exit
+    std::uint64_t group = 0;      // the last group that wrote it (its visit or its exit)
+    bool pass = true;
+    std::string colour;
+  };
+  struct Aged {  // the recent visits in the order they were queued
+    RecentKey key;
+    std::int64_t id = 0;
+    std::int64_t entered_ms = 0;
+  };
+  // Lets go of the recent visits moved by groups up to `moved` (the mover's).
+  void moved_through(std::uint64_t moved);
+  mutable std::mutex recent_mu_;
+  std::unordered_map<RecentKey, Recent, RecentHash> recent_;
+  std::deque<Aged> aged_;
+  std::unordered_map<std::int64_t, std::pair<std::int64_t, std::uint64_t>> logged_exits_;  // visit id -> exit ms, group
+  std::optional<std::int64_t> log_until_ms_;  // from the first group: the log's latest entry before it
+  std::int64_t let_go_ms_ = INT64_MIN;      // the latest entry let go
+  std::int64_t newest_ms_ = INT64_MIN;      // the latest entry queued
+  int window_seconds_ = 0;                  // the longest duplicate_seconds seen
+  std::uint64_t group_seq_ = 0;             // the committing caller's
+  std::atomic<std::uint64_t> committed_seq_{0};
 
   mutable std::mutex cache_mu_;
   struct Key {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "store/db.hpp"
+#include "store/journal.hpp"
 #include "store/repository.hpp"
 
 namespace bihuan::store {
@@ -69,13 +70,8 @@ class AuditQueue {
   std::int64_t move_into(Repository& main);
 
  private:
-  void begin_segment();
-  void end_segment();
   std::string main_path_;
-  std::string dir_;
-  std::int64_t segment_bytes_;
-  int fd_ = -1;               // the segment being written, or -1
-  std::int64_t written_ = 0;  // its size
+  journal::Writer writer_;
 };
 
 // Moves every queued record of the main file `main_path` into its audit_log through `main`, a

@@ -172,6 +172,11 @@ class CaseRepository {
   virtual std::int64_t append_scan(ScanRow& s) = 0;  // fills id
   // The person's latest scan at the venue entered at or after `since`.
   virtual std::optional<ScanRow> latest_scan(std::int64_t person_id, std::int64_t venue_id, Instant since) = 0;
+  // The latest entry time among the log's last kRecentScanIds ids (the visits appended last; none
+  // when the log is empty): where a server that starts needs to look for duplicates of earlier
+  // visits (cases/scan_appender.hpp, "Recent visits").
+  static constexpr int kRecentScanIds = 4096;
+  virtual std::optional<Instant> recent_scan_entry() = 0;
   virtual void set_exit(std::int64_t scan_id, Instant at) = 0;
   // Scans of a person entered in [from, to).
   virtual std::vector<ScanRow> scans_of_person(std::int64_t person_id, Instant from, Instant to) = 0;

@@ -1,59 +1,263 @@
 #include "store/scan_queue.hpp"
 
 #include <algorithm>
+#include <array>
+#include <climits>
+#include <ctime>
 #include <filesystem>
 
 #include "core/date.hpp"
 #include "core/error.hpp"
+#include "store/audit_queue.hpp"
+#include "store/journal.hpp"
 #include "store/sql_access.hpp"
 
 namespace bihuan::store {
 
 namespace {
 
-// kind 0: a visit (all columns); kind 1: an exit scan of the visit `id` at `entered_at`.
-constexpr const char* kQueueSchema =
-    "BEGIN IMMEDIATE;"
-    "CREATE TABLE IF NOT EXISTS queue_meta (uid TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS scan_queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, "
-    "id INTEGER NOT NULL, venue_id INTEGER NOT NULL, person_id INTEGER NOT NULL, entered_at INTEGER NOT NULL, "
-    "exited_at INTEGER, scan_day TEXT NOT NULL, colour TEXT NOT NULL, pass INTEGER NOT NULL, via TEXT NOT NULL, "
-    "by_user INTEGER NOT NULL);"
-    "CREATE INDEX IF NOT EXISTS scan_queue_person ON scan_queue (person_id, venue_id, entered_at);"
-    "INSERT INTO queue_meta (uid) SELECT lower(hex(randomblob(16))) WHERE NOT EXISTS (SELECT 1 FROM queue_meta);"
-    "COMMIT;";
+namespace fs = std::filesystem;
 
 constexpr const char* kCols = "id, venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, by_user";
-
-// Appenders never checkpoint the queue's WAL (a checkpoint's fsync inside a scan's commit would
-// stall its answer); the mover does after each move, and the queue stays small because moved
-// rows are deleted.
-std::unique_ptr<Db> open_queue(const std::string& path) {
-  auto db = open_sqlite(path);
-  db->exec_script("PRAGMA wal_autocheckpoint=0;");
-  try {
-    db->exec_script(kQueueSchema);
-  } catch (...) {
-    db->rollback();
-    throw;
-  }
-  return db;
-}
-
-std::string queue_uid(Db& q) {
-  Q u(q, "SELECT uid FROM queue_meta LIMIT 1");
-  if (!u.next()) fail(ErrorCode::internal, "the scan queue has no uid");
-  return u.str(0);
-}
+constexpr std::int64_t kSegmentBytes = 8 << 20;
+constexpr std::int64_t kNoExit = INT64_MIN;
 
 std::int64_t scalar(Db& db, const char* sql) {
   Q q(db, sql);
   return q.next() ? q.int64(0) : 0;
 }
 
+// --- Records -------------------------------------------------------------------------------------
+// A record's payload: kind (u8: 0 a visit, 1 an exit scan of the visit `id` at `entered_at`), id,
+// venue_id, person_id, entered_at (ms), exited_at (ms, or INT64_MIN for none; i64 each), pass (u8),
+// by_user (i64), scan_day, colour, via (each a u32 length and its bytes).
+void frame(std::string& out, std::uint8_t kind, const ScanRow& s, std::int64_t at_ms) {
+  const std::size_t start = journal::begin_record(out);
+  out.push_back(static_cast<char>(kind));
+  journal::put_i64(out, s.id);
+  journal::put_i64(out, s.venue_id);
+  journal::put_i64(out, s.person_id);
+  journal::put_i64(out, at_ms);
+  journal::put_i64(out, kind == 0 && s.exited_at ? to_unix_ms(*s.exited_at) : kNoExit);
+  out.push_back(static_cast<char>(kind == 0 && s.pass ? 1 : 0));
+  journal::put_i64(out, kind == 0 ? s.by_user : 0);
+  journal::put_str(out, kind == 0 ? std::string_view(s.scan_day) : std::string_view());
+  journal::put_str(out, kind == 0 ? std::string_view(s.colour) : std::string_view());
+  journal::put_str(out, kind == 0 ? std::string_view(s.via) : std::string_view());
+  journal::end_record(out, start);
+}
+
+struct RecordView {
+  std::uint8_t kind = 0, pass = 0;
+  std::int64_t id = 0, venue_id = 0, person_id = 0, entered_ms = 0, exited_ms = kNoExit, by_user = 0;
+  std::string_view scan_day, colour, via;
+};
+
+bool unframe(std::string_view p, RecordView& r) {
+  journal::Reader in(p);
+  return in.u8(r.kind) && r.kind <= 1 && in.i64(r.id) && in.i64(r.venue_id) && in.i64(r.person_id) &&
+         in.i64(r.entered_ms) && in.i64(r.exited_ms) && in.u8(r.pass) && in.i64(r.by_user) && in.str(r.scan_day) &&
+         in.str(r.colour) && in.str(r.via) && in.done();
+}
+
+// --- Moving --------------------------------------------------------------------------------------
+// Visits go in by statements of kRowsPerInsert rows (the rest one by one); an exit is applied in
+// its place, after the visits before it.
+constexpr int kRowsPerInsert = 32;
+constexpr const char* kRow = "(?, ?, COALESCE((SELECT merged_into FROM persons WHERE id = ?), ?), ?, ?, ?, ?, ?, ?, ?)";
+
+std::string insert_sql(int rows) {
+  std::string s = "INSERT INTO venue_scans (id, venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, by_user) VALUES ";
+  for (int i = 0; i < rows; ++i) {
+    if (i) s += ',';
+    s += kRow;
+  }
+  return s;
+}
+
+void bind_visit(Q& q, const RecordView& r) {
+  q.i64(r.id).i64(r.venue_id).i64(r.person_id).i64(r.person_id).i64(r.entered_ms);
+  if (r.exited_ms == kNoExit)
+    q.null();
+  else
+    q.i64(r.exited_ms);
+  q.text(r.scan_day).text(r.colour).i64(r.pass).text(r.via).i64(r.by_user);
+}
+
+// A visit's late row (it went in below the log's top id).
+TraceLogRow late_row(std::int64_t id, std::int64_t venue, std::int64_t person, std::int64_t entered_ms,
+                     std::optional<std::int64_t> exited_ms, bool pass) {
+  TraceLogRow r;
+  r.id = id;
+  r.venue_id = venue;
+  r.person_id = person;
+  r.entered_at_ms = entered_ms;
+  r.exited_at_ms = exited_ms;
+  r.pass = pass;
+  return r;
+}
+
+class ScanSink final : public journal::Sink {
+ public:
+  explicit ScanSink(std::string legacy) : legacy_(std::move(legacy)) {}
+
+  std::int64_t copy(Db& main, std::string_view bytes) override {
+    if (top_ < 0) top_ = scalar(main, "SELECT MAX(id) FROM venue_scans");
+    std::array<RecordView, kRowsPerInsert> rows;
+    int n = 0;
+    const std::int64_t took = journal::for_each_record(bytes, [&](std::string_view payload) {
+      RecordView r;
+      if (!unframe(payload, r)) return false;
+      if (r.kind == 1) {
+        insert(main, rows.data(), n);
+        n = 0;
+        exit(main, r.id, r.entered_ms);
+        return true;
+      }
+      rows[static_cast<std::size_t>(n)] = r;
+      if (++n == kRowsPerInsert) {
+        insert(main, rows.data(), n);
+        n = 0;
+      }
+      return true;
+    });
+    insert(main, rows.data(), n);
+    return took;
+  }
+
+  void dropped_tail(Db& main, const std::string& uid, std::int64_t offset, std::int64_t bytes) override {
+    AuditRecord r;
+    r.at = from_unix_ms(static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+    r.username = "system";
+    r.action = "scan.queue_tail_dropped";
+    r.entity = "scan_queue";
+    r.detail = "{\"segment\":\"";
+    r.detail.append(uid);
+    r.detail.append("\",\"offset\":");
+    r.detail.append(std::to_string(offset));
+    r.detail.append(",\"bytes\":");
+    r.detail.append(std::to_string(bytes));
+    r.detail.push_back('}');
+    Q ins(main,
+          "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
+          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    bind_audit(ins, r);
+    ins.run();
+  }
+
+  // The queue file of earlier versions, drained in the move's transaction.
+  std::vector<std::string> also(Db& main) override;
+
+  ScanMove out;
+  std::string legacy_uid;  // set when the legacy queue file was drained by this move
+
+ private:
+  void insert(Db& main, const RecordView* rows, int n) {
+    if (n == 0) return;
+    if (n == kRowsPerInsert) {
+      static const std::string many = insert_sql(kRowsPerInsert);
+      Q q(main, many);
+      for (int i = 0; i < n; ++i) bind_visit(q, rows[i]);
+      q.run();
+    } else {
+      static const std::string one = insert_sql(1);
+      Q q(main, one);
+      for (int i = 0; i < n; ++i) {
+        q.again();
+        bind_visit(q, rows[i]);
+        q.run();
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      const auto& r = rows[i];
+      ++out.visits;
+      if (r.id < top_)
+        out.late.push_back(late_row(r.id, r.venue_id, r.person_id, r.entered_ms,
+                                    r.exited_ms == kNoExit ? std::nullopt : std::optional<std::int64_t>(r.exited_ms),
+                                    r.pass != 0));
+    }
+  }
+  void exit(Db& main, std::int64_t id, std::int64_t at_ms) {
+    Q ex(main, "UPDATE venue_scans SET exited_at = ? WHERE id = ? AND exited_at IS NULL");
+    ex.i64(at_ms).i64(id);
+    ex.run();
+    ++out.exits;
+  }
+
+  std::string legacy_;
+  std::int64_t top_ = -1;
+
+};
+
+std::vector<std::string> ScanSink::also(Db& main) {
+  std::error_code ec;
+  if (legacy_.empty() || !fs::exists(legacy_, ec)) return {};
+  if (top_ < 0) top_ = scalar(main, "SELECT MAX(id) FROM venue_scans");
+  auto q = open_sqlite(legacy_);
+  {
+    Q t(*q, "SELECT 1 FROM sqlite_master WHERE name = 'queue_meta'");
+    if (!t.next()) {
+      legacy_uid.assign(1, '-');  // an empty file: nothing to drain, removed all the same
+      return {};
+    }
+  }
+  {
+    Q u(*q, "SELECT uid FROM queue_meta LIMIT 1");
+    if (!u.next()) {
+      legacy_uid.assign(1, '-');
+      return {};
+    }
+    legacy_uid = u.str(0);
+  }
+  std::int64_t mark = 0;
+  {
+    Q m(main, "SELECT moved FROM scan_queue_moved WHERE queue_uid = ?");
+    m.text(legacy_uid);
+    if (m.next()) mark = m.int64(0);
+  }
+  std::int64_t last = mark;
+  Q rows(*q, std::string("SELECT seq, kind, ") + kCols + " FROM scan_queue WHERE seq > ? ORDER BY seq");
+  rows.i64(mark);
+  while (rows.next()) {
+    last = rows.int64(0);
+    RecordView r;
+    r.id = rows.int64(2);
+    r.entered_ms = rows.int64(5);
+    if (rows.int64(1) == 1) {
+      exit(main, r.id, r.entered_ms);
+      continue;
+    }
+    r.venue_id = rows.int64(3);
+    r.person_id = rows.int64(4);
+    r.exited_ms = rows.null_at(6) ? kNoExit : rows.int64(6);
+    const std::string day = rows.str(7), colour = rows.str(8), via = rows.str(10);
+    r.scan_day = day;
+    r.colour = colour;
+    r.pass = rows.int64(9) != 0 ? 1 : 0;
+    r.via = via;
+    r.by_user = rows.int64(11);
+    insert(main, &r, 1);
+  }
+  // The mark stays until the file is gone, in case its removal fails.
+  if (last != mark) {
+    Q up(main,
+         "INSERT INTO scan_queue_moved (queue_uid, moved) VALUES (?, ?) "
+         "ON CONFLICT (queue_uid) DO UPDATE SET moved = excluded.moved");
+    up.text(legacy_uid).i64(last);
+    up.run();
+  }
+  return {legacy_uid};
+}
+
 }  // namespace
 
+std::string scan_queue_dir(const std::string& main_path) { return main_path + "-scanq.d"; }
 std::string scan_queue_path(const std::string& main_path) { return main_path + "-scanq"; }
+
+bool scan_queue_exists(const std::string& main_path) {
+  std::error_code ec;
+  return fs::exists(scan_queue_dir(main_path), ec) || fs::exists(scan_queue_path(main_path), ec);
+}
 
 ScanRow read_scan_row(const Q& q) {
   Cols c(q);
@@ -71,56 +275,24 @@ ScanRow read_scan_row(const Q& q) {
   return s;
 }
 
-ScanQueue::ScanQueue(const std::string& main_path) : db_(open_queue(scan_queue_path(main_path))) {}
+ScanQueue::ScanQueue(const std::string& main_path)
+    : main_path_(main_path), writer_(scan_queue_dir(main_path), kSegmentBytes, "scan queue") {}
 ScanQueue::~ScanQueue() = default;
 
-void ScanQueue::begin() { db_->begin(); }
-void ScanQueue::commit() { db_->commit(); }
-void ScanQueue::rollback() noexcept { db_->rollback(); }
+void ScanQueue::begin() { pending_.clear(); }
+void ScanQueue::commit() {
+  std::string bytes;
+  bytes.swap(pending_);
+  writer_.append(bytes);
+}
+void ScanQueue::rollback() noexcept { pending_.clear(); }
 
 void ScanQueue::add_visit(const ScanRow& s) {
   if (s.id <= 0) fail(ErrorCode::internal, "a queued visit needs its id");
-  Q q(*db_,
-      "INSERT INTO scan_queue (kind, id, venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, "
-      "by_user) VALUES (0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  q.i64(s.id).i64(s.venue_id).i64(s.person_id).i64(to_unix_ms(s.entered_at));
-  bind_opt_at(q, s.exited_at);
-  q.text(s.scan_day).text(s.colour).i64(s.pass ? 1 : 0).text(s.via).i64(s.by_user);
-  q.run();
+  frame(pending_, 0, s, to_unix_ms(s.entered_at));
 }
 
-void ScanQueue::add_exit(const ScanRow& visit, Instant at) {
-  // The exit record carries the visit's person and venue (found by them, see queued_exit).
-  Q q(*db_,
-      "INSERT INTO scan_queue (kind, id, venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, "
-      "by_user) VALUES (1, ?, ?, ?, ?, NULL, '', '', 0, '', 0)");
-  q.i64(visit.id).i64(visit.venue_id).i64(visit.person_id).i64(to_unix_ms(at));
-  q.run();
-}
-
-std::optional<Instant> ScanQueue::queued_exit(std::int64_t person_id, std::int64_t venue_id, std::int64_t scan_id) {
-  // The first queued exit wins (the move sets an exit only where none is set).
-  Q q(*db_,
-      "SELECT entered_at FROM scan_queue WHERE person_id = ? AND venue_id = ? AND kind = 1 AND id = ? "
-      "ORDER BY seq LIMIT 1");
-  q.i64(person_id).i64(venue_id).i64(scan_id);
-  if (!q.next()) return std::nullopt;
-  return from_unix_ms(q.int64(0));
-}
-
-std::optional<ScanRow> ScanQueue::latest(std::int64_t person_id, std::int64_t venue_id, Instant since) {
-  std::optional<ScanRow> out;
-  {
-    Q q(*db_, std::string("SELECT ") + kCols +
-                  " FROM scan_queue WHERE person_id = ? AND venue_id = ? AND entered_at >= ? AND kind = 0 "
-                  "ORDER BY entered_at DESC, id DESC LIMIT 1");
-    q.i64(person_id).i64(venue_id).i64(to_unix_ms(since));
-    if (!q.next()) return std::nullopt;
-    out = read_scan_row(q);
-  }
-  if (!out->exited_at) out->exited_at = queued_exit(person_id, venue_id, out->id);
-  return out;
-}
+void ScanQueue::add_exit(const ScanRow& visit, Instant at) { frame(pending_, 1, visit, to_unix_ms(at)); }
 
 std::int64_t ScanQueue::reserve_ids(Db& main, std::int64_t n) {
   if (main.backend() != Backend::sqlite) fail(ErrorCode::internal, "scan ids are reserved on SQLite only");
@@ -142,82 +314,17 @@ std::int64_t ScanQueue::reserve_ids(Db& main, std::int64_t n) {
 }
 
 ScanMove ScanQueue::move_into(Db& main) {
-  ScanMove out;
-  Db* queue = db_.get();
-  // Nothing queued: the main file is not touched (not even its write lock).
-  if (scalar(*queue, "SELECT COUNT(*) FROM (SELECT 1 FROM scan_queue LIMIT 1)") == 0) return out;
-  const std::string uid = queue_uid(*queue);
-  std::int64_t mark = 0;
-  // The main file's write lock first: a second mover waits here and then sees this one's mark.
-  main.begin();
-  try {
-    {
-      Q m(main, "SELECT moved FROM scan_queue_moved WHERE queue_uid = ?");
-      m.text(uid);
-      if (m.next()) mark = m.int64(0);
+  const std::string legacy = scan_queue_path(main_path_);
+  ScanSink sink(legacy);
+  journal::move_segments(main, writer_.dir(), "scan_queue_moved", sink, "scan queue");
+  if (!sink.legacy_uid.empty()) {
+    std::error_code ec;
+    if (fs::remove(legacy, ec)) {
+      fs::remove(legacy + "-wal", ec);
+      fs::remove(legacy + "-shm", ec);
     }
-    const std::int64_t top = scalar(main, "SELECT MAX(id) FROM venue_scans");
-    std::int64_t last = mark;
-    {
-      Q rows(*queue, std::string("SELECT seq, kind, ") + kCols + " FROM scan_queue WHERE seq > ? ORDER BY seq");
-      rows.i64(mark);
-      while (rows.next()) {
-        last = rows.int64(0);
-        const std::int64_t id = rows.int64(2);
-        if (rows.int64(1) == 1) {
-          Q ex(main, "UPDATE venue_scans SET exited_at = ? WHERE id = ? AND exited_at IS NULL");
-          ex.i64(rows.int64(5)).i64(id);
-          ex.run();
-          ++out.exits;
-          continue;
-        }
-        // A person merged since the scan (the merge re-pointed the log, not the queue) is logged
-        // as the record it was merged into.
-        Q ins(main,
-              "INSERT INTO venue_scans (id, venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, "
-              "by_user) VALUES (?, ?, COALESCE((SELECT merged_into FROM persons WHERE id = ?), ?), ?, ?, ?, ?, ?, ?, ?)");
-        ins.i64(id).i64(rows.int64(3)).i64(rows.int64(4)).i64(rows.int64(4)).i64(rows.int64(5));
-        if (rows.null_at(6))
-          ins.null();
-        else
-          ins.i64(rows.int64(6));
-        ins.text(rows.str(7)).text(rows.str(8)).i64(rows.int64(9)).text(rows.str(10)).i64(rows.int64(11));
-        ins.run();
-        ++out.visits;
-        if (id < top) {
-          TraceLogRow r;
-          r.id = id;
-          r.venue_id = rows.int64(3);
-          r.person_id = rows.int64(4);
-          r.entered_at_ms = rows.int64(5);
-          if (!rows.null_at(6)) r.exited_at_ms = rows.int64(6);
-          r.pass = rows.int64(9) != 0;
-          out.late.push_back(r);
-        }
-      }
-    }
-    if (last != mark) {
-      Q up(main,
-           "INSERT INTO scan_queue_moved (queue_uid, moved) VALUES (?, ?) "
-           "ON CONFLICT (queue_uid) DO UPDATE SET moved = excluded.moved");
-      up.text(uid).i64(last);
-      up.run();
-    }
-    main.commit();
-    mark = last;
-  } catch (...) {
-    main.rollback();
-    throw;
   }
-  // Rows at or below the mark are never copied again; deleting them only keeps the queue small
-  // (a failure here leaves them for the next move to delete).
-  {
-    Q del(*queue, "DELETE FROM scan_queue WHERE seq <= ?");
-    del.i64(mark);
-    del.run();
-  }
-  if (out.visits + out.exits > 0) queue->exec_script("PRAGMA wal_checkpoint(PASSIVE);");
-  return out;
+  return std::move(sink.out);
 }
 
 std::int64_t ScanQueue::reserve_ids(Repository& main, std::int64_t n) { return reserve_ids(database_of(main), n); }
@@ -225,9 +332,7 @@ std::int64_t ScanQueue::reserve_ids(Repository& main, std::int64_t n) { return r
 ScanMove ScanQueue::move_into(Repository& main) { return move_into(database_of(main)); }
 
 ScanMove move_scan_queue(Db& main, const std::string& main_path) {
-  if (main.backend() != Backend::sqlite || main_path.empty()) return {};
-  std::error_code ec;
-  if (!std::filesystem::exists(scan_queue_path(main_path), ec)) return {};
+  if (main.backend() != Backend::sqlite || main_path.empty() || !scan_queue_exists(main_path)) return {};
   ScanQueue q(main_path);
   return q.move_into(main);
 }

@@ -212,8 +212,7 @@ class SqlCaseRepository final : public CaseRepository {
     const std::string path = sqlite_file_of(repo_);
     if (path.empty()) return;
     if (!queue_) {
-      std::error_code ec;
-      if (!std::filesystem::exists(scan_queue_path(path), ec)) return;
+      if (!scan_queue_exists(path)) return;
       queue_ = std::make_unique<ScanQueue>(path);
     }
     try {
@@ -248,6 +247,12 @@ class SqlCaseRepository final : public CaseRepository {
     q.i64(person_id).i64(ms(since)).i64(venue_id);
     if (!q.next()) return std::nullopt;
     return read_scan_row(q);
+  }
+  std::optional<Instant> recent_scan_entry() override {
+    Q q(db_, "SELECT MAX(entered_at) FROM (SELECT entered_at FROM venue_scans ORDER BY id DESC LIMIT " +
+                 std::to_string(kRecentScanIds) + ") t");
+    if (!q.next() || q.null_at(0)) return std::nullopt;
+    return from_unix_ms(q.int64(0));
   }
   void set_exit(std::int64_t scan_id, Instant at) override {
     Q(db_, "UPDATE venue_scans SET exited_at = ? WHERE id = ?").i64(ms(at)).i64(scan_id).run();
