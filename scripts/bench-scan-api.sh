@@ -13,7 +13,8 @@
 #   no token is seen twice while n < N (the server verifies every signature; the count of requests
 #   beyond N is printed). TOKEN_MAC=1: those tokens also carry the issuer's MAC, as the server's
 #   own codes do since core/health_code_mac.hpp (the server then checks the MAC, not the signature). DB_THREADS: serve --db-threads (default: the server's). GROUP_WAIT_US:
-#   the setting trace.scan_group_wait_us (default: the server's).
+#   the setting trace.scan_group_wait_us (default: the server's). MOVE_MS: the setting
+#   trace.scan_move_ms, how often the scan queue is moved into the log (default: the server's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "$1") PERSONS=${2:-100000} DUR=${3:-15} VISITORS=${4:-2000}
@@ -31,6 +32,7 @@ DB="$WORK/city.db"
 "$BIN" gen --persons "$PERSONS" --seed 1 --db "sqlite:$DB" >/dev/null
 "$BIN" user add --db "sqlite:$DB" --username bench --role admin --password "bench-password-1" >/dev/null
 [[ -n "${GROUP_WAIT_US:-}" ]] && "$BIN" settings set trace.scan_group_wait_us "$GROUP_WAIT_US" --db "sqlite:$DB" >/dev/null
+[[ -n "${MOVE_MS:-}" ]] && "$BIN" settings set trace.scan_move_ms "$MOVE_MS" --db "sqlite:$DB" >/dev/null
 TOKEN=$("$BIN" user token --db "sqlite:$DB" --username bench --name wrk | tail -n 1)
 API_PORT=$(free_port)
 DISTINCT=${DISTINCT_TOKENS:-0}
