@@ -132,24 +132,6 @@ std::int64_t copy_records(Db& main, std::string_view bytes, std::int64_t& copied
   return took;
 }
 
-// The audit record of bytes dropped at the end of a segment whose writer has gone.
-void record_dropped_tail(Db& main, const std::string& uid, std::int64_t offset, std::int64_t bytes) {
-  AuditRecord r;
-  r.at = from_unix_ms(static_cast<std::int64_t>(std::time(nullptr)) * 1000);
-  r.username = "system";
-  r.action = "audit.queue_tail_dropped";
-  r.entity = "audit_queue";
-  r.detail = "{\"segment\":\"";
-  r.detail.append(uid);
-  r.detail.append("\",\"offset\":");
-  r.detail.append(std::to_string(offset));
-  r.detail.append(",\"bytes\":");
-  r.detail.append(std::to_string(bytes));
-  r.detail.push_back('}');
-  Q ins(main, kInsert);
-  bind_audit(ins, r);
-  ins.run();
-}
 
 // --- The queue file of earlier versions (a SQLite database), drained once ------------------------
 
@@ -207,7 +189,7 @@ class AuditSink final : public journal::Sink {
   explicit AuditSink(std::string legacy) : legacy_(std::move(legacy)) {}
   std::int64_t copy(Db& main, std::string_view bytes) override { return copy_records(main, bytes, copied); }
   void dropped_tail(Db& main, const std::string& uid, std::int64_t offset, std::int64_t bytes) override {
-    record_dropped_tail(main, uid, offset, bytes);
+    record_dropped_tail(main, "audit.queue_tail_dropped", "audit_queue", uid, offset, bytes);
   }
   std::vector<std::string> also(Db& main) override {
     // The legacy queue's mark stays until its file is gone.
@@ -234,6 +216,25 @@ void bind_audit(Q& q, const AuditRecord& r) {
       .text(r.ip)
       .text(r.reason)
       .text(r.detail);
+}
+
+void record_dropped_tail(Db& main, const std::string& action, const std::string& entity, const std::string& uid,
+                         std::int64_t offset, std::int64_t bytes) {
+  AuditRecord r;
+  r.at = from_unix_ms(static_cast<std::int64_t>(std::time(nullptr)) * 1000);
+  r.username = "system";
+  r.action = action;
+  r.entity = entity;
+  r.detail = "{\"segment\":\"";
+  r.detail.append(uid);
+  r.detail.append("\",\"offset\":");
+  r.detail.append(std::to_string(offset));
+  r.detail.append(",\"bytes\":");
+  r.detail.append(std::to_string(bytes));
+  r.detail.push_back('}');
+  Q ins(main, kInsert);
+  bind_audit(ins, r);
+  ins.run();
 }
 
 std::string sqlite_file_of_url(const std::string& url) {

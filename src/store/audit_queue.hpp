@@ -42,6 +42,12 @@ namespace bihuan::store {
 // username, action, entity, entity_id, ip, reason, detail.
 void bind_audit(Q& q, const AuditRecord& r);
 
+// Records in audit_log (as the user "system", action `action`, entity `entity`) that `bytes` bytes at
+// `offset` of the journal segment `uid` were dropped: a write cut at the end of a segment whose
+// writer has gone (store/journal.hpp).
+void record_dropped_tail(Db& main, const std::string& action, const std::string& entity, const std::string& uid,
+                         std::int64_t offset, std::int64_t bytes);
+
 // The file of a SQLite database URL (`sqlite:PATH`, `sqlite://PATH` or `PATH.db`); empty for
 // PostgreSQL, in-memory and URI-style names, which have no audit queue.
 std::string sqlite_file_of_url(const std::string& url);

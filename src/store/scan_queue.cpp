@@ -126,23 +126,7 @@ class ScanSink final : public journal::Sink {
   }
 
   void dropped_tail(Db& main, const std::string& uid, std::int64_t offset, std::int64_t bytes) override {
-    AuditRecord r;
-    r.at = from_unix_ms(static_cast<std::int64_t>(std::time(nullptr)) * 1000);
-    r.username = "system";
-    r.action = "scan.queue_tail_dropped";
-    r.entity = "scan_queue";
-    r.detail = "{\"segment\":\"";
-    r.detail.append(uid);
-    r.detail.append("\",\"offset\":");
-    r.detail.append(std::to_string(offset));
-    r.detail.append(",\"bytes\":");
-    r.detail.append(std::to_string(bytes));
-    r.detail.push_back('}');
-    Q ins(main,
-          "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    bind_audit(ins, r);
-    ins.run();
+    record_dropped_tail(main, "scan.queue_tail_dropped", "scan_queue", uid, offset, bytes);
   }
 
   // The queue file of earlier versions, drained in the move's transaction.
