@@ -312,8 +312,10 @@ void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entr
       // A caller that held its reads (the server's I/O thread) keeps them held afterwards; for any
       // other the snapshot ends with the group.
       const bool held = store::holding_reads(repo);
-      repo.hold_reads();
+      // The snapshot is taken under recent_mu_: a visit the mover let go meanwhile (after its
+      // move had committed) is then in it.
       std::unique_lock lock(recent_mu_);
+      repo.hold_reads();
       Undo undo;
       const std::int64_t newest_before = newest_ms_;
       try {
