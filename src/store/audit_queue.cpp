@@ -65,20 +65,6 @@ constexpr const char* kInsert =
     "INSERT INTO audit_log (at, user_id, username, action, entity, entity_id, ip, reason, detail) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-std::int64_t mark_of(Db& main, const std::string& uid) {
-  Q m(main, "SELECT moved FROM audit_queue_moved WHERE queue_uid = ?");
-  m.text(uid);
-  return m.next() ? m.int64(0) : 0;
-}
-
-void set_mark(Db& main, const std::string& uid, std::int64_t moved) {
-  Q up(main,
-       "INSERT INTO audit_queue_moved (queue_uid, moved) VALUES (?, ?) "
-       "ON CONFLICT (queue_uid) DO UPDATE SET moved = excluded.moved");
-  up.text(uid).i64(moved);
-  up.run();
-}
-
 // Moved records go in by statements of kRowsPerInsert rows (and the rest one by one): one
 // statement's step, bindings and reset for many rows.
 constexpr int kRowsPerInsert = 32;
@@ -141,22 +127,9 @@ std::string legacy_path(const std::string& main_path) { return main_path + "-aud
 // number copied and sets `uid` to the file's. The file is removed by the caller after the commit.
 std::int64_t drain_legacy(Db& main, const std::string& path, std::string& uid) {
   auto q = open_sqlite(path);
-  {
-    Q u(*q, "SELECT name FROM sqlite_master WHERE name = 'queue_meta'");
-    if (!u.next()) {
-      uid.assign(1, '-');  // an empty file: nothing to drain, removed all the same
-      return 0;
-    }
-  }
-  {
-    Q u(*q, "SELECT uid FROM queue_meta LIMIT 1");
-    if (!u.next()) {
-      uid.assign(1, '-');
-      return 0;
-    }
-    uid = u.str(0);
-  }
-  const std::int64_t mark = mark_of(main, uid);
+  uid = journal::legacy_uid(*q);
+  if (uid == "-") return 0;  // an empty file: nothing to drain, removed all the same
+  const std::int64_t mark = journal::mark_of(main, "audit_queue_moved", uid);
   std::int64_t last = mark, copied = 0;
   Q rows(*q,
          "SELECT id, at, user_id, username, action, entity, entity_id, ip, reason, detail "
@@ -178,7 +151,7 @@ std::int64_t drain_legacy(Db& main, const std::string& path, std::string& uid) {
     ++copied;
   }
   // The mark stays until the file is gone, in case its removal fails.
-  if (last != mark) set_mark(main, uid, last);
+  if (last != mark) journal::set_mark(main, "audit_queue_moved", uid, last);
   return copied;
 }
 
@@ -275,13 +248,7 @@ std::int64_t AuditQueue::move_into(Db& main) {
   const std::string legacy = legacy_path(main_path_);
   AuditSink sink(legacy);
   journal::move_segments(main, writer_.dir(), "audit_queue_moved", sink, "audit queue");
-  if (!sink.legacy_uid.empty()) {
-    std::error_code ec;
-    if (fs::remove(legacy, ec)) {
-      fs::remove(legacy + "-wal", ec);
-      fs::remove(legacy + "-shm", ec);
-    }
-  }
+  if (!sink.legacy_uid.empty()) journal::remove_legacy(legacy);
   return sink.copied;
 }
 

@@ -123,19 +123,6 @@ struct Segment {
   std::int64_t moved = 0;  // the mark after this move
 };
 
-std::int64_t mark_of(Db& main, const std::string& table, const std::string& uid) {
-  Q m(main, "SELECT moved FROM " + table + " WHERE queue_uid = ?");
-  m.text(uid);
-  return m.next() ? m.int64(0) : 0;
-}
-
-void set_mark(Db& main, const std::string& table, const std::string& uid, std::int64_t moved) {
-  Q up(main, "INSERT INTO " + table + " (queue_uid, moved) VALUES (?, ?) "
-             "ON CONFLICT (queue_uid) DO UPDATE SET moved = excluded.moved");
-  up.text(uid).i64(moved);
-  up.run();
-}
-
 bool path_exists(const fs::path& p) {
   std::error_code ec;
   return fs::exists(p, ec);
@@ -278,6 +265,37 @@ void Writer::append(std::string_view framed) {
 }
 
 // --- Moving ----------------------------------------------------------------------------------------
+
+std::int64_t mark_of(Db& main, const std::string& mark_table, const std::string& uid) {
+  Q m(main, "SELECT moved FROM " + mark_table + " WHERE queue_uid = ?");
+  m.text(uid);
+  return m.next() ? m.int64(0) : 0;
+}
+
+void set_mark(Db& main, const std::string& mark_table, const std::string& uid, std::int64_t moved) {
+  Q up(main, "INSERT INTO " + mark_table + " (queue_uid, moved) VALUES (?, ?) "
+             "ON CONFLICT (queue_uid) DO UPDATE SET moved = excluded.moved");
+  up.text(uid).i64(moved);
+  up.run();
+}
+
+std::string legacy_uid(Db& queue) {
+  {
+    Q t(queue, "SELECT 1 FROM sqlite_master WHERE name = 'queue_meta'");
+    if (!t.next()) return std::string(1, '-');
+  }
+  Q u(queue, "SELECT uid FROM queue_meta LIMIT 1");
+  return u.next() ? u.str(0) : std::string(1, '-');
+}
+
+void remove_legacy(const std::string& path) {
+  std::error_code ec;
+  if (fs::remove(path, ec)) {
+    fs::remove(path + "-wal", ec);
+    fs::remove(path + "-shm", ec);
+  }
+}
+
 
 void move_segments(Db& main, const std::string& dir, const std::string& mark_table, Sink& sink,
                    const std::string& what) {

@@ -98,6 +98,16 @@ class Sink {
   virtual std::vector<std::string> also(Db& /*main*/) { return {}; }
 };
 
+// A queue's marks (a mark table's rows: queue_uid, moved): how far the queue `uid` was moved.
+std::int64_t mark_of(Db& main, const std::string& mark_table, const std::string& uid);
+void set_mark(Db& main, const std::string& mark_table, const std::string& uid, std::int64_t moved);
+
+// A queue file of earlier versions (a SQLite database with its uid in table queue_meta): the uid,
+// or "-" when it has none (an empty file, nothing to drain). remove_legacy() deletes the file with
+// its -wal and -shm once drained.
+std::string legacy_uid(Db& queue);
+void remove_legacy(const std::string& path);
+
 // Moves every segment of `dir` through `sink` into the main file `main` (a connection outside any
 // transaction), with the marks in `mark_table` (columns queue_uid, moved).
 void move_segments(Db& main, const std::string& dir, const std::string& mark_table, Sink& sink, const std::string& what);

@@ -102,7 +102,7 @@ class ScanSink final : public journal::Sink {
   explicit ScanSink(std::string legacy) : legacy_(std::move(legacy)) {}
 
   std::int64_t copy(Db& main, std::string_view bytes) override {
-    if (top_ < 0) top_ = scalar(main, "SELECT MAX(id) FROM venue_scans");
+    read_top(main);
     std::array<RecordView, kRowsPerInsert> rows;
     int n = 0;
     const std::int64_t took = journal::for_each_record(bytes, [&](std::string_view payload) {
@@ -168,6 +168,10 @@ class ScanSink final : public journal::Sink {
     ++out.exits;
   }
 
+  // The log's highest id before this move's visits (read once, in the move's transaction).
+  void read_top(Db& main) {
+    if (top_ < 0) top_ = scalar(main, "SELECT MAX(id) FROM venue_scans");
+  }
   std::string legacy_;
   std::int64_t top_ = -1;
 
@@ -176,29 +180,11 @@ class ScanSink final : public journal::Sink {
 std::vector<std::string> ScanSink::also(Db& main) {
   std::error_code ec;
   if (legacy_.empty() || !fs::exists(legacy_, ec)) return {};
-  if (top_ < 0) top_ = scalar(main, "SELECT MAX(id) FROM venue_scans");
+  read_top(main);
   auto q = open_sqlite(legacy_);
-  {
-    Q t(*q, "SELECT 1 FROM sqlite_master WHERE name = 'queue_meta'");
-    if (!t.next()) {
-      legacy_uid.assign(1, '-');  // an empty file: nothing to drain, removed all the same
-      return {};
-    }
-  }
-  {
-    Q u(*q, "SELECT uid FROM queue_meta LIMIT 1");
-    if (!u.next()) {
-      legacy_uid.assign(1, '-');
-      return {};
-    }
-    legacy_uid = u.str(0);
-  }
-  std::int64_t mark = 0;
-  {
-    Q m(main, "SELECT moved FROM scan_queue_moved WHERE queue_uid = ?");
-    m.text(legacy_uid);
-    if (m.next()) mark = m.int64(0);
-  }
+  legacy_uid = journal::legacy_uid(*q);
+  if (legacy_uid == "-") return {};  // an empty file: nothing to drain, removed all the same
+  const std::int64_t mark = journal::mark_of(main, "scan_queue_moved", legacy_uid);
   std::int64_t last = mark;
   Q rows(*q, std::string("SELECT seq, kind, ") + kCols + " FROM scan_queue WHERE seq > ? ORDER BY seq");
   rows.i64(mark);
@@ -223,13 +209,7 @@ std::vector<std::string> ScanSink::also(Db& main) {
     insert(main, &r, 1);
   }
   // The mark stays until the file is gone, in case its removal fails.
-  if (last != mark) {
-    Q up(main,
-         "INSERT INTO scan_queue_moved (queue_uid, moved) VALUES (?, ?) "
-         "ON CONFLICT (queue_uid) DO UPDATE SET moved = excluded.moved");
-    up.text(legacy_uid).i64(last);
-    up.run();
-  }
+  if (last != mark) journal::set_mark(main, "scan_queue_moved", legacy_uid, last);
   return {legacy_uid};
 }
 
@@ -301,13 +281,7 @@ ScanMove ScanQueue::move_into(Db& main) {
   const std::string legacy = scan_queue_path(main_path_);
   ScanSink sink(legacy);
   journal::move_segments(main, writer_.dir(), "scan_queue_moved", sink, "scan queue");
-  if (!sink.legacy_uid.empty()) {
-    std::error_code ec;
-    if (fs::remove(legacy, ec)) {
-      fs::remove(legacy + "-wal", ec);
-      fs::remove(legacy + "-shm", ec);
-    }
-  }
+  if (!sink.legacy_uid.empty()) journal::remove_legacy(legacy);
   return std::move(sink.out);
 }
 
