@@ -44,7 +44,10 @@ ScanAppender::ScanAppender(std::chrono::microseconds group_wait, std::string que
     : group_wait_(group_wait), queue_main_(std::move(queue_main)), index_(std::move(index)), move_every_(move_every) {
   // Buckets for every recent visit it may keep, up front: rehashing millions of them inside a
   // group would hold its answers for tens of milliseconds.
-  if (!queue_main_.empty()) recent_.reserve(kMaxRecent);
+  if (!queue_main_.empty()) {
+    recent_.reserve(kMaxRecent);
+    facts_ = std::make_unique<store::ScanFactsCache>();
+  }
   if (!queue_main_.empty() && move_every_.count() > 0) mover_ = std::thread([this] { mover_loop(); });
 }
 
@@ -68,6 +71,7 @@ void ScanAppender::feed(const store::ScanMove& m) {
 void ScanAppender::mover_loop() {
   std::unique_ptr<store::Repository> repo;
   std::unique_ptr<store::ScanQueue> q;
+  auto trimmed_at = std::chrono::steady_clock::now();
   std::unique_lock lock(move_mu_);
   for (;;) {
     const bool last = move_stop_;
@@ -81,6 +85,11 @@ void ScanAppender::mover_loop() {
       // Ids for the groups to come, reserved here rather than by a committing caller (which may
       // be an I/O thread of the server: a write of the main file can wait behind an import).
       reserve_spare(*repo);
+      // The changes of scan facts the caches have read (store/scan_facts_cache.hpp), now and then.
+      if (const auto now = std::chrono::steady_clock::now(); now - trimmed_at >= std::chrono::seconds{10}) {
+        trimmed_at = now;
+        store::trim_scan_fact_changes(*repo);
+      }
     } catch (const std::exception& e) {
       move_failures_counter().inc();
       spdlog::warn("moving the scan queue into venue_scans failed (tried again): {}", e.what());
@@ -507,6 +516,12 @@ std::optional<store::VenueRow> ScanAppender::venue(store::CaseRepository& log, c
     venues_.insert_or_assign(code, KeptVenue{*v, now});
   }
   return v;
+}
+
+std::optional<store::ScanFacts> ScanAppender::facts(store::Repository& repo, store::CaseRepository& log,
+                                                    std::int64_t person_id) {
+  if (!facts_) return log.scan_facts(person_id);
+  return facts_->get(repo, log, person_id);
 }
 
 void ScanAppender::forget_venues() {

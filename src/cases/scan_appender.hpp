@@ -58,6 +58,7 @@
 #include "core/health_code.hpp"
 #include "store/case_repository.hpp"
 #include "store/repository.hpp"
+#include "store/scan_facts_cache.hpp"
 #include "store/scan_queue.hpp"
 
 namespace bihuan::cases {
@@ -120,6 +121,10 @@ class ScanAppender {
   // The venue of `code` (at most kVenueSeconds old), read through `log` when not kept.
   std::optional<store::VenueRow> venue(store::CaseRepository& log, const std::string& code, Instant now);
   void forget_venues();
+  // The person's scan facts through `repo`'s held snapshot (`log` on the same connection): kept in
+  // memory on a SQLite file with a queue (store/scan_facts_cache.hpp), else read.
+  std::optional<store::ScanFacts> facts(store::Repository& repo, store::CaseRepository& log, std::int64_t person_id);
+  const store::ScanFactsCache* facts_cache() const { return facts_.get(); }  // for tests
 
   // Whether the mover has a block of ids reserved ahead (for tests).
   bool spare_ready() const;
@@ -226,6 +231,7 @@ class ScanAppender {
   };
   std::unordered_map<std::string, KeptVenue> venues_;  // guarded by cache_mu_
   std::int64_t token_hits_ = 0;
+  std::unique_ptr<store::ScanFactsCache> facts_;  // with a queue only
 };
 
 }  // namespace bihuan::cases

@@ -197,7 +197,7 @@ ScanDecision Service::decide_scan(const ScanIn& in, const Caller& c) {
     if (auto p = repo_.person_by_doc(doc, Scope::everything())) person_id = p->id;
   }
   std::optional<store::ScanFacts> f;
-  if (person_id > 0) f = t_->scan_facts(person_id);
+  if (person_id > 0) f = scans_->facts(repo_, *t_, person_id);
   if (!f || f->merged_into != 0)
     fail(ErrorCode::not_found, claims ? "the health code's person is not registered" : "no person registered with this ID number",
          claims ? "code" : "doc_number");

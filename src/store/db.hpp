@@ -97,6 +97,9 @@ class Db {
   virtual void hold_reads() {}
   virtual void end_reads() noexcept {}
   virtual bool holding_reads() const { return false; }
+  // The held snapshot's number, unique in the process (a new one at each snapshot a hold begins):
+  // equal numbers mean the same snapshot of the same connection. 0 when nothing is held.
+  virtual std::uint64_t held_snapshot() const { return 0; }
 
  protected:
   explicit Db(Backend b) : dialect_{b} {}

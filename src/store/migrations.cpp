@@ -1905,6 +1905,77 @@ DROP INDEX venue_scans_person;
 CREATE INDEX venue_scans_person ON venue_scans (person_id, venue_id, entered_at);
 )SQL";
 
+// v41 (issue 8), SQLite only: the persons whose scan facts (CaseRepository::scan_facts: name,
+// merged_into, an open case, an active control order, a flagging test task) may have changed, in
+// commit order, so that a server can keep the facts of the people scanning in memory and forget
+// exactly those changed by any connection of any process (store/scan_facts_cache.hpp). Filled by
+// triggers only; trimmed to its latest rows by trim_scan_fact_changes. A later migration that
+// rebuilds one of these tables must create its triggers again. PostgreSQL keeps no such cache.
+constexpr const char* kV41Sqlite = R"SQL(
+CREATE TABLE scan_fact_changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  person_id INTEGER NOT NULL
+);
+CREATE TRIGGER scan_facts_person_update AFTER UPDATE OF name, merged_into ON persons
+WHEN OLD.name IS NOT NEW.name OR OLD.merged_into IS NOT NEW.merged_into
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) VALUES (NEW.id);
+END;
+CREATE TRIGGER scan_facts_person_delete AFTER DELETE ON persons
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) VALUES (OLD.id);
+END;
+CREATE TRIGGER scan_facts_case_insert AFTER INSERT ON cases
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) VALUES (NEW.person_id);
+END;
+CREATE TRIGGER scan_facts_case_update AFTER UPDATE OF person_id, status ON cases
+WHEN OLD.person_id IS NOT NEW.person_id OR OLD.status IS NOT NEW.status
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) SELECT OLD.person_id UNION SELECT NEW.person_id;
+END;
+CREATE TRIGGER scan_facts_case_delete AFTER DELETE ON cases
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) VALUES (OLD.person_id);
+END;
+CREATE TRIGGER scan_facts_order_insert AFTER INSERT ON control_orders
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) VALUES (NEW.person_id);
+END;
+CREATE TRIGGER scan_facts_order_update AFTER UPDATE OF person_id, status ON control_orders
+WHEN OLD.person_id IS NOT NEW.person_id OR OLD.status IS NOT NEW.status
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) SELECT OLD.person_id UNION SELECT NEW.person_id;
+END;
+CREATE TRIGGER scan_facts_order_delete AFTER DELETE ON control_orders
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) VALUES (OLD.person_id);
+END;
+CREATE TRIGGER scan_facts_task_insert AFTER INSERT ON test_tasks
+WHEN NEW.flag_colour <> ''
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) VALUES (NEW.person_id);
+END;
+CREATE TRIGGER scan_facts_task_update AFTER UPDATE OF person_id, status, flag_colour ON test_tasks
+WHEN (OLD.flag_colour <> '' OR NEW.flag_colour <> '') AND
+     (OLD.person_id IS NOT NEW.person_id OR OLD.status IS NOT NEW.status OR OLD.flag_colour IS NOT NEW.flag_colour)
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) SELECT OLD.person_id UNION SELECT NEW.person_id;
+END;
+CREATE TRIGGER scan_facts_task_delete AFTER DELETE ON test_tasks
+WHEN OLD.flag_colour <> ''
+BEGIN
+  INSERT INTO scan_fact_changes (person_id) VALUES (OLD.person_id);
+END;
+)SQL";
+
+// v42 (issue 8): the scan log's index by day goes. Nothing reads by day (the retention purge
+// takes the oldest ids by entered_at, counts by day are rare), and every visit moved into the log
+// paid for its entry (bench/RESULTS.md, "Venue scans: scan facts in memory").
+constexpr const char* kV42 = R"SQL(
+DROP INDEX venue_scans_day;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -1944,6 +2015,8 @@ const std::vector<Migration>& migrations() {
       {38, kV38, "", ""},
       {39, "", kV39Sqlite, ""},
       {40, kV40, "", ""},
+      {41, "", kV41Sqlite, ""},
+      {42, kV42, "", ""},
   };
   return all;
 }

@@ -158,6 +158,8 @@ class Repository {
   // or a bulk load; no-ops on PostgreSQL.
   virtual void hold_reads() {}
   virtual void end_reads() noexcept {}
+  // The held snapshot's number (Db::held_snapshot), 0 when nothing is held.
+  virtual std::uint64_t held_snapshot() const { return 0; }
 
   // --- areas
   virtual UpsertStats upsert_areas(const std::vector<Area>& areas) = 0;

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "store/db.hpp"
 #include "store/loop_repository.hpp"
+#include "store/scan_facts_cache.hpp"
 #include "store/scan_queue.hpp"
 #include "store/sql_access.hpp"
 
@@ -291,6 +292,7 @@ PurgeReport purge(Repository& repo, const retention::Settings& s, Instant now, c
   report.dry_run = opt.dry_run;
   report.at = now;
   move_scan_queue(repo);  // the scan log's queued visits first (SQLite, store/scan_queue.hpp)
+  if (!opt.dry_run) trim_scan_fact_changes(repo);  // store/scan_facts_cache.hpp
   Db& db = database_of(repo);
   Runner run{repo, db, opt, report};
   const auto& rules = retention::rule_defs();

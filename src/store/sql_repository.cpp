@@ -412,6 +412,7 @@ class SqlRepository final : public Repository {
     if (depth_ == 0 && !bulk_) db_->hold_reads();
   }
   void end_reads() noexcept override { db_->end_reads(); }
+  std::uint64_t held_snapshot() const override { return depth_ == 0 && !bulk_ ? db_->held_snapshot() : 0; }
 
   // ------------------------------------------------------------------ bulk load
   bool begin_bulk_load(std::int64_t cache_mib) override {

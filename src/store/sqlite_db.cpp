@@ -128,6 +128,7 @@ class HeldReads {
   HeldReads& operator=(const HeldReads&) = delete;
 
   bool held() const { return held_; }
+  std::uint64_t snapshot() const { return held_ ? snapshot_id_ : 0; }
 
   void hold() {
     if (held_) {
@@ -146,6 +147,7 @@ class HeldReads {
     sqlite3_reset(begin_);
     if (rc != SQLITE_DONE) raise(db_, rc, "sqlite BEGIN (held reads)");
     held_ = true;
+    snapshot_id_ = next_snapshot_id_.fetch_add(1, std::memory_order_relaxed) + 1;
   }
 
   // Ends the held read transaction (nothing to undo: it only read).
@@ -230,6 +232,8 @@ class HeldReads {
   bool not_wal_ = false;
   bool held_ = false;
   unsigned char snapshot_[kHeaderBytes] = {};
+  std::uint64_t snapshot_id_ = 0;
+  static inline std::atomic<std::uint64_t> next_snapshot_id_{0};
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
 };
@@ -371,6 +375,7 @@ class SqliteDb final : public Db {
   void hold_reads() override { held_->hold(); }
   void end_reads() noexcept override { held_->end(); }
   bool holding_reads() const override { return held_->held(); }
+  std::uint64_t held_snapshot() const override { return sqlite3_get_autocommit(db_) ? 0 : held_->snapshot(); }
 
   void exec_raw(std::string_view sql) {
     std::string s(sql);
