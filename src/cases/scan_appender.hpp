@@ -19,8 +19,9 @@
 // block the appender reserved (once scans have begun the mover reserves the next block ahead, so
 // that a committing caller, which may be an I/O thread of the server, seldom writes the main file
 // itself); an exit scan is queued as an exit record. A mover thread moves the queue into
-// venue_scans every 100 ms (and once more when the appender ends); readers of the log move first,
-// so they see every acknowledged visit.
+// venue_scans every `move_every` (the server's: trace.scan_move_ms, 500 ms by default) and once
+// more when the appender ends; readers of the log move first, so they see every acknowledged
+// visit.
 //
 // Recent visits (SQLite queue): the appender keeps in memory the latest visit of each (person,
 // venue) it queued, with its exit, until the visit is in the log and older than the longest

@@ -89,7 +89,7 @@ Settings read_settings(store::Repository& repo) {
   s.scans = std::make_shared<ScanAppender>(
       std::chrono::microseconds{store::setting_int(repo, "trace.scan_group_wait_us", 0, 0, 20000)},
       store::sqlite_file_of(repo), s.scan_index,
-      std::chrono::milliseconds{store::setting_int(repo, "trace.scan_move_ms", 100, 10, 5000)});
+      std::chrono::milliseconds{store::setting_int(repo, "trace.scan_move_ms", 500, 10, 5000)});
   for (auto t : all_venue_types()) {
     const std::string type = to_string(t);
     if (repo.setting("trace.min_overlap." + type))

@@ -20,13 +20,14 @@
 // their place among the visits, and only to a visit without an exit (an exit is never changed
 // once set).
 //
-// A mover copies the queue into venue_scans: the server's scan appender every 100 ms, and every
-// read of the scan log first (the case repository's scan reads outside a transaction, contact
-// finding, `bihuan trace --db`, backup and the retention purge), so the log reads complete. The
-// move is exactly-once: each segment's records go into venue_scans together with the segment's
-// byte offset moved (table scan_queue_moved, keyed by the segment's uid) in one transaction of the
-// main file, which serialises movers in all threads and processes. A visit whose person was merged
-// since the scan is logged as the record it was merged into.
+// A mover copies the queue into venue_scans: the server's scan appender every
+// trace.scan_move_ms, and every read of the scan log first (the case repository's scan reads
+// outside a transaction, contact finding, `bihuan trace --db`, backup and the retention purge),
+// so the log reads complete. The move is exactly-once: each segment's records go into
+// venue_scans together with the segment's byte offset moved (table scan_queue_moved, keyed by the
+// segment's uid) in one transaction of the main file, which serialises movers in all threads and
+// processes. A visit whose person was merged since the scan is logged as the record it was merged
+// into.
 //
 // The queue of earlier versions, a SQLite file `<main>-scanq`, is drained by the mover the same
 // way (its sequence numbers as marks) and then removed.
