@@ -49,22 +49,7 @@ class ScanAppender : public ::testing::TestWithParam<std::string> {
     if (!db_->skip.empty()) GTEST_SKIP() << db_->skip;
     repo_ = store::open_repository(db_->url);
     repo_->upsert_areas(looptest::two_districts());
-    std::vector<Household> hs(1);
-    hs[0].household_no = "H0";
-    hs[0].area_code = kGrid;
-    hs[0].address = "大街1号";
-    repo_->upsert_households(hs);
-    for (int i = 0; i < 40; ++i) {
-      Person p;
-      p.doc_number = resident_id("110105", "19800101", i + 1);
-      p.name = "访客" + std::to_string(i + 1);
-      p.birth_date = *parse_date("1980-01-01");
-      p.area_code = kGrid;
-      p.household_id = hs[0].id;
-      p.address = hs[0].address;
-      persons_.push_back(p);
-    }
-    repo_->upsert_persons(persons_);
+    persons_ = looptest::one_household_of_visitors(*repo_, kGrid, 40);
     std::vector<Venue> vs(2);
     vs[0].code = "V-A";
     vs[0].name = "超市";

@@ -29,23 +29,7 @@ class ScanFactsCache : public ::testing::TestWithParam<std::string> {
     if (!db_->skip.empty()) GTEST_SKIP() << db_->skip;
     a_ = store::open_repository(db_->url);
     a_->upsert_areas(looptest::two_districts());
-    std::vector<Household> hs(1);
-    hs[0].household_no = "H0";
-    hs[0].area_code = kGrid;
-    hs[0].address = "大街1号";
-    a_->upsert_households(hs);
-    std::vector<Person> ps;
-    for (int i = 0; i < 4; ++i) {
-      Person p;
-      p.doc_number = resident_id("110105", "19800101", i + 1);
-      p.name = "访客" + std::to_string(i + 1);
-      p.birth_date = *parse_date("1980-01-01");
-      p.area_code = kGrid;
-      p.household_id = hs[0].id;
-      p.address = hs[0].address;
-      ps.push_back(p);
-    }
-    a_->upsert_persons(ps);
+    const auto ps = looptest::one_household_of_visitors(*a_, kGrid, 4);
     for (const auto& p : ps) ids_.push_back(p.id);
     a_log_ = store::open_case_repository(*a_);
     // Another connection, as another process would write.

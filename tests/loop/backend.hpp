@@ -11,12 +11,15 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "core/area.hpp"
+#include "core/date.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
 #include "core/resident_id.hpp"
 #include "store/db.hpp"
+#include "store/repository.hpp"
 
 namespace bihuan::looptest {
 
@@ -116,5 +119,28 @@ inline std::string resident_id(const std::string& region, const std::string& bir
 }
 // One of Chaoyang's, born 1980-01-01.
 inline std::string resident_id(int seq) { return resident_id("110105", "19800101", seq); }
+
+// One household in `grid` (household_no H0, 大街1号) with `n` visitors 访客1..n born 1980-01-01,
+// stored in `repo`; the persons come back with their ids.
+inline std::vector<Person> one_household_of_visitors(store::Repository& repo, const std::string& grid, int n) {
+  std::vector<Household> hs(1);
+  hs[0].household_no = "H0";
+  hs[0].area_code = grid;
+  hs[0].address = "大街1号";
+  repo.upsert_households(hs);
+  std::vector<Person> ps;
+  for (int i = 0; i < n; ++i) {
+    Person p;
+    p.doc_number = resident_id("110105", "19800101", i + 1);
+    p.name = "访客" + std::to_string(i + 1);
+    p.birth_date = *parse_date("1980-01-01");
+    p.area_code = grid;
+    p.household_id = hs[0].id;
+    p.address = hs[0].address;
+    ps.push_back(p);
+  }
+  repo.upsert_persons(ps);
+  return ps;
+}
 
 }  // namespace bihuan::looptest
