@@ -36,7 +36,7 @@ DB="$WORK/city.db"
 TOKEN=$("$BIN" user token --db "sqlite:$DB" --username bench --name wrk | tail -n 1)
 API_PORT=$(free_port)
 DISTINCT=${DISTINCT_TOKENS:-0}
-"$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads 2 ${DB_THREADS:+--db-threads "$DB_THREADS"} \
+"$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads "${THREADS:-2}" ${DB_THREADS:+--db-threads "$DB_THREADS"} \
   --code-key "$WORK/code-signing" >"$WORK/serve.log" 2>&1 & pids+=($!)
 API_PID=$!
 wait_http "http://127.0.0.1:$NGX_PORT/"
@@ -85,11 +85,28 @@ VENUES=$(wc -l <"$WORK/venues")
 n = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
+-- The request's parts are made once (its head from wrk.headers, set by then, and each venue's
+-- and token's piece of the body), so that each request costs wrk one concatenation, not a
+-- wrk.format call: wrk shares the machine with the server, and its own CPU per request is printed.
+local head, vpart, tpart, dpart
+local function parts()
+  head = "POST /api/scan HTTP/1.1\r\n"
+  for k, v in pairs(wrk.headers) do head = head .. k .. ": " .. v .. "\r\n" end
+  head = head .. "Content-Length: "
+  vpart, tpart = {}, {}
+  for i, v in ipairs(venues) do vpart[i] = '{"venue":"' .. v .. '","code":"' end
+  for i, t in ipairs(tokens) do tpart[i] = t .. '"}' end
+  if distinct then
+    dpart = {}
+    for i, t in ipairs(distinct) do dpart[i] = t .. '"}' end
+  end
+end
 request = function()
-  local t = distinct and distinct[n + 1] or tokens[(n % #tokens) + 1]
-  local v = venues[(math.floor(n / #tokens) % #venues) + 1]
+  if not head then parts() end
+  local t = dpart and dpart[n + 1] or tpart[(n % #tpart) + 1]
+  local v = vpart[(math.floor(n / #tpart) % #vpart) + 1]
   n = n + 1
-  return wrk.format(nil, nil, nil, '{"venue":"' .. v .. '","code":"' .. t .. '"}')
+  return head .. (#v + #t) .. "\r\n\r\n" .. v .. t
 end
 LUA
 } >"$WORK/scan.lua"
@@ -100,7 +117,7 @@ curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   -d "{\"venue\":\"$(head -n 1 "$WORK/venues")\",\"code\":\"$FIRST\"}" "http://127.0.0.1:$API_PORT/api/scan" | grep -q '"result":"pass"' \
   || { echo "the API did not answer pass to a scan" >&2; exit 1; }
 
-run_wrk() { wrk -t1 -c64 -d"${DUR}s" --latency "$@" >"$WORK/last.txt"; cat "$WORK/last.txt" >>"$WORK/wrk.txt"; }
+run_wrk() { /usr/bin/time -f "wrk cpu %U user %S sys" -a -o "$WORK/wrktime.txt" wrk -t1 -c64 -d"${DUR}s" --latency "$@" >"$WORK/last.txt"; cat "$WORK/last.txt" >>"$WORK/wrk.txt"; }
 cpu_ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1" || true); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
 us_per_req() { awk -v a="$1" -v b="$2" -v n="$(awk '/requests in/ {print $1}' "$WORK/last.txt")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (b - a) * 1e6 / hz / n}'; }
 field() {
@@ -120,6 +137,9 @@ BEFORE=$(sqlite3 "$DB" "select count(*) from venue_scans")
 C0=$(cpu_ticks "$API_PID")
 # PERF_OUT=FILE: the server's CPU profile during the run (perf record -g), for perf report -i FILE.
 PERF_PID=
+# PERF_STAT=FILE: the server's system calls during the run (perf stat), counted per kind.
+[[ -n "${PERF_STAT:-}" ]] && { perf stat -e "${PERF_EVENTS:-syscalls:sys_enter_recvfrom,syscalls:sys_enter_sendmsg,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_write,syscalls:sys_enter_pwrite64,syscalls:sys_enter_pread64,syscalls:sys_enter_futex}" \
+  -o "$PERF_STAT" -p "$API_PID" -- sleep "$DUR" >/dev/null 2>&1 & PERF_PID=$!; }
 [[ -n "${PERF_OUT:-}" ]] && { perf record -F ${PERF_FREQ:-2000} ${PERF_CALLGRAPH:--g} -o "$PERF_OUT" -p "$API_PID" -- sleep "$DUR" >/dev/null 2>&1 & PERF_PID=$!; }
 run_wrk -H "Authorization: Bearer $TOKEN" -s "$WORK/scan.lua" "http://127.0.0.1:$API_PORT/api/scan"
 [[ -n "$PERF_PID" ]] && wait "$PERF_PID"
@@ -131,7 +151,7 @@ LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 sleep 1
 curl -sf "http://127.0.0.1:$API_PORT/metrics" | grep -E '^bihuan_scan_(groups|group_visits|token_cache_hits|queue_moved)_total' >&2 || true
 APPENDED=$(( $(sqlite3 "$DB" "select count(*) from venue_scans") - BEFORE ))
-cat "$WORK/wrk.txt" >&2
+cat "$WORK/wrk.txt" >&2; cat "$WORK/wrktime.txt" >&2
 echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |"
 echo "|---|---|---|---|---|---|"
 echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |"

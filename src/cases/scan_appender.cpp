@@ -487,7 +487,7 @@ code::Claims ScanAppender::verify(std::string_view token, const code::KeyPair& k
   const auto& public_key = keys.public_key;
   {
     std::lock_guard lock(cache_mu_);
-    auto it = tokens_.find(std::string(token));
+    auto it = tokens_.find(token);
     if (it != tokens_.end() && it->second.public_key == public_key && now < it->second.claims.expires) {
       ++token_hits_;
       token_hits_counter().inc();

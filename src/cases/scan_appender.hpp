@@ -47,6 +47,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -225,7 +226,11 @@ class ScanAppender {
     std::array<unsigned char, 32> public_key;
     code::Claims claims;
   };
-  std::unordered_map<std::string, Key> tokens_;  // guarded by cache_mu_
+  struct TokenHash {  // looked up by the request's bytes, without a copy
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Key, TokenHash, std::equal_to<>> tokens_;  // guarded by cache_mu_
   struct KeptVenue {  // found venues only (a new venue is found at once)
     store::VenueRow row;
     Instant read_at;

@@ -92,6 +92,40 @@ TEST_F(CasesApi, ConcurrentScansAreOneVisitPerVisitor) {
   EXPECT_TRUE(a->exited_at);
 }
 
+// Scans sent back to back on one connection (HTTP pipelining) are answered in order, each with its
+// own visit: the next request is already read when its predecessor's group is answered, and it
+// joins the next group (api/scan_batch.hpp). The third, an exit, closes the first visit.
+TEST_F(CasesApi, PipelinedScansOnOneConnectionAreAnsweredInOrder) {
+  Client venue = login(server_->port(), "venue");
+  auto one = [&](const json& body) {
+    const std::string b = body.dump();
+    return "POST /api/scan HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: " + venue.cookie +
+           "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
+  };
+  const std::string all = one({{"venue", "V-1"}, {"doc_number", world_.doc_a}}) +
+                          one({{"venue", "V-1"}, {"doc_number", world_.doc_b}}) +
+                          one({{"venue", "V-1"}, {"doc_number", world_.doc_a}, {"exit", true}});
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+  net::write(stream, net::buffer(all));
+  beast::flat_buffer buf;
+  std::vector<json> got;
+  for (int i = 0; i < 3; ++i) {
+    http::response<http::string_body> res;
+    http::read(stream, buf, res);
+    ASSERT_EQ(res.result_int(), 200u) << i << ": " << res.body();
+    got.push_back(json::parse(res.body()));
+  }
+  EXPECT_EQ(got[0]["exit"], false);
+  EXPECT_EQ(got[0]["duplicate"], false);
+  EXPECT_EQ(got[1]["exit"], false);
+  EXPECT_EQ(got[1]["duplicate"], false);
+  EXPECT_NE(got[0]["scan_id"], got[1]["scan_id"]);
+  EXPECT_EQ(got[2]["exit"], true);
+  EXPECT_EQ(got[2]["scan_id"], got[0]["scan_id"]);
+}
+
 // A person with an open case is stopped at the door (red, reason "case"); others still pass.
 TEST_F(CasesApi, AnOpenCaseStopsItsPersonAtTheDoor) {
   Client venue = login(server_->port(), "venue");
