@@ -43,8 +43,8 @@ wait_http "http://127.0.0.1:$NGX_PORT/"
 wait_http "http://127.0.0.1:$API_PORT/api/health"
 
 # Visitors without a control order (green codes) and the venues.
-sqlite3 "$DB" "select id from persons where id not in (select person_id from control_orders) order by id limit $VISITORS" >"$WORK/ids"
-sqlite3 "$DB" "select code from venues order by id" >"$WORK/venues"
+sqlite3 -cmd ".timeout 10000" "$DB" "select id from persons where id not in (select person_id from control_orders) order by id limit $VISITORS" >"$WORK/ids"
+sqlite3 -cmd ".timeout 10000" "$DB" "select code from venues order by id" >"$WORK/venues"
 VENUES=$(wc -l <"$WORK/venues")
 {
   echo "tokens = {"
@@ -133,8 +133,12 @@ C0=$(cpu_ticks "$NGX_PID")
 run_wrk "http://127.0.0.1:$NGX_PORT/"
 NGX_CPU=$(us_per_req "$C0" "$(cpu_ticks "$NGX_PID")")
 NGX=$(field rps) NGX_P99=$(field p99) NGX_BAD=$(field bad)
-BEFORE=$(sqlite3 "$DB" "select count(*) from venue_scans")
+BEFORE=$(sqlite3 -cmd ".timeout 10000" "$DB" "select count(*) from venue_scans")
 C0=$(cpu_ticks "$API_PID")
+# The server's CPU per thread during the run (ms), busiest first: two I/O threads, then the scan
+# queue's mover.
+thread_ticks() { for t in /proc/"$API_PID"/task/*; do echo "$(basename "$t") $(awk '{print $14 + $15}' "$t/stat")"; done; }
+thread_ticks >"$WORK/threads0"
 # PERF_OUT=FILE: the server's CPU profile during the run (perf record -g), for perf report -i FILE.
 PERF_PID=
 # PERF_STAT=FILE: the server's system calls during the run (perf stat), counted per kind.
@@ -144,17 +148,20 @@ PERF_PID=
 run_wrk -H "Authorization: Bearer $TOKEN" -s "$WORK/scan.lua" "http://127.0.0.1:$API_PORT/api/scan"
 [[ -n "$PERF_PID" ]] && wait "$PERF_PID"
 API_CPU=$(us_per_req "$C0" "$(cpu_ticks "$API_PID")")
+thread_ticks >"$WORK/threads1"
+THREADS_CPU=$(join "$WORK/threads0" "$WORK/threads1" | awk -v hz="$(getconf CLK_TCK)" '{d = ($3 - $2) * 1000 / hz; if (d > 0) print d}' | sort -rn | head -4 | tr '\n' ' ')
 API=$(field rps) API_P99=$(field p99) API_BAD=$(field bad) API_N=$(field n)
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 # The group commit's counters (visits per group, token-cache hits) for the whole server's life.
 # On SQLite the visits reach venue_scans through the scan queue, moved every 100 ms: wait for it.
 sleep 1
 curl -sf "http://127.0.0.1:$API_PORT/metrics" | grep -E '^bihuan_scan_(groups|group_visits|token_cache_hits|queue_moved)_total' >&2 || true
-APPENDED=$(( $(sqlite3 "$DB" "select count(*) from venue_scans") - BEFORE ))
+APPENDED=$(( $(sqlite3 -cmd ".timeout 10000" "$DB" "select count(*) from venue_scans") - BEFORE ))
 cat "$WORK/wrk.txt" >&2; cat "$WORK/wrktime.txt" >&2
 echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |"
 echo "|---|---|---|---|---|---|"
 echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |"
 echo "| bihuan POST /api/scan (bearer token, signed health code verified, visit appended; $PERSONS persons) | $API | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') | $API_P99 | $API_BAD | $API_CPU |"
+echo "server CPU by thread during the run (ms, busiest first): $THREADS_CPU" >&2
 [[ "$DISTINCT" -gt 0 ]] && echo "distinct tokens: $DISTINCT prepared, requests beyond them (tokens reused): $(( API_N > DISTINCT ? API_N - DISTINCT : 0 ))" >&2
 echo "scans answered by wrk: $API_N; visits appended to the log: $APPENDED (the rest: repeats of a visit within trace.duplicate_seconds); $NTOK visitors x $VENUES venues; load average $LOAD0 before, $LOAD1 after" >&2

@@ -50,10 +50,9 @@ void ScanBatch::flush() {
     }
     i = j;
   }
-  // Each request goes on here (writes its answer) until it waits again: a send that does not
-  // block, then its next read. The turn's new scans (a client's next request already read) go
-  // into entries_, swapped out above, and their own flush.
-  for (std::size_t k = 0; k < entries.size(); ++k) entries[k].waiter->resume(std::move(outcomes[k]));
+  // Each request goes on (writes its answer) in a handler of its own.
+  for (std::size_t k = 0; k < entries.size(); ++k)
+    net::post(loop_, [w = std::move(entries[k].waiter), o = std::move(outcomes[k])]() mutable { w->resume(std::move(o)); });
 }
 
 }  // namespace bihuan::api
