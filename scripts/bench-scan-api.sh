@@ -3,7 +3,7 @@
 # (verified on every request), the answer at the door and the visit appended to the scan log, with
 # wrk on loopback, against nginx returning a fixed JSON body on the same machine in the same run
 # (as scripts/bench-api.sh does for the persons lookup). Prints a Markdown table.
-# Usage: [PERF_OUT=FILE] [DISTINCT_TOKENS=N] [DB_THREADS=M] [GROUP_WAIT_US=U] bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
+# Usage: [PERF_OUT=FILE] [PERF_STAT=FILE] [THREADS=T] [DISTINCT_TOKENS=N] [DB_THREADS=M] [GROUP_WAIT_US=U] bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
 #   VISITORS health codes are fetched before the run; the wrk script sends visitor n % VISITORS to
 #   venue (n / VISITORS) % VENUES, so a (visitor, venue) pair repeats only after VISITORS x VENUES
 #   requests and nearly every scan is a new visit (a repeat within trace.duplicate_seconds is
@@ -15,6 +15,9 @@
 #   own codes do since core/health_code_mac.hpp (the server then checks the MAC, not the signature). DB_THREADS: serve --db-threads (default: the server's). GROUP_WAIT_US:
 #   the setting trace.scan_group_wait_us (default: the server's). MOVE_MS: the setting
 #   trace.scan_move_ms, how often the scan queue is moved into the log (default: the server's).
+#   THREADS: serve --threads (default 2). PERF_STAT=FILE: the server's system calls counted during
+#   the run (perf stat; PERF_EVENTS overrides the events). wrk's own CPU time and the server's CPU
+#   per thread are printed with the results (wrk shares the machine with the server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=$(realpath "$1") PERSONS=${2:-100000} DUR=${3:-15} VISITORS=${4:-2000}
