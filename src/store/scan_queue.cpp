@@ -65,22 +65,27 @@ bool unframe(std::string_view p, RecordView& r) {
 // its place, after the visits before it. A visit's person is looked up among the merged persons
 // only (persons_merged_id, migration v39: a partial index of the few merged records, usually
 // empty), not in the persons table, whose descent was a lookup per visit moved.
+// When the move's transaction finds no merged person at all (the usual case), the rows go in
+// without the lookup.
 constexpr int kRowsPerInsert = 32;
 constexpr const char* kRow =
     "(?, ?, COALESCE((SELECT merged_into FROM persons INDEXED BY persons_merged_id WHERE id = ? AND merged_into IS NOT "
     "NULL), ?), ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kPlainRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-std::string insert_sql(int rows) {
+std::string insert_sql(int rows, bool merged) {
   std::string s = "INSERT INTO venue_scans (id, venue_id, person_id, entered_at, exited_at, scan_day, colour, pass, via, by_user) VALUES ";
   for (int i = 0; i < rows; ++i) {
     if (i) s += ',';
-    s += kRow;
+    s += merged ? kRow : kPlainRow;
   }
   return s;
 }
 
-void bind_visit(Q& q, const RecordView& r) {
-  q.i64(r.id).i64(r.venue_id).i64(r.person_id).i64(r.person_id).i64(r.entered_ms);
+void bind_visit(Q& q, const RecordView& r, bool merged) {
+  q.i64(r.id).i64(r.venue_id).i64(r.person_id);
+  if (merged) q.i64(r.person_id);
+  q.i64(r.entered_ms);
   if (r.exited_ms == kNoExit)
     q.null();
   else
@@ -142,17 +147,23 @@ class ScanSink final : public journal::Sink {
  private:
   void insert(Db& main, const RecordView* rows, int n) {
     if (n == 0) return;
+    if (merged_ < 0)
+      merged_ = scalar(main,
+                       "SELECT EXISTS (SELECT 1 FROM persons INDEXED BY persons_merged_id WHERE merged_into IS NOT NULL)") != 0
+                    ? 1
+                    : 0;
+    const bool merged = merged_ == 1;
     if (n == kRowsPerInsert) {
-      static const std::string many = insert_sql(kRowsPerInsert);
-      Q q(main, many);
-      for (int i = 0; i < n; ++i) bind_visit(q, rows[i]);
+      static const std::string many[2] = {insert_sql(kRowsPerInsert, false), insert_sql(kRowsPerInsert, true)};
+      Q q(main, many[merged ? 1 : 0]);
+      for (int i = 0; i < n; ++i) bind_visit(q, rows[i], merged);
       q.run();
     } else {
-      static const std::string one = insert_sql(1);
-      Q q(main, one);
+      static const std::string one[2] = {insert_sql(1, false), insert_sql(1, true)};
+      Q q(main, one[merged ? 1 : 0]);
       for (int i = 0; i < n; ++i) {
         q.again();
-        bind_visit(q, rows[i]);
+        bind_visit(q, rows[i], merged);
         q.run();
       }
     }
@@ -178,6 +189,7 @@ class ScanSink final : public journal::Sink {
   }
   std::string legacy_;
   std::int64_t top_ = -1;
+  int merged_ = -1;  // whether any person is merged, read once in the move's transaction (-1: not yet)
 
 };
 
