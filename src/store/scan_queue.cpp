@@ -112,6 +112,7 @@ class ScanSink final : public journal::Sink {
 
   std::int64_t copy(Db& main, std::string_view bytes) override {
     read_top(main);
+    merged_ = -1;  // a copy may run in a transaction of its own (journal::move_segments): read again
     std::array<RecordView, kRowsPerInsert> rows;
     int n = 0;
     const std::int64_t took = journal::for_each_record(bytes, [&](std::string_view payload) {
@@ -189,7 +190,7 @@ class ScanSink final : public journal::Sink {
   }
   std::string legacy_;
   std::int64_t top_ = -1;
-  int merged_ = -1;  // whether any person is merged, read once in the move's transaction (-1: not yet)
+  int merged_ = -1;  // whether any person is merged, read once per copy in its transaction (-1: not yet)
 
 };
 
