@@ -25,6 +25,7 @@ WORK=$(mktemp -d /tmp/bihuan-bench-scan.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
+trap 'echo "bench-scan-api: stopped by a failing command at line $LINENO" >&2' ERR
 
 . scripts/lib/serve-common.sh  # free_port, wait_http, start_nginx_baseline
 
@@ -53,8 +54,8 @@ VENUES=$(wc -l <"$WORK/venues")
   echo "tokens = {"
   while read -r id; do
     t=$(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$API_PORT/api/persons/$id/code" \
-      | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-    [[ -n "$t" ]] && echo "  \"$t\","
+      | sed -n 's/.*"token":"\([^"]*\)".*/\1/p' || true)
+    if [[ -n "$t" ]]; then echo "  \"$t\","; fi
   done <"$WORK/ids"
   echo "}"
   if [[ "$DISTINCT" -gt 0 ]]; then
