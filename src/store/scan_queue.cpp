@@ -5,6 +5,7 @@
 #include <climits>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include "core/date.hpp"
 #include "core/error.hpp"
@@ -112,7 +113,7 @@ class ScanSink final : public journal::Sink {
 
   std::int64_t copy(Db& main, std::string_view bytes) override {
     read_top(main);
-    merged_ = -1;  // a copy may run in a transaction of its own (journal::move_segments): read again
+    merged_.reset();  // a copy may run in a transaction of its own (journal::move_segments): read again
     std::array<RecordView, kRowsPerInsert> rows;
     int n = 0;
     const std::int64_t took = journal::for_each_record(bytes, [&](std::string_view payload) {
@@ -148,12 +149,10 @@ class ScanSink final : public journal::Sink {
  private:
   void insert(Db& main, const RecordView* rows, int n) {
     if (n == 0) return;
-    if (merged_ < 0)
+    if (!merged_)
       merged_ = scalar(main,
-                       "SELECT EXISTS (SELECT 1 FROM persons INDEXED BY persons_merged_id WHERE merged_into IS NOT NULL)") != 0
-                    ? 1
-                    : 0;
-    const bool merged = merged_ == 1;
+                       "SELECT EXISTS (SELECT 1 FROM persons INDEXED BY persons_merged_id WHERE merged_into IS NOT NULL)") != 0;
+    const bool merged = *merged_;
     if (n == kRowsPerInsert) {
       static const std::string many[2] = {insert_sql(kRowsPerInsert, false), insert_sql(kRowsPerInsert, true)};
       Q q(main, many[merged ? 1 : 0]);
@@ -190,7 +189,7 @@ class ScanSink final : public journal::Sink {
   }
   std::string legacy_;
   std::int64_t top_ = -1;
-  int merged_ = -1;  // whether any person is merged, read once per copy in its transaction (-1: not yet)
+  std::optional<bool> merged_;  // whether any person is merged, read once per copy in its transaction
 
 };
 
