@@ -121,7 +121,18 @@ curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
   -d "{\"venue\":\"$(head -n 1 "$WORK/venues")\",\"code\":\"$FIRST\"}" "http://127.0.0.1:$API_PORT/api/scan" | grep -q '"result":"pass"' \
   || { echo "the API did not answer pass to a scan" >&2; exit 1; }
 
-run_wrk() { /usr/bin/time -f "wrk cpu %U user %S sys" -a -o "$WORK/wrktime.txt" wrk -t1 -c64 -d"${DUR}s" --latency "$@" >"$WORK/last.txt"; cat "$WORK/last.txt" >>"$WORK/wrk.txt"; }
+# The whole machine's CPU during each wrk run, from /proc/stat: the share idle and the share stolen
+# by the hypervisor (a run with much steal or idle measured a busy neighbour, not the server).
+cpu_line() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8, $5 + $6, $9}' /proc/stat; }
+run_wrk() {
+  local a b
+  a=$(cpu_line)
+  /usr/bin/time -f "wrk cpu %U user %S sys" -a -o "$WORK/wrktime.txt" wrk -t1 -c64 -d"${DUR}s" --latency "$@" >"$WORK/last.txt"
+  b=$(cpu_line)
+  echo "$a $b" | awk '{busy = $4 - $1; idle = $5 - $2; steal = $6 - $3; t = busy + idle + steal;
+    printf "machine during the run: %.0f%% busy, %.0f%% idle, %.0f%% stolen\n", 100 * busy / t, 100 * idle / t, 100 * steal / t}' >>"$WORK/wrktime.txt"
+  cat "$WORK/last.txt" >>"$WORK/wrk.txt"
+}
 cpu_ticks() { local t=0 p; for p in "$1" $(pgrep -P "$1" || true); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
 us_per_req() { awk -v a="$1" -v b="$2" -v n="$(awk '/requests in/ {print $1}' "$WORK/last.txt")" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", (b - a) * 1e6 / hz / n}'; }
 field() {

@@ -738,4 +738,60 @@ TEST(ScanQueueDurability, AFailedJournalWriteFailsTheGroupAndForgetsIt) {
   fs::remove_all(dir, ec);
 }
 
+// SQLite: a move that fails inside one of its many-row statements (an id already in the log, in
+// the middle of the first 32 rows) leaves nothing of itself in the log and the queue as it was;
+// once the obstacle is gone the next move puts every visit in exactly once. The statements are
+// INSERT OR FAIL (no statement journal), so this holds by the move's transaction alone.
+TEST(ScanQueueMove, AMoveFailingMidStatementLeavesNothingAndIsTriedAgain) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("bihuan-scanq-fail-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string main = (dir / "m.db").string();
+  auto repo = store::open_repository("sqlite:" + main);
+  store::ScanQueue q(main);
+  const std::int64_t first = store::ScanQueue::reserve_ids(*repo, 40);
+  const Instant t = at_("2022-04-04T09:00:00Z");
+  q.begin();
+  for (std::int64_t i = 0; i < 40; ++i) {
+    store::ScanRow r;
+    r.id = first + i;
+    r.venue_id = 7;
+    r.person_id = 100 + i;
+    r.entered_at = t + std::chrono::seconds{i};
+    r.scan_day = "2022-04-04";
+    r.colour = "green";
+    r.pass = true;
+    r.via = "doc";
+    q.add_visit(r);
+  }
+  q.commit();
+  auto raw = store::open_sqlite(main);
+  auto count = [&](const std::string& sql) {
+    store::Q c(*raw, sql);
+    return c.next() ? c.int64(0) : -1;
+  };
+  {
+    store::Q in(*raw, "INSERT INTO venue_scans (id, venue_id, person_id, entered_at, scan_day, colour, pass) "
+                      "VALUES (?, 9, 1, 0, '2022-04-04', 'green', 1)");
+    in.i64(first + 20);
+    in.run();
+  }
+  EXPECT_ANY_THROW(q.move_into(*repo));
+  EXPECT_EQ(count("SELECT COUNT(*) FROM venue_scans"), 1);  // only the obstacle
+  EXPECT_EQ(count("SELECT COUNT(*) FROM scan_queue_moved WHERE moved > 0"), 0);
+  {
+    store::Q del(*raw, "DELETE FROM venue_scans WHERE venue_id = 9");
+    del.run();
+  }
+  EXPECT_EQ(q.move_into(*repo).visits, 40);
+  EXPECT_EQ(count("SELECT COUNT(*) FROM venue_scans WHERE venue_id = 7"), 40);
+  EXPECT_EQ(count("SELECT COUNT(DISTINCT id) FROM venue_scans"), 40);
+  EXPECT_EQ(q.move_into(*repo).visits, 0);
+  raw.reset();
+  repo.reset();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 }  // namespace bihuan::casetest
