@@ -121,7 +121,7 @@ void LoginLimiter::success(const std::string& key) {
 }
 
 // --- PrincipalCache
-std::optional<store::User> PrincipalCache::get(const std::string& token_hash, Instant now) {
+std::optional<store::User> PrincipalCache::get(const std::string& token_hash, Instant now, std::uint64_t* stamp) {
   std::lock_guard lock(mu_);
   auto it = map_.find(token_hash);
   if (it == map_.end()) return std::nullopt;
@@ -129,13 +129,28 @@ std::optional<store::User> PrincipalCache::get(const std::string& token_hash, In
     map_.erase(it);
     return std::nullopt;
   }
+  if (stamp) *stamp = it->second.stamp;
   return it->second.user;
 }
 
-void PrincipalCache::put(const std::string& token_hash, const store::User& u, Instant now, Instant expires_at) {
+std::uint64_t PrincipalCache::put(const std::string& token_hash, const store::User& u, Instant now,
+                                  Instant expires_at) {
   std::lock_guard lock(mu_);
   if (map_.size() > 50000) map_.clear();
-  map_[token_hash] = Entry{u, std::min(now + ttl_, expires_at)};
+  const std::uint64_t stamp = next_stamp_++;
+  map_[token_hash] = Entry{u, std::min(now + ttl_, expires_at), stamp};
+  return stamp;
+}
+
+std::uint64_t PrincipalCache::stamp_of(const std::string& token_hash, Instant now) {
+  std::lock_guard lock(mu_);
+  auto it = map_.find(token_hash);
+  if (it == map_.end()) return 0;
+  if (it->second.valid_until <= now) {
+    map_.erase(it);
+    return 0;
+  }
+  return it->second.stamp;
 }
 
 void PrincipalCache::erase(const std::string& token_hash) {
@@ -181,7 +196,8 @@ const std::string& memo_token_cache_key(std::string_view token) {
 }  // namespace
 
 Principal Authenticator::authenticate(store::Repository& repo, std::string_view cookie_header,
-                                      std::string_view authorization, Instant now) {
+                                      std::string_view authorization, Instant now, std::uint64_t* stamp) {
+  if (stamp) *stamp = 0;
   std::string_view bearer;
   if (authorization.size() > 7 && (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer "))
     bearer = authorization.substr(7);
@@ -195,7 +211,7 @@ Principal Authenticator::authenticate(store::Repository& repo, std::string_view 
   std::string hash = by_token ? std::string() : sha256_hex(session);
   const std::string key = by_token ? memo_token_cache_key(bearer) : "s:" + hash;
   Principal p;
-  if (auto cached = cache_.get(key, now)) {
+  if (auto cached = cache_.get(key, now, stamp)) {
     p.user = std::move(*cached);
   } else {
     Instant valid_until = now + std::chrono::hours(24);
@@ -214,11 +230,30 @@ Principal Authenticator::authenticate(store::Repository& repo, std::string_view 
     auto u = repo.user(user_id);
     if (!u || !u->active) fail(ErrorCode::unauthenticated, "user is disabled");
     p.user = std::move(*u);
-    cache_.put(key, p.user, now, valid_until);
+    const std::uint64_t put = cache_.put(key, p.user, now, valid_until);
+    if (stamp) *stamp = put;
   }
   if (!by_token) p.session_hash = hash;
   p.scope = scope_of(p.user);
   return p;
+}
+
+const Principal& Authenticator::authenticate_kept(store::Repository& repo, std::string_view cookie_header,
+                                                  std::string_view authorization, Instant now, Kept& kept) {
+  const bool bearer = authorization.size() > 7 &&
+                      (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer ");
+  if (bearer) {
+    const std::string& key = memo_token_cache_key(authorization.substr(7));
+    if (kept.stamp != 0 && kept.key == key && cache_.stamp_of(key, now) == kept.stamp) return kept.principal;
+    kept.stamp = 0;
+    kept.principal = authenticate(repo, cookie_header, authorization, now, &kept.stamp);
+    kept.key = key;
+    return kept.principal;
+  }
+  kept.stamp = 0;
+  kept.key.clear();
+  kept.principal = authenticate(repo, cookie_header, authorization, now);
+  return kept.principal;
 }
 
 }  // namespace bihuan::api

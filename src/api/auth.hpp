@@ -70,8 +70,12 @@ class LoginLimiter {
 class PrincipalCache {
  public:
   explicit PrincipalCache(std::chrono::milliseconds ttl = std::chrono::seconds(10)) : ttl_(ttl) {}
-  std::optional<store::User> get(const std::string& token_hash, Instant now);
-  void put(const std::string& token_hash, const store::User& u, Instant now, Instant expires_at);
+  // `stamp` (when given) is set to the entry's stamp: a number no other entry ever had, so that a
+  // caller keeping what it read can ask later whether this very entry is still valid (stamp_of).
+  std::optional<store::User> get(const std::string& token_hash, Instant now, std::uint64_t* stamp = nullptr);
+  std::uint64_t put(const std::string& token_hash, const store::User& u, Instant now, Instant expires_at);
+  // The stamp of the valid entry of `token_hash`, 0 when there is none (absent, expired, erased).
+  std::uint64_t stamp_of(const std::string& token_hash, Instant now);
   void erase(const std::string& token_hash);
   void clear();
 
@@ -79,7 +83,9 @@ class PrincipalCache {
   struct Entry {
     store::User user;
     Instant valid_until;
+    std::uint64_t stamp = 0;
   };
+  std::uint64_t next_stamp_ = 1;  // guarded by mu_
   std::chrono::milliseconds ttl_;
   std::mutex mu_;
   std::unordered_map<std::string, Entry> map_;
@@ -89,8 +95,20 @@ class PrincipalCache {
 class Authenticator {
  public:
   explicit Authenticator(std::chrono::milliseconds cache_ttl = std::chrono::seconds(10)) : cache_(cache_ttl) {}
+  // `stamp` (when given): the principal cache's stamp of the entry the caller was found by (0 when
+  // none).
   Principal authenticate(store::Repository& repo, std::string_view cookie_header,
-                         std::string_view authorization_header, Instant now);
+                         std::string_view authorization_header, Instant now, std::uint64_t* stamp = nullptr);
+  // The same, for a caller that keeps the last principal it was given in `kept` (one per thread):
+  // an API token seen last time whose cache entry is still the same and valid is answered from
+  // `kept` without a copy. A session cookie is authenticated as by authenticate().
+  struct Kept {
+    std::string key;
+    std::uint64_t stamp = 0;
+    Principal principal;
+  };
+  const Principal& authenticate_kept(store::Repository& repo, std::string_view cookie_header,
+                                     std::string_view authorization_header, Instant now, Kept& kept);
   PrincipalCache& cache() { return cache_; }
   LoginLimiter& limiter() { return limiter_; }
 

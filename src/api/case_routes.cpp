@@ -223,6 +223,44 @@ bool read_scan_body(std::string_view body, cases::ScanIn& in) {
   return true;
 }
 
+}  // namespace
+
+std::optional<ScanDoor::Decided> ScanDoor::decide(store::Repository& repo, std::string_view body,
+                                                  std::string_view cookie, std::string_view authorization,
+                                                  const std::string& ip) noexcept {
+  try {
+    if (repo_ != &repo) {
+      cases_.reset();
+      loop_.reset();
+      repo_ = nullptr;
+      Context ctx{repo, svc_, std::nullopt, {}};
+      loop_settings_ = loop_settings_of(ctx);
+      loop_.emplace(repo, profiles(ctx), *svc_.clock, svc_.loop_watcher, *loop_settings_);
+      cases_.emplace(repo, *loop_, svc_.code_signer, *svc_.clock, case_settings(ctx));
+      repo_ = &repo;
+    }
+    // As Router::handle for this route: any authenticated caller with venue.read.
+    const Principal& p = svc_.auth.authenticate_kept(repo, cookie, authorization, svc_.clock->now(), kept_);
+    if (!p.can(Permission::venue_read)) return std::nullopt;
+    in_.venue_code.clear();
+    in_.code_token.clear();
+    in_.doc_number.clear();
+    in_.exit = false;
+    if (!read_scan_body(body, in_)) return std::nullopt;
+    Caller c;
+    c.user_id = p.user.id;
+    c.username = p.user.username;
+    c.role = p.user.role;
+    c.scope = p.scope;
+    c.ip = ip;
+    return Decided{cases_->decide_scan(in_, c), p.user.id};
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+namespace {
+
 Response scan(Request& req, Context& ctx) {
   cases::ScanIn in;
   if (!read_scan_body(req.body, in)) {
@@ -680,7 +718,7 @@ void add_case_routes(Router& router) {
   };
   const auto id = pp("id", "id");
 
-  add(J::scoped_create, "POST", "/api/scan",
+  add(J::scoped_create, "POST", std::string(kScanRoute),
       "A visitor scans the venue code (场所码): pass or stop, the colour and the masked name; the visit is logged",
       {}, P::venue_read, js, scan);
   add(J::scoped_list, "GET", "/api/cases", "Cases (病例) registered in the caller's area",

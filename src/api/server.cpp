@@ -77,6 +77,8 @@ thread_local InlineAuditCommit* tl_inline_audit = nullptr;
 // The venue-scan batch of the current I/O thread (SQLite only; null elsewhere): POST /api/scan
 // runs on the I/O thread and its visit is appended with the other scans of the turn.
 thread_local ScanBatch* tl_scan_batch = nullptr;
+// POST /api/scan's own path on the current I/O thread (set with tl_scan_batch; case_routes.hpp).
+thread_local ScanDoor* tl_scan_door = nullptr;
 
 // Quick requests on an I/O thread read through held reads (Repository::hold_reads): one SQLite read
 // transaction kept across requests while no commit has happened since it began. The snapshot is
@@ -703,11 +705,72 @@ struct Server::Impl {
 
   void record(const Request& req, std::string_view route, int status, std::chrono::steady_clock::time_point t0,
               std::int64_t user_id) {
+    record(req.method, route, status, t0, user_id);
+  }
+  void record(std::string_view method, std::string_view route, int status, std::chrono::steady_clock::time_point t0,
+              std::int64_t user_id) {
     const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto& m = route_metrics(req.method, route, status);
+    auto& m = route_metrics(method, route, status);
     m.requests->inc();
     m.latency->observe(elapsed);
-    if (access_log) access_log->write({services.clock->now(), req.method, route, status, elapsed * 1000.0, user_id});
+    if (access_log) access_log->write({services.clock->now(), method, route, status, elapsed * 1000.0, user_id});
+  }
+
+  // A venue scan through the door path (tl_scan_door, decided already): its visit joins the
+  // turn's group, then the answer as the route gives it. `ec`: how the write went (eof when the
+  // connection is not to be kept).
+  net::awaitable<void> door_answer(tcp::socket& socket, Conn& conn, ScanDoor::Decided d, bool keep,
+                                   std::chrono::steady_clock::time_point t0, std::string& head,
+                                   boost::system::error_code& ec) {
+    static auto& door = metrics::counter("bihuan_scan_door_answers_total",
+                                         "Venue scans decided by the scan's own path on an I/O thread (the others, "
+                                         "errors among them, went through the router)");
+    door.inc();
+    auto appender = d.decision.appender;
+    auto outcome = co_await tl_scan_batch->append(std::move(appender), std::move(d.decision.visit));
+    Response res;
+    try {
+      if (outcome.error) std::rethrow_exception(outcome.error);
+      res.body = scan_answer_body(cases::Service::finish_scan(std::move(d.decision), outcome.result));
+    } catch (...) {
+      Request req;
+      req.method = "POST";
+      req.path = "/api/scan";
+      res = error_response_for_current_exception(req);
+    }
+    const bool keep_open = keep && !stopping;
+    head.clear();
+    append_answer_head(head, res.status, res.content_type, true, res.headers, keep_open, res.body.size());
+    const std::array<net::const_buffer, 2> out{net::buffer(head), net::buffer(res.body)};
+    conn.deadline = std::chrono::steady_clock::now() + opt.write_timeout;
+    co_await net::async_write(socket, out, net::redirect_error(net::use_awaitable, ec));
+    conn.deadline = std::chrono::steady_clock::time_point::max();
+    record("POST", kScanRoute, res.status, t0, d.user_id);
+    if (!keep_open && !ec) ec = net::error::eof;
+  }
+
+  // The I/O thread's connection with its reads held, for the door path (null: unavailable; the
+  // router's path then answers).
+  store::Repository* door_repository() {
+    if (!tl_repo) return nullptr;
+    auto& slot = *tl_repo;
+    if (!slot) {
+      try {
+        slot = store::open_repository(opt.db_url);
+      } catch (const std::exception&) {
+        return nullptr;
+      }
+    }
+    if (tl_held_reads) {
+      try {
+        slot->hold_reads();
+        tl_held_reads->used();
+      } catch (const std::exception& e) {
+        slot->end_reads();
+        spdlog::warn("held reads: {}", e.what());
+      }
+    }
+    return slot.get();
   }
 
   static Request make_request(std::string_view method, std::string_view target, std::string_view content_type,
@@ -976,6 +1039,19 @@ struct Server::Impl {
         if (scan == HeadScan::simple && get.body.size() <= opt.body_limit) {
           conn.idle = false;
           const auto t0 = steady::now();
+          if (tl_scan_door && get.method == "POST" && get.target == kScanRoute) {
+            // A venue scan: decided by the door path when it is the plain successful case (the
+            // rest goes through the router below, which answers it as ever).
+            std::optional<ScanDoor::Decided> d;
+            if (auto* repo = door_repository()) d = tl_scan_door->decide(*repo, get.body, get.cookie, get.authorization, peer_ip);
+            if (d) {
+              const bool keep = get.keep_alive;
+              buffer.consume(get.size);
+              co_await door_answer(stream.socket(), conn, std::move(*d), keep, t0, answer_head, ec);
+              if (ec) co_return;
+              continue;
+            }
+          }
           Request req = make_request(get.method, get.target, get.content_type, get.cookie, get.authorization, peer_ip);
           req.body.assign(get.body);
           const bool keep = get.keep_alive;
@@ -1285,9 +1361,12 @@ void Server::start() {
       HeldReadsTimer held_reads(loop, r);
       tl_held_reads = &held_reads;
       std::optional<ScanBatch> scans;
+      std::optional<ScanDoor> door;
       if (inline_audit) {
         scans.emplace(loop, r);
         tl_scan_batch = &*scans;
+        door.emplace(self.services);
+        tl_scan_door = &*door;
       }
       std::unique_ptr<store::AuditQueue> queue;  // this thread's segment of the audit queue
       std::optional<InlineAuditCommit> commit;
@@ -1317,6 +1396,7 @@ void Server::start() {
       tl_held_reads = nullptr;
       tl_inline_audit = nullptr;
       tl_scan_batch = nullptr;
+      tl_scan_door = nullptr;
       tl_repo = nullptr;
     });
   s.started = true;

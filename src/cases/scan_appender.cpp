@@ -502,7 +502,8 @@ code::Claims ScanAppender::verify(std::string_view token, const code::KeyPair& k
   return claims;
 }
 
-std::optional<store::VenueRow> ScanAppender::venue(store::CaseRepository& log, const std::string& code, Instant now) {
+std::shared_ptr<const store::VenueRow> ScanAppender::venue(store::CaseRepository& log, const std::string& code,
+                                                           Instant now) {
   {
     std::lock_guard lock(cache_mu_);
     auto it = venues_.find(code);
@@ -510,12 +511,12 @@ std::optional<store::VenueRow> ScanAppender::venue(store::CaseRepository& log, c
       return it->second.row;
   }
   auto v = log.venue_by_code(code);
-  if (v) {
-    std::lock_guard lock(cache_mu_);
-    if (venues_.size() >= 100'000) venues_.clear();
-    venues_.insert_or_assign(code, KeptVenue{*v, now});
-  }
-  return v;
+  if (!v) return nullptr;
+  auto row = std::make_shared<const store::VenueRow>(std::move(*v));
+  std::lock_guard lock(cache_mu_);
+  if (venues_.size() >= 100'000) venues_.clear();
+  venues_.insert_or_assign(code, KeptVenue{row, now});
+  return row;
 }
 
 std::optional<store::ScanFacts> ScanAppender::facts(store::Repository& repo, store::CaseRepository& log,

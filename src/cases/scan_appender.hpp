@@ -120,8 +120,9 @@ class ScanAppender {
   // carries one, else by the signature) unless these exact bytes verified before; the expiry is
   // checked against `now` either way.
   code::Claims verify(std::string_view token, const code::KeyPair& keys, Instant now);
-  // The venue of `code` (at most kVenueSeconds old), read through `log` when not kept.
-  std::optional<store::VenueRow> venue(store::CaseRepository& log, const std::string& code, Instant now);
+  // The venue of `code` (at most kVenueSeconds old), read through `log` when not kept; null when
+  // there is none. Shared, not copied: every scan at the door looks it up.
+  std::shared_ptr<const store::VenueRow> venue(store::CaseRepository& log, const std::string& code, Instant now);
   void forget_venues();
   // The person's scan facts through `repo`'s held snapshot (`log` on the same connection): kept in
   // memory on a SQLite file with a queue (store/scan_facts_cache.hpp), else read.
@@ -232,7 +233,7 @@ class ScanAppender {
   };
   std::unordered_map<std::string, Key, TokenHash, std::equal_to<>> tokens_;  // guarded by cache_mu_
   struct KeptVenue {  // found venues only (a new venue is found at once)
-    store::VenueRow row;
+    std::shared_ptr<const store::VenueRow> row;
     Instant read_at;
   };
   std::unordered_map<std::string, KeptVenue> venues_;  // guarded by cache_mu_

@@ -232,7 +232,16 @@ ScanDecision Service::decide_scan(const ScanIn& in, const Caller& c) {
     out.reason = "venue_closed";
   }
   visit.duplicate_seconds = settings_.duplicate_seconds;
-  visit.row.scan_day = format_date(today);
+  {
+    // The day's text once per day and thread, not per scan.
+    thread_local Date day{};
+    thread_local std::string day_text;
+    if (day_text.empty() || day != today) {
+      day_text = format_date(today);
+      day = today;
+    }
+    visit.row.scan_day = day_text;
+  }
   visit.row.colour = out.colour;
   visit.row.pass = out.pass;
   visit.row.via = claims ? "code" : "doc";

@@ -126,6 +126,93 @@ TEST_F(CasesApi, PipelinedScansOnOneConnectionAreAnsweredInOrder) {
   EXPECT_EQ(got[2]["scan_id"], got[0]["scan_id"]);
 }
 
+// A plain POST /api/scan is decided by the scan's own path on the I/O thread (ScanDoor,
+// api/case_routes.hpp); the same request with a repeated header goes through Beast and the router.
+// Both answer every error alike: unknown venue, a venue outside the caller's scope, a forged
+// token, no or a bad sign-in, a role without venue.read, malformed or mistyped JSON, a missing
+// field, an exit with no visit to close. Only the plain successful scans count as the door's.
+TEST_F(CasesApi, TheScanDoorPathAnswersAsTheRouter) {
+  Client venue = login(server_->port(), "venue");
+  Client auditor = login(server_->port(), "auditor");
+  auto send = [&](const std::string& cookie, const std::string& body, bool via_router) {
+    std::string req = "POST /api/scan HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    if (!cookie.empty()) req += "Cookie: " + cookie + "\r\n";
+    req += "Content-Type: application/json\r\n";
+    if (via_router) req += "Content-Type: application/json\r\n";  // repeated: not the fast reader's
+    req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    net::io_context ioc;
+    beast::tcp_stream stream(ioc);
+    stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), server_->port()));
+    net::write(stream, net::buffer(req));
+    beast::flat_buffer buf;
+    http::response<http::string_body> res;
+    http::read(stream, buf, res);
+    return std::make_pair(res.result_int(), res.body());
+  };
+  auto door_answers = [&] {
+    auto m = Client(server_->port()).get("/metrics");
+    const std::string name = "bihuan_scan_door_answers_total ";
+    const auto at = m.body.find("\n" + name);
+    return at == std::string::npos ? 0.0 : std::stod(m.body.substr(at + 1 + name.size()));
+  };
+  const double before = door_answers();
+  const std::vector<std::pair<std::string, std::string>> errors = {
+      {venue.cookie, json{{"venue", "V-404"}, {"doc_number", world_.doc_a}}.dump()},
+      {venue.cookie, json{{"venue", "V-2"}, {"doc_number", world_.doc_a}}.dump()},  // another organisation's
+      {venue.cookie, json{{"venue", "V-1"}, {"code", "BH1.bm90LWEtY29kZQ.AAAA.AAAA"}}.dump()},
+      {"", json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump()},
+      {"bihuan_session=not-a-session", json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump()},
+      {auditor.cookie, json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump()},
+      {venue.cookie, R"({"venue":"V-1","doc_number":)"},
+      {venue.cookie, R"({"venue":7,"doc_number":"x"})"},
+      {venue.cookie, json{{"doc_number", world_.doc_a}}.dump()},
+      {venue.cookie, json{{"venue", "V-1"}}.dump()},
+      {venue.cookie, json{{"venue", "V-1"}, {"doc_number", "110101199001011234"}}.dump()},
+      {venue.cookie, json{{"venue", "V-1"}, {"doc_number", world_.doc_b}, {"exit", true}}.dump()},
+  };
+  for (const auto& [cookie, body] : errors) {
+    const auto door = send(cookie, body, false);
+    const auto router = send(cookie, body, true);
+    EXPECT_GE(door.first, 400u) << body << ": " << door.second;
+    EXPECT_EQ(door, router) << body;
+  }
+  EXPECT_EQ(door_answers(), before + 1);  // only the exit with nothing to close was the door's
+  // Successful scans: the same answer by either path (the second is the same visit).
+  const auto first = send(venue.cookie, json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump(), false);
+  const auto again = send(venue.cookie, json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump(), true);
+  ASSERT_EQ(first.first, 200u) << first.second;
+  ASSERT_EQ(again.first, 200u) << again.second;
+  auto a = json::parse(first.second), b = json::parse(again.second);
+  EXPECT_EQ(a["result"], "pass");
+  EXPECT_EQ(b["duplicate"], true);
+  b["duplicate"] = false;
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(door_answers(), before + 2);
+}
+
+// A door's scanner signs in with an API token; the scan path keeps the caller it found for the
+// next scan on its thread (Authenticator::authenticate_kept). Disabling the account stops the very
+// next scan on every I/O thread: the kept caller lasts only as long as its cache entry.
+TEST_F(CasesApi, AScannerWhoseAccountIsDisabledIsRefusedAtOnce) {
+  Client admin = login(server_->port(), "admin");
+  const auto venue_id = world_.user_ids.at("venue");
+  auto t = admin.post("/api/users/" + std::to_string(venue_id) + "/tokens", R"({"name":"door"})");
+  ASSERT_EQ(t.status, 201) << t.body;
+  Client door(server_->port());
+  door.bearer = t.j()["token"];
+  const std::string scan = json{{"venue", "V-1"}, {"doc_number", world_.doc_a}}.dump();
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(door.post("/api/scan", scan).status, 200);  // on both I/O threads
+  ASSERT_EQ(admin.put("/api/users/" + std::to_string(venue_id), R"({"active":false})").status, 200);
+  for (int i = 0; i < 8; ++i) {
+    Client fresh(server_->port());  // a new connection each: either I/O thread
+    fresh.bearer = door.bearer;
+    auto r = fresh.post("/api/scan", scan);
+    EXPECT_EQ(r.status, 401) << i << ": " << r.body;
+  }
+  ASSERT_EQ(admin.put("/api/users/" + std::to_string(venue_id), R"({"active":true})").status, 200);
+  EXPECT_EQ(door.post("/api/scan", scan).status, 200);
+}
+
 // A person with an open case is stopped at the door (red, reason "case"); others still pass.
 TEST_F(CasesApi, AnOpenCaseStopsItsPersonAtTheDoor) {
   Client venue = login(server_->port(), "venue");
