@@ -334,6 +334,13 @@ void ScanAppender::commit_queued(store::Repository& repo, const std::vector<Entr
           const auto last = log->recent_scan_entry();
           log_until_ms_ = last ? to_unix_ms(*last) : INT64_MIN;
         }
+        // The group's recent visits looked up once ahead: a bucket of a table of millions is a
+        // cache miss each, and these lookups overlap, where apply_queued's, one after another,
+        // would each wait for its own miss (perf: the bucket load was 80 % of apply_queued).
+        std::size_t ahead = 0;
+        for (const auto* e : es)
+          ahead += recent_.bucket_size(recent_.bucket(RecentKey{e->visit.row.person_id, e->visit.row.venue_id}));
+        asm volatile("" : : "r"(ahead) : "memory");  // kept: only its loads matter
         for (auto* e : es) {
           e->error = nullptr;
           e->result = {};
