@@ -182,6 +182,13 @@ std::string_view cookie_value(std::string_view header, std::string_view name) {
 }
 
 namespace {
+// The token of an "Authorization: Bearer ..." header ("" = none).
+std::string_view bearer_of(std::string_view authorization) {
+  if (authorization.size() > 7 && (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer "))
+    return authorization.substr(7);
+  return {};
+}
+
 // token_cache_key of the token this thread saw last: a client on a kept-alive connection sends
 // the same token with every request. Compared in constant time (no hint of a token's bytes).
 const std::string& memo_token_cache_key(std::string_view token) {
@@ -198,9 +205,7 @@ const std::string& memo_token_cache_key(std::string_view token) {
 Principal Authenticator::authenticate(store::Repository& repo, std::string_view cookie_header,
                                       std::string_view authorization, Instant now, std::uint64_t* stamp) {
   if (stamp) *stamp = 0;
-  std::string_view bearer;
-  if (authorization.size() > 7 && (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer "))
-    bearer = authorization.substr(7);
+  const std::string_view bearer = bearer_of(authorization);
   std::string_view session = bearer.empty() ? cookie_value(cookie_header, kSessionCookie) : std::string_view{};
   if (bearer.empty() && session.empty()) fail(ErrorCode::unauthenticated, "authentication required");
 
@@ -240,10 +245,8 @@ Principal Authenticator::authenticate(store::Repository& repo, std::string_view 
 
 const Principal& Authenticator::authenticate_kept(store::Repository& repo, std::string_view cookie_header,
                                                   std::string_view authorization, Instant now, Kept& kept) {
-  const bool bearer = authorization.size() > 7 &&
-                      (authorization.substr(0, 7) == "Bearer " || authorization.substr(0, 7) == "bearer ");
-  if (bearer) {
-    const std::string& key = memo_token_cache_key(authorization.substr(7));
+  if (const std::string_view bearer = bearer_of(authorization); !bearer.empty()) {
+    const std::string& key = memo_token_cache_key(bearer);
     if (kept.stamp != 0 && kept.key == key && cache_.stamp_of(key, now) == kept.stamp) return kept.principal;
     kept.stamp = 0;
     kept.principal = authenticate(repo, cookie_header, authorization, now, &kept.stamp);

@@ -247,13 +247,7 @@ std::optional<ScanDoor::Decided> ScanDoor::decide(store::Repository& repo, std::
     in_.doc_number.clear();
     in_.exit = false;
     if (!read_scan_body(body, in_)) return std::nullopt;
-    Caller c;
-    c.user_id = p.user.id;
-    c.username = p.user.username;
-    c.role = p.user.role;
-    c.scope = p.scope;
-    c.ip = ip;
-    return Decided{cases_->decide_scan(in_, c), p.user.id};
+    return Decided{cases_->decide_scan(in_, caller_of(p, ip)), p.user.id};
   } catch (...) {
     return std::nullopt;
   }

@@ -154,15 +154,19 @@ const char* to_string(Jurisdiction j) {
   return "unset";
 }
 
-Caller caller_of(const Context& ctx, const Request& req) {
+Caller caller_of(const Principal& p, const std::string& ip) {
   Caller c;
-  if (!ctx.principal) return c;  // nobody: Scope::area("") sees nothing
-  c.user_id = ctx.principal->user.id;
-  c.username = ctx.principal->user.username;
-  c.role = ctx.principal->user.role;
-  c.scope = ctx.principal->scope;
-  c.ip = req.client_ip;
+  c.user_id = p.user.id;
+  c.username = p.user.username;
+  c.role = p.user.role;
+  c.scope = p.scope;
+  c.ip = ip;
   return c;
+}
+
+Caller caller_of(const Context& ctx, const Request& req) {
+  if (!ctx.principal) return Caller{};  // nobody: Scope::area("") sees nothing
+  return caller_of(*ctx.principal, req.client_ip);
 }
 
 Response error_response_for_current_exception(const Request& req) {

@@ -201,6 +201,8 @@ class Router {
 
 // The caller of an authenticated request, as the services take it (core/caller.hpp).
 Caller caller_of(const Context& ctx, const Request& req);
+// The same for a principal known otherwise (POST /api/scan's own path) and the client's address.
+Caller caller_of(const Principal& p, const std::string& ip);
 
 // The error response for the exception currently being handled (call inside catch(...)).
 Response error_response_for_current_exception(const Request& req);

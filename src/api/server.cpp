@@ -578,17 +578,16 @@ struct Server::Impl {
 
   // req on a worker; with `deferred`, the second half of an offloaded handler; with
   // `held_reads`, its reads go through the thread's held snapshot (a quick request on an I/O thread).
-  Handled handle_on_worker(Request& req, const Deferred* deferred = nullptr, std::exception_ptr cpu_error = nullptr,
-                           std::optional<Principal> principal = std::nullopt, bool held_reads = false,
-                           bool batch_scans = false) {
-    if (!tl_repo) return {Response::error(500, "internal", "not on a worker thread"), {}, 0, std::nullopt};
+  // The current worker's or I/O thread's repository, opened on first use (null when it cannot be
+  // opened); with `held_reads`, its reads go through the thread's held snapshot.
+  store::Repository* thread_repository(bool held_reads) {
     auto& slot = *tl_repo;
     if (!slot) {
       try {
         slot = store::open_repository(opt.db_url);
       } catch (const std::exception& e) {
         spdlog::error("cannot open the database: {}", e.what());
-        return {Response::error(503, "unavailable", "database unavailable"), {}, 0, std::nullopt};
+        return nullptr;
       }
     }
     if (held_reads && tl_held_reads) {
@@ -600,7 +599,16 @@ struct Server::Impl {
         spdlog::warn("held reads: {}", e.what());
       }
     }
-    Context ctx{*slot, services, std::move(principal), {}};
+    return slot.get();
+  }
+
+  Handled handle_on_worker(Request& req, const Deferred* deferred = nullptr, std::exception_ptr cpu_error = nullptr,
+                           std::optional<Principal> principal = std::nullopt, bool held_reads = false,
+                           bool batch_scans = false) {
+    if (!tl_repo) return {Response::error(500, "internal", "not on a worker thread"), {}, 0, std::nullopt};
+    store::Repository* repo = thread_repository(held_reads);
+    if (!repo) return {Response::error(503, "unavailable", "database unavailable"), {}, 0, std::nullopt};
+    Context ctx{*repo, services, std::move(principal), {}};
     Handled out;
     if (deferred) {
       out.res = Router::resume(*deferred, cpu_error, req, ctx);
@@ -717,11 +725,9 @@ struct Server::Impl {
   }
 
   // A venue scan through the door path (tl_scan_door, decided already): its visit joins the
-  // turn's group, then the answer as the route gives it. `ec`: how the write went (eof when the
-  // connection is not to be kept).
-  net::awaitable<void> door_answer(tcp::socket& socket, Conn& conn, ScanDoor::Decided d, bool keep,
-                                   std::chrono::steady_clock::time_point t0, std::string& head,
-                                   boost::system::error_code& ec) {
+  // turn's group, then the answer as the route gives it. True: the connection stays open.
+  net::awaitable<bool> door_answer(tcp::socket& socket, Conn& conn, ScanDoor::Decided d, bool keep,
+                                   std::chrono::steady_clock::time_point t0, std::string& head) {
     static auto& door = metrics::counter("bihuan_scan_door_answers_total",
                                          "Venue scans decided by the scan's own path on an I/O thread (the others, "
                                          "errors among them, went through the router)");
@@ -742,35 +748,12 @@ struct Server::Impl {
     head.clear();
     append_answer_head(head, res.status, res.content_type, true, res.headers, keep_open, res.body.size());
     const std::array<net::const_buffer, 2> out{net::buffer(head), net::buffer(res.body)};
+    boost::system::error_code ec;
     conn.deadline = std::chrono::steady_clock::now() + opt.write_timeout;
     co_await net::async_write(socket, out, net::redirect_error(net::use_awaitable, ec));
     conn.deadline = std::chrono::steady_clock::time_point::max();
     record("POST", kScanRoute, res.status, t0, d.user_id);
-    if (!keep_open && !ec) ec = net::error::eof;
-  }
-
-  // The I/O thread's connection with its reads held, for the door path (null: unavailable; the
-  // router's path then answers).
-  store::Repository* door_repository() {
-    if (!tl_repo) return nullptr;
-    auto& slot = *tl_repo;
-    if (!slot) {
-      try {
-        slot = store::open_repository(opt.db_url);
-      } catch (const std::exception&) {
-        return nullptr;
-      }
-    }
-    if (tl_held_reads) {
-      try {
-        slot->hold_reads();
-        tl_held_reads->used();
-      } catch (const std::exception& e) {
-        slot->end_reads();
-        spdlog::warn("held reads: {}", e.what());
-      }
-    }
-    return slot.get();
+    co_return !ec && keep_open;
   }
 
   static Request make_request(std::string_view method, std::string_view target, std::string_view content_type,
@@ -1043,12 +1026,13 @@ struct Server::Impl {
             // A venue scan: decided by the door path when it is the plain successful case (the
             // rest goes through the router below, which answers it as ever).
             std::optional<ScanDoor::Decided> d;
-            if (auto* repo = door_repository()) d = tl_scan_door->decide(*repo, get.body, get.cookie, get.authorization, peer_ip);
+            // (Without a repository the router's path answers 503.)
+            if (auto* repo = thread_repository(true))
+              d = tl_scan_door->decide(*repo, get.body, get.cookie, get.authorization, peer_ip);
             if (d) {
               const bool keep = get.keep_alive;
               buffer.consume(get.size);
-              co_await door_answer(stream.socket(), conn, std::move(*d), keep, t0, answer_head, ec);
-              if (ec) co_return;
+              if (!co_await door_answer(stream.socket(), conn, std::move(*d), keep, t0, answer_head)) co_return;
               continue;
             }
           }
