@@ -44,7 +44,7 @@ DISTINCT=${DISTINCT_TOKENS:-0}
   --code-key "$WORK/code-signing" >"$WORK/serve.log" 2>&1 & pids+=($!)
 API_PID=$!
 wait_http "http://127.0.0.1:$NGX_PORT/"
-wait_http "http://127.0.0.1:$API_PORT/api/health"
+wait_http "http://127.0.0.1:$API_PORT/api/health" || { echo "the server did not start; its log:" >&2; tail -n 20 "$WORK/serve.log" >&2; exit 1; }
 
 # Visitors without a control order (green codes) and the venues.
 sqlite3 -cmd ".timeout 10000" "$DB" "select id from persons where id not in (select person_id from control_orders) order by id limit $VISITORS" >"$WORK/ids"

@@ -4,10 +4,14 @@
 # scripts/bench-scan-api.sh.
 # Source it from the repository root (the scripts cd there first): . scripts/lib/serve-common.sh
 
-# A TCP port on 127.0.0.1 that nothing listens on (50 random tries in 20000-40000).
+# A TCP port on 127.0.0.1 that nothing listens on (50 random tries in 20000-32767, below the
+# kernel's ephemeral range: a port of that range may be taken by a client connection meanwhile,
+# and the server's bind then fails).
 free_port() {
-  local p
-  for p in $(shuf -i 20000-40000 -n 50); do
+  local p hi=32767 lo_eph
+  lo_eph=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  if [[ "$lo_eph" =~ ^[0-9]+$ ]] && ((lo_eph > 21000 && lo_eph <= hi)); then hi=$((lo_eph - 1)); fi
+  for p in $(shuf -i "20000-$hi" -n 50); do
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
   return 1
