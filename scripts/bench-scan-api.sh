@@ -3,6 +3,9 @@
 # (verified on every request), the answer at the door and the visit appended to the scan log, with
 # wrk on loopback, against nginx returning a fixed JSON body on the same machine in the same run
 # (as scripts/bench-api.sh does for the persons lookup). Prints a Markdown table.
+#   nginx is measured twice: with the very requests of the scan run (the same wrk script, headers
+#   and bodies, to /api/scan: wrk's own CPU per request, which shares the machine, is then the same
+#   in both runs) and with wrk's plain GET / (no script). The scan's ratio is given to each.
 # Usage: [PERF_OUT=FILE] [PERF_STAT=FILE] [THREADS=T] [DISTINCT_TOKENS=N] [DB_THREADS=M] [GROUP_WAIT_US=U] bench-scan-api.sh BIHUAN_BINARY [PERSONS] [DURATION_S] [VISITORS]
 #   VISITORS health codes are fetched before the run; the wrk script sends visitor n % VISITORS to
 #   venue (n / VISITORS) % VENUES, so a (visitor, venue) pair repeats only after VISITORS x VENUES
@@ -15,7 +18,8 @@
 #   own codes do since core/health_code_mac.hpp (the server then checks the MAC, not the signature). DB_THREADS: serve --db-threads (default: the server's). GROUP_WAIT_US:
 #   the setting trace.scan_group_wait_us (default: the server's). MOVE_MS: the setting
 #   trace.scan_move_ms, how often the scan queue is moved into the log (default: the server's).
-#   THREADS: serve --threads (default 2). PERF_STAT=FILE: the server's system calls counted during
+#   THREADS: serve --threads (default 1: one I/O thread, as nginx runs one worker; wrk has the
+#   machine's other CPU). PERF_STAT=FILE: the server's system calls counted during
 #   the run (perf stat; PERF_EVENTS overrides the events). wrk's own CPU time and the server's CPU
 #   per thread are printed with the results (wrk shares the machine with the server).
 set -euo pipefail
@@ -40,7 +44,7 @@ DB="$WORK/city.db"
 TOKEN=$("$BIN" user token --db "sqlite:$DB" --username bench --name wrk | tail -n 1)
 API_PORT=$(free_port)
 DISTINCT=${DISTINCT_TOKENS:-0}
-"$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads "${THREADS:-2}" ${DB_THREADS:+--db-threads "$DB_THREADS"} \
+"$BIN" serve --db "sqlite:$DB" --port "$API_PORT" --threads "${THREADS:-1}" ${DB_THREADS:+--db-threads "$DB_THREADS"} \
   --code-key "$WORK/code-signing" >"$WORK/serve.log" 2>&1 & pids+=($!)
 API_PID=$!
 wait_http "http://127.0.0.1:$NGX_PORT/"
@@ -148,9 +152,14 @@ C0=$(cpu_ticks "$NGX_PID")
 run_wrk "http://127.0.0.1:$NGX_PORT/"
 NGX_CPU=$(us_per_req "$C0" "$(cpu_ticks "$NGX_PID")")
 NGX=$(field rps) NGX_P99=$(field p99) NGX_BAD=$(field bad)
+# nginx again with the scan run's own requests (the script below, the same bearer header).
+C0=$(cpu_ticks "$NGX_PID")
+run_wrk -H "Authorization: Bearer $TOKEN" -s "$WORK/scan.lua" "http://127.0.0.1:$NGX_PORT/api/scan"
+NGX_SAME_CPU=$(us_per_req "$C0" "$(cpu_ticks "$NGX_PID")")
+NGX_SAME=$(field rps) NGX_SAME_P99=$(field p99) NGX_SAME_BAD=$(field bad)
 BEFORE=$(sqlite3 -cmd ".timeout 10000" "$DB" "select count(*) from venue_scans")
 C0=$(cpu_ticks "$API_PID")
-# The server's CPU per thread during the run (ms), busiest first: two I/O threads, then the scan
+# The server's CPU per thread during the run (ms), busiest first: the I/O thread(s) and the scan
 # queue's mover.
 thread_ticks() { for t in /proc/"$API_PID"/task/*; do echo "$(basename "$t") $(awk '{print $14 + $15}' "$t/stat")"; done; }
 thread_ticks >"$WORK/threads0"
@@ -173,10 +182,12 @@ sleep 1
 curl -sf "http://127.0.0.1:$API_PORT/metrics" | grep -E '^bihuan_scan_(groups|group_visits|token_cache_hits|queue_moved)_total' >&2 || true
 APPENDED=$(( $(sqlite3 -cmd ".timeout 10000" "$DB" "select count(*) from venue_scans") - BEFORE ))
 cat "$WORK/wrk.txt" >&2; cat "$WORK/wrktime.txt" >&2
-echo "| target | requests/s | ratio to nginx | p99 | answers not 2xx | server CPU µs per request |"
-echo "|---|---|---|---|---|---|"
-echo "| nginx fixed JSON | $NGX | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |"
-echo "| bihuan POST /api/scan (bearer token, signed health code verified, visit appended; $PERSONS persons) | $API | $(awk -v a="$API" -v b="$NGX" 'BEGIN{printf "%.2f", a/b}') | $API_P99 | $API_BAD | $API_CPU |"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+echo "| target | requests/s | ratio to nginx, same requests | ratio to nginx, GET | p99 | answers not 2xx | server CPU µs per request |"
+echo "|---|---|---|---|---|---|---|"
+echo "| nginx fixed JSON, the scan run's requests (POST /api/scan, same script) | $NGX_SAME | 1.00 | $(ratio "$NGX_SAME" "$NGX") | $NGX_SAME_P99 | $NGX_SAME_BAD | $NGX_SAME_CPU |"
+echo "| nginx fixed JSON, GET / (no script) | $NGX | $(ratio "$NGX" "$NGX_SAME") | 1.00 | $NGX_P99 | $NGX_BAD | $NGX_CPU |"
+echo "| bihuan POST /api/scan (bearer token, signed health code verified, visit appended; $PERSONS persons; ${THREADS:-1} I/O thread(s)) | $API | $(ratio "$API" "$NGX_SAME") | $(ratio "$API" "$NGX") | $API_P99 | $API_BAD | $API_CPU |"
 echo "server CPU by thread during the run (ms, busiest first): $THREADS_CPU" >&2
 [[ "$DISTINCT" -gt 0 ]] && echo "distinct tokens: $DISTINCT prepared, requests beyond them (tokens reused): $(( API_N > DISTINCT ? API_N - DISTINCT : 0 ))" >&2
 echo "scans answered by wrk: $API_N; visits appended to the log: $APPENDED (the rest: repeats of a visit within trace.duplicate_seconds); $NTOK visitors x $VENUES venues; load average $LOAD0 before, $LOAD1 after" >&2
