@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <cstring>
 
 #include "core/error.hpp"
 
@@ -189,12 +191,28 @@ std::string_view bearer_of(std::string_view authorization) {
   return {};
 }
 
+// Whether two secrets of the same length are equal, in a time that depends on the length only (no
+// hint of where they differ): eight bytes at a time, where sodium_memcmp goes byte by byte
+// through volatile reads (perf: 1 % of the scan's I/O thread, for one token).
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  std::uint64_t diff = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    std::uint64_t x = 0, y = 0;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    diff |= x ^ y;
+  }
+  for (; i < a.size(); ++i) diff |= static_cast<std::uint64_t>(static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]));
+  return diff == 0;
+}
+
 // token_cache_key of the token this thread saw last: a client on a kept-alive connection sends
 // the same token with every request. Compared in constant time (no hint of a token's bytes).
 const std::string& memo_token_cache_key(std::string_view token) {
   thread_local std::string last_token, last_key;
-  if (last_key.empty() || last_token.size() != token.size() ||
-      sodium_memcmp(last_token.data(), token.data(), token.size()) != 0) {
+  if (last_key.empty() || !same_secret(last_token, token)) {
     last_key = token_cache_key(token);
     last_token.assign(token);
   }

@@ -3,7 +3,7 @@
 #include "api/fast_http.hpp"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 
 namespace bihuan::api {
 
@@ -140,7 +140,7 @@ void append_answer_head(std::string& out, int status, std::string_view content_t
   const auto reason = http::obsolete_reason(static_cast<http::status>(status));
   char num[24];
   out.append("HTTP/1.1 ");
-  out.append(std::to_string(status));
+  out.append(num, static_cast<std::size_t>(std::to_chars(num, num + sizeof num, status).ptr - num));
   out.push_back(' ');
   out.append(reason.data(), reason.size());
   out.append("\r\nServer: bihuan\r\nContent-Type: ");
@@ -157,8 +157,7 @@ void append_answer_head(std::string& out, int status, std::string_view content_t
   }
   if (!keep_alive) out.append("Connection: close\r\n");
   out.append("Content-Length: ");
-  const int n = std::snprintf(num, sizeof num, "%zu", content_length);
-  out.append(num, static_cast<std::size_t>(n));
+  out.append(num, static_cast<std::size_t>(std::to_chars(num, num + sizeof num, content_length).ptr - num));
   out.append("\r\n\r\n");
 }
 

@@ -993,27 +993,13 @@ struct Server::Impl {
             partial = true;  // a request has begun: it must arrive within the read timeout
             conn.deadline = steady::now() + opt.read_timeout;
           }
-          std::size_t n = 0;
-          if (buffer.size() == 0) {
-            // Nothing of the next request yet: a read now would find nothing (a client sends it
-            // after our answer), one wasted system call per request. Wait until the socket is
-            // readable, then read what has come (a non-blocking read: a readable socket without
-            // data only means waiting again).
-            co_await stream.socket().async_wait(net::ip::tcp::socket::wait_read,
-                                                net::redirect_error(net::use_awaitable, ec));
-            if (ec) co_return;  // closed, reset, timed out or stopped
-            const auto room = buffer.prepare(4096);
-            const ssize_t got = ::recv(stream.socket().native_handle(), room.data(), room.size(), MSG_DONTWAIT);
-            if (got == 0) co_return;  // closed by the client
-            if (got < 0) {
-              if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-              co_return;  // reset
-            }
-            n = static_cast<std::size_t>(got);
-          } else {
-            n = co_await stream.socket().async_read_some(buffer.prepare(4096),
-                                                         net::redirect_error(net::use_awaitable, ec));
-          }
+          // Asio first tries the read at once (a request often is there already: the answers of a
+          // turn go out before their connections read again) and otherwise waits for the socket's
+          // edge-triggered readiness, registered once. A wait for readiness before every read
+          // (async_wait) costs an epoll_ctl each time, dearer than the reads that find nothing
+          // (perf: 1 recv + 1 epoll_ctl per scan before, 1.4 recv now).
+          const std::size_t n = co_await stream.socket().async_read_some(buffer.prepare(4096),
+                                                                    net::redirect_error(net::use_awaitable, ec));
           if (ec) co_return;  // closed, reset, timed out or stopped
           buffer.commit(n);
         }

@@ -229,7 +229,12 @@ class ScanAppender {
   };
   struct TokenHash {  // looked up by the request's bytes, without a copy
     using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    // By the last 16 bytes: only tokens that verified are kept, and their ends are signature (or
+    // issuer MAC) bytes that nobody but the issuer chooses, spread as well as the whole token's
+    // hash would spread them at a tenth of its cost (equal keys are still compared whole).
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s.size() > 16 ? s.substr(s.size() - 16) : s);
+    }
   };
   std::unordered_map<std::string, Key, TokenHash, std::equal_to<>> tokens_;  // guarded by cache_mu_
   struct KeptVenue {  // found venues only (a new venue is found at once)
