@@ -114,6 +114,36 @@ TEST_F(RouterTest, AuthAndPermission) {
   EXPECT_EQ(call("GET", "/api/secret", {}, secret).status, 200);
 }
 
+// The thread remembers the cache key of the last API token it saw (auth.cpp, memo_token_cache_key,
+// compared in constant time eight bytes at a time): tokens of the same length, alternating on one
+// thread, each get their own user, and a token one character off the remembered one is refused.
+TEST_F(RouterTest, TokensOfTheSameLengthAlternatingOnOneThreadKeepTheirOwnUsers) {
+  auto user_with_token = [&](const std::string& name, Role role) {
+    store::User u;
+    u.username = name;
+    u.password_hash = api::hash_password("irrelevant-password");
+    u.role = role;
+    u.scope_area = "110105";
+    u.id = repo_->create_user(u);
+    const std::string secret = api::new_api_token();
+    repo_->create_token(store::ApiToken{0, u.id, name, api::sha256_hex(secret), clock_.now(), false});
+    return secret;
+  };
+  const std::string grid = user_with_token("grid", Role::grid_worker);
+  const std::string auditor = user_with_token("auditor", Role::auditor);
+  ASSERT_EQ(grid.size(), auditor.size());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(call("GET", "/api/secret", {}, grid).status, 403) << i;
+    EXPECT_EQ(call("GET", "/api/secret", {}, auditor).status, 200) << i;
+  }
+  for (std::size_t at : {std::size_t{0}, auditor.size() / 2, auditor.size() - 1}) {
+    std::string off = auditor;
+    off[at] = off[at] == 'A' ? 'B' : 'A';
+    EXPECT_EQ(call("GET", "/api/secret", {}, auditor).status, 200) << at;  // remembered now
+    EXPECT_EQ(call("GET", "/api/secret", {}, off).status, 401) << at;
+  }
+}
+
 // Found by fuzz/router_fuzz: {"kept_id": 1.4e92} converted a double outside int64 to int64
 // (undefined behaviour); numbers beyond int64, whole or not, are now invalid_argument.
 TEST(JsonIo, IntegersOutsideInt64AreRefused) {
