@@ -576,11 +576,11 @@ struct Server::Impl {
     }
   }
 
-  // req on a worker; with `deferred`, the second half of an offloaded handler; with
-  // `held_reads`, its reads go through the thread's held snapshot (a quick request on an I/O thread).
-  // The current worker's or I/O thread's repository, opened on first use (null when it cannot be
-  // opened); with `held_reads`, its reads go through the thread's held snapshot.
+  // The current worker's or I/O thread's repository, opened on first use (null on a thread without
+  // one, or when it cannot be opened); with `held_reads`, its reads go through the thread's held
+  // snapshot.
   store::Repository* thread_repository(bool held_reads) {
+    if (!tl_repo) return nullptr;
     auto& slot = *tl_repo;
     if (!slot) {
       try {
@@ -602,6 +602,8 @@ struct Server::Impl {
     return slot.get();
   }
 
+  // req on a worker; with `deferred`, the second half of an offloaded handler; with
+  // `held_reads`, its reads go through the thread's held snapshot (a quick request on an I/O thread).
   Handled handle_on_worker(Request& req, const Deferred* deferred = nullptr, std::exception_ptr cpu_error = nullptr,
                            std::optional<Principal> principal = std::nullopt, bool held_reads = false,
                            bool batch_scans = false) {
